@@ -1,0 +1,100 @@
+package org.estfleet.est;
+
+import java.time.Duration;
+import java.util.Objects;
+import java.util.Optional;
+
+/**
+ * A refusal that an EST server sends to its client: the HTTP status of RFC 7030 section 4.2.3,
+ * a one-line message that says what is wrong and what to do, and, for 503, how long to wait.
+ * The message is shown to the client, so it never contains secrets or stack traces; the cause,
+ * if any, is for the server's log only.
+ *
+ * <p>Created only by the named factories, which form the closed set of refusals.
+ */
+public final class EstException extends Exception {
+  private static final long serialVersionUID = 1L;
+
+  private final int status;
+  private final Duration retryAfter;
+  private final String allow;
+
+  private EstException(int status, String message, Duration retryAfter, String allow, Throwable cause) {
+    super(Objects.requireNonNull(message, "message"), cause);
+    if (message.contains("\n") || message.contains("\r")) {
+      throw new IllegalArgumentException("EST error messages are one line: " + message);
+    }
+    this.status = status;
+    this.retryAfter = retryAfter;
+    this.allow = allow;
+  }
+
+  /** 400: the request or the CSR is malformed, or proof-of-possession failed. */
+  public static EstException badRequest(String message) {
+    return new EstException(400, message, null, null, null);
+  }
+
+  /** 400 with the parse failure kept as the cause, for the log. */
+  public static EstException badRequest(String message, Throwable cause) {
+    return new EstException(400, message, null, null, cause);
+  }
+
+  /**
+   * 401: no credentials, or credentials that do not authenticate. The server adds
+   * {@code WWW-Authenticate} so that clients which send credentials only when challenged (libest)
+   * retry with them.
+   */
+  public static EstException unauthorized(String message) {
+    return new EstException(401, message, null, null, null);
+  }
+
+  /** 403: the authenticated client may not have the certificate it asked for. */
+  public static EstException forbidden(String message) {
+    return new EstException(403, message, null, null, null);
+  }
+
+  /** 404: no such label or operation. */
+  public static EstException notFound(String message) {
+    return new EstException(404, message, null, null, null);
+  }
+
+  /** 405: the operation exists but not with this method; {@code allow} is the method it takes. */
+  public static EstException methodNotAllowed(String message, String allow) {
+    return new EstException(405, message, null, Objects.requireNonNull(allow, "allow"), null);
+  }
+
+  /** 413: the request body is larger than the server accepts. */
+  public static EstException payloadTooLarge(String message) {
+    return new EstException(413, message, null, null, null);
+  }
+
+  /** 415: the request's Content-Type is missing or not the one the operation takes. */
+  public static EstException unsupportedMediaType(String message) {
+    return new EstException(415, message, null, null, null);
+  }
+
+  /** 501: the operation is defined by RFC 7030 but this server does not offer it. */
+  public static EstException notImplemented(String message) {
+    return new EstException(501, message, null, null, null);
+  }
+
+  /** 503: the server cannot take the request now; the client should retry after {@code retryAfter}. */
+  public static EstException serviceUnavailable(String message, Duration retryAfter) {
+    return new EstException(503, message, Objects.requireNonNull(retryAfter, "retryAfter"), null, null);
+  }
+
+  /** The HTTP status code. */
+  public int status() {
+    return status;
+  }
+
+  /** How long the client should wait before retrying, sent as {@code Retry-After}. */
+  public Optional<Duration> retryAfter() {
+    return Optional.ofNullable(retryAfter);
+  }
+
+  /** For 405, the method the resource allows, sent as {@code Allow}. */
+  public Optional<String> allow() {
+    return Optional.ofNullable(allow);
+  }
+}

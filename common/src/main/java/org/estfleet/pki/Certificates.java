@@ -1,0 +1,132 @@
+package org.estfleet.pki;
+
+import java.io.ByteArrayInputStream;
+import java.io.IOException;
+import java.math.BigInteger;
+import java.security.MessageDigest;
+import java.security.NoSuchAlgorithmException;
+import java.security.PublicKey;
+import java.security.cert.CertificateEncodingException;
+import java.security.cert.CertificateException;
+import java.security.cert.CertificateFactory;
+import java.security.cert.X509Certificate;
+import java.time.Instant;
+import java.util.HexFormat;
+import java.util.List;
+import java.util.Optional;
+import javax.security.auth.x500.X500Principal;
+import org.bouncycastle.asn1.ASN1Encodable;
+import org.bouncycastle.asn1.ASN1String;
+import org.bouncycastle.asn1.x500.RDN;
+import org.bouncycastle.asn1.x500.X500Name;
+import org.bouncycastle.asn1.x500.style.BCStyle;
+import org.bouncycastle.asn1.x509.Extension;
+import org.bouncycastle.asn1.x509.GeneralName;
+import org.bouncycastle.asn1.x509.GeneralNames;
+import org.bouncycastle.cert.X509CertificateHolder;
+
+/** Parsing, fingerprints and names of X.509 certificates. */
+public final class Certificates {
+  private Certificates() {}
+
+  /**
+   * Parses one DER certificate.
+   *
+   * @throws IllegalArgumentException if the bytes are not a certificate
+   */
+  public static X509Certificate fromDer(byte[] der) {
+    try {
+      return (X509Certificate)
+          CertificateFactory.getInstance("X.509").generateCertificate(new ByteArrayInputStream(der));
+    } catch (CertificateException | RuntimeException e) {
+      throw new IllegalArgumentException("not a DER X.509 certificate: " + e.getMessage(), e);
+    }
+  }
+
+  static X509Certificate fromHolder(X509CertificateHolder holder) {
+    try {
+      return fromDer(holder.getEncoded());
+    } catch (IOException e) {
+      throw new IllegalArgumentException("cannot encode certificate: " + e.getMessage(), e);
+    }
+  }
+
+  /** The DER encoding of a certificate. */
+  public static byte[] der(X509Certificate certificate) {
+    try {
+      return certificate.getEncoded();
+    } catch (CertificateEncodingException e) {
+      throw new IllegalArgumentException("certificate cannot be encoded: " + e.getMessage(), e);
+    }
+  }
+
+  /** Lower-case hex SHA-256 of the certificate's DER encoding. */
+  public static String fingerprint(X509Certificate certificate) {
+    return sha256Hex(der(certificate));
+  }
+
+  /** Lower-case hex SHA-256 of the public key's SubjectPublicKeyInfo encoding. */
+  public static String publicKeyFingerprint(PublicKey key) {
+    return sha256Hex(key.getEncoded());
+  }
+
+  /** Lower-case hex of the serial number, as recorded and shown everywhere in EST Fleet. */
+  public static String serialHex(BigInteger serial) {
+    return serial.toString(16);
+  }
+
+  /** {@link #serialHex(BigInteger)} of a certificate's serial number. */
+  public static String serialHex(X509Certificate certificate) {
+    return serialHex(certificate.getSerialNumber());
+  }
+
+  /** The value of the single CN attribute of a name, if it has exactly one. */
+  public static Optional<String> commonName(X500Name name) {
+    RDN[] rdns = name.getRDNs(BCStyle.CN);
+    if (rdns.length != 1 || rdns[0].isMultiValued()) {
+      return Optional.empty();
+    }
+    ASN1Encodable value = rdns[0].getFirst().getValue();
+    return value instanceof ASN1String string ? Optional.of(string.getString()) : Optional.empty();
+  }
+
+  /** {@link #commonName(X500Name)} of a JCA principal. */
+  public static Optional<String> commonName(X500Principal principal) {
+    return commonName(X500Name.getInstance(principal.getEncoded()));
+  }
+
+  /** The subject alternative names of a certificate; empty if it has none. */
+  public static List<GeneralName> subjectAltNames(X509Certificate certificate) {
+    byte[] extension = certificate.getExtensionValue(Extension.subjectAlternativeName.getId());
+    if (extension == null) {
+      return List.of();
+    }
+    try {
+      X509CertificateHolder holder = new X509CertificateHolder(certificate.getEncoded());
+      GeneralNames names = GeneralNames.fromExtensions(holder.getExtensions(), Extension.subjectAlternativeName);
+      return names == null ? List.of() : List.of(names.getNames());
+    } catch (IOException | CertificateEncodingException e) {
+      throw new IllegalArgumentException("unreadable subjectAltName: " + e.getMessage(), e);
+    }
+  }
+
+  /** Whether {@code at} lies within the certificate's validity period (bounds included). */
+  public static boolean isValidAt(X509Certificate certificate, Instant at) {
+    return !at.isBefore(certificate.getNotBefore().toInstant())
+        && !at.isAfter(certificate.getNotAfter().toInstant());
+  }
+
+  /** One line naming a certificate for logs and messages: subject, serial and expiry. */
+  public static String describe(X509Certificate certificate) {
+    return "'" + certificate.getSubjectX500Principal().getName() + "' serial "
+        + serialHex(certificate) + " valid until " + certificate.getNotAfter().toInstant();
+  }
+
+  private static String sha256Hex(byte[] data) {
+    try {
+      return HexFormat.of().formatHex(MessageDigest.getInstance("SHA-256").digest(data));
+    } catch (NoSuchAlgorithmException e) {
+      throw new IllegalStateException("every Java platform has SHA-256", e);
+    }
+  }
+}

@@ -1,0 +1,162 @@
+package org.estfleet.pki;
+
+import java.io.IOException;
+import java.security.GeneralSecurityException;
+import java.security.PublicKey;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.List;
+import java.util.Optional;
+import org.bouncycastle.asn1.ASN1Encodable;
+import org.bouncycastle.asn1.ASN1ObjectIdentifier;
+import org.bouncycastle.asn1.ASN1String;
+import org.bouncycastle.asn1.pkcs.Attribute;
+import org.bouncycastle.asn1.pkcs.PKCSObjectIdentifiers;
+import org.bouncycastle.asn1.x500.X500Name;
+import org.bouncycastle.asn1.x509.Extension;
+import org.bouncycastle.asn1.x509.Extensions;
+import org.bouncycastle.asn1.x509.GeneralName;
+import org.bouncycastle.asn1.x509.GeneralNames;
+import org.bouncycastle.operator.DefaultAlgorithmNameFinder;
+import org.bouncycastle.operator.OperatorCreationException;
+import org.bouncycastle.operator.jcajce.JcaContentVerifierProviderBuilder;
+import org.bouncycastle.pkcs.PKCS10CertificationRequest;
+import org.bouncycastle.pkcs.PKCSException;
+import org.bouncycastle.pkcs.jcajce.JcaPKCS10CertificationRequest;
+
+/**
+ * A parsed PKCS#10 certification request (RFC 2986). Parsing checks only the structure and that
+ * the public key is usable; {@link #isSignatureValid()} is the proof-of-possession check that
+ * every caller must make before trusting anything else in it.
+ */
+public final class Csr {
+  private static final DefaultAlgorithmNameFinder ALGORITHM_NAMES = new DefaultAlgorithmNameFinder();
+
+  private final byte[] der;
+  private final PKCS10CertificationRequest request;
+  private final PublicKey publicKey;
+
+  private Csr(byte[] der, PKCS10CertificationRequest request, PublicKey publicKey) {
+    this.der = der;
+    this.request = request;
+    this.publicKey = publicKey;
+  }
+
+  /**
+   * Parses a DER PKCS#10 request.
+   *
+   * @throws IllegalArgumentException if the bytes are not a CSR or its key cannot be read
+   */
+  public static Csr fromDer(byte[] der) {
+    byte[] copy = der.clone();
+    PKCS10CertificationRequest request;
+    try {
+      request = new PKCS10CertificationRequest(copy);
+    } catch (IOException | RuntimeException e) {
+      throw new IllegalArgumentException("body is not a DER PKCS#10 certification request", e);
+    }
+    PublicKey key;
+    try {
+      key = new JcaPKCS10CertificationRequest(request).setProvider(BouncyCastle.PROVIDER).getPublicKey();
+    } catch (GeneralSecurityException | RuntimeException e) {
+      throw new IllegalArgumentException(
+          "the CSR's public key (algorithm "
+              + request.getSubjectPublicKeyInfo().getAlgorithm().getAlgorithm()
+              + ") cannot be read",
+          e);
+    }
+    return new Csr(copy, request, key);
+  }
+
+  /** The DER encoding, as received. */
+  public byte[] der() {
+    return der.clone();
+  }
+
+  public X500Name subject() {
+    return request.getSubject();
+  }
+
+  /** The subject's single CN, if it has exactly one. */
+  public Optional<String> commonName() {
+    return Certificates.commonName(request.getSubject());
+  }
+
+  public PublicKey publicKey() {
+    return publicKey;
+  }
+
+  /** The signature algorithm's OID. */
+  public ASN1ObjectIdentifier signatureAlgorithm() {
+    return request.getSignatureAlgorithm().getAlgorithm();
+  }
+
+  /** The signature algorithm's name, e.g. {@code SHA256WITHECDSA}, or its OID if unknown. */
+  public String signatureAlgorithmName() {
+    return ALGORITHM_NAMES.getAlgorithmName(request.getSignatureAlgorithm());
+  }
+
+  /**
+   * Whether the CSR's signature verifies under its own public key: the proof that the requester
+   * holds the private key (RFC 7030 section 3.4). False also for unsupported algorithms.
+   */
+  public boolean isSignatureValid() {
+    try {
+      return request.isSignatureValid(
+          new JcaContentVerifierProviderBuilder().setProvider(BouncyCastle.PROVIDER).build(publicKey));
+    } catch (PKCSException | OperatorCreationException | RuntimeException e) {
+      return false;
+    }
+  }
+
+  /** The extensions requested in the PKCS#9 extensionRequest attribute, if any. */
+  public Optional<Extensions> requestedExtensions() {
+    return Optional.ofNullable(request.getRequestedExtensions());
+  }
+
+  /** The requested subject alternative names; empty if none were requested. */
+  public List<GeneralName> subjectAltNames() {
+    return requestedExtensions()
+        .map(extensions -> GeneralNames.fromExtensions(extensions, Extension.subjectAlternativeName))
+        .map(names -> List.of(names.getNames()))
+        .orElse(List.of());
+  }
+
+  /**
+   * The challengePassword attribute (PKCS#9), which carries the TLS channel binding when
+   * proof-of-possession is linked to the TLS session (RFC 7030 section 3.5).
+   */
+  public Optional<String> challengePassword() {
+    for (Attribute attribute : request.getAttributes(PKCSObjectIdentifiers.pkcs_9_at_challengePassword)) {
+      ASN1Encodable[] values = attribute.getAttributeValues();
+      if (values.length == 1 && values[0] instanceof ASN1String string) {
+        return Optional.of(string.getString());
+      }
+    }
+    return Optional.empty();
+  }
+
+  /** The types of all attributes in the request, in order. */
+  public List<ASN1ObjectIdentifier> attributeTypes() {
+    List<ASN1ObjectIdentifier> types = new ArrayList<>();
+    for (Attribute attribute : request.getAttributes()) {
+      types.add(attribute.getAttrType());
+    }
+    return types;
+  }
+
+  @Override
+  public boolean equals(Object other) {
+    return other instanceof Csr csr && Arrays.equals(der, csr.der);
+  }
+
+  @Override
+  public int hashCode() {
+    return Arrays.hashCode(der);
+  }
+
+  @Override
+  public String toString() {
+    return "Csr[" + request.getSubject() + ", " + KeyAlgorithm.describe(publicKey) + "]";
+  }
+}

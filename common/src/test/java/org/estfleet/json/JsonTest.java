@@ -1,0 +1,102 @@
+package org.estfleet.json;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import com.google.gson.annotations.SerializedName;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.time.Instant;
+import java.util.List;
+import java.util.Map;
+import org.junit.jupiter.api.Test;
+
+class JsonTest {
+  enum Color {
+    @SerializedName("red") RED,
+    GREEN_BLUE
+  }
+
+  record Inner(Duration every, Color color) {
+    Inner {
+      every = every == null ? Duration.ofHours(1) : every;
+      if (every.isZero()) {
+        throw new IllegalArgumentException("every must be positive");
+      }
+    }
+  }
+
+  record Outer(String name, Instant at, Path file, Inner inner, List<Inner> list, Map<String, Inner> map) {}
+
+  @Test
+  void roundTrip_allAdapters() {
+    Outer outer = new Outer("x", Instant.parse("2030-01-02T03:04:05Z"), Path.of("a/b"),
+        new Inner(Duration.ofDays(30), Color.RED), List.of(new Inner(Duration.ofSeconds(5), Color.GREEN_BLUE)),
+        Map.of("k", new Inner(Duration.ofMinutes(1), Color.RED)));
+
+    String json = Json.write(outer);
+
+    assertTrue(json.contains("\"every\": \"30d\""), json);
+    assertTrue(json.contains("\"color\": \"red\""), json);
+    assertTrue(json.contains("\"color\": \"green_blue\""), json);
+    assertEquals(outer, Json.parse(json, Outer.class, "test"));
+  }
+
+  @Test
+  void parse_missingKeysTakeRecordDefaults() {
+    Outer outer = Json.parse("{\"inner\": {}}", Outer.class, "test");
+
+    assertEquals(Duration.ofHours(1), outer.inner().every());
+  }
+
+  @Test
+  void parse_unknownKeyNamesFullPath() {
+    IllegalArgumentException e = assertThrows(IllegalArgumentException.class,
+        () -> Json.parse("{\"map\": {\"k\": {\"evry\": \"1h\"}}}", Outer.class, "cfg.json"));
+
+    assertEquals("cfg.json: unknown key 'evry' at $.map.k; known keys: color, every", e.getMessage());
+  }
+
+  @Test
+  void parse_unknownKeyInListElement() {
+    IllegalArgumentException e = assertThrows(IllegalArgumentException.class,
+        () -> Json.parse("{\"list\": [{}, {\"x\": 1}]}", Outer.class, "cfg.json"));
+
+    assertTrue(e.getMessage().startsWith("cfg.json: unknown key 'x' at $.list[1]"), e.getMessage());
+  }
+
+  @Test
+  void parse_unknownEnumValueIsAnError() {
+    IllegalArgumentException e = assertThrows(IllegalArgumentException.class,
+        () -> Json.parse("{\"inner\": {\"color\": \"blue\"}}", Outer.class, "cfg.json"));
+
+    assertEquals("cfg.json: invalid value 'blue' at $.inner.color; use one of [red, green_blue]", e.getMessage());
+  }
+
+  @Test
+  void parse_badDurationNamesPath() {
+    IllegalArgumentException e = assertThrows(IllegalArgumentException.class,
+        () -> Json.parse("{\"inner\": {\"every\": \"soon\"}}", Outer.class, "cfg.json"));
+
+    assertTrue(e.getMessage().contains("invalid duration 'soon'"), e.getMessage());
+    assertTrue(e.getMessage().contains("$.inner.every"), e.getMessage());
+  }
+
+  @Test
+  void parse_constructorValidationMessageSurfaces() {
+    IllegalArgumentException e = assertThrows(IllegalArgumentException.class,
+        () -> Json.parse("{\"inner\": {\"every\": \"0s\"}}", Outer.class, "cfg.json"));
+
+    assertEquals("cfg.json: every must be positive", e.getMessage());
+  }
+
+  @Test
+  void parse_strictSyntax() {
+    assertThrows(IllegalArgumentException.class, () -> Json.parse("{'name': 'x'}", Outer.class, "c"));
+    assertThrows(IllegalArgumentException.class, () -> Json.parse("{\"name\": \"x\",}", Outer.class, "c"));
+    assertThrows(IllegalArgumentException.class, () -> Json.parse("{} {}", Outer.class, "c"));
+    assertThrows(IllegalArgumentException.class, () -> Json.parse("", Outer.class, "c"));
+    assertThrows(IllegalArgumentException.class, () -> Json.parse("[]", Outer.class, "c"));
+  }
+}

@@ -1,0 +1,74 @@
+package org.estfleet.pki;
+
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import java.security.KeyPair;
+import java.util.List;
+import java.util.Optional;
+import org.bouncycastle.asn1.x500.X500Name;
+import org.bouncycastle.asn1.x509.GeneralName;
+import org.junit.jupiter.api.Test;
+
+class CsrTest {
+  private final KeyPair keys = KeyAlgorithm.EC_P256.generate(TestPki.RANDOM);
+
+  @Test
+  void buildAndParse_roundTripsSubjectSanAndChallengePassword() {
+    Csr built = new CsrBuilder()
+        .commonName("device-7")
+        .subjectAltName(new GeneralName(GeneralName.dNSName, "device-7.example"))
+        .challengePassword("binding")
+        .sign(keys);
+
+    Csr parsed = Csr.fromDer(built.der());
+
+    assertEquals(Optional.of("device-7"), parsed.commonName());
+    assertEquals(List.of(new GeneralName(GeneralName.dNSName, "device-7.example")), parsed.subjectAltNames());
+    assertEquals(Optional.of("binding"), parsed.challengePassword());
+    assertArrayEquals(keys.getPublic().getEncoded(), parsed.publicKey().getEncoded());
+    assertTrue(parsed.isSignatureValid());
+    assertEquals("SHA256WITHECDSA", parsed.signatureAlgorithmName());
+  }
+
+  @Test
+  void isSignatureValid_falseWhenOneByteOfTheSignatureChanges() {
+    byte[] der = new CsrBuilder().commonName("device-7").sign(keys).der();
+    der[der.length - 5] ^= 0x01;
+
+    assertFalse(Csr.fromDer(der).isSignatureValid());
+  }
+
+  @Test
+  void fromDer_rejectsGarbageWithClearMessage() {
+    IllegalArgumentException e = assertThrows(IllegalArgumentException.class,
+        () -> Csr.fromDer(new byte[] {0x30, 0x03, 0x02, 0x01, 0x01}));
+
+    assertEquals("body is not a DER PKCS#10 certification request", e.getMessage());
+  }
+
+  @Test
+  void fromDer_rejectsCertificateInsteadOfCsr() {
+    TestPki.Held held = TestPki.rootCa("Not a CSR").held();
+
+    assertThrows(IllegalArgumentException.class, () -> Csr.fromDer(Certificates.der(held.certificate())));
+  }
+
+  @Test
+  void commonName_emptyWhenSubjectHasTwoCns() {
+    Csr csr = new CsrBuilder().subject(new X500Name("CN=a,CN=b")).sign(keys);
+
+    assertEquals(Optional.empty(), csr.commonName());
+  }
+
+  @Test
+  void rsaKeys_signWithSha256() {
+    Csr csr = new CsrBuilder().commonName("rsa-device").sign(KeyAlgorithm.RSA_2048.generate(TestPki.RANDOM));
+
+    assertTrue(csr.isSignatureValid());
+    assertEquals("SHA256WITHRSA", csr.signatureAlgorithmName());
+  }
+}

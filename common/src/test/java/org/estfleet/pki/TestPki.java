@@ -1,0 +1,105 @@
+package org.estfleet.pki;
+
+import java.security.KeyPair;
+import java.security.PrivateKey;
+import java.security.SecureRandom;
+import java.security.cert.X509Certificate;
+import java.time.Duration;
+import java.time.Instant;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.function.Consumer;
+import org.bouncycastle.asn1.x500.X500Name;
+import org.bouncycastle.asn1.x509.KeyPurposeId;
+import org.bouncycastle.asn1.x509.KeyUsage;
+
+/**
+ * Test fixture: builds PKIs in code (root, intermediates, leaves), so that no test depends on a
+ * key file. Every name gets a random suffix unless given exactly, so that two fixtures never
+ * collide by name.
+ */
+public final class TestPki {
+  public static final SecureRandom RANDOM = new SecureRandom();
+
+  private TestPki() {}
+
+  /** A certificate with its key pair and the chain above it (the certificate first, root last). */
+  public record Held(X509Certificate certificate, KeyPair keys, List<X509Certificate> chain) {
+    public Held {
+      chain = List.copyOf(chain);
+    }
+
+    public PrivateKey privateKey() {
+      return keys.getPrivate();
+    }
+
+    public String commonName() {
+      return Certificates.commonName(certificate.getSubjectX500Principal()).orElseThrow();
+    }
+  }
+
+  /** A CA that can issue certificates and subordinate CAs. */
+  public static final class Ca {
+    private final Held held;
+
+    private Ca(Held held) {
+      this.held = held;
+    }
+
+    public Held held() {
+      return held;
+    }
+
+    public X509Certificate certificate() {
+      return held.certificate();
+    }
+
+    /** An intermediate CA (path length 0) under this one. */
+    public Ca subCa(String commonName) {
+      return new Ca(issue(commonName, b -> b.ca(0)));
+    }
+
+    /** A client certificate (EKU clientAuth) for {@code commonName}. */
+    public Held issueClient(String commonName) {
+      return issue(commonName, b -> b.keyUsage(KeyUsage.digitalSignature).extendedKeyUsage(KeyPurposeId.id_kp_clientAuth));
+    }
+
+    /**
+     * A certificate for {@code commonName} with an EC P-256 key, valid from an hour ago for a
+     * year, after {@code customize} has adjusted the builder.
+     */
+    public Held issue(String commonName, Consumer<CertificateBuilder> customize) {
+      KeyPair keys = KeyAlgorithm.EC_P256.generate(RANDOM);
+      return issue(commonName, keys, customize);
+    }
+
+    public Held issue(String commonName, KeyPair keys, Consumer<CertificateBuilder> customize) {
+      Instant now = Instant.now();
+      CertificateBuilder builder = new CertificateBuilder()
+          .subject(new X500Name("CN=" + commonName))
+          .publicKey(keys.getPublic())
+          .serial(CertificateBuilder.randomSerial(RANDOM))
+          .validity(now.minus(Duration.ofHours(1)), now.plus(Duration.ofDays(365)));
+      customize.accept(builder);
+      X509Certificate certificate = builder.signWith(held.certificate(), held.privateKey());
+      List<X509Certificate> chain = new ArrayList<>();
+      chain.add(certificate);
+      chain.addAll(held.chain());
+      return new Held(certificate, keys, chain);
+    }
+  }
+
+  /** A self-signed root CA named {@code CN=<commonName> <random>}, valid for ten years. */
+  public static Ca rootCa(String commonName) {
+    KeyPair keys = KeyAlgorithm.EC_P256.generate(RANDOM);
+    Instant now = Instant.now();
+    X509Certificate root = new CertificateBuilder()
+        .subject(new X500Name("CN=" + commonName + " " + Long.toHexString(RANDOM.nextLong())))
+        .publicKey(keys.getPublic())
+        .serial(CertificateBuilder.randomSerial(RANDOM))
+        .validity(now.minus(Duration.ofHours(1)), now.plus(Duration.ofDays(3650)))
+        .ca(-1)
+        .selfSign(keys.getPrivate());
+    return new Ca(new Held(root, keys, List.of(root)));
+  }
+}
