@@ -122,6 +122,11 @@ public final class CertificateBuilder {
     return this;
   }
 
+  public CertificateBuilder extendedKeyUsages(List<KeyPurposeId> purposes) {
+    extendedKeyUsages.addAll(purposes);
+    return this;
+  }
+
   public CertificateBuilder subjectAltName(GeneralName name) {
     subjectAltNames.add(name);
     return this;

@@ -1,0 +1,85 @@
+package org.estfleet.io;
+
+import java.io.IOException;
+import java.nio.ByteBuffer;
+import java.nio.channels.FileChannel;
+import java.nio.file.AtomicMoveNotSupportedException;
+import java.nio.file.FileSystems;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.StandardCopyOption;
+import java.nio.file.StandardOpenOption;
+import java.nio.file.attribute.FileAttribute;
+import java.nio.file.attribute.PosixFilePermission;
+import java.nio.file.attribute.PosixFilePermissions;
+import java.util.Set;
+import java.util.concurrent.ThreadLocalRandom;
+
+/**
+ * Writes files that must survive a crash or power loss whole or not at all: write a temporary
+ * file beside the target, fsync it, rename it over the target, fsync the directory. A reader
+ * sees the old content or the new, never a mix; after the call returns the new content is on
+ * disk.
+ */
+public final class AtomicFile {
+  /** Owner read/write only: private keys, tokens, state. */
+  public static final Set<PosixFilePermission> PRIVATE = PosixFilePermissions.fromString("rw-------");
+  /** Readable by all: certificates, configuration. */
+  public static final Set<PosixFilePermission> PUBLIC = PosixFilePermissions.fromString("rw-r--r--");
+
+  private AtomicFile() {}
+
+  /**
+   * Replaces {@code target} with {@code content}, created with {@code permissions} (where the
+   * file system has POSIX permissions) before any byte is written.
+   */
+  public static void write(Path target, byte[] content, Set<PosixFilePermission> permissions) throws IOException {
+    Path absolute = target.toAbsolutePath();
+    Path directory = absolute.getParent();
+    Files.createDirectories(directory);
+    Path temporary = directory.resolve("." + absolute.getFileName() + ".tmp-"
+        + Long.toHexString(ThreadLocalRandom.current().nextLong()));
+    try {
+      try (FileChannel channel = FileChannel.open(temporary, Set.of(StandardOpenOption.CREATE_NEW,
+          StandardOpenOption.WRITE), attributes(permissions))) {
+        ByteBuffer buffer = ByteBuffer.wrap(content);
+        while (buffer.hasRemaining()) {
+          channel.write(buffer);
+        }
+        channel.force(true);
+      }
+      try {
+        Files.move(temporary, absolute, StandardCopyOption.ATOMIC_MOVE, StandardCopyOption.REPLACE_EXISTING);
+      } catch (AtomicMoveNotSupportedException e) {
+        throw new IOException("cannot replace " + absolute + " atomically on this file system", e);
+      }
+      syncDirectory(directory);
+    } finally {
+      Files.deleteIfExists(temporary);
+    }
+  }
+
+  /**
+   * Flushes a directory's entries (a rename or a new file) to disk. Where the platform cannot
+   * open a directory for this (Windows), the rename is as durable as the file system makes it.
+   */
+  public static void syncDirectory(Path directory) throws IOException {
+    try (FileChannel channel = FileChannel.open(directory, StandardOpenOption.READ)) {
+      channel.force(true);
+    } catch (IOException e) {
+      if (isPosix()) {
+        throw e;
+      }
+    }
+  }
+
+  private static FileAttribute<?>[] attributes(Set<PosixFilePermission> permissions) {
+    return isPosix()
+        ? new FileAttribute<?>[] {PosixFilePermissions.asFileAttribute(permissions)}
+        : new FileAttribute<?>[0];
+  }
+
+  private static boolean isPosix() {
+    return FileSystems.getDefault().supportedFileAttributeViews().contains("posix");
+  }
+}

@@ -1,0 +1,177 @@
+package org.estfleet.server.auth;
+
+import java.security.GeneralSecurityException;
+import java.security.cert.CertificateParsingException;
+import java.security.cert.X509Certificate;
+import java.time.Clock;
+import java.time.Duration;
+import java.time.Instant;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Optional;
+import org.bouncycastle.asn1.x509.GeneralName;
+import org.bouncycastle.asn1.x509.KeyPurposeId;
+import org.estfleet.est.EstException;
+import org.estfleet.pki.CertificatePath;
+import org.estfleet.pki.Certificates;
+import org.estfleet.server.store.IssuanceRecord;
+import org.estfleet.server.store.IssuedCertificates;
+
+/**
+ * Decides who is asking (DESIGN.md section 4). TLS accepted any client certificate; this is
+ * where it is judged, so that a refusal is an HTTP status with a reason instead of a failed
+ * handshake, and so that the re-enrollment grace period can apply to expired certificates.
+ *
+ * <ul>
+ *   <li>Operational: a certificate this server issued (chains to its CA and is in the ledger),
+ *       currently valid, with EKU clientAuth. Identity: its CN.
+ *   <li>IDevID: a certificate chaining to a configured manufacturer CA. Identity: its CN, or
+ *       else its first URI subjectAltName. Enrollment only.
+ *   <li>Token: HTTP Basic {@code deviceId:token}. Identity: the device id. Enrollment only.
+ * </ul>
+ */
+public final class Authenticator {
+  private final List<X509Certificate> caRoots;
+  private final List<X509Certificate> caIntermediates;
+  private final List<X509Certificate> manufacturerCas;
+  private final IssuedCertificates ledger;
+  private final BootstrapTokens tokens;
+  private final Duration reenrollGrace;
+  private final Clock clock;
+
+  /**
+   * @param caRoots this CA's roots
+   * @param caIntermediates this CA's issuing certificates
+   * @param manufacturerCas the manufacturer CAs whose device certificates may bootstrap
+   * @param reenrollGrace how long after expiry a certificate may still re-enroll
+   */
+  public Authenticator(List<X509Certificate> caRoots, List<X509Certificate> caIntermediates,
+      List<X509Certificate> manufacturerCas, IssuedCertificates ledger, BootstrapTokens tokens,
+      Duration reenrollGrace, Clock clock) {
+    this.caRoots = List.copyOf(caRoots);
+    this.caIntermediates = List.copyOf(caIntermediates);
+    this.manufacturerCas = List.copyOf(manufacturerCas);
+    this.ledger = ledger;
+    this.tokens = tokens;
+    this.reenrollGrace = reenrollGrace;
+    this.clock = clock;
+  }
+
+  /**
+   * Authenticates a first enrollment ({@code /simpleenroll}): a token if HTTP Basic credentials
+   * were sent, else the client certificate (operational or IDevID).
+   *
+   * @throws EstException 401 with the reason
+   */
+  public AuthenticatedClient forEnroll(Credentials credentials) throws EstException {
+    Optional<BasicCredentials> basic = credentials.basicCredentials();
+    if (basic.isPresent()) {
+      String deviceId = basic.get().userId();
+      long tokenId = tokens.check(deviceId, basic.get().password());
+      return new AuthenticatedClient(deviceId, AuthMethod.TOKEN, "token #" + tokenId, tokenId, null);
+    }
+    if (credentials.clientChain().isEmpty()) {
+      throw EstException.unauthorized(
+          "authenticate with HTTP Basic deviceId:token or a client certificate (IDevID or one this CA issued)");
+    }
+    X509Certificate leaf = credentials.clientChain().get(0);
+    Instant now = clock.instant();
+    if (isIssuedByThisCa(leaf)) {
+      return operational(credentials.clientChain(), now, Duration.ZERO);
+    }
+    List<X509Certificate> intermediates = credentials.clientChain().subList(1, credentials.clientChain().size());
+    try {
+      CertificatePath.validate(leaf, intermediates, manufacturerCas, now);
+    } catch (GeneralSecurityException e) {
+      throw EstException.unauthorized(manufacturerCas.isEmpty()
+          ? "client certificate " + Certificates.describe(leaf)
+              + " is not from this CA, and no manufacturer (IDevID) CA is configured"
+          : "client certificate is not a valid device certificate: " + e.getMessage());
+    }
+    String identity = identityOf(leaf).orElseThrow(() -> EstException.unauthorized(
+        "the device certificate " + Certificates.describe(leaf) + " has neither a CN nor a URI subjectAltName"));
+    return new AuthenticatedClient(identity, AuthMethod.IDEVID,
+        "idevid serial " + Certificates.serialHex(leaf) + " from '" + leaf.getIssuerX500Principal().getName() + "'",
+        null, leaf);
+  }
+
+  /**
+   * Authenticates a re-enrollment ({@code /simplereenroll}): the client certificate must be one
+   * this CA issued, valid now or expired less than the grace period ago (RFC 7030 4.2.2).
+   *
+   * @throws EstException 401 with the reason
+   */
+  public AuthenticatedClient forReenroll(Credentials credentials) throws EstException {
+    if (credentials.clientChain().isEmpty()) {
+      throw EstException.unauthorized(
+          "re-enrollment needs the certificate being renewed as the TLS client certificate");
+    }
+    if (!isIssuedByThisCa(credentials.clientChain().get(0))) {
+      throw EstException.unauthorized("client certificate " + Certificates.describe(credentials.clientChain().get(0))
+          + " was not issued by this CA; a manufacturer certificate or token enrolls with simpleenroll");
+    }
+    return operational(credentials.clientChain(), clock.instant(), reenrollGrace);
+  }
+
+  private boolean isIssuedByThisCa(X509Certificate leaf) {
+    for (X509Certificate ca : caIntermediates) {
+      if (ca.getSubjectX500Principal().equals(leaf.getIssuerX500Principal())) {
+        return true;
+      }
+    }
+    return false;
+  }
+
+  private AuthenticatedClient operational(List<X509Certificate> chain, Instant now, Duration grace)
+      throws EstException {
+    X509Certificate leaf = chain.get(0);
+    Instant notAfter = leaf.getNotAfter().toInstant();
+    // Within the grace period an expired certificate is judged as of its last valid instant:
+    // everything else about the path must hold then.
+    Instant at = now.isAfter(notAfter) && !now.isAfter(notAfter.plus(grace)) ? notAfter : now;
+    List<X509Certificate> intermediates = new ArrayList<>(caIntermediates);
+    intermediates.addAll(chain.subList(1, chain.size()));
+    try {
+      CertificatePath.validate(leaf, intermediates, caRoots, at);
+    } catch (GeneralSecurityException e) {
+      String hint = now.isAfter(notAfter)
+          ? (grace.isZero() ? "; this server allows no grace period, so enroll again with a token or IDevID"
+              : "; the grace period of " + grace + " has passed, so enroll again with a token or IDevID")
+          : "";
+      throw EstException.unauthorized("client certificate rejected: " + e.getMessage() + hint);
+    }
+    if (!hasClientAuth(leaf)) {
+      throw EstException.unauthorized("client certificate " + Certificates.describe(leaf)
+          + " lacks extended key usage clientAuth");
+    }
+    String serial = Certificates.serialHex(leaf);
+    Optional<IssuanceRecord> record = ledger.find(serial);
+    String identity = Certificates.commonName(leaf.getSubjectX500Principal()).orElse(null);
+    if (record.isEmpty() || !record.get().deviceId().equals(identity)) {
+      throw EstException.unauthorized("client certificate serial " + serial
+          + " is not in this server's issuance records");
+    }
+    return new AuthenticatedClient(identity, AuthMethod.CERTIFICATE, "certificate serial " + serial, null, leaf);
+  }
+
+  private static boolean hasClientAuth(X509Certificate certificate) {
+    try {
+      List<String> usages = certificate.getExtendedKeyUsage();
+      return usages != null && usages.contains(KeyPurposeId.id_kp_clientAuth.getId());
+    } catch (CertificateParsingException e) {
+      return false;
+    }
+  }
+
+  /** A device certificate's identity: its CN, or else its first URI subjectAltName. */
+  static Optional<String> identityOf(X509Certificate certificate) {
+    Optional<String> commonName = Certificates.commonName(certificate.getSubjectX500Principal());
+    if (commonName.isPresent()) {
+      return commonName;
+    }
+    return Certificates.subjectAltNames(certificate).stream()
+        .filter(name -> name.getTagNo() == GeneralName.uniformResourceIdentifier)
+        .map(name -> name.getName().toString())
+        .findFirst();
+  }
+}

@@ -1,0 +1,110 @@
+package org.estfleet.server.auth;
+
+import java.nio.charset.StandardCharsets;
+import java.security.MessageDigest;
+import java.security.NoSuchAlgorithmException;
+import java.security.SecureRandom;
+import java.time.Clock;
+import java.time.Duration;
+import java.time.Instant;
+import java.util.Base64;
+import java.util.regex.Pattern;
+import org.estfleet.est.EstException;
+import org.estfleet.server.store.TokenRecords;
+
+/**
+ * One-time enrollment tokens. A token is 128 random bits, shown once when created and stored
+ * only as its SHA-256 hash; with that much entropy a fast hash is enough, since guessing is
+ * hopeless either way. Checking compares the hash with every token of the device in constant
+ * time, so timing tells an attacker nothing.
+ */
+public final class BootstrapTokens {
+  /**
+   * Device ids are one CN and the user-id of HTTP Basic, which cannot hold a colon (RFC 7617).
+   */
+  private static final Pattern DEVICE_ID = Pattern.compile("[A-Za-z0-9][A-Za-z0-9._~@+=-]{0,63}");
+  private static final int TOKEN_BYTES = 16;
+
+  private final TokenRecords records;
+  private final Clock clock;
+  private final SecureRandom random;
+
+  public BootstrapTokens(TokenRecords records, Clock clock, SecureRandom random) {
+    this.records = records;
+    this.clock = clock;
+    this.random = random;
+  }
+
+  /** A token just created; the secret exists nowhere else. */
+  public record NewToken(long id, String deviceId, String secret, Instant expiresAt) {
+    @Override
+    public String toString() {
+      return "NewToken[#" + id + " for " + deviceId + ", expires " + expiresAt + "]";
+    }
+  }
+
+  /**
+   * Checks that a device id can be used in a token and as a certificate's CN.
+   *
+   * @throws IllegalArgumentException saying which characters are allowed
+   */
+  public static String checkDeviceId(String deviceId) {
+    if (deviceId == null || !DEVICE_ID.matcher(deviceId).matches()) {
+      throw new IllegalArgumentException("invalid device id '" + deviceId
+          + "': use 1-64 letters, digits and . _ ~ @ + = -, starting with a letter or digit");
+    }
+    return deviceId;
+  }
+
+  /** Creates a token for a device, valid for {@code ttl}. */
+  public NewToken create(String deviceId, Duration ttl) {
+    checkDeviceId(deviceId);
+    if (ttl.isNegative() || ttl.isZero()) {
+      throw new IllegalArgumentException("token lifetime must be positive");
+    }
+    byte[] bytes = new byte[TOKEN_BYTES];
+    random.nextBytes(bytes);
+    String secret = Base64.getUrlEncoder().withoutPadding().encodeToString(bytes);
+    Instant now = clock.instant();
+    Instant expiresAt = now.plus(ttl);
+    long id = records.insert(deviceId, sha256(secret), now, expiresAt);
+    return new NewToken(id, deviceId, secret, expiresAt);
+  }
+
+  /**
+   * Checks a device's token without consuming it; issuance consumes it atomically.
+   *
+   * @return the token's id
+   * @throws EstException 401 when the token is wrong, used or expired
+   */
+  public long check(String deviceId, String secret) throws EstException {
+    byte[] hash = sha256(secret);
+    TokenRecords.TokenRecord match = null;
+    for (TokenRecords.TokenRecord token : records.byDevice(deviceId)) {
+      // Compare with every token, not stopping at the first match: constant time per device.
+      if (MessageDigest.isEqual(hash, token.sha256())) {
+        match = token;
+      }
+    }
+    if (match == null) {
+      throw EstException.unauthorized("unknown device or wrong enrollment token for '" + deviceId + "'");
+    }
+    if (match.usedAt() != null) {
+      throw EstException.unauthorized("the enrollment token for '" + deviceId + "' was already used at "
+          + match.usedAt() + "; tokens are single use, ask for a new one");
+    }
+    if (clock.instant().isAfter(match.expiresAt())) {
+      throw EstException.unauthorized("the enrollment token for '" + deviceId + "' expired at "
+          + match.expiresAt() + "; ask for a new one");
+    }
+    return match.id();
+  }
+
+  private static byte[] sha256(String secret) {
+    try {
+      return MessageDigest.getInstance("SHA-256").digest(secret.getBytes(StandardCharsets.UTF_8));
+    } catch (NoSuchAlgorithmException e) {
+      throw new IllegalStateException("every Java platform has SHA-256", e);
+    }
+  }
+}

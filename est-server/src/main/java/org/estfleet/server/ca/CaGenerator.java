@@ -1,0 +1,76 @@
+package org.estfleet.server.ca;
+
+import java.security.KeyPair;
+import java.security.SecureRandom;
+import java.security.cert.X509Certificate;
+import java.time.Clock;
+import java.time.Duration;
+import java.time.Instant;
+import java.util.HexFormat;
+import org.bouncycastle.asn1.x500.X500Name;
+import org.bouncycastle.asn1.x500.X500NameBuilder;
+import org.bouncycastle.asn1.x500.style.BCStyle;
+import org.estfleet.pki.CertificateBuilder;
+import org.estfleet.pki.KeyAlgorithm;
+
+/**
+ * Creates a new two-level CA: a self-signed root, and an issuing CA under it that signs device
+ * certificates, both EC P-256. Names carry a random suffix, so that two CAs made by
+ * {@code est-server init} never share a name (which would confuse path building on clients that
+ * trust both).
+ */
+public final class CaGenerator {
+  /** Roots outlive the devices that trust them: 25 years. */
+  public static final Duration ROOT_VALIDITY = Duration.ofDays(25 * 365);
+  /** The issuing CA is replaced well before the root: 10 years. */
+  public static final Duration ISSUING_VALIDITY = Duration.ofDays(10 * 365);
+
+  private final Clock clock;
+  private final SecureRandom random;
+
+  public CaGenerator(Clock clock, SecureRandom random) {
+    this.clock = clock;
+    this.random = random;
+  }
+
+  /** A new CA's certificates and key pairs. */
+  public record GeneratedCa(X509Certificate root, KeyPair rootKeys, X509Certificate issuing, KeyPair issuingKeys) {}
+
+  /**
+   * Generates a root and an issuing CA.
+   *
+   * @param name the name's stem, e.g. {@code EST Fleet Development}
+   */
+  public GeneratedCa generate(String name) {
+    byte[] suffixBytes = new byte[4];
+    random.nextBytes(suffixBytes);
+    String suffix = HexFormat.of().formatHex(suffixBytes);
+    Instant now = clock.instant();
+
+    KeyPair rootKeys = KeyAlgorithm.EC_P256.generate(random);
+    X509Certificate root = new CertificateBuilder()
+        .subject(name(name + " Root CA " + suffix))
+        .publicKey(rootKeys.getPublic())
+        .serial(CertificateBuilder.randomSerial(random))
+        .validity(now.minus(Duration.ofHours(1)), now.plus(ROOT_VALIDITY))
+        .ca(1)
+        .selfSign(rootKeys.getPrivate());
+
+    KeyPair issuingKeys = KeyAlgorithm.EC_P256.generate(random);
+    X509Certificate issuing = new CertificateBuilder()
+        .subject(name(name + " Issuing CA " + suffix))
+        .publicKey(issuingKeys.getPublic())
+        .serial(CertificateBuilder.randomSerial(random))
+        .validity(now.minus(Duration.ofHours(1)), now.plus(ISSUING_VALIDITY))
+        .ca(0)
+        .signWith(root, rootKeys.getPrivate());
+    return new GeneratedCa(root, rootKeys, issuing, issuingKeys);
+  }
+
+  private static X500Name name(String commonName) {
+    return new X500NameBuilder(BCStyle.INSTANCE)
+        .addRDN(BCStyle.O, "EST Fleet")
+        .addRDN(BCStyle.CN, commonName)
+        .build();
+  }
+}

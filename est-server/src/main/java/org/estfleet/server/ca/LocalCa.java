@@ -1,0 +1,120 @@
+package org.estfleet.server.ca;
+
+import java.math.BigInteger;
+import java.security.SecureRandom;
+import java.security.cert.X509Certificate;
+import java.time.Clock;
+import java.time.Instant;
+import java.util.List;
+import java.util.Map;
+import org.estfleet.est.EstException;
+import org.estfleet.pki.CertificateBuilder;
+import org.estfleet.pki.Certificates;
+import org.estfleet.pki.Pem;
+import org.estfleet.server.store.IssuanceRecord;
+import org.estfleet.server.store.IssuedCertificates;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * This server's own CA: signs with the issuing key, and records each certificate, consuming the
+ * bootstrap token it was issued under, before returning it.
+ */
+public final class LocalCa implements CertificateAuthority {
+  private static final Logger LOG = LoggerFactory.getLogger(LocalCa.class);
+  private static final int SERIAL_ATTEMPTS = 3;
+
+  private final CaMaterial material;
+  private final Map<String, CertificateProfile> profiles;
+  private final IssuedCertificates ledger;
+  private final Clock clock;
+  private final SecureRandom random;
+
+  /**
+   * @param profiles the profile of each label, {@code ""} for the default
+   */
+  public LocalCa(CaMaterial material, Map<String, CertificateProfile> profiles, IssuedCertificates ledger,
+      Clock clock, SecureRandom random) {
+    this.material = material;
+    this.profiles = Map.copyOf(profiles);
+    this.ledger = ledger;
+    this.clock = clock;
+    this.random = random;
+  }
+
+  @Override
+  public List<X509Certificate> caCertificates(String label) {
+    return material.certificates();
+  }
+
+  @Override
+  public IssueResult issue(IssueRequest request) throws EstException {
+    CertificateProfile profile = profiles.get(request.label());
+    if (profile == null) {
+      throw EstException.notFound("no EST label '" + request.label() + "' on this server");
+    }
+    return issue(request, profile);
+  }
+
+  /** Issues under an explicit profile; also used for the server's own TLS certificate. */
+  public IssueResult.Issued issue(IssueRequest request, CertificateProfile profile) throws EstException {
+    X509Certificate issuing = material.issuing();
+    Instant now = clock.instant();
+    Instant notBefore = latest(now.minus(profile.backdate()), issuing.getNotBefore().toInstant());
+    Instant notAfter = now.plus(profile.lifetime());
+    Instant caEnd = issuing.getNotAfter().toInstant();
+    if (notAfter.isAfter(caEnd)) {
+      // A certificate may not outlive its issuer (RFC 5280 path validation would reject it
+      // after the CA expires); shorten it and say so, since it means a CA rollover is due.
+      LOG.warn("issuing CA expires {}: certificate for {} shortened to end then", caEnd,
+          request.requester().deviceId());
+      notAfter = caEnd;
+    }
+    if (!notAfter.isAfter(now)) {
+      throw new IllegalStateException("the issuing CA " + Certificates.describe(issuing) + " has expired");
+    }
+    for (int attempt = 0; attempt < SERIAL_ATTEMPTS; attempt++) {
+      BigInteger serial = CertificateBuilder.randomSerial(random);
+      X509Certificate certificate = new CertificateBuilder()
+          .subject(request.csr().subject())
+          .publicKey(request.csr().publicKey())
+          .subjectAltNames(request.csr().subjectAltNames())
+          .serial(serial)
+          .validity(notBefore, notAfter)
+          .keyUsage(profile.keyUsage())
+          .extendedKeyUsages(profile.extendedKeyUsages())
+          .signWith(issuing, material.issuingKey());
+      Requester requester = request.requester();
+      IssuedCertificates.Outcome outcome = ledger.record(new IssuanceRecord(
+          Certificates.serialHex(serial),
+          requester.deviceId(),
+          certificate.getSubjectX500Principal().getName(),
+          request.label(),
+          notBefore,
+          notAfter,
+          now,
+          requester.authMethod(),
+          requester.authDetail(),
+          requester.tokenId(),
+          Certificates.publicKeyFingerprint(certificate.getPublicKey()),
+          Pem.encode(certificate),
+          requester.forwardedBy()));
+      switch (outcome) {
+        case RECORDED -> {
+          LOG.info("issued serial {} to {} ({}, {}{}), valid until {}", Certificates.serialHex(serial),
+              requester.deviceId(), requester.authMethod(), requester.authDetail(),
+              request.label().isEmpty() ? "" : ", label " + request.label(), notAfter);
+          return new IssueResult.Issued(certificate);
+        }
+        case TOKEN_ALREADY_USED -> throw EstException.unauthorized(
+            "the enrollment token was used by another request; ask for a new token");
+        case DUPLICATE_SERIAL -> LOG.warn("random serial {} already taken; drawing another", serial);
+      }
+    }
+    throw new IllegalStateException(SERIAL_ATTEMPTS + " random serial numbers collided; is the random source broken?");
+  }
+
+  private static Instant latest(Instant a, Instant b) {
+    return a.isAfter(b) ? a : b;
+  }
+}

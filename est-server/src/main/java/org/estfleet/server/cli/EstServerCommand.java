@@ -1,0 +1,63 @@
+package org.estfleet.server.cli;
+
+import java.io.PrintWriter;
+import java.time.Duration;
+import java.util.concurrent.Callable;
+import org.estfleet.json.DurationText;
+import org.estfleet.server.config.ConfigException;
+import picocli.CommandLine;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Model.CommandSpec;
+import picocli.CommandLine.Spec;
+
+/**
+ * {@code est-server}: the root command. Exit codes: 0 ok, 2 bad usage or configuration, 1 any
+ * other failure; each failure is one line on stderr.
+ */
+@Command(
+    name = "est-server",
+    mixinStandardHelpOptions = true,
+    versionProvider = VersionProvider.class,
+    description = "EST (RFC 7030) server for device fleets: CA mode with its own issuing CA.",
+    subcommands = {InitCommand.class, ServeCommand.class, TokenCommand.class})
+public final class EstServerCommand implements Callable<Integer> {
+  static final int EXIT_OK = 0;
+  static final int EXIT_FAILURE = 1;
+  static final int EXIT_USAGE = 2;
+
+  @Spec
+  CommandSpec spec;
+
+  @Override
+  public Integer call() {
+    spec.commandLine().usage(spec.commandLine().getErr());
+    return EXIT_USAGE;
+  }
+
+  public static void main(String[] args) {
+    System.exit(commandLine(new PrintWriter(System.out, true), new PrintWriter(System.err, true)).execute(args));
+  }
+
+  /** The configured command line, writing to {@code out} and {@code err}. */
+  public static CommandLine commandLine(PrintWriter out, PrintWriter err) {
+    CommandLine commandLine = new CommandLine(new EstServerCommand());
+    commandLine.setOut(out);
+    commandLine.setErr(err);
+    commandLine.registerConverter(Duration.class, DurationText::parse);
+    commandLine.setParameterExceptionHandler((e, args) -> {
+      CommandLine failed = e.getCommandLine();
+      failed.getErr().println("est-server: " + e.getMessage() + " (see: " + failed.getCommandSpec().qualifiedName() + " --help)");
+      return EXIT_USAGE;
+    });
+    commandLine.setExecutionExceptionHandler((e, failed, parseResult) -> {
+      failed.getErr().println("est-server: " + message(e));
+      return e instanceof ConfigException ? EXIT_USAGE : EXIT_FAILURE;
+    });
+    return commandLine;
+  }
+
+  private static String message(Exception e) {
+    String message = e.getMessage();
+    return message == null || message.isBlank() ? e.getClass().getSimpleName() : message;
+  }
+}

@@ -1,0 +1,59 @@
+package org.estfleet.server.cli;
+
+import java.nio.file.Path;
+import java.security.SecureRandom;
+import java.time.Clock;
+import java.time.Duration;
+import java.util.concurrent.Callable;
+import org.estfleet.server.auth.BootstrapTokens;
+import org.estfleet.server.config.DataDir;
+import org.estfleet.server.store.Database;
+import org.estfleet.server.store.TokenRecords;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Model.CommandSpec;
+import picocli.CommandLine.Option;
+import picocli.CommandLine.ParameterException;
+import picocli.CommandLine.Spec;
+
+/**
+ * {@code est-server token}: a new one-time enrollment token for a device. The token goes to
+ * stdout alone (for scripts); what it is for goes to stderr. Safe to run while the server runs.
+ */
+@Command(name = "token", mixinStandardHelpOptions = true,
+    description = "Print a new one-time bootstrap token for a device (HTTP Basic deviceId:token on simpleenroll).")
+final class TokenCommand implements Callable<Integer> {
+  @Spec
+  CommandSpec spec;
+
+  @Option(names = "--data", required = true, paramLabel = "DIR", description = "The server's data directory.")
+  Path data;
+
+  @Option(names = "--device", required = true, paramLabel = "ID", description = "The device id: the CN it will enroll for.")
+  String device;
+
+  @Option(names = "--ttl", paramLabel = "DURATION",
+      description = "How long the token stays usable, e.g. 24h or 7d (default: bootstrap.tokenTtl, 7d).")
+  Duration ttl;
+
+  @Override
+  public Integer call() throws Exception {
+    try {
+      BootstrapTokens.checkDeviceId(device);
+    } catch (IllegalArgumentException e) {
+      throw new ParameterException(spec.commandLine(), "--device: " + e.getMessage());
+    }
+    if (ttl != null && ttl.isZero()) {
+      throw new ParameterException(spec.commandLine(), "--ttl: must be positive");
+    }
+    DataDir dataDir = DataDir.open(data);
+    Duration lifetime = ttl == null ? dataDir.config().bootstrap().tokenTtl() : ttl;
+    try (Database database = Database.open(dataDir.resolve(dataDir.config().database().file()))) {
+      BootstrapTokens.NewToken token = new BootstrapTokens(new TokenRecords(database), Clock.systemUTC(), new SecureRandom())
+          .create(device, lifetime);
+      spec.commandLine().getOut().println(token.secret());
+      spec.commandLine().getErr().println("token #" + token.id() + " for device " + device + " expires "
+          + token.expiresAt() + "; the device enrolls with HTTP Basic " + device + ":<token>");
+    }
+    return EstServerCommand.EXIT_OK;
+  }
+}

@@ -1,0 +1,94 @@
+package org.estfleet.server.config;
+
+import com.google.gson.annotations.SerializedName;
+import java.time.Duration;
+import java.util.List;
+
+/**
+ * What a label (or the default) issues and accepts: the certificate profile and the CSR policy.
+ *
+ * @param lifetime validity of issued certificates
+ * @param backdate how far before the issuing time {@code notBefore} is set, so that devices whose
+ *     clocks run a little behind accept the certificate at once
+ * @param keyUsage key usage bits of issued certificates
+ * @param extendedKeyUsage extended key usages of issued certificates
+ * @param allowedSanTypes the subjectAltName types a CSR may request; they are copied into the
+ *     certificate. A CSR asking for another type is refused.
+ * @param csrAttributes what {@code /csrattrs} tells clients to put in their CSR
+ */
+public record ProfileConfig(
+    Duration lifetime,
+    Duration backdate,
+    List<KeyUsageBit> keyUsage,
+    List<ExtendedKeyUsageName> extendedKeyUsage,
+    List<SanType> allowedSanTypes,
+    List<CsrAttributeConfig> csrAttributes) {
+
+  private static final Duration MAX_LIFETIME = Duration.ofDays(3650);
+
+  public ProfileConfig {
+    lifetime = lifetime == null ? Duration.ofDays(30) : lifetime;
+    if (lifetime.compareTo(Duration.ofSeconds(1)) < 0 || lifetime.compareTo(MAX_LIFETIME) > 0) {
+      throw new IllegalArgumentException("lifetime " + lifetime + " is not between 1s and 3650d");
+    }
+    backdate = backdate == null ? Duration.ofMinutes(5) : backdate;
+    if (backdate.compareTo(Duration.ofDays(1)) > 0) {
+      throw new IllegalArgumentException("backdate " + backdate + " is more than 1d");
+    }
+    keyUsage = keyUsage == null ? List.of(KeyUsageBit.DIGITAL_SIGNATURE) : List.copyOf(keyUsage);
+    extendedKeyUsage = extendedKeyUsage == null ? List.of(ExtendedKeyUsageName.CLIENT_AUTH) : List.copyOf(extendedKeyUsage);
+    allowedSanTypes = allowedSanTypes == null
+        ? List.of(SanType.DNS, SanType.IP, SanType.URI)
+        : List.copyOf(allowedSanTypes);
+    csrAttributes = csrAttributes == null
+        ? List.of(
+            // ecdsa-with-SHA256, and ecPublicKey on P-256 (RFC 7030 4.5.2 style hints)
+            new CsrAttributeConfig("1.2.840.10045.4.3.2", List.of()),
+            new CsrAttributeConfig("1.2.840.10045.2.1", List.of("1.2.840.10045.3.1.7")))
+        : List.copyOf(csrAttributes);
+  }
+
+  public static ProfileConfig defaults() {
+    return new ProfileConfig(null, null, null, null, null, null);
+  }
+
+  /** Key usage bits (RFC 5280 section 4.2.1.3). */
+  public enum KeyUsageBit {
+    @SerializedName("digitalSignature") DIGITAL_SIGNATURE,
+    @SerializedName("keyEncipherment") KEY_ENCIPHERMENT,
+    @SerializedName("keyAgreement") KEY_AGREEMENT,
+    @SerializedName("nonRepudiation") NON_REPUDIATION
+  }
+
+  /** Extended key usages (RFC 5280 section 4.2.1.12). */
+  public enum ExtendedKeyUsageName {
+    @SerializedName("clientAuth") CLIENT_AUTH,
+    @SerializedName("serverAuth") SERVER_AUTH
+  }
+
+  /** subjectAltName types (RFC 5280 section 4.2.1.6). */
+  public enum SanType {
+    @SerializedName("dns") DNS,
+    @SerializedName("ip") IP,
+    @SerializedName("uri") URI,
+    @SerializedName("email") EMAIL
+  }
+
+  /**
+   * One {@code /csrattrs} entry: a bare OID when {@code values} is empty, else an attribute whose
+   * values are OIDs (e.g. ecPublicKey with the curve's OID).
+   */
+  public record CsrAttributeConfig(String oid, List<String> values) {
+    public CsrAttributeConfig {
+      if (oid == null || !oid.matches("[0-2](\\.\\d+)+")) {
+        throw new IllegalArgumentException("csrAttributes: '" + oid + "' is not a dotted OID");
+      }
+      values = values == null ? List.of() : List.copyOf(values);
+      for (String value : values) {
+        if (!value.matches("[0-2](\\.\\d+)+")) {
+          throw new IllegalArgumentException("csrAttributes: value '" + value + "' is not a dotted OID");
+        }
+      }
+    }
+  }
+}

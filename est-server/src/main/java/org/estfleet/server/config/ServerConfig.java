@@ -1,0 +1,141 @@
+package org.estfleet.server.config;
+
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.List;
+import java.util.Map;
+import java.util.TreeMap;
+import org.estfleet.est.EstPath;
+
+/**
+ * Everything in {@code server.json}. Each record fills in its defaults for keys that are absent,
+ * and {@code est-server init} writes them all out, so the file always shows what is in force.
+ * Relative paths are resolved against the data directory.
+ *
+ * @param bindAddress the address to listen on; {@code 0.0.0.0} for every interface
+ * @param port the TLS port; 0 picks a free one
+ * @param defaultProfile the profile of requests without a label
+ * @param labels the profiles of labelled requests ({@code /.well-known/est/<label>/...})
+ */
+public record ServerConfig(
+    String bindAddress,
+    Integer port,
+    TlsConfig tls,
+    CaConfig ca,
+    DatabaseConfig database,
+    BootstrapConfig bootstrap,
+    ReenrollConfig reenroll,
+    LimitsConfig limits,
+    ProfileConfig defaultProfile,
+    Map<String, ProfileConfig> labels) {
+
+  public static final int DEFAULT_PORT = 8443;
+
+  public ServerConfig {
+    bindAddress = bindAddress == null ? "127.0.0.1" : bindAddress;
+    port = port == null ? DEFAULT_PORT : port;
+    if (port < 0 || port > 65535) {
+      throw new IllegalArgumentException("port " + port + " is not between 0 and 65535");
+    }
+    tls = tls == null ? new TlsConfig(null, null, null) : tls;
+    ca = ca == null ? new CaConfig(null, null, null, null) : ca;
+    database = database == null ? new DatabaseConfig(null) : database;
+    bootstrap = bootstrap == null ? new BootstrapConfig(null, null) : bootstrap;
+    reenroll = reenroll == null ? new ReenrollConfig(null) : reenroll;
+    limits = limits == null ? new LimitsConfig(null) : limits;
+    defaultProfile = defaultProfile == null ? ProfileConfig.defaults() : defaultProfile;
+    labels = labels == null ? Map.of() : new TreeMap<>(labels);
+    for (Map.Entry<String, ProfileConfig> label : labels.entrySet()) {
+      EstPath.checkLabel(label.getKey());
+      if (label.getValue() == null) {
+        throw new IllegalArgumentException("label '" + label.getKey() + "' has no profile");
+      }
+    }
+  }
+
+  /** The configuration {@code init} writes: every default. */
+  public static ServerConfig defaults() {
+    return new ServerConfig(null, null, null, null, null, null, null, null, null, null);
+  }
+
+  /** The same configuration listening on another port. */
+  public ServerConfig withPort(int newPort) {
+    return new ServerConfig(bindAddress, newPort, tls, ca, database, bootstrap, reenroll, limits,
+        defaultProfile, labels);
+  }
+
+  /** The server's TLS identity and protocols. */
+  public record TlsConfig(Path certificate, Path key, List<String> protocols) {
+    public TlsConfig {
+      certificate = certificate == null ? Path.of("tls/server.pem") : certificate;
+      key = key == null ? Path.of("tls/server.key") : key;
+      protocols = protocols == null ? List.of("TLSv1.3", "TLSv1.2") : List.copyOf(protocols);
+      for (String protocol : protocols) {
+        if (!protocol.equals("TLSv1.3") && !protocol.equals("TLSv1.2")) {
+          throw new IllegalArgumentException(
+              "tls.protocols: '" + protocol + "' is not supported; use TLSv1.3 and/or TLSv1.2");
+        }
+      }
+      if (protocols.isEmpty()) {
+        throw new IllegalArgumentException("tls.protocols is empty; use TLSv1.3 and/or TLSv1.2");
+      }
+    }
+  }
+
+  /** The CA's certificates and keys (PEM). */
+  public record CaConfig(Path rootCertificate, Path rootKey, Path issuingCertificate, Path issuingKey) {
+    public CaConfig {
+      rootCertificate = rootCertificate == null ? Path.of("ca/root.pem") : rootCertificate;
+      rootKey = rootKey == null ? Path.of("ca/root.key") : rootKey;
+      issuingCertificate = issuingCertificate == null ? Path.of("ca/issuing.pem") : issuingCertificate;
+      issuingKey = issuingKey == null ? Path.of("ca/issuing.key") : issuingKey;
+    }
+  }
+
+  /** The embedded SQLite database file. */
+  public record DatabaseConfig(Path file) {
+    public DatabaseConfig {
+      file = file == null ? Path.of("estfleet.db") : file;
+    }
+  }
+
+  /**
+   * First enrollment.
+   *
+   * @param tokenTtl how long a one-time token from {@code est-server token} stays usable
+   * @param manufacturerCas PEM files of the manufacturer (IDevID) CAs whose device certificates
+   *     may enroll; remove a factory's CA to stop its devices from bootstrapping
+   */
+  public record BootstrapConfig(Duration tokenTtl, List<Path> manufacturerCas) {
+    public BootstrapConfig {
+      tokenTtl = tokenTtl == null ? Duration.ofDays(7) : tokenTtl;
+      if (tokenTtl.isZero()) {
+        throw new IllegalArgumentException("bootstrap.tokenTtl must be positive");
+      }
+      manufacturerCas = manufacturerCas == null ? List.of() : List.copyOf(manufacturerCas);
+    }
+  }
+
+  /**
+   * Re-enrollment (RFC 7030 section 4.2.2).
+   *
+   * @param gracePeriod how long after its expiry a certificate still authenticates a
+   *     re-enrollment; 0 (the default) accepts only currently valid certificates
+   */
+  public record ReenrollConfig(Duration gracePeriod) {
+    public ReenrollConfig {
+      gracePeriod = gracePeriod == null ? Duration.ZERO : gracePeriod;
+    }
+  }
+
+  /** Request limits. */
+  public record LimitsConfig(Integer maxRequestBytes) {
+    public LimitsConfig {
+      maxRequestBytes = maxRequestBytes == null ? 64 * 1024 : maxRequestBytes;
+      if (maxRequestBytes < 1024 || maxRequestBytes > 16 * 1024 * 1024) {
+        throw new IllegalArgumentException(
+            "limits.maxRequestBytes " + maxRequestBytes + " is not between 1024 and 16777216");
+      }
+    }
+  }
+}

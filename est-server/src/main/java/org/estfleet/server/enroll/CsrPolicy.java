@@ -1,0 +1,120 @@
+package org.estfleet.server.enroll;
+
+import java.security.PublicKey;
+import java.security.interfaces.ECPublicKey;
+import java.security.interfaces.RSAPublicKey;
+import java.util.EnumSet;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+import org.bouncycastle.asn1.ASN1ObjectIdentifier;
+import org.bouncycastle.asn1.edec.EdECObjectIdentifiers;
+import org.bouncycastle.asn1.nist.NISTObjectIdentifiers;
+import org.bouncycastle.asn1.pkcs.PKCSObjectIdentifiers;
+import org.bouncycastle.asn1.x500.RDN;
+import org.bouncycastle.asn1.x500.style.BCStyle;
+import org.bouncycastle.asn1.x509.BasicConstraints;
+import org.bouncycastle.asn1.x509.GeneralName;
+import org.bouncycastle.asn1.x9.X9ObjectIdentifiers;
+import org.estfleet.est.EstException;
+import org.estfleet.pki.Csr;
+import org.estfleet.pki.KeyAlgorithm;
+import org.estfleet.server.config.ProfileConfig.SanType;
+
+/**
+ * What a CSR must look like to be signed: a strong key, a strong signature that verifies
+ * (proof-of-possession), one CN, and only the subjectAltName types the profile allows.
+ * Malformed or weak CSRs are 400 (fix the CSR); asking for what the profile forbids is 403.
+ *
+ * <p>Of the extensions a CSR requests, only subjectAltName reaches the certificate; key usage and
+ * the rest come from the profile, so requests for them are ignored, except a request for a CA
+ * certificate, which is refused outright.
+ */
+public final class CsrPolicy {
+  private static final int MIN_RSA_BITS = 2048;
+  private static final int MAX_RSA_BITS = 8192;
+
+  /** Signature algorithms accepted on CSRs: SHA-2 family, PSS and EdDSA; never MD5 or SHA-1. */
+  private static final Set<ASN1ObjectIdentifier> SIGNATURE_ALGORITHMS = Set.of(
+      X9ObjectIdentifiers.ecdsa_with_SHA256,
+      X9ObjectIdentifiers.ecdsa_with_SHA384,
+      X9ObjectIdentifiers.ecdsa_with_SHA512,
+      PKCSObjectIdentifiers.sha256WithRSAEncryption,
+      PKCSObjectIdentifiers.sha384WithRSAEncryption,
+      PKCSObjectIdentifiers.sha512WithRSAEncryption,
+      PKCSObjectIdentifiers.id_RSASSA_PSS,
+      EdECObjectIdentifiers.id_Ed25519,
+      NISTObjectIdentifiers.id_ecdsa_with_sha3_256);
+
+  private static final Map<Integer, SanType> SAN_TYPES = Map.of(
+      GeneralName.dNSName, SanType.DNS,
+      GeneralName.iPAddress, SanType.IP,
+      GeneralName.uniformResourceIdentifier, SanType.URI,
+      GeneralName.rfc822Name, SanType.EMAIL);
+
+  private final Set<SanType> allowedSanTypes;
+
+  public CsrPolicy(List<SanType> allowedSanTypes) {
+    this.allowedSanTypes = allowedSanTypes.isEmpty() ? Set.of() : EnumSet.copyOf(allowedSanTypes);
+  }
+
+  /**
+   * Checks a parsed CSR.
+   *
+   * @throws EstException 400 or 403 naming what is wrong and how to fix it
+   */
+  public void check(Csr csr) throws EstException {
+    if (!SIGNATURE_ALGORITHMS.contains(csr.signatureAlgorithm())) {
+      throw EstException.badRequest("CSR signature algorithm " + csr.signatureAlgorithmName()
+          + " is not accepted; sign with SHA-256 or stronger (ECDSA, RSA, RSASSA-PSS) or Ed25519");
+    }
+    checkKey(csr.publicKey());
+    if (!csr.isSignatureValid()) {
+      throw EstException.badRequest(
+          "CSR signature does not verify with its public key (proof-of-possession failed)");
+    }
+    RDN[] commonNames = csr.subject().getRDNs(BCStyle.CN);
+    if (commonNames.length != 1 || csr.commonName().isEmpty()) {
+      throw EstException.badRequest("CSR subject '" + csr.subject()
+          + "' must have exactly one CN, the device id");
+    }
+    for (GeneralName name : csr.subjectAltNames()) {
+      SanType type = SAN_TYPES.get(name.getTagNo());
+      if (type == null || !allowedSanTypes.contains(type)) {
+        throw EstException.forbidden("subjectAltName " + describe(name)
+            + " is not allowed by this profile (allowed types: " + allowedSanTypes + ")");
+      }
+    }
+    BasicConstraints constraints = csr.requestedExtensions()
+        .map(BasicConstraints::fromExtensions)
+        .orElse(null);
+    if (constraints != null && constraints.isCA()) {
+      throw EstException.forbidden("CSR requests a CA certificate (basicConstraints cA=TRUE); "
+          + "this server issues end-entity certificates only");
+    }
+  }
+
+  private static void checkKey(PublicKey key) throws EstException {
+    if (key instanceof RSAPublicKey rsa) {
+      int bits = rsa.getModulus().bitLength();
+      if (bits < MIN_RSA_BITS || bits > MAX_RSA_BITS) {
+        throw EstException.badRequest("RSA key of " + bits + " bits is not accepted; use "
+            + MIN_RSA_BITS + " to " + MAX_RSA_BITS + " bits, or EC P-256");
+      }
+    } else if (key instanceof ECPublicKey ec) {
+      int bits = ec.getParams().getCurve().getField().getFieldSize();
+      if (bits != 256 && bits != 384 && bits != 521) {
+        throw EstException.badRequest("EC key on a " + bits + "-bit curve is not accepted; use P-256, P-384 or P-521");
+      }
+    } else if (!key.getAlgorithm().equals("Ed25519") && !key.getAlgorithm().equals("EdDSA")) {
+      throw EstException.badRequest("key algorithm " + KeyAlgorithm.describe(key)
+          + " is not accepted; use EC P-256, RSA 2048+ or Ed25519");
+    }
+  }
+
+  private static String describe(GeneralName name) {
+    SanType type = SAN_TYPES.get(name.getTagNo());
+    return (type == null ? "type " + name.getTagNo() : type.name().toLowerCase(java.util.Locale.ROOT))
+        + ":" + name.getName();
+  }
+}

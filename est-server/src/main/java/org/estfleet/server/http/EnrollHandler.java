@@ -1,0 +1,105 @@
+package org.estfleet.server.http;
+
+import java.io.IOException;
+import java.io.InputStream;
+import java.security.cert.X509Certificate;
+import java.util.List;
+import org.eclipse.jetty.http.HttpHeader;
+import org.eclipse.jetty.io.EndPoint;
+import org.eclipse.jetty.server.Request;
+import org.eclipse.jetty.server.Response;
+import org.eclipse.jetty.util.Callback;
+import org.estfleet.est.Base64Body;
+import org.estfleet.est.CertsOnly;
+import org.estfleet.est.EstException;
+import org.estfleet.est.EstMediaType;
+import org.estfleet.est.EstOperation;
+import org.estfleet.server.auth.BasicCredentials;
+import org.estfleet.server.auth.Credentials;
+import org.estfleet.server.ca.IssueResult;
+import org.estfleet.server.enroll.EstService;
+
+/**
+ * {@code POST /simpleenroll} and {@code POST /simplereenroll} (RFC 7030 sections 4.2.1-4.2.3):
+ * a base64 PKCS#10 body in, the issued certificate (certs-only, base64) out, or 202 with
+ * {@code Retry-After} when the CA defers.
+ */
+final class EnrollHandler extends EstHandler {
+  private final EstService service;
+  private final EstOperation operation;
+  private final int maxRequestBytes;
+
+  EnrollHandler(EstService service, EstOperation operation, int maxRequestBytes) {
+    super(operation);
+    if (operation != EstOperation.SIMPLE_ENROLL && operation != EstOperation.SIMPLE_REENROLL) {
+      throw new IllegalArgumentException("not an enroll operation: " + operation);
+    }
+    this.service = service;
+    this.operation = operation;
+    this.maxRequestBytes = maxRequestBytes;
+  }
+
+  @Override
+  void serve(String label, Request request, Response response, Callback callback) throws Exception {
+    String contentType = request.getHeaders().get(HttpHeader.CONTENT_TYPE);
+    if (!EstMediaType.hasBaseType(contentType, EstMediaType.PKCS10)) {
+      throw EstException.unsupportedMediaType("Content-Type is "
+          + (contentType == null ? "missing" : "'" + contentType + "'")
+          + "; send the CSR as application/pkcs10 (base64 of the DER)");
+    }
+    byte[] der;
+    try {
+      der = Base64Body.decode(readBody(request));
+    } catch (IllegalArgumentException e) {
+      throw EstException.badRequest(e.getMessage(), e);
+    }
+    Credentials credentials = credentials(request);
+    IssueResult result = operation == EstOperation.SIMPLE_ENROLL
+        ? service.enroll(label, credentials, der)
+        : service.reenroll(label, credentials, der);
+    if (result instanceof IssueResult.Issued issued) {
+      // RFC 7030 4.2.3: the response holds only the issued certificate; chains come from /cacerts.
+      byte[] pkcs7 = CertsOnly.encode(List.of(issued.certificate()));
+      Responses.base64(response, callback, 200, EstMediaType.PKCS7_CERTS_ONLY, pkcs7);
+    } else if (result instanceof IssueResult.Pending pending) {
+      String seconds = Responses.retryAfterSeconds(pending.retryAfter());
+      response.getHeaders().put(HttpHeader.RETRY_AFTER, seconds);
+      Responses.text(response, callback, 202,
+          "request accepted and pending; send the same CSR again after " + seconds + " seconds");
+    }
+  }
+
+  /** The body, refused with 413 before it is read whole if it is over the limit. */
+  private byte[] readBody(Request request) throws EstException {
+    long declared = request.getLength();
+    if (declared > maxRequestBytes) {
+      throw tooLarge();
+    }
+    byte[] body;
+    try (InputStream in = Request.asInputStream(request)) {
+      body = in.readNBytes(maxRequestBytes + 1);
+    } catch (IOException e) {
+      throw EstException.badRequest("the request body ended early: " + e.getMessage(), e);
+    }
+    if (body.length > maxRequestBytes) {
+      throw tooLarge();
+    }
+    return body;
+  }
+
+  private EstException tooLarge() {
+    return EstException.payloadTooLarge(
+        "request body is larger than " + maxRequestBytes + " bytes; a CSR is a few hundred");
+  }
+
+  private static Credentials credentials(Request request) throws EstException {
+    List<X509Certificate> chain = List.of();
+    if (request.getAttribute(EndPoint.SslSessionData.ATTRIBUTE) instanceof EndPoint.SslSessionData ssl
+        && ssl.peerCertificates() != null) {
+      chain = List.of(ssl.peerCertificates());
+    }
+    String authorization = request.getHeaders().get(HttpHeader.AUTHORIZATION);
+    BasicCredentials basic = authorization == null ? null : BasicCredentials.parse(authorization);
+    return new Credentials(chain, basic);
+  }
+}

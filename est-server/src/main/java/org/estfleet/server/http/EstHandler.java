@@ -1,0 +1,45 @@
+package org.estfleet.server.http;
+
+import org.eclipse.jetty.server.Handler;
+import org.eclipse.jetty.server.Request;
+import org.eclipse.jetty.server.Response;
+import org.eclipse.jetty.util.Callback;
+import org.estfleet.est.EstException;
+import org.estfleet.est.EstOperation;
+import org.estfleet.est.EstPath;
+
+/**
+ * The part every EST operation's handler shares: parse the path (for the label), check the
+ * method. Handlers block (the CA and the store may), own every exchange routed to them, and
+ * either complete the callback once or throw to {@link EstErrorHandler}.
+ */
+abstract class EstHandler extends Handler.Abstract {
+  private final EstOperation operation;
+
+  EstHandler(EstOperation operation) {
+    super(InvocationType.BLOCKING);
+    this.operation = operation;
+  }
+
+  @Override
+  public final boolean handle(Request request, Response response, Callback callback) throws Exception {
+    // The raw (still percent-encoded) path: a label is plain unreserved characters, so an
+    // encoded one is refused rather than decoded into something the router never saw.
+    EstPath path;
+    try {
+      path = EstPath.parse(request.getHttpURI().getPath());
+    } catch (IllegalArgumentException e) {
+      throw EstException.notFound(e.getMessage());
+    }
+    if (!request.getMethod().equals(operation.method())) {
+      throw EstException.methodNotAllowed(
+          path.operation().segment() + " takes " + operation.method() + ", not " + request.getMethod(),
+          operation.method());
+    }
+    serve(path.label(), request, response, callback);
+    return true;
+  }
+
+  /** Serves one request for {@code label} ({@code ""} for the default). */
+  abstract void serve(String label, Request request, Response response, Callback callback) throws Exception;
+}

@@ -1,0 +1,151 @@
+package org.estfleet.server.http;
+
+import java.net.URI;
+import java.security.GeneralSecurityException;
+import java.security.KeyStore;
+import java.security.PrivateKey;
+import java.security.SecureRandom;
+import java.security.cert.X509Certificate;
+import java.util.List;
+import java.util.Objects;
+import javax.net.ssl.KeyManagerFactory;
+import javax.net.ssl.SSLContext;
+import javax.net.ssl.TrustManager;
+import org.eclipse.jetty.http.HttpVersion;
+import org.eclipse.jetty.http.pathmap.ServletPathSpec;
+import org.eclipse.jetty.http.pathmap.UriTemplatePathSpec;
+import org.eclipse.jetty.server.HttpConfiguration;
+import org.eclipse.jetty.server.HttpConnectionFactory;
+import org.eclipse.jetty.server.SecureRequestCustomizer;
+import org.eclipse.jetty.server.Server;
+import org.eclipse.jetty.server.ServerConnector;
+import org.eclipse.jetty.server.SslConnectionFactory;
+import org.eclipse.jetty.server.handler.PathMappingsHandler;
+import org.eclipse.jetty.util.component.LifeCycle;
+import org.eclipse.jetty.util.ssl.SslContextFactory;
+import org.eclipse.jetty.util.thread.QueuedThreadPool;
+import org.estfleet.est.EstOperation;
+import org.estfleet.est.EstPath;
+import org.estfleet.server.auth.ClientCertificateTrustManager;
+import org.estfleet.server.enroll.EstService;
+
+/**
+ * The EST server's HTTP side: one TLS connector (TLS 1.2 and 1.3, client certificates
+ * requested, not required) and one handler per EST operation, with and without a label.
+ */
+public final class EstServer implements AutoCloseable {
+  private static final String REALM = "estfleet";
+  private static final char[] IN_MEMORY_PASSWORD = "in-memory".toCharArray();
+
+  private final Server server;
+  private final ServerConnector connector;
+
+  private EstServer(Server server, ServerConnector connector) {
+    this.server = server;
+    this.connector = connector;
+  }
+
+  /**
+   * How the server listens.
+   *
+   * @param port 0 picks a free port
+   * @param protocols TLS protocol names, e.g. TLSv1.3
+   * @param maxRequestBytes the largest request body accepted
+   */
+  public record Settings(String bindAddress, int port, List<String> protocols, int maxRequestBytes) {
+    public Settings {
+      Objects.requireNonNull(bindAddress, "bindAddress");
+      protocols = List.copyOf(protocols);
+    }
+  }
+
+  /**
+   * The server's TLS identity and what it accepts from clients.
+   *
+   * @param chain the server certificate first, then its issuers
+   * @param acceptedClientIssuers the CAs advertised to clients in the certificate request
+   */
+  public record Tls(PrivateKey key, List<X509Certificate> chain, List<X509Certificate> acceptedClientIssuers) {
+    public Tls {
+      Objects.requireNonNull(key, "key");
+      chain = List.copyOf(chain);
+      acceptedClientIssuers = List.copyOf(acceptedClientIssuers);
+    }
+  }
+
+  /** Starts listening; the returned server is running. */
+  public static EstServer start(Settings settings, Tls tls, EstService service, SecureRandom random) throws Exception {
+    QueuedThreadPool threads = new QueuedThreadPool(200, 8);
+    threads.setName("est-http");
+    Server server = new Server(threads);
+    server.setErrorHandler(new PlainTextErrorHandler());
+
+    HttpConfiguration http = new HttpConfiguration();
+    http.setSendServerVersion(false);
+    http.setSendXPoweredBy(false);
+    // Devices reach servers by IP or by names outside the certificate (NAT, gateways); the
+    // certificate is the client's business, so the SNI host is not checked here.
+    http.addCustomizer(new SecureRequestCustomizer(false));
+
+    SslContextFactory.Server ssl = new SslContextFactory.Server();
+    ssl.setSslContext(sslContext(tls, random));
+    ssl.setWantClientAuth(true);
+    ssl.setIncludeProtocols(settings.protocols().toArray(String[]::new));
+    ssl.setRenegotiationAllowed(false);
+
+    ServerConnector connector = new ServerConnector(server,
+        new SslConnectionFactory(ssl, HttpVersion.HTTP_1_1.asString()), new HttpConnectionFactory(http));
+    connector.setHost(settings.bindAddress());
+    connector.setPort(settings.port());
+    server.addConnector(connector);
+
+    PathMappingsHandler routes = new PathMappingsHandler();
+    for (EstOperation operation : EstOperation.values()) {
+      var handler = switch (operation) {
+        case CACERTS -> new CaCertsHandler(service);
+        case SIMPLE_ENROLL, SIMPLE_REENROLL -> new EnrollHandler(service, operation, settings.maxRequestBytes());
+        case CSR_ATTRS -> new CsrAttrsHandler(service);
+        case SERVER_KEYGEN -> new ServerKeygenHandler();
+      };
+      routes.addMapping(new ServletPathSpec(EstPath.PREFIX + operation.segment()), handler);
+      routes.addMapping(new UriTemplatePathSpec(EstPath.PREFIX + "{label}/" + operation.segment()), handler);
+    }
+    server.setHandler(new EstErrorHandler(routes, REALM));
+    server.start();
+    return new EstServer(server, connector);
+  }
+
+  private static SSLContext sslContext(Tls tls, SecureRandom random) throws GeneralSecurityException, java.io.IOException {
+    KeyStore keyStore = KeyStore.getInstance("PKCS12");
+    keyStore.load(null, null);
+    keyStore.setKeyEntry("server", tls.key(), IN_MEMORY_PASSWORD, tls.chain().toArray(X509Certificate[]::new));
+    KeyManagerFactory keyManagers = KeyManagerFactory.getInstance("PKIX");
+    keyManagers.init(keyStore, IN_MEMORY_PASSWORD);
+    SSLContext context = SSLContext.getInstance("TLS");
+    context.init(keyManagers.getKeyManagers(),
+        new TrustManager[] {new ClientCertificateTrustManager(tls.acceptedClientIssuers())}, random);
+    return context;
+  }
+
+  /** The port actually bound (useful after asking for port 0). */
+  public int port() {
+    return connector.getLocalPort();
+  }
+
+  /** {@code https://host:port}, with the address the server listens on. */
+  public URI baseUri() {
+    String host = connector.getHost();
+    return URI.create("https://" + (host.contains(":") ? "[" + host + "]" : host) + ":" + port());
+  }
+
+  /** Blocks until the server stops. */
+  public void join() throws InterruptedException {
+    server.join();
+  }
+
+  /** Stops accepting connections and waits for the server to stop. */
+  @Override
+  public void close() {
+    LifeCycle.stop(server);
+  }
+}

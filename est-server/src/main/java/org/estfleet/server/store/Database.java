@@ -1,0 +1,115 @@
+package org.estfleet.server.store;
+
+import com.zaxxer.hikari.HikariConfig;
+import com.zaxxer.hikari.HikariDataSource;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.sql.Connection;
+import java.sql.SQLException;
+import java.time.Duration;
+import org.flywaydb.core.Flyway;
+import org.flywaydb.core.api.FlywayException;
+
+/**
+ * The embedded SQLite database: a small connection pool, and the schema brought up to date by
+ * Flyway when opened. Writes are durable when {@link #inTransaction} returns: WAL journal with
+ * {@code synchronous=FULL} fsyncs every commit. Write transactions start with
+ * {@code BEGIN IMMEDIATE}, so concurrent writers queue on the busy timeout instead of failing
+ * when a read lock cannot be upgraded.
+ */
+public final class Database implements AutoCloseable {
+  private static final Duration BUSY_TIMEOUT = Duration.ofSeconds(10);
+
+  private final HikariDataSource pool;
+
+  private Database(HikariDataSource pool) {
+    this.pool = pool;
+  }
+
+  /** Work that runs on one connection and may fail with an SQL error. */
+  @FunctionalInterface
+  public interface Work<T> {
+    T run(Connection connection) throws SQLException;
+  }
+
+  /**
+   * Opens (creating if needed) the database file and migrates its schema.
+   *
+   * @throws StoreException if the file cannot be opened or migrated
+   */
+  public static Database open(Path file) {
+    Path absolute = file.toAbsolutePath();
+    try {
+      Files.createDirectories(absolute.getParent());
+    } catch (java.io.IOException e) {
+      throw new StoreException("cannot create directory for " + absolute + ": " + e.getMessage(), e);
+    }
+    HikariConfig config = new HikariConfig();
+    config.setPoolName("estfleet-db");
+    config.setJdbcUrl("jdbc:sqlite:" + absolute);
+    config.addDataSourceProperty("journal_mode", "WAL");
+    config.addDataSourceProperty("synchronous", "FULL");
+    config.addDataSourceProperty("foreign_keys", "true");
+    config.addDataSourceProperty("busy_timeout", String.valueOf(BUSY_TIMEOUT.toMillis()));
+    config.addDataSourceProperty("transaction_mode", "IMMEDIATE");
+    config.setMaximumPoolSize(8);
+    config.setMinimumIdle(1);
+    config.setConnectionTimeout(BUSY_TIMEOUT.toMillis());
+    HikariDataSource pool;
+    try {
+      pool = new HikariDataSource(config);
+    } catch (RuntimeException e) {
+      throw new StoreException("cannot open database " + absolute + ": " + rootMessage(e), e);
+    }
+    try {
+      Flyway.configure()
+          .dataSource(pool)
+          .locations("classpath:db/migration")
+          .load()
+          .migrate();
+    } catch (FlywayException e) {
+      pool.close();
+      throw new StoreException("cannot migrate database " + absolute + ": " + rootMessage(e), e);
+    }
+    return new Database(pool);
+  }
+
+  /** Runs {@code work} in one transaction, committed if it returns, rolled back if it throws. */
+  public <T> T inTransaction(Work<T> work) {
+    try (Connection connection = pool.getConnection()) {
+      connection.setAutoCommit(false);
+      try {
+        T result = work.run(connection);
+        connection.commit();
+        return result;
+      } catch (SQLException | RuntimeException e) {
+        connection.rollback();
+        throw e;
+      }
+    } catch (SQLException e) {
+      throw new StoreException("database write failed: " + e.getMessage(), e);
+    }
+  }
+
+  /** Runs read-only {@code work} outside a transaction. */
+  public <T> T read(Work<T> work) {
+    try (Connection connection = pool.getConnection()) {
+      return work.run(connection);
+    } catch (SQLException e) {
+      throw new StoreException("database read failed: " + e.getMessage(), e);
+    }
+  }
+
+  @Override
+  public void close() {
+    pool.close();
+  }
+
+  private static String rootMessage(Throwable e) {
+    Throwable root = e;
+    while (root.getCause() != null) {
+      root = root.getCause();
+    }
+    return root.getMessage();
+  }
+}

@@ -1,0 +1,146 @@
+package org.estfleet.server.store;
+
+import java.sql.Connection;
+import java.sql.PreparedStatement;
+import java.sql.ResultSet;
+import java.sql.SQLException;
+import java.sql.Types;
+import java.time.Instant;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Optional;
+
+/** The ledger of every certificate issued: written before a certificate leaves the server. */
+public final class IssuedCertificates {
+  private static final String COLUMNS =
+      "serial, device_id, subject, label, not_before, not_after, issued_at, auth_method, "
+          + "auth_detail, public_key_sha256, certificate_pem, forwarded_by";
+
+  private final Database database;
+
+  public IssuedCertificates(Database database) {
+    this.database = database;
+  }
+
+  /** What became of {@link #record}. */
+  public enum Outcome {
+    /** Recorded, and the token (if any) consumed; the certificate may be sent. */
+    RECORDED,
+    /** Nothing written: the token was consumed by another request first. */
+    TOKEN_ALREADY_USED,
+    /** Nothing written: the serial number is already taken. Sign again with a new one. */
+    DUPLICATE_SERIAL
+  }
+
+  /**
+   * Records an issuance and consumes its bootstrap token in one durable transaction, so that a
+   * token can never yield two certificates, even to concurrent requests.
+   */
+  public Outcome record(IssuanceRecord record) {
+    // Write transactions begin IMMEDIATE (see Database): this one holds the write lock from its
+    // first statement, so the checks below cannot race another writer, and an outcome other
+    // than RECORDED returns before anything was written.
+    return database.inTransaction(connection -> {
+      try (PreparedStatement select = connection.prepareStatement(
+          "SELECT 1 FROM issued_certificate WHERE serial = ?")) {
+        select.setString(1, record.serial());
+        try (ResultSet rows = select.executeQuery()) {
+          if (rows.next()) {
+            return Outcome.DUPLICATE_SERIAL;
+          }
+        }
+      }
+      if (record.tokenId() != null && !consumeToken(connection, record)) {
+        return Outcome.TOKEN_ALREADY_USED;
+      }
+      try (PreparedStatement insert = connection.prepareStatement(
+          "INSERT INTO issued_certificate (" + COLUMNS + ") VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)")) {
+        insert.setString(1, record.serial());
+        insert.setString(2, record.deviceId());
+        insert.setString(3, record.subject());
+        insert.setString(4, record.label());
+        insert.setLong(5, record.notBefore().toEpochMilli());
+        insert.setLong(6, record.notAfter().toEpochMilli());
+        insert.setLong(7, record.issuedAt().toEpochMilli());
+        insert.setString(8, record.authMethod());
+        insert.setString(9, record.authDetail());
+        insert.setString(10, record.publicKeySha256());
+        insert.setString(11, record.certificatePem());
+        if (record.forwardedBy() == null) {
+          insert.setNull(12, Types.VARCHAR);
+        } else {
+          insert.setString(12, record.forwardedBy());
+        }
+        insert.executeUpdate();
+      }
+      return Outcome.RECORDED;
+    });
+  }
+
+  private static boolean consumeToken(Connection connection, IssuanceRecord record) throws SQLException {
+    try (PreparedStatement update = connection.prepareStatement(
+        "UPDATE bootstrap_token SET used_at = ?, used_by_serial = ? WHERE id = ? AND used_at IS NULL")) {
+      update.setLong(1, record.issuedAt().toEpochMilli());
+      update.setString(2, record.serial());
+      update.setLong(3, record.tokenId());
+      return update.executeUpdate() == 1;
+    }
+  }
+
+  /** The record of a serial number (lower-case hex), if this server issued it. */
+  public Optional<IssuanceRecord> find(String serial) {
+    return database.read(connection -> {
+      try (PreparedStatement select = connection.prepareStatement(
+          "SELECT " + COLUMNS + " FROM issued_certificate WHERE serial = ?")) {
+        select.setString(1, serial);
+        List<IssuanceRecord> records = readAll(select);
+        return records.stream().findFirst();
+      }
+    });
+  }
+
+  /** Every certificate issued to a device, oldest first. */
+  public List<IssuanceRecord> byDevice(String deviceId) {
+    return database.read(connection -> {
+      try (PreparedStatement select = connection.prepareStatement(
+          "SELECT " + COLUMNS + " FROM issued_certificate WHERE device_id = ? ORDER BY issued_at, serial")) {
+        select.setString(1, deviceId);
+        return readAll(select);
+      }
+    });
+  }
+
+  /** How many certificates have been issued. */
+  public long count() {
+    return database.read(connection -> {
+      try (PreparedStatement select = connection.prepareStatement("SELECT COUNT(*) FROM issued_certificate");
+          ResultSet rows = select.executeQuery()) {
+        rows.next();
+        return rows.getLong(1);
+      }
+    });
+  }
+
+  private static List<IssuanceRecord> readAll(PreparedStatement select) throws SQLException {
+    List<IssuanceRecord> records = new ArrayList<>();
+    try (ResultSet rows = select.executeQuery()) {
+      while (rows.next()) {
+        records.add(new IssuanceRecord(
+            rows.getString(1),
+            rows.getString(2),
+            rows.getString(3),
+            rows.getString(4),
+            Instant.ofEpochMilli(rows.getLong(5)),
+            Instant.ofEpochMilli(rows.getLong(6)),
+            Instant.ofEpochMilli(rows.getLong(7)),
+            rows.getString(8),
+            rows.getString(9),
+            null,
+            rows.getString(10),
+            rows.getString(11),
+            rows.getString(12)));
+      }
+    }
+    return records;
+  }
+}

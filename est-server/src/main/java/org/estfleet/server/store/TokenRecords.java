@@ -1,0 +1,77 @@
+package org.estfleet.server.store;
+
+import java.sql.PreparedStatement;
+import java.sql.ResultSet;
+import java.sql.Statement;
+import java.time.Instant;
+import java.util.ArrayList;
+import java.util.List;
+
+/** Stored bootstrap tokens: hashes only; consumption happens in {@link IssuedCertificates#record}. */
+public final class TokenRecords {
+  private final Database database;
+
+  public TokenRecords(Database database) {
+    this.database = database;
+  }
+
+  /**
+   * A stored token.
+   *
+   * @param usedAt when it was consumed, or null
+   */
+  public record TokenRecord(long id, String deviceId, byte[] sha256, Instant createdAt, Instant expiresAt, Instant usedAt) {
+    public TokenRecord {
+      sha256 = sha256.clone();
+    }
+
+    @Override
+    public byte[] sha256() {
+      return sha256.clone();
+    }
+  }
+
+  /** Stores a new token's hash and returns its id. */
+  public long insert(String deviceId, byte[] sha256, Instant createdAt, Instant expiresAt) {
+    return database.inTransaction(connection -> {
+      try (PreparedStatement insert = connection.prepareStatement(
+          "INSERT INTO bootstrap_token (device_id, token_sha256, created_at, expires_at) VALUES (?, ?, ?, ?)",
+          Statement.RETURN_GENERATED_KEYS)) {
+        insert.setString(1, deviceId);
+        insert.setBytes(2, sha256);
+        insert.setLong(3, createdAt.toEpochMilli());
+        insert.setLong(4, expiresAt.toEpochMilli());
+        insert.executeUpdate();
+        try (ResultSet keys = insert.getGeneratedKeys()) {
+          keys.next();
+          return keys.getLong(1);
+        }
+      }
+    });
+  }
+
+  /** Every token issued for a device, used or not. */
+  public List<TokenRecord> byDevice(String deviceId) {
+    return database.read(connection -> {
+      try (PreparedStatement select = connection.prepareStatement(
+          "SELECT id, device_id, token_sha256, created_at, expires_at, used_at FROM bootstrap_token WHERE device_id = ?")) {
+        select.setString(1, deviceId);
+        List<TokenRecord> tokens = new ArrayList<>();
+        try (ResultSet rows = select.executeQuery()) {
+          while (rows.next()) {
+            long usedAt = rows.getLong(6);
+            boolean unused = rows.wasNull();
+            tokens.add(new TokenRecord(
+                rows.getLong(1),
+                rows.getString(2),
+                rows.getBytes(3),
+                Instant.ofEpochMilli(rows.getLong(4)),
+                Instant.ofEpochMilli(rows.getLong(5)),
+                unused ? null : Instant.ofEpochMilli(usedAt)));
+          }
+        }
+        return tokens;
+      }
+    });
+  }
+}

@@ -1,0 +1,156 @@
+package org.estfleet.server;
+
+import com.google.gson.JsonElement;
+import com.google.gson.JsonObject;
+import com.google.gson.JsonParser;
+import java.io.PrintWriter;
+import java.io.StringWriter;
+import java.net.URI;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.security.PrivateKey;
+import java.security.SecureRandom;
+import java.security.cert.X509Certificate;
+import java.time.Duration;
+import java.util.Map;
+import org.estfleet.pki.Pem;
+import org.estfleet.pki.TestClock;
+import org.estfleet.server.auth.BootstrapTokens;
+import org.estfleet.server.cli.EstServerCommand;
+import org.estfleet.server.config.DataDir;
+import org.estfleet.server.store.Database;
+import org.estfleet.server.store.IssuedCertificates;
+import org.estfleet.server.store.TokenRecords;
+
+/**
+ * Test fixture: a real est-server in CA mode on 127.0.0.1 with a free port, made the way a user
+ * makes one ({@code est-server init}), with a configuration patch merged into its
+ * {@code server.json} and a {@link TestClock}. Closing it stops the server; the data directory
+ * stays, so a test can start it again.
+ */
+public final class TestServer implements AutoCloseable {
+  private final Path dataDir;
+  private final TestClock clock;
+  private ServerRuntime runtime;
+
+  private TestServer(Path dataDir, TestClock clock) {
+    this.dataDir = dataDir;
+    this.clock = clock;
+  }
+
+  /** Initialises {@code dataDir} and starts a server on it. */
+  public static TestServer start(Path dataDir) throws Exception {
+    return start(dataDir, "{}");
+  }
+
+  /**
+   * Initialises {@code dataDir} unless it holds a {@code server.json} already, merges
+   * {@code configPatch} (a JSON object) into that file, and starts a server on a free port.
+   */
+  public static TestServer start(Path dataDir, String configPatch) throws Exception {
+    if (!Files.exists(dataDir.resolve(DataDir.CONFIG_FILE))) {
+      init(dataDir);
+    }
+    patchConfig(dataDir, configPatch);
+    TestServer server = new TestServer(dataDir, TestClock.startingNow());
+    server.restart();
+    return server;
+  }
+
+  /** Runs {@code est-server init --data dataDir} and fails on a non-zero exit. */
+  public static void init(Path dataDir) {
+    StringWriter out = new StringWriter();
+    StringWriter err = new StringWriter();
+    int exit = EstServerCommand.commandLine(new PrintWriter(out), new PrintWriter(err))
+        .execute("init", "--data", dataDir.toString());
+    if (exit != 0) {
+      throw new IllegalStateException("init failed (" + exit + "): " + err);
+    }
+  }
+
+  /** Deep-merges a JSON object into {@code server.json}. */
+  public static void patchConfig(Path dataDir, String patch) throws Exception {
+    Path file = dataDir.resolve(DataDir.CONFIG_FILE);
+    JsonObject config = JsonParser.parseString(Files.readString(file)).getAsJsonObject();
+    merge(config, JsonParser.parseString(patch).getAsJsonObject());
+    Files.writeString(file, config.toString(), StandardCharsets.UTF_8);
+  }
+
+  private static void merge(JsonObject target, JsonObject patch) {
+    for (Map.Entry<String, JsonElement> entry : patch.entrySet()) {
+      JsonElement existing = target.get(entry.getKey());
+      if (existing != null && existing.isJsonObject() && entry.getValue().isJsonObject()) {
+        merge(existing.getAsJsonObject(), entry.getValue().getAsJsonObject());
+      } else {
+        target.add(entry.getKey(), entry.getValue());
+      }
+    }
+  }
+
+  /** Starts (again) on the same data directory, with a new free port. */
+  public void restart() throws Exception {
+    close();
+    DataDir dir = DataDir.open(dataDir);
+    runtime = ServerRuntime.start(DataDir.of(dir.root(), dir.config().withPort(0)), clock, new SecureRandom());
+  }
+
+  public URI baseUri() {
+    return runtime.baseUri();
+  }
+
+  /** The URI of an EST path such as {@code /.well-known/est/cacerts}. */
+  public URI uri(String path) {
+    return baseUri().resolve(path);
+  }
+
+  public int port() {
+    return runtime.port();
+  }
+
+  public TestClock clock() {
+    return clock;
+  }
+
+  public Path dataDir() {
+    return dataDir;
+  }
+
+  public X509Certificate rootCertificate() {
+    return Pem.readCertificates(dataDir.resolve("ca/root.pem")).get(0);
+  }
+
+  public X509Certificate issuingCertificate() {
+    return Pem.readCertificates(dataDir.resolve("ca/issuing.pem")).get(0);
+  }
+
+  public PrivateKey issuingKey() {
+    return Pem.readPrivateKey(dataDir.resolve("ca/issuing.key"));
+  }
+
+  /** A new one-time token for a device, valid for a day by the server's clock. */
+  public String token(String deviceId) {
+    return token(deviceId, Duration.ofDays(1));
+  }
+
+  public String token(String deviceId, Duration ttl) {
+    try (Database database = Database.open(dataDir.resolve("estfleet.db"))) {
+      return new BootstrapTokens(new TokenRecords(database), clock, new SecureRandom()).create(deviceId, ttl).secret();
+    }
+  }
+
+  /** Runs {@code query} against the server's ledger, through a connection of its own. */
+  public <T> T ledger(java.util.function.Function<IssuedCertificates, T> query) {
+    try (Database database = Database.open(dataDir.resolve("estfleet.db"))) {
+      return query.apply(new IssuedCertificates(database));
+    }
+  }
+
+  @Override
+  public void close() {
+    if (runtime != null) {
+      runtime.close();
+      runtime = null;
+    }
+  }
+}

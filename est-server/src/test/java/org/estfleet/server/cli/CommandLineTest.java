@@ -1,0 +1,138 @@
+package org.estfleet.server.cli;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertNotEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import java.io.PrintWriter;
+import java.io.StringWriter;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.attribute.PosixFilePermissions;
+import java.security.cert.X509Certificate;
+import org.estfleet.json.Json;
+import org.estfleet.pki.Certificates;
+import org.estfleet.pki.KeyPairs;
+import org.estfleet.pki.Pem;
+import org.estfleet.server.config.DataDir;
+import org.estfleet.server.config.ServerConfig;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/** The est-server command line: what init writes, token, exit codes and one-line errors. */
+class CommandLineTest {
+  @TempDir
+  Path dir;
+
+  private record Run(int exit, String out, String err) {}
+
+  private static Run run(String... args) {
+    StringWriter out = new StringWriter();
+    StringWriter err = new StringWriter();
+    int exit = EstServerCommand.commandLine(new PrintWriter(out, true), new PrintWriter(err, true)).execute(args);
+    return new Run(exit, out.toString(), err.toString());
+  }
+
+  @Test
+  void init_writesDefaultsCaTlsAndDatabase() throws Exception {
+    Path data = dir.resolve("data");
+
+    Run run = run("init", "--data", data.toString(), "--hostname", "est.example", "--hostname", "10.0.0.5");
+
+    assertEquals(0, run.exit(), run.err());
+    assertEquals(ServerConfig.defaults(), Json.parse(Files.readString(data.resolve("server.json")), ServerConfig.class, "x"));
+    assertEquals("rw-------", PosixFilePermissions.toString(Files.getPosixFilePermissions(data.resolve("ca/root.key"))));
+    assertEquals("rw-------", PosixFilePermissions.toString(Files.getPosixFilePermissions(data.resolve("ca/issuing.key"))));
+    assertEquals("rw-------", PosixFilePermissions.toString(Files.getPosixFilePermissions(data.resolve("tls/server.key"))));
+    assertEquals("rwx------", PosixFilePermissions.toString(Files.getPosixFilePermissions(data)));
+    X509Certificate root = Pem.readCertificates(data.resolve("ca/root.pem")).get(0);
+    X509Certificate issuing = Pem.readCertificates(data.resolve("ca/issuing.pem")).get(0);
+    java.util.List<X509Certificate> tls = Pem.readCertificates(data.resolve("tls/server.pem"));
+    issuing.verify(root.getPublicKey());
+    tls.get(0).verify(issuing.getPublicKey());
+    assertEquals(issuing, tls.get(1));
+    assertEquals(0, issuing.getBasicConstraints());
+    assertTrue(KeyPairs.matches(tls.get(0).getPublicKey(), Pem.readPrivateKey(data.resolve("tls/server.key"))));
+    assertEquals("[[2, est.example], [7, 10.0.0.5]]", String.valueOf(tls.get(0).getSubjectAlternativeNames()));
+    assertTrue(run.out().contains(Certificates.fingerprint(root)), run.out());
+    assertTrue(Files.exists(data.resolve("estfleet.db")));
+  }
+
+  @Test
+  void init_refusesExistingDirectoryUnlessForced() throws Exception {
+    Path data = dir.resolve("data");
+    run("init", "--data", data.toString());
+    String firstRoot = Files.readString(data.resolve("ca/root.pem"));
+    Files.writeString(data.resolve("notes.txt"), "mine");
+
+    Run refused = run("init", "--data", data.toString());
+    Run forced = run("init", "--data", data.toString(), "--force");
+
+    assertEquals(2, refused.exit());
+    assertEquals("est-server: " + data + " already exists and is not empty; use --force to replace its CA, "
+        + "TLS identity and database\n", refused.err());
+    assertEquals(0, forced.exit(), forced.err());
+    assertNotEquals(firstRoot, Files.readString(data.resolve("ca/root.pem")));
+    assertEquals("mine", Files.readString(data.resolve("notes.txt")), "--force leaves files it did not create");
+  }
+
+  @Test
+  void init_rejectsBadHostname() {
+    Run run = run("init", "--data", dir.resolve("d").toString(), "--hostname", "bad host");
+
+    assertEquals(2, run.exit());
+    assertEquals(1, run.err().lines().count(), run.err());
+    assertTrue(run.err().contains("'bad host' is not a host name or IP address"), run.err());
+  }
+
+  @Test
+  void token_printsOneTokenPerCallOnStdout() {
+    Path data = dir.resolve("data");
+    run("init", "--data", data.toString());
+
+    Run first = run("token", "--data", data.toString(), "--device", "device-1", "--ttl", "2h");
+    Run second = run("token", "--data", data.toString(), "--device", "device-1");
+
+    assertEquals(0, first.exit(), first.err());
+    assertTrue(first.out().matches("[A-Za-z0-9_-]{22}\n"), first.out());
+    assertNotEquals(first.out(), second.out());
+    assertTrue(first.err().contains("for device device-1 expires"), first.err());
+  }
+
+  @Test
+  void usageAndConfigErrors_exit2WithOneLine() throws Exception {
+    Path data = dir.resolve("data");
+    run("init", "--data", data.toString());
+
+    Run badDevice = run("token", "--data", data.toString(), "--device", "has:colon");
+    Run badTtl = run("token", "--data", data.toString(), "--device", "d", "--ttl", "soon");
+    Run missingDir = run("token", "--data", dir.resolve("nowhere").toString(), "--device", "d");
+    Run unknownOption = run("serve", "--data", data.toString(), "--bogus");
+    Run noCommand = run();
+    Files.writeString(data.resolve(DataDir.CONFIG_FILE), "{\"port\": 8443, \"prot\": 1}");
+    Run badConfig = run("serve", "--data", data.toString());
+
+    for (Run run : new Run[] {badDevice, badTtl, missingDir, unknownOption, badConfig}) {
+      assertEquals(2, run.exit(), run.err());
+      assertEquals(1, run.err().lines().count(), run.err());
+      assertTrue(run.err().startsWith("est-server: "), run.err());
+    }
+    assertTrue(badDevice.err().contains("invalid device id 'has:colon'"), badDevice.err());
+    assertTrue(badTtl.err().contains("invalid duration 'soon'"), badTtl.err());
+    assertTrue(missingDir.err().contains("no such data directory"), missingDir.err());
+    assertTrue(badConfig.err().contains("unknown key 'prot' at $"), badConfig.err());
+    assertEquals(2, noCommand.exit());
+  }
+
+  @Test
+  void serve_withBrokenCaKeyExits2NamingTheFile() throws Exception {
+    Path data = dir.resolve("data");
+    run("init", "--data", data.toString());
+    Files.writeString(data.resolve("ca/issuing.key"), "garbage");
+
+    Run run = run("serve", "--data", data.toString(), "--port", "0");
+
+    assertEquals(2, run.exit());
+    assertTrue(run.err().contains(data.resolve("ca/issuing.key").toString()), run.err());
+  }
+}

@@ -1,0 +1,352 @@
+package org.estfleet.server.http;
+
+import static org.estfleet.server.EstTestClient.issued;
+import static org.estfleet.server.EstTestClient.text;
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertNotNull;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import java.io.ByteArrayInputStream;
+import java.net.http.HttpRequest;
+import java.net.http.HttpResponse;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Path;
+import java.security.KeyPair;
+import java.security.cert.X509Certificate;
+import java.time.Duration;
+import java.time.Instant;
+import java.util.ArrayList;
+import java.util.Base64;
+import java.util.List;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.concurrent.Future;
+import org.bouncycastle.asn1.pkcs.PKCSObjectIdentifiers;
+import org.bouncycastle.asn1.x509.BasicConstraints;
+import org.bouncycastle.asn1.x509.Extension;
+import org.bouncycastle.asn1.x509.ExtensionsGenerator;
+import org.bouncycastle.asn1.x509.GeneralName;
+import org.bouncycastle.asn1.x509.KeyPurposeId;
+import org.bouncycastle.operator.jcajce.JcaContentSignerBuilder;
+import org.bouncycastle.pkcs.jcajce.JcaPKCS10CertificationRequestBuilder;
+import org.bouncycastle.asn1.x500.X500Name;
+import org.estfleet.est.Base64Body;
+import org.estfleet.est.EstMediaType;
+import org.estfleet.pki.BouncyCastle;
+import org.estfleet.pki.Certificates;
+import org.estfleet.pki.Csr;
+import org.estfleet.pki.CsrBuilder;
+import org.estfleet.pki.KeyAlgorithm;
+import org.estfleet.pki.TestPki;
+import org.estfleet.server.EstTestClient;
+import org.estfleet.server.TestServer;
+import org.estfleet.server.store.IssuanceRecord;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/** {@code /simpleenroll} over real TLS: tokens, identities, CSR checks and every error status. */
+class EnrollTest {
+  private static final String ENROLL = "/.well-known/est/simpleenroll";
+
+  @TempDir
+  Path dir;
+
+  private TestServer server;
+  private EstTestClient client;
+  private final KeyPair keys = KeyAlgorithm.EC_P256.generate(TestPki.RANDOM);
+
+  @BeforeEach
+  void start() throws Exception {
+    server = TestServer.start(dir.resolve("server"));
+    client = EstTestClient.anonymous(server);
+  }
+
+  @AfterEach
+  void stop() {
+    server.close();
+  }
+
+  @Test
+  void tokenEnrollment_issuesProfileCertificateAndRecordsIt() throws Exception {
+    String token = server.token("device-1");
+    Instant now = server.clock().instant();
+
+    HttpResponse<byte[]> response = client.enroll("simpleenroll", csr("device-1"), "device-1", token);
+
+    assertEquals(200, response.statusCode(), text(response));
+    assertEquals(EstMediaType.PKCS7_CERTS_ONLY, response.headers().firstValue("Content-Type").orElseThrow());
+    assertEquals(String.valueOf(response.body().length), response.headers().firstValue("Content-Length").orElseThrow());
+    X509Certificate certificate = issued(response);
+    assertEquals("CN=device-1", certificate.getSubjectX500Principal().getName());
+    assertArrayEquals(keys.getPublic().getEncoded(), certificate.getPublicKey().getEncoded());
+    certificate.verify(server.issuingCertificate().getPublicKey());
+    assertEquals(List.of(KeyPurposeId.id_kp_clientAuth.getId()), certificate.getExtendedKeyUsage());
+    assertTrue(certificate.getKeyUsage()[0], "digitalSignature");
+    assertEquals(-1, certificate.getBasicConstraints());
+    assertNotNull(certificate.getExtensionValue(Extension.subjectKeyIdentifier.getId()));
+    assertNotNull(certificate.getExtensionValue(Extension.authorityKeyIdentifier.getId()));
+    assertTrue(certificate.getSerialNumber().bitLength() >= 64, "serial has at least 64 bits");
+    Duration lifetime = Duration.between(now, certificate.getNotAfter().toInstant());
+    assertTrue(lifetime.compareTo(Duration.ofDays(30).minusSeconds(2)) > 0 && lifetime.compareTo(Duration.ofDays(30)) <= 0, lifetime.toString());
+    assertTrue(certificate.getNotBefore().toInstant().isBefore(now.minus(Duration.ofMinutes(4))), "backdated");
+
+    IssuanceRecord record = server.ledger(l -> l.find(Certificates.serialHex(certificate))).orElseThrow();
+    assertEquals("device-1", record.deviceId());
+    assertEquals("token", record.authMethod());
+    assertEquals(certificate, org.estfleet.pki.Pem.readCertificates(record.certificatePem(), "ledger").get(0));
+  }
+
+  @Test
+  void token_isSingleUse() throws Exception {
+    String token = server.token("device-1");
+    issued(client.enroll("simpleenroll", csr("device-1"), "device-1", token));
+
+    HttpResponse<byte[]> second = client.enroll("simpleenroll", csr("device-1"), "device-1", token);
+
+    assertEquals(401, second.statusCode());
+    assertEquals("Basic realm=\"estfleet\"", second.headers().firstValue("WWW-Authenticate").orElseThrow());
+    assertTrue(text(second).contains("already used"), text(second));
+    assertEquals(1, server.ledger(l -> l.byDevice("device-1")).size());
+  }
+
+  @Test
+  void token_concurrentUsesYieldExactlyOneCertificate() throws Exception {
+    String token = server.token("device-1");
+    ExecutorService pool = Executors.newFixedThreadPool(6);
+    try {
+      List<Future<HttpResponse<byte[]>>> responses = new ArrayList<>();
+      for (int i = 0; i < 6; i++) {
+        Csr csr = csr("device-1");
+        responses.add(pool.submit(() -> EstTestClient.anonymous(server).enroll("simpleenroll", csr, "device-1", token)));
+      }
+      int ok = 0;
+      for (Future<HttpResponse<byte[]>> response : responses) {
+        int status = response.get().statusCode();
+        assertTrue(status == 200 || status == 401, "status " + status);
+        ok += status == 200 ? 1 : 0;
+      }
+      assertEquals(1, ok);
+      assertEquals(1, server.ledger(l -> l.byDevice("device-1")).size());
+    } finally {
+      pool.shutdownNow();
+    }
+  }
+
+  @Test
+  void token_wrongOrForAnotherDeviceIs401() throws Exception {
+    String token = server.token("device-1");
+
+    assertEquals(401, client.enroll("simpleenroll", csr("device-1"), "device-1", "guess").statusCode());
+    assertEquals(401, client.enroll("simpleenroll", csr("device-2"), "device-2", token).statusCode());
+    assertEquals(200, client.enroll("simpleenroll", csr("device-1"), "device-1", token).statusCode());
+  }
+
+  @Test
+  void token_expiredIs401() throws Exception {
+    String token = server.token("device-1", Duration.ofHours(1));
+    server.clock().advance(Duration.ofHours(2));
+
+    HttpResponse<byte[]> response = client.enroll("simpleenroll", csr("device-1"), "device-1", token);
+
+    assertEquals(401, response.statusCode());
+    assertTrue(text(response).contains("expired"), text(response));
+  }
+
+  @Test
+  void noCredentials_is401WithChallenge() throws Exception {
+    HttpResponse<byte[]> response = client.enroll("simpleenroll", csr("device-1"), null, null);
+
+    assertEquals(401, response.statusCode());
+    assertEquals("Basic realm=\"estfleet\"", response.headers().firstValue("WWW-Authenticate").orElseThrow());
+    assertEquals(0, response.body().length, "a bare challenge has no body (Bouncy Castle's client needs that)");
+  }
+
+  @Test
+  void nonBasicAuthorization_is401() throws Exception {
+    HttpResponse<byte[]> response = client.post(ENROLL, Base64Body.encode(csr("device-1").der()),
+        "Content-Type", EstMediaType.PKCS10, "Authorization", "Bearer abc");
+
+    assertEquals(401, response.statusCode());
+    assertTrue(text(response).contains("only HTTP Basic"), text(response));
+  }
+
+  @Test
+  void csrForAnotherIdentity_is403AndKeepsTheToken() throws Exception {
+    String token = server.token("device-1");
+
+    HttpResponse<byte[]> response = client.enroll("simpleenroll", csr("device-2"), "device-1", token);
+
+    assertEquals(403, response.statusCode());
+    assertEquals("CSR subject CN 'device-2' differs from the authenticated identity 'device-1'; "
+        + "request a certificate for your own identity\n", text(response));
+    assertEquals(200, client.enroll("simpleenroll", csr("device-1"), "device-1", token).statusCode());
+  }
+
+  @Test
+  void badProofOfPossession_is400() throws Exception {
+    String token = server.token("device-1");
+    byte[] der = csr("device-1").der();
+    der[der.length - 3] ^= 0x01;
+
+    HttpResponse<byte[]> response = client.post(ENROLL, Base64Body.encode(der),
+        "Content-Type", EstMediaType.PKCS10, "Authorization", EstTestClient.basic("device-1", token));
+
+    assertEquals(400, response.statusCode());
+    assertTrue(text(response).contains("proof-of-possession"), text(response));
+  }
+
+  @Test
+  void malformedBodies_are400() throws Exception {
+    String token = server.token("device-1");
+    String auth = EstTestClient.basic("device-1", token);
+
+    HttpResponse<byte[]> notBase64 = client.post(ENROLL, "not base64!".getBytes(StandardCharsets.US_ASCII),
+        "Content-Type", EstMediaType.PKCS10, "Authorization", auth);
+    HttpResponse<byte[]> notCsr = client.post(ENROLL, Base64Body.encode(Certificates.der(server.rootCertificate())),
+        "Content-Type", EstMediaType.PKCS10, "Authorization", auth);
+    HttpResponse<byte[]> empty = client.post(ENROLL, new byte[0],
+        "Content-Type", EstMediaType.PKCS10, "Authorization", auth);
+
+    assertEquals(400, notBase64.statusCode());
+    assertEquals("body is not base64: byte 0x21 at offset 10\n", text(notBase64));
+    assertEquals(400, notCsr.statusCode());
+    assertEquals("body is not a DER PKCS#10 certification request\n", text(notCsr));
+    assertEquals(400, empty.statusCode());
+    assertEquals(200, client.enroll("simpleenroll", csr("device-1"), "device-1", token).statusCode(),
+        "the token survives malformed requests");
+  }
+
+  @Test
+  void base64Variants_allAccepted() throws Exception {
+    byte[] der1 = csr("device-1").der();
+    byte[] der2 = csr("device-2").der();
+    byte[] der3 = csr("device-3").der();
+
+    HttpResponse<byte[]> unwrapped = client.post(ENROLL, Base64.getEncoder().encode(der1), "Content-Type",
+        EstMediaType.PKCS10, "Authorization", EstTestClient.basic("device-1", server.token("device-1")));
+    HttpResponse<byte[]> lfWrapped = client.post(ENROLL,
+        Base64.getMimeEncoder(76, new byte[] {'\n'}).encode(der2),
+        "Content-Type", "application/pkcs10; charset=us-ascii", "Content-Transfer-Encoding", "base64",
+        "Authorization", EstTestClient.basic("device-2", server.token("device-2")));
+    HttpResponse<byte[]> binary = client.post(ENROLL, der3, "Content-Type", EstMediaType.PKCS10,
+        "Authorization", EstTestClient.basic("device-3", server.token("device-3")));
+
+    assertEquals(200, unwrapped.statusCode(), text(unwrapped));
+    assertEquals(200, lfWrapped.statusCode(), text(lfWrapped));
+    assertEquals(200, binary.statusCode(), text(binary));
+  }
+
+  @Test
+  void wrongOrMissingMediaType_is415() throws Exception {
+    byte[] body = Base64Body.encode(csr("device-1").der());
+
+    HttpResponse<byte[]> wrong = client.post(ENROLL, body, "Content-Type", "application/json");
+    HttpResponse<byte[]> missing = client.post(ENROLL, body);
+
+    assertEquals(415, wrong.statusCode());
+    assertEquals("Content-Type is 'application/json'; send the CSR as application/pkcs10 (base64 of the DER)\n", text(wrong));
+    assertEquals(415, missing.statusCode());
+  }
+
+  @Test
+  void oversizedBody_is413_declaredOrChunked() throws Exception {
+    byte[] big = new byte[70 * 1024];
+    java.util.Arrays.fill(big, (byte) 'A');
+
+    HttpResponse<byte[]> declared = client.post(ENROLL, big, "Content-Type", EstMediaType.PKCS10);
+    HttpResponse<byte[]> chunked = client.send(HttpRequest.newBuilder(client.uri(ENROLL))
+        .header("Content-Type", EstMediaType.PKCS10)
+        .POST(HttpRequest.BodyPublishers.ofInputStream(() -> new ByteArrayInputStream(big)))
+        .build());
+
+    assertEquals(413, declared.statusCode());
+    assertEquals(413, chunked.statusCode());
+    assertTrue(text(chunked).contains("larger than 65536 bytes"), text(chunked));
+  }
+
+  @Test
+  void wrongMethodUnknownPathAndServerKeygen() throws Exception {
+    HttpResponse<byte[]> get = client.get(ENROLL);
+    HttpResponse<byte[]> unknown = client.get("/.well-known/est/fullcmc");
+    HttpResponse<byte[]> elsewhere = client.get("/index.html");
+    HttpResponse<byte[]> keygen = client.post("/.well-known/est/serverkeygen", new byte[] {1}, "Content-Type", EstMediaType.PKCS10);
+    HttpResponse<byte[]> unknownLabel = client.get("/.well-known/est/nolabel/cacerts");
+
+    assertEquals(405, get.statusCode());
+    assertEquals("POST", get.headers().firstValue("Allow").orElseThrow());
+    assertEquals(404, unknown.statusCode());
+    assertEquals(404, elsewhere.statusCode());
+    assertEquals(501, keygen.statusCode());
+    assertEquals(404, unknownLabel.statusCode());
+    assertEquals("no EST label 'nolabel' on this server\n", text(unknownLabel));
+  }
+
+  @Test
+  void subjectAltNames_copiedWhenAllowedAndRefusedOtherwise() throws Exception {
+    Csr withDns = new CsrBuilder().commonName("device-1")
+        .subjectAltName(new GeneralName(GeneralName.dNSName, "device-1.fleet.example")).sign(keys);
+    Csr withEmail = new CsrBuilder().commonName("device-2")
+        .subjectAltName(new GeneralName(GeneralName.rfc822Name, "ops@example.com")).sign(keys);
+
+    X509Certificate certificate = issued(client.enroll("simpleenroll", withDns, "device-1", server.token("device-1")));
+    HttpResponse<byte[]> refused = client.enroll("simpleenroll", withEmail, "device-2", server.token("device-2"));
+
+    assertEquals(List.of(new GeneralName(GeneralName.dNSName, "device-1.fleet.example")), Certificates.subjectAltNames(certificate));
+    assertEquals(403, refused.statusCode());
+    assertTrue(text(refused).startsWith("subjectAltName email:ops@example.com is not allowed"), text(refused));
+  }
+
+  @Test
+  void weakKeysAndSignatures_are400() throws Exception {
+    java.security.KeyPairGenerator generator = java.security.KeyPairGenerator.getInstance("RSA");
+    generator.initialize(1024);
+    KeyPair weakRsa = generator.generateKeyPair();
+    Csr smallKey = new CsrBuilder().commonName("device-1").sign(weakRsa);
+    byte[] sha1 = new JcaPKCS10CertificationRequestBuilder(new X500Name("CN=device-2"), keys.getPublic())
+        .build(new JcaContentSignerBuilder("SHA1withECDSA").setProvider(BouncyCastle.PROVIDER).build(keys.getPrivate()))
+        .getEncoded();
+
+    HttpResponse<byte[]> rsa = client.enroll("simpleenroll", smallKey, "device-1", server.token("device-1"));
+    HttpResponse<byte[]> oldHash = client.enroll("simpleenroll", Csr.fromDer(sha1), "device-2", server.token("device-2"));
+
+    assertEquals(400, rsa.statusCode());
+    assertTrue(text(rsa).startsWith("RSA key of 1024 bits is not accepted"), text(rsa));
+    assertEquals(400, oldHash.statusCode());
+    assertTrue(text(oldHash).matches("CSR signature algorithm \\w*SHA1\\w* is not accepted; sign with SHA-256.*\\n"), text(oldHash));
+  }
+
+  @Test
+  void caRequestAndMissingCn_areRefused() throws Exception {
+    Csr noCn = new CsrBuilder().subject(new X500Name("O=Nobody")).sign(keys);
+    ExtensionsGenerator extensions = new ExtensionsGenerator();
+    extensions.addExtension(Extension.basicConstraints, true, new BasicConstraints(true));
+    Csr asksForCa = Csr.fromDer(new JcaPKCS10CertificationRequestBuilder(new X500Name("CN=device-2"), keys.getPublic())
+        .addAttribute(PKCSObjectIdentifiers.pkcs_9_at_extensionRequest, extensions.generate())
+        .build(new JcaContentSignerBuilder("SHA256withECDSA").setProvider(BouncyCastle.PROVIDER).build(keys.getPrivate()))
+        .getEncoded());
+
+    HttpResponse<byte[]> missingCn = client.enroll("simpleenroll", noCn, "device-1", server.token("device-1"));
+    HttpResponse<byte[]> ca = client.enroll("simpleenroll", asksForCa, "device-2", server.token("device-2"));
+
+    assertEquals(400, missingCn.statusCode());
+    assertTrue(text(missingCn).contains("exactly one CN"), text(missingCn));
+    assertEquals(403, ca.statusCode());
+    assertTrue(text(ca).contains("end-entity certificates only"), text(ca));
+  }
+
+  @Test
+  void rsaDevice_enrolls() throws Exception {
+    Csr rsa = new CsrBuilder().commonName("device-rsa").sign(KeyAlgorithm.RSA_2048.generate(TestPki.RANDOM));
+
+    X509Certificate certificate = issued(client.enroll("simpleenroll", rsa, "device-rsa", server.token("device-rsa")));
+
+    assertEquals("RSA", certificate.getPublicKey().getAlgorithm());
+  }
+
+  private Csr csr(String commonName) {
+    return new CsrBuilder().commonName(commonName).sign(keys);
+  }
+}

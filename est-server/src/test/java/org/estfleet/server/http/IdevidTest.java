@@ -1,0 +1,92 @@
+package org.estfleet.server.http;
+
+import static org.estfleet.server.EstTestClient.issued;
+import static org.estfleet.server.EstTestClient.text;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import java.net.http.HttpResponse;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.security.cert.X509Certificate;
+import org.estfleet.pki.Certificates;
+import org.estfleet.pki.CsrBuilder;
+import org.estfleet.pki.KeyAlgorithm;
+import org.estfleet.pki.Pem;
+import org.estfleet.pki.TestPki;
+import org.estfleet.server.EstTestClient;
+import org.estfleet.server.TestServer;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/** Bootstrap with a manufacturer-installed certificate (IDevID) from a configured factory CA. */
+class IdevidTest {
+  @TempDir
+  Path dir;
+
+  private final TestPki.Ca manufacturer = TestPki.rootCa("Manufacturer");
+  private final TestPki.Ca factory = manufacturer.subCa("Factory 7");
+  private TestServer server;
+
+  @BeforeEach
+  void start() throws Exception {
+    Path data = dir.resolve("server");
+    TestServer.init(data);
+    Files.writeString(data.resolve("manufacturer.pem"), Pem.encode(java.util.List.of(manufacturer.certificate())));
+    server = TestServer.start(data, "{\"bootstrap\": {\"manufacturerCas\": [\"manufacturer.pem\"]}}");
+  }
+
+  @AfterEach
+  void stop() {
+    server.close();
+  }
+
+  @Test
+  void idevid_enrollsForItsOwnCommonNameAndIsRecorded() throws Exception {
+    TestPki.Held idevid = factory.issueClient("SN-0001");
+
+    X509Certificate certificate = issued(EstTestClient.withCertificate(server, idevid.privateKey(), idevid.chain())
+        .enroll("simpleenroll", new CsrBuilder().commonName("SN-0001").sign(KeyAlgorithm.EC_P256.generate(TestPki.RANDOM)), null, null));
+
+    assertEquals("CN=SN-0001", certificate.getSubjectX500Principal().getName());
+    String detail = server.ledger(l -> l.find(Certificates.serialHex(certificate))).orElseThrow().authDetail();
+    assertTrue(detail.startsWith("idevid serial " + Certificates.serialHex(idevid.certificate())), detail);
+  }
+
+  @Test
+  void idevid_mayEnrollAgain_butNotForAnotherIdentity() throws Exception {
+    TestPki.Held idevid = factory.issueClient("SN-0002");
+    EstTestClient device = EstTestClient.withCertificate(server, idevid.privateKey(), idevid.chain());
+
+    HttpResponse<byte[]> first = device.enroll("simpleenroll", new CsrBuilder().commonName("SN-0002").sign(idevid.keys()), null, null);
+    HttpResponse<byte[]> again = device.enroll("simpleenroll", new CsrBuilder().commonName("SN-0002").sign(idevid.keys()), null, null);
+    HttpResponse<byte[]> other = device.enroll("simpleenroll", new CsrBuilder().commonName("SN-0003").sign(idevid.keys()), null, null);
+
+    assertEquals(200, first.statusCode());
+    assertEquals(200, again.statusCode());
+    assertEquals(403, other.statusCode());
+  }
+
+  @Test
+  void idevid_fromUnknownFactoryIs401() throws Exception {
+    TestPki.Held stranger = TestPki.rootCa("Unknown maker").issueClient("SN-0004");
+
+    HttpResponse<byte[]> response = EstTestClient.withCertificate(server, stranger.privateKey(), stranger.chain())
+        .enroll("simpleenroll", new CsrBuilder().commonName("SN-0004").sign(stranger.keys()), null, null);
+
+    assertEquals(401, response.statusCode());
+    assertTrue(text(response).startsWith("client certificate is not a valid device certificate"), text(response));
+  }
+
+  @Test
+  void idevid_cannotReenroll() throws Exception {
+    TestPki.Held idevid = factory.issueClient("SN-0005");
+
+    HttpResponse<byte[]> response = EstTestClient.withCertificate(server, idevid.privateKey(), idevid.chain())
+        .enroll("simplereenroll", new CsrBuilder().commonName("SN-0005").sign(idevid.keys()), null, null);
+
+    assertEquals(401, response.statusCode());
+  }
+}

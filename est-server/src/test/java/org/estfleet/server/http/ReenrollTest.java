@@ -1,0 +1,204 @@
+package org.estfleet.server.http;
+
+import static org.estfleet.server.EstTestClient.issued;
+import static org.estfleet.server.EstTestClient.text;
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertNotEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import java.net.http.HttpResponse;
+import java.nio.file.Path;
+import java.security.KeyPair;
+import java.security.cert.X509Certificate;
+import java.time.Duration;
+import java.time.Instant;
+import java.util.List;
+import org.bouncycastle.asn1.x500.X500Name;
+import org.bouncycastle.asn1.x509.GeneralName;
+import org.bouncycastle.asn1.x509.KeyPurposeId;
+import org.bouncycastle.asn1.x509.KeyUsage;
+import org.estfleet.pki.CertificateBuilder;
+import org.estfleet.pki.Certificates;
+import org.estfleet.pki.Csr;
+import org.estfleet.pki.CsrBuilder;
+import org.estfleet.pki.KeyAlgorithm;
+import org.estfleet.pki.TestPki;
+import org.estfleet.server.EstTestClient;
+import org.estfleet.server.TestServer;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/** {@code /simplereenroll} (RFC 7030 4.2.2) over mutual TLS. */
+class ReenrollTest {
+  @TempDir
+  Path dir;
+
+  private TestServer server;
+
+  @AfterEach
+  void stop() {
+    if (server != null) {
+      server.close();
+    }
+  }
+
+  /** A device enrolled with a token: its key and certificate. */
+  private record Device(KeyPair keys, X509Certificate certificate) {
+    EstTestClient client(TestServer server) throws Exception {
+      return EstTestClient.withCertificate(server, keys.getPrivate(), List.of(certificate));
+    }
+  }
+
+  private Device enroll(String deviceId, GeneralName... names) throws Exception {
+    KeyPair keys = KeyAlgorithm.EC_P256.generate(TestPki.RANDOM);
+    Csr csr = new CsrBuilder().commonName(deviceId).subjectAltNames(List.of(names)).sign(keys);
+    X509Certificate certificate = issued(EstTestClient.anonymous(server)
+        .enroll("simpleenroll", csr, deviceId, server.token(deviceId)));
+    return new Device(keys, certificate);
+  }
+
+  @Test
+  void reenroll_withNewKeyIssuesNewCertificateForSameSubject() throws Exception {
+    server = TestServer.start(dir);
+    Device device = enroll("device-1", new GeneralName(GeneralName.dNSName, "d1.example"));
+    KeyPair newKeys = KeyAlgorithm.EC_P256.generate(TestPki.RANDOM);
+    Csr csr = new CsrBuilder().commonName("device-1")
+        .subjectAltName(new GeneralName(GeneralName.dNSName, "d1.example")).sign(newKeys);
+
+    X509Certificate renewed = issued(device.client(server).enroll("simplereenroll", csr, null, null));
+
+    assertEquals(device.certificate().getSubjectX500Principal(), renewed.getSubjectX500Principal());
+    assertNotEquals(device.certificate().getSerialNumber(), renewed.getSerialNumber());
+    assertArrayEquals(newKeys.getPublic().getEncoded(), renewed.getPublicKey().getEncoded());
+    assertEquals("certificate", server.ledger(l -> l.find(Certificates.serialHex(renewed))).orElseThrow().authMethod());
+  }
+
+  @Test
+  void reenroll_withSameKeyIsAllowed() throws Exception {
+    server = TestServer.start(dir);
+    Device device = enroll("device-1");
+
+    X509Certificate renewed = issued(device.client(server).enroll("simplereenroll",
+        new CsrBuilder().commonName("device-1").sign(device.keys()), null, null));
+
+    assertArrayEquals(device.keys().getPublic().getEncoded(), renewed.getPublicKey().getEncoded());
+  }
+
+  @Test
+  void reenroll_forAnotherIdentityIs403() throws Exception {
+    server = TestServer.start(dir);
+    Device device = enroll("device-1");
+    Csr other = new CsrBuilder().commonName("device-2").sign(device.keys());
+
+    HttpResponse<byte[]> response = device.client(server).enroll("simplereenroll", other, null, null);
+
+    assertEquals(403, response.statusCode());
+    assertTrue(text(response).contains("differs from the authenticated identity"), text(response));
+  }
+
+  @Test
+  void reenroll_withChangedSubjectOrSanIs403() throws Exception {
+    server = TestServer.start(dir);
+    Device device = enroll("device-1", new GeneralName(GeneralName.dNSName, "d1.example"));
+    Csr extraRdn = new CsrBuilder().subject(new X500Name("O=Other,CN=device-1"))
+        .subjectAltName(new GeneralName(GeneralName.dNSName, "d1.example")).sign(device.keys());
+    Csr otherSan = new CsrBuilder().commonName("device-1")
+        .subjectAltName(new GeneralName(GeneralName.dNSName, "bank.example")).sign(device.keys());
+
+    HttpResponse<byte[]> subject = device.client(server).enroll("simplereenroll", extraRdn, null, null);
+    HttpResponse<byte[]> san = device.client(server).enroll("simplereenroll", otherSan, null, null);
+
+    assertEquals(403, subject.statusCode());
+    assertTrue(text(subject).contains("keep the subject"), text(subject));
+    assertEquals(403, san.statusCode());
+    assertTrue(text(san).contains("keep the subjectAltName"), text(san));
+  }
+
+  @Test
+  void reenroll_withoutClientCertificateIs401() throws Exception {
+    server = TestServer.start(dir);
+
+    HttpResponse<byte[]> response = EstTestClient.anonymous(server).enroll("simplereenroll",
+        new CsrBuilder().commonName("device-1").sign(KeyAlgorithm.EC_P256.generate(TestPki.RANDOM)), null, null);
+
+    assertEquals(401, response.statusCode());
+    assertTrue(response.headers().firstValue("WWW-Authenticate").isPresent());
+  }
+
+  @Test
+  void reenroll_expiredWithoutGraceIs401() throws Exception {
+    server = TestServer.start(dir);
+    Device device = enroll("device-1");
+    server.clock().set(device.certificate().getNotAfter().toInstant().plus(Duration.ofMinutes(1)));
+
+    HttpResponse<byte[]> response = device.client(server).enroll("simplereenroll",
+        new CsrBuilder().commonName("device-1").sign(device.keys()), null, null);
+
+    assertEquals(401, response.statusCode());
+    assertTrue(text(response).contains("has expired"), text(response));
+    assertTrue(text(response).contains("no grace period"), text(response));
+  }
+
+  @Test
+  void reenroll_expiredWithinGraceIsAcceptedAndBeyondIsNot() throws Exception {
+    server = TestServer.start(dir, "{\"reenroll\": {\"gracePeriod\": \"7d\"}}");
+    Device device = enroll("device-1");
+    Instant expiry = device.certificate().getNotAfter().toInstant();
+    Csr csr = new CsrBuilder().commonName("device-1").sign(device.keys());
+
+    server.clock().set(expiry.plus(Duration.ofDays(6)));
+    HttpResponse<byte[]> withinGrace = device.client(server).enroll("simplereenroll", csr, null, null);
+    server.clock().set(expiry.plus(Duration.ofDays(8)));
+    HttpResponse<byte[]> beyondGrace = device.client(server).enroll("simplereenroll", csr, null, null);
+
+    assertEquals(200, withinGrace.statusCode(), text(withinGrace));
+    assertEquals(401, beyondGrace.statusCode());
+    assertTrue(text(beyondGrace).contains("grace period of PT168H has passed"), text(beyondGrace));
+  }
+
+  @Test
+  void reenroll_withUnrecordedCertificateFromTheSameCaIs401() throws Exception {
+    server = TestServer.start(dir);
+    // Signed with the real issuing key but never recorded: as if the key had leaked.
+    KeyPair keys = KeyAlgorithm.EC_P256.generate(TestPki.RANDOM);
+    Instant now = Instant.now();
+    X509Certificate forged = new CertificateBuilder().subject(new X500Name("CN=device-9")).publicKey(keys.getPublic())
+        .serial(CertificateBuilder.randomSerial(TestPki.RANDOM)).validity(now.minusSeconds(60), now.plusSeconds(3600))
+        .keyUsage(KeyUsage.digitalSignature).extendedKeyUsage(KeyPurposeId.id_kp_clientAuth)
+        .signWith(server.issuingCertificate(), server.issuingKey());
+
+    HttpResponse<byte[]> response = EstTestClient.withCertificate(server, keys.getPrivate(), List.of(forged))
+        .enroll("simplereenroll", new CsrBuilder().commonName("device-9").sign(keys), null, null);
+
+    assertEquals(401, response.statusCode());
+    assertTrue(text(response).contains("not in this server's issuance records"), text(response));
+  }
+
+  @Test
+  void reenroll_withCertificateFromAnotherCaIs401() throws Exception {
+    server = TestServer.start(dir);
+    TestPki.Held foreign = TestPki.rootCa("Foreign").issueClient("device-1");
+
+    HttpResponse<byte[]> response = EstTestClient.withCertificate(server, foreign.privateKey(), foreign.chain())
+        .enroll("simplereenroll", new CsrBuilder().commonName("device-1").sign(foreign.keys()), null, null);
+
+    assertEquals(401, response.statusCode());
+    assertTrue(text(response).contains("was not issued by this CA"), text(response));
+  }
+
+  @Test
+  void simpleenroll_withOperationalCertificateFollowsIdentityRule() throws Exception {
+    server = TestServer.start(dir);
+    Device device = enroll("device-1");
+
+    HttpResponse<byte[]> own = device.client(server).enroll("simpleenroll",
+        new CsrBuilder().commonName("device-1").sign(device.keys()), null, null);
+    HttpResponse<byte[]> other = device.client(server).enroll("simpleenroll",
+        new CsrBuilder().commonName("device-2").sign(device.keys()), null, null);
+
+    assertEquals(200, own.statusCode(), text(own));
+    assertEquals(403, other.statusCode());
+  }
+}
