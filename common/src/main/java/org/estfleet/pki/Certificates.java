@@ -70,9 +70,13 @@ public final class Certificates {
     return sha256Hex(key.getEncoded());
   }
 
-  /** Lower-case hex of the serial number, as recorded and shown everywhere in EST Fleet. */
+  /**
+   * Lower-case hex of the serial number, an even number of digits (whole octets, as OpenSSL
+   * prints it): the form recorded and shown everywhere in EST Fleet.
+   */
   public static String serialHex(BigInteger serial) {
-    return serial.toString(16);
+    String hex = serial.toString(16);
+    return hex.length() % 2 == 0 ? hex : "0" + hex;
   }
 
   /** {@link #serialHex(BigInteger)} of a certificate's serial number. */

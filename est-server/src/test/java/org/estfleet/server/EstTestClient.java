@@ -51,6 +51,11 @@ public final class EstTestClient {
     return new EstTestClient(server, sslContext(server.rootCertificate(), key, chain));
   }
 
+  /** An SSL context that trusts only {@code root} and has no client certificate. */
+  public static SSLContext trustingOnly(X509Certificate root) throws Exception {
+    return sslContext(root, null, List.of());
+  }
+
   static SSLContext sslContext(X509Certificate root, PrivateKey key, List<X509Certificate> chain) throws Exception {
     KeyStore trust = KeyStore.getInstance("PKCS12");
     trust.load(null, null);

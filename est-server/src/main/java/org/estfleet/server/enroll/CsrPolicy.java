@@ -1,13 +1,17 @@
 package org.estfleet.server.enroll;
 
+import java.net.InetAddress;
+import java.net.UnknownHostException;
 import java.security.PublicKey;
 import java.security.interfaces.ECPublicKey;
 import java.security.interfaces.RSAPublicKey;
 import java.util.EnumSet;
 import java.util.List;
+import java.util.Locale;
 import java.util.Map;
 import java.util.Set;
 import org.bouncycastle.asn1.ASN1ObjectIdentifier;
+import org.bouncycastle.asn1.ASN1OctetString;
 import org.bouncycastle.asn1.edec.EdECObjectIdentifiers;
 import org.bouncycastle.asn1.nist.NISTObjectIdentifiers;
 import org.bouncycastle.asn1.pkcs.PKCSObjectIdentifiers;
@@ -114,7 +118,14 @@ public final class CsrPolicy {
 
   private static String describe(GeneralName name) {
     SanType type = SAN_TYPES.get(name.getTagNo());
-    return (type == null ? "type " + name.getTagNo() : type.name().toLowerCase(java.util.Locale.ROOT))
-        + ":" + name.getName();
+    String value = name.getName().toString();
+    if (type == SanType.IP) {
+      try {
+        value = InetAddress.getByAddress(ASN1OctetString.getInstance(name.getName()).getOctets()).getHostAddress();
+      } catch (UnknownHostException | IllegalArgumentException e) {
+        // keep the hex form: the octets are not an address
+      }
+    }
+    return (type == null ? "type " + name.getTagNo() : type.name().toLowerCase(Locale.ROOT)) + ":" + value;
   }
 }

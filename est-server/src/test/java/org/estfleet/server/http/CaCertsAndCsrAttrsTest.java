@@ -59,6 +59,23 @@ class CaCertsAndCsrAttrsTest {
   }
 
   @Test
+  void tls12OnlyClients_areServed() throws Exception {
+    // libest's estclient speaks TLS 1.2 only.
+    javax.net.ssl.SSLParameters tls12 = new javax.net.ssl.SSLParameters();
+    tls12.setProtocols(new String[] {"TLSv1.2"});
+    java.net.http.HttpClient http = java.net.http.HttpClient.newBuilder()
+        .sslContext(org.estfleet.server.EstTestClient.trustingOnly(server.rootCertificate()))
+        .sslParameters(tls12)
+        .version(java.net.http.HttpClient.Version.HTTP_1_1).build();
+
+    HttpResponse<byte[]> response = http.send(java.net.http.HttpRequest.newBuilder(server.uri("/.well-known/est/cacerts")).build(),
+        HttpResponse.BodyHandlers.ofByteArray());
+
+    assertEquals(200, response.statusCode());
+    assertEquals("TLSv1.2", response.sslSession().orElseThrow().getProtocol());
+  }
+
+  @Test
   void cacerts_withKnownLabelAndUnknownLabel() throws Exception {
     HttpResponse<byte[]> known = client.get("/.well-known/est/factory/cacerts");
     HttpResponse<byte[]> unknown = client.get("/.well-known/est/other/cacerts");
