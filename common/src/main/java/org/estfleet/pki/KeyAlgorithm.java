@@ -1,5 +1,6 @@
 package org.estfleet.pki;
 
+import com.google.gson.annotations.SerializedName;
 import java.security.GeneralSecurityException;
 import java.security.KeyPair;
 import java.security.KeyPairGenerator;
@@ -12,12 +13,15 @@ import java.util.Arrays;
 import java.util.Locale;
 import java.util.stream.Collectors;
 
-/** The key types devices and CAs may generate, with the signature algorithm each one uses. */
+/**
+ * The key types devices and CAs may generate, with the signature algorithm each one uses. In JSON
+ * and on command lines they are named by {@link #id()}.
+ */
 public enum KeyAlgorithm {
-  EC_P256("ec-p256", "EC", 256, "SHA256withECDSA"),
-  EC_P384("ec-p384", "EC", 384, "SHA384withECDSA"),
-  RSA_2048("rsa-2048", "RSA", 2048, "SHA256withRSA"),
-  RSA_3072("rsa-3072", "RSA", 3072, "SHA256withRSA");
+  @SerializedName("ec-p256") EC_P256("ec-p256", "EC", 256, "SHA256withECDSA"),
+  @SerializedName("ec-p384") EC_P384("ec-p384", "EC", 384, "SHA384withECDSA"),
+  @SerializedName("rsa-2048") RSA_2048("rsa-2048", "RSA", 2048, "SHA256withRSA"),
+  @SerializedName("rsa-3072") RSA_3072("rsa-3072", "RSA", 3072, "SHA256withRSA");
 
   private final String id;
   private final String jcaName;

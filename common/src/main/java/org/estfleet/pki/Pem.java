@@ -8,12 +8,19 @@ import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.NoSuchFileException;
 import java.nio.file.Path;
+import java.security.GeneralSecurityException;
+import java.security.KeyFactory;
 import java.security.KeyPair;
 import java.security.PrivateKey;
 import java.security.cert.X509Certificate;
+import java.security.spec.PKCS8EncodedKeySpec;
 import java.util.ArrayList;
 import java.util.List;
+import org.bouncycastle.asn1.ASN1ObjectIdentifier;
+import org.bouncycastle.asn1.edec.EdECObjectIdentifiers;
+import org.bouncycastle.asn1.pkcs.PKCSObjectIdentifiers;
 import org.bouncycastle.asn1.pkcs.PrivateKeyInfo;
+import org.bouncycastle.asn1.x9.X9ObjectIdentifiers;
 import org.bouncycastle.cert.X509CertificateHolder;
 import org.bouncycastle.openssl.PEMEncryptedKeyPair;
 import org.bouncycastle.openssl.PEMKeyPair;
@@ -105,14 +112,13 @@ public final class Pem {
    * @throws IllegalArgumentException if there is no key, more than one, or it is encrypted
    */
   public static PrivateKey readPrivateKey(String pem, String source) {
-    JcaPEMKeyConverter converter = new JcaPEMKeyConverter().setProvider(BouncyCastle.PROVIDER);
     List<PrivateKey> keys = new ArrayList<>();
     for (Object object : parseAll(pem, source)) {
       try {
         if (object instanceof PrivateKeyInfo info) {
-          keys.add(converter.getPrivateKey(info));
+          keys.add(platformKey(info));
         } else if (object instanceof PEMKeyPair pair) {
-          keys.add(converter.getKeyPair(pair).getPrivate());
+          keys.add(platformKey(pair.getPrivateKeyInfo()));
         } else if (object instanceof PEMEncryptedKeyPair
             || object instanceof PKCS8EncryptedPrivateKeyInfo) {
           throw new IllegalArgumentException(
@@ -127,6 +133,27 @@ public final class Pem {
           source + ": expected one PEM private key, found " + keys.size());
     }
     return keys.get(0);
+  }
+
+  /**
+   * The key as the platform's own key factory makes it ({@code EC}, {@code RSA}, {@code Ed25519}):
+   * JSSE chooses client and server certificates by key algorithm name, and does not recognise a
+   * key that Bouncy Castle's converter names {@code ECDSA}.
+   */
+  private static PrivateKey platformKey(PrivateKeyInfo info) throws IOException {
+    ASN1ObjectIdentifier algorithm = info.getPrivateKeyAlgorithm().getAlgorithm();
+    String name = algorithm.equals(X9ObjectIdentifiers.id_ecPublicKey) ? "EC"
+        : algorithm.equals(PKCSObjectIdentifiers.rsaEncryption) ? "RSA"
+        : algorithm.equals(EdECObjectIdentifiers.id_Ed25519) ? "Ed25519"
+        : null;
+    try {
+      if (name != null) {
+        return KeyFactory.getInstance(name).generatePrivate(new PKCS8EncodedKeySpec(info.getEncoded()));
+      }
+      return new JcaPEMKeyConverter().setProvider(BouncyCastle.PROVIDER).getPrivateKey(info);
+    } catch (GeneralSecurityException e) {
+      throw new IOException("unsupported or corrupt " + algorithm + " key: " + e.getMessage(), e);
+    }
   }
 
   /** {@link #readPrivateKey(String, String)} of a file. */

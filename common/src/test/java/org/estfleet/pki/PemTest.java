@@ -54,6 +54,15 @@ class PemTest {
   }
 
   @Test
+  void readPrivateKey_returnsPlatformKeysThatJsseRecognises() {
+    PrivateKey ec = Pem.readPrivateKey(Pem.encodePrivateKey(leaf.privateKey()), "ec");
+    PrivateKey rsa = Pem.readPrivateKey(Pem.encodePrivateKey(KeyAlgorithm.RSA_2048.generate(TestPki.RANDOM).getPrivate()), "rsa");
+
+    assertEquals("EC", ec.getAlgorithm());
+    assertEquals("RSA", rsa.getAlgorithm());
+  }
+
+  @Test
   void readCertificates_namesFileWhenEmpty(@TempDir Path dir) throws Exception {
     Path file = dir.resolve("empty.pem");
     Files.writeString(file, "nothing here\n");

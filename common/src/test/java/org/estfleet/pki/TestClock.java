@@ -7,30 +7,55 @@ import java.time.ZoneId;
 import java.time.ZoneOffset;
 import java.util.concurrent.atomic.AtomicReference;
 
-/** A clock that tests move by hand, shared by everything that was given it. */
+/**
+ * A clock that tests move by hand, shared by everything that was given it. A fixed clock stands
+ * still; a ticking one follows real time plus an offset, for tests where time must also pass on
+ * its own (a scheduler, a network timeout) but some of it is skipped.
+ */
 public final class TestClock extends Clock {
-  private final AtomicReference<Instant> now;
+  private final boolean ticking;
+  private final AtomicReference<Instant> fixed;
+  private final AtomicReference<Duration> offset = new AtomicReference<>(Duration.ZERO);
 
-  public TestClock(Instant start) {
-    this.now = new AtomicReference<>(start);
+  private TestClock(boolean ticking, Instant start) {
+    this.ticking = ticking;
+    this.fixed = new AtomicReference<>(start);
   }
 
-  /** A clock starting at the real current time. */
+  /** A clock standing still at {@code start}. */
+  public TestClock(Instant start) {
+    this(false, start);
+  }
+
+  /** A clock standing still at the real current time. */
   public static TestClock startingNow() {
-    return new TestClock(Instant.now());
+    return new TestClock(false, Instant.now());
+  }
+
+  /** A clock that follows real time, until moved. */
+  public static TestClock ticking() {
+    return new TestClock(true, null);
   }
 
   public void advance(Duration duration) {
-    now.updateAndGet(instant -> instant.plus(duration));
+    if (ticking) {
+      offset.updateAndGet(current -> current.plus(duration));
+    } else {
+      fixed.updateAndGet(instant -> instant.plus(duration));
+    }
   }
 
   public void set(Instant instant) {
-    now.set(instant);
+    if (ticking) {
+      offset.set(Duration.between(Instant.now(), instant));
+    } else {
+      fixed.set(instant);
+    }
   }
 
   @Override
   public Instant instant() {
-    return now.get();
+    return ticking ? Instant.now().plus(offset.get()) : fixed.get();
   }
 
   @Override

@@ -12,11 +12,13 @@ import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.function.UnaryOperator;
 import org.estfleet.pki.Certificates;
 import org.estfleet.pki.KeyPairs;
 import org.estfleet.server.auth.Authenticator;
 import org.estfleet.server.auth.BootstrapTokens;
 import org.estfleet.server.ca.CaMaterial;
+import org.estfleet.server.ca.CertificateAuthority;
 import org.estfleet.server.ca.CertificateProfile;
 import org.estfleet.server.ca.LocalCa;
 import org.estfleet.server.config.ConfigException;
@@ -54,6 +56,15 @@ public final class ServerRuntime implements AutoCloseable {
    * @throws ConfigException if the data directory's files are missing or inconsistent
    */
   public static ServerRuntime start(DataDir dataDir, Clock clock, SecureRandom random) throws Exception {
+    return start(dataDir, clock, random, UnaryOperator.identity());
+  }
+
+  /**
+   * Starts serving, with the CA wrapped by {@code decorator}: the seam for behaviour around
+   * issuance (a CA that defers, fails or misbehaves, as the agent's tests need).
+   */
+  public static ServerRuntime start(DataDir dataDir, Clock clock, SecureRandom random,
+      UnaryOperator<CertificateAuthority> decorator) throws Exception {
     ServerConfig config = dataDir.config();
     CaMaterial ca = CaMaterial.load(dataDir);
     List<X509Certificate> tlsChain = dataDir.readCertificates(config.tls().certificate());
@@ -83,7 +94,7 @@ public final class ServerRuntime implements AutoCloseable {
       LocalCa localCa = new LocalCa(ca, profiles, ledger, clock, random);
       Authenticator authenticator = new Authenticator(List.of(ca.root()), List.of(ca.issuing()), manufacturerCas,
           ledger, tokens, config.reenroll().gracePeriod(), clock);
-      EstService service = new EstService(localCa, authenticator, policies);
+      EstService service = new EstService(decorator.apply(localCa), authenticator, policies);
 
       List<X509Certificate> acceptedIssuers = new ArrayList<>(ca.certificates());
       acceptedIssuers.addAll(manufacturerCas);

@@ -1,22 +1,20 @@
 package org.estfleet.server;
 
-import com.google.gson.JsonElement;
-import com.google.gson.JsonObject;
-import com.google.gson.JsonParser;
 import java.io.PrintWriter;
 import java.io.StringWriter;
 import java.net.URI;
-import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.security.PrivateKey;
 import java.security.SecureRandom;
 import java.security.cert.X509Certificate;
 import java.time.Duration;
-import java.util.Map;
+import java.util.function.UnaryOperator;
+import org.estfleet.json.JsonFiles;
 import org.estfleet.pki.Pem;
 import org.estfleet.pki.TestClock;
 import org.estfleet.server.auth.BootstrapTokens;
+import org.estfleet.server.ca.CertificateAuthority;
 import org.estfleet.server.cli.EstServerCommand;
 import org.estfleet.server.config.DataDir;
 import org.estfleet.server.store.Database;
@@ -27,16 +25,19 @@ import org.estfleet.server.store.TokenRecords;
  * Test fixture: a real est-server in CA mode on 127.0.0.1 with a free port, made the way a user
  * makes one ({@code est-server init}), with a configuration patch merged into its
  * {@code server.json} and a {@link TestClock}. Closing it stops the server; the data directory
- * stays, so a test can start it again.
+ * stays, so a test can start it again (on the same port: a server that was down comes back).
  */
 public final class TestServer implements AutoCloseable {
   private final Path dataDir;
   private final TestClock clock;
+  private final UnaryOperator<CertificateAuthority> decorator;
   private ServerRuntime runtime;
+  private int port;
 
-  private TestServer(Path dataDir, TestClock clock) {
+  private TestServer(Path dataDir, TestClock clock, UnaryOperator<CertificateAuthority> decorator) {
     this.dataDir = dataDir;
     this.clock = clock;
+    this.decorator = decorator;
   }
 
   /** Initialises {@code dataDir} and starts a server on it. */
@@ -49,11 +50,26 @@ public final class TestServer implements AutoCloseable {
    * {@code configPatch} (a JSON object) into that file, and starts a server on a free port.
    */
   public static TestServer start(Path dataDir, String configPatch) throws Exception {
+    return start(dataDir, configPatch, UnaryOperator.identity());
+  }
+
+  /**
+   * As {@link #start(Path, String)}, with the CA wrapped by {@code decorator}. The clock ticks in
+   * real time (tests may also move it), so that agents and schedulers on the real clock agree.
+   */
+  public static TestServer start(Path dataDir, String configPatch, UnaryOperator<CertificateAuthority> decorator)
+      throws Exception {
+    return start(dataDir, configPatch, TestClock.ticking(), decorator);
+  }
+
+  /** As above, on a clock the test made (and may share with what it wraps the CA in). */
+  public static TestServer start(Path dataDir, String configPatch, TestClock clock,
+      UnaryOperator<CertificateAuthority> decorator) throws Exception {
     if (!Files.exists(dataDir.resolve(DataDir.CONFIG_FILE))) {
       init(dataDir);
     }
     patchConfig(dataDir, configPatch);
-    TestServer server = new TestServer(dataDir, TestClock.startingNow());
+    TestServer server = new TestServer(dataDir, clock, decorator);
     server.restart();
     return server;
   }
@@ -71,32 +87,21 @@ public final class TestServer implements AutoCloseable {
 
   /** Deep-merges a JSON object into {@code server.json}. */
   public static void patchConfig(Path dataDir, String patch) throws Exception {
-    Path file = dataDir.resolve(DataDir.CONFIG_FILE);
-    JsonObject config = JsonParser.parseString(Files.readString(file)).getAsJsonObject();
-    merge(config, JsonParser.parseString(patch).getAsJsonObject());
-    Files.writeString(file, config.toString(), StandardCharsets.UTF_8);
+    JsonFiles.patch(dataDir.resolve(DataDir.CONFIG_FILE), patch);
   }
 
-  private static void merge(JsonObject target, JsonObject patch) {
-    for (Map.Entry<String, JsonElement> entry : patch.entrySet()) {
-      JsonElement existing = target.get(entry.getKey());
-      if (existing != null && existing.isJsonObject() && entry.getValue().isJsonObject()) {
-        merge(existing.getAsJsonObject(), entry.getValue().getAsJsonObject());
-      } else {
-        target.add(entry.getKey(), entry.getValue());
-      }
-    }
-  }
-
-  /** Starts (again) on the same data directory, with a new free port. */
+  /** Starts (again) on the same data directory: on a free port the first time, then on the same port. */
   public void restart() throws Exception {
     close();
     DataDir dir = DataDir.open(dataDir);
-    runtime = ServerRuntime.start(DataDir.of(dir.root(), dir.config().withPort(0)), clock, new SecureRandom());
+    runtime = ServerRuntime.start(DataDir.of(dir.root(), dir.config().withPort(port)), clock, new SecureRandom(),
+        decorator);
+    port = runtime.port();
   }
 
+  /** {@code https://localhost:PORT}: the name the TLS certificate carries. */
   public URI baseUri() {
-    return runtime.baseUri();
+    return URI.create("https://localhost:" + port);
   }
 
   /** The URI of an EST path such as {@code /.well-known/est/cacerts}. */
@@ -105,7 +110,7 @@ public final class TestServer implements AutoCloseable {
   }
 
   public int port() {
-    return runtime.port();
+    return port;
   }
 
   public TestClock clock() {

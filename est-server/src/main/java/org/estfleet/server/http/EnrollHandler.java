@@ -62,10 +62,9 @@ final class EnrollHandler extends EstHandler {
       byte[] pkcs7 = CertsOnly.encode(List.of(issued.certificate()));
       Responses.base64(response, callback, 200, EstMediaType.PKCS7_CERTS_ONLY, pkcs7);
     } else if (result instanceof IssueResult.Pending pending) {
-      String seconds = Responses.retryAfterSeconds(pending.retryAfter());
-      response.getHeaders().put(HttpHeader.RETRY_AFTER, seconds);
-      Responses.text(response, callback, 202,
-          "request accepted and pending; send the same CSR again after " + seconds + " seconds");
+      // No body: the Bouncy Castle EST client closes a 202 unread and fails if it has one.
+      response.getHeaders().put(HttpHeader.RETRY_AFTER, Responses.retryAfterSeconds(pending.retryAfter()));
+      Responses.empty(response, callback, 202);
     }
   }
 

@@ -2,7 +2,6 @@ package org.estfleet.server.http;
 
 import java.nio.ByteBuffer;
 import java.nio.charset.StandardCharsets;
-import org.eclipse.jetty.http.HttpFields;
 import org.eclipse.jetty.http.HttpHeader;
 import org.eclipse.jetty.http.HttpStatus;
 import org.eclipse.jetty.server.Request;
@@ -25,12 +24,6 @@ final class PlainTextErrorHandler extends ErrorHandler {
     response.getHeaders().put(HttpHeader.CONTENT_LENGTH, body.length);
     response.write(true, ByteBuffer.wrap(body), callback);
     return true;
-  }
-
-  @Override
-  public ByteBuffer badMessageError(int status, String reason, HttpFields.Mutable fields) {
-    fields.put(HttpHeader.CONTENT_TYPE, "text/plain; charset=utf-8");
-    return ByteBuffer.wrap(line(status, reason));
   }
 
   private static byte[] line(int status, Object message) {

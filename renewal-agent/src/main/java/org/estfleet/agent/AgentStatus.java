@@ -1,0 +1,186 @@
+package org.estfleet.agent;
+
+import java.io.IOException;
+import java.security.cert.X509Certificate;
+import java.time.Duration;
+import java.time.Instant;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Optional;
+import org.estfleet.agent.store.AgentConfig;
+import org.estfleet.agent.store.AgentState;
+import org.estfleet.agent.store.CredentialStore;
+import org.estfleet.agent.store.StateDir;
+import org.estfleet.agent.store.TrustStore;
+import org.estfleet.pki.Certificates;
+
+/**
+ * What a person (or a monitoring system, as JSON) needs at a glance: is the device's certificate
+ * good, when does it renew, what happened last, what it trusts, and which endpoints answer.
+ *
+ * @param state OK, RENEWAL_DUE, PENDING, FAILING (attempts fail, the certificate is still
+ *     valid), EXPIRED, CLOCK_SKEW or NOT_ENROLLED
+ */
+public record AgentStatus(
+    String identity,
+    String state,
+    CertificateView certificate,
+    Instant nextRenewal,
+    AgentState.Attempt lastAttempt,
+    Integer consecutiveFailures,
+    AgentState.Pending pending,
+    List<AnchorView> trustAnchors,
+    List<EndpointView> endpoints,
+    AgentState.HookRun lastHook,
+    Instant lastTrustRefresh,
+    String lastTrustRefreshError,
+    String clockSkew) {
+
+  /** The certificate in force. */
+  public record CertificateView(String serial, String subject, String issuer, Instant notBefore, Instant notAfter,
+      String timeLeft, String sha256) {}
+
+  /** A trusted CA root and where it came from: {@code active} (explicit, from /cacerts) or {@code bootstrap}. */
+  public record AnchorView(String subject, String sha256, Instant notAfter, String state) {}
+
+  /** One EST endpoint and how it has been answering: {@code ok}, {@code failing} or {@code unknown}. */
+  public record EndpointView(String url, String health, Instant lastSuccess, Instant lastFailure, String lastError) {}
+
+  /** The status of a state directory at {@code now}. */
+  public static AgentStatus of(StateDir dir, AgentConfig config, Renewer renewer, Instant now, Instant buildTime)
+      throws AgentException, IOException {
+    AgentState state = dir.readState();
+    Optional<CredentialStore.Credentials> current = dir.credentials().current();
+    CertificateView view = null;
+    Instant next = null;
+    String skew = null;
+    String summary;
+    if (current.isEmpty()) {
+      summary = state.pending() != null ? "PENDING" : "NOT_ENROLLED";
+      next = state.nextAttemptAt();
+    } else {
+      X509Certificate certificate = current.get().certificate();
+      Instant notAfter = certificate.getNotAfter().toInstant();
+      view = new CertificateView(Certificates.serialHex(certificate), certificate.getSubjectX500Principal().getName(),
+          certificate.getIssuerX500Principal().getName(), certificate.getNotBefore().toInstant(), notAfter,
+          now.isAfter(notAfter) ? "expired " + approximately(Duration.between(notAfter, now)) + " ago"
+              : approximately(Duration.between(now, notAfter)),
+          Certificates.fingerprint(certificate));
+      Instant due = renewer.policy().dueAt(certificate);
+      next = state.nextAttemptAt() != null && state.nextAttemptAt().isAfter(due) ? state.nextAttemptAt() : due;
+      if (now.isBefore(buildTime) || now.isBefore(certificate.getNotBefore().toInstant())) {
+        skew = "the device clock (" + now + ") is before " + (now.isBefore(buildTime)
+            ? "this agent was built (" + buildTime + ")" : "the certificate became valid (" + certificate.getNotBefore().toInstant() + ")");
+        summary = "CLOCK_SKEW";
+      } else if (now.isAfter(notAfter)) {
+        summary = "EXPIRED";
+      } else if (state.pending() != null && state.pending().accepted()) {
+        summary = "PENDING";
+      } else if (state.consecutiveFailures() > 0) {
+        summary = "FAILING";
+      } else if (!now.isBefore(due)) {
+        summary = "RENEWAL_DUE";
+      } else {
+        summary = "OK";
+      }
+    }
+    TrustStore trust = dir.trust();
+    List<AnchorView> anchors = new ArrayList<>();
+    for (X509Certificate anchor : trust.anchors()) {
+      anchors.add(anchor(anchor, "active"));
+    }
+    for (X509Certificate anchor : trust.bootstrap()) {
+      if (!trust.anchors().contains(anchor)) {
+        anchors.add(anchor(anchor, "bootstrap"));
+      }
+    }
+    List<EndpointView> endpoints = new ArrayList<>();
+    for (var endpoint : config.endpoints()) {
+      AgentState.EndpointHealth health = state.endpoints().get(endpoint.toString());
+      endpoints.add(health == null
+          ? new EndpointView(endpoint.toString(), "unknown", null, null, null)
+          : new EndpointView(endpoint.toString(), health.healthy() ? "ok" : "failing", health.lastSuccess(),
+              health.lastFailure(), health.healthy() ? null : health.lastError()));
+    }
+    return new AgentStatus(config.identity(), summary, view, next, state.lastAttempt(), state.consecutiveFailures(),
+        state.pending(), anchors, endpoints, state.lastHook(), state.lastTrustRefresh(), state.lastTrustRefreshError(), skew);
+  }
+
+  private static AnchorView anchor(X509Certificate certificate, String state) {
+    return new AnchorView(certificate.getSubjectX500Principal().getName(), Certificates.fingerprint(certificate),
+        certificate.getNotAfter().toInstant(), state);
+  }
+
+  /** Whether the status means "no usable certificate" (exit code 3). */
+  public boolean unusable() {
+    return state.equals("NOT_ENROLLED") || state.equals("EXPIRED") || (certificate == null && state.equals("PENDING"));
+  }
+
+  /** The human-readable form. */
+  public String toText(Instant now) {
+    StringBuilder text = new StringBuilder();
+    line(text, "identity", identity);
+    line(text, "state", state + (clockSkew == null ? "" : ": " + clockSkew));
+    if (certificate != null) {
+      line(text, "certificate", "serial " + certificate.serial() + ", issued by '" + certificate.issuer() + "'");
+      line(text, "  valid", certificate.notBefore() + " to " + certificate.notAfter() + " (" + certificate.timeLeft()
+          + (certificate.timeLeft().startsWith("expired") ? ")" : " left)"));
+    } else {
+      line(text, "certificate", "none");
+    }
+    if (nextRenewal != null) {
+      line(text, "next attempt", nextRenewal + (nextRenewal.isAfter(now)
+          ? " (in " + approximately(Duration.between(now, nextRenewal)) + ")" : " (due now)"));
+    }
+    if (lastAttempt != null) {
+      line(text, "last attempt", lastAttempt.at() + " " + lastAttempt.outcome().name().toLowerCase() + ": " + lastAttempt.message());
+    }
+    if (consecutiveFailures > 0) {
+      line(text, "failures", consecutiveFailures + " in a row");
+    }
+    if (pending == null) {
+      line(text, "pending", "none");
+    } else {
+      line(text, "pending", pending.operation() + " via " + pending.endpoint() + (pending.accepted()
+          ? ", accepted " + pending.since() + ", retry at " + pending.retryAt()
+          : ", not yet accepted; the same CSR is resent"));
+    }
+    for (AnchorView anchor : trustAnchors) {
+      line(text, "trust anchor", anchor.state() + " '" + anchor.subject() + "' sha256 " + anchor.sha256()
+          + ", until " + anchor.notAfter());
+    }
+    if (lastTrustRefresh != null || lastTrustRefreshError != null) {
+      line(text, "trust refresh", (lastTrustRefresh == null ? "never succeeded" : "last " + lastTrustRefresh)
+          + (lastTrustRefreshError == null ? "" : "; last error: " + lastTrustRefreshError));
+    }
+    for (EndpointView endpoint : endpoints) {
+      line(text, "endpoint", endpoint.url() + " " + endpoint.health()
+          + (endpoint.lastSuccess() == null ? "" : ", last success " + endpoint.lastSuccess())
+          + (endpoint.lastError() == null ? "" : ", failing since " + endpoint.lastFailure() + ": " + endpoint.lastError()));
+    }
+    if (lastHook != null) {
+      line(text, "post-renew hook", lastHook.at() + " " + (Integer.valueOf(0).equals(lastHook.exitCode())
+          ? "ok" : "failed (" + (lastHook.exitCode() == null ? "" : "exit " + lastHook.exitCode() + ": ") + lastHook.message() + ")"));
+    }
+    return text.toString();
+  }
+
+  private static void line(StringBuilder text, String label, String value) {
+    text.append(String.format("%-16s%s%n", label + ":", value));
+  }
+
+  /** A duration in its two largest units, e.g. {@code 29d 23h}, {@code 5m 10s}. */
+  static String approximately(Duration duration) {
+    long seconds = duration.getSeconds();
+    long days = seconds / 86_400;
+    long hours = seconds % 86_400 / 3600;
+    long minutes = seconds % 3600 / 60;
+    if (days > 0) {
+      return days + "d " + hours + "h";
+    }
+    if (hours > 0) {
+      return hours + "h " + minutes + "m";
+    }
+    return minutes > 0 ? minutes + "m " + seconds % 60 + "s" : seconds % 60 + "s";
+  }
+}

@@ -1,0 +1,560 @@
+package org.estfleet.agent;
+
+import java.io.IOException;
+import java.net.URI;
+import java.nio.file.Path;
+import java.security.GeneralSecurityException;
+import java.security.KeyPair;
+import java.security.PrivateKey;
+import java.security.SecureRandom;
+import java.security.cert.X509Certificate;
+import java.time.Clock;
+import java.time.Duration;
+import java.time.Instant;
+import java.util.ArrayList;
+import java.util.LinkedHashSet;
+import java.util.List;
+import java.util.Optional;
+import org.bouncycastle.asn1.x500.X500Name;
+import org.bouncycastle.asn1.x500.X500NameBuilder;
+import org.bouncycastle.asn1.x500.style.BCStyle;
+import org.bouncycastle.asn1.x509.GeneralName;
+import org.estfleet.agent.client.Backoff;
+import org.estfleet.agent.client.CaCertsOutcome;
+import org.estfleet.agent.client.ClientAuth;
+import org.estfleet.agent.client.EnrollOutcome;
+import org.estfleet.agent.client.EstClient;
+import org.estfleet.agent.client.Failure;
+import org.estfleet.agent.schedule.RenewalPolicy;
+import org.estfleet.agent.store.AgentConfig;
+import org.estfleet.agent.store.AgentState;
+import org.estfleet.agent.store.CredentialStore;
+import org.estfleet.agent.store.PendingStore;
+import org.estfleet.agent.store.StateDir;
+import org.estfleet.agent.store.StateLock;
+import org.estfleet.agent.store.TrustStore;
+import org.estfleet.pki.CertificatePath;
+import org.estfleet.pki.Certificates;
+import org.estfleet.pki.Csr;
+import org.estfleet.pki.CsrBuilder;
+import org.estfleet.pki.KeyPairs;
+import org.estfleet.pki.Pem;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * What the agent does for one state directory: the first enrollment, each renewal, and the
+ * refresh of the trust anchors. Every operation holds the directory's lock, reads the state from
+ * disk, and writes it back before returning, so that a process killed at any point restarts from
+ * what is on disk. It decides nothing about time beyond "is it due": the scheduler calls it, and
+ * runs it again at the {@link Result#nextRunAt()} it returns.
+ */
+public final class Renewer {
+  private static final Logger LOG = LoggerFactory.getLogger(Renewer.class);
+  private static final String REENROLL = "simplereenroll";
+  private static final String ENROLL = "simpleenroll";
+  /** How far ahead of the device clock a new certificate may start and still be accepted. */
+  private static final Duration CLOCK_TOLERANCE = Duration.ofMinutes(5);
+
+  /** How an operation ended. */
+  public enum Outcome {
+    /** The first certificate is installed. */
+    ENROLLED,
+    /** A new certificate is installed. */
+    RENEWED,
+    /** The server accepted the request (202); the same CSR goes again at the next run. */
+    PENDING,
+    /** Nothing to do before the next run. */
+    NOT_DUE,
+    /** Backing off, or waiting for the server's Retry-After. */
+    WAITING,
+    /** The attempt failed; the certificate in force is still valid. */
+    FAILED,
+    /** The attempt failed and the certificate in force has expired. */
+    EXPIRED,
+    /** The device clock cannot be right; nothing was attempted. */
+    CLOCK_SKEW
+  }
+
+  /**
+   * The result of an operation.
+   *
+   * @param nextRunAt when the agent should run again
+   */
+  public record Result(Outcome outcome, String message, Instant nextRunAt) {}
+
+  private final StateDir dir;
+  private final AgentConfig config;
+  private final EstClient client;
+  private final Clock clock;
+  private final SecureRandom random;
+  private final Instant buildTime;
+  private final RenewalPolicy policy;
+  private final Backoff backoff;
+
+  public Renewer(StateDir dir, AgentConfig config, Clock clock, SecureRandom random, Instant buildTime) {
+    this.dir = dir;
+    this.config = config;
+    this.client = new EstClient(config.timeouts().connect(), config.timeouts().read(), clock, random);
+    this.clock = clock;
+    this.random = random;
+    this.buildTime = buildTime;
+    this.policy = RenewalPolicy.of(config.renewal());
+    this.backoff = new Backoff(config.retry().initial(), config.retry().max());
+  }
+
+  /** The renewer of an enrolled state directory, with the real build time. */
+  public static Renewer open(StateDir dir, Clock clock, SecureRandom random) throws AgentException {
+    return new Renewer(dir, dir.readConfig(), clock, random, BuildInfo.timestamp());
+  }
+
+  public AgentConfig config() {
+    return config;
+  }
+
+  public StateDir stateDir() {
+    return dir;
+  }
+
+  public RenewalPolicy policy() {
+    return policy;
+  }
+
+  /**
+   * The first enrollment ({@code /simpleenroll}) with a token or an IDevID. Fetches
+   * {@code /cacerts} over a connection the bootstrap trust authenticated, keeps its roots as the
+   * explicit trust anchors (RFC 7030 section 4.1.3), then enrolls.
+   */
+  public synchronized Result bootstrap(ClientAuth auth) throws AgentException {
+    try (StateLock lock = dir.lock()) {
+      Instant now = clock.instant();
+      AgentState state = dir.readState();
+      TrustStore trust = dir.trust();
+      Fetch fetch = fetchCaCertificates(state, trust.tlsAnchors(), now);
+      state = fetch.state();
+      if (fetch.certificates() == null) {
+        return fail(state, null, "cannot fetch /cacerts: " + fetch.error(), now, false, fetch.retryAfter(),
+            AgentState.Outcome.FAILED);
+      }
+      List<X509Certificate> roots = fetch.certificates().stream().filter(Renewer::isSelfSigned).toList();
+      if (roots.isEmpty()) {
+        return fail(state, null, "the server's /cacerts holds no root CA certificate", now, false, null,
+            AgentState.Outcome.FAILED);
+      }
+      if (trust.anchors().isEmpty()) {
+        trust.writeAnchors(roots);
+        LOG.info("trust anchors from /cacerts: {}", describe(roots));
+      }
+      updateIntermediates(trust, fetch.certificates(), now);
+
+      String credential = auth instanceof ClientAuth.Token ? "token" : "idevid";
+      String token = auth instanceof ClientAuth.Token t ? t.secret() : null;
+      // An explicit enrollment starts afresh: new key, new CSR, this token.
+      PendingStore.Request request = newRequest(generateKeys(), subjectOf(config.identity()), List.of(), token);
+      state = state.withPending(null);
+      Attempted attempted = attempt(state, request, ENROLL, credential, auth, now);
+      return conclude(attempted, request, now, false, Outcome.ENROLLED);
+    } catch (IOException e) {
+      throw AgentException.failure("enrollment failed: " + e.getMessage(), e);
+    }
+  }
+
+  /**
+   * One renewal attempt if it is due (or always, when {@code force}), honouring backoff and
+   * Retry-After unless forced. Resends a pending request rather than making a new one.
+   *
+   * @throws AgentException exit 3 if the device never enrolled
+   */
+  public synchronized Result renew(boolean force) throws AgentException {
+    try (StateLock lock = dir.lock()) {
+      Instant now = clock.instant();
+      AgentState state = dir.readState();
+      Optional<CredentialStore.Credentials> current = dir.credentials().current();
+      if (current.isEmpty()) {
+        if (state.pending() != null && !"certificate".equals(state.pending().credential())) {
+          return resumeBootstrap(state, force, now);
+        }
+        throw AgentException.notEnrolled(dir.root() + " holds no certificate; run renewal-agent enroll");
+      }
+      X509Certificate certificate = current.get().certificate();
+      Optional<String> skew = clockSkew(certificate, now);
+      if (skew.isPresent()) {
+        // Renewing, or judging a new certificate, on a clock known to be wrong would replace
+        // a good certificate on its word: report and wait for the clock to be set.
+        Instant next = now.plus(backoff.initial());
+        state = state.withLastAttempt(new AgentState.Attempt(now, AgentState.Outcome.SKIPPED, null, skew.get()));
+        dir.writeState(state);
+        LOG.warn("not renewing: {}", skew.get());
+        return new Result(Outcome.CLOCK_SKEW, skew.get(), next);
+      }
+      Instant due = policy.dueAt(certificate);
+      if (!force) {
+        if (state.nextAttemptAt() != null && now.isBefore(state.nextAttemptAt())) {
+          return new Result(Outcome.WAITING, "next attempt at " + state.nextAttemptAt(), state.nextAttemptAt());
+        }
+        if (state.pending() == null && now.isBefore(due)) {
+          return new Result(Outcome.NOT_DUE, "renewal due at " + due, due);
+        }
+      }
+      state = refreshTrust(state, now);
+      boolean expired = now.isAfter(certificate.getNotAfter().toInstant());
+
+      Optional<PendingStore.Request> pending = pendingRequest(state, null);
+      PendingStore.Request request = pending.isPresent() ? pending.get() : newRequest(
+          config.reuseKey() ? new KeyPair(certificate.getPublicKey(), current.get().key()) : generateKeys(),
+          X500Name.getInstance(certificate.getSubjectX500Principal().getEncoded()),
+          Certificates.subjectAltNames(certificate), null);
+      if (pending.isPresent() && "idevid".equals(state.pending().credential())) {
+        return conclude(attempt(state, request, ENROLL, "idevid", idevidAuth(), now), request, now, expired, Outcome.RENEWED);
+      }
+      ClientAuth own = new ClientAuth.Certificate(current.get().key(), current.get().chain());
+      Attempted attempted = attempt(state, request, REENROLL, "certificate", own, now);
+      if (expired && refusesCredential(attempted.outcome()) && config.idevid() != null) {
+        LOG.warn("the certificate expired and re-enrollment was refused ({}); enrolling again with the IDevID",
+            ((EnrollOutcome.Failed) attempted.outcome()).failure().describe());
+        attempted = attempt(attempted.state(), request, ENROLL, "idevid", idevidAuth(), now);
+      }
+      return conclude(attempted, request, now, expired, Outcome.RENEWED);
+    } catch (IOException e) {
+      throw AgentException.failure("renewal failed: " + e.getMessage(), e);
+    }
+  }
+
+  /** Fetches {@code /cacerts} and brings the intermediates up to date (the trust refresh job). */
+  public synchronized Result refreshTrust() throws AgentException {
+    try (StateLock lock = dir.lock()) {
+      Instant now = clock.instant();
+      AgentState state = refreshTrust(dir.readState(), now);
+      dir.writeState(state);
+      Instant next = now.plus(config.trust().refreshInterval());
+      return state.lastTrustRefreshError() == null
+          ? new Result(Outcome.NOT_DUE, "trust anchors refreshed", next)
+          : new Result(Outcome.FAILED, "trust refresh failed: " + state.lastTrustRefreshError(), next);
+    } catch (IOException e) {
+      throw AgentException.failure("trust refresh failed: " + e.getMessage(), e);
+    }
+  }
+
+  private Result resumeBootstrap(AgentState state, boolean force, Instant now) throws IOException, AgentException {
+    if (!force && state.nextAttemptAt() != null && now.isBefore(state.nextAttemptAt())) {
+      return new Result(Outcome.WAITING, "enrollment pending; next attempt at " + state.nextAttemptAt(),
+          state.nextAttemptAt());
+    }
+    PendingStore.Request request = dir.pending().load().orElseThrow(() -> AgentException.notEnrolled(
+        dir.root() + " has a pending enrollment but its request is gone; run renewal-agent enroll again"));
+    ClientAuth auth = "token".equals(state.pending().credential())
+        ? new ClientAuth.Token(config.identity(), request.token())
+        : idevidAuth();
+    return conclude(attempt(state, request, ENROLL, state.pending().credential(), auth, now), request, now, false,
+        Outcome.ENROLLED);
+  }
+
+  private record Attempted(EnrollOutcome outcome, URI endpoint, AgentState state, String operation, String credential) {}
+
+  /** Sends the request to each endpoint in turn until one answers other than with a connection or server error. */
+  private Attempted attempt(AgentState state, PendingStore.Request request, String operation, String credential,
+      ClientAuth auth, Instant now) throws IOException {
+    List<X509Certificate> anchors = dir.trust().tlsAnchors();
+    EnrollOutcome outcome = null;
+    URI used = null;
+    for (URI endpoint : endpoints(state)) {
+      used = endpoint;
+      outcome = client.enroll(endpoint, config.label(), operation.equals(REENROLL), request.csr(), auth, anchors);
+      if (outcome instanceof EnrollOutcome.Failed failed && failed.failure().failsOver()) {
+        state = unhealthy(state, endpoint, failed.failure(), now);
+        LOG.warn("{} at {} failed: {}", operation, endpoint, failed.failure().describe());
+        continue;
+      }
+      state = healthy(state, endpoint, now);
+      break;
+    }
+    return new Attempted(outcome, used, state, operation, credential);
+  }
+
+  private Result conclude(Attempted attempted, PendingStore.Request request, Instant now, boolean expired,
+      Outcome success) throws IOException {
+    AgentState state = attempted.state();
+    String endpoint = attempted.endpoint().toString();
+    if (attempted.outcome() instanceof EnrollOutcome.Issued issued) {
+      X509Certificate certificate = issued.certificate();
+      List<X509Certificate> chain;
+      try {
+        chain = verifiedChain(certificate, request.key(), clock.instant());
+      } catch (GeneralSecurityException e) {
+        // A certificate that fails these checks would break the device if installed: keep the
+        // pair in force, forget the request, try again later with a new one.
+        dir.pending().clear();
+        state = state.withPending(null);
+        boolean holding = dir.credentials().current().isPresent();
+        return fail(state, endpoint, "the certificate serial " + Certificates.serialHex(certificate) + " from " + endpoint
+            + " is unusable: " + e.getMessage() + (holding ? "; keeping the certificate in force" : ""), now, expired,
+            null, AgentState.Outcome.REFUSED);
+      }
+      CredentialStore.Credentials installed = dir.credentials().install(request.key(), certificate, chain);
+      dir.pending().clear();
+      Outcome outcome = dir.credentials().previous().isPresent() ? success : Outcome.ENROLLED;
+      String detail = "serial " + Certificates.serialHex(certificate) + ", valid until "
+          + certificate.getNotAfter().toInstant() + " (via " + endpoint + ")";
+      String message = (outcome == Outcome.ENROLLED ? "enrolled: " : "renewed: ") + detail;
+      state = state.withSuccess(now, outcome == Outcome.RENEWED)
+          .withLastAttempt(new AgentState.Attempt(now,
+              outcome == Outcome.ENROLLED ? AgentState.Outcome.ENROLLED : AgentState.Outcome.RENEWED, endpoint, detail));
+      LOG.info(message);
+      if (config.postRenewHook() != null) {
+        state = state.withHook(PostRenewHook.run(config.postRenewHook(), installed, dir.root(), config.identity(), clock));
+      }
+      dir.writeState(state);
+      return new Result(outcome, message, policy.dueAt(certificate));
+    }
+    if (attempted.outcome() instanceof EnrollOutcome.Pending pending) {
+      Instant retryAt = now.plus(pending.retryAfter());
+      Instant since = state.pending() == null || !state.pending().accepted() ? now : state.pending().since();
+      state = state.withFailures(0, retryAt).withPending(new AgentState.Pending(since, retryAt, endpoint, attempted.operation(),
+          attempted.credential(), true));
+      String message = "request accepted by " + endpoint + " and pending; sending the same CSR again at " + retryAt;
+      state = state.withLastAttempt(new AgentState.Attempt(now, AgentState.Outcome.PENDING, endpoint, message));
+      dir.writeState(state);
+      LOG.info(message);
+      return new Result(Outcome.PENDING, message, retryAt);
+    }
+    Failure failure = ((EnrollOutcome.Failed) attempted.outcome()).failure();
+    if (failure.kind() == Failure.Kind.REFUSED && failure.status() == 400) {
+      // The server found the CSR itself wrong: resending it cannot help.
+      dir.pending().clear();
+      state = state.withPending(null);
+    } else if (state.pending() == null) {
+      // Keep the request for the next attempt: if it reached the server, the retry must be the
+      // same CSR so that a gateway can match it.
+      state = state.withPending(new AgentState.Pending(now, null, endpoint, attempted.operation(), attempted.credential(),
+          false));
+    }
+    return fail(state, endpoint, attempted.operation() + " failed at " + endpoint + ": " + failure.describe(), now,
+        expired, failure.retryAfter(),
+        failure.kind() == Failure.Kind.REFUSED ? AgentState.Outcome.REFUSED : AgentState.Outcome.FAILED);
+  }
+
+  /** Records a failed attempt and schedules the next one: backoff, never sooner than Retry-After. */
+  private Result fail(AgentState state, String endpoint, String message, Instant now, boolean expired,
+      Duration retryAfter, AgentState.Outcome recorded) throws IOException {
+    int failures = state.consecutiveFailures() + 1;
+    Duration delay = backoff.delay(failures, random);
+    if (retryAfter != null && retryAfter.compareTo(delay) > 0) {
+      delay = retryAfter;
+    }
+    Instant next = now.plus(delay);
+    state = state.withFailures(failures, next)
+        .withLastAttempt(new AgentState.Attempt(now, recorded, endpoint, message));
+    dir.writeState(state);
+    LOG.warn("{}; attempt {} failed, next at {}", message, failures, next);
+    return new Result(expired ? Outcome.EXPIRED : Outcome.FAILED, message, next);
+  }
+
+  /**
+   * Checks a certificate before it replaces anything: it is for the key the agent generated,
+   * names this device, and chains to a trust anchor with every certificate valid now.
+   *
+   * @return the chain to install: the certificate and its CAs, without the root
+   */
+  private List<X509Certificate> verifiedChain(X509Certificate certificate, PrivateKey key, Instant now)
+      throws GeneralSecurityException, IOException {
+    if (!KeyPairs.matches(certificate.getPublicKey(), key)) {
+      throw new GeneralSecurityException("it is not for the key this device generated");
+    }
+    String commonName = Certificates.commonName(certificate.getSubjectX500Principal()).orElse("");
+    if (!commonName.equals(config.identity())) {
+      throw new GeneralSecurityException("it names '" + commonName + "', not this device '" + config.identity() + "'");
+    }
+    TrustStore trust = dir.trust();
+    List<X509Certificate> anchors = trust.anchors().isEmpty() ? trust.tlsAnchors() : trust.anchors();
+    Instant notBefore = certificate.getNotBefore().toInstant();
+    Instant at = now;
+    if (notBefore.isAfter(now) && !notBefore.isAfter(now.plus(CLOCK_TOLERANCE))) {
+      // The server's clock is a little ahead of the device's: a certificate valid within the
+      // tolerance is judged as of its start, not refused over seconds.
+      LOG.info("the certificate starts {} ahead of the device clock; judging it as of its start",
+          Duration.between(now, notBefore));
+      at = notBefore;
+    }
+    List<X509Certificate> path = CertificatePath.validate(certificate, trust.intermediates(), anchors, at);
+    return path.subList(0, path.size() - 1);
+  }
+
+  private record Fetch(List<X509Certificate> certificates, AgentState state, String error, Duration retryAfter) {}
+
+  private Fetch fetchCaCertificates(AgentState state, List<X509Certificate> anchors, Instant now) {
+    String error = "no endpoint configured";
+    Duration retryAfter = null;
+    for (URI endpoint : endpoints(state)) {
+      CaCertsOutcome outcome = client.caCertificates(endpoint, config.label(), anchors);
+      if (outcome instanceof CaCertsOutcome.Fetched fetched) {
+        return new Fetch(fetched.certificates(), healthy(state, endpoint, now), null, null);
+      }
+      Failure failure = ((CaCertsOutcome.Failed) outcome).failure();
+      state = unhealthy(state, endpoint, failure, now);
+      error = endpoint + ": " + failure.describe();
+      retryAfter = failure.retryAfter();
+      LOG.warn("/cacerts from {} failed: {}", endpoint, failure.describe());
+    }
+    return new Fetch(null, state, error, retryAfter);
+  }
+
+  private AgentState refreshTrust(AgentState state, Instant now) throws IOException {
+    TrustStore trust = dir.trust();
+    Fetch fetch = fetchCaCertificates(state, trust.tlsAnchors(), now);
+    if (fetch.certificates() == null) {
+      return fetch.state().withTrustRefresh(now, fetch.error());
+    }
+    List<X509Certificate> anchors = trust.anchors();
+    for (X509Certificate certificate : fetch.certificates()) {
+      if (isSelfSigned(certificate) && !anchors.contains(certificate)) {
+        LOG.warn("ignoring root {} from /cacerts: it is not a trust anchor of this device, and a new root "
+            + "is accepted only through a verified root rollover", Certificates.describe(certificate));
+      }
+    }
+    updateIntermediates(trust, fetch.certificates(), now);
+    return fetch.state().withTrustRefresh(now, null);
+  }
+
+  /**
+   * Keeps the CA certificates of {@code /cacerts} that chain to a trust anchor now, plus the
+   * known ones still valid: an issuing CA dropped from a response may still be what the
+   * certificate in force chains through.
+   */
+  private void updateIntermediates(TrustStore trust, List<X509Certificate> fetched, Instant now) throws IOException {
+    List<X509Certificate> anchors = trust.anchors();
+    LinkedHashSet<X509Certificate> intermediates = new LinkedHashSet<>();
+    for (X509Certificate known : trust.intermediates()) {
+      if (Certificates.isValidAt(known, now)) {
+        intermediates.add(known);
+      }
+    }
+    for (X509Certificate certificate : fetched) {
+      if (isSelfSigned(certificate) || certificate.getBasicConstraints() < 0) {
+        continue;
+      }
+      try {
+        CertificatePath.validate(certificate, fetched, anchors, now);
+        intermediates.add(certificate);
+      } catch (GeneralSecurityException e) {
+        LOG.warn("ignoring CA certificate {} from /cacerts: {}", Certificates.describe(certificate), e.getMessage());
+      }
+    }
+    List<X509Certificate> updated = new ArrayList<>(intermediates);
+    if (!updated.equals(trust.intermediates())) {
+      trust.writeIntermediates(updated);
+    }
+  }
+
+  /** The endpoints in failover order; one holding a pending request goes first, since it has the record. */
+  private List<URI> endpoints(AgentState state) {
+    List<URI> ordered = new ArrayList<>();
+    if (state.pending() != null && state.pending().endpoint() != null) {
+      URI pendingAt = URI.create(state.pending().endpoint());
+      if (config.endpoints().contains(pendingAt)) {
+        ordered.add(pendingAt);
+      }
+    }
+    for (URI endpoint : config.endpoints()) {
+      if (!ordered.contains(endpoint)) {
+        ordered.add(endpoint);
+      }
+    }
+    return ordered;
+  }
+
+  private static AgentState healthy(AgentState state, URI endpoint, Instant now) {
+    AgentState.EndpointHealth old = state.endpoints().get(endpoint.toString());
+    return state.withEndpoint(endpoint.toString(),
+        new AgentState.EndpointHealth(now, old == null ? null : old.lastFailure(), old == null ? null : old.lastError(), 0));
+  }
+
+  private static AgentState unhealthy(AgentState state, URI endpoint, Failure failure, Instant now) {
+    AgentState.EndpointHealth old = state.endpoints().get(endpoint.toString());
+    return state.withEndpoint(endpoint.toString(), new AgentState.EndpointHealth(
+        old == null ? null : old.lastSuccess(), now, failure.describe(), old == null ? 1 : old.consecutiveFailures() + 1));
+  }
+
+  /** The stored request, if there is one for this kind of operation ({@code null}: any). */
+  private Optional<PendingStore.Request> pendingRequest(AgentState state, String operation) throws IOException {
+    if (state.pending() == null || (operation != null && !operation.equals(state.pending().operation()))) {
+      return Optional.empty();
+    }
+    return dir.pending().load();
+  }
+
+  private PendingStore.Request newRequest(KeyPair keys, X500Name subject, List<GeneralName> names, String token)
+      throws IOException {
+    Csr csr = new CsrBuilder().subject(subject).subjectAltNames(names).sign(keys);
+    // Stored before it is sent: whatever the server answers, and whenever, the key is on disk.
+    dir.pending().save(keys.getPrivate(), csr, token);
+    return new PendingStore.Request(keys.getPrivate(), csr, token);
+  }
+
+  private KeyPair generateKeys() {
+    return config.keyType().generate(random);
+  }
+
+  private static X500Name subjectOf(String identity) {
+    return new X500NameBuilder(BCStyle.INSTANCE).addRDN(BCStyle.CN, identity).build();
+  }
+
+  private ClientAuth idevidAuth() throws AgentException {
+    AgentConfig.Idevid idevid = config.idevid();
+    if (idevid == null) {
+      throw AgentException.usage("no IDevID is configured in " + dir.resolve(StateDir.CONFIG));
+    }
+    try {
+      Path certificateFile = idevid.certificate();
+      List<X509Certificate> chain = Pem.readCertificates(certificateFile);
+      PrivateKey key = Pem.readPrivateKey(idevid.key());
+      if (!KeyPairs.matches(chain.get(0).getPublicKey(), key)) {
+        throw AgentException.usage(idevid.key() + " is not the key of the IDevID " + certificateFile);
+      }
+      return new ClientAuth.Certificate(key, chain);
+    } catch (IllegalArgumentException e) {
+      throw AgentException.usage("IDevID: " + e.getMessage(), e);
+    }
+  }
+
+  /** Whether the server refused the credential itself (so another credential may do). */
+  private static boolean refusesCredential(EnrollOutcome outcome) {
+    return outcome instanceof EnrollOutcome.Failed failed && failed.failure().kind() == Failure.Kind.REFUSED
+        && (failed.failure().status() == 401 || failed.failure().status() == 403);
+  }
+
+  /**
+   * A clock before this build was made, or before the certificate in force became valid, is
+   * wrong (reset to the epoch or a factory date after a power loss). Nothing is decided on it.
+   */
+  private Optional<String> clockSkew(X509Certificate certificate, Instant now) {
+    if (now.isBefore(buildTime)) {
+      return Optional.of("clock skew: the device clock (" + now + ") is before this agent was built (" + buildTime + ")");
+    }
+    Instant notBefore = certificate.getNotBefore().toInstant();
+    if (now.isBefore(notBefore)) {
+      return Optional.of("clock skew: the device clock (" + now + ") is before the certificate in force became valid ("
+          + notBefore + ")");
+    }
+    return Optional.empty();
+  }
+
+  static boolean isSelfSigned(X509Certificate certificate) {
+    if (!certificate.getSubjectX500Principal().equals(certificate.getIssuerX500Principal())) {
+      return false;
+    }
+    try {
+      certificate.verify(certificate.getPublicKey());
+      return true;
+    } catch (GeneralSecurityException e) {
+      return false;
+    }
+  }
+
+  private static String describe(List<X509Certificate> certificates) {
+    List<String> names = new ArrayList<>();
+    for (X509Certificate certificate : certificates) {
+      names.add("'" + certificate.getSubjectX500Principal().getName() + "' sha256 " + Certificates.fingerprint(certificate));
+    }
+    return String.join(", ", names);
+  }
+}

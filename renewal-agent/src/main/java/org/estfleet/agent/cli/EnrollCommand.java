@@ -1,0 +1,183 @@
+package org.estfleet.agent.cli;
+
+import java.io.PrintWriter;
+import java.net.URI;
+import java.nio.file.Path;
+import java.security.PrivateKey;
+import java.security.SecureRandom;
+import java.security.cert.X509Certificate;
+import java.time.Clock;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.Callable;
+import org.estfleet.agent.AgentException;
+import org.estfleet.agent.BuildInfo;
+import org.estfleet.agent.Renewer;
+import org.estfleet.agent.client.ClientAuth;
+import org.estfleet.agent.store.AgentConfig;
+import org.estfleet.agent.store.AgentState;
+import org.estfleet.agent.store.StateDir;
+import org.estfleet.pki.Certificates;
+import org.estfleet.pki.KeyAlgorithm;
+import org.estfleet.pki.KeyPairs;
+import org.estfleet.pki.Pem;
+import picocli.CommandLine.ArgGroup;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Model.CommandSpec;
+import picocli.CommandLine.Option;
+import picocli.CommandLine.ParameterException;
+import picocli.CommandLine.Spec;
+
+/**
+ * {@code renewal-agent enroll}: bootstraps a device. Generates its key, fetches the CA
+ * certificates over a connection authenticated by the given CA file and keeps them as explicit
+ * trust anchors, enrolls with a one-time token or the manufacturer certificate (IDevID), installs
+ * the certificate, and writes {@code agent.json}.
+ */
+@Command(name = "enroll", mixinStandardHelpOptions = true, sortOptions = false,
+    description = "Enroll this device: key, trust anchors from /cacerts, first certificate, agent.json.")
+final class EnrollCommand implements Callable<Integer> {
+  @Spec
+  CommandSpec spec;
+
+  @Option(names = "--state", required = true, paramLabel = "DIR", description = "The agent's state directory (created, mode 0700).")
+  Path state;
+
+  @Option(names = "--server", required = true, paramLabel = "URL", description = "The EST server, https://host[:port].")
+  URI server;
+
+  @Option(names = "--gateway", paramLabel = "URL", description = "An EST gateway to fail over to; repeat for more, in order.")
+  List<URI> gateways = new ArrayList<>();
+
+  @Option(names = "--gateways-first", description = "Try the gateways before the server.")
+  boolean gatewaysFirst;
+
+  @Option(names = "--trust", required = true, paramLabel = "CAFILE",
+      description = "PEM file of the CA(s) that authenticate the server for this first contact.")
+  Path trust;
+
+  @ArgGroup(exclusive = true, multiplicity = "1")
+  Credential credential;
+
+  static final class Credential {
+    @Option(names = "--token", paramLabel = "ID:TOKEN", description = "A one-time token from est-server token, with its device id.")
+    String token;
+
+    @ArgGroup(exclusive = false)
+    Idevid idevid;
+  }
+
+  static final class Idevid {
+    @Option(names = "--idevid", required = true, paramLabel = "CERT", description = "The manufacturer certificate (PEM, with its chain).")
+    Path certificate;
+
+    @Option(names = "--idevid-key", required = true, paramLabel = "KEY", description = "Its private key (PEM).")
+    Path key;
+  }
+
+  @Option(names = "--subject", paramLabel = "CN", description = "The identity to enroll (default: the token's id, or the IDevID's CN).")
+  String subject;
+
+  @Option(names = "--key-type", paramLabel = "TYPE", description = "ec-p256 (default), ec-p384, rsa-2048 or rsa-3072.")
+  KeyAlgorithm keyType = KeyAlgorithm.EC_P256;
+
+  @Option(names = "--label", paramLabel = "LABEL", description = "The EST label to use (default: none).")
+  String label = "";
+
+  @Option(names = "--force", description = "Enroll again although this state directory holds a certificate.")
+  boolean force;
+
+  @Override
+  public Integer call() throws Exception {
+    List<X509Certificate> bootstrapTrust = readTrust();
+    ClientAuth auth;
+    String identity;
+    AgentConfig.Idevid idevid = null;
+    if (credential.token != null) {
+      int colon = credential.token.indexOf(':');
+      if (colon <= 0 || colon == credential.token.length() - 1) {
+        throw new ParameterException(spec.commandLine(), "--token: expected ID:TOKEN, e.g. device-1:Xy3...");
+      }
+      identity = credential.token.substring(0, colon);
+      if (subject != null && !subject.equals(identity)) {
+        throw new ParameterException(spec.commandLine(), "--subject " + subject + " differs from the token's device id "
+            + identity + "; the server issues only for the token's id");
+      }
+      auth = new ClientAuth.Token(identity, credential.token.substring(colon + 1));
+    } else {
+      idevid = new AgentConfig.Idevid(credential.idevid.certificate.toAbsolutePath(), credential.idevid.key.toAbsolutePath());
+      ClientAuth.Certificate certificate = readIdevid(idevid);
+      identity = subject != null ? subject
+          : Certificates.commonName(certificate.chain().get(0).getSubjectX500Principal()).orElseThrow(() ->
+              new ParameterException(spec.commandLine(), "--idevid: the certificate has no CN; give --subject"));
+      auth = certificate;
+    }
+    List<URI> endpoints = new ArrayList<>();
+    if (!gatewaysFirst) {
+      endpoints.add(server);
+    }
+    endpoints.addAll(gateways);
+    if (gatewaysFirst) {
+      endpoints.add(server);
+    }
+    AgentConfig config;
+    try {
+      config = new AgentConfig(identity, endpoints, label, keyType, null, null, null, null, null, null, idevid);
+    } catch (IllegalArgumentException e) {
+      throw new ParameterException(spec.commandLine(), e.getMessage());
+    }
+
+    StateDir dir = StateDir.create(state);
+    var current = dir.credentials().current();
+    if (current.isPresent() && !force) {
+      throw AgentException.usage(state + " is already enrolled (" + Certificates.describe(current.get().certificate())
+          + "); it renews on its own with renewal-agent run, or use --force to enroll again");
+    }
+    if (force) {
+      dir.trust().writeAnchors(List.of());
+      dir.trust().writeIntermediates(List.of());
+      dir.writeState(AgentState.initial());
+    }
+    dir.writeConfig(config);
+    dir.trust().writeBootstrap(bootstrapTrust);
+
+    Renewer renewer = new Renewer(dir, config, Clock.systemUTC(), new SecureRandom(), BuildInfo.timestamp());
+    Renewer.Result result = renewer.bootstrap(auth);
+    PrintWriter out = spec.commandLine().getOut();
+    switch (result.outcome()) {
+      case ENROLLED, RENEWED -> {
+        out.println(result.message());
+        out.println("next renewal due " + result.nextRunAt() + "; keep it renewing with: renewal-agent run --state " + state);
+        return 0;
+      }
+      case PENDING -> {
+        out.println(result.message());
+        out.println("enrollment pending; renewal-agent run --state " + state + " completes it");
+        return 0;
+      }
+      default -> throw AgentException.failure(result.message());
+    }
+  }
+
+  private List<X509Certificate> readTrust() {
+    try {
+      return Pem.readCertificates(trust);
+    } catch (IllegalArgumentException e) {
+      throw new ParameterException(spec.commandLine(), "--trust: " + e.getMessage());
+    }
+  }
+
+  private ClientAuth.Certificate readIdevid(AgentConfig.Idevid idevid) {
+    try {
+      List<X509Certificate> chain = Pem.readCertificates(idevid.certificate());
+      PrivateKey key = Pem.readPrivateKey(idevid.key());
+      if (!KeyPairs.matches(chain.get(0).getPublicKey(), key)) {
+        throw new ParameterException(spec.commandLine(), "--idevid-key: " + idevid.key()
+            + " is not the key of " + idevid.certificate());
+      }
+      return new ClientAuth.Certificate(key, chain);
+    } catch (IllegalArgumentException e) {
+      throw new ParameterException(spec.commandLine(), "--idevid: " + e.getMessage());
+    }
+  }
+}

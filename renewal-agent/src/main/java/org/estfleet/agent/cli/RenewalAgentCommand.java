@@ -1,0 +1,55 @@
+package org.estfleet.agent.cli;
+
+import java.io.PrintWriter;
+import java.util.concurrent.Callable;
+import org.estfleet.agent.AgentException;
+import org.estfleet.pki.KeyAlgorithm;
+import picocli.CommandLine;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Model.CommandSpec;
+import picocli.CommandLine.Spec;
+
+/**
+ * {@code renewal-agent}: the root command. Exit codes: 0 ok, 2 bad usage or configuration, 3 not
+ * enrolled or certificate expired, 1 any other failure; each failure is one line on stderr.
+ */
+@Command(
+    name = "renewal-agent",
+    mixinStandardHelpOptions = true,
+    versionProvider = VersionProvider.class,
+    description = "Keeps a device's certificate and trust anchors current over EST (RFC 7030).",
+    subcommands = {EnrollCommand.class, RenewCommand.class, RunCommand.class, StatusCommand.class})
+public final class RenewalAgentCommand implements Callable<Integer> {
+  @Spec
+  CommandSpec spec;
+
+  @Override
+  public Integer call() {
+    spec.commandLine().usage(spec.commandLine().getErr());
+    return AgentException.USAGE;
+  }
+
+  public static void main(String[] args) {
+    System.exit(commandLine(new PrintWriter(System.out, true), new PrintWriter(System.err, true)).execute(args));
+  }
+
+  /** The configured command line, writing to {@code out} and {@code err}. */
+  public static CommandLine commandLine(PrintWriter out, PrintWriter err) {
+    CommandLine commandLine = new CommandLine(new RenewalAgentCommand());
+    commandLine.setOut(out);
+    commandLine.setErr(err);
+    commandLine.registerConverter(KeyAlgorithm.class, KeyAlgorithm::fromId);
+    commandLine.registerConverter(java.time.Duration.class, org.estfleet.json.DurationText::parse);
+    commandLine.setParameterExceptionHandler((e, args) -> {
+      CommandLine failed = e.getCommandLine();
+      failed.getErr().println("renewal-agent: " + e.getMessage() + " (see: " + failed.getCommandSpec().qualifiedName()
+          + " --help)");
+      return AgentException.USAGE;
+    });
+    commandLine.setExecutionExceptionHandler((e, failed, parseResult) -> {
+      failed.getErr().println("renewal-agent: " + (e.getMessage() == null ? e.toString() : e.getMessage()));
+      return e instanceof AgentException agent ? agent.exitCode() : AgentException.FAILURE;
+    });
+    return commandLine;
+  }
+}

@@ -1,0 +1,59 @@
+package org.estfleet.agent.cli;
+
+import java.nio.file.Path;
+import java.security.SecureRandom;
+import java.time.Clock;
+import java.util.concurrent.Callable;
+import java.util.concurrent.CountDownLatch;
+import org.estfleet.agent.AgentException;
+import org.estfleet.agent.Renewer;
+import org.estfleet.agent.schedule.AgentScheduler;
+import org.estfleet.agent.store.AgentState;
+import org.estfleet.agent.store.StateDir;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Model.CommandSpec;
+import picocli.CommandLine.Option;
+import picocli.CommandLine.Spec;
+
+/**
+ * {@code renewal-agent run}: the daemon. Renews when due, refreshes the trust anchors, retries
+ * with backoff, and stops cleanly on SIGTERM (an attempt in progress completes first).
+ */
+@Command(name = "run", mixinStandardHelpOptions = true, description = "Run the agent: renew on schedule until stopped.")
+final class RunCommand implements Callable<Integer> {
+  private static final Logger LOG = LoggerFactory.getLogger(RunCommand.class);
+
+  @Spec
+  CommandSpec spec;
+
+  @Option(names = "--state", required = true, paramLabel = "DIR", description = "The agent's state directory.")
+  Path state;
+
+  @Override
+  public Integer call() throws Exception {
+    StateDir dir = StateDir.open(state);
+    Renewer renewer = Renewer.open(dir, Clock.systemUTC(), new SecureRandom());
+    AgentState agentState = dir.readState();
+    if (dir.credentials().current().isEmpty() && agentState.pending() == null) {
+      throw AgentException.notEnrolled(state + " holds no certificate and no pending enrollment; run renewal-agent enroll");
+    }
+    AgentScheduler scheduler = new AgentScheduler(2, Clock.systemUTC(), new SecureRandom());
+    CountDownLatch stopped = new CountDownLatch(1);
+    Runtime.getRuntime().addShutdownHook(new Thread(() -> {
+      LOG.info("stopping");
+      try {
+        scheduler.close();
+      } catch (Exception e) {
+        LOG.warn("scheduler did not stop cleanly: {}", e.getMessage());
+      }
+      stopped.countDown();
+    }, "renewal-agent-shutdown"));
+    scheduler.add(renewer.config().identity(), renewer);
+    spec.commandLine().getOut().println("running for " + renewer.config().identity() + " (state " + dir.root() + ")");
+    spec.commandLine().getOut().flush();
+    stopped.await();
+    return 0;
+  }
+}

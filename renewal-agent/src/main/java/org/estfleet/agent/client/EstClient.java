@@ -1,0 +1,466 @@
+package org.estfleet.agent.client;
+
+import java.io.IOException;
+import java.io.InputStream;
+import java.net.ConnectException;
+import java.net.InetAddress;
+import java.net.InetSocketAddress;
+import java.net.NoRouteToHostException;
+import java.net.Socket;
+import java.net.SocketTimeoutException;
+import java.net.URI;
+import java.net.UnknownHostException;
+import java.nio.charset.StandardCharsets;
+import java.security.GeneralSecurityException;
+import java.security.Principal;
+import java.security.PrivateKey;
+import java.security.SecureRandom;
+import java.security.cert.CertificateException;
+import java.security.cert.X509Certificate;
+import java.time.Clock;
+import java.time.Duration;
+import java.time.Instant;
+import java.time.ZonedDateTime;
+import java.time.format.DateTimeFormatter;
+import java.time.format.DateTimeParseException;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.Collection;
+import java.util.List;
+import java.util.Objects;
+import java.util.concurrent.atomic.AtomicReference;
+import javax.net.ssl.KeyManager;
+import javax.net.ssl.SSLContext;
+import javax.net.ssl.SSLEngine;
+import javax.net.ssl.SSLHandshakeException;
+import javax.net.ssl.SSLSocketFactory;
+import javax.net.ssl.TrustManager;
+import javax.net.ssl.X509ExtendedKeyManager;
+import javax.net.ssl.X509ExtendedTrustManager;
+import org.bouncycastle.asn1.x509.KeyPurposeId;
+import org.bouncycastle.cert.X509CertificateHolder;
+import org.bouncycastle.est.CACertsResponse;
+import org.bouncycastle.est.ESTClient;
+import org.bouncycastle.est.ESTClientProvider;
+import org.bouncycastle.est.ESTException;
+import org.bouncycastle.est.ESTService;
+import org.bouncycastle.est.EnrollmentResponse;
+import org.bouncycastle.est.HttpAuth;
+import org.bouncycastle.est.jcajce.JsseESTServiceBuilder;
+import org.bouncycastle.est.jcajce.SSLSocketFactoryCreator;
+import org.bouncycastle.pkcs.PKCS10CertificationRequest;
+import org.estfleet.pki.CertificatePath;
+import org.estfleet.pki.Certificates;
+import org.estfleet.pki.Csr;
+
+/**
+ * The agent's EST client: Bouncy Castle's ({@code org.bouncycastle.est}), with what it lacks for
+ * a device that must never hang and must know why a request failed:
+ *
+ * <ul>
+ *   <li>a connect timeout (it connects with none) and a read timeout;
+ *   <li>server authentication against the agent's explicit trust anchors only, with a message
+ *       naming the certificate and the reason when it fails;
+ *   <li>the client certificate always presented (the JDK's key manager stays silent when the
+ *       server's list of acceptable issuers does not name the certificate's issuer);
+ *   <li>{@code Retry-After} of 503 answers, which Bouncy Castle does not expose, captured;
+ *   <li>failures classified ({@link Failure.Kind}).
+ * </ul>
+ *
+ * A new Bouncy Castle service is built for every request, from the trust anchors passed in: a
+ * change of trust anchors takes effect on the next request.
+ */
+public final class EstClient {
+  private static final long READ_LIMIT = 1024 * 1024;
+  private static final int MAX_MESSAGE = 300;
+
+  private final Duration connectTimeout;
+  private final Duration readTimeout;
+  private final Clock clock;
+  private final SecureRandom random;
+
+  public EstClient(Duration connectTimeout, Duration readTimeout, Clock clock, SecureRandom random) {
+    this.connectTimeout = Objects.requireNonNull(connectTimeout, "connectTimeout");
+    this.readTimeout = Objects.requireNonNull(readTimeout, "readTimeout");
+    this.clock = clock;
+    this.random = random;
+  }
+
+  /** {@code GET /cacerts} from a server authenticated by {@code anchors}. */
+  public CaCertsOutcome caCertificates(URI endpoint, String label, List<X509Certificate> anchors) {
+    Session session = open(endpoint, label, anchors, ClientAuth.none());
+    try {
+      CACertsResponse response = session.service().getCACerts();
+      if (!response.hasCertificates()) {
+        return new CaCertsOutcome.Failed(new Failure(Failure.Kind.BAD_RESPONSE, 200, "/cacerts held no certificates", null));
+      }
+      return new CaCertsOutcome.Fetched(convert(response.getCertificateStore().getMatches(null)));
+    } catch (IOException | RuntimeException e) {
+      return new CaCertsOutcome.Failed(classify(e, session.capture().get()));
+    }
+  }
+
+  /**
+   * {@code POST /simpleenroll} or {@code /simplereenroll} with {@code csr}.
+   *
+   * @param reenroll whether to use {@code simplereenroll}
+   */
+  public EnrollOutcome enroll(URI endpoint, String label, boolean reenroll, Csr csr, ClientAuth auth,
+      List<X509Certificate> anchors) {
+    Session session = open(endpoint, label, anchors, auth);
+    try {
+      HttpAuth httpAuth = auth instanceof ClientAuth.Token token
+          ? new HttpAuth(token.deviceId(), token.secret().toCharArray())
+          : null;
+      EnrollmentResponse response = session.service()
+          .simpleEnroll(reenroll, new PKCS10CertificationRequest(csr.der()), httpAuth);
+      if (!response.isCompleted()) {
+        Duration retryAfter = retryAfter(session.capture().get());
+        return new EnrollOutcome.Pending(retryAfter == null ? Duration.ofMinutes(1) : retryAfter);
+      }
+      List<X509Certificate> certificates = convert(response.getStore().getMatches(null));
+      for (X509Certificate certificate : certificates) {
+        if (Arrays.equals(certificate.getPublicKey().getEncoded(), csr.publicKey().getEncoded())) {
+          return new EnrollOutcome.Issued(certificate);
+        }
+      }
+      return new EnrollOutcome.Failed(new Failure(Failure.Kind.BAD_RESPONSE, 200,
+          "the response holds " + certificates.size() + " certificate(s), none for the key of the CSR", null));
+    } catch (IOException | RuntimeException e) {
+      return new EnrollOutcome.Failed(classify(e, session.capture().get()));
+    }
+  }
+
+  private record Session(ESTService service, AtomicReference<Seen> capture) {}
+
+  /** What the last HTTP response said: its status and {@code Retry-After} header. */
+  private record Seen(int status, String retryAfter) {}
+
+  private Duration retryAfter(Seen seen) {
+    return seen == null ? null : parseRetryAfter(seen.retryAfter(), clock.instant());
+  }
+
+  private Session open(URI endpoint, String label, List<X509Certificate> anchors, ClientAuth auth) {
+    AtomicReference<Seen> capture = new AtomicReference<>();
+    SSLSocketFactory factory;
+    try {
+      SSLContext context = SSLContext.getInstance("TLS");
+      KeyManager[] keyManagers = auth instanceof ClientAuth.Certificate certificate
+          ? new KeyManager[] {new PresentingKeyManager(certificate.key(), certificate.chain())}
+          : null;
+      context.init(keyManagers, new TrustManager[] {new ServerTrust(anchors, clock)}, random);
+      factory = new TimeoutSocketFactory(context.getSocketFactory(), connectTimeout, readTimeout);
+    } catch (GeneralSecurityException e) {
+      throw new IllegalStateException("TLS is not available: " + e.getMessage(), e);
+    }
+    SSLSocketFactory finalFactory = factory;
+    SSLSocketFactoryCreator creator = new SSLSocketFactoryCreator() {
+      @Override
+      public SSLSocketFactory createFactory() {
+        return finalFactory;
+      }
+
+      @Override
+      public boolean isTrusted() {
+        return true;
+      }
+    };
+    int port = endpoint.getPort() < 0 ? 443 : endpoint.getPort();
+    String host = endpoint.getHost();
+    CapturingBuilder builder = new CapturingBuilder((host.contains(":") ? "[" + host + "]" : host) + ":" + port,
+        creator, capture);
+    builder.withTimeout((int) Math.min(Integer.MAX_VALUE, readTimeout.toMillis())).withReadLimit(READ_LIMIT);
+    if (!label.isEmpty()) {
+      builder.withLabel(label);
+    }
+    return new Session(builder.build(), capture);
+  }
+
+  /**
+   * A service builder whose client records each response's status and {@code Retry-After}. The
+   * first {@code super.build()} makes Bouncy Castle's own client provider; the second builds the
+   * service around the recording wrapper put in its place.
+   */
+  private static final class CapturingBuilder extends JsseESTServiceBuilder {
+    private final AtomicReference<Seen> capture;
+
+    CapturingBuilder(String server, SSLSocketFactoryCreator creator, AtomicReference<Seen> capture) {
+      super(server, creator);
+      this.capture = capture;
+    }
+
+    @Override
+    public ESTService build() {
+      super.build();
+      ESTClientProvider delegate = clientProvider;
+      clientProvider = new ESTClientProvider() {
+        @Override
+        public ESTClient makeClient() throws ESTException {
+          ESTClient client = delegate.makeClient();
+          return request -> {
+            var response = client.doRequest(request);
+            capture.set(new Seen(response.getStatusCode(), response.getHeader("Retry-After")));
+            return response;
+          };
+        }
+
+        @Override
+        public boolean isTrusted() {
+          return delegate.isTrusted();
+        }
+      };
+      return super.build();
+    }
+  }
+
+  /**
+   * {@code Retry-After}: delay-seconds or an HTTP-date (RFC 9110 section 10.2.3); null if absent
+   * or unreadable.
+   */
+  static Duration parseRetryAfter(String value, Instant now) {
+    if (value == null || value.isBlank()) {
+      return null;
+    }
+    String trimmed = value.trim();
+    try {
+      long seconds = Long.parseLong(trimmed);
+      return seconds < 0 ? null : Duration.ofSeconds(seconds);
+    } catch (NumberFormatException e) {
+      try {
+        Instant at = ZonedDateTime.parse(trimmed, DateTimeFormatter.RFC_1123_DATE_TIME).toInstant();
+        return at.isAfter(now) ? Duration.between(now, at) : Duration.ZERO;
+      } catch (DateTimeParseException notADate) {
+        return null;
+      }
+    }
+  }
+
+  private static List<X509Certificate> convert(Collection<X509CertificateHolder> holders) throws IOException {
+    List<X509Certificate> certificates = new ArrayList<>();
+    for (X509CertificateHolder holder : holders) {
+      certificates.add(Certificates.fromDer(holder.getEncoded()));
+    }
+    return certificates;
+  }
+
+  /** Turns what Bouncy Castle threw into a {@link Failure} an operator can act on. */
+  private Failure classify(Exception e, Seen seen) {
+    Duration retryAfter = retryAfter(seen);
+    if (e instanceof ESTException est && est.getStatusCode() >= 400) {
+      int status = est.getStatusCode();
+      String body = read(est.getBody());
+      String message = body.isEmpty() ? "HTTP " + status : body;
+      return new Failure(status >= 500 ? Failure.Kind.UNAVAILABLE : Failure.Kind.REFUSED, status, message, retryAfter);
+    }
+    for (Throwable cause = e; cause != null; cause = cause.getCause()) {
+      if (cause instanceof SSLHandshakeException handshake) {
+        for (Throwable inner = handshake; inner != null; inner = inner.getCause()) {
+          if (inner instanceof CertificateException certificate) {
+            return new Failure(Failure.Kind.TLS_TRUST, 0, clean(certificate.getMessage()), null);
+          }
+        }
+        return new Failure(Failure.Kind.TLS_HANDSHAKE, 0, clean(handshake.getMessage()), null);
+      }
+      if (cause instanceof ConnectException || cause instanceof NoRouteToHostException) {
+        return new Failure(Failure.Kind.UNREACHABLE, 0, clean(cause.getMessage()), null);
+      }
+      if (cause instanceof UnknownHostException) {
+        return new Failure(Failure.Kind.UNREACHABLE, 0, "unknown host " + clean(cause.getMessage()), null);
+      }
+      if (cause instanceof SocketTimeoutException) {
+        return new Failure(Failure.Kind.TIMEOUT, 0, clean(cause.getMessage()), null);
+      }
+      String message = cause.getMessage();
+      if (message != null && message.startsWith("Hostname was not verified")) {
+        return new Failure(Failure.Kind.TLS_TRUST, 0, "the server certificate does not name the host: " + clean(message), null);
+      }
+    }
+    return new Failure(Failure.Kind.NETWORK, 0, clean(e.getMessage() == null ? e.toString() : e.getMessage()), retryAfter);
+  }
+
+  private static String read(InputStream body) {
+    if (body == null) {
+      return "";
+    }
+    try (InputStream in = body) {
+      return clean(new String(in.readNBytes(MAX_MESSAGE), StandardCharsets.UTF_8));
+    } catch (IOException e) {
+      return "";
+    }
+  }
+
+  /** One line, without Bouncy Castle's " HTTP Status Code: 0" suffix. */
+  private static String clean(String message) {
+    if (message == null) {
+      return "";
+    }
+    String line = message.replaceAll("\\s+", " ").trim();
+    line = line.replace(" HTTP Status Code: 0", "");
+    return line.length() > MAX_MESSAGE ? line.substring(0, MAX_MESSAGE) + "..." : line;
+  }
+
+  /** Server authentication against the explicit anchors only, at the agent's clock. */
+  private static final class ServerTrust extends X509ExtendedTrustManager {
+    private final List<X509Certificate> anchors;
+    private final Clock clock;
+
+    ServerTrust(List<X509Certificate> anchors, Clock clock) {
+      this.anchors = List.copyOf(anchors);
+      this.clock = clock;
+    }
+
+    @Override
+    public void checkServerTrusted(X509Certificate[] chain, String authType) throws CertificateException {
+      if (chain == null || chain.length == 0) {
+        throw new CertificateException("the server sent no certificate");
+      }
+      try {
+        CertificatePath.validate(chain[0], List.of(chain).subList(1, chain.length), anchors, clock.instant());
+      } catch (GeneralSecurityException e) {
+        throw new CertificateException("server " + e.getMessage(), e);
+      }
+      List<String> usages = chain[0].getExtendedKeyUsage();
+      if (usages != null && !usages.contains(KeyPurposeId.id_kp_serverAuth.getId())) {
+        throw new CertificateException("server certificate " + Certificates.describe(chain[0])
+            + " is not for TLS servers (no extended key usage serverAuth)");
+      }
+    }
+
+    @Override
+    public void checkServerTrusted(X509Certificate[] chain, String authType, Socket socket) throws CertificateException {
+      checkServerTrusted(chain, authType);
+    }
+
+    @Override
+    public void checkServerTrusted(X509Certificate[] chain, String authType, SSLEngine engine) throws CertificateException {
+      checkServerTrusted(chain, authType);
+    }
+
+    @Override
+    public void checkClientTrusted(X509Certificate[] chain, String authType) throws CertificateException {
+      throw new CertificateException("the agent is a TLS client only");
+    }
+
+    @Override
+    public void checkClientTrusted(X509Certificate[] chain, String authType, Socket socket) throws CertificateException {
+      checkClientTrusted(chain, authType);
+    }
+
+    @Override
+    public void checkClientTrusted(X509Certificate[] chain, String authType, SSLEngine engine) throws CertificateException {
+      checkClientTrusted(chain, authType);
+    }
+
+    @Override
+    public X509Certificate[] getAcceptedIssuers() {
+      return anchors.toArray(X509Certificate[]::new);
+    }
+  }
+
+  /** Always presents the one client certificate, whatever issuers the server lists. */
+  private static final class PresentingKeyManager extends X509ExtendedKeyManager {
+    private static final String ALIAS = "device";
+    private final PrivateKey key;
+    private final X509Certificate[] chain;
+
+    PresentingKeyManager(PrivateKey key, List<X509Certificate> chain) {
+      this.key = key;
+      this.chain = chain.toArray(X509Certificate[]::new);
+    }
+
+    @Override
+    public String chooseClientAlias(String[] keyType, Principal[] issuers, Socket socket) {
+      return ALIAS;
+    }
+
+    @Override
+    public String chooseEngineClientAlias(String[] keyType, Principal[] issuers, SSLEngine engine) {
+      return ALIAS;
+    }
+
+    @Override
+    public String[] getClientAliases(String keyType, Principal[] issuers) {
+      return new String[] {ALIAS};
+    }
+
+    @Override
+    public String[] getServerAliases(String keyType, Principal[] issuers) {
+      return null;
+    }
+
+    @Override
+    public String chooseServerAlias(String keyType, Principal[] issuers, Socket socket) {
+      return null;
+    }
+
+    @Override
+    public X509Certificate[] getCertificateChain(String alias) {
+      return chain.clone();
+    }
+
+    @Override
+    public PrivateKey getPrivateKey(String alias) {
+      return key;
+    }
+  }
+
+  /**
+   * Connects with a timeout before TLS starts. Bouncy Castle's EST client calls
+   * {@code createSocket(host, port)}, which on its own blocks as long as the operating system
+   * lets a connect hang (minutes).
+   */
+  private static final class TimeoutSocketFactory extends SSLSocketFactory {
+    private final SSLSocketFactory delegate;
+    private final int connectMillis;
+    private final int readMillis;
+
+    TimeoutSocketFactory(SSLSocketFactory delegate, Duration connect, Duration read) {
+      this.delegate = delegate;
+      this.connectMillis = (int) Math.min(Integer.MAX_VALUE, connect.toMillis());
+      this.readMillis = (int) Math.min(Integer.MAX_VALUE, read.toMillis());
+    }
+
+    @Override
+    public Socket createSocket(String host, int port) throws IOException {
+      Socket raw = new Socket();
+      try {
+        raw.connect(new InetSocketAddress(host, port), connectMillis);
+        raw.setSoTimeout(readMillis);
+        return delegate.createSocket(raw, host, port, true);
+      } catch (IOException | RuntimeException e) {
+        raw.close();
+        throw e;
+      }
+    }
+
+    @Override
+    public Socket createSocket(Socket socket, String host, int port, boolean autoClose) throws IOException {
+      return delegate.createSocket(socket, host, port, autoClose);
+    }
+
+    @Override
+    public Socket createSocket(String host, int port, InetAddress localHost, int localPort) throws IOException {
+      return delegate.createSocket(host, port, localHost, localPort);
+    }
+
+    @Override
+    public Socket createSocket(InetAddress host, int port) throws IOException {
+      return createSocket(host.getHostAddress(), port);
+    }
+
+    @Override
+    public Socket createSocket(InetAddress address, int port, InetAddress localAddress, int localPort) throws IOException {
+      return delegate.createSocket(address, port, localAddress, localPort);
+    }
+
+    @Override
+    public String[] getDefaultCipherSuites() {
+      return delegate.getDefaultCipherSuites();
+    }
+
+    @Override
+    public String[] getSupportedCipherSuites() {
+      return delegate.getSupportedCipherSuites();
+    }
+  }
+}

@@ -1,0 +1,133 @@
+package org.estfleet.agent.store;
+
+import java.net.URI;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.List;
+import java.util.Objects;
+import org.estfleet.est.EstPath;
+import org.estfleet.pki.KeyAlgorithm;
+
+/**
+ * The agent's settings, {@code agent.json} in its state directory. {@code renewal-agent enroll}
+ * writes it with every default; absent keys take their defaults.
+ *
+ * @param identity the device identity: the CN of every certificate it requests
+ * @param endpoints EST servers and gateways ({@code https://host:port}), in failover order
+ * @param label the EST label, {@code ""} for none
+ * @param keyType the key generated for each certificate
+ * @param reuseKey keep the current key on renewal instead of generating a new one
+ */
+public record AgentConfig(
+    String identity,
+    List<URI> endpoints,
+    String label,
+    KeyAlgorithm keyType,
+    Boolean reuseKey,
+    Renewal renewal,
+    Retry retry,
+    Timeouts timeouts,
+    Trust trust,
+    Hook postRenewHook,
+    Idevid idevid) {
+
+  public AgentConfig {
+    Objects.requireNonNull(identity, "identity");
+    if (endpoints == null || endpoints.isEmpty()) {
+      throw new IllegalArgumentException("endpoints: at least one EST server is needed");
+    }
+    endpoints = List.copyOf(endpoints);
+    for (URI endpoint : endpoints) {
+      if (!"https".equals(endpoint.getScheme()) || endpoint.getHost() == null) {
+        throw new IllegalArgumentException("endpoints: '" + endpoint + "' is not an https://host[:port] URL");
+      }
+    }
+    label = label == null ? "" : label;
+    if (!label.isEmpty()) {
+      EstPath.checkLabel(label);
+    }
+    keyType = keyType == null ? KeyAlgorithm.EC_P256 : keyType;
+    reuseKey = reuseKey != null && reuseKey;
+    renewal = renewal == null ? new Renewal(null, null, null) : renewal;
+    retry = retry == null ? new Retry(null, null) : retry;
+    timeouts = timeouts == null ? new Timeouts(null, null) : timeouts;
+    trust = trust == null ? new Trust(null) : trust;
+  }
+
+  /**
+   * When to renew.
+   *
+   * @param fraction renew when this fraction of the lifetime has passed (default 2/3)
+   * @param renewBefore if set, renew this long before expiry instead
+   * @param jitter up to this fraction of the lifetime earlier, different for every device and
+   *     certificate, so that a fleet enrolled together does not renew together
+   */
+  public record Renewal(Double fraction, Duration renewBefore, Double jitter) {
+    public Renewal {
+      fraction = fraction == null ? 2.0 / 3.0 : fraction;
+      if (fraction <= 0 || fraction >= 1) {
+        throw new IllegalArgumentException("renewal.fraction " + fraction + " is not between 0 and 1");
+      }
+      jitter = jitter == null ? 0.05 : jitter;
+      if (jitter < 0 || jitter >= fraction) {
+        throw new IllegalArgumentException("renewal.jitter " + jitter + " is not between 0 and renewal.fraction");
+      }
+    }
+  }
+
+  /** Capped exponential backoff with full jitter between failed attempts. */
+  public record Retry(Duration initial, Duration max) {
+    public Retry {
+      initial = initial == null ? Duration.ofSeconds(30) : initial;
+      max = max == null ? Duration.ofHours(6) : max;
+      if (initial.isZero() || max.compareTo(initial) < 0) {
+        throw new IllegalArgumentException("retry: initial must be positive and not above max");
+      }
+    }
+  }
+
+  /** Network timeouts; the Bouncy Castle EST client has none of its own. */
+  public record Timeouts(Duration connect, Duration read) {
+    public Timeouts {
+      connect = connect == null ? Duration.ofSeconds(10) : connect;
+      read = read == null ? Duration.ofSeconds(30) : read;
+      if (connect.isZero() || read.isZero()) {
+        throw new IllegalArgumentException("timeouts must be positive");
+      }
+    }
+  }
+
+  /** How often {@code /cacerts} is fetched to refresh the trust anchors. */
+  public record Trust(Duration refreshInterval) {
+    public Trust {
+      refreshInterval = refreshInterval == null ? Duration.ofDays(1) : refreshInterval;
+      if (refreshInterval.compareTo(Duration.ofMinutes(1)) < 0) {
+        throw new IllegalArgumentException("trust.refreshInterval must be at least 1m");
+      }
+    }
+  }
+
+  /**
+   * A command run after each new certificate is installed (e.g. to reload a service). Its
+   * failure is reported, never fatal.
+   *
+   * @param command the program and its arguments (no shell unless you name one)
+   */
+  public record Hook(List<String> command, Duration timeout) {
+    public Hook {
+      if (command == null || command.isEmpty()) {
+        throw new IllegalArgumentException("postRenewHook.command is empty");
+      }
+      command = List.copyOf(command);
+      timeout = timeout == null ? Duration.ofSeconds(60) : timeout;
+    }
+  }
+
+  /** The manufacturer-installed certificate and key used to bootstrap again if the certificate expires. */
+  public record Idevid(Path certificate, Path key) {
+    public Idevid {
+      Objects.requireNonNull(certificate, "idevid.certificate");
+      Objects.requireNonNull(key, "idevid.key");
+    }
+  }
+}

@@ -1,0 +1,151 @@
+package org.estfleet.agent.store;
+
+import java.io.IOException;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.LinkOption;
+import java.nio.file.NoSuchFileException;
+import java.nio.file.Path;
+import java.nio.file.attribute.PosixFilePermission;
+import java.nio.file.attribute.PosixFilePermissions;
+import java.util.Set;
+import org.estfleet.agent.AgentException;
+import org.estfleet.io.AtomicFile;
+import org.estfleet.json.Json;
+
+/**
+ * The agent's state directory: {@code agent.json} (settings), {@code state.json} (what it
+ * remembers), the credentials ({@code key.pem}, {@code cert.pem}, {@code chain.pem}), the trust
+ * anchors ({@code trust/}) and a pending enrollment ({@code pending/}). Everything in it is
+ * written atomically; nothing in it may be writable by others.
+ */
+public final class StateDir {
+  public static final String CONFIG = "agent.json";
+  public static final String STATE = "state.json";
+
+  private final Path root;
+
+  private StateDir(Path root) {
+    this.root = root;
+  }
+
+  /**
+   * Opens an existing state directory.
+   *
+   * @throws AgentException exit 3 if it does not exist or holds no configuration (never
+   *     enrolled), exit 2 if others can write to it
+   */
+  public static StateDir open(Path root) throws AgentException {
+    Path absolute = root.toAbsolutePath().normalize();
+    if (!Files.isDirectory(absolute) || !Files.exists(absolute.resolve(CONFIG))) {
+      throw AgentException.notEnrolled(root + " is not an enrolled state directory; run: renewal-agent enroll --state " + root);
+    }
+    checkPermissions(absolute);
+    return new StateDir(absolute);
+  }
+
+  /** Creates the directory (mode 0700) if needed, for a first enrollment. */
+  public static StateDir create(Path root) throws AgentException {
+    Path absolute = root.toAbsolutePath().normalize();
+    try {
+      if (!Files.exists(absolute)) {
+        Files.createDirectories(absolute, PosixFilePermissions.asFileAttribute(PosixFilePermissions.fromString("rwx------")));
+      }
+    } catch (IOException e) {
+      throw AgentException.usage("cannot create state directory " + root + ": " + e.getMessage(), e);
+    }
+    checkPermissions(absolute);
+    return new StateDir(absolute);
+  }
+
+  /**
+   * A state directory others can write to could have its keys or trust anchors replaced: refuse
+   * it rather than trust anything in it.
+   */
+  private static void checkPermissions(Path directory) throws AgentException {
+    try {
+      Set<PosixFilePermission> permissions = Files.getPosixFilePermissions(directory, LinkOption.NOFOLLOW_LINKS);
+      if (permissions.contains(PosixFilePermission.OTHERS_WRITE) || permissions.contains(PosixFilePermission.GROUP_WRITE)) {
+        throw AgentException.usage(directory + " is writable by " + (permissions.contains(PosixFilePermission.OTHERS_WRITE)
+            ? "everyone" : "its group") + " (" + PosixFilePermissions.toString(permissions)
+            + "); make it private: chmod 700 " + directory);
+      }
+    } catch (UnsupportedOperationException e) {
+      // not a POSIX file system: nothing to check
+    } catch (IOException e) {
+      throw AgentException.usage("cannot read permissions of " + directory + ": " + e.getMessage(), e);
+    }
+  }
+
+  public Path root() {
+    return root;
+  }
+
+  public Path resolve(String name) {
+    return root.resolve(name);
+  }
+
+  public CredentialStore credentials() {
+    return new CredentialStore(root);
+  }
+
+  public TrustStore trust() {
+    return new TrustStore(root.resolve("trust"));
+  }
+
+  public PendingStore pending() {
+    return new PendingStore(root.resolve("pending"));
+  }
+
+  /** Locks the directory for one operation; waits while another process holds it. */
+  public StateLock lock() throws AgentException {
+    return StateLock.acquire(root);
+  }
+
+  /** Whether {@code agent.json} exists. */
+  public boolean hasConfig() {
+    return Files.exists(root.resolve(CONFIG));
+  }
+
+  /** Reads {@code agent.json}; exit 2 with the file and the problem if it is invalid. */
+  public AgentConfig readConfig() throws AgentException {
+    Path file = root.resolve(CONFIG);
+    try {
+      return Json.parse(Files.readString(file, StandardCharsets.UTF_8), AgentConfig.class, file.toString());
+    } catch (NoSuchFileException e) {
+      throw AgentException.notEnrolled(file + " is missing; run renewal-agent enroll first");
+    } catch (IOException e) {
+      throw AgentException.usage("cannot read " + file + ": " + e.getMessage(), e);
+    } catch (IllegalArgumentException e) {
+      throw AgentException.usage(e.getMessage(), e);
+    }
+  }
+
+  public void writeConfig(AgentConfig config) throws IOException {
+    AtomicFile.write(root.resolve(CONFIG), Json.write(config).getBytes(StandardCharsets.UTF_8), AtomicFile.PRIVATE);
+  }
+
+  /**
+   * Reads {@code state.json}; a missing file is a fresh state. A corrupt one (which atomic
+   * writes prevent, but a disk can still damage) is reported and replaced by a fresh state: it
+   * holds only scheduling hints, and the certificate and any pending request live elsewhere.
+   */
+  public AgentState readState() throws AgentException {
+    Path file = root.resolve(STATE);
+    try {
+      return Json.parse(Files.readString(file, StandardCharsets.UTF_8), AgentState.class, file.toString());
+    } catch (NoSuchFileException e) {
+      return AgentState.initial();
+    } catch (IOException e) {
+      throw AgentException.failure("cannot read " + file + ": " + e.getMessage(), e);
+    } catch (IllegalArgumentException e) {
+      org.slf4j.LoggerFactory.getLogger(StateDir.class).warn("{} is unreadable ({}); starting from a fresh state",
+          file, e.getMessage());
+      return AgentState.initial();
+    }
+  }
+
+  public void writeState(AgentState state) throws IOException {
+    AtomicFile.write(root.resolve(STATE), Json.write(state).getBytes(StandardCharsets.UTF_8), AtomicFile.PRIVATE);
+  }
+}

@@ -1,0 +1,27 @@
+package org.estfleet.agent;
+
+import java.security.cert.X509Certificate;
+import java.util.List;
+import org.estfleet.est.EstException;
+import org.estfleet.server.ca.CertificateAuthority;
+import org.estfleet.server.ca.IssueRequest;
+import org.estfleet.server.ca.IssueResult;
+
+/** A CA that passes everything to another; tests override what they change. */
+class ForwardingCa implements CertificateAuthority {
+  private final CertificateAuthority delegate;
+
+  ForwardingCa(CertificateAuthority delegate) {
+    this.delegate = delegate;
+  }
+
+  @Override
+  public List<X509Certificate> caCertificates(String label) throws EstException {
+    return delegate.caCertificates(label);
+  }
+
+  @Override
+  public IssueResult issue(IssueRequest request) throws EstException {
+    return delegate.issue(request);
+  }
+}

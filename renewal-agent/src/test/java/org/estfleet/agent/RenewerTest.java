@@ -1,0 +1,305 @@
+package org.estfleet.agent;
+
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertNotEquals;
+import static org.junit.jupiter.api.Assertions.assertNull;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import java.net.ServerSocket;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.security.cert.X509Certificate;
+import java.time.Duration;
+import java.time.Instant;
+import java.util.List;
+import java.util.concurrent.atomic.AtomicReference;
+import org.estfleet.agent.store.AgentState;
+import org.estfleet.agent.store.CredentialStore;
+import org.estfleet.agent.store.StateDir;
+import org.estfleet.est.EstException;
+import org.estfleet.pki.Certificates;
+import org.estfleet.pki.TestClock;
+import org.estfleet.server.TestServer;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/** The renewal logic against a real est-server over TLS, on a clock the test moves. */
+class RenewerTest {
+  @TempDir
+  Path dir;
+
+  private TestServer server;
+
+  @AfterEach
+  void stop() {
+    if (server != null) {
+      server.close();
+    }
+  }
+
+  private CredentialStore.Credentials current(Path state) throws Exception {
+    return StateDir.open(state).credentials().current().orElseThrow();
+  }
+
+  @Test
+  void renew_notDueDoesNothingAndSaysWhen() throws Exception {
+    server = TestServer.start(dir.resolve("server"));
+    Path state = AgentFixture.enroll(server, dir.resolve("agent"), "device-1");
+    X509Certificate before = current(state).certificate();
+    Renewer renewer = AgentFixture.renewer(state, server.clock());
+
+    Renewer.Result result = renewer.renew(false);
+
+    assertEquals(Renewer.Outcome.NOT_DUE, result.outcome());
+    assertEquals(renewer.policy().dueAt(before), result.nextRunAt());
+    assertEquals(before, current(state).certificate());
+  }
+
+  @Test
+  void renew_whenDueInstallsNewKeyAndCertificateAndKeepsThePrevious() throws Exception {
+    server = TestServer.start(dir.resolve("server"));
+    Path state = AgentFixture.enroll(server, dir.resolve("agent"), "device-1");
+    CredentialStore.Credentials before = current(state);
+    Renewer renewer = AgentFixture.renewer(state, server.clock());
+    server.clock().set(renewer.policy().dueAt(before.certificate()).plusSeconds(1));
+
+    Renewer.Result result = renewer.renew(false);
+
+    assertEquals(Renewer.Outcome.RENEWED, result.outcome(), result.message());
+    CredentialStore.Credentials after = current(state);
+    assertNotEquals(before.certificate().getSerialNumber(), after.certificate().getSerialNumber());
+    assertFalse(java.util.Arrays.equals(before.certificate().getPublicKey().getEncoded(),
+        after.certificate().getPublicKey().getEncoded()), "a new key at every renewal");
+    assertEquals(before.certificate(), StateDir.open(state).credentials().previous().orElseThrow().certificate());
+    assertEquals(Files.readString(state.resolve("cert.pem")), Files.readString(after.directory().resolve("cert.pem")));
+    assertEquals(before.certificate(), org.estfleet.pki.Pem.readCertificates(state.resolve("cert.pem.prev")).get(0));
+    assertEquals(renewer.policy().dueAt(after.certificate()), result.nextRunAt());
+    AgentState agentState = StateDir.open(state).readState();
+    assertEquals(1, agentState.renewals());
+    assertNull(agentState.pending());
+  }
+
+  @Test
+  void renew_withReuseKeyKeepsTheKey() throws Exception {
+    server = TestServer.start(dir.resolve("server"));
+    Path state = AgentFixture.enroll(server, dir.resolve("agent"), "device-1");
+    AgentFixture.patchConfig(state, "{\"reuseKey\": true}");
+    CredentialStore.Credentials before = current(state);
+
+    assertEquals(Renewer.Outcome.RENEWED, AgentFixture.renewer(state, server.clock()).renew(true).outcome());
+
+    assertArrayEquals(before.certificate().getPublicKey().getEncoded(), current(state).certificate().getPublicKey().getEncoded());
+  }
+
+  @Test
+  void serverDown_backsOffThenRecoversWithTheSameCsr() throws Exception {
+    AtomicReference<RecordingCa> recorder = new AtomicReference<>();
+    server = TestServer.start(dir.resolve("server"), "{}", ca -> {
+      recorder.set(new RecordingCa(ca));
+      return recorder.get();
+    });
+    Path state = AgentFixture.enroll(server, dir.resolve("agent"), "device-1");
+    X509Certificate before = current(state).certificate();
+    Renewer renewer = AgentFixture.renewer(state, server.clock());
+    server.clock().set(renewer.policy().dueAt(before).plusSeconds(1));
+    server.close();
+
+    Renewer.Result first = renewer.renew(false);
+    Instant firstAt = server.clock().instant();
+    byte[] pendingCsr = StateDir.open(state).pending().load().orElseThrow().csr().der();
+    Renewer.Result waiting = renewer.renew(false);
+    server.clock().set(first.nextRunAt());
+    Renewer.Result second = renewer.renew(false);
+
+    assertEquals(Renewer.Outcome.FAILED, first.outcome());
+    assertTrue(first.message().contains("unreachable"), first.message());
+    assertTrue(!first.nextRunAt().isAfter(firstAt.plusSeconds(31)), "first backoff at most 30s: " + first.nextRunAt());
+    assertEquals(Renewer.Outcome.WAITING, waiting.outcome());
+    assertEquals(Renewer.Outcome.FAILED, second.outcome());
+    assertEquals(2, StateDir.open(state).readState().consecutiveFailures());
+    assertEquals("failing", AgentStatus.of(StateDir.open(state), renewer.config(), renewer, server.clock().instant(),
+        Instant.EPOCH).endpoints().get(0).health());
+
+    server.restart();
+    server.clock().set(second.nextRunAt());
+    Renewer.Result recovered = renewer.renew(false);
+
+    assertEquals(Renewer.Outcome.RENEWED, recovered.outcome(), recovered.message());
+    List<byte[]> sent = recorder.get().csrs;
+    assertArrayEquals(pendingCsr, sent.get(sent.size() - 1), "the CSR stored before the outage is the one sent");
+    assertEquals(0, StateDir.open(state).readState().consecutiveFailures());
+    assertEquals(before, StateDir.open(state).credentials().previous().orElseThrow().certificate());
+  }
+
+  @Test
+  void pending202_survivesARestartAndResendsTheSameCsr() throws Exception {
+    TestClock clock = TestClock.ticking();
+    AtomicReference<DeferringCa> deferring = new AtomicReference<>();
+    server = TestServer.start(dir.resolve("server"), "{}", clock, ca -> {
+      DeferringCa ca202 = new DeferringCa(ca, Duration.ofMinutes(10), clock);
+      deferring.set(ca202);
+      return ca202;
+    });
+    Path state = dir.resolve("agent");
+    AgentFixture.Run enroll = AgentFixture.cli("enroll", "--state", state.toString(), "--server",
+        server.baseUri().toString(), "--trust", server.dataDir().resolve("ca/root.pem").toString(), "--token",
+        "device-1:" + server.token("device-1"));
+    assertEquals(0, enroll.exit(), enroll.err());
+    assertTrue(enroll.out().contains("enrollment pending"), enroll.out());
+
+    AgentState pending = StateDir.open(state).readState();
+    Renewer.Result early = AgentFixture.renewer(state, clock).renew(false);
+    clock.advance(Duration.ofMinutes(11));
+    Renewer restarted = AgentFixture.renewer(state, clock);
+    Renewer.Result done = restarted.renew(false);
+
+    assertTrue(pending.pending().accepted());
+    assertEquals("simpleenroll", pending.pending().operation());
+    assertEquals(Renewer.Outcome.WAITING, early.outcome());
+    assertEquals(Renewer.Outcome.ENROLLED, done.outcome(), done.message());
+    assertEquals(2, deferring.get().csrs.size());
+    assertArrayEquals(deferring.get().csrs.get(0), deferring.get().csrs.get(1));
+    assertFalse(Files.exists(state.resolve("pending/csr.der")));
+    assertEquals("CN=device-1", current(state).certificate().getSubjectX500Principal().getName());
+  }
+
+  @Test
+  void retryAfterOf503_isHonoured() throws Exception {
+    TestClock clock = TestClock.ticking();
+    AtomicReference<Boolean> overloaded = new AtomicReference<>(false);
+    server = TestServer.start(dir.resolve("server"), "{}", clock, ca -> new ForwardingCa(ca) {
+      @Override
+      public org.estfleet.server.ca.IssueResult issue(org.estfleet.server.ca.IssueRequest request) throws EstException {
+        if (overloaded.get()) {
+          throw EstException.serviceUnavailable("busy", Duration.ofSeconds(900));
+        }
+        return super.issue(request);
+      }
+    });
+    Path state = AgentFixture.enroll(server, dir.resolve("agent"), "device-1");
+    overloaded.set(true);
+    Instant now = clock.instant();
+
+    Renewer.Result result = AgentFixture.renewer(state, clock).renew(true);
+
+    assertEquals(Renewer.Outcome.FAILED, result.outcome());
+    assertTrue(result.message().contains("unavailable (HTTP 503)"), result.message());
+    assertTrue(!result.nextRunAt().isBefore(now.plusSeconds(900)), "waits the server's Retry-After: " + result.nextRunAt());
+  }
+
+  @Test
+  void failover_toTheNextEndpointWhenTheFirstIsDownOrUntrusted() throws Exception {
+    server = TestServer.start(dir.resolve("server"));
+    try (TestServer stranger = TestServer.start(dir.resolve("stranger"))) {
+      int deadPort;
+      try (ServerSocket socket = new ServerSocket(0, 1, java.net.InetAddress.getLoopbackAddress())) {
+        deadPort = socket.getLocalPort();
+      }
+      Path state = AgentFixture.enroll(server, dir.resolve("agent"), "device-1");
+      AgentFixture.patchConfig(state, "{\"endpoints\": [\"https://localhost:" + deadPort + "\", \""
+          + stranger.baseUri() + "\", \"" + server.baseUri() + "\"]}");
+      Renewer renewer = AgentFixture.renewer(state, server.clock());
+
+      Renewer.Result result = renewer.renew(true);
+
+      assertEquals(Renewer.Outcome.RENEWED, result.outcome(), result.message());
+      assertTrue(result.message().contains(server.baseUri().toString()), result.message());
+      List<AgentStatus.EndpointView> endpoints = AgentStatus.of(StateDir.open(state), renewer.config(), renewer,
+          server.clock().instant(), Instant.EPOCH).endpoints();
+      assertEquals("failing", endpoints.get(0).health());
+      assertTrue(endpoints.get(0).lastError().startsWith("unreachable"), endpoints.get(0).lastError());
+      assertEquals("failing", endpoints.get(1).health());
+      assertTrue(endpoints.get(1).lastError().startsWith("TLS trust failure: server certificate"), endpoints.get(1).lastError());
+      assertTrue(endpoints.get(1).lastError().contains("does not chain to a trusted root"), endpoints.get(1).lastError());
+      assertEquals("ok", endpoints.get(2).health());
+    }
+  }
+
+  @Test
+  void expired_reenrollsWithinTheServersGracePeriod() throws Exception {
+    server = TestServer.start(dir.resolve("server"), "{\"reenroll\": {\"gracePeriod\": \"7d\"}}");
+    Path state = AgentFixture.enroll(server, dir.resolve("agent"), "device-1");
+    server.clock().set(current(state).certificate().getNotAfter().toInstant().plus(Duration.ofDays(2)));
+
+    Renewer.Result result = AgentFixture.renewer(state, server.clock()).renew(false);
+
+    assertEquals(Renewer.Outcome.RENEWED, result.outcome(), result.message());
+    String serial = Certificates.serialHex(current(state).certificate());
+    assertEquals("certificate", server.ledger(l -> l.find(serial)).orElseThrow().authMethod());
+  }
+
+  @Test
+  void expired_bootstrapsAgainWithTheIdevid() throws Exception {
+    org.estfleet.pki.TestPki.Ca factory = org.estfleet.pki.TestPki.rootCa("Factory");
+    org.estfleet.pki.TestPki.Held idevid = factory.issue("device-1", b -> b
+        .validity(Instant.now().minus(Duration.ofDays(1)), Instant.now().plus(Duration.ofDays(3650)))
+        .keyUsage(org.bouncycastle.asn1.x509.KeyUsage.digitalSignature)
+        .extendedKeyUsage(org.bouncycastle.asn1.x509.KeyPurposeId.id_kp_clientAuth));
+    Path data = dir.resolve("server");
+    TestServer.init(data);
+    Files.writeString(data.resolve("factory.pem"), org.estfleet.pki.Pem.encode(factory.certificate()));
+    server = TestServer.start(data, "{\"bootstrap\": {\"manufacturerCas\": [\"factory.pem\"]}}");
+    Path certificate = Files.writeString(dir.resolve("idevid.pem"), org.estfleet.pki.Pem.encode(idevid.chain()));
+    Path key = Files.writeString(dir.resolve("idevid.key"), org.estfleet.pki.Pem.encodePrivateKey(idevid.privateKey()));
+    Path state = AgentFixture.enroll(server, dir.resolve("agent"), "device-1");
+    AgentFixture.patchConfig(state, "{\"idevid\": {\"certificate\": \"" + certificate + "\", \"key\": \"" + key + "\"}}");
+    server.clock().set(current(state).certificate().getNotAfter().toInstant().plus(Duration.ofDays(2)));
+
+    Renewer.Result result = AgentFixture.renewer(state, server.clock()).renew(false);
+
+    assertEquals(Renewer.Outcome.RENEWED, result.outcome(), result.message());
+    String serial = Certificates.serialHex(current(state).certificate());
+    assertEquals("idevid", server.ledger(l -> l.find(serial)).orElseThrow().authMethod());
+  }
+
+  @Test
+  void expired_withoutAnyPathReportsExpiredAndKeepsTrying() throws Exception {
+    server = TestServer.start(dir.resolve("server"));
+    Path state = AgentFixture.enroll(server, dir.resolve("agent"), "device-1");
+    X509Certificate before = current(state).certificate();
+    server.clock().set(before.getNotAfter().toInstant().plus(Duration.ofDays(2)));
+    Renewer renewer = AgentFixture.renewer(state, server.clock());
+
+    Renewer.Result result = renewer.renew(false);
+    AgentStatus status = AgentStatus.of(StateDir.open(state), renewer.config(), renewer, server.clock().instant(), Instant.EPOCH);
+
+    assertEquals(Renewer.Outcome.EXPIRED, result.outcome());
+    assertTrue(result.message().contains("refused (HTTP 401)"), result.message());
+    assertTrue(result.nextRunAt().isAfter(server.clock().instant()), "keeps trying");
+    assertEquals("EXPIRED", status.state());
+    assertTrue(status.unusable());
+    assertEquals(before, current(state).certificate(), "nothing deleted");
+  }
+
+  @Test
+  void clockSkew_nothingIsAttemptedOrReplaced() throws Exception {
+    server = TestServer.start(dir.resolve("server"));
+    Path state = AgentFixture.enroll(server, dir.resolve("agent"), "device-1");
+    X509Certificate before = current(state).certificate();
+    TestClock reset = new TestClock(Instant.parse("1970-01-01T00:00:00Z"));
+    StateDir stateDir = StateDir.open(state);
+    Renewer renewer = new Renewer(stateDir, stateDir.readConfig(), reset, new java.security.SecureRandom(),
+        Instant.parse("2026-01-01T00:00:00Z"));
+
+    Renewer.Result result = renewer.renew(true);
+
+    assertEquals(Renewer.Outcome.CLOCK_SKEW, result.outcome());
+    assertTrue(result.message().contains("before this agent was built"), result.message());
+    assertEquals(before, current(state).certificate());
+    assertEquals("CLOCK_SKEW", AgentStatus.of(stateDir, renewer.config(), renewer, reset.instant(),
+        Instant.parse("2026-01-01T00:00:00Z")).state());
+  }
+
+  @Test
+  void neverEnrolled_isExit3() throws Exception {
+    Path state = Files.createDirectories(dir.resolve("empty"));
+
+    AgentException e = assertThrows(AgentException.class, () -> AgentFixture.renewer(state, TestClock.ticking()));
+
+    assertEquals(AgentException.NOT_ENROLLED, e.exitCode());
+  }
+}
