@@ -44,15 +44,19 @@ class ReadmeTest {
   }
 
   @Test
-  void demoScript_runsEndToEnd() throws Exception {
+  void demoScript_enrollsAndRenewsWithTheAgent() throws Exception {
     Project.jar("est-server/target/est-server.jar");
+    Project.jar("renewal-agent/target/renewal-agent.jar");
 
     Project.Result result = Project.run(Project.ROOT, List.of("bash", "demo.sh", "--once"),
         Map.of("SKIP_BUILD", "1", "PORT", "0", "DEMO_DIR", work.resolve("demo").toString()), 180);
 
     assertEquals(0, result.exit(), result.out() + result.err());
-    assertTrue(result.out().contains("issued serial"), result.out());
-    X509Certificate renewed = Pem.readCertificates(work.resolve("demo/device-1/device.new.pem")).get(0);
-    assertEquals("CN=device-1", renewed.getSubjectX500Principal().getName());
+    assertTrue(result.out().contains("enrolled: serial"), result.out());
+    assertTrue(result.out().contains("renewed: serial"), result.out());
+    X509Certificate current = Pem.readCertificates(work.resolve("demo/device-1/cert.pem")).get(0);
+    X509Certificate previous = Pem.readCertificates(work.resolve("demo/device-1/cert.pem.prev")).get(0);
+    assertEquals("CN=device-1", current.getSubjectX500Principal().getName());
+    assertTrue(!current.getSerialNumber().equals(previous.getSerialNumber()), "renewed by the agent");
   }
 }

@@ -4,6 +4,7 @@ import java.math.BigInteger;
 import java.security.SecureRandom;
 import java.security.cert.X509Certificate;
 import java.time.Clock;
+import java.time.Duration;
 import java.time.Instant;
 import java.util.List;
 import java.util.Map;
@@ -60,7 +61,10 @@ public final class LocalCa implements CertificateAuthority {
   public IssueResult.Issued issue(IssueRequest request, CertificateProfile profile) throws EstException {
     X509Certificate issuing = material.issuing();
     Instant now = clock.instant();
-    Instant notBefore = latest(now.minus(profile.backdate()), issuing.getNotBefore().toInstant());
+    // Backdating covers device clocks a little behind; capped at a tenth of the lifetime, so
+    // that it never becomes most of a short-lived certificate's validity.
+    Duration backdate = min(profile.backdate(), profile.lifetime().dividedBy(10));
+    Instant notBefore = latest(now.minus(backdate), issuing.getNotBefore().toInstant());
     Instant notAfter = now.plus(profile.lifetime());
     Instant caEnd = issuing.getNotAfter().toInstant();
     if (notAfter.isAfter(caEnd)) {
@@ -112,6 +116,10 @@ public final class LocalCa implements CertificateAuthority {
       }
     }
     throw new IllegalStateException(SERIAL_ATTEMPTS + " random serial numbers collided; is the random source broken?");
+  }
+
+  private static Duration min(Duration a, Duration b) {
+    return a.compareTo(b) <= 0 ? a : b;
   }
 
   private static Instant latest(Instant a, Instant b) {

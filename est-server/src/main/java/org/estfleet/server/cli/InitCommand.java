@@ -71,6 +71,10 @@ final class InitCommand implements Callable<Integer> {
   @Option(names = "--force", description = "Replace the CA, TLS identity and database of an existing data directory.")
   boolean force;
 
+  @Option(names = "--lifetime", paramLabel = "DURATION",
+      description = "Lifetime of device certificates, e.g. 30d (the default) or 90s for a demonstration.")
+  Duration lifetime;
+
   @Override
   public Integer call() throws Exception {
     List<String> names = hostnames.isEmpty() ? List.of("localhost", "127.0.0.1") : List.copyOf(hostnames);
@@ -79,10 +83,17 @@ final class InitCommand implements Callable<Integer> {
         throw new ParameterException(spec.commandLine(), "--hostname: '" + name + "' is not a host name or IP address");
       }
     }
+    ServerConfig config = ServerConfig.defaults();
+    if (lifetime != null) {
+      try {
+        config = config.withDefaultProfile(config.defaultProfile().withLifetime(lifetime));
+      } catch (IllegalArgumentException e) {
+        throw new ParameterException(spec.commandLine(), "--lifetime: " + e.getMessage());
+      }
+    }
     prepareDirectory();
     Clock clock = Clock.systemUTC();
     SecureRandom random = new SecureRandom();
-    ServerConfig config = ServerConfig.defaults();
     DataDir dataDir = DataDir.of(data, config);
 
     CaGenerator.GeneratedCa ca = new CaGenerator(clock, random).generate("EST Fleet Development");

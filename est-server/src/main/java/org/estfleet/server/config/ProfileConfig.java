@@ -9,7 +9,8 @@ import java.util.List;
  *
  * @param lifetime validity of issued certificates
  * @param backdate how far before the issuing time {@code notBefore} is set, so that devices whose
- *     clocks run a little behind accept the certificate at once
+ *     clocks run a little behind accept the certificate at once; never more than a tenth of the
+ *     lifetime
  * @param keyUsage key usage bits of issued certificates
  * @param extendedKeyUsage extended key usages of issued certificates
  * @param allowedSanTypes the subjectAltName types a CSR may request; they are copied into the
@@ -50,6 +51,11 @@ public record ProfileConfig(
 
   public static ProfileConfig defaults() {
     return new ProfileConfig(null, null, null, null, null, null);
+  }
+
+  /** The same profile with another lifetime. */
+  public ProfileConfig withLifetime(Duration newLifetime) {
+    return new ProfileConfig(newLifetime, backdate, keyUsage, extendedKeyUsage, allowedSanTypes, csrAttributes);
   }
 
   /** Key usage bits (RFC 5280 section 4.2.1.3). */

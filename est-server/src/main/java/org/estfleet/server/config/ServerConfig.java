@@ -58,6 +58,11 @@ public record ServerConfig(
     return new ServerConfig(null, null, null, null, null, null, null, null, null, null);
   }
 
+  /** The same configuration with another default profile. */
+  public ServerConfig withDefaultProfile(ProfileConfig profile) {
+    return new ServerConfig(bindAddress, port, tls, ca, database, bootstrap, reenroll, limits, profile, labels);
+  }
+
   /** The same configuration listening on another port. */
   public ServerConfig withPort(int newPort) {
     return new ServerConfig(bindAddress, newPort, tls, ca, database, bootstrap, reenroll, limits,

@@ -33,7 +33,10 @@ final class RenewCommand implements Callable<Integer> {
   public Integer call() throws Exception {
     Renewer renewer = Renewer.open(StateDir.open(state), Clock.systemUTC(), new SecureRandom());
     Renewer.Result result = renewer.renew(force);
-    String line = result.outcome().name().toLowerCase(Locale.ROOT).replace('_', ' ') + ": " + result.message();
+    String line = switch (result.outcome()) {
+      case RENEWED, ENROLLED -> result.message();
+      default -> result.outcome().name().toLowerCase(Locale.ROOT).replace('_', ' ') + ": " + result.message();
+    };
     return switch (result.outcome()) {
       case RENEWED, ENROLLED, PENDING, NOT_DUE, WAITING -> {
         spec.commandLine().getOut().println(line);

@@ -118,14 +118,20 @@ public final class EstClient {
         Duration retryAfter = retryAfter(session.capture().get());
         return new EnrollOutcome.Pending(retryAfter == null ? Duration.ofMinutes(1) : retryAfter);
       }
+      // RFC 7030 4.2.3: the response holds only the issued certificate. Should a server add
+      // others, the one for the CSR's key is it; a lone certificate is returned as is, for the
+      // agent's checks to judge.
       List<X509Certificate> certificates = convert(response.getStore().getMatches(null));
       for (X509Certificate certificate : certificates) {
         if (Arrays.equals(certificate.getPublicKey().getEncoded(), csr.publicKey().getEncoded())) {
           return new EnrollOutcome.Issued(certificate);
         }
       }
+      if (certificates.size() == 1) {
+        return new EnrollOutcome.Issued(certificates.get(0));
+      }
       return new EnrollOutcome.Failed(new Failure(Failure.Kind.BAD_RESPONSE, 200,
-          "the response holds " + certificates.size() + " certificate(s), none for the key of the CSR", null));
+          "the response holds " + certificates.size() + " certificates, none for the key of the CSR", null));
     } catch (IOException | RuntimeException e) {
       return new EnrollOutcome.Failed(classify(e, session.capture().get()));
     }

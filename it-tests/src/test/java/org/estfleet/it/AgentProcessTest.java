@@ -1,0 +1,104 @@
+package org.estfleet.it;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import java.io.BufferedReader;
+import java.io.InputStreamReader;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.security.PrivateKey;
+import java.security.cert.X509Certificate;
+import java.time.Duration;
+import java.time.Instant;
+import java.util.HashSet;
+import java.util.List;
+import java.util.Map;
+import java.util.Random;
+import java.util.Set;
+import java.util.concurrent.TimeUnit;
+import org.estfleet.agent.store.AgentState;
+import org.estfleet.json.Json;
+import org.estfleet.pki.KeyPairs;
+import org.estfleet.pki.Pem;
+import org.estfleet.server.TestServer;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/** The packaged {@code renewal-agent.jar} as a device runs it: enroll, run, SIGTERM, SIGKILL. */
+class AgentProcessTest {
+  @TempDir
+  Path dir;
+
+  private Path enroll(TestServer server, Path state) throws Exception {
+    Path jar = Project.jar("renewal-agent/target/renewal-agent.jar");
+    Project.Result enroll = Project.run(dir, Project.java(jar, "enroll", "--state", state.toString(), "--server",
+        server.baseUri().toString(), "--trust", server.dataDir().resolve("ca/root.pem").toString(), "--token",
+        "device-1:" + server.token("device-1")), Map.of(), 60);
+    assertEquals(0, enroll.exit(), enroll.err());
+    return jar;
+  }
+
+  @Test
+  void run_renewsUntilSigtermThenStopsCleanly() throws Exception {
+    try (TestServer server = TestServer.start(dir.resolve("server"),
+        "{\"defaultProfile\": {\"lifetime\": \"10s\", \"backdate\": \"0s\"}}")) {
+      Path state = dir.resolve("agent");
+      Path jar = enroll(server, state);
+
+      Process run = new ProcessBuilder(Project.java(jar, "run", "--state", state.toString()))
+          .redirectError(dir.resolve("agent.log").toFile()).start();
+      try {
+        String line = new BufferedReader(new InputStreamReader(run.getInputStream(), StandardCharsets.UTF_8)).readLine();
+        assertEquals("running for device-1 (state " + state + ")", line);
+        Instant deadline = Instant.now().plus(Duration.ofSeconds(60));
+        while (server.ledger(l -> l.byDevice("device-1")).size() < 3 && Instant.now().isBefore(deadline)) {
+          Thread.sleep(250);
+        }
+        run.destroy(); // SIGTERM
+        assertTrue(run.waitFor(30, TimeUnit.SECONDS));
+        assertEquals(143, run.exitValue());
+      } finally {
+        run.destroyForcibly();
+      }
+      String log = Files.readString(dir.resolve("agent.log"));
+      assertTrue(server.ledger(l -> l.byDevice("device-1")).size() >= 3, "two renewals at least: " + log);
+      assertTrue(log.contains("renewed: serial"), log);
+      assertTrue(log.contains("stopping"), log);
+      AgentState saved = Json.parse(Files.readString(state.resolve("state.json")), AgentState.class, "state.json");
+      assertTrue(saved.renewals() >= 2, "state.json records the renewals: " + saved.renewals());
+    }
+  }
+
+  @Test
+  void killedMidRenewal_alwaysLeavesAConsistentPair() throws Exception {
+    try (TestServer server = TestServer.start(dir.resolve("server"))) {
+      Path state = dir.resolve("agent");
+      Path jar = enroll(server, state);
+      Random random = new Random(42);
+      Set<String> installed = new HashSet<>();
+
+      for (int i = 0; i < 12; i++) {
+        Process renew = new ProcessBuilder(Project.java(jar, "renew", "--state", state.toString(), "--force"))
+            .redirectOutput(ProcessBuilder.Redirect.DISCARD).redirectError(ProcessBuilder.Redirect.DISCARD).start();
+        if (!renew.waitFor(200 + random.nextInt(1200), TimeUnit.MILLISECONDS)) {
+          renew.destroyForcibly(); // SIGKILL: no shutdown hook, no cleanup
+          renew.waitFor(10, TimeUnit.SECONDS);
+        }
+        X509Certificate certificate = Pem.readCertificates(state.resolve("cert.pem")).get(0);
+        PrivateKey key = Pem.readPrivateKey(state.resolve("key.pem"));
+        assertTrue(KeyPairs.matches(certificate.getPublicKey(), key), "key.pem and cert.pem agree after kill " + i);
+        installed.add(certificate.getSerialNumber().toString(16));
+      }
+
+      Project.Result last = Project.run(dir, Project.java(jar, "renew", "--state", state.toString(), "--force"), Map.of(), 60);
+      assertEquals(0, last.exit(), last.err());
+      Project.Result status = Project.run(dir, Project.java(jar, "status", "--state", state.toString()), Map.of(), 60);
+      assertEquals(0, status.exit(), status.err());
+      assertTrue(status.out().contains("state:          OK"), status.out());
+      List<org.estfleet.server.store.IssuanceRecord> issued = server.ledger(l -> l.byDevice("device-1"));
+      assertTrue(issued.size() >= installed.size(), issued.size() + " issued, " + installed.size() + " seen installed");
+    }
+  }
+}

@@ -1,0 +1,193 @@
+package org.estfleet.agent;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertNotNull;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import com.google.gson.JsonObject;
+import com.google.gson.JsonParser;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.attribute.PosixFilePermissions;
+import java.security.cert.X509Certificate;
+import java.util.List;
+import org.estfleet.agent.store.AgentConfig;
+import org.estfleet.json.Json;
+import org.estfleet.pki.Pem;
+import org.estfleet.pki.TestPki;
+import org.estfleet.server.TestServer;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/** The renewal-agent command line: what enroll writes, status, and the exit codes. */
+class CommandLineTest {
+  @TempDir
+  Path dir;
+
+  private TestServer server;
+  private String trust;
+
+  @BeforeEach
+  void start() throws Exception {
+    server = TestServer.start(dir.resolve("server"));
+    trust = server.dataDir().resolve("ca/root.pem").toString();
+  }
+
+  @AfterEach
+  void stop() {
+    server.close();
+  }
+
+  @Test
+  void enroll_withTokenWritesKeyCertificateTrustAndSettings() throws Exception {
+    Path state = dir.resolve("agent");
+
+    AgentFixture.Run run = AgentFixture.cli("enroll", "--state", state.toString(), "--server", server.baseUri().toString(),
+        "--trust", trust, "--token", "device-1:" + server.token("device-1"));
+
+    assertEquals(0, run.exit(), run.err());
+    assertTrue(run.out().startsWith("enrolled: serial "), run.out());
+    X509Certificate certificate = Pem.readCertificates(state.resolve("cert.pem")).get(0);
+    assertEquals("CN=device-1", certificate.getSubjectX500Principal().getName());
+    assertEquals(List.of(certificate, server.issuingCertificate()), Pem.readCertificates(state.resolve("chain.pem")));
+    assertEquals("rw-------", PosixFilePermissions.toString(Files.getPosixFilePermissions(state.resolve("key.pem"))));
+    assertEquals("rwx------", PosixFilePermissions.toString(Files.getPosixFilePermissions(state)));
+    assertEquals(List.of(server.rootCertificate()), Pem.readCertificates(state.resolve("trust/anchors.pem")));
+    AgentConfig config = Json.parse(Files.readString(state.resolve("agent.json")), AgentConfig.class, "agent.json");
+    assertEquals("device-1", config.identity());
+    assertEquals(List.of(server.baseUri()), config.endpoints());
+    String written = Files.readString(state.resolve("agent.json"));
+    for (String key : List.of("\"fraction\"", "\"jitter\"", "\"initial\": \"30s\"", "\"max\": \"6h\"", "\"connect\": \"10s\"",
+        "\"refreshInterval\": \"1d\"", "\"keyType\": \"ec-p256\"", "\"reuseKey\": false")) {
+      assertTrue(written.contains(key), "defaults written out: " + key + " in " + written);
+    }
+  }
+
+  @Test
+  void enroll_withIdevidTakesTheIdentityFromItsCn() throws Exception {
+    TestPki.Ca factory = TestPki.rootCa("Factory");
+    TestPki.Held idevid = factory.issueClient("SN-42");
+    Files.writeString(server.dataDir().resolve("factory.pem"), Pem.encode(factory.certificate()));
+    TestServer.patchConfig(server.dataDir(), "{\"bootstrap\": {\"manufacturerCas\": [\"factory.pem\"]}}");
+    server.restart();
+    Path certificate = Files.writeString(dir.resolve("idevid.pem"), Pem.encode(idevid.chain()));
+    Path key = Files.writeString(dir.resolve("idevid.key"), Pem.encodePrivateKey(idevid.privateKey()));
+
+    AgentFixture.Run run = AgentFixture.cli("enroll", "--state", dir.resolve("agent").toString(), "--server",
+        server.baseUri().toString(), "--trust", trust, "--idevid", certificate.toString(), "--idevid-key", key.toString());
+
+    assertEquals(0, run.exit(), run.err());
+    assertEquals("CN=SN-42", Pem.readCertificates(dir.resolve("agent/cert.pem")).get(0).getSubjectX500Principal().getName());
+    assertTrue(Files.readString(dir.resolve("agent/agent.json")).contains(certificate.toString()));
+  }
+
+  @Test
+  void enroll_usageErrorsExit2WithOneLine() throws Exception {
+    String state = dir.resolve("agent").toString();
+    String server = this.server.baseUri().toString();
+    Files.writeString(dir.resolve("empty.pem"), "");
+
+    List<AgentFixture.Run> runs = List.of(
+        AgentFixture.cli("enroll", "--state", state, "--server", server, "--trust", trust, "--token", "no-colon"),
+        AgentFixture.cli("enroll", "--state", state, "--server", server, "--trust", trust),
+        AgentFixture.cli("enroll", "--state", state, "--server", server, "--trust", trust, "--token", "a:b", "--idevid", "x", "--idevid-key", "y"),
+        AgentFixture.cli("enroll", "--state", state, "--server", server, "--trust", dir.resolve("empty.pem").toString(), "--token", "a:b"),
+        AgentFixture.cli("enroll", "--state", state, "--server", server, "--trust", trust, "--token", "a:b", "--subject", "c"),
+        AgentFixture.cli("enroll", "--state", state, "--server", "http://plain:80", "--trust", trust, "--token", "a:b"),
+        AgentFixture.cli("enroll", "--state", state, "--server", server, "--trust", trust, "--token", "a:b", "--key-type", "dsa"));
+
+    for (AgentFixture.Run run : runs) {
+      assertEquals(2, run.exit(), run.err());
+      assertEquals(1, run.err().lines().count(), run.err());
+      assertTrue(run.err().startsWith("renewal-agent: "), run.err());
+    }
+    assertTrue(runs.get(5).err().contains("is not an https://host[:port] URL"), runs.get(5).err());
+    assertTrue(runs.get(6).err().contains("unknown key type 'dsa'"), runs.get(6).err());
+  }
+
+  @Test
+  void enroll_againNeedsForce() throws Exception {
+    Path state = AgentFixture.enroll(server, dir.resolve("agent"), "device-1");
+
+    AgentFixture.Run again = AgentFixture.cli("enroll", "--state", state.toString(), "--server", server.baseUri().toString(),
+        "--trust", trust, "--token", "device-1:" + server.token("device-1"));
+    AgentFixture.Run forced = AgentFixture.cli("enroll", "--state", state.toString(), "--server", server.baseUri().toString(),
+        "--trust", trust, "--token", "device-1:" + server.token("device-1"), "--force");
+
+    assertEquals(2, again.exit());
+    assertTrue(again.err().contains("is already enrolled"), again.err());
+    assertEquals(0, forced.exit(), forced.err());
+  }
+
+  @Test
+  void enroll_failuresExit1WithTheCause() throws Exception {
+    TestPki.Ca other = TestPki.rootCa("Not the server's");
+    Files.writeString(dir.resolve("other.pem"), Pem.encode(other.certificate()));
+
+    AgentFixture.Run wrongTrust = AgentFixture.cli("enroll", "--state", dir.resolve("a").toString(), "--server",
+        server.baseUri().toString(), "--trust", dir.resolve("other.pem").toString(), "--token", "device-1:x");
+    AgentFixture.Run wrongToken = AgentFixture.cli("enroll", "--state", dir.resolve("b").toString(), "--server",
+        server.baseUri().toString(), "--trust", trust, "--token", "device-1:wrong");
+
+    assertEquals(1, wrongTrust.exit());
+    assertTrue(wrongTrust.err().contains("TLS trust failure: server certificate"), wrongTrust.err());
+    assertEquals(1, wrongToken.exit());
+    assertTrue(wrongToken.err().contains("refused (HTTP 401): unknown device or wrong enrollment token"), wrongToken.err());
+    assertEquals(3, AgentFixture.cli("status", "--state", dir.resolve("b").toString()).exit());
+  }
+
+  @Test
+  void status_textAndJson() throws Exception {
+    Path state = AgentFixture.enroll(server, dir.resolve("agent"), "device-1");
+    X509Certificate certificate = Pem.readCertificates(state.resolve("cert.pem")).get(0);
+
+    AgentFixture.Run text = AgentFixture.cli("status", "--state", state.toString());
+    AgentFixture.Run json = AgentFixture.cli("status", "--state", state.toString(), "--json");
+
+    assertEquals(0, text.exit(), text.err());
+    assertTrue(text.out().contains("identity:       device-1"), text.out());
+    assertTrue(text.out().contains("state:          OK"), text.out());
+    assertTrue(text.out().contains(org.estfleet.pki.Certificates.serialHex(certificate)), text.out());
+    assertTrue(text.out().contains("trust anchor:   active"), text.out());
+    assertTrue(text.out().contains("endpoint:       " + server.baseUri() + " ok"), text.out());
+    assertEquals(0, json.exit());
+    JsonObject status = JsonParser.parseString(json.out()).getAsJsonObject();
+    assertEquals("OK", status.get("state").getAsString());
+    assertEquals(org.estfleet.pki.Certificates.serialHex(certificate),
+        status.getAsJsonObject("certificate").get("serial").getAsString());
+    assertNotNull(status.get("nextRenewal"));
+    assertEquals("active", status.getAsJsonArray("trustAnchors").get(0).getAsJsonObject().get("state").getAsString());
+  }
+
+  @Test
+  void stateDirectory_missingIsExit3_worldWritableIsExit2() throws Exception {
+    Path state = AgentFixture.enroll(server, dir.resolve("agent"), "device-1");
+    Files.setPosixFilePermissions(state, PosixFilePermissions.fromString("rwxrwxrwx"));
+
+    AgentFixture.Run missing = AgentFixture.cli("status", "--state", dir.resolve("nothing").toString());
+    AgentFixture.Run open = AgentFixture.cli("renew", "--state", state.toString());
+
+    assertEquals(3, missing.exit());
+    assertEquals(2, open.exit());
+    assertTrue(open.err().contains("is writable by everyone"), open.err());
+  }
+
+  @Test
+  void renew_exitCodes() throws Exception {
+    Path state = AgentFixture.enroll(server, dir.resolve("agent"), "device-1");
+
+    AgentFixture.Run notDue = AgentFixture.cli("renew", "--state", state.toString());
+    AgentFixture.Run forced = AgentFixture.cli("renew", "--state", state.toString(), "--force");
+    server.close();
+    AgentFixture.Run down = AgentFixture.cli("renew", "--state", state.toString(), "--force");
+
+    assertEquals(0, notDue.exit(), notDue.err());
+    assertTrue(notDue.out().startsWith("not due: renewal due at "), notDue.out());
+    assertEquals(0, forced.exit(), forced.err());
+    assertTrue(forced.out().startsWith("renewed: serial "), forced.out());
+    assertEquals(1, down.exit());
+    assertTrue(down.err().contains("unreachable"), down.err());
+  }
+}
