@@ -84,6 +84,18 @@ public final class EstException extends Exception {
   }
 
   /** The HTTP status code. */
+  /**
+   * An upstream EST server's 4xx refusal, passed on by a gateway: the same status, and its
+   * reason (one line) prefixed with what it is.
+   */
+  public static EstException upstreamRefusal(int status, String reason) {
+    if (status < 400 || status > 499) {
+      throw new IllegalArgumentException("an upstream refusal is a 4xx status, not " + status);
+    }
+    String line = reason.replaceAll("[\\r\\n]+", " ").trim();
+    return new EstException(status, "upstream CA refused: " + line, null, null, null);
+  }
+
   public int status() {
     return status;
   }

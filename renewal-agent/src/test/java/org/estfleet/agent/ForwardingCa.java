@@ -2,6 +2,8 @@ package org.estfleet.agent;
 
 import java.security.cert.X509Certificate;
 import java.util.List;
+import java.util.Optional;
+import org.estfleet.est.CsrAttributes;
 import org.estfleet.est.EstException;
 import org.estfleet.server.ca.CertificateAuthority;
 import org.estfleet.server.ca.IssueRequest;
@@ -18,6 +20,11 @@ class ForwardingCa implements CertificateAuthority {
   @Override
   public List<X509Certificate> caCertificates(String label) throws EstException {
     return delegate.caCertificates(label);
+  }
+
+  @Override
+  public Optional<CsrAttributes> csrAttributes(String label) throws EstException {
+    return delegate.csrAttributes(label);
   }
 
   @Override

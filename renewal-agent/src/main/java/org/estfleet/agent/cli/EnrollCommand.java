@@ -13,7 +13,7 @@ import java.util.concurrent.Callable;
 import org.estfleet.agent.AgentException;
 import org.estfleet.agent.BuildInfo;
 import org.estfleet.agent.Renewer;
-import org.estfleet.agent.client.ClientAuth;
+import org.estfleet.est.client.ClientAuth;
 import org.estfleet.agent.store.AgentConfig;
 import org.estfleet.agent.store.AgentState;
 import org.estfleet.agent.store.StateDir;

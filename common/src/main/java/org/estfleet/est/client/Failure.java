@@ -1,4 +1,4 @@
-package org.estfleet.agent.client;
+package org.estfleet.est.client;
 
 import java.time.Duration;
 import java.util.Objects;

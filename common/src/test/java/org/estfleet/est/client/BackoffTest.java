@@ -1,4 +1,4 @@
-package org.estfleet.agent.client;
+package org.estfleet.est.client;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;

@@ -1,4 +1,4 @@
-package org.estfleet.agent.client;
+package org.estfleet.est.client;
 
 import java.security.cert.X509Certificate;
 import java.time.Duration;
@@ -6,7 +6,7 @@ import java.util.Objects;
 
 /** How a {@code simpleenroll} or {@code simplereenroll} request ended. */
 public sealed interface EnrollOutcome {
-  /** 200: the issued certificate (not yet checked by the agent). */
+  /** 200: the issued certificate (not yet checked by the caller). */
   record Issued(X509Certificate certificate) implements EnrollOutcome {
     public Issued {
       Objects.requireNonNull(certificate, "certificate");

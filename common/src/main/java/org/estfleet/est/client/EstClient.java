@@ -1,4 +1,4 @@
-package org.estfleet.agent.client;
+package org.estfleet.est.client;
 
 import java.io.IOException;
 import java.io.InputStream;
@@ -27,7 +27,9 @@ import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.Collection;
 import java.util.List;
+import java.util.Map;
 import java.util.Objects;
+import java.util.Optional;
 import java.util.concurrent.atomic.AtomicReference;
 import javax.net.ssl.KeyManager;
 import javax.net.ssl.SSLContext;
@@ -40,6 +42,8 @@ import javax.net.ssl.X509ExtendedTrustManager;
 import org.bouncycastle.asn1.x509.KeyPurposeId;
 import org.bouncycastle.cert.X509CertificateHolder;
 import org.bouncycastle.est.CACertsResponse;
+import org.bouncycastle.est.CSRRequestResponse;
+import org.bouncycastle.est.ESTAuth;
 import org.bouncycastle.est.ESTClient;
 import org.bouncycastle.est.ESTClientProvider;
 import org.bouncycastle.est.ESTException;
@@ -54,12 +58,13 @@ import org.estfleet.pki.Certificates;
 import org.estfleet.pki.Csr;
 
 /**
- * The agent's EST client: Bouncy Castle's ({@code org.bouncycastle.est}), with what it lacks for
- * a device that must never hang and must know why a request failed:
+ * The EST client of the agent and of gateways (towards their upstream): Bouncy Castle's
+ * ({@code org.bouncycastle.est}), with what it lacks for a client that must never hang and must
+ * know why a request failed:
  *
  * <ul>
  *   <li>a connect timeout (it connects with none) and a read timeout;
- *   <li>server authentication against the agent's explicit trust anchors only, with a message
+ *   <li>server authentication against the caller's explicit trust anchors only, with a message
  *       naming the certificate and the reason when it fails;
  *   <li>the client certificate always presented (the JDK's key manager stays silent when the
  *       server's list of acceptable issuers does not name the certificate's issuer);
@@ -101,17 +106,49 @@ public final class EstClient {
   }
 
   /**
+   * {@code GET /csrattrs}: the DER body, or empty for 204 (no attributes).
+   */
+  public CsrAttrsOutcome csrAttributes(URI endpoint, String label, List<X509Certificate> anchors) {
+    Session session = open(endpoint, label, anchors, ClientAuth.none());
+    try {
+      CSRRequestResponse response = session.service().getCSRAttributes();
+      if (!response.hasAttributesResponse()) {
+        return new CsrAttrsOutcome.Fetched(Optional.empty());
+      }
+      return new CsrAttrsOutcome.Fetched(Optional.of(response.getAttributesResponse().getEncoded()));
+    } catch (IOException | RuntimeException e) {
+      return new CsrAttrsOutcome.Failed(classify(e, session.capture().get()));
+    }
+  }
+
+  /**
    * {@code POST /simpleenroll} or {@code /simplereenroll} with {@code csr}.
    *
    * @param reenroll whether to use {@code simplereenroll}
    */
   public EnrollOutcome enroll(URI endpoint, String label, boolean reenroll, Csr csr, ClientAuth auth,
       List<X509Certificate> anchors) {
+    return enroll(endpoint, label, reenroll, csr, auth, anchors, Map.of());
+  }
+
+  /**
+   * As {@link #enroll(URI, String, boolean, Csr, ClientAuth, List)}, sending {@code headers} with
+   * the request from the start (a gateway's forwarding headers; {@code Authorization} among them
+   * is sent without waiting for a challenge).
+   */
+  public EnrollOutcome enroll(URI endpoint, String label, boolean reenroll, Csr csr, ClientAuth auth,
+      List<X509Certificate> anchors, Map<String, String> headers) {
     Session session = open(endpoint, label, anchors, auth);
     try {
-      HttpAuth httpAuth = auth instanceof ClientAuth.Token token
-          ? new HttpAuth(token.deviceId(), token.secret().toCharArray())
-          : null;
+      ESTAuth httpAuth;
+      if (!headers.isEmpty()) {
+        Map<String, String> copy = Map.copyOf(headers);
+        httpAuth = request -> copy.forEach(request::setHeader);
+      } else if (auth instanceof ClientAuth.Token token) {
+        httpAuth = new HttpAuth(token.deviceId(), token.secret().toCharArray());
+      } else {
+        httpAuth = null;
+      }
       EnrollmentResponse response = session.service()
           .simpleEnroll(reenroll, new PKCS10CertificationRequest(csr.der()), httpAuth);
       if (!response.isCompleted()) {
@@ -120,7 +157,7 @@ public final class EstClient {
       }
       // RFC 7030 4.2.3: the response holds only the issued certificate. Should a server add
       // others, the one for the CSR's key is it; a lone certificate is returned as is, for the
-      // agent's checks to judge.
+      // caller's checks to judge.
       List<X509Certificate> certificates = convert(response.getStore().getMatches(null));
       for (X509Certificate certificate : certificates) {
         if (Arrays.equals(certificate.getPublicKey().getEncoded(), csr.publicKey().getEncoded())) {
@@ -305,7 +342,7 @@ public final class EstClient {
     return line.length() > MAX_MESSAGE ? line.substring(0, MAX_MESSAGE) + "..." : line;
   }
 
-  /** Server authentication against the explicit anchors only, at the agent's clock. */
+  /** Server authentication against the explicit anchors only, at the client's clock. */
   private static final class ServerTrust extends X509ExtendedTrustManager {
     private final List<X509Certificate> anchors;
     private final Clock clock;
@@ -344,7 +381,7 @@ public final class EstClient {
 
     @Override
     public void checkClientTrusted(X509Certificate[] chain, String authType) throws CertificateException {
-      throw new CertificateException("the agent is a TLS client only");
+      throw new CertificateException("this is a TLS client only");
     }
 
     @Override

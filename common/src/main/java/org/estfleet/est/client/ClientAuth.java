@@ -1,4 +1,4 @@
-package org.estfleet.agent.client;
+package org.estfleet.est.client;
 
 import java.security.PrivateKey;
 import java.security.cert.X509Certificate;
