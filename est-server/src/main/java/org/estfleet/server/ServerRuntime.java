@@ -13,6 +13,20 @@ import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.function.UnaryOperator;
+import java.util.Optional;
+import org.estfleet.est.client.ClientAuth;
+import org.estfleet.est.client.EstClient;
+import org.estfleet.pki.Pem;
+import org.estfleet.server.config.GatewayConfig;
+import org.estfleet.server.enroll.CsrPolicy;
+import org.estfleet.server.gateway.Forwarder;
+import org.estfleet.server.gateway.GatewayHealth;
+import org.estfleet.server.gateway.StoreAndForward;
+import org.estfleet.server.gateway.Upstream;
+import org.estfleet.server.gateway.UpstreamMirror;
+import org.estfleet.server.store.PendingEnrollments;
+import org.estfleet.server.store.Role;
+import org.estfleet.server.store.UpstreamCache;
 import org.estfleet.pki.Certificates;
 import org.estfleet.pki.KeyPairs;
 import org.estfleet.server.auth.Authenticator;
@@ -35,8 +49,10 @@ import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 /**
- * One running est-server in CA mode, assembled from a data directory: the database, the CA, the
- * EST rules and the HTTPS listener. Closing it stops the listener, then closes the database.
+ * One running est-server, assembled from a data directory: in CA mode the database, the CA, the
+ * EST rules and the HTTPS listener; in gateway mode the upstream, its mirror, the durable queue
+ * and its forwarder instead of the CA. Closing it stops the listener, then the forwarder, then
+ * closes the database.
  */
 public final class ServerRuntime implements AutoCloseable {
   private static final Logger LOG = LoggerFactory.getLogger(ServerRuntime.class);
@@ -44,10 +60,12 @@ public final class ServerRuntime implements AutoCloseable {
 
   private final Database database;
   private final EstServer server;
+  private final AutoCloseable background;
 
-  private ServerRuntime(Database database, EstServer server) {
+  private ServerRuntime(Database database, EstServer server, AutoCloseable background) {
     this.database = database;
     this.server = server;
+    this.background = background;
   }
 
   /**
@@ -66,7 +84,6 @@ public final class ServerRuntime implements AutoCloseable {
   public static ServerRuntime start(DataDir dataDir, Clock clock, SecureRandom random,
       UnaryOperator<CertificateAuthority> decorator) throws Exception {
     ServerConfig config = dataDir.config();
-    CaMaterial ca = CaMaterial.load(dataDir);
     List<X509Certificate> tlsChain = dataDir.readCertificates(config.tls().certificate());
     PrivateKey tlsKey = dataDir.readPrivateKey(config.tls().key());
     if (!KeyPairs.matches(tlsChain.get(0).getPublicKey(), tlsKey)) {
@@ -78,7 +95,18 @@ public final class ServerRuntime implements AutoCloseable {
     for (Path file : config.bootstrap().manufacturerCas()) {
       manufacturerCas.addAll(dataDir.readCertificates(file));
     }
+    EstServer.Settings settings = new EstServer.Settings(config.bindAddress(), config.port(), config.tls().protocols(),
+        config.limits().maxRequestBytes());
+    return config.mode() == ServerConfig.Mode.GATEWAY
+        ? startGateway(dataDir, settings, tlsKey, tlsChain, manufacturerCas, clock, random, decorator)
+        : startCa(dataDir, settings, tlsKey, tlsChain, manufacturerCas, clock, random, decorator);
+  }
 
+  private static ServerRuntime startCa(DataDir dataDir, EstServer.Settings settings, PrivateKey tlsKey,
+      List<X509Certificate> tlsChain, List<X509Certificate> manufacturerCas, Clock clock, SecureRandom random,
+      UnaryOperator<CertificateAuthority> decorator) throws Exception {
+    ServerConfig config = dataDir.config();
+    CaMaterial ca = CaMaterial.load(dataDir);
     Database database = Database.open(dataDir.resolve(config.database().file()));
     try {
       IssuedCertificates ledger = new IssuedCertificates(database);
@@ -91,22 +119,80 @@ public final class ServerRuntime implements AutoCloseable {
         profiles.put(label.getKey(), CertificateProfile.of(label.getValue()));
         policies.put(label.getKey(), LabelPolicy.of(label.getValue()));
       }
-      LocalCa localCa = new LocalCa(ca, profiles, ledger, clock, random);
-      Authenticator authenticator = new Authenticator(List.of(ca.root()), List.of(ca.issuing()), manufacturerCas,
-          ledger, tokens, config.reenroll().gracePeriod(), clock);
-      EstService service = new EstService(decorator.apply(localCa), authenticator, policies);
+      LocalCa localCa = new LocalCa(ca, profiles, CertificateProfile.of(config.gatewayProfile()), ledger, clock, random);
+      Authenticator authenticator = new Authenticator(ca::certificates, manufacturerCas,
+          Authenticator.ledgerLookup(ledger), tokens, config.reenroll().gracePeriod(), clock);
+      EstService service = new EstService(decorator.apply(localCa), authenticator, policies,
+          LabelPolicy.of(config.gatewayProfile()),
+          (gateway, requestId) -> ledger.findForwarded(gateway, requestId)
+              .map(record -> Pem.readCertificates(record.certificatePem(), "ledger serial " + record.serial()).get(0)));
 
       List<X509Certificate> acceptedIssuers = new ArrayList<>(ca.certificates());
       acceptedIssuers.addAll(manufacturerCas);
-      EstServer server = EstServer.start(
-          new EstServer.Settings(config.bindAddress(), config.port(), config.tls().protocols(),
-              config.limits().maxRequestBytes()),
-          new EstServer.Tls(tlsKey, tlsChain, acceptedIssuers),
-          service, random);
+      EstServer server = EstServer.start(settings, new EstServer.Tls(tlsKey, tlsChain, acceptedIssuers), service,
+          () -> new CaHealth("ca", "ok", ledger.count()), random);
       LOG.info("serving {} (CA '{}', {} label(s), {} manufacturer CA(s))", server.baseUri(),
           ca.issuing().getSubjectX500Principal().getName(), config.labels().size(), manufacturerCas.size());
-      return new ServerRuntime(database, server);
+      return new ServerRuntime(database, server, () -> { });
     } catch (Exception | Error e) {
+      database.close();
+      throw e;
+    }
+  }
+
+  /** What {@code GET /health} reports in CA mode. */
+  record CaHealth(String mode, String status, long issuedCertificates) {}
+
+  private static ServerRuntime startGateway(DataDir dataDir, EstServer.Settings settings, PrivateKey tlsKey,
+      List<X509Certificate> tlsChain, List<X509Certificate> manufacturerCas, Clock clock, SecureRandom random,
+      UnaryOperator<CertificateAuthority> decorator) throws Exception {
+    ServerConfig config = dataDir.config();
+    GatewayConfig gateway = config.gateway();
+    List<X509Certificate> upstreamTrust = dataDir.readCertificates(gateway.upstreamTrust());
+    Database database = Database.open(dataDir.resolve(config.database().file()));
+    Forwarder forwarder = null;
+    try {
+      // One certificate is both the TLS server certificate devices see and the RA certificate
+      // the upstream sees (README "Gateway").
+      Upstream upstream = new Upstream(gateway.upstreamUri(),
+          new EstClient(gateway.connectTimeout(), gateway.readTimeout(), clock, random), upstreamTrust,
+          new ClientAuth.Certificate(tlsKey, tlsChain), clock);
+      List<String> labels = new ArrayList<>();
+      labels.add("");
+      labels.addAll(gateway.labels());
+      UpstreamMirror mirror = new UpstreamMirror(upstream, new UpstreamCache(database), labels,
+          gateway.cacheStaleAfter(), gateway.retryAfter(), clock);
+      PendingEnrollments queue = new PendingEnrollments(database);
+      forwarder = new Forwarder(queue, upstream, mirror, gateway, clock, random);
+      StoreAndForward storeAndForward = new StoreAndForward(queue, forwarder, mirror, upstream, gateway, clock);
+
+      // Tokens are checked by the upstream; certificates against the CA certificates the
+      // gateway mirrors, with issuance records checked upstream when the gateway vouches.
+      Authenticator authenticator = new Authenticator(mirror::anchors, manufacturerCas,
+          (serial, identity) -> Optional.of(Role.DEVICE), null, config.reenroll().gracePeriod(), clock);
+      // The upstream applies its profiles; here only what every profile requires (a CN, a
+      // signature that verifies, an acceptable key) is checked, with any subjectAltName type.
+      LabelPolicy policy = new LabelPolicy(new CsrPolicy(List.of(ProfileConfig.SanType.values())));
+      Map<String, LabelPolicy> policies = new HashMap<>();
+      for (String label : labels) {
+        policies.put(label, policy);
+      }
+      EstService service = new EstService(decorator.apply(storeAndForward), authenticator, policies, null,
+          EstService.ForwardedRequests.none());
+
+      List<X509Certificate> acceptedIssuers = new ArrayList<>(mirror.anchors());
+      acceptedIssuers.addAll(manufacturerCas);
+      EstServer server = EstServer.start(settings, new EstServer.Tls(tlsKey, tlsChain, acceptedIssuers), service,
+          () -> GatewayHealth.of(upstream, mirror, queue, gateway.queueLimit(), gateway.cacheStaleAfter(), clock),
+          random);
+      forwarder.start();
+      LOG.info("serving {} as a gateway to {} ({} label(s), queue limit {})", server.baseUri(), upstream.uri(),
+          labels.size(), gateway.queueLimit());
+      return new ServerRuntime(database, server, forwarder);
+    } catch (Exception | Error e) {
+      if (forwarder != null) {
+        forwarder.close();
+      }
       database.close();
       throw e;
     }
@@ -136,6 +222,11 @@ public final class ServerRuntime implements AutoCloseable {
   @Override
   public void close() {
     server.close();
+    try {
+      background.close();
+    } catch (Exception e) {
+      LOG.warn("stopping background work failed: {}", e.getMessage());
+    }
     database.close();
   }
 }

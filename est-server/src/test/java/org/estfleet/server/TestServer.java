@@ -19,6 +19,8 @@ import org.estfleet.server.cli.EstServerCommand;
 import org.estfleet.server.config.DataDir;
 import org.estfleet.server.store.Database;
 import org.estfleet.server.store.IssuedCertificates;
+import org.estfleet.server.store.PendingEnrollments;
+import org.estfleet.server.store.Role;
 import org.estfleet.server.store.TokenRecords;
 
 /**
@@ -74,14 +76,34 @@ public final class TestServer implements AutoCloseable {
     return server;
   }
 
+  /**
+   * A gateway in front of {@code upstream}: enrolled there as {@code gateway-1} with a gateway
+   * token the way a user does it ({@code est-server init --gateway}) unless {@code dataDir} holds
+   * a {@code server.json} already; then {@code configPatch} merged in, and started on a free port.
+   */
+  public static TestServer startGateway(Path dataDir, TestServer upstream, String configPatch) throws Exception {
+    if (!Files.exists(dataDir.resolve(DataDir.CONFIG_FILE))) {
+      run("init", "--data", dataDir.toString(), "--gateway", "--upstream", upstream.baseUri().toString(),
+          "--upstream-trust", upstream.dataDir().resolve("ca/root.pem").toString(),
+          "--token", "gateway-1:" + upstream.gatewayToken("gateway-1"));
+    }
+    patchConfig(dataDir, configPatch);
+    TestServer server = new TestServer(dataDir, TestClock.ticking(), UnaryOperator.identity());
+    server.restart();
+    return server;
+  }
+
   /** Runs {@code est-server init --data dataDir} and fails on a non-zero exit. */
   public static void init(Path dataDir) {
+    run("init", "--data", dataDir.toString());
+  }
+
+  private static void run(String... args) {
     StringWriter out = new StringWriter();
     StringWriter err = new StringWriter();
-    int exit = EstServerCommand.commandLine(new PrintWriter(out), new PrintWriter(err))
-        .execute("init", "--data", dataDir.toString());
+    int exit = EstServerCommand.commandLine(new PrintWriter(out), new PrintWriter(err)).execute(args);
     if (exit != 0) {
-      throw new IllegalStateException("init failed (" + exit + "): " + err);
+      throw new IllegalStateException(args[0] + " failed (" + exit + "): " + err);
     }
   }
 
@@ -121,8 +143,10 @@ public final class TestServer implements AutoCloseable {
     return dataDir;
   }
 
+  /** The root devices trust: this CA's, or a gateway's upstream's. */
   public X509Certificate rootCertificate() {
-    return Pem.readCertificates(dataDir.resolve("ca/root.pem")).get(0);
+    Path own = dataDir.resolve("ca/root.pem");
+    return Pem.readCertificates(Files.exists(own) ? own : dataDir.resolve("upstream/trust.pem")).get(0);
   }
 
   public X509Certificate issuingCertificate() {
@@ -141,6 +165,21 @@ public final class TestServer implements AutoCloseable {
   public String token(String deviceId, Duration ttl) {
     try (Database database = Database.open(dataDir.resolve("estfleet.db"))) {
       return new BootstrapTokens(new TokenRecords(database), clock, new SecureRandom()).create(deviceId, ttl).secret();
+    }
+  }
+
+  /** A new one-time token that enrolls a gateway. */
+  public String gatewayToken(String gatewayId) {
+    try (Database database = Database.open(dataDir.resolve("estfleet.db"))) {
+      return new BootstrapTokens(new TokenRecords(database), clock, new SecureRandom())
+          .create(gatewayId, Duration.ofDays(1), Role.GATEWAY).secret();
+    }
+  }
+
+  /** Runs {@code query} against a gateway's queue, through a connection of its own. */
+  public <T> T queue(java.util.function.Function<PendingEnrollments, T> query) {
+    try (Database database = Database.open(dataDir.resolve("estfleet.db"))) {
+      return query.apply(new PendingEnrollments(database));
     }
   }
 

@@ -9,6 +9,7 @@ import java.time.Instant;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Optional;
+import java.util.function.Supplier;
 import org.bouncycastle.asn1.x509.GeneralName;
 import org.bouncycastle.asn1.x509.KeyPurposeId;
 import org.estfleet.est.EstException;
@@ -16,6 +17,7 @@ import org.estfleet.pki.CertificatePath;
 import org.estfleet.pki.Certificates;
 import org.estfleet.server.store.IssuanceRecord;
 import org.estfleet.server.store.IssuedCertificates;
+import org.estfleet.server.store.Role;
 
 /**
  * Decides who is asking (DESIGN.md section 4). TLS accepted any client certificate; this is
@@ -28,33 +30,69 @@ import org.estfleet.server.store.IssuedCertificates;
  *   <li>IDevID: a certificate chaining to a configured manufacturer CA. Identity: its CN, or
  *       else its first URI subjectAltName. Enrollment only.
  *   <li>Token: HTTP Basic {@code deviceId:token}. Identity: the device id. Enrollment only.
+ *   <li>Gateway (RA): an operational certificate of a gateway, with EKU {@code id-kp-cmcRA}; it
+ *       may forward requests ({@link #registrationAuthority}).
  * </ul>
  */
 public final class Authenticator {
-  private final List<X509Certificate> caRoots;
-  private final List<X509Certificate> caIntermediates;
+  private final Supplier<List<X509Certificate>> caCertificates;
   private final List<X509Certificate> manufacturerCas;
-  private final IssuedCertificates ledger;
+  private final IssuanceLookup issuance;
   private final BootstrapTokens tokens;
   private final Duration reenrollGrace;
   private final Clock clock;
 
   /**
-   * @param caRoots this CA's roots
-   * @param caIntermediates this CA's issuing certificates
+   * @param caCertificates this CA's certificates (self-signed ones are roots, the others issuing
+   *     CAs), read at each request: a gateway's change when it refreshes its copy
    * @param manufacturerCas the manufacturer CAs whose device certificates may bootstrap
+   * @param tokens the bootstrap tokens; null on a gateway, where the upstream checks them
    * @param reenrollGrace how long after expiry a certificate may still re-enroll
    */
-  public Authenticator(List<X509Certificate> caRoots, List<X509Certificate> caIntermediates,
-      List<X509Certificate> manufacturerCas, IssuedCertificates ledger, BootstrapTokens tokens,
-      Duration reenrollGrace, Clock clock) {
-    this.caRoots = List.copyOf(caRoots);
-    this.caIntermediates = List.copyOf(caIntermediates);
+  public Authenticator(Supplier<List<X509Certificate>> caCertificates, List<X509Certificate> manufacturerCas,
+      IssuanceLookup issuance, BootstrapTokens tokens, Duration reenrollGrace, Clock clock) {
+    this.caCertificates = caCertificates;
     this.manufacturerCas = List.copyOf(manufacturerCas);
-    this.ledger = ledger;
+    this.issuance = issuance;
     this.tokens = tokens;
     this.reenrollGrace = reenrollGrace;
     this.clock = clock;
+  }
+
+  /** The lookup of a CA whose ledger is {@code ledger}. */
+  public static IssuanceLookup ledgerLookup(IssuedCertificates ledger) {
+    return (serial, identity) -> ledger.find(serial)
+        .filter(record -> record.deviceId().equals(identity))
+        .map(IssuanceRecord::role);
+  }
+
+  /**
+   * Authenticates a gateway forwarding a request: its TLS client certificate must be a currently
+   * valid certificate this CA issued to a gateway, with EKU {@code id-kp-cmcRA} (RFC 6402 section
+   * 2.10; DESIGN.md section 4).
+   *
+   * @throws EstException 403 for any other client
+   */
+  public AuthenticatedClient registrationAuthority(List<X509Certificate> tlsChain) throws EstException {
+    if (tlsChain.isEmpty()) {
+      throw EstException.forbidden("forwarding headers are accepted only from a gateway (RA) certificate; "
+          + "this request has no client certificate");
+    }
+    X509Certificate leaf = tlsChain.get(0);
+    AuthenticatedClient client;
+    try {
+      if (!isIssuedByThisCa(leaf)) {
+        throw EstException.forbidden("certificate " + Certificates.describe(leaf) + " was not issued by this CA");
+      }
+      client = operational(tlsChain, clock.instant(), Duration.ZERO);
+    } catch (EstException e) {
+      throw EstException.forbidden("forwarding headers are accepted only from a gateway (RA): " + e.getMessage());
+    }
+    if (client.role() != Role.GATEWAY || !hasExtendedKeyUsage(leaf, KeyPurposeId.id_kp_cmcRA)) {
+      throw EstException.forbidden("forwarding headers are accepted only from a gateway (RA): certificate "
+          + Certificates.describe(leaf) + " is not a gateway certificate; gateways enroll with a gateway token");
+    }
+    return client;
   }
 
   /**
@@ -67,8 +105,12 @@ public final class Authenticator {
     Optional<BasicCredentials> basic = credentials.basicCredentials();
     if (basic.isPresent()) {
       String deviceId = basic.get().userId();
-      long tokenId = tokens.check(deviceId, basic.get().password());
-      return new AuthenticatedClient(deviceId, AuthMethod.TOKEN, "token #" + tokenId, tokenId, null);
+      if (tokens == null) {
+        // A gateway: the upstream checks the token when the request is forwarded.
+        return new AuthenticatedClient(deviceId, AuthMethod.TOKEN, "token (checked upstream)", null, null, Role.DEVICE);
+      }
+      BootstrapTokens.CheckedToken token = tokens.check(deviceId, basic.get().password());
+      return new AuthenticatedClient(deviceId, AuthMethod.TOKEN, "token #" + token.id(), token.id(), null, token.role());
     }
     if (credentials.clientChain().isEmpty()) {
       throw EstException.unauthorized(
@@ -92,7 +134,7 @@ public final class Authenticator {
         "the device certificate " + Certificates.describe(leaf) + " has neither a CN nor a URI subjectAltName"));
     return new AuthenticatedClient(identity, AuthMethod.IDEVID,
         "idevid serial " + Certificates.serialHex(leaf) + " from '" + leaf.getIssuerX500Principal().getName() + "'",
-        null, leaf);
+        null, leaf, Role.DEVICE);
   }
 
   /**
@@ -114,7 +156,7 @@ public final class Authenticator {
   }
 
   private boolean isIssuedByThisCa(X509Certificate leaf) {
-    for (X509Certificate ca : caIntermediates) {
+    for (X509Certificate ca : caCertificates.get()) {
       if (ca.getSubjectX500Principal().equals(leaf.getIssuerX500Principal())) {
         return true;
       }
@@ -129,10 +171,14 @@ public final class Authenticator {
     // Within the grace period an expired certificate is judged as of its last valid instant:
     // everything else about the path must hold then.
     Instant at = now.isAfter(notAfter) && !now.isAfter(notAfter.plus(grace)) ? notAfter : now;
-    List<X509Certificate> intermediates = new ArrayList<>(caIntermediates);
+    List<X509Certificate> roots = new ArrayList<>();
+    List<X509Certificate> intermediates = new ArrayList<>();
+    for (X509Certificate ca : caCertificates.get()) {
+      (ca.getSubjectX500Principal().equals(ca.getIssuerX500Principal()) ? roots : intermediates).add(ca);
+    }
     intermediates.addAll(chain.subList(1, chain.size()));
     try {
-      CertificatePath.validate(leaf, intermediates, caRoots, at);
+      CertificatePath.validate(leaf, intermediates, roots, at);
     } catch (GeneralSecurityException e) {
       String hint = now.isAfter(notAfter)
           ? (grace.isZero() ? "; this server allows no grace period, so enroll again with a token or IDevID"
@@ -140,24 +186,25 @@ public final class Authenticator {
           : "";
       throw EstException.unauthorized("client certificate rejected: " + e.getMessage() + hint);
     }
-    if (!hasClientAuth(leaf)) {
+    if (!hasExtendedKeyUsage(leaf, KeyPurposeId.id_kp_clientAuth)) {
       throw EstException.unauthorized("client certificate " + Certificates.describe(leaf)
           + " lacks extended key usage clientAuth");
     }
     String serial = Certificates.serialHex(leaf);
-    Optional<IssuanceRecord> record = ledger.find(serial);
     String identity = Certificates.commonName(leaf.getSubjectX500Principal()).orElse(null);
-    if (record.isEmpty() || !record.get().deviceId().equals(identity)) {
+    Optional<Role> role = identity == null ? Optional.empty() : issuance.roleOf(serial, identity);
+    if (role.isEmpty()) {
       throw EstException.unauthorized("client certificate serial " + serial
           + " is not in this server's issuance records");
     }
-    return new AuthenticatedClient(identity, AuthMethod.CERTIFICATE, "certificate serial " + serial, null, leaf);
+    return new AuthenticatedClient(identity, AuthMethod.CERTIFICATE, "certificate serial " + serial, null, leaf,
+        role.get());
   }
 
-  private static boolean hasClientAuth(X509Certificate certificate) {
+  private static boolean hasExtendedKeyUsage(X509Certificate certificate, KeyPurposeId purpose) {
     try {
       List<String> usages = certificate.getExtendedKeyUsage();
-      return usages != null && usages.contains(KeyPurposeId.id_kp_clientAuth.getId());
+      return usages != null && usages.contains(purpose.getId());
     } catch (CertificateParsingException e) {
       return false;
     }

@@ -10,6 +10,7 @@ import java.time.Instant;
 import java.util.Base64;
 import java.util.regex.Pattern;
 import org.estfleet.est.EstException;
+import org.estfleet.server.store.Role;
 import org.estfleet.server.store.TokenRecords;
 
 /**
@@ -36,12 +37,15 @@ public final class BootstrapTokens {
   }
 
   /** A token just created; the secret exists nowhere else. */
-  public record NewToken(long id, String deviceId, String secret, Instant expiresAt) {
+  public record NewToken(long id, String deviceId, String secret, Instant expiresAt, Role role) {
     @Override
     public String toString() {
-      return "NewToken[#" + id + " for " + deviceId + ", expires " + expiresAt + "]";
+      return "NewToken[#" + id + " for " + role.column() + " " + deviceId + ", expires " + expiresAt + "]";
     }
   }
+
+  /** A token that checked out: which one, and whom it enrolls (a device or a gateway). */
+  public record CheckedToken(long id, Role role) {}
 
   /**
    * Checks that a device id can be used in a token and as a certificate's CN.
@@ -58,6 +62,17 @@ public final class BootstrapTokens {
 
   /** Creates a token for a device, valid for {@code ttl}. */
   public NewToken create(String deviceId, Duration ttl) {
+    return create(deviceId, ttl, Role.DEVICE);
+  }
+
+  /**
+   * Creates a token valid for {@code ttl}; with {@link Role#GATEWAY} it enrolls a gateway, whose
+   * certificate lets it forward requests for devices.
+   */
+  public NewToken create(String deviceId, Duration ttl, Role role) {
+    if (role == Role.SERVER) {
+      throw new IllegalArgumentException("tokens enroll devices and gateways, not servers");
+    }
     checkDeviceId(deviceId);
     if (ttl.isNegative() || ttl.isZero()) {
       throw new IllegalArgumentException("token lifetime must be positive");
@@ -67,17 +82,16 @@ public final class BootstrapTokens {
     String secret = Base64.getUrlEncoder().withoutPadding().encodeToString(bytes);
     Instant now = clock.instant();
     Instant expiresAt = now.plus(ttl);
-    long id = records.insert(deviceId, sha256(secret), now, expiresAt);
-    return new NewToken(id, deviceId, secret, expiresAt);
+    long id = records.insert(deviceId, sha256(secret), now, expiresAt, role);
+    return new NewToken(id, deviceId, secret, expiresAt, role);
   }
 
   /**
    * Checks a device's token without consuming it; issuance consumes it atomically.
    *
-   * @return the token's id
    * @throws EstException 401 when the token is wrong, used or expired
    */
-  public long check(String deviceId, String secret) throws EstException {
+  public CheckedToken check(String deviceId, String secret) throws EstException {
     byte[] hash = sha256(secret);
     TokenRecords.TokenRecord match = null;
     for (TokenRecords.TokenRecord token : records.byDevice(deviceId)) {
@@ -97,7 +111,7 @@ public final class BootstrapTokens {
       throw EstException.unauthorized("the enrollment token for '" + deviceId + "' expired at "
           + match.expiresAt() + "; ask for a new one");
     }
-    return match.id();
+    return new CheckedToken(match.id(), match.role());
   }
 
   private static byte[] sha256(String secret) {

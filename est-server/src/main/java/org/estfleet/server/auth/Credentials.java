@@ -6,16 +6,25 @@ import java.util.Optional;
 
 /**
  * What a request presented, before anything is checked: the TLS client certificate chain (leaf
- * first; empty if none) and HTTP Basic credentials (null if none).
+ * first; empty if none), HTTP Basic credentials (null if none), and what a gateway adds to a
+ * request it forwards (null if none).
  */
-public record Credentials(List<X509Certificate> clientChain, BasicCredentials basic) {
+public record Credentials(List<X509Certificate> clientChain, BasicCredentials basic, Forwarding forwarding) {
   public Credentials {
     clientChain = clientChain == null ? List.of() : List.copyOf(clientChain);
+  }
+
+  public Credentials(List<X509Certificate> clientChain, BasicCredentials basic) {
+    this(clientChain, basic, null);
   }
 
   /** No certificate, no password. */
   public static Credentials none() {
     return new Credentials(List.of(), null);
+  }
+
+  public Optional<Forwarding> forwarded() {
+    return Optional.ofNullable(forwarding);
   }
 
   public Optional<BasicCredentials> basicCredentials() {

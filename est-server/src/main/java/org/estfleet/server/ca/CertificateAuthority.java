@@ -2,6 +2,8 @@ package org.estfleet.server.ca;
 
 import java.security.cert.X509Certificate;
 import java.util.List;
+import java.util.Optional;
+import org.estfleet.est.CsrAttributes;
 import org.estfleet.est.EstException;
 
 /**
@@ -18,6 +20,13 @@ public interface CertificateAuthority {
    * @param label the EST label, {@code ""} for the default
    */
   List<X509Certificate> caCertificates(String label) throws EstException;
+
+  /**
+   * What clients should put in their CSRs (RFC 7030 section 4.5); empty when nothing.
+   *
+   * @param label the EST label, {@code ""} for the default
+   */
+  Optional<CsrAttributes> csrAttributes(String label) throws EstException;
 
   /**
    * Issues a certificate for the request (RFC 7030 sections 4.2.1 and 4.2.2), or defers it.

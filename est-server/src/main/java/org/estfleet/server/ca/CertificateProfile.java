@@ -3,21 +3,26 @@ package org.estfleet.server.ca;
 import java.time.Duration;
 import java.util.List;
 import java.util.Objects;
+import org.bouncycastle.asn1.ASN1Encodable;
+import org.bouncycastle.asn1.ASN1ObjectIdentifier;
 import org.bouncycastle.asn1.x509.KeyPurposeId;
 import org.bouncycastle.asn1.x509.KeyUsage;
+import org.estfleet.est.CsrAttributes;
 import org.estfleet.server.config.ProfileConfig;
 
 /**
  * What goes into a certificate besides the CSR's subject, key and names: validity, key usage
- * and extended key usage.
+ * and extended key usage; and what {@code /csrattrs} asks clients for.
  *
  * @param keyUsage key usage bits, as {@link KeyUsage} constants OR-ed together
  */
-public record CertificateProfile(Duration lifetime, Duration backdate, int keyUsage, List<KeyPurposeId> extendedKeyUsages) {
+public record CertificateProfile(Duration lifetime, Duration backdate, int keyUsage, List<KeyPurposeId> extendedKeyUsages,
+    CsrAttributes csrAttributes) {
   public CertificateProfile {
     Objects.requireNonNull(lifetime, "lifetime");
     Objects.requireNonNull(backdate, "backdate");
     extendedKeyUsages = List.copyOf(extendedKeyUsages);
+    csrAttributes = csrAttributes == null ? new CsrAttributes(List.of()) : csrAttributes;
   }
 
   /** The profile a configuration describes. */
@@ -35,8 +40,13 @@ public record CertificateProfile(Duration lifetime, Duration backdate, int keyUs
         .map(name -> switch (name) {
           case CLIENT_AUTH -> KeyPurposeId.id_kp_clientAuth;
           case SERVER_AUTH -> KeyPurposeId.id_kp_serverAuth;
+          case CMC_RA -> KeyPurposeId.id_kp_cmcRA;
         })
         .toList();
-    return new CertificateProfile(config.lifetime(), config.backdate(), bits, purposes);
+    List<CsrAttributes.Item> items = config.csrAttributes().stream()
+        .map(entry -> new CsrAttributes.Item(new ASN1ObjectIdentifier(entry.oid()),
+            entry.values().stream().map(v -> (ASN1Encodable) new ASN1ObjectIdentifier(v)).toList()))
+        .toList();
+    return new CertificateProfile(config.lifetime(), config.backdate(), bits, purposes, new CsrAttributes(items));
   }
 }

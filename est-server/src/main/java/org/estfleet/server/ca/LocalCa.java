@@ -8,12 +8,15 @@ import java.time.Duration;
 import java.time.Instant;
 import java.util.List;
 import java.util.Map;
+import java.util.Optional;
+import org.estfleet.est.CsrAttributes;
 import org.estfleet.est.EstException;
 import org.estfleet.pki.CertificateBuilder;
 import org.estfleet.pki.Certificates;
 import org.estfleet.pki.Pem;
 import org.estfleet.server.store.IssuanceRecord;
 import org.estfleet.server.store.IssuedCertificates;
+import org.estfleet.server.store.Role;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -27,17 +30,20 @@ public final class LocalCa implements CertificateAuthority {
 
   private final CaMaterial material;
   private final Map<String, CertificateProfile> profiles;
+  private final CertificateProfile gatewayProfile;
   private final IssuedCertificates ledger;
   private final Clock clock;
   private final SecureRandom random;
 
   /**
    * @param profiles the profile of each label, {@code ""} for the default
+   * @param gatewayProfile the profile of gateways' certificates
    */
-  public LocalCa(CaMaterial material, Map<String, CertificateProfile> profiles, IssuedCertificates ledger,
-      Clock clock, SecureRandom random) {
+  public LocalCa(CaMaterial material, Map<String, CertificateProfile> profiles, CertificateProfile gatewayProfile,
+      IssuedCertificates ledger, Clock clock, SecureRandom random) {
     this.material = material;
     this.profiles = Map.copyOf(profiles);
+    this.gatewayProfile = gatewayProfile;
     this.ledger = ledger;
     this.clock = clock;
     this.random = random;
@@ -49,12 +55,24 @@ public final class LocalCa implements CertificateAuthority {
   }
 
   @Override
+  public Optional<CsrAttributes> csrAttributes(String label) throws EstException {
+    return Optional.of(profile(label).csrAttributes());
+  }
+
+  @Override
   public IssueResult issue(IssueRequest request) throws EstException {
-    CertificateProfile profile = profiles.get(request.label());
-    if (profile == null) {
-      throw EstException.notFound("no EST label '" + request.label() + "' on this server");
+    if (request.requester().role() == Role.GATEWAY) {
+      return issue(request, gatewayProfile);
     }
-    return issue(request, profile);
+    return issue(request, profile(request.label()));
+  }
+
+  private CertificateProfile profile(String label) throws EstException {
+    CertificateProfile profile = profiles.get(label);
+    if (profile == null) {
+      throw EstException.notFound("no EST label '" + label + "' on this server");
+    }
+    return profile;
   }
 
   /** Issues under an explicit profile; also used for the server's own TLS certificate. */
@@ -102,17 +120,25 @@ public final class LocalCa implements CertificateAuthority {
           requester.tokenId(),
           Certificates.publicKeyFingerprint(certificate.getPublicKey()),
           Pem.encode(certificate),
-          requester.forwardedBy()));
+          requester.forwardedBy(),
+          requester.requestId(),
+          requester.role()));
       switch (outcome) {
         case RECORDED -> {
-          LOG.info("issued serial {} to {} ({}, {}{}), valid until {}", Certificates.serialHex(serial),
-              requester.deviceId(), requester.authMethod(), requester.authDetail(),
-              request.label().isEmpty() ? "" : ", label " + request.label(), notAfter);
+          LOG.info("issued serial {} to {} {} ({}, {}{}{}), valid until {}", Certificates.serialHex(serial),
+              requester.role().column(), requester.deviceId(), requester.authMethod(), requester.authDetail(),
+              request.label().isEmpty() ? "" : ", label " + request.label(),
+              requester.forwardedBy() == null ? "" : ", forwarded by gateway " + requester.forwardedBy(), notAfter);
           return new IssueResult.Issued(certificate);
         }
         case TOKEN_ALREADY_USED -> throw EstException.unauthorized(
             "the enrollment token was used by another request; ask for a new token");
         case DUPLICATE_SERIAL -> LOG.warn("random serial {} already taken; drawing another", serial);
+        case DUPLICATE_REQUEST -> {
+          // The same forwarded request, raced in by a concurrent retry: the first one's certificate.
+          IssuanceRecord first = ledger.findForwarded(requester.forwardedBy(), requester.requestId()).orElseThrow();
+          return new IssueResult.Issued(Pem.readCertificates(first.certificatePem(), "ledger serial " + first.serial()).get(0));
+        }
       }
     }
     throw new IllegalStateException(SERIAL_ATTEMPTS + " random serial numbers collided; is the random source broken?");

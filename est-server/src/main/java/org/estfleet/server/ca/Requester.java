@@ -1,6 +1,7 @@
 package org.estfleet.server.ca;
 
 import java.util.Objects;
+import org.estfleet.server.store.Role;
 
 /**
  * Who a certificate is issued to and how they proved it, as recorded in the ledger.
@@ -10,11 +11,15 @@ import java.util.Objects;
  * @param authDetail which token, IDevID or certificate
  * @param tokenId the one-time token this issuance consumes, or null
  * @param forwardedBy the gateway that forwarded the request, or null
+ * @param requestId the gateway's name for the request, or null
+ * @param role a device, a gateway or this server
  */
-public record Requester(String deviceId, String authMethod, String authDetail, Long tokenId, String forwardedBy) {
+public record Requester(String deviceId, String authMethod, String authDetail, Long tokenId, String forwardedBy,
+    String requestId, Role role) {
   public Requester {
     Objects.requireNonNull(deviceId, "deviceId");
     Objects.requireNonNull(authMethod, "authMethod");
     Objects.requireNonNull(authDetail, "authDetail");
+    Objects.requireNonNull(role, "role");
   }
 }

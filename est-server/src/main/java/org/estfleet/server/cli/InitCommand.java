@@ -2,6 +2,7 @@ package org.estfleet.server.cli;
 
 import java.io.IOException;
 import java.io.PrintWriter;
+import java.net.URI;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -19,6 +20,10 @@ import java.util.stream.Stream;
 import org.bouncycastle.asn1.x509.GeneralName;
 import org.bouncycastle.asn1.x509.KeyPurposeId;
 import org.bouncycastle.asn1.x509.KeyUsage;
+import org.estfleet.est.client.CaCertsOutcome;
+import org.estfleet.est.client.ClientAuth;
+import org.estfleet.est.client.EnrollOutcome;
+import org.estfleet.est.client.EstClient;
 import org.estfleet.io.AtomicFile;
 import org.estfleet.json.Json;
 import org.estfleet.pki.Certificates;
@@ -34,9 +39,13 @@ import org.estfleet.server.ca.LocalCa;
 import org.estfleet.server.ca.Requester;
 import org.estfleet.server.config.ConfigException;
 import org.estfleet.server.config.DataDir;
+import org.estfleet.server.config.GatewayConfig;
 import org.estfleet.server.config.ServerConfig;
 import org.estfleet.server.store.Database;
+import org.estfleet.server.gateway.UpstreamMirror;
 import org.estfleet.server.store.IssuedCertificates;
+import org.estfleet.server.store.Role;
+import org.estfleet.server.store.UpstreamCache;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Model.CommandSpec;
 import picocli.CommandLine.Option;
@@ -46,17 +55,21 @@ import picocli.CommandLine.Spec;
 /**
  * {@code est-server init}: a new data directory with every setting written out, a development
  * CA (root and issuing, EC P-256), a TLS server certificate from that CA, and the database.
+ * With {@code --gateway}: no CA; instead the gateway's certificate, enrolled from the upstream
+ * with a gateway token, and copies of the upstream's {@code /cacerts} and {@code /csrattrs}.
  */
 @Command(name = "init", mixinStandardHelpOptions = true,
-    description = "Create a data directory: server.json, a development CA, a TLS server certificate, the database.")
+    description = {"Create a data directory: server.json, a development CA, a TLS server certificate, the database.",
+        "With --gateway: a gateway to --upstream, enrolled there with a gateway token (est-server token --gateway)."})
 final class InitCommand implements Callable<Integer> {
   /** A DNS name or an IP literal (IPv4 dotted, or IPv6 with colons). */
   private static final Pattern HOSTNAME = Pattern.compile("[A-Za-z0-9]([A-Za-z0-9.-]{0,252})|[0-9A-Fa-f:.]+");
   private static final Pattern IP_LITERAL = Pattern.compile("\\d{1,3}(\\.\\d{1,3}){3}|[0-9A-Fa-f:.]*:[0-9A-Fa-f:.]*");
   private static final Duration TLS_LIFETIME = Duration.ofDays(2 * 365);
   /** What init creates; {@code --force} removes only these. */
-  private static final List<String> CREATED = List.of(DataDir.CONFIG_FILE, "ca", "tls", "estfleet.db",
+  private static final List<String> CREATED = List.of(DataDir.CONFIG_FILE, "ca", "tls", "upstream", "estfleet.db",
       "estfleet.db-wal", "estfleet.db-shm");
+  private static final Duration UPSTREAM_TIMEOUT = Duration.ofSeconds(30);
 
   @Spec
   CommandSpec spec;
@@ -75,6 +88,20 @@ final class InitCommand implements Callable<Integer> {
       description = "Lifetime of device certificates, e.g. 30d (the default) or 90s for a demonstration.")
   Duration lifetime;
 
+  @Option(names = "--gateway", description = "Make a gateway (registration authority) in front of --upstream instead of a CA.")
+  boolean gateway;
+
+  @Option(names = "--upstream", paramLabel = "URL", description = "Gateway: the upstream EST server, https://host:port.")
+  String upstream;
+
+  @Option(names = "--upstream-trust", paramLabel = "CAFILE",
+      description = "Gateway: PEM trust anchors of the upstream's TLS certificate (its root CA).")
+  Path upstreamTrust;
+
+  @Option(names = "--token", paramLabel = "ID:TOKEN",
+      description = "Gateway: the gateway's id and its one-time token from: est-server token --gateway --device ID (on the CA).")
+  String token;
+
   @Override
   public Integer call() throws Exception {
     List<String> names = hostnames.isEmpty() ? List.of("localhost", "127.0.0.1") : List.copyOf(hostnames);
@@ -82,6 +109,12 @@ final class InitCommand implements Callable<Integer> {
       if (!HOSTNAME.matcher(name).matches()) {
         throw new ParameterException(spec.commandLine(), "--hostname: '" + name + "' is not a host name or IP address");
       }
+    }
+    if (gateway) {
+      return initGateway(names);
+    }
+    if (upstream != null || upstreamTrust != null || token != null) {
+      throw new ParameterException(spec.commandLine(), "--upstream, --upstream-trust and --token are for --gateway");
     }
     ServerConfig config = ServerConfig.defaults();
     if (lifetime != null) {
@@ -114,11 +147,12 @@ final class InitCommand implements Callable<Integer> {
       }
       Csr request = csr.sign(tlsKeys);
       CertificateProfile tlsProfile = new CertificateProfile(TLS_LIFETIME, Duration.ofMinutes(5),
-          KeyUsage.digitalSignature, List.of(KeyPurposeId.id_kp_serverAuth));
-      LocalCa localCa = new LocalCa(material, java.util.Map.of(), new IssuedCertificates(database), clock, random);
+          KeyUsage.digitalSignature, List.of(KeyPurposeId.id_kp_serverAuth), null);
+      LocalCa localCa = new LocalCa(material, java.util.Map.of(), tlsProfile, new IssuedCertificates(database), clock,
+          random);
       tls = localCa.issue(new IssueRequest("", request,
-          new Requester(names.get(0), "local", "est-server init (TLS server)", null, null), false), tlsProfile)
-          .certificate();
+          new Requester(names.get(0), "local", "est-server init (TLS server)", null, null, null, Role.SERVER), false,
+          null), tlsProfile).certificate();
       writePublic(dataDir.resolve(config.tls().certificate()), Pem.encode(List.of(tls, ca.issuing())));
       writePrivate(dataDir.resolve(config.tls().key()), Pem.encodePrivateKey(tlsKeys.getPrivate()));
     }
@@ -132,6 +166,126 @@ final class InitCommand implements Callable<Integer> {
     out.println("  TLS server:  " + String.join(", ", names) + ", valid until " + tls.getNotAfter().toInstant());
     out.println("  next:        est-server serve --data " + data);
     return EstServerCommand.EXIT_OK;
+  }
+
+  /**
+   * A gateway: its key and CSR (CN = its id, subjectAltNames = the host names devices use),
+   * enrolled at the upstream with the gateway token over TLS authenticated by
+   * {@code --upstream-trust}. The upstream's gateway profile makes the certificate both a TLS
+   * server certificate and an RA certificate (EKU id-kp-cmcRA).
+   */
+  private int initGateway(List<String> names) throws Exception {
+    if (upstream == null || upstreamTrust == null || token == null) {
+      throw new ParameterException(spec.commandLine(), "--gateway needs --upstream URL, --upstream-trust CAFILE "
+          + "and --token ID:TOKEN (from est-server token --gateway --device ID on the CA)");
+    }
+    if (lifetime != null) {
+      throw new ParameterException(spec.commandLine(), "--lifetime is the CA's setting; a gateway has none");
+    }
+    int colon = token.indexOf(':');
+    if (colon <= 0 || colon == token.length() - 1) {
+      throw new ParameterException(spec.commandLine(), "--token: expected ID:TOKEN, e.g. gateway-1:Xy3...");
+    }
+    String gatewayId = token.substring(0, colon);
+    GatewayConfig gatewaySettings;
+    try {
+      gatewaySettings = GatewayConfig.of(upstream);
+    } catch (IllegalArgumentException e) {
+      throw new ParameterException(spec.commandLine(), "--upstream: " + e.getMessage());
+    }
+    List<X509Certificate> trust;
+    try {
+      trust = Pem.readCertificates(upstreamTrust);
+    } catch (IllegalArgumentException e) {
+      throw new ConfigException("--upstream-trust: " + e.getMessage(), e);
+    }
+    ServerConfig config = ServerConfig.gatewayDefaults(gatewaySettings);
+    Clock clock = Clock.systemUTC();
+    SecureRandom random = new SecureRandom();
+    EstClient client = new EstClient(UPSTREAM_TIMEOUT, UPSTREAM_TIMEOUT, clock, random);
+    URI upstreamUri = gatewaySettings.upstreamUri();
+
+    CaCertsOutcome caCerts = client.caCertificates(upstreamUri, "", trust);
+    if (caCerts instanceof CaCertsOutcome.Failed failed) {
+      throw new UpstreamException("cannot get /cacerts from " + upstream + ": " + failed.failure().describe());
+    }
+    List<X509Certificate> caCertificates = ((CaCertsOutcome.Fetched) caCerts).certificates();
+    KeyPair keys = KeyAlgorithm.EC_P256.generate(random);
+    CsrBuilder csr = new CsrBuilder().commonName(gatewayId);
+    for (String name : names) {
+      csr.subjectAltName(IP_LITERAL.matcher(name).matches()
+          ? new GeneralName(GeneralName.iPAddress, name)
+          : new GeneralName(GeneralName.dNSName, name));
+    }
+    EnrollOutcome outcome = client.enroll(upstreamUri, "", false, csr.sign(keys),
+        new ClientAuth.Token(gatewayId, token.substring(colon + 1)), trust);
+    X509Certificate certificate;
+    if (outcome instanceof EnrollOutcome.Issued issued) {
+      certificate = issued.certificate();
+    } else if (outcome instanceof EnrollOutcome.Failed failed) {
+      throw new UpstreamException("the upstream did not enroll gateway '" + gatewayId + "': "
+          + failed.failure().describe());
+    } else {
+      throw new UpstreamException("the upstream deferred the gateway's enrollment; run init again later");
+    }
+    List<String> usages = certificate.getExtendedKeyUsage();
+    if (usages == null || !usages.contains(KeyPurposeId.id_kp_cmcRA.getId())
+        || !usages.contains(KeyPurposeId.id_kp_serverAuth.getId())) {
+      throw new UpstreamException("the upstream issued " + Certificates.describe(certificate)
+          + " without the gateway usages (id-kp-cmcRA, serverAuth): the token was not a gateway token; "
+          + "create one with: est-server token --gateway --device " + gatewayId);
+    }
+
+    prepareDirectory();
+    DataDir dataDir = DataDir.of(data, config);
+    writePublic(dataDir.resolve(gatewaySettings.upstreamTrust()), Pem.encode(trust));
+    writePublic(dataDir.resolve(config.tls().certificate()), Pem.encode(chain(certificate, caCertificates)));
+    writePrivate(dataDir.resolve(config.tls().key()), Pem.encodePrivateKey(keys.getPrivate()));
+    try (Database database = Database.open(dataDir.resolve(config.database().file()))) {
+      UpstreamMirror.storeCaCertificates(new UpstreamCache(database), "", caCertificates, clock.instant());
+    }
+    writePublic(data.resolve(DataDir.CONFIG_FILE), Json.write(config));
+
+    PrintWriter out = spec.commandLine().getOut();
+    out.println("initialized gateway " + data);
+    out.println("  upstream:    " + upstream);
+    out.println("  gateway id:  " + gatewayId + " (certificate serial " + Certificates.serialHex(certificate)
+        + ", valid until " + certificate.getNotAfter().toInstant() + ")");
+    out.println("  TLS server:  " + String.join(", ", names));
+    out.println("  next:        est-server serve --data " + data);
+    return EstServerCommand.EXIT_OK;
+  }
+
+  /** The certificate and the issuing CAs above it from {@code caCertificates}, up to (not including) the root. */
+  private static List<X509Certificate> chain(X509Certificate leaf, List<X509Certificate> caCertificates) {
+    List<X509Certificate> chain = new ArrayList<>(List.of(leaf));
+    X509Certificate current = leaf;
+    while (chain.size() < 10) {
+      X509Certificate next = null;
+      for (X509Certificate ca : caCertificates) {
+        boolean selfSigned = ca.getSubjectX500Principal().equals(ca.getIssuerX500Principal());
+        if (!selfSigned && ca.getSubjectX500Principal().equals(current.getIssuerX500Principal())
+            && !chain.contains(ca)) {
+          next = ca;
+          break;
+        }
+      }
+      if (next == null) {
+        break;
+      }
+      chain.add(next);
+      current = next;
+    }
+    return chain;
+  }
+
+  /** The upstream could not be reached, or would not enroll the gateway: exit 1. */
+  static final class UpstreamException extends Exception {
+    private static final long serialVersionUID = 1L;
+
+    UpstreamException(String message) {
+      super(message);
+    }
   }
 
   private void prepareDirectory() throws IOException, ConfigException {

@@ -6,8 +6,11 @@ import java.time.Clock;
 import java.time.Duration;
 import java.util.concurrent.Callable;
 import org.estfleet.server.auth.BootstrapTokens;
+import org.estfleet.server.config.ConfigException;
 import org.estfleet.server.config.DataDir;
+import org.estfleet.server.config.ServerConfig;
 import org.estfleet.server.store.Database;
+import org.estfleet.server.store.Role;
 import org.estfleet.server.store.TokenRecords;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Model.CommandSpec;
@@ -35,6 +38,10 @@ final class TokenCommand implements Callable<Integer> {
       description = "How long the token stays usable, e.g. 24h or 7d (default: bootstrap.tokenTtl, 7d).")
   Duration ttl;
 
+  @Option(names = "--gateway",
+      description = "A token that enrolls a gateway (registration authority) with the id --device, not a device.")
+  boolean gateway;
+
   @Override
   public Integer call() throws Exception {
     try {
@@ -46,13 +53,20 @@ final class TokenCommand implements Callable<Integer> {
       throw new ParameterException(spec.commandLine(), "--ttl: must be positive");
     }
     DataDir dataDir = DataDir.open(data);
+    if (dataDir.config().mode() == ServerConfig.Mode.GATEWAY) {
+      throw new ConfigException(data + " is a gateway; tokens are made on its upstream CA ("
+          + dataDir.config().gateway().upstream() + "), which checks them");
+    }
     Duration lifetime = ttl == null ? dataDir.config().bootstrap().tokenTtl() : ttl;
     try (Database database = Database.open(dataDir.resolve(dataDir.config().database().file()))) {
       BootstrapTokens.NewToken token = new BootstrapTokens(new TokenRecords(database), Clock.systemUTC(), new SecureRandom())
-          .create(device, lifetime);
+          .create(device, lifetime, gateway ? Role.GATEWAY : Role.DEVICE);
       spec.commandLine().getOut().println(token.secret());
-      spec.commandLine().getErr().println("token #" + token.id() + " for device " + device + " expires "
-          + token.expiresAt() + "; the device enrolls with HTTP Basic " + device + ":<token>");
+      spec.commandLine().getErr().println(gateway
+          ? "token #" + token.id() + " for gateway " + device + " expires " + token.expiresAt()
+              + "; on the gateway: est-server init --gateway --token " + device + ":<token> ..."
+          : "token #" + token.id() + " for device " + device + " expires " + token.expiresAt()
+              + "; the device enrolls with HTTP Basic " + device + ":<token>");
     }
     return EstServerCommand.EXIT_OK;
   }

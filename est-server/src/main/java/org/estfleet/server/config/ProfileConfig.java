@@ -53,6 +53,16 @@ public record ProfileConfig(
     return new ProfileConfig(null, null, null, null, null, null);
   }
 
+  /**
+   * The default profile of gateways' own certificates: one certificate serves as the gateway's
+   * TLS server certificate towards devices and as its RA client certificate towards the CA.
+   */
+  public static ProfileConfig gatewayDefaults() {
+    return new ProfileConfig(Duration.ofDays(90), null, null,
+        List.of(ExtendedKeyUsageName.SERVER_AUTH, ExtendedKeyUsageName.CLIENT_AUTH, ExtendedKeyUsageName.CMC_RA),
+        List.of(SanType.DNS, SanType.IP), List.of());
+  }
+
   /** The same profile with another lifetime. */
   public ProfileConfig withLifetime(Duration newLifetime) {
     return new ProfileConfig(newLifetime, backdate, keyUsage, extendedKeyUsage, allowedSanTypes, csrAttributes);
@@ -69,7 +79,9 @@ public record ProfileConfig(
   /** Extended key usages (RFC 5280 section 4.2.1.12). */
   public enum ExtendedKeyUsageName {
     @SerializedName("clientAuth") CLIENT_AUTH,
-    @SerializedName("serverAuth") SERVER_AUTH
+    @SerializedName("serverAuth") SERVER_AUTH,
+    /** id-kp-cmcRA (RFC 6402 section 2.10): a registration authority, such as an EST gateway. */
+    @SerializedName("cmcRA") CMC_RA
   }
 
   /** subjectAltName types (RFC 5280 section 4.2.1.6). */

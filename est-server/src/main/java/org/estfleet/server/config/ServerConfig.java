@@ -1,5 +1,6 @@
 package org.estfleet.server.config;
 
+import com.google.gson.annotations.SerializedName;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.List;
@@ -12,12 +13,18 @@ import org.estfleet.est.EstPath;
  * and {@code est-server init} writes them all out, so the file always shows what is in force.
  * Relative paths are resolved against the data directory.
  *
+ * @param mode {@code ca}: issue from this server's own CA; {@code gateway}: forward to an upstream
+ *     EST server, storing requests while it cannot be reached
  * @param bindAddress the address to listen on; {@code 0.0.0.0} for every interface
  * @param port the TLS port; 0 picks a free one
+ * @param ca the CA's files (CA mode only)
  * @param defaultProfile the profile of requests without a label
  * @param labels the profiles of labelled requests ({@code /.well-known/est/<label>/...})
+ * @param gatewayProfile the profile of the certificates of gateways this CA enrolls (CA mode only)
+ * @param gateway the upstream and the store-and-forward settings (gateway mode only)
  */
 public record ServerConfig(
+    Mode mode,
     String bindAddress,
     Integer port,
     TlsConfig tls,
@@ -27,24 +34,49 @@ public record ServerConfig(
     ReenrollConfig reenroll,
     LimitsConfig limits,
     ProfileConfig defaultProfile,
-    Map<String, ProfileConfig> labels) {
+    Map<String, ProfileConfig> labels,
+    ProfileConfig gatewayProfile,
+    GatewayConfig gateway) {
 
   public static final int DEFAULT_PORT = 8443;
 
+  /** What the server does with enrollments. */
+  public enum Mode {
+    @SerializedName("ca") CA,
+    @SerializedName("gateway") GATEWAY
+  }
+
   public ServerConfig {
+    mode = mode == null ? Mode.CA : mode;
+    labels = labels == null ? Map.of() : new TreeMap<>(labels);
+    if (mode == Mode.CA) {
+      if (gateway != null) {
+        throw new IllegalArgumentException("'gateway' settings are for mode \"gateway\"; this server's mode is \"ca\"");
+      }
+      ca = ca == null ? new CaConfig(null, null, null, null) : ca;
+      gatewayProfile = gatewayProfile == null ? ProfileConfig.gatewayDefaults() : gatewayProfile;
+    } else {
+      if (gateway == null) {
+        throw new IllegalArgumentException("mode \"gateway\" needs 'gateway' settings with the upstream's URL");
+      }
+      if (ca != null || gatewayProfile != null) {
+        throw new IllegalArgumentException("'ca' and 'gatewayProfile' are for mode \"ca\"; a gateway has no CA");
+      }
+      if (!labels.isEmpty()) {
+        throw new IllegalArgumentException("a gateway serves the upstream's labels (gateway.labels), not 'labels'");
+      }
+    }
     bindAddress = bindAddress == null ? "127.0.0.1" : bindAddress;
     port = port == null ? DEFAULT_PORT : port;
     if (port < 0 || port > 65535) {
       throw new IllegalArgumentException("port " + port + " is not between 0 and 65535");
     }
     tls = tls == null ? new TlsConfig(null, null, null) : tls;
-    ca = ca == null ? new CaConfig(null, null, null, null) : ca;
     database = database == null ? new DatabaseConfig(null) : database;
     bootstrap = bootstrap == null ? new BootstrapConfig(null, null) : bootstrap;
     reenroll = reenroll == null ? new ReenrollConfig(null) : reenroll;
     limits = limits == null ? new LimitsConfig(null) : limits;
     defaultProfile = defaultProfile == null ? ProfileConfig.defaults() : defaultProfile;
-    labels = labels == null ? Map.of() : new TreeMap<>(labels);
     for (Map.Entry<String, ProfileConfig> label : labels.entrySet()) {
       EstPath.checkLabel(label.getKey());
       if (label.getValue() == null) {
@@ -55,18 +87,24 @@ public record ServerConfig(
 
   /** The configuration {@code init} writes: every default. */
   public static ServerConfig defaults() {
-    return new ServerConfig(null, null, null, null, null, null, null, null, null, null);
+    return new ServerConfig(null, null, null, null, null, null, null, null, null, null, null, null, null);
+  }
+
+  /** The configuration {@code init --gateway} writes: every default, and the upstream. */
+  public static ServerConfig gatewayDefaults(GatewayConfig gateway) {
+    return new ServerConfig(Mode.GATEWAY, null, null, null, null, null, null, null, null, null, null, null, gateway);
   }
 
   /** The same configuration with another default profile. */
   public ServerConfig withDefaultProfile(ProfileConfig profile) {
-    return new ServerConfig(bindAddress, port, tls, ca, database, bootstrap, reenroll, limits, profile, labels);
+    return new ServerConfig(mode, bindAddress, port, tls, ca, database, bootstrap, reenroll, limits, profile, labels,
+        gatewayProfile, gateway);
   }
 
   /** The same configuration listening on another port. */
   public ServerConfig withPort(int newPort) {
-    return new ServerConfig(bindAddress, newPort, tls, ca, database, bootstrap, reenroll, limits,
-        defaultProfile, labels);
+    return new ServerConfig(mode, bindAddress, newPort, tls, ca, database, bootstrap, reenroll, limits,
+        defaultProfile, labels, gatewayProfile, gateway);
   }
 
   /** The server's TLS identity and protocols. */

@@ -16,10 +16,12 @@ import org.estfleet.pki.Csr;
 import org.estfleet.server.auth.AuthenticatedClient;
 import org.estfleet.server.auth.Authenticator;
 import org.estfleet.server.auth.Credentials;
+import org.estfleet.server.auth.Forwarding;
 import org.estfleet.server.ca.CertificateAuthority;
 import org.estfleet.server.ca.IssueRequest;
 import org.estfleet.server.ca.IssueResult;
 import org.estfleet.server.ca.Requester;
+import org.estfleet.server.store.Role;
 import org.estfleet.server.store.StoreException;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -38,14 +40,33 @@ public final class EstService {
   private final CertificateAuthority ca;
   private final Authenticator authenticator;
   private final Map<String, LabelPolicy> labels;
+  private final LabelPolicy gatewayPolicy;
+  private final ForwardedRequests forwarded;
 
   /**
    * @param labels the policy of each label, {@code ""} for requests without one
+   * @param gatewayPolicy the policy of gateways' own certificates; null where gateways cannot enroll
+   * @param forwarded the requests gateways forwarded before, for their retries
    */
-  public EstService(CertificateAuthority ca, Authenticator authenticator, Map<String, LabelPolicy> labels) {
+  public EstService(CertificateAuthority ca, Authenticator authenticator, Map<String, LabelPolicy> labels,
+      LabelPolicy gatewayPolicy, ForwardedRequests forwarded) {
     this.ca = ca;
     this.authenticator = authenticator;
     this.labels = Map.copyOf(labels);
+    this.gatewayPolicy = gatewayPolicy;
+    this.forwarded = forwarded;
+  }
+
+  /** The certificates issued for gateways' requests, found by gateway and request id. */
+  @FunctionalInterface
+  public interface ForwardedRequests {
+    /** What was issued for {@code requestId} of gateway {@code gatewayId}, if anything. */
+    Optional<X509Certificate> find(String gatewayId, String requestId);
+
+    /** For a server that accepts no forwarded requests. */
+    static ForwardedRequests none() {
+      return (gateway, request) -> Optional.empty();
+    }
   }
 
   /** {@code /cacerts} (RFC 7030 section 4.1): no authentication needed. */
@@ -56,8 +77,8 @@ public final class EstService {
 
   /** {@code /csrattrs} (RFC 7030 section 4.5): empty means "answer 204". */
   public Optional<CsrAttributes> csrAttributes(String label) throws EstException {
-    CsrAttributes attributes = policy(label).csrAttributes();
-    return attributes.isEmpty() ? Optional.empty() : Optional.of(attributes);
+    policy(label);
+    return ca.csrAttributes(label).filter(attributes -> !attributes.isEmpty());
   }
 
   /**
@@ -65,16 +86,7 @@ public final class EstService {
    * identity.
    */
   public IssueResult enroll(String label, Credentials credentials, byte[] csrDer) throws EstException {
-    LabelPolicy policy = policy(label);
-    try {
-      AuthenticatedClient client = authenticator.forEnroll(credentials);
-      Csr csr = parse(csrDer);
-      policy.csrPolicy().check(csr);
-      checkIdentity(client, csr);
-      return ca.issue(new IssueRequest(label, csr, requester(client), false));
-    } catch (StoreException e) {
-      throw storeUnavailable(e);
-    }
+    return issue(label, credentials, csrDer, false);
   }
 
   /**
@@ -82,17 +94,66 @@ public final class EstService {
    * renewed, whose subject and subjectAltName the CSR must repeat exactly; the key may change.
    */
   public IssueResult reenroll(String label, Credentials credentials, byte[] csrDer) throws EstException {
+    return issue(label, credentials, csrDer, true);
+  }
+
+  private IssueResult issue(String label, Credentials credentials, byte[] csrDer, boolean reenroll)
+      throws EstException {
     LabelPolicy policy = policy(label);
     try {
-      AuthenticatedClient client = authenticator.forReenroll(credentials);
+      Optional<Forwarding> forwarding = credentials.forwarded();
+      Credentials device = credentials;
+      AuthenticatedClient gateway = null;
+      if (forwarding.isPresent()) {
+        // RFC 7030 section 3.7: the RA authenticated the device; this CA trusts the RA to have
+        // done so, and judges the device by the credentials the RA passes on.
+        gateway = authenticator.registrationAuthority(credentials.clientChain());
+        device = new Credentials(forwarding.get().deviceChain(), credentials.basic());
+      }
       Csr csr = parse(csrDer);
+      if (gateway != null) {
+        Optional<X509Certificate> earlier = forwarded.find(gateway.deviceId(), forwarding.get().requestId());
+        if (earlier.isPresent()) {
+          return replay(gateway, forwarding.get(), csr, earlier.get());
+        }
+      }
+      AuthenticatedClient client = reenroll ? authenticator.forReenroll(device) : authenticator.forEnroll(device);
+      if (client.role() == Role.GATEWAY) {
+        if (gateway != null) {
+          throw EstException.forbidden("a gateway's own credentials cannot be forwarded by another gateway");
+        }
+        if (gatewayPolicy == null) {
+          throw EstException.forbidden("this server does not enroll gateways");
+        }
+        if (!label.isEmpty()) {
+          throw EstException.notFound("gateways enroll without a label, not with '" + label + "'");
+        }
+        policy = gatewayPolicy;
+      }
       policy.csrPolicy().check(csr);
       checkIdentity(client, csr);
-      checkSameNames(client.clientCertificate().orElseThrow(), csr);
-      return ca.issue(new IssueRequest(label, csr, requester(client), true));
+      if (reenroll) {
+        checkSameNames(client.clientCertificate().orElseThrow(), csr);
+      }
+      Requester requester = new Requester(client.deviceId(), client.method().recordedName(), client.detail(),
+          client.tokenId(), gateway == null ? null : gateway.deviceId(),
+          forwarding.map(Forwarding::requestId).orElse(null), client.role());
+      return ca.issue(new IssueRequest(label, csr, requester, reenroll, device));
     } catch (StoreException e) {
       throw storeUnavailable(e);
     }
+  }
+
+  /** A gateway sent a request again: the certificate it was issued the first time, once more. */
+  private static IssueResult replay(AuthenticatedClient gateway, Forwarding forwarding, Csr csr,
+      X509Certificate earlier) throws EstException {
+    if (!java.util.Arrays.equals(earlier.getPublicKey().getEncoded(), csr.publicKey().getEncoded())) {
+      throw EstException.badRequest("request id " + forwarding.requestId() + " of gateway '" + gateway.deviceId()
+          + "' was used for another key; a gateway must name each request uniquely");
+    }
+    LOG.info("gateway '{}' sent request {} again; returning serial {} issued for it before", gateway.deviceId(),
+        forwarding.requestId(), Certificates.serialHex(earlier));
+    return new IssueResult.Issued(earlier);
   }
 
   private LabelPolicy policy(String label) throws EstException {
@@ -144,10 +205,6 @@ public final class EstService {
           + " differs from the certificate being renewed " + Certificates.subjectAltNames(current)
           + "; keep the subjectAltName");
     }
-  }
-
-  private static Requester requester(AuthenticatedClient client) {
-    return new Requester(client.deviceId(), client.method().recordedName(), client.detail(), client.tokenId(), null);
   }
 
   private static EstException storeUnavailable(StoreException e) {

@@ -3,6 +3,8 @@ package org.estfleet.server.http;
 import java.io.IOException;
 import java.io.InputStream;
 import java.security.cert.X509Certificate;
+import java.util.ArrayList;
+import java.util.Base64;
 import java.util.List;
 import org.eclipse.jetty.http.HttpHeader;
 import org.eclipse.jetty.io.EndPoint;
@@ -14,8 +16,10 @@ import org.estfleet.est.CertsOnly;
 import org.estfleet.est.EstException;
 import org.estfleet.est.EstMediaType;
 import org.estfleet.est.EstOperation;
+import org.estfleet.pki.Certificates;
 import org.estfleet.server.auth.BasicCredentials;
 import org.estfleet.server.auth.Credentials;
+import org.estfleet.server.auth.Forwarding;
 import org.estfleet.server.ca.IssueResult;
 import org.estfleet.server.enroll.EstService;
 
@@ -99,6 +103,35 @@ final class EnrollHandler extends EstHandler {
     }
     String authorization = request.getHeaders().get(HttpHeader.AUTHORIZATION);
     BasicCredentials basic = authorization == null ? null : BasicCredentials.parse(authorization);
-    return new Credentials(chain, basic);
+    return new Credentials(chain, basic, forwarding(request));
+  }
+
+  /** The headers of a gateway forwarding a device's request (README "Gateway"), or null. */
+  private static Forwarding forwarding(Request request) throws EstException {
+    String requestId = request.getHeaders().get(Forwarding.REQUEST_ID_HEADER);
+    String deviceChain = request.getHeaders().get(Forwarding.DEVICE_CHAIN_HEADER);
+    if (requestId == null && deviceChain == null) {
+      return null;
+    }
+    if (requestId == null) {
+      throw EstException.badRequest(Forwarding.DEVICE_CHAIN_HEADER + " needs " + Forwarding.REQUEST_ID_HEADER
+          + " with it: a gateway names each request it forwards");
+    }
+    List<X509Certificate> chain = new ArrayList<>();
+    if (deviceChain != null) {
+      for (String part : deviceChain.split(",")) {
+        try {
+          chain.add(Certificates.fromDer(Base64.getDecoder().decode(part.trim())));
+        } catch (IllegalArgumentException e) {
+          throw EstException.badRequest(Forwarding.DEVICE_CHAIN_HEADER + " is not base64 DER certificates "
+              + "separated by commas: " + e.getMessage(), e);
+        }
+      }
+    }
+    try {
+      return new Forwarding(requestId, chain);
+    } catch (IllegalArgumentException e) {
+      throw EstException.badRequest(e.getMessage(), e);
+    }
   }
 }

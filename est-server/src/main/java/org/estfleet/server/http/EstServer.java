@@ -8,6 +8,7 @@ import java.security.SecureRandom;
 import java.security.cert.X509Certificate;
 import java.util.List;
 import java.util.Objects;
+import java.util.function.Supplier;
 import javax.net.ssl.KeyManagerFactory;
 import javax.net.ssl.SSLContext;
 import javax.net.ssl.TrustManager;
@@ -73,8 +74,13 @@ public final class EstServer implements AutoCloseable {
     }
   }
 
-  /** Starts listening; the returned server is running. */
-  public static EstServer start(Settings settings, Tls tls, EstService service, SecureRandom random) throws Exception {
+  /**
+   * Starts listening; the returned server is running.
+   *
+   * @param health what {@code GET /health} reports (serialized as JSON)
+   */
+  public static EstServer start(Settings settings, Tls tls, EstService service, Supplier<?> health,
+      SecureRandom random) throws Exception {
     QueuedThreadPool threads = new QueuedThreadPool(200, 8);
     threads.setName("est-http");
     Server server = new Server(threads);
@@ -110,6 +116,7 @@ public final class EstServer implements AutoCloseable {
       routes.addMapping(new ServletPathSpec(EstPath.PREFIX + operation.segment()), handler);
       routes.addMapping(new UriTemplatePathSpec(EstPath.PREFIX + "{label}/" + operation.segment()), handler);
     }
+    routes.addMapping(new ServletPathSpec(HealthHandler.PATH), new HealthHandler(health));
     server.setHandler(new EstErrorHandler(routes, REALM));
     server.start();
     return new EstServer(server, connector);

@@ -11,6 +11,7 @@ import java.util.Objects;
  * @param authDetail which token, IDevID or certificate it was
  * @param tokenId the bootstrap token consumed by this issuance, or null
  * @param forwardedBy the gateway (RA) that forwarded the request, or null
+ * @param requestId the gateway's name for the forwarded request, or null
  */
 public record IssuanceRecord(
     String serial,
@@ -25,7 +26,9 @@ public record IssuanceRecord(
     Long tokenId,
     String publicKeySha256,
     String certificatePem,
-    String forwardedBy) {
+    String forwardedBy,
+    String requestId,
+    Role role) {
 
   public IssuanceRecord {
     Objects.requireNonNull(serial, "serial");
@@ -39,5 +42,9 @@ public record IssuanceRecord(
     Objects.requireNonNull(authDetail, "authDetail");
     Objects.requireNonNull(publicKeySha256, "publicKeySha256");
     Objects.requireNonNull(certificatePem, "certificatePem");
+    Objects.requireNonNull(role, "role");
+    if (requestId != null && forwardedBy == null) {
+      throw new IllegalArgumentException("a request id names a forwarded request; forwardedBy is missing");
+    }
   }
 }

@@ -14,7 +14,7 @@ import java.util.Optional;
 public final class IssuedCertificates {
   private static final String COLUMNS =
       "serial, device_id, subject, label, not_before, not_after, issued_at, auth_method, "
-          + "auth_detail, public_key_sha256, certificate_pem, forwarded_by";
+          + "auth_detail, public_key_sha256, certificate_pem, forwarded_by, request_id, role";
 
   private final Database database;
 
@@ -29,7 +29,12 @@ public final class IssuedCertificates {
     /** Nothing written: the token was consumed by another request first. */
     TOKEN_ALREADY_USED,
     /** Nothing written: the serial number is already taken. Sign again with a new one. */
-    DUPLICATE_SERIAL
+    DUPLICATE_SERIAL,
+    /**
+     * Nothing written: the gateway's request was recorded already (it forwarded the same request
+     * twice); {@link #findForwarded} has the certificate issued the first time.
+     */
+    DUPLICATE_REQUEST
   }
 
   /**
@@ -50,11 +55,23 @@ public final class IssuedCertificates {
           }
         }
       }
+      if (record.requestId() != null) {
+        try (PreparedStatement select = connection.prepareStatement(
+            "SELECT 1 FROM issued_certificate WHERE forwarded_by = ? AND request_id = ?")) {
+          select.setString(1, record.forwardedBy());
+          select.setString(2, record.requestId());
+          try (ResultSet rows = select.executeQuery()) {
+            if (rows.next()) {
+              return Outcome.DUPLICATE_REQUEST;
+            }
+          }
+        }
+      }
       if (record.tokenId() != null && !consumeToken(connection, record)) {
         return Outcome.TOKEN_ALREADY_USED;
       }
       try (PreparedStatement insert = connection.prepareStatement(
-          "INSERT INTO issued_certificate (" + COLUMNS + ") VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)")) {
+          "INSERT INTO issued_certificate (" + COLUMNS + ") VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)")) {
         insert.setString(1, record.serial());
         insert.setString(2, record.deviceId());
         insert.setString(3, record.subject());
@@ -66,11 +83,9 @@ public final class IssuedCertificates {
         insert.setString(9, record.authDetail());
         insert.setString(10, record.publicKeySha256());
         insert.setString(11, record.certificatePem());
-        if (record.forwardedBy() == null) {
-          insert.setNull(12, Types.VARCHAR);
-        } else {
-          insert.setString(12, record.forwardedBy());
-        }
+        setNullable(insert, 12, record.forwardedBy());
+        setNullable(insert, 13, record.requestId());
+        insert.setString(14, record.role().column());
         insert.executeUpdate();
       }
       return Outcome.RECORDED;
@@ -99,6 +114,18 @@ public final class IssuedCertificates {
     });
   }
 
+  /** The certificate issued for a gateway's request, if it was recorded. */
+  public Optional<IssuanceRecord> findForwarded(String forwardedBy, String requestId) {
+    return database.read(connection -> {
+      try (PreparedStatement select = connection.prepareStatement(
+          "SELECT " + COLUMNS + " FROM issued_certificate WHERE forwarded_by = ? AND request_id = ?")) {
+        select.setString(1, forwardedBy);
+        select.setString(2, requestId);
+        return readAll(select).stream().findFirst();
+      }
+    });
+  }
+
   /** Every certificate issued to a device, oldest first. */
   public List<IssuanceRecord> byDevice(String deviceId) {
     return database.read(connection -> {
@@ -121,6 +148,14 @@ public final class IssuedCertificates {
     });
   }
 
+  private static void setNullable(PreparedStatement statement, int index, String value) throws SQLException {
+    if (value == null) {
+      statement.setNull(index, Types.VARCHAR);
+    } else {
+      statement.setString(index, value);
+    }
+  }
+
   private static List<IssuanceRecord> readAll(PreparedStatement select) throws SQLException {
     List<IssuanceRecord> records = new ArrayList<>();
     try (ResultSet rows = select.executeQuery()) {
@@ -138,7 +173,9 @@ public final class IssuedCertificates {
             null,
             rows.getString(10),
             rows.getString(11),
-            rows.getString(12)));
+            rows.getString(12),
+            rows.getString(13),
+            Role.of(rows.getString(14))));
       }
     }
     return records;

@@ -20,7 +20,8 @@ public final class TokenRecords {
    *
    * @param usedAt when it was consumed, or null
    */
-  public record TokenRecord(long id, String deviceId, byte[] sha256, Instant createdAt, Instant expiresAt, Instant usedAt) {
+  public record TokenRecord(long id, String deviceId, byte[] sha256, Instant createdAt, Instant expiresAt, Instant usedAt,
+      Role role) {
     public TokenRecord {
       sha256 = sha256.clone();
     }
@@ -32,15 +33,16 @@ public final class TokenRecords {
   }
 
   /** Stores a new token's hash and returns its id. */
-  public long insert(String deviceId, byte[] sha256, Instant createdAt, Instant expiresAt) {
+  public long insert(String deviceId, byte[] sha256, Instant createdAt, Instant expiresAt, Role role) {
     return database.inTransaction(connection -> {
       try (PreparedStatement insert = connection.prepareStatement(
-          "INSERT INTO bootstrap_token (device_id, token_sha256, created_at, expires_at) VALUES (?, ?, ?, ?)",
+          "INSERT INTO bootstrap_token (device_id, token_sha256, created_at, expires_at, role) VALUES (?, ?, ?, ?, ?)",
           Statement.RETURN_GENERATED_KEYS)) {
         insert.setString(1, deviceId);
         insert.setBytes(2, sha256);
         insert.setLong(3, createdAt.toEpochMilli());
         insert.setLong(4, expiresAt.toEpochMilli());
+        insert.setString(5, role.column());
         insert.executeUpdate();
         try (ResultSet keys = insert.getGeneratedKeys()) {
           keys.next();
@@ -54,7 +56,8 @@ public final class TokenRecords {
   public List<TokenRecord> byDevice(String deviceId) {
     return database.read(connection -> {
       try (PreparedStatement select = connection.prepareStatement(
-          "SELECT id, device_id, token_sha256, created_at, expires_at, used_at FROM bootstrap_token WHERE device_id = ?")) {
+          "SELECT id, device_id, token_sha256, created_at, expires_at, used_at, role FROM bootstrap_token "
+              + "WHERE device_id = ?")) {
         select.setString(1, deviceId);
         List<TokenRecord> tokens = new ArrayList<>();
         try (ResultSet rows = select.executeQuery()) {
@@ -67,7 +70,8 @@ public final class TokenRecords {
                 rows.getBytes(3),
                 Instant.ofEpochMilli(rows.getLong(4)),
                 Instant.ofEpochMilli(rows.getLong(5)),
-                unused ? null : Instant.ofEpochMilli(usedAt)));
+                unused ? null : Instant.ofEpochMilli(usedAt),
+                Role.of(rows.getString(7))));
           }
         }
         return tokens;

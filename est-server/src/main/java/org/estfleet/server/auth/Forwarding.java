@@ -1,0 +1,30 @@
+package org.estfleet.server.auth;
+
+import java.security.cert.X509Certificate;
+import java.util.List;
+import java.util.Objects;
+
+/**
+ * What a gateway adds to a request it forwards for a device (the headers of
+ * {@code README.md#gateway}): its name for the request, and the certificate chain the device
+ * authenticated to it with, when the device used one. A token device's token travels as HTTP
+ * Basic, as it would directly.
+ *
+ * @param requestId the gateway's name for the request; the same request forwarded twice gets the
+ *     same certificate
+ * @param deviceChain the device's certificate chain, leaf first; empty for a token device
+ */
+public record Forwarding(String requestId, List<X509Certificate> deviceChain) {
+  /** The request header naming the request. */
+  public static final String REQUEST_ID_HEADER = "EST-Fleet-Request-Id";
+  /** The request header carrying the device's certificates: base64 DER, comma-separated, leaf first. */
+  public static final String DEVICE_CHAIN_HEADER = "EST-Fleet-Device-Certificate";
+
+  public Forwarding {
+    Objects.requireNonNull(requestId, "requestId");
+    if (!requestId.matches("[A-Za-z0-9-]{1,64}")) {
+      throw new IllegalArgumentException(REQUEST_ID_HEADER + " must be 1-64 letters, digits and hyphens");
+    }
+    deviceChain = List.copyOf(deviceChain);
+  }
+}

@@ -1,0 +1,98 @@
+package org.estfleet.server.config;
+
+import java.net.URI;
+import java.net.URISyntaxException;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.List;
+import org.estfleet.est.EstPath;
+
+/**
+ * A gateway's upstream and its store-and-forward settings ({@code gateway} in
+ * {@code server.json}).
+ *
+ * @param upstream the upstream EST server, {@code https://host:port}
+ * @param upstreamTrust PEM file of the trust anchors that authenticate the upstream's TLS certificate
+ * @param labels the upstream's labels this gateway serves, besides requests without a label
+ * @param connectTimeout how long to wait for a connection to the upstream
+ * @param readTimeout how long to wait for the upstream's answer
+ * @param queueLimit the most requests waiting for the upstream; beyond it devices get 503
+ * @param pendingTtl how long a request waits for the upstream before it is dropped
+ * @param answeredTtl how long the upstream's answer waits for the device to collect it
+ * @param retryAfter the {@code Retry-After} told to devices whose request waits (202)
+ * @param forwardInterval how often the forwarder looks for work and probes a down upstream
+ * @param maxBackoff the longest wait between two attempts to forward one request
+ * @param cacheRefresh how often {@code /cacerts} and {@code /csrattrs} are fetched again
+ * @param cacheStaleAfter the age beyond which the cached copies are reported stale
+ */
+public record GatewayConfig(
+    String upstream,
+    Path upstreamTrust,
+    List<String> labels,
+    Duration connectTimeout,
+    Duration readTimeout,
+    Integer queueLimit,
+    Duration pendingTtl,
+    Duration answeredTtl,
+    Duration retryAfter,
+    Duration forwardInterval,
+    Duration maxBackoff,
+    Duration cacheRefresh,
+    Duration cacheStaleAfter) {
+
+  public GatewayConfig {
+    upstreamUri(upstream);
+    upstreamTrust = upstreamTrust == null ? Path.of("upstream/trust.pem") : upstreamTrust;
+    labels = labels == null ? List.of() : List.copyOf(labels);
+    for (String label : labels) {
+      EstPath.checkLabel(label);
+    }
+    connectTimeout = positive("connectTimeout", connectTimeout, Duration.ofSeconds(5));
+    readTimeout = positive("readTimeout", readTimeout, Duration.ofSeconds(30));
+    queueLimit = queueLimit == null ? 10_000 : queueLimit;
+    if (queueLimit < 1) {
+      throw new IllegalArgumentException("gateway.queueLimit must be at least 1");
+    }
+    pendingTtl = positive("pendingTtl", pendingTtl, Duration.ofDays(7));
+    answeredTtl = positive("answeredTtl", answeredTtl, Duration.ofDays(7));
+    retryAfter = positive("retryAfter", retryAfter, Duration.ofSeconds(60));
+    forwardInterval = positive("forwardInterval", forwardInterval, Duration.ofSeconds(5));
+    maxBackoff = positive("maxBackoff", maxBackoff, Duration.ofMinutes(10));
+    cacheRefresh = positive("cacheRefresh", cacheRefresh, Duration.ofHours(1));
+    cacheStaleAfter = positive("cacheStaleAfter", cacheStaleAfter, Duration.ofHours(24));
+  }
+
+  /** The settings {@code init --gateway} writes: the upstream and every default. */
+  public static GatewayConfig of(String upstream) {
+    return new GatewayConfig(upstream, null, null, null, null, null, null, null, null, null, null, null, null);
+  }
+
+  public URI upstreamUri() {
+    return upstreamUri(upstream);
+  }
+
+  private static URI upstreamUri(String upstream) {
+    if (upstream == null) {
+      throw new IllegalArgumentException("gateway.upstream is missing; give the upstream's https://host:port");
+    }
+    URI uri;
+    try {
+      uri = new URI(upstream);
+    } catch (URISyntaxException e) {
+      throw new IllegalArgumentException("gateway.upstream '" + upstream + "' is not a URL: " + e.getMessage(), e);
+    }
+    if (!"https".equals(uri.getScheme()) || uri.getHost() == null
+        || (uri.getPath() != null && !uri.getPath().isEmpty() && !uri.getPath().equals("/"))) {
+      throw new IllegalArgumentException("gateway.upstream '" + upstream + "' must be https://host[:port]");
+    }
+    return uri;
+  }
+
+  private static Duration positive(String name, Duration value, Duration fallback) {
+    Duration result = value == null ? fallback : value;
+    if (result.isNegative() || result.isZero()) {
+      throw new IllegalArgumentException("gateway." + name + " must be positive");
+    }
+    return result;
+  }
+}

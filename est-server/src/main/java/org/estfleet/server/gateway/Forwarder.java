@@ -1,0 +1,181 @@
+package org.estfleet.server.gateway;
+
+import java.security.SecureRandom;
+import java.security.cert.X509Certificate;
+import java.time.Clock;
+import java.time.Duration;
+import java.time.Instant;
+import java.util.Arrays;
+import java.util.List;
+import java.util.Optional;
+import java.util.Set;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.Executors;
+import java.util.concurrent.ScheduledExecutorService;
+import java.util.concurrent.TimeUnit;
+import org.estfleet.est.client.Backoff;
+import org.estfleet.est.client.EnrollOutcome;
+import org.estfleet.est.client.Failure;
+import org.estfleet.pki.Certificates;
+import org.estfleet.pki.Csr;
+import org.estfleet.pki.Pem;
+import org.estfleet.server.config.GatewayConfig;
+import org.estfleet.server.store.PendingEnrollment;
+import org.estfleet.server.store.PendingEnrollments;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * Delivers stored requests to the upstream: every {@code gateway.forwardInterval} it drops
+ * requests past their time, refreshes the {@code /cacerts} copy when due, and, while the upstream
+ * answers, forwards every request that is due. While the upstream is down it only probes it
+ * (the refresh is the probe) and leaves the requests alone, so that they all go as soon as it is
+ * back, not after a backoff earned during the outage.
+ */
+public final class Forwarder implements AutoCloseable {
+  private static final Logger LOG = LoggerFactory.getLogger(Forwarder.class);
+  private static final int BATCH = 100;
+  private static final Duration MIN_DEFERRAL = Duration.ofSeconds(1);
+
+  private final PendingEnrollments queue;
+  private final Upstream upstream;
+  private final UpstreamMirror mirror;
+  private final GatewayConfig config;
+  private final Clock clock;
+  private final SecureRandom random;
+  private final Backoff backoff;
+  private final Set<Long> inFlight = ConcurrentHashMap.newKeySet();
+  private final ScheduledExecutorService executor;
+  private Instant nextRefresh = Instant.MIN;
+
+  public Forwarder(PendingEnrollments queue, Upstream upstream, UpstreamMirror mirror, GatewayConfig config,
+      Clock clock, SecureRandom random) {
+    this.queue = queue;
+    this.upstream = upstream;
+    this.mirror = mirror;
+    this.config = config;
+    this.clock = clock;
+    this.random = random;
+    this.backoff = new Backoff(config.forwardInterval(), config.maxBackoff());
+    this.executor = Executors.newSingleThreadScheduledExecutor(runnable -> {
+      Thread thread = new Thread(runnable, "gateway-forwarder");
+      thread.setDaemon(true);
+      return thread;
+    });
+  }
+
+  /** Starts the periodic work; the first round runs at once. */
+  public void start() {
+    executor.scheduleWithFixedDelay(this::round, 0, config.forwardInterval().toMillis(), TimeUnit.MILLISECONDS);
+  }
+
+  private void round() {
+    try {
+      runOnce();
+    } catch (RuntimeException e) {
+      // The next round tries again; one bad round must not end the forwarder.
+      LOG.error("gateway forwarding round failed", e);
+    }
+  }
+
+  /** One round of the periodic work. */
+  void runOnce() {
+    Instant now = clock.instant();
+    int dropped = queue.expire(now.minus(config.pendingTtl()), now.minus(config.answeredTtl()));
+    if (dropped > 0) {
+      LOG.warn("dropped {} stored request(s) unanswered for {} or uncollected for {}", dropped,
+          config.pendingTtl(), config.answeredTtl());
+    }
+    if (upstream.status().state() != Upstream.State.UP || !now.isBefore(nextRefresh)) {
+      mirror.refresh();
+      if (upstream.status().state() == Upstream.State.UP) {
+        nextRefresh = now.plus(config.cacheRefresh());
+      }
+    }
+    while (upstream.status().state() == Upstream.State.UP) {
+      List<PendingEnrollment> due = queue.due(clock.instant(), BATCH);
+      if (due.isEmpty()) {
+        return;
+      }
+      for (PendingEnrollment request : due) {
+        forward(request);
+        if (upstream.status().state() != Upstream.State.UP) {
+          return;
+        }
+      }
+    }
+  }
+
+  /**
+   * Forwards one request now and records the upstream's answer.
+   *
+   * @return the request as it stands afterwards; empty when it is being forwarded by another
+   *     thread already (a request is never forwarded twice at once)
+   */
+  public Optional<PendingEnrollment> forward(PendingEnrollment request) {
+    if (!inFlight.add(request.id())) {
+      return Optional.empty();
+    }
+    try {
+      EnrollOutcome outcome = upstream.forward(request);
+      Instant now = clock.instant();
+      if (outcome instanceof EnrollOutcome.Issued issued) {
+        record(request, issued.certificate(), now);
+      } else if (outcome instanceof EnrollOutcome.Pending pending) {
+        Duration wait = pending.retryAfter().compareTo(MIN_DEFERRAL) < 0 ? MIN_DEFERRAL : pending.retryAfter();
+        queue.retryLater(request.id(), "the upstream deferred it", now.plus(wait), now);
+      } else if (outcome instanceof EnrollOutcome.Failed failed) {
+        fail(request, failed.failure(), now);
+      }
+      return queue.byId(request.id());
+    } finally {
+      inFlight.remove(request.id());
+    }
+  }
+
+  private void record(PendingEnrollment request, X509Certificate certificate, Instant now) {
+    Csr csr = Csr.fromDer(request.csrDer());
+    if (!Arrays.equals(certificate.getPublicKey().getEncoded(), csr.publicKey().getEncoded())) {
+      LOG.error("upstream answered request {} of {} with a certificate for another key ({}); will ask again",
+          request.requestId(), request.deviceId(), Certificates.describe(certificate));
+      queue.retryLater(request.id(), "the upstream returned a certificate for another key",
+          now.plus(backoff.delay(request.attempts() + 1, random)), now);
+      return;
+    }
+    if (queue.issued(request.id(), Pem.encode(certificate), now)) {
+      LOG.info("upstream issued serial {} to {} (request {}, stored {} ago)", Certificates.serialHex(certificate),
+          request.deviceId(), request.requestId(), Duration.between(request.createdAt(), now));
+    }
+  }
+
+  private void fail(PendingEnrollment request, Failure failure, Instant now) {
+    if (!failure.failsOver()) {
+      // A 4xx is the upstream's verdict on the request; the device learns it on its next try.
+      if (queue.refused(request.id(), failure.status(), failure.message(), now)) {
+        LOG.info("upstream refused request {} of {}: {}", request.requestId(), request.deviceId(), failure.describe());
+      }
+      return;
+    }
+    Instant next;
+    if (failure.kind() == Failure.Kind.UNAVAILABLE) {
+      // The upstream answered but is overloaded: its Retry-After, or our backoff.
+      next = now.plus(failure.retryAfterHint().orElseGet(() -> backoff.delay(request.attempts() + 1, random)));
+    } else {
+      // The link is down: the request goes as soon as a probe finds the upstream again.
+      next = now;
+    }
+    queue.retryLater(request.id(), failure.describe(), next, now);
+  }
+
+  @Override
+  public void close() {
+    executor.shutdownNow();
+    try {
+      if (!executor.awaitTermination(10, TimeUnit.SECONDS)) {
+        LOG.warn("the gateway forwarder did not stop within 10s");
+      }
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+    }
+  }
+}

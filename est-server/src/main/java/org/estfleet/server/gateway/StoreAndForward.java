@@ -1,0 +1,137 @@
+package org.estfleet.server.gateway;
+
+import java.security.cert.X509Certificate;
+import java.time.Clock;
+import java.time.Duration;
+import java.time.Instant;
+import java.util.Arrays;
+import java.util.List;
+import java.util.Optional;
+import java.util.UUID;
+import org.estfleet.est.CsrAttributes;
+import org.estfleet.est.EstException;
+import org.estfleet.pki.Certificates;
+import org.estfleet.pki.Pem;
+import org.estfleet.server.auth.BasicCredentials;
+import org.estfleet.server.auth.Credentials;
+import org.estfleet.server.ca.CertificateAuthority;
+import org.estfleet.server.ca.IssueRequest;
+import org.estfleet.server.ca.IssueResult;
+import org.estfleet.server.config.GatewayConfig;
+import org.estfleet.server.store.PendingEnrollment;
+import org.estfleet.server.store.PendingEnrollments;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * The gateway's CA: the upstream, reached through a durable queue. Every request is stored
+ * (committed) before anything else happens, then forwarded at once if the upstream answers; if
+ * it does not, the device gets {@code 202 Accepted} with {@code Retry-After} (RFC 7030 section
+ * 4.2.3) and the {@link Forwarder} delivers the request later. The device's retry with the same
+ * CSR finds the same record (by identity, public key and label): the certificate once the
+ * upstream issued it, the upstream's refusal, or 202 again.
+ */
+public final class StoreAndForward implements CertificateAuthority {
+  private static final Logger LOG = LoggerFactory.getLogger(StoreAndForward.class);
+
+  private final PendingEnrollments queue;
+  private final Forwarder forwarder;
+  private final UpstreamMirror mirror;
+  private final Upstream upstream;
+  private final GatewayConfig config;
+  private final Clock clock;
+
+  public StoreAndForward(PendingEnrollments queue, Forwarder forwarder, UpstreamMirror mirror, Upstream upstream,
+      GatewayConfig config, Clock clock) {
+    this.queue = queue;
+    this.forwarder = forwarder;
+    this.mirror = mirror;
+    this.upstream = upstream;
+    this.config = config;
+    this.clock = clock;
+  }
+
+  @Override
+  public List<X509Certificate> caCertificates(String label) throws EstException {
+    return mirror.caCertificates(label);
+  }
+
+  @Override
+  public Optional<CsrAttributes> csrAttributes(String label) throws EstException {
+    return mirror.csrAttributes(label);
+  }
+
+  @Override
+  public IssueResult issue(IssueRequest request) throws EstException {
+    PendingEnrollment record = admit(request);
+    if (record.status() == PendingEnrollment.Status.PENDING && upstream.status().state() != Upstream.State.DOWN) {
+      Optional<PendingEnrollment> forwarded = forwarder.forward(record);
+      if (forwarded.isPresent()) {
+        record = forwarded.get();
+      }
+    }
+    return answer(record);
+  }
+
+  /** The stored record of this request: found (a retry) or created. */
+  private PendingEnrollment admit(IssueRequest request) throws EstException {
+    String key = Certificates.publicKeyFingerprint(request.csr().publicKey());
+    String deviceId = request.requester().deviceId();
+    Credentials presented = request.presented();
+    String token = presented.basicCredentials().map(StoreAndForward::tokenOf).orElse(null);
+    String chain = token == null && !presented.clientChain().isEmpty() ? Pem.encode(presented.clientChain()) : null;
+    String operation = request.reenroll() ? "simplereenroll" : "simpleenroll";
+    for (int attempt = 0; attempt < 2; attempt++) {
+      PendingEnrollments.Accepted accepted = queue.accept(UUID.randomUUID().toString(), deviceId, key,
+          request.label(), operation, request.csr().der(), request.requester().authMethod(), token, chain,
+          clock.instant(), config.queueLimit());
+      switch (accepted.admission()) {
+        case FULL -> {
+          LOG.warn("queue full ({} requests waiting for upstream {}); refusing {}", config.queueLimit(),
+              upstream.uri(), deviceId);
+          throw EstException.serviceUnavailable("this gateway's queue of requests waiting for the upstream CA is "
+              + "full; retry later", config.retryAfter());
+        }
+        case STORED -> {
+          PendingEnrollment stored = accepted.record().orElseThrow();
+          LOG.info("stored {} of {} as request {}", operation, deviceId, stored.requestId());
+          return stored;
+        }
+        case EXISTING -> {
+          PendingEnrollment existing = accepted.record().orElseThrow();
+          if (existing.status() == PendingEnrollment.Status.PENDING
+              || Arrays.equals(existing.csrDer(), request.csr().der())) {
+            return existing;
+          }
+          // An answered request for the same key, but a new CSR: a new request (a renewal that
+          // kept its key). The old answer was collected or is no longer wanted.
+          queue.delete(existing.id());
+        }
+      }
+    }
+    throw new IllegalStateException("request of " + deviceId + " neither stored nor found");
+  }
+
+  private IssueResult answer(PendingEnrollment record) throws EstException {
+    switch (record.status()) {
+      case ISSUED -> {
+        return new IssueResult.Issued(
+            Pem.readCertificates(record.certificatePem(), "stored request " + record.requestId()).get(0));
+      }
+      case REFUSED -> {
+        // The refusal is told once; a retry after it is a new request.
+        queue.delete(record.id());
+        throw EstException.upstreamRefusal(record.resultStatus(), record.resultMessage());
+      }
+      default -> {
+        Instant now = clock.instant();
+        Duration untilNext = Duration.between(now, record.nextAttemptAt());
+        return new IssueResult.Pending(untilNext.compareTo(config.retryAfter()) > 0 ? untilNext : config.retryAfter());
+      }
+    }
+  }
+
+  private static String tokenOf(BasicCredentials basic) {
+    return basic.userId() + ":" + basic.password();
+  }
+}

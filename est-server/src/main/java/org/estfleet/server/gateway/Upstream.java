@@ -1,0 +1,153 @@
+package org.estfleet.server.gateway;
+
+import java.net.URI;
+import java.nio.charset.StandardCharsets;
+import java.security.cert.CertificateEncodingException;
+import java.security.cert.X509Certificate;
+import java.time.Clock;
+import java.time.Instant;
+import java.util.ArrayList;
+import java.util.Base64;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Objects;
+import java.util.concurrent.atomic.AtomicReference;
+import org.estfleet.est.client.CaCertsOutcome;
+import org.estfleet.est.client.ClientAuth;
+import org.estfleet.est.client.CsrAttrsOutcome;
+import org.estfleet.est.client.EnrollOutcome;
+import org.estfleet.est.client.EstClient;
+import org.estfleet.est.client.Failure;
+import org.estfleet.pki.Csr;
+import org.estfleet.pki.Pem;
+import org.estfleet.server.auth.Forwarding;
+import org.estfleet.server.store.PendingEnrollment;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * The upstream EST server as the gateway sees it: reached with the Bouncy Castle EST client over
+ * mutual TLS (the gateway's RA certificate), authenticated by the configured trust anchors, and
+ * judged up or down by how its last answer went.
+ */
+public final class Upstream {
+  private static final Logger LOG = LoggerFactory.getLogger(Upstream.class);
+
+  private final URI uri;
+  private final EstClient client;
+  private final List<X509Certificate> trust;
+  private final ClientAuth.Certificate identity;
+  private final Clock clock;
+  private final AtomicReference<Status> status;
+
+  /** Whether the upstream answers. */
+  public enum State {
+    /** Not asked yet since the gateway started. */
+    UNKNOWN,
+    /** Its last answer was an EST answer (a certificate, a refusal, a deferral). */
+    UP,
+    /** Its last request failed: no connection, a timeout, a TLS failure or a 5xx. */
+    DOWN
+  }
+
+  /**
+   * @param since when the upstream entered this state
+   * @param lastError the failure that made it down, or null
+   */
+  public record Status(State state, Instant since, String lastError) {
+    public Status {
+      Objects.requireNonNull(state, "state");
+      Objects.requireNonNull(since, "since");
+    }
+  }
+
+  /**
+   * @param trust the anchors that authenticate the upstream's TLS certificate
+   * @param identity the gateway's RA certificate chain and key
+   */
+  public Upstream(URI uri, EstClient client, List<X509Certificate> trust, ClientAuth.Certificate identity, Clock clock) {
+    this.uri = Objects.requireNonNull(uri, "uri");
+    this.client = client;
+    this.trust = List.copyOf(trust);
+    this.identity = identity;
+    this.clock = clock;
+    this.status = new AtomicReference<>(new Status(State.UNKNOWN, clock.instant(), null));
+  }
+
+  public URI uri() {
+    return uri;
+  }
+
+  public Status status() {
+    return status.get();
+  }
+
+  /** {@code GET /cacerts} of a label. */
+  public CaCertsOutcome caCertificates(String label) {
+    CaCertsOutcome outcome = client.caCertificates(uri, label, trust);
+    observe(outcome instanceof CaCertsOutcome.Failed failed ? failed.failure() : null);
+    return outcome;
+  }
+
+  /** {@code GET /csrattrs} of a label. */
+  public CsrAttrsOutcome csrAttributes(String label) {
+    CsrAttrsOutcome outcome = client.csrAttributes(uri, label, trust);
+    observe(outcome instanceof CsrAttrsOutcome.Failed failed ? failed.failure() : null);
+    return outcome;
+  }
+
+  /**
+   * Forwards a device's request, vouching for the device with the headers the upstream accepts
+   * from a gateway only (README "Gateway"): the request id, and the device's token (HTTP Basic)
+   * or certificate chain.
+   */
+  public EnrollOutcome forward(PendingEnrollment request) {
+    Map<String, String> headers = new LinkedHashMap<>();
+    headers.put(Forwarding.REQUEST_ID_HEADER, request.requestId());
+    if (request.deviceToken() != null) {
+      headers.put("Authorization", "Basic "
+          + Base64.getEncoder().encodeToString(request.deviceToken().getBytes(StandardCharsets.UTF_8)));
+    }
+    if (request.deviceChainPem() != null) {
+      headers.put(Forwarding.DEVICE_CHAIN_HEADER, chainHeader(request.deviceChainPem()));
+    }
+    Csr csr = Csr.fromDer(request.csrDer());
+    EnrollOutcome outcome = client.enroll(uri, request.label(), request.operation().equals("simplereenroll"), csr,
+        identity, trust, headers);
+    observe(outcome instanceof EnrollOutcome.Failed failed ? failed.failure() : null);
+    return outcome;
+  }
+
+  /** An answer that is an EST answer (even a refusal) means up; anything else means down. */
+  private void observe(Failure failure) {
+    Instant now = clock.instant();
+    if (failure == null || !failure.failsOver()) {
+      Status before = status.getAndUpdate(s -> s.state() == State.UP ? s : new Status(State.UP, now, null));
+      if (before.state() == State.DOWN) {
+        LOG.info("upstream {} is reachable again after {} down", uri,
+            java.time.Duration.between(before.since(), now));
+      }
+      return;
+    }
+    String error = failure.describe();
+    Status before = status.getAndUpdate(s -> s.state() == State.DOWN
+        ? new Status(State.DOWN, s.since(), error)
+        : new Status(State.DOWN, now, error));
+    if (before.state() != State.DOWN) {
+      LOG.warn("upstream {} is down ({}); devices' requests are stored and forwarded when it is back", uri, error);
+    }
+  }
+
+  private static String chainHeader(String pem) {
+    List<String> parts = new ArrayList<>();
+    for (X509Certificate certificate : Pem.readCertificates(pem, "stored device chain")) {
+      try {
+        parts.add(Base64.getEncoder().encodeToString(certificate.getEncoded()));
+      } catch (CertificateEncodingException e) {
+        throw new IllegalStateException("a parsed certificate encodes", e);
+      }
+    }
+    return String.join(",", parts);
+  }
+}

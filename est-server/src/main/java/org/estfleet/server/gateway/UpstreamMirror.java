@@ -1,0 +1,178 @@
+package org.estfleet.server.gateway;
+
+import java.security.cert.X509Certificate;
+import java.time.Clock;
+import java.time.Duration;
+import java.time.Instant;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import java.util.Optional;
+import java.util.concurrent.ConcurrentHashMap;
+import org.estfleet.est.CertsOnly;
+import org.estfleet.est.CsrAttributes;
+import org.estfleet.est.EstException;
+import org.estfleet.est.client.CaCertsOutcome;
+import org.estfleet.est.client.CsrAttrsOutcome;
+import org.estfleet.server.store.UpstreamCache;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * The gateway's copies of the upstream's {@code /cacerts} and {@code /csrattrs}, per label: kept
+ * in the database (a restarted gateway serves them before the upstream is back) and in memory,
+ * refreshed by {@link Forwarder}. Their age is reported in health; beyond
+ * {@code gateway.cacheStaleAfter} they are reported stale there and in the log.
+ */
+public final class UpstreamMirror {
+  private static final Logger LOG = LoggerFactory.getLogger(UpstreamMirror.class);
+  private static final String CACERTS = "cacerts/";
+  private static final String CSRATTRS = "csrattrs/";
+
+  private final Upstream upstream;
+  private final UpstreamCache store;
+  private final List<String> labels;
+  private final Duration staleAfter;
+  private final Duration retryAfter;
+  private final Clock clock;
+  private final Map<String, Copy> copies = new ConcurrentHashMap<>();
+  private volatile boolean reportedStale;
+
+  /** One cached answer with its certificates decoded. */
+  private record Copy(UpstreamCache.Entry entry, List<X509Certificate> certificates) {}
+
+  /**
+   * @param labels the labels served, {@code ""} (no label) among them
+   * @param retryAfter what to tell a client when there is no copy yet
+   */
+  public UpstreamMirror(Upstream upstream, UpstreamCache store, List<String> labels, Duration staleAfter,
+      Duration retryAfter, Clock clock) {
+    this.upstream = upstream;
+    this.store = store;
+    this.labels = List.copyOf(labels);
+    this.staleAfter = staleAfter;
+    this.retryAfter = retryAfter;
+    this.clock = clock;
+    for (String label : this.labels) {
+      store.get(CACERTS + label).ifPresent(entry -> remember(entry));
+      store.get(CSRATTRS + label).ifPresent(entry -> remember(entry));
+    }
+  }
+
+  /** Stores a fetched {@code /cacerts} (also used by {@code init --gateway}). */
+  public static void storeCaCertificates(UpstreamCache store, String label, List<X509Certificate> certificates,
+      Instant fetchedAt) {
+    store.put(new UpstreamCache.Entry(CACERTS + label, 200, CertsOnly.encode(certificates), fetchedAt));
+  }
+
+  /** The cached {@code /cacerts} of a label. */
+  public List<X509Certificate> caCertificates(String label) throws EstException {
+    Copy copy = copies.get(CACERTS + label);
+    if (copy == null) {
+      throw noCopy("/cacerts");
+    }
+    return copy.certificates();
+  }
+
+  /** The cached {@code /csrattrs} of a label; empty when the upstream answered 204. */
+  public Optional<CsrAttributes> csrAttributes(String label) throws EstException {
+    Copy copy = copies.get(CSRATTRS + label);
+    if (copy == null) {
+      throw noCopy("/csrattrs");
+    }
+    if (copy.entry().status() == 204) {
+      return Optional.empty();
+    }
+    try {
+      return Optional.of(CsrAttributes.decode(copy.entry().body()));
+    } catch (IllegalArgumentException e) {
+      throw new IllegalStateException("the cached /csrattrs does not decode: " + e.getMessage(), e);
+    }
+  }
+
+  /** The upstream CA's certificates (of requests without a label): what device certificates must chain to. */
+  public List<X509Certificate> anchors() {
+    Copy copy = copies.get(CACERTS);
+    return copy == null ? List.of() : copy.certificates();
+  }
+
+  /** When the {@code /cacerts} without a label was fetched; empty if never. */
+  public Optional<Instant> fetchedAt() {
+    Copy copy = copies.get(CACERTS);
+    return copy == null ? Optional.empty() : Optional.of(copy.entry().fetchedAt());
+  }
+
+  /** Whether the copy is older than the stale limit (or missing). */
+  public boolean stale() {
+    return fetchedAt().map(at -> Duration.between(at, clock.instant()).compareTo(staleAfter) > 0).orElse(true);
+  }
+
+  /**
+   * Fetches every label's {@code /cacerts} and {@code /csrattrs} again.
+   *
+   * @return whether all were fetched
+   */
+  public boolean refresh() {
+    boolean complete = true;
+    for (String label : labels) {
+      CaCertsOutcome caCerts = upstream.caCertificates(label);
+      if (caCerts instanceof CaCertsOutcome.Fetched fetched) {
+        storeCaCertificates(store, label, fetched.certificates(), clock.instant());
+        store.get(CACERTS + label).ifPresent(this::remember);
+      } else if (caCerts instanceof CaCertsOutcome.Failed failed) {
+        complete = false;
+        LOG.debug("cannot refresh /cacerts{}: {}", labelled(label), failed.failure().describe());
+        continue;
+      }
+      CsrAttrsOutcome csrAttrs = upstream.csrAttributes(label);
+      if (csrAttrs instanceof CsrAttrsOutcome.Fetched fetched) {
+        UpstreamCache.Entry entry = fetched.der().isPresent()
+            ? new UpstreamCache.Entry(CSRATTRS + label, 200, fetched.der().get(), clock.instant())
+            : new UpstreamCache.Entry(CSRATTRS + label, 204, null, clock.instant());
+        store.put(entry);
+        remember(entry);
+      } else if (csrAttrs instanceof CsrAttrsOutcome.Failed failed) {
+        complete = false;
+        LOG.debug("cannot refresh /csrattrs{}: {}", labelled(label), failed.failure().describe());
+      }
+    }
+    reportStaleness();
+    return complete;
+  }
+
+  /** Logs once when the copy turns stale, and once when it is fresh again: never silently stale. */
+  private void reportStaleness() {
+    boolean stale = stale();
+    if (stale && !reportedStale) {
+      LOG.warn("the cached /cacerts from upstream {} is stale: fetched {}, limit {}; devices get an old CA list",
+          upstream.uri(), fetchedAt().map(Instant::toString).orElse("never"), staleAfter);
+    } else if (!stale && reportedStale) {
+      LOG.info("the cached /cacerts from upstream {} is fresh again", upstream.uri());
+    }
+    reportedStale = stale;
+  }
+
+  private void remember(UpstreamCache.Entry entry) {
+    List<X509Certificate> certificates = new ArrayList<>();
+    if (entry.name().startsWith(CACERTS)) {
+      try {
+        certificates.addAll(CertsOnly.decode(entry.body()));
+      } catch (IllegalArgumentException e) {
+        LOG.error("cached {} does not decode ({}); ignoring it", entry.name(), e.getMessage());
+        return;
+      }
+    }
+    copies.put(entry.name(), new Copy(entry, certificates));
+  }
+
+  private EstException noCopy(String what) {
+    Upstream.Status status = upstream.status();
+    return EstException.serviceUnavailable("this gateway has no copy of the upstream's " + what + " yet (upstream "
+        + status.state().name().toLowerCase(java.util.Locale.ROOT) + " since " + status.since() + "); retry later",
+        retryAfter);
+  }
+
+  private static String labelled(String label) {
+    return label.isEmpty() ? "" : " of label " + label;
+  }
+}

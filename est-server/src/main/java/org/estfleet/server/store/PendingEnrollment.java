@@ -1,0 +1,76 @@
+package org.estfleet.server.store;
+
+import java.time.Instant;
+import java.util.Objects;
+
+/**
+ * A request a gateway accepted from a device, kept until the upstream CA has answered and the
+ * device has collected the answer.
+ *
+ * @param requestId the name the gateway gives the request upstream, so that a request forwarded
+ *     twice is issued once
+ * @param operation simpleenroll or simplereenroll
+ * @param authMethod how the device authenticated to the gateway: token, idevid or certificate
+ * @param deviceToken the device's one-time token (deviceId:token), kept only until the upstream
+ *     has answered, for a token device; else null
+ * @param deviceChainPem the device's certificate chain, for a certificate device; else null
+ * @param status pending, issued or refused
+ * @param resultStatus the upstream's refusal status (HTTP), for a refused request
+ * @param certificatePem the certificate the upstream issued, for an issued request
+ */
+public record PendingEnrollment(
+    long id,
+    String requestId,
+    String deviceId,
+    String publicKeySha256,
+    String label,
+    String operation,
+    byte[] csrDer,
+    String authMethod,
+    String deviceToken,
+    String deviceChainPem,
+    Status status,
+    Instant createdAt,
+    Instant updatedAt,
+    int attempts,
+    Instant nextAttemptAt,
+    String lastError,
+    Integer resultStatus,
+    String resultMessage,
+    String certificatePem) {
+
+  /** Where a request stands. */
+  public enum Status {
+    /** Waiting for the upstream. */
+    PENDING,
+    /** The upstream issued a certificate; the device collects it on its next retry. */
+    ISSUED,
+    /** The upstream refused; the device learns why on its next retry. */
+    REFUSED;
+
+    static Status of(String column) {
+      return valueOf(column.toUpperCase(java.util.Locale.ROOT));
+    }
+  }
+
+  public PendingEnrollment {
+    Objects.requireNonNull(requestId, "requestId");
+    Objects.requireNonNull(deviceId, "deviceId");
+    Objects.requireNonNull(publicKeySha256, "publicKeySha256");
+    Objects.requireNonNull(label, "label");
+    Objects.requireNonNull(operation, "operation");
+    csrDer = csrDer.clone();
+    Objects.requireNonNull(authMethod, "authMethod");
+    Objects.requireNonNull(status, "status");
+  }
+
+  @Override
+  public byte[] csrDer() {
+    return csrDer.clone();
+  }
+
+  @Override
+  public String toString() {
+    return "PendingEnrollment[#" + id + " " + deviceId + " " + operation + " " + status + "]";
+  }
+}

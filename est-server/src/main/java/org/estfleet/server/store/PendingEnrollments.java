@@ -1,0 +1,239 @@
+package org.estfleet.server.store;
+
+import java.sql.Connection;
+import java.sql.PreparedStatement;
+import java.sql.ResultSet;
+import java.sql.SQLException;
+import java.sql.Statement;
+import java.sql.Types;
+import java.time.Instant;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Optional;
+
+/**
+ * A gateway's durable queue of device requests (DESIGN.md section 1). Every change commits
+ * before the gateway answers the device, so a restart loses nothing.
+ */
+public final class PendingEnrollments {
+  private static final String COLUMNS = "id, request_id, device_id, public_key_sha256, label, operation, csr_der, auth_method, "
+      + "device_token, device_chain_pem, status, created_at, updated_at, attempts, next_attempt_at, last_error, "
+      + "result_status, result_message, certificate_pem";
+
+  private final Database database;
+
+  public PendingEnrollments(Database database) {
+    this.database = database;
+  }
+
+  /** The outcome of {@link #accept}. */
+  public enum Admission {
+    /** A new record was stored. */
+    STORED,
+    /** A record for this device, key and label existed already; it is returned unchanged. */
+    EXISTING,
+    /** The queue is full; nothing was stored. */
+    FULL
+  }
+
+  /** What {@link #accept} did, and the record it concerns (absent when the queue was full). */
+  public record Accepted(Admission admission, Optional<PendingEnrollment> record) {}
+
+  /**
+   * Stores a new request unless one for the same device, key and label exists, in which case
+   * that one is returned: a device that retries with the same CSR finds its request.
+   *
+   * @param requestId a new random name for the request, unique to it
+   * @param limit the most pending requests the queue holds
+   */
+  public Accepted accept(String requestId, String deviceId, String publicKeySha256, String label, String operation, byte[] csrDer,
+      String authMethod, String deviceToken, String deviceChainPem, Instant now, int limit) {
+    return database.inTransaction(connection -> {
+      Optional<PendingEnrollment> existing = find(connection, deviceId, publicKeySha256, label);
+      if (existing.isPresent()) {
+        return new Accepted(Admission.EXISTING, existing);
+      }
+      try (PreparedStatement count = connection.prepareStatement(
+          "SELECT COUNT(*) FROM pending_enrollment WHERE status = 'pending'");
+          ResultSet rows = count.executeQuery()) {
+        rows.next();
+        if (rows.getLong(1) >= limit) {
+          return new Accepted(Admission.FULL, Optional.empty());
+        }
+      }
+      try (PreparedStatement insert = connection.prepareStatement(
+          "INSERT INTO pending_enrollment (device_id, public_key_sha256, label, operation, csr_der, auth_method, "
+              + "device_token, device_chain_pem, status, created_at, updated_at, attempts, next_attempt_at, request_id) "
+              + "VALUES (?, ?, ?, ?, ?, ?, ?, ?, 'pending', ?, ?, 0, ?, ?)",
+          Statement.RETURN_GENERATED_KEYS)) {
+        insert.setString(1, deviceId);
+        insert.setString(2, publicKeySha256);
+        insert.setString(3, label);
+        insert.setString(4, operation);
+        insert.setBytes(5, csrDer);
+        insert.setString(6, authMethod);
+        setNullable(insert, 7, deviceToken);
+        setNullable(insert, 8, deviceChainPem);
+        insert.setLong(9, now.toEpochMilli());
+        insert.setLong(10, now.toEpochMilli());
+        insert.setLong(11, now.toEpochMilli());
+        insert.setString(12, requestId);
+        insert.executeUpdate();
+      }
+      return new Accepted(Admission.STORED, find(connection, deviceId, publicKeySha256, label));
+    });
+  }
+
+  /** The record of a device, key and label, if any. */
+  public Optional<PendingEnrollment> find(String deviceId, String publicKeySha256, String label) {
+    return database.read(connection -> find(connection, deviceId, publicKeySha256, label));
+  }
+
+  public Optional<PendingEnrollment> byId(long id) {
+    return database.read(connection -> {
+      try (PreparedStatement select = connection.prepareStatement(
+          "SELECT " + COLUMNS + " FROM pending_enrollment WHERE id = ?")) {
+        select.setLong(1, id);
+        List<PendingEnrollment> records = readAll(select);
+        return records.stream().findFirst();
+      }
+    });
+  }
+
+  /** Pending requests whose next attempt is due, oldest first. */
+  public List<PendingEnrollment> due(Instant now, int max) {
+    return database.read(connection -> {
+      try (PreparedStatement select = connection.prepareStatement("SELECT " + COLUMNS
+          + " FROM pending_enrollment WHERE status = 'pending' AND next_attempt_at <= ? ORDER BY created_at, id LIMIT ?")) {
+        select.setLong(1, now.toEpochMilli());
+        select.setInt(2, max);
+        return readAll(select);
+      }
+    });
+  }
+
+  /**
+   * Records the upstream's certificate. Only a pending record changes: an answer already
+   * recorded (by a forward that raced this one) is never overwritten.
+   *
+   * @return whether this call recorded it
+   */
+  public boolean issued(long id, String certificatePem, Instant now) {
+    return database.inTransaction(connection -> {
+      try (PreparedStatement update = connection.prepareStatement("UPDATE pending_enrollment SET status = 'issued', "
+          + "certificate_pem = ?, device_token = NULL, updated_at = ?, last_error = NULL WHERE id = ? AND status = 'pending'")) {
+        update.setString(1, certificatePem);
+        update.setLong(2, now.toEpochMilli());
+        update.setLong(3, id);
+        return update.executeUpdate() == 1;
+      }
+    });
+  }
+
+  /** Records the upstream's refusal, for the device to learn on its next retry. */
+  public boolean refused(long id, int status, String message, Instant now) {
+    return database.inTransaction(connection -> {
+      try (PreparedStatement update = connection.prepareStatement("UPDATE pending_enrollment SET status = 'refused', "
+          + "result_status = ?, result_message = ?, device_token = NULL, updated_at = ? WHERE id = ? AND status = 'pending'")) {
+        update.setInt(1, status);
+        update.setString(2, message);
+        update.setLong(3, now.toEpochMilli());
+        update.setLong(4, id);
+        return update.executeUpdate() == 1;
+      }
+    });
+  }
+
+  /** Records a failed forward and when to try again. */
+  public void retryLater(long id, String error, Instant next, Instant now) {
+    database.inTransaction(connection -> {
+      try (PreparedStatement update = connection.prepareStatement("UPDATE pending_enrollment SET attempts = attempts + 1, "
+          + "last_error = ?, next_attempt_at = ?, updated_at = ? WHERE id = ? AND status = 'pending'")) {
+        update.setString(1, error);
+        update.setLong(2, next.toEpochMilli());
+        update.setLong(3, now.toEpochMilli());
+        update.setLong(4, id);
+        return update.executeUpdate();
+      }
+    });
+  }
+
+  /** Deletes a record: collected by the device, or too old. */
+  public void delete(long id) {
+    database.inTransaction(connection -> {
+      try (PreparedStatement delete = connection.prepareStatement("DELETE FROM pending_enrollment WHERE id = ?")) {
+        delete.setLong(1, id);
+        return delete.executeUpdate();
+      }
+    });
+  }
+
+  /**
+   * Deletes pending records created before {@code pendingBefore} and answered ones not collected
+   * since {@code answeredBefore}.
+   *
+   * @return how many were deleted
+   */
+  public int expire(Instant pendingBefore, Instant answeredBefore) {
+    return database.inTransaction(connection -> {
+      try (PreparedStatement delete = connection.prepareStatement("DELETE FROM pending_enrollment WHERE "
+          + "(status = 'pending' AND created_at < ?) OR (status <> 'pending' AND updated_at < ?)")) {
+        delete.setLong(1, pendingBefore.toEpochMilli());
+        delete.setLong(2, answeredBefore.toEpochMilli());
+        return delete.executeUpdate();
+      }
+    });
+  }
+
+  /** Queue figures for health. */
+  public record Depth(long pending, long answered, Instant oldestPending) {}
+
+  public Depth depth() {
+    return database.read(connection -> {
+      try (PreparedStatement select = connection.prepareStatement("SELECT "
+          + "SUM(CASE WHEN status = 'pending' THEN 1 ELSE 0 END), SUM(CASE WHEN status <> 'pending' THEN 1 ELSE 0 END), "
+          + "MIN(CASE WHEN status = 'pending' THEN created_at END) FROM pending_enrollment");
+          ResultSet rows = select.executeQuery()) {
+        rows.next();
+        long oldest = rows.getLong(3);
+        Instant oldestPending = rows.wasNull() ? null : Instant.ofEpochMilli(oldest);
+        return new Depth(rows.getLong(1), rows.getLong(2), oldestPending);
+      }
+    });
+  }
+
+  private static Optional<PendingEnrollment> find(Connection connection, String deviceId, String publicKeySha256,
+      String label) throws SQLException {
+    try (PreparedStatement select = connection.prepareStatement("SELECT " + COLUMNS
+        + " FROM pending_enrollment WHERE device_id = ? AND public_key_sha256 = ? AND label = ?")) {
+      select.setString(1, deviceId);
+      select.setString(2, publicKeySha256);
+      select.setString(3, label);
+      return readAll(select).stream().findFirst();
+    }
+  }
+
+  private static List<PendingEnrollment> readAll(PreparedStatement select) throws SQLException {
+    List<PendingEnrollment> records = new ArrayList<>();
+    try (ResultSet rows = select.executeQuery()) {
+      while (rows.next()) {
+        int resultStatus = rows.getInt(17);
+        Integer status = rows.wasNull() ? null : resultStatus;
+        records.add(new PendingEnrollment(rows.getLong(1), rows.getString(2), rows.getString(3), rows.getString(4),
+            rows.getString(5), rows.getString(6), rows.getBytes(7), rows.getString(8), rows.getString(9),
+            rows.getString(10), PendingEnrollment.Status.of(rows.getString(11)), Instant.ofEpochMilli(rows.getLong(12)),
+            Instant.ofEpochMilli(rows.getLong(13)), rows.getInt(14), Instant.ofEpochMilli(rows.getLong(15)),
+            rows.getString(16), status, rows.getString(18), rows.getString(19)));
+      }
+    }
+    return records;
+  }
+
+  private static void setNullable(PreparedStatement statement, int index, String value) throws SQLException {
+    if (value == null) {
+      statement.setNull(index, Types.VARCHAR);
+    } else {
+      statement.setString(index, value);
+    }
+  }
+}

@@ -1,0 +1,278 @@
+package org.estfleet.server.gateway;
+
+import static org.estfleet.server.EstTestClient.issued;
+import static org.estfleet.server.EstTestClient.text;
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import com.google.gson.JsonObject;
+import com.google.gson.JsonParser;
+import java.net.http.HttpResponse;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Path;
+import java.security.KeyPair;
+import java.security.cert.X509Certificate;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.HashSet;
+import java.util.List;
+import java.util.Set;
+import org.estfleet.est.Base64Body;
+import org.estfleet.est.CertsOnly;
+import org.estfleet.est.EstMediaType;
+import org.estfleet.pki.Certificates;
+import org.estfleet.pki.Csr;
+import org.estfleet.pki.CsrBuilder;
+import org.estfleet.pki.KeyAlgorithm;
+import org.estfleet.pki.Pem;
+import org.estfleet.pki.TestPki;
+import org.estfleet.server.EstTestClient;
+import org.estfleet.server.TestServer;
+import org.estfleet.server.store.IssuanceRecord;
+import org.estfleet.server.store.Role;
+import org.estfleet.testing.Await;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/** Device → gateway → CA over real TLS on 127.0.0.1, with the upstream stopped and started. */
+class GatewayTest {
+  private static final String FAST = "{\"gateway\": {\"retryAfter\": \"1s\", \"forwardInterval\": \"100ms\", "
+      + "\"connectTimeout\": \"2s\", \"readTimeout\": \"5s\"}}";
+
+  @TempDir
+  Path dir;
+
+  private TestServer ca;
+  private TestServer gateway;
+
+  @BeforeEach
+  void start() throws Exception {
+    ca = TestServer.start(dir.resolve("ca"));
+    gateway = TestServer.startGateway(dir.resolve("gateway"), ca, FAST);
+  }
+
+  @AfterEach
+  void stop() {
+    gateway.close();
+    ca.close();
+  }
+
+  @Test
+  void enrollAndReenrollThroughGateway_issuedByCaAndRecordedAsForwarded() throws Exception {
+    KeyPair keys = keys();
+    HttpResponse<byte[]> enrolled = EstTestClient.anonymous(gateway)
+        .enroll("simpleenroll", csr("device-1", keys), "device-1", ca.token("device-1"));
+    X509Certificate first = issued(enrolled);
+
+    X509Certificate second = issued(EstTestClient.withCertificate(gateway, keys.getPrivate(), List.of(first))
+        .enroll("simplereenroll", csr("device-1", keys()), null, null));
+
+    List<IssuanceRecord> records = ca.ledger(ledger -> ledger.byDevice("device-1"));
+    assertEquals(List.of(Certificates.serialHex(first), Certificates.serialHex(second)),
+        records.stream().map(IssuanceRecord::serial).toList());
+    assertEquals(List.of("token", "certificate"), records.stream().map(IssuanceRecord::authMethod).toList());
+    for (IssuanceRecord record : records) {
+      assertEquals("gateway-1", record.forwardedBy());
+      assertEquals(Role.DEVICE, record.role());
+    }
+    assertEquals(ca.issuingCertificate().getSubjectX500Principal(), second.getIssuerX500Principal());
+  }
+
+  @Test
+  void gatewayCertificate_isRaAndTlsServerAndRecordedAsGateway() throws Exception {
+    X509Certificate raCertificate = Pem.readCertificates(gateway.dataDir().resolve("tls/server.pem")).get(0);
+
+    assertTrue(raCertificate.getExtendedKeyUsage().containsAll(List.of("1.3.6.1.5.5.7.3.28", "1.3.6.1.5.5.7.3.1",
+        "1.3.6.1.5.5.7.3.2")), raCertificate.getExtendedKeyUsage().toString());
+    assertEquals(Role.GATEWAY, ca.ledger(ledger -> ledger.byDevice("gateway-1")).get(0).role());
+  }
+
+  @Test
+  void upstreamDown_requestsStoredAcrossGatewayRestart_thenEachIssuedOnce() throws Exception {
+    int devices = 5;
+    List<KeyPair> keys = new ArrayList<>();
+    List<Csr> csrs = new ArrayList<>();
+    List<String> tokens = new ArrayList<>();
+    for (int i = 0; i < devices; i++) {
+      keys.add(keys());
+      csrs.add(csr("device-" + i, keys.get(i)));
+      tokens.add(ca.token("device-" + i));
+    }
+    ca.close();
+
+    EstTestClient device = EstTestClient.anonymous(gateway);
+    for (int i = 0; i < devices; i++) {
+      HttpResponse<byte[]> response = device.enroll("simpleenroll", csrs.get(i), "device-" + i, tokens.get(i));
+      assertEquals(202, response.statusCode(), text(response));
+      assertEquals("1", response.headers().firstValue("Retry-After").orElseThrow());
+    }
+    assertEquals((long) devices, pending(gateway));
+    JsonObject down = health(gateway);
+    assertEquals("down", down.getAsJsonObject("upstream").get("state").getAsString());
+    assertEquals(devices, down.getAsJsonObject("queue").get("pending").getAsInt());
+
+    gateway.restart();
+    assertEquals(202, device.enroll("simpleenroll", csrs.get(0), "device-0", tokens.get(0)).statusCode());
+    ca.restart();
+    Await.until("the gateway forwarded every stored request", Duration.ofSeconds(30),
+        () -> pending(gateway) == 0);
+
+    Set<String> serials = new HashSet<>();
+    for (int i = 0; i < devices; i++) {
+      String deviceId = "device-" + i;
+      X509Certificate certificate = issued(device.enroll("simpleenroll", csrs.get(i), deviceId, tokens.get(i)));
+      assertArrayEquals(keys.get(i).getPublic().getEncoded(), certificate.getPublicKey().getEncoded());
+      // A retry after the answer (a device that lost it) gets the same certificate again.
+      assertEquals(certificate, issued(device.enroll("simpleenroll", csrs.get(i), deviceId, tokens.get(i))));
+      List<IssuanceRecord> records = ca.ledger(ledger -> ledger.byDevice(deviceId));
+      assertEquals(1, records.size(), deviceId + " was issued " + records.size() + " certificates");
+      assertEquals(Certificates.serialHex(certificate), records.get(0).serial());
+      serials.add(records.get(0).serial());
+    }
+    assertEquals(devices, serials.size());
+    assertEquals("up", health(gateway).getAsJsonObject("upstream").get("state").getAsString());
+  }
+
+  @Test
+  void upstreamRefusal_reachesTheDeviceOnItsRetry() throws Exception {
+    Csr csr = csr("device-1", keys());
+    ca.close();
+    EstTestClient device = EstTestClient.anonymous(gateway);
+    assertEquals(202, device.enroll("simpleenroll", csr, "device-1", "not-a-real-token").statusCode());
+
+    ca.restart();
+    Await.until("the gateway forwarded the request", Duration.ofSeconds(30),
+        () -> pending(gateway) == 0);
+    HttpResponse<byte[]> refused = device.enroll("simpleenroll", csr, "device-1", "not-a-real-token");
+
+    assertEquals(401, refused.statusCode());
+    assertTrue(text(refused).startsWith("upstream CA refused: unknown device or wrong enrollment token"), text(refused));
+    assertEquals(0, ca.ledger(ledger -> ledger.byDevice("device-1")).size());
+  }
+
+  @Test
+  void deviceCannotObtainAnotherIdentityThroughGateway() throws Exception {
+    KeyPair keys = keys();
+    EstTestClient anonymous = EstTestClient.anonymous(gateway);
+    HttpResponse<byte[]> other = anonymous.enroll("simpleenroll", csr("device-2", keys), "device-1",
+        ca.token("device-1"));
+    assertEquals(403, other.statusCode(), text(other));
+
+    X509Certificate own = issued(anonymous.enroll("simpleenroll", csr("device-1", keys), "device-1",
+        ca.token("device-1")));
+    HttpResponse<byte[]> renewAsOther = EstTestClient.withCertificate(gateway, keys.getPrivate(), List.of(own))
+        .enroll("simplereenroll", csr("device-2", keys()), null, null);
+
+    assertEquals(403, renewAsOther.statusCode(), text(renewAsOther));
+    assertEquals(0, ca.ledger(ledger -> ledger.byDevice("device-2")).size());
+  }
+
+  @Test
+  void forwardingHeadersFromNonGateway_refused403() throws Exception {
+    KeyPair keys = keys();
+    X509Certificate device = issued(EstTestClient.anonymous(ca)
+        .enroll("simpleenroll", csr("device-1", keys), "device-1", ca.token("device-1")));
+    String victimToken = ca.token("device-2");
+    Csr victimCsr = csr("device-2", keys());
+
+    for (EstTestClient client : List.of(EstTestClient.anonymous(ca),
+        EstTestClient.withCertificate(ca, keys.getPrivate(), List.of(device)))) {
+      HttpResponse<byte[]> response = client.post("/.well-known/est/simpleenroll", Base64Body.encode(victimCsr.der()),
+          "Content-Type", EstMediaType.PKCS10, "Authorization", EstTestClient.basic("device-2", victimToken),
+          "EST-Fleet-Request-Id", "req-1");
+      assertEquals(403, response.statusCode(), text(response));
+      assertTrue(text(response).contains("only from a gateway"), text(response));
+    }
+    assertEquals(0, ca.ledger(ledger -> ledger.byDevice("device-2")).size());
+  }
+
+  @Test
+  void sameForwardedRequestTwice_issuedOnce() throws Exception {
+    EstTestClient asGateway = EstTestClient.withCertificate(ca,
+        Pem.readPrivateKey(gateway.dataDir().resolve("tls/server.key")),
+        Pem.readCertificates(gateway.dataDir().resolve("tls/server.pem")));
+    String token = ca.token("device-1");
+    Csr csr = csr("device-1", keys());
+    String[] headers = {"Content-Type", EstMediaType.PKCS10, "Authorization", EstTestClient.basic("device-1", token),
+        "EST-Fleet-Request-Id", "0b7c2b9e-1"};
+
+    X509Certificate first = issued(asGateway.post("/.well-known/est/simpleenroll", Base64Body.encode(csr.der()), headers));
+    X509Certificate again = issued(asGateway.post("/.well-known/est/simpleenroll", Base64Body.encode(csr.der()), headers));
+    HttpResponse<byte[]> otherKey = asGateway.post("/.well-known/est/simpleenroll",
+        Base64Body.encode(csr("device-1", keys()).der()), headers);
+
+    assertEquals(first, again);
+    assertEquals(400, otherKey.statusCode(), text(otherKey));
+    assertEquals(1, ca.ledger(ledger -> ledger.byDevice("device-1")).size());
+  }
+
+  @Test
+  void queueFull_503WithRetryAfter_whileStoredRequestsStillAnswered() throws Exception {
+    gateway.close();
+    TestServer.patchConfig(gateway.dataDir(), "{\"gateway\": {\"queueLimit\": 2}}");
+    gateway.restart();
+    ca.close();
+    EstTestClient device = EstTestClient.anonymous(gateway);
+    Csr first = csr("device-0", keys());
+    assertEquals(202, device.enroll("simpleenroll", first, "device-0", "t0").statusCode());
+    assertEquals(202, device.enroll("simpleenroll", csr("device-1", keys()), "device-1", "t1").statusCode());
+
+    HttpResponse<byte[]> full = device.enroll("simpleenroll", csr("device-2", keys()), "device-2", "t2");
+    HttpResponse<byte[]> retry = device.enroll("simpleenroll", first, "device-0", "t0");
+
+    assertEquals(503, full.statusCode());
+    assertEquals("1", full.headers().firstValue("Retry-After").orElseThrow());
+    assertTrue(text(full).contains("queue"), text(full));
+    assertEquals(202, retry.statusCode());
+    assertEquals(2L, pending(gateway));
+  }
+
+  @Test
+  void caCertsServedFromCacheWhileUpstreamDown_andStaleReported() throws Exception {
+    byte[] fromCa = EstTestClient.anonymous(ca).get("/.well-known/est/cacerts").body();
+    ca.close();
+    gateway.restart();
+
+    HttpResponse<byte[]> cached = EstTestClient.anonymous(gateway).get("/.well-known/est/cacerts");
+    assertEquals(200, cached.statusCode(), text(cached));
+    assertEquals(CertsOnly.decode(Base64Body.decode(fromCa)), CertsOnly.decode(Base64Body.decode(cached.body())));
+    JsonObject fresh = health(gateway);
+    assertEquals(false, fresh.getAsJsonObject("cacerts").get("stale").getAsBoolean());
+
+    gateway.clock().advance(Duration.ofDays(2));
+    JsonObject stale = health(gateway);
+    assertEquals("degraded", stale.get("status").getAsString());
+    assertTrue(stale.getAsJsonObject("cacerts").get("stale").getAsBoolean());
+    assertTrue(stale.getAsJsonObject("cacerts").get("ageSeconds").getAsLong() >= Duration.ofDays(2).toSeconds());
+    assertEquals("down", stale.getAsJsonObject("upstream").get("state").getAsString());
+  }
+
+  @Test
+  void healthOfCa_reportsMode() throws Exception {
+    JsonObject health = health(ca);
+    assertEquals("ca", health.get("mode").getAsString());
+    // Its own TLS certificate and gateway-1's.
+    assertEquals(2, health.get("issuedCertificates").getAsLong());
+  }
+
+  private static JsonObject health(TestServer server) throws Exception {
+    HttpResponse<byte[]> response = EstTestClient.anonymous(server).get("/health");
+    assertEquals(200, response.statusCode());
+    return JsonParser.parseString(new String(response.body(), StandardCharsets.UTF_8)).getAsJsonObject();
+  }
+
+  private static long pending(TestServer gateway) {
+    return gateway.queue(queue -> queue.depth().pending());
+  }
+
+  private static KeyPair keys() {
+    return KeyAlgorithm.EC_P256.generate(TestPki.RANDOM);
+  }
+
+  private static Csr csr(String deviceId, KeyPair keys) {
+    return new CsrBuilder().commonName(deviceId).sign(keys);
+  }
+}
