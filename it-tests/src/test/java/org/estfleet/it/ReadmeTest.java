@@ -3,6 +3,8 @@ package org.estfleet.it;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import java.net.InetAddress;
+import java.net.ServerSocket;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.security.cert.X509Certificate;
@@ -40,6 +42,35 @@ class ReadmeTest {
       assertTrue(!first.getPublicKey().equals(renewed.getPublicKey()), "renewal used the new key");
       assertEquals("token", server.ledger(l -> l.find(Certificates.serialHex(first))).orElseThrow().authMethod());
       assertEquals("certificate", server.ledger(l -> l.find(Certificates.serialHex(renewed))).orElseThrow().authMethod());
+    }
+  }
+
+  @Test
+  void gatewayBlock_setsUpAGatewayAndEnrollsADeviceThroughIt() throws Exception {
+    Files.createSymbolicLink(work.resolve("est-server"), Project.ROOT.resolve("est-server"));
+    Files.createSymbolicLink(work.resolve("renewal-agent"), Project.ROOT.resolve("renewal-agent"));
+    Project.jar("est-server/target/est-server.jar");
+    Project.jar("renewal-agent/target/renewal-agent.jar");
+    int gatewayPort;
+    try (ServerSocket probe = new ServerSocket(0, 1, InetAddress.getLoopbackAddress())) {
+      gatewayPort = probe.getLocalPort();
+    }
+    try (TestServer ca = TestServer.start(work.resolve("demo/server"))) {
+      String block = Project.readmeBlock("gateway")
+          .replace("localhost:8443", "localhost:" + ca.port())
+          .replace("9443", Integer.toString(gatewayPort))
+          // The block leaves the gateway running, as a reader would; the test stops it.
+          + "\nkill $GATEWAY; wait $GATEWAY || true\n";
+
+      Project.Result result = Project.run(work, List.of("bash", "-euo", "pipefail", "-c", block), Map.of(), 180);
+
+      assertEquals(0, result.exit(), result.out() + result.err());
+      assertTrue(result.out().contains("\"mode\": \"gateway\"") || result.out().contains("\"mode\":\"gateway\""),
+          result.out());
+      X509Certificate device = Pem.readCertificates(work.resolve("demo/device-2/cert.pem")).get(0);
+      assertEquals("CN=device-2", device.getSubjectX500Principal().getName());
+      assertEquals("gateway-1",
+          ca.ledger(l -> l.find(Certificates.serialHex(device))).orElseThrow().forwardedBy());
     }
   }
 

@@ -28,8 +28,13 @@ public final class AgentFixture {
 
   /** Enrolls a device with a fresh token, failing the test if that does not work. */
   public static Path enroll(TestServer server, Path state, String deviceId, String... extra) {
-    String[] base = {"enroll", "--state", state.toString(), "--server", server.baseUri().toString(),
-        "--trust", server.dataDir().resolve("ca/root.pem").toString(), "--token", deviceId + ":" + server.token(deviceId)};
+    return enroll(server, server, state, deviceId, extra);
+  }
+
+  /** Enrolls a device through {@code endpoint} (a gateway) with a fresh token from {@code ca}. */
+  public static Path enroll(TestServer ca, TestServer endpoint, Path state, String deviceId, String... extra) {
+    String[] base = {"enroll", "--state", state.toString(), "--server", endpoint.baseUri().toString(),
+        "--trust", ca.dataDir().resolve("ca/root.pem").toString(), "--token", deviceId + ":" + ca.token(deviceId)};
     String[] args = new String[base.length + extra.length];
     System.arraycopy(base, 0, args, 0, base.length);
     System.arraycopy(extra, 0, args, base.length, extra.length);

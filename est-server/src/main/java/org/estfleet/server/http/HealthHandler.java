@@ -28,7 +28,7 @@ final class HealthHandler extends Handler.Abstract {
     }
     response.getHeaders().put(HttpHeader.CACHE_CONTROL, "no-store");
     Responses.bytes(response, callback, 200, "application/json",
-        (Json.write(report.get()) + "\n").getBytes(StandardCharsets.UTF_8));
+        Json.write(report.get()).getBytes(StandardCharsets.UTF_8));
     return true;
   }
 }

@@ -1,0 +1,109 @@
+package org.estfleet.server.cli;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import java.io.PrintWriter;
+import java.io.StringWriter;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import org.estfleet.json.Json;
+import org.estfleet.server.TestServer;
+import org.estfleet.server.config.ServerConfig;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/** {@code init --gateway} and {@code token --gateway} against a real CA: what they write, and their errors. */
+class GatewayCommandLineTest {
+  @TempDir
+  Path dir;
+
+  private TestServer ca;
+
+  private record Run(int exit, String out, String err) {}
+
+  private static Run run(String... args) {
+    StringWriter out = new StringWriter();
+    StringWriter err = new StringWriter();
+    int exit = EstServerCommand.commandLine(new PrintWriter(out, true), new PrintWriter(err, true)).execute(args);
+    return new Run(exit, out.toString(), err.toString());
+  }
+
+  @BeforeEach
+  void start() throws Exception {
+    ca = TestServer.start(dir.resolve("ca"));
+  }
+
+  @AfterEach
+  void stop() {
+    ca.close();
+  }
+
+  private Run initGateway(Path data, String token) {
+    return run("init", "--data", data.toString(), "--gateway", "--upstream", ca.baseUri().toString(),
+        "--upstream-trust", ca.dataDir().resolve("ca/root.pem").toString(), "--token", token,
+        "--hostname", "gw.example");
+  }
+
+  @Test
+  void tokenGatewayThenInitGateway_writesGatewayConfigAndRaIdentity() throws Exception {
+    Run token = run("token", "--data", ca.dataDir().toString(), "--device", "gw-1", "--gateway");
+    Path data = dir.resolve("gateway");
+
+    Run init = initGateway(data, "gw-1:" + token.out().trim());
+
+    assertEquals(0, init.exit(), init.err());
+    assertTrue(token.err().contains("for gateway gw-1"), token.err());
+    ServerConfig config = Json.parse(Files.readString(data.resolve("server.json")), ServerConfig.class, "server.json");
+    assertEquals(ServerConfig.Mode.GATEWAY, config.mode());
+    assertEquals(ca.baseUri().toString(), config.gateway().upstream());
+    assertTrue(Files.exists(data.resolve("upstream/trust.pem")));
+    assertFalse(Files.exists(data.resolve("ca")), "a gateway has no CA");
+    assertTrue(init.out().contains("gateway id:  gw-1"), init.out());
+  }
+
+  @Test
+  void initGateway_withDeviceToken_exit1NamesTheFix() {
+    Path data = dir.resolve("gateway");
+
+    Run init = initGateway(data, "gw-1:" + ca.token("gw-1"));
+
+    assertEquals(1, init.exit());
+    assertTrue(init.err().contains("not a gateway token") && init.err().contains("token --gateway"), init.err());
+    assertFalse(Files.exists(data.resolve("server.json")), "nothing is written");
+  }
+
+  @Test
+  void initGateway_withoutUpstream_exit2() {
+    Run init = run("init", "--data", dir.resolve("gateway").toString(), "--gateway", "--token", "gw-1:x");
+
+    assertEquals(2, init.exit());
+    assertTrue(init.err().contains("--gateway needs --upstream"), init.err());
+  }
+
+  @Test
+  void initGateway_upstreamUnreachable_exit1() throws Exception {
+    Run token = run("token", "--data", ca.dataDir().toString(), "--device", "gw-1", "--gateway");
+    ca.close();
+
+    Run init = initGateway(dir.resolve("gateway"), "gw-1:" + token.out().trim());
+
+    assertEquals(1, init.exit());
+    assertTrue(init.err().startsWith("est-server: cannot get /cacerts from " + ca.baseUri()), init.err());
+  }
+
+  @Test
+  void tokenOnGateway_exit2PointsToTheCa() throws Exception {
+    Run token = run("token", "--data", ca.dataDir().toString(), "--device", "gw-1", "--gateway");
+    Path data = dir.resolve("gateway");
+    initGateway(data, "gw-1:" + token.out().trim());
+
+    Run onGateway = run("token", "--data", data.toString(), "--device", "device-1");
+
+    assertEquals(2, onGateway.exit());
+    assertTrue(onGateway.err().contains("is a gateway; tokens are made on its upstream CA"), onGateway.err());
+  }
+}
