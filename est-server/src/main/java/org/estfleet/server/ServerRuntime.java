@@ -20,6 +20,7 @@ import org.estfleet.pki.Pem;
 import org.estfleet.server.config.GatewayConfig;
 import org.estfleet.server.enroll.CsrPolicy;
 import org.estfleet.server.gateway.Forwarder;
+import org.estfleet.server.gateway.GatewayIdentity;
 import org.estfleet.server.gateway.GatewayHealth;
 import org.estfleet.server.gateway.StoreAndForward;
 import org.estfleet.server.gateway.Upstream;
@@ -154,22 +155,24 @@ public final class ServerRuntime implements AutoCloseable {
     try {
       // One certificate is both the TLS server certificate devices see and the RA certificate
       // the upstream sees (README "Gateway").
+      GatewayIdentity identity = new GatewayIdentity(new ClientAuth.Certificate(tlsKey, tlsChain),
+          dataDir.resolve(config.tls().certificate()), dataDir.resolve(config.tls().key()), clock, random);
       Upstream upstream = new Upstream(gateway.upstreamUri(),
           new EstClient(gateway.connectTimeout(), gateway.readTimeout(), clock, random), upstreamTrust,
-          new ClientAuth.Certificate(tlsKey, tlsChain), clock);
+          identity::current, clock);
       List<String> labels = new ArrayList<>();
       labels.add("");
       labels.addAll(gateway.labels());
       UpstreamMirror mirror = new UpstreamMirror(upstream, new UpstreamCache(database), labels,
           gateway.cacheStaleAfter(), gateway.retryAfter(), clock);
       PendingEnrollments queue = new PendingEnrollments(database);
-      forwarder = new Forwarder(queue, upstream, mirror, gateway, clock, random);
+      forwarder = new Forwarder(queue, upstream, mirror, identity, gateway, clock, random);
       StoreAndForward storeAndForward = new StoreAndForward(queue, forwarder, mirror, upstream, gateway, clock);
 
       // Tokens are checked by the upstream; certificates against the CA certificates the
       // gateway mirrors, with issuance records checked upstream when the gateway vouches.
       Authenticator authenticator = new Authenticator(mirror::anchors, manufacturerCas,
-          (serial, identity) -> Optional.of(Role.DEVICE), null, config.reenroll().gracePeriod(), clock);
+          (serial, deviceId) -> Optional.of(Role.DEVICE), null, config.reenroll().gracePeriod(), clock);
       // The upstream applies its profiles; here only what every profile requires (a CN, a
       // signature that verifies, an acceptable key) is checked, with any subjectAltName type.
       LabelPolicy policy = new LabelPolicy(new CsrPolicy(List.of(ProfileConfig.SanType.values())));
@@ -185,6 +188,7 @@ public final class ServerRuntime implements AutoCloseable {
       EstServer server = EstServer.start(settings, new EstServer.Tls(tlsKey, tlsChain, acceptedIssuers), service,
           () -> GatewayHealth.of(upstream, mirror, queue, gateway.queueLimit(), gateway.cacheStaleAfter(), clock),
           random);
+      identity.onChange(renewed -> server.reloadTls(renewed.key(), renewed.chain()));
       forwarder.start();
       LOG.info("serving {} as a gateway to {} ({} label(s), queue limit {})", server.baseUri(), upstream.uri(),
           labels.size(), gateway.queueLimit());

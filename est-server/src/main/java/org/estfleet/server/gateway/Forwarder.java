@@ -28,7 +28,7 @@ import org.slf4j.LoggerFactory;
 /**
  * Delivers stored requests to the upstream: every {@code gateway.forwardInterval} it drops
  * requests past their time, refreshes the {@code /cacerts} copy when due, and, while the upstream
- * answers, forwards every request that is due. While the upstream is down it only probes it
+ * answers, renews the gateway's own certificate when due and forwards every request that is due. While the upstream is down it only probes it
  * (the refresh is the probe) and leaves the requests alone, so that they all go as soon as it is
  * back, not after a backoff earned during the outage.
  */
@@ -40,6 +40,7 @@ public final class Forwarder implements AutoCloseable {
   private final PendingEnrollments queue;
   private final Upstream upstream;
   private final UpstreamMirror mirror;
+  private final GatewayIdentity identity;
   private final GatewayConfig config;
   private final Clock clock;
   private final SecureRandom random;
@@ -48,11 +49,12 @@ public final class Forwarder implements AutoCloseable {
   private final ScheduledExecutorService executor;
   private Instant nextRefresh = Instant.MIN;
 
-  public Forwarder(PendingEnrollments queue, Upstream upstream, UpstreamMirror mirror, GatewayConfig config,
-      Clock clock, SecureRandom random) {
+  public Forwarder(PendingEnrollments queue, Upstream upstream, UpstreamMirror mirror, GatewayIdentity identity,
+      GatewayConfig config, Clock clock, SecureRandom random) {
     this.queue = queue;
     this.upstream = upstream;
     this.mirror = mirror;
+    this.identity = identity;
     this.config = config;
     this.clock = clock;
     this.random = random;
@@ -91,6 +93,9 @@ public final class Forwarder implements AutoCloseable {
       if (upstream.status().state() == Upstream.State.UP) {
         nextRefresh = now.plus(config.cacheRefresh());
       }
+    }
+    if (upstream.status().state() == Upstream.State.UP) {
+      identity.renewIfDue(upstream);
     }
     while (upstream.status().state() == Upstream.State.UP) {
       List<PendingEnrollment> due = queue.due(clock.instant(), BATCH);

@@ -13,6 +13,7 @@ import java.util.List;
 import java.util.Map;
 import java.util.Objects;
 import java.util.concurrent.atomic.AtomicReference;
+import java.util.function.Supplier;
 import org.estfleet.est.client.CaCertsOutcome;
 import org.estfleet.est.client.ClientAuth;
 import org.estfleet.est.client.CsrAttrsOutcome;
@@ -37,7 +38,7 @@ public final class Upstream {
   private final URI uri;
   private final EstClient client;
   private final List<X509Certificate> trust;
-  private final ClientAuth.Certificate identity;
+  private final Supplier<ClientAuth.Certificate> identity;
   private final Clock clock;
   private final AtomicReference<Status> status;
 
@@ -64,9 +65,10 @@ public final class Upstream {
 
   /**
    * @param trust the anchors that authenticate the upstream's TLS certificate
-   * @param identity the gateway's RA certificate chain and key
+   * @param identity the gateway's RA certificate chain and key, as they are at each request
    */
-  public Upstream(URI uri, EstClient client, List<X509Certificate> trust, ClientAuth.Certificate identity, Clock clock) {
+  public Upstream(URI uri, EstClient client, List<X509Certificate> trust, Supplier<ClientAuth.Certificate> identity,
+      Clock clock) {
     this.uri = Objects.requireNonNull(uri, "uri");
     this.client = client;
     this.trust = List.copyOf(trust);
@@ -114,7 +116,14 @@ public final class Upstream {
     }
     Csr csr = Csr.fromDer(request.csrDer());
     EnrollOutcome outcome = client.enroll(uri, request.label(), request.operation().equals("simplereenroll"), csr,
-        identity, trust, headers);
+        identity.get(), trust, headers);
+    observe(outcome instanceof EnrollOutcome.Failed failed ? failed.failure() : null);
+    return outcome;
+  }
+
+  /** Renews the gateway's own certificate: {@code simplereenroll} authenticated by {@code current}. */
+  public EnrollOutcome reenroll(Csr csr, ClientAuth.Certificate current) {
+    EnrollOutcome outcome = client.enroll(uri, "", true, csr, current, trust);
     observe(outcome instanceof EnrollOutcome.Failed failed ? failed.failure() : null);
     return outcome;
   }

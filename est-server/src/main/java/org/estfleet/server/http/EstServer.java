@@ -40,10 +40,17 @@ public final class EstServer implements AutoCloseable {
 
   private final Server server;
   private final ServerConnector connector;
+  private final SslContextFactory.Server ssl;
+  private final Tls tls;
+  private final SecureRandom random;
 
-  private EstServer(Server server, ServerConnector connector) {
+  private EstServer(Server server, ServerConnector connector, SslContextFactory.Server ssl, Tls tls,
+      SecureRandom random) {
     this.server = server;
     this.connector = connector;
+    this.ssl = ssl;
+    this.tls = tls;
+    this.random = random;
   }
 
   /**
@@ -119,7 +126,21 @@ public final class EstServer implements AutoCloseable {
     routes.addMapping(new ServletPathSpec(HealthHandler.PATH), new HealthHandler(health));
     server.setHandler(new EstErrorHandler(routes, REALM));
     server.start();
-    return new EstServer(server, connector);
+    return new EstServer(server, connector, ssl, tls, random);
+  }
+
+  /**
+   * Switches to a new TLS identity: new connections get it; established ones keep theirs.
+   *
+   * @throws IllegalStateException if the TLS context cannot be rebuilt (the old one stays)
+   */
+  public void reloadTls(PrivateKey key, List<X509Certificate> chain) {
+    try {
+      SSLContext context = sslContext(new Tls(key, chain, tls.acceptedClientIssuers()), random);
+      ssl.reload(factory -> factory.setSslContext(context));
+    } catch (Exception e) {
+      throw new IllegalStateException("cannot switch the TLS certificate: " + e.getMessage(), e);
+    }
   }
 
   private static SSLContext sslContext(Tls tls, SecureRandom random) throws GeneralSecurityException, java.io.IOException {

@@ -1,0 +1,150 @@
+package org.estfleet.server.gateway;
+
+import java.io.IOException;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Path;
+import java.security.KeyPair;
+import java.security.SecureRandom;
+import java.security.cert.CertificateParsingException;
+import java.security.cert.X509Certificate;
+import java.time.Clock;
+import java.time.Duration;
+import java.time.Instant;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.List;
+import java.util.Objects;
+import java.util.function.Consumer;
+import org.bouncycastle.asn1.x500.X500Name;
+import org.bouncycastle.asn1.x509.KeyPurposeId;
+import org.estfleet.est.client.ClientAuth;
+import org.estfleet.est.client.EnrollOutcome;
+import org.estfleet.io.AtomicFile;
+import org.estfleet.pki.Certificates;
+import org.estfleet.pki.Csr;
+import org.estfleet.pki.CsrBuilder;
+import org.estfleet.pki.KeyAlgorithm;
+import org.estfleet.pki.Pem;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * The gateway's own certificate and key (TLS server towards devices, RA client towards the
+ * upstream), and their renewal: at two thirds of the certificate's lifetime the gateway
+ * re-enrolls at the upstream with a new key (RFC 7030 section 4.2.2), writes the new pair over
+ * the old one (key first; each file atomically), and switches both the TLS listener and the
+ * upstream client to it without a restart.
+ */
+public final class GatewayIdentity {
+  private static final Logger LOG = LoggerFactory.getLogger(GatewayIdentity.class);
+  private static final double RENEW_AT = 2.0 / 3.0;
+  private static final Duration RETRY = Duration.ofMinutes(1);
+
+  private final Path certificateFile;
+  private final Path keyFile;
+  private final Clock clock;
+  private final SecureRandom random;
+  private final List<Consumer<ClientAuth.Certificate>> listeners = new ArrayList<>();
+  private volatile ClientAuth.Certificate current;
+  private Instant nextAttempt = Instant.MIN;
+
+  /**
+   * @param certificateFile the PEM chain (certificate first) that {@link #renewIfDue} rewrites
+   * @param keyFile the PEM key that {@link #renewIfDue} rewrites
+   */
+  public GatewayIdentity(ClientAuth.Certificate current, Path certificateFile, Path keyFile, Clock clock,
+      SecureRandom random) {
+    this.current = Objects.requireNonNull(current, "current");
+    this.certificateFile = certificateFile;
+    this.keyFile = keyFile;
+    this.clock = clock;
+    this.random = random;
+  }
+
+  public ClientAuth.Certificate current() {
+    return current;
+  }
+
+  /** Calls {@code listener} with each new identity once it is in force. */
+  public synchronized void onChange(Consumer<ClientAuth.Certificate> listener) {
+    listeners.add(listener);
+  }
+
+  /** When renewal is due: at two thirds of the certificate's lifetime. */
+  public Instant renewalDue() {
+    X509Certificate certificate = current.chain().get(0);
+    Instant notBefore = certificate.getNotBefore().toInstant();
+    Duration lifetime = Duration.between(notBefore, certificate.getNotAfter().toInstant());
+    return notBefore.plusMillis((long) (lifetime.toMillis() * RENEW_AT));
+  }
+
+  /**
+   * Renews the certificate at the upstream if it is due (and the last failed attempt was more
+   * than a minute ago).
+   *
+   * @return whether a new certificate is now in force
+   */
+  public synchronized boolean renewIfDue(Upstream upstream) {
+    Instant now = clock.instant();
+    if (now.isBefore(renewalDue()) || now.isBefore(nextAttempt)) {
+      return false;
+    }
+    X509Certificate old = current.chain().get(0);
+    KeyPair keys = KeyAlgorithm.EC_P256.generate(random);
+    Csr csr = new CsrBuilder()
+        .subject(X500Name.getInstance(old.getSubjectX500Principal().getEncoded()))
+        .subjectAltNames(Certificates.subjectAltNames(old))
+        .sign(keys);
+    EnrollOutcome outcome = upstream.reenroll(csr, current);
+    if (!(outcome instanceof EnrollOutcome.Issued issued)) {
+      nextAttempt = now.plus(RETRY);
+      LOG.warn("renewing the gateway certificate {} (expires {}) failed: {}; trying again in {}",
+          Certificates.describe(old), old.getNotAfter().toInstant(), describe(outcome), RETRY);
+      return false;
+    }
+    X509Certificate renewed = issued.certificate();
+    if (!Arrays.equals(renewed.getPublicKey().getEncoded(), keys.getPublic().getEncoded()) || !isGateway(renewed)) {
+      nextAttempt = now.plus(RETRY);
+      LOG.error("the upstream renewed the gateway certificate as {}, which is not for the new key or lacks "
+          + "serverAuth/id-kp-cmcRA; keeping {}", Certificates.describe(renewed), Certificates.describe(old));
+      return false;
+    }
+    List<X509Certificate> chain = new ArrayList<>(current.chain());
+    chain.set(0, renewed);
+    try {
+      // The key first: until the certificate is replaced too, a restart fails loudly on the
+      // mismatch rather than running with a certificate whose key is gone.
+      AtomicFile.write(keyFile, Pem.encodePrivateKey(keys.getPrivate()).getBytes(StandardCharsets.US_ASCII),
+          AtomicFile.PRIVATE);
+      AtomicFile.write(certificateFile, Pem.encode(chain).getBytes(StandardCharsets.US_ASCII), AtomicFile.PUBLIC);
+    } catch (IOException e) {
+      nextAttempt = now.plus(RETRY);
+      LOG.error("cannot write the renewed gateway certificate to {}: {}", certificateFile, e.getMessage());
+      return false;
+    }
+    current = new ClientAuth.Certificate(keys.getPrivate(), chain);
+    LOG.info("renewed the gateway certificate: serial {} valid until {}", Certificates.serialHex(renewed),
+        renewed.getNotAfter().toInstant());
+    for (Consumer<ClientAuth.Certificate> listener : listeners) {
+      listener.accept(current);
+    }
+    return true;
+  }
+
+  private static boolean isGateway(X509Certificate certificate) {
+    try {
+      List<String> usages = certificate.getExtendedKeyUsage();
+      return usages != null && usages.contains(KeyPurposeId.id_kp_cmcRA.getId())
+          && usages.contains(KeyPurposeId.id_kp_serverAuth.getId());
+    } catch (CertificateParsingException e) {
+      return false;
+    }
+  }
+
+  private static String describe(EnrollOutcome outcome) {
+    if (outcome instanceof EnrollOutcome.Failed failed) {
+      return failed.failure().describe();
+    }
+    return "the upstream deferred it";
+  }
+}

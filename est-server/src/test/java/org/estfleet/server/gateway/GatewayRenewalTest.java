@@ -1,0 +1,66 @@
+package org.estfleet.server.gateway;
+
+import static org.estfleet.server.EstTestClient.issued;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertNotEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import java.net.http.HttpResponse;
+import java.nio.file.Path;
+import java.security.cert.X509Certificate;
+import java.time.Duration;
+import javax.net.ssl.SSLPeerUnverifiedException;
+import org.estfleet.pki.Certificates;
+import org.estfleet.pki.CsrBuilder;
+import org.estfleet.pki.KeyAlgorithm;
+import org.estfleet.pki.KeyPairs;
+import org.estfleet.pki.Pem;
+import org.estfleet.pki.TestPki;
+import org.estfleet.server.EstTestClient;
+import org.estfleet.server.TestServer;
+import org.estfleet.server.store.IssuanceRecord;
+import org.estfleet.server.store.Role;
+import org.estfleet.testing.Await;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/**
+ * The gateway renews its own certificate at the upstream and switches to it while running: gateway
+ * certificates live 9 seconds here, so renewal falls due within the test.
+ */
+class GatewayRenewalTest {
+  @TempDir
+  Path dir;
+
+  @Test
+  void gatewayCertificate_renewedAtUpstreamAndUsedForTlsAndForwarding() throws Exception {
+    try (TestServer ca = TestServer.start(dir.resolve("ca"),
+            "{\"gatewayProfile\": {\"lifetime\": \"9s\", \"backdate\": \"0s\"}}");
+        TestServer gateway = TestServer.startGateway(dir.resolve("gateway"), ca,
+            "{\"gateway\": {\"forwardInterval\": \"100ms\"}}")) {
+      X509Certificate first = Pem.readCertificates(gateway.dataDir().resolve("tls/server.pem")).get(0);
+
+      Await.until("the gateway installed a renewed certificate", Duration.ofSeconds(30),
+          () -> !Pem.readCertificates(gateway.dataDir().resolve("tls/server.pem")).get(0).equals(first));
+      X509Certificate renewed = Pem.readCertificates(gateway.dataDir().resolve("tls/server.pem")).get(0);
+      HttpResponse<byte[]> enrolled = EstTestClient.anonymous(gateway).enroll("simpleenroll",
+          new CsrBuilder().commonName("device-1").sign(KeyAlgorithm.EC_P256.generate(TestPki.RANDOM)),
+          "device-1", ca.token("device-1"));
+
+      IssuanceRecord record = ca.ledger(ledger -> ledger.find(Certificates.serialHex(renewed))).orElseThrow();
+      assertEquals("gateway-1", record.deviceId());
+      assertEquals(Role.GATEWAY, record.role());
+      assertEquals("certificate", record.authMethod());
+      assertNotEquals(first.getPublicKey(), renewed.getPublicKey());
+      assertTrue(KeyPairs.matches(renewed.getPublicKey(), Pem.readPrivateKey(gateway.dataDir().resolve("tls/server.key"))));
+      assertEquals(String.valueOf(first.getSubjectAlternativeNames()), String.valueOf(renewed.getSubjectAlternativeNames()));
+      assertEquals(renewed, peerCertificate(enrolled), "new connections see the renewed certificate");
+      issued(enrolled);
+      assertEquals("gateway-1", ca.ledger(ledger -> ledger.byDevice("device-1")).get(0).forwardedBy());
+    }
+  }
+
+  private static X509Certificate peerCertificate(HttpResponse<byte[]> response) throws SSLPeerUnverifiedException {
+    return (X509Certificate) response.sslSession().orElseThrow().getPeerCertificates()[0];
+  }
+}
