@@ -36,6 +36,7 @@ import org.estfleet.server.ca.CaMaterial;
 import org.estfleet.server.ca.CertificateAuthority;
 import org.estfleet.server.ca.CertificateProfile;
 import org.estfleet.server.ca.LocalCa;
+import org.estfleet.server.ca.StoredAnswers;
 import org.estfleet.server.config.ConfigException;
 import org.estfleet.server.config.DataDir;
 import org.estfleet.server.config.ProfileConfig;
@@ -122,11 +123,13 @@ public final class ServerRuntime implements AutoCloseable {
       }
       LocalCa localCa = new LocalCa(ca, profiles, CertificateProfile.of(config.gatewayProfile()), ledger, clock, random);
       Authenticator authenticator = new Authenticator(ca::certificates, manufacturerCas,
-          Authenticator.ledgerLookup(ledger), tokens, config.reenroll().gracePeriod(), clock);
+          Authenticator.ledgerLookup(ledger), tokens, config.reenroll().gracePeriod(),
+          config.reenroll().gatewayHoldLimit(), clock);
       EstService service = new EstService(decorator.apply(localCa), authenticator, policies,
           LabelPolicy.of(config.gatewayProfile()),
           (gateway, requestId) -> ledger.findForwarded(gateway, requestId)
-              .map(record -> Pem.readCertificates(record.certificatePem(), "ledger serial " + record.serial()).get(0)));
+              .map(record -> Pem.readCertificates(record.certificatePem(), "ledger serial " + record.serial()).get(0)),
+          StoredAnswers.none());
 
       List<X509Certificate> acceptedIssuers = new ArrayList<>(ca.certificates());
       acceptedIssuers.addAll(manufacturerCas);
@@ -172,7 +175,8 @@ public final class ServerRuntime implements AutoCloseable {
       // Tokens are checked by the upstream; certificates against the CA certificates the
       // gateway mirrors, with issuance records checked upstream when the gateway vouches.
       Authenticator authenticator = new Authenticator(mirror::anchors, manufacturerCas,
-          (serial, deviceId) -> Optional.of(Role.DEVICE), null, config.reenroll().gracePeriod(), clock);
+          (serial, deviceId) -> Optional.of(Role.DEVICE), null, config.reenroll().gracePeriod(),
+          config.reenroll().gatewayHoldLimit(), clock);
       // The upstream applies its profiles; here only what every profile requires (a CN, a
       // signature that verifies, an acceptable key) is checked, with any subjectAltName type.
       LabelPolicy policy = new LabelPolicy(new CsrPolicy(List.of(ProfileConfig.SanType.values())));
@@ -181,7 +185,7 @@ public final class ServerRuntime implements AutoCloseable {
         policies.put(label, policy);
       }
       EstService service = new EstService(decorator.apply(storeAndForward), authenticator, policies, null,
-          EstService.ForwardedRequests.none());
+          EstService.ForwardedRequests.none(), storeAndForward);
 
       List<X509Certificate> acceptedIssuers = new ArrayList<>(mirror.anchors());
       acceptedIssuers.addAll(manufacturerCas);

@@ -40,6 +40,7 @@ public final class Authenticator {
   private final IssuanceLookup issuance;
   private final BootstrapTokens tokens;
   private final Duration reenrollGrace;
+  private final Duration gatewayHoldLimit;
   private final Clock clock;
 
   /**
@@ -48,14 +49,17 @@ public final class Authenticator {
    * @param manufacturerCas the manufacturer CAs whose device certificates may bootstrap
    * @param tokens the bootstrap tokens; null on a gateway, where the upstream checks them
    * @param reenrollGrace how long after expiry a certificate may still re-enroll
+   * @param gatewayHoldLimit how long ago a gateway may have accepted a request it forwards for
+   *     the device's certificate to be judged as of then
    */
   public Authenticator(Supplier<List<X509Certificate>> caCertificates, List<X509Certificate> manufacturerCas,
-      IssuanceLookup issuance, BootstrapTokens tokens, Duration reenrollGrace, Clock clock) {
+      IssuanceLookup issuance, BootstrapTokens tokens, Duration reenrollGrace, Duration gatewayHoldLimit, Clock clock) {
     this.caCertificates = caCertificates;
     this.manufacturerCas = List.copyOf(manufacturerCas);
     this.issuance = issuance;
     this.tokens = tokens;
     this.reenrollGrace = reenrollGrace;
+    this.gatewayHoldLimit = gatewayHoldLimit;
     this.clock = clock;
   }
 
@@ -102,6 +106,30 @@ public final class Authenticator {
    * @throws EstException 401 with the reason
    */
   public AuthenticatedClient forEnroll(Credentials credentials) throws EstException {
+    return forEnroll(credentials, clock.instant());
+  }
+
+  /**
+   * When a forwarded request's device certificate is judged: when the gateway accepted it, if
+   * that is within {@code gatewayHoldLimit}; now if the gateway did not say or says a time to come.
+   *
+   * @throws EstException 401 when the gateway held the request longer than the limit
+   */
+  public Instant judgedAt(Forwarding forwarding) throws EstException {
+    Instant now = clock.instant();
+    Instant received = forwarding.receivedAt();
+    if (received == null || received.isAfter(now)) {
+      return now;
+    }
+    if (received.isBefore(now.minus(gatewayHoldLimit))) {
+      throw EstException.unauthorized("the gateway accepted this request at " + received + ", longer ago than the "
+          + gatewayHoldLimit + " this CA allows (reenroll.gatewayHoldLimit); the device must authenticate anew");
+    }
+    return received;
+  }
+
+  /** As {@link #forEnroll(Credentials)}, with certificates judged as of {@code at}. */
+  public AuthenticatedClient forEnroll(Credentials credentials, Instant at) throws EstException {
     Optional<BasicCredentials> basic = credentials.basicCredentials();
     if (basic.isPresent()) {
       String deviceId = basic.get().userId();
@@ -117,7 +145,7 @@ public final class Authenticator {
           "authenticate with HTTP Basic deviceId:token or a client certificate (IDevID or one this CA issued)");
     }
     X509Certificate leaf = credentials.clientChain().get(0);
-    Instant now = clock.instant();
+    Instant now = at;
     if (isIssuedByThisCa(leaf)) {
       return operational(credentials.clientChain(), now, Duration.ZERO);
     }
@@ -144,6 +172,11 @@ public final class Authenticator {
    * @throws EstException 401 with the reason
    */
   public AuthenticatedClient forReenroll(Credentials credentials) throws EstException {
+    return forReenroll(credentials, clock.instant());
+  }
+
+  /** As {@link #forReenroll(Credentials)}, with the certificate judged as of {@code at}. */
+  public AuthenticatedClient forReenroll(Credentials credentials, Instant at) throws EstException {
     if (credentials.clientChain().isEmpty()) {
       throw EstException.unauthorized(
           "re-enrollment needs the certificate being renewed as the TLS client certificate");
@@ -152,7 +185,7 @@ public final class Authenticator {
       throw EstException.unauthorized("client certificate " + Certificates.describe(credentials.clientChain().get(0))
           + " was not issued by this CA; a manufacturer certificate or token enrolls with simpleenroll");
     }
-    return operational(credentials.clientChain(), clock.instant(), reenrollGrace);
+    return operational(credentials.clientChain(), at, reenrollGrace);
   }
 
   private boolean isIssuedByThisCa(X509Certificate leaf) {

@@ -1,6 +1,7 @@
 package org.estfleet.server.auth;
 
 import java.security.cert.X509Certificate;
+import java.time.Instant;
 import java.util.List;
 import java.util.Objects;
 
@@ -13,12 +14,17 @@ import java.util.Objects;
  * @param requestId the gateway's name for the request; the same request forwarded twice gets the
  *     same certificate
  * @param deviceChain the device's certificate chain, leaf first; empty for a token device
+ * @param receivedAt when the gateway accepted the request from the device, or null: a device
+ *     certificate is judged as of then, since the gateway may have held the request through an
+ *     outage while the certificate expired
  */
-public record Forwarding(String requestId, List<X509Certificate> deviceChain) {
+public record Forwarding(String requestId, List<X509Certificate> deviceChain, Instant receivedAt) {
   /** The request header naming the request. */
   public static final String REQUEST_ID_HEADER = "EST-Fleet-Request-Id";
   /** The request header carrying the device's certificates: base64 DER, comma-separated, leaf first. */
   public static final String DEVICE_CHAIN_HEADER = "EST-Fleet-Device-Certificate";
+  /** The request header saying when the gateway accepted the request: an ISO-8601 instant. */
+  public static final String RECEIVED_AT_HEADER = "EST-Fleet-Received-At";
 
   public Forwarding {
     Objects.requireNonNull(requestId, "requestId");

@@ -74,7 +74,7 @@ public record ServerConfig(
     tls = tls == null ? new TlsConfig(null, null, null) : tls;
     database = database == null ? new DatabaseConfig(null) : database;
     bootstrap = bootstrap == null ? new BootstrapConfig(null, null) : bootstrap;
-    reenroll = reenroll == null ? new ReenrollConfig(null) : reenroll;
+    reenroll = reenroll == null ? new ReenrollConfig(null, null) : reenroll;
     limits = limits == null ? new LimitsConfig(null) : limits;
     defaultProfile = defaultProfile == null ? ProfileConfig.defaults() : defaultProfile;
     for (Map.Entry<String, ProfileConfig> label : labels.entrySet()) {
@@ -164,10 +164,13 @@ public record ServerConfig(
    *
    * @param gracePeriod how long after its expiry a certificate still authenticates a
    *     re-enrollment; 0 (the default) accepts only currently valid certificates
+   * @param gatewayHoldLimit a request a gateway held through an outage is judged by the device
+   *     certificate's validity when the gateway accepted it, if that was at most this long ago
    */
-  public record ReenrollConfig(Duration gracePeriod) {
+  public record ReenrollConfig(Duration gracePeriod, Duration gatewayHoldLimit) {
     public ReenrollConfig {
       gracePeriod = gracePeriod == null ? Duration.ZERO : gracePeriod;
+      gatewayHoldLimit = gatewayHoldLimit == null ? Duration.ofDays(7) : gatewayHoldLimit;
     }
   }
 

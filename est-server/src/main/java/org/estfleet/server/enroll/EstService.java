@@ -2,6 +2,7 @@ package org.estfleet.server.enroll;
 
 import java.security.cert.X509Certificate;
 import java.time.Duration;
+import java.time.Instant;
 import java.util.HashSet;
 import java.util.List;
 import java.util.Map;
@@ -21,6 +22,7 @@ import org.estfleet.server.ca.CertificateAuthority;
 import org.estfleet.server.ca.IssueRequest;
 import org.estfleet.server.ca.IssueResult;
 import org.estfleet.server.ca.Requester;
+import org.estfleet.server.ca.StoredAnswers;
 import org.estfleet.server.store.Role;
 import org.estfleet.server.store.StoreException;
 import org.slf4j.Logger;
@@ -42,19 +44,22 @@ public final class EstService {
   private final Map<String, LabelPolicy> labels;
   private final LabelPolicy gatewayPolicy;
   private final ForwardedRequests forwarded;
+  private final StoredAnswers stored;
 
   /**
    * @param labels the policy of each label, {@code ""} for requests without one
    * @param gatewayPolicy the policy of gateways' own certificates; null where gateways cannot enroll
    * @param forwarded the requests gateways forwarded before, for their retries
+   * @param stored the answers a gateway keeps for devices' retries
    */
   public EstService(CertificateAuthority ca, Authenticator authenticator, Map<String, LabelPolicy> labels,
-      LabelPolicy gatewayPolicy, ForwardedRequests forwarded) {
+      LabelPolicy gatewayPolicy, ForwardedRequests forwarded, StoredAnswers stored) {
     this.ca = ca;
     this.authenticator = authenticator;
     this.labels = Map.copyOf(labels);
     this.gatewayPolicy = gatewayPolicy;
     this.forwarded = forwarded;
+    this.stored = stored;
   }
 
   /** The certificates issued for gateways' requests, found by gateway and request id. */
@@ -111,13 +116,22 @@ public final class EstService {
         device = new Credentials(forwarding.get().deviceChain(), credentials.basic());
       }
       Csr csr = parse(csrDer);
+      if (gateway == null) {
+        Optional<IssueResult> answer = stored.answer(label, csr);
+        if (answer.isPresent()) {
+          return answer.get();
+        }
+      }
       if (gateway != null) {
         Optional<X509Certificate> earlier = forwarded.find(gateway.deviceId(), forwarding.get().requestId());
         if (earlier.isPresent()) {
           return replay(gateway, forwarding.get(), csr, earlier.get());
         }
       }
-      AuthenticatedClient client = reenroll ? authenticator.forReenroll(device) : authenticator.forEnroll(device);
+      Instant at = gateway == null ? null : authenticator.judgedAt(forwarding.get());
+      AuthenticatedClient client = at == null
+          ? (reenroll ? authenticator.forReenroll(device) : authenticator.forEnroll(device))
+          : (reenroll ? authenticator.forReenroll(device, at) : authenticator.forEnroll(device, at));
       if (client.role() == Role.GATEWAY) {
         if (gateway != null) {
           throw EstException.forbidden("a gateway's own credentials cannot be forwarded by another gateway");

@@ -11,12 +11,14 @@ import java.util.UUID;
 import org.estfleet.est.CsrAttributes;
 import org.estfleet.est.EstException;
 import org.estfleet.pki.Certificates;
+import org.estfleet.pki.Csr;
 import org.estfleet.pki.Pem;
 import org.estfleet.server.auth.BasicCredentials;
 import org.estfleet.server.auth.Credentials;
 import org.estfleet.server.ca.CertificateAuthority;
 import org.estfleet.server.ca.IssueRequest;
 import org.estfleet.server.ca.IssueResult;
+import org.estfleet.server.ca.StoredAnswers;
 import org.estfleet.server.config.GatewayConfig;
 import org.estfleet.server.store.PendingEnrollment;
 import org.estfleet.server.store.PendingEnrollments;
@@ -31,7 +33,7 @@ import org.slf4j.LoggerFactory;
  * CSR finds the same record (by identity, public key and label): the certificate once the
  * upstream issued it, the upstream's refusal, or 202 again.
  */
-public final class StoreAndForward implements CertificateAuthority {
+public final class StoreAndForward implements CertificateAuthority, StoredAnswers {
   private static final Logger LOG = LoggerFactory.getLogger(StoreAndForward.class);
 
   private final PendingEnrollments queue;
@@ -62,8 +64,26 @@ public final class StoreAndForward implements CertificateAuthority {
   }
 
   @Override
+  public Optional<IssueResult> answer(String label, Csr csr) throws EstException {
+    Optional<String> deviceId = csr.commonName();
+    if (deviceId.isEmpty()) {
+      return Optional.empty();
+    }
+    Optional<PendingEnrollment> record = queue.find(deviceId.get(),
+        Certificates.publicKeyFingerprint(csr.publicKey()), label);
+    if (record.isEmpty() || !Arrays.equals(record.get().csrDer(), csr.der())) {
+      return Optional.empty();
+    }
+    return Optional.of(forwardAndAnswer(record.get()));
+  }
+
+  @Override
   public IssueResult issue(IssueRequest request) throws EstException {
-    PendingEnrollment record = admit(request);
+    return forwardAndAnswer(admit(request));
+  }
+
+  /** Forwards a waiting request at once unless the upstream is known to be down, then answers. */
+  private IssueResult forwardAndAnswer(PendingEnrollment record) throws EstException {
     if (record.status() == PendingEnrollment.Status.PENDING && upstream.status().state() != Upstream.State.DOWN) {
       Optional<PendingEnrollment> forwarded = forwarder.forward(record);
       if (forwarded.isPresent()) {

@@ -107,6 +107,7 @@ public final class Upstream {
   public EnrollOutcome forward(PendingEnrollment request) {
     Map<String, String> headers = new LinkedHashMap<>();
     headers.put(Forwarding.REQUEST_ID_HEADER, request.requestId());
+    headers.put(Forwarding.RECEIVED_AT_HEADER, request.createdAt().toString());
     if (request.deviceToken() != null) {
       headers.put("Authorization", "Basic "
           + Base64.getEncoder().encodeToString(request.deviceToken().getBytes(StandardCharsets.UTF_8)));

@@ -3,6 +3,8 @@ package org.estfleet.server.http;
 import java.io.IOException;
 import java.io.InputStream;
 import java.security.cert.X509Certificate;
+import java.time.Instant;
+import java.time.format.DateTimeParseException;
 import java.util.ArrayList;
 import java.util.Base64;
 import java.util.List;
@@ -128,8 +130,12 @@ final class EnrollHandler extends EstHandler {
         }
       }
     }
+    String receivedAt = request.getHeaders().get(Forwarding.RECEIVED_AT_HEADER);
     try {
-      return new Forwarding(requestId, chain);
+      return new Forwarding(requestId, chain, receivedAt == null ? null : Instant.parse(receivedAt));
+    } catch (DateTimeParseException e) {
+      throw EstException.badRequest(Forwarding.RECEIVED_AT_HEADER + " '" + receivedAt
+          + "' is not an ISO-8601 instant such as 2026-12-01T17:00:00Z", e);
     } catch (IllegalArgumentException e) {
       throw EstException.badRequest(e.getMessage(), e);
     }

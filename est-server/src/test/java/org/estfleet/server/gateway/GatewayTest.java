@@ -137,6 +137,36 @@ class GatewayTest {
   }
 
   @Test
+  void reenrollHeldThroughOutage_certificateExpiredMeanwhile_renewedAndCollected() throws Exception {
+    ca.close();
+    TestServer.patchConfig(ca.dataDir(), "{\"defaultProfile\": {\"lifetime\": \"1d\"}}");
+    ca.restart();
+    KeyPair keys = keys();
+    X509Certificate current = issued(EstTestClient.anonymous(gateway)
+        .enroll("simpleenroll", csr("device-1", keys), "device-1", ca.token("device-1")));
+    EstTestClient device = EstTestClient.withCertificate(gateway, keys.getPrivate(), List.of(current));
+    Csr renewal = csr("device-1", keys());
+    ca.close();
+    assertEquals(202, device.enroll("simplereenroll", renewal, null, null).statusCode());
+
+    // Two days pass for both servers: the certificate that authenticated the request expires
+    // while the gateway holds it.
+    ca.clock().advance(Duration.ofDays(2));
+    gateway.clock().advance(Duration.ofDays(2));
+    ca.restart();
+    Await.until("the gateway forwarded the held request", Duration.ofSeconds(30), () -> pending(gateway) == 0);
+    HttpResponse<byte[]> collected = device.enroll("simplereenroll", renewal, null, null);
+
+    X509Certificate renewed = issued(collected);
+    assertArrayEquals(renewal.publicKey().getEncoded(), renewed.getPublicKey().getEncoded());
+    IssuanceRecord record = ca.ledger(ledger -> ledger.find(Certificates.serialHex(renewed))).orElseThrow();
+    assertEquals("certificate", record.authMethod());
+    assertEquals("gateway-1", record.forwardedBy());
+    // A new request with the expired certificate is refused at the gateway, as at the CA.
+    assertEquals(401, device.enroll("simplereenroll", csr("device-1", keys()), null, null).statusCode());
+  }
+
+  @Test
   void upstreamRefusal_reachesTheDeviceOnItsRetry() throws Exception {
     Csr csr = csr("device-1", keys());
     ca.close();
