@@ -98,7 +98,7 @@ public final class ServerRuntime implements AutoCloseable {
       manufacturerCas.addAll(dataDir.readCertificates(file));
     }
     EstServer.Settings settings = new EstServer.Settings(config.bindAddress(), config.port(), config.tls().protocols(),
-        config.limits().maxRequestBytes());
+        config.limits().maxRequestBytes(), config.limits().maxConcurrentRequests(), config.limits().busyRetryAfter());
     return config.mode() == ServerConfig.Mode.GATEWAY
         ? startGateway(dataDir, settings, tlsKey, tlsChain, manufacturerCas, clock, random, decorator)
         : startCa(dataDir, settings, tlsKey, tlsChain, manufacturerCas, clock, random, decorator);
@@ -216,6 +216,11 @@ public final class ServerRuntime implements AutoCloseable {
 
   public int port() {
     return server.port();
+  }
+
+  /** How many responses of each HTTP status were sent since the start. */
+  public Map<Integer, Long> responses() {
+    return server.responses();
   }
 
   public URI baseUri() {

@@ -135,6 +135,11 @@ public final class TestServer implements AutoCloseable {
     return port;
   }
 
+  /** Responses by HTTP status since the last (re)start. */
+  public java.util.Map<Integer, Long> responses() {
+    return runtime == null ? java.util.Map.of() : runtime.responses();
+  }
+
   public TestClock clock() {
     return clock;
   }

@@ -75,7 +75,7 @@ public record ServerConfig(
     database = database == null ? new DatabaseConfig(null) : database;
     bootstrap = bootstrap == null ? new BootstrapConfig(null, null) : bootstrap;
     reenroll = reenroll == null ? new ReenrollConfig(null, null) : reenroll;
-    limits = limits == null ? new LimitsConfig(null) : limits;
+    limits = limits == null ? new LimitsConfig(null, null, null) : limits;
     defaultProfile = defaultProfile == null ? ProfileConfig.defaults() : defaultProfile;
     for (Map.Entry<String, ProfileConfig> label : labels.entrySet()) {
       EstPath.checkLabel(label.getKey());
@@ -174,13 +174,27 @@ public record ServerConfig(
     }
   }
 
-  /** Request limits. */
-  public record LimitsConfig(Integer maxRequestBytes) {
+  /**
+   * Request limits.
+   *
+   * @param maxConcurrentRequests requests served at once; one more gets 503 at once
+   * @param busyRetryAfter the {@code Retry-After} of that 503
+   */
+  public record LimitsConfig(Integer maxRequestBytes, Integer maxConcurrentRequests, Duration busyRetryAfter) {
     public LimitsConfig {
       maxRequestBytes = maxRequestBytes == null ? 64 * 1024 : maxRequestBytes;
       if (maxRequestBytes < 1024 || maxRequestBytes > 16 * 1024 * 1024) {
         throw new IllegalArgumentException(
             "limits.maxRequestBytes " + maxRequestBytes + " is not between 1024 and 16777216");
+      }
+      maxConcurrentRequests = maxConcurrentRequests == null ? 64 : maxConcurrentRequests;
+      if (maxConcurrentRequests < 1 || maxConcurrentRequests > 10_000) {
+        throw new IllegalArgumentException(
+            "limits.maxConcurrentRequests " + maxConcurrentRequests + " is not between 1 and 10000");
+      }
+      busyRetryAfter = busyRetryAfter == null ? Duration.ofSeconds(10) : busyRetryAfter;
+      if (busyRetryAfter.isNegative() || busyRetryAfter.isZero()) {
+        throw new IllegalArgumentException("limits.busyRetryAfter must be positive");
       }
     }
   }

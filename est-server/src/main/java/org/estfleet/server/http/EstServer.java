@@ -6,7 +6,9 @@ import java.security.KeyStore;
 import java.security.PrivateKey;
 import java.security.SecureRandom;
 import java.security.cert.X509Certificate;
+import java.time.Duration;
 import java.util.List;
+import java.util.Map;
 import java.util.Objects;
 import java.util.function.Supplier;
 import javax.net.ssl.KeyManagerFactory;
@@ -43,9 +45,11 @@ public final class EstServer implements AutoCloseable {
   private final SslContextFactory.Server ssl;
   private final Tls tls;
   private final SecureRandom random;
+  private final ConcurrencyLimit limit;
 
   private EstServer(Server server, ServerConnector connector, SslContextFactory.Server ssl, Tls tls,
-      SecureRandom random) {
+      SecureRandom random, ConcurrencyLimit limit) {
+    this.limit = limit;
     this.server = server;
     this.connector = connector;
     this.ssl = ssl;
@@ -59,8 +63,11 @@ public final class EstServer implements AutoCloseable {
    * @param port 0 picks a free port
    * @param protocols TLS protocol names, e.g. TLSv1.3
    * @param maxRequestBytes the largest request body accepted
+   * @param maxConcurrentRequests requests served at once; more are answered 503 at once
+   * @param busyRetryAfter the {@code Retry-After} of those 503 answers
    */
-  public record Settings(String bindAddress, int port, List<String> protocols, int maxRequestBytes) {
+  public record Settings(String bindAddress, int port, List<String> protocols, int maxRequestBytes,
+      int maxConcurrentRequests, Duration busyRetryAfter) {
     public Settings {
       Objects.requireNonNull(bindAddress, "bindAddress");
       protocols = List.copyOf(protocols);
@@ -124,9 +131,11 @@ public final class EstServer implements AutoCloseable {
       routes.addMapping(new UriTemplatePathSpec(EstPath.PREFIX + "{label}/" + operation.segment()), handler);
     }
     routes.addMapping(new ServletPathSpec(HealthHandler.PATH), new HealthHandler(health));
-    server.setHandler(new EstErrorHandler(routes, REALM));
+    ConcurrencyLimit limit = new ConcurrencyLimit(new EstErrorHandler(routes, REALM),
+        settings.maxConcurrentRequests(), settings.busyRetryAfter());
+    server.setHandler(limit);
     server.start();
-    return new EstServer(server, connector, ssl, tls, random);
+    return new EstServer(server, connector, ssl, tls, random, limit);
   }
 
   /**
@@ -153,6 +162,11 @@ public final class EstServer implements AutoCloseable {
     context.init(keyManagers.getKeyManagers(),
         new TrustManager[] {new ClientCertificateTrustManager(tls.acceptedClientIssuers())}, random);
     return context;
+  }
+
+  /** How many responses of each status were sent since the start. */
+  public Map<Integer, Long> responses() {
+    return limit.responses();
   }
 
   /** The port actually bound (useful after asking for port 0). */

@@ -1,0 +1,82 @@
+package org.estfleet.server.http;
+
+import java.nio.ByteBuffer;
+import java.nio.charset.StandardCharsets;
+import java.time.Duration;
+import java.util.Map;
+import java.util.TreeMap;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.Semaphore;
+import java.util.concurrent.atomic.LongAdder;
+import org.eclipse.jetty.http.HttpHeader;
+import org.eclipse.jetty.server.Handler;
+import org.eclipse.jetty.server.Request;
+import org.eclipse.jetty.server.Response;
+import org.eclipse.jetty.util.Callback;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * The outermost handler: at most {@code max} requests are served at once; one more is answered
+ * {@code 503} with {@code Retry-After} at once, instead of queueing without bound behind a
+ * burst (a fleet coming back after an outage). It also counts the responses by status, for
+ * {@code /health} and for fleet reports.
+ */
+final class ConcurrencyLimit extends Handler.Wrapper {
+  private static final Logger LOG = LoggerFactory.getLogger(ConcurrencyLimit.class);
+  private static final byte[] BUSY = "server busy; retry after the time in Retry-After\n".getBytes(StandardCharsets.UTF_8);
+
+  private final Semaphore permits;
+  private final String retryAfter;
+  private final Map<Integer, LongAdder> statuses = new ConcurrentHashMap<>();
+  private final LongAdder shed = new LongAdder();
+
+  ConcurrencyLimit(Handler handler, int max, Duration retryAfter) {
+    super(handler);
+    this.permits = new Semaphore(max);
+    this.retryAfter = Responses.retryAfterSeconds(retryAfter);
+  }
+
+  @Override
+  public boolean handle(Request request, Response response, Callback callback) throws Exception {
+    if (!permits.tryAcquire()) {
+      shed.increment();
+      count(503);
+      if (shed.sum() % 1000 == 1) {
+        LOG.warn("at the limit of concurrent requests: answering 503 (Retry-After {}s); {} shed so far",
+            retryAfter, shed.sum());
+      }
+      response.setStatus(503);
+      response.getHeaders().put(HttpHeader.RETRY_AFTER, retryAfter);
+      response.getHeaders().put(HttpHeader.CONTENT_TYPE, "text/plain; charset=utf-8");
+      response.getHeaders().put(HttpHeader.CONTENT_LENGTH, BUSY.length);
+      response.write(true, ByteBuffer.wrap(BUSY), callback);
+      return true;
+    }
+    Callback release = Callback.from(callback, () -> {
+      permits.release();
+      count(response.getStatus());
+    });
+    try {
+      if (super.handle(request, response, release)) {
+        return true;
+      }
+    } catch (Exception | Error e) {
+      permits.release();
+      throw e;
+    }
+    permits.release();
+    return false;
+  }
+
+  private void count(int status) {
+    statuses.computeIfAbsent(status, s -> new LongAdder()).increment();
+  }
+
+  /** How many responses of each status were sent (by status, ascending). */
+  Map<Integer, Long> responses() {
+    Map<Integer, Long> counts = new TreeMap<>();
+    statuses.forEach((status, count) -> counts.put(status, count.sum()));
+    return counts;
+  }
+}

@@ -1,0 +1,91 @@
+package org.estfleet.server.http;
+
+import static org.estfleet.server.EstTestClient.issued;
+import static org.estfleet.server.EstTestClient.text;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import java.net.http.HttpResponse;
+import java.nio.file.Path;
+import java.util.List;
+import java.util.Optional;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.CountDownLatch;
+import java.util.concurrent.TimeUnit;
+import java.security.cert.X509Certificate;
+import org.estfleet.est.CsrAttributes;
+import org.estfleet.est.EstException;
+import org.estfleet.pki.CsrBuilder;
+import org.estfleet.pki.KeyAlgorithm;
+import org.estfleet.pki.TestPki;
+import org.estfleet.server.EstTestClient;
+import org.estfleet.server.TestServer;
+import org.estfleet.server.ca.CertificateAuthority;
+import org.estfleet.server.ca.IssueRequest;
+import org.estfleet.server.ca.IssueResult;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/** Beyond {@code limits.maxConcurrentRequests} the server answers 503 + Retry-After at once. */
+class ConcurrencyLimitTest {
+  @TempDir
+  Path dir;
+
+  @Test
+  void requestBeyondLimit_503WithRetryAfter_whileTheFirstCompletes() throws Exception {
+    CountDownLatch entered = new CountDownLatch(1);
+    CountDownLatch release = new CountDownLatch(1);
+    try (TestServer server = TestServer.start(dir.resolve("server"),
+        "{\"limits\": {\"maxConcurrentRequests\": 1, \"busyRetryAfter\": \"7s\"}}",
+        ca -> new HoldingCa(ca, entered, release))) {
+      EstTestClient client = EstTestClient.anonymous(server);
+      CompletableFuture<HttpResponse<byte[]>> first = CompletableFuture.supplyAsync(() -> enroll(client, server, "device-1"));
+      assertTrue(entered.await(10, TimeUnit.SECONDS), "the first request reached the CA");
+
+      HttpResponse<byte[]> second = client.get("/.well-known/est/cacerts");
+      release.countDown();
+
+      assertEquals(503, second.statusCode());
+      assertEquals("7", second.headers().firstValue("Retry-After").orElseThrow());
+      assertTrue(text(second).startsWith("server busy"), text(second));
+      issued(first.get(10, TimeUnit.SECONDS));
+      assertEquals(200, client.get("/.well-known/est/cacerts").statusCode(), "the permit came back");
+      assertEquals(Long.valueOf(1), server.responses().get(503));
+    }
+  }
+
+  private static HttpResponse<byte[]> enroll(EstTestClient client, TestServer server, String deviceId) {
+    try {
+      return client.enroll("simpleenroll",
+          new CsrBuilder().commonName(deviceId).sign(KeyAlgorithm.EC_P256.generate(TestPki.RANDOM)),
+          deviceId, server.token(deviceId));
+    } catch (Exception e) {
+      throw new IllegalStateException(e);
+    }
+  }
+
+  /** A CA that holds each issuance until released. */
+  private record HoldingCa(CertificateAuthority delegate, CountDownLatch entered, CountDownLatch release)
+      implements CertificateAuthority {
+    @Override
+    public List<X509Certificate> caCertificates(String label) throws EstException {
+      return delegate.caCertificates(label);
+    }
+
+    @Override
+    public Optional<CsrAttributes> csrAttributes(String label) throws EstException {
+      return delegate.csrAttributes(label);
+    }
+
+    @Override
+    public IssueResult issue(IssueRequest request) throws EstException {
+      entered.countDown();
+      try {
+        release.await(10, TimeUnit.SECONDS);
+      } catch (InterruptedException e) {
+        Thread.currentThread().interrupt();
+      }
+      return delegate.issue(request);
+    }
+  }
+}
