@@ -18,12 +18,18 @@ public final class Await {
    * @throws AssertionError if it does not hold within {@code deadline}
    */
   public static void until(String what, Duration deadline, BooleanSupplier condition) throws InterruptedException {
+    until(what, deadline, POLL, condition);
+  }
+
+  /** As above, checking every {@code poll} (for conditions that are costly to check). */
+  public static void until(String what, Duration deadline, Duration poll, BooleanSupplier condition)
+      throws InterruptedException {
     long end = System.nanoTime() + deadline.toNanos();
     while (!condition.getAsBoolean()) {
       if (System.nanoTime() > end) {
         throw new AssertionError("not within " + deadline + ": " + what);
       }
-      Thread.sleep(POLL.toMillis());
+      Thread.sleep(poll.toMillis());
     }
   }
 }

@@ -82,10 +82,16 @@ public final class TestServer implements AutoCloseable {
    * a {@code server.json} already; then {@code configPatch} merged in, and started on a free port.
    */
   public static TestServer startGateway(Path dataDir, TestServer upstream, String configPatch) throws Exception {
+    return startGateway(dataDir, upstream, "gateway-1", configPatch);
+  }
+
+  /** As {@link #startGateway(Path, TestServer, String)}, for a gateway named {@code gatewayId}. */
+  public static TestServer startGateway(Path dataDir, TestServer upstream, String gatewayId, String configPatch)
+      throws Exception {
     if (!Files.exists(dataDir.resolve(DataDir.CONFIG_FILE))) {
       run("init", "--data", dataDir.toString(), "--gateway", "--upstream", upstream.baseUri().toString(),
           "--upstream-trust", upstream.dataDir().resolve("ca/root.pem").toString(),
-          "--token", "gateway-1:" + upstream.gatewayToken("gateway-1"));
+          "--token", gatewayId + ":" + upstream.gatewayToken(gatewayId));
     }
     patchConfig(dataDir, configPatch);
     TestServer server = new TestServer(dataDir, TestClock.ticking(), UnaryOperator.identity());
@@ -171,6 +177,18 @@ public final class TestServer implements AutoCloseable {
     try (Database database = Database.open(dataDir.resolve("estfleet.db"))) {
       return new BootstrapTokens(new TokenRecords(database), clock, new SecureRandom()).create(deviceId, ttl).secret();
     }
+  }
+
+  /** New one-time tokens for many devices, valid for a day: one database connection for all. */
+  public java.util.Map<String, String> tokens(java.util.List<String> deviceIds) {
+    java.util.Map<String, String> tokens = new java.util.LinkedHashMap<>();
+    try (Database database = Database.open(dataDir.resolve("estfleet.db"))) {
+      BootstrapTokens factory = new BootstrapTokens(new TokenRecords(database), clock, new SecureRandom());
+      for (String deviceId : deviceIds) {
+        tokens.put(deviceId, factory.create(deviceId, Duration.ofDays(1)).secret());
+      }
+    }
+    return tokens;
   }
 
   /** A new one-time token that enrolls a gateway. */

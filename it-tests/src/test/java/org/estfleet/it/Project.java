@@ -9,14 +9,14 @@ import java.util.List;
 import java.util.concurrent.TimeUnit;
 
 /** The project checkout these tests run in: its packaged jars, its README, and running commands. */
-final class Project {
+public final class Project {
   /** Maven runs each module's tests in the module's directory. */
-  static final Path ROOT = Path.of("").toAbsolutePath().getParent();
+  public static final Path ROOT = Path.of("").toAbsolutePath().getParent();
 
   private Project() {}
 
   /** A packaged jar, e.g. {@code est-server/target/est-server.jar}; fails if it was not built. */
-  static Path jar(String relative) {
+  public static Path jar(String relative) {
     Path jar = ROOT.resolve(relative);
     if (!Files.isRegularFile(jar)) {
       throw new IllegalStateException(jar + " is missing; build with 'mvn -B verify' from " + ROOT);
@@ -25,7 +25,7 @@ final class Project {
   }
 
   /** The command that runs a packaged jar with the JVM running the tests. */
-  static List<String> java(Path jar, String... args) {
+  public static List<String> java(Path jar, String... args) {
     List<String> command = new ArrayList<>();
     command.add(Path.of(System.getProperty("java.home"), "bin", "java").toString());
     command.add("-jar");
@@ -35,10 +35,10 @@ final class Project {
   }
 
   /** What a finished process printed. */
-  record Result(int exit, String out, String err) {}
+  public record Result(int exit, String out, String err) {}
 
   /** Runs a command to completion (at most {@code timeoutSeconds}), capturing its output. */
-  static Result run(Path directory, List<String> command, java.util.Map<String, String> environment,
+  public static Result run(Path directory, List<String> command, java.util.Map<String, String> environment,
       long timeoutSeconds) throws IOException, InterruptedException {
     Path out = Files.createTempFile("out", ".txt");
     Path err = Files.createTempFile("err", ".txt");

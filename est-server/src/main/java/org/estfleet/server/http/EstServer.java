@@ -130,9 +130,9 @@ public final class EstServer implements AutoCloseable {
       routes.addMapping(new ServletPathSpec(EstPath.PREFIX + operation.segment()), handler);
       routes.addMapping(new UriTemplatePathSpec(EstPath.PREFIX + "{label}/" + operation.segment()), handler);
     }
-    routes.addMapping(new ServletPathSpec(HealthHandler.PATH), new HealthHandler(health));
     ConcurrencyLimit limit = new ConcurrencyLimit(new EstErrorHandler(routes, REALM),
         settings.maxConcurrentRequests(), settings.busyRetryAfter());
+    routes.addMapping(new ServletPathSpec(HealthHandler.PATH), new HealthHandler(health, limit::responses));
     server.setHandler(limit);
     server.start();
     return new EstServer(server, connector, ssl, tls, random, limit);

@@ -1,6 +1,8 @@
 package org.estfleet.server.http;
 
+import com.google.gson.JsonObject;
 import java.nio.charset.StandardCharsets;
+import java.util.Map;
 import java.util.function.Supplier;
 import org.eclipse.jetty.http.HttpHeader;
 import org.eclipse.jetty.server.Handler;
@@ -10,15 +12,24 @@ import org.eclipse.jetty.util.Callback;
 import org.estfleet.est.EstException;
 import org.estfleet.json.Json;
 
-/** {@code GET /health}: the server's report as JSON, for monitoring; no authentication. */
+/**
+ * {@code GET /health}: the server's report as JSON, with the responses sent since the start by
+ * status, for monitoring; no authentication.
+ */
 final class HealthHandler extends Handler.Abstract {
   static final String PATH = "/health";
 
   private final Supplier<?> report;
+  private final Supplier<Map<Integer, Long>> responses;
 
-  HealthHandler(Supplier<?> report) {
+  /**
+   * @param report the mode's report
+   * @param responses the responses sent so far by HTTP status, added to the report
+   */
+  HealthHandler(Supplier<?> report, Supplier<Map<Integer, Long>> responses) {
     super(InvocationType.BLOCKING);
     this.report = report;
+    this.responses = responses;
   }
 
   @Override
@@ -27,8 +38,11 @@ final class HealthHandler extends Handler.Abstract {
       throw EstException.methodNotAllowed("/health takes GET, not " + request.getMethod(), "GET");
     }
     response.getHeaders().put(HttpHeader.CACHE_CONTROL, "no-store");
-    Responses.bytes(response, callback, 200, "application/json",
-        Json.write(report.get()).getBytes(StandardCharsets.UTF_8));
+    JsonObject tree = Json.gson().toJsonTree(report.get()).getAsJsonObject();
+    JsonObject counts = new JsonObject();
+    responses.get().forEach((status, count) -> counts.addProperty(Integer.toString(status), count));
+    tree.add("responses", counts);
+    Responses.bytes(response, callback, 200, "application/json", Json.write(tree).getBytes(StandardCharsets.UTF_8));
     return true;
   }
 }

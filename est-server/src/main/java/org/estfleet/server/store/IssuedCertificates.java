@@ -137,6 +137,16 @@ public final class IssuedCertificates {
     });
   }
 
+  /** Every certificate issued, by device, oldest first. */
+  public List<IssuanceRecord> all() {
+    return database.read(connection -> {
+      try (PreparedStatement select = connection.prepareStatement(
+          "SELECT " + COLUMNS + " FROM issued_certificate ORDER BY device_id, issued_at, serial")) {
+        return readAll(select);
+      }
+    });
+  }
+
   /** How many certificates have been issued. */
   public long count() {
     return database.read(connection -> {
