@@ -44,24 +44,29 @@ import org.estfleet.server.store.IssuedCertificates;
  * in this JVM on one Quartz scheduler, enrolled and renewed against real servers over TLS on
  * 127.0.0.1; and the checks every scenario ends with.
  */
-final class Fleet implements AutoCloseable {
+public final class Fleet implements AutoCloseable {
   /** Agents retry within seconds here, as a test needs; the defaults are 30s doubling to 6h. */
   private static final String AGENT_SETTINGS =
       "{\"retry\": {\"initial\": \"1s\", \"max\": \"4s\"}, \"timeouts\": {\"connect\": \"2s\", \"read\": \"15s\"}}";
 
   /** One device: its id, state directory, and the endpoint it enrolled through. */
-  record Device(String id, Path state, String via) {}
+  public record Device(String id, Path state, String via) {}
 
   private final Path dir;
   private final List<Device> devices = Collections.synchronizedList(new ArrayList<>());
   private volatile AgentScheduler scheduler;
 
-  Fleet(Path dir) {
+  public Fleet(Path dir) {
     this.dir = dir;
   }
 
-  List<Device> devices() {
+  public List<Device> devices() {
     return List.copyOf(devices);
+  }
+
+  /** Takes in a device whose agent runs elsewhere (in a container), for {@link #verify} and the report. */
+  public void adopt(Device device) {
+    devices.add(device);
   }
 
   /**
@@ -131,14 +136,14 @@ final class Fleet implements AutoCloseable {
   }
 
   /** The CA's ledger, read through a connection of its own (the CA may be running). */
-  static List<IssuanceRecord> ledger(Path caData) {
+  public static List<IssuanceRecord> ledger(Path caData) {
     try (Database database = Database.open(caData.resolve("estfleet.db"))) {
       return new IssuedCertificates(database).all();
     }
   }
 
   /** The ledger's device records, by device id. */
-  static Map<String, List<IssuanceRecord>> byDevice(Path caData) {
+  public static Map<String, List<IssuanceRecord>> byDevice(Path caData) {
     Map<String, List<IssuanceRecord>> byDevice = new HashMap<>();
     for (IssuanceRecord record : ledger(caData)) {
       byDevice.computeIfAbsent(record.deviceId(), id -> new ArrayList<>()).add(record);
@@ -147,13 +152,13 @@ final class Fleet implements AutoCloseable {
   }
 
   /** The least number of certificates any device of the fleet was issued. */
-  int fewestCertificates(Path caData) {
+  public int fewestCertificates(Path caData) {
     Map<String, List<IssuanceRecord>> byDevice = byDevice(caData);
     return devices().stream().mapToInt(d -> byDevice.getOrDefault(d.id(), List.of()).size()).min().orElse(0);
   }
 
   /** How many devices hold a certificate issued at or after {@code since}. */
-  int renewedSince(Instant since) {
+  public int renewedSince(Instant since) {
     int renewed = 0;
     for (Device device : devices()) {
       X509Certificate current = Pem.readCertificates(device.state().resolve("cert.pem")).get(0);
@@ -169,7 +174,7 @@ final class Fleet implements AutoCloseable {
    * issued by the CA and recorded in its ledger; no key was certified twice (so no request was
    * issued twice); no agent has a request pending; every agent's state reads back.
    */
-  void verify(Path caData, X509Certificate root, X509Certificate issuing) throws Exception {
+  public void verify(Path caData, X509Certificate root, X509Certificate issuing) throws Exception {
     Instant now = Instant.now();
     Map<String, IssuanceRecord> bySerial = new HashMap<>();
     Set<String> keys = new HashSet<>();
@@ -199,7 +204,7 @@ final class Fleet implements AutoCloseable {
    * validity periods (the gaps between one certificate's end and the next one's start, and the
    * time since the last one ended).
    */
-  Duration longestWithoutCertificate(Path caData) {
+  public Duration longestWithoutCertificate(Path caData) {
     Map<String, List<IssuanceRecord>> byDevice = byDevice(caData);
     Instant now = Instant.now();
     Duration longest = Duration.ZERO;
@@ -222,7 +227,7 @@ final class Fleet implements AutoCloseable {
     return longest;
   }
 
-  static List<String> ids(String prefix, int count) {
+  public static List<String> ids(String prefix, int count) {
     return IntStream.range(0, count).mapToObj(i -> String.format("%s-%04d", prefix, i)).toList();
   }
 

@@ -19,7 +19,7 @@ import org.estfleet.json.Json;
  * @param maxSecondsWithoutValidCertificate the longest a device went without a valid certificate
  * @param drainSeconds for a herd: from the end of the outage until every device was renewed
  */
-record FleetReport(String scenario, int devices, long renewals, int fewestRenewalsPerDevice, long responses202,
+public record FleetReport(String scenario, int devices, long renewals, int fewestRenewalsPerDevice, long responses202,
     long responses503, Map<String, Long> responses, long maxSecondsWithoutValidCertificate, double durationSeconds,
     Double drainSeconds) {
 
@@ -27,18 +27,18 @@ record FleetReport(String scenario, int devices, long renewals, int fewestRenewa
   private static final Path FILE = Path.of("target", "fleet-report.json");
 
   /** Adds counts of one server run to {@code into}. */
-  static void add(Map<Integer, Long> into, Map<Integer, Long> counts) {
+  public static void add(Map<Integer, Long> into, Map<Integer, Long> counts) {
     counts.forEach((status, count) -> into.merge(status, count, Long::sum));
   }
 
-  static Map<String, Long> named(Map<Integer, Long> counts) {
+  public static Map<String, Long> named(Map<Integer, Long> counts) {
     Map<String, Long> named = new TreeMap<>();
     counts.forEach((status, count) -> named.put(Integer.toString(status), count));
     return named;
   }
 
   /** Prints this report and rewrites the report file with every scenario so far. */
-  void publish() throws IOException {
+  public void publish() throws IOException {
     System.out.printf("fleet %-22s devices %5d  renewals %6d (min %d/device)  202s %5d  503s %5d  "
             + "max without certificate %4ds  took %6.1fs%s%n", scenario, devices, renewals, fewestRenewalsPerDevice,
         responses202, responses503, maxSecondsWithoutValidCertificate, durationSeconds,

@@ -1,6 +1,10 @@
 package org.estfleet.agent.cli;
 
 import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.HashSet;
+import java.util.List;
+import java.util.Set;
 import java.security.SecureRandom;
 import java.time.Clock;
 import java.util.concurrent.Callable;
@@ -19,7 +23,8 @@ import picocli.CommandLine.Spec;
 
 /**
  * {@code renewal-agent run}: the daemon. Renews when due, refreshes the trust anchors, retries
- * with backoff, and stops cleanly on SIGTERM (an attempt in progress completes first).
+ * with backoff, and stops cleanly on SIGTERM (an attempt in progress completes first). Several
+ * {@code --state} directories (a hub holding several identities) share one scheduler.
  */
 @Command(name = "run", mixinStandardHelpOptions = true, description = "Run the agent: renew on schedule until stopped.")
 final class RunCommand implements Callable<Integer> {
@@ -28,18 +33,28 @@ final class RunCommand implements Callable<Integer> {
   @Spec
   CommandSpec spec;
 
-  @Option(names = "--state", required = true, paramLabel = "DIR", description = "The agent's state directory.")
-  Path state;
+  @Option(names = "--state", required = true, paramLabel = "DIR",
+      description = "The agent's state directory; repeat to run several identities in one process.")
+  List<Path> states;
 
   @Override
   public Integer call() throws Exception {
-    StateDir dir = StateDir.open(state);
-    Renewer renewer = Renewer.open(dir, Clock.systemUTC(), new SecureRandom());
-    AgentState agentState = dir.readState();
-    if (dir.credentials().current().isEmpty() && agentState.pending() == null) {
-      throw AgentException.notEnrolled(state + " holds no certificate and no pending enrollment; run renewal-agent enroll");
+    List<Renewer> renewers = new ArrayList<>();
+    Set<String> identities = new HashSet<>();
+    for (Path state : states) {
+      StateDir dir = StateDir.open(state);
+      Renewer renewer = Renewer.open(dir, Clock.systemUTC(), new SecureRandom());
+      AgentState agentState = dir.readState();
+      if (dir.credentials().current().isEmpty() && agentState.pending() == null) {
+        throw AgentException.notEnrolled(state + " holds no certificate and no pending enrollment; run renewal-agent enroll");
+      }
+      if (!identities.add(renewer.config().identity())) {
+        throw AgentException.usage("--state " + state + ": identity '" + renewer.config().identity()
+            + "' is given twice; each state directory is one identity");
+      }
+      renewers.add(renewer);
     }
-    AgentScheduler scheduler = new AgentScheduler(2, Clock.systemUTC(), new SecureRandom());
+    AgentScheduler scheduler = new AgentScheduler(Math.min(8, 1 + renewers.size()), Clock.systemUTC(), new SecureRandom());
     CountDownLatch stopped = new CountDownLatch(1);
     Runtime.getRuntime().addShutdownHook(new Thread(() -> {
       LOG.info("stopping");
@@ -50,8 +65,11 @@ final class RunCommand implements Callable<Integer> {
       }
       stopped.countDown();
     }, "renewal-agent-shutdown"));
-    scheduler.add(renewer.config().identity(), renewer);
-    spec.commandLine().getOut().println("running for " + renewer.config().identity() + " (state " + dir.root() + ")");
+    for (Renewer renewer : renewers) {
+      scheduler.add(renewer.config().identity(), renewer);
+      spec.commandLine().getOut().println("running for " + renewer.config().identity() + " (state "
+          + renewer.stateDir().root() + ")");
+    }
     spec.commandLine().getOut().flush();
     stopped.await();
     return 0;
