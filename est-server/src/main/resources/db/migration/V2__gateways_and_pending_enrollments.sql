@@ -11,7 +11,7 @@ CREATE UNIQUE INDEX issued_certificate_forwarded ON issued_certificate (forwarde
 -- Gateway mode: what devices asked for, kept until the upstream CA has answered and the device
 -- has collected the answer. One record per device, key and label: a retry finds it.
 CREATE TABLE pending_enrollment (
-  id                INTEGER NOT NULL PRIMARY KEY,
+  id                INTEGER NOT NULL PRIMARY KEY AUTOINCREMENT,  -- never reused: a stale id matches nothing
   request_id        TEXT    NOT NULL UNIQUE,  -- random; names the request to the upstream
   device_id         TEXT    NOT NULL,
   public_key_sha256 TEXT    NOT NULL,

@@ -12,6 +12,7 @@ import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.concurrent.atomic.AtomicReference;
 import java.util.function.UnaryOperator;
 import java.util.Optional;
 import org.estfleet.est.client.ClientAuth;
@@ -86,6 +87,9 @@ public final class ServerRuntime implements AutoCloseable {
   public static ServerRuntime start(DataDir dataDir, Clock clock, SecureRandom random,
       UnaryOperator<CertificateAuthority> decorator) throws Exception {
     ServerConfig config = dataDir.config();
+    if (config.mode() == ServerConfig.Mode.GATEWAY) {
+      GatewayIdentity.recover(dataDir.resolve(config.tls().certificate()), dataDir.resolve(config.tls().key()));
+    }
     List<X509Certificate> tlsChain = dataDir.readCertificates(config.tls().certificate());
     PrivateKey tlsKey = dataDir.readPrivateKey(config.tls().key());
     if (!KeyPairs.matches(tlsChain.get(0).getPublicKey(), tlsKey)) {
@@ -158,8 +162,10 @@ public final class ServerRuntime implements AutoCloseable {
     try {
       // One certificate is both the TLS server certificate devices see and the RA certificate
       // the upstream sees (README "Gateway").
+      AtomicReference<UpstreamMirror> mirrorRef = new AtomicReference<>();
       GatewayIdentity identity = new GatewayIdentity(new ClientAuth.Certificate(tlsKey, tlsChain),
-          dataDir.resolve(config.tls().certificate()), dataDir.resolve(config.tls().key()), clock, random);
+          dataDir.resolve(config.tls().certificate()), dataDir.resolve(config.tls().key()),
+          () -> mirrorRef.get().anchors(), clock, random);
       Upstream upstream = new Upstream(gateway.upstreamUri(),
           new EstClient(gateway.connectTimeout(), gateway.readTimeout(), clock, random), upstreamTrust,
           identity::current, clock);
@@ -168,6 +174,7 @@ public final class ServerRuntime implements AutoCloseable {
       labels.addAll(gateway.labels());
       UpstreamMirror mirror = new UpstreamMirror(upstream, new UpstreamCache(database), labels,
           gateway.cacheStaleAfter(), gateway.retryAfter(), clock);
+      mirrorRef.set(mirror);
       PendingEnrollments queue = new PendingEnrollments(database);
       forwarder = new Forwarder(queue, upstream, mirror, identity, gateway, clock, random);
       StoreAndForward storeAndForward = new StoreAndForward(queue, forwarder, mirror, upstream, gateway, clock);

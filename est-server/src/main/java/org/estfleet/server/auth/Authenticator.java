@@ -79,8 +79,7 @@ public final class Authenticator {
    */
   public AuthenticatedClient registrationAuthority(List<X509Certificate> tlsChain) throws EstException {
     if (tlsChain.isEmpty()) {
-      throw EstException.forbidden("forwarding headers are accepted only from a gateway (RA) certificate; "
-          + "this request has no client certificate");
+      throw EstException.forbidden(Forwarding.NOT_A_GATEWAY + " (RA) certificate; this request has no client certificate");
     }
     X509Certificate leaf = tlsChain.get(0);
     AuthenticatedClient client;
@@ -90,10 +89,10 @@ public final class Authenticator {
       }
       client = operational(tlsChain, clock.instant(), Duration.ZERO);
     } catch (EstException e) {
-      throw EstException.forbidden("forwarding headers are accepted only from a gateway (RA): " + e.getMessage());
+      throw EstException.forbidden(Forwarding.NOT_A_GATEWAY + " (RA): " + e.getMessage());
     }
     if (client.role() != Role.GATEWAY || !hasExtendedKeyUsage(leaf, KeyPurposeId.id_kp_cmcRA)) {
-      throw EstException.forbidden("forwarding headers are accepted only from a gateway (RA): certificate "
+      throw EstException.forbidden(Forwarding.NOT_A_GATEWAY + " (RA): certificate "
           + Certificates.describe(leaf) + " is not a gateway certificate; gateways enroll with a gateway token");
     }
     return client;

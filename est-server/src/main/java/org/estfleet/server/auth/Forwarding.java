@@ -23,6 +23,11 @@ public record Forwarding(String requestId, List<X509Certificate> deviceChain, In
   public static final String REQUEST_ID_HEADER = "EST-Fleet-Request-Id";
   /** The request header carrying the device's certificates: base64 DER, comma-separated, leaf first. */
   public static final String DEVICE_CHAIN_HEADER = "EST-Fleet-Device-Certificate";
+  /**
+   * How the CA's 403 to a client that may not forward begins: a gateway seeing it knows the
+   * fault is its own certificate, not the device's request.
+   */
+  public static final String NOT_A_GATEWAY = "forwarding headers are accepted only from a gateway";
   /** The request header saying when the gateway accepted the request: an ISO-8601 instant. */
   public static final String RECEIVED_AT_HEADER = "EST-Fleet-Received-At";
 

@@ -42,6 +42,7 @@ import org.estfleet.server.config.DataDir;
 import org.estfleet.server.config.GatewayConfig;
 import org.estfleet.server.config.ServerConfig;
 import org.estfleet.server.store.Database;
+import org.estfleet.server.gateway.GatewayIdentity;
 import org.estfleet.server.gateway.UpstreamMirror;
 import org.estfleet.server.store.IssuedCertificates;
 import org.estfleet.server.store.Role;
@@ -239,7 +240,7 @@ final class InitCommand implements Callable<Integer> {
     prepareDirectory();
     DataDir dataDir = DataDir.of(data, config);
     writePublic(dataDir.resolve(gatewaySettings.upstreamTrust()), Pem.encode(trust));
-    writePublic(dataDir.resolve(config.tls().certificate()), Pem.encode(chain(certificate, caCertificates)));
+    writePublic(dataDir.resolve(config.tls().certificate()), Pem.encode(GatewayIdentity.chainOf(certificate, caCertificates)));
     writePrivate(dataDir.resolve(config.tls().key()), Pem.encodePrivateKey(keys.getPrivate()));
     try (Database database = Database.open(dataDir.resolve(config.database().file()))) {
       UpstreamMirror.storeCaCertificates(new UpstreamCache(database), "", caCertificates, clock.instant());
@@ -254,29 +255,6 @@ final class InitCommand implements Callable<Integer> {
     out.println("  TLS server:  " + String.join(", ", names));
     out.println("  next:        est-server serve --data " + data);
     return EstServerCommand.EXIT_OK;
-  }
-
-  /** The certificate and the issuing CAs above it from {@code caCertificates}, up to (not including) the root. */
-  private static List<X509Certificate> chain(X509Certificate leaf, List<X509Certificate> caCertificates) {
-    List<X509Certificate> chain = new ArrayList<>(List.of(leaf));
-    X509Certificate current = leaf;
-    while (chain.size() < 10) {
-      X509Certificate next = null;
-      for (X509Certificate ca : caCertificates) {
-        boolean selfSigned = ca.getSubjectX500Principal().equals(ca.getIssuerX500Principal());
-        if (!selfSigned && ca.getSubjectX500Principal().equals(current.getIssuerX500Principal())
-            && !chain.contains(ca)) {
-          next = ca;
-          break;
-        }
-      }
-      if (next == null) {
-        break;
-      }
-      chain.add(next);
-      current = next;
-    }
-    return chain;
   }
 
   /** The upstream could not be reached, or would not enroll the gateway: exit 1. */

@@ -19,6 +19,7 @@ import org.estfleet.est.client.Failure;
 import org.estfleet.pki.Certificates;
 import org.estfleet.pki.Csr;
 import org.estfleet.pki.Pem;
+import org.estfleet.server.auth.Forwarding;
 import org.estfleet.server.config.GatewayConfig;
 import org.estfleet.server.store.PendingEnrollment;
 import org.estfleet.server.store.PendingEnrollments;
@@ -99,14 +100,16 @@ public final class Forwarder implements AutoCloseable {
     }
     while (upstream.status().state() == Upstream.State.UP) {
       List<PendingEnrollment> due = queue.due(clock.instant(), BATCH);
-      if (due.isEmpty()) {
-        return;
-      }
+      boolean progressed = false;
       for (PendingEnrollment request : due) {
-        forward(request);
+        progressed |= forward(request).isPresent();
         if (upstream.status().state() != Upstream.State.UP) {
           return;
         }
+      }
+      if (!progressed) {
+        // Nothing due, or all of it being forwarded on devices' own requests right now.
+        return;
       }
     }
   }
@@ -117,11 +120,18 @@ public final class Forwarder implements AutoCloseable {
    * @return the request as it stands afterwards; empty when it is being forwarded by another
    *     thread already (a request is never forwarded twice at once)
    */
-  public Optional<PendingEnrollment> forward(PendingEnrollment request) {
-    if (!inFlight.add(request.id())) {
+  public Optional<PendingEnrollment> forward(PendingEnrollment seen) {
+    if (!inFlight.add(seen.id())) {
       return Optional.empty();
     }
     try {
+      // What was read may be stale: answered, retried or dropped meanwhile.
+      Optional<PendingEnrollment> current = queue.byId(seen.id())
+          .filter(record -> record.requestId().equals(seen.requestId()));
+      if (current.isEmpty() || current.get().status() != PendingEnrollment.Status.PENDING) {
+        return current;
+      }
+      PendingEnrollment request = current.get();
       EnrollOutcome outcome = upstream.forward(request);
       Instant now = clock.instant();
       if (outcome instanceof EnrollOutcome.Issued issued) {
@@ -134,7 +144,7 @@ public final class Forwarder implements AutoCloseable {
       }
       return queue.byId(request.id());
     } finally {
-      inFlight.remove(request.id());
+      inFlight.remove(seen.id());
     }
   }
 
@@ -154,6 +164,14 @@ public final class Forwarder implements AutoCloseable {
   }
 
   private void fail(PendingEnrollment request, Failure failure, Instant now) {
+    if (failure.status() == 403 && failure.message().startsWith(Forwarding.NOT_A_GATEWAY)) {
+      // The upstream refuses this gateway, not the device: keep the request and say so loudly.
+      LOG.error("the upstream refuses this gateway's certificate ({}); request {} of {} stays queued; "
+          + "enroll the gateway again (est-server init --gateway) if its certificate expired", failure.message(),
+          request.requestId(), request.deviceId());
+      queue.retryLater(request.id(), failure.describe(), now.plus(backoff.delay(request.attempts() + 1, random)), now);
+      return;
+    }
     if (!failure.failsOver()) {
       // A 4xx is the upstream's verdict on the request; the device learns it on its next try.
       if (queue.refused(request.id(), failure.status(), failure.message(), now)) {
@@ -161,14 +179,15 @@ public final class Forwarder implements AutoCloseable {
       }
       return;
     }
-    Instant next;
-    if (failure.kind() == Failure.Kind.UNAVAILABLE) {
+    Instant next = switch (failure.kind()) {
       // The upstream answered but is overloaded: its Retry-After, or our backoff.
-      next = now.plus(failure.retryAfterHint().orElseGet(() -> backoff.delay(request.attempts() + 1, random)));
-    } else {
+      case UNAVAILABLE -> now.plus(failure.retryAfterHint().orElseGet(() -> backoff.delay(request.attempts() + 1, random)));
       // The link is down: the request goes as soon as a probe finds the upstream again.
-      next = now;
-    }
+      case UNREACHABLE, TLS_TRUST, TLS_HANDSHAKE -> now;
+      // This request failed on a live link (timed out, cut, odd answer): back it off alone, so
+      // that it does not hold up the others.
+      default -> now.plus(backoff.delay(request.attempts() + 1, random));
+    };
     queue.retryLater(request.id(), failure.describe(), next, now);
   }
 

@@ -2,8 +2,10 @@ package org.estfleet.server.gateway;
 
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
 import java.nio.file.Path;
 import java.security.KeyPair;
+import java.security.PrivateKey;
 import java.security.SecureRandom;
 import java.security.cert.CertificateParsingException;
 import java.security.cert.X509Certificate;
@@ -15,6 +17,7 @@ import java.util.Arrays;
 import java.util.List;
 import java.util.Objects;
 import java.util.function.Consumer;
+import java.util.function.Supplier;
 import org.bouncycastle.asn1.x500.X500Name;
 import org.bouncycastle.asn1.x509.KeyPurposeId;
 import org.estfleet.est.client.ClientAuth;
@@ -24,6 +27,7 @@ import org.estfleet.pki.Certificates;
 import org.estfleet.pki.Csr;
 import org.estfleet.pki.CsrBuilder;
 import org.estfleet.pki.KeyAlgorithm;
+import org.estfleet.pki.KeyPairs;
 import org.estfleet.pki.Pem;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -32,8 +36,8 @@ import org.slf4j.LoggerFactory;
  * The gateway's own certificate and key (TLS server towards devices, RA client towards the
  * upstream), and their renewal: at two thirds of the certificate's lifetime the gateway
  * re-enrolls at the upstream with a new key (RFC 7030 section 4.2.2), writes the new pair over
- * the old one (key first; each file atomically), and switches both the TLS listener and the
- * upstream client to it without a restart.
+ * the old one (each file atomically; {@link #recover} completes a pair a crash interrupted), and
+ * switches both the TLS listener and the upstream client to it without a restart.
  */
 public final class GatewayIdentity {
   private static final Logger LOG = LoggerFactory.getLogger(GatewayIdentity.class);
@@ -42,6 +46,7 @@ public final class GatewayIdentity {
 
   private final Path certificateFile;
   private final Path keyFile;
+  private final Supplier<List<X509Certificate>> caCertificates;
   private final Clock clock;
   private final SecureRandom random;
   private final List<Consumer<ClientAuth.Certificate>> listeners = new ArrayList<>();
@@ -51,12 +56,15 @@ public final class GatewayIdentity {
   /**
    * @param certificateFile the PEM chain (certificate first) that {@link #renewIfDue} rewrites
    * @param keyFile the PEM key that {@link #renewIfDue} rewrites
+   * @param caCertificates the upstream CA's certificates (its {@code /cacerts}), to build the
+   *     renewed certificate's chain from
    */
-  public GatewayIdentity(ClientAuth.Certificate current, Path certificateFile, Path keyFile, Clock clock,
-      SecureRandom random) {
+  public GatewayIdentity(ClientAuth.Certificate current, Path certificateFile, Path keyFile,
+      Supplier<List<X509Certificate>> caCertificates, Clock clock, SecureRandom random) {
     this.current = Objects.requireNonNull(current, "current");
     this.certificateFile = certificateFile;
     this.keyFile = keyFile;
+    this.caCertificates = caCertificates;
     this.clock = clock;
     this.random = random;
   }
@@ -109,26 +117,90 @@ public final class GatewayIdentity {
           + "serverAuth/id-kp-cmcRA; keeping {}", Certificates.describe(renewed), Certificates.describe(old));
       return false;
     }
-    List<X509Certificate> chain = new ArrayList<>(current.chain());
-    chain.set(0, renewed);
+    List<X509Certificate> chain = chainOf(renewed, caCertificates.get());
+    Path staged = staged(certificateFile);
     try {
-      // The key first: until the certificate is replaced too, a restart fails loudly on the
-      // mismatch rather than running with a certificate whose key is gone.
+      // The new certificate is staged first, then the key replaced, then the certificate: a
+      // crash in between leaves a pair that recover() completes at the next start.
+      AtomicFile.write(staged, Pem.encode(chain).getBytes(StandardCharsets.US_ASCII), AtomicFile.PUBLIC);
       AtomicFile.write(keyFile, Pem.encodePrivateKey(keys.getPrivate()).getBytes(StandardCharsets.US_ASCII),
           AtomicFile.PRIVATE);
-      AtomicFile.write(certificateFile, Pem.encode(chain).getBytes(StandardCharsets.US_ASCII), AtomicFile.PUBLIC);
     } catch (IOException e) {
       nextAttempt = now.plus(RETRY);
-      LOG.error("cannot write the renewed gateway certificate to {}: {}", certificateFile, e.getMessage());
+      LOG.error("cannot write the renewed gateway key next to {}: {}; keeping {}", keyFile, e.getMessage(),
+          Certificates.describe(old));
       return false;
     }
     current = new ClientAuth.Certificate(keys.getPrivate(), chain);
+    try {
+      AtomicFile.write(certificateFile, Pem.encode(chain).getBytes(StandardCharsets.US_ASCII), AtomicFile.PUBLIC);
+      Files.deleteIfExists(staged);
+    } catch (IOException e) {
+      LOG.error("cannot write the renewed gateway certificate to {} ({}); it is in {} and the next start uses it",
+          certificateFile, e.getMessage(), staged);
+    }
     LOG.info("renewed the gateway certificate: serial {} valid until {}", Certificates.serialHex(renewed),
         renewed.getNotAfter().toInstant());
     for (Consumer<ClientAuth.Certificate> listener : listeners) {
-      listener.accept(current);
+      try {
+        listener.accept(current);
+      } catch (RuntimeException e) {
+        LOG.error("switching to the renewed gateway certificate failed: {}; restart the gateway to use it",
+            e.getMessage());
+      }
     }
     return true;
+  }
+
+  /**
+   * Completes a renewal a crash interrupted: if the key on disk does not belong to the
+   * certificate but to the staged one, the staged certificate takes the certificate's place.
+   */
+  public static void recover(Path certificateFile, Path keyFile) throws IOException {
+    Path staged = staged(certificateFile);
+    if (!Files.exists(staged) || !Files.exists(keyFile)) {
+      return;
+    }
+    PrivateKey key = Pem.readPrivateKey(keyFile);
+    List<X509Certificate> installed = Files.exists(certificateFile) ? Pem.readCertificates(certificateFile) : List.of();
+    if (!installed.isEmpty() && KeyPairs.matches(installed.get(0).getPublicKey(), key)) {
+      Files.delete(staged);
+      return;
+    }
+    List<X509Certificate> renewed = Pem.readCertificates(staged);
+    if (KeyPairs.matches(renewed.get(0).getPublicKey(), key)) {
+      AtomicFile.write(certificateFile, Files.readAllBytes(staged), AtomicFile.PUBLIC);
+      Files.delete(staged);
+      LOG.warn("completed an interrupted renewal of the gateway certificate: now {}",
+          Certificates.describe(renewed.get(0)));
+    }
+  }
+
+  private static Path staged(Path certificateFile) {
+    return certificateFile.resolveSibling(certificateFile.getFileName() + ".new");
+  }
+
+  /** A certificate and the CA certificates above it from {@code caCertificates}, up to (not including) the root. */
+  public static List<X509Certificate> chainOf(X509Certificate leaf, List<X509Certificate> caCertificates) {
+    List<X509Certificate> chain = new ArrayList<>(List.of(leaf));
+    X509Certificate current = leaf;
+    while (chain.size() < 10) {
+      X509Certificate next = null;
+      for (X509Certificate ca : caCertificates) {
+        boolean selfSigned = ca.getSubjectX500Principal().equals(ca.getIssuerX500Principal());
+        if (!selfSigned && ca.getSubjectX500Principal().equals(current.getIssuerX500Principal())
+            && !chain.contains(ca)) {
+          next = ca;
+          break;
+        }
+      }
+      if (next == null) {
+        break;
+      }
+      chain.add(next);
+      current = next;
+    }
+    return chain;
   }
 
   private static boolean isGateway(X509Certificate certificate) {

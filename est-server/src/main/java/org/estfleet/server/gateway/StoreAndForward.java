@@ -63,6 +63,11 @@ public final class StoreAndForward implements CertificateAuthority, StoredAnswer
     return mirror.csrAttributes(label);
   }
 
+  /**
+   * A retry with the very same CSR, before authentication: only an issued certificate (no
+   * secret) or "still waiting" (202) is told this way, and nothing is forwarded on its account.
+   * A refusal is told only to a client that authenticates again.
+   */
   @Override
   public Optional<IssueResult> answer(String label, Csr csr) throws EstException {
     Optional<String> deviceId = csr.commonName();
@@ -71,20 +76,21 @@ public final class StoreAndForward implements CertificateAuthority, StoredAnswer
     }
     Optional<PendingEnrollment> record = queue.find(deviceId.get(),
         Certificates.publicKeyFingerprint(csr.publicKey()), label);
-    if (record.isEmpty() || !Arrays.equals(record.get().csrDer(), csr.der())) {
+    if (record.isEmpty() || !Arrays.equals(record.get().csrDer(), csr.der())
+        || record.get().status() == PendingEnrollment.Status.REFUSED) {
       return Optional.empty();
     }
-    return Optional.of(forwardAndAnswer(record.get()));
+    return Optional.of(answer(record.get()));
   }
 
   @Override
   public IssueResult issue(IssueRequest request) throws EstException {
-    return forwardAndAnswer(admit(request));
-  }
-
-  /** Forwards a waiting request at once unless the upstream is known to be down, then answers. */
-  private IssueResult forwardAndAnswer(PendingEnrollment record) throws EstException {
-    if (record.status() == PendingEnrollment.Status.PENDING && upstream.status().state() != Upstream.State.DOWN) {
+    PendingEnrollment record = admit(request);
+    Instant now = clock.instant();
+    // Forward at once unless the upstream is known to be down or asked for time (Retry-After,
+    // backoff): a device's retry never hurries the upstream.
+    if (record.status() == PendingEnrollment.Status.PENDING && upstream.status().state() != Upstream.State.DOWN
+        && !record.nextAttemptAt().isAfter(now)) {
       Optional<PendingEnrollment> forwarded = forwarder.forward(record);
       if (forwarded.isPresent()) {
         record = forwarded.get();
@@ -98,8 +104,10 @@ public final class StoreAndForward implements CertificateAuthority, StoredAnswer
     String key = Certificates.publicKeyFingerprint(request.csr().publicKey());
     String deviceId = request.requester().deviceId();
     Credentials presented = request.presented();
-    String token = presented.basicCredentials().map(StoreAndForward::tokenOf).orElse(null);
-    String chain = token == null && !presented.clientChain().isEmpty() ? Pem.encode(presented.clientChain()) : null;
+    // Forward what the device authenticated with here: its token, or its certificate chain.
+    boolean byToken = "token".equals(request.requester().authMethod());
+    String token = byToken ? presented.basicCredentials().map(StoreAndForward::tokenOf).orElse(null) : null;
+    String chain = !byToken && !presented.clientChain().isEmpty() ? Pem.encode(presented.clientChain()) : null;
     String operation = request.reenroll() ? "simplereenroll" : "simpleenroll";
     for (int attempt = 0; attempt < 2; attempt++) {
       PendingEnrollments.Accepted accepted = queue.accept(UUID.randomUUID().toString(), deviceId, key,

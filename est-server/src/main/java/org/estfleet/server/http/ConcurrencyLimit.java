@@ -7,6 +7,7 @@ import java.util.Map;
 import java.util.TreeMap;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.Semaphore;
+import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.atomic.LongAdder;
 import org.eclipse.jetty.http.HttpHeader;
 import org.eclipse.jetty.server.Handler;
@@ -53,19 +54,40 @@ final class ConcurrencyLimit extends Handler.Wrapper {
       response.write(true, ByteBuffer.wrap(BUSY), callback);
       return true;
     }
-    Callback release = Callback.from(callback, () -> {
-      permits.release();
-      count(response.getStatus());
-    });
+    AtomicBoolean held = new AtomicBoolean(true);
+    Runnable release = () -> {
+      if (held.getAndSet(false)) {
+        permits.release();
+        count(response.getStatus());
+      }
+    };
+    Callback releasing = new Callback() {
+      @Override
+      public void succeeded() {
+        release.run();
+        callback.succeeded();
+      }
+
+      @Override
+      public void failed(Throwable failure) {
+        release.run();
+        callback.failed(failure);
+      }
+
+      @Override
+      public InvocationType getInvocationType() {
+        return callback.getInvocationType();
+      }
+    };
     try {
-      if (super.handle(request, response, release)) {
+      if (super.handle(request, response, releasing)) {
         return true;
       }
     } catch (Exception | Error e) {
-      permits.release();
+      release.run();
       throw e;
     }
-    permits.release();
+    release.run();
     return false;
   }
 

@@ -29,8 +29,10 @@ import org.estfleet.pki.Pem;
 import org.estfleet.pki.TestPki;
 import org.estfleet.server.EstTestClient;
 import org.estfleet.server.TestServer;
+import org.estfleet.server.store.Database;
 import org.estfleet.server.store.IssuanceRecord;
 import org.estfleet.server.store.Role;
+import org.estfleet.server.store.UpstreamCache;
 import org.estfleet.testing.Await;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
@@ -278,6 +280,49 @@ class GatewayTest {
     assertTrue(stale.getAsJsonObject("cacerts").get("stale").getAsBoolean());
     assertTrue(stale.getAsJsonObject("cacerts").get("ageSeconds").getAsLong() >= Duration.ofDays(2).toSeconds());
     assertEquals("down", stale.getAsJsonObject("upstream").get("state").getAsString());
+  }
+
+  @Test
+  void storedRequestsExpireAfterPendingTtl() throws Exception {
+    ca.close();
+    EstTestClient device = EstTestClient.anonymous(gateway);
+    assertEquals(202, device.enroll("simpleenroll", csr("device-1", keys()), "device-1", "t1").statusCode());
+
+    gateway.clock().advance(Duration.ofDays(8));
+
+    Await.until("the request older than pendingTtl (7d) is dropped", Duration.ofSeconds(30), () -> pending(gateway) == 0);
+  }
+
+  @Test
+  void csrAttrsAndLabelsServedFromCacheWhileUpstreamDown() throws Exception {
+    gateway.close();
+    ca.close();
+    TestServer.patchConfig(ca.dataDir(), "{\"labels\": {\"factory\": {\"csrAttributes\": []}}}");
+    ca.restart();
+    TestServer.patchConfig(gateway.dataDir(), "{\"gateway\": {\"labels\": [\"factory\"]}}");
+    gateway.restart();
+    Await.until("the gateway fetched the label's copies", Duration.ofSeconds(30), () -> cached(gateway, "csrattrs/factory"));
+    HttpResponse<byte[]> fromCa = EstTestClient.anonymous(ca).get("/.well-known/est/csrattrs");
+    ca.close();
+    gateway.restart();
+    EstTestClient device = EstTestClient.anonymous(gateway);
+
+    HttpResponse<byte[]> csrattrs = device.get("/.well-known/est/csrattrs");
+    HttpResponse<byte[]> labelled = device.get("/.well-known/est/factory/csrattrs");
+    HttpResponse<byte[]> labelledCaCerts = device.get("/.well-known/est/factory/cacerts");
+    HttpResponse<byte[]> unknown = device.get("/.well-known/est/other/cacerts");
+
+    assertEquals(200, csrattrs.statusCode(), text(csrattrs));
+    assertArrayEquals(Base64Body.decode(fromCa.body()), Base64Body.decode(csrattrs.body()));
+    assertEquals(204, labelled.statusCode(), text(labelled));
+    assertEquals(200, labelledCaCerts.statusCode(), text(labelledCaCerts));
+    assertEquals(404, unknown.statusCode());
+  }
+
+  private static boolean cached(TestServer gateway, String name) {
+    try (Database database = Database.open(gateway.dataDir().resolve("estfleet.db"))) {
+      return new UpstreamCache(database).get(name).isPresent();
+    }
   }
 
   @Test
