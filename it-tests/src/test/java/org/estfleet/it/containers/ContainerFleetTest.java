@@ -175,7 +175,7 @@ class ContainerFleetTest {
       for (String id : ids) {
         assertTrue(byDevice.get(id).stream().allMatch(r -> "gateway-1".equals(r.forwardedBy())), id);
       }
-      new FleetReport("containers", ids.size(), renewals, fewest, null, null, null,
+      new FleetReport("containers", ids.size(), renewals, fewest, fleet.retries(), null, null, null,
           fleet.longestWithoutCertificate(caDir).toSeconds(), Duration.between(start, Instant.now()).toMillis() / 1000.0,
           null).publish();
     }

@@ -199,6 +199,15 @@ public final class Fleet implements AutoCloseable {
     }
   }
 
+  /** The agents' attempts that ended without a certificate, summed over the fleet. */
+  public long retries() throws Exception {
+    long retries = 0;
+    for (Device device : devices()) {
+      retries += StateDir.open(device.state()).readState().retries();
+    }
+    return retries;
+  }
+
   /**
    * The longest time any device of the fleet went without a valid certificate, by the ledger's
    * validity periods (the gaps between one certificate's end and the next one's start, and the

@@ -15,12 +15,15 @@ import org.estfleet.json.Json;
  * entry per scenario run in this JVM).
  *
  * @param renewals certificates issued after each device's first
+ * @param retries the agents' attempts that ended without a certificate (202, 503, refusals,
+ *     unreachable), each followed by another
  * @param responses the servers' responses by HTTP status, summed over servers and restarts (null
  *     where the servers run in containers the test cannot ask)
  * @param maxSecondsWithoutValidCertificate the longest a device went without a valid certificate
  * @param drainSeconds for a herd: from the end of the outage until every device was renewed
  */
-public record FleetReport(String scenario, int devices, long renewals, int fewestRenewalsPerDevice, Long responses202,
+public record FleetReport(String scenario, int devices, long renewals, int fewestRenewalsPerDevice, long retries,
+    Long responses202,
     Long responses503, Map<String, Long> responses, long maxSecondsWithoutValidCertificate, double durationSeconds,
     Double drainSeconds) {
 
@@ -40,9 +43,9 @@ public record FleetReport(String scenario, int devices, long renewals, int fewes
 
   /** Prints this report and rewrites the report file with every scenario so far. */
   public void publish() throws IOException {
-    System.out.printf("fleet %-22s devices %5d  renewals %6d (min %d/device)  202s %5s  503s %5s  "
+    System.out.printf("fleet %-22s devices %5d  renewals %6d (min %d/device)  retries %5d  202s %5s  503s %5s  "
             + "max without certificate %4ds  took %6.1fs%s%n", scenario, devices, renewals, fewestRenewalsPerDevice,
-        responses202, responses503, maxSecondsWithoutValidCertificate, durationSeconds,
+        retries, responses202, responses503, maxSecondsWithoutValidCertificate, durationSeconds,
         drainSeconds == null ? "" : String.format("  herd drained in %.1fs", drainSeconds));
     synchronized (RUN) {
       RUN.add(this);

@@ -162,7 +162,7 @@ class FleetTest {
       renewals += issued - 1;
       fewest = Math.min(fewest, issued - 1);
     }
-    new FleetReport(scenario, fleet.devices().size(), renewals, fewest, total.getOrDefault(202, 0L),
+    new FleetReport(scenario, fleet.devices().size(), renewals, fewest, fleet.retries(), total.getOrDefault(202, 0L),
         total.getOrDefault(503, 0L), FleetReport.named(total), fleet.longestWithoutCertificate(ca.dataDir()).toSeconds(),
         Duration.between(start, Instant.now()).toMillis() / 1000.0, drain).publish();
   }

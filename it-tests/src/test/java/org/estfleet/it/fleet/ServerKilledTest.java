@@ -71,7 +71,7 @@ class ServerKilledTest {
       Map<String, List<org.estfleet.server.store.IssuanceRecord>> byDevice = Fleet.byDevice(data);
       long renewals = fleet.devices().stream().mapToLong(d -> byDevice.get(d.id()).size() - 1).sum();
       int fewest = fleet.devices().stream().mapToInt(d -> byDevice.get(d.id()).size() - 1).min().orElse(0);
-      new FleetReport("ca-killed", devices, renewals, fewest, responses.getOrDefault(202, 0L),
+      new FleetReport("ca-killed", devices, renewals, fewest, fleet.retries(), responses.getOrDefault(202, 0L),
           responses.getOrDefault(503, 0L), FleetReport.named(responses), fleet.longestWithoutCertificate(data).toSeconds(),
           Duration.between(start, Instant.now()).toMillis() / 1000.0, null).publish();
     }

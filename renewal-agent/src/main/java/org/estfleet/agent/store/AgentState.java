@@ -12,6 +12,8 @@ import java.util.TreeMap;
  * @param nextAttemptAt no attempt before this time (backoff or Retry-After); null when none applies
  * @param pending an enrollment the server accepted but has not issued yet (202)
  * @param endpoints the health of each endpoint, by URL
+ * @param retries how many attempts so far did not end with a certificate (202, refusals,
+ *     failures), each followed by another
  */
 public record AgentState(
     Attempt lastAttempt,
@@ -23,16 +25,18 @@ public record AgentState(
     Map<String, EndpointHealth> endpoints,
     HookRun lastHook,
     Instant lastTrustRefresh,
-    String lastTrustRefreshError) {
+    String lastTrustRefreshError,
+    Integer retries) {
 
   public AgentState {
+    retries = retries == null ? 0 : retries;
     consecutiveFailures = consecutiveFailures == null ? 0 : consecutiveFailures;
     renewals = renewals == null ? 0 : renewals;
     endpoints = endpoints == null ? Map.of() : new TreeMap<>(endpoints);
   }
 
   public static AgentState initial() {
-    return new AgentState(null, null, null, null, null, null, null, null, null, null);
+    return new AgentState(null, null, null, null, null, null, null, null, null, null, null);
   }
 
   /** One attempt to enroll or renew and how it ended. */
@@ -76,42 +80,45 @@ public record AgentState(
   /** The last post-renew hook run. */
   public record HookRun(Instant at, Integer exitCode, String message) {}
 
+  /** Records an attempt; one that ended without a certificate (and was not skipped) counts in {@code retries}. */
   public AgentState withLastAttempt(Attempt attempt) {
+    boolean unanswered = attempt.outcome() == Outcome.PENDING || attempt.outcome() == Outcome.FAILED
+        || attempt.outcome() == Outcome.REFUSED;
     return new AgentState(attempt, consecutiveFailures, nextAttemptAt, lastSuccess, renewals, pending, endpoints,
-        lastHook, lastTrustRefresh, lastTrustRefreshError);
+        lastHook, lastTrustRefresh, lastTrustRefreshError, unanswered ? retries + 1 : retries);
   }
 
   public AgentState withFailures(int failures, Instant next) {
     return new AgentState(lastAttempt, failures, next, lastSuccess, renewals, pending, endpoints, lastHook,
-        lastTrustRefresh, lastTrustRefreshError);
+        lastTrustRefresh, lastTrustRefreshError, retries);
   }
 
   public AgentState withSuccess(Instant at, boolean renewal) {
     return new AgentState(lastAttempt, 0, null, at, renewal ? renewals + 1 : renewals, null, endpoints, lastHook,
-        lastTrustRefresh, lastTrustRefreshError);
+        lastTrustRefresh, lastTrustRefreshError, retries);
   }
 
   public AgentState withPending(Pending newPending) {
     return new AgentState(lastAttempt, consecutiveFailures, newPending == null || newPending.retryAt() == null
         ? nextAttemptAt : newPending.retryAt(),
-        lastSuccess, renewals, newPending, endpoints, lastHook, lastTrustRefresh, lastTrustRefreshError);
+        lastSuccess, renewals, newPending, endpoints, lastHook, lastTrustRefresh, lastTrustRefreshError, retries);
   }
 
   public AgentState withEndpoint(String endpoint, EndpointHealth health) {
     Map<String, EndpointHealth> updated = new TreeMap<>(endpoints);
     updated.put(endpoint, health);
     return new AgentState(lastAttempt, consecutiveFailures, nextAttemptAt, lastSuccess, renewals, pending, updated,
-        lastHook, lastTrustRefresh, lastTrustRefreshError);
+        lastHook, lastTrustRefresh, lastTrustRefreshError, retries);
   }
 
   public AgentState withHook(HookRun run) {
     return new AgentState(lastAttempt, consecutiveFailures, nextAttemptAt, lastSuccess, renewals, pending, endpoints,
-        run, lastTrustRefresh, lastTrustRefreshError);
+        run, lastTrustRefresh, lastTrustRefreshError, retries);
   }
 
   /** Records a trust refresh: its time if it succeeded, else its error (keeping the last success). */
   public AgentState withTrustRefresh(Instant at, String error) {
     return new AgentState(lastAttempt, consecutiveFailures, nextAttemptAt, lastSuccess, renewals, pending, endpoints,
-        lastHook, error == null ? at : lastTrustRefresh, error);
+        lastHook, error == null ? at : lastTrustRefresh, error, retries);
   }
 }
