@@ -85,6 +85,14 @@ public final class EstException extends Exception {
 
   /** The HTTP status code. */
   /**
+   * 429 (RFC 6585): too many failed attempts from this client or for this identity; retry after
+   * {@code retryAfter}.
+   */
+  public static EstException tooManyRequests(String message, Duration retryAfter) {
+    return new EstException(429, message, retryAfter, null, null);
+  }
+
+  /**
    * An upstream EST server's 4xx refusal, passed on by a gateway: the same status, and its
    * reason (one line) prefixed with what it is.
    */

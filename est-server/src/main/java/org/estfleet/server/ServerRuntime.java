@@ -31,6 +31,8 @@ import org.estfleet.server.store.Role;
 import org.estfleet.server.store.UpstreamCache;
 import org.estfleet.pki.Certificates;
 import org.estfleet.pki.KeyPairs;
+import org.estfleet.server.audit.AuditLog;
+import org.estfleet.server.auth.AuthThrottle;
 import org.estfleet.server.auth.Authenticator;
 import org.estfleet.server.auth.BootstrapTokens;
 import org.estfleet.server.ca.CaMaterial;
@@ -60,6 +62,8 @@ import org.slf4j.LoggerFactory;
 public final class ServerRuntime implements AutoCloseable {
   private static final Logger LOG = LoggerFactory.getLogger(ServerRuntime.class);
   private static final Duration TLS_EXPIRY_WARNING = Duration.ofDays(30);
+  /** The audit log, in the data directory: one JSON line per enrollment answer. */
+  public static final Path AUDIT_FILE = Path.of("audit.log");
 
   private final Database database;
   private final EstServer server;
@@ -102,7 +106,8 @@ public final class ServerRuntime implements AutoCloseable {
       manufacturerCas.addAll(dataDir.readCertificates(file));
     }
     EstServer.Settings settings = new EstServer.Settings(config.bindAddress(), config.port(), config.tls().protocols(),
-        config.limits().maxRequestBytes(), config.limits().maxConcurrentRequests(), config.limits().busyRetryAfter());
+        config.limits().maxRequestBytes(), config.limits().maxConcurrentRequests(), config.limits().busyRetryAfter(),
+        config.limits().maxHeaderBytes(), config.limits().idleTimeout());
     return config.mode() == ServerConfig.Mode.GATEWAY
         ? startGateway(dataDir, settings, tlsKey, tlsChain, manufacturerCas, clock, random, decorator)
         : startCa(dataDir, settings, tlsKey, tlsChain, manufacturerCas, clock, random, decorator);
@@ -114,7 +119,9 @@ public final class ServerRuntime implements AutoCloseable {
     ServerConfig config = dataDir.config();
     CaMaterial ca = CaMaterial.load(dataDir);
     Database database = Database.open(dataDir.resolve(config.database().file()));
+    AuditLog audit = null;
     try {
+      audit = AuditLog.open(dataDir.resolve(AUDIT_FILE), clock);
       IssuedCertificates ledger = new IssuedCertificates(database);
       BootstrapTokens tokens = new BootstrapTokens(new TokenRecords(database), clock, random);
       Map<String, CertificateProfile> profiles = new HashMap<>();
@@ -133,7 +140,7 @@ public final class ServerRuntime implements AutoCloseable {
           LabelPolicy.of(config.gatewayProfile()),
           (gateway, requestId) -> ledger.findForwarded(gateway, requestId)
               .map(record -> Pem.readCertificates(record.certificatePem(), "ledger serial " + record.serial()).get(0)),
-          StoredAnswers.none());
+          StoredAnswers.none(), new AuthThrottle(config.limits().authFailuresPerMinute(), config.limits().sourceAuthFailuresPerMinute(), clock), audit);
 
       List<X509Certificate> acceptedIssuers = new ArrayList<>(ca.certificates());
       acceptedIssuers.addAll(manufacturerCas);
@@ -141,8 +148,11 @@ public final class ServerRuntime implements AutoCloseable {
           () -> new CaHealth("ca", "ok", ledger.count()), random);
       LOG.info("serving {} (CA '{}', {} label(s), {} manufacturer CA(s))", server.baseUri(),
           ca.issuing().getSubjectX500Principal().getName(), config.labels().size(), manufacturerCas.size());
-      return new ServerRuntime(database, server, () -> { });
+      return new ServerRuntime(database, server, audit);
     } catch (Exception | Error e) {
+      if (audit != null) {
+        audit.close();
+      }
       database.close();
       throw e;
     }
@@ -159,7 +169,9 @@ public final class ServerRuntime implements AutoCloseable {
     List<X509Certificate> upstreamTrust = dataDir.readCertificates(gateway.upstreamTrust());
     Database database = Database.open(dataDir.resolve(config.database().file()));
     Forwarder forwarder = null;
+    AuditLog audit = null;
     try {
+      audit = AuditLog.open(dataDir.resolve(AUDIT_FILE), clock);
       // One certificate is both the TLS server certificate devices see and the RA certificate
       // the upstream sees (README "Gateway").
       AtomicReference<UpstreamMirror> mirrorRef = new AtomicReference<>();
@@ -192,7 +204,8 @@ public final class ServerRuntime implements AutoCloseable {
         policies.put(label, policy);
       }
       EstService service = new EstService(decorator.apply(storeAndForward), authenticator, policies, null,
-          EstService.ForwardedRequests.none(), storeAndForward);
+          EstService.ForwardedRequests.none(), storeAndForward,
+          new AuthThrottle(config.limits().authFailuresPerMinute(), config.limits().sourceAuthFailuresPerMinute(), clock), audit);
 
       List<X509Certificate> acceptedIssuers = new ArrayList<>(mirror.anchors());
       acceptedIssuers.addAll(manufacturerCas);
@@ -203,10 +216,18 @@ public final class ServerRuntime implements AutoCloseable {
       forwarder.start();
       LOG.info("serving {} as a gateway to {} ({} label(s), queue limit {})", server.baseUri(), upstream.uri(),
           labels.size(), gateway.queueLimit());
-      return new ServerRuntime(database, server, forwarder);
+      Forwarder started = forwarder;
+      AuditLog opened = audit;
+      return new ServerRuntime(database, server, () -> {
+        started.close();
+        opened.close();
+      });
     } catch (Exception | Error e) {
       if (forwarder != null) {
         forwarder.close();
+      }
+      if (audit != null) {
+        audit.close();
       }
       database.close();
       throw e;

@@ -75,7 +75,7 @@ public record ServerConfig(
     database = database == null ? new DatabaseConfig(null) : database;
     bootstrap = bootstrap == null ? new BootstrapConfig(null, null) : bootstrap;
     reenroll = reenroll == null ? new ReenrollConfig(null, null) : reenroll;
-    limits = limits == null ? new LimitsConfig(null, null, null) : limits;
+    limits = limits == null ? new LimitsConfig(null, null, null, null, null, null, null) : limits;
     defaultProfile = defaultProfile == null ? ProfileConfig.defaults() : defaultProfile;
     for (Map.Entry<String, ProfileConfig> label : labels.entrySet()) {
       EstPath.checkLabel(label.getKey());
@@ -179,8 +179,14 @@ public record ServerConfig(
    *
    * @param maxConcurrentRequests requests served at once; one more gets 503 at once
    * @param busyRetryAfter the {@code Retry-After} of that 503
+   * @param maxHeaderBytes the largest request line and headers; larger ones get 431
+   * @param idleTimeout how long a connection may stay silent (a slow client cannot hold it)
+   * @param authFailuresPerMinute failed authentications per minute for one identity before further
+   *     attempts for it get 429
+   * @param sourceAuthFailuresPerMinute the same per source address (devices behind NAT share one)
    */
-  public record LimitsConfig(Integer maxRequestBytes, Integer maxConcurrentRequests, Duration busyRetryAfter) {
+  public record LimitsConfig(Integer maxRequestBytes, Integer maxConcurrentRequests, Duration busyRetryAfter,
+      Integer maxHeaderBytes, Duration idleTimeout, Integer authFailuresPerMinute, Integer sourceAuthFailuresPerMinute) {
     public LimitsConfig {
       maxRequestBytes = maxRequestBytes == null ? 64 * 1024 : maxRequestBytes;
       if (maxRequestBytes < 1024 || maxRequestBytes > 16 * 1024 * 1024) {
@@ -195,6 +201,22 @@ public record ServerConfig(
       busyRetryAfter = busyRetryAfter == null ? Duration.ofSeconds(10) : busyRetryAfter;
       if (busyRetryAfter.isNegative() || busyRetryAfter.isZero()) {
         throw new IllegalArgumentException("limits.busyRetryAfter must be positive");
+      }
+      maxHeaderBytes = maxHeaderBytes == null ? 8192 : maxHeaderBytes;
+      if (maxHeaderBytes < 1024 || maxHeaderBytes > 65536) {
+        throw new IllegalArgumentException("limits.maxHeaderBytes " + maxHeaderBytes + " is not between 1024 and 65536");
+      }
+      idleTimeout = idleTimeout == null ? Duration.ofSeconds(30) : idleTimeout;
+      if (idleTimeout.compareTo(Duration.ofSeconds(1)) < 0) {
+        throw new IllegalArgumentException("limits.idleTimeout must be at least 1s");
+      }
+      authFailuresPerMinute = authFailuresPerMinute == null ? 10 : authFailuresPerMinute;
+      if (authFailuresPerMinute < 1) {
+        throw new IllegalArgumentException("limits.authFailuresPerMinute must be at least 1");
+      }
+      sourceAuthFailuresPerMinute = sourceAuthFailuresPerMinute == null ? 100 : sourceAuthFailuresPerMinute;
+      if (sourceAuthFailuresPerMinute < 1) {
+        throw new IllegalArgumentException("limits.sourceAuthFailuresPerMinute must be at least 1");
       }
     }
   }

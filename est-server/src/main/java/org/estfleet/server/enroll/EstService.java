@@ -4,6 +4,7 @@ import java.security.cert.X509Certificate;
 import java.time.Duration;
 import java.time.Instant;
 import java.util.HashSet;
+import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
@@ -14,8 +15,11 @@ import org.estfleet.est.CsrAttributes;
 import org.estfleet.est.EstException;
 import org.estfleet.pki.Certificates;
 import org.estfleet.pki.Csr;
+import org.estfleet.server.audit.AuditLog;
+import org.estfleet.server.auth.AuthThrottle;
 import org.estfleet.server.auth.AuthenticatedClient;
 import org.estfleet.server.auth.Authenticator;
+import org.estfleet.server.auth.BasicCredentials;
 import org.estfleet.server.auth.Credentials;
 import org.estfleet.server.auth.Forwarding;
 import org.estfleet.server.ca.CertificateAuthority;
@@ -45,21 +49,28 @@ public final class EstService {
   private final LabelPolicy gatewayPolicy;
   private final ForwardedRequests forwarded;
   private final StoredAnswers stored;
+  private final AuthThrottle throttle;
+  private final AuditLog audit;
 
   /**
    * @param labels the policy of each label, {@code ""} for requests without one
    * @param gatewayPolicy the policy of gateways' own certificates; null where gateways cannot enroll
    * @param forwarded the requests gateways forwarded before, for their retries
    * @param stored the answers a gateway keeps for devices' retries
+   * @param throttle what slows credential guessing
+   * @param audit where every enrollment answer is recorded
    */
   public EstService(CertificateAuthority ca, Authenticator authenticator, Map<String, LabelPolicy> labels,
-      LabelPolicy gatewayPolicy, ForwardedRequests forwarded, StoredAnswers stored) {
+      LabelPolicy gatewayPolicy, ForwardedRequests forwarded, StoredAnswers stored, AuthThrottle throttle,
+      AuditLog audit) {
     this.ca = ca;
     this.authenticator = authenticator;
     this.labels = Map.copyOf(labels);
     this.gatewayPolicy = gatewayPolicy;
     this.forwarded = forwarded;
     this.stored = stored;
+    this.throttle = throttle;
+    this.audit = audit;
   }
 
   /** The certificates issued for gateways' requests, found by gateway and request id. */
@@ -90,19 +101,68 @@ public final class EstService {
    * {@code /simpleenroll} (RFC 7030 section 4.2.1): the CSR's CN must be the authenticated
    * identity.
    */
-  public IssueResult enroll(String label, Credentials credentials, byte[] csrDer) throws EstException {
-    return issue(label, credentials, csrDer, false);
+  public IssueResult enroll(String label, Credentials credentials, byte[] csrDer, String source) throws EstException {
+    return issue(label, credentials, csrDer, false, source);
   }
 
   /**
    * {@code /simplereenroll} (RFC 7030 section 4.2.2): authenticated by the certificate being
    * renewed, whose subject and subjectAltName the CSR must repeat exactly; the key may change.
    */
-  public IssueResult reenroll(String label, Credentials credentials, byte[] csrDer) throws EstException {
-    return issue(label, credentials, csrDer, true);
+  public IssueResult reenroll(String label, Credentials credentials, byte[] csrDer, String source) throws EstException {
+    return issue(label, credentials, csrDer, true, source);
   }
 
-  private IssueResult issue(String label, Credentials credentials, byte[] csrDer, boolean reenroll)
+  /**
+   * Throttles failed authentication and writes the audit line around {@link #decide}.
+   *
+   * @param source the client's address
+   */
+  private IssueResult issue(String label, Credentials credentials, byte[] csrDer, boolean reenroll, String source)
+      throws EstException {
+    Optional<Forwarding> forwarding = credentials.forwarded();
+    Credentials presented = forwarding.isPresent()
+        ? new Credentials(forwarding.get().deviceChain(), credentials.basic())
+        : credentials;
+    String claimed = presented.basicCredentials().map(BasicCredentials::userId)
+        .or(() -> presented.clientCertificate().flatMap(c -> Certificates.commonName(c.getSubjectX500Principal())))
+        .orElse(null);
+    // A gateway's address speaks for many devices: its forwarded requests count per identity only.
+    String from = forwarding.isPresent() ? null : source;
+    Map<String, Object> audited = new LinkedHashMap<>();
+    audited.put("operation", reenroll ? "simplereenroll" : "simpleenroll");
+    audited.put("label", label.isEmpty() ? null : label);
+    audited.put("source", source);
+    audited.put("identity", claimed);
+    audited.put("gateway", forwarding.isPresent()
+        ? credentials.clientCertificate().flatMap(c -> Certificates.commonName(c.getSubjectX500Principal())).orElse(null)
+        : null);
+    try {
+      throttle.check(from, claimed);
+      IssueResult result = decide(label, credentials, csrDer, reenroll);
+      if (result instanceof IssueResult.Issued issued) {
+        audited.put("result", "issued");
+        audited.put("serial", Certificates.serialHex(issued.certificate()));
+        audited.put("notAfter", issued.certificate().getNotAfter().toInstant());
+      } else {
+        audited.put("result", "pending");
+      }
+      audit.record("enroll", audited);
+      return result;
+    } catch (EstException e) {
+      boolean sentCredentials = presented.basic() != null || !presented.clientChain().isEmpty();
+      if (e.status() == 401 && sentCredentials) {
+        throttle.failed(from, claimed);
+      }
+      audited.put("result", e.status() == 429 ? "rate-limited" : "refused");
+      audited.put("status", e.status());
+      audited.put("reason", e.getMessage());
+      audit.record("enroll", audited);
+      throw e;
+    }
+  }
+
+  private IssueResult decide(String label, Credentials credentials, byte[] csrDer, boolean reenroll)
       throws EstException {
     LabelPolicy policy = policy(label);
     try {

@@ -61,8 +61,8 @@ final class EnrollHandler extends EstHandler {
     }
     Credentials credentials = credentials(request);
     IssueResult result = operation == EstOperation.SIMPLE_ENROLL
-        ? service.enroll(label, credentials, der)
-        : service.reenroll(label, credentials, der);
+        ? service.enroll(label, credentials, der, Request.getRemoteAddr(request))
+        : service.reenroll(label, credentials, der, Request.getRemoteAddr(request));
     if (result instanceof IssueResult.Issued issued) {
       // RFC 7030 4.2.3: the response holds only the issued certificate; chains come from /cacerts.
       byte[] pkcs7 = CertsOnly.encode(List.of(issued.certificate()));

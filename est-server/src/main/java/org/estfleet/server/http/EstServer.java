@@ -65,9 +65,11 @@ public final class EstServer implements AutoCloseable {
    * @param maxRequestBytes the largest request body accepted
    * @param maxConcurrentRequests requests served at once; more are answered 503 at once
    * @param busyRetryAfter the {@code Retry-After} of those 503 answers
+   * @param maxHeaderBytes the largest request line and headers (431 beyond)
+   * @param idleTimeout how long a connection may stay silent before it is closed
    */
   public record Settings(String bindAddress, int port, List<String> protocols, int maxRequestBytes,
-      int maxConcurrentRequests, Duration busyRetryAfter) {
+      int maxConcurrentRequests, Duration busyRetryAfter, int maxHeaderBytes, Duration idleTimeout) {
     public Settings {
       Objects.requireNonNull(bindAddress, "bindAddress");
       protocols = List.copyOf(protocols);
@@ -101,6 +103,7 @@ public final class EstServer implements AutoCloseable {
     server.setErrorHandler(new PlainTextErrorHandler());
 
     HttpConfiguration http = new HttpConfiguration();
+    http.setRequestHeaderSize(settings.maxHeaderBytes());
     http.setSendServerVersion(false);
     http.setSendXPoweredBy(false);
     // Devices reach servers by IP or by names outside the certificate (NAT, gateways); the
@@ -117,6 +120,8 @@ public final class EstServer implements AutoCloseable {
         new SslConnectionFactory(ssl, HttpVersion.HTTP_1_1.asString()), new HttpConnectionFactory(http));
     connector.setHost(settings.bindAddress());
     connector.setPort(settings.port());
+    // Slow or silent clients (including ones that never finish the TLS handshake) are cut off.
+    connector.setIdleTimeout(settings.idleTimeout().toMillis());
     server.addConnector(connector);
 
     PathMappingsHandler routes = new PathMappingsHandler();

@@ -10,6 +10,7 @@ import com.google.gson.JsonObject;
 import com.google.gson.JsonParser;
 import java.net.http.HttpResponse;
 import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
 import java.nio.file.Path;
 import java.security.KeyPair;
 import java.security.cert.X509Certificate;
@@ -81,6 +82,32 @@ class GatewayTest {
       assertEquals(Role.DEVICE, record.role());
     }
     assertEquals(ca.issuingCertificate().getSubjectX500Principal(), second.getIssuerX500Principal());
+  }
+
+  @Test
+  void idevidThroughGateway_checkedAtBothAndRecordedWithTheIdevid() throws Exception {
+    TestPki.Ca manufacturer = TestPki.rootCa("Manufacturer");
+    TestPki.Held idevid = manufacturer.subCa("Factory 7").issueClient("SN-0001");
+    String manufacturerCas = "{\"bootstrap\": {\"manufacturerCas\": [\"manufacturer.pem\"]}}";
+    for (TestServer server : List.of(ca, gateway)) {
+      server.close();
+      Files.writeString(server.dataDir().resolve("manufacturer.pem"), Pem.encode(List.of(manufacturer.certificate())));
+      TestServer.patchConfig(server.dataDir(), manufacturerCas);
+      server.restart();
+    }
+    EstTestClient device = EstTestClient.withCertificate(gateway, idevid.privateKey(), idevid.chain());
+
+    X509Certificate certificate = issued(device.enroll("simpleenroll", csr("SN-0001", keys()), null, null));
+    TestPki.Held unknown = TestPki.rootCa("Unknown maker").issueClient("SN-0002");
+    HttpResponse<byte[]> stranger = EstTestClient.withCertificate(gateway, unknown.privateKey(), unknown.chain())
+        .enroll("simpleenroll", csr("SN-0002", keys()), null, null);
+
+    IssuanceRecord record = ca.ledger(ledger -> ledger.find(Certificates.serialHex(certificate))).orElseThrow();
+    assertEquals("idevid", record.authMethod());
+    assertTrue(record.authDetail().startsWith("idevid serial " + Certificates.serialHex(idevid.certificate())),
+        record.authDetail());
+    assertEquals("gateway-1", record.forwardedBy());
+    assertEquals(401, stranger.statusCode(), "refused at the gateway: " + text(stranger));
   }
 
   @Test

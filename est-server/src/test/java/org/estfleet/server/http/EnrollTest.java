@@ -89,8 +89,12 @@ class EnrollTest {
     assertNotNull(certificate.getExtensionValue(Extension.subjectKeyIdentifier.getId()));
     assertNotNull(certificate.getExtensionValue(Extension.authorityKeyIdentifier.getId()));
     assertTrue(certificate.getSerialNumber().bitLength() >= 64, "serial has at least 64 bits");
-    Duration lifetime = Duration.between(now, certificate.getNotAfter().toInstant());
-    assertTrue(lifetime.compareTo(Duration.ofDays(30).minusSeconds(2)) > 0 && lifetime.compareTo(Duration.ofDays(30)) <= 0, lifetime.toString());
+    // Issued between "now" and the answer, on the server's ticking clock: 30 days from then, to
+    // the second (X.509 times have no fractions).
+    Instant notAfter = certificate.getNotAfter().toInstant();
+    Instant answered = server.clock().instant();
+    assertTrue(!notAfter.isBefore(now.truncatedTo(java.time.temporal.ChronoUnit.SECONDS).plus(Duration.ofDays(30)))
+        && !notAfter.isAfter(answered.plus(Duration.ofDays(30))), notAfter + " vs " + now);
     assertTrue(certificate.getNotBefore().toInstant().isBefore(now.minus(Duration.ofMinutes(4))), "backdated");
 
     IssuanceRecord record = server.ledger(l -> l.find(Certificates.serialHex(certificate))).orElseThrow();

@@ -42,11 +42,11 @@ import org.testcontainers.containers.wait.strategy.Wait;
 import org.testcontainers.junit.jupiter.Testcontainers;
 
 /**
- * The fleet as separate hosts: a CA container, a gateway container and agent containers (each
- * running several agents in one {@code renewal-agent run}) on an internal Docker network with no
- * way out. The CA is cut off from the network (disconnected) until the gateway holds renewals,
- * the gateway container is restarted meanwhile, the CA is connected again, and every device
- * renews. Data directories are bind mounts, so the test reads the ledger, the gateway's queue
+ * The fleet as separate hosts: a CA container, two gateway containers and agent containers (each
+ * running several agents in one {@code renewal-agent run}, half of them behind each gateway) on
+ * an internal Docker network with no way out. The CA is cut off from the network (disconnected)
+ * until both gateways hold renewals, one gateway container is restarted meanwhile, the CA is
+ * connected again, and every device renews. Data directories are bind mounts, so the test reads the ledger, the gateway's queue
  * and the agents' state from the host.
  */
 @Testcontainers(disabledWithoutDocker = true)
@@ -54,6 +54,7 @@ class ContainerFleetTest {
   private static final int AGENT_CONTAINERS = 4;
   private static final int AGENTS_PER_CONTAINER = 3;
   private static final Duration START = Duration.ofSeconds(90);
+  private static final List<String> GATEWAYS = List.of("gateway-1", "gateway-2");
 
   @TempDir
   Path dir;
@@ -92,39 +93,47 @@ class ContainerFleetTest {
       }
     }
     Map<String, String> tokens = new HashMap<>();
-    String gatewayToken;
+    Map<String, String> gatewayTokens = new HashMap<>();
     try (Database database = Database.open(caDir.resolve("estfleet.db"))) {
       BootstrapTokens factory = new BootstrapTokens(new TokenRecords(database), Clock.systemUTC(), new SecureRandom());
-      gatewayToken = factory.create("gateway-1", Duration.ofHours(1), Role.GATEWAY).secret();
+      for (String gateway : GATEWAYS) {
+        gatewayTokens.put(gateway, factory.create(gateway, Duration.ofHours(1), Role.GATEWAY).secret());
+      }
       for (String id : ids) {
         tokens.put(id, factory.create(id, Duration.ofHours(1)).secret());
       }
     }
     GenericContainer<?> ca = serve(caDir, "ca");
 
-    // The gateway: enrolled at the CA by its own init in a container, then served as "gateway".
-    Path gatewayDir = Files.createDirectories(dir.resolve("gateway"));
-    oneShot(Images.estServer(), Map.of(gatewayDir, "/data", trust, "/trust"),
-        "init", "--data", "/data", "--gateway", "--upstream", "https://ca:8443", "--upstream-trust", "/trust/root.pem",
-        "--token", "gateway-1:" + gatewayToken, "--hostname", "gateway");
-    JsonFiles.patch(gatewayDir.resolve("server.json"), "{\"bindAddress\": \"0.0.0.0\", \"reenroll\": "
-        + "{\"gracePeriod\": \"2m\"}, \"gateway\": {\"retryAfter\": \"1s\", \"forwardInterval\": \"250ms\", "
-        + "\"connectTimeout\": \"2s\"}}");
-    GenericContainer<?> gateway = serve(gatewayDir, "gateway");
+    // The gateways: each enrolled at the CA by its own init in a container, then served under its name.
+    Map<String, Path> gatewayDirs = new HashMap<>();
+    Map<String, GenericContainer<?>> gateways = new HashMap<>();
+    for (String name : GATEWAYS) {
+      Path gatewayDir = Files.createDirectories(dir.resolve(name));
+      oneShot(Images.estServer(), Map.of(gatewayDir, "/data", trust, "/trust"),
+          "init", "--data", "/data", "--gateway", "--upstream", "https://ca:8443", "--upstream-trust", "/trust/root.pem",
+          "--token", name + ":" + gatewayTokens.get(name), "--hostname", name);
+      JsonFiles.patch(gatewayDir.resolve("server.json"), "{\"bindAddress\": \"0.0.0.0\", \"reenroll\": "
+          + "{\"gracePeriod\": \"2m\"}, \"gateway\": {\"retryAfter\": \"1s\", \"forwardInterval\": \"250ms\", "
+          + "\"connectTimeout\": \"2s\"}}");
+      gatewayDirs.put(name, gatewayDir);
+      gateways.put(name, serve(gatewayDir, name));
+    }
 
     // The devices: enrolled through the gateway, then several agents per container.
     try (Fleet fleet = new Fleet(dir)) {
       for (int c = 0; c < AGENT_CONTAINERS; c++) {
         Path agents = Files.createDirectories(dir.resolve("agents" + c));
         List<String> command = new ArrayList<>(List.of("run"));
+        String via = gatewayOf(c);
         for (int a = 0; a < AGENTS_PER_CONTAINER; a++) {
           String id = "box" + c + "-device" + a;
           oneShot(Images.renewalAgent(), Map.of(agents, "/agents", trust, "/trust"), "enroll", "--state", "/agents/" + id,
-              "--server", "https://gateway:8443", "--trust", "/trust/root.pem", "--token", id + ":" + tokens.get(id));
+              "--server", "https://" + via + ":8443", "--trust", "/trust/root.pem", "--token", id + ":" + tokens.get(id));
           JsonFiles.patch(agents.resolve(id).resolve(StateDir.CONFIG),
               "{\"retry\": {\"initial\": \"1s\", \"max\": \"4s\"}, \"timeouts\": {\"connect\": \"2s\"}}");
           command.addAll(List.of("--state", "/agents/" + id));
-          fleet.adopt(new Fleet.Device(id, agents.resolve(id), "gateway"));
+          fleet.adopt(new Fleet.Device(id, agents.resolve(id), via));
         }
         String name = "box" + c;
         GenericContainer<?> box = new GenericContainer<>(Images.renewalAgent())
@@ -142,17 +151,18 @@ class ContainerFleetTest {
         }
       }
 
-      Await.until("every device renewed once through the gateway", Duration.ofMinutes(2), Duration.ofMillis(500),
+      Await.until("every device renewed once through its gateway", Duration.ofMinutes(2), Duration.ofMillis(500),
           () -> fleet.fewestCertificates(caDir) >= 2);
 
-      // Cut the CA off; the gateway holds what devices send, across its own restart.
+      // Cut the CA off; the gateways hold what devices send, one of them across its own restart.
       DockerClient docker = DockerClientFactory.instance().client();
       docker.disconnectFromNetworkCmd().withNetworkId(network.getId()).withContainerId(ca.getContainerId())
           .withForce(true).exec();
-      Await.until("renewals held at the gateway", Duration.ofMinutes(2), Duration.ofMillis(500),
-          () -> pending(gatewayDir) >= 2);
-      docker.restartContainerCmd(gateway.getContainerId()).withTimeout(30).exec();
-      assertTrue(pending(gatewayDir) >= 2, "held across the gateway's restart");
+      Await.until("renewals held at both gateways", Duration.ofMinutes(2), Duration.ofMillis(500),
+          () -> gatewayDirs.values().stream().allMatch(d -> pending(d) >= 2));
+      Path restartedDir = gatewayDirs.get(GATEWAYS.get(0));
+      docker.restartContainerCmd(gateways.get(GATEWAYS.get(0)).getContainerId()).withTimeout(30).exec();
+      assertTrue(pending(restartedDir) >= 2, "held across the gateway's restart");
       Instant restored = Instant.now();
       docker.connectToNetworkCmd().withNetworkId(network.getId()).withContainerId(ca.getContainerId())
           .withContainerNetwork(new ContainerNetwork().withAliases("ca")).exec();
@@ -160,7 +170,7 @@ class ContainerFleetTest {
       Await.until("every device renewed after the outage", Duration.ofMinutes(3), Duration.ofMillis(500),
           () -> fleet.renewedSince(restored) == ids.size());
       for (GenericContainer<?> container : containers) {
-        if (container != ca && container != gateway) {
+        if (container != ca && !gateways.containsValue(container)) {
           container.stop();
         }
       }
@@ -168,17 +178,25 @@ class ContainerFleetTest {
       X509Certificate root = Pem.readCertificates(caDir.resolve("ca/root.pem")).get(0);
       X509Certificate issuing = Pem.readCertificates(caDir.resolve("ca/issuing.pem")).get(0);
       fleet.verify(caDir, root, issuing);
-      assertEquals(0L, pending(gatewayDir));
+      for (Path gatewayDir : gatewayDirs.values()) {
+        assertEquals(0L, pending(gatewayDir));
+      }
       Map<String, List<org.estfleet.server.store.IssuanceRecord>> byDevice = Fleet.byDevice(caDir);
       long renewals = ids.stream().mapToLong(id -> byDevice.get(id).size() - 1).sum();
       int fewest = ids.stream().mapToInt(id -> byDevice.get(id).size() - 1).min().orElse(0);
-      for (String id : ids) {
-        assertTrue(byDevice.get(id).stream().allMatch(r -> "gateway-1".equals(r.forwardedBy())), id);
+      for (Fleet.Device device : fleet.devices()) {
+        assertTrue(byDevice.get(device.id()).stream().allMatch(r -> device.via().equals(r.forwardedBy())),
+            device.id() + " was not always served through " + device.via());
       }
       new FleetReport("containers", ids.size(), renewals, fewest, fleet.retries(), null, null, null,
           fleet.longestWithoutCertificate(caDir).toSeconds(), Duration.between(start, Instant.now()).toMillis() / 1000.0,
           null).publish();
     }
+  }
+
+  /** Half the agent containers are behind each gateway. */
+  private static String gatewayOf(int container) {
+    return GATEWAYS.get(container * GATEWAYS.size() / AGENT_CONTAINERS);
   }
 
   private GenericContainer<?> serve(Path data, String alias) {

@@ -120,7 +120,7 @@ public final class Fleet implements AutoCloseable {
    * Starts every enrolled agent on one Quartz scheduler, as {@code renewal-agent run} would each;
    * devices enrolled from now on start as soon as they are enrolled.
    */
-  void startAgents(int threads) throws Exception {
+  public void startAgents(int threads) throws Exception {
     AgentScheduler started = new AgentScheduler(threads, Clock.systemUTC(), new SecureRandom());
     for (Device device : devices()) {
       started.add(device.id(), Renewer.open(StateDir.open(device.state()), Clock.systemUTC(), new SecureRandom()));
@@ -128,11 +128,29 @@ public final class Fleet implements AutoCloseable {
     scheduler = started;
   }
 
-  void stopAgents() throws Exception {
+  /**
+   * Stops the scheduler (attempts in progress complete), then completes the requests agents were
+   * stopped in the middle of (a renewal that got 503 or no answer yet keeps its CSR for the next
+   * try): each is sent once more, from what the agent stored, and must end with a certificate.
+   *
+   * @return how many requests were completed so
+   */
+  public int stopAgents() throws Exception {
     if (scheduler != null) {
       scheduler.close();
       scheduler = null;
     }
+    int completed = 0;
+    for (Device device : devices()) {
+      StateDir state = StateDir.open(device.state());
+      if (state.readState().pending() != null) {
+        Renewer.Result result = Renewer.open(state, Clock.systemUTC(), new SecureRandom()).renew(true);
+        assertTrue(result.outcome() == Renewer.Outcome.RENEWED || result.outcome() == Renewer.Outcome.ENROLLED,
+            device.id() + ": its pending request did not complete: " + result);
+        completed++;
+      }
+    }
+    return completed;
   }
 
   /** The CA's ledger, read through a connection of its own (the CA may be running). */
@@ -242,6 +260,9 @@ public final class Fleet implements AutoCloseable {
 
   @Override
   public void close() throws Exception {
-    stopAgents();
+    if (scheduler != null) {
+      scheduler.close();
+      scheduler = null;
+    }
   }
 }

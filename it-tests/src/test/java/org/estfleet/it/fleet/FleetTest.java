@@ -25,8 +25,10 @@ import org.junit.jupiter.api.io.TempDir;
 class FleetTest {
   /** Fleet sizes scale with {@code -Dfleet.scale} (1 by default; e.g. 5 for a longer run by hand). */
   private static final double SCALE = Double.parseDouble(System.getProperty("fleet.scale", "1"));
-  private static final String GATEWAY = "{\"gateway\": {\"retryAfter\": \"1s\", \"forwardInterval\": \"200ms\", "
-      + "\"connectTimeout\": \"2s\"}}";
+  /** Every simulated device shares 127.0.0.1: the per-address limit on failed logins would lump them together. */
+  private static final String SHARED_ADDRESS = "\"limits\": {\"sourceAuthFailuresPerMinute\": 100000}";
+  private static final String GATEWAY = "{" + SHARED_ADDRESS + ", \"gateway\": {\"retryAfter\": \"1s\", "
+      + "\"forwardInterval\": \"200ms\", \"connectTimeout\": \"2s\"}}";
 
   @TempDir
   Path dir;
@@ -40,7 +42,7 @@ class FleetTest {
     Instant start = Instant.now();
     int half = scaled(100);
     try (TestServer ca = TestServer.start(dir.resolve("ca"),
-            "{\"defaultProfile\": {\"lifetime\": \"30s\", \"backdate\": \"0s\"}}");
+            "{" + SHARED_ADDRESS + ", \"defaultProfile\": {\"lifetime\": \"30s\", \"backdate\": \"0s\"}}");
         TestServer gateway = TestServer.startGateway(dir.resolve("gateway"), ca, GATEWAY);
         Fleet fleet = new Fleet(dir)) {
       Path trust = ca.dataDir().resolve("ca/root.pem");
@@ -66,7 +68,7 @@ class FleetTest {
     Instant start = Instant.now();
     int devices = scaled(40);
     try (TestServer ca = TestServer.start(dir.resolve("ca"),
-            "{\"defaultProfile\": {\"lifetime\": \"15s\", \"backdate\": \"0s\"}}");
+            "{" + SHARED_ADDRESS + ", \"defaultProfile\": {\"lifetime\": \"15s\", \"backdate\": \"0s\"}}");
         TestServer gateway = TestServer.startGateway(dir.resolve("gateway"), ca, GATEWAY);
         Fleet fleet = new Fleet(dir)) {
       Path trust = ca.dataDir().resolve("ca/root.pem");
@@ -112,7 +114,8 @@ class FleetTest {
     Instant start = Instant.now();
     int devices = scaled(1000);
     try (TestServer ca = TestServer.start(dir.resolve("ca"),
-            "{\"defaultProfile\": {\"lifetime\": \"60s\", \"backdate\": \"0s\"}, \"reenroll\": {\"gracePeriod\": \"10m\"}}");
+            "{" + SHARED_ADDRESS + ", \"defaultProfile\": {\"lifetime\": \"60s\", \"backdate\": \"0s\"}, "
+                + "\"reenroll\": {\"gracePeriod\": \"10m\"}}");
         Fleet fleet = new Fleet(dir)) {
       fleet.enroll(ca.tokens(Fleet.ids("herd", devices)), ca.baseUri(), "ca", ca.dataDir().resolve("ca/root.pem"), 4);
       Map<Integer, Long> responses = new HashMap<>(ca.responses());
