@@ -7,6 +7,9 @@ ALTER TABLE bootstrap_token ADD COLUMN role TEXT NOT NULL DEFAULT 'device';
 ALTER TABLE issued_certificate ADD COLUMN request_id TEXT;
 CREATE UNIQUE INDEX issued_certificate_forwarded ON issued_certificate (forwarded_by, request_id)
   WHERE request_id IS NOT NULL;
+-- A client that lost the answer sends the same request again (same key, same credential): it
+-- finds the certificate already issued.
+CREATE INDEX issued_certificate_retry ON issued_certificate (device_id, public_key_sha256);
 
 -- Gateway mode: what devices asked for, kept until the upstream CA has answered and the device
 -- has collected the answer. One record per device, key and label: a retry finds it.

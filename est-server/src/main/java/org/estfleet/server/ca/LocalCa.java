@@ -79,6 +79,20 @@ public final class LocalCa implements CertificateAuthority {
   public IssueResult.Issued issue(IssueRequest request, CertificateProfile profile) throws EstException {
     X509Certificate issuing = material.issuing();
     Instant now = clock.instant();
+    Requester asking = request.requester();
+    if (asking.tokenId() == null && asking.requestId() == null) {
+      // The same key under the same certificate again: a client whose answer was lost (the
+      // server restarted, the link dropped) retrying its request. It gets what was issued for
+      // it, not a second certificate for one key. (Tokens are single use; gateways name requests.)
+      Optional<IssuanceRecord> earlier = ledger.findRetry(asking.deviceId(),
+          Certificates.publicKeyFingerprint(request.csr().publicKey()), asking.authDetail(), request.label(), now);
+      if (earlier.isPresent()) {
+        LOG.info("{} asked again for key {} with {}; returning serial {} issued for it at {}", asking.deviceId(),
+            earlier.get().publicKeySha256(), asking.authDetail(), earlier.get().serial(), earlier.get().issuedAt());
+        return new IssueResult.Issued(
+            Pem.readCertificates(earlier.get().certificatePem(), "ledger serial " + earlier.get().serial()).get(0));
+      }
+    }
     // Backdating covers device clocks a little behind; capped at a tenth of the lifetime, so
     // that it never becomes most of a short-lived certificate's validity.
     Duration backdate = min(profile.backdate(), profile.lifetime().dividedBy(10));

@@ -126,6 +126,26 @@ public final class IssuedCertificates {
     });
   }
 
+  /**
+   * The newest certificate, still valid at {@code now}, issued to a device for a key under the
+   * same credential and label: what a client that lost the answer gets when it asks again.
+   */
+  public Optional<IssuanceRecord> findRetry(String deviceId, String publicKeySha256, String authDetail, String label,
+      Instant now) {
+    return database.read(connection -> {
+      try (PreparedStatement select = connection.prepareStatement("SELECT " + COLUMNS + " FROM issued_certificate "
+          + "WHERE device_id = ? AND public_key_sha256 = ? AND auth_detail = ? AND label = ? AND not_after > ? "
+          + "ORDER BY issued_at DESC LIMIT 1")) {
+        select.setString(1, deviceId);
+        select.setString(2, publicKeySha256);
+        select.setString(3, authDetail);
+        select.setString(4, label);
+        select.setLong(5, now.toEpochMilli());
+        return readAll(select).stream().findFirst();
+      }
+    });
+  }
+
   /** Every certificate issued to a device, oldest first. */
   public List<IssuanceRecord> byDevice(String deviceId) {
     return database.read(connection -> {

@@ -76,6 +76,23 @@ class ReenrollTest {
   }
 
   @Test
+  void reenroll_sameRequestAgain_afterALostAnswer_getsTheSameCertificate() throws Exception {
+    server = TestServer.start(dir);
+    Device device = enroll("device-1");
+    KeyPair next = KeyAlgorithm.EC_P256.generate(TestPki.RANDOM);
+    Csr csr = new CsrBuilder().commonName("device-1").sign(next);
+
+    X509Certificate first = issued(device.client(server).enroll("simplereenroll", csr, null, null));
+    X509Certificate again = issued(device.client(server).enroll("simplereenroll", csr, null, null));
+    X509Certificate renewedWithIt = issued(EstTestClient.withCertificate(server, next.getPrivate(), List.of(first))
+        .enroll("simplereenroll", csr, null, null));
+
+    assertEquals(first, again);
+    assertEquals(3, server.ledger(l -> l.byDevice("device-1")).size(), "enrolled, renewed once for two sends, renewed");
+    assertNotEquals(first, renewedWithIt, "a request under the new certificate is a new one");
+  }
+
+  @Test
   void reenroll_withSameKeyIsAllowed() throws Exception {
     server = TestServer.start(dir);
     Device device = enroll("device-1");

@@ -1,0 +1,126 @@
+package org.estfleet.est;
+
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+
+import java.security.KeyPair;
+import java.util.Arrays;
+import net.jqwik.api.Arbitraries;
+import net.jqwik.api.Arbitrary;
+import net.jqwik.api.ForAll;
+import net.jqwik.api.Property;
+import net.jqwik.api.Provide;
+import net.jqwik.api.constraints.Size;
+import org.estfleet.pki.Csr;
+import org.estfleet.pki.CsrBuilder;
+import org.estfleet.pki.KeyAlgorithm;
+import org.estfleet.pki.TestPki;
+
+/**
+ * Properties of the codecs that read what clients send: whatever the bytes, each either decodes
+ * or says why with {@link IllegalArgumentException} (which the server answers 400), never
+ * anything else; and what is encoded decodes back. Run longer with
+ * {@code -Djqwik.tries.default=100000}; failing samples are kept in {@code .jqwik-database} and
+ * tried first on the next run.
+ */
+class CodecPropertiesTest {
+  private static final KeyPair KEYS = KeyAlgorithm.EC_P256.generate(TestPki.RANDOM);
+  private static final byte[] GOOD_CSR = new CsrBuilder().commonName("device-1").sign(KEYS).der();
+
+  @Property
+  void base64Body_anyBytes_decodeOrRefuse(@ForAll @Size(max = 2048) byte[] body) {
+    refusesOnly(() -> Base64Body.decode(body));
+  }
+
+  @Property
+  void base64Body_roundTrip_withLineBreaksAnywhere(@ForAll @Size(min = 1, max = 1024) byte[] der,
+      @ForAll("breaks") int every) {
+    String encoded = new String(Base64Body.encode(der), java.nio.charset.StandardCharsets.US_ASCII).replace("\n", "");
+    StringBuilder wrapped = new StringBuilder();
+    for (int i = 0; i < encoded.length(); i++) {
+      if (i > 0 && i % every == 0) {
+        wrapped.append("\r\n");
+      }
+      wrapped.append(encoded.charAt(i));
+    }
+    assertArrayEquals(der, Base64Body.decode(wrapped.toString().getBytes(java.nio.charset.StandardCharsets.US_ASCII)));
+  }
+
+  @Provide
+  Arbitrary<Integer> breaks() {
+    return Arbitraries.integers().between(1, 100);
+  }
+
+  @Property
+  void csr_anyBytes_parseOrRefuse(@ForAll @Size(max = 2048) byte[] der) {
+    refusesOnly(() -> Csr.fromDer(der));
+  }
+
+  /** A CSR with bytes changed either still carries a signature that verifies, or is refused. */
+  @Property
+  void csr_mutated_parsedOnlyIfItsSignatureStillVerifies(@ForAll("positions") int position, @ForAll byte value) {
+    byte[] mutated = Arrays.copyOf(GOOD_CSR, GOOD_CSR.length);
+    mutated[position % mutated.length] = value;
+    refusesOnly(() -> Csr.fromDer(mutated));
+  }
+
+  @Provide
+  Arbitrary<Integer> positions() {
+    return Arbitraries.integers().between(0, 10_000);
+  }
+
+  @Property
+  void certsOnly_anyBytes_decodeOrRefuse(@ForAll @Size(max = 2048) byte[] der) {
+    refusesOnly(() -> CertsOnly.decode(der));
+  }
+
+  @Property
+  void csrAttributes_anyBytes_decodeOrRefuse(@ForAll @Size(max = 1024) byte[] der) {
+    refusesOnly(() -> CsrAttributes.decode(der));
+  }
+
+  @Property
+  void estPath_anyString_parseOrRefuse(@ForAll("paths") String path) {
+    refusesOnly(() -> EstPath.parse(path));
+  }
+
+  @Provide
+  Arbitrary<String> paths() {
+    Arbitrary<String> segment = Arbitraries.oneOf(
+        Arbitraries.of("cacerts", "simpleenroll", "simplereenroll", "csrattrs", "serverkeygen", "", "..", "%2e"),
+        Arbitraries.strings().ofMaxLength(20));
+    return Arbitraries.oneOf(
+        segment.list().ofMaxSize(4).map(parts -> "/.well-known/est/" + String.join("/", parts)),
+        Arbitraries.strings().ofMaxLength(60));
+  }
+
+  @Property(tries = 50)
+  void certsOnly_roundTrip(@ForAll("counts") int count) {
+    java.util.List<java.security.cert.X509Certificate> certificates = new java.util.ArrayList<>();
+    TestPki.Ca ca = TestPki.rootCa("Property Root");
+    for (int i = 0; i < count; i++) {
+      certificates.add(ca.issueClient("device-" + i).certificate());
+    }
+    // A SignedData's certificates are a DER SET OF: the order is the encoding's, not ours.
+    java.util.List<java.security.cert.X509Certificate> decoded = CertsOnly.decode(CertsOnly.encode(certificates));
+    assertEquals(certificates.size(), decoded.size());
+    assertEquals(new java.util.HashSet<>(certificates), new java.util.HashSet<>(decoded));
+  }
+
+  @Provide
+  Arbitrary<Integer> counts() {
+    return Arbitraries.integers().between(1, 4);
+  }
+
+  /** Runs a decoder: returning is fine, IllegalArgumentException is fine, anything else fails. */
+  private static void refusesOnly(Runnable decode) {
+    try {
+      decode.run();
+    } catch (IllegalArgumentException refused) {
+      // The codec said why; the server answers 400 with that message.
+      if (refused.getMessage() == null || refused.getMessage().isBlank()) {
+        throw new AssertionError("refused without a reason", refused);
+      }
+    }
+  }
+}
