@@ -17,6 +17,8 @@ import org.estfleet.est.EstPath;
  * @param connectTimeout how long to wait for a connection to the upstream
  * @param readTimeout how long to wait for the upstream's answer
  * @param queueLimit the most requests waiting for the upstream; beyond it devices get 503
+ * @param tokenQueueLimit the most of them authenticated by a token (checked only by the upstream,
+ *     so anyone can send one): bogus ones cannot crowd out devices with certificates
  * @param pendingTtl how long a request waits for the upstream before it is dropped
  * @param answeredTtl how long the upstream's answer waits for the device to collect it
  * @param retryAfter the {@code Retry-After} told to devices whose request waits (202)
@@ -32,6 +34,7 @@ public record GatewayConfig(
     Duration connectTimeout,
     Duration readTimeout,
     Integer queueLimit,
+    Integer tokenQueueLimit,
     Duration pendingTtl,
     Duration answeredTtl,
     Duration retryAfter,
@@ -53,6 +56,10 @@ public record GatewayConfig(
     if (queueLimit < 1) {
       throw new IllegalArgumentException("gateway.queueLimit must be at least 1");
     }
+    tokenQueueLimit = tokenQueueLimit == null ? Math.max(1, queueLimit / 10) : tokenQueueLimit;
+    if (tokenQueueLimit < 1) {
+      throw new IllegalArgumentException("gateway.tokenQueueLimit must be at least 1");
+    }
     pendingTtl = positive("pendingTtl", pendingTtl, Duration.ofDays(7));
     answeredTtl = positive("answeredTtl", answeredTtl, Duration.ofDays(7));
     retryAfter = positive("retryAfter", retryAfter, Duration.ofSeconds(60));
@@ -64,7 +71,7 @@ public record GatewayConfig(
 
   /** The settings {@code init --gateway} writes: the upstream and every default. */
   public static GatewayConfig of(String upstream) {
-    return new GatewayConfig(upstream, null, null, null, null, null, null, null, null, null, null, null, null);
+    return new GatewayConfig(upstream, null, null, null, null, null, null, null, null, null, null, null, null, null);
   }
 
   public URI upstreamUri() {

@@ -112,11 +112,11 @@ public final class StoreAndForward implements CertificateAuthority, StoredAnswer
     for (int attempt = 0; attempt < 2; attempt++) {
       PendingEnrollments.Accepted accepted = queue.accept(UUID.randomUUID().toString(), deviceId, key,
           request.label(), operation, request.csr().der(), request.requester().authMethod(), token, chain,
-          clock.instant(), config.queueLimit());
+          clock.instant(), config.queueLimit(), config.tokenQueueLimit());
       switch (accepted.admission()) {
         case FULL -> {
-          LOG.warn("queue full ({} requests waiting for upstream {}); refusing {}", config.queueLimit(),
-              upstream.uri(), deviceId);
+          LOG.warn("queue full ({} requests, {} by token, waiting for upstream {}); refusing {}", config.queueLimit(),
+              config.tokenQueueLimit(), upstream.uri(), deviceId);
           throw EstException.serviceUnavailable("this gateway's queue of requests waiting for the upstream CA is "
               + "full; retry later", config.retryAfter());
         }

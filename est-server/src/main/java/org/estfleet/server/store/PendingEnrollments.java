@@ -45,19 +45,21 @@ public final class PendingEnrollments {
    *
    * @param requestId a new random name for the request, unique to it
    * @param limit the most pending requests the queue holds
+   * @param tokenLimit the most pending requests authenticated by a token, which the gateway cannot
+   *     check: anyone can send one, so they may not fill the whole queue
    */
   public Accepted accept(String requestId, String deviceId, String publicKeySha256, String label, String operation, byte[] csrDer,
-      String authMethod, String deviceToken, String deviceChainPem, Instant now, int limit) {
+      String authMethod, String deviceToken, String deviceChainPem, Instant now, int limit, int tokenLimit) {
     return database.inTransaction(connection -> {
       Optional<PendingEnrollment> existing = find(connection, deviceId, publicKeySha256, label);
       if (existing.isPresent()) {
         return new Accepted(Admission.EXISTING, existing);
       }
-      try (PreparedStatement count = connection.prepareStatement(
-          "SELECT COUNT(*) FROM pending_enrollment WHERE status = 'pending'");
+      try (PreparedStatement count = connection.prepareStatement("SELECT COUNT(*), "
+          + "SUM(CASE WHEN auth_method = 'token' THEN 1 ELSE 0 END) FROM pending_enrollment WHERE status = 'pending'");
           ResultSet rows = count.executeQuery()) {
         rows.next();
-        if (rows.getLong(1) >= limit) {
+        if (rows.getLong(1) >= limit || ("token".equals(authMethod) && rows.getLong(2) >= tokenLimit)) {
           return new Accepted(Admission.FULL, Optional.empty());
         }
       }

@@ -290,6 +290,26 @@ class GatewayTest {
   }
 
   @Test
+  void tokenRequestsCannotFillTheQueue_certificateDevicesStillQueued() throws Exception {
+    KeyPair keys = keys();
+    X509Certificate current = issued(EstTestClient.anonymous(gateway)
+        .enroll("simpleenroll", csr("device-1", keys), "device-1", ca.token("device-1")));
+    gateway.close();
+    TestServer.patchConfig(gateway.dataDir(), "{\"gateway\": {\"queueLimit\": 10, \"tokenQueueLimit\": 1}}");
+    gateway.restart();
+    ca.close();
+    EstTestClient anonymous = EstTestClient.anonymous(gateway);
+    assertEquals(202, anonymous.enroll("simpleenroll", csr("bogus-1", keys()), "bogus-1", "x").statusCode());
+
+    HttpResponse<byte[]> secondToken = anonymous.enroll("simpleenroll", csr("bogus-2", keys()), "bogus-2", "x");
+    HttpResponse<byte[]> renewal = EstTestClient.withCertificate(gateway, keys.getPrivate(), List.of(current))
+        .enroll("simplereenroll", csr("device-1", keys()), null, null);
+
+    assertEquals(503, secondToken.statusCode());
+    assertEquals(202, renewal.statusCode(), text(renewal));
+  }
+
+  @Test
   void caCertsServedFromCacheWhileUpstreamDown_andStaleReported() throws Exception {
     byte[] fromCa = EstTestClient.anonymous(ca).get("/.well-known/est/cacerts").body();
     ca.close();
