@@ -23,6 +23,7 @@ import org.estfleet.server.TestServer;
 import org.estfleet.server.ca.CertificateAuthority;
 import org.estfleet.server.ca.IssueRequest;
 import org.estfleet.server.ca.IssueResult;
+import org.estfleet.testing.Await;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
@@ -49,6 +50,10 @@ class ConcurrencyLimitTest {
       assertEquals("7", second.headers().firstValue("Retry-After").orElseThrow());
       assertTrue(text(second).startsWith("server busy"), text(second));
       issued(first.get(10, TimeUnit.SECONDS));
+      // The permit comes back when the server has completed the exchange, a moment after the
+      // client has read the answer.
+      Await.until("the first exchange completed on the server", java.time.Duration.ofSeconds(10),
+          () -> server.responses().getOrDefault(200, 0L) >= 1);
       assertEquals(200, client.get("/.well-known/est/cacerts").statusCode(), "the permit came back");
       assertEquals(Long.valueOf(1), server.responses().get(503));
     }
