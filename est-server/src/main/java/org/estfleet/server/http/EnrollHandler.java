@@ -31,6 +31,9 @@ import org.estfleet.server.enroll.EstService;
  * {@code Retry-After} when the CA defers.
  */
 final class EnrollHandler extends EstHandler {
+  /** Oversized bodies up to this size are read to their end before the 413, so that it arrives. */
+  private static final long DRAIN_LIMIT = 1024 * 1024;
+
   private final EstService service;
   private final EstOperation operation;
   private final int maxRequestBytes;
@@ -74,22 +77,40 @@ final class EnrollHandler extends EstHandler {
     }
   }
 
-  /** The body, refused with 413 before it is read whole if it is over the limit. */
+  /**
+   * The body, refused with 413 if it is over the limit. A body up to {@link #DRAIN_LIMIT} is read
+   * to its end (and dropped) before the refusal: closing a connection with unread data resets it,
+   * and the client may lose the 413 before reading it. A larger one is not read at all.
+   */
   private byte[] readBody(Request request) throws EstException {
     long declared = request.getLength();
-    if (declared > maxRequestBytes) {
-      throw tooLarge();
-    }
     byte[] body;
     try (InputStream in = Request.asInputStream(request)) {
+      if (declared > maxRequestBytes) {
+        if (declared <= DRAIN_LIMIT) {
+          drain(in);
+        }
+        throw tooLarge();
+      }
       body = in.readNBytes(maxRequestBytes + 1);
+      if (body.length > maxRequestBytes) {
+        drain(in);
+        throw tooLarge();
+      }
     } catch (IOException e) {
       throw EstException.badRequest("the request body ended early: " + e.getMessage(), e);
     }
-    if (body.length > maxRequestBytes) {
-      throw tooLarge();
-    }
     return body;
+  }
+
+  /** Reads and drops what is left of a body, up to {@link #DRAIN_LIMIT}. */
+  private static void drain(InputStream in) throws IOException {
+    long left = DRAIN_LIMIT;
+    byte[] buffer = new byte[8192];
+    int read;
+    while (left > 0 && (read = in.read(buffer, 0, (int) Math.min(buffer.length, left))) >= 0) {
+      left -= read;
+    }
   }
 
   private EstException tooLarge() {
