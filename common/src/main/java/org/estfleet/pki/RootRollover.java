@@ -1,0 +1,155 @@
+package org.estfleet.pki;
+
+import java.security.GeneralSecurityException;
+import java.security.PublicKey;
+import java.security.cert.X509Certificate;
+import java.time.Instant;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.Collection;
+import java.util.List;
+
+/**
+ * Reads a {@code /cacerts} response as RFC 7030 section 4.1.3 describes it during a root key
+ * rollover: OldWithOld (a root this client trusts), NewWithNew (the new root), NewWithOld (the
+ * new root's key certified by the old root) and OldWithNew. Certificates are matched by public
+ * key, never by name alone: a root that merely carries a trusted root's name is a stranger.
+ *
+ * <p>A new root is {@linkplain Vouched vouched for} only when a NewWithOld in the same response
+ * certifies exactly its key, is a CA certificate valid now, and verifies under the key of a root
+ * already trusted. Every other self-issued certificate is {@linkplain Ignored ignored} with the
+ * reason. Nothing here ever removes trust: roots a response leaves out are simply not mentioned.
+ */
+public final class RootRollover {
+  private RootRollover() {}
+
+  /** A new root, and the link certificate from an already trusted root that vouches for it. */
+  public record Vouched(X509Certificate newRoot, X509Certificate newWithOld, X509Certificate trustedRoot) {}
+
+  /** A root-like certificate that cannot be authenticated, and why. */
+  public record Ignored(X509Certificate certificate, String reason) {}
+
+  /**
+   * @param known the response's roots whose key is already trusted (OldWithOld)
+   * @param vouched new roots a trusted root vouches for
+   * @param ignored self-issued certificates that could not be authenticated
+   */
+  public record Classification(List<X509Certificate> known, List<Vouched> vouched, List<Ignored> ignored) {}
+
+  /**
+   * Classifies the self-issued certificates of {@code response} against the {@code trusted}
+   * roots, judging validity periods at {@code now}.
+   */
+  public static Classification classify(Collection<X509Certificate> response, Collection<X509Certificate> trusted,
+      Instant now) {
+    List<X509Certificate> known = new ArrayList<>();
+    List<Vouched> vouched = new ArrayList<>();
+    List<Ignored> ignored = new ArrayList<>();
+    for (X509Certificate candidate : response) {
+      if (!isSelfIssued(candidate) || known.contains(candidate)) {
+        continue;
+      }
+      if (trustedKey(candidate.getPublicKey(), trusted) != null) {
+        known.add(candidate);
+        continue;
+      }
+      String problem = rootProblem(candidate, now);
+      if (problem != null) {
+        ignored.add(new Ignored(candidate, problem));
+        continue;
+      }
+      LinkSearch search = findLink(candidate, response, trusted, now);
+      if (search.link() != null) {
+        if (vouched.stream().noneMatch(v -> v.newRoot().equals(candidate))) {
+          vouched.add(new Vouched(candidate, search.link(), search.voucher()));
+        }
+      } else {
+        ignored.add(new Ignored(candidate, search.reason()));
+      }
+    }
+    return new Classification(List.copyOf(known), List.copyOf(vouched), List.copyOf(ignored));
+  }
+
+  /** Whether the certificate names itself as its issuer (a root, by name). */
+  public static boolean isSelfIssued(X509Certificate certificate) {
+    return certificate.getSubjectX500Principal().equals(certificate.getIssuerX500Principal());
+  }
+
+  /** Whether two keys are the same key (compared by their encoding). */
+  public static boolean sameKey(PublicKey a, PublicKey b) {
+    return Arrays.equals(a.getEncoded(), b.getEncoded());
+  }
+
+  /** The trusted root that has this key, or null. */
+  public static X509Certificate trustedKey(PublicKey key, Collection<X509Certificate> trusted) {
+    for (X509Certificate root : trusted) {
+      if (sameKey(root.getPublicKey(), key)) {
+        return root;
+      }
+    }
+    return null;
+  }
+
+  private static String rootProblem(X509Certificate root, Instant now) {
+    if (!verifies(root, root.getPublicKey())) {
+      return "its self-signature does not verify";
+    }
+    if (root.getBasicConstraints() < 0) {
+      return "it is not a CA certificate";
+    }
+    if (!Certificates.isValidAt(root, now)) {
+      return "it is not valid now (" + root.getNotBefore().toInstant() + " to " + root.getNotAfter().toInstant() + ")";
+    }
+    return null;
+  }
+
+  private record LinkSearch(X509Certificate link, X509Certificate voucher, String reason) {}
+
+  private static LinkSearch findLink(X509Certificate newRoot, Collection<X509Certificate> response,
+      Collection<X509Certificate> trusted, Instant now) {
+    String reason = "no link certificate (NewWithOld) from a trusted root certifies its key";
+    for (X509Certificate link : response) {
+      if (isSelfIssued(link) || !sameKey(link.getPublicKey(), newRoot.getPublicKey())) {
+        continue;
+      }
+      if (!link.getSubjectX500Principal().equals(newRoot.getSubjectX500Principal())) {
+        reason = "the link certificate for its key names another subject ('"
+            + link.getSubjectX500Principal().getName() + "')";
+        continue;
+      }
+      if (link.getBasicConstraints() < 0) {
+        reason = "the link certificate for its key is not a CA certificate";
+        continue;
+      }
+      if (!Certificates.isValidAt(link, now)) {
+        reason = "the link certificate for its key is not valid now (" + link.getNotBefore().toInstant() + " to "
+            + link.getNotAfter().toInstant() + ")";
+        continue;
+      }
+      X509Certificate voucher = null;
+      for (X509Certificate root : trusted) {
+        if (root.getSubjectX500Principal().equals(link.getIssuerX500Principal()) && Certificates.isValidAt(root, now)
+            && verifies(link, root.getPublicKey())) {
+          voucher = root;
+          break;
+        }
+      }
+      if (voucher == null) {
+        reason = "the link certificate for its key, issued by '" + link.getIssuerX500Principal().getName()
+            + "', does not verify under any trusted root";
+        continue;
+      }
+      return new LinkSearch(link, voucher, null);
+    }
+    return new LinkSearch(null, null, reason);
+  }
+
+  private static boolean verifies(X509Certificate certificate, PublicKey key) {
+    try {
+      certificate.verify(key);
+      return true;
+    } catch (GeneralSecurityException | RuntimeException e) {
+      return false;
+    }
+  }
+}
