@@ -44,6 +44,7 @@ import org.estfleet.server.config.ConfigException;
 import org.estfleet.server.config.DataDir;
 import org.estfleet.server.config.ProfileConfig;
 import org.estfleet.server.config.ServerConfig;
+import org.estfleet.server.config.TlsPairFiles;
 import org.estfleet.server.enroll.EstService;
 import org.estfleet.server.enroll.LabelPolicy;
 import org.estfleet.server.http.EstServer;
@@ -91,9 +92,7 @@ public final class ServerRuntime implements AutoCloseable {
   public static ServerRuntime start(DataDir dataDir, Clock clock, SecureRandom random,
       UnaryOperator<CertificateAuthority> decorator) throws Exception {
     ServerConfig config = dataDir.config();
-    if (config.mode() == ServerConfig.Mode.GATEWAY) {
-      GatewayIdentity.recover(dataDir.resolve(config.tls().certificate()), dataDir.resolve(config.tls().key()));
-    }
+    TlsPairFiles.recover(dataDir.resolve(config.tls().certificate()), dataDir.resolve(config.tls().key()));
     List<X509Certificate> tlsChain = dataDir.readCertificates(config.tls().certificate());
     PrivateKey tlsKey = dataDir.readPrivateKey(config.tls().key());
     if (!KeyPairs.matches(tlsChain.get(0).getPublicKey(), tlsKey)) {
@@ -148,6 +147,7 @@ public final class ServerRuntime implements AutoCloseable {
           () -> new CaHealth("ca", "ok", ledger.count()), random);
       LOG.info("serving {} (CA '{}', {} label(s), {} manufacturer CA(s))", server.baseUri(),
           ca.issuing().getSubjectX500Principal().getName(), config.labels().size(), manufacturerCas.size());
+      logRollover(ca.rollover(), clock.instant());
       return new ServerRuntime(database, server, audit);
     } catch (Exception | Error e) {
       if (audit != null) {
@@ -180,7 +180,7 @@ public final class ServerRuntime implements AutoCloseable {
           () -> mirrorRef.get().anchors(), clock, random);
       Upstream upstream = new Upstream(gateway.upstreamUri(),
           new EstClient(gateway.connectTimeout(), gateway.readTimeout(), clock, random), upstreamTrust,
-          identity::current, clock);
+          dataDir.resolve(gateway.upstreamTrust()), identity::current, clock);
       List<String> labels = new ArrayList<>();
       labels.add("");
       labels.addAll(gateway.labels());
@@ -231,6 +231,19 @@ public final class ServerRuntime implements AutoCloseable {
       }
       database.close();
       throw e;
+    }
+  }
+
+  private static void logRollover(CaMaterial.Rollover rollover, Instant now) {
+    if (rollover == null) {
+      return;
+    }
+    LOG.info("root rollover under way: new root '{}', issuing under it {} {}; /cacerts carries both roots and the "
+        + "link certificates until {}", rollover.newRoot().getSubjectX500Principal().getName(),
+        now.isBefore(rollover.activateAt()) ? "from" : "since", rollover.activateAt(), rollover.overlapEndsAt());
+    if (!now.isBefore(rollover.overlapEndsAt())) {
+      LOG.warn("the rollover's overlap ended {}: the link certificates have expired; run est-server retire-root",
+          rollover.overlapEndsAt());
     }
   }
 

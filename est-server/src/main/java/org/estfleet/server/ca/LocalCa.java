@@ -77,8 +77,9 @@ public final class LocalCa implements CertificateAuthority {
 
   /** Issues under an explicit profile; also used for the server's own TLS certificate. */
   public IssueResult.Issued issue(IssueRequest request, CertificateProfile profile) throws EstException {
-    X509Certificate issuing = material.issuing();
     Instant now = clock.instant();
+    CaMaterial.Issuer issuer = material.issuerAt(now);
+    X509Certificate issuing = issuer.certificate();
     Requester asking = request.requester();
     if (asking.tokenId() == null && asking.requestId() == null) {
       // The same key under the same certificate again: a client whose answer was lost (the
@@ -119,7 +120,7 @@ public final class LocalCa implements CertificateAuthority {
           .validity(notBefore, notAfter)
           .keyUsage(profile.keyUsage())
           .extendedKeyUsages(profile.extendedKeyUsages())
-          .signWith(issuing, material.issuingKey());
+          .signWith(issuing, issuer.key());
       Requester requester = request.requester();
       IssuedCertificates.Outcome outcome = ledger.record(new IssuanceRecord(
           Certificates.serialHex(serial),

@@ -1,11 +1,8 @@
 package org.estfleet.server.gateway;
 
 import java.io.IOException;
-import java.nio.charset.StandardCharsets;
-import java.nio.file.Files;
 import java.nio.file.Path;
 import java.security.KeyPair;
-import java.security.PrivateKey;
 import java.security.SecureRandom;
 import java.security.cert.CertificateParsingException;
 import java.security.cert.X509Certificate;
@@ -22,13 +19,11 @@ import org.bouncycastle.asn1.x500.X500Name;
 import org.bouncycastle.asn1.x509.KeyPurposeId;
 import org.estfleet.est.client.ClientAuth;
 import org.estfleet.est.client.EnrollOutcome;
-import org.estfleet.io.AtomicFile;
 import org.estfleet.pki.Certificates;
 import org.estfleet.pki.Csr;
 import org.estfleet.pki.CsrBuilder;
 import org.estfleet.pki.KeyAlgorithm;
-import org.estfleet.pki.KeyPairs;
-import org.estfleet.pki.Pem;
+import org.estfleet.server.config.TlsPairFiles;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -118,13 +113,8 @@ public final class GatewayIdentity {
       return false;
     }
     List<X509Certificate> chain = chainOf(renewed, caCertificates.get());
-    Path staged = staged(certificateFile);
     try {
-      // The new certificate is staged first, then the key replaced, then the certificate: a
-      // crash in between leaves a pair that recover() completes at the next start.
-      AtomicFile.write(staged, Pem.encode(chain).getBytes(StandardCharsets.US_ASCII), AtomicFile.PUBLIC);
-      AtomicFile.write(keyFile, Pem.encodePrivateKey(keys.getPrivate()).getBytes(StandardCharsets.US_ASCII),
-          AtomicFile.PRIVATE);
+      TlsPairFiles.stage(certificateFile, keyFile, chain, keys.getPrivate());
     } catch (IOException e) {
       nextAttempt = now.plus(RETRY);
       LOG.error("cannot write the renewed gateway key next to {}: {}; keeping {}", keyFile, e.getMessage(),
@@ -133,11 +123,10 @@ public final class GatewayIdentity {
     }
     current = new ClientAuth.Certificate(keys.getPrivate(), chain);
     try {
-      AtomicFile.write(certificateFile, Pem.encode(chain).getBytes(StandardCharsets.US_ASCII), AtomicFile.PUBLIC);
-      Files.deleteIfExists(staged);
+      TlsPairFiles.complete(certificateFile, chain);
     } catch (IOException e) {
-      LOG.error("cannot write the renewed gateway certificate to {} ({}); it is in {} and the next start uses it",
-          certificateFile, e.getMessage(), staged);
+      LOG.error("cannot write the renewed gateway certificate to {} ({}); it is staged beside it and the next start "
+          + "uses it", certificateFile, e.getMessage());
     }
     LOG.info("renewed the gateway certificate: serial {} valid until {}", Certificates.serialHex(renewed),
         renewed.getNotAfter().toInstant());
@@ -152,35 +141,11 @@ public final class GatewayIdentity {
     return true;
   }
 
-  /**
-   * Completes a renewal a crash interrupted: if the key on disk does not belong to the
-   * certificate but to the staged one, the staged certificate takes the certificate's place.
-   */
+  /** Completes a renewal a crash interrupted (see {@link TlsPairFiles#recover}). */
   public static void recover(Path certificateFile, Path keyFile) throws IOException {
-    Path staged = staged(certificateFile);
-    if (!Files.exists(staged) || !Files.exists(keyFile)) {
-      return;
-    }
-    PrivateKey key = Pem.readPrivateKey(keyFile);
-    List<X509Certificate> installed = Files.exists(certificateFile) ? Pem.readCertificates(certificateFile) : List.of();
-    if (!installed.isEmpty() && KeyPairs.matches(installed.get(0).getPublicKey(), key)) {
-      Files.delete(staged);
-      return;
-    }
-    List<X509Certificate> renewed = Pem.readCertificates(staged);
-    if (KeyPairs.matches(renewed.get(0).getPublicKey(), key)) {
-      AtomicFile.write(certificateFile, Files.readAllBytes(staged), AtomicFile.PUBLIC);
-      Files.delete(staged);
-      LOG.warn("completed an interrupted renewal of the gateway certificate: now {}",
-          Certificates.describe(renewed.get(0)));
-    }
+    TlsPairFiles.recover(certificateFile, keyFile);
   }
 
-  private static Path staged(Path certificateFile) {
-    return certificateFile.resolveSibling(certificateFile.getFileName() + ".new");
-  }
-
-  /** A certificate and the CA certificates above it from {@code caCertificates}, up to (not including) the root. */
   public static List<X509Certificate> chainOf(X509Certificate leaf, List<X509Certificate> caCertificates) {
     List<X509Certificate> chain = new ArrayList<>(List.of(leaf));
     X509Certificate current = leaf;

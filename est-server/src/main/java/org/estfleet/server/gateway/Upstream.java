@@ -20,7 +20,10 @@ import org.estfleet.est.client.CsrAttrsOutcome;
 import org.estfleet.est.client.EnrollOutcome;
 import org.estfleet.est.client.EstClient;
 import org.estfleet.est.client.Failure;
+import org.estfleet.io.AtomicFile;
+import org.estfleet.pki.Certificates;
 import org.estfleet.pki.Csr;
+import org.estfleet.pki.RootRollover;
 import org.estfleet.pki.Pem;
 import org.estfleet.server.auth.Forwarding;
 import org.estfleet.server.store.PendingEnrollment;
@@ -37,7 +40,8 @@ public final class Upstream {
 
   private final URI uri;
   private final EstClient client;
-  private final List<X509Certificate> trust;
+  private final java.nio.file.Path trustFile;
+  private volatile List<X509Certificate> trust;
   private final Supplier<ClientAuth.Certificate> identity;
   private final Clock clock;
   private final AtomicReference<Status> status;
@@ -65,13 +69,16 @@ public final class Upstream {
 
   /**
    * @param trust the anchors that authenticate the upstream's TLS certificate
+   * @param trustFile the file they come from, where a new root of a verified rollover is added;
+   *     null to keep such roots in memory only
    * @param identity the gateway's RA certificate chain and key, as they are at each request
    */
-  public Upstream(URI uri, EstClient client, List<X509Certificate> trust, Supplier<ClientAuth.Certificate> identity,
-      Clock clock) {
+  public Upstream(URI uri, EstClient client, List<X509Certificate> trust, java.nio.file.Path trustFile,
+      Supplier<ClientAuth.Certificate> identity, Clock clock) {
     this.uri = Objects.requireNonNull(uri, "uri");
     this.client = client;
     this.trust = List.copyOf(trust);
+    this.trustFile = trustFile;
     this.identity = identity;
     this.clock = clock;
     this.status = new AtomicReference<>(new Status(State.UNKNOWN, clock.instant(), null));
@@ -85,11 +92,45 @@ public final class Upstream {
     return status.get();
   }
 
-  /** {@code GET /cacerts} of a label. */
+  /**
+   * {@code GET /cacerts} of a label. A new root that a NewWithOld from a trusted root vouches for
+   * (a root rollover upstream) joins the anchors that authenticate the upstream, so that the
+   * gateway still reaches it once the old root is retired; nothing is ever removed from them.
+   */
   public CaCertsOutcome caCertificates(String label) {
     CaCertsOutcome outcome = client.caCertificates(uri, label, trust);
     observe(outcome instanceof CaCertsOutcome.Failed failed ? failed.failure() : null);
+    if (outcome instanceof CaCertsOutcome.Fetched fetched) {
+      stageVouchedRoots(fetched.certificates());
+    }
     return outcome;
+  }
+
+  /** The anchors that authenticate the upstream now. */
+  public List<X509Certificate> trust() {
+    return trust;
+  }
+
+  private synchronized void stageVouchedRoots(List<X509Certificate> fetched) {
+    List<RootRollover.Vouched> vouched = RootRollover.classify(fetched, trust, clock.instant()).vouched();
+    if (vouched.isEmpty()) {
+      return;
+    }
+    List<X509Certificate> updated = new ArrayList<>(trust);
+    for (RootRollover.Vouched root : vouched) {
+      updated.add(root.newRoot());
+      LOG.info("upstream root rollover: trusting the new root {} beside {}, which vouches for it",
+          Certificates.describe(root.newRoot()), Certificates.describe(root.trustedRoot()));
+    }
+    if (trustFile != null) {
+      try {
+        AtomicFile.write(trustFile, Pem.encode(updated).getBytes(StandardCharsets.US_ASCII), AtomicFile.PUBLIC);
+      } catch (java.io.IOException e) {
+        LOG.error("cannot add the upstream's new root to {}: {}; trusting it until the gateway stops", trustFile,
+            e.getMessage());
+      }
+    }
+    trust = List.copyOf(updated);
   }
 
   /** {@code GET /csrattrs} of a label. */

@@ -1,0 +1,324 @@
+package org.estfleet.server.ca;
+
+import java.io.IOException;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.NoSuchFileException;
+import java.nio.file.Path;
+import java.security.KeyPair;
+import java.security.PrivateKey;
+import java.security.SecureRandom;
+import java.security.cert.X509Certificate;
+import java.time.Clock;
+import java.time.Duration;
+import java.time.Instant;
+import java.util.ArrayList;
+import java.util.Comparator;
+import java.util.List;
+import java.util.Map;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
+import java.util.stream.Stream;
+import org.bouncycastle.asn1.x500.X500Name;
+import org.bouncycastle.asn1.x509.KeyPurposeId;
+import org.bouncycastle.asn1.x509.KeyUsage;
+import org.estfleet.io.AtomicFile;
+import org.estfleet.json.Json;
+import org.estfleet.pki.CertificateBuilder;
+import org.estfleet.pki.Certificates;
+import org.estfleet.pki.Csr;
+import org.estfleet.pki.CsrBuilder;
+import org.estfleet.pki.KeyAlgorithm;
+import org.estfleet.pki.Pem;
+import org.estfleet.server.config.ConfigException;
+import org.estfleet.server.config.DataDir;
+import org.estfleet.server.config.ServerConfig;
+import org.estfleet.server.config.TlsPairFiles;
+import org.estfleet.server.store.Database;
+import org.estfleet.server.store.IssuedCertificates;
+import org.estfleet.server.store.Role;
+
+/**
+ * The CA's root key rollover (RFC 7030 section 4.1.3), in two commands.
+ *
+ * <p>{@link #start} ({@code est-server rollover}) generates the new root and issuing CA, the link
+ * certificates NewWithOld and OldWithNew (valid until the end of the overlap), and a new TLS
+ * server certificate under the new issuing CA whose chain carries NewWithOld, so that clients
+ * trusting only the old root and clients trusting only the new root can both validate it. The
+ * new generation lives in {@code ca/next/}; {@code ca/rollover.json}, written last, puts it in
+ * force. From the activation time certificates are issued under the new issuing CA.
+ *
+ * <p>{@link #retire} ({@code est-server retire-root}) ends the overlap: the old generation is
+ * archived in {@code ca/retired/}, the new one takes its place, and the TLS chain loses its link.
+ */
+public final class CaRollover {
+  /** How long the link certificates stay valid after the activation by default. */
+  public static final Duration DEFAULT_OVERLAP = Duration.ofDays(365);
+  private static final Duration TLS_LIFETIME = Duration.ofDays(2 * 365);
+  private static final Pattern GENERATED_NAME = Pattern.compile("(.*) Root CA [0-9a-f]{8}");
+
+  private CaRollover() {}
+
+  /** The files of a rollover, relative to the data directory. */
+  public record Layout(Path state, Path root, Path rootKey, Path issuing, Path issuingKey, Path newWithOld,
+      Path oldWithNew, Path next, Path retired) {}
+
+  /** {@code ca/rollover.json}. */
+  public record State(Instant createdAt, Instant activateAt, Instant overlapEndsAt, String oldRootSha256,
+      String newRootSha256) {}
+
+  /** What a rollover or retirement did, for the command's report. */
+  public record Outcome(X509Certificate root, X509Certificate issuing, X509Certificate tls, Instant activateAt,
+      Instant overlapEndsAt) {}
+
+  /** Where a rollover's files are: beside the root certificate, absolute. */
+  public static Layout files(DataDir dataDir) {
+    Path dir = dataDir.resolve(dataDir.config().ca().rootCertificate()).getParent();
+    Path next = dir.resolve("next");
+    return new Layout(dir.resolve("rollover.json"), next.resolve("root.pem"), next.resolve("root.key"),
+        next.resolve("issuing.pem"), next.resolve("issuing.key"), next.resolve("new-with-old.pem"),
+        next.resolve("old-with-new.pem"), next, dir.resolve("retired"));
+  }
+
+  static State readState(Layout files) throws ConfigException {
+    try {
+      return Json.parse(Files.readString(files.state(), StandardCharsets.UTF_8), State.class,
+          files.state().toString());
+    } catch (IOException | IllegalArgumentException e) {
+      throw new ConfigException(files.state() + ": unreadable rollover state: " + e.getMessage(), e);
+    }
+  }
+
+  /** Removes the rollover's state and its {@code next/} directory (after the new generation is installed). */
+  static void forget(Layout files) {
+    try {
+      Files.deleteIfExists(files.state());
+      deleteTree(files.next());
+    } catch (IOException e) {
+      throw new IllegalStateException("cannot remove " + files.state() + ": " + e.getMessage(), e);
+    }
+  }
+
+  /**
+   * Starts a rollover: new root, new issuing CA, link certificates, new TLS certificate.
+   *
+   * @param activateAt from when certificates are issued under the new chain
+   * @param overlap how long after {@code activateAt} the link certificates stay valid
+   * @throws ConfigException if a rollover is already under way, or the CA files are unusable
+   */
+  public static Outcome start(DataDir dataDir, Instant activateAt, Duration overlap, Clock clock, SecureRandom random)
+      throws ConfigException, IOException {
+    Layout files = files(dataDir);
+    Path state = files.state();
+    if (Files.exists(state)) {
+      State current = readState(files);
+      throw new ConfigException("a rollover is already under way (new root sha256 " + current.newRootSha256()
+          + ", active from " + current.activateAt() + "); end it with: est-server retire-root --data " + dataDir.root());
+    }
+    ServerConfig config = dataDir.config();
+    if (config.mode() != ServerConfig.Mode.CA) {
+      throw new ConfigException("rollover is for a CA; a gateway passes its upstream's rollover through");
+    }
+    Instant now = clock.instant();
+    if (activateAt.isBefore(now)) {
+      activateAt = now;
+    }
+    CaMaterial old = CaMaterial.load(dataDir);
+    PrivateKey oldRootKey = dataDir.readPrivateKey(config.ca().rootKey());
+    Instant overlapEndsAt = activateAt.plus(overlap);
+    if (overlapEndsAt.isAfter(old.root().getNotAfter().toInstant())) {
+      overlapEndsAt = old.root().getNotAfter().toInstant();
+    }
+    if (!overlapEndsAt.isAfter(activateAt)) {
+      throw new ConfigException("the old root " + Certificates.describe(old.root())
+          + " expires before the activation time " + activateAt + ": no overlap is possible");
+    }
+
+    CaGenerator.GeneratedCa next = new CaGenerator(clock, random).generate(stem(old.root()));
+    X509Certificate newWithOld = link(next.root(), old.root(), oldRootKey, now, overlapEndsAt, random);
+    X509Certificate oldWithNew = link(old.root(), next.root(), next.rootKeys().getPrivate(), now, overlapEndsAt, random);
+
+    writePublic(dataDir.resolve(files.root()), Pem.encode(next.root()));
+    writePrivate(dataDir.resolve(files.rootKey()), Pem.encodePrivateKey(next.rootKeys().getPrivate()));
+    writePublic(dataDir.resolve(files.issuing()), Pem.encode(next.issuing()));
+    writePrivate(dataDir.resolve(files.issuingKey()), Pem.encodePrivateKey(next.issuingKeys().getPrivate()));
+    writePublic(dataDir.resolve(files.newWithOld()), Pem.encode(newWithOld));
+    writePublic(dataDir.resolve(files.oldWithNew()), Pem.encode(oldWithNew));
+    writePublic(state, Json.write(new State(now, activateAt, overlapEndsAt, Certificates.fingerprint(old.root()),
+        Certificates.fingerprint(next.root()))));
+
+    // The TLS certificate moves to the new chain at once: with NewWithOld in the chain, clients
+    // that trust only the old root validate it as well as clients that trust only the new one.
+    CaMaterial.Issuer issuer = new CaMaterial.Issuer(next.issuing(), next.issuingKeys().getPrivate());
+    X509Certificate tls = issueTls(dataDir, issuer, clock, random,
+        chain -> List.of(chain, next.issuing(), newWithOld));
+    return new Outcome(next.root(), next.issuing(), tls, activateAt, overlapEndsAt);
+  }
+
+  /**
+   * Ends a rollover: the new generation replaces the old, which is archived; {@code /cacerts}
+   * and the TLS chain no longer carry the old root or the links.
+   *
+   * @param force retire before the link certificates expire
+   */
+  public static Outcome retire(DataDir dataDir, boolean force, Clock clock) throws ConfigException, IOException {
+    Layout files = files(dataDir);
+    if (!Files.exists(files.state())) {
+      throw new ConfigException("no rollover under way in " + dataDir.root() + " (start one with est-server rollover)");
+    }
+    CaMaterial material = CaMaterial.load(dataDir);
+    CaMaterial.Rollover rollover = material.rollover();
+    if (rollover == null) {
+      throw new ConfigException("the rollover in " + dataDir.root() + " was already completed");
+    }
+    Instant now = clock.instant();
+    if (now.isBefore(rollover.activateAt())) {
+      throw new ConfigException("the new root is not active before " + rollover.activateAt()
+          + "; certificates are still issued under the old one");
+    }
+    if (now.isBefore(rollover.overlapEndsAt()) && !force) {
+      throw new ConfigException("the overlap lasts until " + rollover.overlapEndsAt()
+          + ": devices that trust only the old root until then could no longer connect; --force retires it now");
+    }
+    ServerConfig.CaConfig ca = dataDir.config().ca();
+    Path archive = files.retired().resolve(Certificates.fingerprint(material.root()).substring(0, 16));
+    // The old generation is archived first: nothing is lost if this stops anywhere below.
+    for (Path file : List.of(ca.rootCertificate(), ca.rootKey(), ca.issuingCertificate(), ca.issuingKey(),
+        files.newWithOld(), files.oldWithNew())) {
+      Path source = dataDir.resolve(file);
+      Path target = dataDir.resolve(archive.resolve(file.getFileName()));
+      AtomicFile.write(target, Files.readAllBytes(source),
+          file.toString().endsWith(".key") ? AtomicFile.PRIVATE : AtomicFile.PUBLIC);
+    }
+    install(dataDir, files);
+
+    // The TLS chain without the link, or a new TLS certificate if it is not under the new CA.
+    Path tlsFile = dataDir.resolve(dataDir.config().tls().certificate());
+    List<X509Certificate> chain = Pem.readCertificates(tlsFile);
+    X509Certificate tls = chain.get(0);
+    if (tls.getIssuerX500Principal().equals(rollover.issuing().getSubjectX500Principal())
+        && verifies(tls, rollover.issuing())) {
+      TlsPairFiles.complete(tlsFile, List.of(tls, rollover.issuing()));
+    } else {
+      tls = issueTls(dataDir, new CaMaterial.Issuer(rollover.issuing(), rollover.issuingKey()), clock,
+          new SecureRandom(), leaf -> List.of(leaf, rollover.issuing()));
+    }
+    return new Outcome(rollover.newRoot(), rollover.issuing(), tls, rollover.activateAt(), rollover.overlapEndsAt());
+  }
+
+  /**
+   * Puts the new generation in the old one's place, then forgets the rollover. The issuing
+   * certificate goes first: once it is in place, {@link #completeInterruptedRetirement} knows that
+   * a retirement began and completes it.
+   */
+  private static void install(DataDir dataDir, Layout files) throws IOException {
+    ServerConfig.CaConfig ca = dataDir.config().ca();
+    copy(dataDir, files.issuing(), ca.issuingCertificate(), AtomicFile.PUBLIC);
+    copy(dataDir, files.issuingKey(), ca.issuingKey(), AtomicFile.PRIVATE);
+    copy(dataDir, files.rootKey(), ca.rootKey(), AtomicFile.PRIVATE);
+    copy(dataDir, files.root(), ca.rootCertificate(), AtomicFile.PUBLIC);
+    forget(files);
+  }
+
+  /**
+   * Completes a {@code retire-root} that stopped part way (the issuing certificate already the
+   * new one): the same files are installed again, and the rollover forgotten.
+   *
+   * @return whether there was one to complete
+   */
+  static boolean completeInterruptedRetirement(DataDir dataDir) throws IOException {
+    Layout files = files(dataDir);
+    Path installed = dataDir.resolve(dataDir.config().ca().issuingCertificate());
+    if (!Files.exists(files.state()) || !Files.exists(files.issuing()) || !Files.exists(installed)
+        || !java.util.Arrays.equals(Files.readAllBytes(files.issuing()), Files.readAllBytes(installed))) {
+      return false;
+    }
+    install(dataDir, files);
+    return true;
+  }
+
+  /** The link certificate: {@code subject}'s name and key, certified by {@code issuer}'s key. */
+  static X509Certificate link(X509Certificate subject, X509Certificate issuer, PrivateKey issuerKey, Instant now,
+      Instant notAfter, SecureRandom random) {
+    int pathLength = subject.getBasicConstraints();
+    return new CertificateBuilder()
+        .subject(X500Name.getInstance(subject.getSubjectX500Principal().getEncoded()))
+        .publicKey(subject.getPublicKey())
+        .serial(CertificateBuilder.randomSerial(random))
+        .validity(now.minus(Duration.ofHours(1)), notAfter)
+        .ca(pathLength == Integer.MAX_VALUE ? -1 : pathLength)
+        .signWith(issuer, issuerKey);
+  }
+
+  /** A new TLS server certificate for the names of the current one, issued by {@code issuer} and recorded. */
+  private static X509Certificate issueTls(DataDir dataDir, CaMaterial.Issuer issuer, Clock clock, SecureRandom random,
+      java.util.function.Function<X509Certificate, List<X509Certificate>> chainOf) throws IOException, ConfigException {
+    ServerConfig config = dataDir.config();
+    Path certificateFile = dataDir.resolve(config.tls().certificate());
+    X509Certificate current = Pem.readCertificates(certificateFile).get(0);
+    KeyPair keys = KeyAlgorithm.EC_P256.generate(random);
+    Csr csr = new CsrBuilder()
+        .subject(X500Name.getInstance(current.getSubjectX500Principal().getEncoded()))
+        .subjectAltNames(Certificates.subjectAltNames(current))
+        .sign(keys);
+    CertificateProfile profile = new CertificateProfile(TLS_LIFETIME, Duration.ofMinutes(5), KeyUsage.digitalSignature,
+        List.of(KeyPurposeId.id_kp_serverAuth), null);
+    X509Certificate root = dataDir.readCertificates(config.ca().rootCertificate()).get(0);
+    X509Certificate tls;
+    try (Database database = Database.open(dataDir.resolve(config.database().file()))) {
+      LocalCa ca = new LocalCa(new CaMaterial(root, issuer.certificate(), issuer.key()), Map.of(), profile,
+          new IssuedCertificates(database), clock, random);
+      String name = Certificates.commonName(current.getSubjectX500Principal()).orElse("est-server");
+      tls = ca.issue(new IssueRequest("", csr,
+          new Requester(name, "local", "est-server rollover (TLS server)", null, null, null, Role.SERVER), false, null),
+          profile).certificate();
+    } catch (org.estfleet.est.EstException e) {
+      throw new IllegalStateException("cannot issue the TLS server certificate: " + e.getMessage(), e);
+    }
+    TlsPairFiles.write(certificateFile, dataDir.resolve(config.tls().key()), chainOf.apply(tls), keys.getPrivate());
+    return tls;
+  }
+
+  private static String stem(X509Certificate root) {
+    String commonName = Certificates.commonName(root.getSubjectX500Principal()).orElse("EST Fleet");
+    Matcher generated = GENERATED_NAME.matcher(commonName);
+    return generated.matches() ? generated.group(1) : commonName;
+  }
+
+  private static boolean verifies(X509Certificate certificate, X509Certificate issuer) {
+    try {
+      certificate.verify(issuer.getPublicKey());
+      return true;
+    } catch (java.security.GeneralSecurityException e) {
+      return false;
+    }
+  }
+
+  private static void copy(DataDir dataDir, Path from, Path to, java.util.Set<java.nio.file.attribute.PosixFilePermission> mode)
+      throws IOException {
+    AtomicFile.write(dataDir.resolve(to), Files.readAllBytes(dataDir.resolve(from)), mode);
+  }
+
+  private static void writePublic(Path file, String text) throws IOException {
+    AtomicFile.write(file, text.getBytes(StandardCharsets.US_ASCII), AtomicFile.PUBLIC);
+  }
+
+  private static void writePrivate(Path file, String text) throws IOException {
+    AtomicFile.write(file, text.getBytes(StandardCharsets.US_ASCII), AtomicFile.PRIVATE);
+  }
+
+  private static void deleteTree(Path directory) throws IOException {
+    if (!Files.exists(directory)) {
+      return;
+    }
+    List<Path> entries = new ArrayList<>();
+    try (Stream<Path> walk = Files.walk(directory)) {
+      walk.sorted(Comparator.reverseOrder()).forEach(entries::add);
+    } catch (NoSuchFileException e) {
+      return;
+    }
+    for (Path entry : entries) {
+      Files.deleteIfExists(entry);
+    }
+  }
+}

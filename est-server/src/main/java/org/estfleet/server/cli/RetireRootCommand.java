@@ -1,0 +1,40 @@
+package org.estfleet.server.cli;
+
+import java.io.PrintWriter;
+import java.nio.file.Path;
+import java.time.Clock;
+import java.util.concurrent.Callable;
+import org.estfleet.pki.Certificates;
+import org.estfleet.server.ca.CaRollover;
+import org.estfleet.server.config.DataDir;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Model.CommandSpec;
+import picocli.CommandLine.Option;
+import picocli.CommandLine.Spec;
+
+/** {@code est-server retire-root}: ends a rollover (see {@link CaRollover#retire}). */
+@Command(name = "retire-root", mixinStandardHelpOptions = true,
+    description = {"End a root rollover after its overlap: the new root and issuing CA replace the old ones "
+        + "(archived in ca/retired/), /cacerts and the TLS chain no longer carry the old root or the links.",
+        "Restart 'serve' to take it up."})
+final class RetireRootCommand implements Callable<Integer> {
+  @Spec
+  CommandSpec spec;
+
+  @Option(names = "--data", required = true, paramLabel = "DIR", description = "The CA's data directory.")
+  Path data;
+
+  @Option(names = "--force", description = "Retire before the link certificates expire (the end of the overlap).")
+  boolean force;
+
+  @Override
+  public Integer call() throws Exception {
+    CaRollover.Outcome outcome = CaRollover.retire(DataDir.open(data), force, Clock.systemUTC());
+    PrintWriter out = spec.commandLine().getOut();
+    out.println("old root retired in " + data);
+    out.println("  root:        " + outcome.root().getSubjectX500Principal().getName() + " (sha256 "
+        + Certificates.fingerprint(outcome.root()) + ")");
+    out.println("  next:        restart est-server serve --data " + data);
+    return EstServerCommand.EXIT_OK;
+  }
+}

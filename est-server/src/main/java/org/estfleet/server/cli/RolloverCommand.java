@@ -1,0 +1,80 @@
+package org.estfleet.server.cli;
+
+import java.io.PrintWriter;
+import java.nio.file.Path;
+import java.security.SecureRandom;
+import java.time.Clock;
+import java.time.Duration;
+import java.time.Instant;
+import java.time.format.DateTimeParseException;
+import java.util.concurrent.Callable;
+import org.estfleet.json.DurationText;
+import org.estfleet.pki.Certificates;
+import org.estfleet.server.ca.CaRollover;
+import org.estfleet.server.config.DataDir;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Model.CommandSpec;
+import picocli.CommandLine.Option;
+import picocli.CommandLine.ParameterException;
+import picocli.CommandLine.Spec;
+
+/**
+ * {@code est-server rollover}: starts a root key rollover (RFC 7030 section 4.1.3). See
+ * {@link CaRollover#start}; the running server takes it up when restarted.
+ */
+@Command(name = "rollover", mixinStandardHelpOptions = true,
+    description = {"Start a CA root rollover: a new root and issuing CA, the link certificates NewWithOld and "
+        + "OldWithNew, and a TLS server certificate under the new chain. /cacerts publishes old and new roots and "
+        + "the links; certificates are issued under the new chain from the activation time.",
+        "Restart 'serve' to take it up. End it with retire-root once the overlap is over."})
+final class RolloverCommand implements Callable<Integer> {
+  @Spec
+  CommandSpec spec;
+
+  @Option(names = "--data", required = true, paramLabel = "DIR", description = "The CA's data directory.")
+  Path data;
+
+  @Option(names = "--activate-at", paramLabel = "TIME",
+      description = "When to start issuing under the new chain: an instant such as 2027-01-01T00:00:00Z, "
+          + "or +DURATION from now such as +30d (default: now).")
+  String activateAt;
+
+  @Option(names = "--overlap", paramLabel = "DURATION",
+      description = "How long after the activation the old root stays published and the link certificates "
+          + "stay valid (default: 365d). Devices offline longer than this must bootstrap again.")
+  Duration overlap;
+
+  @Override
+  public Integer call() throws Exception {
+    Clock clock = Clock.systemUTC();
+    Instant activation = parseTime(activateAt, clock.instant());
+    Duration window = overlap == null ? CaRollover.DEFAULT_OVERLAP : overlap;
+    if (window.isZero() || window.isNegative()) {
+      throw new ParameterException(spec.commandLine(), "--overlap: must be positive");
+    }
+    DataDir dataDir = DataDir.open(data);
+    CaRollover.Outcome outcome = CaRollover.start(dataDir, activation, window, clock, new SecureRandom());
+    PrintWriter out = spec.commandLine().getOut();
+    out.println("rollover started in " + data);
+    out.println("  new root:    " + outcome.root().getSubjectX500Principal().getName() + " (sha256 "
+        + Certificates.fingerprint(outcome.root()) + ")");
+    out.println("  issuing:     under the new chain from " + outcome.activateAt());
+    out.println("  overlap:     link certificates valid until " + outcome.overlapEndsAt());
+    out.println("  TLS server:  new certificate under the new chain, valid until " + outcome.tls().getNotAfter().toInstant());
+    out.println("  next:        restart est-server serve --data " + data + "; after " + outcome.overlapEndsAt()
+        + ": est-server retire-root --data " + data);
+    return EstServerCommand.EXIT_OK;
+  }
+
+  private Instant parseTime(String text, Instant now) {
+    if (text == null || text.equals("now")) {
+      return now;
+    }
+    try {
+      return text.startsWith("+") ? now.plus(DurationText.parse(text.substring(1))) : Instant.parse(text);
+    } catch (DateTimeParseException | IllegalArgumentException e) {
+      throw new ParameterException(spec.commandLine(), "--activate-at: '" + text
+          + "' is neither an instant such as 2027-01-01T00:00:00Z nor +DURATION such as +30d");
+    }
+  }
+}

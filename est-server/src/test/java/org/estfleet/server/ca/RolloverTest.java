@@ -1,0 +1,191 @@
+package org.estfleet.server.ca;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import java.io.PrintWriter;
+import java.io.StringWriter;
+import java.net.http.HttpClient;
+import java.net.http.HttpRequest;
+import java.net.http.HttpResponse;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.security.cert.X509Certificate;
+import java.time.Duration;
+import java.util.HashSet;
+import java.util.List;
+import java.util.Set;
+import javax.net.ssl.SSLHandshakeException;
+import org.estfleet.est.Base64Body;
+import org.estfleet.est.CertsOnly;
+import org.estfleet.pki.Certificates;
+import org.estfleet.pki.CsrBuilder;
+import org.estfleet.pki.KeyAlgorithm;
+import org.estfleet.pki.Pem;
+import org.estfleet.pki.RootRollover;
+import org.estfleet.pki.TestPki;
+import org.estfleet.server.EstTestClient;
+import org.estfleet.server.TestServer;
+import org.estfleet.server.cli.EstServerCommand;
+import org.estfleet.server.config.DataDir;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/** {@code est-server rollover} and {@code retire-root}: /cacerts, TLS chains and issuance over real TLS. */
+class RolloverTest {
+  @TempDir
+  Path dir;
+
+  private TestServer server;
+
+  @AfterEach
+  void stop() {
+    if (server != null) {
+      server.close();
+    }
+  }
+
+  private record Run(int exit, String out, String err) {}
+
+  private static Run run(String... args) {
+    StringWriter out = new StringWriter();
+    StringWriter err = new StringWriter();
+    int exit = EstServerCommand.commandLine(new PrintWriter(out, true), new PrintWriter(err, true)).execute(args);
+    return new Run(exit, out.toString(), err.toString());
+  }
+
+  private List<X509Certificate> cacerts(X509Certificate trusting) throws Exception {
+    HttpClient http = HttpClient.newBuilder().sslContext(EstTestClient.trustingOnly(trusting))
+        .version(HttpClient.Version.HTTP_1_1).connectTimeout(Duration.ofSeconds(10)).build();
+    HttpResponse<byte[]> response = http.send(HttpRequest.newBuilder(server.uri("/.well-known/est/cacerts")).build(),
+        HttpResponse.BodyHandlers.ofByteArray());
+    assertEquals(200, response.statusCode());
+    return CertsOnly.decode(Base64Body.decode(response.body()));
+  }
+
+  private X509Certificate enroll(String deviceId) throws Exception {
+    HttpResponse<byte[]> response = EstTestClient.anonymous(server).enroll("simpleenroll",
+        new CsrBuilder().commonName(deviceId).sign(KeyAlgorithm.EC_P256.generate(TestPki.RANDOM)), deviceId,
+        server.token(deviceId));
+    assertEquals(200, response.statusCode(), EstTestClient.text(response));
+    return EstTestClient.issued(response);
+  }
+
+  @Test
+  void rollover_publishesBothRootsAndLinks_tlsValidatesWithEither_issuesUnderTheNewChainFromActivation()
+      throws Exception {
+    server = TestServer.start(dir.resolve("ca"));
+    X509Certificate oldRoot = server.rootCertificate();
+    X509Certificate oldIssuing = server.issuingCertificate();
+
+    Run rollover = run("rollover", "--data", server.dataDir().toString(), "--activate-at", "+1h", "--overlap", "30d");
+    server.restart();
+    CaRollover.Layout files = CaRollover.files(DataDir.open(server.dataDir()));
+    X509Certificate newRoot = Pem.readCertificates(files.root()).get(0);
+    X509Certificate newIssuing = Pem.readCertificates(files.issuing()).get(0);
+    List<X509Certificate> viaOld = cacerts(oldRoot);
+    List<X509Certificate> viaNew = cacerts(newRoot);
+    X509Certificate beforeActivation = enroll("device-1");
+    server.clock().advance(Duration.ofHours(1).plusMinutes(1));
+    X509Certificate afterActivation = enroll("device-2");
+
+    assertEquals(0, rollover.exit(), rollover.err());
+    assertTrue(rollover.out().contains("rollover started"), rollover.out());
+    assertEquals(6, viaOld.size());
+    assertEquals(new HashSet<>(viaOld), new HashSet<>(viaNew), "the same bag whichever root the client trusts");
+    RootRollover.Classification classified = RootRollover.classify(viaOld, List.of(oldRoot), server.clock().instant());
+    assertEquals(List.of(oldRoot), classified.known());
+    assertEquals(1, classified.vouched().size());
+    assertEquals(newRoot, classified.vouched().get(0).newRoot());
+    assertTrue(viaOld.containsAll(List.of(oldIssuing, newIssuing)));
+    X509Certificate oldWithNew = Pem.readCertificates(files.oldWithNew()).get(0);
+    oldWithNew.verify(newRoot.getPublicKey());
+    assertTrue(RootRollover.sameKey(oldWithNew.getPublicKey(), oldRoot.getPublicKey()));
+    assertTrue(viaOld.contains(oldWithNew));
+    beforeActivation.verify(oldIssuing.getPublicKey());
+    afterActivation.verify(newIssuing.getPublicKey());
+    List<X509Certificate> tlsChain = Pem.readCertificates(server.dataDir().resolve("tls/server.pem"));
+    assertEquals(List.of(newIssuing, classified.vouched().get(0).newWithOld()), tlsChain.subList(1, 3));
+  }
+
+  @Test
+  void retireRoot_refusedBeforeActivationAndBeforeTheOverlapEnds_thenRemovesTheOldRoot() throws Exception {
+    server = TestServer.start(dir.resolve("ca"));
+    String data = server.dataDir().toString();
+
+    Run started = run("rollover", "--data", data, "--activate-at", "+1h");
+    Run again = run("rollover", "--data", data);
+    Run early = run("retire-root", "--data", data);
+
+    assertEquals(0, started.exit(), started.err());
+    assertEquals(2, again.exit());
+    assertTrue(again.err().contains("a rollover is already under way"), again.err());
+    assertEquals(2, early.exit());
+    assertTrue(early.err().contains("not active before"), early.err());
+  }
+
+  @Test
+  void retireRoot_afterActivation_needsForceWithinTheOverlap_andLeavesOnlyTheNewChain() throws Exception {
+    server = TestServer.start(dir.resolve("ca"));
+    X509Certificate oldRoot = server.rootCertificate();
+    String data = server.dataDir().toString();
+    Run started = run("rollover", "--data", data, "--overlap", "30d");
+    X509Certificate newRoot = Pem.readCertificates(CaRollover.files(DataDir.open(server.dataDir())).root()).get(0);
+    server.restart();
+    X509Certificate issuedUnderNew = enroll("device-1");
+
+    Run withinOverlap = run("retire-root", "--data", data);
+    Run forced = run("retire-root", "--data", data, "--force");
+    server.restart();
+    List<X509Certificate> after = cacerts(newRoot);
+
+    assertEquals(0, started.exit(), started.err());
+    assertEquals(2, withinOverlap.exit());
+    assertTrue(withinOverlap.err().contains("the overlap lasts until"), withinOverlap.err());
+    assertEquals(0, forced.exit(), forced.err());
+    assertEquals(newRoot, server.rootCertificate());
+    assertEquals(Set.of(newRoot, server.issuingCertificate()), new HashSet<>(after));
+    issuedUnderNew.verify(server.issuingCertificate().getPublicKey());
+    assertThrows(SSLHandshakeException.class, () -> cacerts(oldRoot),
+        "the TLS chain no longer leads to the old root");
+    String archived = Certificates.fingerprint(oldRoot).substring(0, 16);
+    assertEquals(oldRoot, Pem.readCertificates(server.dataDir().resolve("ca/retired/" + archived + "/root.pem")).get(0));
+    assertTrue(Files.exists(server.dataDir().resolve("ca/retired/" + archived + "/root.key")));
+    assertFalse(Files.exists(server.dataDir().resolve("ca/rollover.json")));
+    assertFalse(Files.exists(server.dataDir().resolve("ca/next")));
+    assertEquals(List.of(server.issuingCertificate()),
+        Pem.readCertificates(server.dataDir().resolve("tls/server.pem")).subList(1, 2));
+    assertEquals(2, Pem.readCertificates(server.dataDir().resolve("tls/server.pem")).size());
+  }
+
+  @Test
+  void retireRoot_interruptedAfterItsFirstFile_isCompletedAtTheNextStart() throws Exception {
+    server = TestServer.start(dir.resolve("ca"));
+    CaRollover.Outcome outcome = CaRollover.start(DataDir.open(server.dataDir()), server.clock().instant(),
+        Duration.ofDays(30), server.clock(), TestPki.RANDOM);
+    CaRollover.Layout files = CaRollover.files(DataDir.open(server.dataDir()));
+    // retire-root's first step, then a crash.
+    Files.copy(files.issuing(), server.dataDir().resolve("ca/issuing.pem"), java.nio.file.StandardCopyOption.REPLACE_EXISTING);
+
+    server.restart();
+
+    assertEquals(outcome.root(), server.rootCertificate());
+    assertEquals(outcome.issuing(), server.issuingCertificate());
+    assertFalse(Files.exists(files.state()));
+    assertEquals(200, EstTestClient.anonymous(server).get("/.well-known/est/cacerts").statusCode());
+  }
+
+  @Test
+  void rollover_badActivationTime_isAUsageError() throws Exception {
+    server = TestServer.start(dir.resolve("ca"));
+
+    Run run = run("rollover", "--data", server.dataDir().toString(), "--activate-at", "tomorrow");
+
+    assertEquals(2, run.exit());
+    assertTrue(run.err().contains("--activate-at: 'tomorrow' is neither an instant"), run.err());
+    assertFalse(Files.exists(server.dataDir().resolve("ca/rollover.json")));
+  }
+}
