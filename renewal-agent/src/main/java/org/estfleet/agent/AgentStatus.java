@@ -40,8 +40,13 @@ public record AgentStatus(
   public record CertificateView(String serial, String subject, String issuer, Instant notBefore, Instant notAfter,
       String timeLeft, String sha256) {}
 
-  /** A trusted CA root and where it came from: {@code active} (explicit, from /cacerts) or {@code bootstrap}. */
-  public record AnchorView(String subject, String sha256, Instant notAfter, String state) {}
+  /**
+   * A trusted CA root and its state: {@code active} (explicit, from /cacerts), {@code staged} (a
+   * new root of a verified rollover, trusted beside the old one), {@code retiring} (an old root
+   * whose successor is in use, kept until {@code until}), or {@code bootstrap} (the CA file given
+   * at enrollment).
+   */
+  public record AnchorView(String subject, String sha256, Instant notAfter, String state, Instant until) {}
 
   /** One EST endpoint and how it has been answering: {@code ok}, {@code failing} or {@code unknown}. */
   public record EndpointView(String url, String health, Instant lastSuccess, Instant lastFailure, String lastError) {}
@@ -86,12 +91,13 @@ public record AgentStatus(
     }
     TrustStore trust = dir.trust();
     List<AnchorView> anchors = new ArrayList<>();
-    for (X509Certificate anchor : trust.anchors()) {
-      anchors.add(anchor(anchor, "active"));
+    for (TrustStore.Anchor anchor : trust.anchorRecords()) {
+      anchors.add(anchor(anchor.certificate(), anchor.state().label(),
+          anchor.state() == TrustStore.State.RETIRING ? anchor.overlapEndsAt() : null));
     }
     for (X509Certificate anchor : trust.bootstrap()) {
       if (!trust.anchors().contains(anchor)) {
-        anchors.add(anchor(anchor, "bootstrap"));
+        anchors.add(anchor(anchor, "bootstrap", null));
       }
     }
     List<EndpointView> endpoints = new ArrayList<>();
@@ -106,9 +112,9 @@ public record AgentStatus(
         state.pending(), anchors, endpoints, state.lastHook(), state.lastTrustRefresh(), state.lastTrustRefreshError(), skew);
   }
 
-  private static AnchorView anchor(X509Certificate certificate, String state) {
+  private static AnchorView anchor(X509Certificate certificate, String state, Instant until) {
     return new AnchorView(certificate.getSubjectX500Principal().getName(), Certificates.fingerprint(certificate),
-        certificate.getNotAfter().toInstant(), state);
+        certificate.getNotAfter().toInstant(), state, until);
   }
 
   /** Whether the status means "no usable certificate" (exit code 3). */
@@ -147,7 +153,7 @@ public record AgentStatus(
     }
     for (AnchorView anchor : trustAnchors) {
       line(text, "trust anchor", anchor.state() + " '" + anchor.subject() + "' sha256 " + anchor.sha256()
-          + ", until " + anchor.notAfter());
+          + ", until " + anchor.notAfter() + (anchor.until() == null ? "" : ", retires after " + anchor.until()));
     }
     if (lastTrustRefresh != null || lastTrustRefreshError != null) {
       line(text, "trust refresh", (lastTrustRefresh == null ? "never succeeded" : "last " + lastTrustRefresh)

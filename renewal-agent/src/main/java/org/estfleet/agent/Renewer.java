@@ -34,6 +34,7 @@ import org.estfleet.agent.store.StateDir;
 import org.estfleet.agent.store.StateLock;
 import org.estfleet.agent.store.TrustStore;
 import org.estfleet.pki.CertificatePath;
+import org.estfleet.pki.RootRollover;
 import org.estfleet.pki.Certificates;
 import org.estfleet.pki.Csr;
 import org.estfleet.pki.CsrBuilder;
@@ -142,7 +143,7 @@ public final class Renewer {
             AgentState.Outcome.FAILED);
       }
       if (trust.anchors().isEmpty()) {
-        trust.writeAnchors(roots);
+        trust.writeAnchors(roots, now);
         LOG.info("trust anchors from /cacerts: {}", describe(roots));
       }
       updateIntermediates(trust, fetch.certificates(), now);
@@ -300,6 +301,7 @@ public final class Renewer {
           .withLastAttempt(new AgentState.Attempt(now,
               outcome == Outcome.ENROLLED ? AgentState.Outcome.ENROLLED : AgentState.Outcome.RENEWED, endpoint, detail));
       LOG.info(message);
+      advanceRotation(now);
       if (config.postRenewHook() != null) {
         state = state.withHook(PostRenewHook.run(config.postRenewHook(), installed, dir.root(), config.identity(), clock));
       }
@@ -404,15 +406,124 @@ public final class Renewer {
     if (fetch.certificates() == null) {
       return fetch.state().withTrustRefresh(now, fetch.error());
     }
-    List<X509Certificate> anchors = trust.anchors();
-    for (X509Certificate certificate : fetch.certificates()) {
-      if (isSelfSigned(certificate) && !anchors.contains(certificate)) {
-        LOG.warn("ignoring root {} from /cacerts: it is not a trust anchor of this device, and a new root "
-            + "is accepted only through a verified root rollover", Certificates.describe(certificate));
+    stageVouchedRoots(trust, fetch.certificates(), now);
+    updateIntermediates(trust, fetch.certificates(), now);
+    advanceRotation(now);
+    return fetch.state().withTrustRefresh(now, null);
+  }
+
+  /**
+   * Stages the new roots of a rollover that a NewWithOld from a trusted root vouches for (RFC 7030
+   * section 4.1.3); every other unknown root in the response is ignored, and said so. Nothing is
+   * ever removed here: a response that leaves a root out changes nothing.
+   */
+  private void stageVouchedRoots(TrustStore trust, List<X509Certificate> fetched, Instant now) throws IOException {
+    List<TrustStore.Anchor> anchors = new ArrayList<>(trust.anchorRecords());
+    RootRollover.Classification classified = RootRollover.classify(fetched, trust.anchors(), now);
+    for (RootRollover.Ignored ignored : classified.ignored()) {
+      LOG.warn("ignoring root {} from /cacerts: {}; a new root is trusted only through a verified root rollover",
+          Certificates.describe(ignored.certificate()), ignored.reason());
+    }
+    if (classified.vouched().isEmpty()) {
+      return;
+    }
+    for (RootRollover.Vouched vouched : classified.vouched()) {
+      anchors.add(new TrustStore.Anchor(vouched.newRoot(), TrustStore.State.STAGED, now,
+          Certificates.fingerprint(vouched.trustedRoot()), vouched.newWithOld().getNotAfter().toInstant()));
+      LOG.info("root rollover: staged the new root {} (sha256 {}), vouched for by the trusted root {} through a "
+          + "link certificate valid until {}", Certificates.describe(vouched.newRoot()),
+          Certificates.fingerprint(vouched.newRoot()), Certificates.describe(vouched.trustedRoot()),
+          vouched.newWithOld().getNotAfter().toInstant());
+    }
+    trust.writeAnchorRecords(anchors);
+  }
+
+  /**
+   * Moves a root rollover on, from the certificate in force: a staged root it chains to becomes
+   * active, and the root that vouched for it starts retiring; a retiring root is removed (also from
+   * the bootstrap trust) once the certificate in force chains to another root and was issued after
+   * the rollover's overlap ended, a time the CA's signature attests rather than the device's clock.
+   */
+  private void advanceRotation(Instant now) throws IOException {
+    Optional<CredentialStore.Credentials> current = dir.credentials().current();
+    if (current.isEmpty()) {
+      return;
+    }
+    X509Certificate certificate = current.get().certificate();
+    TrustStore trust = dir.trust();
+    List<TrustStore.Anchor> anchors = new ArrayList<>(trust.anchorRecords());
+    // Paths through the link certificates (OldWithNew, NewWithOld) would make every certificate
+    // chain to both roots during the overlap: without them, a path reaches the root that issued.
+    List<X509Certificate> roots = anchors.stream().map(TrustStore.Anchor::certificate).toList();
+    List<X509Certificate> intermediates = new ArrayList<>();
+    for (X509Certificate ca : concat(trust.intermediates(), current.get().chain())) {
+      if (!ca.equals(certificate) && RootRollover.trustedKey(ca.getPublicKey(), roots) == null) {
+        intermediates.add(ca);
       }
     }
-    updateIntermediates(trust, fetch.certificates(), now);
-    return fetch.state().withTrustRefresh(now, null);
+    boolean changed = false;
+    for (int i = 0; i < anchors.size(); i++) {
+      TrustStore.Anchor staged = anchors.get(i);
+      if (staged.state() != TrustStore.State.STAGED || !chainsTo(certificate, intermediates, staged.certificate(), now)) {
+        continue;
+      }
+      anchors.set(i, new TrustStore.Anchor(staged.certificate(), TrustStore.State.ACTIVE, now, staged.vouchedBy(),
+          staged.overlapEndsAt()));
+      for (int j = 0; j < anchors.size(); j++) {
+        TrustStore.Anchor old = anchors.get(j);
+        if (old.state() == TrustStore.State.ACTIVE && old.sha256().equals(staged.vouchedBy())) {
+          anchors.set(j, new TrustStore.Anchor(old.certificate(), TrustStore.State.RETIRING, now, null,
+              staged.overlapEndsAt()));
+          LOG.info("root rollover: the certificate in force chains to the new root {}; the old root {} retires "
+              + "after {}", Certificates.describe(staged.certificate()), Certificates.describe(old.certificate()),
+              staged.overlapEndsAt());
+        }
+      }
+      changed = true;
+    }
+    List<X509Certificate> retired = new ArrayList<>();
+    Instant issuedAt = certificate.getNotBefore().toInstant();
+    for (TrustStore.Anchor old : anchors) {
+      if (old.state() != TrustStore.State.RETIRING || old.overlapEndsAt() == null
+          || issuedAt.isBefore(old.overlapEndsAt())) {
+        continue;
+      }
+      boolean underAnother = anchors.stream().anyMatch(a -> a.state() == TrustStore.State.ACTIVE
+          && chainsTo(certificate, intermediates, a.certificate(), now));
+      if (underAnother) {
+        retired.add(old.certificate());
+        LOG.info("root rollover: retired the old root {}: the certificate in force chains to its successor and "
+            + "was issued {}, after the overlap ended {}", Certificates.describe(old.certificate()), issuedAt,
+            old.overlapEndsAt());
+      }
+    }
+    if (!retired.isEmpty()) {
+      anchors.removeIf(a -> retired.contains(a.certificate()));
+      List<X509Certificate> bootstrap = new ArrayList<>(trust.bootstrap());
+      if (bootstrap.removeIf(b -> RootRollover.trustedKey(b.getPublicKey(), retired) != null)) {
+        trust.writeBootstrap(bootstrap);
+      }
+      changed = true;
+    }
+    if (changed) {
+      trust.writeAnchorRecords(anchors);
+    }
+  }
+
+  private static boolean chainsTo(X509Certificate certificate, List<X509Certificate> intermediates, X509Certificate root,
+      Instant now) {
+    try {
+      CertificatePath.validate(certificate, intermediates, List.of(root), now);
+      return true;
+    } catch (GeneralSecurityException e) {
+      return false;
+    }
+  }
+
+  private static List<X509Certificate> concat(List<X509Certificate> a, List<X509Certificate> b) {
+    List<X509Certificate> all = new ArrayList<>(a);
+    all.addAll(b);
+    return all;
   }
 
   /**

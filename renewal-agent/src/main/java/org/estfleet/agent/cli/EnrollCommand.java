@@ -134,7 +134,7 @@ final class EnrollCommand implements Callable<Integer> {
           + "); it renews on its own with renewal-agent run, or use --force to enroll again");
     }
     if (force) {
-      dir.trust().writeAnchors(List.of());
+      dir.trust().writeAnchors(List.of(), null);
       dir.trust().writeIntermediates(List.of());
       dir.writeState(AgentState.initial());
     }

@@ -5,29 +5,37 @@ import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.security.cert.X509Certificate;
+import java.time.Instant;
 import java.util.ArrayList;
 import java.util.LinkedHashSet;
 import java.util.List;
 import org.estfleet.io.AtomicFile;
+import org.estfleet.json.Json;
 import org.estfleet.pki.Pem;
 
 /**
  * The certificates the agent trusts, in {@code trust/}:
  *
  * <ul>
- *   <li>{@code anchors.pem}: the explicit trust anchors, the CA roots learned from
- *       {@code /cacerts} over a connection the agent had authenticated (RFC 7030 section 4.1.3);
+ *   <li>{@code anchors.json}: the explicit trust anchors, the CA roots learned from
+ *       {@code /cacerts} over a connection the agent had authenticated (RFC 7030 section 4.1.3),
+ *       each with its state in a root rollover ({@link State}), and a version number that every
+ *       change increments; the version before a change is kept in {@code history/}. One file,
+ *       written atomically, is the truth; {@code anchors.pem} is an export of it for people and
+ *       tools (and where an agent of an earlier release kept its anchors, all active);
  *   <li>{@code bootstrap.pem}: the CA file given at enrollment, which authenticated that first
  *       connection and may still be what the server's TLS certificate chains to;
  *   <li>{@code intermediates.pem}: the CA certificates between the anchors and issued
  *       certificates, from {@code /cacerts}.
  * </ul>
  *
- * The TLS client trusts anchors and bootstrap; the agent's own certificate must chain to an
- * anchor.
+ * The TLS client trusts every anchor (active, staged, retiring) and bootstrap; the agent's own
+ * certificate must chain to an anchor.
  */
 public final class TrustStore {
   private static final String ANCHORS = "anchors.pem";
+  private static final String ANCHORS_JSON = "anchors.json";
+  private static final String HISTORY = "history";
   private static final String BOOTSTRAP = "bootstrap.pem";
   private static final String INTERMEDIATES = "intermediates.pem";
 
@@ -37,8 +45,118 @@ public final class TrustStore {
     this.directory = directory;
   }
 
+  /** Where a trust anchor stands in a root rollover. */
+  public enum State {
+    /** Trusted; what the agent's certificate chains to outside a rollover. */
+    ACTIVE,
+    /** A new root vouched for by a NewWithOld link from a trusted root; trusted beside it. */
+    STAGED,
+    /** An old root whose successor the agent's certificate now chains to; removed after the overlap. */
+    RETIRING;
+
+    public String label() {
+      return name().toLowerCase(java.util.Locale.ROOT);
+    }
+  }
+
+  /**
+   * A trust anchor and its rollover state.
+   *
+   * @param since when it entered this state
+   * @param vouchedBy for a staged (or promoted) root: the SHA-256 of the root whose link vouched for it
+   * @param overlapEndsAt when the rollover's link certificates expire: for a staged root, those
+   *     of its NewWithOld; a retiring root is removed once the agent holds a certificate under
+   *     another root issued after this instant (the CA's signature attests that time, not the
+   *     device's clock)
+   */
+  public record Anchor(X509Certificate certificate, State state, Instant since, String vouchedBy,
+      Instant overlapEndsAt) {
+    public Anchor {
+      java.util.Objects.requireNonNull(certificate, "certificate");
+      java.util.Objects.requireNonNull(state, "state");
+    }
+
+    public static Anchor active(X509Certificate certificate, Instant since) {
+      return new Anchor(certificate, State.ACTIVE, since, null, null);
+    }
+
+    public String sha256() {
+      return org.estfleet.pki.Certificates.fingerprint(certificate);
+    }
+  }
+
+  private record AnchorsFile(Integer version, List<Entry> anchors) {}
+
+  private record Entry(String certificate, String state, Instant since, String vouchedBy, Instant overlapEndsAt) {}
+
+  /** Every trusted root, whatever its state. */
   public List<X509Certificate> anchors() throws IOException {
-    return read(ANCHORS);
+    return anchorRecords().stream().map(Anchor::certificate).toList();
+  }
+
+  /** The trust anchors with their states. */
+  public List<Anchor> anchorRecords() throws IOException {
+    Path file = directory.resolve(ANCHORS_JSON);
+    if (!Files.exists(file)) {
+      return read(ANCHORS).stream().map(c -> Anchor.active(c, null)).toList();
+    }
+    AnchorsFile stored = parse(file);
+    List<Anchor> anchors = new ArrayList<>();
+    for (Entry entry : stored.anchors() == null ? List.<Entry>of() : stored.anchors()) {
+      State state;
+      try {
+        state = State.valueOf(String.valueOf(entry.state()).toUpperCase(java.util.Locale.ROOT));
+      } catch (IllegalArgumentException e) {
+        throw new IOException(file + ": unknown trust anchor state '" + entry.state() + "'");
+      }
+      X509Certificate certificate;
+      try {
+        certificate = Pem.readCertificates(String.valueOf(entry.certificate()), file.toString()).get(0);
+      } catch (IllegalArgumentException e) {
+        throw new IOException(e.getMessage(), e);
+      }
+      anchors.add(new Anchor(certificate, state, entry.since(), entry.vouchedBy(), entry.overlapEndsAt()));
+    }
+    return List.copyOf(anchors);
+  }
+
+  /** The version of the trust anchors: 0 before the first write of {@code anchors.json}. */
+  public int version() throws IOException {
+    Path file = directory.resolve(ANCHORS_JSON);
+    if (!Files.exists(file)) {
+      return 0;
+    }
+    Integer version = parse(file).version();
+    return version == null ? 0 : version;
+  }
+
+  /**
+   * Replaces the trust anchors: the current version is copied to {@code history/}, the new one
+   * written atomically with the next version number, then exported to {@code anchors.pem}.
+   */
+  public void writeAnchorRecords(List<Anchor> anchors) throws IOException {
+    int version = version();
+    Path file = directory.resolve(ANCHORS_JSON);
+    if (Files.exists(file)) {
+      AtomicFile.write(directory.resolve(HISTORY).resolve("anchors." + version + ".json"), Files.readAllBytes(file),
+          AtomicFile.PUBLIC);
+    }
+    List<Entry> entries = new ArrayList<>();
+    for (Anchor anchor : anchors) {
+      entries.add(new Entry(Pem.encode(anchor.certificate()), anchor.state().label(), anchor.since(), anchor.vouchedBy(),
+          anchor.overlapEndsAt()));
+    }
+    AtomicFile.write(file, Json.write(new AnchorsFile(version + 1, entries)).getBytes(StandardCharsets.UTF_8),
+        AtomicFile.PUBLIC);
+    write(ANCHORS, anchors.stream().map(Anchor::certificate).toList());
+  }
+
+  private static AnchorsFile parse(Path file) throws IOException {
+    try {
+      return Json.parse(Files.readString(file, StandardCharsets.UTF_8), AnchorsFile.class, file.toString());
+    } catch (IllegalArgumentException e) {
+      throw new IOException(e.getMessage(), e);
+    }
   }
 
   public List<X509Certificate> bootstrap() throws IOException {
@@ -56,8 +174,13 @@ public final class TrustStore {
     return List.copyOf(all);
   }
 
-  public void writeAnchors(List<X509Certificate> certificates) throws IOException {
-    write(ANCHORS, certificates);
+  /** Replaces the trust anchors by these roots, all active since {@code since}. */
+  public void writeAnchors(List<X509Certificate> certificates, Instant since) throws IOException {
+    List<Anchor> anchors = new ArrayList<>();
+    for (X509Certificate certificate : certificates) {
+      anchors.add(Anchor.active(certificate, since));
+    }
+    writeAnchorRecords(anchors);
   }
 
   public void writeBootstrap(List<X509Certificate> certificates) throws IOException {
