@@ -128,6 +128,20 @@ public final class Fleet implements AutoCloseable {
     scheduler = started;
   }
 
+  /** Takes these devices offline: their agents stop (their state stays as it is). */
+  public void stop(List<Device> offline) throws Exception {
+    for (Device device : offline) {
+      scheduler.remove(device.id());
+    }
+  }
+
+  /** Starts the agents of devices that were enrolled while the scheduler was not running them (offline). */
+  public void start(List<Device> offline) throws Exception {
+    for (Device device : offline) {
+      scheduler.add(device.id(), Renewer.open(StateDir.open(device.state()), Clock.systemUTC(), new SecureRandom()));
+    }
+  }
+
   /**
    * Stops the scheduler (attempts in progress complete), then completes the requests agents were
    * stopped in the middle of (a renewal that got 503 or no answer yet keeps its CSR for the next

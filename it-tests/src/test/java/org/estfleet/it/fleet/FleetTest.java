@@ -10,7 +10,11 @@ import java.time.Instant;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
+import org.estfleet.agent.store.StateDir;
+import org.estfleet.agent.store.TrustStore;
 import org.estfleet.pki.Pem;
+import org.estfleet.server.ca.CaRollover;
+import org.estfleet.server.config.DataDir;
 import org.estfleet.server.TestServer;
 import org.estfleet.server.store.IssuanceRecord;
 import org.estfleet.testing.Await;
@@ -143,6 +147,75 @@ class FleetTest {
       FleetReport.add(responses, ca.responses());
       assertTrue(responses.getOrDefault(503, 0L) > 0, "the server shed load: " + responses);
       report("herd", fleet, ca, List.of(responses), start, drain);
+    }
+  }
+
+  @Test
+  void rootRollover_partOfTheFleetOffline_everyDeviceEndsUnderTheNewRootOnly() throws Exception {
+    Instant start = Instant.now();
+    int half = scaled(30);
+    Duration overlap = Duration.ofSeconds(40);
+    // Gateway certificates live 20 s: the gateway renews its own under the new chain in the overlap.
+    try (TestServer ca = TestServer.start(dir.resolve("ca"), "{" + SHARED_ADDRESS + ", \"defaultProfile\": "
+            + "{\"lifetime\": \"20s\", \"backdate\": \"0s\"}, \"gatewayProfile\": {\"lifetime\": \"20s\"}, "
+            + "\"reenroll\": {\"gracePeriod\": \"10m\"}}");
+        TestServer gateway = TestServer.startGateway(dir.resolve("gateway"), ca,
+            "{" + SHARED_ADDRESS + ", \"reenroll\": {\"gracePeriod\": \"10m\"}, \"gateway\": {\"retryAfter\": \"1s\", "
+                + "\"forwardInterval\": \"200ms\", \"connectTimeout\": \"2s\", \"cacheRefresh\": \"1s\"}}");
+        Fleet fleet = new Fleet(dir)) {
+      Path trust = ca.dataDir().resolve("ca/root.pem");
+      X509Certificate oldRoot = ca.rootCertificate();
+      List<Fleet.Device> direct = fleet.enroll(ca.tokens(Fleet.ids("direct", half)), ca.baseUri(), "ca", trust, 4);
+      List<Fleet.Device> viaGateway = fleet.enroll(ca.tokens(Fleet.ids("gw", half)), gateway.baseUri(), "gateway",
+          trust, 4);
+      // A third of the fleet is offline from before the rollover until after the new chain is active.
+      List<Fleet.Device> offline = new java.util.ArrayList<>(direct.subList(0, half / 3));
+      offline.addAll(viaGateway.subList(0, half / 3));
+      List<Fleet.Device> online = fleet.devices().stream().filter(d -> !offline.contains(d)).toList();
+      fleet.startAgents(8);
+      fleet.stop(offline);
+      Map<Integer, Long> caResponses = new HashMap<>();
+
+      CaRollover.Outcome rollover = CaRollover.start(DataDir.open(ca.dataDir()), Instant.now(), overlap,
+          ca.clock(), new java.security.SecureRandom());
+      FleetReport.add(caResponses, ca.responses());
+      ca.restart();
+      Await.until("every online device renews under the new root", Duration.ofMinutes(2), Duration.ofMillis(500),
+          () -> online.stream().allMatch(d -> anchorState(d, rollover.root()) == TrustStore.State.ACTIVE));
+      fleet.start(offline);
+      Await.until("every device, the offline ones too, retires the old root", Duration.ofMinutes(3),
+          Duration.ofMillis(500), () -> fleet.devices().stream().allMatch(d -> anchors(d).equals(List.of(rollover.root()))));
+
+      CaRollover.retire(DataDir.open(ca.dataDir()), false, ca.clock());
+      FleetReport.add(caResponses, ca.responses());
+      Instant retired = Instant.now();
+      ca.restart();
+      Await.until("every device renews after the old root is retired", Duration.ofMinutes(2), Duration.ofMillis(500),
+          () -> fleet.renewedSince(retired) == fleet.devices().size());
+      fleet.stopAgents();
+
+      fleet.verify(ca.dataDir(), rollover.root(), rollover.issuing());
+      assertEquals(rollover.root(), ca.rootCertificate());
+      assertTrue(fleet.devices().stream().noneMatch(d -> anchors(d).contains(oldRoot)));
+      FleetReport.add(caResponses, ca.responses());
+      report("root-rollover", fleet, ca, List.of(caResponses, responses(gateway)), start, null);
+    }
+  }
+
+  private static List<X509Certificate> anchors(Fleet.Device device) {
+    try {
+      return StateDir.open(device.state()).trust().anchors();
+    } catch (Exception e) {
+      throw new IllegalStateException(device.id() + ": unreadable trust anchors: " + e.getMessage(), e);
+    }
+  }
+
+  private static TrustStore.State anchorState(Fleet.Device device, X509Certificate root) {
+    try {
+      return StateDir.open(device.state()).trust().anchorRecords().stream().filter(a -> a.certificate().equals(root))
+          .map(TrustStore.Anchor::state).findFirst().orElse(null);
+    } catch (Exception e) {
+      throw new IllegalStateException(device.id() + ": unreadable trust anchors: " + e.getMessage(), e);
     }
   }
 
