@@ -63,6 +63,11 @@ public final class EstException extends Exception {
     return new EstException(405, message, null, Objects.requireNonNull(allow, "allow"), null);
   }
 
+  /** 408: the client did not send its whole request in time; the connection is closed. */
+  public static EstException requestTimeout(String message) {
+    return new EstException(408, message, null, null, null);
+  }
+
   /** 413: the request body is larger than the server accepts. */
   public static EstException payloadTooLarge(String message) {
     return new EstException(413, message, null, null, null);

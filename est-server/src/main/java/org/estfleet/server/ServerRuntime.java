@@ -33,6 +33,7 @@ import org.estfleet.pki.Certificates;
 import org.estfleet.pki.KeyPairs;
 import org.estfleet.server.audit.AuditLog;
 import org.estfleet.server.auth.AuthThrottle;
+import org.estfleet.server.auth.EnrollmentThrottle;
 import org.estfleet.server.auth.Authenticator;
 import org.estfleet.server.auth.BootstrapTokens;
 import org.estfleet.server.ca.CaMaterial;
@@ -106,7 +107,7 @@ public final class ServerRuntime implements AutoCloseable {
     }
     EstServer.Settings settings = new EstServer.Settings(config.bindAddress(), config.port(), config.tls().protocols(),
         config.limits().maxRequestBytes(), config.limits().maxConcurrentRequests(), config.limits().busyRetryAfter(),
-        config.limits().maxHeaderBytes(), config.limits().idleTimeout());
+        config.limits().maxHeaderBytes(), config.limits().idleTimeout(), config.limits().requestTimeout());
     return config.mode() == ServerConfig.Mode.GATEWAY
         ? startGateway(dataDir, settings, tlsKey, tlsChain, manufacturerCas, clock, random, decorator)
         : startCa(dataDir, settings, tlsKey, tlsChain, manufacturerCas, clock, random, decorator);
@@ -139,7 +140,7 @@ public final class ServerRuntime implements AutoCloseable {
           LabelPolicy.of(config.gatewayProfile()),
           (gateway, requestId) -> ledger.findForwarded(gateway, requestId)
               .map(record -> Pem.readCertificates(record.certificatePem(), "ledger serial " + record.serial()).get(0)),
-          StoredAnswers.none(), new AuthThrottle(config.limits().authFailuresPerMinute(), config.limits().sourceAuthFailuresPerMinute(), clock), audit);
+          StoredAnswers.none(), throttles(config, clock), audit);
 
       List<X509Certificate> acceptedIssuers = new ArrayList<>(ca.certificates());
       acceptedIssuers.addAll(manufacturerCas);
@@ -204,8 +205,7 @@ public final class ServerRuntime implements AutoCloseable {
         policies.put(label, policy);
       }
       EstService service = new EstService(decorator.apply(storeAndForward), authenticator, policies, null,
-          EstService.ForwardedRequests.none(), storeAndForward,
-          new AuthThrottle(config.limits().authFailuresPerMinute(), config.limits().sourceAuthFailuresPerMinute(), clock), audit);
+          EstService.ForwardedRequests.none(), storeAndForward, throttles(config, clock), audit);
 
       List<X509Certificate> acceptedIssuers = new ArrayList<>(mirror.anchors());
       acceptedIssuers.addAll(manufacturerCas);
@@ -232,6 +232,13 @@ public final class ServerRuntime implements AutoCloseable {
       database.close();
       throw e;
     }
+  }
+
+  private static EstService.Throttles throttles(ServerConfig config, Clock clock) {
+    ServerConfig.LimitsConfig limits = config.limits();
+    return new EstService.Throttles(
+        new AuthThrottle(limits.authFailuresPerMinute(), limits.sourceAuthFailuresPerMinute(), clock),
+        new EnrollmentThrottle(limits.enrollmentsPerIdentityPerHour(), limits.enrollmentsPerSourcePerMinute(), clock));
   }
 
   private static void logRollover(CaMaterial.Rollover rollover, Instant now) {

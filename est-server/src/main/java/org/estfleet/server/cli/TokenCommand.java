@@ -34,6 +34,11 @@ final class TokenCommand implements Callable<Integer> {
   @Option(names = "--device", required = true, paramLabel = "ID", description = "The device id: the CN it will enroll for.")
   String device;
 
+  @Option(names = "--count", paramLabel = "N",
+      description = "Make N tokens, for the devices ID-1 to ID-N, printed as ID-i:TOKEN lines (provisioning a "
+          + "batch, a load test).")
+  Integer count;
+
   @Option(names = "--ttl", paramLabel = "DURATION",
       description = "How long the token stays usable, e.g. 24h or 7d (default: bootstrap.tokenTtl, 7d).")
   Duration ttl;
@@ -58,9 +63,23 @@ final class TokenCommand implements Callable<Integer> {
           + dataDir.config().gateway().upstream() + "), which checks them");
     }
     Duration lifetime = ttl == null ? dataDir.config().bootstrap().tokenTtl() : ttl;
+    if (count != null && (count < 1 || count > 1_000_000)) {
+      throw new ParameterException(spec.commandLine(), "--count: must be between 1 and 1000000");
+    }
     try (Database database = Database.open(dataDir.resolve(dataDir.config().database().file()))) {
-      BootstrapTokens.NewToken token = new BootstrapTokens(new TokenRecords(database), Clock.systemUTC(), new SecureRandom())
-          .create(device, lifetime, gateway ? Role.GATEWAY : Role.DEVICE);
+      BootstrapTokens tokens = new BootstrapTokens(new TokenRecords(database), Clock.systemUTC(), new SecureRandom());
+      Role role = gateway ? Role.GATEWAY : Role.DEVICE;
+      if (count != null) {
+        for (int i = 1; i <= count; i++) {
+          BootstrapTokens.NewToken token = tokens.create(device + "-" + i, lifetime, role);
+          spec.commandLine().getOut().println(token.deviceId() + ":" + token.secret());
+        }
+        spec.commandLine().getOut().flush();
+        spec.commandLine().getErr().println(count + " tokens for " + device + "-1 to " + device + "-" + count
+            + ", each for its device, one line ID:TOKEN each; they expire " + Clock.systemUTC().instant().plus(lifetime));
+        return EstServerCommand.EXIT_OK;
+      }
+      BootstrapTokens.NewToken token = tokens.create(device, lifetime, role);
       spec.commandLine().getOut().println(token.secret());
       spec.commandLine().getErr().println(gateway
           ? "token #" + token.id() + " for gateway " + device + " expires " + token.expiresAt()

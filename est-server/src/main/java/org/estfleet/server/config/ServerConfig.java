@@ -75,7 +75,7 @@ public record ServerConfig(
     database = database == null ? new DatabaseConfig(null) : database;
     bootstrap = bootstrap == null ? new BootstrapConfig(null, null) : bootstrap;
     reenroll = reenroll == null ? new ReenrollConfig(null, null) : reenroll;
-    limits = limits == null ? new LimitsConfig(null, null, null, null, null, null, null) : limits;
+    limits = limits == null ? new LimitsConfig(null, null, null, null, null, null, null, null, null, null) : limits;
     defaultProfile = defaultProfile == null ? ProfileConfig.defaults() : defaultProfile;
     for (Map.Entry<String, ProfileConfig> label : labels.entrySet()) {
       EstPath.checkLabel(label.getKey());
@@ -184,9 +184,16 @@ public record ServerConfig(
    * @param authFailuresPerMinute failed authentications per minute for one identity before further
    *     attempts for it get 429
    * @param sourceAuthFailuresPerMinute the same per source address (devices behind NAT share one)
+   * @param enrollmentsPerIdentityPerHour certificates issued to one identity per hour before
+   *     further requests for it get 429
+   * @param enrollmentsPerSourcePerMinute enrollment requests per minute from one source address
+   *     (forwarded requests count per identity only) before further ones get 429
+   * @param requestTimeout how long a client may take to send a whole request body; a slower one
+   *     gets 408 and its connection is closed
    */
   public record LimitsConfig(Integer maxRequestBytes, Integer maxConcurrentRequests, Duration busyRetryAfter,
-      Integer maxHeaderBytes, Duration idleTimeout, Integer authFailuresPerMinute, Integer sourceAuthFailuresPerMinute) {
+      Integer maxHeaderBytes, Duration idleTimeout, Integer authFailuresPerMinute, Integer sourceAuthFailuresPerMinute,
+      Integer enrollmentsPerIdentityPerHour, Integer enrollmentsPerSourcePerMinute, Duration requestTimeout) {
     public LimitsConfig {
       maxRequestBytes = maxRequestBytes == null ? 64 * 1024 : maxRequestBytes;
       if (maxRequestBytes < 1024 || maxRequestBytes > 16 * 1024 * 1024) {
@@ -217,6 +224,18 @@ public record ServerConfig(
       sourceAuthFailuresPerMinute = sourceAuthFailuresPerMinute == null ? 100 : sourceAuthFailuresPerMinute;
       if (sourceAuthFailuresPerMinute < 1) {
         throw new IllegalArgumentException("limits.sourceAuthFailuresPerMinute must be at least 1");
+      }
+      enrollmentsPerIdentityPerHour = enrollmentsPerIdentityPerHour == null ? 60 : enrollmentsPerIdentityPerHour;
+      if (enrollmentsPerIdentityPerHour < 1) {
+        throw new IllegalArgumentException("limits.enrollmentsPerIdentityPerHour must be at least 1");
+      }
+      enrollmentsPerSourcePerMinute = enrollmentsPerSourcePerMinute == null ? 3000 : enrollmentsPerSourcePerMinute;
+      if (enrollmentsPerSourcePerMinute < 1) {
+        throw new IllegalArgumentException("limits.enrollmentsPerSourcePerMinute must be at least 1");
+      }
+      requestTimeout = requestTimeout == null ? Duration.ofSeconds(20) : requestTimeout;
+      if (requestTimeout.compareTo(Duration.ofSeconds(1)) < 0) {
+        throw new IllegalArgumentException("limits.requestTimeout must be at least 1s");
       }
     }
   }

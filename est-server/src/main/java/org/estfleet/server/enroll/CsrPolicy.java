@@ -5,6 +5,7 @@ import java.net.UnknownHostException;
 import java.security.PublicKey;
 import java.security.interfaces.ECPublicKey;
 import java.security.interfaces.RSAPublicKey;
+import java.util.ArrayList;
 import java.util.EnumSet;
 import java.util.List;
 import java.util.Locale;
@@ -18,7 +19,12 @@ import org.bouncycastle.asn1.pkcs.PKCSObjectIdentifiers;
 import org.bouncycastle.asn1.x500.RDN;
 import org.bouncycastle.asn1.x500.style.BCStyle;
 import org.bouncycastle.asn1.x509.BasicConstraints;
+import org.bouncycastle.asn1.x509.ExtendedKeyUsage;
+import org.bouncycastle.asn1.x509.Extension;
+import org.bouncycastle.asn1.x509.Extensions;
 import org.bouncycastle.asn1.x509.GeneralName;
+import org.bouncycastle.asn1.x509.KeyPurposeId;
+import org.bouncycastle.asn1.x509.KeyUsage;
 import org.bouncycastle.asn1.x9.X9ObjectIdentifiers;
 import org.estfleet.est.EstException;
 import org.estfleet.pki.Csr;
@@ -31,8 +37,10 @@ import org.estfleet.server.config.ProfileConfig.SanType;
  * Malformed or weak CSRs are 400 (fix the CSR); asking for what the profile forbids is 403.
  *
  * <p>Of the extensions a CSR requests, only subjectAltName reaches the certificate; key usage and
- * the rest come from the profile, so requests for them are ignored, except a request for a CA
- * certificate, which is refused outright.
+ * extended key usage come from the profile. A request for more than the profile issues is refused
+ * (403) rather than silently granted less: a CA certificate, key usage bits or extended key usages
+ * the profile lacks, or any other extension marked critical. Other non-critical requests are
+ * ignored.
  */
 public final class CsrPolicy {
   private static final int MIN_RSA_BITS = 2048;
@@ -56,10 +64,34 @@ public final class CsrPolicy {
       GeneralName.uniformResourceIdentifier, SanType.URI,
       GeneralName.rfc822Name, SanType.EMAIL);
 
-  private final Set<SanType> allowedSanTypes;
+  /** Requested extensions understood here (the rest may only be requested non-critical). */
+  private static final Set<ASN1ObjectIdentifier> KNOWN_EXTENSIONS = Set.of(
+      Extension.subjectAlternativeName, Extension.keyUsage, Extension.extendedKeyUsage, Extension.basicConstraints,
+      Extension.subjectKeyIdentifier);
 
+  private static final Map<Integer, String> KEY_USAGE_NAMES = Map.of(
+      KeyUsage.digitalSignature, "digitalSignature", KeyUsage.nonRepudiation, "nonRepudiation",
+      KeyUsage.keyEncipherment, "keyEncipherment", KeyUsage.dataEncipherment, "dataEncipherment",
+      KeyUsage.keyAgreement, "keyAgreement", KeyUsage.keyCertSign, "keyCertSign", KeyUsage.cRLSign, "cRLSign",
+      KeyUsage.encipherOnly, "encipherOnly", KeyUsage.decipherOnly, "decipherOnly");
+
+  private final Set<SanType> allowedSanTypes;
+  private final Integer keyUsage;
+  private final Set<KeyPurposeId> extendedKeyUsages;
+
+  /** A policy that leaves key usage and extended key usage to the CA (a gateway's). */
   public CsrPolicy(List<SanType> allowedSanTypes) {
+    this(allowedSanTypes, null, null);
+  }
+
+  /**
+   * @param keyUsage the key usage bits the profile issues, or null to accept any request
+   * @param extendedKeyUsages the extended key usages the profile issues, or null to accept any request
+   */
+  public CsrPolicy(List<SanType> allowedSanTypes, Integer keyUsage, List<KeyPurposeId> extendedKeyUsages) {
     this.allowedSanTypes = allowedSanTypes.isEmpty() ? Set.of() : EnumSet.copyOf(allowedSanTypes);
+    this.keyUsage = keyUsage;
+    this.extendedKeyUsages = extendedKeyUsages == null ? null : Set.copyOf(extendedKeyUsages);
   }
 
   /**
@@ -89,12 +121,57 @@ public final class CsrPolicy {
             + " is not allowed by this profile (allowed types: " + allowedSanTypes + ")");
       }
     }
-    BasicConstraints constraints = csr.requestedExtensions()
-        .map(BasicConstraints::fromExtensions)
-        .orElse(null);
+    Extensions requested = csr.requestedExtensions().orElse(null);
+    if (requested != null) {
+      checkRequestedExtensions(requested);
+    }
+  }
+
+  private void checkRequestedExtensions(Extensions requested) throws EstException {
+    BasicConstraints constraints;
+    KeyUsage usage;
+    ExtendedKeyUsage extended;
+    try {
+      constraints = BasicConstraints.fromExtensions(requested);
+      usage = KeyUsage.fromExtensions(requested);
+      extended = ExtendedKeyUsage.fromExtensions(requested);
+    } catch (IllegalArgumentException e) {
+      throw EstException.badRequest("CSR requests a malformed extension: " + e.getMessage(), e);
+    }
     if (constraints != null && constraints.isCA()) {
       throw EstException.forbidden("CSR requests a CA certificate (basicConstraints cA=TRUE); "
           + "this server issues end-entity certificates only");
+    }
+    if (usage != null && keyUsage != null) {
+      List<String> beyond = new ArrayList<>();
+      List<String> issued = new ArrayList<>();
+      for (Map.Entry<Integer, String> bit : new java.util.TreeMap<>(KEY_USAGE_NAMES).entrySet()) {
+        if (usage.hasUsages(bit.getKey()) && (keyUsage & bit.getKey()) == 0) {
+          beyond.add(bit.getValue());
+        }
+        if ((keyUsage & bit.getKey()) != 0) {
+          issued.add(bit.getValue());
+        }
+      }
+      if (!beyond.isEmpty()) {
+        throw EstException.forbidden("CSR requests key usage " + String.join(", ", beyond)
+            + ", which this profile does not issue (it issues: " + String.join(", ", issued) + ")");
+      }
+    }
+    if (extended != null && extendedKeyUsages != null) {
+      for (KeyPurposeId purpose : extended.getUsages()) {
+        if (!extendedKeyUsages.contains(purpose)) {
+          throw EstException.forbidden("CSR requests extended key usage " + purpose.getId()
+              + ", which this profile does not issue (it issues: "
+              + extendedKeyUsages.stream().map(KeyPurposeId::getId).sorted().toList() + ")");
+        }
+      }
+    }
+    for (ASN1ObjectIdentifier oid : requested.getExtensionOIDs()) {
+      if (!KNOWN_EXTENSIONS.contains(oid) && requested.getExtension(oid).isCritical()) {
+        throw EstException.forbidden("CSR requests extension " + oid.getId()
+            + " as critical; this profile does not issue it (request it non-critical, or not at all)");
+      }
     }
   }
 

@@ -17,6 +17,7 @@ import org.estfleet.pki.Certificates;
 import org.estfleet.pki.Csr;
 import org.estfleet.server.audit.AuditLog;
 import org.estfleet.server.auth.AuthThrottle;
+import org.estfleet.server.auth.EnrollmentThrottle;
 import org.estfleet.server.auth.AuthenticatedClient;
 import org.estfleet.server.auth.Authenticator;
 import org.estfleet.server.auth.BasicCredentials;
@@ -50,18 +51,22 @@ public final class EstService {
   private final ForwardedRequests forwarded;
   private final StoredAnswers stored;
   private final AuthThrottle throttle;
+  private final EnrollmentThrottle enrollments;
   private final AuditLog audit;
+
+  /** The rate limits around enrollment: failed authentications, and enrollments themselves. */
+  public record Throttles(AuthThrottle failedAuthentications, EnrollmentThrottle enrollments) {}
 
   /**
    * @param labels the policy of each label, {@code ""} for requests without one
    * @param gatewayPolicy the policy of gateways' own certificates; null where gateways cannot enroll
    * @param forwarded the requests gateways forwarded before, for their retries
    * @param stored the answers a gateway keeps for devices' retries
-   * @param throttle what slows credential guessing
+   * @param throttles what slows credential guessing and enrollment floods
    * @param audit where every enrollment answer is recorded
    */
   public EstService(CertificateAuthority ca, Authenticator authenticator, Map<String, LabelPolicy> labels,
-      LabelPolicy gatewayPolicy, ForwardedRequests forwarded, StoredAnswers stored, AuthThrottle throttle,
+      LabelPolicy gatewayPolicy, ForwardedRequests forwarded, StoredAnswers stored, Throttles throttles,
       AuditLog audit) {
     this.ca = ca;
     this.authenticator = authenticator;
@@ -69,7 +74,8 @@ public final class EstService {
     this.gatewayPolicy = gatewayPolicy;
     this.forwarded = forwarded;
     this.stored = stored;
-    this.throttle = throttle;
+    this.throttle = throttles.failedAuthentications();
+    this.enrollments = throttles.enrollments();
     this.audit = audit;
   }
 
@@ -114,7 +120,7 @@ public final class EstService {
   }
 
   /**
-   * Throttles failed authentication and writes the audit line around {@link #decide}.
+   * Throttles failed authentication and enrollment, and writes the audit line, around {@link #decide}.
    *
    * @param source the client's address
    */
@@ -139,8 +145,10 @@ public final class EstService {
         : null);
     try {
       throttle.check(from, claimed);
+      enrollments.admit(from, claimed);
       IssueResult result = decide(label, credentials, csrDer, reenroll);
       if (result instanceof IssueResult.Issued issued) {
+        Certificates.commonName(issued.certificate().getSubjectX500Principal()).ifPresent(enrollments::issued);
         audited.put("result", "issued");
         audited.put("serial", Certificates.serialHex(issued.certificate()));
         audited.put("notAfter", issued.certificate().getNotAfter().toInstant());

@@ -3,16 +3,21 @@ package org.estfleet.server.http;
 import java.io.IOException;
 import java.io.InputStream;
 import java.security.cert.X509Certificate;
+import java.time.Duration;
 import java.time.Instant;
 import java.time.format.DateTimeParseException;
 import java.util.ArrayList;
 import java.util.Base64;
 import java.util.List;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.TimeoutException;
+import java.util.concurrent.atomic.AtomicBoolean;
 import org.eclipse.jetty.http.HttpHeader;
 import org.eclipse.jetty.io.EndPoint;
 import org.eclipse.jetty.server.Request;
 import org.eclipse.jetty.server.Response;
 import org.eclipse.jetty.util.Callback;
+import org.eclipse.jetty.util.thread.Scheduler;
 import org.estfleet.est.Base64Body;
 import org.estfleet.est.CertsOnly;
 import org.estfleet.est.EstException;
@@ -37,8 +42,9 @@ final class EnrollHandler extends EstHandler {
   private final EstService service;
   private final EstOperation operation;
   private final int maxRequestBytes;
+  private final Duration requestTimeout;
 
-  EnrollHandler(EstService service, EstOperation operation, int maxRequestBytes) {
+  EnrollHandler(EstService service, EstOperation operation, int maxRequestBytes, Duration requestTimeout) {
     super(operation);
     if (operation != EstOperation.SIMPLE_ENROLL && operation != EstOperation.SIMPLE_REENROLL) {
       throw new IllegalArgumentException("not an enroll operation: " + operation);
@@ -46,6 +52,7 @@ final class EnrollHandler extends EstHandler {
     this.service = service;
     this.operation = operation;
     this.maxRequestBytes = maxRequestBytes;
+    this.requestTimeout = requestTimeout;
   }
 
   @Override
@@ -80,9 +87,24 @@ final class EnrollHandler extends EstHandler {
   /**
    * The body, refused with 413 if it is over the limit. A body up to {@link #DRAIN_LIMIT} is read
    * to its end (and dropped) before the refusal: closing a connection with unread data resets it,
-   * and the client may lose the 413 before reading it. A larger one is not read at all.
+   * and the client may lose the 413 before reading it. A larger one is not read at all. A body
+   * that has not arrived whole within the request timeout (a client trickling it to hold a
+   * thread) fails the read and gets 408.
    */
   private byte[] readBody(Request request) throws EstException {
+    AtomicBoolean late = new AtomicBoolean();
+    Scheduler.Task deadline = request.getComponents().getScheduler().schedule(() -> {
+      late.set(true);
+      request.fail(new TimeoutException("request body not received within " + requestTimeout));
+    }, requestTimeout.toMillis(), TimeUnit.MILLISECONDS);
+    try {
+      return readBody(request, late);
+    } finally {
+      deadline.cancel();
+    }
+  }
+
+  private byte[] readBody(Request request, AtomicBoolean late) throws EstException {
     long declared = request.getLength();
     byte[] body;
     try (InputStream in = Request.asInputStream(request)) {
@@ -98,6 +120,10 @@ final class EnrollHandler extends EstHandler {
         throw tooLarge();
       }
     } catch (IOException e) {
+      if (late.get()) {
+        throw EstException.requestTimeout("the request body did not arrive within " + requestTimeout.toSeconds()
+            + "s; send it at once");
+      }
       throw EstException.badRequest("the request body ended early: " + e.getMessage(), e);
     }
     return body;

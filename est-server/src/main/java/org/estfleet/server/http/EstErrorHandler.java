@@ -73,7 +73,7 @@ final class EstErrorHandler extends Handler.Wrapper {
       // libest's client sends credentials only after a challenge (RFC 7030 3.2.3, RFC 7617).
       response.getHeaders().put(HttpHeader.WWW_AUTHENTICATE, "Basic realm=\"" + realm + "\"");
     }
-    if (refusal.status() == 413) {
+    if (refusal.status() == 413 || refusal.status() == 408) {
       // The rest of the body was never read: the connection cannot carry another request.
       response.getHeaders().put(HttpHeader.CONNECTION, "close");
     }

@@ -69,7 +69,8 @@ public final class EstServer implements AutoCloseable {
    * @param idleTimeout how long a connection may stay silent before it is closed
    */
   public record Settings(String bindAddress, int port, List<String> protocols, int maxRequestBytes,
-      int maxConcurrentRequests, Duration busyRetryAfter, int maxHeaderBytes, Duration idleTimeout) {
+      int maxConcurrentRequests, Duration busyRetryAfter, int maxHeaderBytes, Duration idleTimeout,
+      Duration requestTimeout) {
     public Settings {
       Objects.requireNonNull(bindAddress, "bindAddress");
       protocols = List.copyOf(protocols);
@@ -128,7 +129,8 @@ public final class EstServer implements AutoCloseable {
     for (EstOperation operation : EstOperation.values()) {
       var handler = switch (operation) {
         case CACERTS -> new CaCertsHandler(service);
-        case SIMPLE_ENROLL, SIMPLE_REENROLL -> new EnrollHandler(service, operation, settings.maxRequestBytes());
+        case SIMPLE_ENROLL, SIMPLE_REENROLL -> new EnrollHandler(service, operation, settings.maxRequestBytes(),
+            settings.requestTimeout());
         case CSR_ATTRS -> new CsrAttrsHandler(service);
         case SERVER_KEYGEN -> new ServerKeygenHandler();
       };

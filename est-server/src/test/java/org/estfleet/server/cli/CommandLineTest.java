@@ -8,6 +8,7 @@ import java.io.PrintWriter;
 import java.io.StringWriter;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.List;
 import java.nio.file.attribute.PosixFilePermissions;
 import java.security.cert.X509Certificate;
 import org.estfleet.json.Json;
@@ -97,6 +98,25 @@ class CommandLineTest {
     assertTrue(first.out().matches("[A-Za-z0-9_-]{22}\n"), first.out());
     assertNotEquals(first.out(), second.out());
     assertTrue(first.err().contains("for device device-1 expires"), first.err());
+  }
+
+  @Test
+  void tokenCount_printsIdTokenLinesForABatchOfDevices() {
+    Path data = dir.resolve("data");
+    run("init", "--data", data.toString());
+
+    Run batch = run("token", "--data", data.toString(), "--device", "line-7", "--count", "3");
+    Run tooMany = run("token", "--data", data.toString(), "--device", "line-7", "--count", "0");
+
+    assertEquals(0, batch.exit(), batch.err());
+    List<String> lines = batch.out().lines().toList();
+    assertEquals(3, lines.size(), batch.out());
+    for (int i = 0; i < 3; i++) {
+      assertTrue(lines.get(i).matches("line-7-" + (i + 1) + ":[A-Za-z0-9_-]{22}"), lines.get(i));
+    }
+    assertTrue(batch.err().startsWith("3 tokens for line-7-1 to line-7-3"), batch.err());
+    assertEquals(2, tooMany.exit());
+    assertTrue(tooMany.err().contains("--count: must be between 1 and 1000000"), tooMany.err());
   }
 
   @Test

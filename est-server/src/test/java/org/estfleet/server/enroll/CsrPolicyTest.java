@@ -6,8 +6,16 @@ import static org.junit.jupiter.api.Assertions.assertThrows;
 import java.security.KeyPair;
 import java.security.KeyPairGenerator;
 import java.util.List;
+import org.bouncycastle.asn1.ASN1ObjectIdentifier;
+import org.bouncycastle.asn1.DEROctetString;
+import org.bouncycastle.asn1.pkcs.PKCSObjectIdentifiers;
 import org.bouncycastle.asn1.x500.X500Name;
+import org.bouncycastle.asn1.x509.ExtendedKeyUsage;
+import org.bouncycastle.asn1.x509.Extension;
+import org.bouncycastle.asn1.x509.Extensions;
 import org.bouncycastle.asn1.x509.GeneralName;
+import org.bouncycastle.asn1.x509.KeyPurposeId;
+import org.bouncycastle.asn1.x509.KeyUsage;
 import org.bouncycastle.operator.jcajce.JcaContentSignerBuilder;
 import org.bouncycastle.pkcs.jcajce.JcaPKCS10CertificationRequestBuilder;
 import org.estfleet.est.EstException;
@@ -80,5 +88,54 @@ class CsrPolicyTest {
 
     assertEquals(400, e.status());
     assertEquals("CSR signature does not verify with its public key (proof-of-possession failed)", e.getMessage());
+  }
+
+  /** A CSR for CN=a requesting these extensions. */
+  private Csr requesting(Extension... extensions) throws Exception {
+    JcaPKCS10CertificationRequestBuilder builder = new JcaPKCS10CertificationRequestBuilder(new X500Name("CN=a"),
+        ec.getPublic());
+    builder.addAttribute(PKCSObjectIdentifiers.pkcs_9_at_extensionRequest,
+        new Extensions(extensions));
+    return Csr.fromDer(builder.build(new JcaContentSignerBuilder("SHA256withECDSA").setProvider(BouncyCastle.PROVIDER)
+        .build(ec.getPrivate())).getEncoded());
+  }
+
+  private final CsrPolicy profilePolicy = new CsrPolicy(List.of(SanType.DNS), KeyUsage.digitalSignature,
+      List.of(KeyPurposeId.id_kp_clientAuth));
+
+  @Test
+  void extensionRequests_withinTheProfileAccepted_beyondItRefusedWith403() throws Exception {
+    Extension signing = new Extension(
+        Extension.keyUsage, true,
+        new KeyUsage(KeyUsage.digitalSignature).getEncoded());
+    Extension certSign = new Extension(
+        Extension.keyUsage, true, new KeyUsage(
+            KeyUsage.digitalSignature | KeyUsage.keyCertSign)
+            .getEncoded());
+    Extension serverAuth = new Extension(
+        Extension.extendedKeyUsage, false, new ExtendedKeyUsage(
+            KeyPurposeId.id_kp_serverAuth).getEncoded());
+    Extension criticalUnknown = new Extension(
+        new ASN1ObjectIdentifier("1.3.6.1.4.1.99999.1"), true,
+        new DEROctetString(new byte[] {5, 0}).getEncoded());
+    Extension nonCriticalUnknown = new Extension(
+        new ASN1ObjectIdentifier("1.3.6.1.4.1.99999.1"), false,
+        new DEROctetString(new byte[] {5, 0}).getEncoded());
+
+    profilePolicy.check(requesting(signing, nonCriticalUnknown));
+    EstException ku = assertThrows(EstException.class, () -> profilePolicy.check(requesting(certSign)));
+    EstException eku = assertThrows(EstException.class, () -> profilePolicy.check(requesting(serverAuth)));
+    EstException unknown = assertThrows(EstException.class, () -> profilePolicy.check(requesting(criticalUnknown)));
+    policy.check(requesting(certSign, serverAuth)); // a policy without a profile leaves usages to the CA
+
+    assertEquals(403, ku.status());
+    assertEquals("CSR requests key usage keyCertSign, which this profile does not issue (it issues: digitalSignature)",
+        ku.getMessage());
+    assertEquals(403, eku.status());
+    assertEquals("CSR requests extended key usage 1.3.6.1.5.5.7.3.1, which this profile does not issue "
+        + "(it issues: [1.3.6.1.5.5.7.3.2])", eku.getMessage());
+    assertEquals(403, unknown.status());
+    assertEquals("CSR requests extension 1.3.6.1.4.1.99999.1 as critical; this profile does not issue it "
+        + "(request it non-critical, or not at all)", unknown.getMessage());
   }
 }

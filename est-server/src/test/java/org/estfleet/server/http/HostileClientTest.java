@@ -6,18 +6,23 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
-import com.google.gson.JsonObject;
-import com.google.gson.JsonParser;
 import java.io.InputStream;
+import java.io.OutputStream;
 import java.net.InetAddress;
 import java.net.Socket;
 import java.net.http.HttpRequest;
 import java.net.http.HttpResponse;
+import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.security.KeyPair;
+import java.security.cert.X509Certificate;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
+import javax.net.ssl.SSLSocket;
+import com.google.gson.JsonObject;
+import com.google.gson.JsonParser;
 import org.estfleet.est.Base64Body;
 import org.estfleet.est.EstMediaType;
 import org.estfleet.pki.Csr;
@@ -148,6 +153,103 @@ class HostileClientTest {
     assertTrue(refused.get("reason").getAsString().contains("wrong enrollment token"), refused.toString());
     String all = String.join("\n", lines);
     assertFalse(all.contains(token), "the audit log holds no token");
+  }
+
+  @Test
+  void slowBody_408AtTheRequestTimeout_thenAGoodClientEnrolls() throws Exception {
+    server.close();
+    server = TestServer.start(dir.resolve("server"), "{\"limits\": {\"requestTimeout\": \"3s\"}}");
+    client = EstTestClient.anonymous(server);
+    String token = server.token("device-1");
+    byte[] body = Base64Body.encode(csr("device-1").der());
+    long recorded = server.ledger(ledger -> ledger.count());
+    try (SSLSocket slow = (SSLSocket) EstTestClient.trustingOnly(server.rootCertificate()).getSocketFactory()
+        .createSocket(InetAddress.getLoopbackAddress(), server.port())) {
+      slow.setSoTimeout(20_000);
+      OutputStream out = slow.getOutputStream();
+      out.write(("POST /.well-known/est/simpleenroll HTTP/1.1\r\nHost: localhost\r\nContent-Type: "
+          + EstMediaType.PKCS10 + "\r\nAuthorization: " + EstTestClient.basic("device-1", token)
+          + "\r\nContent-Length: " + body.length + "\r\n\r\n").getBytes(StandardCharsets.US_ASCII));
+      out.flush();
+      // One byte every 200 ms: never idle for the 2 s idle timeout, far too slow for the body.
+      Thread trickle = new Thread(() -> {
+        try {
+          for (int i = 0; i < body.length - 1; i++) {
+            out.write(body[i]);
+            out.flush();
+            Thread.sleep(200);
+          }
+        } catch (Exception e) {
+          // the server closed the connection: what is expected
+        }
+      });
+      trickle.setDaemon(true);
+      trickle.start();
+      String status = new String(slow.getInputStream().readNBytes(12), StandardCharsets.US_ASCII);
+
+      assertEquals("HTTP/1.1 408", status);
+      trickle.interrupt();
+    }
+    assertEquals(recorded, (long) server.ledger(ledger -> ledger.count()));
+    issued(client.enroll("simpleenroll", csr("device-1"), "device-1", token));
+  }
+
+  @Test
+  void truncatedBody_connectionDropped_tokenNotConsumedAndNothingStored() throws Exception {
+    String token = server.token("device-1");
+    byte[] body = Base64Body.encode(csr("device-1").der());
+    long recorded = server.ledger(ledger -> ledger.count());
+    try (SSLSocket truncated = (SSLSocket) EstTestClient.trustingOnly(server.rootCertificate()).getSocketFactory()
+        .createSocket(InetAddress.getLoopbackAddress(), server.port())) {
+      OutputStream out = truncated.getOutputStream();
+      out.write(("POST /.well-known/est/simpleenroll HTTP/1.1\r\nHost: localhost\r\nContent-Type: "
+          + EstMediaType.PKCS10 + "\r\nAuthorization: " + EstTestClient.basic("device-1", token)
+          + "\r\nContent-Length: " + body.length + "\r\n\r\n").getBytes(StandardCharsets.US_ASCII));
+      out.write(body, 0, body.length / 2);
+      out.flush();
+    }
+
+    issued(client.enroll("simpleenroll", csr("device-1"), "device-1", token));
+    assertEquals(recorded + 1, (long) server.ledger(ledger -> ledger.count()), "only the good request's certificate");
+  }
+
+  @Test
+  void enrollmentsPerIdentity_429BeyondTheHourlyLimit_othersUnaffected() throws Exception {
+    server.close();
+    server = TestServer.start(dir.resolve("server"), "{\"limits\": {\"enrollmentsPerIdentityPerHour\": 2}}");
+    client = EstTestClient.anonymous(server);
+    KeyPair keys = KeyAlgorithm.EC_P256.generate(TestPki.RANDOM);
+    X509Certificate first = issued(client.enroll("simpleenroll", new CsrBuilder().commonName("device-1").sign(keys),
+        "device-1", server.token("device-1")));
+    EstTestClient device = EstTestClient.withCertificate(server, keys.getPrivate(), List.of(first));
+    issued(device.enroll("simplereenroll", csr("device-1"), null, null));
+
+    HttpResponse<byte[]> limited = device.enroll("simplereenroll", csr("device-1"), null, null);
+    assertGoodClientEnrolls("device-2");
+    server.clock().advance(Duration.ofMinutes(61));
+    HttpResponse<byte[]> nextHour = device.enroll("simplereenroll", csr("device-1"), null, null);
+
+    assertEquals(429, limited.statusCode(), text(limited));
+    assertTrue(text(limited).startsWith("device-1 was issued 2 certificates in the last hour"), text(limited));
+    assertTrue(Long.parseLong(limited.headers().firstValue("Retry-After").orElseThrow()) <= 3600);
+    assertEquals(200, nextHour.statusCode(), text(nextHour));
+  }
+
+  @Test
+  void enrollmentsPerSource_429BeyondTheLimitPerMinute() throws Exception {
+    server.close();
+    server = TestServer.start(dir.resolve("server"), "{\"limits\": {\"enrollmentsPerSourcePerMinute\": 3}}");
+    client = EstTestClient.anonymous(server);
+    for (int device = 0; device < 3; device++) {
+      assertGoodClientEnrolls("device-" + device);
+    }
+
+    HttpResponse<byte[]> limited = client.enroll("simpleenroll", csr("device-3"), "device-3", server.token("device-3"));
+
+    assertEquals(429, limited.statusCode(), text(limited));
+    assertTrue(text(limited).startsWith("more than 3 enrollment requests from 127.0.0.1 in the last minute; wait "),
+        text(limited));
+    assertTrue(limited.headers().firstValue("Retry-After").isPresent());
   }
 
   private void assertGoodClientEnrolls(String deviceId) throws Exception {

@@ -30,7 +30,8 @@ class FleetTest {
   /** Fleet sizes scale with {@code -Dfleet.scale} (1 by default; e.g. 5 for a longer run by hand). */
   private static final double SCALE = Double.parseDouble(System.getProperty("fleet.scale", "1"));
   /** Every simulated device shares 127.0.0.1: the per-address limit on failed logins would lump them together. */
-  private static final String SHARED_ADDRESS = "\"limits\": {\"sourceAuthFailuresPerMinute\": 100000}";
+  private static final String SHARED_ADDRESS =
+      "\"limits\": {\"sourceAuthFailuresPerMinute\": 100000, \"enrollmentsPerSourcePerMinute\": 1000000}";
   private static final String GATEWAY = "{" + SHARED_ADDRESS + ", \"gateway\": {\"retryAfter\": \"1s\", "
       + "\"forwardInterval\": \"200ms\", \"connectTimeout\": \"2s\"}}";
 
