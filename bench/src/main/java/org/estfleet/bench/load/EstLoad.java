@@ -1,0 +1,467 @@
+package org.estfleet.bench.load;
+
+import java.io.IOException;
+import java.io.PrintStream;
+import java.io.PrintWriter;
+import java.net.URI;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.security.KeyStore;
+import java.security.SecureRandom;
+import java.security.cert.X509Certificate;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Locale;
+import java.util.Map;
+import java.util.TreeMap;
+import java.util.concurrent.Callable;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.atomic.AtomicBoolean;
+import java.util.concurrent.atomic.AtomicLong;
+import java.util.concurrent.atomic.LongAdder;
+import javax.net.ssl.KeyManager;
+import javax.net.ssl.KeyManagerFactory;
+import javax.net.ssl.SSLContext;
+import javax.net.ssl.SSLSocketFactory;
+import javax.net.ssl.TrustManager;
+import javax.net.ssl.TrustManagerFactory;
+import org.HdrHistogram.Histogram;
+import org.HdrHistogram.Recorder;
+import org.bouncycastle.asn1.x500.X500Name;
+import org.estfleet.est.Base64Body;
+import org.estfleet.est.CertsOnly;
+import org.estfleet.json.DurationText;
+import org.estfleet.json.Json;
+import org.estfleet.pki.KeyAlgorithm;
+import org.estfleet.pki.Pem;
+import picocli.CommandLine;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Model.CommandSpec;
+import picocli.CommandLine.Option;
+import picocli.CommandLine.ParameterException;
+import picocli.CommandLine.Spec;
+
+/**
+ * {@code est-load}: an EST (RFC 7030) load generator for any server. {@code --concurrency}
+ * workers send {@code --op} requests to the one URL given, each on a new TLS connection or on a
+ * kept-alive one, until {@code --count} requests or {@code --duration} (whichever comes first;
+ * 10s when neither is given, never more than an hour). A progress line every second; at the end
+ * the throughput, the outcomes by status, and HdrHistogram latency percentiles, also as JSON and
+ * as a plottable {@code .hgrm} percentile file.
+ */
+@Command(name = "est-load", mixinStandardHelpOptions = true, version = "est-load (EST Fleet)",
+    description = "Load an EST (RFC 7030) server: cacerts, simpleenroll or simplereenroll, at a fixed concurrency, "
+        + "bounded in count and time; prints throughput, outcomes and latency percentiles.")
+public final class EstLoad implements Callable<Integer> {
+  static final int EXIT_OK = 0;
+  static final int EXIT_FAILURE = 1;
+  static final int EXIT_USAGE = 2;
+  private static final Duration MAX_DURATION = Duration.ofHours(1);
+  private static final char[] IN_MEMORY = "est-load".toCharArray();
+
+  /** The EST operations est-load can send. */
+  enum Op { cacerts, simpleenroll, simplereenroll }
+
+  @Spec
+  CommandSpec spec;
+
+  @Option(names = "--url", required = true, paramLabel = "URL",
+      description = "The server: https://HOST:PORT (EST at /.well-known/est), or the full EST base such as "
+          + "https://HOST:PORT/.well-known/est/LABEL. Only this host and port are contacted.")
+  URI url;
+
+  @Option(names = "--op", required = true, paramLabel = "OP", description = "cacerts, simpleenroll or simplereenroll.")
+  Op op;
+
+  @Option(names = "--concurrency", paramLabel = "N", defaultValue = "8", description = "Parallel workers (default 8).")
+  int concurrency;
+
+  @Option(names = "--count", paramLabel = "N", description = "Stop after N requests.")
+  Long count;
+
+  @Option(names = "--duration", paramLabel = "DURATION", description = "Stop after this long, e.g. 30s (at most 1h).")
+  Duration duration;
+
+  @Option(names = "--new-connection-per-request",
+      description = "A new TCP and TLS connection for every request (default: keep-alive connections).")
+  boolean newConnection;
+
+  @Option(names = "--tls-resumption",
+      description = "With --new-connection-per-request, resume TLS sessions (default: a full handshake each time, "
+          + "as many distinct devices would).")
+  boolean resumption;
+
+  @Option(names = "--trust", required = true, paramLabel = "CAFILE", description = "PEM roots that authenticate the server.")
+  Path trust;
+
+  @Option(names = "--basic", paramLabel = "USER:PASSWORD",
+      description = "HTTP Basic on every request (simpleenroll enrolls CN=USER).")
+  String basic;
+
+  @Option(names = "--tokens", paramLabel = "FILE",
+      description = "Lines ID:TOKEN (as from est-server token --count); each simpleenroll uses one, for CN=ID. "
+          + "simplereenroll uses them to enroll its client identities first.")
+  Path tokens;
+
+  @Option(names = "--identities", paramLabel = "N",
+      description = "simplereenroll: client certificates to enroll first (default: one per worker).")
+  Integer identities;
+
+  @Option(names = "--tls", paramLabel = "VERSION", defaultValue = "1.3", description = "1.2 or 1.3 (default 1.3).")
+  String tls;
+
+  @Option(names = "--key-type", paramLabel = "TYPE", defaultValue = "ec-p256",
+      description = "Keys of the CSRs: ec-p256 (a new key per request) or rsa-2048 (from a pool of --key-pool keys).")
+  String keyType;
+
+  @Option(names = "--key-pool", paramLabel = "N",
+      description = "Keys made ahead and reused by CSRs (default: 0 for ec-p256, a new key each time; 32 for rsa-2048).")
+  Integer keyPool;
+
+  @Option(names = "--timeout", paramLabel = "DURATION", defaultValue = "30s",
+      description = "Connect and read timeout of each request (default 30s).")
+  Duration timeout;
+
+  @Option(names = "--json", paramLabel = "FILE", description = "Write the result as JSON.")
+  Path json;
+
+  @Option(names = "--hgrm", paramLabel = "FILE", description = "Write the latency percentile distribution (ms), plottable.")
+  Path hgrm;
+
+  @Option(names = "--quiet", description = "No progress line.")
+  boolean quiet;
+
+  @Option(names = "--warmup", paramLabel = "DURATION",
+      description = "Run the same load this long first, unrecorded (the JIT of both ends warms up).")
+  Duration warmup;
+
+  public static void main(String[] args) {
+    System.exit(commandLine(new PrintWriter(System.out, true), new PrintWriter(System.err, true)).execute(args));
+  }
+
+  /** The configured command line, writing to {@code out} and {@code err}. */
+  public static CommandLine commandLine(PrintWriter out, PrintWriter err) {
+    CommandLine commandLine = new CommandLine(new EstLoad());
+    commandLine.setOut(out);
+    commandLine.setErr(err);
+    commandLine.setCaseInsensitiveEnumValuesAllowed(true);
+    commandLine.registerConverter(Duration.class, DurationText::parse);
+    commandLine.setParameterExceptionHandler((e, args) -> {
+      e.getCommandLine().getErr().println("est-load: " + e.getMessage() + " (see: est-load --help)");
+      return EXIT_USAGE;
+    });
+    commandLine.setExecutionExceptionHandler((e, failed, parseResult) -> {
+      failed.getErr().println("est-load: " + (e.getMessage() == null ? e.toString() : e.getMessage()));
+      return e instanceof IllegalArgumentException ? EXIT_USAGE : EXIT_FAILURE;
+    });
+    return commandLine;
+  }
+
+  @Override
+  public Integer call() throws Exception {
+    PrintWriter out = spec.commandLine().getOut();
+    PrintWriter err = spec.commandLine().getErr();
+    checkUsage();
+    String[] protocols = {tls.equals("1.2") ? "TLSv1.2" : "TLSv1.3"};
+    KeyAlgorithm algorithm = keyType.equals("rsa-2048") ? KeyAlgorithm.RSA_2048 : KeyAlgorithm.EC_P256;
+    int pool = keyPool != null ? keyPool : algorithm == KeyAlgorithm.RSA_2048 ? 32 : 0;
+    SecureRandom random = new SecureRandom();
+    List<X509Certificate> roots;
+    try {
+      roots = Pem.readCertificates(trust);
+    } catch (IllegalArgumentException e) {
+      throw new IllegalArgumentException("--trust: " + e.getMessage(), e);
+    }
+    TrustManager[] trustManagers = trustManagers(roots);
+    String basePath = basePath(url);
+    Workload workload;
+    try {
+      workload = Workload.of(op, basePath, basic, tokens, algorithm, pool, random);
+    } catch (IOException e) {
+      throw new IllegalArgumentException("--tokens: " + e.getMessage(), e);
+    }
+    int timeoutMillis = (int) Math.min(Integer.MAX_VALUE, timeout.toMillis());
+
+    // Client identities for simplereenroll, enrolled before the clock starts.
+    List<Identity> clients = new ArrayList<>();
+    if (op == Op.simplereenroll) {
+      int wanted = identities == null ? concurrency : identities;
+      SSLSocketFactory anonymous = context(null, trustManagers, random).getSocketFactory();
+      for (int i = 0; i < wanted; i++) {
+        clients.add(enrollIdentity(url, workload, anonymous, protocols, timeoutMillis, random));
+      }
+      err.println("est-load: enrolled " + clients.size() + " client identities for simplereenroll");
+    }
+
+    if (warmup != null) {
+      phase(warmup, Long.MAX_VALUE, workload, clients, trustManagers, random, protocols, timeoutMillis, err, false);
+    }
+    Duration limit = duration != null ? duration : count != null ? MAX_DURATION : Duration.ofSeconds(10);
+    Phase measured = phase(limit, count == null ? Long.MAX_VALUE : count, workload, clients, trustManagers, random,
+        protocols, timeoutMillis, err, !quiet);
+    double seconds = measured.seconds();
+    Histogram total = measured.latency();
+    LongAdder okCount = measured.ok();
+    Map<String, LongAdder> outcomes = measured.outcomes();
+
+    Map<String, Long> counts = new TreeMap<>();
+    outcomes.forEach((k, v) -> counts.put(k, v.sum()));
+    long requests = counts.values().stream().mapToLong(Long::longValue).sum();
+    long ok = okCount.sum();
+    LoadResult result = new LoadResult("est-load", url.toString(), op.name(), concurrency, newConnection,
+        newConnection && resumption, "TLSv" + tls, algorithm == KeyAlgorithm.RSA_2048 ? "rsa-2048" : "ec-p256",
+        Runtime.version().toString(), round(seconds), requests, ok, round(ok / seconds), counts,
+        new LoadResult.Latency(ms(total.getValueAtPercentile(50)), ms(total.getValueAtPercentile(90)),
+            ms(total.getValueAtPercentile(99)), ms(total.getValueAtPercentile(99.9)), ms(total.getMaxValue()),
+            round(total.getMean() / 1000.0)));
+    out.println(summary(result));
+    if (json != null) {
+      Files.writeString(json, Json.write(result), StandardCharsets.UTF_8);
+    }
+    if (hgrm != null) {
+      try (PrintStream file = new PrintStream(Files.newOutputStream(hgrm), true, StandardCharsets.UTF_8)) {
+        total.outputPercentileDistribution(file, 1000.0);
+      }
+    }
+    if (ok == 0) {
+      err.println("est-load: no request succeeded (" + counts + ")");
+      return EXIT_FAILURE;
+    }
+    return EXIT_OK;
+  }
+
+  /** What one phase of load measured. */
+  private record Phase(double seconds, Histogram latency, LongAdder ok, Map<String, LongAdder> outcomes) {}
+
+  /** Runs the workers for {@code limit} or {@code maxRequests}, whichever ends first. */
+  private Phase phase(Duration limit, long maxRequests, Workload workload, List<Identity> clients,
+      TrustManager[] trustManagers, SecureRandom random, String[] protocols, int timeoutMillis, PrintWriter err,
+      boolean live) throws InterruptedException {
+    Recorder recorder = new Recorder(3);
+    Map<String, LongAdder> outcomes = new ConcurrentHashMap<>();
+    AtomicLong started = new AtomicLong();
+    AtomicBoolean stop = new AtomicBoolean();
+    LongAdder okCount = new LongAdder();
+    Histogram total = new Histogram(3);
+    List<Thread> workers = new ArrayList<>();
+    long begin = System.nanoTime();
+    long deadline = begin + limit.toNanos();
+    for (int w = 0; w < concurrency; w++) {
+      Identity identity = clients.isEmpty() ? null : clients.get(w % clients.size());
+      SSLContext shared = context(identity == null ? null : identity.keyManagers(), trustManagers, random);
+      Thread worker = new Thread(() -> {
+        HttpsConnection connection = null;
+        try {
+          while (!stop.get() && System.nanoTime() < deadline) {
+            if (started.incrementAndGet() > maxRequests) {
+              break;
+            }
+            Workload.Request request = workload.next(identity == null ? null : identity.subject());
+            if (request == null) {
+              stop.set(true);
+              break;
+            }
+            long t0 = System.nanoTime();
+            String outcome;
+            try {
+              if (connection == null || !connection.reusable()) {
+                if (connection != null) {
+                  connection.close();
+                }
+                SSLContext context = newConnection && !resumption
+                    ? context(identity == null ? null : identity.keyManagers(), trustManagers, random) : shared;
+                connection = HttpsConnection.open(url, context.getSocketFactory(), protocols, timeoutMillis);
+              }
+              HttpsConnection.Response response = connection.exchange(request.method(), request.path(),
+                  request.headers(), request.body());
+              outcome = Integer.toString(response.status());
+              if (response.status() == 200 && op != Op.cacerts && !hasCertificate(response.body())) {
+                outcome = "bad-body";
+              }
+            } catch (IOException | RuntimeException e) {
+              outcome = "io:" + e.getClass().getSimpleName();
+              if (connection != null) {
+                connection.close();
+                connection = null;
+              }
+            }
+            long micros = Math.max(1, (System.nanoTime() - t0) / 1000);
+            if (outcome.startsWith("2")) {
+              recorder.recordValue(micros);
+              okCount.increment();
+            }
+            outcomes.computeIfAbsent(outcome, k -> new LongAdder()).increment();
+            if (newConnection && connection != null) {
+              connection.close();
+              connection = null;
+            }
+          }
+        } finally {
+          if (connection != null) {
+            connection.close();
+          }
+        }
+      }, "est-load-" + w);
+      worker.setDaemon(true);
+      workers.add(worker);
+    }
+    workers.forEach(Thread::start);
+    long lastOk = 0;
+    long lastAt = begin;
+    for (Thread worker : workers) {
+      while (worker.isAlive()) {
+        worker.join(1000);
+        long now = System.nanoTime();
+        if (live && now - lastAt >= 1_000_000_000L) {
+          total.add(recorder.getIntervalHistogram());
+          long done = okCount.sum();
+          err.printf(Locale.ROOT, "[%6.1fs] %d ok (%.0f/s now), %d other%n", (now - begin) / 1e9, done,
+              (done - lastOk) / ((now - lastAt) / 1e9), errors(outcomes));
+          err.flush();
+          lastOk = done;
+          lastAt = now;
+        }
+      }
+    }
+    total.add(recorder.getIntervalHistogram());
+    return new Phase((System.nanoTime() - begin) / 1e9, total, okCount, outcomes);
+  }
+
+  private void checkUsage() {
+    if (!"https".equalsIgnoreCase(url.getScheme()) || url.getHost() == null) {
+      throw new ParameterException(spec.commandLine(), "--url: '" + url + "' is not an https://HOST[:PORT][/path] URL");
+    }
+    if (concurrency < 1 || concurrency > 10_000) {
+      throw new ParameterException(spec.commandLine(), "--concurrency: must be between 1 and 10000");
+    }
+    if (count != null && count < 1) {
+      throw new ParameterException(spec.commandLine(), "--count: must be at least 1");
+    }
+    if (duration != null && (duration.isZero() || duration.compareTo(MAX_DURATION) > 0)) {
+      throw new ParameterException(spec.commandLine(), "--duration: must be positive and at most 1h");
+    }
+    if (!tls.equals("1.2") && !tls.equals("1.3")) {
+      throw new ParameterException(spec.commandLine(), "--tls: '" + tls + "' is neither 1.2 nor 1.3");
+    }
+    if (!keyType.equals("ec-p256") && !keyType.equals("rsa-2048")) {
+      throw new ParameterException(spec.commandLine(), "--key-type: '" + keyType + "' is neither ec-p256 nor rsa-2048");
+    }
+    if (basic != null && basic.indexOf(':') <= 0) {
+      throw new ParameterException(spec.commandLine(), "--basic: expected USER:PASSWORD");
+    }
+    if (op != Op.cacerts && basic == null && tokens == null) {
+      throw new ParameterException(spec.commandLine(), "--op " + op + " needs --tokens FILE or --basic USER:PASSWORD");
+    }
+    if (resumption && !newConnection) {
+      throw new ParameterException(spec.commandLine(), "--tls-resumption is for --new-connection-per-request");
+    }
+    if (warmup != null && (warmup.isZero() || warmup.compareTo(Duration.ofMinutes(10)) > 0)) {
+      throw new ParameterException(spec.commandLine(), "--warmup: must be positive and at most 10m");
+    }
+    if (keyPool != null && keyPool < 0) {
+      throw new ParameterException(spec.commandLine(), "--key-pool: must be 0 or more");
+    }
+  }
+
+  /** A client certificate and key, for simplereenroll. */
+  private record Identity(X500Name subject, KeyManager[] keyManagers) {}
+
+  private static Identity enrollIdentity(URI url, Workload workload, SSLSocketFactory factory, String[] protocols,
+      int timeout, SecureRandom random) throws Exception {
+    java.security.KeyPair keys = KeyAlgorithm.EC_P256.generate(random);
+    Workload.Request request = workload.enrollment(keys);
+    if (request == null) {
+      throw new IllegalArgumentException("--tokens: not enough tokens to enroll the client identities");
+    }
+    try (HttpsConnection connection = HttpsConnection.open(url, factory, protocols, timeout)) {
+      HttpsConnection.Response response = connection.exchange(request.method(), request.path(), request.headers(),
+          request.body());
+      if (response.status() != 200 || !hasCertificate(response.body())) {
+        throw new IllegalStateException("enrolling a client identity failed: HTTP " + response.status() + " "
+            + new String(response.body(), StandardCharsets.UTF_8).trim());
+      }
+      X509Certificate certificate = CertsOnly.decode(Base64Body.decode(response.body())).get(0);
+      KeyStore store = KeyStore.getInstance("PKCS12");
+      store.load(null, null);
+      store.setKeyEntry("client", keys.getPrivate(), IN_MEMORY, new X509Certificate[] {certificate});
+      KeyManagerFactory factoryOfKeys = KeyManagerFactory.getInstance(KeyManagerFactory.getDefaultAlgorithm());
+      factoryOfKeys.init(store, IN_MEMORY);
+      return new Identity(X500Name.getInstance(certificate.getSubjectX500Principal().getEncoded()),
+          factoryOfKeys.getKeyManagers());
+    }
+  }
+
+  private static boolean hasCertificate(byte[] body) {
+    try {
+      return !CertsOnly.decode(Base64Body.decode(body)).isEmpty();
+    } catch (RuntimeException e) {
+      return false;
+    }
+  }
+
+  private static TrustManager[] trustManagers(List<X509Certificate> roots) throws Exception {
+    KeyStore store = KeyStore.getInstance("PKCS12");
+    store.load(null, null);
+    for (int i = 0; i < roots.size(); i++) {
+      store.setCertificateEntry("root-" + i, roots.get(i));
+    }
+    TrustManagerFactory factory = TrustManagerFactory.getInstance("PKIX");
+    factory.init(store);
+    return factory.getTrustManagers();
+  }
+
+  private static SSLContext context(KeyManager[] keyManagers, TrustManager[] trustManagers, SecureRandom random) {
+    try {
+      SSLContext context = SSLContext.getInstance("TLS");
+      context.init(keyManagers, trustManagers, random);
+      return context;
+    } catch (java.security.GeneralSecurityException e) {
+      throw new IllegalStateException("TLS is part of every Java platform", e);
+    }
+  }
+
+  /** The EST base path of a URL: its path, or {@code /.well-known/est} when it has none. */
+  static String basePath(URI url) {
+    String path = url.getRawPath();
+    if (path == null || path.isEmpty() || path.equals("/")) {
+      return "/.well-known/est";
+    }
+    return path.endsWith("/") ? path.substring(0, path.length() - 1) : path;
+  }
+
+  private static long errors(Map<String, LongAdder> outcomes) {
+    long errors = 0;
+    for (Map.Entry<String, LongAdder> entry : outcomes.entrySet()) {
+      if (!entry.getKey().startsWith("2")) {
+        errors += entry.getValue().sum();
+      }
+    }
+    return errors;
+  }
+
+  static String summary(LoadResult result) {
+    StringBuilder text = new StringBuilder();
+    text.append(String.format(Locale.ROOT, "est-load: %s %s, concurrency %d, %s, %s, %s%n", result.op(), result.url(),
+        result.concurrency(), result.newConnectionPerRequest()
+            ? "new connection per request" + (result.tlsResumption() ? " (TLS resumption)" : " (full handshakes)")
+            : "kept-alive connections",
+        result.tls(), result.keyType()));
+    text.append(String.format(Locale.ROOT, "  %.1f s, %d requests, %d ok: %.1f/s; outcomes %s%n", result.seconds(),
+        result.requests(), result.ok(), result.throughput(), result.outcomes()));
+    LoadResult.Latency latency = result.latencyMs();
+    text.append(String.format(Locale.ROOT,
+        "  latency ms (ok): p50 %.2f  p90 %.2f  p99 %.2f  p99.9 %.2f  max %.2f  mean %.2f (Java %s)", latency.p50(),
+        latency.p90(), latency.p99(), latency.p999(), latency.max(), latency.mean(), result.javaRuntime()));
+    return text.toString();
+  }
+
+  private static double ms(long micros) {
+    return round(micros / 1000.0);
+  }
+
+  private static double round(double value) {
+    return Math.round(value * 100.0) / 100.0;
+  }
+}

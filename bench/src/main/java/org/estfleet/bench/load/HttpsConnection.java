@@ -1,0 +1,180 @@
+package org.estfleet.bench.load;
+
+import java.io.BufferedInputStream;
+import java.io.ByteArrayOutputStream;
+import java.io.IOException;
+import java.io.InputStream;
+import java.io.OutputStream;
+import java.net.InetSocketAddress;
+import java.net.Socket;
+import java.net.URI;
+import java.nio.charset.StandardCharsets;
+import java.util.Locale;
+import java.util.Map;
+import java.util.TreeMap;
+import javax.net.ssl.SSLSocket;
+import javax.net.ssl.SSLSocketFactory;
+
+/**
+ * One HTTP/1.1 connection over TLS, as small as a load generator needs: a request written in one
+ * go, the response read by {@code Content-Length}, chunked encoding or connection close. It only
+ * ever connects to the host and port it was made for, and follows no redirect.
+ */
+final class HttpsConnection implements AutoCloseable {
+  private static final int MAX_BODY = 4 * 1024 * 1024;
+
+  private final SSLSocket socket;
+  private final InputStream in;
+  private final OutputStream out;
+  private final String host;
+  private boolean reusable = true;
+
+  /** A response: its status, headers (lower-case names) and body. */
+  record Response(int status, Map<String, String> headers, byte[] body) {}
+
+  private HttpsConnection(SSLSocket socket, String host) throws IOException {
+    this.socket = socket;
+    this.in = new BufferedInputStream(socket.getInputStream(), 16 * 1024);
+    this.out = socket.getOutputStream();
+    this.host = host;
+  }
+
+  /** Connects and completes the TLS handshake. */
+  static HttpsConnection open(URI base, SSLSocketFactory factory, String[] protocols, int timeoutMillis)
+      throws IOException {
+    int port = base.getPort() < 0 ? 443 : base.getPort();
+    Socket plain = new Socket();
+    try {
+      plain.setTcpNoDelay(true);
+      plain.connect(new InetSocketAddress(base.getHost(), port), timeoutMillis);
+      SSLSocket tls = (SSLSocket) factory.createSocket(plain, base.getHost(), port, true);
+      tls.setEnabledProtocols(protocols);
+      tls.setSoTimeout(timeoutMillis);
+      tls.startHandshake();
+      return new HttpsConnection(tls, base.getHost() + (base.getPort() < 0 ? "" : ":" + base.getPort()));
+    } catch (IOException | RuntimeException e) {
+      plain.close();
+      throw e;
+    }
+  }
+
+  SSLSocket socket() {
+    return socket;
+  }
+
+  /** Whether the server left the connection open for another request. */
+  boolean reusable() {
+    return reusable && !socket.isClosed();
+  }
+
+  /** Sends a request and reads its response. */
+  Response exchange(String method, String path, Map<String, String> headers, byte[] body) throws IOException {
+    StringBuilder head = new StringBuilder(256)
+        .append(method).append(' ').append(path).append(" HTTP/1.1\r\n")
+        .append("Host: ").append(host).append("\r\n");
+    headers.forEach((name, value) -> head.append(name).append(": ").append(value).append("\r\n"));
+    if (body != null) {
+      head.append("Content-Length: ").append(body.length).append("\r\n");
+    }
+    head.append("\r\n");
+    byte[] headBytes = head.toString().getBytes(StandardCharsets.US_ASCII);
+    byte[] request = headBytes;
+    if (body != null) {
+      request = new byte[headBytes.length + body.length];
+      System.arraycopy(headBytes, 0, request, 0, headBytes.length);
+      System.arraycopy(body, 0, request, headBytes.length, body.length);
+    }
+    out.write(request);
+    out.flush();
+    return read(method.equals("HEAD"));
+  }
+
+  private Response read(boolean head) throws IOException {
+    String statusLine = line();
+    if (!statusLine.startsWith("HTTP/1.")) {
+      throw new IOException("not an HTTP/1.x response: '" + statusLine + "'");
+    }
+    int status;
+    try {
+      status = Integer.parseInt(statusLine.substring(9, 12));
+    } catch (RuntimeException e) {
+      throw new IOException("malformed status line: '" + statusLine + "'");
+    }
+    Map<String, String> headers = new TreeMap<>();
+    for (String line = line(); !line.isEmpty(); line = line()) {
+      int colon = line.indexOf(':');
+      if (colon > 0) {
+        headers.merge(line.substring(0, colon).trim().toLowerCase(Locale.ROOT), line.substring(colon + 1).trim(),
+            (a, b) -> a + ", " + b);
+      }
+    }
+    String connection = headers.getOrDefault("connection", "").toLowerCase(Locale.ROOT);
+    if (connection.contains("close") || statusLine.startsWith("HTTP/1.0")) {
+      reusable = false;
+    }
+    byte[] body;
+    if (head || status == 204 || status == 304 || (status >= 100 && status < 200)) {
+      body = new byte[0];
+    } else if (headers.getOrDefault("transfer-encoding", "").toLowerCase(Locale.ROOT).contains("chunked")) {
+      body = chunked();
+    } else if (headers.containsKey("content-length")) {
+      long length = Long.parseLong(headers.get("content-length"));
+      if (length > MAX_BODY) {
+        throw new IOException("response body of " + length + " bytes is over " + MAX_BODY);
+      }
+      body = in.readNBytes((int) length);
+      if (body.length < length) {
+        throw new IOException("the response body ended after " + body.length + " of " + length + " bytes");
+      }
+    } else {
+      reusable = false;
+      body = in.readNBytes(MAX_BODY);
+    }
+    return new Response(status, headers, body);
+  }
+
+  private byte[] chunked() throws IOException {
+    ByteArrayOutputStream body = new ByteArrayOutputStream();
+    while (true) {
+      String size = line();
+      int semicolon = size.indexOf(';');
+      int length = Integer.parseInt((semicolon < 0 ? size : size.substring(0, semicolon)).trim(), 16);
+      if (length == 0) {
+        while (!line().isEmpty()) {
+          // trailers
+        }
+        return body.toByteArray();
+      }
+      if (body.size() + length > MAX_BODY) {
+        throw new IOException("chunked response body is over " + MAX_BODY + " bytes");
+      }
+      body.write(in.readNBytes(length));
+      line();
+    }
+  }
+
+  private String line() throws IOException {
+    StringBuilder line = new StringBuilder(64);
+    int c;
+    while ((c = in.read()) >= 0) {
+      if (c == '\n') {
+        int end = line.length();
+        return end > 0 && line.charAt(end - 1) == '\r' ? line.substring(0, end - 1) : line.toString();
+      }
+      if (line.length() > 16 * 1024) {
+        throw new IOException("response header line over 16 KiB");
+      }
+      line.append((char) c);
+    }
+    throw new IOException("the server closed the connection");
+  }
+
+  @Override
+  public void close() {
+    try {
+      socket.close();
+    } catch (IOException e) {
+      // closing: nothing left to do
+    }
+  }
+}

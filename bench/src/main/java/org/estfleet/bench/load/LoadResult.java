@@ -1,0 +1,35 @@
+package org.estfleet.bench.load;
+
+import java.util.Map;
+
+/**
+ * What a run measured, as written by {@code --json}.
+ *
+ * @param requests requests sent (answered or failed)
+ * @param ok requests answered 2xx (with a certificate, for enrollments)
+ * @param throughput ok requests per second over the measured time
+ * @param outcomes every outcome by name: HTTP status codes, {@code io:...} for transport failures,
+ *     {@code bad-body} for a 200 without a usable certificate
+ * @param latencyMs latency percentiles of the ok requests, in milliseconds (from sending the
+ *     request, including the TLS handshake on a new connection, to the end of the response)
+ */
+public record LoadResult(
+    String tool,
+    String url,
+    String op,
+    int concurrency,
+    boolean newConnectionPerRequest,
+    boolean tlsResumption,
+    String tls,
+    String keyType,
+    String javaRuntime,
+    double seconds,
+    long requests,
+    long ok,
+    double throughput,
+    Map<String, Long> outcomes,
+    Latency latencyMs) {
+
+  /** Latency percentiles in milliseconds. */
+  public record Latency(double p50, double p90, double p99, double p999, double max, double mean) {}
+}

@@ -1,0 +1,186 @@
+package org.estfleet.bench.load;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import java.io.PrintWriter;
+import java.io.StringWriter;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import org.estfleet.json.Json;
+import org.estfleet.server.TestServer;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/** est-load against a real est-server over TLS on 127.0.0.1, with small counts: options, counts, outputs. */
+class EstLoadTest {
+  @TempDir
+  Path dir;
+
+  private TestServer server;
+  private Path trust;
+
+  @BeforeEach
+  void start() throws Exception {
+    server = TestServer.start(dir.resolve("server"));
+    trust = server.dataDir().resolve("ca/root.pem");
+  }
+
+  @AfterEach
+  void stop() {
+    server.close();
+  }
+
+  private record Run(int exit, String out, String err) {}
+
+  private static Run load(String... args) {
+    StringWriter out = new StringWriter();
+    StringWriter err = new StringWriter();
+    int exit = EstLoad.commandLine(new PrintWriter(out, true), new PrintWriter(err, true)).execute(args);
+    return new Run(exit, out.toString(), err.toString());
+  }
+
+  private List<String> common(String op, String... more) {
+    List<String> args = new ArrayList<>(List.of("--url", server.baseUri().toString(), "--op", op, "--trust",
+        trust.toString(), "--quiet"));
+    args.addAll(List.of(more));
+    return args;
+  }
+
+  private Run load(List<String> args) {
+    return load(args.toArray(String[]::new));
+  }
+
+  private Path tokens(String prefix, int count) throws Exception {
+    StringBuilder lines = new StringBuilder();
+    List<String> ids = new ArrayList<>();
+    for (int i = 1; i <= count; i++) {
+      ids.add(prefix + "-" + i);
+    }
+    for (Map.Entry<String, String> token : server.tokens(ids).entrySet()) {
+      lines.append(token.getKey()).append(':').append(token.getValue()).append('\n');
+    }
+    Path file = dir.resolve(prefix + ".tokens");
+    Files.writeString(file, lines.toString());
+    return file;
+  }
+
+  private LoadResult result(Path json) throws Exception {
+    return Json.parse(Files.readString(json, StandardCharsets.UTF_8), LoadResult.class, json.toString());
+  }
+
+  @Test
+  void cacerts_keepAlive_countsAddUp_jsonAndHgrmWritten() throws Exception {
+    Path json = dir.resolve("cacerts.json");
+    Path hgrm = dir.resolve("cacerts.hgrm");
+
+    Run run = load(common("cacerts", "--count", "40", "--concurrency", "4", "--json", json.toString(), "--hgrm",
+        hgrm.toString()));
+
+    assertEquals(0, run.exit(), run.err());
+    LoadResult result = result(json);
+    assertEquals(40, result.requests());
+    assertEquals(40, result.ok());
+    assertEquals(Map.of("200", 40L), result.outcomes());
+    assertEquals("cacerts", result.op());
+    assertTrue(result.latencyMs().p50() > 0 && result.latencyMs().max() >= result.latencyMs().p99());
+    assertTrue(run.out().contains("40 ok"), run.out());
+    String percentiles = Files.readString(hgrm);
+    assertTrue(percentiles.contains("Value") && percentiles.contains("Percentile") && percentiles.contains("#[Max"),
+        percentiles);
+  }
+
+  @Test
+  void simpleenroll_withTokens_newConnectionEachTime_tls12_rsa() throws Exception {
+    Path json = dir.resolve("enroll.json");
+    long before = server.ledger(ledger -> ledger.count());
+
+    Run run = load(common("simpleenroll", "--tokens", tokens("load", 6).toString(), "--count", "6", "--concurrency",
+        "2", "--new-connection-per-request", "--tls", "1.2", "--key-type", "rsa-2048", "--key-pool", "2", "--json",
+        json.toString()));
+
+    assertEquals(0, run.exit(), run.err());
+    LoadResult result = result(json);
+    assertEquals(6, result.ok(), result.outcomes().toString());
+    assertEquals("TLSv1.2", result.tls());
+    assertEquals("rsa-2048", result.keyType());
+    assertTrue(result.newConnectionPerRequest());
+    assertEquals(before + 6, (long) server.ledger(ledger -> ledger.count()));
+  }
+
+  @Test
+  void simplereenroll_enrollsItsIdentitiesFirstThenReenrollsOverMutualTls() throws Exception {
+    Path json = dir.resolve("reenroll.json");
+    long before = server.ledger(ledger -> ledger.count());
+
+    Run run = load(common("simplereenroll", "--tokens", tokens("client", 3).toString(), "--identities", "3",
+        "--count", "12", "--concurrency", "3", "--json", json.toString()));
+
+    assertEquals(0, run.exit(), run.err());
+    assertTrue(run.err().contains("enrolled 3 client identities"), run.err());
+    LoadResult result = result(json);
+    assertEquals(12, result.ok(), result.outcomes().toString());
+    assertEquals(before + 3 + 12, (long) server.ledger(ledger -> ledger.count()));
+  }
+
+  @Test
+  void tokensUsedUp_stopsEarly() throws Exception {
+    Path json = dir.resolve("few.json");
+
+    Run run = load(common("simpleenroll", "--tokens", tokens("few", 3).toString(), "--count", "10", "--json",
+        json.toString()));
+
+    assertEquals(0, run.exit(), run.err());
+    assertEquals(3, result(json).requests());
+  }
+
+  @Test
+  void refusals_areCountedByStatus_andNoSuccessIsExit1() throws Exception {
+    Path wrong = dir.resolve("wrong.tokens");
+    Files.writeString(wrong, "device-1:not-a-token\ndevice-2:not-a-token\n");
+    Path json = dir.resolve("wrong.json");
+
+    Run run = load(common("simpleenroll", "--tokens", wrong.toString(), "--json", json.toString()));
+
+    assertEquals(1, run.exit());
+    assertTrue(run.err().contains("no request succeeded"), run.err());
+    assertEquals(Map.of("401", 2L), result(json).outcomes());
+  }
+
+  @Test
+  void durationBound_runsForItsDurationAndStops() throws Exception {
+    Path json = dir.resolve("timed.json");
+
+    Run run = load(common("cacerts", "--duration", "1s", "--concurrency", "2", "--json", json.toString()));
+
+    assertEquals(0, run.exit(), run.err());
+    LoadResult result = result(json);
+    assertTrue(result.seconds() >= 1.0, "ran its second: " + result.seconds());
+    assertEquals(result.requests(), result.ok());
+  }
+
+  @Test
+  void badUsage_isExit2WithOneLine() throws Exception {
+    Run noTrust = load("--url", server.baseUri().toString(), "--op", "cacerts");
+    Run badOp = load(common("bogus").toArray(String[]::new));
+    Run badTls = load(common("cacerts", "--tls", "1.1"));
+    Run noCredentials = load(common("simpleenroll"));
+    Run plainHttp = load("--url", "http://127.0.0.1:1", "--op", "cacerts", "--trust", trust.toString());
+    Run badTokens = load(common("simpleenroll", "--tokens", Files.writeString(dir.resolve("bad.tokens"), "nocolon\n")
+        .toString()));
+
+    for (Run run : List.of(noTrust, badOp, badTls, noCredentials, plainHttp, badTokens)) {
+      assertEquals(2, run.exit(), run.err());
+      assertEquals(1, run.err().strip().lines().count(), run.err());
+      assertTrue(run.err().startsWith("est-load: "), run.err());
+    }
+    assertTrue(noCredentials.err().contains("needs --tokens FILE or --basic"), noCredentials.err());
+    assertTrue(badTokens.err().contains("line 1: expected ID:TOKEN"), badTokens.err());
+  }
+}
