@@ -1,7 +1,5 @@
 package org.estfleet.server;
 
-import java.io.PrintWriter;
-import java.io.StringWriter;
 import java.net.URI;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -15,7 +13,6 @@ import org.estfleet.pki.Pem;
 import org.estfleet.pki.TestClock;
 import org.estfleet.server.auth.BootstrapTokens;
 import org.estfleet.server.ca.CertificateAuthority;
-import org.estfleet.server.cli.EstServerCommand;
 import org.estfleet.server.config.DataDir;
 import org.estfleet.server.store.Database;
 import org.estfleet.server.store.IssuedCertificates;
@@ -105,11 +102,9 @@ public final class TestServer implements AutoCloseable {
   }
 
   private static void run(String... args) {
-    StringWriter out = new StringWriter();
-    StringWriter err = new StringWriter();
-    int exit = EstServerCommand.commandLine(new PrintWriter(out), new PrintWriter(err)).execute(args);
-    if (exit != 0) {
-      throw new IllegalStateException(args[0] + " failed (" + exit + "): " + err);
+    Cli.Run run = Cli.run(args);
+    if (run.exit() != 0) {
+      throw new IllegalStateException(args[0] + " failed (" + run.exit() + "): " + run.err());
     }
   }
 

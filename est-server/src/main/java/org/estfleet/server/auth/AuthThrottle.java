@@ -3,8 +3,6 @@ package org.estfleet.server.auth;
 import java.time.Clock;
 import java.time.Duration;
 import java.time.Instant;
-import java.util.Map;
-import java.util.concurrent.ConcurrentHashMap;
 import org.estfleet.est.EstException;
 
 /**
@@ -21,9 +19,7 @@ public final class AuthThrottle {
   private final int identityLimit;
   private final int sourceLimit;
   private final Clock clock;
-  private final Map<String, Window> failures = new ConcurrentHashMap<>();
-
-  private record Window(Instant start, int count) {}
+  private final FixedWindows failures = new FixedWindows(WINDOW, MAX_TRACKED);
 
   /**
    * @param identityLimit failed authentications allowed per minute for one identity
@@ -48,10 +44,9 @@ public final class AuthThrottle {
   public void check(String source, String identity) throws EstException {
     Instant now = clock.instant();
     for (String key : keys(source, identity)) {
-      Window window = failures.get(key);
       int limit = key.startsWith("source ") ? sourceLimit : identityLimit;
-      if (window != null && window.count() >= limit && now.isBefore(window.start().plus(WINDOW))) {
-        Duration left = Duration.between(now, window.start().plus(WINDOW));
+      if (failures.countNow(key, now) >= limit) {
+        Duration left = failures.left(key, now);
         throw EstException.tooManyRequests("too many failed authentications " + describe(key)
             + " in the last minute; wait " + left.toSeconds() + "s", left);
       }
@@ -61,13 +56,8 @@ public final class AuthThrottle {
   /** Counts a failed authentication against the source and the identity. */
   public void failed(String source, String identity) {
     Instant now = clock.instant();
-    if (failures.size() > MAX_TRACKED) {
-      failures.values().removeIf(window -> !now.isBefore(window.start().plus(WINDOW)));
-    }
     for (String key : keys(source, identity)) {
-      failures.merge(key, new Window(now, 1), (old, fresh) -> now.isBefore(old.start().plus(WINDOW))
-          ? new Window(old.start(), old.count() + 1)
-          : fresh);
+      failures.count(key, now);
     }
   }
 

@@ -3,8 +3,6 @@ package org.estfleet.server.auth;
 import java.time.Clock;
 import java.time.Duration;
 import java.time.Instant;
-import java.util.Map;
-import java.util.concurrent.ConcurrentHashMap;
 import org.estfleet.est.EstException;
 
 /**
@@ -23,10 +21,8 @@ public final class EnrollmentThrottle {
   private final int perIdentity;
   private final int perSource;
   private final Clock clock;
-  private final Map<String, Window> issued = new ConcurrentHashMap<>();
-  private final Map<String, Window> requests = new ConcurrentHashMap<>();
-
-  private record Window(Instant start, int count) {}
+  private final FixedWindows issued = new FixedWindows(IDENTITY_WINDOW, MAX_TRACKED);
+  private final FixedWindows requests = new FixedWindows(SOURCE_WINDOW, MAX_TRACKED);
 
   /**
    * @param perIdentity certificates issued per hour to one identity
@@ -52,34 +48,22 @@ public final class EnrollmentThrottle {
   public void admit(String source, String identity) throws EstException {
     Instant now = clock.instant();
     if (identity != null) {
-      Window window = issued.get(identity);
-      if (window != null && window.count() >= perIdentity && now.isBefore(window.start().plus(IDENTITY_WINDOW))) {
-        Duration left = Duration.between(now, window.start().plus(IDENTITY_WINDOW));
-        throw EstException.tooManyRequests(identity + " was issued " + window.count()
+      int count = issued.countNow(identity, now);
+      if (count >= perIdentity) {
+        Duration left = issued.left(identity, now);
+        throw EstException.tooManyRequests(identity + " was issued " + count
             + " certificates in the last hour, the limit; wait " + left.toSeconds() + "s", left);
       }
     }
-    if (source != null) {
-      Window window = count(requests, "source " + source, now, SOURCE_WINDOW);
-      if (window.count() > perSource) {
-        Duration left = Duration.between(now, window.start().plus(SOURCE_WINDOW));
-        throw EstException.tooManyRequests("more than " + perSource + " enrollment requests from " + source
-            + " in the last minute; wait " + left.toSeconds() + "s", left);
-      }
+    if (source != null && requests.count("source " + source, now).count() > perSource) {
+      Duration left = requests.left("source " + source, now);
+      throw EstException.tooManyRequests("more than " + perSource + " enrollment requests from " + source
+          + " in the last minute; wait " + left.toSeconds() + "s", left);
     }
   }
 
   /** Counts a certificate issued to {@code identity}. */
   public void issued(String identity) {
-    count(issued, identity, clock.instant(), IDENTITY_WINDOW);
-  }
-
-  private static Window count(Map<String, Window> windows, String key, Instant now, Duration length) {
-    if (windows.size() > MAX_TRACKED) {
-      windows.values().removeIf(window -> !now.isBefore(window.start().plus(length)));
-    }
-    return windows.merge(key, new Window(now, 1), (old, fresh) -> now.isBefore(old.start().plus(length))
-        ? new Window(old.start(), old.count() + 1)
-        : fresh);
+    issued.count(identity, clock.instant());
   }
 }

@@ -1,12 +1,11 @@
 package org.estfleet.server.ca;
 
+import static org.estfleet.server.Cli.run;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
-import java.io.PrintWriter;
-import java.io.StringWriter;
 import java.net.http.HttpClient;
 import java.net.http.HttpRequest;
 import java.net.http.HttpResponse;
@@ -26,9 +25,9 @@ import org.estfleet.pki.KeyAlgorithm;
 import org.estfleet.pki.Pem;
 import org.estfleet.pki.RootRollover;
 import org.estfleet.pki.TestPki;
+import org.estfleet.server.Cli.Run;
 import org.estfleet.server.EstTestClient;
 import org.estfleet.server.TestServer;
-import org.estfleet.server.cli.EstServerCommand;
 import org.estfleet.server.config.DataDir;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
@@ -46,15 +45,6 @@ class RolloverTest {
     if (server != null) {
       server.close();
     }
-  }
-
-  private record Run(int exit, String out, String err) {}
-
-  private static Run run(String... args) {
-    StringWriter out = new StringWriter();
-    StringWriter err = new StringWriter();
-    int exit = EstServerCommand.commandLine(new PrintWriter(out, true), new PrintWriter(err, true)).execute(args);
-    return new Run(exit, out.toString(), err.toString());
   }
 
   private List<X509Certificate> cacerts(X509Certificate trusting) throws Exception {

@@ -1,20 +1,20 @@
 package org.estfleet.server.cli;
 
+import static org.estfleet.server.Cli.run;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertNotEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
-import java.io.PrintWriter;
-import java.io.StringWriter;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.util.List;
 import java.nio.file.attribute.PosixFilePermissions;
 import java.security.cert.X509Certificate;
+import java.util.List;
 import org.estfleet.json.Json;
 import org.estfleet.pki.Certificates;
 import org.estfleet.pki.KeyPairs;
 import org.estfleet.pki.Pem;
+import org.estfleet.server.Cli.Run;
 import org.estfleet.server.config.DataDir;
 import org.estfleet.server.config.ServerConfig;
 import org.junit.jupiter.api.Test;
@@ -24,15 +24,6 @@ import org.junit.jupiter.api.io.TempDir;
 class CommandLineTest {
   @TempDir
   Path dir;
-
-  private record Run(int exit, String out, String err) {}
-
-  private static Run run(String... args) {
-    StringWriter out = new StringWriter();
-    StringWriter err = new StringWriter();
-    int exit = EstServerCommand.commandLine(new PrintWriter(out, true), new PrintWriter(err, true)).execute(args);
-    return new Run(exit, out.toString(), err.toString());
-  }
 
   @Test
   void init_writesDefaultsCaTlsAndDatabase() throws Exception {

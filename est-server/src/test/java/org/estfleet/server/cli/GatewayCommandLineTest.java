@@ -1,14 +1,14 @@
 package org.estfleet.server.cli;
 
+import static org.estfleet.server.Cli.run;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
-import java.io.PrintWriter;
-import java.io.StringWriter;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import org.estfleet.json.Json;
+import org.estfleet.server.Cli.Run;
 import org.estfleet.server.TestServer;
 import org.estfleet.server.config.ServerConfig;
 import org.junit.jupiter.api.AfterEach;
@@ -22,15 +22,6 @@ class GatewayCommandLineTest {
   Path dir;
 
   private TestServer ca;
-
-  private record Run(int exit, String out, String err) {}
-
-  private static Run run(String... args) {
-    StringWriter out = new StringWriter();
-    StringWriter err = new StringWriter();
-    int exit = EstServerCommand.commandLine(new PrintWriter(out, true), new PrintWriter(err, true)).execute(args);
-    return new Run(exit, out.toString(), err.toString());
-  }
 
   @BeforeEach
   void start() throws Exception {
