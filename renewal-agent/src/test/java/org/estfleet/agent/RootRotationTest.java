@@ -12,6 +12,7 @@ import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
+import java.util.function.UnaryOperator;
 import java.util.stream.Collectors;
 import org.bouncycastle.asn1.x500.X500Name;
 import org.estfleet.agent.store.StateDir;
@@ -24,6 +25,7 @@ import org.estfleet.pki.Pem;
 import org.estfleet.pki.TestPki;
 import org.estfleet.server.TestServer;
 import org.estfleet.server.ca.CaRollover;
+import org.estfleet.server.ca.CertificateAuthority;
 import org.estfleet.server.config.DataDir;
 import org.estfleet.testing.Await;
 import org.junit.jupiter.api.AfterEach;
@@ -48,15 +50,10 @@ class RootRotationTest {
     servers.forEach(TestServer::close);
   }
 
-  private TestServer ca(UnaryOperatorCa decorator) throws Exception {
-    TestServer server = decorator == null ? TestServer.start(dir.resolve("ca"))
-        : TestServer.start(dir.resolve("ca"), "{}", decorator::apply);
+  private TestServer ca(UnaryOperator<CertificateAuthority> decorator) throws Exception {
+    TestServer server = TestServer.start(dir.resolve("ca"), "{}", decorator);
     servers.add(server);
     return server;
-  }
-
-  private interface UnaryOperatorCa {
-    org.estfleet.server.ca.CertificateAuthority apply(org.estfleet.server.ca.CertificateAuthority ca);
   }
 
   private static CaRollover.Outcome rollover(TestServer ca) throws Exception {
@@ -81,7 +78,7 @@ class RootRotationTest {
 
   @Test
   void onlineAgent_stagesRenewsUnderTheNewChainAndRetiresTheOldRootAfterTheOverlap() throws Exception {
-    TestServer ca = ca(null);
+    TestServer ca = ca(UnaryOperator.identity());
     Path state = AgentFixture.enroll(ca, dir.resolve("agent"), "device-1");
     String oldRoot = Certificates.fingerprint(ca.rootCertificate());
     CaRollover.Outcome rollover = rollover(ca);
@@ -113,7 +110,7 @@ class RootRotationTest {
 
   @Test
   void agentThatMissedTheStaging_comesBackTrustingOnlyTheOldRootAndRecovers() throws Exception {
-    TestServer ca = ca(null);
+    TestServer ca = ca(UnaryOperator.identity());
     Path state = AgentFixture.enroll(ca, dir.resolve("agent"), "device-1");
     String oldRoot = Certificates.fingerprint(ca.rootCertificate());
     CaRollover.Outcome rollover = rollover(ca, Duration.ofDays(90));
@@ -130,7 +127,7 @@ class RootRotationTest {
 
   @Test
   void agentOfflinePastTheWholeOverlap_failsWithATrustFailureAndKeepsItsAnchors() throws Exception {
-    TestServer ca = ca(null);
+    TestServer ca = ca(UnaryOperator.identity());
     Path state = AgentFixture.enroll(ca, dir.resolve("agent"), "device-1");
     List<X509Certificate> anchors = StateDir.open(state).trust().anchors();
     rollover(ca);

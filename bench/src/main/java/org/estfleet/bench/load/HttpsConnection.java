@@ -58,10 +58,6 @@ final class HttpsConnection implements AutoCloseable {
     }
   }
 
-  SSLSocket socket() {
-    return socket;
-  }
-
   /** Whether the server left the connection open for another request. */
   boolean reusable() {
     return reusable && !socket.isClosed();

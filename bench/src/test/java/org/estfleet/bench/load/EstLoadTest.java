@@ -166,6 +166,18 @@ class EstLoadTest {
   }
 
   @Test
+  void warmup_runsFirstAndIsNotCounted() throws Exception {
+    Path json = dir.resolve("warm.json");
+
+    Run run = load(common("cacerts", "--warmup", "1s", "--count", "5", "--json", json.toString()));
+
+    assertEquals(0, run.exit(), run.err());
+    LoadResult result = result(json);
+    assertEquals(5, result.requests(), "only the measured requests: " + result.outcomes());
+    assertTrue(server.responses().getOrDefault(200, 0L) > 5, "the warm-up sent requests too: " + server.responses());
+  }
+
+  @Test
   void badUsage_isExit2WithOneLine() throws Exception {
     Run noTrust = load("--url", server.baseUri().toString(), "--op", "cacerts");
     Run badOp = load(common("bogus").toArray(String[]::new));
@@ -175,7 +187,10 @@ class EstLoadTest {
     Run badTokens = load(common("simpleenroll", "--tokens", Files.writeString(dir.resolve("bad.tokens"), "nocolon\n")
         .toString()));
 
-    for (Run run : List.of(noTrust, badOp, badTls, noCredentials, plainHttp, badTokens)) {
+    Run resumptionAlone = load(common("cacerts", "--tls-resumption"));
+    Run noWarmup = load(common("cacerts", "--warmup", "0s"));
+
+    for (Run run : List.of(noTrust, badOp, badTls, noCredentials, plainHttp, badTokens, resumptionAlone, noWarmup)) {
       assertEquals(2, run.exit(), run.err());
       assertEquals(1, run.err().strip().lines().count(), run.err());
       assertTrue(run.err().startsWith("est-load: "), run.err());

@@ -173,9 +173,12 @@ class RolloverTest {
     server = TestServer.start(dir.resolve("ca"));
 
     Run run = run("rollover", "--data", server.dataDir().toString(), "--activate-at", "tomorrow");
+    Run noOverlap = run("rollover", "--data", server.dataDir().toString(), "--overlap", "0s");
 
     assertEquals(2, run.exit());
     assertTrue(run.err().contains("--activate-at: 'tomorrow' is neither an instant"), run.err());
+    assertEquals(2, noOverlap.exit());
+    assertTrue(noOverlap.err().contains("--overlap: must be positive"), noOverlap.err());
     assertFalse(Files.exists(server.dataDir().resolve("ca/rollover.json")));
   }
 }
