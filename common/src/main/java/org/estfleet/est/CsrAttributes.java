@@ -57,6 +57,14 @@ public record CsrAttributes(List<Item> items) {
     return items.isEmpty();
   }
 
+  /**
+   * Whether the server asks for challengePassword, which RFC 7030 section 3.5 uses to say that
+   * CSRs must be linked to their TLS connection.
+   */
+  public boolean requestsLinking() {
+    return items.stream().anyMatch(item -> item.type().equals(CHALLENGE_PASSWORD));
+  }
+
   /** The DER encoding ({@code CsrAttrs ::= SEQUENCE SIZE (0..MAX) OF AttrOrOID}). */
   public byte[] encode() {
     AttrOrOID[] entries = new AttrOrOID[items.size()];

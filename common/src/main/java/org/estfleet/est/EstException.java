@@ -78,6 +78,11 @@ public final class EstException extends Exception {
     return new EstException(415, message, null, null, null);
   }
 
+  /** 500: the server is configured so that it cannot serve the request; the operator must act. */
+  public static EstException internalError(String message) {
+    return new EstException(500, message, null, null, null);
+  }
+
   /** 501: the operation is defined by RFC 7030 but this server does not offer it. */
   public static EstException notImplemented(String message) {
     return new EstException(501, message, null, null, null);

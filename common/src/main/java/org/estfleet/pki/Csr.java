@@ -21,6 +21,7 @@ import org.bouncycastle.operator.DefaultAlgorithmNameFinder;
 import org.bouncycastle.operator.OperatorCreationException;
 import org.bouncycastle.operator.jcajce.JcaContentVerifierProviderBuilder;
 import org.bouncycastle.pkcs.PKCS10CertificationRequest;
+import org.bouncycastle.pkcs.PKCS10CertificationRequestBuilder;
 import org.bouncycastle.pkcs.PKCSException;
 import org.bouncycastle.pkcs.jcajce.JcaPKCS10CertificationRequest;
 
@@ -134,6 +135,40 @@ public final class Csr {
       }
     }
     return Optional.empty();
+  }
+
+  /**
+   * Whether {@code other} asks for the same thing: the same subject, key and attributes, apart
+   * from the challengePassword (which a client linking its CSR to each TLS connection changes on
+   * every attempt).
+   */
+  public boolean sameRequestAs(Csr other) {
+    return request.getSubject().toASN1Primitive().equals(other.request.getSubject().toASN1Primitive())
+        && request.getSubjectPublicKeyInfo().equals(other.request.getSubjectPublicKeyInfo())
+        && attributesButChallengePassword().equals(other.attributesButChallengePassword());
+  }
+
+  private List<Attribute> attributesButChallengePassword() {
+    List<Attribute> attributes = new ArrayList<>();
+    for (Attribute attribute : request.getAttributes()) {
+      if (!attribute.getAttrType().equals(PKCSObjectIdentifiers.pkcs_9_at_challengePassword)) {
+        attributes.add(attribute);
+      }
+    }
+    return attributes;
+  }
+
+  /**
+   * A builder of this request without its challengePassword: what a client linking its CSR to a
+   * TLS connection completes and signs once the connection is up.
+   */
+  public PKCS10CertificationRequestBuilder builderWithoutChallengePassword() {
+    PKCS10CertificationRequestBuilder builder =
+        new PKCS10CertificationRequestBuilder(request.getSubject(), request.getSubjectPublicKeyInfo());
+    for (Attribute attribute : attributesButChallengePassword()) {
+      builder.addAttribute(attribute.getAttrType(), attribute.getAttributeValues());
+    }
+    return builder;
   }
 
   /** The types of all attributes in the request, in order. */

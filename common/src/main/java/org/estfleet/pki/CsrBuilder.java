@@ -2,6 +2,8 @@ package org.estfleet.pki;
 
 import java.io.IOException;
 import java.security.KeyPair;
+import java.security.PrivateKey;
+import java.security.PublicKey;
 import java.util.ArrayList;
 import java.util.List;
 import org.bouncycastle.asn1.DERUTF8String;
@@ -14,6 +16,7 @@ import org.bouncycastle.asn1.x509.Extension;
 import org.bouncycastle.asn1.x509.ExtensionsGenerator;
 import org.bouncycastle.asn1.x509.GeneralName;
 import org.bouncycastle.asn1.x509.GeneralNames;
+import org.bouncycastle.operator.ContentSigner;
 import org.bouncycastle.operator.OperatorCreationException;
 import org.bouncycastle.operator.jcajce.JcaContentSignerBuilder;
 import org.bouncycastle.pkcs.PKCS10CertificationRequestBuilder;
@@ -52,6 +55,17 @@ public final class CsrBuilder {
     return this;
   }
 
+  /** The signer of CSRs for a key pair, with the algorithm {@link KeyAlgorithm} picks for the key. */
+  public static ContentSigner signer(PrivateKey key, PublicKey publicKey) {
+    try {
+      return new JcaContentSignerBuilder(KeyAlgorithm.signatureAlgorithmFor(publicKey))
+          .setProvider(BouncyCastle.PROVIDER).build(key);
+    } catch (OperatorCreationException e) {
+      throw new IllegalStateException("cannot sign with a " + KeyAlgorithm.describe(publicKey) + " key: "
+          + e.getMessage(), e);
+    }
+  }
+
   /** Signs the request with the key pair's private key; the public key is the one requested. */
   public Csr sign(KeyPair keys) {
     try {
@@ -66,11 +80,8 @@ public final class CsrBuilder {
       if (challengePassword != null) {
         builder.addAttribute(PKCSObjectIdentifiers.pkcs_9_at_challengePassword, new DERUTF8String(challengePassword));
       }
-      String algorithm = KeyAlgorithm.signatureAlgorithmFor(keys.getPublic());
-      return Csr.fromDer(builder.build(
-              new JcaContentSignerBuilder(algorithm).setProvider(BouncyCastle.PROVIDER).build(keys.getPrivate()))
-          .getEncoded());
-    } catch (OperatorCreationException | IOException e) {
+      return Csr.fromDer(builder.build(signer(keys.getPrivate(), keys.getPublic())).getEncoded());
+    } catch (IOException e) {
       throw new IllegalStateException("cannot sign CSR for " + subject + ": " + e.getMessage(), e);
     }
   }

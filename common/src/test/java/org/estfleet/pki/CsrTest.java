@@ -1,6 +1,7 @@
 package org.estfleet.pki;
 
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
+import static org.junit.jupiter.api.Assertions.assertDoesNotThrow;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertThrows;
@@ -9,6 +10,8 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 import java.security.KeyPair;
 import java.util.List;
 import java.util.Optional;
+import org.bouncycastle.asn1.DERPrintableString;
+import org.bouncycastle.asn1.pkcs.PKCSObjectIdentifiers;
 import org.bouncycastle.asn1.x500.X500Name;
 import org.bouncycastle.asn1.x509.GeneralName;
 import org.junit.jupiter.api.Test;
@@ -70,5 +73,37 @@ class CsrTest {
 
     assertTrue(csr.isSignatureValid());
     assertEquals("SHA256WITHRSA", csr.signatureAlgorithmName());
+  }
+
+  @Test
+  void sameRequestAs_ignoresOnlyTheChallengePassword() {
+    GeneralName san = new GeneralName(GeneralName.dNSName, "device-7.example");
+    Csr first = new CsrBuilder().commonName("device-7").subjectAltName(san).challengePassword("AAEC").sign(keys);
+    Csr relinked = new CsrBuilder().commonName("device-7").subjectAltName(san).challengePassword("BBED").sign(keys);
+    Csr unlinked = new CsrBuilder().commonName("device-7").subjectAltName(san).sign(keys);
+    Csr otherName = new CsrBuilder().commonName("device-7")
+        .subjectAltName(new GeneralName(GeneralName.dNSName, "other.example")).sign(keys);
+    Csr otherKey = new CsrBuilder().commonName("device-7").subjectAltName(san)
+        .sign(KeyAlgorithm.EC_P256.generate(TestPki.RANDOM));
+
+    assertTrue(first.sameRequestAs(relinked));
+    assertTrue(first.sameRequestAs(unlinked));
+    assertFalse(first.sameRequestAs(otherName));
+    assertFalse(first.sameRequestAs(otherKey));
+  }
+
+  @Test
+  void builderWithoutChallengePassword_signsTheSameRequestWithANewPassword() {
+    Csr stored = new CsrBuilder().commonName("device-7")
+        .subjectAltName(new GeneralName(GeneralName.dNSName, "device-7.example")).sign(keys);
+
+    Csr linked = Csr.fromDer(assertDoesNotThrow(() -> stored.builderWithoutChallengePassword()
+        .addAttribute(PKCSObjectIdentifiers.pkcs_9_at_challengePassword,
+            new DERPrintableString("dGxzLXVuaXF1ZQ=="))
+        .build(CsrBuilder.signer(keys.getPrivate(), keys.getPublic())).getEncoded()));
+
+    assertTrue(linked.isSignatureValid());
+    assertTrue(linked.sameRequestAs(stored));
+    assertEquals(Optional.of("dGxzLXVuaXF1ZQ=="), linked.challengePassword());
   }
 }

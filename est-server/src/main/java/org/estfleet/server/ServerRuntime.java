@@ -17,6 +17,7 @@ import java.util.function.UnaryOperator;
 import java.util.Optional;
 import org.estfleet.est.client.ClientAuth;
 import org.estfleet.est.client.EstClient;
+import org.estfleet.pki.BouncyCastle;
 import org.estfleet.pki.Pem;
 import org.estfleet.server.config.GatewayConfig;
 import org.estfleet.server.enroll.CsrPolicy;
@@ -107,7 +108,8 @@ public final class ServerRuntime implements AutoCloseable {
     }
     EstServer.Settings settings = new EstServer.Settings(config.bindAddress(), config.port(), config.tls().protocols(),
         config.limits().maxRequestBytes(), config.limits().maxConcurrentRequests(), config.limits().busyRetryAfter(),
-        config.limits().maxHeaderBytes(), config.limits().idleTimeout(), config.limits().requestTimeout());
+        config.limits().maxHeaderBytes(), config.limits().idleTimeout(), config.limits().requestTimeout(),
+        config.tls().provider() == ServerConfig.TlsProvider.BCJSSE ? BouncyCastle.JSSE : null);
     return config.mode() == ServerConfig.Mode.GATEWAY
         ? startGateway(dataDir, settings, tlsKey, tlsChain, manufacturerCas, clock, random, decorator)
         : startCa(dataDir, settings, tlsKey, tlsChain, manufacturerCas, clock, random, decorator);
@@ -140,7 +142,8 @@ public final class ServerRuntime implements AutoCloseable {
           LabelPolicy.of(config.gatewayProfile()),
           (gateway, requestId) -> ledger.findForwarded(gateway, requestId)
               .map(record -> Pem.readCertificates(record.certificatePem(), "ledger serial " + record.serial()).get(0)),
-          StoredAnswers.none(), throttles(config, clock), audit);
+          StoredAnswers.none(), throttles(config, clock), audit,
+          config.tls().provider() == ServerConfig.TlsProvider.BCJSSE);
 
       List<X509Certificate> acceptedIssuers = new ArrayList<>(ca.certificates());
       acceptedIssuers.addAll(manufacturerCas);
@@ -205,7 +208,12 @@ public final class ServerRuntime implements AutoCloseable {
         policies.put(label, policy);
       }
       EstService service = new EstService(decorator.apply(storeAndForward), authenticator, policies, null,
-          EstService.ForwardedRequests.none(), storeAndForward, throttles(config, clock), audit);
+          EstService.ForwardedRequests.none(), storeAndForward, throttles(config, clock), audit,
+          config.tls().provider() == ServerConfig.TlsProvider.BCJSSE);
+      if (config.tls().provider() != ServerConfig.TlsProvider.BCJSSE) {
+        LOG.warn("tls.provider {} exposes no TLS channel binding: requests for upstream labels that require PoP "
+            + "linking will be refused", config.tls().provider());
+      }
 
       List<X509Certificate> acceptedIssuers = new ArrayList<>(mirror.anchors());
       acceptedIssuers.addAll(manufacturerCas);

@@ -20,8 +20,10 @@ import org.bouncycastle.asn1.x500.X500NameBuilder;
 import org.bouncycastle.asn1.x500.style.BCStyle;
 import org.bouncycastle.asn1.x509.GeneralName;
 import org.estfleet.est.client.Backoff;
+import org.estfleet.est.CsrAttributes;
 import org.estfleet.est.client.CaCertsOutcome;
 import org.estfleet.est.client.ClientAuth;
+import org.estfleet.est.client.CsrAttrsOutcome;
 import org.estfleet.est.client.EnrollOutcome;
 import org.estfleet.est.client.EstClient;
 import org.estfleet.est.client.Failure;
@@ -147,6 +149,7 @@ public final class Renewer {
         LOG.info("trust anchors from /cacerts: {}", describe(roots));
       }
       updateIntermediates(trust, fetch.certificates(), now);
+      state = observeLinking(state, fetch.endpoint(), trust.tlsAnchors());
 
       String credential = auth instanceof ClientAuth.Token ? "token" : "idevid";
       String token = auth instanceof ClientAuth.Token t ? t.secret() : null;
@@ -260,7 +263,10 @@ public final class Renewer {
     URI used = null;
     for (URI endpoint : endpoints(state)) {
       used = endpoint;
-      outcome = client.enroll(endpoint, config.label(), operation.equals(REENROLL), request.csr(), auth, anchors);
+      boolean reenroll = operation.equals(REENROLL);
+      outcome = linking(state)
+          ? client.enrollLinked(endpoint, config.label(), reenroll, request.csr(), request.key(), auth, anchors)
+          : client.enroll(endpoint, config.label(), reenroll, request.csr(), auth, anchors);
       if (outcome instanceof EnrollOutcome.Failed failed && failed.failure().failsOver()) {
         state = unhealthy(state, endpoint, failed.failure(), now);
         LOG.warn("{} at {} failed: {}", operation, endpoint, failed.failure().describe());
@@ -381,7 +387,8 @@ public final class Renewer {
     return path.subList(0, path.size() - 1);
   }
 
-  private record Fetch(List<X509Certificate> certificates, AgentState state, String error, Duration retryAfter) {}
+  private record Fetch(List<X509Certificate> certificates, AgentState state, String error, Duration retryAfter,
+      URI endpoint) {}
 
   private Fetch fetchCaCertificates(AgentState state, List<X509Certificate> anchors, Instant now) {
     String error = "no endpoint configured";
@@ -389,7 +396,7 @@ public final class Renewer {
     for (URI endpoint : endpoints(state)) {
       CaCertsOutcome outcome = client.caCertificates(endpoint, config.label(), anchors);
       if (outcome instanceof CaCertsOutcome.Fetched fetched) {
-        return new Fetch(fetched.certificates(), healthy(state, endpoint, now), null, null);
+        return new Fetch(fetched.certificates(), healthy(state, endpoint, now), null, null, endpoint);
       }
       Failure failure = ((CaCertsOutcome.Failed) outcome).failure();
       state = unhealthy(state, endpoint, failure, now);
@@ -397,7 +404,7 @@ public final class Renewer {
       retryAfter = failure.retryAfter();
       LOG.warn("/cacerts from {} failed: {}", endpoint, failure.describe());
     }
-    return new Fetch(null, state, error, retryAfter);
+    return new Fetch(null, state, error, retryAfter, null);
   }
 
   private AgentState refreshTrust(AgentState state, Instant now) throws IOException {
@@ -409,7 +416,35 @@ public final class Renewer {
     stageVouchedRoots(trust, fetch.certificates(), now);
     updateIntermediates(trust, fetch.certificates(), now);
     advanceRotation(now);
-    return fetch.state().withTrustRefresh(now, null);
+    return observeLinking(fetch.state(), fetch.endpoint(), trust.tlsAnchors()).withTrustRefresh(now, null);
+  }
+
+  /**
+   * Reads whether the server (the endpoint that just answered {@code /cacerts}) asks for PoP
+   * linking: its {@code /csrattrs} names challengePassword (RFC 7030 section 3.5). No answer
+   * leaves what is known unchanged.
+   */
+  private AgentState observeLinking(AgentState state, URI endpoint, List<X509Certificate> anchors) {
+    if (!(client.csrAttributes(endpoint, config.label(), anchors) instanceof CsrAttrsOutcome.Fetched fetched)) {
+      return state;
+    }
+    boolean requested;
+    try {
+      requested = fetched.der().map(der -> CsrAttributes.decode(der).requestsLinking()).orElse(false);
+    } catch (IllegalArgumentException e) {
+      LOG.warn("the /csrattrs of {} does not decode: {}", endpoint, e.getMessage());
+      return state;
+    }
+    if (requested != state.linkingRequested()) {
+      LOG.info("{} {} PoP linking (its /csrattrs {} challengePassword)", endpoint,
+          requested ? "asks for" : "no longer asks for", requested ? "names" : "does not name");
+    }
+    return state.withLinkingRequested(requested);
+  }
+
+  /** Whether CSRs go linked to their TLS connection: configured, or asked for by the server. */
+  private boolean linking(AgentState state) {
+    return config.popLinking() || state.linkingRequested();
   }
 
   /**

@@ -35,6 +35,7 @@ import javax.net.ssl.KeyManager;
 import javax.net.ssl.SSLContext;
 import javax.net.ssl.SSLEngine;
 import javax.net.ssl.SSLHandshakeException;
+import javax.net.ssl.SSLSocket;
 import javax.net.ssl.SSLSocketFactory;
 import javax.net.ssl.TrustManager;
 import javax.net.ssl.X509ExtendedKeyManager;
@@ -50,12 +51,16 @@ import org.bouncycastle.est.ESTException;
 import org.bouncycastle.est.ESTService;
 import org.bouncycastle.est.EnrollmentResponse;
 import org.bouncycastle.est.HttpAuth;
+import org.bouncycastle.est.jcajce.ChannelBindingProvider;
 import org.bouncycastle.est.jcajce.JsseESTServiceBuilder;
 import org.bouncycastle.est.jcajce.SSLSocketFactoryCreator;
 import org.bouncycastle.pkcs.PKCS10CertificationRequest;
+import org.estfleet.pki.BouncyCastle;
 import org.estfleet.pki.CertificatePath;
 import org.estfleet.pki.Certificates;
 import org.estfleet.pki.Csr;
+import org.estfleet.pki.CsrBuilder;
+import org.estfleet.tls.ChannelBinding;
 
 /**
  * The EST client of the agent and of gateways (towards their upstream): Bouncy Castle's
@@ -69,7 +74,9 @@ import org.estfleet.pki.Csr;
  *   <li>the client certificate always presented (the JDK's key manager stays silent when the
  *       server's list of acceptable issuers does not name the certificate's issuer);
  *   <li>{@code Retry-After} of 503 answers, which Bouncy Castle does not expose, captured;
- *   <li>failures classified ({@link Failure.Kind}).
+ *   <li>failures classified ({@link Failure.Kind});
+ *   <li>PoP linking (RFC 7030 section 3.5) with Bouncy Castle's TLS provider on TLS 1.2, the
+ *       one protocol whose binding ({@code tls-unique}) it exposes ({@link ChannelBinding}).
  * </ul>
  *
  * A new Bouncy Castle service is built for every request, from the trust anchors passed in: a
@@ -93,7 +100,7 @@ public final class EstClient {
 
   /** {@code GET /cacerts} from a server authenticated by {@code anchors}. */
   public CaCertsOutcome caCertificates(URI endpoint, String label, List<X509Certificate> anchors) {
-    Session session = open(endpoint, label, anchors, ClientAuth.none());
+    Session session = open(endpoint, label, anchors, ClientAuth.none(), false);
     try {
       CACertsResponse response = session.service().getCACerts();
       if (!response.hasCertificates()) {
@@ -109,7 +116,7 @@ public final class EstClient {
    * {@code GET /csrattrs}: the DER body, or empty for 204 (no attributes).
    */
   public CsrAttrsOutcome csrAttributes(URI endpoint, String label, List<X509Certificate> anchors) {
-    Session session = open(endpoint, label, anchors, ClientAuth.none());
+    Session session = open(endpoint, label, anchors, ClientAuth.none(), false);
     try {
       CSRRequestResponse response = session.service().getCSRAttributes();
       if (!response.hasAttributesResponse()) {
@@ -138,7 +145,26 @@ public final class EstClient {
    */
   public EnrollOutcome enroll(URI endpoint, String label, boolean reenroll, Csr csr, ClientAuth auth,
       List<X509Certificate> anchors, Map<String, String> headers) {
-    Session session = open(endpoint, label, anchors, auth);
+    return enroll(endpoint, label, reenroll, csr, null, auth, anchors, headers);
+  }
+
+  /**
+   * As {@link #enroll(URI, String, boolean, Csr, ClientAuth, List)}, with the CSR linked to the
+   * TLS connection (RFC 7030 section 3.5): once the connection is up, {@code csr} is signed again
+   * with {@code key}, the base64 of the connection's channel binding in its challengePassword.
+   * The connection uses Bouncy Castle's TLS provider and TLS 1.2, whose {@code tls-unique}
+   * binding it exposes.
+   *
+   * @param key the private key of {@code csr}
+   */
+  public EnrollOutcome enrollLinked(URI endpoint, String label, boolean reenroll, Csr csr, PrivateKey key,
+      ClientAuth auth, List<X509Certificate> anchors) {
+    return enroll(endpoint, label, reenroll, csr, Objects.requireNonNull(key, "key"), auth, anchors, Map.of());
+  }
+
+  private EnrollOutcome enroll(URI endpoint, String label, boolean reenroll, Csr csr, PrivateKey linkWith,
+      ClientAuth auth, List<X509Certificate> anchors, Map<String, String> headers) {
+    Session session = open(endpoint, label, anchors, auth, linkWith != null);
     try {
       ESTAuth httpAuth;
       if (!headers.isEmpty()) {
@@ -149,8 +175,10 @@ public final class EstClient {
       } else {
         httpAuth = null;
       }
-      EnrollmentResponse response = session.service()
-          .simpleEnroll(reenroll, new PKCS10CertificationRequest(csr.der()), httpAuth);
+      EnrollmentResponse response = linkWith == null
+          ? session.service().simpleEnroll(reenroll, new PKCS10CertificationRequest(csr.der()), httpAuth)
+          : session.service().simpleEnrollPoP(reenroll, csr.builderWithoutChallengePassword(),
+              CsrBuilder.signer(linkWith, csr.publicKey()), httpAuth);
       if (!response.isCompleted()) {
         Duration retryAfter = retryAfter(session.capture().get());
         return new EnrollOutcome.Pending(retryAfter == null ? Duration.ofMinutes(1) : retryAfter);
@@ -183,11 +211,14 @@ public final class EstClient {
     return seen == null ? null : parseRetryAfter(seen.retryAfter(), clock.instant());
   }
 
-  private Session open(URI endpoint, String label, List<X509Certificate> anchors, ClientAuth auth) {
+  /** @param linking whether the connection must expose its channel binding (Bouncy Castle's TLS 1.2) */
+  private Session open(URI endpoint, String label, List<X509Certificate> anchors, ClientAuth auth, boolean linking) {
     AtomicReference<Seen> capture = new AtomicReference<>();
     SSLSocketFactory factory;
     try {
-      SSLContext context = SSLContext.getInstance("TLS");
+      SSLContext context = linking
+          ? SSLContext.getInstance("TLSv1.2", BouncyCastle.JSSE)
+          : SSLContext.getInstance("TLS");
       KeyManager[] keyManagers = auth instanceof ClientAuth.Certificate certificate
           ? new KeyManager[] {new PresentingKeyManager(certificate.key(), certificate.chain())}
           : null;
@@ -215,6 +246,9 @@ public final class EstClient {
     builder.withTimeout((int) Math.min(Integer.MAX_VALUE, readTimeout.toMillis())).withReadLimit(READ_LIMIT);
     if (!label.isEmpty()) {
       builder.withLabel(label);
+    }
+    if (linking) {
+      builder.withChannelBindingProvider(new TlsUniqueBinding());
     }
     return new Session(builder.build(), capture);
   }
@@ -444,6 +478,22 @@ public final class EstClient {
     @Override
     public PrivateKey getPrivateKey(String alias) {
       return key;
+    }
+  }
+
+  /** The {@code tls-unique} binding of a Bouncy Castle TLS 1.2 connection, which Bouncy Castle's EST client uses. */
+  private static final class TlsUniqueBinding implements ChannelBindingProvider {
+    @Override
+    public boolean canAccessChannelBinding(Socket socket) {
+      return socket instanceof SSLSocket ssl && ChannelBinding.of(ssl).isPresent();
+    }
+
+    @Override
+    public byte[] getChannelBinding(Socket socket, String requested) {
+      if (!ChannelBinding.TLS_UNIQUE.equals(requested) || !(socket instanceof SSLSocket ssl)) {
+        return null;
+      }
+      return ChannelBinding.of(ssl).map(ChannelBinding::value).orElse(null);
     }
   }
 

@@ -17,8 +17,10 @@ import java.util.Objects;
  * @param receivedAt when the gateway accepted the request from the device, or null: a device
  *     certificate is judged as of then, since the gateway may have held the request through an
  *     outage while the certificate expired
+ * @param popLinked whether the gateway checked that the CSR was linked to the device's TLS
+ *     connection to it (RFC 7030 section 3.5), which the CA cannot check itself
  */
-public record Forwarding(String requestId, List<X509Certificate> deviceChain, Instant receivedAt) {
+public record Forwarding(String requestId, List<X509Certificate> deviceChain, Instant receivedAt, boolean popLinked) {
   /** The request header naming the request. */
   public static final String REQUEST_ID_HEADER = "EST-Fleet-Request-Id";
   /** The request header carrying the device's certificates: base64 DER, comma-separated, leaf first. */
@@ -30,6 +32,10 @@ public record Forwarding(String requestId, List<X509Certificate> deviceChain, In
   public static final String NOT_A_GATEWAY = "forwarding headers are accepted only from a gateway";
   /** The request header saying when the gateway accepted the request: an ISO-8601 instant. */
   public static final String RECEIVED_AT_HEADER = "EST-Fleet-Received-At";
+  /** The request header saying the gateway checked PoP linking: {@value #POP_LINKED}. */
+  public static final String POP_LINKED_HEADER = "EST-Fleet-Pop-Linked";
+  /** The value of {@link #POP_LINKED_HEADER}: the binding the gateway compared. */
+  public static final String POP_LINKED = "tls-unique";
 
   public Forwarding {
     Objects.requireNonNull(requestId, "requestId");

@@ -1,8 +1,10 @@
 package org.estfleet.server.ca;
 
 import java.time.Duration;
+import java.util.ArrayList;
 import java.util.List;
 import java.util.Objects;
+import java.util.stream.Collectors;
 import org.bouncycastle.asn1.ASN1Encodable;
 import org.bouncycastle.asn1.ASN1ObjectIdentifier;
 import org.bouncycastle.asn1.x509.KeyPurposeId;
@@ -46,7 +48,11 @@ public record CertificateProfile(Duration lifetime, Duration backdate, int keyUs
     List<CsrAttributes.Item> items = config.csrAttributes().stream()
         .map(entry -> new CsrAttributes.Item(new ASN1ObjectIdentifier(entry.oid()),
             entry.values().stream().map(v -> (ASN1Encodable) new ASN1ObjectIdentifier(v)).toList()))
-        .toList();
+        .collect(Collectors.toCollection(ArrayList::new));
+    if (config.popLinking() == ProfileConfig.PopLinking.REQUIRED
+        && items.stream().noneMatch(item -> item.type().equals(CsrAttributes.CHALLENGE_PASSWORD))) {
+      items.add(CsrAttributes.Item.oid(CsrAttributes.CHALLENGE_PASSWORD));
+    }
     return new CertificateProfile(config.lifetime(), config.backdate(), bits, purposes, new CsrAttributes(items));
   }
 }

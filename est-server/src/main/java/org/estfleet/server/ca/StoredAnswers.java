@@ -1,5 +1,6 @@
 package org.estfleet.server.ca;
 
+import java.security.cert.X509Certificate;
 import java.util.Optional;
 import org.estfleet.est.EstException;
 import org.estfleet.pki.Csr;
@@ -14,14 +15,16 @@ import org.estfleet.pki.Csr;
 @FunctionalInterface
 public interface StoredAnswers {
   /**
-   * The answer to a request with exactly this CSR, if one was stored.
+   * The answer to a request with this CSR, if one was stored and the client does not hold it yet.
    *
+   * @param presented the client certificate of the request, if any: a stored certificate the
+   *     client authenticates with was collected, and this CSR is a new request
    * @throws EstException the stored refusal
    */
-  Optional<IssueResult> answer(String label, Csr csr) throws EstException;
+  Optional<IssueResult> answer(String label, Csr csr, Optional<X509Certificate> presented) throws EstException;
 
   /** For a CA that stores nothing. */
   static StoredAnswers none() {
-    return (label, csr) -> Optional.empty();
+    return (label, csr, presented) -> Optional.empty();
   }
 }

@@ -16,6 +16,9 @@ import java.util.List;
  * @param allowedSanTypes the subjectAltName types a CSR may request; they are copied into the
  *     certificate. A CSR asking for another type is refused.
  * @param csrAttributes what {@code /csrattrs} tells clients to put in their CSR
+ * @param popLinking whether a CSR must carry the TLS channel binding of its connection in its
+ *     challengePassword (RFC 7030 section 3.5); {@code required} also adds challengePassword to
+ *     {@code /csrattrs}, which is how clients learn it
  */
 public record ProfileConfig(
     Duration lifetime,
@@ -23,9 +26,11 @@ public record ProfileConfig(
     List<KeyUsageBit> keyUsage,
     List<ExtendedKeyUsageName> extendedKeyUsage,
     List<SanType> allowedSanTypes,
-    List<CsrAttributeConfig> csrAttributes) {
+    List<CsrAttributeConfig> csrAttributes,
+    PopLinking popLinking) {
 
   private static final Duration MAX_LIFETIME = Duration.ofDays(3650);
+  private static final String CHALLENGE_PASSWORD_OID = "1.2.840.113549.1.9.7";
 
   public ProfileConfig {
     lifetime = lifetime == null ? Duration.ofDays(30) : lifetime;
@@ -47,6 +52,13 @@ public record ProfileConfig(
             new CsrAttributeConfig("1.2.840.10045.4.3.2", List.of()),
             new CsrAttributeConfig("1.2.840.10045.2.1", List.of("1.2.840.10045.3.1.7")))
         : List.copyOf(csrAttributes);
+    popLinking = popLinking == null ? PopLinking.OFF : popLinking;
+  }
+
+  public ProfileConfig(Duration lifetime, Duration backdate, List<KeyUsageBit> keyUsage,
+      List<ExtendedKeyUsageName> extendedKeyUsage, List<SanType> allowedSanTypes,
+      List<CsrAttributeConfig> csrAttributes) {
+    this(lifetime, backdate, keyUsage, extendedKeyUsage, allowedSanTypes, csrAttributes, null);
   }
 
   public static ProfileConfig defaults() {
@@ -63,9 +75,25 @@ public record ProfileConfig(
         List.of(SanType.DNS, SanType.IP), List.of());
   }
 
+  /**
+   * Whether CSRs must be linked to their TLS connection: {@code popLinking} is required, or
+   * {@code /csrattrs} asks for challengePassword (which says the same to clients).
+   */
+  public boolean requiresLinking() {
+    return popLinking == PopLinking.REQUIRED
+        || csrAttributes.stream().anyMatch(entry -> entry.oid().equals(CHALLENGE_PASSWORD_OID));
+  }
+
   /** The same profile with another lifetime. */
   public ProfileConfig withLifetime(Duration newLifetime) {
-    return new ProfileConfig(newLifetime, backdate, keyUsage, extendedKeyUsage, allowedSanTypes, csrAttributes);
+    return new ProfileConfig(newLifetime, backdate, keyUsage, extendedKeyUsage, allowedSanTypes, csrAttributes,
+        popLinking);
+  }
+
+  /** Whether CSRs must be linked to their TLS connection (RFC 7030 section 3.5). */
+  public enum PopLinking {
+    @SerializedName("off") OFF,
+    @SerializedName("required") REQUIRED
   }
 
   /** Key usage bits (RFC 5280 section 4.2.1.3). */

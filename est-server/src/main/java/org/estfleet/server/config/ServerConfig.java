@@ -83,6 +83,16 @@ public record ServerConfig(
         throw new IllegalArgumentException("label '" + label.getKey() + "' has no profile");
       }
     }
+    if (tls.provider() != TlsProvider.BCJSSE) {
+      Map<String, ProfileConfig> profiles = new TreeMap<>(labels);
+      profiles.put("", defaultProfile);
+      profiles.forEach((name, profile) -> {
+        if (profile.requiresLinking()) {
+          throw new IllegalArgumentException((name.isEmpty() ? "defaultProfile" : "label '" + name + "'")
+              + " requires PoP linking, which needs tls.provider \"BCJSSE\" (SunJSSE exposes no channel binding)");
+        }
+      });
+    }
   }
 
   /** The configuration {@code init} writes: every default. */
@@ -107,9 +117,19 @@ public record ServerConfig(
         defaultProfile, labels, gatewayProfile, gateway);
   }
 
-  /** The server's TLS identity and protocols. */
-  public record TlsConfig(Path certificate, Path key, List<String> protocols) {
+  /**
+   * The server's TLS identity, protocols and implementation.
+   *
+   * @param provider {@code BCJSSE} (Bouncy Castle's, the default: cheaper handshakes, and the
+   *     channel bindings PoP linking needs) or {@code SunJSSE} (the JDK's)
+   */
+  public record TlsConfig(Path certificate, Path key, List<String> protocols, TlsProvider provider) {
+    public TlsConfig(Path certificate, Path key, List<String> protocols) {
+      this(certificate, key, protocols, null);
+    }
+
     public TlsConfig {
+      provider = provider == null ? TlsProvider.BCJSSE : provider;
       certificate = certificate == null ? Path.of("tls/server.pem") : certificate;
       key = key == null ? Path.of("tls/server.key") : key;
       protocols = protocols == null ? List.of("TLSv1.3", "TLSv1.2") : List.copyOf(protocols);
@@ -123,6 +143,12 @@ public record ServerConfig(
         throw new IllegalArgumentException("tls.protocols is empty; use TLSv1.3 and/or TLSv1.2");
       }
     }
+  }
+
+  /** Which TLS implementation serves connections. */
+  public enum TlsProvider {
+    @SerializedName("BCJSSE") BCJSSE,
+    @SerializedName("SunJSSE") SUN_JSSE
   }
 
   /** The CA's certificates and keys (PEM). */

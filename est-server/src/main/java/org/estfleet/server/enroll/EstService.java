@@ -30,6 +30,7 @@ import org.estfleet.server.ca.Requester;
 import org.estfleet.server.ca.StoredAnswers;
 import org.estfleet.server.store.Role;
 import org.estfleet.server.store.StoreException;
+import org.estfleet.tls.ChannelBinding;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -53,6 +54,7 @@ public final class EstService {
   private final AuthThrottle throttle;
   private final EnrollmentThrottle enrollments;
   private final AuditLog audit;
+  private final boolean tlsExposesBindings;
 
   /** The rate limits around enrollment: failed authentications, and enrollments themselves. */
   public record Throttles(AuthThrottle failedAuthentications, EnrollmentThrottle enrollments) {}
@@ -64,10 +66,12 @@ public final class EstService {
    * @param stored the answers a gateway keeps for devices' retries
    * @param throttles what slows credential guessing and enrollment floods
    * @param audit where every enrollment answer is recorded
+   * @param tlsExposesBindings whether the TLS provider lets PoP linking be checked (BCJSSE)
    */
   public EstService(CertificateAuthority ca, Authenticator authenticator, Map<String, LabelPolicy> labels,
       LabelPolicy gatewayPolicy, ForwardedRequests forwarded, StoredAnswers stored, Throttles throttles,
-      AuditLog audit) {
+      AuditLog audit, boolean tlsExposesBindings) {
+    this.tlsExposesBindings = tlsExposesBindings;
     this.ca = ca;
     this.authenticator = authenticator;
     this.labels = Map.copyOf(labels);
@@ -185,7 +189,7 @@ public final class EstService {
       }
       Csr csr = parse(csrDer);
       if (gateway == null) {
-        Optional<IssueResult> answer = stored.answer(label, csr);
+        Optional<IssueResult> answer = stored.answer(label, csr, credentials.clientCertificate());
         if (answer.isPresent()) {
           return answer.get();
         }
@@ -213,6 +217,8 @@ public final class EstService {
         policy = gatewayPolicy;
       }
       policy.csrPolicy().check(csr);
+      boolean linked = client.role() != Role.GATEWAY
+          && checkLinking(label, csr, credentials, forwarding.orElse(null), gateway == null ? null : gateway.deviceId());
       checkIdentity(client, csr);
       if (reenroll) {
         checkSameNames(client.clientCertificate().orElseThrow(), csr);
@@ -220,10 +226,68 @@ public final class EstService {
       Requester requester = new Requester(client.deviceId(), client.method().recordedName(), client.detail(),
           client.tokenId(), gateway == null ? null : gateway.deviceId(),
           forwarding.map(Forwarding::requestId).orElse(null), client.role());
-      return ca.issue(new IssueRequest(label, csr, requester, reenroll, device));
+      return ca.issue(new IssueRequest(label, csr, requester, reenroll, device, linked));
     } catch (StoreException e) {
       throw storeUnavailable(e);
     }
+  }
+
+  /**
+   * RFC 7030 section 3.5: where the label's {@code /csrattrs} asks for challengePassword, the CSR
+   * must carry the channel binding ({@code tls-unique}) of the TLS connection it arrived on,
+   * proving that whoever authenticated on this connection also made the CSR. A gateway checks
+   * this on its own connections, and says so when it forwards ({@link Forwarding#popLinked()});
+   * the CA, which cannot see the device's connection, accepts a forwarded request for such a
+   * label only with that word.
+   *
+   * @param forwarding the gateway's forwarding of the request, or null for a direct request
+   * @return whether the CSR was checked to be linked to its connection (also where not required:
+   *     a gateway that does not know yet whether the label requires it vouches for what it saw)
+   */
+  private boolean checkLinking(String label, Csr csr, Credentials credentials, Forwarding forwarding,
+      String gatewayId) throws EstException {
+    Optional<Boolean> required;
+    try {
+      required = Optional.of(ca.csrAttributes(label).map(CsrAttributes::requestsLinking).orElse(false));
+    } catch (EstException unknown) {
+      // A gateway that has not reached its upstream yet does not know the label's /csrattrs. It
+      // still stores requests (its purpose); the CA refuses those it needed linked and unchecked.
+      required = Optional.empty();
+    }
+    if (forwarding != null) {
+      if (required.orElse(false) && !forwarding.popLinked()) {
+        throw EstException.badRequest("this label requires the CSR to be linked to its TLS connection (RFC 7030 3.5), "
+            + "and gateway '" + gatewayId + "' forwarded it without having checked that (it did not know the "
+            + "requirement yet, or cannot read channel bindings); it learns the requirement when it next refreshes "
+            + "the label's /csrattrs, and checks linked requests from then on");
+      }
+      return forwarding.popLinked();
+    }
+    Optional<String> password = csr.challengePassword();
+    Optional<ChannelBinding> binding = credentials.binding();
+    if (!required.orElse(false)) {
+      return password.isPresent() && binding.isPresent() && binding.get().matches(password.get());
+    }
+    if (password.isEmpty()) {
+      throw EstException.badRequest("this label requires the CSR to be linked to its TLS connection (RFC 7030 3.5): "
+          + "connect with TLS 1.2 and put the base64 of the connection's tls-unique in the CSR's challengePassword");
+    }
+    if (binding.isEmpty()) {
+      if (!tlsExposesBindings) {
+        LOG.error("label '{}' requires PoP linking, but this server's TLS provider exposes no channel binding; "
+            + "set tls.provider to BCJSSE", label);
+        throw EstException.internalError("this server cannot check PoP linking: its TLS provider exposes no "
+            + "channel binding (the operator must set tls.provider to BCJSSE)");
+      }
+      throw EstException.badRequest("this label requires the CSR to be linked to its TLS connection (RFC 7030 3.5), "
+          + "which this server checks with tls-unique, on TLS 1.2 connections: connect with TLS 1.2");
+    }
+    if (!binding.get().matches(password.get())) {
+      throw EstException.forbidden("the CSR's challengePassword is not the tls-unique of this TLS connection "
+          + "(RFC 7030 3.5): the CSR was made for another connection; build it after the handshake, on the "
+          + "connection that sends it");
+    }
+    return true;
   }
 
   /** A gateway sent a request again: the certificate it was issued the first time, once more. */

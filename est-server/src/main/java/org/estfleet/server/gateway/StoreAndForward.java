@@ -69,15 +69,16 @@ public final class StoreAndForward implements CertificateAuthority, StoredAnswer
    * A refusal is told only to a client that authenticates again.
    */
   @Override
-  public Optional<IssueResult> answer(String label, Csr csr) throws EstException {
+  public Optional<IssueResult> answer(String label, Csr csr, Optional<X509Certificate> presented)
+      throws EstException {
     Optional<String> deviceId = csr.commonName();
     if (deviceId.isEmpty()) {
       return Optional.empty();
     }
     Optional<PendingEnrollment> record = queue.find(deviceId.get(),
         Certificates.publicKeyFingerprint(csr.publicKey()), label);
-    if (record.isEmpty() || !Arrays.equals(record.get().csrDer(), csr.der())
-        || record.get().status() == PendingEnrollment.Status.REFUSED) {
+    if (record.isEmpty() || !sameRequest(record.get(), csr)
+        || record.get().status() == PendingEnrollment.Status.REFUSED || collected(record.get(), presented)) {
       return Optional.empty();
     }
     return Optional.of(answer(record.get()));
@@ -112,7 +113,7 @@ public final class StoreAndForward implements CertificateAuthority, StoredAnswer
     for (int attempt = 0; attempt < 2; attempt++) {
       PendingEnrollments.Accepted accepted = queue.accept(UUID.randomUUID().toString(), deviceId, key,
           request.label(), operation, request.csr().der(), request.requester().authMethod(), token, chain,
-          clock.instant(), config.queueLimit(), config.tokenQueueLimit());
+          request.popLinked(), clock.instant(), config.queueLimit(), config.tokenQueueLimit());
       switch (accepted.admission()) {
         case FULL -> {
           LOG.warn("queue full ({} requests, {} by token, waiting for upstream {}); refusing {}", config.queueLimit(),
@@ -128,7 +129,7 @@ public final class StoreAndForward implements CertificateAuthority, StoredAnswer
         case EXISTING -> {
           PendingEnrollment existing = accepted.record().orElseThrow();
           if (existing.status() == PendingEnrollment.Status.PENDING
-              || Arrays.equals(existing.csrDer(), request.csr().der())) {
+              || (sameRequest(existing, request.csr()) && !collected(existing, presented.clientCertificate()))) {
             return existing;
           }
           // An answered request for the same key, but a new CSR: a new request (a renewal that
@@ -138,6 +139,26 @@ public final class StoreAndForward implements CertificateAuthority, StoredAnswer
       }
     }
     throw new IllegalStateException("request of " + deviceId + " neither stored nor found");
+  }
+
+  /**
+   * Whether {@code csr} repeats the stored request: the same bytes, or (signed by its key) the same
+   * subject, key and attributes with another challengePassword, as a client linking its CSR to
+   * each TLS connection sends on every retry.
+   */
+  private static boolean sameRequest(PendingEnrollment record, Csr csr) {
+    return Arrays.equals(record.csrDer(), csr.der())
+        || (Csr.fromDer(record.csrDer()).sameRequestAs(csr) && csr.isSignatureValid());
+  }
+
+  /**
+   * Whether the client already holds the stored certificate: it authenticates with it. Its CSR
+   * is then a new request (a renewal that kept its key), not a retry.
+   */
+  private static boolean collected(PendingEnrollment record, Optional<X509Certificate> presented) {
+    return record.status() == PendingEnrollment.Status.ISSUED && presented.isPresent()
+        && Pem.readCertificates(record.certificatePem(), "stored request " + record.requestId()).get(0)
+            .equals(presented.get());
   }
 
   private IssueResult answer(PendingEnrollment record) throws EstException {

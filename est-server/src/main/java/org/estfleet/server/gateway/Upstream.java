@@ -142,8 +142,8 @@ public final class Upstream {
 
   /**
    * Forwards a device's request, vouching for the device with the headers the upstream accepts
-   * from a gateway only (README "Gateway"): the request id, and the device's token (HTTP Basic)
-   * or certificate chain.
+   * from a gateway only (README "Gateway"): the request id, the device's token (HTTP Basic) or
+   * certificate chain, and whether this gateway checked the CSR's PoP linking.
    */
   public EnrollOutcome forward(PendingEnrollment request) {
     Map<String, String> headers = new LinkedHashMap<>();
@@ -155,6 +155,9 @@ public final class Upstream {
     }
     if (request.deviceChainPem() != null) {
       headers.put(Forwarding.DEVICE_CHAIN_HEADER, chainHeader(request.deviceChainPem()));
+    }
+    if (request.popLinked()) {
+      headers.put(Forwarding.POP_LINKED_HEADER, Forwarding.POP_LINKED);
     }
     Csr csr = Csr.fromDer(request.csrDer());
     EnrollOutcome outcome = client.enroll(uri, request.label(), request.operation().equals("simplereenroll"), csr,

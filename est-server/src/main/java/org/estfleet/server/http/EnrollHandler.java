@@ -14,6 +14,7 @@ import java.util.concurrent.TimeoutException;
 import java.util.concurrent.atomic.AtomicBoolean;
 import org.eclipse.jetty.http.HttpHeader;
 import org.eclipse.jetty.io.EndPoint;
+import org.eclipse.jetty.io.ssl.SslConnection;
 import org.eclipse.jetty.server.Request;
 import org.eclipse.jetty.server.Response;
 import org.eclipse.jetty.util.Callback;
@@ -29,6 +30,7 @@ import org.estfleet.server.auth.Credentials;
 import org.estfleet.server.auth.Forwarding;
 import org.estfleet.server.ca.IssueResult;
 import org.estfleet.server.enroll.EstService;
+import org.estfleet.tls.ChannelBinding;
 
 /**
  * {@code POST /simpleenroll} and {@code POST /simplereenroll} (RFC 7030 sections 4.2.1-4.2.3):
@@ -152,7 +154,16 @@ final class EnrollHandler extends EstHandler {
     }
     String authorization = request.getHeaders().get(HttpHeader.AUTHORIZATION);
     BasicCredentials basic = authorization == null ? null : BasicCredentials.parse(authorization);
-    return new Credentials(chain, basic, forwarding(request));
+    return new Credentials(chain, basic, forwarding(request), channelBinding(request));
+  }
+
+  /** The channel binding of the request's TLS connection, or null if its TLS provider exposes none. */
+  private static ChannelBinding channelBinding(Request request) {
+    EndPoint endPoint = request.getConnectionMetaData().getConnection().getEndPoint();
+    if (endPoint instanceof SslConnection.SslEndPoint ssl) {
+      return ChannelBinding.of(ssl.getSslConnection().getSSLEngine()).orElse(null);
+    }
+    return null;
   }
 
   /** The headers of a gateway forwarding a device's request (README "Gateway"), or null. */
@@ -178,8 +189,13 @@ final class EnrollHandler extends EstHandler {
       }
     }
     String receivedAt = request.getHeaders().get(Forwarding.RECEIVED_AT_HEADER);
+    String popLinked = request.getHeaders().get(Forwarding.POP_LINKED_HEADER);
+    if (popLinked != null && !popLinked.equals(Forwarding.POP_LINKED)) {
+      throw EstException.badRequest(Forwarding.POP_LINKED_HEADER + " '" + popLinked + "' is not "
+          + Forwarding.POP_LINKED);
+    }
     try {
-      return new Forwarding(requestId, chain, receivedAt == null ? null : Instant.parse(receivedAt));
+      return new Forwarding(requestId, chain, receivedAt == null ? null : Instant.parse(receivedAt), popLinked != null);
     } catch (DateTimeParseException e) {
       throw EstException.badRequest(Forwarding.RECEIVED_AT_HEADER + " '" + receivedAt
           + "' is not an ISO-8601 instant such as 2026-12-01T17:00:00Z", e);

@@ -4,6 +4,7 @@ import java.net.URI;
 import java.security.GeneralSecurityException;
 import java.security.KeyStore;
 import java.security.PrivateKey;
+import java.security.Provider;
 import java.security.SecureRandom;
 import java.security.cert.X509Certificate;
 import java.time.Duration;
@@ -44,11 +45,13 @@ public final class EstServer implements AutoCloseable {
   private final ServerConnector connector;
   private final SslContextFactory.Server ssl;
   private final Tls tls;
+  private final Provider tlsProvider;
   private final SecureRandom random;
   private final ConcurrencyLimit limit;
 
   private EstServer(Server server, ServerConnector connector, SslContextFactory.Server ssl, Tls tls,
-      SecureRandom random, ConcurrencyLimit limit) {
+      Provider tlsProvider, SecureRandom random, ConcurrencyLimit limit) {
+    this.tlsProvider = tlsProvider;
     this.limit = limit;
     this.server = server;
     this.connector = connector;
@@ -67,10 +70,11 @@ public final class EstServer implements AutoCloseable {
    * @param busyRetryAfter the {@code Retry-After} of those 503 answers
    * @param maxHeaderBytes the largest request line and headers (431 beyond)
    * @param idleTimeout how long a connection may stay silent before it is closed
+   * @param tlsProvider the JSSE provider of the TLS stack; null for the JDK's default
    */
   public record Settings(String bindAddress, int port, List<String> protocols, int maxRequestBytes,
       int maxConcurrentRequests, Duration busyRetryAfter, int maxHeaderBytes, Duration idleTimeout,
-      Duration requestTimeout) {
+      Duration requestTimeout, Provider tlsProvider) {
     public Settings {
       Objects.requireNonNull(bindAddress, "bindAddress");
       protocols = List.copyOf(protocols);
@@ -112,7 +116,7 @@ public final class EstServer implements AutoCloseable {
     http.addCustomizer(new SecureRequestCustomizer(false));
 
     SslContextFactory.Server ssl = new SslContextFactory.Server();
-    ssl.setSslContext(sslContext(tls, random));
+    ssl.setSslContext(sslContext(tls, settings.tlsProvider(), random));
     ssl.setWantClientAuth(true);
     ssl.setIncludeProtocols(settings.protocols().toArray(String[]::new));
     ssl.setRenegotiationAllowed(false);
@@ -142,7 +146,7 @@ public final class EstServer implements AutoCloseable {
     routes.addMapping(new ServletPathSpec(HealthHandler.PATH), new HealthHandler(health, limit::responses));
     server.setHandler(limit);
     server.start();
-    return new EstServer(server, connector, ssl, tls, random, limit);
+    return new EstServer(server, connector, ssl, tls, settings.tlsProvider(), random, limit);
   }
 
   /**
@@ -152,20 +156,23 @@ public final class EstServer implements AutoCloseable {
    */
   public void reloadTls(PrivateKey key, List<X509Certificate> chain) {
     try {
-      SSLContext context = sslContext(new Tls(key, chain, tls.acceptedClientIssuers()), random);
+      SSLContext context = sslContext(new Tls(key, chain, tls.acceptedClientIssuers()), tlsProvider, random);
       ssl.reload(factory -> factory.setSslContext(context));
     } catch (Exception e) {
       throw new IllegalStateException("cannot switch the TLS certificate: " + e.getMessage(), e);
     }
   }
 
-  private static SSLContext sslContext(Tls tls, SecureRandom random) throws GeneralSecurityException, java.io.IOException {
+  private static SSLContext sslContext(Tls tls, Provider provider, SecureRandom random)
+      throws GeneralSecurityException, java.io.IOException {
     KeyStore keyStore = KeyStore.getInstance("PKCS12");
     keyStore.load(null, null);
     keyStore.setKeyEntry("server", tls.key(), IN_MEMORY_PASSWORD, tls.chain().toArray(X509Certificate[]::new));
-    KeyManagerFactory keyManagers = KeyManagerFactory.getInstance("PKIX");
+    KeyManagerFactory keyManagers = provider == null
+        ? KeyManagerFactory.getInstance("PKIX")
+        : KeyManagerFactory.getInstance("PKIX", provider);
     keyManagers.init(keyStore, IN_MEMORY_PASSWORD);
-    SSLContext context = SSLContext.getInstance("TLS");
+    SSLContext context = provider == null ? SSLContext.getInstance("TLS") : SSLContext.getInstance("TLS", provider);
     context.init(keyManagers.getKeyManagers(),
         new TrustManager[] {new ClientCertificateTrustManager(tls.acceptedClientIssuers())}, random);
     return context;

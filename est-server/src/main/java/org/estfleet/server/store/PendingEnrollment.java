@@ -17,6 +17,8 @@ import java.util.Objects;
  * @param status pending, issued or refused
  * @param resultStatus the upstream's refusal status (HTTP), for a refused request
  * @param certificatePem the certificate the upstream issued, for an issued request
+ * @param popLinked whether the gateway checked that the CSR was linked to the device's TLS
+ *     connection (RFC 7030 section 3.5)
  */
 public record PendingEnrollment(
     long id,
@@ -37,7 +39,8 @@ public record PendingEnrollment(
     String lastError,
     Integer resultStatus,
     String resultMessage,
-    String certificatePem) {
+    String certificatePem,
+    boolean popLinked) {
 
   /** Where a request stands. */
   public enum Status {

@@ -18,7 +18,7 @@ import java.util.Optional;
 public final class PendingEnrollments {
   private static final String COLUMNS = "id, request_id, device_id, public_key_sha256, label, operation, csr_der, auth_method, "
       + "device_token, device_chain_pem, status, created_at, updated_at, attempts, next_attempt_at, last_error, "
-      + "result_status, result_message, certificate_pem";
+      + "result_status, result_message, certificate_pem, pop_linked";
 
   private final Database database;
 
@@ -47,9 +47,11 @@ public final class PendingEnrollments {
    * @param limit the most pending requests the queue holds
    * @param tokenLimit the most pending requests authenticated by a token, which the gateway cannot
    *     check: anyone can send one, so they may not fill the whole queue
+   * @param popLinked whether the CSR was checked to be linked to the device's TLS connection
    */
   public Accepted accept(String requestId, String deviceId, String publicKeySha256, String label, String operation, byte[] csrDer,
-      String authMethod, String deviceToken, String deviceChainPem, Instant now, int limit, int tokenLimit) {
+      String authMethod, String deviceToken, String deviceChainPem, boolean popLinked, Instant now, int limit,
+      int tokenLimit) {
     return database.inTransaction(connection -> {
       Optional<PendingEnrollment> existing = find(connection, deviceId, publicKeySha256, label);
       if (existing.isPresent()) {
@@ -65,8 +67,8 @@ public final class PendingEnrollments {
       }
       try (PreparedStatement insert = connection.prepareStatement(
           "INSERT INTO pending_enrollment (device_id, public_key_sha256, label, operation, csr_der, auth_method, "
-              + "device_token, device_chain_pem, status, created_at, updated_at, attempts, next_attempt_at, request_id) "
-              + "VALUES (?, ?, ?, ?, ?, ?, ?, ?, 'pending', ?, ?, 0, ?, ?)",
+              + "device_token, device_chain_pem, status, created_at, updated_at, attempts, next_attempt_at, request_id, "
+              + "pop_linked) VALUES (?, ?, ?, ?, ?, ?, ?, ?, 'pending', ?, ?, 0, ?, ?, ?)",
           Statement.RETURN_GENERATED_KEYS)) {
         insert.setString(1, deviceId);
         insert.setString(2, publicKeySha256);
@@ -80,6 +82,7 @@ public final class PendingEnrollments {
         insert.setLong(10, now.toEpochMilli());
         insert.setLong(11, now.toEpochMilli());
         insert.setString(12, requestId);
+        insert.setInt(13, popLinked ? 1 : 0);
         insert.executeUpdate();
       }
       return new Accepted(Admission.STORED, find(connection, deviceId, publicKeySha256, label));
@@ -225,7 +228,7 @@ public final class PendingEnrollments {
             rows.getString(5), rows.getString(6), rows.getBytes(7), rows.getString(8), rows.getString(9),
             rows.getString(10), PendingEnrollment.Status.of(rows.getString(11)), Instant.ofEpochMilli(rows.getLong(12)),
             Instant.ofEpochMilli(rows.getLong(13)), rows.getInt(14), Instant.ofEpochMilli(rows.getLong(15)),
-            rows.getString(16), status, rows.getString(18), rows.getString(19)));
+            rows.getString(16), status, rows.getString(18), rows.getString(19), rows.getInt(20) != 0));
       }
     }
     return records;

@@ -12,9 +12,15 @@ import java.security.cert.X509Certificate;
 import java.util.List;
 import org.estfleet.json.Json;
 import org.estfleet.pki.Certificates;
+import org.estfleet.pki.Csr;
+import org.estfleet.pki.CsrBuilder;
+import org.estfleet.pki.KeyAlgorithm;
 import org.estfleet.pki.KeyPairs;
 import org.estfleet.pki.Pem;
+import org.estfleet.pki.TestPki;
 import org.estfleet.server.Cli.Run;
+import org.estfleet.server.EstTestClient;
+import org.estfleet.server.TestServer;
 import org.estfleet.server.config.DataDir;
 import org.estfleet.server.config.ServerConfig;
 import org.junit.jupiter.api.Test;
@@ -145,5 +151,34 @@ class CommandLineTest {
 
     assertEquals(2, run.exit());
     assertTrue(run.err().contains(data.resolve("ca/issuing.key").toString()), run.err());
+  }
+
+  @Test
+  void serve_popLinkingOnSunJsse_orUnknownProvider_exits2() throws Exception {
+    Path data = dir.resolve("data");
+    run("init", "--data", data.toString());
+    TestServer.patchConfig(data, "{\"tls\": {\"provider\": \"SunJSSE\"}, \"labels\": {\"linked\": "
+        + "{\"popLinking\": \"required\"}}}");
+    Run sunJsse = run("serve", "--data", data.toString(), "--port", "0");
+    TestServer.patchConfig(data, "{\"tls\": {\"provider\": \"OpenSSL\"}}");
+    Run unknown = run("serve", "--data", data.toString(), "--port", "0");
+
+    assertEquals(2, sunJsse.exit());
+    assertTrue(sunJsse.err().contains("label 'linked' requires PoP linking, which needs tls.provider \"BCJSSE\""),
+        sunJsse.err());
+    assertEquals(2, unknown.exit());
+    assertTrue(unknown.err().contains("OpenSSL"), unknown.err());
+  }
+
+  @Test
+  void serve_onSunJsse_enrolls() throws Exception {
+    try (TestServer server = TestServer.start(dir.resolve("sun"), "{\"tls\": {\"provider\": \"SunJSSE\"}}")) {
+      Csr csr = new CsrBuilder().commonName("device-1").sign(KeyAlgorithm.EC_P256.generate(TestPki.RANDOM));
+
+      X509Certificate issued = EstTestClient.issued(EstTestClient.anonymous(server)
+          .enroll("simpleenroll", csr, "device-1", server.token("device-1")));
+
+      assertEquals(csr.publicKey(), issued.getPublicKey());
+    }
   }
 }

@@ -13,10 +13,10 @@ import java.util.concurrent.Callable;
 import org.estfleet.agent.AgentException;
 import org.estfleet.agent.BuildInfo;
 import org.estfleet.agent.Renewer;
-import org.estfleet.est.client.ClientAuth;
 import org.estfleet.agent.store.AgentConfig;
 import org.estfleet.agent.store.AgentState;
 import org.estfleet.agent.store.StateDir;
+import org.estfleet.est.client.ClientAuth;
 import org.estfleet.pki.Certificates;
 import org.estfleet.pki.KeyAlgorithm;
 import org.estfleet.pki.KeyPairs;
@@ -84,6 +84,10 @@ final class EnrollCommand implements Callable<Integer> {
   @Option(names = "--label", paramLabel = "LABEL", description = "The EST label to use (default: none).")
   String label = "";
 
+  @Option(names = "--pop-linking", description = "Always link CSRs to their TLS connection (RFC 7030 3.5; TLS 1.2). "
+      + "Without it they are linked whenever the server's /csrattrs asks.")
+  boolean popLinking;
+
   @Option(names = "--force", description = "Enroll again although this state directory holds a certificate.")
   boolean force;
 
@@ -122,7 +126,8 @@ final class EnrollCommand implements Callable<Integer> {
     }
     AgentConfig config;
     try {
-      config = new AgentConfig(identity, endpoints, label, keyType, null, null, null, null, null, null, idevid);
+      config = new AgentConfig(identity, endpoints, label, keyType, null, null, null, null, null, null, idevid,
+          popLinking);
     } catch (IllegalArgumentException e) {
       throw new ParameterException(spec.commandLine(), e.getMessage());
     }

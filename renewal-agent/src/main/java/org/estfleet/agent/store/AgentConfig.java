@@ -17,6 +17,10 @@ import org.estfleet.pki.KeyAlgorithm;
  * @param label the EST label, {@code ""} for none
  * @param keyType the key generated for each certificate
  * @param reuseKey keep the current key on renewal instead of generating a new one
+ * @param popLinking always link each CSR to the TLS connection that carries it (RFC 7030
+ *     section 3.5): over TLS 1.2 with Bouncy Castle's TLS provider, the connection's
+ *     {@code tls-unique} in the CSR's challengePassword. Without it, CSRs are linked whenever the
+ *     server's {@code /csrattrs} (read with each trust refresh) asks for challengePassword.
  */
 public record AgentConfig(
     String identity,
@@ -29,7 +33,8 @@ public record AgentConfig(
     Timeouts timeouts,
     Trust trust,
     Hook postRenewHook,
-    Idevid idevid) {
+    Idevid idevid,
+    Boolean popLinking) {
 
   public AgentConfig {
     Objects.requireNonNull(identity, "identity");
@@ -52,6 +57,7 @@ public record AgentConfig(
     retry = retry == null ? new Retry(null, null) : retry;
     timeouts = timeouts == null ? new Timeouts(null, null) : timeouts;
     trust = trust == null ? new Trust(null) : trust;
+    popLinking = popLinking != null && popLinking;
   }
 
   /**

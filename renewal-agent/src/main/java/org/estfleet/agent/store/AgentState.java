@@ -14,6 +14,8 @@ import java.util.TreeMap;
  * @param endpoints the health of each endpoint, by URL
  * @param retries how many attempts so far did not end with a certificate (202, refusals,
  *     failures), each followed by another
+ * @param linkingRequested whether the server's {@code /csrattrs} asked, when last fetched, for
+ *     CSRs linked to their TLS connection (RFC 7030 section 3.5)
  */
 public record AgentState(
     Attempt lastAttempt,
@@ -26,17 +28,19 @@ public record AgentState(
     HookRun lastHook,
     Instant lastTrustRefresh,
     String lastTrustRefreshError,
-    Integer retries) {
+    Integer retries,
+    Boolean linkingRequested) {
 
   public AgentState {
     retries = retries == null ? 0 : retries;
+    linkingRequested = linkingRequested != null && linkingRequested;
     consecutiveFailures = consecutiveFailures == null ? 0 : consecutiveFailures;
     renewals = renewals == null ? 0 : renewals;
     endpoints = endpoints == null ? Map.of() : new TreeMap<>(endpoints);
   }
 
   public static AgentState initial() {
-    return new AgentState(null, null, null, null, null, null, null, null, null, null, null);
+    return new AgentState(null, null, null, null, null, null, null, null, null, null, null, null);
   }
 
   /** One attempt to enroll or renew and how it ended. */
@@ -85,40 +89,47 @@ public record AgentState(
     boolean unanswered = attempt.outcome() == Outcome.PENDING || attempt.outcome() == Outcome.FAILED
         || attempt.outcome() == Outcome.REFUSED;
     return new AgentState(attempt, consecutiveFailures, nextAttemptAt, lastSuccess, renewals, pending, endpoints,
-        lastHook, lastTrustRefresh, lastTrustRefreshError, unanswered ? retries + 1 : retries);
+        lastHook, lastTrustRefresh, lastTrustRefreshError, unanswered ? retries + 1 : retries, linkingRequested);
   }
 
   public AgentState withFailures(int failures, Instant next) {
     return new AgentState(lastAttempt, failures, next, lastSuccess, renewals, pending, endpoints, lastHook,
-        lastTrustRefresh, lastTrustRefreshError, retries);
+        lastTrustRefresh, lastTrustRefreshError, retries, linkingRequested);
   }
 
   public AgentState withSuccess(Instant at, boolean renewal) {
     return new AgentState(lastAttempt, 0, null, at, renewal ? renewals + 1 : renewals, null, endpoints, lastHook,
-        lastTrustRefresh, lastTrustRefreshError, retries);
+        lastTrustRefresh, lastTrustRefreshError, retries, linkingRequested);
   }
 
   public AgentState withPending(Pending newPending) {
     return new AgentState(lastAttempt, consecutiveFailures, newPending == null || newPending.retryAt() == null
         ? nextAttemptAt : newPending.retryAt(),
-        lastSuccess, renewals, newPending, endpoints, lastHook, lastTrustRefresh, lastTrustRefreshError, retries);
+        lastSuccess, renewals, newPending, endpoints, lastHook, lastTrustRefresh, lastTrustRefreshError, retries,
+        linkingRequested);
   }
 
   public AgentState withEndpoint(String endpoint, EndpointHealth health) {
     Map<String, EndpointHealth> updated = new TreeMap<>(endpoints);
     updated.put(endpoint, health);
     return new AgentState(lastAttempt, consecutiveFailures, nextAttemptAt, lastSuccess, renewals, pending, updated,
-        lastHook, lastTrustRefresh, lastTrustRefreshError, retries);
+        lastHook, lastTrustRefresh, lastTrustRefreshError, retries, linkingRequested);
   }
 
   public AgentState withHook(HookRun run) {
     return new AgentState(lastAttempt, consecutiveFailures, nextAttemptAt, lastSuccess, renewals, pending, endpoints,
-        run, lastTrustRefresh, lastTrustRefreshError, retries);
+        run, lastTrustRefresh, lastTrustRefreshError, retries, linkingRequested);
+  }
+
+  /** What the server's {@code /csrattrs} last said: whether CSRs must be linked to their TLS connection. */
+  public AgentState withLinkingRequested(boolean requested) {
+    return new AgentState(lastAttempt, consecutiveFailures, nextAttemptAt, lastSuccess, renewals, pending, endpoints,
+        lastHook, lastTrustRefresh, lastTrustRefreshError, retries, requested);
   }
 
   /** Records a trust refresh: its time if it succeeded, else its error (keeping the last success). */
   public AgentState withTrustRefresh(Instant at, String error) {
     return new AgentState(lastAttempt, consecutiveFailures, nextAttemptAt, lastSuccess, renewals, pending, endpoints,
-        lastHook, error == null ? at : lastTrustRefresh, error, retries);
+        lastHook, error == null ? at : lastTrustRefresh, error, retries, linkingRequested);
   }
 }
