@@ -10,6 +10,8 @@
 # Writes bench/results/<date>-java<N>.json and .md (the table) and prints the table.
 #   JAVA=/usr/lib/jvm/temurin-25-jdk-amd64/bin/java bench/run.sh   the same on another runtime
 #   (server and load generator both; they share the machine's cores).
+#   SERVER_TLS=SunJSSE|BCJSSE (default: the server's default, BCJSSE) sets the server's tls.provider;
+#   CLIENT_TLS=SunJSSE|BCJSSE (default SunJSSE) est-load's.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 SECONDS_EACH=${1:-10}
@@ -32,6 +34,11 @@ trap cleanup EXIT
 sed -i -e 's/"enrollmentsPerSourcePerMinute": [0-9]*/"enrollmentsPerSourcePerMinute": 1000000000/' \
        -e 's/"enrollmentsPerIdentityPerHour": [0-9]*/"enrollmentsPerIdentityPerHour": 1000000000/' \
        "$WORK/server/server.json"
+if [ -n "${SERVER_TLS:-}" ]; then
+  sed -i -e "s/\"provider\": \"[A-Za-z]*\"/\"provider\": \"$SERVER_TLS\"/" "$WORK/server/server.json"
+fi
+CLIENT_TLS=${CLIENT_TLS:-SunJSSE}
+SERVER_TLS_USED=$(sed -n 's/.*"provider": "\([A-Za-z]*\)".*/\1/p' "$WORK/server/server.json")
 "$JAVA" -jar "$SERVER_JAR" serve --data "$WORK/server" --port 0 >"$WORK/server.out" 2>"$WORK/server.log" &
 SERVER_PID=$!
 for _ in $(seq 1 150); do grep -q '^listening on ' "$WORK/server.out" 2>/dev/null && break; sleep 0.2; done
@@ -49,7 +56,7 @@ mkdir -p "$WORK/results"
 run() { # NAME CONCURRENCY OPTIONS...
   local name=$1 concurrency=$2; shift 2
   "$JAVA" -jar "$LOAD_JAR" --url "$URL" --trust "$TRUST" --concurrency "$concurrency" --duration "${SECONDS_EACH}s" \
-    --warmup "${CLIENT_WARMUP}s" --quiet --json "$WORK/results/$name-c$concurrency.json" "$@" >&2 || echo "($name at concurrency $concurrency: no request succeeded)" >&2
+    --warmup "${CLIENT_WARMUP}s" --tls-provider "$CLIENT_TLS" --quiet --json "$WORK/results/$name-c$concurrency.json" "$@" >&2 || echo "($name at concurrency $concurrency: no request succeeded)" >&2
 }
 # Warm-up, not recorded: the JIT compiles the server's TLS, crypto and enrollment paths; each
 # est-load run warms its own for CLIENT_WARMUP seconds before it measures.
@@ -83,8 +90,8 @@ for c in $CONCURRENCY; do
 done
 
 mkdir -p bench/results
-stamp="$(date -u +%Y-%m-%d)-java$JAVA_MAJOR"
+stamp="$(date -u +%Y-%m-%d)-java$JAVA_MAJOR-server-$SERVER_TLS_USED-client-$CLIENT_TLS"
 "$JAVA" -cp "$LOAD_JAR" org.estfleet.bench.load.Report "bench/results/$stamp.json" "bench/results/$stamp.md" \
-  "est-server $(git rev-parse --short HEAD 2>/dev/null || echo '?') on Java $JAVA_MAJOR, $(nproc) cores ($(sed -n 's/^model name\t: //p' /proc/cpuinfo | head -1)), load generator on the same machine, $SECONDS_EACH s per row" \
+  "est-server $(git rev-parse --short HEAD 2>/dev/null || echo '?') on Java $JAVA_MAJOR (server TLS $SERVER_TLS_USED, est-load TLS $CLIENT_TLS), $(nproc) cores ($(sed -n 's/^model name\t: //p' /proc/cpuinfo | head -1)), load generator on the same machine, $SECONDS_EACH s per row" \
   "${files[@]}"
 echo "written: bench/results/$stamp.json, bench/results/$stamp.md" >&2

@@ -34,6 +34,7 @@ import org.estfleet.est.Base64Body;
 import org.estfleet.est.CertsOnly;
 import org.estfleet.json.DurationText;
 import org.estfleet.json.Json;
+import org.estfleet.pki.BouncyCastle;
 import org.estfleet.pki.KeyAlgorithm;
 import org.estfleet.pki.Pem;
 import picocli.CommandLine;
@@ -111,6 +112,11 @@ public final class EstLoad implements Callable<Integer> {
 
   @Option(names = "--tls", paramLabel = "VERSION", defaultValue = "1.3", description = "1.2 or 1.3 (default 1.3).")
   String tls;
+
+  @Option(names = "--tls-provider", paramLabel = "PROVIDER", defaultValue = "SunJSSE",
+      description = "The client's TLS implementation: SunJSSE (the JDK's, default) or BCJSSE (Bouncy Castle's, "
+          + "cheaper handshakes: more of the machine left to the server under test).")
+  String tlsProvider;
 
   @Option(names = "--key-type", paramLabel = "TYPE", defaultValue = "ec-p256",
       description = "Keys of the CSRs: ec-p256 (a new key per request) or rsa-2048 (from a pool of --key-pool keys).")
@@ -211,7 +217,7 @@ public final class EstLoad implements Callable<Integer> {
     long requests = counts.values().stream().mapToLong(Long::longValue).sum();
     long ok = okCount.sum();
     LoadResult result = new LoadResult("est-load", url.toString(), op.name(), concurrency, newConnection,
-        newConnection && resumption, "TLSv" + tls, algorithm == KeyAlgorithm.RSA_2048 ? "rsa-2048" : "ec-p256",
+        newConnection && resumption, "TLSv" + tls, tlsProvider, algorithm == KeyAlgorithm.RSA_2048 ? "rsa-2048" : "ec-p256",
         Runtime.version().toString(), round(seconds), requests, ok, round(ok / seconds), counts,
         new LoadResult.Latency(ms(total.getValueAtPercentile(50)), ms(total.getValueAtPercentile(90)),
             ms(total.getValueAtPercentile(99)), ms(total.getValueAtPercentile(99.9)), ms(total.getMaxValue()),
@@ -342,6 +348,10 @@ public final class EstLoad implements Callable<Integer> {
     if (duration != null && (duration.isZero() || duration.compareTo(MAX_DURATION) > 0)) {
       throw new ParameterException(spec.commandLine(), "--duration: must be positive and at most 1h");
     }
+    if (!tlsProvider.equals("SunJSSE") && !tlsProvider.equals("BCJSSE")) {
+      throw new ParameterException(spec.commandLine(), "--tls-provider: '" + tlsProvider
+          + "' is neither SunJSSE nor BCJSSE");
+    }
     if (!tls.equals("1.2") && !tls.equals("1.3")) {
       throw new ParameterException(spec.commandLine(), "--tls: '" + tls + "' is neither 1.2 nor 1.3");
     }
@@ -368,7 +378,7 @@ public final class EstLoad implements Callable<Integer> {
   /** A client certificate and key, for simplereenroll. */
   private record Identity(X500Name subject, KeyManager[] keyManagers) {}
 
-  private static Identity enrollIdentity(URI url, Workload workload, SSLSocketFactory factory, String[] protocols,
+  private Identity enrollIdentity(URI url, Workload workload, SSLSocketFactory factory, String[] protocols,
       int timeout, SecureRandom random) throws Exception {
     java.security.KeyPair keys = KeyAlgorithm.EC_P256.generate(random);
     Workload.Request request = workload.enrollment(keys);
@@ -386,7 +396,9 @@ public final class EstLoad implements Callable<Integer> {
       KeyStore store = KeyStore.getInstance("PKCS12");
       store.load(null, null);
       store.setKeyEntry("client", keys.getPrivate(), IN_MEMORY, new X509Certificate[] {certificate});
-      KeyManagerFactory factoryOfKeys = KeyManagerFactory.getInstance(KeyManagerFactory.getDefaultAlgorithm());
+      KeyManagerFactory factoryOfKeys = tlsProvider.equals("BCJSSE")
+          ? KeyManagerFactory.getInstance("PKIX", BouncyCastle.JSSE)
+          : KeyManagerFactory.getInstance(KeyManagerFactory.getDefaultAlgorithm());
       factoryOfKeys.init(store, IN_MEMORY);
       return new Identity(X500Name.getInstance(certificate.getSubjectX500Principal().getEncoded()),
           factoryOfKeys.getKeyManagers());
@@ -412,9 +424,11 @@ public final class EstLoad implements Callable<Integer> {
     return factory.getTrustManagers();
   }
 
-  private static SSLContext context(KeyManager[] keyManagers, TrustManager[] trustManagers, SecureRandom random) {
+  private SSLContext context(KeyManager[] keyManagers, TrustManager[] trustManagers, SecureRandom random) {
     try {
-      SSLContext context = SSLContext.getInstance("TLS");
+      SSLContext context = tlsProvider.equals("BCJSSE")
+          ? SSLContext.getInstance("TLS", BouncyCastle.JSSE)
+          : SSLContext.getInstance("TLS");
       context.init(keyManagers, trustManagers, random);
       return context;
     } catch (java.security.GeneralSecurityException e) {

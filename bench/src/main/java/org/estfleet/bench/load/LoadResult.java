@@ -5,6 +5,7 @@ import java.util.Map;
 /**
  * What a run measured, as written by {@code --json}.
  *
+ * @param tlsProvider the client's TLS implementation, SunJSSE or BCJSSE
  * @param requests requests sent (answered or failed)
  * @param ok requests answered 2xx (with a certificate, for enrollments)
  * @param throughput ok requests per second over the measured time
@@ -21,6 +22,7 @@ public record LoadResult(
     boolean newConnectionPerRequest,
     boolean tlsResumption,
     String tls,
+    String tlsProvider,
     String keyType,
     String javaRuntime,
     double seconds,

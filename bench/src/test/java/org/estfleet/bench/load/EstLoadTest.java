@@ -109,6 +109,7 @@ class EstLoadTest {
     LoadResult result = result(json);
     assertEquals(6, result.ok(), result.outcomes().toString());
     assertEquals("TLSv1.2", result.tls());
+    assertEquals("SunJSSE", result.tlsProvider());
     assertEquals("rsa-2048", result.keyType());
     assertTrue(result.newConnectionPerRequest());
     assertEquals(before + 6, (long) server.ledger(ledger -> ledger.count()));
@@ -120,12 +121,13 @@ class EstLoadTest {
     long before = server.ledger(ledger -> ledger.count());
 
     Run run = load(common("simplereenroll", "--tokens", tokens("client", 3).toString(), "--identities", "3",
-        "--count", "12", "--concurrency", "3", "--json", json.toString()));
+        "--count", "12", "--concurrency", "3", "--tls-provider", "BCJSSE", "--json", json.toString()));
 
     assertEquals(0, run.exit(), run.err());
     assertTrue(run.err().contains("enrolled 3 client identities"), run.err());
     LoadResult result = result(json);
     assertEquals(12, result.ok(), result.outcomes().toString());
+    assertEquals("BCJSSE", result.tlsProvider());
     assertEquals(before + 3 + 12, (long) server.ledger(ledger -> ledger.count()));
   }
 
@@ -182,6 +184,7 @@ class EstLoadTest {
     Run noTrust = load("--url", server.baseUri().toString(), "--op", "cacerts");
     Run badOp = load(common("bogus").toArray(String[]::new));
     Run badTls = load(common("cacerts", "--tls", "1.1"));
+    Run badProvider = load(common("cacerts", "--tls-provider", "OpenSSL"));
     Run noCredentials = load(common("simpleenroll"));
     Run plainHttp = load("--url", "http://127.0.0.1:1", "--op", "cacerts", "--trust", trust.toString());
     Run badTokens = load(common("simpleenroll", "--tokens", Files.writeString(dir.resolve("bad.tokens"), "nocolon\n")
@@ -190,12 +193,14 @@ class EstLoadTest {
     Run resumptionAlone = load(common("cacerts", "--tls-resumption"));
     Run noWarmup = load(common("cacerts", "--warmup", "0s"));
 
-    for (Run run : List.of(noTrust, badOp, badTls, noCredentials, plainHttp, badTokens, resumptionAlone, noWarmup)) {
+    for (Run run : List.of(noTrust, badOp, badTls, badProvider, noCredentials, plainHttp, badTokens, resumptionAlone,
+        noWarmup)) {
       assertEquals(2, run.exit(), run.err());
       assertEquals(1, run.err().strip().lines().count(), run.err());
       assertTrue(run.err().startsWith("est-load: "), run.err());
     }
     assertTrue(noCredentials.err().contains("needs --tokens FILE or --basic"), noCredentials.err());
     assertTrue(badTokens.err().contains("line 1: expected ID:TOKEN"), badTokens.err());
+    assertTrue(badProvider.err().contains("neither SunJSSE nor BCJSSE"), badProvider.err());
   }
 }
