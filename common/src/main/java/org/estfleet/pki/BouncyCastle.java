@@ -1,6 +1,8 @@
 package org.estfleet.pki;
 
 import java.security.Provider;
+import java.util.logging.Level;
+import java.util.logging.Logger;
 import org.bouncycastle.jce.provider.BouncyCastleProvider;
 import org.bouncycastle.jsse.provider.BouncyCastleJsseProvider;
 
@@ -13,6 +15,17 @@ import org.bouncycastle.jsse.provider.BouncyCastleJsseProvider;
  * which is why certificate signing and CSR verification use it.
  */
 public final class BouncyCastle {
+  /**
+   * BCJSSE reports through {@code java.util.logging}: at INFO every security property it reads,
+   * and, for every TLS context made, a warning for each entry of the JDK's
+   * {@code jdk.certpath.disabledAlgorithms} it does not understand (entries about signed JARs and
+   * the JDK's own CAs): noise in a server's log. Its other warnings still show. Referenced here
+   * because the JDK keeps loggers only weakly, and a collected logger forgets its level.
+   */
+  private static final Logger JSSE_LOG = quiet(Logger.getLogger("org.bouncycastle.jsse"), Level.WARNING);
+  private static final Logger CONSTRAINTS_LOG =
+      quiet(Logger.getLogger("org.bouncycastle.jsse.provider.DisabledAlgorithmConstraints"), Level.SEVERE);
+
   /** Immutable once constructed; safe to share between threads. */
   public static final Provider PROVIDER = new BouncyCastleProvider();
 
@@ -22,6 +35,11 @@ public final class BouncyCastle {
    * (docs/BENCHMARKS.md), and it exposes the TLS channel bindings that PoP linking needs.
    */
   public static final Provider JSSE = new BouncyCastleJsseProvider(PROVIDER);
+
+  private static Logger quiet(Logger logger, Level level) {
+    logger.setLevel(level);
+    return logger;
+  }
 
   private BouncyCastle() {}
 }

@@ -276,9 +276,9 @@ public final class EstLoad implements Callable<Integer> {
                 if (connection != null) {
                   connection.close();
                 }
-                SSLContext context = newConnection && !resumption
-                    ? context(identity == null ? null : identity.keyManagers(), trustManagers, random) : shared;
-                connection = HttpsConnection.open(url, context.getSocketFactory(), protocols, timeoutMillis);
+                // One context per worker: a new one per connection would measure the making of
+                // TLS contexts (costly in BCJSSE) more than handshakes.
+                connection = HttpsConnection.open(url, shared.getSocketFactory(), protocols, timeoutMillis);
               }
               HttpsConnection.Response response = connection.exchange(request.method(), request.path(),
                   request.headers(), request.body());
@@ -300,7 +300,11 @@ public final class EstLoad implements Callable<Integer> {
             }
             outcomes.computeIfAbsent(outcome, k -> new LongAdder()).increment();
             if (newConnection && connection != null) {
-              connection.close();
+              if (resumption) {
+                connection.close();
+              } else {
+                connection.closeForgettingSession();
+              }
               connection = null;
             }
           }

@@ -165,6 +165,15 @@ final class HttpsConnection implements AutoCloseable {
     throw new IOException("the server closed the connection");
   }
 
+  /**
+   * Closes the connection and drops its TLS session from the client's cache, so that the next
+   * connection of the same context makes a full handshake.
+   */
+  public void closeForgettingSession() {
+    socket.getSession().invalidate();
+    close();
+  }
+
   @Override
   public void close() {
     try {

@@ -1,0 +1,68 @@
+# bench/lib.sh: what bench/run.sh and bench/store-scale.sh share. Sourced, not run.
+# Expects JAVA (default java); honours SKIP_BUILD=1, SERVER_TLS and CLIENT_TLS (see run.sh).
+
+JAVA=${JAVA:-java}
+SERVER_JAR=est-server/target/est-server.jar
+LOAD_JAR=bench/target/est-load.jar
+BENCH_JAR=bench/target/benchmarks.jar
+CLIENT_TLS=${CLIENT_TLS:-SunJSSE}
+CLIENT_WARMUP=${CLIENT_WARMUP:-3}
+
+if [ "${SKIP_BUILD:-}" != 1 ]; then
+  mvn -q -B -DskipTests package -pl bench -am
+fi
+JAVA_MAJOR=$("$JAVA" -XshowSettings:properties -version 2>&1 | sed -n 's/^ *java.specification.version = //p')
+WORK=$(mktemp -d /tmp/estfleet-bench.XXXXXX)
+mkdir -p "$WORK/results"
+SERVER_PID=
+cleanup() { [ -n "$SERVER_PID" ] && kill "$SERVER_PID" 2>/dev/null; wait 2>/dev/null || true; rm -rf "$WORK"; }
+trap cleanup EXIT
+
+# server_init: a fresh data directory $WORK/server, its per-identity and per-address enrollment
+# limits opened (a load test is one address enrolling the same identities again and again), and
+# tls.provider set to SERVER_TLS if given. Sets SERVER_TLS_USED.
+server_init() {
+  "$JAVA" -jar "$SERVER_JAR" init --data "$WORK/server" >/dev/null
+  sed -i -e 's/"enrollmentsPerSourcePerMinute": [0-9]*/"enrollmentsPerSourcePerMinute": 1000000000/' \
+         -e 's/"enrollmentsPerIdentityPerHour": [0-9]*/"enrollmentsPerIdentityPerHour": 1000000000/' \
+         "$WORK/server/server.json"
+  if [ -n "${SERVER_TLS:-}" ]; then
+    sed -i -e "s/\"provider\": \"[A-Za-z]*\"/\"provider\": \"$SERVER_TLS\"/" "$WORK/server/server.json"
+  fi
+  SERVER_TLS_USED=$(sed -n 's/.*"provider": "\([A-Za-z]*\)".*/\1/p' "$WORK/server/server.json")
+}
+
+# server_start: serves $WORK/server on a free port of 127.0.0.1. Sets URL and TRUST.
+server_start() {
+  "$JAVA" -jar "$SERVER_JAR" serve --data "$WORK/server" --port 0 >"$WORK/server.out" 2>"$WORK/server.log" &
+  SERVER_PID=$!
+  for _ in $(seq 1 300); do grep -q '^listening on ' "$WORK/server.out" 2>/dev/null && break; sleep 0.2; done
+  grep -q '^listening on ' "$WORK/server.out" || { echo "est-server did not start:" >&2; cat "$WORK/server.log" >&2; exit 1; }
+  URL="https://127.0.0.1:$(sed -n 's/^listening on .*:\([0-9]*\)$/\1/p' "$WORK/server.out")"
+  TRUST="$WORK/server/ca/root.pem"
+}
+
+# tokens NAME COUNT: a file of COUNT tokens for devices NAME-1..NAME-COUNT; prints its path.
+tokens() {
+  "$JAVA" -jar "$SERVER_JAR" token --data "$WORK/server" --device "$1" --count "$2" 2>/dev/null >"$WORK/$1.tokens"
+  echo "$WORK/$1.tokens"
+}
+
+# load NAME CONCURRENCY SECONDS OPTIONS...: one est-load run, its result in $WORK/results/NAME-cCONCURRENCY.json.
+load() {
+  local name=$1 concurrency=$2 seconds=$3; shift 3
+  "$JAVA" -jar "$LOAD_JAR" --url "$URL" --trust "$TRUST" --concurrency "$concurrency" --duration "${seconds}s" \
+    --warmup "${CLIENT_WARMUP}s" --tls-provider "$CLIENT_TLS" --quiet \
+    --json "$WORK/results/$name-c$concurrency.json" "$@" >&2 \
+    || echo "($name at concurrency $concurrency: no request succeeded)" >&2
+}
+
+# report STAMP TITLE FILES...: bench/results/STAMP.json and .md from est-load results.
+report() {
+  local stamp=$1 title=$2; shift 2
+  mkdir -p bench/results
+  "$JAVA" -cp "$LOAD_JAR" org.estfleet.bench.load.Report "bench/results/$stamp.json" "bench/results/$stamp.md" \
+    "est-server $(git rev-parse --short HEAD 2>/dev/null || echo '?') on Java $JAVA_MAJOR (server TLS $SERVER_TLS_USED, est-load TLS $CLIENT_TLS), $(nproc) cores ($(sed -n 's/^model name\t: //p' /proc/cpuinfo | head -1)), load generator on the same machine; $title" \
+    "$@"
+  echo "written: bench/results/$stamp.json, bench/results/$stamp.md" >&2
+}
