@@ -6,8 +6,9 @@
 #   cacerts, token simpleenroll, mTLS simplereenroll (each on a new TLS connection per request,
 #   a full handshake each time) and simplereenroll on kept-alive connections,
 # each at the concurrencies in CONCURRENCY (default "1 8 32") for SECONDS (default 10) each,
-# after WARMUP seconds (default 5) of unrecorded load. OVERLOAD="128 256" adds the token and
-# kept-alive scenarios at those concurrencies, beyond limits.maxConcurrentRequests (64).
+# after WARMUP seconds (default 5) of unrecorded load. OVERLOAD=4 adds the token and kept-alive
+# scenarios in an open loop (est-load --rate) at 4 times the best rate their rows reached, from
+# 256 workers: offered load beyond capacity, and beyond limits.maxConcurrentRequests (64).
 # Writes bench/results/<date>-java<N>-server-<TLS>-client-<TLS>.json and .md (the table) and
 # prints the table.
 #   JAVA=/usr/lib/jvm/temurin-25-jdk-amd64/bin/java bench/run.sh   the same on another runtime
@@ -41,20 +42,34 @@ for c in $CONCURRENCY; do
   load cacerts "$c" "$SECONDS_EACH" --op cacerts --new-connection-per-request
   files+=("$WORK/results/cacerts-c$c.json")
 done
-for c in $CONCURRENCY $OVERLOAD; do
+# peak NAME: the best throughput of the rows of scenario NAME so far.
+peak() { cat "$WORK"/results/"$1"-c*.json | sed -n 's/.*"throughput": *\([0-9.]*\).*/\1/p' | sort -g | tail -1; }
+for c in $CONCURRENCY; do
   load token-enroll "$c" "$SECONDS_EACH" --op simpleenroll --new-connection-per-request \
     --tokens "$(tokens "enroll-c$c" $(((SECONDS_EACH + CLIENT_WARMUP) * TOKEN_RATE)))"
   files+=("$WORK/results/token-enroll-c$c.json")
 done
+if [ -n "$OVERLOAD" ]; then
+  rate=$(awk "BEGIN { print $(peak token-enroll) * $OVERLOAD }")
+  load "token-enroll-${OVERLOAD}x-peak" 256 "$SECONDS_EACH" --op simpleenroll --new-connection-per-request \
+    --rate "$rate" --tokens "$(tokens enroll-overload "$(awk "BEGIN { print int(($SECONDS_EACH + $CLIENT_WARMUP) * $rate) + 1 }")")"
+  files+=("$WORK/results/token-enroll-${OVERLOAD}x-peak-c256.json")
+fi
 for c in $CONCURRENCY; do
   load reenroll-new-connection "$c" "$SECONDS_EACH" --op simplereenroll --new-connection-per-request \
     --tokens "$(tokens "reenroll-c$c" "$c")"
   files+=("$WORK/results/reenroll-new-connection-c$c.json")
 done
-for c in $CONCURRENCY $OVERLOAD; do
+for c in $CONCURRENCY; do
   load reenroll-keep-alive "$c" "$SECONDS_EACH" --op simplereenroll --tokens "$(tokens "keepalive-c$c" "$c")"
   files+=("$WORK/results/reenroll-keep-alive-c$c.json")
 done
+if [ -n "$OVERLOAD" ]; then
+  rate=$(awk "BEGIN { print $(peak reenroll-keep-alive) * $OVERLOAD }")
+  load "reenroll-keep-alive-${OVERLOAD}x-peak" 256 "$SECONDS_EACH" --op simplereenroll --rate "$rate" \
+    --identities 32 --tokens "$(tokens keepalive-overload 32)"
+  files+=("$WORK/results/reenroll-keep-alive-${OVERLOAD}x-peak-c256.json")
+fi
 
 report "$(date -u +%Y-%m-%d)-java$JAVA_MAJOR-server-$SERVER_TLS_USED-client-$CLIENT_TLS" \
   "$SECONDS_EACH s per row" "${files[@]}"

@@ -21,6 +21,7 @@ import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.atomic.AtomicLong;
 import java.util.concurrent.atomic.LongAdder;
+import java.util.concurrent.locks.LockSupport;
 import javax.net.ssl.KeyManager;
 import javax.net.ssl.KeyManagerFactory;
 import javax.net.ssl.SSLContext;
@@ -84,6 +85,12 @@ public final class EstLoad implements Callable<Integer> {
 
   @Option(names = "--duration", paramLabel = "DURATION", description = "Stop after this long, e.g. 30s (at most 1h).")
   Duration duration;
+
+  @Option(names = "--rate", paramLabel = "PER_SECOND",
+      description = "Open loop: send this many requests a second in all, on a fixed schedule, whatever the answers "
+          + "(default: closed loop, each worker sends its next request when the last is answered). Latency then "
+          + "counts from each request's scheduled time, so a server falling behind shows it.")
+  Double rate;
 
   @Option(names = "--new-connection-per-request",
       description = "A new TCP and TLS connection for every request (default: keep-alive connections).")
@@ -217,7 +224,7 @@ public final class EstLoad implements Callable<Integer> {
     long requests = counts.values().stream().mapToLong(Long::longValue).sum();
     long ok = okCount.sum();
     LoadResult result = new LoadResult("est-load", url.toString(), op.name(), concurrency, newConnection,
-        newConnection && resumption, "TLSv" + tls, tlsProvider, algorithm == KeyAlgorithm.RSA_2048 ? "rsa-2048" : "ec-p256",
+        newConnection && resumption, rate, "TLSv" + tls, tlsProvider, algorithm == KeyAlgorithm.RSA_2048 ? "rsa-2048" : "ec-p256",
         Runtime.version().toString(), round(seconds), requests, ok, round(ok / seconds), counts,
         new LoadResult.Latency(ms(total.getValueAtPercentile(50)), ms(total.getValueAtPercentile(90)),
             ms(total.getValueAtPercentile(99)), ms(total.getValueAtPercentile(99.9)), ms(total.getMaxValue()),
@@ -254,13 +261,28 @@ public final class EstLoad implements Callable<Integer> {
     List<Thread> workers = new ArrayList<>();
     long begin = System.nanoTime();
     long deadline = begin + limit.toNanos();
+    // Open loop: each worker sends every `interval`, the workers' schedules evenly interleaved.
+    long interval = rate == null ? 0 : Math.max(1, Math.round(concurrency * 1e9 / rate));
     for (int w = 0; w < concurrency; w++) {
+      long offset = interval * w / concurrency;
       Identity identity = clients.isEmpty() ? null : clients.get(w % clients.size());
       SSLContext shared = context(identity == null ? null : identity.keyManagers(), trustManagers, random);
       Thread worker = new Thread(() -> {
         HttpsConnection connection = null;
+        long sent = 0;
         try {
           while (!stop.get() && System.nanoTime() < deadline) {
+            long scheduled = 0;
+            if (interval > 0) {
+              scheduled = begin + offset + sent++ * interval;
+              long early = scheduled - System.nanoTime();
+              if (early > 0) {
+                LockSupport.parkNanos(early);
+              }
+              if (System.nanoTime() >= deadline) {
+                break;
+              }
+            }
             if (started.incrementAndGet() > maxRequests) {
               break;
             }
@@ -269,7 +291,7 @@ public final class EstLoad implements Callable<Integer> {
               stop.set(true);
               break;
             }
-            long t0 = System.nanoTime();
+            long t0 = interval > 0 ? scheduled : System.nanoTime();
             String outcome;
             try {
               if (connection == null || !connection.reusable()) {
@@ -368,6 +390,9 @@ public final class EstLoad implements Callable<Integer> {
     if (op != Op.cacerts && basic == null && tokens == null) {
       throw new ParameterException(spec.commandLine(), "--op " + op + " needs --tokens FILE or --basic USER:PASSWORD");
     }
+    if (rate != null && !(rate > 0 && rate <= 1_000_000)) {
+      throw new ParameterException(spec.commandLine(), "--rate: must be above 0 and at most 1000000 a second");
+    }
     if (resumption && !newConnection) {
       throw new ParameterException(spec.commandLine(), "--tls-resumption is for --new-connection-per-request");
     }
@@ -461,11 +486,13 @@ public final class EstLoad implements Callable<Integer> {
 
   static String summary(LoadResult result) {
     StringBuilder text = new StringBuilder();
-    text.append(String.format(Locale.ROOT, "est-load: %s %s, concurrency %d, %s, %s, %s%n", result.op(), result.url(),
-        result.concurrency(), result.newConnectionPerRequest()
+    text.append(String.format(Locale.ROOT, "est-load: %s %s, concurrency %d%s, %s, %s %s, %s%n", result.op(),
+        result.url(), result.concurrency(),
+        result.offeredRate() == null ? "" : String.format(Locale.ROOT, ", open loop at %.1f/s", result.offeredRate()),
+        result.newConnectionPerRequest()
             ? "new connection per request" + (result.tlsResumption() ? " (TLS resumption)" : " (full handshakes)")
             : "kept-alive connections",
-        result.tls(), result.keyType()));
+        result.tls(), result.tlsProvider(), result.keyType()));
     text.append(String.format(Locale.ROOT, "  %.1f s, %d requests, %d ok: %.1f/s; outcomes %s%n", result.seconds(),
         result.requests(), result.ok(), result.throughput(), result.outcomes()));
     LoadResult.Latency latency = result.latencyMs();

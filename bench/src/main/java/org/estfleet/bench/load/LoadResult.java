@@ -5,6 +5,8 @@ import java.util.Map;
 /**
  * What a run measured, as written by {@code --json}.
  *
+ * @param offeredRate requests a second sent on a fixed schedule ({@code --rate}); null for a
+ *     closed loop
  * @param tlsProvider the client's TLS implementation, SunJSSE or BCJSSE
  * @param requests requests sent (answered or failed)
  * @param ok requests answered 2xx (with a certificate, for enrollments)
@@ -21,6 +23,7 @@ public record LoadResult(
     int concurrency,
     boolean newConnectionPerRequest,
     boolean tlsResumption,
+    Double offeredRate,
     String tls,
     String tlsProvider,
     String keyType,

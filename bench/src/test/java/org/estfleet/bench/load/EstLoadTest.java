@@ -168,6 +168,21 @@ class EstLoadTest {
   }
 
   @Test
+  void rate_openLoop_sendsOnSchedule() throws Exception {
+    Path json = dir.resolve("rate.json");
+
+    Run run = load(common("cacerts", "--rate", "20", "--duration", "2s", "--concurrency", "4", "--json",
+        json.toString()));
+
+    assertEquals(0, run.exit(), run.err());
+    LoadResult result = result(json);
+    assertEquals(20.0, result.offeredRate());
+    // 20 a second for 2 s: 40 scheduled sends, give or take the one in flight at the deadline.
+    assertTrue(result.requests() >= 30 && result.requests() <= 41, "requests " + result.requests());
+    assertTrue(run.out().contains("open loop at 20.0/s"), run.out());
+  }
+
+  @Test
   void warmup_runsFirstAndIsNotCounted() throws Exception {
     Path json = dir.resolve("warm.json");
 
@@ -185,6 +200,7 @@ class EstLoadTest {
     Run badOp = load(common("bogus").toArray(String[]::new));
     Run badTls = load(common("cacerts", "--tls", "1.1"));
     Run badProvider = load(common("cacerts", "--tls-provider", "OpenSSL"));
+    Run badRate = load(common("cacerts", "--rate", "0"));
     Run noCredentials = load(common("simpleenroll"));
     Run plainHttp = load("--url", "http://127.0.0.1:1", "--op", "cacerts", "--trust", trust.toString());
     Run badTokens = load(common("simpleenroll", "--tokens", Files.writeString(dir.resolve("bad.tokens"), "nocolon\n")
@@ -193,8 +209,8 @@ class EstLoadTest {
     Run resumptionAlone = load(common("cacerts", "--tls-resumption"));
     Run noWarmup = load(common("cacerts", "--warmup", "0s"));
 
-    for (Run run : List.of(noTrust, badOp, badTls, badProvider, noCredentials, plainHttp, badTokens, resumptionAlone,
-        noWarmup)) {
+    for (Run run : List.of(noTrust, badOp, badTls, badProvider, badRate, noCredentials, plainHttp, badTokens,
+        resumptionAlone, noWarmup)) {
       assertEquals(2, run.exit(), run.err());
       assertEquals(1, run.err().strip().lines().count(), run.err());
       assertTrue(run.err().startsWith("est-load: "), run.err());
