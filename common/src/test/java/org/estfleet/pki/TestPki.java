@@ -1,6 +1,7 @@
 package org.estfleet.pki;
 
 import java.security.KeyPair;
+import java.security.KeyStore;
 import java.security.PrivateKey;
 import java.security.SecureRandom;
 import java.security.cert.X509Certificate;
@@ -9,6 +10,7 @@ import java.time.Instant;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.function.Consumer;
+import javax.net.ssl.KeyManagerFactory;
 import org.bouncycastle.asn1.x500.X500Name;
 import org.bouncycastle.asn1.x509.KeyPurposeId;
 import org.bouncycastle.asn1.x509.KeyUsage;
@@ -86,6 +88,20 @@ public final class TestPki {
       chain.add(certificate);
       chain.addAll(held.chain());
       return new Held(certificate, keys, chain);
+    }
+  }
+
+  /** The JDK's PKIX key managers holding one key and its chain (leaf first), as a TLS client presents it. */
+  public static KeyManagerFactory keyManagers(PrivateKey key, X509Certificate... chain) {
+    try {
+      KeyStore store = KeyStore.getInstance("PKCS12");
+      store.load(null, null);
+      store.setKeyEntry("device", key, "x".toCharArray(), chain);
+      KeyManagerFactory keyManagers = KeyManagerFactory.getInstance("PKIX");
+      keyManagers.init(store, "x".toCharArray());
+      return keyManagers;
+    } catch (java.io.IOException | java.security.GeneralSecurityException e) {
+      throw new IllegalStateException(e);
     }
   }
 

@@ -119,12 +119,7 @@ class BouncyCastleEstClientTest {
         .simpleEnroll(false, csr("bc-device", keys), new HttpAuth("estfleet", "bc-device", token.toCharArray())));
 
     assertEquals("CN=bc-device", issued.getSubjectX500Principal().getName());
-    KeyStore store = KeyStore.getInstance("PKCS12");
-    store.load(null, null);
-    store.setKeyEntry("device", keys.getPrivate(), "x".toCharArray(),
-        new X509Certificate[] {issued, server.issuingCertificate()});
-    KeyManagerFactory keyManagers = KeyManagerFactory.getInstance("PKIX");
-    keyManagers.init(store, "x".toCharArray());
+    KeyManagerFactory keyManagers = TestPki.keyManagers(keys.getPrivate(), issued, server.issuingCertificate());
     ESTService withCertificate = builder().withKeyManagers(keyManagers.getKeyManagers()).build();
     KeyPair newKeys = KeyAlgorithm.EC_P256.generate(TestPki.RANDOM);
 

@@ -125,6 +125,13 @@ class PopLinkingTest {
     return new JcaPKCS10CertificationRequestBuilder(new X500Name("CN=" + commonName), keys.getPublic());
   }
 
+  private static PKCS10CertificationRequest withChallengePassword(String commonName, KeyPair keys, String password)
+      throws Exception {
+    return request(commonName, keys)
+        .addAttribute(PKCSObjectIdentifiers.pkcs_9_at_challengePassword, new DERPrintableString(password))
+        .build(signer(keys));
+  }
+
   private static ContentSigner signer(KeyPair keys) throws Exception {
     return new JcaContentSignerBuilder("SHA256withECDSA").build(keys.getPrivate());
   }
@@ -160,12 +167,7 @@ class PopLinkingTest {
         request("pop-device", keys), signer(keys), new HttpAuth("estfleet", "pop-device", token.toCharArray())));
 
     assertEquals("CN=pop-device", issued.getSubjectX500Principal().getName());
-    KeyStore store = KeyStore.getInstance("PKCS12");
-    store.load(null, null);
-    store.setKeyEntry("device", keys.getPrivate(), "x".toCharArray(),
-        new X509Certificate[] {issued, server.issuingCertificate()});
-    KeyManagerFactory keyManagers = KeyManagerFactory.getInstance("PKIX");
-    keyManagers.init(store, "x".toCharArray());
+    KeyManagerFactory keyManagers = TestPki.keyManagers(keys.getPrivate(), issued, server.issuingCertificate());
     KeyPair newKeys = KeyAlgorithm.EC_P256.generate(TestPki.RANDOM);
 
     X509Certificate renewed = single(builder("linked", "TLSv1.2", keyManagers).build()
@@ -185,9 +187,7 @@ class PopLinkingTest {
     ESTException unlinked = assertThrows(ESTException.class,
         () -> service.simpleEnroll(false, request("pop-device", keys).build(signer(keys)), auth));
     // A tls-unique is 12 bytes; these are another connection's, as far as the server can tell.
-    PKCS10CertificationRequest replayed = request("pop-device", keys)
-        .addAttribute(PKCSObjectIdentifiers.pkcs_9_at_challengePassword, new DERPrintableString("AAECAwQFBgcICQoL"))
-        .build(signer(keys));
+    PKCS10CertificationRequest replayed = withChallengePassword("pop-device", keys, "AAECAwQFBgcICQoL");
     ESTException wrong = assertThrows(ESTException.class, () -> service.simpleEnroll(false, replayed, auth));
 
     assertEquals(400, unlinked.getStatusCode());
@@ -203,9 +203,7 @@ class PopLinkingTest {
   void linkedLabelOverTls13_400SaysToUseTls12() throws Exception {
     String token = server.token("pop-device");
     KeyPair keys = KeyAlgorithm.EC_P256.generate(TestPki.RANDOM);
-    PKCS10CertificationRequest csr = request("pop-device", keys)
-        .addAttribute(PKCSObjectIdentifiers.pkcs_9_at_challengePassword, new DERPrintableString("AAECAwQFBgcICQoL"))
-        .build(signer(keys));
+    PKCS10CertificationRequest csr = withChallengePassword("pop-device", keys, "AAECAwQFBgcICQoL");
 
     ESTException refused = assertThrows(ESTException.class, () -> builder("linked", "TLSv1.3").build()
         .simpleEnroll(false, csr, new HttpAuth("estfleet", "pop-device", token.toCharArray())));
@@ -218,9 +216,7 @@ class PopLinkingTest {
   void labelWithoutLinking_ignoresTheChallengePassword() throws Exception {
     String token = server.token("plain-device");
     KeyPair keys = KeyAlgorithm.EC_P256.generate(TestPki.RANDOM);
-    PKCS10CertificationRequest csr = request("plain-device", keys)
-        .addAttribute(PKCSObjectIdentifiers.pkcs_9_at_challengePassword, new DERPrintableString("not-a-binding"))
-        .build(signer(keys));
+    PKCS10CertificationRequest csr = withChallengePassword("plain-device", keys, "not-a-binding");
 
     X509Certificate issued = single(builder("factory", "TLSv1.3").build()
         .simpleEnroll(false, csr, new HttpAuth("estfleet", "plain-device", token.toCharArray())));
