@@ -109,7 +109,8 @@ public final class ServerRuntime implements AutoCloseable {
     EstServer.Settings settings = new EstServer.Settings(config.bindAddress(), config.port(), config.tls().protocols(),
         config.limits().maxRequestBytes(), config.limits().maxConcurrentRequests(), config.limits().busyRetryAfter(),
         config.limits().maxHeaderBytes(), config.limits().idleTimeout(), config.limits().requestTimeout(),
-        config.tls().provider() == ServerConfig.TlsProvider.BCJSSE ? BouncyCastle.JSSE : null);
+        config.tls().provider() == ServerConfig.TlsProvider.BCJSSE ? BouncyCastle.JSSE : null,
+        config.limits().maxConnections());
     return config.mode() == ServerConfig.Mode.GATEWAY
         ? startGateway(dataDir, settings, tlsKey, tlsChain, manufacturerCas, clock, random, decorator)
         : startCa(dataDir, settings, tlsKey, tlsChain, manufacturerCas, clock, random, decorator);

@@ -219,7 +219,16 @@ public record ServerConfig(
    */
   public record LimitsConfig(Integer maxRequestBytes, Integer maxConcurrentRequests, Duration busyRetryAfter,
       Integer maxHeaderBytes, Duration idleTimeout, Integer authFailuresPerMinute, Integer sourceAuthFailuresPerMinute,
-      Integer enrollmentsPerIdentityPerHour, Integer enrollmentsPerSourcePerMinute, Duration requestTimeout) {
+      Integer enrollmentsPerIdentityPerHour, Integer enrollmentsPerSourcePerMinute, Duration requestTimeout,
+      Integer maxConnections) {
+    public LimitsConfig(Integer maxRequestBytes, Integer maxConcurrentRequests, Duration busyRetryAfter,
+        Integer maxHeaderBytes, Duration idleTimeout, Integer authFailuresPerMinute, Integer sourceAuthFailuresPerMinute,
+        Integer enrollmentsPerIdentityPerHour, Integer enrollmentsPerSourcePerMinute, Duration requestTimeout) {
+      this(maxRequestBytes, maxConcurrentRequests, busyRetryAfter, maxHeaderBytes, idleTimeout, authFailuresPerMinute,
+          sourceAuthFailuresPerMinute, enrollmentsPerIdentityPerHour, enrollmentsPerSourcePerMinute, requestTimeout,
+          null);
+    }
+
     public LimitsConfig {
       maxRequestBytes = maxRequestBytes == null ? 64 * 1024 : maxRequestBytes;
       if (maxRequestBytes < 1024 || maxRequestBytes > 16 * 1024 * 1024) {
@@ -258,6 +267,10 @@ public record ServerConfig(
       enrollmentsPerSourcePerMinute = enrollmentsPerSourcePerMinute == null ? 3000 : enrollmentsPerSourcePerMinute;
       if (enrollmentsPerSourcePerMinute < 1) {
         throw new IllegalArgumentException("limits.enrollmentsPerSourcePerMinute must be at least 1");
+      }
+      maxConnections = maxConnections == null ? 64 : maxConnections;
+      if (maxConnections < 1 || maxConnections > 100_000) {
+        throw new IllegalArgumentException("limits.maxConnections " + maxConnections + " is not between 1 and 100000");
       }
       requestTimeout = requestTimeout == null ? Duration.ofSeconds(20) : requestTimeout;
       if (requestTimeout.compareTo(Duration.ofSeconds(1)) < 0) {

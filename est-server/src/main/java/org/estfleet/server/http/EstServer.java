@@ -20,6 +20,7 @@ import org.eclipse.jetty.http.pathmap.ServletPathSpec;
 import org.eclipse.jetty.http.pathmap.UriTemplatePathSpec;
 import org.eclipse.jetty.server.HttpConfiguration;
 import org.eclipse.jetty.server.HttpConnectionFactory;
+import org.eclipse.jetty.server.NetworkConnectionLimit;
 import org.eclipse.jetty.server.SecureRequestCustomizer;
 import org.eclipse.jetty.server.Server;
 import org.eclipse.jetty.server.ServerConnector;
@@ -40,6 +41,9 @@ import org.estfleet.server.enroll.EstService;
 public final class EstServer implements AutoCloseable {
   private static final String REALM = "estfleet";
   private static final char[] IN_MEMORY_PASSWORD = "in-memory".toCharArray();
+  /** Connections the kernel holds for us while we are at {@code maxConnections}. */
+  private static final int ACCEPT_QUEUE = 1024;
+  private static final Duration AT_LIMIT_IDLE_TIMEOUT = Duration.ofSeconds(2);
 
   private final Server server;
   private final ServerConnector connector;
@@ -71,10 +75,11 @@ public final class EstServer implements AutoCloseable {
    * @param maxHeaderBytes the largest request line and headers (431 beyond)
    * @param idleTimeout how long a connection may stay silent before it is closed
    * @param tlsProvider the JSSE provider of the TLS stack; null for the JDK's default
+   * @param maxConnections connections open at once; more wait in the TCP backlog, unaccepted
    */
   public record Settings(String bindAddress, int port, List<String> protocols, int maxRequestBytes,
       int maxConcurrentRequests, Duration busyRetryAfter, int maxHeaderBytes, Duration idleTimeout,
-      Duration requestTimeout, Provider tlsProvider) {
+      Duration requestTimeout, Provider tlsProvider, int maxConnections) {
     public Settings {
       Objects.requireNonNull(bindAddress, "bindAddress");
       protocols = List.copyOf(protocols);
@@ -127,6 +132,13 @@ public final class EstServer implements AutoCloseable {
     connector.setPort(settings.port());
     // Slow or silent clients (including ones that never finish the TLS handshake) are cut off.
     connector.setIdleTimeout(settings.idleTimeout().toMillis());
+    // Beyond maxConnections new connections wait in the TCP backlog instead of each costing a TLS
+    // handshake before a 503 (docs/BENCHMARKS.md, Overload); at the limit, idle connections are
+    // closed after AT_LIMIT_IDLE_TIMEOUT to make room.
+    connector.setAcceptQueueSize(ACCEPT_QUEUE);
+    NetworkConnectionLimit connections = new NetworkConnectionLimit(settings.maxConnections(), connector);
+    connections.setEndPointIdleTimeout(Math.min(settings.idleTimeout().toMillis(), AT_LIMIT_IDLE_TIMEOUT.toMillis()));
+    server.addBean(connections);
     server.addConnector(connector);
 
     PathMappingsHandler routes = new PathMappingsHandler();

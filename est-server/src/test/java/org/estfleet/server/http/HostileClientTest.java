@@ -10,6 +10,7 @@ import java.io.InputStream;
 import java.io.OutputStream;
 import java.net.InetAddress;
 import java.net.Socket;
+import java.net.SocketTimeoutException;
 import java.net.http.HttpRequest;
 import java.net.http.HttpResponse;
 import java.nio.charset.StandardCharsets;
@@ -20,6 +21,7 @@ import java.security.cert.X509Certificate;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
+import javax.net.ssl.SSLContext;
 import javax.net.ssl.SSLSocket;
 import com.google.gson.JsonObject;
 import com.google.gson.JsonParser;
@@ -100,6 +102,45 @@ class HostileClientTest {
 
     assertEquals(431, huge.statusCode());
     assertGoodClientEnrolls("device-9");
+  }
+
+  @Test
+  void beyondMaxConnections_newConnectionsWaitUnaccepted_idleOnesAreClosedToMakeRoom() throws Exception {
+    try (TestServer limited = TestServer.start(dir.resolve("limited"), "{\"limits\": {\"maxConnections\": 2}}")) {
+      SSLContext tls = EstTestClient.trustingOnly(limited.rootCertificate());
+      List<SSLSocket> idle = new ArrayList<>();
+      try {
+        for (int i = 0; i < 2; i++) {
+          SSLSocket socket = (SSLSocket) tls.getSocketFactory().createSocket("127.0.0.1", limited.port());
+          socket.startHandshake();
+          idle.add(socket);
+        }
+        boolean handshook;
+        try (SSLSocket third = (SSLSocket) tls.getSocketFactory().createSocket("127.0.0.1", limited.port())) {
+          third.setSoTimeout(500);
+          third.startHandshake();
+          handshook = true;
+        } catch (SocketTimeoutException e) {
+          handshook = false;
+        }
+
+        HttpResponse<byte[]> response = EstTestClient.anonymous(limited).post("/.well-known/est/simpleenroll",
+            Base64Body.encode(csr("device-10").der()), "Content-Type", EstMediaType.PKCS10,
+            "Authorization", EstTestClient.basic("device-10", limited.token("device-10")));
+
+        assertFalse(handshook, "a third connection is not accepted while two are open");
+        issued(response);
+        for (SSLSocket socket : idle) {
+          // Closed by the server at the limit, long before the 30 s idle timeout.
+          socket.setSoTimeout(10_000);
+          assertEquals(-1, socket.getInputStream().read());
+        }
+      } finally {
+        for (SSLSocket socket : idle) {
+          socket.close();
+        }
+      }
+    }
   }
 
   @Test
