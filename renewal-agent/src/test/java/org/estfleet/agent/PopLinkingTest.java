@@ -78,10 +78,7 @@ class PopLinkingTest {
   void throughGateway_linkedAtTheGatewayAndForwarded() throws Exception {
     ca = TestServer.start(dir.resolve("ca"), LINKED);
     gateway = TestServer.startGateway(dir.resolve("gateway"), ca, "{}");
-    EstClient client = new EstClient(Duration.ofSeconds(5), Duration.ofSeconds(5), Clock.systemUTC(), new SecureRandom());
-    List<X509Certificate> trust = List.of(ca.rootCertificate());
-    Await.until("the gateway has a copy of the CA's /csrattrs", Duration.ofSeconds(20),
-        () -> client.csrAttributes(gateway.baseUri(), "", trust) instanceof CsrAttrsOutcome.Fetched);
+    awaitCsrattrsCopy();
     Path state = AgentFixture.enroll(ca, gateway, dir.resolve("agent"), "device-1");
     assertTrue(StateDir.open(state).readState().linkingRequested(), "the gateway passes the CA's /csrattrs on");
 
@@ -98,10 +95,7 @@ class PopLinkingTest {
     ca = TestServer.start(dir.resolve("ca"), LINKED);
     gateway = TestServer.startGateway(dir.resolve("gateway"), ca,
         "{\"gateway\": {\"retryAfter\": \"1s\", \"forwardInterval\": \"100ms\", \"connectTimeout\": \"2s\"}}");
-    EstClient client = new EstClient(Duration.ofSeconds(5), Duration.ofSeconds(5), Clock.systemUTC(), new SecureRandom());
-    List<X509Certificate> trust = List.of(ca.rootCertificate());
-    Await.until("the gateway has a copy of the CA's /csrattrs", Duration.ofSeconds(20),
-        () -> client.csrAttributes(gateway.baseUri(), "", trust) instanceof CsrAttrsOutcome.Fetched);
+    awaitCsrattrsCopy();
     Path state = AgentFixture.enroll(ca, gateway, dir.resolve("agent"), "device-1");
     ca.close();
 
@@ -115,5 +109,13 @@ class PopLinkingTest {
     assertEquals(Renewer.Outcome.RENEWED, collected.outcome(), collected.message());
     assertEquals(2, ca.ledger(ledger -> ledger.byDevice("device-1")).size(),
         "the retry, with a new challengePassword, is the same request: issued once");
+  }
+
+  /** Until the gateway serves a copy of the CA's {@code /csrattrs}, and so knows whether linking is required. */
+  private void awaitCsrattrsCopy() throws InterruptedException {
+    EstClient client = new EstClient(Duration.ofSeconds(5), Duration.ofSeconds(5), Clock.systemUTC(), new SecureRandom());
+    List<X509Certificate> trust = List.of(ca.rootCertificate());
+    Await.until("the gateway has a copy of the CA's /csrattrs", Duration.ofSeconds(20),
+        () -> client.csrAttributes(gateway.baseUri(), "", trust) instanceof CsrAttrsOutcome.Fetched);
   }
 }
