@@ -246,16 +246,16 @@ public final class EstService {
    */
   private boolean checkLinking(String label, Csr csr, Credentials credentials, Forwarding forwarding,
       String gatewayId) throws EstException {
-    Optional<Boolean> required;
+    boolean required;
     try {
-      required = Optional.of(ca.csrAttributes(label).map(CsrAttributes::requestsLinking).orElse(false));
+      required = ca.csrAttributes(label).map(CsrAttributes::requestsLinking).orElse(false);
     } catch (EstException unknown) {
       // A gateway that has not reached its upstream yet does not know the label's /csrattrs. It
       // still stores requests (its purpose); the CA refuses those it needed linked and unchecked.
-      required = Optional.empty();
+      required = false;
     }
     if (forwarding != null) {
-      if (required.orElse(false) && !forwarding.popLinked()) {
+      if (required && !forwarding.popLinked()) {
         throw EstException.badRequest("this label requires the CSR to be linked to its TLS connection (RFC 7030 3.5), "
             + "and gateway '" + gatewayId + "' forwarded it without having checked that (it did not know the "
             + "requirement yet, or cannot read channel bindings); it learns the requirement when it next refreshes "
@@ -265,7 +265,7 @@ public final class EstService {
     }
     Optional<String> password = csr.challengePassword();
     Optional<ChannelBinding> binding = credentials.binding();
-    if (!required.orElse(false)) {
+    if (!required) {
       return password.isPresent() && binding.isPresent() && binding.get().matches(password.get());
     }
     if (password.isEmpty()) {
