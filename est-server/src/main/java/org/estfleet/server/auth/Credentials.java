@@ -21,10 +21,6 @@ public record Credentials(List<X509Certificate> clientChain, BasicCredentials ba
     this(clientChain, basic, null, null);
   }
 
-  public Credentials(List<X509Certificate> clientChain, BasicCredentials basic, Forwarding forwarding) {
-    this(clientChain, basic, forwarding, null);
-  }
-
   /** No certificate, no password. */
   public static Credentials none() {
     return new Credentials(List.of(), null);
