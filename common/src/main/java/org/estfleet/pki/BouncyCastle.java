@@ -1,6 +1,10 @@
 package org.estfleet.pki;
 
+import java.security.GeneralSecurityException;
+import java.security.KeyFactory;
+import java.security.PrivateKey;
 import java.security.Provider;
+import java.security.spec.PKCS8EncodedKeySpec;
 import java.util.logging.Level;
 import java.util.logging.Logger;
 import org.bouncycastle.jce.provider.BouncyCastleProvider;
@@ -35,6 +39,28 @@ public final class BouncyCastle {
    * (docs/BENCHMARKS.md), and it exposes the TLS channel bindings that PoP linking needs.
    */
   public static final Provider JSSE = new BouncyCastleJsseProvider(PROVIDER);
+
+  /**
+   * {@code key} as Bouncy Castle's own key object, for a key that signs often with
+   * {@link #PROVIDER} or {@link #JSSE} (a CA's issuing key, a server's TLS key). Given an EC key of
+   * another provider (as {@link Pem} reads them, for the JDK's TLS), Bouncy Castle converts its
+   * curve parameters on every signature and so cannot reuse its precomputed multiples of the
+   * generator: a P-256 signature cost about 3 times as much (docs/BENCHMARKS.md). The key keeps
+   * its algorithm name, {@code EC}. Keys of other types are returned as they are.
+   *
+   * @throws IllegalArgumentException if the key cannot be read back (not an encodable EC key)
+   */
+  public static PrivateKey ownKey(PrivateKey key) {
+    if (!(key instanceof java.security.interfaces.ECPrivateKey)
+        || key instanceof org.bouncycastle.jce.interfaces.ECPrivateKey) {
+      return key;
+    }
+    try {
+      return KeyFactory.getInstance("EC", PROVIDER).generatePrivate(new PKCS8EncodedKeySpec(key.getEncoded()));
+    } catch (GeneralSecurityException | RuntimeException e) {
+      throw new IllegalArgumentException("cannot convert the " + key.getAlgorithm() + " key: " + e.getMessage(), e);
+    }
+  }
 
   private static Logger quiet(Logger logger, Level level) {
     logger.setLevel(level);

@@ -14,6 +14,7 @@ import java.time.Instant;
 import java.util.HexFormat;
 import java.util.List;
 import java.util.Optional;
+import java.util.Set;
 import javax.security.auth.x500.X500Principal;
 import org.bouncycastle.asn1.ASN1Encodable;
 import org.bouncycastle.asn1.ASN1String;
@@ -101,8 +102,12 @@ public final class Certificates {
 
   /** The subject alternative names of a certificate; empty if it has none. */
   public static List<GeneralName> subjectAltNames(X509Certificate certificate) {
-    byte[] extension = certificate.getExtensionValue(Extension.subjectAlternativeName.getId());
-    if (extension == null) {
+    // Asked first because the JDK's getExtensionValue throws and catches an exception inside
+    // when the extension is absent, once per re-enrollment of a certificate without one.
+    String oid = Extension.subjectAlternativeName.getId();
+    Set<String> critical = certificate.getCriticalExtensionOIDs();
+    Set<String> nonCritical = certificate.getNonCriticalExtensionOIDs();
+    if (!(critical != null && critical.contains(oid) || nonCritical != null && nonCritical.contains(oid))) {
       return List.of();
     }
     try {

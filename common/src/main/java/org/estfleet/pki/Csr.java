@@ -17,8 +17,13 @@ import org.bouncycastle.asn1.x509.Extension;
 import org.bouncycastle.asn1.x509.Extensions;
 import org.bouncycastle.asn1.x509.GeneralName;
 import org.bouncycastle.asn1.x509.GeneralNames;
+import org.bouncycastle.asn1.x9.X9ObjectIdentifiers;
+import org.bouncycastle.crypto.util.PublicKeyFactory;
+import org.bouncycastle.operator.ContentVerifierProvider;
 import org.bouncycastle.operator.DefaultAlgorithmNameFinder;
+import org.bouncycastle.operator.DefaultDigestAlgorithmIdentifierFinder;
 import org.bouncycastle.operator.OperatorCreationException;
+import org.bouncycastle.operator.bc.BcECContentVerifierProviderBuilder;
 import org.bouncycastle.operator.jcajce.JcaContentVerifierProviderBuilder;
 import org.bouncycastle.pkcs.PKCS10CertificationRequest;
 import org.bouncycastle.pkcs.PKCS10CertificationRequestBuilder;
@@ -32,6 +37,14 @@ import org.bouncycastle.pkcs.jcajce.JcaPKCS10CertificationRequest;
  */
 public final class Csr {
   private static final DefaultAlgorithmNameFinder ALGORITHM_NAMES = new DefaultAlgorithmNameFinder();
+  /**
+   * EC proof-of-possession is checked with Bouncy Castle's own EC classes rather than through its
+   * JCA provider: the provider converts the key's curve parameters on every verification and so
+   * cannot reuse its precomputed multiples of the generator, which made a P-256 check cost about
+   * 1.8 times as much (docs/BENCHMARKS.md).
+   */
+  private static final BcECContentVerifierProviderBuilder EC_VERIFIERS =
+      new BcECContentVerifierProviderBuilder(new DefaultDigestAlgorithmIdentifierFinder());
 
   private final byte[] der;
   private final PKCS10CertificationRequest request;
@@ -103,9 +116,12 @@ public final class Csr {
    */
   public boolean isSignatureValid() {
     try {
-      return request.isSignatureValid(
-          new JcaContentVerifierProviderBuilder().setProvider(BouncyCastle.PROVIDER).build(publicKey));
-    } catch (PKCSException | OperatorCreationException | RuntimeException e) {
+      ContentVerifierProvider verifier = X9ObjectIdentifiers.id_ecPublicKey.equals(
+              request.getSubjectPublicKeyInfo().getAlgorithm().getAlgorithm())
+          ? EC_VERIFIERS.build(PublicKeyFactory.createKey(request.getSubjectPublicKeyInfo()))
+          : new JcaContentVerifierProviderBuilder().setProvider(BouncyCastle.PROVIDER).build(publicKey);
+      return request.isSignatureValid(verifier);
+    } catch (IOException | PKCSException | OperatorCreationException | RuntimeException e) {
       return false;
     }
   }

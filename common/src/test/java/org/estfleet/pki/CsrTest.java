@@ -14,6 +14,8 @@ import org.bouncycastle.asn1.DERPrintableString;
 import org.bouncycastle.asn1.pkcs.PKCSObjectIdentifiers;
 import org.bouncycastle.asn1.x500.X500Name;
 import org.bouncycastle.asn1.x509.GeneralName;
+import org.bouncycastle.operator.jcajce.JcaContentSignerBuilder;
+import org.bouncycastle.pkcs.jcajce.JcaPKCS10CertificationRequestBuilder;
 import org.junit.jupiter.api.Test;
 
 class CsrTest {
@@ -43,6 +45,26 @@ class CsrTest {
     der[der.length - 5] ^= 0x01;
 
     assertFalse(Csr.fromDer(der).isSignatureValid());
+  }
+
+  @Test
+  void isSignatureValid_falseWhenSignedByAnotherKeyThanItsOwn() throws Exception {
+    KeyPair other = KeyAlgorithm.EC_P256.generate(TestPki.RANDOM);
+    byte[] der = new JcaPKCS10CertificationRequestBuilder(new X500Name("CN=device-7"), keys.getPublic())
+        .build(new JcaContentSignerBuilder("SHA256withECDSA").setProvider(BouncyCastle.PROVIDER)
+            .build(other.getPrivate()))
+        .getEncoded();
+
+    assertFalse(Csr.fromDer(der).isSignatureValid());
+  }
+
+  @Test
+  void isSignatureValid_p384KeyWithSha384() {
+    Csr csr = Csr.fromDer(new CsrBuilder().commonName("device-7").sign(KeyAlgorithm.EC_P384.generate(TestPki.RANDOM))
+        .der());
+
+    assertTrue(csr.isSignatureValid());
+    assertEquals("SHA384WITHECDSA", csr.signatureAlgorithmName());
   }
 
   @Test

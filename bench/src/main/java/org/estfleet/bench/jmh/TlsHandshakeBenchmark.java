@@ -90,9 +90,12 @@ public class TlsHandshakeBenchmark {
     trustManagers.init(trust);
     KeyManagerFactory keyManagers = null;
     if (keys != null) {
-      KeyStore store = KeyStore.getInstance("PKCS12");
+      // As est-server holds its key: for BCJSSE Bouncy Castle's own key object, from its own key store.
+      KeyStore store = jsse == null ? KeyStore.getInstance("PKCS12")
+          : KeyStore.getInstance("PKCS12", BouncyCastle.PROVIDER);
       store.load(null, null);
-      store.setKeyEntry("key", keys.getPrivate(), PASSWORD, new X509Certificate[] {certificate});
+      store.setKeyEntry("key", jsse == null ? keys.getPrivate() : BouncyCastle.ownKey(keys.getPrivate()), PASSWORD,
+          new X509Certificate[] {certificate});
       keyManagers = jsse == null ? KeyManagerFactory.getInstance("PKIX") : KeyManagerFactory.getInstance("PKIX", jsse);
       keyManagers.init(store, PASSWORD);
     }

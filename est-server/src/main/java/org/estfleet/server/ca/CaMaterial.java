@@ -8,6 +8,7 @@ import java.time.Instant;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Objects;
+import org.estfleet.pki.BouncyCastle;
 import org.estfleet.pki.Certificates;
 import org.estfleet.pki.KeyPairs;
 import org.estfleet.pki.RootRollover;
@@ -31,7 +32,7 @@ public record CaMaterial(X509Certificate root, X509Certificate issuing, PrivateK
   public CaMaterial {
     Objects.requireNonNull(root, "root");
     Objects.requireNonNull(issuing, "issuing");
-    Objects.requireNonNull(issuingKey, "issuingKey");
+    issuingKey = BouncyCastle.ownKey(Objects.requireNonNull(issuingKey, "issuingKey"));
   }
 
   public CaMaterial(X509Certificate root, X509Certificate issuing, PrivateKey issuingKey) {
@@ -49,7 +50,11 @@ public record CaMaterial(X509Certificate root, X509Certificate issuing, PrivateK
    * @param overlapEndsAt when the link certificates expire: the old root may be retired then
    */
   public record Rollover(X509Certificate newRoot, X509Certificate newWithOld, X509Certificate oldWithNew,
-      X509Certificate issuing, PrivateKey issuingKey, Instant activateAt, Instant overlapEndsAt) {}
+      X509Certificate issuing, PrivateKey issuingKey, Instant activateAt, Instant overlapEndsAt) {
+    public Rollover {
+      issuingKey = BouncyCastle.ownKey(Objects.requireNonNull(issuingKey, "issuingKey"));
+    }
+  }
 
   /** An issuing CA certificate with its key. */
   public record Issuer(X509Certificate certificate, PrivateKey key) {}
