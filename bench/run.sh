@@ -6,7 +6,9 @@
 #   cacerts, token simpleenroll, mTLS simplereenroll (each on a new TLS connection per request,
 #   a full handshake each time) and simplereenroll on kept-alive connections,
 # each at the concurrencies in CONCURRENCY (default "1 8 32") for SECONDS (default 10) each,
-# after WARMUP seconds (default 5) of unrecorded load. OVERLOAD=4 adds the token and kept-alive
+# after WARMUP seconds (default 15) of unrecorded load of each of the four kinds, and each row
+# after CLIENT_WARMUP seconds (default 8) of its own: the JIT compilers keep a core busy for the
+# first minute or more (docs/BENCHMARKS.md, "Warm-up"). OVERLOAD=4 adds the token and kept-alive
 # scenarios in an open loop (est-load --rate) at 4 times the best rate their rows reached, from
 # 256 workers: offered load beyond capacity, and beyond limits.maxConcurrentRequests (64).
 # Writes bench/results/<date>-java<N>-server-<TLS>-client-<TLS>.json and .md (the table) and
@@ -26,17 +28,18 @@ server_init
 server_start
 echo "est-server on $URL (Java $JAVA_MAJOR); $SECONDS_EACH s per scenario and concurrency" >&2
 
-# Warm-up, not recorded: the JIT compiles the server's TLS, crypto and enrollment paths; each
-# est-load run warms its own for CLIENT_WARMUP seconds before it measures.
-WARMUP=${WARMUP:-5}
-if [ "$WARMUP" != 0 ]; then
-  "$JAVA" -jar "$LOAD_JAR" --url "$URL" --trust "$TRUST" --concurrency 8 --duration "${WARMUP}s" --quiet \
-    --op cacerts --new-connection-per-request >/dev/null
-  "$JAVA" -jar "$LOAD_JAR" --url "$URL" --trust "$TRUST" --concurrency 8 --duration "${WARMUP}s" --quiet \
-    --op simplereenroll --tokens "$(tokens warmup 8)" >/dev/null
-fi
 # Enough tokens for a token scenario that runs at up to TOKEN_RATE enrollments a second.
 TOKEN_RATE=${TOKEN_RATE:-400}
+# Warm-up, not recorded: the JIT compiles the server's TLS, crypto and enrollment paths; each
+# est-load run warms its own for CLIENT_WARMUP seconds before it measures.
+WARMUP=${WARMUP:-15}
+if [ "$WARMUP" != 0 ]; then
+  warm() { "$JAVA" -jar "$LOAD_JAR" --url "$URL" --trust "$TRUST" --concurrency 8 --duration "${WARMUP}s" --quiet "$@" >/dev/null; }
+  warm --op cacerts --new-connection-per-request
+  warm --op simpleenroll --new-connection-per-request --tokens "$(tokens warmup-enroll $((WARMUP * TOKEN_RATE)))"
+  warm --op simplereenroll --new-connection-per-request --tokens "$(tokens warmup-reenroll 8)"
+  warm --op simplereenroll --tokens "$(tokens warmup-keepalive 8)"
+fi
 files=()
 for c in $CONCURRENCY; do
   load cacerts "$c" "$SECONDS_EACH" --op cacerts --new-connection-per-request
