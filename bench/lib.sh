@@ -5,7 +5,7 @@ JAVA=${JAVA:-java}
 SERVER_JAR=est-server/target/est-server.jar
 LOAD_JAR=bench/target/est-load.jar
 BENCH_JAR=bench/target/benchmarks.jar
-CLIENT_TLS=${CLIENT_TLS:-SunJSSE}
+CLIENT_TLS=${CLIENT_TLS:-BCJSSE}
 CLIENT_WARMUP=${CLIENT_WARMUP:-8}
 
 if [ "${SKIP_BUILD:-}" != 1 ]; then

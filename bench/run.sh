@@ -16,7 +16,7 @@
 #   JAVA=/usr/lib/jvm/temurin-25-jdk-amd64/bin/java bench/run.sh   the same on another runtime
 #   (server and load generator both; they share the machine's cores).
 #   SERVER_TLS=SunJSSE|BCJSSE (default: the server's default, BCJSSE) sets the server's tls.provider;
-#   CLIENT_TLS=SunJSSE|BCJSSE (default SunJSSE) est-load's.
+#   CLIENT_TLS=SunJSSE|BCJSSE (default BCJSSE, the cheaper on a shared machine) est-load's.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 SECONDS_EACH=${1:-10}

@@ -445,13 +445,16 @@ public final class EstLoad implements Callable<Integer> {
     }
   }
 
-  private static TrustManager[] trustManagers(List<X509Certificate> roots) throws Exception {
+  private TrustManager[] trustManagers(List<X509Certificate> roots) throws Exception {
     KeyStore store = KeyStore.getInstance("PKCS12");
     store.load(null, null);
     for (int i = 0; i < roots.size(); i++) {
       store.setCertificateEntry("root-" + i, roots.get(i));
     }
-    TrustManagerFactory factory = TrustManagerFactory.getInstance("PKIX");
+    // BCJSSE's own trust manager for BCJSSE: with the JDK's, est-load on BCJSSE did 77 cacerts
+    // handshakes a second on one core against 115-121 on SunJSSE; with BCJSSE's, 131-162.
+    TrustManagerFactory factory = tlsProvider.equals("BCJSSE")
+        ? TrustManagerFactory.getInstance("PKIX", BouncyCastle.JSSE) : TrustManagerFactory.getInstance("PKIX");
     factory.init(store);
     return factory.getTrustManagers();
   }
