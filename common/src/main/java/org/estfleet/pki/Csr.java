@@ -7,9 +7,11 @@ import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;
 import java.util.Optional;
+import java.util.Set;
 import org.bouncycastle.asn1.ASN1Encodable;
 import org.bouncycastle.asn1.ASN1ObjectIdentifier;
 import org.bouncycastle.asn1.ASN1String;
+import org.bouncycastle.asn1.nist.NISTObjectIdentifiers;
 import org.bouncycastle.asn1.pkcs.Attribute;
 import org.bouncycastle.asn1.pkcs.PKCSObjectIdentifiers;
 import org.bouncycastle.asn1.x500.X500Name;
@@ -45,6 +47,11 @@ public final class Csr {
    */
   private static final BcECContentVerifierProviderBuilder EC_VERIFIERS =
       new BcECContentVerifierProviderBuilder(new DefaultDigestAlgorithmIdentifierFinder());
+  private static final Set<ASN1ObjectIdentifier> ECDSA_SIGNATURES = Set.of(
+      X9ObjectIdentifiers.ecdsa_with_SHA224, X9ObjectIdentifiers.ecdsa_with_SHA256,
+      X9ObjectIdentifiers.ecdsa_with_SHA384, X9ObjectIdentifiers.ecdsa_with_SHA512,
+      NISTObjectIdentifiers.id_ecdsa_with_sha3_224, NISTObjectIdentifiers.id_ecdsa_with_sha3_256,
+      NISTObjectIdentifiers.id_ecdsa_with_sha3_384, NISTObjectIdentifiers.id_ecdsa_with_sha3_512);
 
   private final byte[] der;
   private final PKCS10CertificationRequest request;
@@ -116,8 +123,12 @@ public final class Csr {
    */
   public boolean isSignatureValid() {
     try {
+      // Only for an ECDSA signature on an EC key: Bouncy Castle's lightweight builder reads
+      // nothing but the digest from the algorithm, so a CSR labelled with another algorithm
+      // (RSASSA-PSS over SHA-1, say) goes the JCA way, which refuses the mismatch.
       ContentVerifierProvider verifier = X9ObjectIdentifiers.id_ecPublicKey.equals(
               request.getSubjectPublicKeyInfo().getAlgorithm().getAlgorithm())
+              && ECDSA_SIGNATURES.contains(request.getSignatureAlgorithm().getAlgorithm())
           ? EC_VERIFIERS.build(PublicKeyFactory.createKey(request.getSubjectPublicKeyInfo()))
           : new JcaContentVerifierProviderBuilder().setProvider(BouncyCastle.PROVIDER).build(publicKey);
       return request.isSignatureValid(verifier);

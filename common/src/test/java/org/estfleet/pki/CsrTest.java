@@ -7,13 +7,23 @@ import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import java.io.ByteArrayOutputStream;
+import java.io.OutputStream;
+import java.security.GeneralSecurityException;
 import java.security.KeyPair;
+import java.security.Signature;
 import java.util.List;
 import java.util.Optional;
+import org.bouncycastle.asn1.ASN1Integer;
+import org.bouncycastle.asn1.DERNull;
 import org.bouncycastle.asn1.DERPrintableString;
+import org.bouncycastle.asn1.oiw.OIWObjectIdentifiers;
 import org.bouncycastle.asn1.pkcs.PKCSObjectIdentifiers;
+import org.bouncycastle.asn1.pkcs.RSASSAPSSparams;
 import org.bouncycastle.asn1.x500.X500Name;
+import org.bouncycastle.asn1.x509.AlgorithmIdentifier;
 import org.bouncycastle.asn1.x509.GeneralName;
+import org.bouncycastle.operator.ContentSigner;
 import org.bouncycastle.operator.jcajce.JcaContentSignerBuilder;
 import org.bouncycastle.pkcs.jcajce.JcaPKCS10CertificationRequestBuilder;
 import org.junit.jupiter.api.Test;
@@ -56,6 +66,50 @@ class CsrTest {
         .getEncoded();
 
     assertFalse(Csr.fromDer(der).isSignatureValid());
+  }
+
+  @Test
+  void isSignatureValid_falseForAnEcdsaSignatureLabelledAsAnotherAlgorithm() throws Exception {
+    // ECDSA over SHA-1 labelled RSASSA-PSS with SHA-1, and ECDSA over SHA-256 labelled
+    // sha256WithRSAEncryption: made with the key, yet not what they claim to be.
+    AlgorithmIdentifier sha1 = new AlgorithmIdentifier(OIWObjectIdentifiers.idSHA1, DERNull.INSTANCE);
+    AlgorithmIdentifier pssSha1 = new AlgorithmIdentifier(PKCSObjectIdentifiers.id_RSASSA_PSS,
+        new RSASSAPSSparams(sha1, new AlgorithmIdentifier(PKCSObjectIdentifiers.id_mgf1, sha1),
+            new ASN1Integer(20), new ASN1Integer(1)));
+    AlgorithmIdentifier rsaSha256 = new AlgorithmIdentifier(PKCSObjectIdentifiers.sha256WithRSAEncryption,
+        DERNull.INSTANCE);
+
+    assertFalse(Csr.fromDer(mislabelled(pssSha1, "SHA1withECDSA")).isSignatureValid());
+    assertFalse(Csr.fromDer(mislabelled(rsaSha256, "SHA256withECDSA")).isSignatureValid());
+  }
+
+  private byte[] mislabelled(AlgorithmIdentifier label, String realAlgorithm) throws Exception {
+    Signature signature = Signature.getInstance(realAlgorithm, BouncyCastle.PROVIDER);
+    signature.initSign(keys.getPrivate());
+    ByteArrayOutputStream signed = new ByteArrayOutputStream();
+    ContentSigner signer = new ContentSigner() {
+      @Override
+      public AlgorithmIdentifier getAlgorithmIdentifier() {
+        return label;
+      }
+
+      @Override
+      public OutputStream getOutputStream() {
+        return signed;
+      }
+
+      @Override
+      public byte[] getSignature() {
+        try {
+          signature.update(signed.toByteArray());
+          return signature.sign();
+        } catch (GeneralSecurityException e) {
+          throw new IllegalStateException(e);
+        }
+      }
+    };
+    return new JcaPKCS10CertificationRequestBuilder(new X500Name("CN=device-7"), keys.getPublic()).build(signer)
+        .getEncoded();
   }
 
   @Test

@@ -8,6 +8,7 @@ import java.security.Provider;
 import java.security.SecureRandom;
 import java.security.cert.X509Certificate;
 import java.time.Duration;
+import java.util.Arrays;
 import java.util.List;
 import java.util.Map;
 import java.util.Objects;
@@ -41,7 +42,7 @@ import org.estfleet.server.enroll.EstService;
  */
 public final class EstServer implements AutoCloseable {
   private static final String REALM = "estfleet";
-  private static final char[] IN_MEMORY_PASSWORD = "in-memory".toCharArray();
+  static final char[] IN_MEMORY_PASSWORD = "in-memory".toCharArray();
   /** Connections the kernel holds for us while we are at {@code maxConnections}. */
   private static final int ACCEPT_QUEUE = 1024;
   private static final Duration AT_LIMIT_IDLE_TIMEOUT = Duration.ofSeconds(2);
@@ -178,13 +179,7 @@ public final class EstServer implements AutoCloseable {
 
   private static SSLContext sslContext(Tls tls, Provider provider, SecureRandom random)
       throws GeneralSecurityException, java.io.IOException {
-    // For BCJSSE, Bouncy Castle's own key object from Bouncy Castle's key store: the JDK's store
-    // would hand back a SunEC key, which costs BCJSSE about 3 times as much per handshake signature.
-    KeyStore keyStore = provider == null ? KeyStore.getInstance("PKCS12")
-        : KeyStore.getInstance("PKCS12", BouncyCastle.PROVIDER);
-    keyStore.load(null, null);
-    keyStore.setKeyEntry("server", provider == null ? tls.key() : BouncyCastle.ownKey(tls.key()), IN_MEMORY_PASSWORD,
-        tls.chain().toArray(X509Certificate[]::new));
+    KeyStore keyStore = keyStore(tls, provider != null);
     KeyManagerFactory keyManagers = provider == null
         ? KeyManagerFactory.getInstance("PKIX")
         : KeyManagerFactory.getInstance("PKIX", provider);
@@ -193,6 +188,29 @@ public final class EstServer implements AutoCloseable {
     context.init(keyManagers.getKeyManagers(),
         new TrustManager[] {new ClientCertificateTrustManager(tls.acceptedClientIssuers())}, random);
     return context;
+  }
+
+  /**
+   * The TLS key and chain in a key store. For BCJSSE ({@code bouncyCastle}), Bouncy Castle's own
+   * key object from Bouncy Castle's store: the JDK's store hands back a JDK key, which costs BCJSSE
+   * about 3 times as much per handshake signature (docs/BENCHMARKS.md). Bouncy Castle's store
+   * rebuilds the chain it is given (by key identifiers), so it is used only when the chain comes
+   * back as given.
+   */
+  static KeyStore keyStore(Tls tls, boolean bouncyCastle) throws GeneralSecurityException, java.io.IOException {
+    X509Certificate[] chain = tls.chain().toArray(X509Certificate[]::new);
+    if (bouncyCastle) {
+      KeyStore own = KeyStore.getInstance("PKCS12", BouncyCastle.PROVIDER);
+      own.load(null, null);
+      own.setKeyEntry("server", BouncyCastle.ownKey(tls.key()), IN_MEMORY_PASSWORD, chain);
+      if (Arrays.equals(own.getCertificateChain("server"), chain)) {
+        return own;
+      }
+    }
+    KeyStore keyStore = KeyStore.getInstance("PKCS12");
+    keyStore.load(null, null);
+    keyStore.setKeyEntry("server", tls.key(), IN_MEMORY_PASSWORD, chain);
+    return keyStore;
   }
 
   /** How many responses of each status were sent since the start. */
