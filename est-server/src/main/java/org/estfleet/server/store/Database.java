@@ -21,6 +21,7 @@ public final class Database implements AutoCloseable {
   private static final Duration BUSY_TIMEOUT = Duration.ofSeconds(10);
 
   private final HikariDataSource pool;
+  private final GroupCommit groupCommit = new GroupCommit(this);
 
   private Database(HikariDataSource pool) {
     this.pool = pool;
@@ -89,6 +90,18 @@ public final class Database implements AutoCloseable {
     } catch (SQLException e) {
       throw new StoreException("database write failed: " + e.getMessage(), e);
     }
+  }
+
+  /**
+   * As {@link #inTransaction}, but the transaction may be shared with the work of other threads
+   * that arrived meanwhile ({@link GroupCommit}): one commit and one fsync for all of them. It
+   * returns, as inTransaction does, only once what {@code work} wrote is durable. The works of a
+   * shared transaction run in turn, each seeing what those before it wrote. If one throws, all of
+   * them run again, each in a transaction of its own: {@code work} must do nothing but
+   * database work, and may run twice.
+   */
+  public <T> T inSharedTransaction(Work<T> work) {
+    return groupCommit.run(work);
   }
 
   /** Runs read-only {@code work} outside a transaction. */

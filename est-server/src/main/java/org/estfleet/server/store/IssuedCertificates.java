@@ -39,13 +39,15 @@ public final class IssuedCertificates {
 
   /**
    * Records an issuance and consumes its bootstrap token in one durable transaction, so that a
-   * token can never yield two certificates, even to concurrent requests.
+   * token can never yield two certificates, even to concurrent requests. Issuances that arrive
+   * together share a transaction and its fsync ({@link Database#inSharedTransaction}).
    */
   public Outcome record(IssuanceRecord record) {
     // Write transactions begin IMMEDIATE (see Database): this one holds the write lock from its
     // first statement, so the checks below cannot race another writer, and an outcome other
-    // than RECORDED returns before anything was written.
-    return database.inTransaction(connection -> {
+    // than RECORDED returns before anything was written. In a shared transaction, the checks
+    // see the records written before this one in it.
+    return database.inSharedTransaction(connection -> {
       try (PreparedStatement select = connection.prepareStatement(
           "SELECT 1 FROM issued_certificate WHERE serial = ?")) {
         select.setString(1, record.serial());
