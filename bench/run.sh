@@ -8,7 +8,9 @@
 # each at the concurrencies in CONCURRENCY (default "1 8 32") for SECONDS (default 10) each,
 # after WARMUP seconds (default 15) of unrecorded load of each of the four kinds, and each row
 # after CLIENT_WARMUP seconds (default 8) of its own: the JIT compilers keep a core busy for the
-# first minute or more (docs/BENCHMARKS.md, "Warm-up"). OVERLOAD=4 adds the token and kept-alive
+# first minute or more (docs/BENCHMARKS.md, "Warm-up"). Then the token, mTLS and kept-alive
+# scenarios run once more in an open loop (est-load --rate) at half the best rate their rows
+# reached, from 64 workers: the latency at half load (HALF=0 skips these rows). OVERLOAD=4 adds the token and kept-alive
 # scenarios in an open loop (est-load --rate) at 4 times the best rate their rows reached, from
 # 256 workers: offered load beyond capacity, and beyond limits.maxConcurrentRequests (64).
 # Writes bench/results/<date>-java<N>-server-<TLS>-client-<TLS>.json and .md (the table) and
@@ -22,6 +24,7 @@ cd "$(dirname "$0")/.."
 SECONDS_EACH=${1:-10}
 CONCURRENCY=${CONCURRENCY:-"1 8 32"}
 OVERLOAD=${OVERLOAD:-}
+HALF=${HALF:-1}
 . bench/lib.sh
 
 server_init
@@ -47,11 +50,21 @@ for c in $CONCURRENCY; do
 done
 # peak NAME: the best throughput of the rows of scenario NAME so far.
 peak() { cat "$WORK"/results/"$1"-c*.json | sed -n 's/.*"throughput": *\([0-9.]*\).*/\1/p' | sort -g | tail -1; }
+# half NAME OPTIONS...: scenario NAME in an open loop at half its peak, from 64 workers.
+half() {
+  local name=$1; shift
+  [ "$HALF" = 1 ] || return 0
+  local rate; rate=$(awk "BEGIN { print $(peak "$name") / 2 }")
+  load "$name-half-peak" 64 "$SECONDS_EACH" --rate "$rate" "$@"
+  files+=("$WORK/results/$name-half-peak-c64.json")
+}
 for c in $CONCURRENCY; do
   load token-enroll "$c" "$SECONDS_EACH" --op simpleenroll --new-connection-per-request \
     --tokens "$(tokens "enroll-c$c" $(((SECONDS_EACH + CLIENT_WARMUP) * TOKEN_RATE)))"
   files+=("$WORK/results/token-enroll-c$c.json")
 done
+half token-enroll --op simpleenroll --new-connection-per-request \
+  --tokens "$(tokens enroll-half $(((SECONDS_EACH + CLIENT_WARMUP) * TOKEN_RATE)))"
 if [ -n "$OVERLOAD" ]; then
   rate=$(awk "BEGIN { print $(peak token-enroll) * $OVERLOAD }")
   load "token-enroll-${OVERLOAD}x-peak" 256 "$SECONDS_EACH" --op simpleenroll --new-connection-per-request \
@@ -63,10 +76,13 @@ for c in $CONCURRENCY; do
     --tokens "$(tokens "reenroll-c$c" "$c")"
   files+=("$WORK/results/reenroll-new-connection-c$c.json")
 done
+half reenroll-new-connection --op simplereenroll --new-connection-per-request --identities 32 \
+  --tokens "$(tokens reenroll-half 32)"
 for c in $CONCURRENCY; do
   load reenroll-keep-alive "$c" "$SECONDS_EACH" --op simplereenroll --tokens "$(tokens "keepalive-c$c" "$c")"
   files+=("$WORK/results/reenroll-keep-alive-c$c.json")
 done
+half reenroll-keep-alive --op simplereenroll --identities 32 --tokens "$(tokens keepalive-half 32)"
 if [ -n "$OVERLOAD" ]; then
   rate=$(awk "BEGIN { print $(peak reenroll-keep-alive) * $OVERLOAD }")
   load "reenroll-keep-alive-${OVERLOAD}x-peak" 256 "$SECONDS_EACH" --op simplereenroll --rate "$rate" \
