@@ -7,6 +7,7 @@ import java.nio.file.Path;
 import java.sql.Connection;
 import java.sql.SQLException;
 import java.time.Duration;
+import java.util.concurrent.locks.ReentrantLock;
 import org.flywaydb.core.Flyway;
 import org.flywaydb.core.api.FlywayException;
 
@@ -21,6 +22,13 @@ public final class Database implements AutoCloseable {
   private static final Duration BUSY_TIMEOUT = Duration.ofSeconds(10);
 
   private final HikariDataSource pool;
+  /**
+   * This process's write transactions take turns in the order they ask, rather than polling
+   * SQLite's busy handler (sleeps of 1 to 100 ms), at which a steady stream of issuance batches
+   * would let a token or pending-enrollment write wait for long. Other processes (the
+   * {@code token} command) still wait on the busy handler.
+   */
+  private final ReentrantLock writes = new ReentrantLock(true);
   private final GroupCommit groupCommit = new GroupCommit(this);
 
   private Database(HikariDataSource pool) {
@@ -77,6 +85,15 @@ public final class Database implements AutoCloseable {
 
   /** Runs {@code work} in one transaction, committed if it returns, rolled back if it throws. */
   public <T> T inTransaction(Work<T> work) {
+    writes.lock();
+    try {
+      return transaction(work);
+    } finally {
+      writes.unlock();
+    }
+  }
+
+  private <T> T transaction(Work<T> work) {
     try (Connection connection = pool.getConnection()) {
       connection.setAutoCommit(false);
       try {
@@ -96,9 +113,10 @@ public final class Database implements AutoCloseable {
    * As {@link #inTransaction}, but the transaction may be shared with the work of other threads
    * that arrived meanwhile ({@link GroupCommit}): one commit and one fsync for all of them. It
    * returns, as inTransaction does, only once what {@code work} wrote is durable. The works of a
-   * shared transaction run in turn, each seeing what those before it wrote. If one throws, all of
-   * them run again, each in a transaction of its own: {@code work} must do nothing but
-   * database work, and may run twice.
+   * shared transaction run in turn, each in a savepoint and seeing what those before it wrote; a
+   * work that throws is rolled back to its savepoint and only its caller gets the failure.
+   * {@code work} may read through {@link #read} (another pooled connection, which does not see
+   * the transaction) but must not start a write of its own: that would wait for itself.
    */
   public <T> T inSharedTransaction(Work<T> work) {
     return groupCommit.run(work);

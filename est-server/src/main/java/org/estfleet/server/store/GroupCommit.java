@@ -2,6 +2,7 @@ package org.estfleet.server.store;
 
 import java.sql.Connection;
 import java.sql.SQLException;
+import java.sql.Statement;
 import java.util.ArrayDeque;
 import java.util.ArrayList;
 import java.util.List;
@@ -16,10 +17,12 @@ import java.util.concurrent.locks.ReentrantLock;
  * queued. Every caller returns only after the transaction that holds its work has committed, so
  * what it wrote is as durable as with {@link Database#inTransaction}.
  *
- * <p>Within a shared transaction the works run one after another on one connection, each seeing
- * what the earlier ones wrote: the outcome is that of running them in that order, each in its own
- * transaction. If any of them throws, the shared transaction is rolled back and each work runs
- * again in a transaction of its own, so that one failure reaches only its own caller.
+ * <p>Within a shared transaction the works run one after another on one connection, each in a
+ * savepoint of its own and seeing what the earlier ones wrote: the outcome is that of running them
+ * in that order, each in its own transaction. A work that throws is rolled back to its savepoint
+ * and its caller gets the failure; the others go on. If the transaction itself fails (it cannot
+ * begin or commit), every caller in it gets that failure, as a caller of inTransaction would.
+ * Works are never run twice.
  */
 final class GroupCommit {
   /** The most works in one transaction: bounds the wait of the last one in it. */
@@ -49,14 +52,22 @@ final class GroupCommit {
       this.changed = changed;
     }
 
-    void runIn(Connection connection) throws SQLException {
-      result = work.run(connection);
+    /** Runs the work in a savepoint of the transaction on {@code connection}. */
+    void runIn(Connection connection, Statement statement) throws SQLException {
+      statement.execute("SAVEPOINT work");
+      try {
+        result = work.run(connection);
+      } catch (SQLException | RuntimeException e) {
+        statement.execute("ROLLBACK TO work");
+        failure = e instanceof SQLException ? new StoreException("database write failed: " + e.getMessage(), e)
+            : (RuntimeException) e;
+      }
+      statement.execute("RELEASE work");
     }
 
     void runAlone(Database database) {
       try {
         result = database.inTransaction(work);
-        failure = null;
       } catch (RuntimeException e) {
         failure = e;
       }
@@ -98,22 +109,22 @@ final class GroupCommit {
   /** Writes the next batch from the queue's head, then hands over to the next queued entry. */
   private void write() {
     List<Entry<?>> batch = new ArrayList<>();
-    lock.lock();
     try {
-      while (batch.size() < MAX_WORKS && !queue.isEmpty()) {
-        batch.add(queue.poll());
+      lock.lock();
+      try {
+        while (batch.size() < MAX_WORKS && !queue.isEmpty()) {
+          batch.add(queue.poll());
+        }
+      } finally {
+        lock.unlock();
       }
-    } finally {
-      lock.unlock();
-    }
-    try {
       writeAll(batch);
     } finally {
       lock.lock();
       try {
         for (Entry<?> entry : batch) {
           if (!entry.answered) {
-            // Only if writeAll ended with an Error: the work's caller must not wait forever.
+            // Only if writeAll ended with an Error: its callers must not wait forever.
             entry.failure = new StoreException("database write abandoned: the writing thread failed", null);
           }
           entry.state = State.DONE;
@@ -139,16 +150,21 @@ final class GroupCommit {
     }
     try {
       database.inTransaction(connection -> {
-        for (Entry<?> entry : batch) {
-          entry.runIn(connection);
+        try (Statement statement = connection.createStatement()) {
+          for (Entry<?> entry : batch) {
+            entry.runIn(connection, statement);
+          }
         }
         return null;
       });
-      batch.forEach(entry -> entry.answered = true);
-    } catch (RuntimeException shared) {
+    } catch (RuntimeException e) {
+      // Beginning or committing failed: each caller learns it, as with a transaction of its own.
       for (Entry<?> entry : batch) {
-        entry.runAlone(database);
+        entry.failure = e;
       }
+    }
+    for (Entry<?> entry : batch) {
+      entry.answered = true;
     }
   }
 }

@@ -22,14 +22,17 @@ import java.util.concurrent.atomic.AtomicInteger;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.Timeout;
 import org.junit.jupiter.api.io.TempDir;
 
 /**
  * Group commit on a real SQLite file. Each test holds the first writer inside its transaction
  * until the other callers are queued behind it, so that they share the next transaction.
  */
+@Timeout(60)
 class GroupCommitTest {
   private static final int QUEUED = 12;
+  private static final int MANY = GroupCommit.MAX_WORKS + 36;
 
   @TempDir Path dir;
   private Database database;
@@ -40,7 +43,7 @@ class GroupCommitTest {
     database = Database.open(dir.resolve("estfleet.db"));
     database.inTransaction(connection -> connection.createStatement()
         .executeUpdate("CREATE TABLE note (id INTEGER PRIMARY KEY, text TEXT NOT NULL)"));
-    threads = Executors.newFixedThreadPool(QUEUED + 1);
+    threads = Executors.newFixedThreadPool(MANY + 1);
   }
 
   @AfterEach
@@ -96,6 +99,7 @@ class GroupCommitTest {
     database.inTransaction(connection -> insert(connection, 7, "already there"));
     CountDownLatch release = new CountDownLatch(1);
     Future<Integer> first = holdFirstWriter(release);
+    AtomicInteger runs = new AtomicInteger();
     List<Future<Integer>> queued = new ArrayList<>();
     List<Thread> queuedThreads = new ArrayList<>();
     for (int i = 0; i < QUEUED; i++) {
@@ -104,7 +108,10 @@ class GroupCommitTest {
         synchronized (queuedThreads) {
           queuedThreads.add(Thread.currentThread());
         }
-        return database.inSharedTransaction(connection -> insert(connection, id, "queued " + id));
+        return database.inSharedTransaction(connection -> {
+          runs.incrementAndGet();
+          return insert(connection, id, "queued " + id);
+        });
       }));
     }
     awaitQueued(queuedThreads, QUEUED);
@@ -112,10 +119,11 @@ class GroupCommitTest {
     // when
     release.countDown();
 
-    // then: the duplicate's caller gets the database's error, every other row is there once
+    // then: the duplicate's caller gets the database's error, every other row is there once, and
+    // no work ran twice
     for (int i = 0; i < QUEUED; i++) {
       if (i == 7) {
-        Exception failure = assertThrows(Exception.class, queued.get(i)::get);
+        Exception failure = assertThrows(Exception.class, () -> queued.get(7).get(10, TimeUnit.SECONDS));
         assertInstanceOf(StoreException.class, failure.getCause());
         assertTrue(failure.getCause().getMessage().contains("UNIQUE"), failure.getCause().getMessage());
       } else {
@@ -125,6 +133,36 @@ class GroupCommitTest {
     assertEquals(1000, first.get(10, TimeUnit.SECONDS));
     assertEquals(QUEUED + 1, database.read(GroupCommitTest::count));
     assertEquals("already there", database.read(connection -> text(connection, 7)));
+    assertEquals(QUEUED, runs.get());
+  }
+
+  @Test
+  void moreWorksThanOneTransactionTakesAllCommit() throws Exception {
+    // given: more callers queued than one transaction takes
+    CountDownLatch release = new CountDownLatch(1);
+    Future<Integer> first = holdFirstWriter(release);
+    List<Future<Integer>> queued = new ArrayList<>();
+    List<Thread> queuedThreads = new ArrayList<>();
+    for (int i = 0; i < MANY; i++) {
+      int id = i;
+      queued.add(threads.submit(() -> {
+        synchronized (queuedThreads) {
+          queuedThreads.add(Thread.currentThread());
+        }
+        return database.inSharedTransaction(connection -> insert(connection, id, "queued " + id));
+      }));
+    }
+    awaitQueued(queuedThreads, MANY);
+
+    // when
+    release.countDown();
+
+    // then
+    assertEquals(1000, first.get(10, TimeUnit.SECONDS));
+    for (Future<Integer> one : queued) {
+      assertEquals(1, one.get(10, TimeUnit.SECONDS));
+    }
+    assertEquals(MANY + 1, database.read(GroupCommitTest::count));
   }
 
   @Test
