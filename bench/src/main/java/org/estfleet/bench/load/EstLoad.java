@@ -208,12 +208,24 @@ public final class EstLoad implements Callable<Integer> {
       err.println("est-load: enrolled " + clients.size() + " client identities for simplereenroll");
     }
 
+    // Each worker's TLS context is made before the clock starts (costly in BCJSSE, and not what
+    // is measured), and kept for both phases. On kept-alive runs the workers' connections
+    // opened in the warm-up carry over into the measured phase: it then measures requests, not
+    // the opening of connections, which would all fall in its first second and, in an open loop,
+    // delay the requests scheduled then.
+    List<SSLContext> contexts = new ArrayList<>();
+    for (int w = 0; w < concurrency; w++) {
+      Identity identity = clients.isEmpty() ? null : clients.get(w % clients.size());
+      contexts.add(context(identity == null ? null : identity.keyManagers(), trustManagers, random));
+    }
+    HttpsConnection[] connections = new HttpsConnection[concurrency];
     if (warmup != null) {
-      phase(warmup, Long.MAX_VALUE, workload, clients, trustManagers, random, protocols, timeoutMillis, err, false);
+      phase(warmup, Long.MAX_VALUE, workload, clients, contexts, connections, !newConnection, protocols,
+          timeoutMillis, err, false);
     }
     Duration limit = duration != null ? duration : count != null ? MAX_DURATION : Duration.ofSeconds(10);
-    Phase measured = phase(limit, count == null ? Long.MAX_VALUE : count, workload, clients, trustManagers, random,
-        protocols, timeoutMillis, err, !quiet);
+    Phase measured = phase(limit, count == null ? Long.MAX_VALUE : count, workload, clients, contexts, connections,
+        false, protocols, timeoutMillis, err, !quiet);
     double seconds = measured.seconds();
     Histogram total = measured.latency();
     LongAdder okCount = measured.ok();
@@ -248,10 +260,14 @@ public final class EstLoad implements Callable<Integer> {
   /** What one phase of load measured. */
   private record Phase(double seconds, Histogram latency, LongAdder ok, Map<String, LongAdder> outcomes) {}
 
-  /** Runs the workers for {@code limit} or {@code maxRequests}, whichever ends first. */
+  /**
+   * Runs the workers for {@code limit} or {@code maxRequests}, whichever ends first. Worker
+   * {@code w} uses {@code contexts[w]}, starts with {@code connections[w]} if there is one, and
+   * leaves its connection there if {@code keepConnections}, else closes it.
+   */
   private Phase phase(Duration limit, long maxRequests, Workload workload, List<Identity> clients,
-      TrustManager[] trustManagers, SecureRandom random, String[] protocols, int timeoutMillis, PrintWriter err,
-      boolean live) throws InterruptedException {
+      List<SSLContext> contexts, HttpsConnection[] connections, boolean keepConnections, String[] protocols,
+      int timeoutMillis, PrintWriter err, boolean live) throws InterruptedException {
     Recorder recorder = new Recorder(3);
     Map<String, LongAdder> outcomes = new ConcurrentHashMap<>();
     AtomicLong started = new AtomicLong();
@@ -259,18 +275,6 @@ public final class EstLoad implements Callable<Integer> {
     LongAdder okCount = new LongAdder();
     Histogram total = new Histogram(3);
     List<Thread> workers = new ArrayList<>();
-    // Each worker's TLS context, and on kept-alive runs its connection, are made before the clock
-    // starts: what a kept-alive run measures is requests, not the opening of its connections,
-    // which would otherwise all fall in its first second and, in an open loop, delay the
-    // requests scheduled then.
-    List<SSLContext> contexts = new ArrayList<>();
-    List<HttpsConnection> opened = new ArrayList<>();
-    for (int w = 0; w < concurrency; w++) {
-      Identity identity = clients.isEmpty() ? null : clients.get(w % clients.size());
-      SSLContext context = context(identity == null ? null : identity.keyManagers(), trustManagers, random);
-      contexts.add(context);
-      opened.add(newConnection ? null : openOrNull(context, protocols, timeoutMillis));
-    }
     long begin = System.nanoTime();
     long deadline = begin + limit.toNanos();
     // Open loop: each worker sends every `interval`, the workers' schedules evenly interleaved.
@@ -278,10 +282,11 @@ public final class EstLoad implements Callable<Integer> {
     for (int w = 0; w < concurrency; w++) {
       long offset = interval * w / concurrency;
       Identity identity = clients.isEmpty() ? null : clients.get(w % clients.size());
+      int slot = w;
       SSLContext shared = contexts.get(w);
-      HttpsConnection ready = opened.get(w);
       Thread worker = new Thread(() -> {
-        HttpsConnection connection = ready;
+        HttpsConnection connection = connections[slot];
+        connections[slot] = null;
         long sent = 0;
         try {
           while (!stop.get() && System.nanoTime() < deadline) {
@@ -344,7 +349,9 @@ public final class EstLoad implements Callable<Integer> {
             }
           }
         } finally {
-          if (connection != null) {
+          if (connection != null && keepConnections && connection.reusable()) {
+            connections[slot] = connection;
+          } else if (connection != null) {
             connection.close();
           }
         }
@@ -372,18 +379,6 @@ public final class EstLoad implements Callable<Integer> {
     }
     total.add(recorder.getIntervalHistogram());
     return new Phase((System.nanoTime() - begin) / 1e9, total, okCount, outcomes);
-  }
-
-  /**
-   * A kept-alive worker's first connection, or null if it cannot be opened: the worker then tries
-   * again in its first request, which records the failure.
-   */
-  private HttpsConnection openOrNull(SSLContext context, String[] protocols, int timeoutMillis) {
-    try {
-      return HttpsConnection.open(url, context.getSocketFactory(), protocols, timeoutMillis);
-    } catch (IOException | RuntimeException e) {
-      return null;
-    }
   }
 
   private void checkUsage() {
