@@ -27,13 +27,20 @@ import org.openjdk.jmh.annotations.State;
  * leaf as it arrives (parsed from its encoding each time), the same issuing CA and root. The
  * JDK's certificate factory returns the same object for the same encoding, and its certificate
  * objects remember a successful verification, so a path seen before costs little whichever
- * provider verifies ECDSA.
+ * provider verifies ECDSA ({@link #validate}). A fleet's devices each connect once per renewal,
+ * so the server mostly sees leaves it has not seen before ({@link #validateNewLeaf}: more
+ * distinct leaves than the certificate factory's cache holds, taken in turn).
  */
 @State(Scope.Thread)
 @BenchmarkMode(Mode.AverageTime)
 @OutputTimeUnit(TimeUnit.MICROSECONDS)
 public class PathBenchmark {
+  /** More than the 750 certificates the JDK's certificate factory keeps. */
+  private static final int NEW_LEAVES = 2048;
+
   private byte[] leaf;
+  private byte[][] newLeaves;
+  private int next;
   private X509Certificate issuing;
   private X509Certificate root;
 
@@ -49,14 +56,25 @@ public class PathBenchmark {
     issuing = new CertificateBuilder().subject(new X500Name("CN=Bench Issuing")).publicKey(issuingKeys.getPublic())
         .serial(CertificateBuilder.randomSerial(random)).validity(now.minusSeconds(60), now.plus(Duration.ofDays(365)))
         .ca(0).signWith(root, rootKeys.getPrivate());
-    leaf = Certificates.der(new CertificateBuilder().subject(new X500Name("CN=device-1"))
-        .publicKey(KeyAlgorithm.EC_P256.generate(random).getPublic()).serial(CertificateBuilder.randomSerial(random))
-        .validity(now.minusSeconds(60), now.plus(Duration.ofDays(30))).keyUsage(KeyUsage.digitalSignature)
-        .extendedKeyUsages(List.of(KeyPurposeId.id_kp_clientAuth)).signWith(issuing, issuingKeys.getPrivate()));
+    newLeaves = new byte[NEW_LEAVES][];
+    for (int i = 0; i < NEW_LEAVES; i++) {
+      newLeaves[i] = Certificates.der(new CertificateBuilder().subject(new X500Name("CN=device-" + i))
+          .publicKey(KeyAlgorithm.EC_P256.generate(random).getPublic()).serial(CertificateBuilder.randomSerial(random))
+          .validity(now.minusSeconds(60), now.plus(Duration.ofDays(30))).keyUsage(KeyUsage.digitalSignature)
+          .extendedKeyUsages(List.of(KeyPurposeId.id_kp_clientAuth)).signWith(issuing, issuingKeys.getPrivate()));
+    }
+    leaf = newLeaves[0];
   }
 
   @Benchmark
   public List<X509Certificate> validate() throws Exception {
     return CertificatePath.validate(Certificates.fromDer(leaf), List.of(issuing), List.of(root), Instant.now());
+  }
+
+  @Benchmark
+  public List<X509Certificate> validateNewLeaf() throws Exception {
+    next = (next + 1) % NEW_LEAVES;
+    return CertificatePath.validate(Certificates.fromDer(newLeaves[next]), List.of(issuing), List.of(root),
+        Instant.now());
   }
 }
