@@ -147,7 +147,8 @@ public final class EstLoad implements Callable<Integer> {
   boolean quiet;
 
   @Option(names = "--warmup", paramLabel = "DURATION",
-      description = "Run the same load this long first, unrecorded (the JIT of both ends warms up).")
+      description = "Run the same load this long first, unrecorded (the JIT of both ends warms up); "
+          + "kept-alive connections opened in it carry over.")
   Duration warmup;
 
   public static void main(String[] args) {
@@ -222,6 +223,14 @@ public final class EstLoad implements Callable<Integer> {
     if (warmup != null) {
       phase(warmup, Long.MAX_VALUE, workload, clients, contexts, connections, !newConnection, protocols,
           timeoutMillis, err, false);
+      // Workers that ended the warm-up waiting on a handshake (beyond the server's connection
+      // limit) kept the others' connections idle meanwhile, and the server may have closed them.
+      for (int w = 0; w < concurrency; w++) {
+        if (connections[w] != null && connections[w].closedMeanwhile()) {
+          connections[w].close();
+          connections[w] = null;
+        }
+      }
     }
     Duration limit = duration != null ? duration : count != null ? MAX_DURATION : Duration.ofSeconds(10);
     Phase measured = phase(limit, count == null ? Long.MAX_VALUE : count, workload, clients, contexts, connections,

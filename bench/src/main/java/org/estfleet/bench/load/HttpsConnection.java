@@ -7,6 +7,7 @@ import java.io.InputStream;
 import java.io.OutputStream;
 import java.net.InetSocketAddress;
 import java.net.Socket;
+import java.net.SocketTimeoutException;
 import java.net.URI;
 import java.nio.charset.StandardCharsets;
 import java.util.Locale;
@@ -61,6 +62,31 @@ final class HttpsConnection implements AutoCloseable {
   /** Whether the server left the connection open for another request. */
   boolean reusable() {
     return reusable && !socket.isClosed();
+  }
+
+  /**
+   * Whether the server has closed the connection since its last response (a server at its
+   * connection limit closes idle ones), found by reading for at most a millisecond: anything that
+   * arrives unasked, its end included, makes the connection unusable.
+   */
+  boolean closedMeanwhile() {
+    if (!reusable()) {
+      return true;
+    }
+    try {
+      int timeout = socket.getSoTimeout();
+      socket.setSoTimeout(1);
+      try {
+        in.read();
+        return true;
+      } finally {
+        socket.setSoTimeout(timeout);
+      }
+    } catch (SocketTimeoutException quiet) {
+      return false;
+    } catch (IOException e) {
+      return true;
+    }
   }
 
   /** Sends a request and reads its response. */
