@@ -195,6 +195,22 @@ class EstLoadTest {
   }
 
   @Test
+  void warmup_keepAlive_measuredRequestsAllSucceed_onBothTlsProviders() throws Exception {
+    for (String provider : List.of("SunJSSE", "BCJSSE")) {
+      // given: kept-alive workers whose warm-up connections (checked with a 1 ms read) carry over
+      Path json = dir.resolve("carry-" + provider + ".json");
+
+      // when
+      Run run = load(common("cacerts", "--tls-provider", provider, "--concurrency", "3", "--warmup", "1s",
+          "--count", "12", "--json", json.toString()));
+
+      // then: every measured request went through on them
+      assertEquals(0, run.exit(), run.err());
+      assertEquals(Map.of("200", 12L), result(json).outcomes(), provider);
+    }
+  }
+
+  @Test
   void badUsage_isExit2WithOneLine() throws Exception {
     Run noTrust = load("--url", server.baseUri().toString(), "--op", "cacerts");
     Run badOp = load(common("bogus").toArray(String[]::new));

@@ -58,27 +58,16 @@ class GroupCommitTest {
     CountDownLatch release = new CountDownLatch(1);
     Future<Integer> first = holdFirstWriter(release);
     AtomicInteger sawUncommittedEarlierWork = new AtomicInteger();
-    List<Future<Integer>> queued = new ArrayList<>();
-    List<Thread> queuedThreads = new ArrayList<>();
-    for (int i = 0; i < QUEUED; i++) {
-      int id = i;
-      queued.add(threads.submit(() -> {
-        synchronized (queuedThreads) {
-          queuedThreads.add(Thread.currentThread());
-        }
-        return database.inSharedTransaction(connection -> {
-          // What earlier works of this transaction wrote: visible here, not yet to other connections.
-          int here = count(connection);
-          int committed = database.read(GroupCommitTest::count);
-          if (here > committed) {
-            sawUncommittedEarlierWork.incrementAndGet();
-          }
-          insert(connection, id, "queued " + id);
-          return id;
-        });
-      }));
-    }
-    awaitQueued(queuedThreads, QUEUED);
+    List<Future<Integer>> queued = queueBehindFirstWriter(QUEUED, id -> database.inSharedTransaction(connection -> {
+      // What earlier works of this transaction wrote: visible here, not yet to other connections.
+      int here = count(connection);
+      int committed = database.read(GroupCommitTest::count);
+      if (here > committed) {
+        sawUncommittedEarlierWork.incrementAndGet();
+      }
+      insert(connection, id, "queued " + id);
+      return id;
+    }));
 
     // when
     release.countDown();
@@ -100,21 +89,10 @@ class GroupCommitTest {
     CountDownLatch release = new CountDownLatch(1);
     Future<Integer> first = holdFirstWriter(release);
     AtomicInteger runs = new AtomicInteger();
-    List<Future<Integer>> queued = new ArrayList<>();
-    List<Thread> queuedThreads = new ArrayList<>();
-    for (int i = 0; i < QUEUED; i++) {
-      int id = i;
-      queued.add(threads.submit(() -> {
-        synchronized (queuedThreads) {
-          queuedThreads.add(Thread.currentThread());
-        }
-        return database.inSharedTransaction(connection -> {
-          runs.incrementAndGet();
-          return insert(connection, id, "queued " + id);
-        });
-      }));
-    }
-    awaitQueued(queuedThreads, QUEUED);
+    List<Future<Integer>> queued = queueBehindFirstWriter(QUEUED, id -> database.inSharedTransaction(connection -> {
+      runs.incrementAndGet();
+      return insert(connection, id, "queued " + id);
+    }));
 
     // when
     release.countDown();
@@ -141,18 +119,8 @@ class GroupCommitTest {
     // given: more callers queued than one transaction takes
     CountDownLatch release = new CountDownLatch(1);
     Future<Integer> first = holdFirstWriter(release);
-    List<Future<Integer>> queued = new ArrayList<>();
-    List<Thread> queuedThreads = new ArrayList<>();
-    for (int i = 0; i < MANY; i++) {
-      int id = i;
-      queued.add(threads.submit(() -> {
-        synchronized (queuedThreads) {
-          queuedThreads.add(Thread.currentThread());
-        }
-        return database.inSharedTransaction(connection -> insert(connection, id, "queued " + id));
-      }));
-    }
-    awaitQueued(queuedThreads, MANY);
+    List<Future<Integer>> queued = queueBehindFirstWriter(MANY,
+        id -> database.inSharedTransaction(connection -> insert(connection, id, "queued " + id)));
 
     // when
     release.countDown();
@@ -181,17 +149,9 @@ class GroupCommitTest {
     IssuedCertificates ledger = new IssuedCertificates(database);
     CountDownLatch release = new CountDownLatch(1);
     Future<Integer> first = holdFirstWriter(release);
-    List<Future<IssuedCertificates.Outcome>> queued = new ArrayList<>();
-    List<Thread> queuedThreads = new ArrayList<>();
-    for (String serial : List.of("0a", "0b")) {
-      queued.add(threads.submit(() -> {
-        synchronized (queuedThreads) {
-          queuedThreads.add(Thread.currentThread());
-        }
-        return ledger.record(issuance(serial, tokenId));
-      }));
-    }
-    awaitQueued(queuedThreads, 2);
+    List<String> serials = List.of("0a", "0b");
+    List<Future<IssuedCertificates.Outcome>> queued =
+        queueBehindFirstWriter(2, i -> ledger.record(issuance(serials.get(i), tokenId)));
 
     // when
     release.countDown();
@@ -262,6 +222,32 @@ class GroupCommitTest {
     }));
     assertTrue(inside.await(10, TimeUnit.SECONDS), "the first writer did not start");
     return first;
+  }
+
+  /** A call made with its caller's index. */
+  @FunctionalInterface
+  private interface Call<T> {
+    T call(int index) throws Exception;
+  }
+
+  /**
+   * Makes {@code count} calls, each on its own thread, and returns once all of them are queued
+   * behind the writer {@link #holdFirstWriter} holds.
+   */
+  private <T> List<Future<T>> queueBehindFirstWriter(int count, Call<T> call) throws InterruptedException {
+    List<Future<T>> calls = new ArrayList<>();
+    List<Thread> callers = new ArrayList<>();
+    for (int i = 0; i < count; i++) {
+      int index = i;
+      calls.add(threads.submit(() -> {
+        synchronized (callers) {
+          callers.add(Thread.currentThread());
+        }
+        return call.call(index);
+      }));
+    }
+    awaitQueued(callers, count);
+    return calls;
   }
 
   /** Waits until every thread is parked in the group commit's queue. */
