@@ -61,6 +61,11 @@ public final class TestPki {
       return new Ca(issue(commonName, b -> b.ca(0)));
     }
 
+    /** As {@link #subCa(String)}, holding {@code keys}. */
+    public Ca subCa(String commonName, KeyPair keys) {
+      return new Ca(issue(commonName, keys, b -> b.ca(0)));
+    }
+
     /** A client certificate (EKU clientAuth) for {@code commonName}. */
     public Held issueClient(String commonName) {
       return issue(commonName, b -> b.keyUsage(KeyUsage.digitalSignature).extendedKeyUsage(KeyPurposeId.id_kp_clientAuth));
@@ -107,7 +112,11 @@ public final class TestPki {
 
   /** A self-signed root CA named {@code CN=<commonName> <random>}, valid for ten years. */
   public static Ca rootCa(String commonName) {
-    KeyPair keys = KeyAlgorithm.EC_P256.generate(RANDOM);
+    return rootCa(commonName, KeyAlgorithm.EC_P256.generate(RANDOM));
+  }
+
+  /** As {@link #rootCa(String)}, with {@code keys} (of any algorithm {@link KeyAlgorithm} signs with). */
+  public static Ca rootCa(String commonName, KeyPair keys) {
     Instant now = Instant.now();
     X509Certificate root = new CertificateBuilder()
         .subject(new X500Name("CN=" + commonName + " " + Long.toHexString(RANDOM.nextLong())))
