@@ -4,7 +4,8 @@
 # Builds (unless SKIP_BUILD=1), starts est-server on a fresh data directory with its limits opened
 # for load (no per-identity or per-address enrollment limits), makes tokens, and runs est-load:
 #   cacerts, token simpleenroll, mTLS simplereenroll (each on a new TLS connection per request,
-#   a full handshake each time) and simplereenroll on kept-alive connections,
+#   a full handshake each time; the mTLS one with REENROLL_IDENTITIES client certificates, default
+#   1024, presented in turn) and simplereenroll on kept-alive connections,
 # each at the concurrencies in CONCURRENCY (default "1 8 32") for SECONDS (default 10) each,
 # after WARMUP seconds (default 15) of unrecorded load of each of the four kinds, and each row
 # after CLIENT_WARMUP seconds (default 8) of its own: the JIT compilers keep a core busy for the
@@ -76,13 +77,17 @@ if [ -n "$OVERLOAD" ]; then
     --rate "$rate" --tokens "$(tokens enroll-overload "$(awk "BEGIN { print int(($SECONDS_EACH + $CLIENT_WARMUP) * $rate) + 1 }")")"
   files+=("$WORK/results/token-enroll-${OVERLOAD}x-peak-c256.json")
 fi
+# mTLS re-enrollment on new connections presents REENROLL_IDENTITIES client certificates in turn,
+# more than the JDK's certificate factory keeps (750): the server validates a certificate it has
+# not seen lately at each request, as it does when a fleet renews.
+IDS=${REENROLL_IDENTITIES:-1024}
 for c in $CONCURRENCY; do
   load reenroll-new-connection "$c" "$SECONDS_EACH" --op simplereenroll --new-connection-per-request \
-    --tokens "$(tokens "reenroll-c$c" "$c")"
+    --identities "$IDS" --tokens "$(tokens "reenroll-c$c" "$IDS")"
   files+=("$WORK/results/reenroll-new-connection-c$c.json")
 done
-half reenroll-new-connection --op simplereenroll --new-connection-per-request --identities 32 \
-  --tokens "$(tokens reenroll-half 32)"
+half reenroll-new-connection --op simplereenroll --new-connection-per-request --identities "$IDS" \
+  --tokens "$(tokens reenroll-half "$IDS")"
 for c in $CONCURRENCY; do
   load reenroll-keep-alive "$c" "$SECONDS_EACH" --op simplereenroll --tokens "$(tokens "keepalive-c$c" "$c")"
   files+=("$WORK/results/reenroll-keep-alive-c$c.json")

@@ -7,9 +7,12 @@ import java.net.URI;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.security.KeyFactory;
 import java.security.KeyStore;
+import java.security.PrivateKey;
 import java.security.SecureRandom;
 import java.security.cert.X509Certificate;
+import java.security.spec.PKCS8EncodedKeySpec;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
@@ -23,7 +26,6 @@ import java.util.concurrent.atomic.AtomicLong;
 import java.util.concurrent.atomic.LongAdder;
 import java.util.concurrent.locks.LockSupport;
 import javax.net.ssl.KeyManager;
-import javax.net.ssl.KeyManagerFactory;
 import javax.net.ssl.SSLContext;
 import javax.net.ssl.SSLSocketFactory;
 import javax.net.ssl.TrustManager;
@@ -61,7 +63,6 @@ public final class EstLoad implements Callable<Integer> {
   static final int EXIT_FAILURE = 1;
   static final int EXIT_USAGE = 2;
   private static final Duration MAX_DURATION = Duration.ofHours(1);
-  private static final char[] IN_MEMORY = "est-load".toCharArray();
 
   /** The EST operations est-load can send. */
   enum Op { cacerts, simpleenroll, simplereenroll }
@@ -114,7 +115,9 @@ public final class EstLoad implements Callable<Integer> {
   Path tokens;
 
   @Option(names = "--identities", paramLabel = "N",
-      description = "simplereenroll: client certificates to enroll first (default: one per worker).")
+      description = "simplereenroll: client certificates to enroll first (default: one per worker). With more "
+          + "than --concurrency, each worker takes its share in turn, the next at each new connection, so the "
+          + "server sees certificates it has not validated lately, as when a fleet renews.")
   Integer identities;
 
   @Option(names = "--tls", paramLabel = "VERSION", defaultValue = "1.3", description = "1.2 or 1.3 (default 1.3).")
@@ -199,7 +202,7 @@ public final class EstLoad implements Callable<Integer> {
     int timeoutMillis = (int) Math.min(Integer.MAX_VALUE, timeout.toMillis());
 
     // Client identities for simplereenroll, enrolled before the clock starts.
-    List<Identity> clients = new ArrayList<>();
+    List<ClientIdentities.Identity> clients = new ArrayList<>();
     if (op == Op.simplereenroll) {
       int wanted = identities == null ? concurrency : identities;
       SSLSocketFactory anonymous = context(null, trustManagers, random).getSocketFactory();
@@ -215,13 +218,15 @@ public final class EstLoad implements Callable<Integer> {
     // the opening of connections, which would all fall in its first second and, in an open loop,
     // delay the requests scheduled then.
     List<SSLContext> contexts = new ArrayList<>();
+    List<ClientIdentities> workerIdentities = new ArrayList<>();
     for (int w = 0; w < concurrency; w++) {
-      Identity identity = clients.isEmpty() ? null : clients.get(w % clients.size());
-      contexts.add(context(identity == null ? null : identity.keyManagers(), trustManagers, random));
+      ClientIdentities mine = clients.isEmpty() ? null : new ClientIdentities(share(clients, w));
+      workerIdentities.add(mine);
+      contexts.add(context(mine == null ? null : new KeyManager[] {mine}, trustManagers, random));
     }
     HttpsConnection[] connections = new HttpsConnection[concurrency];
     if (warmup != null) {
-      phase(warmup, Long.MAX_VALUE, workload, clients, contexts, connections, !newConnection, protocols,
+      phase(warmup, Long.MAX_VALUE, workload, workerIdentities, contexts, connections, !newConnection, protocols,
           timeoutMillis, err, false);
       // Workers that ended the warm-up waiting on a handshake (beyond the server's connection
       // limit) kept the others' connections idle meanwhile, and the server may have closed them.
@@ -233,7 +238,8 @@ public final class EstLoad implements Callable<Integer> {
       }
     }
     Duration limit = duration != null ? duration : count != null ? MAX_DURATION : Duration.ofSeconds(10);
-    Phase measured = phase(limit, count == null ? Long.MAX_VALUE : count, workload, clients, contexts, connections,
+    Phase measured = phase(limit, count == null ? Long.MAX_VALUE : count, workload, workerIdentities, contexts,
+        connections,
         false, protocols, timeoutMillis, err, !quiet);
     double seconds = measured.seconds();
     Histogram total = measured.latency();
@@ -271,10 +277,11 @@ public final class EstLoad implements Callable<Integer> {
 
   /**
    * Runs the workers for {@code limit} or {@code maxRequests}, whichever ends first. Worker
-   * {@code w} uses {@code contexts[w]}, starts with {@code connections[w]} if there is one, and
-   * leaves its connection there if {@code keepConnections}, else closes it.
+   * {@code w} uses {@code contexts[w]} and the client identities {@code workerIdentities[w]} (null
+   * for none), starts with {@code connections[w]} if there is one, and leaves its connection there
+   * if {@code keepConnections}, else closes it.
    */
-  private Phase phase(Duration limit, long maxRequests, Workload workload, List<Identity> clients,
+  private Phase phase(Duration limit, long maxRequests, Workload workload, List<ClientIdentities> workerIdentities,
       List<SSLContext> contexts, HttpsConnection[] connections, boolean keepConnections, String[] protocols,
       int timeoutMillis, PrintWriter err, boolean live) throws InterruptedException {
     Recorder recorder = new Recorder(3);
@@ -290,7 +297,7 @@ public final class EstLoad implements Callable<Integer> {
     long interval = rate == null ? 0 : Math.max(1, Math.round(concurrency * 1e9 / rate));
     for (int w = 0; w < concurrency; w++) {
       long offset = interval * w / concurrency;
-      Identity identity = clients.isEmpty() ? null : clients.get(w % clients.size());
+      ClientIdentities mine = workerIdentities.get(w);
       int slot = w;
       SSLContext shared = contexts.get(w);
       Thread worker = new Thread(() -> {
@@ -313,6 +320,11 @@ public final class EstLoad implements Callable<Integer> {
             if (started.incrementAndGet() > maxRequests) {
               break;
             }
+            boolean fresh = connection == null || !connection.reusable();
+            // A new connection may present the worker's next identity; the CSR names the
+            // connection's, as the server requires of a re-enrollment.
+            ClientIdentities.Identity identity = mine == null ? null
+                : fresh ? mine.forNewConnection() : mine.current();
             Workload.Request request = workload.next(identity == null ? null : identity.subject());
             if (request == null) {
               stop.set(true);
@@ -321,7 +333,7 @@ public final class EstLoad implements Callable<Integer> {
             long t0 = interval > 0 ? scheduled : System.nanoTime();
             String outcome;
             try {
-              if (connection == null || !connection.reusable()) {
+              if (fresh) {
                 if (connection != null) {
                   connection.close();
                 }
@@ -425,6 +437,14 @@ public final class EstLoad implements Callable<Integer> {
     if (resumption && !newConnection) {
       throw new ParameterException(spec.commandLine(), "--tls-resumption is for --new-connection-per-request");
     }
+    if (identities != null && identities < 1) {
+      throw new ParameterException(spec.commandLine(), "--identities: must be at least 1");
+    }
+    if (resumption && identities != null && identities > concurrency) {
+      // A resumed session keeps the client certificate of the connection that began it.
+      throw new ParameterException(spec.commandLine(), "--tls-resumption would resume a worker's sessions as "
+          + "its previous identity; use at most --concurrency identities with it");
+    }
     if (warmup != null && (warmup.isZero() || warmup.compareTo(Duration.ofMinutes(10)) > 0)) {
       throw new ParameterException(spec.commandLine(), "--warmup: must be positive and at most 10m");
     }
@@ -433,10 +453,22 @@ public final class EstLoad implements Callable<Integer> {
     }
   }
 
-  /** A client certificate and key, for simplereenroll. */
-  private record Identity(X500Name subject, KeyManager[] keyManagers) {}
+  /**
+   * Worker {@code w}'s client identities: every {@code concurrency}-th from the {@code w}-th when
+   * there are more identities than workers, else the one identity {@code w} falls on.
+   */
+  private List<ClientIdentities.Identity> share(List<ClientIdentities.Identity> clients, int w) {
+    if (clients.size() <= concurrency) {
+      return List.of(clients.get(w % clients.size()));
+    }
+    List<ClientIdentities.Identity> mine = new ArrayList<>();
+    for (int i = w; i < clients.size(); i += concurrency) {
+      mine.add(clients.get(i));
+    }
+    return mine;
+  }
 
-  private Identity enrollIdentity(URI url, Workload workload, SSLSocketFactory factory, String[] protocols,
+  private ClientIdentities.Identity enrollIdentity(URI url, Workload workload, SSLSocketFactory factory, String[] protocols,
       int timeout, SecureRandom random) throws Exception {
     java.security.KeyPair keys = KeyAlgorithm.EC_P256.generate(random);
     Workload.Request request = workload.enrollment(keys);
@@ -451,18 +483,13 @@ public final class EstLoad implements Callable<Integer> {
             + new String(response.body(), StandardCharsets.UTF_8).trim());
       }
       X509Certificate certificate = CertsOnly.decode(Base64Body.decode(response.body())).get(0);
-      // For BCJSSE, Bouncy Castle's key store, which keeps Bouncy Castle's own key object (the
-      // JDK's would hand back a SunEC key, about 3 times as costly for BCJSSE to sign with).
-      boolean bc = tlsProvider.equals("BCJSSE");
-      KeyStore store = bc ? KeyStore.getInstance("PKCS12", BouncyCastle.PROVIDER) : KeyStore.getInstance("PKCS12");
-      store.load(null, null);
-      store.setKeyEntry("client", keys.getPrivate(), IN_MEMORY, new X509Certificate[] {certificate});
-      KeyManagerFactory factoryOfKeys = bc
-          ? KeyManagerFactory.getInstance("PKIX", BouncyCastle.JSSE)
-          : KeyManagerFactory.getInstance(KeyManagerFactory.getDefaultAlgorithm());
-      factoryOfKeys.init(store, IN_MEMORY);
-      return new Identity(X500Name.getInstance(certificate.getSubjectX500Principal().getEncoded()),
-          factoryOfKeys.getKeyManagers());
+      // The key as the signing provider's own object: Bouncy Castle's (as generated) for BCJSSE,
+      // the JDK's for SunJSSE. Each would convert the other's on every signature (for Bouncy
+      // Castle about 3 times the cost of a signature with its own).
+      PrivateKey key = tlsProvider.equals("BCJSSE") ? keys.getPrivate()
+          : KeyFactory.getInstance("EC").generatePrivate(new PKCS8EncodedKeySpec(keys.getPrivate().getEncoded()));
+      return new ClientIdentities.Identity(X500Name.getInstance(certificate.getSubjectX500Principal().getEncoded()),
+          key, certificate);
     }
   }
 

@@ -132,6 +132,25 @@ class EstLoadTest {
   }
 
   @Test
+  void simplereenroll_moreIdentitiesThanWorkers_presentsEachInTurn_onBothTlsProviders() throws Exception {
+    for (String provider : List.of("SunJSSE", "BCJSSE")) {
+      String prefix = "turn-" + provider;
+
+      Run run = load(common("simplereenroll", "--tokens", tokens(prefix, 4).toString(), "--identities", "4",
+          "--concurrency", "2", "--count", "24", "--new-connection-per-request", "--tls-provider", provider));
+
+      assertEquals(0, run.exit(), run.err());
+      assertTrue(run.out().contains("24 ok"), run.out());
+      for (int i = 1; i <= 4; i++) {
+        String device = prefix + "-" + i;
+        // Its enrollment, then at least one re-enrollment over TLS with its certificate.
+        int records = server.ledger(ledger -> ledger.byDevice(device)).size();
+        assertTrue(records >= 2, device + " was re-enrolled " + (records - 1) + " times");
+      }
+    }
+  }
+
+  @Test
   void tokensUsedUp_stopsEarly() throws Exception {
     Path json = dir.resolve("few.json");
 
@@ -224,9 +243,12 @@ class EstLoadTest {
 
     Run resumptionAlone = load(common("cacerts", "--tls-resumption"));
     Run noWarmup = load(common("cacerts", "--warmup", "0s"));
+    Run noIdentities = load(common("simplereenroll", "--basic", "a:b", "--identities", "0"));
+    Run resumedIdentities = load(common("simplereenroll", "--basic", "a:b", "--identities", "3", "--concurrency", "2",
+        "--new-connection-per-request", "--tls-resumption"));
 
     for (Run run : List.of(noTrust, badOp, badTls, badProvider, badRate, noCredentials, plainHttp, badTokens,
-        resumptionAlone, noWarmup)) {
+        resumptionAlone, noWarmup, noIdentities, resumedIdentities)) {
       assertEquals(2, run.exit(), run.err());
       assertEquals(1, run.err().strip().lines().count(), run.err());
       assertTrue(run.err().startsWith("est-load: "), run.err());
@@ -234,5 +256,6 @@ class EstLoadTest {
     assertTrue(noCredentials.err().contains("needs --tokens FILE or --basic"), noCredentials.err());
     assertTrue(badTokens.err().contains("line 1: expected ID:TOKEN"), badTokens.err());
     assertTrue(badProvider.err().contains("neither SunJSSE nor BCJSSE"), badProvider.err());
+    assertTrue(resumedIdentities.err().contains("as its previous identity"), resumedIdentities.err());
   }
 }
