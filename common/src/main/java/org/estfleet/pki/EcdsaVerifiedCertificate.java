@@ -40,7 +40,9 @@ import javax.security.auth.x500.X500Principal;
  * <p>The signature is checked over the bytes {@link X509Certificate#getTBSCertificate} returns:
  * for the JDK's certificate objects the bytes received. Bouncy Castle's provider is passed as an
  * instance and never registered with {@code java.security.Security}, so no lookup elsewhere in the
- * process changes.
+ * process changes. It is stricter than SunEC in one respect: it accepts only the DER encoding of
+ * the signature value, where SunEC also reads an integer that lacks its leading zero byte as
+ * positive; a certificate so encoded comes from a faulty CA and is rejected.
  */
 final class EcdsaVerifiedCertificate extends X509Certificate {
   /** Signature algorithm names by OID: ecdsa-with-SHA1 (RFC 3279 2.2.3), SHA224 to SHA512 (RFC 5758 3.2). */
@@ -56,21 +58,25 @@ final class EcdsaVerifiedCertificate extends X509Certificate {
       List.of(curve("secp256r1"), curve("secp384r1"), curve("secp521r1"));
 
   /**
-   * The (certificate, issuer key) pairs verified here, as the JDK's certificate objects remember
-   * their own last verification: a client seen before costs no signature. Keyed by certificate
-   * equality (the encoding) and held only as long as a certificate object with that encoding is.
+   * The certificates verified here, with the issuer key and provider that verified them, as the
+   * JDK's certificate objects remember their own last verification: a client seen before costs no
+   * signature. Keyed by certificate equality (the encoding) and held only as long as a
+   * certificate object with that encoding is. Failures are not remembered.
    */
-  private static final Map<X509Certificate, PublicKey> VERIFIED = Collections.synchronizedMap(new WeakHashMap<>());
+  private static final Map<X509Certificate, Verified> VERIFIED = Collections.synchronizedMap(new WeakHashMap<>());
+
+  private record Verified(PublicKey key, Provider provider) {}
 
   private final X509Certificate certificate;
   private final Provider provider;
 
   /**
    * {@code certificate} with its ECDSA signature verified by {@code provider}, or {@code
-   * certificate} itself if it is not signed with ECDSA.
+   * certificate} itself if it is not signed with ECDSA, or its signature algorithm has parameters
+   * (RFC 5758 3.2 says they are absent; the JDK judges any that are there).
    */
   static X509Certificate of(X509Certificate certificate, Provider provider) {
-    return ECDSA.containsKey(certificate.getSigAlgOID())
+    return ECDSA.containsKey(certificate.getSigAlgOID()) && certificate.getSigAlgParams() == null
         ? new EcdsaVerifiedCertificate(certificate, provider) : certificate;
   }
 
@@ -91,7 +97,9 @@ final class EcdsaVerifiedCertificate extends X509Certificate {
       certificate.verify(key, sigProvider);
       return;
     }
-    if (key.equals(VERIFIED.get(certificate))) {
+    Verified verified = VERIFIED.get(certificate);
+    // The provider by identity: a Provider's equals compares all its entries.
+    if (verified != null && verified.provider() == provider && verified.key().equals(key)) {
       return;
     }
     Signature verifier = Signature.getInstance(ECDSA.get(certificate.getSigAlgOID()), provider);
@@ -100,7 +108,7 @@ final class EcdsaVerifiedCertificate extends X509Certificate {
     if (!verifier.verify(certificate.getSignature())) {
       throw new SignatureException("Signature does not match.");
     }
-    VERIFIED.put(certificate, key);
+    VERIFIED.put(certificate, new Verified(key, provider));
   }
 
   @Override

@@ -81,6 +81,31 @@ class CertificatePathTest {
   }
 
   @Test
+  void ecdsaVerifiedCertificate_rememberedVerificationHoldsForItsKeyOnly() throws Exception {
+    CountingProvider counting = new CountingProvider();
+    X509Certificate wrapped = EcdsaVerifiedCertificate.of(leaf.certificate(), counting);
+    PublicKey other = KeyAlgorithm.EC_P256.generate(TestPki.RANDOM).getPublic();
+
+    wrapped.verify(issuing.certificate().getPublicKey());
+
+    assertThrows(SignatureException.class, () -> wrapped.verify(other));
+    assertEquals(2, counting.verifications.get());
+  }
+
+  @Test
+  void validate_verifiesAP384SignatureWithTheGivenProvider() throws Exception {
+    CountingProvider counting = new CountingProvider();
+    TestPki.Ca p384 = root.subCa("P-384 Issuing", KeyAlgorithm.EC_P384.generate(TestPki.RANDOM));
+    TestPki.Held device = p384.issueClient("device-4");
+
+    CertificatePath.validate(device.certificate(), List.of(p384.certificate()), List.of(root.certificate()),
+        Instant.now(), counting);
+
+    assertEquals("SHA384withECDSA", device.certificate().getSigAlgName());
+    assertEquals(1, counting.verifications.get());
+  }
+
+  @Test
   void validate_rejectsEcdsaLeafWithAlteredSignature() throws Exception {
     CountingProvider counting = new CountingProvider();
     byte[] der = leaf.certificate().getEncoded();
