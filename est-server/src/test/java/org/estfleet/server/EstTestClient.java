@@ -12,16 +12,13 @@ import java.security.cert.X509Certificate;
 import java.time.Duration;
 import java.util.Base64;
 import java.util.List;
-import java.net.Socket;
-import java.security.Principal;
 import javax.net.ssl.KeyManager;
-import javax.net.ssl.SSLEngine;
-import javax.net.ssl.X509ExtendedKeyManager;
 import javax.net.ssl.SSLContext;
 import javax.net.ssl.TrustManagerFactory;
 import org.estfleet.est.Base64Body;
 import org.estfleet.est.CertsOnly;
 import org.estfleet.est.EstMediaType;
+import org.estfleet.est.client.ClientKeyManager;
 import org.estfleet.pki.Csr;
 
 /**
@@ -63,58 +60,9 @@ public final class EstTestClient {
     TrustManagerFactory trustManagers = TrustManagerFactory.getInstance("PKIX");
     trustManagers.init(trust);
     SSLContext context = SSLContext.getInstance("TLS");
-    context.init(key == null ? null : new KeyManager[] {new AlwaysPresent(key, chain)},
+    context.init(key == null ? null : new KeyManager[] {ClientKeyManager.of(key, chain)},
         trustManagers.getTrustManagers(), new SecureRandom());
     return context;
-  }
-
-  /**
-   * Presents the client certificate whatever issuers the server asks for, as curl and most
-   * device clients do (the JDK's own key manager would stay silent for a foreign issuer).
-   */
-  private static final class AlwaysPresent extends X509ExtendedKeyManager {
-    private final PrivateKey key;
-    private final X509Certificate[] chain;
-
-    AlwaysPresent(PrivateKey key, List<X509Certificate> chain) {
-      this.key = key;
-      this.chain = chain.toArray(X509Certificate[]::new);
-    }
-
-    @Override
-    public String chooseEngineClientAlias(String[] keyType, Principal[] issuers, SSLEngine engine) {
-      return "client";
-    }
-
-    @Override
-    public String chooseClientAlias(String[] keyType, Principal[] issuers, Socket socket) {
-      return "client";
-    }
-
-    @Override
-    public String[] getClientAliases(String keyType, Principal[] issuers) {
-      return new String[] {"client"};
-    }
-
-    @Override
-    public String[] getServerAliases(String keyType, Principal[] issuers) {
-      return null;
-    }
-
-    @Override
-    public String chooseServerAlias(String keyType, Principal[] issuers, Socket socket) {
-      return null;
-    }
-
-    @Override
-    public X509Certificate[] getCertificateChain(String alias) {
-      return chain.clone();
-    }
-
-    @Override
-    public PrivateKey getPrivateKey(String alias) {
-      return key;
-    }
   }
 
   public HttpResponse<byte[]> get(String path) throws Exception {

@@ -222,7 +222,7 @@ public final class EstLoad implements Callable<Integer> {
     for (int w = 0; w < concurrency; w++) {
       ClientIdentities mine = clients.isEmpty() ? null : new ClientIdentities(share(clients, w));
       workerIdentities.add(mine);
-      contexts.add(context(mine == null ? null : new KeyManager[] {mine}, trustManagers, random));
+      contexts.add(context(mine == null ? null : new KeyManager[] {mine.keyManager()}, trustManagers, random));
     }
     HttpsConnection[] connections = new HttpsConnection[concurrency];
     if (warmup != null) {

@@ -12,7 +12,6 @@ import java.net.URI;
 import java.net.UnknownHostException;
 import java.nio.charset.StandardCharsets;
 import java.security.GeneralSecurityException;
-import java.security.Principal;
 import java.security.PrivateKey;
 import java.security.SecureRandom;
 import java.security.cert.CertificateException;
@@ -38,7 +37,6 @@ import javax.net.ssl.SSLHandshakeException;
 import javax.net.ssl.SSLSocket;
 import javax.net.ssl.SSLSocketFactory;
 import javax.net.ssl.TrustManager;
-import javax.net.ssl.X509ExtendedKeyManager;
 import javax.net.ssl.X509ExtendedTrustManager;
 import org.bouncycastle.asn1.x509.KeyPurposeId;
 import org.bouncycastle.cert.X509CertificateHolder;
@@ -220,7 +218,7 @@ public final class EstClient {
           ? SSLContext.getInstance("TLSv1.2", BouncyCastle.JSSE)
           : SSLContext.getInstance("TLS");
       KeyManager[] keyManagers = auth instanceof ClientAuth.Certificate certificate
-          ? new KeyManager[] {new PresentingKeyManager(certificate.key(), certificate.chain())}
+          ? new KeyManager[] {ClientKeyManager.of(certificate.key(), certificate.chain())}
           : null;
       context.init(keyManagers, new TrustManager[] {new ServerTrust(anchors, clock)}, random);
       factory = new TimeoutSocketFactory(context.getSocketFactory(), connectTimeout, readTimeout);
@@ -431,53 +429,6 @@ public final class EstClient {
     @Override
     public X509Certificate[] getAcceptedIssuers() {
       return anchors.toArray(X509Certificate[]::new);
-    }
-  }
-
-  /** Always presents the one client certificate, whatever issuers the server lists. */
-  private static final class PresentingKeyManager extends X509ExtendedKeyManager {
-    private static final String ALIAS = "device";
-    private final PrivateKey key;
-    private final X509Certificate[] chain;
-
-    PresentingKeyManager(PrivateKey key, List<X509Certificate> chain) {
-      this.key = key;
-      this.chain = chain.toArray(X509Certificate[]::new);
-    }
-
-    @Override
-    public String chooseClientAlias(String[] keyType, Principal[] issuers, Socket socket) {
-      return ALIAS;
-    }
-
-    @Override
-    public String chooseEngineClientAlias(String[] keyType, Principal[] issuers, SSLEngine engine) {
-      return ALIAS;
-    }
-
-    @Override
-    public String[] getClientAliases(String keyType, Principal[] issuers) {
-      return new String[] {ALIAS};
-    }
-
-    @Override
-    public String[] getServerAliases(String keyType, Principal[] issuers) {
-      return null;
-    }
-
-    @Override
-    public String chooseServerAlias(String keyType, Principal[] issuers, Socket socket) {
-      return null;
-    }
-
-    @Override
-    public X509Certificate[] getCertificateChain(String alias) {
-      return chain.clone();
-    }
-
-    @Override
-    public PrivateKey getPrivateKey(String alias) {
-      return key;
     }
   }
 
