@@ -239,8 +239,7 @@ public final class EstLoad implements Callable<Integer> {
     }
     Duration limit = duration != null ? duration : count != null ? MAX_DURATION : Duration.ofSeconds(10);
     Phase measured = phase(limit, count == null ? Long.MAX_VALUE : count, workload, workerIdentities, contexts,
-        connections,
-        false, protocols, timeoutMillis, err, !quiet);
+        connections, false, protocols, timeoutMillis, err, !quiet);
     double seconds = measured.seconds();
     Histogram total = measured.latency();
     LongAdder okCount = measured.ok();

@@ -5,6 +5,7 @@ import java.security.PrivateKey;
 import java.security.Principal;
 import java.security.cert.X509Certificate;
 import java.util.List;
+import java.util.Objects;
 import javax.net.ssl.SSLEngine;
 import javax.net.ssl.X509ExtendedKeyManager;
 
@@ -44,7 +45,7 @@ public final class ClientKeyManager extends X509ExtendedKeyManager {
 
   /** The credential the next handshake presents: the {@code index}-th. */
   public void select(int index) {
-    selected = java.util.Objects.checkIndex(index, credentials.size());
+    selected = Objects.checkIndex(index, credentials.size());
   }
 
   @Override
