@@ -8,8 +8,8 @@ import java.time.Instant;
 import java.util.Arrays;
 import java.util.List;
 import java.util.Optional;
-import java.util.Set;
 import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.Executors;
 import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.TimeUnit;
@@ -46,7 +46,8 @@ public final class Forwarder implements AutoCloseable {
   private final Clock clock;
   private final SecureRandom random;
   private final Backoff backoff;
-  private final Set<Long> inFlight = ConcurrentHashMap.newKeySet();
+  /** The requests being forwarded now, each with the latch its forwarding thread opens when done. */
+  private final ConcurrentHashMap<Long, CountDownLatch> inFlight = new ConcurrentHashMap<>();
   private final ScheduledExecutorService executor;
   private Instant nextRefresh = Instant.MIN;
 
@@ -121,13 +122,46 @@ public final class Forwarder implements AutoCloseable {
    *     thread already (a request is never forwarded twice at once)
    */
   public Optional<PendingEnrollment> forward(PendingEnrollment seen) {
-    if (!inFlight.add(seen.id())) {
+    CountDownLatch mine = new CountDownLatch(1);
+    if (inFlight.putIfAbsent(seen.id(), mine) != null) {
       return Optional.empty();
     }
+    return forwardClaimed(seen, mine);
+  }
+
+  /**
+   * Forwards one request for the device waiting on it. As {@link #forward}, except that when
+   * another thread (the periodic round, or the device's own earlier request) is forwarding it
+   * already, this waits for that forwarding to end, as long as a forward may take (the upstream's
+   * connect and read timeouts), and answers with the request as it stands then. Without the
+   * wait, a device whose request the round happened to pick up in the moment after it was stored
+   * would be told 202 and to come back after {@code retryAfter}, while its certificate arrives a
+   * moment later.
+   *
+   * @return the request as it stands afterwards; empty when the other forwarding did not end in
+   *     time, or this thread was interrupted
+   */
+  public Optional<PendingEnrollment> forwardOrAwait(PendingEnrollment seen) {
+    CountDownLatch mine = new CountDownLatch(1);
+    CountDownLatch other = inFlight.putIfAbsent(seen.id(), mine);
+    if (other == null) {
+      return forwardClaimed(seen, mine);
+    }
+    try {
+      if (!other.await(config.connectTimeout().plus(config.readTimeout()).toMillis(), TimeUnit.MILLISECONDS)) {
+        return Optional.empty();
+      }
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+      return Optional.empty();
+    }
+    return current(seen);
+  }
+
+  private Optional<PendingEnrollment> forwardClaimed(PendingEnrollment seen, CountDownLatch claim) {
     try {
       // What was read may be stale: answered, retried or dropped meanwhile.
-      Optional<PendingEnrollment> current = queue.byId(seen.id())
-          .filter(record -> record.requestId().equals(seen.requestId()));
+      Optional<PendingEnrollment> current = current(seen);
       if (current.isEmpty() || current.get().status() != PendingEnrollment.Status.PENDING) {
         return current;
       }
@@ -144,8 +178,14 @@ public final class Forwarder implements AutoCloseable {
       }
       return queue.byId(request.id());
     } finally {
-      inFlight.remove(seen.id());
+      inFlight.remove(seen.id(), claim);
+      claim.countDown();
     }
+  }
+
+  /** The stored record of {@code seen}, unless it was dropped or replaced by another request meanwhile. */
+  private Optional<PendingEnrollment> current(PendingEnrollment seen) {
+    return queue.byId(seen.id()).filter(record -> record.requestId().equals(seen.requestId()));
   }
 
   private void record(PendingEnrollment request, X509Certificate certificate, Instant now) {

@@ -92,7 +92,7 @@ public final class StoreAndForward implements CertificateAuthority, StoredAnswer
     // backoff): a device's retry never hurries the upstream.
     if (record.status() == PendingEnrollment.Status.PENDING && upstream.status().state() != Upstream.State.DOWN
         && !record.nextAttemptAt().isAfter(now)) {
-      Optional<PendingEnrollment> forwarded = forwarder.forward(record);
+      Optional<PendingEnrollment> forwarded = forwarder.forwardOrAwait(record);
       if (forwarded.isPresent()) {
         record = forwarded.get();
       }
