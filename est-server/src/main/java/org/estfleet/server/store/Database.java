@@ -6,6 +6,7 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.sql.Connection;
 import java.sql.SQLException;
+import java.sql.Statement;
 import java.time.Duration;
 import java.util.concurrent.locks.ReentrantLock;
 import org.flywaydb.core.Flyway;
@@ -60,6 +61,7 @@ public final class Database implements AutoCloseable {
     config.addDataSourceProperty("synchronous", "FULL");
     config.addDataSourceProperty("foreign_keys", "true");
     config.addDataSourceProperty("busy_timeout", String.valueOf(BUSY_TIMEOUT.toMillis()));
+    // Flyway's transactions; this class issues BEGIN IMMEDIATE itself (see transaction).
     config.addDataSourceProperty("transaction_mode", "IMMEDIATE");
     config.setMaximumPoolSize(8);
     config.setMinimumIdle(1);
@@ -93,19 +95,43 @@ public final class Database implements AutoCloseable {
     }
   }
 
+  /**
+   * BEGIN IMMEDIATE, the work, COMMIT, issued as statements on a connection left in JDBC's
+   * auto-commit mode. The driver's own transactions (auto-commit off) are not used: its
+   * {@code commit()} runs COMMIT and then at once BEGIN for a next transaction, which waits for
+   * any other process holding the write lock (the {@code token} command) and, when that wait
+   * fails, makes {@code commit()} throw although the transaction was committed: the caller would
+   * be told that a durable issuance failed.
+   */
   private <T> T transaction(Work<T> work) {
-    try (Connection connection = pool.getConnection()) {
-      connection.setAutoCommit(false);
+    try (Connection connection = pool.getConnection(); Statement control = connection.createStatement()) {
+      control.execute("BEGIN IMMEDIATE");
+      T result;
       try {
-        T result = work.run(connection);
-        connection.commit();
-        return result;
+        result = work.run(connection);
+        control.execute("COMMIT");
       } catch (SQLException | RuntimeException e) {
-        connection.rollback();
+        rollback(connection, control, e);
         throw e;
       }
+      return result;
     } catch (SQLException e) {
       throw new StoreException("database write failed: " + e.getMessage(), e);
+    }
+  }
+
+  /**
+   * Ends a failed transaction. After a failed COMMIT it may still be open (SQLite keeps it open
+   * on SQLITE_BUSY and on a deferred constraint) or already rolled back (an I/O error); a
+   * connection that cannot be rolled back is closed instead of pooled, so that no pooled
+   * connection holds the write lock or a half-done transaction.
+   */
+  private void rollback(Connection connection, Statement control, Exception cause) {
+    try {
+      control.execute("ROLLBACK");
+    } catch (SQLException e) {
+      cause.addSuppressed(e);
+      pool.evictConnection(connection);
     }
   }
 

@@ -1,0 +1,125 @@
+package org.estfleet.server.store;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import java.nio.file.Path;
+import java.sql.Connection;
+import java.sql.DriverManager;
+import java.sql.ResultSet;
+import java.sql.SQLException;
+import java.sql.Statement;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.Timeout;
+import org.junit.jupiter.api.io.TempDir;
+
+/**
+ * Write transactions on a real SQLite file: a failed one writes nothing and leaves no pooled
+ * connection holding the write lock, which another process (the {@code token} command) checks
+ * here with a connection of its own that does not wait for the lock.
+ */
+@Timeout(60)
+class DatabaseTest {
+  @TempDir Path dir;
+  private Database database;
+
+  @BeforeEach
+  void open() {
+    database = Database.open(dir.resolve("estfleet.db"));
+    database.inTransaction(connection -> {
+      try (Statement statement = connection.createStatement()) {
+        statement.executeUpdate("CREATE TABLE parent (id INTEGER PRIMARY KEY)");
+        return statement.executeUpdate("CREATE TABLE child (id INTEGER PRIMARY KEY, parent_id INTEGER NOT NULL "
+            + "REFERENCES parent (id))");
+      }
+    });
+  }
+
+  @AfterEach
+  void close() {
+    database.close();
+  }
+
+  @Test
+  void commitThatFails_reportedFailed_nothingWritten_writeLockReleased() throws Exception {
+    // A deferred foreign key is checked at COMMIT, which then fails and leaves the transaction open.
+    StoreException failed = assertThrows(StoreException.class, () -> database.inTransaction(connection -> {
+      try (Statement statement = connection.createStatement()) {
+        statement.execute("PRAGMA defer_foreign_keys = ON");
+        return statement.executeUpdate("INSERT INTO child (parent_id) VALUES (42)");
+      }
+    }));
+
+    assertTrue(failed.getMessage().contains("FOREIGN KEY constraint failed"), failed.getMessage());
+    assertEquals(0, count("child"));
+    assertAnotherProcessTakesTheWriteLockAtOnce();
+    writeAndReadBack();
+  }
+
+  @Test
+  void workThatThrows_rolledBack_writeLockReleased() throws Exception {
+    IllegalStateException thrown = assertThrows(IllegalStateException.class, () -> database.inTransaction(
+        connection -> {
+          try (Statement statement = connection.createStatement()) {
+            statement.executeUpdate("INSERT INTO parent (id) VALUES (7)");
+          }
+          throw new IllegalStateException("the work failed");
+        }));
+
+    assertEquals("the work failed", thrown.getMessage());
+    assertEquals(0, count("parent"));
+    assertAnotherProcessTakesTheWriteLockAtOnce();
+    writeAndReadBack();
+  }
+
+  @Test
+  void committedWork_visibleToAnotherProcess_andTheWriteLockReleased() throws Exception {
+    writeAndReadBack();
+
+    try (Connection other = otherProcess(); Statement statement = other.createStatement();
+        ResultSet rows = statement.executeQuery("SELECT COUNT(*) FROM parent")) {
+      rows.next();
+      assertEquals(1, rows.getInt(1));
+    }
+    assertAnotherProcessTakesTheWriteLockAtOnce();
+  }
+
+  private void writeAndReadBack() {
+    database.inTransaction(connection -> {
+      try (Statement statement = connection.createStatement()) {
+        statement.executeUpdate("INSERT INTO parent (id) VALUES (1)");
+        return statement.executeUpdate("INSERT INTO child (parent_id) VALUES (1)");
+      }
+    });
+    assertEquals(1, count("child"));
+  }
+
+  private void assertAnotherProcessTakesTheWriteLockAtOnce() throws SQLException {
+    try (Connection other = otherProcess(); Statement statement = other.createStatement()) {
+      statement.execute("BEGIN IMMEDIATE");
+      statement.execute("ROLLBACK");
+    }
+  }
+
+  /** A connection outside the pool, as another process has; it fails at once on a held lock. */
+  private Connection otherProcess() throws SQLException {
+    Connection connection = DriverManager.getConnection("jdbc:sqlite:" + dir.resolve("estfleet.db"));
+    try (Statement statement = connection.createStatement()) {
+      statement.execute("PRAGMA busy_timeout = 0");
+    }
+    return connection;
+  }
+
+  private int count(String table) {
+    return database.read(connection -> {
+      try (Statement statement = connection.createStatement();
+          ResultSet rows = statement.executeQuery("SELECT COUNT(*) FROM " + table)) {
+        rows.next();
+        return rows.getInt(1);
+      }
+    });
+  }
+}
