@@ -32,14 +32,24 @@ server_init() {
   SERVER_TLS_USED=$(sed -n 's/.*"provider": "\([A-Za-z]*\)".*/\1/p' "$WORK/server/server.json")
 }
 
-# server_start: serves $WORK/server on a free port of 127.0.0.1. Sets URL and TRUST.
+# server_start [JVM OPTIONS...]: serves $WORK/server on a free port of 127.0.0.1, its JVM given
+# the options. Sets URL, TRUST and STARTED_MS (milliseconds from launch to listening).
 server_start() {
-  "$JAVA" -jar "$SERVER_JAR" serve --data "$WORK/server" --port 0 >"$WORK/server.out" 2>"$WORK/server.log" &
+  local launched; launched=$(date +%s%N)
+  "$JAVA" "$@" -jar "$SERVER_JAR" serve --data "$WORK/server" --port 0 >"$WORK/server.out" 2>"$WORK/server.log" &
   SERVER_PID=$!
-  for _ in $(seq 1 300); do grep -q '^listening on ' "$WORK/server.out" 2>/dev/null && break; sleep 0.2; done
+  for _ in $(seq 1 1200); do grep -q '^listening on ' "$WORK/server.out" 2>/dev/null && break; sleep 0.05; done
+  STARTED_MS=$(( ($(date +%s%N) - launched) / 1000000 ))
   grep -q '^listening on ' "$WORK/server.out" || { echo "est-server did not start:" >&2; cat "$WORK/server.log" >&2; exit 1; }
   URL="https://127.0.0.1:$(sed -n 's/^listening on .*:\([0-9]*\)$/\1/p' "$WORK/server.out")"
   TRUST="$WORK/server/ca/root.pem"
+}
+
+# server_stop: stops the server (SIGTERM, its orderly shutdown) and waits for its JVM to exit.
+server_stop() {
+  kill -TERM "$SERVER_PID"
+  wait "$SERVER_PID" || true
+  SERVER_PID=
 }
 
 # tokens NAME COUNT: a file of COUNT tokens for devices NAME-1..NAME-COUNT; prints its path.
