@@ -160,9 +160,11 @@ public final class Forwarder implements AutoCloseable {
 
   private Optional<PendingEnrollment> forwardClaimed(PendingEnrollment seen, CountDownLatch claim) {
     try {
-      // What was read may be stale: answered, retried or dropped meanwhile.
+      // What was read may be stale: answered, dropped, or tried by another thread a moment ago
+      // and given a later attempt time (the upstream's Retry-After, a backoff).
       Optional<PendingEnrollment> current = current(seen);
-      if (current.isEmpty() || current.get().status() != PendingEnrollment.Status.PENDING) {
+      if (current.isEmpty() || current.get().status() != PendingEnrollment.Status.PENDING
+          || current.get().nextAttemptAt().isAfter(clock.instant())) {
         return current;
       }
       PendingEnrollment request = current.get();

@@ -11,6 +11,8 @@ import java.time.Duration;
 import java.util.concurrent.locks.ReentrantLock;
 import org.flywaydb.core.Flyway;
 import org.flywaydb.core.api.FlywayException;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
 
 /**
  * The embedded SQLite database: a small connection pool, and the schema brought up to date by
@@ -20,6 +22,7 @@ import org.flywaydb.core.api.FlywayException;
  * when a read lock cannot be upgraded.
  */
 public final class Database implements AutoCloseable {
+  private static final Logger LOG = LoggerFactory.getLogger(Database.class);
   private static final Duration BUSY_TIMEOUT = Duration.ofSeconds(10);
 
   private final HikariDataSource pool;
@@ -36,7 +39,12 @@ public final class Database implements AutoCloseable {
     this.pool = pool;
   }
 
-  /** Work that runs on one connection and may fail with an SQL error. */
+  /**
+   * Work that runs on one connection and may fail with an SQL error. Work given to
+   * {@link #inTransaction} or {@link #inSharedTransaction} runs inside a transaction that this
+   * class begins and ends: it must not begin, commit or roll back one itself (savepoints are
+   * fine), nor change the connection's auto-commit mode.
+   */
   @FunctionalInterface
   public interface Work<T> {
     T run(Connection connection) throws SQLException;
@@ -104,20 +112,27 @@ public final class Database implements AutoCloseable {
    * be told that a durable issuance failed.
    */
   private <T> T transaction(Work<T> work) {
+    boolean committed = false;
+    T result = null;
     try (Connection connection = pool.getConnection(); Statement control = connection.createStatement()) {
       control.execute("BEGIN IMMEDIATE");
-      T result;
       try {
         result = work.run(connection);
         control.execute("COMMIT");
-      } catch (SQLException | RuntimeException e) {
+        committed = true;
+      } catch (Throwable e) {
+        // Errors too: a connection left inside the transaction would keep the write lock.
         rollback(connection, control, e);
         throw e;
       }
-      return result;
     } catch (SQLException e) {
-      throw new StoreException("database write failed: " + e.getMessage(), e);
+      if (!committed) {
+        throw new StoreException("database write failed: " + e.getMessage(), e);
+      }
+      // Closing failed after the commit: the write is durable, and the caller is told so.
+      LOG.warn("committed, but closing the database connection failed: {}", e.getMessage());
     }
+    return result;
   }
 
   /**
@@ -126,7 +141,7 @@ public final class Database implements AutoCloseable {
    * connection that cannot be rolled back is closed instead of pooled, so that no pooled
    * connection holds the write lock or a half-done transaction.
    */
-  private void rollback(Connection connection, Statement control, Exception cause) {
+  private void rollback(Connection connection, Statement control, Throwable cause) {
     try {
       control.execute("ROLLBACK");
     } catch (SQLException e) {

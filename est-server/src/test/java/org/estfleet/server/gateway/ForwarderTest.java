@@ -1,6 +1,8 @@
 package org.estfleet.server.gateway;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertNotNull;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import java.io.IOException;
@@ -11,13 +13,16 @@ import java.net.URI;
 import java.security.KeyPair;
 import java.time.Clock;
 import java.time.Duration;
+import java.util.Arrays;
 import java.util.List;
 import java.util.Optional;
 import java.util.concurrent.CopyOnWriteArrayList;
+import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
 import java.util.concurrent.Future;
 import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicReference;
 import org.estfleet.est.client.ClientAuth;
 import org.estfleet.est.client.EstClient;
 import org.estfleet.pki.Certificates;
@@ -34,6 +39,7 @@ import org.estfleet.testing.Await;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.Timeout;
 import org.junit.jupiter.api.io.TempDir;
 
 /**
@@ -41,6 +47,7 @@ import org.junit.jupiter.api.io.TempDir;
  * listener on 127.0.0.1 that accepts a connection and holds it, unanswered, until the test closes
  * it: so one forwarding is in flight for exactly as long as the test says.
  */
+@Timeout(120)
 class ForwarderTest {
   @TempDir
   java.nio.file.Path dir;
@@ -105,13 +112,15 @@ class ForwarderTest {
 
     // The round does not wait for another thread's forward; a device's request does.
     assertEquals(Optional.empty(), forwarder.forward(stored));
-    Thread[] device = new Thread[1];
+    AtomicReference<Thread> device = new AtomicReference<>();
     Future<Optional<PendingEnrollment>> answer = threads.submit(() -> {
-      device[0] = Thread.currentThread();
+      device.set(Thread.currentThread());
       return forwarder.forwardOrAwait(stored);
     });
     Await.until("the device's request waits for the round's forward", Duration.ofSeconds(10),
-        () -> device[0] != null && device[0].getState() == Thread.State.TIMED_WAITING);
+        () -> device.get() != null && Arrays.stream(device.get().getStackTrace())
+            .anyMatch(frame -> frame.getClassName().equals(CountDownLatch.class.getName())));
+    assertFalse(answer.isDone());
 
     held.get(0).close();
     Optional<PendingEnrollment> afterRound = round.get(40, TimeUnit.SECONDS);
@@ -137,7 +146,20 @@ class ForwarderTest {
 
     assertTrue(told.isPresent());
     assertEquals(1, told.get().attempts());
-    assertTrue(told.get().nextAttemptAt().isAfter(told.get().createdAt()), "tried again after a backoff");
+    assertNotNull(told.get().lastError(), "the failed attempt is recorded");
+  }
+
+  @Test
+  void requestGivenALaterAttemptMeanwhile_notForwardedBeforeThen() throws Exception {
+    PendingEnrollment stored = store("device-3");
+    queue.retryLater(stored.id(), "the upstream deferred it", clock.instant().plusSeconds(60), clock.instant());
+
+    Optional<PendingEnrollment> told = forwarder.forwardOrAwait(stored);
+
+    assertTrue(told.isPresent());
+    assertEquals(PendingEnrollment.Status.PENDING, told.get().status());
+    assertEquals(1, told.get().attempts(), "only the earlier attempt");
+    assertEquals(0, held.size(), "nothing reached the upstream");
   }
 
   private PendingEnrollment store(String deviceId) {

@@ -76,6 +76,21 @@ class DatabaseTest {
   }
 
   @Test
+  void workThatThrowsAnError_rolledBack_writeLockReleased() throws Exception {
+    AssertionError thrown = assertThrows(AssertionError.class, () -> database.inTransaction(connection -> {
+      try (Statement statement = connection.createStatement()) {
+        statement.executeUpdate("INSERT INTO parent (id) VALUES (8)");
+      }
+      throw new AssertionError("an error, not an exception");
+    }));
+
+    assertEquals("an error, not an exception", thrown.getMessage());
+    assertEquals(0, count("parent"));
+    assertAnotherProcessTakesTheWriteLockAtOnce();
+    writeAndReadBack();
+  }
+
+  @Test
   void committedWork_visibleToAnotherProcess_andTheWriteLockReleased() throws Exception {
     writeAndReadBack();
 
