@@ -1,0 +1,44 @@
+#!/usr/bin/env bash
+# bench/gateway.sh [SECONDS]: token enrollment through a gateway, against the same directly at its CA.
+#
+# Builds (unless SKIP_BUILD=1), starts a CA and a gateway in front of it on 127.0.0.1, each on a
+# fresh data directory with the per-identity and per-address enrollment limits opened, and runs
+# est-load's token simpleenroll at concurrency 8 on kept-alive connections to the endpoint, for
+# SECONDS (default 15) after 10 s of warm-up: at the CA, then through the gateway, twice each.
+# The gateway stores each request and forwards it to the CA before it answers (README "Gateway").
+# Writes bench/results/<date>-java<N>-gateway.md. JAVA as for bench/run.sh.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+SECONDS_EACH=${1:-15}
+. bench/lib.sh
+
+server_init
+server_start
+CA_URL=$URL
+GATEWAY="$WORK/gateway"
+token=$("$JAVA" -jar "$SERVER_JAR" token --data "$WORK/server" --device gateway-1 --gateway 2>/dev/null)
+"$JAVA" -jar "$SERVER_JAR" init --data "$GATEWAY" --gateway --upstream "$CA_URL" \
+  --upstream-trust "$WORK/server/ca/root.pem" --token "gateway-1:$token" >/dev/null
+sed -i -e 's/"enrollmentsPerSourcePerMinute": [0-9]*/"enrollmentsPerSourcePerMinute": 1000000000/' \
+       -e 's/"enrollmentsPerIdentityPerHour": [0-9]*/"enrollmentsPerIdentityPerHour": 1000000000/' \
+       "$GATEWAY/server.json"
+"$JAVA" -jar "$SERVER_JAR" serve --data "$GATEWAY" --port 0 >"$WORK/gateway.out" 2>"$WORK/gateway.log" &
+GATEWAY_PID=$!
+trap 'kill "$GATEWAY_PID" 2>/dev/null; cleanup' EXIT
+for _ in $(seq 1 1200); do grep -q '^listening on ' "$WORK/gateway.out" 2>/dev/null && break; sleep 0.05; done
+grep -q '^listening on ' "$WORK/gateway.out" || { echo "the gateway did not start:" >&2; cat "$WORK/gateway.log" >&2; exit 1; }
+GATEWAY_URL="https://127.0.0.1:$(sed -n 's/^listening on .*:\([0-9]*\)$/\1/p' "$WORK/gateway.out")"
+echo "CA on $CA_URL, gateway on $GATEWAY_URL (Java $JAVA_MAJOR)" >&2
+
+files=()
+for run in 1 2; do
+  for endpoint in ca gateway; do
+    URL=$([ "$endpoint" = ca ] && echo "$CA_URL" || echo "$GATEWAY_URL")
+    CLIENT_WARMUP=10 load "token-enroll-keep-alive-$endpoint-$run" 8 "$SECONDS_EACH" --op simpleenroll \
+      --tokens "$(tokens "$endpoint-$run" $(((SECONDS_EACH + 10) * 500)))"
+    files+=("$WORK/results/token-enroll-keep-alive-$endpoint-$run-c8.json")
+  done
+done
+report "$(date -u +%Y-%m-%d)-java$JAVA_MAJOR-gateway" \
+  "$SECONDS_EACH s per row, token simpleenroll on kept-alive connections at concurrency 8, directly at the CA and through a gateway in front of it" \
+  "${files[@]}"
