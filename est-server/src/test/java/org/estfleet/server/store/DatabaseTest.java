@@ -61,33 +61,12 @@ class DatabaseTest {
 
   @Test
   void workThatThrows_rolledBack_writeLockReleased() throws Exception {
-    IllegalStateException thrown = assertThrows(IllegalStateException.class, () -> database.inTransaction(
-        connection -> {
-          try (Statement statement = connection.createStatement()) {
-            statement.executeUpdate("INSERT INTO parent (id) VALUES (7)");
-          }
-          throw new IllegalStateException("the work failed");
-        }));
-
-    assertEquals("the work failed", thrown.getMessage());
-    assertEquals(0, count("parent"));
-    assertAnotherProcessTakesTheWriteLockAtOnce();
-    writeAndReadBack();
+    assertFailedWorkRolledBack(new IllegalStateException("the work failed"));
   }
 
   @Test
   void workThatThrowsAnError_rolledBack_writeLockReleased() throws Exception {
-    AssertionError thrown = assertThrows(AssertionError.class, () -> database.inTransaction(connection -> {
-      try (Statement statement = connection.createStatement()) {
-        statement.executeUpdate("INSERT INTO parent (id) VALUES (8)");
-      }
-      throw new AssertionError("an error, not an exception");
-    }));
-
-    assertEquals("an error, not an exception", thrown.getMessage());
-    assertEquals(0, count("parent"));
-    assertAnotherProcessTakesTheWriteLockAtOnce();
-    writeAndReadBack();
+    assertFailedWorkRolledBack(new AssertionError("an error, not an exception"));
   }
 
   @Test
@@ -100,6 +79,24 @@ class DatabaseTest {
       assertEquals(1, rows.getInt(1));
     }
     assertAnotherProcessTakesTheWriteLockAtOnce();
+  }
+
+  /** A work that writes, then throws {@code failure} (unchecked): nothing stays written or locked. */
+  private void assertFailedWorkRolledBack(Throwable failure) throws Exception {
+    Throwable thrown = assertThrows(failure.getClass(), () -> database.inTransaction(connection -> {
+      try (Statement statement = connection.createStatement()) {
+        statement.executeUpdate("INSERT INTO parent (id) VALUES (7)");
+      }
+      if (failure instanceof Error error) {
+        throw error;
+      }
+      throw (RuntimeException) failure;
+    }));
+
+    assertEquals(failure, thrown);
+    assertEquals(0, count("parent"));
+    assertAnotherProcessTakesTheWriteLockAtOnce();
+    writeAndReadBack();
   }
 
   private void writeAndReadBack() {
