@@ -17,6 +17,7 @@ import java.util.function.UnaryOperator;
 import java.util.Optional;
 import org.estfleet.est.client.ClientAuth;
 import org.estfleet.est.client.EstClient;
+import org.estfleet.est.client.KeptAliveEstClient;
 import org.estfleet.pki.BouncyCastle;
 import org.estfleet.pki.Pem;
 import org.estfleet.server.config.GatewayConfig;
@@ -184,7 +185,9 @@ public final class ServerRuntime implements AutoCloseable {
           dataDir.resolve(config.tls().certificate()), dataDir.resolve(config.tls().key()),
           () -> mirrorRef.get().anchors(), clock, random);
       Upstream upstream = new Upstream(gateway.upstreamUri(),
-          new EstClient(gateway.connectTimeout(), gateway.readTimeout(), clock, random), upstreamTrust,
+          new EstClient(gateway.connectTimeout(), gateway.readTimeout(), clock, random),
+          new KeptAliveEstClient(gateway.upstreamUri(), gateway.connectTimeout(), gateway.readTimeout(), clock, random),
+          upstreamTrust,
           dataDir.resolve(gateway.upstreamTrust()), identity::current, clock);
       List<String> labels = new ArrayList<>();
       labels.add("");

@@ -10,6 +10,7 @@ import java.net.Socket;
 import java.net.SocketTimeoutException;
 import java.net.URI;
 import java.net.UnknownHostException;
+import java.net.http.HttpTimeoutException;
 import java.nio.charset.StandardCharsets;
 import java.security.GeneralSecurityException;
 import java.security.PrivateKey;
@@ -32,13 +33,10 @@ import java.util.Optional;
 import java.util.concurrent.atomic.AtomicReference;
 import javax.net.ssl.KeyManager;
 import javax.net.ssl.SSLContext;
-import javax.net.ssl.SSLEngine;
 import javax.net.ssl.SSLHandshakeException;
 import javax.net.ssl.SSLSocket;
 import javax.net.ssl.SSLSocketFactory;
 import javax.net.ssl.TrustManager;
-import javax.net.ssl.X509ExtendedTrustManager;
-import org.bouncycastle.asn1.x509.KeyPurposeId;
 import org.bouncycastle.cert.X509CertificateHolder;
 import org.bouncycastle.est.CACertsResponse;
 import org.bouncycastle.est.CSRRequestResponse;
@@ -54,7 +52,6 @@ import org.bouncycastle.est.jcajce.JsseESTServiceBuilder;
 import org.bouncycastle.est.jcajce.SSLSocketFactoryCreator;
 import org.bouncycastle.pkcs.PKCS10CertificationRequest;
 import org.estfleet.pki.BouncyCastle;
-import org.estfleet.pki.CertificatePath;
 import org.estfleet.pki.Certificates;
 import org.estfleet.pki.Csr;
 import org.estfleet.pki.CsrBuilder;
@@ -181,23 +178,28 @@ public final class EstClient {
         Duration retryAfter = retryAfter(session.capture().get());
         return new EnrollOutcome.Pending(retryAfter == null ? Duration.ofMinutes(1) : retryAfter);
       }
-      // RFC 7030 4.2.3: the response holds only the issued certificate. Should a server add
-      // others, the one for the CSR's key is it; a lone certificate is returned as is, for the
-      // caller's checks to judge.
-      List<X509Certificate> certificates = convert(response.getStore().getMatches(null));
-      for (X509Certificate certificate : certificates) {
-        if (Arrays.equals(certificate.getPublicKey().getEncoded(), csr.publicKey().getEncoded())) {
-          return new EnrollOutcome.Issued(certificate);
-        }
-      }
-      if (certificates.size() == 1) {
-        return new EnrollOutcome.Issued(certificates.get(0));
-      }
-      return new EnrollOutcome.Failed(new Failure(Failure.Kind.BAD_RESPONSE, 200,
-          "the response holds " + certificates.size() + " certificates, none for the key of the CSR", null));
+      return issuedFor(csr, convert(response.getStore().getMatches(null)));
     } catch (IOException | RuntimeException e) {
       return new EnrollOutcome.Failed(classify(e, session.capture().get()));
     }
+  }
+
+  /**
+   * The certificate a 200 answer issued for {@code csr}. RFC 7030 4.2.3: the response holds only
+   * the issued certificate. Should a server add others, the one for the CSR's key is it; a lone
+   * certificate is returned as is, for the caller's checks to judge.
+   */
+  static EnrollOutcome issuedFor(Csr csr, List<X509Certificate> certificates) {
+    for (X509Certificate certificate : certificates) {
+      if (Arrays.equals(certificate.getPublicKey().getEncoded(), csr.publicKey().getEncoded())) {
+        return new EnrollOutcome.Issued(certificate);
+      }
+    }
+    if (certificates.size() == 1) {
+      return new EnrollOutcome.Issued(certificates.get(0));
+    }
+    return new EnrollOutcome.Failed(new Failure(Failure.Kind.BAD_RESPONSE, 200,
+        "the response holds " + certificates.size() + " certificates, none for the key of the CSR", null));
   }
 
   private record Session(ESTService service, AtomicReference<Seen> capture) {}
@@ -220,7 +222,7 @@ public final class EstClient {
       KeyManager[] keyManagers = auth instanceof ClientAuth.Certificate certificate
           ? new KeyManager[] {ClientKeyManager.of(certificate.key(), certificate.chain())}
           : null;
-      context.init(keyManagers, new TrustManager[] {new ServerTrust(anchors, clock)}, random);
+      context.init(keyManagers, new TrustManager[] {new ServerTrust(anchors, clock, false)}, random);
       factory = new TimeoutSocketFactory(context.getSocketFactory(), connectTimeout, readTimeout);
     } catch (GeneralSecurityException e) {
       throw new IllegalStateException("TLS is not available: " + e.getMessage(), e);
@@ -327,6 +329,14 @@ public final class EstClient {
       String message = body.isEmpty() ? "HTTP " + status : body;
       return new Failure(status >= 500 ? Failure.Kind.UNAVAILABLE : Failure.Kind.REFUSED, status, message, retryAfter);
     }
+    return transportFailure(e, retryAfter);
+  }
+
+  /**
+   * The failure of a request that got no HTTP answer (or an answer the HTTP layer could not
+   * read), from what was thrown.
+   */
+  static Failure transportFailure(Throwable e, Duration retryAfter) {
     for (Throwable cause = e; cause != null; cause = cause.getCause()) {
       if (cause instanceof SSLHandshakeException handshake) {
         for (Throwable inner = handshake; inner != null; inner = inner.getCause()) {
@@ -342,7 +352,7 @@ public final class EstClient {
       if (cause instanceof UnknownHostException) {
         return new Failure(Failure.Kind.UNREACHABLE, 0, "unknown host " + clean(cause.getMessage()), null);
       }
-      if (cause instanceof SocketTimeoutException) {
+      if (cause instanceof SocketTimeoutException || cause instanceof HttpTimeoutException) {
         return new Failure(Failure.Kind.TIMEOUT, 0, clean(cause.getMessage()), null);
       }
       String message = cause.getMessage();
@@ -350,7 +360,8 @@ public final class EstClient {
         return new Failure(Failure.Kind.TLS_TRUST, 0, "the server certificate does not name the host: " + clean(message), null);
       }
     }
-    return new Failure(Failure.Kind.NETWORK, 0, clean(e.getMessage() == null ? e.toString() : e.getMessage()), retryAfter);
+    return new Failure(Failure.Kind.NETWORK, 0, clean(e.getMessage() == null ? e.toString() : e.getMessage()),
+        retryAfter);
   }
 
   private static String read(InputStream body) {
@@ -365,71 +376,13 @@ public final class EstClient {
   }
 
   /** One line, without Bouncy Castle's " HTTP Status Code: 0" suffix. */
-  private static String clean(String message) {
+  static String clean(String message) {
     if (message == null) {
       return "";
     }
     String line = message.replaceAll("\\s+", " ").trim();
     line = line.replace(" HTTP Status Code: 0", "");
     return line.length() > MAX_MESSAGE ? line.substring(0, MAX_MESSAGE) + "..." : line;
-  }
-
-  /** Server authentication against the explicit anchors only, at the client's clock. */
-  private static final class ServerTrust extends X509ExtendedTrustManager {
-    private final List<X509Certificate> anchors;
-    private final Clock clock;
-
-    ServerTrust(List<X509Certificate> anchors, Clock clock) {
-      this.anchors = List.copyOf(anchors);
-      this.clock = clock;
-    }
-
-    @Override
-    public void checkServerTrusted(X509Certificate[] chain, String authType) throws CertificateException {
-      if (chain == null || chain.length == 0) {
-        throw new CertificateException("the server sent no certificate");
-      }
-      try {
-        CertificatePath.validate(chain[0], List.of(chain).subList(1, chain.length), anchors, clock.instant());
-      } catch (GeneralSecurityException e) {
-        throw new CertificateException("server " + e.getMessage(), e);
-      }
-      List<String> usages = chain[0].getExtendedKeyUsage();
-      if (usages != null && !usages.contains(KeyPurposeId.id_kp_serverAuth.getId())) {
-        throw new CertificateException("server certificate " + Certificates.describe(chain[0])
-            + " is not for TLS servers (no extended key usage serverAuth)");
-      }
-    }
-
-    @Override
-    public void checkServerTrusted(X509Certificate[] chain, String authType, Socket socket) throws CertificateException {
-      checkServerTrusted(chain, authType);
-    }
-
-    @Override
-    public void checkServerTrusted(X509Certificate[] chain, String authType, SSLEngine engine) throws CertificateException {
-      checkServerTrusted(chain, authType);
-    }
-
-    @Override
-    public void checkClientTrusted(X509Certificate[] chain, String authType) throws CertificateException {
-      throw new CertificateException("this is a TLS client only");
-    }
-
-    @Override
-    public void checkClientTrusted(X509Certificate[] chain, String authType, Socket socket) throws CertificateException {
-      checkClientTrusted(chain, authType);
-    }
-
-    @Override
-    public void checkClientTrusted(X509Certificate[] chain, String authType, SSLEngine engine) throws CertificateException {
-      checkClientTrusted(chain, authType);
-    }
-
-    @Override
-    public X509Certificate[] getAcceptedIssuers() {
-      return anchors.toArray(X509Certificate[]::new);
-    }
   }
 
   /** The {@code tls-unique} binding of a Bouncy Castle TLS 1.2 connection, which Bouncy Castle's EST client uses. */

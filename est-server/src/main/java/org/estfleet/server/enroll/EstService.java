@@ -201,9 +201,22 @@ public final class EstService {
         }
       }
       Instant at = gateway == null ? null : authenticator.judgedAt(forwarding.get());
-      AuthenticatedClient client = at == null
-          ? (reenroll ? authenticator.forReenroll(device) : authenticator.forEnroll(device))
-          : (reenroll ? authenticator.forReenroll(device, at) : authenticator.forEnroll(device, at));
+      AuthenticatedClient client;
+      try {
+        client = at == null
+            ? (reenroll ? authenticator.forReenroll(device) : authenticator.forEnroll(device))
+            : (reenroll ? authenticator.forReenroll(device, at) : authenticator.forEnroll(device, at));
+      } catch (EstException e) {
+        // A gateway sends a forward again when its connection broke before the answer; the first
+        // one, issued meanwhile, has used the device's token. Its certificate is the answer.
+        if (gateway != null) {
+          Optional<X509Certificate> issued = forwarded.find(gateway.deviceId(), forwarding.get().requestId());
+          if (issued.isPresent()) {
+            return replay(gateway, forwarding.get(), csr, issued.get());
+          }
+        }
+        throw e;
+      }
       if (client.role() == Role.GATEWAY) {
         if (gateway != null) {
           throw EstException.forbidden("a gateway's own credentials cannot be forwarded by another gateway");

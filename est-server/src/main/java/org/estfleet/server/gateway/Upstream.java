@@ -20,6 +20,7 @@ import org.estfleet.est.client.CsrAttrsOutcome;
 import org.estfleet.est.client.EnrollOutcome;
 import org.estfleet.est.client.EstClient;
 import org.estfleet.est.client.Failure;
+import org.estfleet.est.client.KeptAliveEstClient;
 import org.estfleet.io.AtomicFile;
 import org.estfleet.pki.Certificates;
 import org.estfleet.pki.Csr;
@@ -31,15 +32,18 @@ import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 /**
- * The upstream EST server as the gateway sees it: reached with the Bouncy Castle EST client over
- * mutual TLS (the gateway's RA certificate), authenticated by the configured trust anchors, and
- * judged up or down by how its last answer went.
+ * The upstream EST server as the gateway sees it: reached over mutual TLS (the gateway's RA
+ * certificate), authenticated by the configured trust anchors, and judged up or down by how its
+ * last answer went. Devices' requests are forwarded on kept-alive connections
+ * ({@link KeptAliveEstClient}); the gateway's own, occasional requests go through the Bouncy
+ * Castle EST client ({@link EstClient}).
  */
 public final class Upstream {
   private static final Logger LOG = LoggerFactory.getLogger(Upstream.class);
 
   private final URI uri;
   private final EstClient client;
+  private final KeptAliveEstClient forwarding;
   private final java.nio.file.Path trustFile;
   private volatile List<X509Certificate> trust;
   private final Supplier<ClientAuth.Certificate> identity;
@@ -72,11 +76,13 @@ public final class Upstream {
    * @param trustFile the file they come from, where a new root of a verified rollover is added;
    *     null to keep such roots in memory only
    * @param identity the gateway's RA certificate chain and key, as they are at each request
+   * @param forwarding the client that forwards devices' requests to {@code uri}
    */
-  public Upstream(URI uri, EstClient client, List<X509Certificate> trust, java.nio.file.Path trustFile,
-      Supplier<ClientAuth.Certificate> identity, Clock clock) {
+  public Upstream(URI uri, EstClient client, KeptAliveEstClient forwarding, List<X509Certificate> trust,
+      java.nio.file.Path trustFile, Supplier<ClientAuth.Certificate> identity, Clock clock) {
     this.uri = Objects.requireNonNull(uri, "uri");
     this.client = client;
+    this.forwarding = Objects.requireNonNull(forwarding, "forwarding");
     this.trust = List.copyOf(trust);
     this.trustFile = trustFile;
     this.identity = identity;
@@ -160,9 +166,12 @@ public final class Upstream {
       headers.put(Forwarding.POP_LINKED_HEADER, Forwarding.POP_LINKED);
     }
     Csr csr = Csr.fromDer(request.csrDer());
-    EnrollOutcome outcome = client.enroll(uri, request.label(), request.operation().equals("simplereenroll"), csr,
+    EnrollOutcome outcome = forwarding.enroll(request.label(), request.operation().equals("simplereenroll"), csr,
         identity.get(), trust, headers);
-    observe(outcome instanceof EnrollOutcome.Failed failed ? failed.failure() : null);
+    if (!Thread.currentThread().isInterrupted()) {
+      // An interrupted forward (the gateway stopping) says nothing about the upstream.
+      observe(outcome instanceof EnrollOutcome.Failed failed ? failed.failure() : null);
+    }
     return outcome;
   }
 

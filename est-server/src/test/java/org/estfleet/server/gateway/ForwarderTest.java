@@ -25,6 +25,7 @@ import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicReference;
 import org.estfleet.est.client.ClientAuth;
 import org.estfleet.est.client.EstClient;
+import org.estfleet.est.client.KeptAliveEstClient;
 import org.estfleet.pki.Certificates;
 import org.estfleet.pki.Csr;
 import org.estfleet.pki.CsrBuilder;
@@ -83,6 +84,8 @@ class ForwarderTest {
     ClientAuth.Certificate identity = new ClientAuth.Certificate(gateway.privateKey(), gateway.chain());
     Upstream upstream = new Upstream(URI.create(upstreamUri),
         new EstClient(config.connectTimeout(), config.readTimeout(), clock, TestPki.RANDOM),
+        new KeptAliveEstClient(URI.create(upstreamUri), config.connectTimeout(), config.readTimeout(), clock,
+            TestPki.RANDOM),
         List.of(ca.certificate()), null, () -> identity, clock);
     UpstreamMirror mirror = new UpstreamMirror(upstream, new UpstreamCache(database), List.of(""),
         config.cacheStaleAfter(), config.retryAfter(), clock);
