@@ -4,12 +4,16 @@
 # Builds (unless SKIP_BUILD=1), starts a CA and a gateway in front of it on 127.0.0.1, each on a
 # fresh data directory with the per-identity and per-address enrollment limits opened, and runs
 # est-load's token simpleenroll at concurrency 8 on kept-alive connections to the endpoint, for
-# SECONDS (default 15) after 10 s of warm-up: at the CA, then through the gateway, twice each.
+# SECONDS (default 15) after WARMUP s (default 10) of warm-up: at the CA, then through the
+# gateway, twice each. The gateway's JVM compiles for a minute or more under this load on 2 cores
+# (it idles while the CA's rows run): WARMUP=60 measures both warm.
 # The gateway stores each request and forwards it to the CA before it answers (README "Gateway").
-# Writes bench/results/<date>-java<N>-gateway.md. JAVA as for bench/run.sh.
+# Writes bench/results/<date>-java<N>-gateway.md. JAVA as for bench/run.sh; GATEWAY_JAVA_OPTS
+# (e.g. -XX:StartFlightRecording=filename=gateway.jfr,settings=profile) go to the gateway's JVM.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 SECONDS_EACH=${1:-15}
+WARMUP=${WARMUP:-10}
 . bench/lib.sh
 
 server_init
@@ -22,7 +26,7 @@ token=$("$JAVA" -jar "$SERVER_JAR" token --data "$WORK/server" --device gateway-
 sed -i -e 's/"enrollmentsPerSourcePerMinute": [0-9]*/"enrollmentsPerSourcePerMinute": 1000000000/' \
        -e 's/"enrollmentsPerIdentityPerHour": [0-9]*/"enrollmentsPerIdentityPerHour": 1000000000/' \
        "$GATEWAY/server.json"
-"$JAVA" -jar "$SERVER_JAR" serve --data "$GATEWAY" --port 0 >"$WORK/gateway.out" 2>"$WORK/gateway.log" &
+"$JAVA" ${GATEWAY_JAVA_OPTS:-} -jar "$SERVER_JAR" serve --data "$GATEWAY" --port 0 >"$WORK/gateway.out" 2>"$WORK/gateway.log" &
 GATEWAY_PID=$!
 trap 'kill "$GATEWAY_PID" 2>/dev/null; cleanup' EXIT
 for _ in $(seq 1 1200); do grep -q '^listening on ' "$WORK/gateway.out" 2>/dev/null && break; sleep 0.05; done
@@ -34,11 +38,11 @@ files=()
 for run in 1 2; do
   for endpoint in ca gateway; do
     URL=$([ "$endpoint" = ca ] && echo "$CA_URL" || echo "$GATEWAY_URL")
-    CLIENT_WARMUP=10 load "token-enroll-keep-alive-$endpoint-$run" 8 "$SECONDS_EACH" --op simpleenroll \
-      --tokens "$(tokens "$endpoint-$run" $(((SECONDS_EACH + 10) * 500)))"
+    CLIENT_WARMUP=$WARMUP load "token-enroll-keep-alive-$endpoint-$run" 8 "$SECONDS_EACH" --op simpleenroll \
+      --tokens "$(tokens "$endpoint-$run" $(((SECONDS_EACH + WARMUP) * 800)))"
     files+=("$WORK/results/token-enroll-keep-alive-$endpoint-$run-c8.json")
   done
 done
 report "$(date -u +%Y-%m-%d)-java$JAVA_MAJOR-gateway" \
-  "$SECONDS_EACH s per row, token simpleenroll on kept-alive connections at concurrency 8, directly at the CA and through a gateway in front of it" \
+  "$SECONDS_EACH s per row after $WARMUP s of warm-up, token simpleenroll on kept-alive connections at concurrency 8, directly at the CA and through a gateway in front of it" \
   "${files[@]}"
