@@ -237,9 +237,7 @@ class KeptAliveEstClientTest {
         "HTTP/1.1 503 Service Unavailable\r\nRetry-After: 30\r\nContent-Type: text/plain\r\nContent-Length: 9\r\n\r\n"
             + "busy now\n");
 
-    Failure failure = failure(client(peer.port()).enroll("", false,
-        csr("device-1", KeyAlgorithm.EC_P256.generate(TestPki.RANDOM)), ClientAuth.none(),
-        List.of(ca.certificate()), Map.of()));
+    Failure failure = failure(enrollAt(peer, ca));
 
     assertEquals(new Failure(Failure.Kind.UNAVAILABLE, 503, "busy now", Duration.ofSeconds(30)), failure);
   }
@@ -250,9 +248,7 @@ class KeptAliveEstClientTest {
     ScriptedPeer peer = peer(ca, "127.0.0.1",
         request -> "HTTP/1.1 200 OK\r\nContent-Type: text/html\r\nContent-Length: 2\r\n\r\nhi");
 
-    Failure failure = failure(client(peer.port()).enroll("", false,
-        csr("device-1", KeyAlgorithm.EC_P256.generate(TestPki.RANDOM)), ClientAuth.none(),
-        List.of(ca.certificate()), Map.of()));
+    Failure failure = failure(enrollAt(peer, ca));
 
     assertEquals(Failure.Kind.BAD_RESPONSE, failure.kind());
     assertTrue(failure.message().contains("text/html"), failure.message());
@@ -268,9 +264,7 @@ class KeptAliveEstClientTest {
         + "Content-Type: application/pkcs7-mime; smime-type=certs-only\r\nContent-Length: " + body.length()
         + "\r\n\r\n" + body);
 
-    Failure failure = failure(client(peer.port()).enroll("", false,
-        csr("device-1", KeyAlgorithm.EC_P256.generate(TestPki.RANDOM)), ClientAuth.none(),
-        List.of(ca.certificate()), Map.of()));
+    Failure failure = failure(enrollAt(peer, ca));
 
     assertEquals(Failure.Kind.BAD_RESPONSE, failure.kind());
     assertTrue(failure.message().contains("none for the key of the CSR"), failure.message());
@@ -283,9 +277,7 @@ class KeptAliveEstClientTest {
     ScriptedPeer peer = peer(ca, "127.0.0.1", request -> "HTTP/1.1 200 OK\r\n"
         + "Content-Type: application/pkcs7-mime\r\nContent-Length: " + length + "\r\n\r\n" + "A".repeat(length));
 
-    Failure failure = failure(client(peer.port()).enroll("", false,
-        csr("device-1", KeyAlgorithm.EC_P256.generate(TestPki.RANDOM)), ClientAuth.none(),
-        List.of(ca.certificate()), Map.of()));
+    Failure failure = failure(enrollAt(peer, ca));
 
     assertEquals(Failure.Kind.BAD_RESPONSE, failure.kind());
     assertTrue(failure.message().contains("longer than"), failure.message());
@@ -317,9 +309,7 @@ class KeptAliveEstClientTest {
     ScriptedPeer peer = peer(ca, "elsewhere.example",
         request -> "HTTP/1.1 202 Accepted\r\nContent-Length: 0\r\n\r\n");
 
-    Failure failure = failure(client(peer.port()).enroll("", false,
-        csr("device-1", KeyAlgorithm.EC_P256.generate(TestPki.RANDOM)), ClientAuth.none(),
-        List.of(ca.certificate()), Map.of()));
+    Failure failure = failure(enrollAt(peer, ca));
 
     assertEquals(Failure.Kind.TLS_TRUST, failure.kind());
     assertTrue(failure.message().contains("does not name the host: 127.0.0.1"), failure.message());
@@ -338,6 +328,12 @@ class KeptAliveEstClientTest {
         List.of(TestPki.rootCa("Any Root").certificate()), Map.of()));
 
     assertEquals(Failure.Kind.UNREACHABLE, failure.kind());
+  }
+
+  /** A token-less {@code simpleenroll} of a new key at a scripted peer whose certificate {@code ca} issued. */
+  private EnrollOutcome enrollAt(ScriptedPeer peer, TestPki.Ca ca) {
+    return client(peer.port()).enroll("", false, csr("device-1", KeyAlgorithm.EC_P256.generate(TestPki.RANDOM)),
+        ClientAuth.none(), List.of(ca.certificate()), Map.of());
   }
 
   private Relay relay(int targetPort) throws IOException {
