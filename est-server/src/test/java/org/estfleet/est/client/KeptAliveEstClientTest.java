@@ -181,6 +181,22 @@ class KeptAliveEstClientTest {
   }
 
   @Test
+  void serverRestarted_nextRequestGoesOnANewConnection() throws Exception {
+    TestServer server = server();
+    KeptAliveEstClient client = client(server.port());
+    List<X509Certificate> anchors = List.of(server.rootCertificate());
+    issued(client.enroll("", false, csr("device-1", KeyAlgorithm.EC_P256.generate(TestPki.RANDOM)),
+        new ClientAuth.Token("device-1", server.token("device-1")), anchors, Map.of()));
+
+    server.restart();
+    X509Certificate second = issued(client.enroll("", false,
+        csr("device-2", KeyAlgorithm.EC_P256.generate(TestPki.RANDOM)),
+        new ClientAuth.Token("device-2", server.token("device-2")), anchors, Map.of()));
+
+    assertEquals("CN=device-2", second.getSubjectX500Principal().getName());
+  }
+
+  @Test
   void connectionBrokenBeforeTheAnswer_requestIsSentOnceMoreOnANewConnection() throws Exception {
     TestServer server = server();
     Relay relay = relay(server.port());

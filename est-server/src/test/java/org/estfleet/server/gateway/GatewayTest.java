@@ -170,6 +170,9 @@ class GatewayTest {
     ca.close();
     TestServer.patchConfig(ca.dataDir(), "{\"defaultProfile\": {\"lifetime\": \"1d\"}}");
     ca.restart();
+    // The forwarder may have found the CA stopped; devices get 202 until it sees the CA again.
+    Await.until("the gateway sees the CA again", Duration.ofSeconds(30),
+        () -> "up".equals(upstreamState(gateway)));
     KeyPair keys = keys();
     X509Certificate current = issued(EstTestClient.anonymous(gateway)
         .enroll("simpleenroll", csr("device-1", keys), "device-1", ca.token("device-1")));
@@ -384,6 +387,15 @@ class GatewayTest {
     HttpResponse<byte[]> response = EstTestClient.anonymous(server).get("/health");
     assertEquals(200, response.statusCode());
     return JsonParser.parseString(new String(response.body(), StandardCharsets.UTF_8)).getAsJsonObject();
+  }
+
+  /** The upstream's state in the gateway's {@code /health}. */
+  private static String upstreamState(TestServer gateway) {
+    try {
+      return health(gateway).getAsJsonObject("upstream").get("state").getAsString();
+    } catch (Exception e) {
+      throw new AssertionError("GET /health failed", e);
+    }
   }
 
   private static long pending(TestServer gateway) {
