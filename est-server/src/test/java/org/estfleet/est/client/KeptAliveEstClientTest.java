@@ -132,6 +132,13 @@ class KeptAliveEstClientTest {
     assertEquals(3, relay.accepted());
   }
 
+  /** {@code simpleenroll} of a new key for {@code device} with a new token of {@code server}. */
+  private static EnrollOutcome tokenEnroll(KeptAliveEstClient client, TestServer server, String device,
+      List<X509Certificate> anchors) {
+    return client.enroll("", false, csr(device, KeyAlgorithm.EC_P256.generate(TestPki.RANDOM)),
+        new ClientAuth.Token(device, server.token(device)), anchors, Map.of());
+  }
+
   private static ClientAuth.Certificate enrolled(KeptAliveEstClient client, TestServer server, String device,
       List<X509Certificate> anchors) {
     KeyPair keys = KeyAlgorithm.EC_P256.generate(TestPki.RANDOM);
@@ -147,14 +154,9 @@ class KeptAliveEstClientTest {
     KeptAliveEstClient client = client(relay.port());
     X509Certificate unrelated = TestPki.rootCa("Unrelated Root").certificate();
 
-    issued(client.enroll("", false, csr("device-1", KeyAlgorithm.EC_P256.generate(TestPki.RANDOM)),
-        new ClientAuth.Token("device-1", server.token("device-1")), List.of(server.rootCertificate()), Map.of()));
-    issued(client.enroll("", false, csr("device-2", KeyAlgorithm.EC_P256.generate(TestPki.RANDOM)),
-        new ClientAuth.Token("device-2", server.token("device-2")), List.of(server.rootCertificate(), unrelated),
-        Map.of()));
-    Failure untrusted = failure(client.enroll("", false,
-        csr("device-3", KeyAlgorithm.EC_P256.generate(TestPki.RANDOM)),
-        new ClientAuth.Token("device-3", server.token("device-3")), List.of(unrelated), Map.of()));
+    issued(tokenEnroll(client, server, "device-1", List.of(server.rootCertificate())));
+    issued(tokenEnroll(client, server, "device-2", List.of(server.rootCertificate(), unrelated)));
+    Failure untrusted = failure(tokenEnroll(client, server, "device-3", List.of(unrelated)));
 
     assertEquals(Failure.Kind.TLS_TRUST, untrusted.kind());
     assertTrue(untrusted.message().startsWith("server "), untrusted.message());
@@ -169,12 +171,10 @@ class KeptAliveEstClientTest {
     KeptAliveEstClient client = new KeptAliveEstClient(URI.create("https://127.0.0.1:" + relay.port()), TIMEOUT,
         TIMEOUT, clock, TestPki.RANDOM);
     List<X509Certificate> anchors = List.of(server.rootCertificate());
-    issued(client.enroll("", false, csr("device-1", KeyAlgorithm.EC_P256.generate(TestPki.RANDOM)),
-        new ClientAuth.Token("device-1", server.token("device-1")), anchors, Map.of()));
+    issued(tokenEnroll(client, server, "device-1", anchors));
 
     clock.advance(Duration.ofDays(365 * 30));
-    Failure expired = failure(client.enroll("", false, csr("device-2", KeyAlgorithm.EC_P256.generate(TestPki.RANDOM)),
-        new ClientAuth.Token("device-2", server.token("device-2")), anchors, Map.of()));
+    Failure expired = failure(tokenEnroll(client, server, "device-2", anchors));
 
     assertEquals(Failure.Kind.TLS_TRUST, expired.kind());
     assertEquals(2, relay.accepted());
@@ -185,13 +185,10 @@ class KeptAliveEstClientTest {
     TestServer server = server();
     KeptAliveEstClient client = client(server.port());
     List<X509Certificate> anchors = List.of(server.rootCertificate());
-    issued(client.enroll("", false, csr("device-1", KeyAlgorithm.EC_P256.generate(TestPki.RANDOM)),
-        new ClientAuth.Token("device-1", server.token("device-1")), anchors, Map.of()));
+    issued(tokenEnroll(client, server, "device-1", anchors));
 
     server.restart();
-    X509Certificate second = issued(client.enroll("", false,
-        csr("device-2", KeyAlgorithm.EC_P256.generate(TestPki.RANDOM)),
-        new ClientAuth.Token("device-2", server.token("device-2")), anchors, Map.of()));
+    X509Certificate second = issued(tokenEnroll(client, server, "device-2", anchors));
 
     assertEquals("CN=device-2", second.getSubjectX500Principal().getName());
   }
@@ -202,13 +199,10 @@ class KeptAliveEstClientTest {
     Relay relay = relay(server.port());
     KeptAliveEstClient client = client(relay.port());
     List<X509Certificate> anchors = List.of(server.rootCertificate());
-    issued(client.enroll("", false, csr("device-1", KeyAlgorithm.EC_P256.generate(TestPki.RANDOM)),
-        new ClientAuth.Token("device-1", server.token("device-1")), anchors, Map.of()));
+    issued(tokenEnroll(client, server, "device-1", anchors));
 
     relay.breakNextRequest();
-    X509Certificate second = issued(client.enroll("", false,
-        csr("device-2", KeyAlgorithm.EC_P256.generate(TestPki.RANDOM)),
-        new ClientAuth.Token("device-2", server.token("device-2")), anchors, Map.of()));
+    X509Certificate second = issued(tokenEnroll(client, server, "device-2", anchors));
 
     assertEquals("CN=device-2", second.getSubjectX500Principal().getName());
     assertEquals(2, relay.accepted());
