@@ -99,13 +99,14 @@ public final class KeptAliveEstClient {
    */
   public EnrollOutcome enroll(String label, boolean reenroll, Csr csr, ClientAuth auth,
       List<X509Certificate> anchors, Map<String, String> headers) {
+    Objects.requireNonNull(auth, "auth");
+    Objects.requireNonNull(headers, "headers");
     EstPath path = new EstPath(label, reenroll ? EstOperation.SIMPLE_REENROLL : EstOperation.SIMPLE_ENROLL);
     HttpRequest.Builder builder = HttpRequest.newBuilder(server.resolve(path.path()))
         .timeout(readTimeout)
         .header("Content-Type", EstMediaType.PKCS10)
         .header("Content-Transfer-Encoding", "base64")
         .POST(HttpRequest.BodyPublishers.ofByteArray(Base64Body.encode(csr.der())));
-    Objects.requireNonNull(auth, "auth");
     if (auth instanceof ClientAuth.Token token && headers.keySet().stream().noneMatch("Authorization"::equalsIgnoreCase)) {
       String basic = token.deviceId() + ":" + token.secret();
       builder.header("Authorization",
@@ -116,26 +117,19 @@ public final class KeptAliveEstClient {
     // A token travels in each request; only a client certificate belongs to the connection.
     HttpClient http = pool(auth instanceof ClientAuth.Certificate ? auth : ClientAuth.none(), anchors);
     long deadline = System.nanoTime() + connectTimeout.plus(readTimeout).toNanos();
-    HttpResponse<byte[]> response;
-    try {
-      response = send(http, request, deadline);
-    } catch (AnswerTooLong e) {
-      return new EnrollOutcome.Failed(new Failure(Failure.Kind.BAD_RESPONSE, 0, e.getMessage(), null));
-    } catch (IOException first) {
-      Failure failure = EstClient.transportFailure(first, null);
-      if (failure.kind() != Failure.Kind.NETWORK || !brokenBeforeAnyAnswer(first)
-          || Thread.currentThread().isInterrupted() || System.nanoTime() - deadline >= 0) {
-        return new EnrollOutcome.Failed(failure);
-      }
+    for (int attempt = 1; ; attempt++) {
       try {
-        response = send(http, request, deadline);
+        return judge(send(http, request, deadline), csr);
       } catch (AnswerTooLong e) {
         return new EnrollOutcome.Failed(new Failure(Failure.Kind.BAD_RESPONSE, 0, e.getMessage(), null));
-      } catch (IOException second) {
-        return new EnrollOutcome.Failed(EstClient.transportFailure(second, null));
+      } catch (IOException e) {
+        Failure failure = EstClient.transportFailure(e, null);
+        if (attempt > 1 || failure.kind() != Failure.Kind.NETWORK || !brokenBeforeAnyAnswer(e)
+            || Thread.currentThread().isInterrupted() || System.nanoTime() - deadline >= 0) {
+          return new EnrollOutcome.Failed(failure);
+        }
       }
     }
-    return judge(response, csr);
   }
 
   /**
