@@ -13,7 +13,9 @@ import java.util.Optional;
 
 /**
  * A gateway's durable queue of device requests (DESIGN.md section 1). Every change commits
- * before the gateway answers the device, so a restart loses nothing.
+ * before the gateway answers the device, so a restart loses nothing. Changes made by concurrent
+ * requests share commits ({@link Database#inSharedTransaction}): one fsync for all of them, with
+ * the outcome of making them one after another.
  */
 public final class PendingEnrollments {
   private static final String COLUMNS = "id, request_id, device_id, public_key_sha256, label, operation, csr_der, auth_method, "
@@ -52,7 +54,7 @@ public final class PendingEnrollments {
   public Accepted accept(String requestId, String deviceId, String publicKeySha256, String label, String operation, byte[] csrDer,
       String authMethod, String deviceToken, String deviceChainPem, boolean popLinked, Instant now, int limit,
       int tokenLimit) {
-    return database.inTransaction(connection -> {
+    return database.inSharedTransaction(connection -> {
       Optional<PendingEnrollment> existing = find(connection, deviceId, publicKeySha256, label);
       if (existing.isPresent()) {
         return new Accepted(Admission.EXISTING, existing);
@@ -124,7 +126,7 @@ public final class PendingEnrollments {
    * @return whether this call recorded it
    */
   public boolean issued(long id, String certificatePem, Instant now) {
-    return database.inTransaction(connection -> {
+    return database.inSharedTransaction(connection -> {
       try (PreparedStatement update = connection.prepareStatement("UPDATE pending_enrollment SET status = 'issued', "
           + "certificate_pem = ?, device_token = NULL, updated_at = ?, last_error = NULL WHERE id = ? AND status = 'pending'")) {
         update.setString(1, certificatePem);
@@ -137,7 +139,7 @@ public final class PendingEnrollments {
 
   /** Records the upstream's refusal, for the device to learn on its next retry. */
   public boolean refused(long id, int status, String message, Instant now) {
-    return database.inTransaction(connection -> {
+    return database.inSharedTransaction(connection -> {
       try (PreparedStatement update = connection.prepareStatement("UPDATE pending_enrollment SET status = 'refused', "
           + "result_status = ?, result_message = ?, device_token = NULL, updated_at = ? WHERE id = ? AND status = 'pending'")) {
         update.setInt(1, status);
@@ -151,7 +153,7 @@ public final class PendingEnrollments {
 
   /** Records a failed forward and when to try again. */
   public void retryLater(long id, String error, Instant next, Instant now) {
-    database.inTransaction(connection -> {
+    database.inSharedTransaction(connection -> {
       try (PreparedStatement update = connection.prepareStatement("UPDATE pending_enrollment SET attempts = attempts + 1, "
           + "last_error = ?, next_attempt_at = ?, updated_at = ? WHERE id = ? AND status = 'pending'")) {
         update.setString(1, error);
@@ -165,7 +167,7 @@ public final class PendingEnrollments {
 
   /** Deletes a record: collected by the device, or too old. */
   public void delete(long id) {
-    database.inTransaction(connection -> {
+    database.inSharedTransaction(connection -> {
       try (PreparedStatement delete = connection.prepareStatement("DELETE FROM pending_enrollment WHERE id = ?")) {
         delete.setLong(1, id);
         return delete.executeUpdate();
@@ -180,7 +182,7 @@ public final class PendingEnrollments {
    * @return how many were deleted
    */
   public int expire(Instant pendingBefore, Instant answeredBefore) {
-    return database.inTransaction(connection -> {
+    return database.inSharedTransaction(connection -> {
       try (PreparedStatement delete = connection.prepareStatement("DELETE FROM pending_enrollment WHERE "
           + "(status = 'pending' AND created_at < ?) OR (status <> 'pending' AND updated_at < ?)")) {
         delete.setLong(1, pendingBefore.toEpochMilli());

@@ -166,6 +166,32 @@ class GroupCommitTest {
     assertEquals(1, ledger.byDevice("dev-1").size());
   }
 
+  @Test
+  void gatewayAdmissionsShareOneTransaction_theQueueLimitCountsTheEarlierOnes() throws Exception {
+    // given: a gateway queue that holds 5 requests, and 8 devices' requests queued behind a held writer
+    PendingEnrollments gatewayQueue = new PendingEnrollments(database);
+    int limit = 5;
+    int devices = 8;
+    CountDownLatch release = new CountDownLatch(1);
+    Future<Integer> first = holdFirstWriter(release);
+    List<Future<PendingEnrollments.Admission>> queued = queueBehindFirstWriter(devices,
+        i -> gatewayQueue.accept("request-" + i, "dev-" + i, "key-" + i, "", "simpleenroll", new byte[] {1, 2, 3},
+            "token", "token-" + i, null, false, Instant.parse("2026-12-02T06:00:00Z"), limit, limit).admission());
+
+    // when
+    release.countDown();
+
+    // then: the first five stored, the rest refused as the queue filled, in one shared transaction
+    assertEquals(1000, first.get(10, TimeUnit.SECONDS));
+    List<PendingEnrollments.Admission> admissions = new ArrayList<>();
+    for (Future<PendingEnrollments.Admission> admission : queued) {
+      admissions.add(admission.get(10, TimeUnit.SECONDS));
+    }
+    assertEquals(limit, admissions.stream().filter(PendingEnrollments.Admission.STORED::equals).count());
+    assertEquals(devices - limit, admissions.stream().filter(PendingEnrollments.Admission.FULL::equals).count());
+    assertEquals(limit, gatewayQueue.depth().pending());
+  }
+
   private static IssuanceRecord issuance(String serial, long tokenId) {
     Instant now = Instant.parse("2026-12-02T06:00:00Z");
     return new IssuanceRecord(serial, "dev-1", "CN=dev-1", "", now, now.plusSeconds(3600), now, "token",
