@@ -5,12 +5,16 @@ import com.zaxxer.hikari.HikariDataSource;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.sql.Connection;
+import java.sql.PreparedStatement;
 import java.sql.SQLException;
 import java.sql.Statement;
 import java.time.Duration;
+import java.util.Properties;
 import java.util.concurrent.locks.ReentrantLock;
 import org.flywaydb.core.Flyway;
 import org.flywaydb.core.api.FlywayException;
+import org.sqlite.SQLiteConfig;
+import org.sqlite.SQLiteDataSource;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -19,7 +23,8 @@ import org.slf4j.LoggerFactory;
  * Flyway when opened. Writes are durable when {@link #inTransaction} returns: WAL journal with
  * {@code synchronous=FULL} fsyncs every commit. Write transactions start with
  * {@code BEGIN IMMEDIATE}, so concurrent writers queue on the busy timeout instead of failing
- * when a read lock cannot be upgraded.
+ * when a read lock cannot be upgraded. Each connection keeps the statements prepared on it for
+ * the next use ({@link StatementCache}).
  */
 public final class Database implements AutoCloseable {
   private static final Logger LOG = LoggerFactory.getLogger(Database.class);
@@ -62,15 +67,19 @@ public final class Database implements AutoCloseable {
     } catch (java.io.IOException e) {
       throw new StoreException("cannot create directory for " + absolute + ": " + e.getMessage(), e);
     }
+    Properties sqlite = new Properties();
+    sqlite.setProperty("journal_mode", "WAL");
+    sqlite.setProperty("synchronous", "FULL");
+    sqlite.setProperty("foreign_keys", "true");
+    sqlite.setProperty("busy_timeout", String.valueOf(BUSY_TIMEOUT.toMillis()));
+    // Flyway's transactions; this class issues BEGIN IMMEDIATE itself (see transaction).
+    sqlite.setProperty("transaction_mode", "IMMEDIATE");
+    SQLiteDataSource files = new SQLiteDataSource(new SQLiteConfig(sqlite));
+    files.setUrl("jdbc:sqlite:" + absolute);
+    StatementCache statements = new StatementCache(files);
     HikariConfig config = new HikariConfig();
     config.setPoolName("estfleet-db");
-    config.setJdbcUrl("jdbc:sqlite:" + absolute);
-    config.addDataSourceProperty("journal_mode", "WAL");
-    config.addDataSourceProperty("synchronous", "FULL");
-    config.addDataSourceProperty("foreign_keys", "true");
-    config.addDataSourceProperty("busy_timeout", String.valueOf(BUSY_TIMEOUT.toMillis()));
-    // Flyway's transactions; this class issues BEGIN IMMEDIATE itself (see transaction).
-    config.addDataSourceProperty("transaction_mode", "IMMEDIATE");
+    config.setDataSource(statements);
     config.setMaximumPoolSize(8);
     config.setMinimumIdle(1);
     config.setConnectionTimeout(BUSY_TIMEOUT.toMillis());
@@ -90,6 +99,7 @@ public final class Database implements AutoCloseable {
       pool.close();
       throw new StoreException("cannot migrate database " + absolute + ": " + rootMessage(e), e);
     }
+    statements.keepStatements();
     return new Database(pool);
   }
 
@@ -114,15 +124,16 @@ public final class Database implements AutoCloseable {
   private <T> T transaction(Work<T> work) {
     boolean committed = false;
     T result = null;
-    try (Connection connection = pool.getConnection(); Statement control = connection.createStatement()) {
-      control.execute("BEGIN IMMEDIATE");
+    try (Connection connection = pool.getConnection(); PreparedStatement begin = connection.prepareStatement("BEGIN IMMEDIATE");
+        PreparedStatement commit = connection.prepareStatement("COMMIT")) {
+      begin.execute();
       try {
         result = work.run(connection);
-        control.execute("COMMIT");
+        commit.execute();
         committed = true;
       } catch (Throwable e) {
         // Errors too: a connection left inside the transaction would keep the write lock.
-        rollback(connection, control, e);
+        rollback(connection, e);
         throw e;
       }
     } catch (SQLException e) {
@@ -141,8 +152,8 @@ public final class Database implements AutoCloseable {
    * connection that cannot be rolled back is closed instead of pooled, so that no pooled
    * connection holds the write lock or a half-done transaction.
    */
-  private void rollback(Connection connection, Statement control, Throwable cause) {
-    try {
+  private void rollback(Connection connection, Throwable cause) {
+    try (Statement control = connection.createStatement()) {
       control.execute("ROLLBACK");
     } catch (SQLException e) {
       cause.addSuppressed(e);

@@ -2,7 +2,7 @@ package org.estfleet.server.store;
 
 import java.sql.Connection;
 import java.sql.SQLException;
-import java.sql.Statement;
+import java.sql.PreparedStatement;
 import java.util.ArrayDeque;
 import java.util.ArrayList;
 import java.util.List;
@@ -53,16 +53,23 @@ final class GroupCommit {
     }
 
     /** Runs the work in a savepoint of the transaction on {@code connection}. */
-    void runIn(Connection connection, Statement statement) throws SQLException {
-      statement.execute("SAVEPOINT work");
+    void runIn(Connection connection) throws SQLException {
+      execute(connection, "SAVEPOINT work");
       try {
         result = work.run(connection);
       } catch (SQLException | RuntimeException e) {
-        statement.execute("ROLLBACK TO work");
+        execute(connection, "ROLLBACK TO work");
         failure = e instanceof SQLException ? new StoreException("database write failed: " + e.getMessage(), e)
             : (RuntimeException) e;
       }
-      statement.execute("RELEASE work");
+      execute(connection, "RELEASE work");
+    }
+
+    /** As a prepared statement, which the connection keeps for the next time ({@link StatementCache}). */
+    private static void execute(Connection connection, String sql) throws SQLException {
+      try (PreparedStatement statement = connection.prepareStatement(sql)) {
+        statement.execute();
+      }
     }
 
     void runAlone(Database database) {
@@ -150,10 +157,8 @@ final class GroupCommit {
     }
     try {
       database.inTransaction(connection -> {
-        try (Statement statement = connection.createStatement()) {
-          for (Entry<?> entry : batch) {
-            entry.runIn(connection, statement);
-          }
+        for (Entry<?> entry : batch) {
+          entry.runIn(connection);
         }
         return null;
       });
