@@ -13,10 +13,10 @@ import java.util.Properties;
 import java.util.concurrent.locks.ReentrantLock;
 import org.flywaydb.core.Flyway;
 import org.flywaydb.core.api.FlywayException;
-import org.sqlite.SQLiteConfig;
-import org.sqlite.SQLiteDataSource;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
+import org.sqlite.SQLiteConfig;
+import org.sqlite.SQLiteDataSource;
 
 /**
  * The embedded SQLite database: a small connection pool, and the schema brought up to date by
@@ -74,6 +74,9 @@ public final class Database implements AutoCloseable {
     sqlite.setProperty("busy_timeout", String.valueOf(BUSY_TIMEOUT.toMillis()));
     // Flyway's transactions; this class issues BEGIN IMMEDIATE itself (see transaction).
     sqlite.setProperty("transaction_mode", "IMMEDIATE");
+    // Else the driver compiles and runs SELECT last_insert_rowid() after every INSERT, asked or
+    // not; an insert that needs its row id says RETURNING.
+    sqlite.setProperty("jdbc.get_generated_keys", "false");
     SQLiteDataSource files = new SQLiteDataSource(new SQLiteConfig(sqlite));
     files.setUrl("jdbc:sqlite:" + absolute);
     StatementCache statements = new StatementCache(files);

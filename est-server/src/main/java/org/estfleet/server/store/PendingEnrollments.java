@@ -4,7 +4,6 @@ import java.sql.Connection;
 import java.sql.PreparedStatement;
 import java.sql.ResultSet;
 import java.sql.SQLException;
-import java.sql.Statement;
 import java.sql.Types;
 import java.time.Instant;
 import java.util.ArrayList;
@@ -70,8 +69,7 @@ public final class PendingEnrollments {
       try (PreparedStatement insert = connection.prepareStatement(
           "INSERT INTO pending_enrollment (device_id, public_key_sha256, label, operation, csr_der, auth_method, "
               + "device_token, device_chain_pem, status, created_at, updated_at, attempts, next_attempt_at, request_id, "
-              + "pop_linked) VALUES (?, ?, ?, ?, ?, ?, ?, ?, 'pending', ?, ?, 0, ?, ?, ?)",
-          Statement.RETURN_GENERATED_KEYS)) {
+              + "pop_linked) VALUES (?, ?, ?, ?, ?, ?, ?, ?, 'pending', ?, ?, 0, ?, ?, ?)")) {
         insert.setString(1, deviceId);
         insert.setString(2, publicKeySha256);
         insert.setString(3, label);

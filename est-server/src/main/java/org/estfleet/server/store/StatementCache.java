@@ -29,6 +29,12 @@ import javax.sql.DataSource;
  * closed first; closing the connection closes them all. Nothing is kept until
  * {@link #keepStatements} is called (after the schema migration, whose statements run once).
  * Connections are used by one thread at a time, as a pool hands them out.
+ *
+ * <p>A statement is kept only while its callers do what closing it can undo: bind parameters,
+ * execute, read the result of {@code executeQuery}. One whose settings a caller changed (row
+ * limits, timeouts, fetch size), whose rows were read through {@code getResultSet}, or which an
+ * error finalized is closed when its caller closes it. This close tracking by hand is what a
+ * driver would do; sqlite-jdbc does not (xerial/sqlite-jdbc#614).
  */
 final class StatementCache implements DataSource {
   static final int PER_CONNECTION = 64;
@@ -79,6 +85,10 @@ final class StatementCache implements DataSource {
       }
       if (name.equals("close") && args == null) {
         closeAll();
+      } else if (name.equals("equals") && args != null && args.length == 1) {
+        return proxy == args[0];
+      } else if (name.equals("hashCode") && args == null) {
+        return System.identityHashCode(proxy);
       }
       return forward(connection, method, args);
     }
@@ -132,6 +142,8 @@ final class StatementCache implements DataSource {
     private final PreparedStatement prepared;
     private boolean handedOut;
     private boolean evicted;
+    /** False once a caller did something {@link #giveBack} cannot undo: the statement is closed then. */
+    private boolean reusable;
     private Connection connection;
     private ResultSet lastResult;
 
@@ -143,6 +155,7 @@ final class StatementCache implements DataSource {
 
     PreparedStatement handOut(Connection proxy) {
       handedOut = true;
+      reusable = true;
       connection = proxy;
       lastResult = null;
       // A proxy per use: one closed by its caller stays closed, whoever holds the statement next.
@@ -150,25 +163,29 @@ final class StatementCache implements DataSource {
           new Class<?>[] {PreparedStatement.class}, new Use(this));
     }
 
-    /** Makes the statement ready for the next caller, or closes it if it cannot be. */
-    void giveBack() throws SQLException {
+    /**
+     * Makes the statement ready for the next caller: its result set closed (which resets the
+     * SQLite statement, ending its read) and its parameters cleared. A statement that cannot be
+     * made ready (a caller changed its settings, or an error finalized it) is closed and forgotten.
+     */
+    void giveBack() {
       synchronized (owner) {
         handedOut = false;
+        connection = null;
         try {
           if (lastResult != null) {
             lastResult.close();
             lastResult = null;
           }
-          prepared.clearParameters();
-          connection = null;
+          if (reusable && !evicted) {
+            prepared.clearParameters();
+            return;
+          }
         } catch (SQLException | RuntimeException e) {
-          owner.forget(this);
-          closeQuietly();
-          throw e;
+          // Finalized by the driver after an error in its execution: the caller had that error.
         }
-        if (evicted) {
-          closeQuietly();
-        }
+        owner.forget(this);
+        closeQuietly();
       }
     }
 
@@ -223,11 +240,34 @@ final class StatementCache implements DataSource {
       if (name.equals("getConnection") && args == null) {
         return statement.connection;
       }
+      if (!leavesReusable(name, args)) {
+        statement.reusable = false;
+      }
       Object result = forward(statement.prepared, method, args);
-      if (result instanceof ResultSet rows) {
-        statement.lastResult = rows;
+      if (name.equals("executeQuery")) {
+        statement.lastResult = (ResultSet) result;
+      } else if (name.equals("execute") && !Boolean.FALSE.equals(result)) {
+        // A query run by execute(): its rows are read through getResultSet, not tracked here.
+        statement.reusable = false;
       }
       return result;
+    }
+
+    /**
+     * Whether a call leaves the statement as giveBack can restore it: parameters bound, an
+     * execution, a look at its metadata. Anything else (limits, timeouts, fetch settings,
+     * getResultSet, getGeneratedKeys, batches) makes the statement one caller's alone.
+     */
+    private static boolean leavesReusable(String name, Object[] args) {
+      if (args == null) {
+        return switch (name) {
+          case "executeQuery", "executeUpdate", "executeLargeUpdate", "execute", "clearParameters", "getMetaData",
+              "getParameterMetaData", "getUpdateCount", "getLargeUpdateCount", "getWarnings", "clearWarnings" -> true;
+          default -> false;
+        };
+      }
+      return name.equals("unwrap") || name.equals("isWrapperFor")
+          || (name.startsWith("set") && args.length >= 2 && args[0] instanceof Integer);
     }
   }
 

@@ -2,7 +2,6 @@ package org.estfleet.server.store;
 
 import java.sql.PreparedStatement;
 import java.sql.ResultSet;
-import java.sql.Statement;
 import java.time.Instant;
 import java.util.ArrayList;
 import java.util.List;
@@ -35,18 +34,16 @@ public final class TokenRecords {
   /** Stores a new token's hash and returns its id. */
   public long insert(String deviceId, byte[] sha256, Instant createdAt, Instant expiresAt, Role role) {
     return database.inTransaction(connection -> {
-      try (PreparedStatement insert = connection.prepareStatement(
-          "INSERT INTO bootstrap_token (device_id, token_sha256, created_at, expires_at, role) VALUES (?, ?, ?, ?, ?)",
-          Statement.RETURN_GENERATED_KEYS)) {
+      try (PreparedStatement insert = connection.prepareStatement("INSERT INTO bootstrap_token "
+          + "(device_id, token_sha256, created_at, expires_at, role) VALUES (?, ?, ?, ?, ?) RETURNING id")) {
         insert.setString(1, deviceId);
         insert.setBytes(2, sha256);
         insert.setLong(3, createdAt.toEpochMilli());
         insert.setLong(4, expiresAt.toEpochMilli());
         insert.setString(5, role.column());
-        insert.executeUpdate();
-        try (ResultSet keys = insert.getGeneratedKeys()) {
-          keys.next();
-          return keys.getLong(1);
+        try (ResultSet inserted = insert.executeQuery()) {
+          inserted.next();
+          return inserted.getLong(1);
         }
       }
     });

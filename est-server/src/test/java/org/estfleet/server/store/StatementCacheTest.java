@@ -2,6 +2,7 @@ package org.estfleet.server.store;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertNotEquals;
 import static org.junit.jupiter.api.Assertions.assertNotSame;
 import static org.junit.jupiter.api.Assertions.assertNull;
 import static org.junit.jupiter.api.Assertions.assertSame;
@@ -119,6 +120,70 @@ class StatementCacheTest {
 
     // then: this connection reads the new row; a read still open would see its old snapshot
     assertEquals(3, count(connection));
+  }
+
+  @Test
+  void aQueryRunByExecute_isNotKept_andEndsItsRead() throws SQLException {
+    // given: a query run by execute(), its rows left unread
+    PreparedStatement query = connection.prepareStatement("SELECT id FROM note ORDER BY id");
+    JDBC4PreparedStatement prepared = query.unwrap(JDBC4PreparedStatement.class);
+    assertTrue(query.execute());
+
+    // when
+    query.close();
+    try (Statement insert = other.createStatement()) {
+      insert.executeUpdate("INSERT INTO note (id, text) VALUES (3, 'three')");
+    }
+
+    // then
+    assertTrue(prepared.isClosed());
+    assertEquals(3, count(connection));
+  }
+
+  @Test
+  void aStatementWhoseSettingsChanged_isNotKept() throws SQLException {
+    // given: a caller that limits its rows to one
+    PreparedStatement limited = connection.prepareStatement("SELECT id FROM note ORDER BY id");
+    limited.setMaxRows(1);
+    assertEquals("1", single(limited));
+
+    // when
+    limited.close();
+
+    // then: the next caller gets every row
+    try (PreparedStatement again = connection.prepareStatement("SELECT id FROM note ORDER BY id");
+        ResultSet rows = again.executeQuery()) {
+      assertTrue(rows.next());
+      assertTrue(rows.next(), "the row limit of an earlier caller applies to this one");
+    }
+  }
+
+  @Test
+  void aStatementThatFailedToRun_isClosedQuietly_andPreparedAgain() throws SQLException {
+    // given: a statement whose execution fails (integer overflow, SQLITE_ERROR)
+    PreparedStatement failing = connection.prepareStatement("SELECT abs(?)");
+    JDBC4PreparedStatement prepared = failing.unwrap(JDBC4PreparedStatement.class);
+    failing.setLong(1, Long.MIN_VALUE);
+    assertThrows(SQLException.class, () -> single(failing));
+
+    // when
+    failing.close();
+
+    // then
+    try (PreparedStatement again = connection.prepareStatement("SELECT abs(?)")) {
+      again.setLong(1, -5);
+      assertEquals("5", single(again));
+      assertNotSame(prepared, again.unwrap(JDBC4PreparedStatement.class));
+    }
+  }
+
+  @Test
+  void aConnection_equalsItselfOnly() throws SQLException {
+    try (Connection another = new StatementCache(files).getConnection()) {
+      assertEquals(connection, connection);
+      assertNotEquals(connection, another);
+      assertEquals(connection.hashCode(), connection.hashCode());
+    }
   }
 
   @Test
