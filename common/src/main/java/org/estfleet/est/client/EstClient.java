@@ -2,20 +2,14 @@ package org.estfleet.est.client;
 
 import java.io.IOException;
 import java.io.InputStream;
-import java.net.ConnectException;
 import java.net.InetAddress;
 import java.net.InetSocketAddress;
-import java.net.NoRouteToHostException;
 import java.net.Socket;
-import java.net.SocketTimeoutException;
 import java.net.URI;
-import java.net.UnknownHostException;
-import java.net.http.HttpTimeoutException;
 import java.nio.charset.StandardCharsets;
 import java.security.GeneralSecurityException;
 import java.security.PrivateKey;
 import java.security.SecureRandom;
-import java.security.cert.CertificateException;
 import java.security.cert.X509Certificate;
 import java.time.Clock;
 import java.time.Duration;
@@ -24,7 +18,6 @@ import java.time.ZonedDateTime;
 import java.time.format.DateTimeFormatter;
 import java.time.format.DateTimeParseException;
 import java.util.ArrayList;
-import java.util.Arrays;
 import java.util.Collection;
 import java.util.List;
 import java.util.Map;
@@ -33,7 +26,6 @@ import java.util.Optional;
 import java.util.concurrent.atomic.AtomicReference;
 import javax.net.ssl.KeyManager;
 import javax.net.ssl.SSLContext;
-import javax.net.ssl.SSLHandshakeException;
 import javax.net.ssl.SSLSocket;
 import javax.net.ssl.SSLSocketFactory;
 import javax.net.ssl.TrustManager;
@@ -78,8 +70,6 @@ import org.estfleet.tls.ChannelBinding;
  * change of trust anchors takes effect on the next request.
  */
 public final class EstClient {
-  private static final long READ_LIMIT = 1024 * 1024;
-  private static final int MAX_MESSAGE = 300;
 
   private final Duration connectTimeout;
   private final Duration readTimeout;
@@ -178,28 +168,10 @@ public final class EstClient {
         Duration retryAfter = retryAfter(session.capture().get());
         return new EnrollOutcome.Pending(retryAfter == null ? Duration.ofMinutes(1) : retryAfter);
       }
-      return issuedFor(csr, convert(response.getStore().getMatches(null)));
+      return Answers.issuedFor(csr, convert(response.getStore().getMatches(null)));
     } catch (IOException | RuntimeException e) {
       return new EnrollOutcome.Failed(classify(e, session.capture().get()));
     }
-  }
-
-  /**
-   * The certificate a 200 answer issued for {@code csr}. RFC 7030 4.2.3: the response holds only
-   * the issued certificate. Should a server add others, the one for the CSR's key is it; a lone
-   * certificate is returned as is, for the caller's checks to judge.
-   */
-  static EnrollOutcome issuedFor(Csr csr, List<X509Certificate> certificates) {
-    for (X509Certificate certificate : certificates) {
-      if (Arrays.equals(certificate.getPublicKey().getEncoded(), csr.publicKey().getEncoded())) {
-        return new EnrollOutcome.Issued(certificate);
-      }
-    }
-    if (certificates.size() == 1) {
-      return new EnrollOutcome.Issued(certificates.get(0));
-    }
-    return new EnrollOutcome.Failed(new Failure(Failure.Kind.BAD_RESPONSE, 200,
-        "the response holds " + certificates.size() + " certificates, none for the key of the CSR", null));
   }
 
   private record Session(ESTService service, AtomicReference<Seen> capture) {}
@@ -243,7 +215,7 @@ public final class EstClient {
     String host = endpoint.getHost();
     CapturingBuilder builder = new CapturingBuilder((host.contains(":") ? "[" + host + "]" : host) + ":" + port,
         creator, capture);
-    builder.withTimeout((int) Math.min(Integer.MAX_VALUE, readTimeout.toMillis())).withReadLimit(READ_LIMIT);
+    builder.withTimeout((int) Math.min(Integer.MAX_VALUE, readTimeout.toMillis())).withReadLimit(Answers.READ_LIMIT);
     if (!label.isEmpty()) {
       builder.withLabel(label);
     }
@@ -329,39 +301,7 @@ public final class EstClient {
       String message = body.isEmpty() ? "HTTP " + status : body;
       return new Failure(status >= 500 ? Failure.Kind.UNAVAILABLE : Failure.Kind.REFUSED, status, message, retryAfter);
     }
-    return transportFailure(e, retryAfter);
-  }
-
-  /**
-   * The failure of a request that got no HTTP answer (or an answer the HTTP layer could not
-   * read), from what was thrown.
-   */
-  static Failure transportFailure(Throwable e, Duration retryAfter) {
-    for (Throwable cause = e; cause != null; cause = cause.getCause()) {
-      if (cause instanceof SSLHandshakeException handshake) {
-        for (Throwable inner = handshake; inner != null; inner = inner.getCause()) {
-          if (inner instanceof CertificateException certificate) {
-            return new Failure(Failure.Kind.TLS_TRUST, 0, clean(certificate.getMessage()), null);
-          }
-        }
-        return new Failure(Failure.Kind.TLS_HANDSHAKE, 0, clean(handshake.getMessage()), null);
-      }
-      if (cause instanceof ConnectException || cause instanceof NoRouteToHostException) {
-        return new Failure(Failure.Kind.UNREACHABLE, 0, clean(cause.getMessage()), null);
-      }
-      if (cause instanceof UnknownHostException) {
-        return new Failure(Failure.Kind.UNREACHABLE, 0, "unknown host " + clean(cause.getMessage()), null);
-      }
-      if (cause instanceof SocketTimeoutException || cause instanceof HttpTimeoutException) {
-        return new Failure(Failure.Kind.TIMEOUT, 0, clean(cause.getMessage()), null);
-      }
-      String message = cause.getMessage();
-      if (message != null && message.startsWith("Hostname was not verified")) {
-        return new Failure(Failure.Kind.TLS_TRUST, 0, "the server certificate does not name the host: " + clean(message), null);
-      }
-    }
-    return new Failure(Failure.Kind.NETWORK, 0, clean(e.getMessage() == null ? e.toString() : e.getMessage()),
-        retryAfter);
+    return Answers.transportFailure(e, retryAfter);
   }
 
   private static String read(InputStream body) {
@@ -369,20 +309,10 @@ public final class EstClient {
       return "";
     }
     try (InputStream in = body) {
-      return clean(new String(in.readNBytes(MAX_MESSAGE), StandardCharsets.UTF_8));
+      return Answers.clean(new String(in.readNBytes(Answers.MAX_MESSAGE), StandardCharsets.UTF_8));
     } catch (IOException e) {
       return "";
     }
-  }
-
-  /** One line, without Bouncy Castle's " HTTP Status Code: 0" suffix. */
-  static String clean(String message) {
-    if (message == null) {
-      return "";
-    }
-    String line = message.replaceAll("\\s+", " ").trim();
-    line = line.replace(" HTTP Status Code: 0", "");
-    return line.length() > MAX_MESSAGE ? line.substring(0, MAX_MESSAGE) + "..." : line;
   }
 
   /** The {@code tls-unique} binding of a Bouncy Castle TLS 1.2 connection, which Bouncy Castle's EST client uses. */

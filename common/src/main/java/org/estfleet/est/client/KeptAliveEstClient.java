@@ -58,8 +58,6 @@ import org.estfleet.pki.Csr;
  * upstream answers a request id it has seen with the certificate it issued for it).
  */
 public final class KeptAliveEstClient {
-  private static final int READ_LIMIT = 1024 * 1024;
-  private static final int MAX_MESSAGE = 300;
 
   private final URI server;
   private final Duration connectTimeout;
@@ -123,7 +121,7 @@ public final class KeptAliveEstClient {
       } catch (AnswerTooLong e) {
         return new EnrollOutcome.Failed(new Failure(Failure.Kind.BAD_RESPONSE, 0, e.getMessage(), null));
       } catch (IOException e) {
-        Failure failure = EstClient.transportFailure(e, null);
+        Failure failure = Answers.transportFailure(e, null);
         if (attempt > 1 || failure.kind() != Failure.Kind.NETWORK || !brokenBeforeAnyAnswer(e)
             || Thread.currentThread().isInterrupted() || System.nanoTime() - deadline >= 0) {
           return new EnrollOutcome.Failed(failure);
@@ -159,17 +157,17 @@ public final class KeptAliveEstClient {
             "the answer's Content-Type is " + type + ", not " + EstMediaType.PKCS7_MIME, null));
       }
       try {
-        return EstClient.issuedFor(csr, CertsOnly.decode(Base64Body.decode(body)));
+        return Answers.issuedFor(csr, CertsOnly.decode(Base64Body.decode(body)));
       } catch (IllegalArgumentException e) {
         return new EnrollOutcome.Failed(new Failure(Failure.Kind.BAD_RESPONSE, status,
-            EstClient.clean(e.getMessage()), null));
+            Answers.clean(e.getMessage()), null));
       }
     }
     if (status == 202) {
       return new EnrollOutcome.Pending(retryAfter == null ? Duration.ofMinutes(1) : retryAfter);
     }
     if (status >= 400) {
-      String text = EstClient.clean(new String(body, 0, Math.min(body.length, MAX_MESSAGE), StandardCharsets.UTF_8));
+      String text = Answers.clean(new String(body, 0, Math.min(body.length, Answers.MAX_MESSAGE), StandardCharsets.UTF_8));
       return new EnrollOutcome.Failed(new Failure(status >= 500 ? Failure.Kind.UNAVAILABLE : Failure.Kind.REFUSED,
           status, text.isEmpty() ? "HTTP " + status : text, retryAfter));
     }
@@ -182,7 +180,7 @@ public final class KeptAliveEstClient {
    * request timeout ends when the answer's headers arrive, not its body.
    */
   private static HttpResponse<byte[]> send(HttpClient http, HttpRequest request, long deadline) throws IOException {
-    CompletableFuture<HttpResponse<byte[]>> answer = http.sendAsync(request, info -> new LimitedBody(READ_LIMIT));
+    CompletableFuture<HttpResponse<byte[]>> answer = http.sendAsync(request, info -> new LimitedBody(Answers.READ_LIMIT));
     try {
       return answer.get(Math.max(0, deadline - System.nanoTime()), TimeUnit.NANOSECONDS);
     } catch (TimeoutException e) {
