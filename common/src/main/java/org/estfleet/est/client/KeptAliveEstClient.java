@@ -23,7 +23,6 @@ import java.util.Map;
 import java.util.Objects;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CompletionStage;
-import java.util.concurrent.ExecutionException;
 import java.util.concurrent.Flow;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.TimeoutException;
@@ -177,30 +176,27 @@ public final class KeptAliveEstClient {
 
   /**
    * Sends and reads the whole answer by {@code deadline} ({@link System#nanoTime}): the JDK's own
-   * request timeout ends when the answer's headers arrive, not its body.
+   * request timeout ends when the answer's headers arrive, so the body's subscriber holds the rest
+   * of the deadline. {@link HttpClient#send} rather than {@code sendAsync}: the answer completes
+   * on the thread that read it, where {@code sendAsync} hands every answer to the common pool,
+   * which on two cores is a new thread per answer.
    */
   private static HttpResponse<byte[]> send(HttpClient http, HttpRequest request, long deadline) throws IOException {
-    CompletableFuture<HttpResponse<byte[]>> answer = http.sendAsync(request, info -> new LimitedBody(Answers.READ_LIMIT));
     try {
-      return answer.get(Math.max(0, deadline - System.nanoTime()), TimeUnit.NANOSECONDS);
-    } catch (TimeoutException e) {
-      answer.cancel(true);
-      throw new HttpTimeoutException("no whole answer within the connect and read timeouts");
+      return http.send(request, info -> new LimitedBody(Answers.READ_LIMIT, deadline));
     } catch (InterruptedException e) {
-      answer.cancel(true);
       Thread.currentThread().interrupt();
       throw new InterruptedIOException("interrupted while waiting for the answer");
-    } catch (ExecutionException e) {
-      Throwable cause = e.getCause();
-      for (Throwable inner = cause; inner != null; inner = inner.getCause()) {
+    } catch (IOException e) {
+      for (Throwable inner = e; inner != null; inner = inner.getCause()) {
         if (inner instanceof AnswerTooLong tooLong) {
           throw tooLong;
         }
+        if (inner instanceof TimeoutException) {
+          throw new HttpTimeoutException("no whole answer within the connect and read timeouts");
+        }
       }
-      if (cause instanceof IOException io) {
-        throw io;
-      }
-      throw new IOException(cause == null ? e.toString() : cause.toString(), cause);
+      throw e;
     }
   }
 
@@ -243,26 +239,46 @@ public final class KeptAliveEstClient {
     }
   }
 
-  /** The answer's body, refused beyond {@code limit} bytes. */
+  /**
+   * The answer's body, refused beyond {@code limit} bytes, and failed with a
+   * {@link TimeoutException} (its connection closed) when it has not all come by {@code deadline}.
+   */
   private static final class LimitedBody implements HttpResponse.BodySubscriber<byte[]> {
     private final HttpResponse.BodySubscriber<byte[]> bytes = HttpResponse.BodySubscribers.ofByteArray();
+    private final CompletableFuture<byte[]> body = new CompletableFuture<>();
     private final long limit;
+    private final long deadline;
     private Flow.Subscription subscription;
     private long received;
     private boolean refused;
 
-    LimitedBody(long limit) {
+    LimitedBody(long limit, long deadline) {
       this.limit = limit;
+      this.deadline = deadline;
     }
 
     @Override
     public CompletionStage<byte[]> getBody() {
-      return bytes.getBody();
+      return body;
     }
 
     @Override
     public void onSubscribe(Flow.Subscription subscription) {
       this.subscription = subscription;
+      bytes.getBody().whenComplete((whole, error) -> {
+        if (error == null) {
+          body.complete(whole);
+        } else {
+          body.completeExceptionally(error);
+        }
+      });
+      // orTimeout's timer is cancelled when the body completes; a late body closes its connection
+      body.orTimeout(Math.max(0, deadline - System.nanoTime()), TimeUnit.NANOSECONDS)
+          .whenComplete((whole, error) -> {
+            if (error instanceof TimeoutException) {
+              subscription.cancel();
+            }
+          });
       bytes.onSubscribe(subscription);
     }
 

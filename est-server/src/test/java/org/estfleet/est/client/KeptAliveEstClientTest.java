@@ -2,6 +2,7 @@ package org.estfleet.est.client;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertInstanceOf;
+import static org.junit.jupiter.api.Assertions.assertTimeoutPreemptively;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import java.io.ByteArrayOutputStream;
@@ -309,6 +310,27 @@ class KeptAliveEstClientTest {
 
     assertEquals(Failure.Kind.TIMEOUT, failure.kind());
     // bounded by the two timeouts (2 s), far from the test's own limit
+    assertTrue(waited.compareTo(Duration.ofSeconds(20)) < 0, waited.toString());
+    assertEquals(1, peer.requests().size());
+  }
+
+  @Test
+  void answerWhoseBodyStopsComing_timesOutWithinTheConnectAndReadTimeouts() throws Exception {
+    TestPki.Ca ca = TestPki.rootCa("Scripted Peer Root");
+    // the head and the first bytes of a 4,000-byte body, and then nothing
+    ScriptedPeer peer = peer(ca, "127.0.0.1", request -> "HTTP/1.1 200 OK\r\n"
+        + "Content-Type: application/pkcs7-mime\r\nContent-Length: 4000\r\n\r\n" + "MIIB");
+    KeptAliveEstClient client = new KeptAliveEstClient(URI.create("https://127.0.0.1:" + peer.port()),
+        Duration.ofSeconds(1), Duration.ofSeconds(1), Clock.systemUTC(), TestPki.RANDOM);
+
+    long start = System.nanoTime();
+    Failure failure = assertTimeoutPreemptively(Duration.ofSeconds(30), () -> failure(client.enroll("", false,
+        csr("device-1", KeyAlgorithm.EC_P256.generate(TestPki.RANDOM)), ClientAuth.none(),
+        List.of(ca.certificate()), Map.of())));
+    Duration waited = Duration.ofNanos(System.nanoTime() - start);
+
+    assertEquals(Failure.Kind.TIMEOUT, failure.kind(), failure.message());
+    // the whole answer is due within the two timeouts (2 s): the head's arrival does not extend it
     assertTrue(waited.compareTo(Duration.ofSeconds(20)) < 0, waited.toString());
     assertEquals(1, peer.requests().size());
   }
