@@ -71,7 +71,9 @@ public final class KeptAliveEstClient {
 
   /**
    * @param endpoint the server; only its scheme, host and port are used, as by {@link EstClient}
-   * @param readTimeout how long a request may wait for its whole answer once connected
+   * @param readTimeout how long a request may wait for its answer's head, connecting included; the
+   *     whole answer, a request sent again included, is due within {@code connectTimeout +
+   *     readTimeout}
    */
   public KeptAliveEstClient(URI endpoint, Duration connectTimeout, Duration readTimeout, Clock clock,
       SecureRandom random) {
@@ -115,16 +117,22 @@ public final class KeptAliveEstClient {
     HttpClient http = pool(auth instanceof ClientAuth.Certificate ? auth : ClientAuth.none(), anchors);
     long deadline = System.nanoTime() + connectTimeout.plus(readTimeout).toNanos();
     for (int attempt = 1; ; attempt++) {
+      Attempt sending = new Attempt(deadline);
       try {
-        return judge(send(http, request, deadline), csr);
+        return judge(send(http, request, sending), csr);
       } catch (AnswerTooLong e) {
         return new EnrollOutcome.Failed(new Failure(Failure.Kind.BAD_RESPONSE, 0, e.getMessage(), null));
       } catch (IOException e) {
         Failure failure = Answers.transportFailure(e, null);
-        if (attempt > 1 || failure.kind() != Failure.Kind.NETWORK || !brokenBeforeAnyAnswer(e)
-            || Thread.currentThread().isInterrupted() || System.nanoTime() - deadline >= 0) {
+        long left = deadline - System.nanoTime();
+        if (attempt > 1 || sending.answered() || failure.kind() != Failure.Kind.NETWORK || !brokenBeforeAnyAnswer(e)
+            || Thread.currentThread().isInterrupted() || left <= 0) {
           return new EnrollOutcome.Failed(failure);
         }
+        // the JDK's timer for the head starts again with each sending: it gets what is left
+        request = HttpRequest.newBuilder(request, (name, value) -> true)
+            .timeout(Duration.ofNanos(Math.min(left, readTimeout.toNanos())))
+            .build();
       }
     }
   }
@@ -175,28 +183,58 @@ public final class KeptAliveEstClient {
   }
 
   /**
-   * Sends and reads the whole answer by {@code deadline} ({@link System#nanoTime}): the JDK's own
-   * request timeout ends when the answer's headers arrive, so the body's subscriber holds the rest
-   * of the deadline. {@link HttpClient#send} rather than {@code sendAsync}: the answer completes
-   * on the thread that read it, where {@code sendAsync} hands every answer to the common pool,
-   * which on two cores is a new thread per answer.
+   * Sends and reads the whole answer by the attempt's deadline: the JDK's own request timeout ends
+   * when the answer's head arrives, so the body's subscriber holds the rest of the deadline.
+   * {@link HttpClient#send} rather than {@code sendAsync}: the answer completes on the thread that
+   * read it, where {@code sendAsync} hands every answer to CompletableFuture's default executor,
+   * which on Java 17 with two cores starts a new thread per answer.
    */
-  private static HttpResponse<byte[]> send(HttpClient http, HttpRequest request, long deadline) throws IOException {
+  private static HttpResponse<byte[]> send(HttpClient http, HttpRequest request, Attempt attempt) throws IOException {
     try {
-      return http.send(request, info -> new LimitedBody(Answers.READ_LIMIT, deadline));
+      return http.send(request, attempt);
     } catch (InterruptedException e) {
       Thread.currentThread().interrupt();
       throw new InterruptedIOException("interrupted while waiting for the answer");
+    } catch (IllegalArgumentException | SecurityException e) {
+      throw new IOException(e.toString(), e);
     } catch (IOException e) {
+      if (attempt.timedOut()) {
+        // the connection closed under the late body may have failed it before the timeout did
+        throw new HttpTimeoutException("no whole answer within the connect and read timeouts");
+      }
       for (Throwable inner = e; inner != null; inner = inner.getCause()) {
         if (inner instanceof AnswerTooLong tooLong) {
           throw tooLong;
         }
-        if (inner instanceof TimeoutException) {
-          throw new HttpTimeoutException("no whole answer within the connect and read timeouts");
-        }
       }
       throw e;
+    }
+  }
+
+  /** One sending of a request: whether its answer's head came, and whether its body was late. */
+  private static final class Attempt implements HttpResponse.BodyHandler<byte[]> {
+    private final long deadline;
+    private volatile LimitedBody body;
+
+    Attempt(long deadline) {
+      this.deadline = deadline;
+    }
+
+    @Override
+    public HttpResponse.BodySubscriber<byte[]> apply(HttpResponse.ResponseInfo info) {
+      LimitedBody subscriber = new LimitedBody(Answers.READ_LIMIT, deadline);
+      body = subscriber;
+      return subscriber;
+    }
+
+    /** Whether the answer's head arrived: a request answered in part is not sent again. */
+    boolean answered() {
+      return body != null;
+    }
+
+    boolean timedOut() {
+      LimitedBody subscriber = body;
+      return subscriber != null && subscriber.timedOut;
     }
   }
 
@@ -251,6 +289,8 @@ public final class KeptAliveEstClient {
     private Flow.Subscription subscription;
     private long received;
     private boolean refused;
+    private volatile boolean timedOut;
+    private volatile boolean complete;
 
     LimitedBody(long limit, long deadline) {
       this.limit = limit;
@@ -276,7 +316,11 @@ public final class KeptAliveEstClient {
       body.orTimeout(Math.max(0, deadline - System.nanoTime()), TimeUnit.NANOSECONDS)
           .whenComplete((whole, error) -> {
             if (error instanceof TimeoutException) {
-              subscription.cancel();
+              timedOut = true;
+              if (!complete) {
+                // a body all read may have given its connection back to the pool: not closed
+                subscription.cancel();
+              }
             }
           });
       bytes.onSubscribe(subscription);
@@ -308,6 +352,7 @@ public final class KeptAliveEstClient {
 
     @Override
     public void onComplete() {
+      complete = true;
       if (!refused) {
         bytes.onComplete();
       }

@@ -315,11 +315,13 @@ class KeptAliveEstClientTest {
   }
 
   @Test
-  void answerWhoseBodyStopsComing_timesOutWithinTheConnectAndReadTimeouts() throws Exception {
+  void answerWhoseBodyStopsComing_timesOutByTheDeadlineAndClosesItsConnection() throws Exception {
     TestPki.Ca ca = TestPki.rootCa("Scripted Peer Root");
-    // the head and the first bytes of a 4,000-byte body, and then nothing
-    ScriptedPeer peer = peer(ca, "127.0.0.1", request -> "HTTP/1.1 200 OK\r\n"
-        + "Content-Type: application/pkcs7-mime\r\nContent-Length: 4000\r\n\r\n" + "MIIB");
+    AtomicInteger answered = new AtomicInteger();
+    // first the head and four bytes of a 4,000-byte body, and then nothing; then a 202
+    ScriptedPeer peer = peer(ca, "127.0.0.1", request -> answered.getAndIncrement() == 0
+        ? "HTTP/1.1 200 OK\r\nContent-Type: application/pkcs7-mime\r\nContent-Length: 4000\r\n\r\nMIIB"
+        : "HTTP/1.1 202 Accepted\r\nRetry-After: 5\r\nContent-Length: 0\r\n\r\n");
     KeptAliveEstClient client = new KeptAliveEstClient(URI.create("https://127.0.0.1:" + peer.port()),
         Duration.ofSeconds(1), Duration.ofSeconds(1), Clock.systemUTC(), TestPki.RANDOM);
 
@@ -330,9 +332,49 @@ class KeptAliveEstClientTest {
     Duration waited = Duration.ofNanos(System.nanoTime() - start);
 
     assertEquals(Failure.Kind.TIMEOUT, failure.kind(), failure.message());
-    // the whole answer is due within the two timeouts (2 s): the head's arrival does not extend it
-    assertTrue(waited.compareTo(Duration.ofSeconds(20)) < 0, waited.toString());
+    // due within the two timeouts (2 s) from the start, the head's arrival notwithstanding
+    assertTrue(waited.compareTo(Duration.ofMillis(1900)) >= 0 && waited.compareTo(Duration.ofSeconds(5)) < 0,
+        waited.toString());
     assertEquals(1, peer.requests().size());
+    // the peer serves one connection at a time: the next request is answered only if the client
+    // closed the one whose body was late
+    EnrollOutcome next = assertTimeoutPreemptively(Duration.ofSeconds(30), () -> client.enroll("", false,
+        csr("device-1", KeyAlgorithm.EC_P256.generate(TestPki.RANDOM)), ClientAuth.none(),
+        List.of(ca.certificate()), Map.of()));
+    assertInstanceOf(EnrollOutcome.Pending.class, next, next.toString());
+    assertEquals(2, peer.requests().size());
+  }
+
+  @Test
+  void requestSentAgain_getsWhatIsLeftOfTheDeadline() throws Exception {
+    TestPki.Ca ca = TestPki.rootCa("Scripted Peer Root");
+    AtomicInteger answered = new AtomicInteger();
+    // the first connection is closed unanswered after 1.8 s, the second never answers
+    ScriptedPeer peer = peer(ca, "127.0.0.1", request -> {
+      if (answered.getAndIncrement() > 0) {
+        return null;
+      }
+      try {
+        Thread.sleep(1800);
+      } catch (InterruptedException e) {
+        Thread.currentThread().interrupt();
+      }
+      return "";
+    });
+    KeptAliveEstClient client = new KeptAliveEstClient(URI.create("https://127.0.0.1:" + peer.port()),
+        Duration.ofSeconds(1), Duration.ofSeconds(2), Clock.systemUTC(), TestPki.RANDOM);
+
+    long start = System.nanoTime();
+    Failure failure = assertTimeoutPreemptively(Duration.ofSeconds(30), () -> failure(client.enroll("", false,
+        csr("device-1", KeyAlgorithm.EC_P256.generate(TestPki.RANDOM)), ClientAuth.none(),
+        List.of(ca.certificate()), Map.of())));
+    Duration waited = Duration.ofNanos(System.nanoTime() - start);
+
+    assertEquals(Failure.Kind.TIMEOUT, failure.kind(), failure.message());
+    assertEquals(2, peer.requests().size());
+    // the whole is due within the two timeouts (3 s); a fresh read timeout (2 s) for the second
+    // sending would end at 3.8 s
+    assertTrue(waited.compareTo(Duration.ofMillis(3500)) < 0, waited.toString());
   }
 
   @Test
@@ -467,7 +509,8 @@ class KeptAliveEstClientTest {
 
   /**
    * An HTTPS/1.1 peer on 127.0.0.1 that answers each request with {@code answer}'s raw response
-   * (or not at all when it gives null), keeping the connection open.
+   * (or not at all when it gives null; an empty one closes the connection unanswered), keeping the
+   * connection open, one connection at a time.
    */
   private static final class ScriptedPeer implements AutoCloseable {
     private final SSLServerSocket listener;
@@ -500,6 +543,9 @@ class KeptAliveEstClientTest {
             String response = answer.apply(request);
             if (response == null) {
               in.readAllBytes();
+              break;
+            }
+            if (response.isEmpty()) {
               break;
             }
             out.write(response.getBytes(StandardCharsets.ISO_8859_1));
