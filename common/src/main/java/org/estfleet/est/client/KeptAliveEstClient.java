@@ -278,8 +278,8 @@ public final class KeptAliveEstClient {
   }
 
   /**
-   * The answer's body, refused beyond {@code limit} bytes, and failed with a
-   * {@link TimeoutException} (its connection closed) when it has not all come by {@code deadline}.
+   * The answer's body, refused beyond {@code limit} bytes, and failed with an
+   * {@link HttpTimeoutException} (its connection closed) when it has not all come by {@code deadline}.
    */
   private static final class LimitedBody implements HttpResponse.BodySubscriber<byte[]> {
     private final HttpResponse.BodySubscriber<byte[]> bytes = HttpResponse.BodySubscribers.ofByteArray();
@@ -312,17 +312,22 @@ public final class KeptAliveEstClient {
           body.completeExceptionally(error);
         }
       });
-      // orTimeout's timer is cancelled when the body completes; a late body closes its connection
-      body.orTimeout(Math.max(0, deadline - System.nanoTime()), TimeUnit.NANOSECONDS)
-          .whenComplete((whole, error) -> {
+      // The flag is up before the body fails, which wakes the sender; the timer is cancelled when
+      // the body completes. A late body's connection is closed.
+      CompletableFuture<Void> timer = new CompletableFuture<>();
+      timer.orTimeout(Math.max(0, deadline - System.nanoTime()), TimeUnit.NANOSECONDS)
+          .whenComplete((nothing, error) -> {
             if (error instanceof TimeoutException) {
               timedOut = true;
+              body.completeExceptionally(
+                  new HttpTimeoutException("no whole answer within the connect and read timeouts"));
               if (!complete) {
                 // a body all read may have given its connection back to the pool: not closed
                 subscription.cancel();
               }
             }
           });
+      body.whenComplete((whole, error) -> timer.complete(null));
       bytes.onSubscribe(subscription);
     }
 
