@@ -39,7 +39,7 @@ for run in 1 2; do
   for endpoint in ca gateway; do
     URL=$([ "$endpoint" = ca ] && echo "$CA_URL" || echo "$GATEWAY_URL")
     CLIENT_WARMUP=$WARMUP load "token-enroll-keep-alive-$endpoint-$run" 8 "$SECONDS_EACH" --op simpleenroll \
-      --tokens "$(tokens "$endpoint-$run" $(((SECONDS_EACH + WARMUP) * 2000)))"
+      --tokens "$(tokens "$endpoint-$run" $(((SECONDS_EACH + WARMUP) * 4000)))"
     files+=("$WORK/results/token-enroll-keep-alive-$endpoint-$run-c8.json")
   done
 done
