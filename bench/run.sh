@@ -33,7 +33,7 @@ server_start
 echo "est-server on $URL (Java $JAVA_MAJOR); $SECONDS_EACH s per scenario and concurrency" >&2
 
 # Enough tokens for a token scenario that runs at up to TOKEN_RATE enrollments a second.
-TOKEN_RATE=${TOKEN_RATE:-400}
+TOKEN_RATE=${TOKEN_RATE:-1000}
 # Warm-up, not recorded: the JIT compiles the server's TLS, crypto and enrollment paths; each
 # est-load run warms its own for CLIENT_WARMUP seconds before it measures.
 WARMUP=${WARMUP:-15}
