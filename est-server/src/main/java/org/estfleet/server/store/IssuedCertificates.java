@@ -128,6 +128,11 @@ public final class IssuedCertificates {
     });
   }
 
+  /** {@link #findRetry}'s query: it must search the retry index on both its first columns (V4). */
+  static final String RETRY_QUERY = "SELECT " + COLUMNS + " FROM issued_certificate "
+      + "WHERE device_id = ? AND public_key_sha256 = ? AND auth_detail = ? AND label = ? AND not_after > ? "
+      + "ORDER BY issued_at DESC LIMIT 1";
+
   /**
    * The newest certificate, still valid at {@code now}, issued to a device for a key under the
    * same credential and label: what a client that lost the answer gets when it asks again.
@@ -135,9 +140,7 @@ public final class IssuedCertificates {
   public Optional<IssuanceRecord> findRetry(String deviceId, String publicKeySha256, String authDetail, String label,
       Instant now) {
     return database.read(connection -> {
-      try (PreparedStatement select = connection.prepareStatement("SELECT " + COLUMNS + " FROM issued_certificate "
-          + "WHERE device_id = ? AND public_key_sha256 = ? AND auth_detail = ? AND label = ? AND not_after > ? "
-          + "ORDER BY issued_at DESC LIMIT 1")) {
+      try (PreparedStatement select = connection.prepareStatement(RETRY_QUERY)) {
         select.setString(1, deviceId);
         select.setString(2, publicKeySha256);
         select.setString(3, authDetail);
