@@ -77,8 +77,7 @@ class KeptAliveEstClientTest {
   }
 
   private KeptAliveEstClient client(int port) {
-    return new KeptAliveEstClient(URI.create("https://127.0.0.1:" + port), TIMEOUT, TIMEOUT, Clock.systemUTC(),
-        TestPki.RANDOM);
+    return client(port, TIMEOUT, TIMEOUT);
   }
 
   private static Csr csr(String commonName, KeyPair keys) {
@@ -87,6 +86,18 @@ class KeptAliveEstClientTest {
 
   private static X509Certificate issued(EnrollOutcome outcome) {
     return assertInstanceOf(EnrollOutcome.Issued.class, outcome, () -> outcome.toString()).certificate();
+  }
+
+  private static KeptAliveEstClient client(int port, Duration connectTimeout, Duration readTimeout) {
+    return new KeptAliveEstClient(URI.create("https://127.0.0.1:" + port), connectTimeout, readTimeout,
+        Clock.systemUTC(), TestPki.RANDOM);
+  }
+
+  /** A token-less {@code simpleenroll} of a new key with {@code client}, given at most 30 s. */
+  private static EnrollOutcome enrollNewKey(KeptAliveEstClient client, TestPki.Ca ca) {
+    return assertTimeoutPreemptively(Duration.ofSeconds(30), () -> client.enroll("", false,
+        csr("device-1", KeyAlgorithm.EC_P256.generate(TestPki.RANDOM)), ClientAuth.none(),
+        List.of(ca.certificate()), Map.of()));
   }
 
   private static Failure failure(EnrollOutcome outcome) {
@@ -299,13 +310,10 @@ class KeptAliveEstClientTest {
   void noAnswer_timesOutWithinTheConnectAndReadTimeouts() throws Exception {
     TestPki.Ca ca = TestPki.rootCa("Scripted Peer Root");
     ScriptedPeer peer = peer(ca, "127.0.0.1", request -> null);
-    KeptAliveEstClient client = new KeptAliveEstClient(URI.create("https://127.0.0.1:" + peer.port()),
-        Duration.ofSeconds(1), Duration.ofSeconds(1), Clock.systemUTC(), TestPki.RANDOM);
+    KeptAliveEstClient client = client(peer.port(), Duration.ofSeconds(1), Duration.ofSeconds(1));
 
     long start = System.nanoTime();
-    Failure failure = failure(client.enroll("", false,
-        csr("device-1", KeyAlgorithm.EC_P256.generate(TestPki.RANDOM)), ClientAuth.none(),
-        List.of(ca.certificate()), Map.of()));
+    Failure failure = failure(enrollNewKey(client, ca));
     Duration waited = Duration.ofNanos(System.nanoTime() - start);
 
     assertEquals(Failure.Kind.TIMEOUT, failure.kind());
@@ -322,13 +330,10 @@ class KeptAliveEstClientTest {
     ScriptedPeer peer = peer(ca, "127.0.0.1", request -> answered.getAndIncrement() == 0
         ? "HTTP/1.1 200 OK\r\nContent-Type: application/pkcs7-mime\r\nContent-Length: 4000\r\n\r\nMIIB"
         : "HTTP/1.1 202 Accepted\r\nRetry-After: 5\r\nContent-Length: 0\r\n\r\n");
-    KeptAliveEstClient client = new KeptAliveEstClient(URI.create("https://127.0.0.1:" + peer.port()),
-        Duration.ofSeconds(1), Duration.ofSeconds(1), Clock.systemUTC(), TestPki.RANDOM);
+    KeptAliveEstClient client = client(peer.port(), Duration.ofSeconds(1), Duration.ofSeconds(1));
 
     long start = System.nanoTime();
-    Failure failure = assertTimeoutPreemptively(Duration.ofSeconds(30), () -> failure(client.enroll("", false,
-        csr("device-1", KeyAlgorithm.EC_P256.generate(TestPki.RANDOM)), ClientAuth.none(),
-        List.of(ca.certificate()), Map.of())));
+    Failure failure = failure(enrollNewKey(client, ca));
     Duration waited = Duration.ofNanos(System.nanoTime() - start);
 
     assertEquals(Failure.Kind.TIMEOUT, failure.kind(), failure.message());
@@ -338,9 +343,7 @@ class KeptAliveEstClientTest {
     assertEquals(1, peer.requests().size());
     // the peer serves one connection at a time: the next request is answered only if the client
     // closed the one whose body was late
-    EnrollOutcome next = assertTimeoutPreemptively(Duration.ofSeconds(30), () -> client.enroll("", false,
-        csr("device-1", KeyAlgorithm.EC_P256.generate(TestPki.RANDOM)), ClientAuth.none(),
-        List.of(ca.certificate()), Map.of()));
+    EnrollOutcome next = enrollNewKey(client, ca);
     assertInstanceOf(EnrollOutcome.Pending.class, next, next.toString());
     assertEquals(2, peer.requests().size());
   }
@@ -361,13 +364,10 @@ class KeptAliveEstClientTest {
       }
       return "";
     });
-    KeptAliveEstClient client = new KeptAliveEstClient(URI.create("https://127.0.0.1:" + peer.port()),
-        Duration.ofSeconds(1), Duration.ofSeconds(2), Clock.systemUTC(), TestPki.RANDOM);
+    KeptAliveEstClient client = client(peer.port(), Duration.ofSeconds(1), Duration.ofSeconds(2));
 
     long start = System.nanoTime();
-    Failure failure = assertTimeoutPreemptively(Duration.ofSeconds(30), () -> failure(client.enroll("", false,
-        csr("device-1", KeyAlgorithm.EC_P256.generate(TestPki.RANDOM)), ClientAuth.none(),
-        List.of(ca.certificate()), Map.of())));
+    Failure failure = failure(enrollNewKey(client, ca));
     Duration waited = Duration.ofNanos(System.nanoTime() - start);
 
     assertEquals(Failure.Kind.TIMEOUT, failure.kind(), failure.message());
