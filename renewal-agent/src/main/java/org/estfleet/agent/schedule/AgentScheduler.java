@@ -85,9 +85,30 @@ public final class AgentScheduler implements AutoCloseable {
 
   /** Stops an agent's jobs; an operation already running completes. */
   public void remove(String name) throws SchedulerException {
-    scheduler.deleteJob(new JobKey(RENEW, name));
-    scheduler.deleteJob(new JobKey(TRUST, name));
+    delete(new JobKey(RENEW, name));
+    delete(new JobKey(TRUST, name));
     agents.remove(name);
+  }
+
+  /**
+   * Deletes a job and its triggers. Quartz lists a job's triggers, then unschedules each, and
+   * fails if one is gone by then: a one-shot trigger that fired and completed in between, as an
+   * agent's next run does while it is being removed. Listing again finds the triggers as they are.
+   */
+  private void delete(JobKey job) throws SchedulerException {
+    for (int attempt = 1; ; attempt++) {
+      try {
+        scheduler.deleteJob(job);
+        return;
+      } catch (SchedulerException e) {
+        if (!scheduler.checkExists(job)) {
+          return;
+        }
+        if (attempt == 10) {
+          throw e;
+        }
+      }
+    }
   }
 
   /** How many agents are scheduled. */
