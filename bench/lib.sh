@@ -6,7 +6,7 @@ SERVER_JAR=est-server/target/est-server.jar
 LOAD_JAR=bench/target/est-load.jar
 BENCH_JAR=bench/target/benchmarks.jar
 CLIENT_TLS=${CLIENT_TLS:-BCJSSE}
-CLIENT_WARMUP=${CLIENT_WARMUP:-8}
+CLIENT_WARMUP=${CLIENT_WARMUP:-60}
 
 if [ "${SKIP_BUILD:-}" != 1 ]; then
   mvn -q -B -DskipTests package -pl bench -am

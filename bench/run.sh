@@ -8,8 +8,9 @@
 #   1024, presented in turn) and simplereenroll on kept-alive connections,
 # each at the concurrencies in CONCURRENCY (default "1 8 32") for SECONDS (default 10) each,
 # after WARMUP seconds (default 15) of unrecorded load of each of the four kinds, and each row
-# after CLIENT_WARMUP seconds (default 8) of its own: the JIT compilers keep a core busy for the
-# first minute or more (docs/BENCHMARKS.md, "Warm-up"). Then the token, mTLS and kept-alive
+# after CLIENT_WARMUP seconds (default 60) of its own: each est-load run is a new JVM, whose JIT
+# compilers keep a core busy for its first minute or more (docs/BENCHMARKS.md, "Warm-up"), so a
+# row measured sooner measures the load generator's compiler. About 20 minutes in all. Then the token, mTLS and kept-alive
 # scenarios run once more in an open loop (est-load --rate) at half the best rate their rows
 # reached, from 32 workers: the latency at half load (HALF=0 skips these rows). OVERLOAD=4 adds
 # the token and kept-alive scenarios in an open loop at 4 times the best rate their rows reached,
@@ -101,4 +102,4 @@ if [ -n "$OVERLOAD" ]; then
 fi
 
 report "$(date -u +%Y-%m-%d)-java$JAVA_MAJOR-server-$SERVER_TLS_USED-client-$CLIENT_TLS" \
-  "$SECONDS_EACH s per row" "${files[@]}"
+  "$SECONDS_EACH s per row, each after $CLIENT_WARMUP s of warm-up of its est-load process" "${files[@]}"
