@@ -16,6 +16,19 @@ public final class IssuedCertificates {
       "serial, device_id, subject, label, not_before, not_after, issued_at, auth_method, "
           + "auth_detail, public_key_sha256, certificate_pem, forwarded_by, request_id, role";
 
+  // The look-ups each request makes, each held to an index by QueryPlanTest.
+  static final String SERIAL_TAKEN = "SELECT 1 FROM issued_certificate WHERE serial = ?";
+  static final String REQUEST_TAKEN = "SELECT 1 FROM issued_certificate WHERE forwarded_by = ? AND request_id = ?";
+  static final String CONSUME_TOKEN =
+      "UPDATE bootstrap_token SET used_at = ?, used_by_serial = ? WHERE id = ? AND used_at IS NULL";
+  static final String BY_SERIAL = "SELECT " + COLUMNS + " FROM issued_certificate WHERE serial = ?";
+  static final String BY_REQUEST =
+      "SELECT " + COLUMNS + " FROM issued_certificate WHERE forwarded_by = ? AND request_id = ?";
+  /** {@link #findRetry}'s query: it must search the retry index on both its first columns (V4). */
+  static final String RETRY_QUERY = "SELECT " + COLUMNS + " FROM issued_certificate "
+      + "WHERE device_id = ? AND public_key_sha256 = ? AND auth_detail = ? AND label = ? AND not_after > ? "
+      + "ORDER BY issued_at DESC LIMIT 1";
+
   private final Database database;
 
   public IssuedCertificates(Database database) {
@@ -48,8 +61,7 @@ public final class IssuedCertificates {
     // than RECORDED returns before anything was written. In a shared transaction, the checks
     // see the records written before this one in it.
     return database.inSharedTransaction(connection -> {
-      try (PreparedStatement select = connection.prepareStatement(
-          "SELECT 1 FROM issued_certificate WHERE serial = ?")) {
+      try (PreparedStatement select = connection.prepareStatement(SERIAL_TAKEN)) {
         select.setString(1, record.serial());
         try (ResultSet rows = select.executeQuery()) {
           if (rows.next()) {
@@ -58,8 +70,7 @@ public final class IssuedCertificates {
         }
       }
       if (record.requestId() != null) {
-        try (PreparedStatement select = connection.prepareStatement(
-            "SELECT 1 FROM issued_certificate WHERE forwarded_by = ? AND request_id = ?")) {
+        try (PreparedStatement select = connection.prepareStatement(REQUEST_TAKEN)) {
           select.setString(1, record.forwardedBy());
           select.setString(2, record.requestId());
           try (ResultSet rows = select.executeQuery()) {
@@ -95,8 +106,7 @@ public final class IssuedCertificates {
   }
 
   private static boolean consumeToken(Connection connection, IssuanceRecord record) throws SQLException {
-    try (PreparedStatement update = connection.prepareStatement(
-        "UPDATE bootstrap_token SET used_at = ?, used_by_serial = ? WHERE id = ? AND used_at IS NULL")) {
+    try (PreparedStatement update = connection.prepareStatement(CONSUME_TOKEN)) {
       update.setLong(1, record.issuedAt().toEpochMilli());
       update.setString(2, record.serial());
       update.setLong(3, record.tokenId());
@@ -107,8 +117,7 @@ public final class IssuedCertificates {
   /** The record of a serial number (lower-case hex), if this server issued it. */
   public Optional<IssuanceRecord> find(String serial) {
     return database.read(connection -> {
-      try (PreparedStatement select = connection.prepareStatement(
-          "SELECT " + COLUMNS + " FROM issued_certificate WHERE serial = ?")) {
+      try (PreparedStatement select = connection.prepareStatement(BY_SERIAL)) {
         select.setString(1, serial);
         List<IssuanceRecord> records = readAll(select);
         return records.stream().findFirst();
@@ -119,19 +128,13 @@ public final class IssuedCertificates {
   /** The certificate issued for a gateway's request, if it was recorded. */
   public Optional<IssuanceRecord> findForwarded(String forwardedBy, String requestId) {
     return database.read(connection -> {
-      try (PreparedStatement select = connection.prepareStatement(
-          "SELECT " + COLUMNS + " FROM issued_certificate WHERE forwarded_by = ? AND request_id = ?")) {
+      try (PreparedStatement select = connection.prepareStatement(BY_REQUEST)) {
         select.setString(1, forwardedBy);
         select.setString(2, requestId);
         return readAll(select).stream().findFirst();
       }
     });
   }
-
-  /** {@link #findRetry}'s query: it must search the retry index on both its first columns (V4). */
-  static final String RETRY_QUERY = "SELECT " + COLUMNS + " FROM issued_certificate "
-      + "WHERE device_id = ? AND public_key_sha256 = ? AND auth_detail = ? AND label = ? AND not_after > ? "
-      + "ORDER BY issued_at DESC LIMIT 1";
 
   /**
    * The newest certificate, still valid at {@code now}, issued to a device for a key under the

@@ -21,6 +21,13 @@ public final class PendingEnrollments {
       + "device_token, device_chain_pem, status, created_at, updated_at, attempts, next_attempt_at, last_error, "
       + "result_status, result_message, certificate_pem, pop_linked";
 
+  // The look-ups of each device request and of each forward, held to an index by QueryPlanTest.
+  static final String BY_KEY =
+      "SELECT " + COLUMNS + " FROM pending_enrollment WHERE device_id = ? AND public_key_sha256 = ? AND label = ?";
+  static final String BY_ID = "SELECT " + COLUMNS + " FROM pending_enrollment WHERE id = ?";
+  static final String DUE = "SELECT " + COLUMNS
+      + " FROM pending_enrollment WHERE status = 'pending' AND next_attempt_at <= ? ORDER BY created_at, id LIMIT ?";
+
   private final Database database;
 
   public PendingEnrollments(Database database) {
@@ -96,8 +103,7 @@ public final class PendingEnrollments {
 
   public Optional<PendingEnrollment> byId(long id) {
     return database.read(connection -> {
-      try (PreparedStatement select = connection.prepareStatement(
-          "SELECT " + COLUMNS + " FROM pending_enrollment WHERE id = ?")) {
+      try (PreparedStatement select = connection.prepareStatement(BY_ID)) {
         select.setLong(1, id);
         List<PendingEnrollment> records = readAll(select);
         return records.stream().findFirst();
@@ -108,8 +114,7 @@ public final class PendingEnrollments {
   /** Pending requests whose next attempt is due, oldest first. */
   public List<PendingEnrollment> due(Instant now, int max) {
     return database.read(connection -> {
-      try (PreparedStatement select = connection.prepareStatement("SELECT " + COLUMNS
-          + " FROM pending_enrollment WHERE status = 'pending' AND next_attempt_at <= ? ORDER BY created_at, id LIMIT ?")) {
+      try (PreparedStatement select = connection.prepareStatement(DUE)) {
         select.setLong(1, now.toEpochMilli());
         select.setInt(2, max);
         return readAll(select);
@@ -209,8 +214,7 @@ public final class PendingEnrollments {
 
   private static Optional<PendingEnrollment> find(Connection connection, String deviceId, String publicKeySha256,
       String label) throws SQLException {
-    try (PreparedStatement select = connection.prepareStatement("SELECT " + COLUMNS
-        + " FROM pending_enrollment WHERE device_id = ? AND public_key_sha256 = ? AND label = ?")) {
+    try (PreparedStatement select = connection.prepareStatement(BY_KEY)) {
       select.setString(1, deviceId);
       select.setString(2, publicKeySha256);
       select.setString(3, label);

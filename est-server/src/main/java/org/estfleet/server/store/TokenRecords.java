@@ -8,6 +8,10 @@ import java.util.List;
 
 /** Stored bootstrap tokens: hashes only; consumption happens in {@link IssuedCertificates#record}. */
 public final class TokenRecords {
+  /** The look-up of a device's tokens at each token enrollment, held to an index by QueryPlanTest. */
+  static final String BY_DEVICE =
+      "SELECT id, device_id, token_sha256, created_at, expires_at, used_at, role FROM bootstrap_token WHERE device_id = ?";
+
   private final Database database;
 
   public TokenRecords(Database database) {
@@ -52,9 +56,7 @@ public final class TokenRecords {
   /** Every token issued for a device, used or not. */
   public List<TokenRecord> byDevice(String deviceId) {
     return database.read(connection -> {
-      try (PreparedStatement select = connection.prepareStatement(
-          "SELECT id, device_id, token_sha256, created_at, expires_at, used_at, role FROM bootstrap_token "
-              + "WHERE device_id = ?")) {
+      try (PreparedStatement select = connection.prepareStatement(BY_DEVICE)) {
         select.setString(1, deviceId);
         List<TokenRecord> tokens = new ArrayList<>();
         try (ResultSet rows = select.executeQuery()) {

@@ -11,9 +11,11 @@ import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
 /**
- * How SQLite runs the ledger's per-request look-ups, on the migrated schema: each must search an
- * index on all the columns it matches, not read a device's whole history (SQLite's planner has no
- * statistics here, and an ORDER BY can lead it to an index that only sorts).
+ * How SQLite runs the look-ups each request makes, on the migrated schema: each must search an
+ * index on the columns it matches, not read a device's whole history or a whole table (SQLite's
+ * planner has no statistics here, an ORDER BY can lead it to an index that only sorts, and a
+ * partial index serves only the queries whose terms imply its WHERE clause). A look-up that reads
+ * more than it finds costs nothing on a test's small store and everything on a fleet's.
  */
 class QueryPlanTest {
   @TempDir Path dir;
@@ -22,6 +24,40 @@ class QueryPlanTest {
   void aClientAskingAgain_isFoundByDeviceAndKey_notByReadingTheDevicesHistory() {
     assertEquals(List.of("SEARCH issued_certificate USING INDEX issued_certificate_retry "
         + "(device_id=? AND public_key_sha256=?)"), plan(IssuedCertificates.RETRY_QUERY));
+  }
+
+  @Test
+  void aNewSerial_isCheckedAndARecordFound_byTheSerialsIndex() {
+    assertEquals(List.of("SEARCH issued_certificate USING COVERING INDEX sqlite_autoindex_issued_certificate_1 "
+        + "(serial=?)"), plan(IssuedCertificates.SERIAL_TAKEN));
+    assertEquals(List.of("SEARCH issued_certificate USING INDEX sqlite_autoindex_issued_certificate_1 (serial=?)"),
+        plan(IssuedCertificates.BY_SERIAL));
+  }
+
+  @Test
+  void aGatewaysRequest_isFoundByThePartialIndexOfForwardedRequests() {
+    assertEquals(List.of("SEARCH issued_certificate USING COVERING INDEX issued_certificate_forwarded "
+        + "(forwarded_by=? AND request_id=?)"), plan(IssuedCertificates.REQUEST_TAKEN));
+    assertEquals(List.of("SEARCH issued_certificate USING INDEX issued_certificate_forwarded "
+        + "(forwarded_by=? AND request_id=?)"), plan(IssuedCertificates.BY_REQUEST));
+  }
+
+  @Test
+  void aToken_isFoundByDeviceAndConsumedById() {
+    assertEquals(List.of("SEARCH bootstrap_token USING INDEX bootstrap_token_device (device_id=?)"),
+        plan(TokenRecords.BY_DEVICE));
+    assertEquals(List.of("SEARCH bootstrap_token USING INTEGER PRIMARY KEY (rowid=?)"),
+        plan(IssuedCertificates.CONSUME_TOKEN));
+  }
+
+  @Test
+  void aGatewaysWaitingRequest_isFoundByDeviceKeyAndLabel_byId_andWhenDue() {
+    assertEquals(List.of("SEARCH pending_enrollment USING INDEX sqlite_autoindex_pending_enrollment_2 "
+        + "(device_id=? AND public_key_sha256=? AND label=?)"), plan(PendingEnrollments.BY_KEY));
+    assertEquals(List.of("SEARCH pending_enrollment USING INTEGER PRIMARY KEY (rowid=?)"),
+        plan(PendingEnrollments.BY_ID));
+    assertEquals(List.of("SEARCH pending_enrollment USING INDEX pending_enrollment_due (status=? AND next_attempt_at<?)",
+        "USE TEMP B-TREE FOR ORDER BY"), plan(PendingEnrollments.DUE));
   }
 
   private List<String> plan(String query) {
