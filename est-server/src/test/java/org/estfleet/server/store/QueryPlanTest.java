@@ -60,6 +60,11 @@ class QueryPlanTest {
         "USE TEMP B-TREE FOR ORDER BY"), plan(PendingEnrollments.DUE));
   }
 
+  @Test
+  void aGatewaysAdmission_readsTheWaitingCounts_notTheQueue() {
+    assertEquals(List.of("SCAN pending_count"), plan(PendingEnrollments.WAITING));
+  }
+
   private List<String> plan(String query) {
     try (Database database = Database.open(dir.resolve("estfleet.db"))) {
       return database.read(connection -> {

@@ -1,0 +1,154 @@
+package org.estfleet.server.store;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import java.nio.file.Path;
+import java.sql.Connection;
+import java.sql.DriverManager;
+import java.sql.PreparedStatement;
+import java.sql.ResultSet;
+import java.sql.SQLException;
+import java.time.Duration;
+import java.time.Instant;
+import java.util.Map;
+import java.util.Optional;
+import java.util.TreeMap;
+import org.flywaydb.core.Flyway;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/**
+ * The gateway's queue limits: the waiting requests are counted by the store's triggers (V5) as
+ * rows change, and every kind of change keeps the counts equal to the rows they count.
+ */
+class PendingEnrollmentsTest {
+  private static final Instant NOW = Instant.parse("2026-12-05T06:00:00Z");
+
+  @TempDir Path dir;
+
+  @Test
+  void theWaitingCounts_followEveryChange_andTheLimitsUseThem() {
+    try (Database database = Database.open(dir.resolve("estfleet.db"))) {
+      PendingEnrollments queue = new PendingEnrollments(database);
+      long[] token = new long[4];
+      for (int i = 0; i < token.length; i++) {
+        token[i] = store(queue, "token-device-" + i, "token", NOW).orElseThrow();
+      }
+      long[] certificate = new long[3];
+      for (int i = 0; i < certificate.length; i++) {
+        certificate[i] = store(queue, "certificate-device-" + i, "certificate", NOW.plusSeconds(60)).orElseThrow();
+      }
+      assertCounts(database, Map.of("token", 4L, "certificate", 3L));
+
+      assertTrue(queue.issued(token[0], "-----BEGIN CERTIFICATE-----\n", NOW));
+      assertTrue(queue.refused(certificate[0], 403, "not this one", NOW));
+      queue.retryLater(token[1], "upstream unreachable", NOW.plusSeconds(30), NOW);
+      assertCounts(database, Map.of("token", 3L, "certificate", 2L));
+
+      queue.delete(token[0]); // answered: not waiting, nothing to uncount
+      queue.delete(token[2]); // waiting
+      assertCounts(database, Map.of("token", 2L, "certificate", 2L));
+
+      // Waiting token requests were created at NOW, certificate ones a minute later.
+      assertEquals(3, queue.expire(NOW.plusSeconds(1), NOW.plusSeconds(1)));
+      assertCounts(database, Map.of("certificate", 2L));
+    }
+  }
+
+  @Test
+  void aFullQueue_refusesANewRequest_untilOneLeavesIt() {
+    try (Database database = Database.open(dir.resolve("estfleet.db"))) {
+      PendingEnrollments queue = new PendingEnrollments(database);
+      long first = store(queue, "device-1", "certificate", NOW, 2, 2).orElseThrow();
+      store(queue, "device-2", "token", NOW, 2, 2).orElseThrow();
+
+      assertEquals(PendingEnrollments.Admission.FULL, admit(queue, "device-3", "certificate", 2, 2));
+      assertTrue(queue.issued(first, "-----BEGIN CERTIFICATE-----\n", NOW));
+      // One waits now, by token: room for a certificate device, none for another token.
+      assertEquals(PendingEnrollments.Admission.FULL, admit(queue, "device-4", "token", 2, 1));
+      assertEquals(PendingEnrollments.Admission.STORED, admit(queue, "device-3", "certificate", 2, 1));
+      assertEquals(PendingEnrollments.Admission.FULL, admit(queue, "device-5", "certificate", 2, 1));
+    }
+  }
+
+  @Test
+  void aStoreMigratedWithRequestsWaiting_countsThem() throws SQLException {
+    // given: a gateway's store at V4 (before the counts), with requests waiting and answered
+    Path file = dir.resolve("estfleet.db");
+    String url = "jdbc:sqlite:" + file;
+    Flyway.configure().dataSource(url, null, null).locations("classpath:db/migration").target("4").load().migrate();
+    try (Connection connection = DriverManager.getConnection(url)) {
+      insertV4(connection, "device-1", "token", "pending");
+      insertV4(connection, "device-2", "token", "pending");
+      insertV4(connection, "device-3", "idevid", "pending");
+      insertV4(connection, "device-4", "token", "issued");
+      insertV4(connection, "device-5", "idevid", "refused");
+    }
+
+    // when
+    try (Database database = Database.open(file)) {
+      // then
+      assertCounts(database, Map.of("token", 2L, "idevid", 1L));
+      PendingEnrollments queue = new PendingEnrollments(database);
+      assertEquals(PendingEnrollments.Admission.FULL, admit(queue, "device-6", "certificate", 3, 3));
+      assertEquals(PendingEnrollments.Admission.STORED, admit(queue, "device-6", "certificate", 4, 3));
+    }
+  }
+
+  private static Optional<Long> store(PendingEnrollments queue, String device, String authMethod,
+      Instant createdAt) {
+    return store(queue, device, authMethod, createdAt, 1_000, 1_000);
+  }
+
+  private static Optional<Long> store(PendingEnrollments queue, String device, String authMethod,
+      Instant createdAt, int limit, int tokenLimit) {
+    return queue.accept("request-" + device, device, device + "-key", "", "simpleenroll", new byte[] {1, 2, 3},
+        authMethod, "token".equals(authMethod) ? "token-of-" + device : null, null, false, createdAt, limit,
+        tokenLimit).record().map(PendingEnrollment::id);
+  }
+
+  private static PendingEnrollments.Admission admit(PendingEnrollments queue, String device, String authMethod,
+      int limit, int tokenLimit) {
+    return queue.accept("request-" + device, device, device + "-key", "", "simpleenroll", new byte[] {1, 2, 3},
+        authMethod, null, null, false, NOW, limit, tokenLimit).admission();
+  }
+
+  /** The triggers' counts (those not zero) equal the waiting rows, and {@code expected}. */
+  private static void assertCounts(Database database, Map<String, Long> expected) {
+    Map<String, Long> counted = database.read(connection -> rows(connection,
+        "SELECT auth_method, waiting FROM pending_count WHERE waiting <> 0"));
+    Map<String, Long> waiting = database.read(connection -> rows(connection,
+        "SELECT auth_method, COUNT(*) FROM pending_enrollment WHERE status = 'pending' GROUP BY auth_method"));
+    assertEquals(waiting, counted);
+    assertEquals(new TreeMap<>(expected), counted);
+  }
+
+  private static Map<String, Long> rows(Connection connection, String query) throws SQLException {
+    Map<String, Long> counts = new TreeMap<>();
+    try (PreparedStatement select = connection.prepareStatement(query); ResultSet rows = select.executeQuery()) {
+      while (rows.next()) {
+        counts.put(rows.getString(1), rows.getLong(2));
+      }
+    }
+    return counts;
+  }
+
+  private static void insertV4(Connection connection, String device, String authMethod, String status)
+      throws SQLException {
+    long at = NOW.minus(Duration.ofHours(1)).toEpochMilli();
+    try (PreparedStatement insert = connection.prepareStatement("INSERT INTO pending_enrollment (request_id, device_id, "
+        + "public_key_sha256, label, operation, csr_der, auth_method, status, created_at, updated_at, next_attempt_at) "
+        + "VALUES (?, ?, ?, '', 'simpleenroll', x'010203', ?, ?, ?, ?, ?)")) {
+      insert.setString(1, "request-" + device);
+      insert.setString(2, device);
+      insert.setString(3, device + "-key");
+      insert.setString(4, authMethod);
+      insert.setString(5, status);
+      insert.setLong(6, at);
+      insert.setLong(7, at);
+      insert.setLong(8, at);
+      insert.executeUpdate();
+    }
+  }
+}
