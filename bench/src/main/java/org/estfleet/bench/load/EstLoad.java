@@ -13,6 +13,7 @@ import java.security.PrivateKey;
 import java.security.SecureRandom;
 import java.security.cert.X509Certificate;
 import java.security.spec.PKCS8EncodedKeySpec;
+import java.time.Clock;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
@@ -30,6 +31,7 @@ import javax.net.ssl.SSLContext;
 import javax.net.ssl.SSLSocketFactory;
 import javax.net.ssl.TrustManager;
 import javax.net.ssl.TrustManagerFactory;
+import javax.net.ssl.X509ExtendedTrustManager;
 import org.HdrHistogram.Histogram;
 import org.HdrHistogram.Recorder;
 import org.bouncycastle.asn1.x500.X500Name;
@@ -104,6 +106,12 @@ public final class EstLoad implements Callable<Integer> {
 
   @Option(names = "--trust", required = true, paramLabel = "CAFILE", description = "PEM roots that authenticate the server.")
   Path trust;
+
+  @Option(names = "--validate-every-handshake",
+      description = "Validate the server's chain against --trust at every handshake (default: each distinct chain "
+          + "once a minute, as a client that reconnects can; the full validation is about a third of est-load's "
+          + "CPU on new connections, taken from the server under test).")
+  boolean validateEveryHandshake;
 
   @Option(names = "--basic", paramLabel = "USER:PASSWORD",
       description = "HTTP Basic on every request (simpleenroll enrolls CN=USER).")
@@ -511,7 +519,15 @@ public final class EstLoad implements Callable<Integer> {
     TrustManagerFactory factory = tlsProvider.equals("BCJSSE")
         ? TrustManagerFactory.getInstance("PKIX", BouncyCastle.JSSE) : TrustManagerFactory.getInstance("PKIX");
     factory.init(store);
-    return factory.getTrustManagers();
+    TrustManager[] managers = factory.getTrustManagers();
+    if (!validateEveryHandshake) {
+      for (int i = 0; i < managers.length; i++) {
+        if (managers[i] instanceof X509ExtendedTrustManager extended) {
+          managers[i] = new RememberedServerChains(extended, Clock.systemUTC());
+        }
+      }
+    }
+    return managers;
   }
 
   private SSLContext context(KeyManager[] keyManagers, TrustManager[] trustManagers, SecureRandom random) {
