@@ -12,6 +12,8 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
 import org.estfleet.json.Json;
+import org.estfleet.pki.Pem;
+import org.estfleet.pki.TestPki;
 import org.estfleet.server.TestServer;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
@@ -94,6 +96,29 @@ class EstLoadTest {
     String percentiles = Files.readString(hgrm);
     assertTrue(percentiles.contains("Value") && percentiles.contains("Percentile") && percentiles.contains("#[Max"),
         percentiles);
+  }
+
+  @Test
+  void aServerNotUnderTrust_isRefusedAtEveryHandshake_whetherChainsAreRememberedOrNot() throws Exception {
+    Path otherRoot = dir.resolve("other-root.pem");
+    Files.writeString(otherRoot, Pem.encode(TestPki.rootCa("not the server's").certificate()));
+    for (boolean everyHandshake : new boolean[] {false, true}) {
+      List<String> args = new ArrayList<>(List.of("--url", server.baseUri().toString(), "--op", "cacerts", "--trust",
+          otherRoot.toString(), "--quiet", "--count", "4", "--concurrency", "1", "--new-connection-per-request",
+          "--tls-provider", "BCJSSE"));
+      if (everyHandshake) {
+        args.add("--validate-every-handshake");
+      }
+
+      Run run = load(args);
+
+      assertEquals(EstLoad.EXIT_FAILURE, run.exit(), run.out() + run.err());
+      assertTrue(run.out().contains("0 ok"), run.out());
+    }
+    Run trusted = load(common("cacerts", "--count", "4", "--concurrency", "1", "--new-connection-per-request",
+        "--tls-provider", "BCJSSE", "--validate-every-handshake"));
+    assertEquals(0, trusted.exit(), trusted.err());
+    assertTrue(trusted.out().contains("4 ok"), trusted.out());
   }
 
   @Test
