@@ -2,6 +2,7 @@ package org.estfleet.bench.load;
 
 import java.net.Socket;
 import java.nio.ByteBuffer;
+import java.nio.charset.StandardCharsets;
 import java.security.cert.CertificateEncodingException;
 import java.security.cert.CertificateException;
 import java.security.cert.X509Certificate;
@@ -43,29 +44,17 @@ final class RememberedServerChains extends X509ExtendedTrustManager {
 
   @Override
   public void checkServerTrusted(X509Certificate[] chain, String authType, Socket socket) throws CertificateException {
-    List<ByteBuffer> key = key(chain, authType);
-    if (!remembered(key, chain)) {
-      delegate.checkServerTrusted(chain, authType, socket);
-      remember(key);
-    }
+    check(chain, authType, () -> delegate.checkServerTrusted(chain, authType, socket));
   }
 
   @Override
   public void checkServerTrusted(X509Certificate[] chain, String authType, SSLEngine engine) throws CertificateException {
-    List<ByteBuffer> key = key(chain, authType);
-    if (!remembered(key, chain)) {
-      delegate.checkServerTrusted(chain, authType, engine);
-      remember(key);
-    }
+    check(chain, authType, () -> delegate.checkServerTrusted(chain, authType, engine));
   }
 
   @Override
   public void checkServerTrusted(X509Certificate[] chain, String authType) throws CertificateException {
-    List<ByteBuffer> key = key(chain, authType);
-    if (!remembered(key, chain)) {
-      delegate.checkServerTrusted(chain, authType);
-      remember(key);
-    }
+    check(chain, authType, () -> delegate.checkServerTrusted(chain, authType));
   }
 
   @Override
@@ -86,6 +75,20 @@ final class RememberedServerChains extends X509ExtendedTrustManager {
   @Override
   public X509Certificate[] getAcceptedIssuers() {
     return delegate.getAcceptedIssuers();
+  }
+
+  /** The delegate's full validation of a chain. */
+  @FunctionalInterface
+  private interface Validation {
+    void run() throws CertificateException;
+  }
+
+  private void check(X509Certificate[] chain, String authType, Validation full) throws CertificateException {
+    List<ByteBuffer> key = key(chain, authType);
+    if (!remembered(key, chain)) {
+      full.run();
+      remember(key);
+    }
   }
 
   private boolean remembered(List<ByteBuffer> key, X509Certificate[] chain) throws CertificateException {
@@ -113,7 +116,7 @@ final class RememberedServerChains extends X509ExtendedTrustManager {
       throw new IllegalArgumentException("the server sent no certificate");
     }
     List<ByteBuffer> key = new ArrayList<>(chain.length + 1);
-    key.add(ByteBuffer.wrap(String.valueOf(authType).getBytes(java.nio.charset.StandardCharsets.UTF_8)));
+    key.add(ByteBuffer.wrap(String.valueOf(authType).getBytes(StandardCharsets.UTF_8)));
     for (X509Certificate certificate : chain) {
       key.add(ByteBuffer.wrap(certificate.getEncoded()));
     }
