@@ -10,12 +10,12 @@
 # after WARMUP seconds (default 15) of unrecorded load of each of the four kinds, and each row
 # after CLIENT_WARMUP seconds (default 60) of its own: each est-load run is a new JVM, whose JIT
 # compilers keep a core busy for its first minute or more (docs/BENCHMARKS.md, "Warm-up"), so a
-# row measured sooner measures the load generator's compiler. About 20 minutes in all. Then the token, mTLS and kept-alive
+# row measured sooner measures the load generator's compiler. Then the token, mTLS and kept-alive
 # scenarios run once more in an open loop (est-load --rate) at half the best rate their rows
 # reached, from 32 workers: the latency at half load (HALF=0 skips these rows). OVERLOAD=4 adds
 # the token and kept-alive scenarios in an open loop at 4 times the best rate their rows reached,
 # from 256 workers: offered load beyond capacity, and beyond limits.maxConcurrentRequests (64).
-# Writes bench/results/<date>-java<N>-server-<TLS>-client-<TLS>.json and .md (the table) and
+# About 25 minutes in all with OVERLOAD=4. Writes bench/results/<date>-java<N>-server-<TLS>-client-<TLS>.json and .md (the table) and
 # prints the table.
 #   JAVA=/usr/lib/jvm/temurin-25-jdk-amd64/bin/java bench/run.sh   the same on another runtime
 #   (server and load generator both; they share the machine's cores).
