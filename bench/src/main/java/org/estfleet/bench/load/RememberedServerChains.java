@@ -94,7 +94,8 @@ final class RememberedServerChains extends X509ExtendedTrustManager {
   private boolean remembered(List<ByteBuffer> key, X509Certificate[] chain) throws CertificateException {
     Instant at = validated.get(key);
     Instant now = clock.instant();
-    if (at == null || !now.isBefore(at.plus(REMEMBERED))) {
+    // A clock set back does not stretch the minute.
+    if (at == null || now.isBefore(at) || !now.isBefore(at.plus(REMEMBERED))) {
       return false;
     }
     Date date = Date.from(now);

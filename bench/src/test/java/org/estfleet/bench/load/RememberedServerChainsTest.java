@@ -46,6 +46,20 @@ class RememberedServerChainsTest {
   }
 
   @Test
+  void aChainValidatedDuringAHandshake_isRememberedForTheNext_andAClockSetBackValidatesAgain() throws Exception {
+    X509Certificate[] chain = server(root, Duration.ofDays(30));
+    Socket notConnected = new Socket();
+
+    trust.checkServerTrusted(chain, "UNKNOWN", notConnected);
+    trust.checkServerTrusted(chain, "UNKNOWN", notConnected);
+    assertEquals(1, pkix.validations);
+
+    clock.advance(Duration.ofSeconds(-1));
+    trust.checkServerTrusted(chain, "UNKNOWN", notConnected);
+    assertEquals(2, pkix.validations);
+  }
+
+  @Test
   void anUntrustedChain_isRefusedEveryTime() {
     X509Certificate[] chain = server(other, Duration.ofDays(30));
 

@@ -57,6 +57,30 @@ class PendingEnrollmentsTest {
   }
 
   @Test
+  void anUpdateThatKeepsARequestWaiting_orChangesItsMethod_keepsTheCountsRight() {
+    try (Database database = Database.open(dir.resolve("estfleet.db"))) {
+      PendingEnrollments queue = new PendingEnrollments(database);
+      long id = store(queue, "device-1", "token", NOW).orElseThrow();
+      store(queue, "device-2", "certificate", NOW).orElseThrow();
+
+      // Not what the gateway does today: what any later change of a waiting row must keep right.
+      database.inTransaction(connection -> update(connection, "UPDATE pending_enrollment SET status = 'pending' "
+          + "WHERE id = ?", id));
+      assertCounts(database, Map.of("token", 1L, "certificate", 1L));
+      database.inTransaction(connection -> update(connection, "UPDATE pending_enrollment SET auth_method = 'idevid' "
+          + "WHERE id = ?", id));
+      assertCounts(database, Map.of("idevid", 1L, "certificate", 1L));
+    }
+  }
+
+  private static int update(Connection connection, String sql, long id) throws SQLException {
+    try (PreparedStatement update = connection.prepareStatement(sql)) {
+      update.setLong(1, id);
+      return update.executeUpdate();
+    }
+  }
+
+  @Test
   void aFullQueue_refusesANewRequest_untilOneLeavesIt() {
     try (Database database = Database.open(dir.resolve("estfleet.db"))) {
       PendingEnrollments queue = new PendingEnrollments(database);
