@@ -28,8 +28,21 @@ public final class PendingEnrollments {
   /** How many requests wait, and how many of them by token: kept by V5's triggers, not counted. */
   static final String WAITING = "SELECT COALESCE(SUM(waiting), 0), "
       + "COALESCE(SUM(CASE WHEN auth_method = 'token' THEN waiting ELSE 0 END), 0) FROM pending_count";
+  /**
+   * The forwarder's batch: the requests due longest first, in the order of the index, so that a
+   * batch reads only the rows it takes. A request never tried is due from its arrival, so those
+   * go in the order they came.
+   */
   static final String DUE = "SELECT " + COLUMNS
-      + " FROM pending_enrollment WHERE status = 'pending' AND next_attempt_at <= ? ORDER BY created_at, id LIMIT ?";
+      + " FROM pending_enrollment WHERE status = 'pending' AND next_attempt_at <= ? ORDER BY next_attempt_at, id LIMIT ?";
+  /** GET /health's figures: two kept counts (V5, V6) and the first entry of an index (V6). */
+  static final String DEPTH = "SELECT (SELECT COALESCE(SUM(waiting), 0) FROM pending_count), "
+      + "(SELECT COALESCE(SUM(answered), 0) FROM answered_count), "
+      + "(SELECT MIN(created_at) FROM pending_enrollment WHERE status = 'pending')";
+  // Expiry, every forwarding round: each by an index (V6's age index; V2's due index).
+  static final String EXPIRE_PENDING = "DELETE FROM pending_enrollment WHERE status = 'pending' AND created_at < ?";
+  static final String EXPIRE_ANSWERED =
+      "DELETE FROM pending_enrollment WHERE status IN ('issued', 'refused') AND updated_at < ?";
 
   private final Database database;
 
@@ -113,7 +126,7 @@ public final class PendingEnrollments {
     });
   }
 
-  /** Pending requests whose next attempt is due, oldest first. */
+  /** Pending requests whose next attempt is due, those due longest first. */
   public List<PendingEnrollment> due(Instant now, int max) {
     return database.read(connection -> {
       try (PreparedStatement select = connection.prepareStatement(DUE)) {
@@ -188,12 +201,16 @@ public final class PendingEnrollments {
    */
   public int expire(Instant pendingBefore, Instant answeredBefore) {
     return database.inSharedTransaction(connection -> {
-      try (PreparedStatement delete = connection.prepareStatement("DELETE FROM pending_enrollment WHERE "
-          + "(status = 'pending' AND created_at < ?) OR (status <> 'pending' AND updated_at < ?)")) {
+      int deleted = 0;
+      try (PreparedStatement delete = connection.prepareStatement(EXPIRE_PENDING)) {
         delete.setLong(1, pendingBefore.toEpochMilli());
-        delete.setLong(2, answeredBefore.toEpochMilli());
-        return delete.executeUpdate();
+        deleted += delete.executeUpdate();
       }
+      try (PreparedStatement delete = connection.prepareStatement(EXPIRE_ANSWERED)) {
+        delete.setLong(1, answeredBefore.toEpochMilli());
+        deleted += delete.executeUpdate();
+      }
+      return deleted;
     });
   }
 
@@ -202,9 +219,7 @@ public final class PendingEnrollments {
 
   public Depth depth() {
     return database.read(connection -> {
-      try (PreparedStatement select = connection.prepareStatement("SELECT "
-          + "SUM(CASE WHEN status = 'pending' THEN 1 ELSE 0 END), SUM(CASE WHEN status <> 'pending' THEN 1 ELSE 0 END), "
-          + "MIN(CASE WHEN status = 'pending' THEN created_at END) FROM pending_enrollment");
+      try (PreparedStatement select = connection.prepareStatement(DEPTH);
           ResultSet rows = select.executeQuery()) {
         rows.next();
         long oldest = rows.getLong(3);

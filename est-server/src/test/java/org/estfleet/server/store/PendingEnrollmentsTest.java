@@ -11,6 +11,7 @@ import java.sql.ResultSet;
 import java.sql.SQLException;
 import java.time.Duration;
 import java.time.Instant;
+import java.util.List;
 import java.util.Map;
 import java.util.Optional;
 import java.util.TreeMap;
@@ -19,8 +20,9 @@ import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
 /**
- * The gateway's queue limits: the waiting requests are counted by the store's triggers (V5) as
- * rows change, and every kind of change keeps the counts equal to the rows they count.
+ * The gateway's queue limits and health: the waiting requests (V5) and the answered ones (V6) are
+ * counted by the store's triggers as rows change, and every kind of change keeps the counts equal
+ * to the rows they count.
  */
 class PendingEnrollmentsTest {
   private static final Instant NOW = Instant.parse("2026-12-05T06:00:00Z");
@@ -41,18 +43,33 @@ class PendingEnrollmentsTest {
       }
       assertCounts(database, Map.of("token", 4L, "certificate", 3L));
 
+      assertEquals(new PendingEnrollments.Depth(7, 0, NOW), queue.depth());
+
       assertTrue(queue.issued(token[0], "-----BEGIN CERTIFICATE-----\n", NOW));
       assertTrue(queue.refused(certificate[0], 403, "not this one", NOW));
+      assertTrue(queue.issued(token[3], "-----BEGIN CERTIFICATE-----\n", NOW.plusSeconds(5)));
       queue.retryLater(token[1], "upstream unreachable", NOW.plusSeconds(30), NOW);
-      assertCounts(database, Map.of("token", 3L, "certificate", 2L));
-
-      queue.delete(token[0]); // answered: not waiting, nothing to uncount
-      queue.delete(token[2]); // waiting
       assertCounts(database, Map.of("token", 2L, "certificate", 2L));
+      assertAnswered(database, Map.of("issued", 2L, "refused", 1L));
+      assertEquals(new PendingEnrollments.Depth(4, 3, NOW), queue.depth());
 
-      // Waiting token requests were created at NOW, certificate ones a minute later.
-      assertEquals(3, queue.expire(NOW.plusSeconds(1), NOW.plusSeconds(1)));
+      queue.delete(token[0]); // answered: uncounted there
+      queue.delete(token[2]); // waiting
+      assertCounts(database, Map.of("token", 1L, "certificate", 2L));
+      assertAnswered(database, Map.of("issued", 1L, "refused", 1L));
+
+      // Waiting token requests were created at NOW, certificate ones a minute later; the refusal
+      // was recorded at NOW, the other certificate five seconds later.
+      assertEquals(2, queue.expire(NOW.plusSeconds(1), NOW.plusSeconds(1)));
       assertCounts(database, Map.of("certificate", 2L));
+      assertAnswered(database, Map.of("issued", 1L));
+      assertEquals(new PendingEnrollments.Depth(2, 1, NOW.plusSeconds(60)), queue.depth());
+
+      assertEquals(1, queue.expire(NOW, NOW.plusSeconds(6)));
+      assertEquals(2, queue.expire(NOW.plusSeconds(61), NOW));
+      assertCounts(database, Map.of());
+      assertAnswered(database, Map.of());
+      assertEquals(new PendingEnrollments.Depth(0, 0, null), queue.depth());
     }
   }
 
@@ -70,6 +87,15 @@ class PendingEnrollmentsTest {
       database.inTransaction(connection -> update(connection, "UPDATE pending_enrollment SET auth_method = 'idevid' "
           + "WHERE id = ?", id));
       assertCounts(database, Map.of("idevid", 1L, "certificate", 1L));
+
+      assertTrue(queue.issued(id, "-----BEGIN CERTIFICATE-----\n", NOW));
+      database.inTransaction(connection -> update(connection, "UPDATE pending_enrollment SET status = 'refused' "
+          + "WHERE id = ?", id));
+      assertAnswered(database, Map.of("refused", 1L));
+      database.inTransaction(connection -> update(connection, "UPDATE pending_enrollment SET status = 'pending' "
+          + "WHERE id = ?", id));
+      assertAnswered(database, Map.of());
+      assertCounts(database, Map.of("idevid", 1L, "certificate", 1L));
     }
   }
 
@@ -77,6 +103,24 @@ class PendingEnrollmentsTest {
     try (PreparedStatement update = connection.prepareStatement(sql)) {
       update.setLong(1, id);
       return update.executeUpdate();
+    }
+  }
+
+  @Test
+  void theForwardersBatch_takesTheRequestsDueLongestFirst_andNoneNotYetDue() {
+    try (Database database = Database.open(dir.resolve("estfleet.db"))) {
+      PendingEnrollments queue = new PendingEnrollments(database);
+      long first = store(queue, "device-1", "token", NOW).orElseThrow();
+      long second = store(queue, "device-2", "token", NOW.plusSeconds(1)).orElseThrow();
+      long third = store(queue, "device-3", "certificate", NOW.plusSeconds(2)).orElseThrow();
+      long fourth = store(queue, "device-4", "certificate", NOW.plusSeconds(3)).orElseThrow();
+      queue.retryLater(first, "upstream answered 503", NOW.plusSeconds(10), NOW);
+      queue.retryLater(fourth, "upstream answered 503", NOW.plusSeconds(60), NOW);
+
+      assertEquals(List.of(second, third), ids(queue.due(NOW.plusSeconds(9), 10)));
+      assertEquals(List.of(second, third, first), ids(queue.due(NOW.plusSeconds(10), 10)));
+      assertEquals(List.of(second, third), ids(queue.due(NOW.plusSeconds(60), 2)));
+      assertEquals(List.of(second, third, first, fourth), ids(queue.due(NOW.plusSeconds(60), 10)));
     }
   }
 
@@ -114,7 +158,9 @@ class PendingEnrollmentsTest {
     try (Database database = Database.open(file)) {
       // then
       assertCounts(database, Map.of("token", 2L, "idevid", 1L));
+      assertAnswered(database, Map.of("issued", 1L, "refused", 1L));
       PendingEnrollments queue = new PendingEnrollments(database);
+      assertEquals(new PendingEnrollments.Depth(3, 2, NOW.minus(Duration.ofHours(1))), queue.depth());
       assertEquals(PendingEnrollments.Admission.FULL, admit(queue, "device-6", "certificate", 3, 3));
       assertEquals(PendingEnrollments.Admission.STORED, admit(queue, "device-6", "certificate", 4, 3));
     }
@@ -136,6 +182,20 @@ class PendingEnrollmentsTest {
       int limit, int tokenLimit) {
     return queue.accept("request-" + device, device, device + "-key", "", "simpleenroll", new byte[] {1, 2, 3},
         authMethod, null, null, false, NOW, limit, tokenLimit).admission();
+  }
+
+  private static List<Long> ids(List<PendingEnrollment> requests) {
+    return requests.stream().map(PendingEnrollment::id).toList();
+  }
+
+  /** V6's triggers' counts of answers (those not zero) equal the answered rows, and {@code expected}. */
+  private static void assertAnswered(Database database, Map<String, Long> expected) {
+    Map<String, Long> counted = database.read(connection -> rows(connection,
+        "SELECT status, answered FROM answered_count WHERE answered <> 0"));
+    Map<String, Long> answered = database.read(connection -> rows(connection,
+        "SELECT status, COUNT(*) FROM pending_enrollment WHERE status <> 'pending' GROUP BY status"));
+    assertEquals(answered, counted);
+    assertEquals(new TreeMap<>(expected), counted);
   }
 
   /** The triggers' counts (those not zero) equal the waiting rows, and {@code expected}. */

@@ -56,11 +56,26 @@ class QueryPlanTest {
         + "(device_id=? AND public_key_sha256=? AND label=?)"), plan(PendingEnrollments.BY_KEY));
     assertEquals(List.of("SEARCH pending_enrollment USING INTEGER PRIMARY KEY (rowid=?)"),
         plan(PendingEnrollments.BY_ID));
-    // The forwarder's batch: every due request is read and sorted to take the oldest few. Known
-    // and accepted for now (it runs per batch, not per device request); an index in created_at
-    // order would read fewer when most are due and more when most were backed off.
-    assertEquals(List.of("SEARCH pending_enrollment USING INDEX pending_enrollment_due (status=? AND next_attempt_at<?)",
-        "USE TEMP B-TREE FOR ORDER BY"), plan(PendingEnrollments.DUE));
+    // The forwarder's batch reads the index in its order and stops at the batch: no sort of
+    // every due request (a long queue after an outage) to take the first hundred.
+    assertEquals(List.of("SEARCH pending_enrollment USING INDEX pending_enrollment_due (status=? AND next_attempt_at<?)"),
+        plan(PendingEnrollments.DUE));
+  }
+
+  @Test
+  void theForwardersExpiry_searchesAnIndexForEachKindOfStaleRequest() {
+    assertEquals(List.of("SEARCH pending_enrollment USING COVERING INDEX pending_enrollment_age (status=? AND created_at<?)"),
+        plan(PendingEnrollments.EXPIRE_PENDING));
+    assertEquals(List.of("SEARCH pending_enrollment USING INDEX pending_enrollment_age (status=?)"),
+        plan(PendingEnrollments.EXPIRE_ANSWERED));
+  }
+
+  @Test
+  void health_readsKeptCountsAndOneIndexEntry_notTheLedgerOrTheQueue() {
+    assertEquals(List.of("SEARCH issued_count USING INTEGER PRIMARY KEY (rowid=?)"), plan(IssuedCertificates.COUNT));
+    assertEquals(List.of("SCAN CONSTANT ROW", "SCALAR SUBQUERY 1", "SCAN pending_count", "SCALAR SUBQUERY 2", "SCAN answered_count",
+        "SCALAR SUBQUERY 3", "SEARCH pending_enrollment USING COVERING INDEX pending_enrollment_age (status=?)"),
+        plan(PendingEnrollments.DEPTH));
   }
 
   @Test
