@@ -168,6 +168,43 @@ class RenewerTest {
   }
 
   @Test
+  void aFirstEnrollmentWhoseAnswerWasLost_isCollectedByTheRetry_withTheSameTokenAndCsr() throws Exception {
+    // given: a server that records the device's certificate, then fails to answer, once
+    TestClock clock = TestClock.ticking();
+    AtomicReference<Boolean> loseAnswer = new AtomicReference<>(true);
+    List<byte[]> csrs = new java.util.concurrent.CopyOnWriteArrayList<>();
+    server = TestServer.start(dir.resolve("server"), "{}", clock, ca -> new ForwardingCa(ca) {
+      @Override
+      public org.estfleet.server.ca.IssueResult issue(org.estfleet.server.ca.IssueRequest request) throws EstException {
+        csrs.add(request.csr().der());
+        org.estfleet.server.ca.IssueResult issued = super.issue(request);
+        if (loseAnswer.getAndSet(false)) {
+          throw EstException.serviceUnavailable("the answer was lost", Duration.ofSeconds(60));
+        }
+        return issued;
+      }
+    });
+    Path state = dir.resolve("agent");
+    AgentFixture.Run enroll = AgentFixture.cli("enroll", "--state", state.toString(), "--server",
+        server.baseUri().toString(), "--trust", server.dataDir().resolve("ca/root.pem").toString(), "--token",
+        "device-1:" + server.token("device-1"));
+    assertEquals(1, server.ledger(l -> l.byDevice("device-1")).size(), "recorded, though not received");
+    String recorded = server.ledger(l -> l.byDevice("device-1")).get(0).serial();
+
+    // when: the agent's next attempt
+    clock.advance(Duration.ofMinutes(2));
+    Renewer.Result done = AgentFixture.renewer(state, clock).renew(false);
+
+    // then: the certificate recorded the first time, and no second one
+    assertTrue(enroll.exit() != 0, "the lost answer is a failure for enroll: " + enroll.out());
+    assertEquals(Renewer.Outcome.ENROLLED, done.outcome(), done.message());
+    assertEquals(2, csrs.size());
+    assertArrayEquals(csrs.get(0), csrs.get(1));
+    assertEquals(recorded, Certificates.serialHex(current(state).certificate()));
+    assertEquals(1, server.ledger(l -> l.byDevice("device-1")).size());
+  }
+
+  @Test
   void retryAfterOf503_isHonoured() throws Exception {
     TestClock clock = TestClock.ticking();
     AtomicReference<Boolean> overloaded = new AtomicReference<>(false);

@@ -87,9 +87,11 @@ public final class BootstrapTokens {
   }
 
   /**
-   * Checks a device's token without consuming it; issuance consumes it atomically.
+   * Checks a device's token without consuming it; issuance consumes it atomically. A used token
+   * checks out too, expired or not: issuance then refuses it unless its device asks again for the
+   * key it was used for, and gives back the certificate issued then (a lost answer's retry).
    *
-   * @throws EstException 401 when the token is wrong, used or expired
+   * @throws EstException 401 when the token is wrong, or expired unused
    */
   public CheckedToken check(String deviceId, String secret) throws EstException {
     byte[] hash = sha256(secret);
@@ -103,11 +105,7 @@ public final class BootstrapTokens {
     if (match == null) {
       throw EstException.unauthorized("unknown device or wrong enrollment token for '" + deviceId + "'");
     }
-    if (match.usedAt() != null) {
-      throw EstException.unauthorized("the enrollment token for '" + deviceId + "' was already used at "
-          + match.usedAt() + "; tokens are single use, ask for a new one");
-    }
-    if (clock.instant().isAfter(match.expiresAt())) {
+    if (match.usedAt() == null && clock.instant().isAfter(match.expiresAt())) {
       throw EstException.unauthorized("the enrollment token for '" + deviceId + "' expired at "
           + match.expiresAt() + "; ask for a new one");
     }

@@ -84,14 +84,11 @@ public final class LocalCa implements CertificateAuthority {
     if (asking.tokenId() == null && asking.requestId() == null) {
       // The same key under the same certificate again: a client whose answer was lost (the
       // server restarted, the link dropped) retrying its request. It gets what was issued for
-      // it, not a second certificate for one key. (Tokens are single use; gateways name requests.)
-      Optional<IssuanceRecord> earlier = ledger.findRetry(asking.deviceId(),
-          Certificates.publicKeyFingerprint(request.csr().publicKey()), asking.authDetail(), request.label(), now);
+      // it, not a second certificate for one key. (A used token's retry is found when its use is
+      // refused, below, so that first enrollments pay no look-up; gateways name requests.)
+      Optional<IssueResult.Issued> earlier = issuedBefore(request, now);
       if (earlier.isPresent()) {
-        LOG.info("{} asked again for key {} with {}; returning serial {} issued for it at {}", asking.deviceId(),
-            earlier.get().publicKeySha256(), asking.authDetail(), earlier.get().serial(), earlier.get().issuedAt());
-        return new IssueResult.Issued(
-            Pem.readCertificates(earlier.get().certificatePem(), "ledger serial " + earlier.get().serial()).get(0));
+        return earlier.get();
       }
     }
     // Backdating covers device clocks a little behind; capped at a tenth of the lifetime, so
@@ -146,8 +143,18 @@ public final class LocalCa implements CertificateAuthority {
               requester.forwardedBy() == null ? "" : ", forwarded by gateway " + requester.forwardedBy(), notAfter);
           return new IssueResult.Issued(certificate);
         }
-        case TOKEN_ALREADY_USED -> throw EstException.unauthorized(
-            "the enrollment token was used by another request; ask for a new token");
+        case TOKEN_ALREADY_USED -> {
+          // The token's device asking again for the same key: its answer was lost (the link
+          // dropped, the server restarted), or its retry raced the first request. It proves the
+          // token and, by the CSR's signature, the key: it gets the certificate issued for them,
+          // not a second one. This one, never recorded, is never sent.
+          Optional<IssueResult.Issued> earlier = issuedBefore(request, now);
+          if (earlier.isPresent()) {
+            return earlier.get();
+          }
+          throw EstException.unauthorized("the enrollment token for '" + requester.deviceId() + "' was already used"
+              + " for another key or label (a retry must send the same key); tokens are single use, ask for a new one");
+        }
         case DUPLICATE_SERIAL -> LOG.warn("random serial {} already taken; drawing another", serial);
         case DUPLICATE_REQUEST -> {
           // The same forwarded request, raced in by a concurrent retry: the first one's certificate.
@@ -157,6 +164,18 @@ public final class LocalCa implements CertificateAuthority {
       }
     }
     throw new IllegalStateException(SERIAL_ATTEMPTS + " random serial numbers collided; is the random source broken?");
+  }
+
+  /** The certificate issued before for the request's key, to its requester by the same credential. */
+  private Optional<IssueResult.Issued> issuedBefore(IssueRequest request, Instant now) {
+    Requester asking = request.requester();
+    return ledger.findRetry(asking.deviceId(), Certificates.publicKeyFingerprint(request.csr().publicKey()),
+        asking.authDetail(), request.label(), now).map(earlier -> {
+          LOG.info("{} asked again for key {} with {}; returning serial {} issued for it at {}", asking.deviceId(),
+              earlier.publicKeySha256(), asking.authDetail(), earlier.serial(), earlier.issuedAt());
+          return new IssueResult.Issued(
+              Pem.readCertificates(earlier.certificatePem(), "ledger serial " + earlier.serial()).get(0));
+        });
   }
 
   private static Duration min(Duration a, Duration b) {

@@ -104,11 +104,12 @@ class EnrollTest {
   }
 
   @Test
-  void token_isSingleUse() throws Exception {
+  void token_isSingleUse_anotherKeyIsRefused() throws Exception {
     String token = server.token("device-1");
     issued(client.enroll("simpleenroll", csr("device-1"), "device-1", token));
+    Csr otherKey = new CsrBuilder().commonName("device-1").sign(KeyAlgorithm.EC_P256.generate(TestPki.RANDOM));
 
-    HttpResponse<byte[]> second = client.enroll("simpleenroll", csr("device-1"), "device-1", token);
+    HttpResponse<byte[]> second = client.enroll("simpleenroll", otherKey, "device-1", token);
 
     assertEquals(401, second.statusCode());
     assertEquals("Basic realm=\"estfleet\"", second.headers().firstValue("WWW-Authenticate").orElseThrow());
@@ -117,23 +118,66 @@ class EnrollTest {
   }
 
   @Test
-  void token_concurrentUsesYieldExactlyOneCertificate() throws Exception {
+  void token_usedAgainForTheSameKey_returnsTheCertificateIssued_evenAfterTheTokenExpired() throws Exception {
+    // A device whose answer was lost sends its request again: same token, same key.
+    String token = server.token("device-1", Duration.ofHours(1));
+    X509Certificate first = issued(client.enroll("simpleenroll", csr("device-1"), "device-1", token));
+    server.clock().advance(Duration.ofHours(2));
+
+    HttpResponse<byte[]> again = client.enroll("simpleenroll", csr("device-1"), "device-1", token);
+
+    assertEquals(200, again.statusCode(), text(again));
+    assertEquals(first, issued(again));
+    assertEquals(1, server.ledger(l -> l.byDevice("device-1")).size(), "no second certificate");
+    // The token proves nothing more than it did: a wrong one is still refused, and once the
+    // certificate has expired there is nothing to give back.
+    assertEquals(401, client.enroll("simpleenroll", csr("device-1"), "device-1", "guess").statusCode());
+    server.clock().advance(Duration.ofDays(31));
+    HttpResponse<byte[]> late = client.enroll("simpleenroll", csr("device-1"), "device-1", token);
+    assertEquals(401, late.statusCode());
+    assertTrue(text(late).contains("already used"), text(late));
+    assertEquals(1, server.ledger(l -> l.byDevice("device-1")).size());
+  }
+
+  @Test
+  void token_concurrentUsesWithDifferentKeys_yieldExactlyOneCertificate() throws Exception {
     String token = server.token("device-1");
-    ExecutorService pool = Executors.newFixedThreadPool(6);
+    List<HttpResponse<byte[]>> responses = concurrently(6, i -> new CsrBuilder().commonName("device-1")
+        .sign(KeyAlgorithm.EC_P256.generate(TestPki.RANDOM)), token);
+
+    assertEquals(1, responses.stream().filter(response -> response.statusCode() == 200).count());
+    assertTrue(responses.stream().allMatch(response -> response.statusCode() == 200 || response.statusCode() == 401));
+    assertEquals(1, server.ledger(l -> l.byDevice("device-1")).size());
+  }
+
+  @Test
+  void token_concurrentUsesWithTheSameKey_allGetTheOneCertificate() throws Exception {
+    String token = server.token("device-1");
+    List<HttpResponse<byte[]>> responses = concurrently(6, i -> csr("device-1"), token);
+
+    List<X509Certificate> certificates = new ArrayList<>();
+    for (HttpResponse<byte[]> response : responses) {
+      assertEquals(200, response.statusCode(), text(response));
+      certificates.add(issued(response));
+    }
+    assertEquals(1, certificates.stream().distinct().count());
+    assertEquals(1, server.ledger(l -> l.byDevice("device-1")).size());
+  }
+
+  private List<HttpResponse<byte[]>> concurrently(int requests, java.util.function.IntFunction<Csr> csrs, String token)
+      throws Exception {
+    ExecutorService pool = Executors.newFixedThreadPool(requests);
     try {
-      List<Future<HttpResponse<byte[]>>> responses = new ArrayList<>();
-      for (int i = 0; i < 6; i++) {
-        Csr csr = csr("device-1");
-        responses.add(pool.submit(() -> EstTestClient.anonymous(server).enroll("simpleenroll", csr, "device-1", token)));
+      List<Future<HttpResponse<byte[]>>> futures = new ArrayList<>();
+      for (int i = 0; i < requests; i++) {
+        Csr csr = csrs.apply(i);
+        futures.add(pool.submit(() -> EstTestClient.anonymous(server).enroll("simpleenroll", csr, "device-1", token)));
       }
-      int ok = 0;
-      for (Future<HttpResponse<byte[]>> response : responses) {
-        int status = response.get().statusCode();
-        assertTrue(status == 200 || status == 401, "status " + status);
-        ok += status == 200 ? 1 : 0;
+      List<HttpResponse<byte[]>> responses = new ArrayList<>();
+      for (Future<HttpResponse<byte[]>> future : futures) {
+        responses.add(future.get());
       }
-      assertEquals(1, ok);
-      assertEquals(1, server.ledger(l -> l.byDevice("device-1")).size());
+      return responses;
     } finally {
       pool.shutdownNow();
     }
