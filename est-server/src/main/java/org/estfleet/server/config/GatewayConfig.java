@@ -22,6 +22,8 @@ import org.estfleet.est.EstPath;
  * @param pendingTtl how long a request waits for the upstream before it is dropped
  * @param answeredTtl how long the upstream's answer waits for the device to collect it
  * @param retryAfter the {@code Retry-After} told to devices whose request waits (202)
+ * @param answerWithin how long a device's request waits for the upstream's answer to its forward
+ *     before the device is told 202; the forward goes on, and the device's retry finds its outcome
  * @param forwardInterval how often the forwarder looks for work and probes a down upstream
  * @param maxBackoff the longest wait between two attempts to forward one request
  * @param cacheRefresh how often {@code /cacerts} and {@code /csrattrs} are fetched again
@@ -38,6 +40,7 @@ public record GatewayConfig(
     Duration pendingTtl,
     Duration answeredTtl,
     Duration retryAfter,
+    Duration answerWithin,
     Duration forwardInterval,
     Duration maxBackoff,
     Duration cacheRefresh,
@@ -63,6 +66,9 @@ public record GatewayConfig(
     pendingTtl = positive("pendingTtl", pendingTtl, Duration.ofDays(7));
     answeredTtl = positive("answeredTtl", answeredTtl, Duration.ofDays(7));
     retryAfter = positive("retryAfter", retryAfter, Duration.ofSeconds(60));
+    // Well within the read timeout of devices' clients (the renewal agent's is 30 s): a device
+    // told 202 comes back for its answer; one whose request timed out backs off as for a failure.
+    answerWithin = positive("answerWithin", answerWithin, Duration.ofSeconds(10));
     forwardInterval = positive("forwardInterval", forwardInterval, Duration.ofSeconds(5));
     maxBackoff = positive("maxBackoff", maxBackoff, Duration.ofMinutes(10));
     cacheRefresh = positive("cacheRefresh", cacheRefresh, Duration.ofHours(1));
@@ -71,7 +77,8 @@ public record GatewayConfig(
 
   /** The settings {@code init --gateway} writes: the upstream and every default. */
   public static GatewayConfig of(String upstream) {
-    return new GatewayConfig(upstream, null, null, null, null, null, null, null, null, null, null, null, null, null);
+    return new GatewayConfig(upstream, null, null, null, null, null, null, null, null, null, null, null, null, null,
+        null);
   }
 
   public URI upstreamUri() {

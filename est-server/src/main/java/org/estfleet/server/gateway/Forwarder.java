@@ -11,8 +11,12 @@ import java.util.Optional;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.Executors;
+import java.util.concurrent.RejectedExecutionException;
 import java.util.concurrent.ScheduledExecutorService;
+import java.util.concurrent.SynchronousQueue;
+import java.util.concurrent.ThreadPoolExecutor;
 import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicInteger;
 import org.estfleet.est.client.Backoff;
 import org.estfleet.est.client.EnrollOutcome;
 import org.estfleet.est.client.Failure;
@@ -37,6 +41,8 @@ public final class Forwarder implements AutoCloseable {
   private static final Logger LOG = LoggerFactory.getLogger(Forwarder.class);
   private static final int BATCH = 100;
   private static final Duration MIN_DEFERRAL = Duration.ofSeconds(1);
+  /** Forwards for waiting devices at once; beyond it a device is told 202 at once. */
+  static final int MAX_DEVICE_FORWARDS = 64;
 
   private final PendingEnrollments queue;
   private final Upstream upstream;
@@ -49,6 +55,8 @@ public final class Forwarder implements AutoCloseable {
   /** The requests being forwarded now, each with the latch its forwarding thread opens when done. */
   private final ConcurrentHashMap<Long, CountDownLatch> inFlight = new ConcurrentHashMap<>();
   private final ScheduledExecutorService executor;
+  /** Runs the forwards of devices' requests, which may outlast the devices' wait for them. */
+  private final ThreadPoolExecutor deviceForwards;
   private Instant nextRefresh = Instant.MIN;
 
   public Forwarder(PendingEnrollments queue, Upstream upstream, UpstreamMirror mirror, GatewayIdentity identity,
@@ -66,6 +74,13 @@ public final class Forwarder implements AutoCloseable {
       thread.setDaemon(true);
       return thread;
     });
+    AtomicInteger forwards = new AtomicInteger();
+    this.deviceForwards = new ThreadPoolExecutor(0, MAX_DEVICE_FORWARDS, 60, TimeUnit.SECONDS,
+        new SynchronousQueue<>(), runnable -> {
+          Thread thread = new Thread(runnable, "gateway-device-forward-" + forwards.incrementAndGet());
+          thread.setDaemon(true);
+          return thread;
+        });
   }
 
   /** Starts the periodic work; the first round runs at once. */
@@ -130,25 +145,45 @@ public final class Forwarder implements AutoCloseable {
   }
 
   /**
-   * Forwards one request for the device waiting on it. As {@link #forward}, except that when
-   * another thread (the periodic round, or the device's own earlier request) is forwarding it
-   * already, this waits for that forwarding to end, as long as a forward may take (the upstream's
-   * connect and read timeouts), and answers with the request as it stands then. Without the
-   * wait, a device whose request the round happened to pick up in the moment after it was stored
-   * would be told 202 and to come back after {@code retryAfter}, while its certificate arrives a
-   * moment later.
+   * Forwards one request for the device waiting on it, and waits for the outcome at most
+   * {@code gateway.answerWithin}. The forward runs on its own thread and goes on past that: it
+   * records the upstream's answer, which the device's retry finds. When another thread (the
+   * periodic round, or the device's own earlier request) is forwarding the request already, this
+   * waits for that forward instead, as long. Without the wait, a device whose request the round
+   * happened to pick up in the moment after it was stored would be told 202 and to come back
+   * after {@code retryAfter}, while its certificate arrives a moment later; without the bound, a
+   * slow upstream would hold every device's request (and its slot among
+   * {@code limits.maxConcurrentRequests}) for the upstream's timeouts, longer than devices' own
+   * clients wait.
    *
-   * @return the request as it stands afterwards; empty when the other forwarding did not end in
-   *     time, or this thread was interrupted
+   * @return the request as it stands afterwards; empty when no outcome came in time, when
+   *     {@value #MAX_DEVICE_FORWARDS} forwards for devices are under way already (the round
+   *     forwards it later), or this thread was interrupted
    */
   public Optional<PendingEnrollment> forwardOrAwait(PendingEnrollment seen) {
     CountDownLatch mine = new CountDownLatch(1);
-    CountDownLatch other = inFlight.putIfAbsent(seen.id(), mine);
-    if (other == null) {
-      return forwardClaimed(seen, mine);
+    CountDownLatch awaited = inFlight.putIfAbsent(seen.id(), mine);
+    if (awaited == null) {
+      try {
+        deviceForwards.execute(() -> {
+          try {
+            forwardClaimed(seen, mine);
+          } catch (RuntimeException e) {
+            // The request stays waiting in the store; the round forwards it again.
+            LOG.error("forwarding request {} of {} failed", seen.requestId(), seen.deviceId(), e);
+          }
+        });
+      } catch (RejectedExecutionException e) {
+        inFlight.remove(seen.id(), mine);
+        mine.countDown();
+        return Optional.empty();
+      }
+      awaited = mine;
     }
     try {
-      if (!other.await(config.connectTimeout().plus(config.readTimeout()).toMillis(), TimeUnit.MILLISECONDS)) {
+      if (!awaited.await(config.answerWithin().toMillis(), TimeUnit.MILLISECONDS)) {
+        LOG.info("no answer from the upstream for request {} of {} within {}; the device is told to come back",
+            seen.requestId(), seen.deviceId(), config.answerWithin());
         return Optional.empty();
       }
     } catch (InterruptedException e) {
@@ -236,8 +271,10 @@ public final class Forwarder implements AutoCloseable {
   @Override
   public void close() {
     executor.shutdownNow();
+    // A forward cut short leaves its request waiting in the store, forwarded after the restart.
+    deviceForwards.shutdownNow();
     try {
-      if (!executor.awaitTermination(10, TimeUnit.SECONDS)) {
+      if (!executor.awaitTermination(10, TimeUnit.SECONDS) || !deviceForwards.awaitTermination(10, TimeUnit.SECONDS)) {
         LOG.warn("the gateway forwarder did not stop within 10s");
       }
     } catch (InterruptedException e) {

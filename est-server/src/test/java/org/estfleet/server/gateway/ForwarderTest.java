@@ -75,11 +75,16 @@ class ForwarderTest {
       }
       return null;
     });
-    String upstreamUri = "https://127.0.0.1:" + listener.getLocalPort();
-    GatewayConfig config = new GatewayConfig(upstreamUri, null, null, Duration.ofSeconds(5), Duration.ofSeconds(30),
-        null, null, null, null, null, null, null, null, null);
     database = Database.open(dir.resolve("gateway.db"));
     queue = new PendingEnrollments(database);
+    forwarder = forwarder(Duration.ofSeconds(30));
+  }
+
+  /** A forwarder to the holding upstream, whose devices wait at most {@code answerWithin}. */
+  private Forwarder forwarder(Duration answerWithin) {
+    String upstreamUri = "https://127.0.0.1:" + listener.getLocalPort();
+    GatewayConfig config = new GatewayConfig(upstreamUri, null, null, Duration.ofSeconds(5), Duration.ofSeconds(30),
+        null, null, null, null, null, answerWithin, null, null, null, null);
     TestPki.Held gateway = ca.issueClient("gateway-1");
     ClientAuth.Certificate identity = new ClientAuth.Certificate(gateway.privateKey(), gateway.chain());
     Upstream upstream = new Upstream(URI.create(upstreamUri),
@@ -91,7 +96,7 @@ class ForwarderTest {
         config.cacheStaleAfter(), config.retryAfter(), clock);
     GatewayIdentity gatewayIdentity = new GatewayIdentity(identity, dir.resolve("server.pem"),
         dir.resolve("server.key"), mirror::anchors, clock, TestPki.RANDOM);
-    forwarder = new Forwarder(queue, upstream, mirror, gatewayIdentity, config, clock, TestPki.RANDOM);
+    return new Forwarder(queue, upstream, mirror, gatewayIdentity, config, clock, TestPki.RANDOM);
   }
 
   @AfterEach
@@ -150,6 +155,27 @@ class ForwarderTest {
     assertTrue(told.isPresent());
     assertEquals(1, told.get().attempts());
     assertNotNull(told.get().lastError(), "the failed attempt is recorded");
+  }
+
+  @Test
+  void aSlowUpstream_theDeviceIsToldWithinAnswerWithin_andTheForwardGoesOnToRecordItsOutcome() throws Exception {
+    try (Forwarder impatient = forwarder(Duration.ofMillis(500))) {
+      PendingEnrollment stored = store("device-4");
+
+      // The upstream holds the forward: the device's request ends without an outcome.
+      Optional<PendingEnrollment> told = impatient.forwardOrAwait(stored);
+      assertEquals(Optional.empty(), told);
+      assertEquals(1, held.size(), "the forward reached the upstream and is still in flight");
+      assertEquals(Optional.empty(), impatient.forward(stored), "and is still claimed: never forwarded twice at once");
+      assertEquals(0, queue.byId(stored.id()).orElseThrow().attempts());
+
+      // The forward ends after the device was told: its outcome is recorded for the retry.
+      held.get(0).close();
+      Await.until("the forward records its outcome", Duration.ofSeconds(40),
+          () -> queue.byId(stored.id()).orElseThrow().attempts() == 1);
+      assertNotNull(queue.byId(stored.id()).orElseThrow().lastError());
+      assertEquals(1, held.size(), "one connection reached the upstream");
+    }
   }
 
   @Test

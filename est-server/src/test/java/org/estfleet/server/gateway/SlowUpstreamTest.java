@@ -1,0 +1,115 @@
+package org.estfleet.server.gateway;
+
+import static org.estfleet.server.EstTestClient.issued;
+import static org.estfleet.server.EstTestClient.text;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import java.net.http.HttpResponse;
+import java.nio.file.Path;
+import java.security.KeyPair;
+import java.security.cert.X509Certificate;
+import java.time.Duration;
+import java.util.List;
+import java.util.Optional;
+import java.util.concurrent.CountDownLatch;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicBoolean;
+import org.estfleet.est.CsrAttributes;
+import org.estfleet.est.EstException;
+import org.estfleet.pki.Certificates;
+import org.estfleet.pki.Csr;
+import org.estfleet.pki.CsrBuilder;
+import org.estfleet.pki.KeyAlgorithm;
+import org.estfleet.pki.TestPki;
+import org.estfleet.server.EstTestClient;
+import org.estfleet.server.TestServer;
+import org.estfleet.server.ca.CertificateAuthority;
+import org.estfleet.server.ca.IssueRequest;
+import org.estfleet.server.ca.IssueResult;
+import org.estfleet.server.store.PendingEnrollment;
+import org.estfleet.testing.Await;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.Timeout;
+import org.junit.jupiter.api.io.TempDir;
+
+/**
+ * Device → gateway → CA over real TLS on 127.0.0.1, the CA holding its answers to devices'
+ * requests until the test releases them: a slow upstream, not a down one.
+ */
+@Timeout(120)
+class SlowUpstreamTest {
+  @TempDir
+  Path dir;
+
+  private final AtomicBoolean holding = new AtomicBoolean();
+  private final CountDownLatch release = new CountDownLatch(1);
+  private TestServer ca;
+  private TestServer gateway;
+
+  @BeforeEach
+  void start() throws Exception {
+    ca = TestServer.start(dir.resolve("ca"), "{}", delegate -> new CertificateAuthority() {
+      @Override
+      public List<X509Certificate> caCertificates(String label) throws EstException {
+        return delegate.caCertificates(label);
+      }
+
+      @Override
+      public Optional<CsrAttributes> csrAttributes(String label) throws EstException {
+        return delegate.csrAttributes(label);
+      }
+
+      @Override
+      public IssueResult issue(IssueRequest request) throws EstException {
+        if (holding.get()) {
+          try {
+            release.await(60, TimeUnit.SECONDS);
+          } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+          }
+        }
+        return delegate.issue(request);
+      }
+    });
+    gateway = TestServer.startGateway(dir.resolve("gateway"), ca,
+        "{\"gateway\": {\"retryAfter\": \"1s\", \"answerWithin\": \"500ms\", \"readTimeout\": \"30s\"}}");
+  }
+
+  @AfterEach
+  void stop() {
+    release.countDown();
+    gateway.close();
+    ca.close();
+  }
+
+  @Test
+  void aDeviceIsTold202WithinAnswerWithin_andItsRetryCollectsTheCertificateTheForwardBrought() throws Exception {
+    holding.set(true);
+    KeyPair keys = KeyAlgorithm.EC_P256.generate(TestPki.RANDOM);
+    Csr csr = new CsrBuilder().commonName("device-1").sign(keys);
+    String token = ca.token("device-1");
+    EstTestClient device = EstTestClient.anonymous(gateway);
+
+    HttpResponse<byte[]> first = device.enroll("simpleenroll", csr, "device-1", token);
+
+    assertEquals(202, first.statusCode(), text(first));
+    assertEquals("1", first.headers().firstValue("Retry-After").orElseThrow());
+    assertEquals(0, ca.ledger(ledger -> ledger.byDevice("device-1")).size(), "the upstream has not answered yet");
+
+    release.countDown();
+    Await.until("the forward brings the certificate", Duration.ofSeconds(30),
+        () -> gateway.queue(queue -> queue.depth().answered()) == 1L);
+    HttpResponse<byte[]> retry = device.enroll("simpleenroll", csr, "device-1", token);
+
+    X509Certificate certificate = issued(retry);
+    assertTrue(java.util.Arrays.equals(keys.getPublic().getEncoded(), certificate.getPublicKey().getEncoded()));
+    assertEquals(List.of(Certificates.serialHex(certificate)),
+        ca.ledger(ledger -> ledger.byDevice("device-1")).stream().map(record -> record.serial()).toList(),
+        "forwarded once, issued once");
+    assertEquals(PendingEnrollment.Status.ISSUED, gateway.queue(queue -> queue.find("device-1",
+        Certificates.publicKeyFingerprint(csr.publicKey()), "")).orElseThrow().status());
+  }
+}
