@@ -144,6 +144,10 @@ public final class ServerRuntime implements AutoCloseable {
           LabelPolicy.of(config.gatewayProfile()),
           (gateway, requestId) -> ledger.findForwarded(gateway, requestId)
               .map(record -> Pem.readCertificates(record.certificatePem(), "ledger serial " + record.serial()).get(0)),
+          (deviceId, secret, publicKeySha256, label) -> tokens.used(deviceId, secret).flatMap(token -> ledger
+              .findRetry(deviceId, publicKeySha256, Authenticator.tokenDetail(token.id()), label, clock.instant())
+              .map(record -> new EstService.TokenRetry(token.id(), token.role(),
+                  Pem.readCertificates(record.certificatePem(), "ledger serial " + record.serial()).get(0)))),
           StoredAnswers.none(), throttles(config, clock), audit,
           config.tls().provider() == ServerConfig.TlsProvider.BCJSSE);
 
@@ -212,7 +216,8 @@ public final class ServerRuntime implements AutoCloseable {
         policies.put(label, policy);
       }
       EstService service = new EstService(decorator.apply(storeAndForward), authenticator, policies, null,
-          EstService.ForwardedRequests.none(), storeAndForward, throttles(config, clock), audit,
+          EstService.ForwardedRequests.none(), EstService.TokenRetries.none(), storeAndForward, throttles(config, clock),
+          audit,
           config.tls().provider() == ServerConfig.TlsProvider.BCJSSE);
       if (config.tls().provider() != ServerConfig.TlsProvider.BCJSSE) {
         LOG.warn("tls.provider {} exposes no TLS channel binding: requests for upstream labels that require PoP "

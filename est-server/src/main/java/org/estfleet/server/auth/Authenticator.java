@@ -70,6 +70,11 @@ public final class Authenticator {
         .map(IssuanceRecord::role);
   }
 
+  /** How a token enrollment is recorded in the ledger ({@code auth_detail}): which token. */
+  public static String tokenDetail(long tokenId) {
+    return "token #" + tokenId;
+  }
+
   /**
    * Authenticates a gateway forwarding a request: its TLS client certificate must be a currently
    * valid certificate this CA issued to a gateway, with EKU {@code id-kp-cmcRA} (RFC 6402 section
@@ -137,7 +142,7 @@ public final class Authenticator {
         return new AuthenticatedClient(deviceId, AuthMethod.TOKEN, "token (checked upstream)", null, null, Role.DEVICE);
       }
       BootstrapTokens.CheckedToken token = tokens.check(deviceId, basic.get().password());
-      return new AuthenticatedClient(deviceId, AuthMethod.TOKEN, "token #" + token.id(), token.id(), null, token.role());
+      return new AuthenticatedClient(deviceId, AuthMethod.TOKEN, tokenDetail(token.id()), token.id(), null, token.role());
     }
     if (credentials.clientChain().isEmpty()) {
       throw EstException.unauthorized(

@@ -8,6 +8,7 @@ import java.time.Clock;
 import java.time.Duration;
 import java.time.Instant;
 import java.util.Base64;
+import java.util.Optional;
 import java.util.regex.Pattern;
 import org.estfleet.est.EstException;
 import org.estfleet.server.store.Role;
@@ -87,13 +88,38 @@ public final class BootstrapTokens {
   }
 
   /**
-   * Checks a device's token without consuming it; issuance consumes it atomically. A used token
-   * checks out too, expired or not: issuance then refuses it unless its device asks again for the
-   * key it was used for, and gives back the certificate issued then (a lost answer's retry).
+   * Checks a device's token without consuming it; issuance consumes it atomically.
    *
-   * @throws EstException 401 when the token is wrong, or expired unused
+   * @throws EstException 401 when the token is wrong, used or expired
    */
   public CheckedToken check(String deviceId, String secret) throws EstException {
+    TokenRecords.TokenRecord match = match(deviceId, secret);
+    if (match == null) {
+      throw EstException.unauthorized("unknown device or wrong enrollment token for '" + deviceId + "'");
+    }
+    if (match.usedAt() != null) {
+      throw EstException.unauthorized("the enrollment token for '" + deviceId + "' was already used at "
+          + match.usedAt() + "; tokens are single use, ask for a new one");
+    }
+    if (clock.instant().isAfter(match.expiresAt())) {
+      throw EstException.unauthorized("the enrollment token for '" + deviceId + "' expired at "
+          + match.expiresAt() + "; ask for a new one");
+    }
+    return new CheckedToken(match.id(), match.role());
+  }
+
+  /**
+   * The device's used token that {@code secret} is, expired since or not: what a retry of the
+   * request that used it presents. Compared in constant time, as {@link #check}.
+   */
+  public Optional<CheckedToken> used(String deviceId, String secret) {
+    TokenRecords.TokenRecord match = match(deviceId, secret);
+    return match == null || match.usedAt() == null ? Optional.empty()
+        : Optional.of(new CheckedToken(match.id(), match.role()));
+  }
+
+  /** The device's token that {@code secret} is, or null. */
+  private TokenRecords.TokenRecord match(String deviceId, String secret) {
     byte[] hash = sha256(secret);
     TokenRecords.TokenRecord match = null;
     for (TokenRecords.TokenRecord token : records.byDevice(deviceId)) {
@@ -102,14 +128,7 @@ public final class BootstrapTokens {
         match = token;
       }
     }
-    if (match == null) {
-      throw EstException.unauthorized("unknown device or wrong enrollment token for '" + deviceId + "'");
-    }
-    if (match.usedAt() == null && clock.instant().isAfter(match.expiresAt())) {
-      throw EstException.unauthorized("the enrollment token for '" + deviceId + "' expired at "
-          + match.expiresAt() + "; ask for a new one");
-    }
-    return new CheckedToken(match.id(), match.role());
+    return match;
   }
 
   private static byte[] sha256(String secret) {

@@ -84,8 +84,8 @@ public final class LocalCa implements CertificateAuthority {
     if (asking.tokenId() == null && asking.requestId() == null) {
       // The same key under the same certificate again: a client whose answer was lost (the
       // server restarted, the link dropped) retrying its request. It gets what was issued for
-      // it, not a second certificate for one key. (A used token's retry is found when its use is
-      // refused, below, so that first enrollments pay no look-up; gateways name requests.)
+      // it, not a second certificate for one key. (A used token's retry is answered before it
+      // gets here, by EstService; gateways name requests.)
       Optional<IssueResult.Issued> earlier = issuedBefore(request, now);
       if (earlier.isPresent()) {
         return earlier.get();
@@ -144,16 +144,14 @@ public final class LocalCa implements CertificateAuthority {
           return new IssueResult.Issued(certificate);
         }
         case TOKEN_ALREADY_USED -> {
-          // The token's device asking again for the same key: its answer was lost (the link
-          // dropped, the server restarted), or its retry raced the first request. It proves the
-          // token and, by the CSR's signature, the key: it gets the certificate issued for them,
-          // not a second one. This one, never recorded, is never sent.
+          // Another request with this token was recorded first. If it was the same request (a
+          // retry that raced it: same token, same key, the CSR's signature proving it), its
+          // certificate is the answer, not a second one; this one, never recorded, is never sent.
           Optional<IssueResult.Issued> earlier = issuedBefore(request, now);
           if (earlier.isPresent()) {
             return earlier.get();
           }
-          throw EstException.unauthorized("the enrollment token for '" + requester.deviceId() + "' was already used"
-              + " for another key or label (a retry must send the same key); tokens are single use, ask for a new one");
+          throw EstException.unauthorized("the enrollment token was used by another request; ask for a new token");
         }
         case DUPLICATE_SERIAL -> LOG.warn("random serial {} already taken; drawing another", serial);
         case DUPLICATE_REQUEST -> {

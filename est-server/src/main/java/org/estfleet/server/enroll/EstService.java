@@ -16,6 +16,7 @@ import org.estfleet.est.EstException;
 import org.estfleet.pki.Certificates;
 import org.estfleet.pki.Csr;
 import org.estfleet.server.audit.AuditLog;
+import org.estfleet.server.auth.AuthMethod;
 import org.estfleet.server.auth.AuthThrottle;
 import org.estfleet.server.auth.EnrollmentThrottle;
 import org.estfleet.server.auth.AuthenticatedClient;
@@ -50,6 +51,7 @@ public final class EstService {
   private final Map<String, LabelPolicy> labels;
   private final LabelPolicy gatewayPolicy;
   private final ForwardedRequests forwarded;
+  private final TokenRetries tokenRetries;
   private final StoredAnswers stored;
   private final AuthThrottle throttle;
   private final EnrollmentThrottle enrollments;
@@ -63,20 +65,22 @@ public final class EstService {
    * @param labels the policy of each label, {@code ""} for requests without one
    * @param gatewayPolicy the policy of gateways' own certificates; null where gateways cannot enroll
    * @param forwarded the requests gateways forwarded before, for their retries
+   * @param tokenRetries the certificates issued with used tokens, for devices' retries
    * @param stored the answers a gateway keeps for devices' retries
    * @param throttles what slows credential guessing and enrollment floods
    * @param audit where every enrollment answer is recorded
    * @param tlsExposesBindings whether the TLS provider lets PoP linking be checked (BCJSSE)
    */
   public EstService(CertificateAuthority ca, Authenticator authenticator, Map<String, LabelPolicy> labels,
-      LabelPolicy gatewayPolicy, ForwardedRequests forwarded, StoredAnswers stored, Throttles throttles,
-      AuditLog audit, boolean tlsExposesBindings) {
+      LabelPolicy gatewayPolicy, ForwardedRequests forwarded, TokenRetries tokenRetries, StoredAnswers stored,
+      Throttles throttles, AuditLog audit, boolean tlsExposesBindings) {
     this.tlsExposesBindings = tlsExposesBindings;
     this.ca = ca;
     this.authenticator = authenticator;
     this.labels = Map.copyOf(labels);
     this.gatewayPolicy = gatewayPolicy;
     this.forwarded = forwarded;
+    this.tokenRetries = tokenRetries;
     this.stored = stored;
     this.throttle = throttles.failedAuthentications();
     this.enrollments = throttles.enrollments();
@@ -92,6 +96,24 @@ public final class EstService {
     /** For a server that accepts no forwarded requests. */
     static ForwardedRequests none() {
       return (gateway, request) -> Optional.empty();
+    }
+  }
+
+  /** A certificate issued with a one-time token, found for a retry of the request that used it. */
+  public record TokenRetry(long tokenId, Role role, X509Certificate certificate) {}
+
+  /** The certificates issued with tokens, for the retries of first enrollments whose answer was lost. */
+  @FunctionalInterface
+  public interface TokenRetries {
+    /**
+     * What device {@code deviceId}'s used token {@code secret} was used for: the certificate for
+     * the key with SHA-256 {@code publicKeySha256} under {@code label}, while it is valid.
+     */
+    Optional<TokenRetry> find(String deviceId, String secret, String publicKeySha256, String label);
+
+    /** For a server that checks no tokens (a gateway: its upstream checks them). */
+    static TokenRetries none() {
+      return (deviceId, secret, publicKeySha256, label) -> Optional.empty();
     }
   }
 
@@ -202,6 +224,7 @@ public final class EstService {
       }
       Instant at = gateway == null ? null : authenticator.judgedAt(forwarding.get());
       AuthenticatedClient client;
+      TokenRetry retried = null;
       try {
         client = at == null
             ? (reenroll ? authenticator.forReenroll(device) : authenticator.forEnroll(device))
@@ -215,7 +238,18 @@ public final class EstService {
             return replay(gateway, forwarding.get(), csr, issued.get());
           }
         }
-        throw e;
+        // A device whose first enrollment's answer was lost sends the same request again, with
+        // the token that request used: the certificate issued then for this key, once the CSR's
+        // checks below (its signature proving the key) pass. Any other use of a used token stays
+        // refused, before anything else is done for it.
+        Optional<BasicCredentials> basic = device.basicCredentials();
+        retried = reenroll || basic.isEmpty() ? null : tokenRetries.find(basic.get().userId(), basic.get().password(),
+            Certificates.publicKeyFingerprint(csr.publicKey()), label).orElse(null);
+        if (retried == null) {
+          throw e;
+        }
+        client = new AuthenticatedClient(basic.get().userId(), AuthMethod.TOKEN,
+            Authenticator.tokenDetail(retried.tokenId()), retried.tokenId(), null, retried.role());
       }
       if (client.role() == Role.GATEWAY) {
         if (gateway != null) {
@@ -235,6 +269,11 @@ public final class EstService {
       checkIdentity(client, csr);
       if (reenroll) {
         checkSameNames(client.clientCertificate().orElseThrow(), csr);
+      }
+      if (retried != null) {
+        LOG.info("{} sent the request that used {} again; returning serial {} issued for it", client.deviceId(),
+            client.detail(), Certificates.serialHex(retried.certificate()));
+        return new IssueResult.Issued(retried.certificate());
       }
       Requester requester = new Requester(client.deviceId(), client.method().recordedName(), client.detail(),
           client.tokenId(), gateway == null ? null : gateway.deviceId(),

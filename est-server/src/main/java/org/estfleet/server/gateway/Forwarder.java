@@ -164,6 +164,7 @@ public final class Forwarder implements AutoCloseable {
     CountDownLatch mine = new CountDownLatch(1);
     CountDownLatch awaited = inFlight.putIfAbsent(seen.id(), mine);
     if (awaited == null) {
+      boolean submitted = false;
       try {
         deviceForwards.execute(() -> {
           try {
@@ -173,10 +174,15 @@ public final class Forwarder implements AutoCloseable {
             LOG.error("forwarding request {} of {} failed", seen.requestId(), seen.deviceId(), e);
           }
         });
+        submitted = true;
       } catch (RejectedExecutionException e) {
-        inFlight.remove(seen.id(), mine);
-        mine.countDown();
         return Optional.empty();
+      } finally {
+        if (!submitted) {
+          // Not forwarded (the pool is full, or a thread could not start): release the claim.
+          inFlight.remove(seen.id(), mine);
+          mine.countDown();
+        }
       }
       awaited = mine;
     }
@@ -204,6 +210,11 @@ public final class Forwarder implements AutoCloseable {
       }
       PendingEnrollment request = current.get();
       EnrollOutcome outcome = upstream.forward(request);
+      if (Thread.currentThread().isInterrupted()) {
+        // Cut short by the gateway's shutdown: not the upstream's doing; the request stays as it
+        // was, forwarded after the restart.
+        return current;
+      }
       Instant now = clock.instant();
       if (outcome instanceof EnrollOutcome.Issued issued) {
         record(request, issued.certificate(), now);
@@ -274,8 +285,11 @@ public final class Forwarder implements AutoCloseable {
     // A forward cut short leaves its request waiting in the store, forwarded after the restart.
     deviceForwards.shutdownNow();
     try {
-      if (!executor.awaitTermination(10, TimeUnit.SECONDS) || !deviceForwards.awaitTermination(10, TimeUnit.SECONDS)) {
-        LOG.warn("the gateway forwarder did not stop within 10s");
+      boolean roundStopped = executor.awaitTermination(10, TimeUnit.SECONDS);
+      boolean forwardsStopped = deviceForwards.awaitTermination(10, TimeUnit.SECONDS);
+      if (!roundStopped || !forwardsStopped) {
+        LOG.warn("the gateway forwarder did not stop within 10s ({} still running)",
+            roundStopped ? "devices' forwards" : "its round");
       }
     } catch (InterruptedException e) {
       Thread.currentThread().interrupt();

@@ -165,7 +165,7 @@ class ForwarderTest {
       // The upstream holds the forward: the device's request ends without an outcome.
       Optional<PendingEnrollment> told = impatient.forwardOrAwait(stored);
       assertEquals(Optional.empty(), told);
-      assertEquals(1, held.size(), "the forward reached the upstream and is still in flight");
+      Await.until("the forward reaches the upstream", Duration.ofSeconds(10), () -> held.size() == 1);
       assertEquals(Optional.empty(), impatient.forward(stored), "and is still claimed: never forwarded twice at once");
       assertEquals(0, queue.byId(stored.id()).orElseThrow().attempts());
 

@@ -85,6 +85,19 @@ class GatewayTest {
   }
 
   @Test
+  void aDirectEnrollmentWhoseAnswerWasLost_isCollectedThroughTheGateway_withTheSameTokenAndCsr() throws Exception {
+    KeyPair keys = keys();
+    Csr csr = csr("device-1", keys);
+    String token = ca.token("device-1");
+    X509Certificate direct = issued(EstTestClient.anonymous(ca).enroll("simpleenroll", csr, "device-1", token));
+
+    HttpResponse<byte[]> viaGateway = EstTestClient.anonymous(gateway).enroll("simpleenroll", csr, "device-1", token);
+
+    assertEquals(direct, issued(viaGateway));
+    assertEquals(1, ca.ledger(ledger -> ledger.byDevice("device-1")).size());
+  }
+
+  @Test
   void idevidThroughGateway_checkedAtBothAndRecordedWithTheIdevid() throws Exception {
     TestPki.Ca manufacturer = TestPki.rootCa("Manufacturer");
     TestPki.Held idevid = manufacturer.subCa("Factory 7").issueClient("SN-0001");

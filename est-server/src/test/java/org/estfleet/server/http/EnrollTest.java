@@ -114,6 +114,11 @@ class EnrollTest {
     assertEquals(401, second.statusCode());
     assertEquals("Basic realm=\"estfleet\"", second.headers().firstValue("WWW-Authenticate").orElseThrow());
     assertTrue(text(second).contains("already used"), text(second));
+    // Refused as used before the CSR is looked at, for another identity too.
+    Csr anotherIdentity = new CsrBuilder().commonName("device-2").sign(KeyAlgorithm.EC_P256.generate(TestPki.RANDOM));
+    HttpResponse<byte[]> third = client.enroll("simpleenroll", anotherIdentity, "device-1", token);
+    assertEquals(401, third.statusCode(), text(third));
+    assertTrue(text(third).contains("already used"), text(third));
     assertEquals(1, server.ledger(l -> l.byDevice("device-1")).size());
   }
 

@@ -66,7 +66,7 @@ class QueryPlanTest {
   void theForwardersExpiry_searchesAnIndexForEachKindOfStaleRequest() {
     assertEquals(List.of("SEARCH pending_enrollment USING COVERING INDEX pending_enrollment_age (status=? AND created_at<?)"),
         plan(PendingEnrollments.EXPIRE_PENDING));
-    assertEquals(List.of("SEARCH pending_enrollment USING INDEX pending_enrollment_age (status=?)"),
+    assertEquals(List.of("SEARCH pending_enrollment USING INDEX pending_enrollment_answered (updated_at<?)"),
         plan(PendingEnrollments.EXPIRE_ANSWERED));
   }
 
