@@ -196,12 +196,53 @@ class RenewerTest {
     Renewer.Result done = AgentFixture.renewer(state, clock).renew(false);
 
     // then: the certificate recorded the first time, and no second one
-    assertTrue(enroll.exit() != 0, "the lost answer is a failure for enroll: " + enroll.out());
+    assertEquals(1, enroll.exit(), "the lost answer is a failure for enroll: " + enroll.out());
+    assertTrue(enroll.err().contains("the request is kept: renewal-agent run"), enroll.err());
     assertEquals(Renewer.Outcome.ENROLLED, done.outcome(), done.message());
-    assertEquals(2, csrs.size());
-    assertArrayEquals(csrs.get(0), csrs.get(1));
+    assertEquals(1, csrs.size(), "the retry was answered from the ledger, not signed again");
     assertEquals(recorded, Certificates.serialHex(current(state).certificate()));
     assertEquals(1, server.ledger(l -> l.byDevice("device-1")).size());
+  }
+
+  @Test
+  void enrollWithWait_sendsTheSameCsrAgainAfterRetryAfter_untilIssued() throws Exception {
+    TestClock clock = TestClock.ticking();
+    AtomicReference<DeferringCa> deferring = new AtomicReference<>();
+    server = TestServer.start(dir.resolve("server"), "{}", clock, ca -> {
+      DeferringCa ca202 = new DeferringCa(ca, Duration.ofSeconds(1), clock);
+      deferring.set(ca202);
+      return ca202;
+    });
+    Path state = dir.resolve("agent");
+
+    AgentFixture.Run enroll = AgentFixture.cli("enroll", "--state", state.toString(), "--server",
+        server.baseUri().toString(), "--trust", server.dataDir().resolve("ca/root.pem").toString(), "--token",
+        "device-1:" + server.token("device-1"), "--wait", "2m");
+
+    assertEquals(0, enroll.exit(), enroll.err());
+    assertTrue(enroll.out().contains("waiting until "), enroll.out());
+    assertTrue(enroll.out().contains("enrolled: serial "), enroll.out());
+    List<byte[]> sent = deferring.get().csrs;
+    assertTrue(sent.size() >= 2, "sent again after Retry-After: " + sent.size());
+    for (byte[] csr : sent) {
+      assertArrayEquals(sent.get(0), csr, "the same CSR every time");
+    }
+    assertEquals("CN=device-1", current(state).certificate().getSubjectX500Principal().getName());
+  }
+
+  @Test
+  void enrollWithWait_aRefusalEndsItAtOnce() throws Exception {
+    server = TestServer.start(dir.resolve("server"));
+    server.token("device-1");
+
+    AgentFixture.Run enroll = AgentFixture.cli("enroll", "--state", dir.resolve("agent").toString(), "--server",
+        server.baseUri().toString(), "--trust", server.dataDir().resolve("ca/root.pem").toString(), "--token",
+        "device-1:not-the-token", "--wait", "10m");
+
+    assertEquals(1, enroll.exit());
+    assertTrue(enroll.err().contains("HTTP 401"), enroll.err());
+    assertFalse(enroll.out().contains("waiting until"), enroll.out());
+    assertFalse(enroll.err().contains("the request is kept"), enroll.err());
   }
 
   @Test

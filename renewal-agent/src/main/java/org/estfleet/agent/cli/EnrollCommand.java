@@ -7,6 +7,8 @@ import java.security.PrivateKey;
 import java.security.SecureRandom;
 import java.security.cert.X509Certificate;
 import java.time.Clock;
+import java.time.Duration;
+import java.time.Instant;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.Callable;
@@ -91,6 +93,11 @@ final class EnrollCommand implements Callable<Integer> {
   @Option(names = "--force", description = "Enroll again although this state directory holds a certificate.")
   boolean force;
 
+  @Option(names = "--wait", paramLabel = "DURATION", description = "Keep trying for up to DURATION (e.g. 10m) while the "
+      + "request is pending (202) or fails for a reason that can pass (unreachable, busy), with the same CSR, backoff "
+      + "and Retry-After as renewal-agent run; a refusal ends it at once. Default: one attempt.")
+  Duration wait = Duration.ZERO;
+
   @Override
   public Integer call() throws Exception {
     List<X509Certificate> bootstrapTrust = readTrust();
@@ -146,22 +153,60 @@ final class EnrollCommand implements Callable<Integer> {
     dir.writeConfig(config);
     dir.trust().writeBootstrap(bootstrapTrust);
 
-    Renewer renewer = new Renewer(dir, config, Clock.systemUTC(), new SecureRandom(), BuildInfo.timestamp());
+    Clock clock = Clock.systemUTC();
+    Renewer renewer = new Renewer(dir, config, clock, new SecureRandom(), BuildInfo.timestamp());
     Renewer.Result result = renewer.bootstrap(auth);
     PrintWriter out = spec.commandLine().getOut();
+    Instant deadline = clock.instant().plus(wait);
+    while (mayPass(result, dir) && !result.nextRunAt().isAfter(deadline)) {
+      out.println(result.message());
+      out.println("waiting until " + result.nextRunAt() + " (--wait until " + deadline + ")");
+      out.flush();
+      Duration pause = Duration.between(clock.instant(), result.nextRunAt());
+      if (!pause.isNegative()) {
+        Thread.sleep(pause.toMillis() + 1);
+      }
+      // A request that reached the server goes again as it was; else nothing was sent (no
+      // /cacerts yet), and the enrollment starts again.
+      result = dir.readState().pending() != null ? renewer.renew(false) : renewer.bootstrap(auth);
+    }
     switch (result.outcome()) {
       case ENROLLED, RENEWED -> {
         out.println(result.message());
         out.println("next renewal due " + result.nextRunAt() + "; keep it renewing with: renewal-agent run --state " + state);
         return 0;
       }
-      case PENDING -> {
-        out.println(result.message());
-        out.println("enrollment pending; renewal-agent run --state " + state + " completes it");
-        return 0;
+      case PENDING, WAITING -> {
+        AgentState.Pending pending = dir.readState().pending();
+        if (pending != null && pending.accepted()) {
+          out.println(result.message());
+          out.println("enrollment pending; renewal-agent run --state " + state + " completes it");
+          return 0;
+        }
+        throw AgentException.failure(result.message() + "; the request is kept: renewal-agent run --state " + state
+            + " sends it again");
       }
-      default -> throw AgentException.failure(result.message());
+      default -> throw AgentException.failure(result.message() + (mayPass(result, dir) && dir.readState().pending() != null
+          ? "; the request is kept: renewal-agent run --state " + state + " sends it again" : ""));
     }
+  }
+
+  /**
+   * Whether the enrollment is still under way and another attempt may end it: pending (202), or
+   * failed for a reason that can pass (not refused; a request that reached the server kept).
+   */
+  private static boolean mayPass(Renewer.Result result, StateDir dir) throws AgentException {
+    if (result.nextRunAt() == null) {
+      return false;
+    }
+    return switch (result.outcome()) {
+      case PENDING, WAITING -> true;
+      case FAILED -> {
+        AgentState state = dir.readState();
+        yield state.lastAttempt() != null && state.lastAttempt().outcome() == AgentState.Outcome.FAILED;
+      }
+      default -> false;
+    };
   }
 
   private List<X509Certificate> readTrust() {
