@@ -114,12 +114,12 @@ public final class Forwarder implements AutoCloseable {
     if (upstream.status().state() == Upstream.State.UP) {
       identity.renewIfDue(upstream);
     }
-    while (upstream.status().state() == Upstream.State.UP) {
+    while (upstream.status().state() == Upstream.State.UP && !Thread.currentThread().isInterrupted()) {
       List<PendingEnrollment> due = queue.due(clock.instant(), BATCH);
       boolean progressed = false;
       for (PendingEnrollment request : due) {
         progressed |= forward(request).isPresent();
-        if (upstream.status().state() != Upstream.State.UP) {
+        if (upstream.status().state() != Upstream.State.UP || Thread.currentThread().isInterrupted()) {
           return;
         }
       }
@@ -134,7 +134,8 @@ public final class Forwarder implements AutoCloseable {
    * Forwards one request now and records the upstream's answer.
    *
    * @return the request as it stands afterwards; empty when it is being forwarded by another
-   *     thread already (a request is never forwarded twice at once)
+   *     thread already (a request is never forwarded twice at once), or the forward was cut
+   *     short by the gateway's shutdown
    */
   public Optional<PendingEnrollment> forward(PendingEnrollment seen) {
     CountDownLatch mine = new CountDownLatch(1);
@@ -210,11 +211,6 @@ public final class Forwarder implements AutoCloseable {
       }
       PendingEnrollment request = current.get();
       EnrollOutcome outcome = upstream.forward(request);
-      if (Thread.currentThread().isInterrupted()) {
-        // Cut short by the gateway's shutdown: not the upstream's doing; the request stays as it
-        // was, forwarded after the restart.
-        return current;
-      }
       Instant now = clock.instant();
       if (outcome instanceof EnrollOutcome.Issued issued) {
         record(request, issued.certificate(), now);
@@ -222,6 +218,11 @@ public final class Forwarder implements AutoCloseable {
         Duration wait = pending.retryAfter().compareTo(MIN_DEFERRAL) < 0 ? MIN_DEFERRAL : pending.retryAfter();
         queue.retryLater(request.id(), "the upstream deferred it", now.plus(wait), now);
       } else if (outcome instanceof EnrollOutcome.Failed failed) {
+        if (Thread.currentThread().isInterrupted()) {
+          // Cut short by the gateway's shutdown, not the upstream's doing: nothing recorded, the
+          // request is forwarded after the restart; and no outcome, so that no round goes on.
+          return Optional.empty();
+        }
         fail(request, failed.failure(), now);
       }
       return queue.byId(request.id());
@@ -289,7 +290,7 @@ public final class Forwarder implements AutoCloseable {
       boolean forwardsStopped = deviceForwards.awaitTermination(10, TimeUnit.SECONDS);
       if (!roundStopped || !forwardsStopped) {
         LOG.warn("the gateway forwarder did not stop within 10s ({} still running)",
-            roundStopped ? "devices' forwards" : "its round");
+            roundStopped ? "devices' forwards" : forwardsStopped ? "its round" : "its round and devices' forwards");
       }
     } catch (InterruptedException e) {
       Thread.currentThread().interrupt();

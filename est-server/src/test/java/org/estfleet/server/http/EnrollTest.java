@@ -137,6 +137,13 @@ class EnrollTest {
     // The token proves nothing more than it did: a wrong one is still refused, and once the
     // certificate has expired there is nothing to give back.
     assertEquals(401, client.enroll("simpleenroll", csr("device-1"), "device-1", "guess").statusCode());
+    // The same key is not enough: the CSR must prove it, and name the token's device.
+    byte[] forged = csr("device-1").der();
+    forged[forged.length - 1] ^= 1;
+    HttpResponse<byte[]> unproven = client.enroll("simpleenroll", Csr.fromDer(forged), "device-1", token);
+    assertEquals(400, unproven.statusCode(), text(unproven));
+    HttpResponse<byte[]> otherName = client.enroll("simpleenroll", csr("device-2"), "device-1", token);
+    assertEquals(403, otherName.statusCode(), text(otherName));
     server.clock().advance(Duration.ofDays(31));
     HttpResponse<byte[]> late = client.enroll("simpleenroll", csr("device-1"), "device-1", token);
     assertEquals(401, late.statusCode());
