@@ -137,12 +137,12 @@ public final class Renewer {
       state = fetch.state();
       if (fetch.certificates() == null) {
         return fail(state, null, "cannot fetch /cacerts: " + fetch.error(), now, false, fetch.retryAfter(),
-            AgentState.Outcome.FAILED);
+            fetch.refused() ? AgentState.Outcome.REFUSED : AgentState.Outcome.FAILED);
       }
       List<X509Certificate> roots = fetch.certificates().stream().filter(Renewer::isSelfSigned).toList();
       if (roots.isEmpty()) {
         return fail(state, null, "the server's /cacerts holds no root CA certificate", now, false, null,
-            AgentState.Outcome.FAILED);
+            AgentState.Outcome.REFUSED);
       }
       if (trust.anchors().isEmpty()) {
         trust.writeAnchors(roots, now);
@@ -338,7 +338,7 @@ public final class Renewer {
     }
     return fail(state, endpoint, attempted.operation() + " failed at " + endpoint + ": " + failure.describe(), now,
         expired, failure.retryAfter(),
-        failure.kind() == Failure.Kind.REFUSED ? AgentState.Outcome.REFUSED : AgentState.Outcome.FAILED);
+        refusal(failure) ? AgentState.Outcome.REFUSED : AgentState.Outcome.FAILED);
   }
 
   /** Records a failed attempt and schedules the next one: backoff, never sooner than Retry-After. */
@@ -387,24 +387,38 @@ public final class Renewer {
     return path.subList(0, path.size() - 1);
   }
 
+  /**
+   * Whether the server refused the request itself, which sending it again cannot change: a 4xx
+   * other than 429 (too many requests, which passes).
+   */
+  private static boolean refusal(Failure failure) {
+    return failure.kind() == Failure.Kind.REFUSED && failure.status() != 429;
+  }
+
+  /**
+   * @param refused whether every endpoint refused, or was not the server the bootstrap trust
+   *     names: what trying again cannot change
+   */
   private record Fetch(List<X509Certificate> certificates, AgentState state, String error, Duration retryAfter,
-      URI endpoint) {}
+      URI endpoint, boolean refused) {}
 
   private Fetch fetchCaCertificates(AgentState state, List<X509Certificate> anchors, Instant now) {
     String error = "no endpoint configured";
     Duration retryAfter = null;
+    boolean refused = true;
     for (URI endpoint : endpoints(state)) {
       CaCertsOutcome outcome = client.caCertificates(endpoint, config.label(), anchors);
       if (outcome instanceof CaCertsOutcome.Fetched fetched) {
-        return new Fetch(fetched.certificates(), healthy(state, endpoint, now), null, null, endpoint);
+        return new Fetch(fetched.certificates(), healthy(state, endpoint, now), null, null, endpoint, false);
       }
       Failure failure = ((CaCertsOutcome.Failed) outcome).failure();
       state = unhealthy(state, endpoint, failure, now);
       error = endpoint + ": " + failure.describe();
       retryAfter = failure.retryAfter();
+      refused &= refusal(failure) || failure.kind() == Failure.Kind.TLS_TRUST;
       LOG.warn("/cacerts from {} failed: {}", endpoint, failure.describe());
     }
-    return new Fetch(null, state, error, retryAfter, null);
+    return new Fetch(null, state, error, retryAfter, null, refused);
   }
 
   private AgentState refreshTrust(AgentState state, Instant now) throws IOException {

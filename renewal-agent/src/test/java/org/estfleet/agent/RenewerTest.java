@@ -220,7 +220,7 @@ class RenewerTest {
         "device-1:" + server.token("device-1"), "--wait", "2m");
 
     assertEquals(0, enroll.exit(), enroll.err());
-    assertTrue(enroll.out().contains("waiting until "), enroll.out());
+    assertTrue(enroll.out().contains("trying again in "), enroll.out());
     assertTrue(enroll.out().contains("enrolled: serial "), enroll.out());
     List<byte[]> sent = deferring.get().csrs;
     assertTrue(sent.size() >= 2, "sent again after Retry-After: " + sent.size());
@@ -241,8 +241,71 @@ class RenewerTest {
 
     assertEquals(1, enroll.exit());
     assertTrue(enroll.err().contains("HTTP 401"), enroll.err());
-    assertFalse(enroll.out().contains("waiting until"), enroll.out());
+    assertFalse(enroll.out().contains("trying again"), enroll.out());
     assertFalse(enroll.err().contains("the request is kept"), enroll.err());
+  }
+
+  @Test
+  void enrollRunAgainWithTheSameToken_afterALostAnswer_sendsTheKeptRequest() throws Exception {
+    TestClock clock = TestClock.ticking();
+    AtomicReference<Boolean> loseAnswer = new AtomicReference<>(true);
+    server = TestServer.start(dir.resolve("server"), "{}", clock, ca -> new ForwardingCa(ca) {
+      @Override
+      public org.estfleet.server.ca.IssueResult issue(org.estfleet.server.ca.IssueRequest request) throws EstException {
+        org.estfleet.server.ca.IssueResult issued = super.issue(request);
+        if (loseAnswer.getAndSet(false)) {
+          throw EstException.serviceUnavailable("the answer was lost", Duration.ofSeconds(60));
+        }
+        return issued;
+      }
+    });
+    String[] enroll = {"enroll", "--state", dir.resolve("agent").toString(), "--server", server.baseUri().toString(),
+        "--trust", server.dataDir().resolve("ca/root.pem").toString(), "--token", "device-1:" + server.token("device-1")};
+    AgentFixture.Run first = AgentFixture.cli(enroll);
+    String recorded = server.ledger(l -> l.byDevice("device-1")).get(0).serial();
+
+    AgentFixture.Run again = AgentFixture.cli(enroll);
+
+    assertEquals(1, first.exit(), first.out());
+    assertEquals(0, again.exit(), again.err());
+    assertEquals(recorded, Certificates.serialHex(current(dir.resolve("agent")).certificate()));
+    assertEquals(1, server.ledger(l -> l.byDevice("device-1")).size());
+  }
+
+  @Test
+  void enrollWithWait_notEnrolledWithinIt_exits1AndKeepsTheRequest() throws Exception {
+    TestClock clock = TestClock.ticking();
+    server = TestServer.start(dir.resolve("server"), "{}", clock,
+        ca -> new DeferringCa(ca, Duration.ofSeconds(60), clock));
+    Path state = dir.resolve("agent");
+
+    AgentFixture.Run enroll = AgentFixture.cli("enroll", "--state", state.toString(), "--server",
+        server.baseUri().toString(), "--trust", server.dataDir().resolve("ca/root.pem").toString(), "--token",
+        "device-1:" + server.token("device-1"), "--wait", "2s");
+
+    assertEquals(1, enroll.exit(), enroll.out());
+    assertTrue(enroll.err().contains("not enrolled within --wait 2s"), enroll.err());
+    assertTrue(enroll.err().contains("the request is kept"), enroll.err());
+    assertTrue(StateDir.open(state).readState().pending().accepted());
+  }
+
+  @Test
+  void enrollWithWait_aTooManyRequests429_isNotARefusal() throws Exception {
+    server = TestServer.start(dir.resolve("server"), "{\"limits\": {\"enrollmentsPerSourcePerMinute\": 1}}");
+    Path state = dir.resolve("agent");
+    // Another device's enrollment request from this address uses up the minute's one.
+    AgentFixture.cli("enroll", "--state", dir.resolve("other").toString(), "--server", server.baseUri().toString(),
+        "--trust", server.dataDir().resolve("ca/root.pem").toString(), "--token", "device-0:" + server.token("device-0"));
+
+    AgentFixture.Run enroll = AgentFixture.cli("enroll", "--state", state.toString(), "--server",
+        server.baseUri().toString(), "--trust", server.dataDir().resolve("ca/root.pem").toString(), "--token",
+        "device-1:" + server.token("device-1"), "--wait", "2s");
+
+    assertEquals(1, enroll.exit(), enroll.out());
+    assertTrue(enroll.err().contains("HTTP 429"), enroll.err());
+    assertTrue(enroll.err().contains("not enrolled within --wait 2s"), "waited, as for a server that is busy: "
+        + enroll.err());
+    assertEquals(AgentState.Outcome.FAILED, StateDir.open(state).readState().lastAttempt().outcome());
   }
 
   @Test

@@ -9,6 +9,7 @@ import java.security.cert.X509Certificate;
 import java.time.Clock;
 import java.time.Duration;
 import java.time.Instant;
+import java.time.temporal.ChronoUnit;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.Callable;
@@ -19,6 +20,7 @@ import org.estfleet.agent.store.AgentConfig;
 import org.estfleet.agent.store.AgentState;
 import org.estfleet.agent.store.StateDir;
 import org.estfleet.est.client.ClientAuth;
+import org.estfleet.json.DurationText;
 import org.estfleet.pki.Certificates;
 import org.estfleet.pki.KeyAlgorithm;
 import org.estfleet.pki.KeyPairs;
@@ -93,9 +95,12 @@ final class EnrollCommand implements Callable<Integer> {
   @Option(names = "--force", description = "Enroll again although this state directory holds a certificate.")
   boolean force;
 
+  private static final Duration MIN_PAUSE = Duration.ofSeconds(1);
+
   @Option(names = "--wait", paramLabel = "DURATION", description = "Keep trying for up to DURATION (e.g. 10m) while the "
       + "request is pending (202) or fails for a reason that can pass (unreachable, busy), with the same CSR, backoff "
-      + "and Retry-After as renewal-agent run; a refusal ends it at once. Default: one attempt.")
+      + "and Retry-After as renewal-agent run; a refusal ends it at once, and not enrolled by then it exits 1. "
+      + "Default: one attempt.")
   Duration wait = Duration.ZERO;
 
   @Override
@@ -150,26 +155,45 @@ final class EnrollCommand implements Callable<Integer> {
       dir.trust().writeIntermediates(List.of());
       dir.writeState(AgentState.initial());
     }
+    // A first enrollment kept from an earlier run (its answer lost, a 503) is the same request
+    // again when nothing about it changed: it goes again as it was, since with a new key the
+    // server would find the token used. Any other kept request is dropped.
+    boolean resume = sameKeptRequest(dir, config, auth);
+    if (!resume && dir.readState().pending() != null) {
+      dir.pending().clear();
+      dir.writeState(dir.readState().withPending(null));
+    }
     dir.writeConfig(config);
     dir.trust().writeBootstrap(bootstrapTrust);
 
-    Clock clock = Clock.systemUTC();
-    Renewer renewer = new Renewer(dir, config, clock, new SecureRandom(), BuildInfo.timestamp());
-    Renewer.Result result = renewer.bootstrap(auth);
+    long started = System.nanoTime();
+    Renewer renewer = new Renewer(dir, config, Clock.systemUTC(), new SecureRandom(), BuildInfo.timestamp());
+    Renewer.Result result = resume ? renewer.renew(true) : renewer.bootstrap(auth);
     PrintWriter out = spec.commandLine().getOut();
-    Instant deadline = clock.instant().plus(wait);
-    while (mayPass(result, dir) && !result.nextRunAt().isAfter(deadline)) {
-      out.println(result.message());
-      out.println("waiting until " + result.nextRunAt() + " (--wait until " + deadline + ")");
-      out.flush();
-      Duration pause = Duration.between(clock.instant(), result.nextRunAt());
-      if (!pause.isNegative()) {
-        Thread.sleep(pause.toMillis() + 1);
+    while (!wait.isZero() && mayPass(result, dir) && dir.credentials().current().isEmpty()) {
+      Duration pause = Duration.between(Instant.now(), result.nextRunAt());
+      pause = pause.compareTo(MIN_PAUSE) < 0 ? MIN_PAUSE : pause;
+      Duration left = wait.minusNanos(System.nanoTime() - started);
+      if (pause.compareTo(left) > 0) {
+        break;
       }
-      // A request that reached the server goes again as it was; else nothing was sent (no
-      // /cacerts yet), and the enrollment starts again.
+      out.println(result.message());
+      out.println("trying again in " + DurationText.format(pause.truncatedTo(ChronoUnit.SECONDS)) + " (--wait: "
+          + DurationText.format(left.truncatedTo(ChronoUnit.SECONDS)) + " left)");
+      out.flush();
+      Thread.sleep(pause.toMillis());
+      // Once a request was sent it goes again as it was; before that (no /cacerts yet) the
+      // enrollment starts again.
       result = dir.readState().pending() != null ? renewer.renew(false) : renewer.bootstrap(auth);
     }
+    var enrolled = dir.credentials().current();
+    if (enrolled.isPresent() && result.outcome() != Renewer.Outcome.ENROLLED) {
+      // Enrolled meanwhile by renewal-agent run, which sent the kept request.
+      out.println("enrolled: " + Certificates.describe(enrolled.get().certificate()));
+      return 0;
+    }
+    boolean kept = dir.readState().pending() != null;
+    String keptNote = kept ? "; the request is kept: renewal-agent run --state " + state + " sends it again" : "";
     switch (result.outcome()) {
       case ENROLLED, RENEWED -> {
         out.println(result.message());
@@ -177,18 +201,46 @@ final class EnrollCommand implements Callable<Integer> {
         return 0;
       }
       case PENDING, WAITING -> {
-        AgentState.Pending pending = dir.readState().pending();
-        if (pending != null && pending.accepted()) {
+        if (!wait.isZero()) {
+          throw AgentException.failure("not enrolled within --wait " + DurationText.format(wait) + ": "
+              + result.message() + keptNote);
+        }
+        if (kept && dir.readState().pending().accepted()) {
           out.println(result.message());
           out.println("enrollment pending; renewal-agent run --state " + state + " completes it");
           return 0;
         }
-        throw AgentException.failure(result.message() + "; the request is kept: renewal-agent run --state " + state
-            + " sends it again");
+        throw AgentException.failure(result.message() + keptNote);
       }
-      default -> throw AgentException.failure(result.message() + (mayPass(result, dir) && dir.readState().pending() != null
-          ? "; the request is kept: renewal-agent run --state " + state + " sends it again" : ""));
+      default -> {
+        boolean mayPass = mayPass(result, dir);
+        throw AgentException.failure((mayPass && !wait.isZero() ? "not enrolled within --wait "
+            + DurationText.format(wait) + ": " : "") + result.message() + (mayPass ? keptNote : ""));
+      }
     }
+  }
+
+  /**
+   * Whether the state holds a first enrollment's request kept by an earlier run for the same
+   * identity, label, key type and credential (the same token, or an IDevID).
+   */
+  private static boolean sameKeptRequest(StateDir dir, AgentConfig config, ClientAuth auth) throws Exception {
+    AgentState.Pending pending = dir.readState().pending();
+    if (pending == null || "certificate".equals(pending.credential())) {
+      return false;
+    }
+    AgentConfig before = dir.readConfig();
+    if (!before.identity().equals(config.identity()) || !before.label().equals(config.label())
+        || before.keyType() != config.keyType()) {
+      return false;
+    }
+    var request = dir.pending().load();
+    if (request.isEmpty()) {
+      return false;
+    }
+    return auth instanceof ClientAuth.Token token
+        ? "token".equals(pending.credential()) && token.secret().equals(request.get().token())
+        : "idevid".equals(pending.credential());
   }
 
   /**
