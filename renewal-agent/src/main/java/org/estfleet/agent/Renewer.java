@@ -164,6 +164,24 @@ public final class Renewer {
   }
 
   /**
+   * Sends a kept first enrollment (token or IDevID) again as it was, now, whether or not a
+   * certificate is in force ({@code enroll --force} keeps the old one until the new arrives).
+   *
+   * @throws AgentException exit 3 if no such request is kept
+   */
+  public synchronized Result resumeEnrollment() throws AgentException {
+    try (StateLock lock = dir.lock()) {
+      AgentState state = dir.readState();
+      if (state.pending() == null || "certificate".equals(state.pending().credential())) {
+        throw AgentException.notEnrolled(dir.root() + " keeps no first enrollment to send again");
+      }
+      return resumeBootstrap(state, true, clock.instant());
+    } catch (IOException e) {
+      throw AgentException.failure("enrollment failed: " + e.getMessage(), e);
+    }
+  }
+
+  /**
    * One renewal attempt if it is due (or always, when {@code force}), honouring backoff and
    * Retry-After unless forced. Resends a pending request rather than making a new one.
    *

@@ -273,6 +273,46 @@ class RenewerTest {
   }
 
   @Test
+  void enrollForce_aFailureIsNotTheOldCertificate_andALostAnswerResumesWithTheSameToken() throws Exception {
+    TestClock clock = TestClock.ticking();
+    AtomicReference<Boolean> loseAnswer = new AtomicReference<>(false);
+    server = TestServer.start(dir.resolve("server"), "{}", clock, ca -> new ForwardingCa(ca) {
+      @Override
+      public org.estfleet.server.ca.IssueResult issue(org.estfleet.server.ca.IssueRequest request) throws EstException {
+        org.estfleet.server.ca.IssueResult issued = super.issue(request);
+        if (loseAnswer.getAndSet(false)) {
+          throw EstException.serviceUnavailable("the answer was lost", Duration.ofSeconds(60));
+        }
+        return issued;
+      }
+    });
+    Path state = AgentFixture.enroll(server, dir.resolve("agent"), "device-1");
+    X509Certificate old = current(state).certificate();
+    String[] base = {"enroll", "--force", "--state", state.toString(), "--server", server.baseUri().toString(),
+        "--trust", server.dataDir().resolve("ca/root.pem").toString(), "--token"};
+
+    AgentFixture.Run refused = AgentFixture.cli(concat(base, "device-1:not-a-token"));
+    loseAnswer.set(true);
+    String token = "device-1:" + server.token("device-1");
+    AgentFixture.Run lost = AgentFixture.cli(concat(base, token));
+    AgentFixture.Run again = AgentFixture.cli(concat(base, token));
+
+    assertEquals(1, refused.exit(), refused.out());
+    assertEquals(1, lost.exit(), lost.out());
+    assertEquals(0, again.exit(), again.err());
+    List<String> serials = server.ledger(l -> l.byDevice("device-1")).stream().map(r -> r.serial()).toList();
+    assertEquals(2, serials.size(), "the first certificate and the forced one, issued once: " + serials);
+    assertEquals(serials.get(1), Certificates.serialHex(current(state).certificate()));
+    assertNotEquals(old, current(state).certificate());
+  }
+
+  private static String[] concat(String[] base, String last) {
+    String[] all = java.util.Arrays.copyOf(base, base.length + 1);
+    all[base.length] = last;
+    return all;
+  }
+
+  @Test
   void enrollWithWait_notEnrolledWithinIt_exits1AndKeepsTheRequest() throws Exception {
     TestClock clock = TestClock.ticking();
     server = TestServer.start(dir.resolve("server"), "{}", clock,

@@ -71,7 +71,7 @@ class QueryPlanTest {
   }
 
   @Test
-  void health_readsKeptCountsAndOneIndexEntry_notTheLedgerOrTheQueue() {
+  void health_readsOneDescentKeptCountsAndOneIndexEntry_notTheLedgerOrTheQueue() {
     assertEquals(List.of("SEARCH issued_certificate"), plan(IssuedCertificates.COUNT));
     assertEquals(List.of("SCAN CONSTANT ROW", "SCALAR SUBQUERY 1", "SCAN pending_count", "SCALAR SUBQUERY 2", "SCAN answered_count",
         "SCALAR SUBQUERY 3", "SEARCH pending_enrollment USING COVERING INDEX pending_enrollment_age (status=?)"),

@@ -18,6 +18,7 @@ import org.estfleet.agent.BuildInfo;
 import org.estfleet.agent.Renewer;
 import org.estfleet.agent.store.AgentConfig;
 import org.estfleet.agent.store.AgentState;
+import org.estfleet.agent.store.CredentialStore;
 import org.estfleet.agent.store.StateDir;
 import org.estfleet.est.client.ClientAuth;
 import org.estfleet.json.DurationText;
@@ -41,6 +42,9 @@ import picocli.CommandLine.Spec;
 @Command(name = "enroll", mixinStandardHelpOptions = true, sortOptions = false,
     description = "Enroll this device: key, trust anchors from /cacerts, first certificate, agent.json.")
 final class EnrollCommand implements Callable<Integer> {
+  /** The least time between two attempts under --wait. */
+  private static final Duration MIN_PAUSE = Duration.ofSeconds(1);
+
   @Spec
   CommandSpec spec;
 
@@ -95,8 +99,6 @@ final class EnrollCommand implements Callable<Integer> {
   @Option(names = "--force", description = "Enroll again although this state directory holds a certificate.")
   boolean force;
 
-  private static final Duration MIN_PAUSE = Duration.ofSeconds(1);
-
   @Option(names = "--wait", paramLabel = "DURATION", description = "Keep trying for up to DURATION (e.g. 10m) while the "
       + "request is pending (202) or fails for a reason that can pass (unreachable, busy), with the same CSR, backoff "
       + "and Retry-After as renewal-agent run; a refusal ends it at once, and not enrolled by then it exits 1. "
@@ -150,27 +152,30 @@ final class EnrollCommand implements Callable<Integer> {
       throw AgentException.usage(state + " is already enrolled (" + Certificates.describe(current.get().certificate())
           + "); it renews on its own with renewal-agent run, or use --force to enroll again");
     }
-    if (force) {
-      dir.trust().writeAnchors(List.of(), null);
-      dir.trust().writeIntermediates(List.of());
-      dir.writeState(AgentState.initial());
-    }
+    // The certificate in force before this run, if any (--force): not this run's result.
+    X509Certificate before = current.map(CredentialStore.Credentials::certificate).orElse(null);
     // A first enrollment kept from an earlier run (its answer lost, a 503) is the same request
     // again when nothing about it changed: it goes again as it was, since with a new key the
-    // server would find the token used. Any other kept request is dropped.
+    // server would find the token used. Any other kept request is dropped, with the failures
+    // counted for it (their backoff is not this enrollment's).
     boolean resume = sameKeptRequest(dir, config, auth);
-    if (!resume && dir.readState().pending() != null) {
+    if (!resume) {
+      if (force) {
+        dir.trust().writeAnchors(List.of(), null);
+        dir.trust().writeIntermediates(List.of());
+        dir.writeState(AgentState.initial());
+      }
       dir.pending().clear();
-      dir.writeState(dir.readState().withPending(null));
+      dir.writeState(dir.readState().withPending(null).withFailures(0, null));
     }
     dir.writeConfig(config);
     dir.trust().writeBootstrap(bootstrapTrust);
 
     long started = System.nanoTime();
     Renewer renewer = new Renewer(dir, config, Clock.systemUTC(), new SecureRandom(), BuildInfo.timestamp());
-    Renewer.Result result = resume ? renewer.renew(true) : renewer.bootstrap(auth);
+    Renewer.Result result = resume ? renewer.resumeEnrollment() : renewer.bootstrap(auth);
     PrintWriter out = spec.commandLine().getOut();
-    while (!wait.isZero() && mayPass(result, dir) && dir.credentials().current().isEmpty()) {
+    while (!wait.isZero() && mayPass(result, dir) && !enrolledMeanwhile(dir, before)) {
       Duration pause = Duration.between(Instant.now(), result.nextRunAt());
       pause = pause.compareTo(MIN_PAUSE) < 0 ? MIN_PAUSE : pause;
       Duration left = wait.minusNanos(System.nanoTime() - started);
@@ -181,19 +186,20 @@ final class EnrollCommand implements Callable<Integer> {
       out.println("trying again in " + DurationText.format(pause.truncatedTo(ChronoUnit.SECONDS)) + " (--wait: "
           + DurationText.format(left.truncatedTo(ChronoUnit.SECONDS)) + " left)");
       out.flush();
-      Thread.sleep(pause.toMillis());
+      Thread.sleep(pause.toMillis() + 1);
       // Once a request was sent it goes again as it was; before that (no /cacerts yet) the
       // enrollment starts again.
-      result = dir.readState().pending() != null ? renewer.renew(false) : renewer.bootstrap(auth);
+      result = dir.readState().pending() != null ? renewer.resumeEnrollment() : renewer.bootstrap(auth);
     }
-    var enrolled = dir.credentials().current();
-    if (enrolled.isPresent() && result.outcome() != Renewer.Outcome.ENROLLED) {
+    if (result.outcome() != Renewer.Outcome.ENROLLED && enrolledMeanwhile(dir, before)) {
       // Enrolled meanwhile by renewal-agent run, which sent the kept request.
-      out.println("enrolled: " + Certificates.describe(enrolled.get().certificate()));
+      out.println("enrolled: " + Certificates.describe(dir.credentials().current().orElseThrow().certificate()));
       return 0;
     }
     boolean kept = dir.readState().pending() != null;
     String keptNote = kept ? "; the request is kept: renewal-agent run --state " + state + " sends it again" : "";
+    String late = "not enrolled within --wait " + DurationText.format(wait)
+        + (result.nextRunAt() == null ? "" : " (next attempt due at " + result.nextRunAt() + ")") + ": ";
     switch (result.outcome()) {
       case ENROLLED, RENEWED -> {
         out.println(result.message());
@@ -202,8 +208,7 @@ final class EnrollCommand implements Callable<Integer> {
       }
       case PENDING, WAITING -> {
         if (!wait.isZero()) {
-          throw AgentException.failure("not enrolled within --wait " + DurationText.format(wait) + ": "
-              + result.message() + keptNote);
+          throw AgentException.failure(late + result.message() + keptNote);
         }
         if (kept && dir.readState().pending().accepted()) {
           out.println(result.message());
@@ -214,33 +219,44 @@ final class EnrollCommand implements Callable<Integer> {
       }
       default -> {
         boolean mayPass = mayPass(result, dir);
-        throw AgentException.failure((mayPass && !wait.isZero() ? "not enrolled within --wait "
-            + DurationText.format(wait) + ": " : "") + result.message() + (mayPass ? keptNote : ""));
+        throw AgentException.failure((mayPass && !wait.isZero() ? late : "") + result.message()
+            + (mayPass ? keptNote : ""));
       }
     }
   }
 
+  /** Whether a certificate other than {@code before} is in force now. */
+  private static boolean enrolledMeanwhile(StateDir dir, X509Certificate before) throws Exception {
+    var now = dir.credentials().current();
+    return now.isPresent() && !now.get().certificate().equals(before);
+  }
+
   /**
    * Whether the state holds a first enrollment's request kept by an earlier run for the same
-   * identity, label, key type and credential (the same token, or an IDevID).
+   * identity, label, key type and credential (the same token, or an IDevID). A state or settings
+   * file that cannot be read holds none: this run writes both afresh.
    */
-  private static boolean sameKeptRequest(StateDir dir, AgentConfig config, ClientAuth auth) throws Exception {
-    AgentState.Pending pending = dir.readState().pending();
-    if (pending == null || "certificate".equals(pending.credential())) {
+  private static boolean sameKeptRequest(StateDir dir, AgentConfig config, ClientAuth auth) {
+    try {
+      AgentState.Pending pending = dir.readState().pending();
+      if (pending == null || "certificate".equals(pending.credential())) {
+        return false;
+      }
+      AgentConfig before = dir.readConfig();
+      if (!before.identity().equals(config.identity()) || !before.label().equals(config.label())
+          || before.keyType() != config.keyType()) {
+        return false;
+      }
+      var request = dir.pending().load();
+      if (request.isEmpty()) {
+        return false;
+      }
+      return auth instanceof ClientAuth.Token token
+          ? "token".equals(pending.credential()) && token.secret().equals(request.get().token())
+          : "idevid".equals(pending.credential());
+    } catch (AgentException | java.io.IOException | RuntimeException e) {
       return false;
     }
-    AgentConfig before = dir.readConfig();
-    if (!before.identity().equals(config.identity()) || !before.label().equals(config.label())
-        || before.keyType() != config.keyType()) {
-      return false;
-    }
-    var request = dir.pending().load();
-    if (request.isEmpty()) {
-      return false;
-    }
-    return auth instanceof ClientAuth.Token token
-        ? "token".equals(pending.credential()) && token.secret().equals(request.get().token())
-        : "idevid".equals(pending.credential());
   }
 
   /**
