@@ -9,6 +9,7 @@ import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.CopyOnWriteArrayList;
 import org.estfleet.est.EstException;
 import org.estfleet.pki.Certificates;
+import org.estfleet.server.ForwardingCa;
 import org.estfleet.server.ca.CertificateAuthority;
 import org.estfleet.server.ca.IssueRequest;
 import org.estfleet.server.ca.IssueResult;

@@ -14,6 +14,7 @@ import org.estfleet.est.EstException;
 import org.estfleet.pki.Certificates;
 import org.estfleet.pki.Pem;
 import org.estfleet.pki.TestPki;
+import org.estfleet.server.ForwardingCa;
 import org.estfleet.server.TestServer;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;

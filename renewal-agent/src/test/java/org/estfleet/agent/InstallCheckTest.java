@@ -20,6 +20,7 @@ import org.estfleet.pki.CertificateBuilder;
 import org.estfleet.pki.KeyAlgorithm;
 import org.estfleet.pki.Pem;
 import org.estfleet.pki.TestPki;
+import org.estfleet.server.ForwardingCa;
 import org.estfleet.server.TestServer;
 import org.estfleet.server.ca.CertificateAuthority;
 import org.estfleet.server.ca.IssueRequest;

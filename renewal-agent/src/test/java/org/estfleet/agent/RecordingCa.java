@@ -3,6 +3,7 @@ package org.estfleet.agent;
 import java.util.List;
 import java.util.concurrent.CopyOnWriteArrayList;
 import org.estfleet.est.EstException;
+import org.estfleet.server.ForwardingCa;
 import org.estfleet.server.ca.CertificateAuthority;
 import org.estfleet.server.ca.IssueRequest;
 import org.estfleet.server.ca.IssueResult;

@@ -22,6 +22,7 @@ import org.estfleet.agent.store.StateDir;
 import org.estfleet.est.EstException;
 import org.estfleet.pki.Certificates;
 import org.estfleet.pki.TestClock;
+import org.estfleet.server.ForwardingCa;
 import org.estfleet.server.TestServer;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
@@ -171,23 +172,10 @@ class RenewerTest {
   void aFirstEnrollmentWhoseAnswerWasLost_isCollectedByTheRetry_withTheSameTokenAndCsr() throws Exception {
     // given: a server that records the device's certificate, then fails to answer, once
     TestClock clock = TestClock.ticking();
-    AtomicReference<Boolean> loseAnswer = new AtomicReference<>(true);
     List<byte[]> csrs = new java.util.concurrent.CopyOnWriteArrayList<>();
-    server = TestServer.start(dir.resolve("server"), "{}", clock, ca -> new ForwardingCa(ca) {
-      @Override
-      public org.estfleet.server.ca.IssueResult issue(org.estfleet.server.ca.IssueRequest request) throws EstException {
-        csrs.add(request.csr().der());
-        org.estfleet.server.ca.IssueResult issued = super.issue(request);
-        if (loseAnswer.getAndSet(false)) {
-          throw EstException.serviceUnavailable("the answer was lost", Duration.ofSeconds(60));
-        }
-        return issued;
-      }
-    });
+    server = TestServer.start(dir.resolve("server"), "{}", clock, losingAnswer(new AtomicReference<>(true), csrs));
     Path state = dir.resolve("agent");
-    AgentFixture.Run enroll = AgentFixture.cli("enroll", "--state", state.toString(), "--server",
-        server.baseUri().toString(), "--trust", server.dataDir().resolve("ca/root.pem").toString(), "--token",
-        "device-1:" + server.token("device-1"));
+    AgentFixture.Run enroll = AgentFixture.cli(enrollArgs(state, "device-1:" + server.token("device-1")));
     assertEquals(1, server.ledger(l -> l.byDevice("device-1")).size(), "recorded, though not received");
     String recorded = server.ledger(l -> l.byDevice("device-1")).get(0).serial();
 
@@ -215,9 +203,8 @@ class RenewerTest {
     });
     Path state = dir.resolve("agent");
 
-    AgentFixture.Run enroll = AgentFixture.cli("enroll", "--state", state.toString(), "--server",
-        server.baseUri().toString(), "--trust", server.dataDir().resolve("ca/root.pem").toString(), "--token",
-        "device-1:" + server.token("device-1"), "--wait", "2m");
+    AgentFixture.Run enroll =
+        AgentFixture.cli(enrollArgs(state, "device-1:" + server.token("device-1"), "--wait", "2m"));
 
     assertEquals(0, enroll.exit(), enroll.err());
     assertTrue(enroll.out().contains("trying again in "), enroll.out());
@@ -235,9 +222,8 @@ class RenewerTest {
     server = TestServer.start(dir.resolve("server"));
     server.token("device-1");
 
-    AgentFixture.Run enroll = AgentFixture.cli("enroll", "--state", dir.resolve("agent").toString(), "--server",
-        server.baseUri().toString(), "--trust", server.dataDir().resolve("ca/root.pem").toString(), "--token",
-        "device-1:not-the-token", "--wait", "10m");
+    AgentFixture.Run enroll =
+        AgentFixture.cli(enrollArgs(dir.resolve("agent"), "device-1:not-the-token", "--wait", "10m"));
 
     assertEquals(1, enroll.exit());
     assertTrue(enroll.err().contains("HTTP 401"), enroll.err());
@@ -248,19 +234,9 @@ class RenewerTest {
   @Test
   void enrollRunAgainWithTheSameToken_afterALostAnswer_sendsTheKeptRequest() throws Exception {
     TestClock clock = TestClock.ticking();
-    AtomicReference<Boolean> loseAnswer = new AtomicReference<>(true);
-    server = TestServer.start(dir.resolve("server"), "{}", clock, ca -> new ForwardingCa(ca) {
-      @Override
-      public org.estfleet.server.ca.IssueResult issue(org.estfleet.server.ca.IssueRequest request) throws EstException {
-        org.estfleet.server.ca.IssueResult issued = super.issue(request);
-        if (loseAnswer.getAndSet(false)) {
-          throw EstException.serviceUnavailable("the answer was lost", Duration.ofSeconds(60));
-        }
-        return issued;
-      }
-    });
-    String[] enroll = {"enroll", "--state", dir.resolve("agent").toString(), "--server", server.baseUri().toString(),
-        "--trust", server.dataDir().resolve("ca/root.pem").toString(), "--token", "device-1:" + server.token("device-1")};
+    server = TestServer.start(dir.resolve("server"), "{}", clock,
+        losingAnswer(new AtomicReference<>(true), new java.util.ArrayList<>()));
+    String[] enroll = enrollArgs(dir.resolve("agent"), "device-1:" + server.token("device-1"));
     AgentFixture.Run first = AgentFixture.cli(enroll);
     String recorded = server.ledger(l -> l.byDevice("device-1")).get(0).serial();
 
@@ -276,26 +252,16 @@ class RenewerTest {
   void enrollForce_aFailureIsNotTheOldCertificate_andALostAnswerResumesWithTheSameToken() throws Exception {
     TestClock clock = TestClock.ticking();
     AtomicReference<Boolean> loseAnswer = new AtomicReference<>(false);
-    server = TestServer.start(dir.resolve("server"), "{}", clock, ca -> new ForwardingCa(ca) {
-      @Override
-      public org.estfleet.server.ca.IssueResult issue(org.estfleet.server.ca.IssueRequest request) throws EstException {
-        org.estfleet.server.ca.IssueResult issued = super.issue(request);
-        if (loseAnswer.getAndSet(false)) {
-          throw EstException.serviceUnavailable("the answer was lost", Duration.ofSeconds(60));
-        }
-        return issued;
-      }
-    });
+    server = TestServer.start(dir.resolve("server"), "{}", clock,
+        losingAnswer(loseAnswer, new java.util.ArrayList<>()));
     Path state = AgentFixture.enroll(server, dir.resolve("agent"), "device-1");
     X509Certificate old = current(state).certificate();
-    String[] base = {"enroll", "--force", "--state", state.toString(), "--server", server.baseUri().toString(),
-        "--trust", server.dataDir().resolve("ca/root.pem").toString(), "--token"};
 
-    AgentFixture.Run refused = AgentFixture.cli(concat(base, "device-1:not-a-token"));
+    AgentFixture.Run refused = AgentFixture.cli(enrollArgs(state, "device-1:not-a-token", "--force"));
     loseAnswer.set(true);
     String token = "device-1:" + server.token("device-1");
-    AgentFixture.Run lost = AgentFixture.cli(concat(base, token));
-    AgentFixture.Run again = AgentFixture.cli(concat(base, token));
+    AgentFixture.Run lost = AgentFixture.cli(enrollArgs(state, token, "--force"));
+    AgentFixture.Run again = AgentFixture.cli(enrollArgs(state, token, "--force"));
 
     assertEquals(1, refused.exit(), refused.out());
     assertEquals(1, lost.exit(), lost.out());
@@ -306,10 +272,31 @@ class RenewerTest {
     assertNotEquals(old, current(state).certificate());
   }
 
-  private static String[] concat(String[] base, String last) {
-    String[] all = java.util.Arrays.copyOf(base, base.length + 1);
-    all[base.length] = last;
-    return all;
+  /** renewal-agent enroll into {@code state} at {@link #server} with {@code token}, then {@code extra}. */
+  private String[] enrollArgs(Path state, String token, String... extra) {
+    List<String> args = new java.util.ArrayList<>(List.of("enroll", "--state", state.toString(), "--server",
+        server.baseUri().toString(), "--trust", server.dataDir().resolve("ca/root.pem").toString(), "--token", token));
+    args.addAll(List.of(extra));
+    return args.toArray(String[]::new);
+  }
+
+  /**
+   * The real CA, remembering each CSR in {@code csrs}, which records a certificate and then
+   * fails to answer (503) when {@code lose} is set, once: an answer lost on the way.
+   */
+  private static java.util.function.UnaryOperator<org.estfleet.server.ca.CertificateAuthority> losingAnswer(
+      AtomicReference<Boolean> lose, List<byte[]> csrs) {
+    return ca -> new ForwardingCa(ca) {
+      @Override
+      public org.estfleet.server.ca.IssueResult issue(org.estfleet.server.ca.IssueRequest request) throws EstException {
+        csrs.add(request.csr().der());
+        org.estfleet.server.ca.IssueResult issued = super.issue(request);
+        if (lose.getAndSet(false)) {
+          throw EstException.serviceUnavailable("the answer was lost", Duration.ofSeconds(60));
+        }
+        return issued;
+      }
+    };
   }
 
   @Test
@@ -319,9 +306,8 @@ class RenewerTest {
         ca -> new DeferringCa(ca, Duration.ofSeconds(60), clock));
     Path state = dir.resolve("agent");
 
-    AgentFixture.Run enroll = AgentFixture.cli("enroll", "--state", state.toString(), "--server",
-        server.baseUri().toString(), "--trust", server.dataDir().resolve("ca/root.pem").toString(), "--token",
-        "device-1:" + server.token("device-1"), "--wait", "2s");
+    AgentFixture.Run enroll =
+        AgentFixture.cli(enrollArgs(state, "device-1:" + server.token("device-1"), "--wait", "2s"));
 
     assertEquals(1, enroll.exit(), enroll.out());
     assertTrue(enroll.err().contains("not enrolled within --wait 2s"), enroll.err());
@@ -334,12 +320,10 @@ class RenewerTest {
     server = TestServer.start(dir.resolve("server"), "{\"limits\": {\"enrollmentsPerSourcePerMinute\": 1}}");
     Path state = dir.resolve("agent");
     // Another device's enrollment request from this address uses up the minute's one.
-    AgentFixture.cli("enroll", "--state", dir.resolve("other").toString(), "--server", server.baseUri().toString(),
-        "--trust", server.dataDir().resolve("ca/root.pem").toString(), "--token", "device-0:" + server.token("device-0"));
+    AgentFixture.cli(enrollArgs(dir.resolve("other"), "device-0:" + server.token("device-0")));
 
-    AgentFixture.Run enroll = AgentFixture.cli("enroll", "--state", state.toString(), "--server",
-        server.baseUri().toString(), "--trust", server.dataDir().resolve("ca/root.pem").toString(), "--token",
-        "device-1:" + server.token("device-1"), "--wait", "2s");
+    AgentFixture.Run enroll =
+        AgentFixture.cli(enrollArgs(state, "device-1:" + server.token("device-1"), "--wait", "2s"));
 
     assertEquals(1, enroll.exit(), enroll.out());
     assertTrue(enroll.err().contains("HTTP 429"), enroll.err());

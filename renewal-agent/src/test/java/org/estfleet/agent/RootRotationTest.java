@@ -23,6 +23,7 @@ import org.estfleet.pki.Certificates;
 import org.estfleet.pki.KeyAlgorithm;
 import org.estfleet.pki.Pem;
 import org.estfleet.pki.TestPki;
+import org.estfleet.server.ForwardingCa;
 import org.estfleet.server.TestServer;
 import org.estfleet.server.ca.CaRollover;
 import org.estfleet.server.ca.CertificateAuthority;

@@ -11,11 +11,9 @@ import java.security.KeyPair;
 import java.security.cert.X509Certificate;
 import java.time.Duration;
 import java.util.List;
-import java.util.Optional;
 import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicBoolean;
-import org.estfleet.est.CsrAttributes;
 import org.estfleet.est.EstException;
 import org.estfleet.pki.Certificates;
 import org.estfleet.pki.Csr;
@@ -23,8 +21,8 @@ import org.estfleet.pki.CsrBuilder;
 import org.estfleet.pki.KeyAlgorithm;
 import org.estfleet.pki.TestPki;
 import org.estfleet.server.EstTestClient;
+import org.estfleet.server.ForwardingCa;
 import org.estfleet.server.TestServer;
-import org.estfleet.server.ca.CertificateAuthority;
 import org.estfleet.server.ca.IssueRequest;
 import org.estfleet.server.ca.IssueResult;
 import org.estfleet.server.store.PendingEnrollment;
@@ -51,17 +49,7 @@ class SlowUpstreamTest {
 
   @BeforeEach
   void start() throws Exception {
-    ca = TestServer.start(dir.resolve("ca"), "{}", delegate -> new CertificateAuthority() {
-      @Override
-      public List<X509Certificate> caCertificates(String label) throws EstException {
-        return delegate.caCertificates(label);
-      }
-
-      @Override
-      public Optional<CsrAttributes> csrAttributes(String label) throws EstException {
-        return delegate.csrAttributes(label);
-      }
-
+    ca = TestServer.start(dir.resolve("ca"), "{}", delegate -> new ForwardingCa(delegate) {
       @Override
       public IssueResult issue(IssueRequest request) throws EstException {
         if (holding.get()) {
@@ -71,7 +59,7 @@ class SlowUpstreamTest {
             Thread.currentThread().interrupt();
           }
         }
-        return delegate.issue(request);
+        return super.issue(request);
       }
     });
     gateway = TestServer.startGateway(dir.resolve("gateway"), ca,

@@ -7,18 +7,15 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import java.net.http.HttpResponse;
 import java.nio.file.Path;
-import java.util.List;
-import java.util.Optional;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.TimeUnit;
-import java.security.cert.X509Certificate;
-import org.estfleet.est.CsrAttributes;
 import org.estfleet.est.EstException;
 import org.estfleet.pki.CsrBuilder;
 import org.estfleet.pki.KeyAlgorithm;
 import org.estfleet.pki.TestPki;
 import org.estfleet.server.EstTestClient;
+import org.estfleet.server.ForwardingCa;
 import org.estfleet.server.TestServer;
 import org.estfleet.server.ca.CertificateAuthority;
 import org.estfleet.server.ca.IssueRequest;
@@ -70,16 +67,14 @@ class ConcurrencyLimitTest {
   }
 
   /** A CA that holds each issuance until released. */
-  private record HoldingCa(CertificateAuthority delegate, CountDownLatch entered, CountDownLatch release)
-      implements CertificateAuthority {
-    @Override
-    public List<X509Certificate> caCertificates(String label) throws EstException {
-      return delegate.caCertificates(label);
-    }
+  private static final class HoldingCa extends ForwardingCa {
+    private final CountDownLatch entered;
+    private final CountDownLatch release;
 
-    @Override
-    public Optional<CsrAttributes> csrAttributes(String label) throws EstException {
-      return delegate.csrAttributes(label);
+    HoldingCa(CertificateAuthority delegate, CountDownLatch entered, CountDownLatch release) {
+      super(delegate);
+      this.entered = entered;
+      this.release = release;
     }
 
     @Override
@@ -90,7 +85,7 @@ class ConcurrencyLimitTest {
       } catch (InterruptedException e) {
         Thread.currentThread().interrupt();
       }
-      return delegate.issue(request);
+      return super.issue(request);
     }
   }
 }

@@ -1,4 +1,4 @@
-package org.estfleet.agent;
+package org.estfleet.server;
 
 import java.security.cert.X509Certificate;
 import java.util.List;
@@ -10,10 +10,10 @@ import org.estfleet.server.ca.IssueRequest;
 import org.estfleet.server.ca.IssueResult;
 
 /** A CA that passes everything to another; tests override what they change. */
-class ForwardingCa implements CertificateAuthority {
+public class ForwardingCa implements CertificateAuthority {
   private final CertificateAuthority delegate;
 
-  ForwardingCa(CertificateAuthority delegate) {
+  public ForwardingCa(CertificateAuthority delegate) {
     this.delegate = delegate;
   }
 
