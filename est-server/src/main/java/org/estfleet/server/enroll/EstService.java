@@ -240,8 +240,8 @@ public final class EstService {
         }
         // A device whose first enrollment's answer was lost sends the same request again, with
         // the token that request used: the certificate issued then for this key, once the CSR's
-        // checks below (its signature proving the key) pass. Any other use of a used token stays
-        // refused, before anything else is done for it.
+        // checks below (its signature proving the key, its name the token's device) pass. Any other
+        // use of a used token stays refused (401), and nothing is signed for a retry.
         Optional<BasicCredentials> basic = device.basicCredentials();
         retried = reenroll || basic.isEmpty() ? null : tokenRetries.find(basic.get().userId(), basic.get().password(),
             Certificates.publicKeyFingerprint(csr.publicKey()), label).orElse(null);

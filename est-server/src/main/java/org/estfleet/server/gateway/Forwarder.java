@@ -289,7 +289,7 @@ public final class Forwarder implements AutoCloseable {
       boolean roundStopped = executor.awaitTermination(10, TimeUnit.SECONDS);
       boolean forwardsStopped = deviceForwards.awaitTermination(10, TimeUnit.SECONDS);
       if (!roundStopped || !forwardsStopped) {
-        LOG.warn("the gateway forwarder did not stop within 10s ({} still running)",
+        LOG.warn("the gateway forwarder did not stop within 10s a pool ({} still running)",
             roundStopped ? "devices' forwards" : forwardsStopped ? "its round" : "its round and devices' forwards");
       }
     } catch (InterruptedException e) {

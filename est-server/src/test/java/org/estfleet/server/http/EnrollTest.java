@@ -19,9 +19,11 @@ import java.time.Instant;
 import java.util.ArrayList;
 import java.util.Base64;
 import java.util.List;
+import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
 import java.util.concurrent.Future;
+import java.util.concurrent.TimeUnit;
 import org.bouncycastle.asn1.pkcs.PKCSObjectIdentifiers;
 import org.bouncycastle.asn1.x509.BasicConstraints;
 import org.bouncycastle.asn1.x509.Extension;
@@ -32,6 +34,7 @@ import org.bouncycastle.operator.jcajce.JcaContentSignerBuilder;
 import org.bouncycastle.pkcs.jcajce.JcaPKCS10CertificationRequestBuilder;
 import org.bouncycastle.asn1.x500.X500Name;
 import org.estfleet.est.Base64Body;
+import org.estfleet.est.EstException;
 import org.estfleet.est.EstMediaType;
 import org.estfleet.pki.BouncyCastle;
 import org.estfleet.pki.Certificates;
@@ -40,7 +43,10 @@ import org.estfleet.pki.CsrBuilder;
 import org.estfleet.pki.KeyAlgorithm;
 import org.estfleet.pki.TestPki;
 import org.estfleet.server.EstTestClient;
+import org.estfleet.server.ForwardingCa;
 import org.estfleet.server.TestServer;
+import org.estfleet.server.ca.IssueRequest;
+import org.estfleet.server.ca.IssueResult;
 import org.estfleet.server.store.IssuanceRecord;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
@@ -173,6 +179,35 @@ class EnrollTest {
       certificates.add(issued(response));
     }
     assertEquals(1, certificates.stream().distinct().count());
+    assertEquals(1, server.ledger(l -> l.byDevice("device-1")).size());
+  }
+
+  @Test
+  void token_twoRequestsForOneKeyThatBothPassedTheTokenCheck_getTheOneCertificate() throws Exception {
+    // Both requests are let into the CA only once both are in, so both passed the token check
+    // before either recorded: the second to record finds the token used by the first.
+    server.close();
+    CountDownLatch bothIn = new CountDownLatch(2);
+    server = TestServer.start(dir.resolve("raced"), "{}", ca -> new ForwardingCa(ca) {
+      @Override
+      public IssueResult issue(IssueRequest request) throws EstException {
+        bothIn.countDown();
+        try {
+          bothIn.await(30, TimeUnit.SECONDS);
+        } catch (InterruptedException e) {
+          Thread.currentThread().interrupt();
+        }
+        return super.issue(request);
+      }
+    });
+    String token = server.token("device-1");
+
+    List<HttpResponse<byte[]>> responses = concurrently(2, i -> csr("device-1"), token);
+
+    assertEquals(0, bothIn.getCount(), "both requests reached the CA");
+    assertEquals(200, responses.get(0).statusCode(), text(responses.get(0)));
+    assertEquals(200, responses.get(1).statusCode(), text(responses.get(1)));
+    assertEquals(issued(responses.get(0)), issued(responses.get(1)));
     assertEquals(1, server.ledger(l -> l.byDevice("device-1")).size());
   }
 
