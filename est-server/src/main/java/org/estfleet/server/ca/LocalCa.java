@@ -81,16 +81,14 @@ public final class LocalCa implements CertificateAuthority {
     CaMaterial.Issuer issuer = material.issuerAt(now);
     X509Certificate issuing = issuer.certificate();
     Requester asking = request.requester();
-    if (asking.tokenId() == null && asking.requestId() == null) {
-      // The same key under the same certificate again: a client whose answer was lost (the
-      // server restarted, the link dropped) retrying its request. It gets what was issued for
-      // it, not a second certificate for one key. (A used token's retry is answered before it
-      // gets here, by EstService; gateways name requests.)
-      Optional<IssueResult.Issued> earlier = issuedBefore(request, now);
-      if (earlier.isPresent()) {
-        return earlier.get();
-      }
-    }
+    // The same key by the same credential again (the same client certificate) may be a client
+    // whose answer was lost (the server restarted, the link dropped) retrying its request: it
+    // gets what was issued for it, not a second certificate for one key. The ledger looks for
+    // that in the write transaction, where two sends of one request cannot both miss it (a retry
+    // costs a signature that is never sent; a look-up before signing cost every request a read
+    // of its own). A used token's retry is answered before it gets here, by EstService; gateways
+    // name their requests.
+    boolean retryable = asking.tokenId() == null && asking.requestId() == null;
     // Backdating covers device clocks a little behind; capped at a tenth of the lifetime, so
     // that it never becomes most of a short-lived certificate's validity.
     Duration backdate = min(profile.backdate(), profile.lifetime().dividedBy(10));
@@ -119,7 +117,7 @@ public final class LocalCa implements CertificateAuthority {
           .extendedKeyUsages(profile.extendedKeyUsages())
           .signWith(issuing, issuer.key());
       Requester requester = request.requester();
-      IssuedCertificates.Outcome outcome = ledger.record(new IssuanceRecord(
+      IssuanceRecord record = new IssuanceRecord(
           Certificates.serialHex(serial),
           requester.deviceId(),
           certificate.getSubjectX500Principal().getName(),
@@ -134,7 +132,8 @@ public final class LocalCa implements CertificateAuthority {
           Pem.encode(certificate),
           requester.forwardedBy(),
           requester.requestId(),
-          requester.role()));
+          requester.role());
+      IssuedCertificates.Outcome outcome = retryable ? ledger.recordUnlessRetry(record) : ledger.record(record);
       switch (outcome) {
         case RECORDED -> {
           LOG.info("issued serial {} to {} {} ({}, {}{}{}), valid until {}", Certificates.serialHex(serial),
@@ -152,6 +151,11 @@ public final class LocalCa implements CertificateAuthority {
             return earlier.get();
           }
           throw EstException.unauthorized("the enrollment token was used by another request; ask for a new token");
+        }
+        case RETRY -> {
+          // Recorded before, so found now: the ledger is append-only and it was still valid then.
+          return issuedBefore(request, now).orElseThrow(() -> new IllegalStateException(
+              "the ledger reported an earlier certificate for " + asking.deviceId() + "'s key and has none"));
         }
         case DUPLICATE_SERIAL -> LOG.warn("random serial {} already taken; drawing another", serial);
         case DUPLICATE_REQUEST -> {

@@ -52,7 +52,13 @@ public final class IssuedCertificates {
      * Nothing written: the gateway's request was recorded already (it forwarded the same request
      * twice); {@link #findForwarded} has the certificate issued the first time.
      */
-    DUPLICATE_REQUEST
+    DUPLICATE_REQUEST,
+    /**
+     * Nothing written ({@link #recordUnlessRetry} only): the same requester, by the same credential
+     * and under the same label, was issued a certificate for the same key that is still valid;
+     * {@link #findRetry} has it.
+     */
+    RETRY
   }
 
   /**
@@ -61,6 +67,20 @@ public final class IssuedCertificates {
    * together share a transaction and its fsync ({@link Database#inSharedTransaction}).
    */
   public Outcome record(IssuanceRecord record) {
+    return record(record, false);
+  }
+
+  /**
+   * As {@link #record}, unless the record's requester asked before for its key by the same
+   * credential and under the same label and that certificate is still valid at the record's
+   * issuance time ({@link #findRetry}): then {@link Outcome#RETRY} and nothing written. Looked up
+   * in the write transaction, so two such requests at once cannot both be recorded.
+   */
+  public Outcome recordUnlessRetry(IssuanceRecord record) {
+    return record(record, true);
+  }
+
+  private Outcome record(IssuanceRecord record, boolean unlessRetry) {
     // Write transactions begin IMMEDIATE (see Database): this one holds the write lock from its
     // first statement, so the checks below cannot race another writer, and an outcome other
     // than RECORDED returns before anything was written. In a shared transaction, the checks
@@ -71,6 +91,14 @@ public final class IssuedCertificates {
         try (ResultSet rows = select.executeQuery()) {
           if (rows.next()) {
             return Outcome.DUPLICATE_SERIAL;
+          }
+        }
+      }
+      if (unlessRetry) {
+        try (PreparedStatement select = retryQuery(connection, record.deviceId(), record.publicKeySha256(),
+            record.authDetail(), record.label(), record.issuedAt()); ResultSet rows = select.executeQuery()) {
+          if (rows.next()) {
+            return Outcome.RETRY;
           }
         }
       }
@@ -148,15 +176,30 @@ public final class IssuedCertificates {
   public Optional<IssuanceRecord> findRetry(String deviceId, String publicKeySha256, String authDetail, String label,
       Instant now) {
     return database.read(connection -> {
-      try (PreparedStatement select = connection.prepareStatement(RETRY_QUERY)) {
-        select.setString(1, deviceId);
-        select.setString(2, publicKeySha256);
-        select.setString(3, authDetail);
-        select.setString(4, label);
-        select.setLong(5, now.toEpochMilli());
+      try (PreparedStatement select = retryQuery(connection, deviceId, publicKeySha256, authDetail, label, now)) {
         return readAll(select).stream().findFirst();
       }
     });
+  }
+
+  private static PreparedStatement retryQuery(Connection connection, String deviceId, String publicKeySha256,
+      String authDetail, String label, Instant now) throws SQLException {
+    PreparedStatement select = connection.prepareStatement(RETRY_QUERY);
+    try {
+      select.setString(1, deviceId);
+      select.setString(2, publicKeySha256);
+      select.setString(3, authDetail);
+      select.setString(4, label);
+      select.setLong(5, now.toEpochMilli());
+      return select;
+    } catch (SQLException | RuntimeException e) {
+      try {
+        select.close();
+      } catch (SQLException closing) {
+        e.addSuppressed(closing);
+      }
+      throw e;
+    }
   }
 
   /** Every certificate issued to a device, oldest first. */

@@ -13,11 +13,19 @@ import java.security.KeyPair;
 import java.security.cert.X509Certificate;
 import java.time.Duration;
 import java.time.Instant;
+import java.util.ArrayList;
 import java.util.List;
+import java.util.concurrent.CountDownLatch;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.concurrent.Future;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicBoolean;
 import org.bouncycastle.asn1.x500.X500Name;
 import org.bouncycastle.asn1.x509.GeneralName;
 import org.bouncycastle.asn1.x509.KeyPurposeId;
 import org.bouncycastle.asn1.x509.KeyUsage;
+import org.estfleet.est.EstException;
 import org.estfleet.pki.CertificateBuilder;
 import org.estfleet.pki.Certificates;
 import org.estfleet.pki.Csr;
@@ -25,7 +33,10 @@ import org.estfleet.pki.CsrBuilder;
 import org.estfleet.pki.KeyAlgorithm;
 import org.estfleet.pki.TestPki;
 import org.estfleet.server.EstTestClient;
+import org.estfleet.server.ForwardingCa;
 import org.estfleet.server.TestServer;
+import org.estfleet.server.ca.IssueRequest;
+import org.estfleet.server.ca.IssueResult;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
@@ -90,6 +101,49 @@ class ReenrollTest {
     assertEquals(first, again);
     assertEquals(3, server.ledger(l -> l.byDevice("device-1")).size(), "enrolled, renewed once for two sends, renewed");
     assertNotEquals(first, renewedWithIt, "a request under the new certificate is a new one");
+  }
+
+  @Test
+  void reenroll_oneRequestSentTwiceAtOnce_bothLetIntoTheCa_getTheOneCertificate() throws Exception {
+    // Both sends are let into the CA only once both are in, so neither finds the other's
+    // certificate before it signs: the second to be recorded must.
+    AtomicBoolean holding = new AtomicBoolean();
+    CountDownLatch bothIn = new CountDownLatch(2);
+    server = TestServer.start(dir, "{}", ca -> new ForwardingCa(ca) {
+      @Override
+      public IssueResult issue(IssueRequest request) throws EstException {
+        if (holding.get()) {
+          bothIn.countDown();
+          try {
+            bothIn.await(30, TimeUnit.SECONDS);
+          } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+          }
+        }
+        return super.issue(request);
+      }
+    });
+    Device device = enroll("device-1");
+    Csr csr = new CsrBuilder().commonName("device-1").sign(KeyAlgorithm.EC_P256.generate(TestPki.RANDOM));
+    holding.set(true);
+
+    ExecutorService sends = Executors.newFixedThreadPool(2);
+    List<HttpResponse<byte[]>> responses = new ArrayList<>();
+    try {
+      List<Future<HttpResponse<byte[]>>> futures = new ArrayList<>();
+      for (int i = 0; i < 2; i++) {
+        futures.add(sends.submit(() -> device.client(server).enroll("simplereenroll", csr, null, null)));
+      }
+      for (Future<HttpResponse<byte[]>> future : futures) {
+        responses.add(future.get(60, TimeUnit.SECONDS));
+      }
+    } finally {
+      sends.shutdownNow();
+    }
+
+    assertEquals(0, bothIn.getCount(), "both sends reached the CA");
+    assertEquals(issued(responses.get(0)), issued(responses.get(1)));
+    assertEquals(2, server.ledger(l -> l.byDevice("device-1")).size(), "enrolled, renewed once for two sends");
   }
 
   @Test

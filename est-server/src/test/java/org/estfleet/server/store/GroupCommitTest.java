@@ -167,6 +167,34 @@ class GroupCommitTest {
   }
 
   @Test
+  void twoRequestsForOneKeyByOneCertificate_inOneSharedTransaction_theSecondIsARetryOfTheFirst() throws Exception {
+    // given: a device's re-enrollment sent twice at once (same key, same client certificate),
+    // both queued behind a held writer, so that they share the next transaction
+    IssuedCertificates ledger = new IssuedCertificates(database);
+    CountDownLatch release = new CountDownLatch(1);
+    Future<Integer> first = holdFirstWriter(release);
+    List<String> serials = List.of("0a", "0b");
+    List<Future<IssuedCertificates.Outcome>> queued = queueBehindFirstWriter(2, i -> ledger.recordUnlessRetry(
+        new IssuanceRecord(serials.get(i), "dev-1", "CN=dev-1", "", Instant.parse("2026-12-02T06:00:00Z"),
+            Instant.parse("2026-12-02T07:00:00Z"), Instant.parse("2026-12-02T06:00:00Z"), "certificate",
+            "certificate serial 01", null, "11".repeat(32), "-----BEGIN CERTIFICATE-----\n", null, null,
+            Role.DEVICE)));
+
+    // when
+    release.countDown();
+
+    // then: one certificate recorded; the other request is told it is a retry of it
+    assertEquals(1000, first.get(10, TimeUnit.SECONDS));
+    List<IssuedCertificates.Outcome> outcomes = new ArrayList<>();
+    for (Future<IssuedCertificates.Outcome> outcome : queued) {
+      outcomes.add(outcome.get(10, TimeUnit.SECONDS));
+    }
+    outcomes.sort(null);
+    assertEquals(List.of(IssuedCertificates.Outcome.RECORDED, IssuedCertificates.Outcome.RETRY), outcomes);
+    assertEquals(1, ledger.byDevice("dev-1").size());
+  }
+
+  @Test
   void gatewayAdmissionsShareOneTransaction_theQueueLimitCountsTheEarlierOnes() throws Exception {
     // given: a gateway queue that holds 5 requests, and 8 devices' requests queued behind a held writer
     PendingEnrollments gatewayQueue = new PendingEnrollments(database);
