@@ -8,7 +8,9 @@ import java.time.Duration;
 import java.time.Instant;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Map;
 import java.util.Optional;
+import java.util.concurrent.ConcurrentHashMap;
 import java.util.function.Supplier;
 import org.bouncycastle.asn1.x509.GeneralName;
 import org.bouncycastle.asn1.x509.KeyPurposeId;
@@ -63,12 +65,37 @@ public final class Authenticator {
     this.clock = clock;
   }
 
-  /** The lookup of a CA whose ledger is {@code ledger}. */
+  /** At most how many certificates {@link #ledgerLookup} remembers. */
+  static final int REMEMBERED_ISSUANCES = 4096;
+
+  /**
+   * The lookup of a CA whose ledger is {@code ledger}. The ledger is append-only, so what it says
+   * of a serial once it holds it does not change: the records found are remembered (holder and
+   * role, up to {@link #REMEMBERED_ISSUANCES}, then forgotten all at once), and a gateway's
+   * requests on a kept-alive connection, all made with one certificate, read the ledger once. A
+   * serial not found is asked again next time.
+   */
   public static IssuanceLookup ledgerLookup(IssuedCertificates ledger) {
-    return (serial, identity) -> ledger.find(serial)
-        .filter(record -> record.deviceId().equals(identity))
-        .map(IssuanceRecord::role);
+    Map<String, Holder> found = new ConcurrentHashMap<>();
+    return (serial, identity) -> {
+      Holder holder = found.get(serial);
+      if (holder == null) {
+        Optional<IssuanceRecord> record = ledger.find(serial);
+        if (record.isEmpty()) {
+          return Optional.empty();
+        }
+        holder = new Holder(record.get().deviceId(), record.get().role());
+        if (found.size() >= REMEMBERED_ISSUANCES) {
+          found.clear();
+        }
+        found.put(serial, holder);
+      }
+      return holder.identity().equals(identity) ? Optional.of(holder.role()) : Optional.empty();
+    };
   }
+
+  /** To whom, in which role, a certificate was issued. */
+  private record Holder(String identity, Role role) {}
 
   /** How a token enrollment is recorded in the ledger ({@code auth_detail}): which token. */
   public static String tokenDetail(long tokenId) {
