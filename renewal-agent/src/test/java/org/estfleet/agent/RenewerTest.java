@@ -326,7 +326,7 @@ class RenewerTest {
         AgentFixture.cli(enrollArgs(state, "device-1:" + server.token("device-1"), "--wait", "2s"));
 
     assertEquals(1, enroll.exit(), enroll.out());
-    assertTrue(enroll.err().contains("HTTP 429"), enroll.err());
+    assertTrue(enroll.err().contains("too many requests (HTTP 429)"), enroll.err());
     assertTrue(enroll.err().contains("not enrolled within --wait 2s"), "waited, as for a server that is busy: "
         + enroll.err());
     assertEquals(AgentState.Outcome.FAILED, StateDir.open(state).readState().lastAttempt().outcome());

@@ -57,7 +57,8 @@ public record Failure(Kind kind, int status, String message, Duration retryAfter
       case UNREACHABLE -> "unreachable";
       case TIMEOUT -> "timed out";
       case NETWORK -> "network error";
-      case REFUSED -> "refused (HTTP " + status + ")";
+      // 429 is a refusal of this request now, not of the request itself: say so.
+      case REFUSED -> status == 429 ? "too many requests (HTTP 429)" : "refused (HTTP " + status + ")";
       case UNAVAILABLE -> "unavailable (HTTP " + status + ")";
       case BAD_RESPONSE -> "bad response";
     };
