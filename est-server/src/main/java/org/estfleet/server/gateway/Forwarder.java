@@ -20,6 +20,7 @@ import java.util.concurrent.atomic.AtomicInteger;
 import org.estfleet.est.client.Backoff;
 import org.estfleet.est.client.EnrollOutcome;
 import org.estfleet.est.client.Failure;
+import org.estfleet.json.DurationText;
 import org.estfleet.pki.Certificates;
 import org.estfleet.pki.Csr;
 import org.estfleet.pki.Pem;
@@ -41,6 +42,8 @@ public final class Forwarder implements AutoCloseable {
   private static final Logger LOG = LoggerFactory.getLogger(Forwarder.class);
   private static final int BATCH = 100;
   private static final Duration MIN_DEFERRAL = Duration.ofSeconds(1);
+  /** How long {@link #close} waits for the round and the devices' forwards to stop. */
+  private static final Duration STOP_WITHIN = Duration.ofSeconds(10);
   /** Forwards for waiting devices at once; beyond it a device is told 202 at once. */
   static final int MAX_DEVICE_FORWARDS = 64;
 
@@ -286,10 +289,13 @@ public final class Forwarder implements AutoCloseable {
     // A forward cut short leaves its request waiting in the store, forwarded after the restart.
     deviceForwards.shutdownNow();
     try {
-      boolean roundStopped = executor.awaitTermination(10, TimeUnit.SECONDS);
-      boolean forwardsStopped = deviceForwards.awaitTermination(10, TimeUnit.SECONDS);
+      // One bound for both pools, not one each.
+      long deadline = System.nanoTime() + STOP_WITHIN.toNanos();
+      boolean roundStopped = executor.awaitTermination(STOP_WITHIN.toNanos(), TimeUnit.NANOSECONDS);
+      boolean forwardsStopped =
+          deviceForwards.awaitTermination(Math.max(0, deadline - System.nanoTime()), TimeUnit.NANOSECONDS);
       if (!roundStopped || !forwardsStopped) {
-        LOG.warn("the gateway forwarder did not stop within 10s a pool ({} still running)",
+        LOG.warn("the gateway forwarder did not stop within {}: {} still running", DurationText.format(STOP_WITHIN),
             roundStopped ? "devices' forwards" : forwardsStopped ? "its round" : "its round and devices' forwards");
       }
     } catch (InterruptedException e) {
