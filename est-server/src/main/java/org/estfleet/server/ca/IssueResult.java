@@ -6,10 +6,25 @@ import java.util.Objects;
 
 /** What became of an {@link IssueRequest}: a certificate now, or a promise to retry later. */
 public sealed interface IssueResult {
-  /** Issued and recorded: answer 200 with the certificate. */
-  record Issued(X509Certificate certificate) implements IssueResult {
+  /**
+   * Issued and recorded: answer 200 with the certificate.
+   *
+   * @param earlier whether it was issued before, for an earlier send of the same request (a
+   *     client that lost the answer, a gateway forwarding again): nothing was issued now
+   */
+  record Issued(X509Certificate certificate, boolean earlier) implements IssueResult {
     public Issued {
       Objects.requireNonNull(certificate, "certificate");
+    }
+
+    /** Issued now. */
+    public Issued(X509Certificate certificate) {
+      this(certificate, false);
+    }
+
+    /** Issued before, for an earlier send of the same request. */
+    public static Issued earlier(X509Certificate certificate) {
+      return new Issued(certificate, true);
     }
   }
 

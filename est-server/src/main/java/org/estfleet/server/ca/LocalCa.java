@@ -161,7 +161,8 @@ public final class LocalCa implements CertificateAuthority {
         case DUPLICATE_REQUEST -> {
           // The same forwarded request, raced in by a concurrent retry: the first one's certificate.
           IssuanceRecord first = ledger.findForwarded(requester.forwardedBy(), requester.requestId()).orElseThrow();
-          return new IssueResult.Issued(Pem.readCertificates(first.certificatePem(), "ledger serial " + first.serial()).get(0));
+          return IssueResult.Issued.earlier(
+              Pem.readCertificates(first.certificatePem(), "ledger serial " + first.serial()).get(0));
         }
       }
     }
@@ -175,7 +176,7 @@ public final class LocalCa implements CertificateAuthority {
         asking.authDetail(), request.label(), now).map(earlier -> {
           LOG.info("{} asked again for key {} with {}; returning serial {} issued for it at {}", asking.deviceId(),
               earlier.publicKeySha256(), asking.authDetail(), earlier.serial(), earlier.issuedAt());
-          return new IssueResult.Issued(
+          return IssueResult.Issued.earlier(
               Pem.readCertificates(earlier.certificatePem(), "ledger serial " + earlier.serial()).get(0));
         });
   }

@@ -174,8 +174,11 @@ public final class EstService {
       enrollments.admit(from, claimed);
       IssueResult result = decide(label, credentials, csrDer, reenroll);
       if (result instanceof IssueResult.Issued issued) {
-        Certificates.commonName(issued.certificate().getSubjectX500Principal()).ifPresent(enrollments::issued);
-        audited.put("result", "issued");
+        if (!issued.earlier()) {
+          // A resent certificate is not another one this hour.
+          Certificates.commonName(issued.certificate().getSubjectX500Principal()).ifPresent(enrollments::issued);
+        }
+        audited.put("result", issued.earlier() ? "resent" : "issued");
         audited.put("serial", Certificates.serialHex(issued.certificate()));
         audited.put("notAfter", issued.certificate().getNotAfter().toInstant());
       } else {
@@ -273,7 +276,7 @@ public final class EstService {
       if (retried != null) {
         LOG.info("{} sent the request that used {} again; returning serial {} issued for it", client.deviceId(),
             client.detail(), Certificates.serialHex(retried.certificate()));
-        return new IssueResult.Issued(retried.certificate());
+        return IssueResult.Issued.earlier(retried.certificate());
       }
       Requester requester = new Requester(client.deviceId(), client.method().recordedName(), client.detail(),
           client.tokenId(), gateway == null ? null : gateway.deviceId(),
@@ -351,7 +354,7 @@ public final class EstService {
     }
     LOG.info("gateway '{}' sent request {} again; returning serial {} issued for it before", gateway.deviceId(),
         forwarding.requestId(), Certificates.serialHex(earlier));
-    return new IssueResult.Issued(earlier);
+    return IssueResult.Issued.earlier(earlier);
   }
 
   private LabelPolicy policy(String label) throws EstException {

@@ -7,7 +7,10 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertNotEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import com.google.gson.JsonObject;
+import com.google.gson.JsonParser;
 import java.net.http.HttpResponse;
+import java.nio.file.Files;
 import java.nio.file.Path;
 import java.security.KeyPair;
 import java.security.cert.X509Certificate;
@@ -34,6 +37,7 @@ import org.estfleet.pki.KeyAlgorithm;
 import org.estfleet.pki.TestPki;
 import org.estfleet.server.EstTestClient;
 import org.estfleet.server.ForwardingCa;
+import org.estfleet.server.ServerRuntime;
 import org.estfleet.server.TestServer;
 import org.estfleet.server.ca.IssueRequest;
 import org.estfleet.server.ca.IssueResult;
@@ -101,6 +105,31 @@ class ReenrollTest {
     assertEquals(first, again);
     assertEquals(3, server.ledger(l -> l.byDevice("device-1")).size(), "enrolled, renewed once for two sends, renewed");
     assertNotEquals(first, renewedWithIt, "a request under the new certificate is a new one");
+  }
+
+  @Test
+  void reenroll_aResentCertificate_isAuditedAsResent_andNotCountedAsAnotherThisHour() throws Exception {
+    server = TestServer.start(dir, "{\"limits\": {\"enrollmentsPerIdentityPerHour\": 3}}");
+    Device device = enroll("device-1");
+    Csr csr = new CsrBuilder().commonName("device-1").sign(KeyAlgorithm.EC_P256.generate(TestPki.RANDOM));
+    X509Certificate renewed = issued(device.client(server).enroll("simplereenroll", csr, null, null));
+
+    // the same request again (its answer lost), then a third certificate within the hour's three
+    X509Certificate resent = issued(device.client(server).enroll("simplereenroll", csr, null, null));
+    X509Certificate third = issued(device.client(server).enroll("simplereenroll",
+        new CsrBuilder().commonName("device-1").sign(KeyAlgorithm.EC_P256.generate(TestPki.RANDOM)), null, null));
+    HttpResponse<byte[]> fourth = device.client(server).enroll("simplereenroll",
+        new CsrBuilder().commonName("device-1").sign(KeyAlgorithm.EC_P256.generate(TestPki.RANDOM)), null, null);
+
+    assertEquals(renewed, resent);
+    assertNotEquals(renewed, third);
+    assertEquals(429, fourth.statusCode(), text(fourth));
+    server.close();
+    List<JsonObject> audited = Files.readAllLines(server.dataDir().resolve(ServerRuntime.AUDIT_FILE)).stream()
+        .map(line -> JsonParser.parseString(line).getAsJsonObject()).toList();
+    assertEquals(List.of("issued", "issued", "resent", "issued", "rate-limited"),
+        audited.stream().map(line -> line.get("result").getAsString()).toList());
+    assertEquals(Certificates.serialHex(renewed), audited.get(2).get("serial").getAsString());
   }
 
   @Test
