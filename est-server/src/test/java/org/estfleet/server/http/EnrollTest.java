@@ -23,7 +23,6 @@ import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
 import java.util.concurrent.Future;
-import java.util.concurrent.TimeUnit;
 import org.bouncycastle.asn1.pkcs.PKCSObjectIdentifiers;
 import org.bouncycastle.asn1.x509.BasicConstraints;
 import org.bouncycastle.asn1.x509.Extension;
@@ -34,7 +33,6 @@ import org.bouncycastle.operator.jcajce.JcaContentSignerBuilder;
 import org.bouncycastle.pkcs.jcajce.JcaPKCS10CertificationRequestBuilder;
 import org.bouncycastle.asn1.x500.X500Name;
 import org.estfleet.est.Base64Body;
-import org.estfleet.est.EstException;
 import org.estfleet.est.EstMediaType;
 import org.estfleet.pki.BouncyCastle;
 import org.estfleet.pki.Certificates;
@@ -43,10 +41,8 @@ import org.estfleet.pki.CsrBuilder;
 import org.estfleet.pki.KeyAlgorithm;
 import org.estfleet.pki.TestPki;
 import org.estfleet.server.EstTestClient;
-import org.estfleet.server.ForwardingCa;
+import org.estfleet.server.GatheringCa;
 import org.estfleet.server.TestServer;
-import org.estfleet.server.ca.IssueRequest;
-import org.estfleet.server.ca.IssueResult;
 import org.estfleet.server.store.IssuanceRecord;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
@@ -188,18 +184,7 @@ class EnrollTest {
     // before either recorded: the second to record finds the token used by the first.
     server.close();
     CountDownLatch bothIn = new CountDownLatch(2);
-    server = TestServer.start(dir.resolve("raced"), "{}", ca -> new ForwardingCa(ca) {
-      @Override
-      public IssueResult issue(IssueRequest request) throws EstException {
-        bothIn.countDown();
-        try {
-          bothIn.await(30, TimeUnit.SECONDS);
-        } catch (InterruptedException e) {
-          Thread.currentThread().interrupt();
-        }
-        return super.issue(request);
-      }
-    });
+    server = TestServer.start(dir.resolve("raced"), "{}", ca -> new GatheringCa(ca, bothIn, () -> true));
     String token = server.token("device-1");
 
     List<HttpResponse<byte[]>> responses = concurrently(2, i -> csr("device-1"), token);

@@ -28,7 +28,6 @@ import org.bouncycastle.asn1.x500.X500Name;
 import org.bouncycastle.asn1.x509.GeneralName;
 import org.bouncycastle.asn1.x509.KeyPurposeId;
 import org.bouncycastle.asn1.x509.KeyUsage;
-import org.estfleet.est.EstException;
 import org.estfleet.pki.CertificateBuilder;
 import org.estfleet.pki.Certificates;
 import org.estfleet.pki.Csr;
@@ -36,11 +35,9 @@ import org.estfleet.pki.CsrBuilder;
 import org.estfleet.pki.KeyAlgorithm;
 import org.estfleet.pki.TestPki;
 import org.estfleet.server.EstTestClient;
-import org.estfleet.server.ForwardingCa;
+import org.estfleet.server.GatheringCa;
 import org.estfleet.server.ServerRuntime;
 import org.estfleet.server.TestServer;
-import org.estfleet.server.ca.IssueRequest;
-import org.estfleet.server.ca.IssueResult;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
@@ -138,20 +135,7 @@ class ReenrollTest {
     // certificate before it signs: the second to be recorded must.
     AtomicBoolean holding = new AtomicBoolean();
     CountDownLatch bothIn = new CountDownLatch(2);
-    server = TestServer.start(dir, "{}", ca -> new ForwardingCa(ca) {
-      @Override
-      public IssueResult issue(IssueRequest request) throws EstException {
-        if (holding.get()) {
-          bothIn.countDown();
-          try {
-            bothIn.await(30, TimeUnit.SECONDS);
-          } catch (InterruptedException e) {
-            Thread.currentThread().interrupt();
-          }
-        }
-        return super.issue(request);
-      }
-    });
+    server = TestServer.start(dir, "{}", ca -> new GatheringCa(ca, bothIn, holding::get));
     Device device = enroll("device-1");
     Csr csr = new CsrBuilder().commonName("device-1").sign(KeyAlgorithm.EC_P256.generate(TestPki.RANDOM));
     holding.set(true);
