@@ -264,6 +264,13 @@ public final class Forwarder implements AutoCloseable {
       queue.retryLater(request.id(), failure.describe(), now.plus(backoff.delay(request.attempts() + 1, random)), now);
       return;
     }
+    if (failure.status() == 429) {
+      // Too many for now (the upstream's hourly limit for this device, say), not a verdict on the
+      // request: it stays queued until the upstream's Retry-After, which the device is told.
+      queue.retryLater(request.id(), failure.describe(),
+          now.plus(failure.retryAfterHint().orElseGet(() -> backoff.delay(request.attempts() + 1, random))), now);
+      return;
+    }
     if (!failure.failsOver()) {
       // A 4xx is the upstream's verdict on the request; the device learns it on its next try.
       if (queue.refused(request.id(), failure.status(), failure.message(), now)) {

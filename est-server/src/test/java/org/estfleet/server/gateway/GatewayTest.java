@@ -229,6 +229,30 @@ class GatewayTest {
   }
 
   @Test
+  void upstreamTooManyRequests_keepsTheRequestQueued_andTheDeviceIsToldWhenToComeBack() throws Exception {
+    gateway.close();
+    ca.close();
+    ca = TestServer.start(dir.resolve("limited-ca"), "{\"limits\": {\"enrollmentsPerIdentityPerHour\": 1}}");
+    gateway = TestServer.startGateway(dir.resolve("limited-gateway"), ca, FAST);
+    KeyPair keys = keys();
+    X509Certificate first = issued(EstTestClient.anonymous(gateway)
+        .enroll("simpleenroll", csr("device-1", keys), "device-1", ca.token("device-1")));
+    EstTestClient device = EstTestClient.withCertificate(gateway, keys.getPrivate(), List.of(first));
+    Csr renewal = csr("device-1", keys());
+
+    // the upstream's limit of one certificate an hour: its 429 is not the device's refusal
+    HttpResponse<byte[]> told = device.enroll("simplereenroll", renewal, null, null);
+    HttpResponse<byte[]> again = device.enroll("simplereenroll", renewal, null, null);
+
+    assertEquals(202, told.statusCode(), text(told));
+    assertEquals(202, again.statusCode(), text(again));
+    long retryAfter = Long.parseLong(again.headers().firstValue("Retry-After").orElseThrow());
+    assertTrue(retryAfter > 60, "the upstream's Retry-After (the rest of its hour), not the gateway's 1s: " + retryAfter);
+    assertEquals(1, pending(gateway));
+    assertEquals(1, ca.ledger(ledger -> ledger.byDevice("device-1")).size());
+  }
+
+  @Test
   void deviceCannotObtainAnotherIdentityThroughGateway() throws Exception {
     KeyPair keys = keys();
     EstTestClient anonymous = EstTestClient.anonymous(gateway);
