@@ -57,7 +57,7 @@ public record Failure(Kind kind, int status, String message, Duration retryAfter
       case UNREACHABLE -> "unreachable";
       case TIMEOUT -> "timed out";
       case NETWORK -> "network error";
-      // 429 is a refusal of this request now, not of the request itself: say so.
+      // A 429 refuses the request for now (too many), not for what it asks: say so.
       case REFUSED -> status == 429 ? "too many requests (HTTP 429)" : "refused (HTTP " + status + ")";
       case UNAVAILABLE -> "unavailable (HTTP " + status + ")";
       case BAD_RESPONSE -> "bad response";

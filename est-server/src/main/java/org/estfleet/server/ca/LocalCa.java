@@ -146,15 +146,16 @@ public final class LocalCa implements CertificateAuthority {
           // Another request with this token was recorded first. If it was the same request (a
           // retry that raced it: same token, same key, the CSR's signature proving it), its
           // certificate is the answer, not a second one; this one, never recorded, is never sent.
-          Optional<IssueResult.Issued> earlier = issuedBefore(request, now);
+          Optional<IssueResult.Issued> earlier = issuedBefore(record, now);
           if (earlier.isPresent()) {
             return earlier.get();
           }
           throw EstException.unauthorized("the enrollment token was used by another request; ask for a new token");
         }
         case RETRY -> {
-          // Recorded before, so found now: the ledger is append-only and it was still valid then.
-          return issuedBefore(request, now).orElseThrow(() -> new IllegalStateException(
+          // Recorded before, so found now (by the very look-up the ledger made, after its commit):
+          // the ledger is append-only, and the certificate was valid at now.
+          return issuedBefore(record, now).orElseThrow(() -> new IllegalStateException(
               "the ledger reported an earlier certificate for " + asking.deviceId() + "'s key and has none"));
         }
         case DUPLICATE_SERIAL -> LOG.warn("random serial {} already taken; drawing another", serial);
@@ -169,13 +170,16 @@ public final class LocalCa implements CertificateAuthority {
     throw new IllegalStateException(SERIAL_ATTEMPTS + " random serial numbers collided; is the random source broken?");
   }
 
-  /** The certificate issued before for the request's key, to its requester by the same credential. */
-  private Optional<IssueResult.Issued> issuedBefore(IssueRequest request, Instant now) {
-    Requester asking = request.requester();
-    return ledger.findRetry(asking.deviceId(), Certificates.publicKeyFingerprint(request.csr().publicKey()),
-        asking.authDetail(), request.label(), now).map(earlier -> {
-          LOG.info("{} asked again for key {} with {}; returning serial {} issued for it at {}", asking.deviceId(),
-              earlier.publicKeySha256(), asking.authDetail(), earlier.serial(), earlier.issuedAt());
+  /**
+   * The certificate issued before to {@code record}'s requester for its key by the same credential
+   * and under the same label, still valid at {@code now}: the look-up of
+   * {@link IssuedCertificates#recordUnlessRetry}, with the key's fingerprint as recorded.
+   */
+  private Optional<IssueResult.Issued> issuedBefore(IssuanceRecord record, Instant now) {
+    return ledger.findRetry(record.deviceId(), record.publicKeySha256(), record.authDetail(), record.label(), now)
+        .map(earlier -> {
+          LOG.info("{} asked again for key {} with {}; returning serial {} issued for it at {}", record.deviceId(),
+              earlier.publicKeySha256(), record.authDetail(), earlier.serial(), earlier.issuedAt());
           return IssueResult.Issued.earlier(
               Pem.readCertificates(earlier.certificatePem(), "ledger serial " + earlier.serial()).get(0));
         });
