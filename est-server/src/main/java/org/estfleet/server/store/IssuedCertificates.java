@@ -24,10 +24,13 @@ public final class IssuedCertificates {
   static final String BY_SERIAL = "SELECT " + COLUMNS + " FROM issued_certificate WHERE serial = ?";
   static final String BY_REQUEST =
       "SELECT " + COLUMNS + " FROM issued_certificate WHERE forwarded_by = ? AND request_id = ?";
+  private static final String RETRY_WHERE =
+      "WHERE device_id = ? AND public_key_sha256 = ? AND auth_detail = ? AND label = ? AND not_after > ?";
   /** {@link #findRetry}'s query: it must search the retry index on both its first columns (V4). */
-  static final String RETRY_QUERY = "SELECT " + COLUMNS + " FROM issued_certificate "
-      + "WHERE device_id = ? AND public_key_sha256 = ? AND auth_detail = ? AND label = ? AND not_after > ? "
-      + "ORDER BY issued_at DESC LIMIT 1";
+  static final String RETRY_QUERY = "SELECT " + COLUMNS + " FROM issued_certificate " + RETRY_WHERE
+      + " ORDER BY issued_at DESC LIMIT 1";
+  /** Whether {@link #RETRY_QUERY} would find a row: what the write transaction asks, reading no columns. */
+  static final String RETRY_EXISTS = "SELECT 1 FROM issued_certificate " + RETRY_WHERE + " LIMIT 1";
   /**
    * How many certificates were issued (GET /health asks): the ledger is append-only and each new
    * row takes the next row id, so the highest is the count, found without reading the rows (V8).
@@ -95,8 +98,9 @@ public final class IssuedCertificates {
         }
       }
       if (unlessRetry) {
-        try (PreparedStatement select = retryQuery(connection, record.deviceId(), record.publicKeySha256(),
-            record.authDetail(), record.label(), record.issuedAt()); ResultSet rows = select.executeQuery()) {
+        try (PreparedStatement select = retryQuery(connection, RETRY_EXISTS, record.deviceId(),
+            record.publicKeySha256(), record.authDetail(), record.label(), record.issuedAt());
+            ResultSet rows = select.executeQuery()) {
           if (rows.next()) {
             return Outcome.RETRY;
           }
@@ -176,15 +180,16 @@ public final class IssuedCertificates {
   public Optional<IssuanceRecord> findRetry(String deviceId, String publicKeySha256, String authDetail, String label,
       Instant now) {
     return database.read(connection -> {
-      try (PreparedStatement select = retryQuery(connection, deviceId, publicKeySha256, authDetail, label, now)) {
+      try (PreparedStatement select =
+          retryQuery(connection, RETRY_QUERY, deviceId, publicKeySha256, authDetail, label, now)) {
         return readAll(select).stream().findFirst();
       }
     });
   }
 
-  private static PreparedStatement retryQuery(Connection connection, String deviceId, String publicKeySha256,
-      String authDetail, String label, Instant now) throws SQLException {
-    PreparedStatement select = connection.prepareStatement(RETRY_QUERY);
+  private static PreparedStatement retryQuery(Connection connection, String sql, String deviceId,
+      String publicKeySha256, String authDetail, String label, Instant now) throws SQLException {
+    PreparedStatement select = connection.prepareStatement(sql);
     try {
       select.setString(1, deviceId);
       select.setString(2, publicKeySha256);

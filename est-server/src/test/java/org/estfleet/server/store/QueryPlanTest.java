@@ -24,6 +24,8 @@ class QueryPlanTest {
   void aClientAskingAgain_isFoundByDeviceAndKey_notByReadingTheDevicesHistory() {
     assertEquals(List.of("SEARCH issued_certificate USING INDEX issued_certificate_retry "
         + "(device_id=? AND public_key_sha256=?)"), plan(IssuedCertificates.RETRY_QUERY));
+    assertEquals(List.of("SEARCH issued_certificate USING INDEX issued_certificate_retry "
+        + "(device_id=? AND public_key_sha256=?)"), plan(IssuedCertificates.RETRY_EXISTS));
   }
 
   @Test
