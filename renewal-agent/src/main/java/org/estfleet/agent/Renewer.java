@@ -356,7 +356,7 @@ public final class Renewer {
     }
     return fail(state, endpoint, attempted.operation() + " failed at " + endpoint + ": " + failure.describe(), now,
         expired, failure.retryAfter(),
-        refusal(failure) ? AgentState.Outcome.REFUSED : AgentState.Outcome.FAILED);
+        failure.refusesTheRequest() ? AgentState.Outcome.REFUSED : AgentState.Outcome.FAILED);
   }
 
   /** Records a failed attempt and schedules the next one: backoff, never sooner than Retry-After. */
@@ -406,14 +406,6 @@ public final class Renewer {
   }
 
   /**
-   * Whether the server refused the request itself, which sending it again cannot change: a 4xx
-   * other than 429 (too many requests, which passes).
-   */
-  private static boolean refusal(Failure failure) {
-    return failure.kind() == Failure.Kind.REFUSED && failure.status() != 429;
-  }
-
-  /**
    * @param refused whether every endpoint refused, or was not the server the bootstrap trust
    *     names: what trying again cannot change
    */
@@ -433,7 +425,7 @@ public final class Renewer {
       state = unhealthy(state, endpoint, failure, now);
       error = endpoint + ": " + failure.describe();
       retryAfter = failure.retryAfter();
-      refused &= refusal(failure) || failure.kind() == Failure.Kind.TLS_TRUST;
+      refused &= failure.refusesTheRequest() || failure.kind() == Failure.Kind.TLS_TRUST;
       LOG.warn("/cacerts from {} failed: {}", endpoint, failure.describe());
     }
     return new Fetch(null, state, error, retryAfter, null, refused);

@@ -299,7 +299,7 @@ public final class EstClient {
       int status = est.getStatusCode();
       String body = read(est.getBody());
       String message = body.isEmpty() ? "HTTP " + status : body;
-      return new Failure(status >= 500 ? Failure.Kind.UNAVAILABLE : Failure.Kind.REFUSED, status, message, retryAfter);
+      return Failure.ofStatus(status, message, retryAfter);
     }
     return Answers.transportFailure(e, retryAfter);
   }

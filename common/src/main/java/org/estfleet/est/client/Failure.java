@@ -6,7 +6,8 @@ import java.util.Optional;
 
 /**
  * Why a request to one endpoint failed, told apart so that the log says what to fix: the
- * server's certificate is not trusted, nothing answers, the server refused, or it is overloaded.
+ * server's certificate is not trusted, nothing answers, the server refused, limits this client for
+ * now, or is overloaded.
  *
  * @param status the HTTP status, or 0 when no HTTP answer came
  * @param retryAfter the server's {@code Retry-After}, if it sent one
@@ -24,8 +25,13 @@ public record Failure(Kind kind, int status, String message, Duration retryAfter
     TIMEOUT,
     /** The connection broke. */
     NETWORK,
-    /** The server answered 4xx: the request itself is refused; another endpoint would refuse it too. */
+    /** The server answered 4xx (not 429): the request itself is refused; another endpoint would refuse it too. */
     REFUSED,
+    /**
+     * The server answered 429: too many requests from this client for now (an hourly limit, say).
+     * Not a verdict on the request: the same request may be sent again after {@code Retry-After}.
+     */
+    TOO_MANY_REQUESTS,
     /** The server answered 5xx: it cannot serve now. */
     UNAVAILABLE,
     /** The server answered 200 with something that is not what EST promises. */
@@ -37,12 +43,27 @@ public record Failure(Kind kind, int status, String message, Duration retryAfter
     Objects.requireNonNull(message, "message");
   }
 
+  /** The failure an HTTP error answer (4xx or 5xx) means. */
+  public static Failure ofStatus(int status, String message, Duration retryAfter) {
+    Kind kind = status >= 500 ? Kind.UNAVAILABLE : status == 429 ? Kind.TOO_MANY_REQUESTS : Kind.REFUSED;
+    return new Failure(kind, status, message, retryAfter);
+  }
+
   /**
    * Whether the next endpoint should be tried: on connection trouble and server errors, not when
-   * the server refused the request (RFC 7030 section 4.2.3 4xx answers are about the request).
+   * the server refused the request (RFC 7030 section 4.2.3 4xx answers are about the request),
+   * nor when it limits this client, a limit the other endpoints of the same CA keep too.
    */
   public boolean failsOver() {
-    return kind != Kind.REFUSED;
+    return kind != Kind.REFUSED && kind != Kind.TOO_MANY_REQUESTS;
+  }
+
+  /**
+   * Whether the server refused the request itself, which sending it again, here or elsewhere,
+   * cannot change. A 429 does not: it says "not now".
+   */
+  public boolean refusesTheRequest() {
+    return kind == Kind.REFUSED;
   }
 
   public Optional<Duration> retryAfterHint() {
@@ -57,8 +78,8 @@ public record Failure(Kind kind, int status, String message, Duration retryAfter
       case UNREACHABLE -> "unreachable";
       case TIMEOUT -> "timed out";
       case NETWORK -> "network error";
-      // A 429 refuses the request for now (too many), not for what it asks: say so.
-      case REFUSED -> status == 429 ? "too many requests (HTTP 429)" : "refused (HTTP " + status + ")";
+      case REFUSED -> "refused (HTTP " + status + ")";
+      case TOO_MANY_REQUESTS -> "too many requests (HTTP " + status + ")";
       case UNAVAILABLE -> "unavailable (HTTP " + status + ")";
       case BAD_RESPONSE -> "bad response";
     };

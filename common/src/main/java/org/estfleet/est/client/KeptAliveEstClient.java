@@ -175,8 +175,7 @@ public final class KeptAliveEstClient {
     }
     if (status >= 400) {
       String text = Answers.clean(new String(body, 0, Math.min(body.length, Answers.MAX_MESSAGE), StandardCharsets.UTF_8));
-      return new EnrollOutcome.Failed(new Failure(status >= 500 ? Failure.Kind.UNAVAILABLE : Failure.Kind.REFUSED,
-          status, text.isEmpty() ? "HTTP " + status : text, retryAfter));
+      return new EnrollOutcome.Failed(Failure.ofStatus(status, text.isEmpty() ? "HTTP " + status : text, retryAfter));
     }
     return new EnrollOutcome.Failed(new Failure(Failure.Kind.BAD_RESPONSE, status,
         "HTTP " + status + " is not an answer to an enrollment", retryAfter));

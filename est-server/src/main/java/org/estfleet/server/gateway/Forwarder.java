@@ -264,14 +264,7 @@ public final class Forwarder implements AutoCloseable {
       queue.retryLater(request.id(), failure.describe(), now.plus(backoff.delay(request.attempts() + 1, random)), now);
       return;
     }
-    if (failure.status() == 429) {
-      // Too many for now (the upstream's hourly limit for this device, say), not a verdict on the
-      // request: it stays queued until the upstream's Retry-After, which the device is told.
-      queue.retryLater(request.id(), failure.describe(),
-          now.plus(failure.retryAfterHint().orElseGet(() -> backoff.delay(request.attempts() + 1, random))), now);
-      return;
-    }
-    if (!failure.failsOver()) {
+    if (failure.refusesTheRequest()) {
       // A 4xx is the upstream's verdict on the request; the device learns it on its next try.
       if (queue.refused(request.id(), failure.status(), failure.message(), now)) {
         LOG.info("upstream refused request {} of {}: {}", request.requestId(), request.deviceId(), failure.describe());
@@ -279,8 +272,11 @@ public final class Forwarder implements AutoCloseable {
       return;
     }
     Instant next = switch (failure.kind()) {
-      // The upstream answered but is overloaded: its Retry-After, or our backoff.
-      case UNAVAILABLE -> now.plus(failure.retryAfterHint().orElseGet(() -> backoff.delay(request.attempts() + 1, random)));
+      // The upstream is overloaded (5xx), or limits this device for now (429: its hourly limit,
+      // say; not a verdict): the request stays queued until its Retry-After, which the device is
+      // told, or our backoff.
+      case UNAVAILABLE, TOO_MANY_REQUESTS ->
+          now.plus(failure.retryAfterHint().orElseGet(() -> backoff.delay(request.attempts() + 1, random)));
       // The link is down: the request goes as soon as a probe finds the upstream again.
       case UNREACHABLE, TLS_TRUST, TLS_HANDSHAKE -> now;
       // This request failed on a live link (timed out, cut, odd answer): back it off alone, so

@@ -1,0 +1,41 @@
+package org.estfleet.est.client;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import java.time.Duration;
+import org.junit.jupiter.api.Test;
+
+class FailureTest {
+  @Test
+  void aClientError_refusesTheRequest_andDoesNotFailOver() {
+    Failure refused = Failure.ofStatus(403, "not yours", null);
+
+    assertEquals(Failure.Kind.REFUSED, refused.kind());
+    assertTrue(refused.refusesTheRequest());
+    assertFalse(refused.failsOver());
+    assertEquals("refused (HTTP 403): not yours", refused.describe());
+  }
+
+  @Test
+  void tooManyRequests_isNotARefusal_andKeepsItsRetryAfter() {
+    Failure limited = Failure.ofStatus(429, "hourly limit", Duration.ofMinutes(20));
+
+    assertEquals(Failure.Kind.TOO_MANY_REQUESTS, limited.kind());
+    assertFalse(limited.refusesTheRequest());
+    // The limit is this client's: the other endpoints of the same CA keep it too.
+    assertFalse(limited.failsOver());
+    assertEquals(Duration.ofMinutes(20), limited.retryAfterHint().orElseThrow());
+    assertEquals("too many requests (HTTP 429): hourly limit", limited.describe());
+  }
+
+  @Test
+  void aServerError_isUnavailable_andFailsOver() {
+    Failure unavailable = Failure.ofStatus(503, "busy", Duration.ofSeconds(5));
+
+    assertEquals(Failure.Kind.UNAVAILABLE, unavailable.kind());
+    assertFalse(unavailable.refusesTheRequest());
+    assertTrue(unavailable.failsOver());
+  }
+}
