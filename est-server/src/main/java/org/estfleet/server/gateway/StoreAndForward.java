@@ -164,8 +164,11 @@ public final class StoreAndForward implements CertificateAuthority, StoredAnswer
   private IssueResult answer(PendingEnrollment record) throws EstException {
     switch (record.status()) {
       case ISSUED -> {
-        return new IssueResult.Issued(
-            Pem.readCertificates(record.certificatePem(), "stored request " + record.requestId()).get(0));
+        X509Certificate certificate =
+            Pem.readCertificates(record.certificatePem(), "stored request " + record.requestId()).get(0);
+        // Given once; any later delivery is a resend (the device lost the answer), not another certificate.
+        boolean first = queue.delivered(record.id(), clock.instant());
+        return new IssueResult.Issued(certificate, !first);
       }
       case REFUSED -> {
         // The refusal is told once; a retry after it is a new request.

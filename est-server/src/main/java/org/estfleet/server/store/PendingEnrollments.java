@@ -157,6 +157,22 @@ public final class PendingEnrollments {
     });
   }
 
+  /**
+   * Records that the device is given the issued certificate of request {@code id}.
+   *
+   * @return whether this is the first time; false for a resend (or a record no longer there)
+   */
+  public boolean delivered(long id, Instant now) {
+    return database.inSharedTransaction(connection -> {
+      try (PreparedStatement update = connection.prepareStatement("UPDATE pending_enrollment SET delivered_at = ? "
+          + "WHERE id = ? AND status = 'issued' AND delivered_at IS NULL")) {
+        update.setLong(1, now.toEpochMilli());
+        update.setLong(2, id);
+        return update.executeUpdate() == 1;
+      }
+    });
+  }
+
   /** Records the upstream's refusal, for the device to learn on its next retry. */
   public boolean refused(long id, int status, String message, Instant now) {
     return database.inSharedTransaction(connection -> {

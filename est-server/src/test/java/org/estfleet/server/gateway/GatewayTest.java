@@ -29,6 +29,7 @@ import org.estfleet.pki.KeyAlgorithm;
 import org.estfleet.pki.Pem;
 import org.estfleet.pki.TestPki;
 import org.estfleet.server.EstTestClient;
+import org.estfleet.server.ServerRuntime;
 import org.estfleet.server.TestServer;
 import org.estfleet.server.store.Database;
 import org.estfleet.server.store.IssuanceRecord;
@@ -250,6 +251,38 @@ class GatewayTest {
     assertTrue(retryAfter > 60, "the upstream's Retry-After (the rest of its hour), not the gateway's 1s: " + retryAfter);
     assertEquals(1, pending(gateway));
     assertEquals(1, ca.ledger(ledger -> ledger.byDevice("device-1")).size());
+  }
+
+  @Test
+  void aCollectedCertificate_sentAgain_isAuditedResent_andNotCountedTowardTheHourlyLimit() throws Exception {
+    gateway.close();
+    gateway = TestServer.startGateway(dir.resolve("limited-gateway"), ca, "{\"gateway\": {\"retryAfter\": \"1s\", "
+        + "\"forwardInterval\": \"100ms\"}, \"limits\": {\"enrollmentsPerIdentityPerHour\": 2}}");
+    KeyPair keys = keys();
+    Csr csr = csr("device-1", keys);
+    String token = ca.token("device-1");
+    EstTestClient device = EstTestClient.anonymous(gateway);
+    ca.close();
+    assertEquals(202, device.enroll("simpleenroll", csr, "device-1", token).statusCode());
+    ca.restart();
+    Await.until("the gateway forwarded the request", Duration.ofSeconds(30), () -> pending(gateway) == 0);
+
+    X509Certificate collected = issued(device.enroll("simpleenroll", csr, "device-1", token));
+    // its answer lost twice: the same request twice more, then a renewal, the hour's second certificate
+    X509Certificate resent = issued(device.enroll("simpleenroll", csr, "device-1", token));
+    X509Certificate resentAgain = issued(device.enroll("simpleenroll", csr, "device-1", token));
+    HttpResponse<byte[]> renewal = EstTestClient.withCertificate(gateway, keys.getPrivate(), List.of(collected))
+        .enroll("simplereenroll", csr("device-1", keys()), null, null);
+
+    assertEquals(collected, resent);
+    assertEquals(collected, resentAgain);
+    issued(renewal);
+    gateway.close();
+    List<JsonObject> audited = Files.readAllLines(gateway.dataDir().resolve(ServerRuntime.AUDIT_FILE)).stream()
+        .map(line -> JsonParser.parseString(line).getAsJsonObject()).toList();
+    assertEquals(List.of("pending", "issued", "resent", "resent", "issued"),
+        audited.stream().map(line -> line.get("result").getAsString()).toList());
+    assertEquals(Certificates.serialHex(collected), audited.get(3).get("serial").getAsString());
   }
 
   @Test

@@ -1,6 +1,7 @@
 package org.estfleet.server.store;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import java.nio.file.Path;
@@ -70,6 +71,26 @@ class PendingEnrollmentsTest {
       assertCounts(database, Map.of());
       assertAnswered(database, Map.of());
       assertEquals(new PendingEnrollments.Depth(0, 0, null), queue.depth());
+    }
+  }
+
+  @Test
+  void anIssuedCertificate_isDeliveredFirstOnce_andNeverWhileWaiting() {
+    try (Database database = Database.open(dir.resolve("estfleet.db"))) {
+      PendingEnrollments queue = new PendingEnrollments(database);
+      long id = store(queue, "device-1", "token", NOW).orElseThrow();
+
+      assertFalse(queue.delivered(id, NOW), "nothing to deliver while the request waits");
+      assertTrue(queue.issued(id, "-----BEGIN CERTIFICATE-----\n", NOW));
+      assertTrue(queue.delivered(id, NOW.plusSeconds(1)));
+      assertFalse(queue.delivered(id, NOW.plusSeconds(2)), "a second delivery is a resend");
+      queue.delete(id);
+      assertFalse(queue.delivered(id, NOW.plusSeconds(3)));
+      // Delivery is not a change of status: the answered count stays.
+      long other = store(queue, "device-2", "token", NOW).orElseThrow();
+      assertTrue(queue.issued(other, "-----BEGIN CERTIFICATE-----\n", NOW));
+      assertTrue(queue.delivered(other, NOW));
+      assertAnswered(database, Map.of("issued", 1L));
     }
   }
 
