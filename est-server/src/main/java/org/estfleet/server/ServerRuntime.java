@@ -32,13 +32,13 @@ import org.estfleet.server.store.PendingEnrollments;
 import org.estfleet.server.store.Role;
 import org.estfleet.server.store.UpstreamCache;
 import org.estfleet.pki.Certificates;
-import org.estfleet.pki.KeyPairs;
 import org.estfleet.server.audit.AuditLog;
 import org.estfleet.server.auth.AuthThrottle;
 import org.estfleet.server.auth.EnrollmentThrottle;
 import org.estfleet.server.auth.Authenticator;
 import org.estfleet.server.auth.BootstrapTokens;
 import org.estfleet.server.ca.CaMaterial;
+import org.estfleet.server.ca.CaReloader;
 import org.estfleet.server.ca.CertificateAuthority;
 import org.estfleet.server.ca.CertificateProfile;
 import org.estfleet.server.ca.LocalCa;
@@ -95,14 +95,6 @@ public final class ServerRuntime implements AutoCloseable {
   public static ServerRuntime start(DataDir dataDir, Clock clock, SecureRandom random,
       UnaryOperator<CertificateAuthority> decorator) throws Exception {
     ServerConfig config = dataDir.config();
-    TlsPairFiles.recover(dataDir.resolve(config.tls().certificate()), dataDir.resolve(config.tls().key()));
-    List<X509Certificate> tlsChain = dataDir.readCertificates(config.tls().certificate());
-    PrivateKey tlsKey = dataDir.readPrivateKey(config.tls().key());
-    if (!KeyPairs.matches(tlsChain.get(0).getPublicKey(), tlsKey)) {
-      throw new ConfigException(dataDir.resolve(config.tls().key()) + ": this key does not belong to the TLS certificate "
-          + dataDir.resolve(config.tls().certificate()));
-    }
-    warnIfExpiring(tlsChain.get(0), clock.instant());
     List<X509Certificate> manufacturerCas = new ArrayList<>();
     for (Path file : config.bootstrap().manufacturerCas()) {
       manufacturerCas.addAll(dataDir.readCertificates(file));
@@ -112,16 +104,24 @@ public final class ServerRuntime implements AutoCloseable {
         config.limits().maxHeaderBytes(), config.limits().idleTimeout(), config.limits().requestTimeout(),
         config.tls().provider() == ServerConfig.TlsProvider.BCJSSE ? BouncyCastle.JSSE : null,
         config.limits().maxConnections());
-    return config.mode() == ServerConfig.Mode.GATEWAY
-        ? startGateway(dataDir, settings, tlsKey, tlsChain, manufacturerCas, clock, random, decorator)
-        : startCa(dataDir, settings, tlsKey, tlsChain, manufacturerCas, clock, random, decorator);
+    if (config.mode() == ServerConfig.Mode.GATEWAY) {
+      TlsPairFiles.Pair tls = dataDir.readTls();
+      warnIfExpiring(tls.chain().get(0), clock.instant());
+      return startGateway(dataDir, settings, tls.key(), tls.chain(), manufacturerCas, clock, random, decorator);
+    }
+    return startCa(dataDir, settings, manufacturerCas, clock, random, decorator);
   }
 
-  private static ServerRuntime startCa(DataDir dataDir, EstServer.Settings settings, PrivateKey tlsKey,
-      List<X509Certificate> tlsChain, List<X509Certificate> manufacturerCas, Clock clock, SecureRandom random,
+  private static ServerRuntime startCa(DataDir dataDir, EstServer.Settings settings,
+      List<X509Certificate> manufacturerCas, Clock clock, SecureRandom random,
       UnaryOperator<CertificateAuthority> decorator) throws Exception {
     ServerConfig config = dataDir.config();
-    CaMaterial ca = CaMaterial.load(dataDir);
+    // The CA's material and TLS identity, read together; a rollover or retire-root run while the
+    // server runs is taken up by the reloader, without a restart.
+    CaReloader files = CaReloader.load(dataDir);
+    CaMaterial ca = files.ca();
+    TlsPairFiles.Pair tls = files.current().tls();
+    warnIfExpiring(tls.chain().get(0), clock.instant());
     Database database = Database.open(dataDir.resolve(config.database().file()));
     AuditLog audit = null;
     try {
@@ -136,8 +136,9 @@ public final class ServerRuntime implements AutoCloseable {
         profiles.put(label.getKey(), CertificateProfile.of(label.getValue()));
         policies.put(label.getKey(), LabelPolicy.of(label.getValue()));
       }
-      LocalCa localCa = new LocalCa(ca, profiles, CertificateProfile.of(config.gatewayProfile()), ledger, clock, random);
-      Authenticator authenticator = new Authenticator(ca::certificates, manufacturerCas,
+      LocalCa localCa = new LocalCa(files::ca, profiles, CertificateProfile.of(config.gatewayProfile()), ledger, clock,
+          random);
+      Authenticator authenticator = new Authenticator(() -> files.ca().certificates(), manufacturerCas,
           Authenticator.ledgerLookup(ledger), tokens, config.reenroll().gracePeriod(),
           config.reenroll().gatewayHoldLimit(), clock);
       EstService service = new EstService(decorator.apply(localCa), authenticator, policies,
@@ -151,21 +152,36 @@ public final class ServerRuntime implements AutoCloseable {
           StoredAnswers.none(), throttles(config, clock), audit,
           config.tls().provider() == ServerConfig.TlsProvider.BCJSSE);
 
-      List<X509Certificate> acceptedIssuers = new ArrayList<>(ca.certificates());
-      acceptedIssuers.addAll(manufacturerCas);
-      EstServer server = EstServer.start(settings, new EstServer.Tls(tlsKey, tlsChain, acceptedIssuers), service,
+      EstServer server = EstServer.start(settings, serverTls(files.current(), manufacturerCas), service,
           () -> new CaHealth("ca", "ok", ledger.count()), random);
       LOG.info("serving {} (CA '{}', {} label(s), {} manufacturer CA(s))", server.baseUri(),
           ca.issuing().getSubjectX500Principal().getName(), config.labels().size(), manufacturerCas.size());
       logRollover(ca.rollover(), clock.instant());
-      return new ServerRuntime(database, server, audit);
+      AuditLog opened = audit;
+      files.start(config.ca().checkInterval(), loaded -> {
+        server.reloadTls(serverTls(loaded, manufacturerCas));
+        warnIfExpiring(loaded.tls().chain().get(0), clock.instant());
+        logRollover(loaded.ca().rollover(), clock.instant());
+      });
+      return new ServerRuntime(database, server, () -> {
+        files.close();
+        opened.close();
+      });
     } catch (Exception | Error e) {
+      files.close();
       if (audit != null) {
         audit.close();
       }
       database.close();
       throw e;
     }
+  }
+
+  /** The TLS identity a CA presents, and the CAs it names to clients: its own and the manufacturers'. */
+  private static EstServer.Tls serverTls(CaReloader.Loaded loaded, List<X509Certificate> manufacturerCas) {
+    List<X509Certificate> acceptedIssuers = new ArrayList<>(loaded.ca().certificates());
+    acceptedIssuers.addAll(manufacturerCas);
+    return new EstServer.Tls(loaded.tls().key(), loaded.tls().chain(), acceptedIssuers);
   }
 
   /** What {@code GET /health} reports in CA mode. */

@@ -108,6 +108,14 @@ public final class CaRollover {
    */
   public static Outcome start(DataDir dataDir, Instant activateAt, Duration overlap, Clock clock, SecureRandom random)
       throws ConfigException, IOException {
+    // A running server takes the new generation up once this is done, never half of it.
+    try (CaFilesLock lock = CaFilesLock.acquire(dataDir)) {
+      return startLocked(dataDir, activateAt, overlap, clock, random);
+    }
+  }
+
+  private static Outcome startLocked(DataDir dataDir, Instant activateAt, Duration overlap, Clock clock,
+      SecureRandom random) throws ConfigException, IOException {
     Layout files = files(dataDir);
     Path state = files.state();
     if (Files.exists(state)) {
@@ -162,6 +170,12 @@ public final class CaRollover {
    * @param force retire before the link certificates expire
    */
   public static Outcome retire(DataDir dataDir, boolean force, Clock clock) throws ConfigException, IOException {
+    try (CaFilesLock lock = CaFilesLock.acquire(dataDir)) {
+      return retireLocked(dataDir, force, clock);
+    }
+  }
+
+  private static Outcome retireLocked(DataDir dataDir, boolean force, Clock clock) throws ConfigException, IOException {
     Layout files = files(dataDir);
     if (!Files.exists(files.state())) {
       throw new ConfigException("no rollover under way in " + dataDir.root() + " (start one with est-server rollover)");

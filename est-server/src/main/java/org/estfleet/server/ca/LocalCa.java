@@ -9,6 +9,7 @@ import java.time.Instant;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
+import java.util.function.Supplier;
 import org.estfleet.est.CsrAttributes;
 import org.estfleet.est.EstException;
 import org.estfleet.pki.CertificateBuilder;
@@ -28,7 +29,7 @@ public final class LocalCa implements CertificateAuthority {
   private static final Logger LOG = LoggerFactory.getLogger(LocalCa.class);
   private static final int SERIAL_ATTEMPTS = 3;
 
-  private final CaMaterial material;
+  private final Supplier<CaMaterial> material;
   private final Map<String, CertificateProfile> profiles;
   private final CertificateProfile gatewayProfile;
   private final IssuedCertificates ledger;
@@ -41,6 +42,15 @@ public final class LocalCa implements CertificateAuthority {
    */
   public LocalCa(CaMaterial material, Map<String, CertificateProfile> profiles, CertificateProfile gatewayProfile,
       IssuedCertificates ledger, Clock clock, SecureRandom random) {
+    this(() -> material, profiles, gatewayProfile, ledger, clock, random);
+  }
+
+  /**
+   * A CA whose material may change while it runs (a root rollover taken up, {@link CaReloader}):
+   * each request reads the material in force once.
+   */
+  public LocalCa(Supplier<CaMaterial> material, Map<String, CertificateProfile> profiles,
+      CertificateProfile gatewayProfile, IssuedCertificates ledger, Clock clock, SecureRandom random) {
     this.material = material;
     this.profiles = Map.copyOf(profiles);
     this.gatewayProfile = gatewayProfile;
@@ -51,7 +61,7 @@ public final class LocalCa implements CertificateAuthority {
 
   @Override
   public List<X509Certificate> caCertificates(String label) {
-    return material.certificates();
+    return material.get().certificates();
   }
 
   @Override
@@ -78,7 +88,7 @@ public final class LocalCa implements CertificateAuthority {
   /** Issues under an explicit profile; also used for the server's own TLS certificate. */
   public IssueResult.Issued issue(IssueRequest request, CertificateProfile profile) throws EstException {
     Instant now = clock.instant();
-    CaMaterial.Issuer issuer = material.issuerAt(now);
+    CaMaterial.Issuer issuer = material.get().issuerAt(now);
     X509Certificate issuing = issuer.certificate();
     Requester asking = request.requester();
     // The same key by the same credential again (the same client certificate) may be a client

@@ -16,7 +16,7 @@ import picocli.CommandLine.Spec;
 @Command(name = "retire-root", mixinStandardHelpOptions = true,
     description = {"End a root rollover after its overlap: the new root and issuing CA replace the old ones "
         + "(archived in ca/retired/), /cacerts and the TLS chain no longer carry the old root or the links.",
-        "Restart 'serve' to take it up."})
+        "A running 'serve' takes it up within ca.checkInterval (10s by default), without a restart."})
 final class RetireRootCommand implements Callable<Integer> {
   @Spec
   CommandSpec spec;
@@ -34,7 +34,7 @@ final class RetireRootCommand implements Callable<Integer> {
     out.println("old root retired in " + data);
     out.println("  root:        " + outcome.root().getSubjectX500Principal().getName() + " (sha256 "
         + Certificates.fingerprint(outcome.root()) + ")");
-    out.println("  next:        restart est-server serve --data " + data);
+    out.println("  next:        a running est-server serve takes it up within ca.checkInterval");
     return EstServerCommand.EXIT_OK;
   }
 }

@@ -20,13 +20,14 @@ import picocli.CommandLine.Spec;
 
 /**
  * {@code est-server rollover}: starts a root key rollover (RFC 7030 section 4.1.3). See
- * {@link CaRollover#start}; the running server takes it up when restarted.
+ * {@link CaRollover#start}; a running server takes it up at its next check of the CA's files.
  */
 @Command(name = "rollover", mixinStandardHelpOptions = true,
     description = {"Start a CA root rollover: a new root and issuing CA, the link certificates NewWithOld and "
         + "OldWithNew, and a TLS server certificate under the new chain. /cacerts publishes old and new roots and "
         + "the links; certificates are issued under the new chain from the activation time.",
-        "Restart 'serve' to take it up. End it with retire-root once the overlap is over."})
+        "A running 'serve' takes it up within ca.checkInterval (10s by default), without a restart. End it with "
+            + "retire-root once the overlap is over."})
 final class RolloverCommand implements Callable<Integer> {
   @Spec
   CommandSpec spec;
@@ -61,8 +62,8 @@ final class RolloverCommand implements Callable<Integer> {
     out.println("  issuing:     under the new chain from " + outcome.activateAt());
     out.println("  overlap:     link certificates valid until " + outcome.overlapEndsAt());
     out.println("  TLS server:  new certificate under the new chain, valid until " + outcome.tls().getNotAfter().toInstant());
-    out.println("  next:        restart est-server serve --data " + data + "; after " + outcome.overlapEndsAt()
-        + ": est-server retire-root --data " + data);
+    out.println("  next:        a running est-server serve takes it up within ca.checkInterval; after "
+        + outcome.overlapEndsAt() + ": est-server retire-root --data " + data);
     return EstServerCommand.EXIT_OK;
   }
 

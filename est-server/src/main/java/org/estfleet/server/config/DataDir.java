@@ -9,6 +9,7 @@ import java.security.PrivateKey;
 import java.security.cert.X509Certificate;
 import java.util.List;
 import org.estfleet.json.Json;
+import org.estfleet.pki.KeyPairs;
 import org.estfleet.pki.Pem;
 
 /**
@@ -79,6 +80,25 @@ public final class DataDir {
     } catch (IllegalArgumentException e) {
       throw new ConfigException(e.getMessage(), e);
     }
+  }
+
+  /**
+   * The server's TLS key and chain, as {@code tls} names them; a replacement of the pair that a
+   * crash interrupted is completed first ({@link TlsPairFiles#recover}).
+   *
+   * @throws ConfigException if the files are unreadable or the key is not the certificate's
+   */
+  public TlsPairFiles.Pair readTls() throws ConfigException, IOException {
+    Path certificate = config.tls().certificate();
+    Path key = config.tls().key();
+    TlsPairFiles.recover(resolve(certificate), resolve(key));
+    List<X509Certificate> chain = readCertificates(certificate);
+    PrivateKey privateKey = readPrivateKey(key);
+    if (!KeyPairs.matches(chain.get(0).getPublicKey(), privateKey)) {
+      throw new ConfigException(resolve(key) + ": this key does not belong to the TLS certificate "
+          + resolve(certificate));
+    }
+    return new TlsPairFiles.Pair(privateKey, chain);
   }
 
   /** The private key of a PEM file named in the configuration. */

@@ -53,7 +53,7 @@ public record ServerConfig(
       if (gateway != null) {
         throw new IllegalArgumentException("'gateway' settings are for mode \"gateway\"; this server's mode is \"ca\"");
       }
-      ca = ca == null ? new CaConfig(null, null, null, null) : ca;
+      ca = ca == null ? new CaConfig(null, null, null, null, null) : ca;
       gatewayProfile = gatewayProfile == null ? ProfileConfig.gatewayDefaults() : gatewayProfile;
     } else {
       if (gateway == null) {
@@ -151,13 +151,22 @@ public record ServerConfig(
     @SerializedName("SunJSSE") SUN_JSSE
   }
 
-  /** The CA's certificates and keys (PEM). */
-  public record CaConfig(Path rootCertificate, Path rootKey, Path issuingCertificate, Path issuingKey) {
+  /**
+   * The CA's certificates and keys (PEM).
+   *
+   * @param checkInterval how often a running CA looks for a rollover or retire-root to take up
+   */
+  public record CaConfig(Path rootCertificate, Path rootKey, Path issuingCertificate, Path issuingKey,
+      Duration checkInterval) {
     public CaConfig {
       rootCertificate = rootCertificate == null ? Path.of("ca/root.pem") : rootCertificate;
       rootKey = rootKey == null ? Path.of("ca/root.key") : rootKey;
       issuingCertificate = issuingCertificate == null ? Path.of("ca/issuing.pem") : issuingCertificate;
       issuingKey = issuingKey == null ? Path.of("ca/issuing.key") : issuingKey;
+      checkInterval = checkInterval == null ? Duration.ofSeconds(10) : checkInterval;
+      if (checkInterval.isNegative() || checkInterval.isZero()) {
+        throw new IllegalArgumentException("ca.checkInterval must be positive");
+      }
     }
   }
 

@@ -25,6 +25,13 @@ public final class TlsPairFiles {
 
   private TlsPairFiles() {}
 
+  /** A TLS key and its certificate chain, the certificate first. */
+  public record Pair(PrivateKey key, List<X509Certificate> chain) {
+    public Pair {
+      chain = List.copyOf(chain);
+    }
+  }
+
   /** Replaces the pair; when this returns, both files hold the new pair. */
   public static void write(Path certificateFile, Path keyFile, List<X509Certificate> chain, PrivateKey key)
       throws IOException {

@@ -50,7 +50,7 @@ public final class EstServer implements AutoCloseable {
   private final Server server;
   private final ServerConnector connector;
   private final SslContextFactory.Server ssl;
-  private final Tls tls;
+  private volatile Tls tls;
   private final Provider tlsProvider;
   private final SecureRandom random;
   private final ConcurrencyLimit limit;
@@ -168,10 +168,21 @@ public final class EstServer implements AutoCloseable {
    *
    * @throws IllegalStateException if the TLS context cannot be rebuilt (the old one stays)
    */
-  public void reloadTls(PrivateKey key, List<X509Certificate> chain) {
+  public synchronized void reloadTls(PrivateKey key, List<X509Certificate> chain) {
+    reloadTls(new Tls(key, chain, tls.acceptedClientIssuers()));
+  }
+
+  /**
+   * Switches to a new TLS identity and the CAs named to clients (a CA's root rollover): new
+   * connections get them; established ones keep theirs.
+   *
+   * @throws IllegalStateException if the TLS context cannot be rebuilt (the old one stays)
+   */
+  public synchronized void reloadTls(Tls next) {
     try {
-      SSLContext context = sslContext(new Tls(key, chain, tls.acceptedClientIssuers()), tlsProvider, random);
+      SSLContext context = sslContext(next, tlsProvider, random);
       ssl.reload(factory -> factory.setSslContext(context));
+      tls = next;
     } catch (Exception e) {
       throw new IllegalStateException("cannot switch the TLS certificate: " + e.getMessage(), e);
     }

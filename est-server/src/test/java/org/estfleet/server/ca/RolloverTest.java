@@ -11,6 +11,7 @@ import java.net.http.HttpRequest;
 import java.net.http.HttpResponse;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.security.KeyPair;
 import java.security.cert.X509Certificate;
 import java.time.Duration;
 import java.util.HashSet;
@@ -29,6 +30,7 @@ import org.estfleet.server.Cli.Run;
 import org.estfleet.server.EstTestClient;
 import org.estfleet.server.TestServer;
 import org.estfleet.server.config.DataDir;
+import org.estfleet.testing.Await;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
@@ -99,6 +101,61 @@ class RolloverTest {
     afterActivation.verify(newIssuing.getPublicKey());
     List<X509Certificate> tlsChain = Pem.readCertificates(server.dataDir().resolve("tls/server.pem"));
     assertEquals(List.of(newIssuing, classified.vouched().get(0).newWithOld()), tlsChain.subList(1, 3));
+  }
+
+  @Test
+  void rolloverAndRetirement_areTakenUpByTheRunningServer_withoutARestart() throws Exception {
+    server = TestServer.start(dir.resolve("ca"), "{\"ca\": {\"checkInterval\": \"100ms\"}}");
+    X509Certificate oldRoot = server.rootCertificate();
+    String data = server.dataDir().toString();
+    KeyPair keys = KeyAlgorithm.EC_P256.generate(TestPki.RANDOM);
+    HttpResponse<byte[]> first = EstTestClient.anonymous(server).enroll("simpleenroll",
+        new CsrBuilder().commonName("device-1").sign(keys), "device-1", server.token("device-1"));
+    X509Certificate underOld = EstTestClient.issued(first);
+    KeyPair otherKeys = KeyAlgorithm.EC_P256.generate(TestPki.RANDOM);
+    X509Certificate otherUnderOld = EstTestClient.issued(EstTestClient.anonymous(server).enroll("simpleenroll",
+        new CsrBuilder().commonName("device-2").sign(otherKeys), "device-2", server.token("device-2")));
+
+    Run rollover = run("rollover", "--data", data, "--overlap", "30d");
+    assertEquals(0, rollover.exit(), rollover.err());
+    CaRollover.Layout files = CaRollover.files(DataDir.open(server.dataDir()));
+    X509Certificate newRoot = Pem.readCertificates(files.root()).get(0);
+    X509Certificate newIssuing = Pem.readCertificates(files.issuing()).get(0);
+    Await.until("the running server publishes the rollover", Duration.ofSeconds(20),
+        () -> published(oldRoot) == 6);
+    // The TLS chain it presents now leads to either root, and it issues under the new issuing CA.
+    assertEquals(6, cacerts(newRoot).size());
+    KeyPair renewedKeys = KeyAlgorithm.EC_P256.generate(TestPki.RANDOM);
+    X509Certificate underNew = EstTestClient.issued(EstTestClient.withCertificate(server, keys.getPrivate(),
+        List.of(underOld)).enroll("simplereenroll", new CsrBuilder().commonName("device-1").sign(renewedKeys), null,
+        null));
+    underNew.verify(newIssuing.getPublicKey());
+
+    Run retired = run("retire-root", "--data", data, "--force");
+    assertEquals(0, retired.exit(), retired.err());
+    Await.until("the running server drops the old root", Duration.ofSeconds(20),
+        () -> published(newRoot) == 2);
+
+    assertEquals(Set.of(newRoot, newIssuing), new HashSet<>(cacerts(newRoot)));
+    assertThrows(SSLHandshakeException.class, () -> cacerts(oldRoot), "the TLS chain no longer leads to the old root");
+    // A device holding a certificate of the new chain renews; one that kept its old-chain certificate
+    // through the overlap no longer can.
+    X509Certificate again = EstTestClient.issued(EstTestClient.withCertificate(server, renewedKeys.getPrivate(),
+        List.of(underNew)).enroll("simplereenroll",
+            new CsrBuilder().commonName("device-1").sign(KeyAlgorithm.EC_P256.generate(TestPki.RANDOM)), null, null));
+    again.verify(newIssuing.getPublicKey());
+    HttpResponse<byte[]> oldChain = EstTestClient.withCertificate(server, otherKeys.getPrivate(), List.of(otherUnderOld))
+        .enroll("simplereenroll", new CsrBuilder().commonName("device-2").sign(otherKeys), null, null);
+    assertEquals(401, oldChain.statusCode(), EstTestClient.text(oldChain));
+  }
+
+  /** How many certificates /cacerts holds, over TLS trusting only {@code trusting}; -1 if that fails. */
+  private int published(X509Certificate trusting) {
+    try {
+      return cacerts(trusting).size();
+    } catch (Exception e) {
+      return -1;
+    }
   }
 
   @Test

@@ -128,8 +128,10 @@ class CommandLineTest {
     Run noCommand = run();
     Files.writeString(data.resolve(DataDir.CONFIG_FILE), "{\"port\": 8443, \"prot\": 1}");
     Run badConfig = run("serve", "--data", data.toString());
+    Files.writeString(data.resolve(DataDir.CONFIG_FILE), "{\"ca\": {\"checkInterval\": \"0s\"}}");
+    Run noCheckInterval = run("serve", "--data", data.toString());
 
-    for (Run run : new Run[] {badDevice, badTtl, missingDir, unknownOption, badConfig}) {
+    for (Run run : new Run[] {badDevice, badTtl, missingDir, unknownOption, badConfig, noCheckInterval}) {
       assertEquals(2, run.exit(), run.err());
       assertEquals(1, run.err().lines().count(), run.err());
       assertTrue(run.err().startsWith("est-server: "), run.err());
@@ -138,6 +140,7 @@ class CommandLineTest {
     assertTrue(badTtl.err().contains("invalid duration 'soon'"), badTtl.err());
     assertTrue(missingDir.err().contains("no such data directory"), missingDir.err());
     assertTrue(badConfig.err().contains("unknown key 'prot' at $"), badConfig.err());
+    assertTrue(noCheckInterval.err().contains("ca.checkInterval must be positive"), noCheckInterval.err());
     assertEquals(2, noCommand.exit());
   }
 

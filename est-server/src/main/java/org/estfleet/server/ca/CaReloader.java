@@ -1,0 +1,181 @@
+package org.estfleet.server.ca;
+
+import java.io.IOException;
+import java.nio.ByteBuffer;
+import java.nio.file.Files;
+import java.nio.file.NoSuchFileException;
+import java.nio.file.Path;
+import java.security.MessageDigest;
+import java.security.NoSuchAlgorithmException;
+import java.time.Duration;
+import java.util.Arrays;
+import java.util.List;
+import java.util.Optional;
+import java.util.concurrent.Executors;
+import java.util.concurrent.ScheduledExecutorService;
+import java.util.concurrent.TimeUnit;
+import java.util.function.Consumer;
+import org.estfleet.pki.Certificates;
+import org.estfleet.server.config.ConfigException;
+import org.estfleet.server.config.DataDir;
+import org.estfleet.server.config.TlsPairFiles;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * A running CA's material, taken up again when {@code est-server rollover} or {@code retire-root}
+ * changed it: at every check it compares the files that say which generation is in force (the
+ * rollover state, the root and issuing CA certificates, the TLS certificate) with what it loaded,
+ * and on a change loads them again, holding {@link CaFilesLock} so that a command still writing is
+ * never half read. The new material goes to the listener first ({@link #start}: the TLS identity
+ * and the issuers it names to clients); once it took it, {@link #current} hands it to issuance,
+ * {@code /cacerts} and authentication. Files that do not load leave the material in force as it
+ * is, with one error in the log per change of the files.
+ */
+public final class CaReloader implements AutoCloseable {
+  private static final Logger LOG = LoggerFactory.getLogger(CaReloader.class);
+
+  /** What a CA serves with: its material and its TLS identity. */
+  public record Loaded(CaMaterial ca, TlsPairFiles.Pair tls) {}
+
+  private final DataDir dataDir;
+  private final ScheduledExecutorService timer;
+  private volatile Loaded current;
+  /** The stamp of {@link #current}'s files, and of files that failed to load; guarded by this. */
+  private byte[] loadedStamp;
+  private byte[] failedStamp;
+
+  private CaReloader(DataDir dataDir, Loaded current, byte[] stamp) {
+    this.dataDir = dataDir;
+    this.current = current;
+    this.loadedStamp = stamp;
+    this.timer = Executors.newSingleThreadScheduledExecutor(runnable -> {
+      Thread thread = new Thread(runnable, "ca-files");
+      thread.setDaemon(true);
+      return thread;
+    });
+  }
+
+  /**
+   * Loads the CA's material and TLS identity, waiting for a command that is changing them.
+   *
+   * @throws ConfigException if they are missing or inconsistent
+   */
+  public static CaReloader load(DataDir dataDir) throws ConfigException, IOException {
+    try (CaFilesLock lock = CaFilesLock.acquire(dataDir)) {
+      return new CaReloader(dataDir, read(dataDir), stamp(dataDir));
+    }
+  }
+
+  /** The material in force. */
+  public Loaded current() {
+    return current;
+  }
+
+  /** The CA material in force. */
+  public CaMaterial ca() {
+    return current.ca();
+  }
+
+  /**
+   * Checks the files every {@code interval} from now on.
+   *
+   * @param listener takes up new material before it is in force (the TLS listener); if it
+   *     throws, the material in force stays until the files change again
+   */
+  public void start(Duration interval, Consumer<Loaded> listener) {
+    timer.scheduleWithFixedDelay(() -> check(listener), interval.toMillis(), interval.toMillis(), TimeUnit.MILLISECONDS);
+  }
+
+  /** What a check found. */
+  enum Check {
+    /** The files are those in force, or those that failed last time. */
+    UNCHANGED,
+    /** A command holds the files: the next check looks again. */
+    BUSY,
+    /** Changed, loaded, taken up by the listener, and now in force. */
+    TOOK_UP,
+    /** Changed, but they do not load or the listener refused them: the material in force stays. */
+    FAILED
+  }
+
+  /** One check of the files (the timer's, or a test's in place of it). */
+  synchronized Check check(Consumer<Loaded> listener) {
+    byte[] seen;
+    try {
+      seen = stamp(dataDir);
+    } catch (IOException | RuntimeException e) {
+      LOG.warn("cannot check the CA's files: {}", e.getMessage());
+      return Check.FAILED;
+    }
+    if (Arrays.equals(seen, loadedStamp) || Arrays.equals(seen, failedStamp)) {
+      return Check.UNCHANGED;
+    }
+    try {
+      Optional<CaFilesLock> lock = CaFilesLock.tryAcquire(dataDir);
+      if (lock.isEmpty()) {
+        return Check.BUSY;
+      }
+      try (CaFilesLock held = lock.get()) {
+        byte[] stamp = stamp(dataDir);
+        Loaded loaded = read(dataDir);
+        listener.accept(loaded);
+        current = loaded;
+        loadedStamp = stamp;
+        failedStamp = null;
+        LOG.info("took up the CA's changed files: root {}{}, TLS certificate {}",
+            Certificates.describe(loaded.ca().root()), loaded.ca().rollover() == null ? ""
+                : ", new root " + Certificates.describe(loaded.ca().rollover().newRoot()) + " in rollover",
+            Certificates.describe(loaded.tls().chain().get(0)));
+        return Check.TOOK_UP;
+      }
+    } catch (ConfigException | IOException | RuntimeException e) {
+      failedStamp = seen;
+      LOG.error("the CA's files changed but cannot be taken up; serving with the material in force until they "
+          + "change again: {}", e.getMessage());
+      return Check.FAILED;
+    }
+  }
+
+  private static Loaded read(DataDir dataDir) throws ConfigException, IOException {
+    return new Loaded(CaMaterial.load(dataDir), dataDir.readTls());
+  }
+
+  /** A digest of the files whose change means another generation or TLS identity. */
+  private static byte[] stamp(DataDir dataDir) throws IOException {
+    CaRollover.Layout files = CaRollover.files(dataDir);
+    MessageDigest digest;
+    try {
+      digest = MessageDigest.getInstance("SHA-256");
+    } catch (NoSuchAlgorithmException e) {
+      throw new IllegalStateException(e);
+    }
+    for (Path file : List.of(files.state(), dataDir.resolve(dataDir.config().ca().rootCertificate()),
+        dataDir.resolve(dataDir.config().ca().issuingCertificate()), dataDir.resolve(dataDir.config().tls().certificate()))) {
+      byte[] content;
+      try {
+        content = Files.readAllBytes(file);
+      } catch (NoSuchFileException e) {
+        content = null;
+      }
+      digest.update((byte) (content == null ? 0 : 1));
+      if (content != null) {
+        digest.update(ByteBuffer.allocate(Integer.BYTES).putInt(content.length).array());
+        digest.update(content);
+      }
+    }
+    return digest.digest();
+  }
+
+  @Override
+  public void close() {
+    timer.shutdownNow();
+    try {
+      if (!timer.awaitTermination(10, TimeUnit.SECONDS)) {
+        LOG.warn("the CA files check did not stop within 10s");
+      }
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+    }
+  }
+}
