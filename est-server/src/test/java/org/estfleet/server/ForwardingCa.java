@@ -31,4 +31,9 @@ public class ForwardingCa implements CertificateAuthority {
   public IssueResult issue(IssueRequest request) throws EstException {
     return delegate.issue(request);
   }
+
+  @Override
+  public Optional<IssueResult> resend(IssueRequest request) throws EstException {
+    return delegate.resend(request);
+  }
 }

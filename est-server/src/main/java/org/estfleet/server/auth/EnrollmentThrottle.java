@@ -3,6 +3,7 @@ package org.estfleet.server.auth;
 import java.time.Clock;
 import java.time.Duration;
 import java.time.Instant;
+import java.util.Optional;
 import org.estfleet.est.EstException;
 
 /**
@@ -38,23 +39,32 @@ public final class EnrollmentThrottle {
   }
 
   /**
-   * Counts a request from {@code source} and refuses it if that source or {@code identity} is over
-   * its limit.
+   * The refusal a new certificate for {@code identity} gets now: 429 with the time left in the
+   * hour once it was issued its limit; empty below it, or for no identity. A certificate sent
+   * again for a request whose answer was lost is not refused (the caller's business).
+   */
+  public Optional<EstException> limit(String identity) {
+    if (identity == null) {
+      return Optional.empty();
+    }
+    Instant now = clock.instant();
+    int count = issued.countNow(identity, now);
+    if (count < perIdentity) {
+      return Optional.empty();
+    }
+    Duration left = issued.left(identity, now);
+    return Optional.of(EstException.tooManyRequests(identity + " was issued " + count
+        + " certificates in the last hour, the limit; wait " + left.toSeconds() + "s", left));
+  }
+
+  /**
+   * Counts a request from {@code source} and refuses it if that source is over its limit.
    *
    * @param source the client's address, or null (a request a gateway forwarded)
-   * @param identity the identity the client claims, or null
    * @throws EstException 429 with the time left in the window
    */
-  public void admit(String source, String identity) throws EstException {
+  public void admit(String source) throws EstException {
     Instant now = clock.instant();
-    if (identity != null) {
-      int count = issued.countNow(identity, now);
-      if (count >= perIdentity) {
-        Duration left = issued.left(identity, now);
-        throw EstException.tooManyRequests(identity + " was issued " + count
-            + " certificates in the last hour, the limit; wait " + left.toSeconds() + "s", left);
-      }
-    }
     if (source != null && requests.count("source " + source, now).count() > perSource) {
       Duration left = requests.left("source " + source, now);
       throw EstException.tooManyRequests("more than " + perSource + " enrollment requests from " + source

@@ -34,4 +34,11 @@ public interface CertificateAuthority {
    * @throws EstException when the request must be refused or cannot be served now
    */
   IssueResult issue(IssueRequest request) throws EstException;
+
+  /**
+   * What was issued before for this very request (its answer lost), issuing nothing: asked
+   * instead of {@link #issue} when the requester may not be issued another certificate now (its
+   * hourly limit), which a certificate sent again does not count toward.
+   */
+  Optional<IssueResult> resend(IssueRequest request) throws EstException;
 }

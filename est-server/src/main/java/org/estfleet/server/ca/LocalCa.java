@@ -85,6 +85,21 @@ public final class LocalCa implements CertificateAuthority {
     return profile;
   }
 
+  /**
+   * The certificate issued before for this key by this credential under this label, still valid:
+   * the one {@link #issue} would answer a retry with, without signing. Token and forwarded
+   * requests are found again before they get here, by their token or request id (EstService).
+   */
+  @Override
+  public Optional<IssueResult> resend(IssueRequest request) {
+    Requester asking = request.requester();
+    if (asking.tokenId() != null || asking.requestId() != null) {
+      return Optional.empty();
+    }
+    return issuedBefore(asking.deviceId(), Certificates.publicKeyFingerprint(request.csr().publicKey()),
+        asking.authDetail(), request.label(), clock.instant()).map(IssueResult.class::cast);
+  }
+
   /** Issues under an explicit profile; also used for the server's own TLS certificate. */
   public IssueResult.Issued issue(IssueRequest request, CertificateProfile profile) throws EstException {
     Instant now = clock.instant();
@@ -186,10 +201,15 @@ public final class LocalCa implements CertificateAuthority {
    * {@link IssuedCertificates#recordUnlessRetry}, with the key's fingerprint as recorded.
    */
   private Optional<IssueResult.Issued> issuedBefore(IssuanceRecord record, Instant now) {
-    return ledger.findRetry(record.deviceId(), record.publicKeySha256(), record.authDetail(), record.label(), now)
+    return issuedBefore(record.deviceId(), record.publicKeySha256(), record.authDetail(), record.label(), now);
+  }
+
+  private Optional<IssueResult.Issued> issuedBefore(String deviceId, String publicKeySha256, String authDetail,
+      String label, Instant now) {
+    return ledger.findRetry(deviceId, publicKeySha256, authDetail, label, now)
         .map(earlier -> {
-          LOG.info("{} asked again for key {} with {}; returning serial {} issued for it at {}", record.deviceId(),
-              earlier.publicKeySha256(), record.authDetail(), earlier.serial(), earlier.issuedAt());
+          LOG.info("{} asked again for key {} with {}; returning serial {} issued for it at {}", deviceId,
+              earlier.publicKeySha256(), authDetail, earlier.serial(), earlier.issuedAt());
           return IssueResult.Issued.earlier(
               Pem.readCertificates(earlier.certificatePem(), "ledger serial " + earlier.serial()).get(0));
         });

@@ -171,8 +171,9 @@ public final class EstService {
         : null);
     try {
       throttle.check(from, claimed);
-      enrollments.admit(from, claimed);
-      IssueResult result = decide(label, credentials, csrDer, reenroll);
+      enrollments.admit(from);
+      // An identity at its hourly limit is still sent again what it was issued (its answer lost).
+      IssueResult result = decide(label, credentials, csrDer, reenroll, enrollments.limit(claimed).orElse(null));
       if (result instanceof IssueResult.Issued issued) {
         if (!issued.earlier()) {
           // A resent certificate is not another one this hour.
@@ -199,8 +200,12 @@ public final class EstService {
     }
   }
 
-  private IssueResult decide(String label, Credentials credentials, byte[] csrDer, boolean reenroll)
-      throws EstException {
+  /**
+   * @param limited the refusal a new certificate gets now (the identity's hourly limit), or null:
+   *     then only a certificate issued before for this request is answered
+   */
+  private IssueResult decide(String label, Credentials credentials, byte[] csrDer, boolean reenroll,
+      EstException limited) throws EstException {
     LabelPolicy policy = policy(label);
     try {
       Optional<Forwarding> forwarding = credentials.forwarded();
@@ -281,7 +286,11 @@ public final class EstService {
       Requester requester = new Requester(client.deviceId(), client.method().recordedName(), client.detail(),
           client.tokenId(), gateway == null ? null : gateway.deviceId(),
           forwarding.map(Forwarding::requestId).orElse(null), client.role());
-      return ca.issue(new IssueRequest(label, csr, requester, reenroll, device, linked));
+      IssueRequest request = new IssueRequest(label, csr, requester, reenroll, device, linked);
+      if (limited != null) {
+        return ca.resend(request).orElseThrow(() -> limited);
+      }
+      return ca.issue(request);
     } catch (StoreException e) {
       throw storeUnavailable(e);
     }

@@ -84,6 +84,13 @@ public final class StoreAndForward implements CertificateAuthority, StoredAnswer
     return Optional.of(answer(record.get()));
   }
 
+  /** The upstream's certificate for this very request, if it was issued: collected even at a limit. */
+  @Override
+  public Optional<IssueResult> resend(IssueRequest request) throws EstException {
+    return answer(request.label(), request.csr(), request.presented().clientCertificate())
+        .filter(IssueResult.Issued.class::isInstance);
+  }
+
   @Override
   public IssueResult issue(IssueRequest request) throws EstException {
     PendingEnrollment record = admit(request);

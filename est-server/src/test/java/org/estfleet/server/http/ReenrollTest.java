@@ -130,6 +130,29 @@ class ReenrollTest {
   }
 
   @Test
+  void reenroll_atTheHourlyLimit_aLostAnswerIsStillSentAgain_butNothingNewIsIssued() throws Exception {
+    server = TestServer.start(dir, "{\"limits\": {\"enrollmentsPerIdentityPerHour\": 2}}");
+    Device device = enroll("device-1");
+    Csr csr = new CsrBuilder().commonName("device-1").sign(KeyAlgorithm.EC_P256.generate(TestPki.RANDOM));
+    // the hour's second certificate, its answer lost
+    X509Certificate renewed = issued(device.client(server).enroll("simplereenroll", csr, null, null));
+
+    HttpResponse<byte[]> resent = device.client(server).enroll("simplereenroll", csr, null, null);
+    HttpResponse<byte[]> another = device.client(server).enroll("simplereenroll",
+        new CsrBuilder().commonName("device-1").sign(KeyAlgorithm.EC_P256.generate(TestPki.RANDOM)), null, null);
+
+    assertEquals(renewed, issued(resent));
+    assertEquals(429, another.statusCode(), text(another));
+    assertTrue(another.headers().firstValue("Retry-After").isPresent());
+    assertEquals(2, server.ledger(l -> l.byDevice("device-1")).size());
+    server.close();
+    List<JsonObject> audited = Files.readAllLines(server.dataDir().resolve(ServerRuntime.AUDIT_FILE)).stream()
+        .map(line -> JsonParser.parseString(line).getAsJsonObject()).toList();
+    assertEquals(List.of("issued", "issued", "resent", "rate-limited"),
+        audited.stream().map(line -> line.get("result").getAsString()).toList());
+  }
+
+  @Test
   void reenroll_oneRequestSentTwiceAtOnce_bothLetIntoTheCa_getTheOneCertificate() throws Exception {
     // Both sends are let into the CA only once both are in, so neither finds the other's
     // certificate before it signs: the second to be recorded must.
