@@ -22,6 +22,7 @@ import org.estfleet.server.ca.StoredAnswers;
 import org.estfleet.server.config.GatewayConfig;
 import org.estfleet.server.store.PendingEnrollment;
 import org.estfleet.server.store.PendingEnrollments;
+import org.estfleet.server.store.StoreException;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -174,7 +175,15 @@ public final class StoreAndForward implements CertificateAuthority, StoredAnswer
         X509Certificate certificate =
             Pem.readCertificates(record.certificatePem(), "stored request " + record.requestId()).get(0);
         // Given once; any later delivery is a resend (the device lost the answer), not another certificate.
-        boolean first = queue.delivered(record.id(), clock.instant());
+        boolean first;
+        try {
+          first = queue.delivered(record.id(), clock.instant());
+        } catch (StoreException e) {
+          // The certificate is the device's all the same: it is not kept from it for a bookkeeping write.
+          LOG.warn("cannot record the delivery of request {} of {}; delivering it: {}", record.requestId(),
+              record.deviceId(), e.getMessage());
+          first = true;
+        }
         return new IssueResult.Issued(certificate, !first);
       }
       case REFUSED -> {

@@ -158,9 +158,11 @@ public final class PendingEnrollments {
   }
 
   /**
-   * Records that the device is given the issued certificate of request {@code id}.
+   * Records that the device is given the issued certificate of request {@code id}. Records issued
+   * before migration V9 have no delivery recorded: their next delivery counts as the first.
    *
-   * @return whether this is the first time; false for a resend (or a record no longer there)
+   * @return false if it was given before (a resend); true for the first delivery, and for a
+   *     record no longer there (expired or replaced meanwhile: this delivery is its only one)
    */
   public boolean delivered(long id, Instant now) {
     return database.inSharedTransaction(connection -> {
@@ -168,7 +170,16 @@ public final class PendingEnrollments {
           + "WHERE id = ? AND status = 'issued' AND delivered_at IS NULL")) {
         update.setLong(1, now.toEpochMilli());
         update.setLong(2, id);
-        return update.executeUpdate() == 1;
+        if (update.executeUpdate() == 1) {
+          return true;
+        }
+      }
+      try (PreparedStatement select = connection.prepareStatement(
+          "SELECT 1 FROM pending_enrollment WHERE id = ? AND delivered_at IS NOT NULL")) {
+        select.setLong(1, id);
+        try (ResultSet rows = select.executeQuery()) {
+          return !rows.next();
+        }
       }
     });
   }
