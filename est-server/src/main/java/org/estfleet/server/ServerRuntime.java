@@ -72,11 +72,17 @@ public final class ServerRuntime implements AutoCloseable {
   private final Database database;
   private final EstServer server;
   private final AutoCloseable background;
+  private final CaReloader caFiles;
 
-  private ServerRuntime(Database database, EstServer server, AutoCloseable background) {
+  /**
+   * @param background what runs beside the listener, stopped after it
+   * @param caFiles a CA's check of its files, stopped before the listener (null for a gateway)
+   */
+  private ServerRuntime(Database database, EstServer server, AutoCloseable background, CaReloader caFiles) {
     this.database = database;
     this.server = server;
     this.background = background;
+    this.caFiles = caFiles;
   }
 
   /**
@@ -157,16 +163,12 @@ public final class ServerRuntime implements AutoCloseable {
       LOG.info("serving {} (CA '{}', {} label(s), {} manufacturer CA(s))", server.baseUri(),
           ca.issuing().getSubjectX500Principal().getName(), config.labels().size(), manufacturerCas.size());
       logRollover(ca.rollover(), clock.instant());
-      AuditLog opened = audit;
       files.start(config.ca().checkInterval(), loaded -> {
         server.reloadTls(serverTls(loaded, manufacturerCas));
         warnIfExpiring(loaded.tls().chain().get(0), clock.instant());
         logRollover(loaded.ca().rollover(), clock.instant());
       });
-      return new ServerRuntime(database, server, () -> {
-        files.close();
-        opened.close();
-      });
+      return new ServerRuntime(database, server, audit, files);
     } catch (Exception | Error e) {
       files.close();
       if (audit != null) {
@@ -254,7 +256,7 @@ public final class ServerRuntime implements AutoCloseable {
       return new ServerRuntime(database, server, () -> {
         started.close();
         opened.close();
-      });
+      }, null);
     } catch (Exception | Error e) {
       if (forwarder != null) {
         forwarder.close();
@@ -315,6 +317,10 @@ public final class ServerRuntime implements AutoCloseable {
 
   @Override
   public void close() {
+    if (caFiles != null) {
+      // No check switches the listener while it stops.
+      caFiles.close();
+    }
     server.close();
     try {
       background.close();

@@ -10,15 +10,21 @@ import java.util.Optional;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.locks.ReentrantLock;
 import org.estfleet.server.config.DataDir;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
 
 /**
  * Who may read or change a CA's files: {@code est-server rollover} and {@code retire-root} hold it
- * while they write, a running server while it reads them again ({@link CaReloader}), so that the
- * server never takes up half of a change. A lock on {@code ca/.lock} between processes, and a
- * lock in this JVM, where file locks do not exclude each other (a command run in the server's
- * process, as the tests do).
+ * exclusively while they write, a running server shared while it reads them ({@link CaReloader}),
+ * so that the server never takes up half of a change. A lock on {@code ca/.lock} between
+ * processes, and a lock in this JVM, where file locks do not exclude each other (a command run in
+ * the server's process, as the tests do) and may not overlap.
+ *
+ * <p>The server only reads: where it cannot open or create the lock file (a {@code ca/} directory
+ * it may not write, a lock file another user made), it reads without the file lock, and says so.
  */
 final class CaFilesLock implements AutoCloseable {
+  private static final Logger LOG = LoggerFactory.getLogger(CaFilesLock.class);
   private static final ConcurrentHashMap<Path, ReentrantLock> IN_PROCESS = new ConcurrentHashMap<>();
 
   private final ReentrantLock local;
@@ -31,14 +37,15 @@ final class CaFilesLock implements AutoCloseable {
     this.lock = lock;
   }
 
-  /** Waits for the lock: for the commands, which must not run beside each other either. */
+  /** Waits for the lock, exclusively: for the commands, which change the files. */
   static CaFilesLock acquire(DataDir dataDir) throws IOException {
     Path file = file(dataDir);
     ReentrantLock local = local(file);
     local.lock();
     FileChannel channel = null;
     try {
-      channel = open(file);
+      Files.createDirectories(file.getParent());
+      channel = FileChannel.open(file, StandardOpenOption.CREATE, StandardOpenOption.READ, StandardOpenOption.WRITE);
       return new CaFilesLock(local, channel, channel.lock());
     } catch (IOException | RuntimeException e) {
       release(local, channel);
@@ -46,8 +53,23 @@ final class CaFilesLock implements AutoCloseable {
     }
   }
 
-  /** The lock if it is free now: a server's check does not wait for a command, it looks again later. */
-  static Optional<CaFilesLock> tryAcquire(DataDir dataDir) throws IOException {
+  /** Waits for the lock, shared: for a server reading the files at its start. */
+  static CaFilesLock acquireShared(DataDir dataDir) throws IOException {
+    Path file = file(dataDir);
+    ReentrantLock local = local(file);
+    local.lock();
+    FileChannel channel = null;
+    try {
+      channel = openForReading(file);
+      return new CaFilesLock(local, channel, channel == null ? null : channel.lock(0, Long.MAX_VALUE, true));
+    } catch (IOException | RuntimeException e) {
+      release(local, channel);
+      throw e;
+    }
+  }
+
+  /** The shared lock if it is free now: a server's check does not wait for a command, it looks again later. */
+  static Optional<CaFilesLock> tryAcquireShared(DataDir dataDir) throws IOException {
     Path file = file(dataDir);
     ReentrantLock local = local(file);
     if (!local.tryLock()) {
@@ -55,8 +77,11 @@ final class CaFilesLock implements AutoCloseable {
     }
     FileChannel channel = null;
     try {
-      channel = open(file);
-      FileLock lock = channel.tryLock();
+      channel = openForReading(file);
+      if (channel == null) {
+        return Optional.of(new CaFilesLock(local, null, null));
+      }
+      FileLock lock = channel.tryLock(0, Long.MAX_VALUE, true);
       if (lock == null) {
         release(local, channel);
         return Optional.empty();
@@ -68,7 +93,7 @@ final class CaFilesLock implements AutoCloseable {
     }
   }
 
-  /** This JVM's lock of {@code file}; never taken twice by one thread, whose file lock would overlap. */
+  /** This JVM's lock of {@code file}; never taken twice by one thread, whose file locks would overlap. */
   private static ReentrantLock local(Path file) {
     ReentrantLock local = IN_PROCESS.computeIfAbsent(file, f -> new ReentrantLock());
     if (local.isHeldByCurrentThread()) {
@@ -82,9 +107,19 @@ final class CaFilesLock implements AutoCloseable {
     return directory.resolve(".lock").normalize();
   }
 
-  private static FileChannel open(Path file) throws IOException {
-    Files.createDirectories(file.getParent());
-    return FileChannel.open(file, StandardOpenOption.CREATE, StandardOpenOption.WRITE);
+  /** The lock file opened for reading (made first if missing), or null if this process cannot. */
+  private static FileChannel openForReading(Path file) {
+    try {
+      if (!Files.exists(file)) {
+        Files.createDirectories(file.getParent());
+        FileChannel.open(file, StandardOpenOption.CREATE, StandardOpenOption.WRITE).close();
+      }
+      return FileChannel.open(file, StandardOpenOption.READ);
+    } catch (IOException e) {
+      LOG.warn("cannot open the CA files' lock {} ({}); reading the CA's files without it, so a rollover or "
+          + "retire-root run at this moment could be read half done", file, e.getMessage());
+      return null;
+    }
   }
 
   private static void release(ReentrantLock local, FileChannel channel) {
@@ -102,7 +137,9 @@ final class CaFilesLock implements AutoCloseable {
   @Override
   public void close() {
     try {
-      lock.release();
+      if (lock != null) {
+        lock.release();
+      }
     } catch (IOException e) {
       // The channel's close below releases it too.
     }

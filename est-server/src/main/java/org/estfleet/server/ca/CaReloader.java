@@ -18,6 +18,7 @@ import java.util.function.Consumer;
 import org.estfleet.pki.Certificates;
 import org.estfleet.server.config.ConfigException;
 import org.estfleet.server.config.DataDir;
+import org.estfleet.server.config.ServerConfig;
 import org.estfleet.server.config.TlsPairFiles;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -30,7 +31,8 @@ import org.slf4j.LoggerFactory;
  * never half read. The new material goes to the listener first ({@link #start}: the TLS identity
  * and the issuers it names to clients); once it took it, {@link #current} hands it to issuance,
  * {@code /cacerts} and authentication. Files that do not load leave the material in force as it
- * is, with one error in the log per change of the files.
+ * is, with one error in the log, until they change again; other trouble (an I/O error, a listener
+ * that cannot switch) is tried again at the next check.
  */
 public final class CaReloader implements AutoCloseable {
   private static final Logger LOG = LoggerFactory.getLogger(CaReloader.class);
@@ -44,6 +46,8 @@ public final class CaReloader implements AutoCloseable {
   /** The stamp of {@link #current}'s files, and of files that failed to load; guarded by this. */
   private byte[] loadedStamp;
   private byte[] failedStamp;
+  /** The last trouble logged, so that one that lasts is logged once; guarded by this. */
+  private String lastTrouble;
 
   private CaReloader(DataDir dataDir, Loaded current, byte[] stamp) {
     this.dataDir = dataDir;
@@ -62,8 +66,10 @@ public final class CaReloader implements AutoCloseable {
    * @throws ConfigException if they are missing or inconsistent
    */
   public static CaReloader load(DataDir dataDir) throws ConfigException, IOException {
-    try (CaFilesLock lock = CaFilesLock.acquire(dataDir)) {
-      return new CaReloader(dataDir, read(dataDir), stamp(dataDir));
+    try (CaFilesLock lock = CaFilesLock.acquireShared(dataDir)) {
+      // Stamped after reading: reading may complete an interrupted retire-root or TLS replacement.
+      Loaded loaded = read(dataDir);
+      return new CaReloader(dataDir, loaded, stamp(dataDir));
     }
   }
 
@@ -81,7 +87,7 @@ public final class CaReloader implements AutoCloseable {
    * Checks the files every {@code interval} from now on.
    *
    * @param listener takes up new material before it is in force (the TLS listener); if it
-   *     throws, the material in force stays until the files change again
+   *     throws, the material in force stays and the next check tries again
    */
   public void start(Duration interval, Consumer<Loaded> listener) {
     timer.scheduleWithFixedDelay(() -> check(listener), interval.toMillis(), interval.toMillis(), TimeUnit.MILLISECONDS);
@@ -95,45 +101,52 @@ public final class CaReloader implements AutoCloseable {
     BUSY,
     /** Changed, loaded, taken up by the listener, and now in force. */
     TOOK_UP,
-    /** Changed, but they do not load or the listener refused them: the material in force stays. */
-    FAILED
+    /** Changed, but they do not load: the material in force stays until they change again. */
+    FAILED,
+    /** Could not look, or the listener refused the new material: the next check tries again. */
+    TROUBLE
   }
 
   /** One check of the files (the timer's, or a test's in place of it). */
   synchronized Check check(Consumer<Loaded> listener) {
-    byte[] seen;
     try {
-      seen = stamp(dataDir);
-    } catch (IOException | RuntimeException e) {
-      LOG.warn("cannot check the CA's files: {}", e.getMessage());
-      return Check.FAILED;
-    }
-    if (Arrays.equals(seen, loadedStamp) || Arrays.equals(seen, failedStamp)) {
-      return Check.UNCHANGED;
-    }
-    try {
-      Optional<CaFilesLock> lock = CaFilesLock.tryAcquire(dataDir);
+      byte[] seen = stamp(dataDir);
+      if (Arrays.equals(seen, loadedStamp) || Arrays.equals(seen, failedStamp)) {
+        return Check.UNCHANGED;
+      }
+      Optional<CaFilesLock> lock = CaFilesLock.tryAcquireShared(dataDir);
       if (lock.isEmpty()) {
         return Check.BUSY;
       }
       try (CaFilesLock held = lock.get()) {
+        Loaded loaded;
+        try {
+          loaded = read(dataDir);
+        } catch (ConfigException e) {
+          failedStamp = stamp(dataDir);
+          LOG.error("the CA's files changed but cannot be taken up; serving with the material in force until they "
+              + "change again: {}", e.getMessage());
+          return Check.FAILED;
+        }
         byte[] stamp = stamp(dataDir);
-        Loaded loaded = read(dataDir);
         listener.accept(loaded);
         current = loaded;
         loadedStamp = stamp;
         failedStamp = null;
+        lastTrouble = null;
         LOG.info("took up the CA's changed files: root {}{}, TLS certificate {}",
             Certificates.describe(loaded.ca().root()), loaded.ca().rollover() == null ? ""
                 : ", new root " + Certificates.describe(loaded.ca().rollover().newRoot()) + " in rollover",
             Certificates.describe(loaded.tls().chain().get(0)));
         return Check.TOOK_UP;
       }
-    } catch (ConfigException | IOException | RuntimeException e) {
-      failedStamp = seen;
-      LOG.error("the CA's files changed but cannot be taken up; serving with the material in force until they "
-          + "change again: {}", e.getMessage());
-      return Check.FAILED;
+    } catch (IOException | RuntimeException e) {
+      String trouble = e.getMessage() == null ? e.toString() : e.getMessage();
+      if (!trouble.equals(lastTrouble)) {
+        LOG.warn("cannot check or take up the CA's files now; trying again at the next check: {}", trouble);
+        lastTrouble = trouble;
+      }
+      return Check.TROUBLE;
     }
   }
 
@@ -141,17 +154,22 @@ public final class CaReloader implements AutoCloseable {
     return new Loaded(CaMaterial.load(dataDir), dataDir.readTls());
   }
 
-  /** A digest of the files whose change means another generation or TLS identity. */
+  /** A digest of every file {@link #read} reads: any change to them is another generation or TLS identity. */
   private static byte[] stamp(DataDir dataDir) throws IOException {
     CaRollover.Layout files = CaRollover.files(dataDir);
+    ServerConfig config = dataDir.config();
+    Path tlsCertificate = dataDir.resolve(config.tls().certificate());
     MessageDigest digest;
     try {
       digest = MessageDigest.getInstance("SHA-256");
     } catch (NoSuchAlgorithmException e) {
       throw new IllegalStateException(e);
     }
-    for (Path file : List.of(files.state(), dataDir.resolve(dataDir.config().ca().rootCertificate()),
-        dataDir.resolve(dataDir.config().ca().issuingCertificate()), dataDir.resolve(dataDir.config().tls().certificate()))) {
+    for (Path file : List.of(files.state(), dataDir.resolve(config.ca().rootCertificate()),
+        dataDir.resolve(config.ca().issuingCertificate()), dataDir.resolve(config.ca().issuingKey()),
+        dataDir.resolve(files.root()), dataDir.resolve(files.issuing()), dataDir.resolve(files.issuingKey()),
+        dataDir.resolve(files.newWithOld()), dataDir.resolve(files.oldWithNew()), tlsCertificate,
+        TlsPairFiles.staged(tlsCertificate), dataDir.resolve(config.tls().key()))) {
       byte[] content;
       try {
         content = Files.readAllBytes(file);
@@ -169,7 +187,8 @@ public final class CaReloader implements AutoCloseable {
 
   @Override
   public void close() {
-    timer.shutdownNow();
+    // A check under way ends as it would (not interrupted part way through its reads).
+    timer.shutdown();
     try {
       if (!timer.awaitTermination(10, TimeUnit.SECONDS)) {
         LOG.warn("the CA files check did not stop within 10s");

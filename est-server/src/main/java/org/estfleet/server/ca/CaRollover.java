@@ -108,6 +108,9 @@ public final class CaRollover {
    */
   public static Outcome start(DataDir dataDir, Instant activateAt, Duration overlap, Clock clock, SecureRandom random)
       throws ConfigException, IOException {
+    if (dataDir.config().mode() != ServerConfig.Mode.CA) {
+      throw new ConfigException("rollover is for a CA; a gateway passes its upstream's rollover through");
+    }
     // A running server takes the new generation up once this is done, never half of it.
     try (CaFilesLock lock = CaFilesLock.acquire(dataDir)) {
       return startLocked(dataDir, activateAt, overlap, clock, random);
@@ -124,9 +127,6 @@ public final class CaRollover {
           + ", active from " + current.activateAt() + "); end it with: est-server retire-root --data " + dataDir.root());
     }
     ServerConfig config = dataDir.config();
-    if (config.mode() != ServerConfig.Mode.CA) {
-      throw new ConfigException("rollover is for a CA; a gateway passes its upstream's rollover through");
-    }
     Instant now = clock.instant();
     if (activateAt.isBefore(now)) {
       activateAt = now;
@@ -170,6 +170,9 @@ public final class CaRollover {
    * @param force retire before the link certificates expire
    */
   public static Outcome retire(DataDir dataDir, boolean force, Clock clock) throws ConfigException, IOException {
+    if (dataDir.config().mode() != ServerConfig.Mode.CA) {
+      throw new ConfigException("retire-root is for a CA; a gateway passes its upstream's rollover through");
+    }
     try (CaFilesLock lock = CaFilesLock.acquire(dataDir)) {
       return retireLocked(dataDir, force, clock);
     }

@@ -76,7 +76,8 @@ public final class TlsPairFiles {
     }
   }
 
-  private static Path staged(Path certificateFile) {
+  /** Where {@link #stage} puts the new chain until {@link #complete}. */
+  public static Path staged(Path certificateFile) {
     return certificateFile.resolveSibling(certificateFile.getFileName() + ".new");
   }
 }

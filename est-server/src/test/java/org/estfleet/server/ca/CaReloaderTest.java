@@ -4,7 +4,11 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertNotNull;
 import static org.junit.jupiter.api.Assertions.assertNull;
 import static org.junit.jupiter.api.Assertions.assertSame;
+import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import java.io.BufferedReader;
+import java.io.InputStreamReader;
+import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Clock;
@@ -13,7 +17,10 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
+import java.util.concurrent.TimeUnit;
 import java.util.function.Consumer;
+import org.estfleet.pki.KeyAlgorithm;
+import org.estfleet.pki.Pem;
 import org.estfleet.pki.TestPki;
 import org.estfleet.server.TestServer;
 import org.estfleet.server.config.DataDir;
@@ -80,16 +87,52 @@ class CaReloaderTest {
   }
 
   @Test
-  void aListenerThatRefusesTheNewMaterial_leavesTheOldInForce() throws Exception {
+  void aListenerThatRefusesTheNewMaterial_leavesTheOldInForce_andTheNextCheckTriesAgain() throws Exception {
     CaReloader.Loaded before = reloader.current();
     CaRollover.start(dataDir, Clock.systemUTC().instant(), Duration.ofDays(30), Clock.systemUTC(), TestPki.RANDOM);
 
-    CaReloader.Check check = reloader.check(loaded -> {
+    CaReloader.Check refused = reloader.check(loaded -> {
       throw new IllegalStateException("cannot switch the TLS certificate");
     });
+    CaReloader.Loaded stillBefore = reloader.current();
 
-    assertEquals(CaReloader.Check.FAILED, check);
-    assertSame(before, reloader.current());
+    assertEquals(CaReloader.Check.TROUBLE, refused);
+    assertSame(before, stillBefore);
+    assertEquals(CaReloader.Check.TOOK_UP, reloader.check(listener));
+    assertNotNull(reloader.ca().rollover());
+  }
+
+  @Test
+  void aChangeToAnyFileItReads_isSeen_aKeyReplacedAlone_too() throws Exception {
+    Path key = dataDir.resolve(dataDir.config().ca().issuingKey());
+    byte[] good = Files.readAllBytes(key);
+    Files.writeString(key, Pem.encodePrivateKey(KeyAlgorithm.EC_P256.generate(TestPki.RANDOM).getPrivate()));
+
+    assertEquals(CaReloader.Check.FAILED, reloader.check(listener), "a key that is not the issuing CA's");
+    Files.write(key, good); // the operator puts the right key back
+
+    assertEquals(CaReloader.Check.UNCHANGED, reloader.check(listener), "the files in force again");
+    Files.writeString(key, Pem.encodePrivateKey(KeyAlgorithm.EC_P256.generate(TestPki.RANDOM).getPrivate()));
+    assertEquals(CaReloader.Check.FAILED, reloader.check(listener), "and a wrong one again is seen again");
+  }
+
+  @Test
+  void aCommandInAnotherProcess_holdingTheFiles_isWaitedFor() throws Exception {
+    Process holder = new ProcessBuilder(Path.of(System.getProperty("java.home"), "bin", "java").toString(), "-cp",
+        System.getProperty("java.class.path"), HoldCaFilesLock.class.getName(), dir.toString())
+        .redirectErrorStream(true).start();
+    try {
+      BufferedReader out = new BufferedReader(new InputStreamReader(holder.getInputStream(), StandardCharsets.UTF_8));
+      assertEquals("held", out.readLine());
+      Files.writeString(CaRollover.files(dataDir).state(), "{\"createdAt\": ");
+
+      assertEquals(CaReloader.Check.BUSY, reloader.check(listener));
+      holder.getOutputStream().close();
+      assertTrue(holder.waitFor(30, TimeUnit.SECONDS), "the holder ends when its input closes");
+      assertEquals(CaReloader.Check.FAILED, reloader.check(listener));
+    } finally {
+      holder.destroyForcibly();
+    }
   }
 
   @Test
