@@ -20,8 +20,10 @@ import org.slf4j.LoggerFactory;
  * processes, and a lock in this JVM, where file locks do not exclude each other (a command run in
  * the server's process, as the tests do) and may not overlap.
  *
- * <p>The server only reads: where it cannot open or create the lock file (a {@code ca/} directory
- * it may not write, a lock file another user made), it reads without the file lock, and says so.
+ * <p>Where a server cannot open or create the lock file (a {@code ca/} directory it may not write,
+ * a lock file another user made), it reads the files at its start without it, as before there was
+ * a lock, and takes up no change while it runs: reading may complete an interrupted retire-root,
+ * which must never race a running one.
  */
 final class CaFilesLock implements AutoCloseable {
   private static final Logger LOG = LoggerFactory.getLogger(CaFilesLock.class);
@@ -53,22 +55,36 @@ final class CaFilesLock implements AutoCloseable {
     }
   }
 
-  /** Waits for the lock, shared: for a server reading the files at its start. */
+  /**
+   * Waits for the lock, shared: for a server reading the files at its start. Without a usable lock
+   * file it reads without the file lock, and says so.
+   */
   static CaFilesLock acquireShared(DataDir dataDir) throws IOException {
     Path file = file(dataDir);
     ReentrantLock local = local(file);
     local.lock();
     FileChannel channel = null;
     try {
-      channel = openForReading(file);
-      return new CaFilesLock(local, channel, channel == null ? null : channel.lock(0, Long.MAX_VALUE, true));
+      try {
+        channel = openForReading(file);
+      } catch (IOException e) {
+        LOG.warn("{}; reading the CA's files without it at this start, and taking up no rollover or retire-root "
+            + "until the next", e.getMessage());
+        return new CaFilesLock(local, null, null);
+      }
+      return new CaFilesLock(local, channel, channel.lock(0, Long.MAX_VALUE, true));
     } catch (IOException | RuntimeException e) {
       release(local, channel);
       throw e;
     }
   }
 
-  /** The shared lock if it is free now: a server's check does not wait for a command, it looks again later. */
+  /**
+   * The shared lock if it is free now: a server's check does not wait for a command, it looks
+   * again later.
+   *
+   * @throws IOException if the lock file cannot be opened or made: the check takes up nothing
+   */
   static Optional<CaFilesLock> tryAcquireShared(DataDir dataDir) throws IOException {
     Path file = file(dataDir);
     ReentrantLock local = local(file);
@@ -78,9 +94,6 @@ final class CaFilesLock implements AutoCloseable {
     FileChannel channel = null;
     try {
       channel = openForReading(file);
-      if (channel == null) {
-        return Optional.of(new CaFilesLock(local, null, null));
-      }
       FileLock lock = channel.tryLock(0, Long.MAX_VALUE, true);
       if (lock == null) {
         release(local, channel);
@@ -102,13 +115,19 @@ final class CaFilesLock implements AutoCloseable {
     return local;
   }
 
+  /** {@code ca/.lock}, by the directory's real path: one in-JVM lock per directory, whatever the links. */
   private static Path file(DataDir dataDir) {
-    Path directory = dataDir.resolve(dataDir.config().ca().rootCertificate()).toAbsolutePath().getParent();
-    return directory.resolve(".lock").normalize();
+    Path directory = dataDir.resolve(dataDir.config().ca().rootCertificate()).toAbsolutePath().normalize().getParent();
+    try {
+      directory = directory.toRealPath();
+    } catch (IOException e) {
+      // Not there yet: the normalized path names it.
+    }
+    return directory.resolve(".lock");
   }
 
-  /** The lock file opened for reading (made first if missing), or null if this process cannot. */
-  private static FileChannel openForReading(Path file) {
+  /** The lock file opened for reading, made first if missing. */
+  private static FileChannel openForReading(Path file) throws IOException {
     try {
       if (!Files.exists(file)) {
         Files.createDirectories(file.getParent());
@@ -116,9 +135,7 @@ final class CaFilesLock implements AutoCloseable {
       }
       return FileChannel.open(file, StandardOpenOption.READ);
     } catch (IOException e) {
-      LOG.warn("cannot open the CA files' lock {} ({}); reading the CA's files without it, so a rollover or "
-          + "retire-root run at this moment could be read half done", file, e.getMessage());
-      return null;
+      throw new IOException("cannot open the CA files' lock " + file + " (" + e + ")", e);
     }
   }
 

@@ -31,8 +31,7 @@ import org.slf4j.LoggerFactory;
  * never half read. The new material goes to the listener first ({@link #start}: the TLS identity
  * and the issuers it names to clients); once it took it, {@link #current} hands it to issuance,
  * {@code /cacerts} and authentication. Files that do not load leave the material in force as it
- * is, with one error in the log, until they change again; other trouble (an I/O error, a listener
- * that cannot switch) is tried again at the next check.
+ * is, with one error in the log, and are tried again at every check.
  */
 public final class CaReloader implements AutoCloseable {
   private static final Logger LOG = LoggerFactory.getLogger(CaReloader.class);
@@ -43,11 +42,10 @@ public final class CaReloader implements AutoCloseable {
   private final DataDir dataDir;
   private final ScheduledExecutorService timer;
   private volatile Loaded current;
-  /** The stamp of {@link #current}'s files, and of files that failed to load; guarded by this. */
+  /** The stamp of {@link #current}'s files; guarded by this. */
   private byte[] loadedStamp;
-  private byte[] failedStamp;
-  /** The last trouble logged, so that one that lasts is logged once; guarded by this. */
-  private String lastTrouble;
+  /** The last failure logged, so that one that lasts is logged once; guarded by this. */
+  private String lastFailure;
 
   private CaReloader(DataDir dataDir, Loaded current, byte[] stamp) {
     this.dataDir = dataDir;
@@ -67,9 +65,8 @@ public final class CaReloader implements AutoCloseable {
    */
   public static CaReloader load(DataDir dataDir) throws ConfigException, IOException {
     try (CaFilesLock lock = CaFilesLock.acquireShared(dataDir)) {
-      // Stamped after reading: reading may complete an interrupted retire-root or TLS replacement.
-      Loaded loaded = read(dataDir);
-      return new CaReloader(dataDir, loaded, stamp(dataDir));
+      byte[] stamp = stamp(dataDir);
+      return new CaReloader(dataDir, read(dataDir), stamp);
     }
   }
 
@@ -95,23 +92,27 @@ public final class CaReloader implements AutoCloseable {
 
   /** What a check found. */
   enum Check {
-    /** The files are those in force, or those that failed last time. */
+    /** The files are those in force. */
     UNCHANGED,
     /** A command holds the files: the next check looks again. */
     BUSY,
     /** Changed, loaded, taken up by the listener, and now in force. */
     TOOK_UP,
-    /** Changed, but they do not load: the material in force stays until they change again. */
-    FAILED,
-    /** Could not look, or the listener refused the new material: the next check tries again. */
-    TROUBLE
+    /**
+     * Changed, but they do not load (content, a full disk, a permission), or the listener refused
+     * the new material: the material in force stays, and the next check tries again.
+     */
+    FAILED
   }
 
-  /** One check of the files (the timer's, or a test's in place of it). */
+  /**
+   * One check of the files (the timer's, or a test's in place of it). A failure is logged once
+   * while it lasts, and looked at again at every check: files fixed by hand, a disk with room
+   * again, are taken up without another change.
+   */
   synchronized Check check(Consumer<Loaded> listener) {
     try {
-      byte[] seen = stamp(dataDir);
-      if (Arrays.equals(seen, loadedStamp) || Arrays.equals(seen, failedStamp)) {
+      if (Arrays.equals(stamp(dataDir), loadedStamp)) {
         return Check.UNCHANGED;
       }
       Optional<CaFilesLock> lock = CaFilesLock.tryAcquireShared(dataDir);
@@ -119,34 +120,29 @@ public final class CaReloader implements AutoCloseable {
         return Check.BUSY;
       }
       try (CaFilesLock held = lock.get()) {
-        Loaded loaded;
-        try {
-          loaded = read(dataDir);
-        } catch (ConfigException e) {
-          failedStamp = stamp(dataDir);
-          LOG.error("the CA's files changed but cannot be taken up; serving with the material in force until they "
-              + "change again: {}", e.getMessage());
-          return Check.FAILED;
-        }
+        // Stamped before reading: a hand edit during the read is seen at the next check. (Reading
+        // may itself complete an interrupted retire-root or TLS replacement: then the next check
+        // reads the completed files once more.)
         byte[] stamp = stamp(dataDir);
+        Loaded loaded = read(dataDir);
         listener.accept(loaded);
         current = loaded;
         loadedStamp = stamp;
-        failedStamp = null;
-        lastTrouble = null;
+        lastFailure = null;
         LOG.info("took up the CA's changed files: root {}{}, TLS certificate {}",
             Certificates.describe(loaded.ca().root()), loaded.ca().rollover() == null ? ""
                 : ", new root " + Certificates.describe(loaded.ca().rollover().newRoot()) + " in rollover",
             Certificates.describe(loaded.tls().chain().get(0)));
         return Check.TOOK_UP;
       }
-    } catch (IOException | RuntimeException e) {
-      String trouble = e.getMessage() == null ? e.toString() : e.getMessage();
-      if (!trouble.equals(lastTrouble)) {
-        LOG.warn("cannot check or take up the CA's files now; trying again at the next check: {}", trouble);
-        lastTrouble = trouble;
+    } catch (ConfigException | IOException | RuntimeException e) {
+      String failure = e.getMessage() == null ? e.toString() : e.getMessage();
+      if (!failure.equals(lastFailure)) {
+        LOG.error("cannot take up the CA's changed files; serving with the material in force, trying again at "
+            + "every check: {}", failure);
+        lastFailure = failure;
       }
-      return Check.TROUBLE;
+      return Check.FAILED;
     }
   }
 

@@ -75,7 +75,7 @@ class PendingEnrollmentsTest {
   }
 
   @Test
-  void anIssuedCertificate_isDeliveredFirstOnce_andNeverWhileWaiting() {
+  void anIssuedCertificate_isDeliveredFirstOnce_evenIfItsRecordWentMeanwhile() {
     try (Database database = Database.open(dir.resolve("estfleet.db"))) {
       PendingEnrollments queue = new PendingEnrollments(database);
       long id = store(queue, "device-1", "token", NOW).orElseThrow();
