@@ -186,6 +186,14 @@ public final class ServerRuntime implements AutoCloseable {
     return new EstServer.Tls(loaded.tls().key(), loaded.tls().chain(), acceptedIssuers);
   }
 
+  /** The TLS identity a gateway presents, and the CAs it names to clients: the upstream's and the manufacturers'. */
+  private static EstServer.Tls gatewayTls(ClientAuth.Certificate identity, List<X509Certificate> upstreamCas,
+      List<X509Certificate> manufacturerCas) {
+    List<X509Certificate> acceptedIssuers = new ArrayList<>(upstreamCas);
+    acceptedIssuers.addAll(manufacturerCas);
+    return new EstServer.Tls(identity.key(), identity.chain(), acceptedIssuers);
+  }
+
   /** What {@code GET /health} reports in CA mode. */
   record CaHealth(String mode, String status, long issuedCertificates) {}
 
@@ -242,12 +250,19 @@ public final class ServerRuntime implements AutoCloseable {
             + "linking will be refused", config.tls().provider());
       }
 
-      List<X509Certificate> acceptedIssuers = new ArrayList<>(mirror.anchors());
-      acceptedIssuers.addAll(manufacturerCas);
-      EstServer server = EstServer.start(settings, new EstServer.Tls(tlsKey, tlsChain, acceptedIssuers), service,
-          () -> GatewayHealth.of(upstream, mirror, queue, gateway.queueLimit(), gateway.cacheStaleAfter(), clock),
-          random);
-      identity.onChange(renewed -> server.reloadTls(renewed.key(), renewed.chain()));
+      EstServer server = EstServer.start(settings, gatewayTls(identity.current(), mirror.anchors(), manufacturerCas),
+          service, () -> GatewayHealth.of(upstream, mirror, queue, gateway.queueLimit(), gateway.cacheStaleAfter(),
+              clock), random);
+      // Its own certificate renewed, or the upstream's CAs changed (a root rollover): the listener
+      // presents the one and names the others to clients. Each switch reads both as they are then.
+      Object switching = new Object();
+      Runnable follow = () -> {
+        synchronized (switching) {
+          server.reloadTls(gatewayTls(identity.current(), mirror.anchors(), manufacturerCas));
+        }
+      };
+      identity.onChange(renewed -> follow.run());
+      mirror.onAnchorsChange(anchors -> follow.run());
       forwarder.start();
       LOG.info("serving {} as a gateway to {} ({} label(s), queue limit {})", server.baseUri(), upstream.uri(),
           labels.size(), gateway.queueLimit());

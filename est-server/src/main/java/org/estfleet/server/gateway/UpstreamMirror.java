@@ -5,10 +5,13 @@ import java.time.Clock;
 import java.time.Duration;
 import java.time.Instant;
 import java.util.ArrayList;
+import java.util.HashSet;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
 import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.CopyOnWriteArrayList;
+import java.util.function.Consumer;
 import org.estfleet.est.CertsOnly;
 import org.estfleet.est.CsrAttributes;
 import org.estfleet.est.EstException;
@@ -36,6 +39,7 @@ public final class UpstreamMirror {
   private final Duration retryAfter;
   private final Clock clock;
   private final Map<String, Copy> copies = new ConcurrentHashMap<>();
+  private final List<Consumer<List<X509Certificate>>> anchorListeners = new CopyOnWriteArrayList<>();
   private volatile boolean reportedStale;
 
   /** One cached answer with its certificates decoded. */
@@ -96,6 +100,14 @@ public final class UpstreamMirror {
     return copy == null ? List.of() : copy.certificates();
   }
 
+  /**
+   * Calls {@code listener} with the new {@link #anchors} whenever a refresh changes them (the
+   * upstream's root rollover): what the gateway names to its clients follows.
+   */
+  public void onAnchorsChange(Consumer<List<X509Certificate>> listener) {
+    anchorListeners.add(listener);
+  }
+
   /** When the {@code /cacerts} without a label was fetched; empty if never. */
   public Optional<Instant> fetchedAt() {
     Copy copy = copies.get(CACERTS);
@@ -113,6 +125,7 @@ public final class UpstreamMirror {
    * @return whether all were fetched
    */
   public boolean refresh() {
+    List<X509Certificate> anchorsBefore = anchors();
     boolean complete = true;
     for (String label : labels) {
       CaCertsOutcome caCerts = upstream.caCertificates(label);
@@ -137,6 +150,16 @@ public final class UpstreamMirror {
       }
     }
     reportStaleness();
+    List<X509Certificate> anchorsNow = anchors();
+    if (!new HashSet<>(anchorsNow).equals(new HashSet<>(anchorsBefore))) {
+      for (Consumer<List<X509Certificate>> listener : anchorListeners) {
+        try {
+          listener.accept(anchorsNow);
+        } catch (RuntimeException e) {
+          LOG.error("the upstream's CA certificates changed, but {} could not follow: {}", listener, e.getMessage());
+        }
+      }
+    }
     return complete;
   }
 

@@ -50,19 +50,17 @@ public final class EstServer implements AutoCloseable {
   private final Server server;
   private final ServerConnector connector;
   private final SslContextFactory.Server ssl;
-  private volatile Tls tls;
   private final Provider tlsProvider;
   private final SecureRandom random;
   private final ConcurrencyLimit limit;
 
-  private EstServer(Server server, ServerConnector connector, SslContextFactory.Server ssl, Tls tls,
-      Provider tlsProvider, SecureRandom random, ConcurrencyLimit limit) {
+  private EstServer(Server server, ServerConnector connector, SslContextFactory.Server ssl, Provider tlsProvider,
+      SecureRandom random, ConcurrencyLimit limit) {
     this.tlsProvider = tlsProvider;
     this.limit = limit;
     this.server = server;
     this.connector = connector;
     this.ssl = ssl;
-    this.tls = tls;
     this.random = random;
   }
 
@@ -160,21 +158,12 @@ public final class EstServer implements AutoCloseable {
     routes.addMapping(new ServletPathSpec(HealthHandler.PATH), new HealthHandler(health, limit::responses));
     server.setHandler(limit);
     server.start();
-    return new EstServer(server, connector, ssl, tls, settings.tlsProvider(), random, limit);
+    return new EstServer(server, connector, ssl, settings.tlsProvider(), random, limit);
   }
 
   /**
-   * Switches to a new TLS identity: new connections get it; established ones keep theirs.
-   *
-   * @throws IllegalStateException if the TLS context cannot be rebuilt (the old one stays)
-   */
-  public synchronized void reloadTls(PrivateKey key, List<X509Certificate> chain) {
-    reloadTls(new Tls(key, chain, tls.acceptedClientIssuers()));
-  }
-
-  /**
-   * Switches to a new TLS identity and the CAs named to clients (a CA's root rollover): new
-   * connections get them; established ones keep theirs.
+   * Switches to a new TLS identity and the CAs named to clients (a renewed certificate, a root
+   * rollover): new connections get them; established ones keep theirs.
    *
    * @throws IllegalStateException if the TLS context cannot be rebuilt (the old one stays)
    */
@@ -182,7 +171,6 @@ public final class EstServer implements AutoCloseable {
     try {
       SSLContext context = sslContext(next, tlsProvider, random);
       ssl.reload(factory -> factory.setSslContext(context));
-      tls = next;
     } catch (Exception e) {
       throw new IllegalStateException("cannot switch the TLS certificate: " + e.getMessage(), e);
     }

@@ -26,6 +26,7 @@ import org.estfleet.pki.KeyAlgorithm;
 import org.estfleet.pki.Pem;
 import org.estfleet.pki.RootRollover;
 import org.estfleet.pki.TestPki;
+import org.estfleet.server.AdvertisedIssuers;
 import org.estfleet.server.Cli.Run;
 import org.estfleet.server.EstTestClient;
 import org.estfleet.server.TestServer;
@@ -123,8 +124,11 @@ class RolloverTest {
     X509Certificate newIssuing = Pem.readCertificates(files.issuing()).get(0);
     Await.until("the running server publishes the rollover", Duration.ofSeconds(20),
         () -> published(oldRoot) == 6);
-    // The TLS chain it presents now leads to either root, and it issues under the new issuing CA.
+    // The TLS chain it presents now leads to either root, it names the new CAs to clients choosing
+    // a certificate, and it issues under the new issuing CA.
     assertEquals(6, cacerts(newRoot).size());
+    assertTrue(AdvertisedIssuers.of(server).containsAll(List.of(oldRoot.getSubjectX500Principal(),
+        newRoot.getSubjectX500Principal(), newIssuing.getSubjectX500Principal())), "named in the CertificateRequest");
     KeyPair renewedKeys = KeyAlgorithm.EC_P256.generate(TestPki.RANDOM);
     X509Certificate underNew = EstTestClient.issued(EstTestClient.withCertificate(server, keys.getPrivate(),
         List.of(underOld)).enroll("simplereenroll", new CsrBuilder().commonName("device-1").sign(renewedKeys), null,
@@ -137,6 +141,7 @@ class RolloverTest {
         () -> published(newRoot) == 2);
 
     assertEquals(Set.of(newRoot, newIssuing), new HashSet<>(cacerts(newRoot)));
+    assertFalse(AdvertisedIssuers.of(server).contains(oldRoot.getSubjectX500Principal()), "the old root no longer named");
     assertThrows(SSLHandshakeException.class, () -> cacerts(oldRoot), "the TLS chain no longer leads to the old root");
     // A device holding a certificate of the new chain renews; one that kept its old-chain certificate
     // through the overlap no longer can.

@@ -28,9 +28,12 @@ import org.estfleet.pki.CsrBuilder;
 import org.estfleet.pki.KeyAlgorithm;
 import org.estfleet.pki.Pem;
 import org.estfleet.pki.TestPki;
+import org.estfleet.server.AdvertisedIssuers;
 import org.estfleet.server.EstTestClient;
 import org.estfleet.server.ServerRuntime;
 import org.estfleet.server.TestServer;
+import org.estfleet.server.ca.CaRollover;
+import org.estfleet.server.config.DataDir;
 import org.estfleet.server.store.Database;
 import org.estfleet.server.store.IssuanceRecord;
 import org.estfleet.server.store.Role;
@@ -274,15 +277,41 @@ class GatewayTest {
     HttpResponse<byte[]> renewal = EstTestClient.withCertificate(gateway, keys.getPrivate(), List.of(collected))
         .enroll("simplereenroll", csr("device-1", keys()), null, null);
 
+    HttpResponse<byte[]> third = EstTestClient.withCertificate(gateway, keys.getPrivate(), List.of(collected))
+        .enroll("simplereenroll", csr("device-1", keys()), null, null);
+
     assertEquals(collected, resent);
     assertEquals(collected, resentAgain);
     issued(renewal);
+    assertEquals(429, third.statusCode(), "the hour's third certificate: " + text(third));
     gateway.close();
     List<JsonObject> audited = Files.readAllLines(gateway.dataDir().resolve(ServerRuntime.AUDIT_FILE)).stream()
         .map(line -> JsonParser.parseString(line).getAsJsonObject()).toList();
-    assertEquals(List.of("pending", "issued", "resent", "resent", "issued"),
+    assertEquals(List.of("pending", "issued", "resent", "resent", "issued", "rate-limited"),
         audited.stream().map(line -> line.get("result").getAsString()).toList());
     assertEquals(Certificates.serialHex(collected), audited.get(3).get("serial").getAsString());
+  }
+
+  @Test
+  void upstreamRootRollover_theGatewayNamesTheNewCasToItsClients_withoutARestart() throws Exception {
+    gateway.close();
+    ca.close();
+    ca = TestServer.start(dir.resolve("rolling-ca"), "{\"ca\": {\"checkInterval\": \"100ms\"}}");
+    gateway = TestServer.startGateway(dir.resolve("following-gateway"), ca, "{\"gateway\": {\"retryAfter\": \"1s\", "
+        + "\"forwardInterval\": \"100ms\", \"cacheRefresh\": \"200ms\"}}");
+    assertTrue(AdvertisedIssuers.of(gateway).contains(ca.rootCertificate().getSubjectX500Principal()));
+
+    CaRollover.Outcome rollover = CaRollover.start(DataDir.open(ca.dataDir()), ca.clock().instant(),
+        Duration.ofDays(30), ca.clock(), TestPki.RANDOM);
+
+    Await.until("the gateway names the new root and issuing CA", Duration.ofSeconds(20), () -> {
+      try {
+        return AdvertisedIssuers.of(gateway).containsAll(List.of(rollover.root().getSubjectX500Principal(),
+            rollover.issuing().getSubjectX500Principal()));
+      } catch (Exception e) {
+        return false;
+      }
+    });
   }
 
   @Test
