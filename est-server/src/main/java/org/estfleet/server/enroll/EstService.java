@@ -172,8 +172,7 @@ public final class EstService {
     try {
       throttle.check(from, claimed);
       enrollments.admit(from);
-      // An identity at its hourly limit is still sent again what it was issued (its answer lost).
-      IssueResult result = decide(label, credentials, csrDer, reenroll, enrollments.limit(claimed).orElse(null));
+      IssueResult result = decide(label, credentials, csrDer, reenroll);
       if (result instanceof IssueResult.Issued issued) {
         if (!issued.earlier()) {
           // A resent certificate is not another one this hour.
@@ -200,12 +199,8 @@ public final class EstService {
     }
   }
 
-  /**
-   * @param limited the refusal a new certificate gets now (the identity's hourly limit), or null:
-   *     then only a certificate issued before for this request is answered
-   */
-  private IssueResult decide(String label, Credentials credentials, byte[] csrDer, boolean reenroll,
-      EstException limited) throws EstException {
+  private IssueResult decide(String label, Credentials credentials, byte[] csrDer, boolean reenroll)
+      throws EstException {
     LabelPolicy policy = policy(label);
     try {
       Optional<Forwarding> forwarding = credentials.forwarded();
@@ -287,8 +282,11 @@ public final class EstService {
           client.tokenId(), gateway == null ? null : gateway.deviceId(),
           forwarding.map(Forwarding::requestId).orElse(null), client.role());
       IssueRequest request = new IssueRequest(label, csr, requester, reenroll, device, linked);
-      if (limited != null) {
-        return ca.resend(request).orElseThrow(() -> limited);
+      // The authenticated identity's hourly limit (not the one a header claims): at it, only what
+      // was issued before for this very request (its answer lost) is sent again.
+      Optional<EstException> limited = enrollments.limit(client.deviceId());
+      if (limited.isPresent()) {
+        return ca.resend(request).orElseThrow(limited::get);
       }
       return ca.issue(request);
     } catch (StoreException e) {

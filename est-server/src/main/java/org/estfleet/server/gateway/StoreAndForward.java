@@ -85,11 +85,13 @@ public final class StoreAndForward implements CertificateAuthority, StoredAnswer
     return Optional.of(answer(record.get()));
   }
 
-  /** The upstream's certificate for this very request, if it was issued: collected even at a limit. */
+  /**
+   * Nothing: a stored answer to the very same request is given before authentication
+   * ({@link #answer(String, Csr, Optional)}), even at a limit, since the upstream issued it.
+   */
   @Override
-  public Optional<IssueResult> resend(IssueRequest request) throws EstException {
-    return answer(request.label(), request.csr(), request.presented().clientCertificate())
-        .filter(IssueResult.Issued.class::isInstance);
+  public Optional<IssueResult> resend(IssueRequest request) {
+    return Optional.empty();
   }
 
   @Override

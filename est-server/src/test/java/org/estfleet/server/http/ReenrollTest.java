@@ -140,15 +140,19 @@ class ReenrollTest {
     HttpResponse<byte[]> resent = device.client(server).enroll("simplereenroll", csr, null, null);
     HttpResponse<byte[]> another = device.client(server).enroll("simplereenroll",
         new CsrBuilder().commonName("device-1").sign(KeyAlgorithm.EC_P256.generate(TestPki.RANDOM)), null, null);
+    // The limit is the authenticated identity's: a Basic header naming someone else changes nothing.
+    HttpResponse<byte[]> disguised = device.client(server).enroll("simplereenroll",
+        new CsrBuilder().commonName("device-1").sign(KeyAlgorithm.EC_P256.generate(TestPki.RANDOM)), "other", "x");
 
     assertEquals(renewed, issued(resent));
     assertEquals(429, another.statusCode(), text(another));
     assertTrue(another.headers().firstValue("Retry-After").isPresent());
+    assertEquals(429, disguised.statusCode(), text(disguised));
     assertEquals(2, server.ledger(l -> l.byDevice("device-1")).size());
     server.close();
     List<JsonObject> audited = Files.readAllLines(server.dataDir().resolve(ServerRuntime.AUDIT_FILE)).stream()
         .map(line -> JsonParser.parseString(line).getAsJsonObject()).toList();
-    assertEquals(List.of("issued", "issued", "resent", "rate-limited"),
+    assertEquals(List.of("issued", "issued", "resent", "rate-limited", "rate-limited"),
         audited.stream().map(line -> line.get("result").getAsString()).toList());
   }
 
