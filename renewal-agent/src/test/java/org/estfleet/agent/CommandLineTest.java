@@ -12,6 +12,8 @@ import java.nio.file.attribute.PosixFilePermissions;
 import java.security.cert.X509Certificate;
 import java.util.List;
 import org.estfleet.agent.store.AgentConfig;
+import org.estfleet.agent.store.StateDir;
+import org.estfleet.agent.store.StateLock;
 import org.estfleet.json.Json;
 import org.estfleet.pki.Pem;
 import org.estfleet.pki.TestPki;
@@ -119,6 +121,27 @@ class CommandLineTest {
     assertEquals(2, again.exit());
     assertTrue(again.err().contains("is already enrolled"), again.err());
     assertEquals(0, forced.exit(), forced.err());
+  }
+
+  @Test
+  void enrollForce_whileTheStateIsLocked_changesNothing() throws Exception {
+    Path state = AgentFixture.enroll(server, dir.resolve("agent"), "device-1");
+    StateDir stateDir = StateDir.open(state);
+    List<X509Certificate> anchors = stateDir.trust().anchors();
+    String config = Files.readString(state.resolve("agent.json"));
+    X509Certificate certificate = stateDir.credentials().current().orElseThrow().certificate();
+
+    AgentFixture.Run forced;
+    try (StateLock held = stateDir.lock()) { // a renewal-agent run mid-attempt, in this process
+      forced = AgentFixture.cli("enroll", "--state", state.toString(), "--server", server.baseUri().toString(),
+          "--trust", trust, "--token", "device-1:" + server.token("device-1"), "--force", "--key-type", "rsa-2048");
+    }
+
+    assertEquals(1, forced.exit(), forced.err());
+    assertTrue(forced.err().contains("in use by another agent"), forced.err());
+    assertEquals(anchors, stateDir.trust().anchors());
+    assertEquals(config, Files.readString(state.resolve("agent.json")));
+    assertEquals(certificate, stateDir.credentials().current().orElseThrow().certificate());
   }
 
   @Test

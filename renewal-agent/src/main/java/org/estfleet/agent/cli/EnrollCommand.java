@@ -20,6 +20,7 @@ import org.estfleet.agent.store.AgentConfig;
 import org.estfleet.agent.store.AgentState;
 import org.estfleet.agent.store.CredentialStore;
 import org.estfleet.agent.store.StateDir;
+import org.estfleet.agent.store.StateLock;
 import org.estfleet.est.client.ClientAuth;
 import org.estfleet.json.DurationText;
 import org.estfleet.pki.Certificates;
@@ -147,29 +148,35 @@ final class EnrollCommand implements Callable<Integer> {
     }
 
     StateDir dir = StateDir.create(state);
-    var current = dir.credentials().current();
-    if (current.isPresent() && !force) {
-      throw AgentException.usage(state + " is already enrolled (" + Certificates.describe(current.get().certificate())
-          + "); it renews on its own with renewal-agent run, or use --force to enroll again");
-    }
-    // The certificate in force before this run, if any (--force): not this run's result.
-    X509Certificate before = current.map(CredentialStore.Credentials::certificate).orElse(null);
-    // A first enrollment kept from an earlier run (its answer lost, a 503) is the same request
-    // again when nothing about it changed: it goes again as it was, since with a new key the
-    // server would find the token used. Any other kept request is dropped, with the failures
-    // counted for it (their backoff is not this enrollment's).
-    boolean resume = sameKeptRequest(dir, config, auth);
-    if (!resume) {
-      if (force) {
-        dir.trust().writeAnchors(List.of(), null);
-        dir.trust().writeIntermediates(List.of());
-        dir.writeState(AgentState.initial());
+    X509Certificate before;
+    boolean resume;
+    // Decided and written under the state lock: a renewal-agent run on this directory never sees
+    // (or writes over) half of it.
+    try (StateLock lock = dir.lock()) {
+      var current = dir.credentials().current();
+      if (current.isPresent() && !force) {
+        throw AgentException.usage(state + " is already enrolled (" + Certificates.describe(current.get().certificate())
+            + "); it renews on its own with renewal-agent run, or use --force to enroll again");
       }
-      dir.pending().clear();
-      dir.writeState(dir.readState().withPending(null).withFailures(0, null));
+      // The certificate in force before this run, if any (--force): not this run's result.
+      before = current.map(CredentialStore.Credentials::certificate).orElse(null);
+      // A first enrollment kept from an earlier run (its answer lost, a 503) is the same request
+      // again when nothing about it changed: it goes again as it was, since with a new key the
+      // server would find the token used. Any other kept request is dropped, with the failures
+      // counted for it (their backoff is not this enrollment's).
+      resume = sameKeptRequest(dir, config, auth);
+      if (!resume) {
+        if (force) {
+          dir.trust().writeAnchors(List.of(), null);
+          dir.trust().writeIntermediates(List.of());
+          dir.writeState(AgentState.initial());
+        }
+        dir.pending().clear();
+        dir.writeState(dir.readState().withPending(null).withFailures(0, null));
+      }
+      dir.writeConfig(config);
+      dir.trust().writeBootstrap(bootstrapTrust);
     }
-    dir.writeConfig(config);
-    dir.trust().writeBootstrap(bootstrapTrust);
 
     long started = System.nanoTime();
     Renewer renewer = new Renewer(dir, config, Clock.systemUTC(), new SecureRandom(), BuildInfo.timestamp());
