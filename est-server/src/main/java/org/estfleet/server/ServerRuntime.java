@@ -159,7 +159,7 @@ public final class ServerRuntime implements AutoCloseable {
           config.tls().provider() == ServerConfig.TlsProvider.BCJSSE);
 
       EstServer server = EstServer.start(settings, serverTls(files.current(), manufacturerCas), service,
-          () -> new CaHealth("ca", "ok", ledger.count()), random);
+          () -> CaHealth.of(ledger.count(), files.failure()), random);
       LOG.info("serving {} (CA '{}', {} label(s), {} manufacturer CA(s))", server.baseUri(),
           ca.issuing().getSubjectX500Principal().getName(), config.labels().size(), manufacturerCas.size());
       logRollover(ca.rollover(), clock.instant());
@@ -194,8 +194,17 @@ public final class ServerRuntime implements AutoCloseable {
     return new EstServer.Tls(identity.key(), identity.chain(), acceptedIssuers);
   }
 
-  /** What {@code GET /health} reports in CA mode. */
-  record CaHealth(String mode, String status, long issuedCertificates) {}
+  /**
+   * What {@code GET /health} reports in CA mode: {@code degraded}, with {@code caFiles} saying
+   * why, while changed CA files (a rollover, a retire-root) cannot be taken up; the CA still issues
+   * under the material in force, so the HTTP status stays 200.
+   */
+  record CaHealth(String mode, String status, long issuedCertificates, String caFiles) {
+    static CaHealth of(long issuedCertificates, Optional<String> caFilesFailure) {
+      return new CaHealth("ca", caFilesFailure.isPresent() ? "degraded" : "ok", issuedCertificates,
+          caFilesFailure.orElse(null));
+    }
+  }
 
   private static ServerRuntime startGateway(DataDir dataDir, EstServer.Settings settings, PrivateKey tlsKey,
       List<X509Certificate> tlsChain, List<X509Certificate> manufacturerCas, Clock clock, SecureRandom random,

@@ -44,8 +44,8 @@ public final class CaReloader implements AutoCloseable {
   private volatile Loaded current;
   /** The stamp of {@link #current}'s files; guarded by this. */
   private byte[] loadedStamp;
-  /** The last failure logged, so that one that lasts is logged once; guarded by this. */
-  private String lastFailure;
+  /** Why the files in the directory are not those in force, logged once while it lasts; null if they are. */
+  private volatile String lastFailure;
 
   private CaReloader(DataDir dataDir, Loaded current, byte[] stamp) {
     this.dataDir = dataDir;
@@ -73,6 +73,14 @@ public final class CaReloader implements AutoCloseable {
   /** The material in force. */
   public Loaded current() {
     return current;
+  }
+
+  /**
+   * Why changed CA files are not in force, while that lasts (for {@code GET /health}); empty when
+   * the files are those in force.
+   */
+  public Optional<String> failure() {
+    return Optional.ofNullable(lastFailure);
   }
 
   /** The CA material in force. */
@@ -113,6 +121,7 @@ public final class CaReloader implements AutoCloseable {
   synchronized Check check(Consumer<Loaded> listener) {
     try {
       if (Arrays.equals(stamp(dataDir), loadedStamp)) {
+        lastFailure = null; // put back as they were: nothing is waiting to be taken up
         return Check.UNCHANGED;
       }
       Optional<CaFilesLock> lock = CaFilesLock.tryAcquireShared(dataDir);

@@ -15,6 +15,7 @@ import java.time.Clock;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Optional;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
 import java.util.concurrent.TimeUnit;
@@ -79,8 +80,10 @@ class CaReloaderTest {
 
     assertEquals(CaReloader.Check.FAILED, reloader.check(listener));
     assertEquals(CaReloader.Check.FAILED, reloader.check(listener), "tried again (logged once)");
+    assertTrue(reloader.failure().orElseThrow().contains("rollover"), reloader.failure().orElseThrow());
     Files.delete(state);
     assertEquals(CaReloader.Check.UNCHANGED, reloader.check(listener), "back to the files in force");
+    assertEquals(Optional.empty(), reloader.failure());
 
     assertSame(before, reloader.current());
     assertEquals(List.of(), heard);

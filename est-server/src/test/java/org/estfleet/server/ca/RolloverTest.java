@@ -6,9 +6,12 @@ import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import com.google.gson.JsonObject;
+import com.google.gson.JsonParser;
 import java.net.http.HttpClient;
 import java.net.http.HttpRequest;
 import java.net.http.HttpResponse;
+import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.security.KeyPair;
@@ -152,6 +155,33 @@ class RolloverTest {
     HttpResponse<byte[]> oldChain = EstTestClient.withCertificate(server, otherKeys.getPrivate(), List.of(otherUnderOld))
         .enroll("simplereenroll", new CsrBuilder().commonName("device-2").sign(otherKeys), null, null);
     assertEquals(401, oldChain.statusCode(), EstTestClient.text(oldChain));
+  }
+
+  @Test
+  void changedFilesThatCannotBeTakenUp_makeHealthDegraded_untilPutRight() throws Exception {
+    server = TestServer.start(dir.resolve("ca"), "{\"ca\": {\"checkInterval\": \"100ms\"}}");
+    Path state = CaRollover.files(DataDir.open(server.dataDir())).state();
+
+    Files.writeString(state, "{\"createdAt\": ");
+    Await.until("GET /health says the CA files cannot be taken up", Duration.ofSeconds(20),
+        () -> "degraded".equals(health().get("status").getAsString()));
+    JsonObject degraded = health();
+    Files.delete(state);
+    Await.until("GET /health is ok again", Duration.ofSeconds(20), () -> "ok".equals(health().get("status").getAsString()));
+
+    assertTrue(degraded.get("caFiles").getAsString().contains("rollover"), degraded.toString());
+    assertFalse(health().has("caFiles"));
+    assertEquals(200, EstTestClient.anonymous(server).get("/.well-known/est/cacerts").statusCode(), "serving all along");
+  }
+
+  private JsonObject health() {
+    try {
+      HttpResponse<byte[]> response = EstTestClient.anonymous(server).get("/health");
+      assertEquals(200, response.statusCode());
+      return JsonParser.parseString(new String(response.body(), StandardCharsets.UTF_8)).getAsJsonObject();
+    } catch (Exception e) {
+      throw new IllegalStateException(e);
+    }
   }
 
   /** How many certificates /cacerts holds, over TLS trusting only {@code trusting}; -1 if that fails. */
