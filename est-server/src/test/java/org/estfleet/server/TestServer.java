@@ -1,5 +1,8 @@
 package org.estfleet.server;
 
+import com.google.gson.JsonObject;
+import com.google.gson.JsonParser;
+import java.io.IOException;
 import java.net.URI;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -7,6 +10,7 @@ import java.security.PrivateKey;
 import java.security.SecureRandom;
 import java.security.cert.X509Certificate;
 import java.time.Duration;
+import java.util.List;
 import java.util.function.UnaryOperator;
 import org.estfleet.json.JsonFiles;
 import org.estfleet.pki.Pem;
@@ -134,6 +138,12 @@ public final class TestServer implements AutoCloseable {
 
   public int port() {
     return port;
+  }
+
+  /** The audit log's lines, parsed; read after {@link #close} to see every line written. */
+  public List<JsonObject> audit() throws IOException {
+    return Files.readAllLines(dataDir.resolve(ServerRuntime.AUDIT_FILE)).stream()
+        .map(line -> JsonParser.parseString(line).getAsJsonObject()).toList();
   }
 
   /** Responses by HTTP status since the last (re)start. */

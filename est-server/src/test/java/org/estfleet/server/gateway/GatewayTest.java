@@ -30,7 +30,6 @@ import org.estfleet.pki.Pem;
 import org.estfleet.pki.TestPki;
 import org.estfleet.server.AdvertisedIssuers;
 import org.estfleet.server.EstTestClient;
-import org.estfleet.server.ServerRuntime;
 import org.estfleet.server.TestServer;
 import org.estfleet.server.ca.CaRollover;
 import org.estfleet.server.config.DataDir;
@@ -285,8 +284,7 @@ class GatewayTest {
     issued(renewal);
     assertEquals(429, third.statusCode(), "the hour's third certificate: " + text(third));
     gateway.close();
-    List<JsonObject> audited = Files.readAllLines(gateway.dataDir().resolve(ServerRuntime.AUDIT_FILE)).stream()
-        .map(line -> JsonParser.parseString(line).getAsJsonObject()).toList();
+    List<JsonObject> audited = gateway.audit();
     assertEquals(List.of("pending", "issued", "resent", "resent", "issued", "rate-limited"),
         audited.stream().map(line -> line.get("result").getAsString()).toList());
     assertEquals(Certificates.serialHex(collected), audited.get(3).get("serial").getAsString());

@@ -8,9 +8,7 @@ import static org.junit.jupiter.api.Assertions.assertNotEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import com.google.gson.JsonObject;
-import com.google.gson.JsonParser;
 import java.net.http.HttpResponse;
-import java.nio.file.Files;
 import java.nio.file.Path;
 import java.security.KeyPair;
 import java.security.cert.X509Certificate;
@@ -36,7 +34,6 @@ import org.estfleet.pki.KeyAlgorithm;
 import org.estfleet.pki.TestPki;
 import org.estfleet.server.EstTestClient;
 import org.estfleet.server.GatheringCa;
-import org.estfleet.server.ServerRuntime;
 import org.estfleet.server.TestServer;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
@@ -122,8 +119,7 @@ class ReenrollTest {
     assertNotEquals(renewed, third);
     assertEquals(429, fourth.statusCode(), text(fourth));
     server.close();
-    List<JsonObject> audited = Files.readAllLines(server.dataDir().resolve(ServerRuntime.AUDIT_FILE)).stream()
-        .map(line -> JsonParser.parseString(line).getAsJsonObject()).toList();
+    List<JsonObject> audited = server.audit();
     assertEquals(List.of("issued", "issued", "resent", "issued", "rate-limited"),
         audited.stream().map(line -> line.get("result").getAsString()).toList());
     assertEquals(Certificates.serialHex(renewed), audited.get(2).get("serial").getAsString());
@@ -150,8 +146,7 @@ class ReenrollTest {
     assertEquals(429, disguised.statusCode(), text(disguised));
     assertEquals(2, server.ledger(l -> l.byDevice("device-1")).size());
     server.close();
-    List<JsonObject> audited = Files.readAllLines(server.dataDir().resolve(ServerRuntime.AUDIT_FILE)).stream()
-        .map(line -> JsonParser.parseString(line).getAsJsonObject()).toList();
+    List<JsonObject> audited = server.audit();
     assertEquals(List.of("issued", "issued", "resent", "rate-limited", "rate-limited"),
         audited.stream().map(line -> line.get("result").getAsString()).toList());
   }
