@@ -201,8 +201,9 @@ public final class ServerRuntime implements AutoCloseable {
    */
   record CaHealth(String mode, String status, long issuedCertificates, String caFiles) {
     static CaHealth of(long issuedCertificates, Optional<String> caFilesFailure) {
+      // The reason (file paths, exception text) goes to the log, not to an unauthenticated page.
       return new CaHealth("ca", caFilesFailure.isPresent() ? "degraded" : "ok", issuedCertificates,
-          caFilesFailure.orElse(null));
+          caFilesFailure.map(failure -> "changed CA files cannot be taken up; the server log says why").orElse(null));
     }
   }
 

@@ -65,8 +65,10 @@ public final class CaReloader implements AutoCloseable {
    */
   public static CaReloader load(DataDir dataDir) throws ConfigException, IOException {
     try (CaFilesLock lock = CaFilesLock.acquireShared(dataDir)) {
-      byte[] stamp = stamp(dataDir);
-      return new CaReloader(dataDir, read(dataDir), stamp);
+      // Stamped after reading, which may complete an interrupted retire-root or TLS replacement:
+      // what is on disk then is what is in force.
+      Loaded loaded = read(dataDir);
+      return new CaReloader(dataDir, loaded, stamp(dataDir));
     }
   }
 

@@ -101,8 +101,10 @@ class CaReloaderTest {
 
     assertEquals(CaReloader.Check.FAILED, refused);
     assertSame(before, stillBefore);
+    assertTrue(reloader.failure().isPresent());
     assertEquals(CaReloader.Check.TOOK_UP, reloader.check(listener));
     assertNotNull(reloader.ca().rollover());
+    assertEquals(Optional.empty(), reloader.failure(), "taken up: nothing waits any more");
   }
 
   @Test

@@ -169,7 +169,7 @@ class RolloverTest {
     Files.delete(state);
     Await.until("GET /health is ok again", Duration.ofSeconds(20), () -> "ok".equals(health().get("status").getAsString()));
 
-    assertTrue(degraded.get("caFiles").getAsString().contains("rollover"), degraded.toString());
+    assertTrue(degraded.get("caFiles").getAsString().contains("cannot be taken up"), degraded.toString());
     assertFalse(health().has("caFiles"));
     assertEquals(200, EstTestClient.anonymous(server).get("/.well-known/est/cacerts").statusCode(), "serving all along");
   }
