@@ -9,6 +9,7 @@ import java.util.HashSet;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
+import java.util.Set;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.function.Consumer;
@@ -40,6 +41,8 @@ public final class UpstreamMirror {
   private final Clock clock;
   private final Map<String, Copy> copies = new ConcurrentHashMap<>();
   private final List<Consumer<List<X509Certificate>>> anchorListeners = new CopyOnWriteArrayList<>();
+  /** The anchors every listener has taken; null until the first copy. Only the refreshing thread. */
+  private Set<X509Certificate> followed;
   private volatile boolean reportedStale;
 
   /** One cached answer with its certificates decoded. */
@@ -61,6 +64,7 @@ public final class UpstreamMirror {
       store.get(CACERTS + label).ifPresent(entry -> remember(entry));
       store.get(CSRATTRS + label).ifPresent(entry -> remember(entry));
     }
+    followed = new HashSet<>(anchors());
   }
 
   /** Stores a fetched {@code /cacerts} (also used by {@code init --gateway}). */
@@ -101,8 +105,9 @@ public final class UpstreamMirror {
   }
 
   /**
-   * Calls {@code listener} with the new {@link #anchors} whenever a refresh changes them (the
-   * upstream's root rollover): what the gateway names to its clients follows.
+   * Calls {@code listener} with the new {@link #anchors} whenever a refresh finds them changed
+   * (the upstream's root rollover): what the gateway names to its clients follows. Until every
+   * listener has taken a change, each refresh offers it again.
    */
   public void onAnchorsChange(Consumer<List<X509Certificate>> listener) {
     anchorListeners.add(listener);
@@ -125,7 +130,6 @@ public final class UpstreamMirror {
    * @return whether all were fetched
    */
   public boolean refresh() {
-    List<X509Certificate> anchorsBefore = anchors();
     boolean complete = true;
     for (String label : labels) {
       CaCertsOutcome caCerts = upstream.caCertificates(label);
@@ -151,13 +155,19 @@ public final class UpstreamMirror {
     }
     reportStaleness();
     List<X509Certificate> anchorsNow = anchors();
-    if (!new HashSet<>(anchorsNow).equals(new HashSet<>(anchorsBefore))) {
+    if (!new HashSet<>(anchorsNow).equals(followed)) {
+      boolean taken = true;
       for (Consumer<List<X509Certificate>> listener : anchorListeners) {
         try {
           listener.accept(anchorsNow);
         } catch (RuntimeException e) {
-          LOG.error("the upstream's CA certificates changed, but {} could not follow: {}", listener, e.getMessage());
+          taken = false;
+          LOG.error("the upstream's CA certificates changed, but the gateway could not follow (again at the next "
+              + "refresh): {}", e.getMessage());
         }
+      }
+      if (taken) {
+        followed = new HashSet<>(anchorsNow);
       }
     }
     return complete;
