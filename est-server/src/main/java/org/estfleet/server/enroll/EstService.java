@@ -174,10 +174,13 @@ public final class EstService {
       enrollments.admit(from);
       IssueResult result = decide(label, credentials, csrDer, reenroll);
       if (result instanceof IssueResult.Issued issued) {
+        Optional<String> holder = Certificates.commonName(issued.certificate().getSubjectX500Principal());
         if (!issued.earlier()) {
           // A resent certificate is not another one this hour.
-          Certificates.commonName(issued.certificate().getSubjectX500Principal()).ifPresent(enrollments::issued);
+          holder.ifPresent(enrollments::issued);
         }
+        // The identity authenticated (the certificate's CN is checked to be it), not one a header claimed.
+        holder.ifPresent(identity -> audited.put("identity", identity));
         audited.put("result", issued.earlier() ? "resent" : "issued");
         audited.put("serial", Certificates.serialHex(issued.certificate()));
         audited.put("notAfter", issued.certificate().getNotAfter().toInstant());

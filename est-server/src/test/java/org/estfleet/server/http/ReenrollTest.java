@@ -152,6 +152,20 @@ class ReenrollTest {
   }
 
   @Test
+  void reenroll_withABasicHeaderNamingAnother_isAuditedUnderTheAuthenticatedIdentity() throws Exception {
+    server = TestServer.start(dir);
+    Device device = enroll("device-1");
+
+    issued(device.client(server).enroll("simplereenroll",
+        new CsrBuilder().commonName("device-1").sign(KeyAlgorithm.EC_P256.generate(TestPki.RANDOM)), "other", "x"));
+    server.close();
+
+    List<JsonObject> audited = server.audit();
+    assertEquals("issued", audited.get(audited.size() - 1).get("result").getAsString());
+    assertEquals("device-1", audited.get(audited.size() - 1).get("identity").getAsString());
+  }
+
+  @Test
   void reenroll_oneRequestSentTwiceAtOnce_bothLetIntoTheCa_getTheOneCertificate() throws Exception {
     // Both sends are let into the CA only once both are in, so neither finds the other's
     // certificate before it signs: the second to be recorded must.
