@@ -11,6 +11,8 @@ import java.nio.file.Path;
 import java.nio.file.attribute.PosixFilePermissions;
 import java.security.cert.X509Certificate;
 import java.util.List;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
 import org.estfleet.agent.store.AgentConfig;
 import org.estfleet.agent.store.StateDir;
 import org.estfleet.agent.store.StateLock;
@@ -131,10 +133,15 @@ class CommandLineTest {
     String config = Files.readString(state.resolve("agent.json"));
     X509Certificate certificate = stateDir.credentials().current().orElseThrow().certificate();
 
+    String token = server.token("device-1");
     AgentFixture.Run forced;
-    try (StateLock held = stateDir.lock()) { // a renewal-agent run mid-attempt, in this process
-      forced = AgentFixture.cli("enroll", "--state", state.toString(), "--server", server.baseUri().toString(),
-          "--trust", trust, "--token", "device-1:" + server.token("device-1"), "--force", "--key-type", "rsa-2048");
+    ExecutorService other = Executors.newSingleThreadExecutor();
+    try (StateLock held = stateDir.lock()) { // a renewal-agent run mid-attempt, on another thread of this process
+      forced = other.submit(() -> AgentFixture.cli("enroll", "--state", state.toString(), "--server",
+          server.baseUri().toString(), "--trust", trust, "--token", "device-1:" + token, "--force", "--key-type",
+          "rsa-2048")).get();
+    } finally {
+      other.shutdown();
     }
 
     assertEquals(1, forced.exit(), forced.err());

@@ -149,9 +149,11 @@ final class EnrollCommand implements Callable<Integer> {
 
     StateDir dir = StateDir.create(state);
     X509Certificate before;
-    boolean resume;
-    // Decided and written under the state lock: a renewal-agent run on this directory never sees
-    // (or writes over) half of it.
+    Renewer renewer;
+    Renewer.Result result;
+    long started = System.nanoTime();
+    // Decided, written and first tried under one hold of the state lock: a renewal-agent run on
+    // this directory never sees (or acts on, or writes over) the state between them.
     try (StateLock lock = dir.lock()) {
       var current = dir.credentials().current();
       if (current.isPresent() && !force) {
@@ -164,7 +166,7 @@ final class EnrollCommand implements Callable<Integer> {
       // again when nothing about it changed: it goes again as it was, since with a new key the
       // server would find the token used. Any other kept request is dropped, with the failures
       // counted for it (their backoff is not this enrollment's).
-      resume = sameKeptRequest(dir, config, auth);
+      boolean resume = sameKeptRequest(dir, config, auth);
       if (!resume) {
         if (force) {
           dir.trust().writeAnchors(List.of(), null);
@@ -176,11 +178,9 @@ final class EnrollCommand implements Callable<Integer> {
       }
       dir.writeConfig(config);
       dir.trust().writeBootstrap(bootstrapTrust);
+      renewer = new Renewer(dir, config, Clock.systemUTC(), new SecureRandom(), BuildInfo.timestamp());
+      result = resume ? renewer.resumeEnrollment() : renewer.bootstrap(auth);
     }
-
-    long started = System.nanoTime();
-    Renewer renewer = new Renewer(dir, config, Clock.systemUTC(), new SecureRandom(), BuildInfo.timestamp());
-    Renewer.Result result = resume ? renewer.resumeEnrollment() : renewer.bootstrap(auth);
     PrintWriter out = spec.commandLine().getOut();
     while (!wait.isZero() && mayPass(result, dir) && !enrolledMeanwhile(dir, before)) {
       Duration pause = Duration.between(Instant.now(), result.nextRunAt());
