@@ -39,22 +39,24 @@ public final class EnrollmentThrottle {
   }
 
   /**
-   * The refusal a new certificate for {@code identity} gets now: 429 with the time left in the
-   * hour once it was issued its limit; empty below it, or for no identity. A certificate sent
-   * again for a request whose answer was lost is not refused (the caller's business).
+   * Takes one of {@code identity}'s certificates of the hour for an issuance about to be made:
+   * empty if taken (the caller then keeps it by issuing, or gives it back with {@link #release}),
+   * else the refusal a new certificate gets now, 429 with the time left in the hour. Taken in one
+   * step with the check, so that concurrent requests of one identity cannot all pass the limit.
    */
-  public Optional<EstException> limit(String identity) {
-    if (identity == null) {
-      return Optional.empty();
-    }
+  public Optional<EstException> reserve(String identity) {
     Instant now = clock.instant();
-    int count = issued.countNow(identity, now);
-    if (count < perIdentity) {
+    if (issued.countIfBelow(identity, now, perIdentity)) {
       return Optional.empty();
     }
     Duration left = issued.left(identity, now);
-    return Optional.of(EstException.tooManyRequests(identity + " was issued " + count
+    return Optional.of(EstException.tooManyRequests(identity + " was issued " + issued.countNow(identity, now)
         + " certificates in the last hour, the limit; wait " + left.toSeconds() + "s", left));
+  }
+
+  /** Gives back a reservation no new certificate used (refused, deferred, or one sent again). */
+  public void release(String identity) {
+    issued.uncount(identity, clock.instant());
   }
 
   /**

@@ -51,6 +51,32 @@ final class FixedWindows {
     }
   }
 
+  /**
+   * Counts an event for {@code key} only if its open window has counted fewer than {@code limit}:
+   * the check and the count as one step, so that concurrent events cannot all pass one limit.
+   *
+   * @return whether it was counted
+   */
+  boolean countIfBelow(String key, Instant now, int limit) {
+    synchronized (windows) {
+      if (countNow(key, now) >= limit) {
+        return false;
+      }
+      count(key, now);
+      return true;
+    }
+  }
+
+  /** Takes back one event of {@code key}'s open window (one counted for what did not happen). */
+  void uncount(String key, Instant now) {
+    synchronized (windows) {
+      Window old = windows.get(key);
+      if (old != null && isOpen(old, now) && old.count() > 0) {
+        windows.put(key, new Window(old.start(), old.count() - 1));
+      }
+    }
+  }
+
   /** How many events {@code key} counted in its open window (0 when it has none). */
   int countNow(String key, Instant now) {
     Window window = get(key);

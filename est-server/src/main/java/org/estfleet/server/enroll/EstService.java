@@ -174,13 +174,9 @@ public final class EstService {
       enrollments.admit(from);
       IssueResult result = decide(label, credentials, csrDer, reenroll);
       if (result instanceof IssueResult.Issued issued) {
-        Optional<String> holder = Certificates.commonName(issued.certificate().getSubjectX500Principal());
-        if (!issued.earlier()) {
-          // A resent certificate is not another one this hour.
-          holder.ifPresent(enrollments::issued);
-        }
         // The identity authenticated (the certificate's CN is checked to be it), not one a header claimed.
-        holder.ifPresent(identity -> audited.put("identity", identity));
+        Certificates.commonName(issued.certificate().getSubjectX500Principal())
+            .ifPresent(identity -> audited.put("identity", identity));
         audited.put("result", issued.earlier() ? "resent" : "issued");
         audited.put("serial", Certificates.serialHex(issued.certificate()));
         audited.put("notAfter", issued.certificate().getNotAfter().toInstant());
@@ -219,6 +215,10 @@ public final class EstService {
       if (gateway == null) {
         Optional<IssueResult> answer = stored.answer(label, csr, credentials.clientCertificate());
         if (answer.isPresent()) {
+          if (answer.get() instanceof IssueResult.Issued issued && !issued.earlier()) {
+            // A gateway's first delivery of what its upstream issued: counted, whatever the limit.
+            Certificates.commonName(issued.certificate().getSubjectX500Principal()).ifPresent(enrollments::issued);
+          }
           return answer.get();
         }
       }
@@ -286,12 +286,22 @@ public final class EstService {
           forwarding.map(Forwarding::requestId).orElse(null), client.role());
       IssueRequest request = new IssueRequest(label, csr, requester, reenroll, device, linked);
       // The authenticated identity's hourly limit (not the one a header claims): at it, only what
-      // was issued before for this very request (its answer lost) is sent again.
-      Optional<EstException> limited = enrollments.limit(client.deviceId());
+      // was issued before for this very request (its answer lost) is sent again. Below it, one of
+      // the hour's certificates is taken for this request, and kept only if it is issued one.
+      Optional<EstException> limited = enrollments.reserve(client.deviceId());
       if (limited.isPresent()) {
         return ca.resend(request).orElseThrow(limited::get);
       }
-      return ca.issue(request);
+      boolean used = false;
+      try {
+        IssueResult result = ca.issue(request);
+        used = result instanceof IssueResult.Issued issued && !issued.earlier();
+        return result;
+      } finally {
+        if (!used) {
+          enrollments.release(client.deviceId());
+        }
+      }
     } catch (StoreException e) {
       throw storeUnavailable(e);
     }

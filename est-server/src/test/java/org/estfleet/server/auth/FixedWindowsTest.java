@@ -1,6 +1,8 @@
 package org.estfleet.server.auth;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import java.time.Duration;
 import java.time.Instant;
@@ -25,6 +27,20 @@ class FixedWindowsTest {
     FixedWindows.Window reopened = windows.count("a", T0.plusSeconds(10));
     assertEquals(1, reopened.count());
     assertEquals(T0.plusSeconds(10), reopened.start());
+  }
+
+  @Test
+  void countIfBelow_countsUpToTheLimit_andUncountGivesOneBack() {
+    FixedWindows windows = new FixedWindows(TEN_SECONDS, 100);
+
+    assertTrue(windows.countIfBelow("a", T0, 2));
+    assertTrue(windows.countIfBelow("a", T0.plusSeconds(1), 2));
+    assertFalse(windows.countIfBelow("a", T0.plusSeconds(2), 2));
+    assertEquals(2, windows.countNow("a", T0.plusSeconds(2)), "a refused event is not counted");
+    windows.uncount("a", T0.plusSeconds(3));
+    assertTrue(windows.countIfBelow("a", T0.plusSeconds(4), 2));
+    windows.uncount("b", T0); // no window: nothing to give back
+    assertEquals(0, windows.countNow("b", T0));
   }
 
   @Test

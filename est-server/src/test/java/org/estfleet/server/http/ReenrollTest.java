@@ -16,12 +16,15 @@ import java.time.Duration;
 import java.time.Instant;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.concurrent.CompletionService;
 import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.ExecutorService;
+import java.util.concurrent.ExecutorCompletionService;
 import java.util.concurrent.Executors;
 import java.util.concurrent.Future;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicBoolean;
+import java.util.concurrent.atomic.AtomicReference;
 import org.bouncycastle.asn1.x500.X500Name;
 import org.bouncycastle.asn1.x509.GeneralName;
 import org.bouncycastle.asn1.x509.KeyPurposeId;
@@ -163,6 +166,36 @@ class ReenrollTest {
     List<JsonObject> audited = server.audit();
     assertEquals("issued", audited.get(audited.size() - 1).get("result").getAsString());
     assertEquals("device-1", audited.get(audited.size() - 1).get("identity").getAsString());
+  }
+
+  @Test
+  void reenroll_twoNewRequestsAtOnce_withOneCertificateLeftThisHour_onlyOneIsIssued() throws Exception {
+    // Whatever reaches the CA is held there until both requests have (or the test lets it go):
+    // with the limit checked apart from its count, both would pass it and be issued.
+    CountDownLatch bothIn = new CountDownLatch(2);
+    AtomicReference<Boolean> holding = new AtomicReference<>(false);
+    server = TestServer.start(dir, "{\"limits\": {\"enrollmentsPerIdentityPerHour\": 2}}",
+        ca -> new GatheringCa(ca, bothIn, holding::get));
+    Device device = enroll("device-1");
+    holding.set(true);
+
+    ExecutorService sends = Executors.newFixedThreadPool(2);
+    try {
+      CompletionService<HttpResponse<byte[]>> answers = new ExecutorCompletionService<>(sends);
+      for (int i = 0; i < 2; i++) {
+        answers.submit(() -> device.client(server).enroll("simplereenroll",
+            new CsrBuilder().commonName("device-1").sign(KeyAlgorithm.EC_P256.generate(TestPki.RANDOM)), null, null));
+      }
+      HttpResponse<byte[]> first = answers.take().get();
+      bothIn.countDown(); // the other, if it is in the CA, need not wait for a second one
+      HttpResponse<byte[]> second = answers.take().get();
+
+      assertEquals(429, first.statusCode(), "the one left over, refused at once: " + text(first));
+      assertEquals(200, second.statusCode(), text(second));
+      assertEquals(2, server.ledger(l -> l.byDevice("device-1")).size());
+    } finally {
+      sends.shutdownNow();
+    }
   }
 
   @Test
