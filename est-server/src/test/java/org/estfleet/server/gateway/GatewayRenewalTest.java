@@ -9,13 +9,16 @@ import java.net.http.HttpResponse;
 import java.nio.file.Path;
 import java.security.cert.X509Certificate;
 import java.time.Duration;
+import java.util.List;
 import javax.net.ssl.SSLPeerUnverifiedException;
+import javax.security.auth.x500.X500Principal;
 import org.estfleet.pki.Certificates;
 import org.estfleet.pki.CsrBuilder;
 import org.estfleet.pki.KeyAlgorithm;
 import org.estfleet.pki.KeyPairs;
 import org.estfleet.pki.Pem;
 import org.estfleet.pki.TestPki;
+import org.estfleet.server.AdvertisedIssuers;
 import org.estfleet.server.EstTestClient;
 import org.estfleet.server.TestServer;
 import org.estfleet.server.store.IssuanceRecord;
@@ -26,7 +29,8 @@ import org.junit.jupiter.api.io.TempDir;
 
 /**
  * The gateway renews its own certificate at the upstream and switches to it while running: gateway
- * certificates live 9 seconds here, so renewal falls due within the test.
+ * certificates live 9 seconds here, so renewal falls due within the test. The switch keeps the CAs
+ * the gateway names to its clients.
  */
 class GatewayRenewalTest {
   @TempDir
@@ -39,6 +43,8 @@ class GatewayRenewalTest {
         TestServer gateway = TestServer.startGateway(dir.resolve("gateway"), ca,
             "{\"gateway\": {\"forwardInterval\": \"100ms\"}}")) {
       X509Certificate first = Pem.readCertificates(gateway.dataDir().resolve("tls/server.pem")).get(0);
+      List<X500Principal> named = AdvertisedIssuers.of(gateway);
+      assertTrue(named.contains(ca.rootCertificate().getSubjectX500Principal()), "named at the start: " + named);
 
       Await.until("the gateway installed a renewed certificate", Duration.ofSeconds(30),
           () -> !Pem.readCertificates(gateway.dataDir().resolve("tls/server.pem")).get(0).equals(first));
@@ -55,6 +61,7 @@ class GatewayRenewalTest {
       assertTrue(KeyPairs.matches(renewed.getPublicKey(), Pem.readPrivateKey(gateway.dataDir().resolve("tls/server.key"))));
       assertEquals(String.valueOf(first.getSubjectAlternativeNames()), String.valueOf(renewed.getSubjectAlternativeNames()));
       assertEquals(renewed, peerCertificate(enrolled), "new connections see the renewed certificate");
+      assertEquals(named, AdvertisedIssuers.of(gateway), "the CAs named to clients after the switch");
       issued(enrolled);
       assertEquals("gateway-1", ca.ledger(ledger -> ledger.byDevice("device-1")).get(0).forwardedBy());
     }
