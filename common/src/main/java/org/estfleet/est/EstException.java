@@ -14,16 +14,15 @@ import java.util.Optional;
  */
 public final class EstException extends Exception {
   private static final long serialVersionUID = 1L;
+  /** The longest message sent: one that quotes a long request (a label, a subject) is cut. */
+  static final int MAX_MESSAGE = 1000;
 
   private final int status;
   private final Duration retryAfter;
   private final String allow;
 
   private EstException(int status, String message, Duration retryAfter, String allow, Throwable cause) {
-    super(Objects.requireNonNull(message, "message"), cause);
-    if (message.contains("\n") || message.contains("\r")) {
-      throw new IllegalArgumentException("EST error messages are one line: " + message);
-    }
+    super(oneLine(Objects.requireNonNull(message, "message")), cause);
     this.status = status;
     this.retryAfter = retryAfter;
     this.allow = allow;
@@ -112,6 +111,37 @@ public final class EstException extends Exception {
     }
     String line = reason.replaceAll("[\\r\\n]+", " ").trim();
     return new EstException(status, "upstream CA refused: " + line, null, null, null);
+  }
+
+  /**
+   * The message as one line of printable text, whatever it quotes from the request (a claimed
+   * identity, a CN, a label): control characters are written as escapes (a line break as
+   * backslash-n, others as backslash-u and four hex digits), and a message longer than
+   * {@value #MAX_MESSAGE} characters is cut.
+   */
+  static String oneLine(String message) {
+    if (message.length() <= MAX_MESSAGE && message.chars().noneMatch(EstException::escaped)) {
+      return message;
+    }
+    StringBuilder line = new StringBuilder(Math.min(message.length(), MAX_MESSAGE) + 3);
+    for (int i = 0; i < message.length(); i++) {
+      char c = message.charAt(i);
+      String piece = switch (c) {
+        case '\n' -> "\\n";
+        case '\r' -> "\\r";
+        case '\t' -> "\\t";
+        default -> escaped(c) ? String.format("\\u%04x", (int) c) : String.valueOf(c);
+      };
+      if (line.length() + piece.length() > MAX_MESSAGE) {
+        return line.append("...").toString();
+      }
+      line.append(piece);
+    }
+    return line.toString();
+  }
+
+  private static boolean escaped(int c) {
+    return Character.isISOControl(c) || c == '\u2028' || c == '\u2029';
   }
 
   public int status() {

@@ -107,6 +107,11 @@ public final class Csr {
     return publicKey;
   }
 
+  /** The public key's algorithm identifier as the CSR carries it (for EC: its curve, named or not). */
+  public org.bouncycastle.asn1.x509.AlgorithmIdentifier publicKeyAlgorithm() {
+    return request.getSubjectPublicKeyInfo().getAlgorithm();
+  }
+
   /** The signature algorithm's OID. */
   public ASN1ObjectIdentifier signatureAlgorithm() {
     return request.getSignatureAlgorithm().getAlgorithm();

@@ -11,11 +11,15 @@ import java.util.List;
 import java.util.Locale;
 import java.util.Map;
 import java.util.Set;
+import java.util.regex.Pattern;
+import org.bouncycastle.asn1.ASN1Encodable;
 import org.bouncycastle.asn1.ASN1ObjectIdentifier;
 import org.bouncycastle.asn1.ASN1OctetString;
+import org.bouncycastle.asn1.DERIA5String;
 import org.bouncycastle.asn1.edec.EdECObjectIdentifiers;
 import org.bouncycastle.asn1.nist.NISTObjectIdentifiers;
 import org.bouncycastle.asn1.pkcs.PKCSObjectIdentifiers;
+import org.bouncycastle.asn1.sec.SECObjectIdentifiers;
 import org.bouncycastle.asn1.x500.RDN;
 import org.bouncycastle.asn1.x500.style.BCStyle;
 import org.bouncycastle.asn1.x509.BasicConstraints;
@@ -25,6 +29,8 @@ import org.bouncycastle.asn1.x509.Extensions;
 import org.bouncycastle.asn1.x509.GeneralName;
 import org.bouncycastle.asn1.x509.KeyPurposeId;
 import org.bouncycastle.asn1.x509.KeyUsage;
+import org.bouncycastle.asn1.x9.ECNamedCurveTable;
+import org.bouncycastle.asn1.x9.X962Parameters;
 import org.bouncycastle.asn1.x9.X9ObjectIdentifiers;
 import org.estfleet.est.EstException;
 import org.estfleet.pki.Csr;
@@ -57,6 +63,14 @@ public final class CsrPolicy {
       PKCSObjectIdentifiers.id_RSASSA_PSS,
       EdECObjectIdentifiers.id_Ed25519,
       NISTObjectIdentifiers.id_ecdsa_with_sha3_256);
+
+  /** The NIST curves accepted for EC keys: P-256, P-384, P-521. */
+  private static final Set<ASN1ObjectIdentifier> NAMED_CURVES = Set.of(
+      SECObjectIdentifiers.secp256r1, SECObjectIdentifiers.secp384r1, SECObjectIdentifiers.secp521r1);
+
+  /** RFC 1034 section 3.5's preferred name syntax: LDH labels of 1-63, no trailing dot. */
+  private static final Pattern DNS_NAME = Pattern.compile(
+      "(?:[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?\\.)*[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?");
 
   private static final Map<Integer, SanType> SAN_TYPES = Map.of(
       GeneralName.dNSName, SanType.DNS,
@@ -104,7 +118,7 @@ public final class CsrPolicy {
       throw EstException.badRequest("CSR signature algorithm " + csr.signatureAlgorithmName()
           + " is not accepted; sign with SHA-256 or stronger (ECDSA, RSA, RSASSA-PSS) or Ed25519");
     }
-    checkKey(csr.publicKey());
+    checkKey(csr);
     if (!csr.isSignatureValid()) {
       throw EstException.badRequest(
           "CSR signature does not verify with its public key (proof-of-possession failed)");
@@ -120,6 +134,7 @@ public final class CsrPolicy {
         throw EstException.forbidden("subjectAltName " + describe(name)
             + " is not allowed by this profile (allowed types: " + allowedSanTypes + ")");
       }
+      checkSyntax(name, type);
     }
     Extensions requested = csr.requestedExtensions().orElse(null);
     if (requested != null) {
@@ -175,21 +190,94 @@ public final class CsrPolicy {
     }
   }
 
-  private static void checkKey(PublicKey key) throws EstException {
+  private static void checkKey(Csr csr) throws EstException {
+    PublicKey key = csr.publicKey();
     if (key instanceof RSAPublicKey rsa) {
       int bits = rsa.getModulus().bitLength();
       if (bits < MIN_RSA_BITS || bits > MAX_RSA_BITS) {
         throw EstException.badRequest("RSA key of " + bits + " bits is not accepted; use "
             + MIN_RSA_BITS + " to " + MAX_RSA_BITS + " bits, or EC P-256");
       }
-    } else if (key instanceof ECPublicKey ec) {
-      int bits = ec.getParams().getCurve().getField().getFieldSize();
-      if (bits != 256 && bits != 384 && bits != 521) {
-        throw EstException.badRequest("EC key on a " + bits + "-bit curve is not accepted; use P-256, P-384 or P-521");
+    } else if (key instanceof ECPublicKey) {
+      // By the curve's name, as the CSR carries it: explicit parameters (which the JDK cannot
+      // read back from a certificate) or another curve of the same size (secp256k1,
+      // brainpoolP256r1) are not the NIST curves every relying party supports.
+      ASN1Encodable parameters = csr.publicKeyAlgorithm().getParameters();
+      X962Parameters curve;
+      try {
+        curve = parameters == null ? null : X962Parameters.getInstance(parameters);
+      } catch (IllegalArgumentException e) {
+        throw EstException.badRequest("the CSR's EC key parameters are malformed: " + e.getMessage(), e);
+      }
+      if (curve == null || !curve.isNamedCurve()) {
+        throw EstException.badRequest("EC key without a named curve (explicit parameters) is not accepted; "
+            + "use the named curve P-256, P-384 or P-521");
+      }
+      ASN1ObjectIdentifier oid = ASN1ObjectIdentifier.getInstance(curve.getParameters());
+      if (!NAMED_CURVES.contains(oid)) {
+        String name = ECNamedCurveTable.getName(oid);
+        throw EstException.badRequest("EC key on curve " + (name == null ? oid.getId() : name)
+            + " is not accepted; use P-256, P-384 or P-521");
       }
     } else if (!key.getAlgorithm().equals("Ed25519") && !key.getAlgorithm().equals("EdDSA")) {
       throw EstException.badRequest("key algorithm " + KeyAlgorithm.describe(key)
           + " is not accepted; use EC P-256, RSA 2048+ or Ed25519");
+    }
+  }
+
+  /**
+   * Refuses (400) a subjectAltName that is not what its type says: a DNS name outside the
+   * preferred name syntax (RFC 1034 3.5, RFC 5280 4.2.1.6: no wildcards, no spaces or control
+   * characters), a URI that is not absolute, an email address that is not local@domain, an IP
+   * address that is not 4 or 16 octets.
+   */
+  private static void checkSyntax(GeneralName name, SanType type) throws EstException {
+    boolean valid;
+    if (type == SanType.IP) {
+      int length = ASN1OctetString.getInstance(name.getName()).getOctets().length;
+      valid = length == 4 || length == 16;
+    } else {
+      String value;
+      try {
+        value = DERIA5String.getInstance(name.getName()).getString();
+      } catch (IllegalArgumentException e) {
+        throw EstException.badRequest("subjectAltName of type " + type.name().toLowerCase(Locale.ROOT)
+            + " is not an IA5String", e);
+      }
+      valid = switch (type) {
+        case DNS -> isDnsName(value);
+        case EMAIL -> {
+          int at = value.lastIndexOf('@');
+          yield at > 0 && value.substring(0, at).chars().allMatch(c -> c > 0x20 && c < 0x7f && c != '@')
+              && isDnsName(value.substring(at + 1));
+        }
+        case URI -> isAbsoluteUri(value);
+        default -> true;
+      };
+    }
+    if (!valid) {
+      String expected = switch (type) {
+        case DNS -> "a DNS name (letters, digits and hyphens in dot-separated labels)";
+        case EMAIL -> "an email address, local@domain";
+        case URI -> "an absolute URI (RFC 3986) of printable characters";
+        case IP -> "an IPv4 or IPv6 address";
+      };
+      throw EstException.badRequest("subjectAltName " + describe(name) + " is not " + expected);
+    }
+  }
+
+  private static boolean isDnsName(String value) {
+    return value.length() <= 253 && DNS_NAME.matcher(value).matches();
+  }
+
+  private static boolean isAbsoluteUri(String value) {
+    if (value.isEmpty() || !value.chars().allMatch(c -> c > 0x20 && c < 0x7f)) {
+      return false;
+    }
+    try {
+      return new java.net.URI(value).isAbsolute();
+    } catch (java.net.URISyntaxException e) {
+      return false;
     }
   }
 

@@ -195,6 +195,13 @@ public final class EstService {
       audited.put("reason", e.getMessage());
       audit.record("enroll", audited);
       throw e;
+    } catch (RuntimeException e) {
+      // A bug or a broken CA (answered 500, logged with its stack trace): audited too.
+      audited.put("result", "error");
+      audited.put("status", 500);
+      audited.put("reason", "internal error: " + e.getClass().getSimpleName());
+      audit.record("enroll", audited);
+      throw e;
     }
   }
 

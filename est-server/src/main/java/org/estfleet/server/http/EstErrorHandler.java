@@ -62,12 +62,19 @@ final class EstErrorHandler extends Handler.Wrapper {
   }
 
   private void refuse(Request request, Response response, Callback callback, EstException refusal) {
-    if (refusal.status() == 401 || refusal.status() == 403) {
+    boolean sentCredentials = request.getHeaders().contains(HttpHeader.AUTHORIZATION) || hasClientCertificate(request);
+    // One line each: a client can send bad requests as fast as it likes, and a stack trace per
+    // refusal would fill the log (the parse failure behind a 400 is at DEBUG). A 401 to a request
+    // without credentials is a client asking to be challenged (libest), not a warning.
+    if ((refusal.status() == 401 && sentCredentials) || refusal.status() == 403) {
       LOG.warn("refused {} {} from {}: {} {}", request.getMethod(), shortPath(request),
           Request.getRemoteAddr(request), refusal.status(), refusal.getMessage());
     } else {
       LOG.info("refused {} {} from {}: {} {}", request.getMethod(), shortPath(request),
-          Request.getRemoteAddr(request), refusal.status(), refusal.getMessage(), refusal.getCause());
+          Request.getRemoteAddr(request), refusal.status(), refusal.getMessage());
+    }
+    if (refusal.getCause() != null && LOG.isDebugEnabled()) {
+      LOG.debug("cause of the {} refusal", refusal.status(), refusal.getCause());
     }
     if (refusal.status() == 401) {
       // libest's client sends credentials only after a challenge (RFC 7030 3.2.3, RFC 7617).
@@ -80,8 +87,7 @@ final class EstErrorHandler extends Handler.Wrapper {
     refusal.allow().ifPresent(allow -> response.getHeaders().put(HttpHeader.ALLOW, allow));
     refusal.retryAfter().ifPresent(after ->
         response.getHeaders().put(HttpHeader.RETRY_AFTER, Responses.retryAfterSeconds(after)));
-    if (refusal.status() == 401 && !request.getHeaders().contains(HttpHeader.AUTHORIZATION)
-        && !hasClientCertificate(request)) {
+    if (refusal.status() == 401 && !sentCredentials) {
       // A challenge to a request that sent no credentials at all has no body: the Bouncy
       // Castle EST client closes such a response unread, and fails if it had one. The reason is
       // in the log; a client that did send credentials gets it in the body.

@@ -418,6 +418,107 @@ class EnrollTest {
   }
 
   @Test
+  void ecKeysOffTheNamedNistCurves_are400_beforeAnythingIsSigned() throws Exception {
+    java.security.KeyPairGenerator k1 = java.security.KeyPairGenerator.getInstance("EC", BouncyCastle.PROVIDER);
+    k1.initialize(new java.security.spec.ECGenParameterSpec("secp256k1"), TestPki.RANDOM);
+    Csr bitcoinCurve = new CsrBuilder().commonName("device-1").sign(k1.generateKeyPair());
+    // The P-256 key of `keys` with its curve spelled out (explicit parameters) instead of named.
+    org.bouncycastle.asn1.x9.X9ECParameters p256 = org.bouncycastle.asn1.x9.ECNamedCurveTable.getByName("P-256");
+    org.bouncycastle.asn1.x509.SubjectPublicKeyInfo named =
+        org.bouncycastle.asn1.x509.SubjectPublicKeyInfo.getInstance(keys.getPublic().getEncoded());
+    org.bouncycastle.asn1.x509.SubjectPublicKeyInfo explicit = new org.bouncycastle.asn1.x509.SubjectPublicKeyInfo(
+        new org.bouncycastle.asn1.x509.AlgorithmIdentifier(org.bouncycastle.asn1.x9.X9ObjectIdentifiers.id_ecPublicKey,
+            new org.bouncycastle.asn1.x9.X962Parameters(p256)), named.getPublicKeyData().getBytes());
+    Csr explicitCurve = Csr.fromDer(new org.bouncycastle.pkcs.PKCS10CertificationRequestBuilder(
+            new X500Name("CN=device-2"), explicit)
+        .build(new JcaContentSignerBuilder("SHA256withECDSA").setProvider(BouncyCastle.PROVIDER).build(keys.getPrivate()))
+        .getEncoded());
+    String token2 = server.token("device-2");
+
+    HttpResponse<byte[]> k1Refused = client.enroll("simpleenroll", bitcoinCurve, "device-1", server.token("device-1"));
+    HttpResponse<byte[]> explicitRefused = client.enroll("simpleenroll", explicitCurve, "device-2", token2);
+
+    assertEquals(400, k1Refused.statusCode(), text(k1Refused));
+    assertEquals("EC key on curve secp256k1 is not accepted; use P-256, P-384 or P-521\n", text(k1Refused));
+    assertEquals(400, explicitRefused.statusCode(), text(explicitRefused));
+    assertTrue(text(explicitRefused).startsWith("EC key without a named curve"), text(explicitRefused));
+    assertEquals(0, server.ledger(l -> l.byDevice("device-2")).size());
+    // The token is still good: the same key with its curve named enrolls.
+    issued(client.enroll("simpleenroll", new CsrBuilder().commonName("device-2").sign(keys), "device-2", token2));
+  }
+
+  @Test
+  void malformedSubjectAltNames_are400() throws Exception {
+    List<GeneralName> bad = List.of(
+        new GeneralName(GeneralName.dNSName, "a\nb.example"),
+        new GeneralName(GeneralName.dNSName, "*.fleet.example"),
+        new GeneralName(GeneralName.dNSName, "-device.example"),
+        new GeneralName(GeneralName.dNSName, "x".repeat(64) + ".example"),
+        new GeneralName(GeneralName.uniformResourceIdentifier, "urn:x\ny"),
+        new GeneralName(GeneralName.uniformResourceIdentifier, "relative/path"),
+        new GeneralName(GeneralName.iPAddress, new org.bouncycastle.asn1.DEROctetString(new byte[] {10, 0, 0, 1, -1, -1, -1, 0})));
+    server.close();
+    server = TestServer.start(dir.resolve("all-types"), "{\"defaultProfile\": {\"allowedSanTypes\": [\"dns\", \"uri\", \"ip\", \"email\"]}}");
+    client = EstTestClient.anonymous(server);
+    for (GeneralName name : bad) {
+      HttpResponse<byte[]> refused = client.enroll("simpleenroll",
+          new CsrBuilder().commonName("device-1").subjectAltName(name).sign(keys), "device-1", server.token("device-1"));
+
+      assertEquals(400, refused.statusCode(), name + ": " + text(refused));
+      assertTrue(text(refused).startsWith("subjectAltName "), text(refused));
+      assertEquals(1, text(refused).split("\n", -1).length - 1, "one line: " + text(refused));
+    }
+    List<GeneralName> good = List.of(new GeneralName(GeneralName.dNSName, "device-1.fleet.example"),
+        new GeneralName(GeneralName.uniformResourceIdentifier, "urn:uuid:6e8bc430-9c3a-11d9-9669-0800200c9a66"),
+        new GeneralName(GeneralName.iPAddress, "192.0.2.7"),
+        new GeneralName(GeneralName.rfc822Name, "device-1@fleet.example"));
+    X509Certificate certificate = issued(client.enroll("simpleenroll",
+        new CsrBuilder().commonName("device-1").subjectAltNames(good).sign(keys), "device-1", server.token("device-1")));
+    assertEquals(good, Certificates.subjectAltNames(certificate));
+  }
+
+  @Test
+  void controlCharactersInAClaimedIdentityOrCn_areQuotedEscaped_notA500() throws Exception {
+    HttpResponse<byte[]> unknown = client.enroll("simpleenroll", csr("device-1"), "dev-x\nforged\u0000", "guess");
+    Csr twoLines = new CsrBuilder().subject(new X500Name(new org.bouncycastle.asn1.x500.RDN[] {
+        new org.bouncycastle.asn1.x500.RDN(org.bouncycastle.asn1.x500.style.BCStyle.CN,
+            new org.bouncycastle.asn1.DERUTF8String("device-1\r\nforged: yes"))})).sign(keys);
+    HttpResponse<byte[]> wrongCn = client.enroll("simpleenroll", twoLines, "device-1", server.token("device-1"));
+
+    assertEquals(401, unknown.statusCode(), text(unknown));
+    assertTrue(text(unknown).contains("'dev-x\\nforged\\u0000'"), text(unknown));
+    assertEquals(403, wrongCn.statusCode(), text(wrongCn));
+    assertTrue(text(wrongCn).contains("device-1\\r\\nforged: yes"), text(wrongCn));
+    for (HttpResponse<byte[]> response : List.of(unknown, wrongCn)) {
+      assertEquals(1, text(response).split("\n", -1).length - 1, "one line: " + text(response));
+    }
+  }
+
+  @Test
+  void aCaThatFails_is500WithAGenericText_andAudited() throws Exception {
+    server.close();
+    server = TestServer.start(dir.resolve("broken"), "{}", ca -> new org.estfleet.server.ForwardingCa(ca) {
+      @Override
+      public org.estfleet.server.ca.IssueResult issue(org.estfleet.server.ca.IssueRequest request) {
+        throw new IllegalStateException("the HSM is unplugged");
+      }
+    });
+    client = EstTestClient.anonymous(server);
+
+    HttpResponse<byte[]> response = client.enroll("simpleenroll", csr("device-1"), "device-1", server.token("device-1"));
+
+    assertEquals(500, response.statusCode());
+    assertEquals("internal server error; the server log has the details\n", text(response));
+    server.close();
+    List<com.google.gson.JsonObject> audit = server.audit();
+    assertEquals(1, audit.size(), String.valueOf(audit));
+    com.google.gson.JsonObject audited = audit.get(0);
+    assertEquals("error", audited.get("result").getAsString());
+    assertEquals(500, audited.get("status").getAsInt());
+    assertEquals("device-1", audited.get("identity").getAsString());
+  }
+
+  @Test
   void rsaDevice_enrolls() throws Exception {
     Csr rsa = new CsrBuilder().commonName("device-rsa").sign(KeyAlgorithm.RSA_2048.generate(TestPki.RANDOM));
 
