@@ -53,7 +53,11 @@ public final class CaGenerator {
         .publicKey(rootKeys.getPublic())
         .serial(CertificateBuilder.randomSerial(random))
         .validity(now.minus(Duration.ofHours(1)), now.plus(ROOT_VALIDITY))
-        .ca(1)
+        // No path length limit on a root: in a rollover the path from the old root runs through
+        // the link certificate (NewWithOld) and then the new issuing CA, two CAs below it, and
+        // OpenSSL (curl, libest) enforces a trust anchor's own limit. The issuing CA's 0 bounds
+        // what it may sign.
+        .ca(-1)
         .selfSign(rootKeys.getPrivate());
 
     KeyPair issuingKeys = KeyAlgorithm.EC_P256.generate(random);

@@ -105,6 +105,24 @@ class RolloverTest {
     afterActivation.verify(newIssuing.getPublicKey());
     List<X509Certificate> tlsChain = Pem.readCertificates(server.dataDir().resolve("tls/server.pem"));
     assertEquals(List.of(newIssuing, classified.vouched().get(0).newWithOld()), tlsChain.subList(1, 3));
+    // OpenSSL (curl, libest) applies the trust anchor's own path length: a root limited to one CA
+    // below it would refuse the path through the link certificate.
+    assertEquals("OK", opensslVerify(oldRoot, tlsChain), "trusting only the old root");
+    assertEquals("OK", opensslVerify(newRoot, tlsChain), "trusting only the new root");
+  }
+
+  /** {@code openssl verify} of the chain's first certificate, trusting only {@code root}: "OK" or its complaint. */
+  private String opensslVerify(X509Certificate root, List<X509Certificate> chain) throws Exception {
+    Path rootFile = Files.writeString(Files.createTempFile(dir, "root", ".pem"), Pem.encode(root));
+    Path leafFile = Files.writeString(Files.createTempFile(dir, "leaf", ".pem"), Pem.encode(chain.get(0)));
+    Path untrusted = Files.createTempFile(dir, "untrusted", ".pem");
+    for (X509Certificate certificate : chain.subList(1, chain.size())) {
+      Files.writeString(untrusted, Pem.encode(certificate), java.nio.file.StandardOpenOption.APPEND);
+    }
+    Process openssl = new ProcessBuilder("openssl", "verify", "-CAfile", rootFile.toString(), "-untrusted",
+        untrusted.toString(), leafFile.toString()).redirectErrorStream(true).start();
+    String output = new String(openssl.getInputStream().readAllBytes(), StandardCharsets.UTF_8).trim();
+    return openssl.waitFor() == 0 && output.endsWith(": OK") ? "OK" : output;
   }
 
   @Test
