@@ -128,7 +128,7 @@ public final class ServerRuntime implements AutoCloseable {
     CaMaterial ca = files.ca();
     TlsPairFiles.Pair tls = files.current().tls();
     warnIfExpiring(tls.chain().get(0), clock.instant());
-    Database database = Database.open(dataDir.resolve(config.database().file()));
+    Database database = Database.openExisting(dataDir.resolve(config.database().file()));
     AuditLog audit = null;
     try {
       audit = AuditLog.open(dataDir.resolve(AUDIT_FILE), clock);
@@ -213,7 +213,7 @@ public final class ServerRuntime implements AutoCloseable {
     ServerConfig config = dataDir.config();
     GatewayConfig gateway = config.gateway();
     List<X509Certificate> upstreamTrust = dataDir.readCertificates(gateway.upstreamTrust());
-    Database database = Database.open(dataDir.resolve(config.database().file()));
+    Database database = Database.openExisting(dataDir.resolve(config.database().file()));
     Forwarder forwarder = null;
     AuditLog audit = null;
     try {

@@ -282,7 +282,7 @@ public final class CaRollover {
         List.of(KeyPurposeId.id_kp_serverAuth), null);
     X509Certificate root = dataDir.readCertificates(config.ca().rootCertificate()).get(0);
     X509Certificate tls;
-    try (Database database = Database.open(dataDir.resolve(config.database().file()))) {
+    try (Database database = Database.openExisting(dataDir.resolve(config.database().file()))) {
       LocalCa ca = new LocalCa(new CaMaterial(root, issuer.certificate(), issuer.key()), Map.of(), profile,
           new IssuedCertificates(database), clock, random);
       String name = Certificates.commonName(current.getSubjectX500Principal()).orElse("est-server");

@@ -66,7 +66,7 @@ final class TokenCommand implements Callable<Integer> {
     if (count != null && (count < 1 || count > 1_000_000)) {
       throw new ParameterException(spec.commandLine(), "--count: must be between 1 and 1000000");
     }
-    try (Database database = Database.open(dataDir.resolve(dataDir.config().database().file()))) {
+    try (Database database = Database.openExisting(dataDir.resolve(dataDir.config().database().file()))) {
       BootstrapTokens tokens = new BootstrapTokens(new TokenRecords(database), Clock.systemUTC(), new SecureRandom());
       Role role = gateway ? Role.GATEWAY : Role.DEVICE;
       if (count != null) {

@@ -56,7 +56,34 @@ public final class Database implements AutoCloseable {
   }
 
   /**
-   * Opens (creating if needed) the database file and migrates its schema.
+   * Opens the database file that {@code est-server init} created, and migrates its schema.
+   * A missing or empty file is refused rather than created: a server started on a new, empty
+   * database (a wrong {@code database.file}, a volume not mounted, a file lost) would report
+   * itself healthy and refuse every device's re-enrollment, its issuance records gone.
+   *
+   * @throws StoreException if the file is missing or empty, or cannot be opened or migrated
+   */
+  public static Database openExisting(Path file) {
+    Path absolute = file.toAbsolutePath();
+    long size;
+    try {
+      size = Files.size(absolute);
+    } catch (java.nio.file.NoSuchFileException e) {
+      throw new StoreException("database " + absolute + " does not exist (database.file in server.json): est-server "
+          + "init creates it; if it was moved or lost, put it back or restore it from a backup", e);
+    } catch (java.io.IOException e) {
+      throw new StoreException("cannot read database " + absolute + ": " + e.getMessage(), e);
+    }
+    if (size == 0) {
+      throw new StoreException("database " + absolute + " is empty (0 bytes), not the one est-server init created; "
+          + "restore it from a backup", null);
+    }
+    return open(absolute);
+  }
+
+  /**
+   * Opens (creating if needed) the database file and migrates its schema: for {@code init},
+   * which creates it; everything else opens it with {@link #openExisting}.
    *
    * @throws StoreException if the file cannot be opened or migrated
    */

@@ -145,6 +145,28 @@ class CommandLineTest {
   }
 
   @Test
+  void aMissingOrEmptyDatabase_isRefused_neverReplacedByANewOne() throws Exception {
+    Path data = dir.resolve("data");
+    run("init", "--data", data.toString());
+    Path database = data.resolve("estfleet.db");
+    Files.move(database, dir.resolve("elsewhere.db"));
+
+    Run serveMissing = run("serve", "--data", data.toString(), "--port", "0");
+    Run tokenMissing = run("token", "--data", data.toString(), "--device", "d");
+    Files.createFile(database);
+    Run serveEmpty = run("serve", "--data", data.toString(), "--port", "0");
+
+    for (Run run : new Run[] {serveMissing, tokenMissing, serveEmpty}) {
+      assertEquals(1, run.exit(), run.err());
+      assertEquals(1, run.err().lines().count(), run.err());
+    }
+    assertTrue(serveMissing.err().contains(database.toAbsolutePath() + " does not exist"), serveMissing.err());
+    assertTrue(tokenMissing.err().contains("does not exist"), tokenMissing.err());
+    assertTrue(serveEmpty.err().contains("is empty (0 bytes)"), serveEmpty.err());
+    assertEquals(0, Files.size(database), "nothing created in its place");
+  }
+
+  @Test
   void serve_withBrokenCaKeyExits2NamingTheFile() throws Exception {
     Path data = dir.resolve("data");
     run("init", "--data", data.toString());
