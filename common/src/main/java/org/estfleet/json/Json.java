@@ -3,6 +3,9 @@ package org.estfleet.json;
 import com.google.gson.Gson;
 import com.google.gson.GsonBuilder;
 import com.google.gson.JsonElement;
+import com.google.gson.JsonNull;
+import com.google.gson.JsonObject;
+import com.google.gson.JsonPrimitive;
 import com.google.gson.JsonParseException;
 import com.google.gson.Strictness;
 import com.google.gson.TypeAdapter;
@@ -48,6 +51,7 @@ public final class Json {
           .registerTypeAdapter(Instant.class, nullSafe(new InstantAdapter()))
           .registerTypeHierarchyAdapter(Path.class, nullSafe(new PathAdapter()))
           .registerTypeAdapterFactory(new StrictEnums())
+          .registerTypeAdapterFactory(new LocatedRecords())
           .create();
 
   private Json() {}
@@ -67,7 +71,7 @@ public final class Json {
     try {
       JsonReader reader = new JsonReader(new StringReader(json));
       reader.setStrictness(Strictness.STRICT);
-      JsonElement tree = GSON.getAdapter(JsonElement.class).read(reader);
+      JsonElement tree = readTree(reader);
       if (reader.peek() != JsonToken.END_DOCUMENT) {
         throw new IllegalArgumentException(source + ": unexpected content after the JSON value");
       }
@@ -100,9 +104,12 @@ public final class Json {
       root = root.getCause();
     }
     String message = root.getMessage() == null ? root.toString() : root.getMessage();
-    // Gson appends a troubleshooting URL to some messages; it helps nobody editing a config file.
+    // Gson appends a troubleshooting URL to some messages, and advises lenient parsing for
+    // malformed JSON; neither helps anyone editing a config file.
     int see = message.indexOf("\nSee https://");
-    return see < 0 ? message : message.substring(0, see);
+    message = see < 0 ? message : message.substring(0, see);
+    return message.replace("Use JsonReader.setStrictness(Strictness.LENIENT) to accept malformed JSON",
+        "not strict JSON (no comments, trailing commas, single quotes, unquoted names or NaN)");
   }
 
   private static <T> TypeAdapter<T> nullSafe(TypeAdapter<T> adapter) {
@@ -211,14 +218,15 @@ public final class Json {
   }
 
   /**
-   * Refuses keys that name no record component, walking the document along the target type so
-   * that the message carries the full JSON path of the stray key.
+   * Refuses keys that name no record component, and values of the wrong JSON type, walking the
+   * document along the target type so that the message carries the full JSON path.
    */
   private static void checkKeys(JsonElement element, Type type, String path) {
     if (element == null || element.isJsonNull()) {
       return;
     }
     Class<?> raw = TypeToken.get(type).getRawType();
+    checkType(element, raw, path);
     if (raw.isRecord() && element.isJsonObject()) {
       Map<String, Type> components = new LinkedHashMap<>();
       for (RecordComponent component : raw.getRecordComponents()) {
@@ -250,6 +258,145 @@ public final class Json {
           checkKeys(entry.getValue(), arguments[1], path + "." + entry.getKey());
         }
       }
+    }
+  }
+
+  /**
+   * The document as a tree, refusing a key given twice in one object (Gson's tree keeps the last,
+   * silently).
+   */
+  private static JsonElement readTree(JsonReader in) throws IOException {
+    switch (in.peek()) {
+      case BEGIN_OBJECT -> {
+        JsonObject object = new JsonObject();
+        in.beginObject();
+        while (in.hasNext()) {
+          String name = in.nextName();
+          if (object.has(name)) {
+            throw new JsonParseException("key '" + name + "' given twice at " + in.getPath());
+          }
+          object.add(name, readTree(in));
+        }
+        in.endObject();
+        return object;
+      }
+      case BEGIN_ARRAY -> {
+        JsonArray array = new JsonArray();
+        in.beginArray();
+        while (in.hasNext()) {
+          array.add(readTree(in));
+        }
+        in.endArray();
+        return array;
+      }
+      case STRING -> {
+        return new JsonPrimitive(in.nextString());
+      }
+      case NUMBER -> {
+        return new JsonPrimitive(new java.math.BigDecimal(in.nextString()));
+      }
+      case BOOLEAN -> {
+        return new JsonPrimitive(in.nextBoolean());
+      }
+      case NULL -> {
+        in.nextNull();
+        return JsonNull.INSTANCE;
+      }
+      default -> throw new JsonParseException("unexpected " + in.peek() + " at " + in.getPath());
+    }
+  }
+
+  /**
+   * Refuses a value of the wrong JSON type for its Java type, which Gson would convert: a number
+   * written as a string ("8443"), a fraction or an out-of-range number for an integer (truncated
+   * or wrapped), a string for a boolean ("yes" reads as false), a number for a string.
+   */
+  private static void checkType(JsonElement element, Class<?> raw, String path) {
+    String found = element.isJsonObject() ? "an object" : element.isJsonArray() ? "an array"
+        : element.getAsJsonPrimitive().isString() ? "the string \"" + element.getAsString() + "\""
+        : element.getAsJsonPrimitive().isBoolean() ? element.getAsString() : "the number " + element.getAsString();
+    String expected = null;
+    if (INTEGERS.containsKey(raw)) {
+      if (!element.isJsonPrimitive() || !element.getAsJsonPrimitive().isNumber()) {
+        expected = "a whole number";
+      } else {
+        java.math.BigDecimal value = element.getAsBigDecimal();
+        if (value.signum() != 0 && value.stripTrailingZeros().scale() > 0) {
+          throw new JsonParseException(value + " at " + path + " is not a whole number");
+        }
+        long[] range = INTEGERS.get(raw);
+        if (value.compareTo(java.math.BigDecimal.valueOf(range[0])) < 0
+            || value.compareTo(java.math.BigDecimal.valueOf(range[1])) > 0) {
+          throw new JsonParseException(element.getAsString() + " at " + path + " is out of range (" + range[0]
+              + " to " + range[1] + ")");
+        }
+      }
+    } else if (raw == double.class || raw == Double.class || raw == float.class || raw == Float.class) {
+      expected = element.isJsonPrimitive() && element.getAsJsonPrimitive().isNumber() ? null : "a number";
+    } else if (raw == boolean.class || raw == Boolean.class) {
+      expected = element.isJsonPrimitive() && element.getAsJsonPrimitive().isBoolean() ? null : "true or false";
+    } else if (raw == String.class || Path.class.isAssignableFrom(raw) || raw == Duration.class
+        || raw == Instant.class || raw.isEnum()) {
+      expected = element.isJsonPrimitive() && element.getAsJsonPrimitive().isString() ? null : "a string";
+    } else if (raw.isRecord() || Map.class.isAssignableFrom(raw)) {
+      expected = element.isJsonObject() ? null : "an object";
+    } else if (Collection.class.isAssignableFrom(raw)) {
+      expected = element.isJsonArray() ? null : "an array";
+    }
+    if (expected != null) {
+      throw new JsonParseException("expected " + expected + " at " + path + ", found " + found);
+    }
+  }
+
+  private static final Map<Class<?>, long[]> INTEGERS = Map.of(
+      int.class, new long[] {Integer.MIN_VALUE, Integer.MAX_VALUE},
+      Integer.class, new long[] {Integer.MIN_VALUE, Integer.MAX_VALUE},
+      long.class, new long[] {Long.MIN_VALUE, Long.MAX_VALUE},
+      Long.class, new long[] {Long.MIN_VALUE, Long.MAX_VALUE},
+      short.class, new long[] {Short.MIN_VALUE, Short.MAX_VALUE},
+      Short.class, new long[] {Short.MIN_VALUE, Short.MAX_VALUE});
+
+  /** A value a record's constructor refuses, reported with the JSON path of that record. */
+  private static final class LocatedRecords implements TypeAdapterFactory {
+    @Override
+    public <T> TypeAdapter<T> create(Gson gson, TypeToken<T> type) {
+      if (!type.getRawType().isRecord()) {
+        return null;
+      }
+      TypeAdapter<T> delegate = gson.getDelegateAdapter(this, type);
+      return new TypeAdapter<>() {
+        @Override
+        public void write(JsonWriter out, T value) throws IOException {
+          delegate.write(out, value);
+        }
+
+        @Override
+        public T read(JsonReader in) throws IOException {
+          String path = in.getPath();
+          try {
+            return delegate.read(in);
+          } catch (Located e) {
+            throw e;
+          } catch (RuntimeException e) {
+            Throwable cause = e;
+            while (cause.getCause() != null && !(cause instanceof IllegalArgumentException)) {
+              cause = cause.getCause();
+            }
+            if (!(cause instanceof IllegalArgumentException) || cause instanceof JsonParseException) {
+              throw e;
+            }
+            throw new Located(("$".equals(path) ? "" : path + ": ") + cause.getMessage());
+          }
+        }
+      };
+    }
+  }
+
+  private static final class Located extends JsonParseException {
+    private static final long serialVersionUID = 1L;
+
+    Located(String message) {
+      super(message);
     }
   }
 }

@@ -29,6 +29,8 @@ class JsonTest {
 
   record Outer(String name, Instant at, Path file, Inner inner, List<Inner> list, Map<String, Inner> map) {}
 
+  record Typed(Integer port, long size, Boolean flag, String name, Inner inner, List<Color> colors) {}
+
   @Test
   void roundTrip_allAdapters() {
     Outer outer = new Outer("x", Instant.parse("2030-01-02T03:04:05Z"), Path.of("a/b"),
@@ -88,7 +90,48 @@ class JsonTest {
     IllegalArgumentException e = assertThrows(IllegalArgumentException.class,
         () -> Json.parse("{\"inner\": {\"every\": \"0s\"}}", Outer.class, "cfg.json"));
 
-    assertEquals("cfg.json: every must be positive", e.getMessage());
+    assertEquals("cfg.json: $.inner: every must be positive", e.getMessage());
+  }
+
+  @Test
+  void parse_aValueOfTheWrongJsonType_isRefusedNotConverted() {
+    Map<String, String> refused = new java.util.LinkedHashMap<>();
+    refused.put("{\"port\": \"8443\"}", "expected a whole number at $.port, found the string \"8443\"");
+    refused.put("{\"port\": 8443.7}", "8443.7 at $.port is not a whole number");
+    refused.put("{\"port\": 99999999999999}", "99999999999999 at $.port is out of range (-2147483648 to 2147483647)");
+    refused.put("{\"size\": 1e400}", "1E+400 at $.size is out of range (-9223372036854775808 to 9223372036854775807)");
+    refused.put("{\"flag\": \"yes\"}", "expected true or false at $.flag, found the string \"yes\"");
+    refused.put("{\"name\": 5}", "expected a string at $.name, found the number 5");
+    refused.put("{\"inner\": []}", "expected an object at $.inner, found an array");
+    refused.put("{\"colors\": {\"red\": 1}}", "expected an array at $.colors, found an object");
+    refused.put("{\"colors\": [1]}", "expected a string at $.colors[0], found the number 1");
+    refused.put("{\"inner\": {\"every\": 60}}", "expected a string at $.inner.every, found the number 60");
+    for (Map.Entry<String, String> bad : refused.entrySet()) {
+      IllegalArgumentException e = assertThrows(IllegalArgumentException.class,
+          () -> Json.parse(bad.getKey(), Typed.class, "cfg.json"), bad.getKey());
+
+      assertEquals("cfg.json: " + bad.getValue(), e.getMessage(), bad.getKey());
+    }
+    Typed typed = Json.parse("{\"port\": 8443, \"size\": 1e3, \"flag\": true, \"colors\": [\"red\"]}", Typed.class, "c");
+    assertEquals(new Typed(8443, 1000, true, null, null, List.of(Color.RED)), typed);
+  }
+
+  @Test
+  void parse_aKeyGivenTwice_isRefused() {
+    IllegalArgumentException e = assertThrows(IllegalArgumentException.class,
+        () -> Json.parse("{\"inner\": {\"every\": \"1h\", \"every\": \"2h\"}}", Outer.class, "cfg.json"));
+
+    assertEquals("cfg.json: key 'every' given twice at $.inner.every", e.getMessage());
+  }
+
+  @Test
+  void parse_malformedJson_saysWhatStrictJsonIs_notHowToParseLeniently() {
+    IllegalArgumentException e = assertThrows(IllegalArgumentException.class,
+        () -> Json.parse("{\"name\": \"x\" /* the device */}", Outer.class, "cfg.json"));
+
+    assertTrue(e.getMessage().startsWith("cfg.json: not strict JSON (no comments, trailing commas"), e.getMessage());
+    assertTrue(e.getMessage().contains("line 1 column"), e.getMessage());
+    assertTrue(!e.getMessage().contains("LENIENT"), e.getMessage());
   }
 
   @Test
