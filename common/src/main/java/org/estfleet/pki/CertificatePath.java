@@ -110,9 +110,10 @@ public final class CertificatePath {
     }
     List<String> names = new ArrayList<>();
     anchors.forEach(a -> names.add("'" + a.getSubjectX500Principal().getName() + "'"));
+    // The list of trusted roots last: it is what a shortened message loses.
     return "certificate " + Certificates.describe(leaf) + " issued by '"
         + leaf.getIssuerX500Principal().getName()
-        + "' does not chain to a trusted root (trusted: " + String.join(", ", names)
-        + ") with valid signatures and validity periods at " + at;
+        + "' does not chain to a trusted root with valid signatures and validity periods at " + at
+        + " (trusted: " + String.join(", ", names) + ")";
   }
 }

@@ -18,7 +18,7 @@ final class Answers {
   /** The largest answer read. */
   static final int READ_LIMIT = 1024 * 1024;
   /** The longest server message kept in a {@link Failure}. */
-  static final int MAX_MESSAGE = 300;
+  static final int MAX_MESSAGE = 500;
 
   /**
    * The certificate a 200 answer issued for {@code csr}. RFC 7030 4.2.3: the response holds only
@@ -53,7 +53,10 @@ final class Answers {
         return new Failure(Failure.Kind.TLS_HANDSHAKE, 0, clean(handshake.getMessage()), null);
       }
       if (cause instanceof ConnectException || cause instanceof NoRouteToHostException) {
-        return new Failure(Failure.Kind.UNREACHABLE, 0, clean(cause.getMessage()), null);
+        // The JDK's HTTP client throws a ConnectException without a message for a refused connection.
+        String message = clean(cause.getMessage());
+        return new Failure(Failure.Kind.UNREACHABLE, 0, !message.isEmpty() ? message
+            : cause instanceof NoRouteToHostException ? "no route to host" : "connection refused", null);
       }
       if (cause instanceof UnknownHostException) {
         return new Failure(Failure.Kind.UNREACHABLE, 0, "unknown host " + clean(cause.getMessage()), null);

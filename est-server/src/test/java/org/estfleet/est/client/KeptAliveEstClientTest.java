@@ -402,6 +402,7 @@ class KeptAliveEstClientTest {
         List.of(TestPki.rootCa("Any Root").certificate()), Map.of()));
 
     assertEquals(Failure.Kind.UNREACHABLE, failure.kind());
+    assertEquals("unreachable: connection refused", failure.describe());
   }
 
   /** A token-less {@code simpleenroll} of a new key at a scripted peer whose certificate {@code ca} issued. */
