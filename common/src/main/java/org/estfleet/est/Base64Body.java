@@ -44,6 +44,10 @@ public final class Base64Body {
         if (body[0] == 0x30) {
           return body.clone();
         }
+        if (startsWith(body, "-----BEGIN")) {
+          throw new IllegalArgumentException("body is PEM; send the base64 of the DER without the -----BEGIN and "
+              + "-----END lines (RFC 8951)");
+        }
         throw new IllegalArgumentException(
             String.format("body is not base64: byte 0x%02x at offset %d", b & 0xff, i));
       }
@@ -55,8 +59,23 @@ public final class Base64Body {
     try {
       return Base64.getDecoder().decode(new String(compact, 0, length, StandardCharsets.US_ASCII));
     } catch (IllegalArgumentException e) {
-      throw new IllegalArgumentException("body is not valid base64: " + e.getMessage(), e);
+      // The JDK's reasons ("Input byte[] should at least have 2 bytes for base64 bytes") speak of
+      // its own API; what a client can fix is the length or the padding.
+      throw new IllegalArgumentException("body is not valid base64: a stray last character or misplaced '=' "
+          + "padding (" + length + " base64 characters)", e);
     }
+  }
+
+  private static boolean startsWith(byte[] body, String prefix) {
+    if (body.length < prefix.length()) {
+      return false;
+    }
+    for (int i = 0; i < prefix.length(); i++) {
+      if (body[i] != prefix.charAt(i)) {
+        return false;
+      }
+    }
+    return true;
   }
 
   private static boolean isBase64(byte b) {

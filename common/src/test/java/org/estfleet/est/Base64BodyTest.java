@@ -64,6 +64,19 @@ class Base64BodyTest {
         () -> Base64Body.decode("MII=B".getBytes(StandardCharsets.US_ASCII)));
 
     assertTrue(e.getMessage().startsWith("body is not valid base64"), e.getMessage());
+    IllegalArgumentException single = assertThrows(IllegalArgumentException.class,
+        () -> Base64Body.decode("A".getBytes(StandardCharsets.US_ASCII)));
+    assertEquals("body is not valid base64: a stray last character or misplaced '=' padding (1 base64 characters)",
+        single.getMessage());
+  }
+
+  @Test
+  void decode_aPemBody_isRefusedSayingSo() {
+    IllegalArgumentException e = assertThrows(IllegalArgumentException.class, () -> Base64Body.decode(
+        "-----BEGIN CERTIFICATE REQUEST-----\nMIIB\n-----END CERTIFICATE REQUEST-----\n".getBytes(StandardCharsets.US_ASCII)));
+
+    assertEquals("body is PEM; send the base64 of the DER without the -----BEGIN and -----END lines (RFC 8951)",
+        e.getMessage());
   }
 
   @Test

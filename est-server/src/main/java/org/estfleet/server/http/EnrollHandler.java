@@ -65,6 +65,12 @@ final class EnrollHandler extends EstHandler {
           + (contentType == null ? "missing" : "'" + contentType + "'")
           + "; send the CSR as application/pkcs10 (base64 of the DER)");
     }
+    String encoding = request.getHeaders().get(HttpHeader.CONTENT_ENCODING);
+    if (encoding != null && !encoding.isBlank() && !encoding.trim().equalsIgnoreCase("identity")) {
+      // RFC 9110 section 8.4: a content coding the server does not apply is refused with 415.
+      throw EstException.unsupportedMediaType("Content-Encoding '" + encoding + "' is not supported; send the "
+          + "CSR without a content coding");
+    }
     byte[] der;
     try {
       der = Base64Body.decode(readBody(request));

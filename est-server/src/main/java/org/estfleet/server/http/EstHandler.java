@@ -31,13 +31,26 @@ abstract class EstHandler extends Handler.Abstract {
     } catch (IllegalArgumentException e) {
       throw EstException.notFound(e.getMessage());
     }
-    if (!request.getMethod().equals(operation.method())) {
+    if (!allows(operation.method(), request.getMethod())) {
       throw EstException.methodNotAllowed(
           path.operation().segment() + " takes " + operation.method() + ", not " + request.getMethod(),
-          operation.method());
+          allowHeader(operation.method()));
     }
     serve(path.label(), request, response, callback);
     return true;
+  }
+
+  /**
+   * Whether a resource that takes {@code method} serves {@code requested}: HEAD wherever GET
+   * (RFC 9110 section 9.1); Jetty sends a HEAD answer's headers without its body.
+   */
+  static boolean allows(String method, String requested) {
+    return requested.equals(method) || (method.equals("GET") && requested.equals("HEAD"));
+  }
+
+  /** The {@code Allow} header of a resource that takes {@code method}. */
+  static String allowHeader(String method) {
+    return method.equals("GET") ? "GET, HEAD" : method;
   }
 
   /** Serves one request for {@code label} ({@code ""} for the default). */

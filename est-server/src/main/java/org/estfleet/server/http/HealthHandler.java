@@ -34,8 +34,8 @@ final class HealthHandler extends Handler.Abstract {
 
   @Override
   public boolean handle(Request request, Response response, Callback callback) throws Exception {
-    if (!request.getMethod().equals("GET")) {
-      throw EstException.methodNotAllowed("/health takes GET, not " + request.getMethod(), "GET");
+    if (!EstHandler.allows("GET", request.getMethod())) {
+      throw EstException.methodNotAllowed("/health takes GET, not " + request.getMethod(), EstHandler.allowHeader("GET"));
     }
     response.getHeaders().put(HttpHeader.CACHE_CONTROL, "no-store");
     JsonObject tree = Json.gson().toJsonTree(report.get()).getAsJsonObject();

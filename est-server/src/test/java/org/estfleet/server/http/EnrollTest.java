@@ -329,6 +329,9 @@ class EnrollTest {
     assertEquals(415, wrong.statusCode());
     assertEquals("Content-Type is 'application/json'; send the CSR as application/pkcs10 (base64 of the DER)\n", text(wrong));
     assertEquals(415, missing.statusCode());
+    HttpResponse<byte[]> gzip = client.post(ENROLL, body, "Content-Type", EstMediaType.PKCS10, "Content-Encoding", "gzip");
+    assertEquals(415, gzip.statusCode());
+    assertEquals("Content-Encoding 'gzip' is not supported; send the CSR without a content coding\n", text(gzip));
   }
 
   @Test
@@ -355,8 +358,22 @@ class EnrollTest {
     HttpResponse<byte[]> keygen = client.post("/.well-known/est/serverkeygen", new byte[] {1}, "Content-Type", EstMediaType.PKCS10);
     HttpResponse<byte[]> unknownLabel = client.get("/.well-known/est/nolabel/cacerts");
 
+    HttpResponse<byte[]> cacerts = client.get("/.well-known/est/cacerts");
+    HttpResponse<byte[]> headCacerts = client.send(HttpRequest.newBuilder(server.uri("/.well-known/est/cacerts"))
+        .method("HEAD", HttpRequest.BodyPublishers.noBody()).build());
+    HttpResponse<byte[]> headHealth = client.send(HttpRequest.newBuilder(server.uri("/health"))
+        .method("HEAD", HttpRequest.BodyPublishers.noBody()).build());
+    HttpResponse<byte[]> postCacerts = client.post("/.well-known/est/cacerts", new byte[] {1});
+
     assertEquals(405, get.statusCode());
     assertEquals("POST", get.headers().firstValue("Allow").orElseThrow());
+    // HEAD wherever GET (RFC 9110 section 9.1): the GET's headers, no body.
+    assertEquals(200, headCacerts.statusCode());
+    assertEquals(0, headCacerts.body().length);
+    assertEquals(String.valueOf(cacerts.body().length), headCacerts.headers().firstValue("Content-Length").orElseThrow());
+    assertEquals(200, headHealth.statusCode());
+    assertEquals(405, postCacerts.statusCode());
+    assertEquals("GET, HEAD", postCacerts.headers().firstValue("Allow").orElseThrow());
     assertEquals(404, unknown.statusCode());
     assertEquals(404, elsewhere.statusCode());
     assertEquals(501, keygen.statusCode());
