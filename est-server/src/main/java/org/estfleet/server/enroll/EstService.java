@@ -161,12 +161,7 @@ public final class EstService {
         .orElse(null);
     // A gateway's address speaks for many devices: its forwarded requests count per identity only.
     String from = forwarding.isPresent() ? null : source;
-    Map<String, Object> audited = new LinkedHashMap<>();
-    audited.put("operation", reenroll ? "simplereenroll" : "simpleenroll");
-    audited.put("label", label.isEmpty() ? null : label);
-    audited.put("source", source);
-    audited.put("identity", claimed);
-    audited.put("gateway", forwarding.isPresent()
+    Map<String, Object> audited = audited(reenroll, label, source, claimed, forwarding.isPresent()
         ? credentials.clientCertificate().flatMap(c -> Certificates.commonName(c.getSubjectX500Principal())).orElse(null)
         : null);
     try {
@@ -203,6 +198,31 @@ public final class EstService {
       audit.record("enroll", audited);
       throw e;
     }
+  }
+
+  /**
+   * Audits an enrollment request refused before it reached {@link #enroll} or {@link #reenroll}:
+   * its media type, content coding or body could not be read.
+   *
+   * @param claimed the identity the request's credentials name, if they could be read
+   */
+  public void refusedUnread(boolean reenroll, String label, String source, String claimed, EstException refusal) {
+    Map<String, Object> audited = audited(reenroll, label, source, claimed, null);
+    audited.put("result", "refused");
+    audited.put("status", refusal.status());
+    audited.put("reason", refusal.getMessage());
+    audit.record("enroll", audited);
+  }
+
+  private static Map<String, Object> audited(boolean reenroll, String label, String source, String identity,
+      String gateway) {
+    Map<String, Object> audited = new LinkedHashMap<>();
+    audited.put("operation", reenroll ? "simplereenroll" : "simpleenroll");
+    audited.put("label", label.isEmpty() ? null : label);
+    audited.put("source", source);
+    audited.put("identity", identity);
+    audited.put("gateway", gateway);
+    return audited;
   }
 
   private IssueResult decide(String label, Credentials credentials, byte[] csrDer, boolean reenroll)

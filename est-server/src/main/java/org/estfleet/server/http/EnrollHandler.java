@@ -59,6 +59,50 @@ final class EnrollHandler extends EstHandler {
 
   @Override
   void serve(String label, Request request, Response response, Callback callback) throws Exception {
+    byte[] der;
+    Credentials credentials;
+    try {
+      der = readCsr(request);
+      credentials = credentials(request);
+    } catch (EstException refused) {
+      // Refused before the service saw it: audited here, as every enrollment answer is.
+      service.refusedUnread(operation == EstOperation.SIMPLE_REENROLL, label, Request.getRemoteAddr(request),
+          claimedIdentity(request), refused);
+      throw refused;
+    }
+    IssueResult result = operation == EstOperation.SIMPLE_ENROLL
+        ? service.enroll(label, credentials, der, Request.getRemoteAddr(request))
+        : service.reenroll(label, credentials, der, Request.getRemoteAddr(request));
+    if (result instanceof IssueResult.Issued issued) {
+      // RFC 7030 4.2.3: the response holds only the issued certificate; chains come from /cacerts.
+      byte[] pkcs7 = CertsOnly.encode(List.of(issued.certificate()));
+      Responses.base64(response, callback, 200, EstMediaType.PKCS7_CERTS_ONLY, pkcs7);
+    } else if (result instanceof IssueResult.Pending pending) {
+      // No body: the Bouncy Castle EST client closes a 202 unread and fails if it has one.
+      response.getHeaders().put(HttpHeader.RETRY_AFTER, Responses.retryAfterSeconds(pending.retryAfter()));
+      Responses.empty(response, callback, 202);
+    }
+  }
+
+  /** The identity a request's credentials name (Basic user id, else the client certificate's CN), if readable. */
+  private static String claimedIdentity(Request request) {
+    String authorization = request.getHeaders().get(HttpHeader.AUTHORIZATION);
+    if (authorization != null) {
+      try {
+        return BasicCredentials.parse(authorization).userId();
+      } catch (EstException unreadable) {
+        return null;
+      }
+    }
+    if (request.getAttribute(EndPoint.SslSessionData.ATTRIBUTE) instanceof EndPoint.SslSessionData ssl
+        && ssl.peerCertificates() != null && ssl.peerCertificates().length > 0) {
+      return Certificates.commonName(ssl.peerCertificates()[0].getSubjectX500Principal()).orElse(null);
+    }
+    return null;
+  }
+
+  /** The CSR's DER from the body, after its media type and content coding are checked. */
+  private byte[] readCsr(Request request) throws EstException {
     String contentType = request.getHeaders().get(HttpHeader.CONTENT_TYPE);
     if (!EstMediaType.hasBaseType(contentType, EstMediaType.PKCS10)) {
       throw EstException.unsupportedMediaType("Content-Type is "
@@ -71,24 +115,10 @@ final class EnrollHandler extends EstHandler {
       throw EstException.unsupportedMediaType("Content-Encoding '" + encoding + "' is not supported; send the "
           + "CSR without a content coding");
     }
-    byte[] der;
     try {
-      der = Base64Body.decode(readBody(request));
+      return Base64Body.decode(readBody(request));
     } catch (IllegalArgumentException e) {
       throw EstException.badRequest(e.getMessage(), e);
-    }
-    Credentials credentials = credentials(request);
-    IssueResult result = operation == EstOperation.SIMPLE_ENROLL
-        ? service.enroll(label, credentials, der, Request.getRemoteAddr(request))
-        : service.reenroll(label, credentials, der, Request.getRemoteAddr(request));
-    if (result instanceof IssueResult.Issued issued) {
-      // RFC 7030 4.2.3: the response holds only the issued certificate; chains come from /cacerts.
-      byte[] pkcs7 = CertsOnly.encode(List.of(issued.certificate()));
-      Responses.base64(response, callback, 200, EstMediaType.PKCS7_CERTS_ONLY, pkcs7);
-    } else if (result instanceof IssueResult.Pending pending) {
-      // No body: the Bouncy Castle EST client closes a 202 unread and fails if it has one.
-      response.getHeaders().put(HttpHeader.RETRY_AFTER, Responses.retryAfterSeconds(pending.retryAfter()));
-      Responses.empty(response, callback, 202);
     }
   }
 

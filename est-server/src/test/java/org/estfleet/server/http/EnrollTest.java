@@ -297,6 +297,16 @@ class EnrollTest {
     assertEquals(400, empty.statusCode());
     assertEquals(200, client.enroll("simpleenroll", csr("device-1"), "device-1", token).statusCode(),
         "the token survives malformed requests");
+    HttpResponse<byte[]> noMediaType = client.post(ENROLL, new byte[] {1});
+    assertEquals(415, noMediaType.statusCode());
+    // Every answer audited, those refused before the CSR was read too, with the identity claimed.
+    server.close();
+    List<String> audited = server.audit().stream()
+        .map(line -> line.get("result").getAsString() + " " + line.get("status") + " "
+            + (line.get("identity") == null ? "-" : line.get("identity").getAsString()))
+        .toList();
+    assertEquals(List.of("refused 400 device-1", "refused 400 device-1", "refused 400 device-1", "issued null device-1",
+        "refused 415 -"), audited);
   }
 
   @Test
