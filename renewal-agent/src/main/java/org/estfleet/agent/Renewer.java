@@ -344,8 +344,9 @@ public final class Renewer {
       return new Result(Outcome.PENDING, message, retryAt);
     }
     Failure failure = ((EnrollOutcome.Failed) attempted.outcome()).failure();
-    if (failure.kind() == Failure.Kind.REFUSED && failure.status() == 400) {
-      // The server found the CSR itself wrong: resending it cannot help.
+    if (failure.refusesTheRequest()) {
+      // The server refused the request itself (a 4xx other than 429: the CSR, the credential,
+      // the label): resending it cannot help. The next attempt makes a new one.
       dir.pending().clear();
       state = state.withPending(null);
     } else if (state.pending() == null) {

@@ -1,6 +1,7 @@
 package org.estfleet.agent;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertNotNull;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
@@ -165,7 +166,12 @@ class CommandLineTest {
     assertTrue(wrongTrust.err().contains("TLS trust failure: server certificate"), wrongTrust.err());
     assertEquals(1, wrongToken.exit());
     assertTrue(wrongToken.err().contains("refused (HTTP 401): unknown device or wrong enrollment token"), wrongToken.err());
-    assertEquals(3, AgentFixture.cli("status", "--state", dir.resolve("b").toString()).exit());
+    AgentFixture.Run status = AgentFixture.cli("status", "--state", dir.resolve("b").toString());
+    assertEquals(3, status.exit());
+    // A refused request is not kept: status does not call it pending, nor promise to resend it.
+    assertFalse(status.out().contains("PENDING"), status.out());
+    assertFalse(wrongToken.err().contains("the request is kept"), wrongToken.err());
+    assertTrue(StateDir.open(dir.resolve("b")).pending().load().isEmpty());
   }
 
   @Test
