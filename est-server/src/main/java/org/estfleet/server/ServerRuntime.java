@@ -274,8 +274,8 @@ public final class ServerRuntime implements AutoCloseable {
       identity.onChange(renewed -> follow.run());
       mirror.onAnchorsChange(anchors -> follow.run());
       forwarder.start();
-      LOG.info("serving {} as a gateway to {} ({} label(s), queue limit {})", server.baseUri(), upstream.uri(),
-          labels.size(), gateway.queueLimit());
+      LOG.info("serving {} as a gateway to {} ({} label(s) besides the default, queue limit {})", server.baseUri(),
+          upstream.uri(), gateway.labels().size(), gateway.queueLimit());
       Forwarder started = forwarder;
       AuditLog opened = audit;
       return new ServerRuntime(database, server, () -> {

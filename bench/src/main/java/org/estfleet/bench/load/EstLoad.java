@@ -264,6 +264,10 @@ public final class EstLoad implements Callable<Integer> {
             ms(total.getValueAtPercentile(99)), ms(total.getValueAtPercentile(99.9)), ms(total.getMaxValue()),
             round(total.getMean() / 1000.0)));
     out.println(summary(result));
+    if (workload.usesTokens() && workload.tokensLeft() == 0 && (count == null || requests < count)) {
+      err.println("est-load: the tokens ran out after " + requests + " requests" + (count == null ? "" : " of " + count)
+          + "; the run ended early (make more: est-server token --device ID --count N)");
+    }
     if (json != null) {
       Files.writeString(json, Json.write(result), StandardCharsets.UTF_8);
     }

@@ -184,6 +184,7 @@ class EstLoadTest {
 
     assertEquals(0, run.exit(), run.err());
     assertEquals(3, result(json).requests());
+    assertTrue(run.err().contains("est-load: the tokens ran out after 3 requests"), run.err());
   }
 
   @Test

@@ -82,7 +82,7 @@ final class InitCommand implements Callable<Integer> {
       description = "A name or IP address for the TLS server certificate; repeat for more (default: localhost and 127.0.0.1).")
   List<String> hostnames = new ArrayList<>();
 
-  @Option(names = "--force", description = "Replace the CA, TLS identity and database of an existing data directory.")
+  @Option(names = "--force", description = "Replace server.json (settings back to their defaults), the CA, TLS identity and database of an existing data directory.")
   boolean force;
 
   @Option(names = "--lifetime", paramLabel = "DURATION",

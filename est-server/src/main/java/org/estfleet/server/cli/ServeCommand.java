@@ -7,6 +7,7 @@ import java.time.Clock;
 import java.util.concurrent.Callable;
 import org.estfleet.server.ServerRuntime;
 import org.estfleet.server.config.DataDir;
+import org.slf4j.LoggerFactory;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Model.CommandSpec;
 import picocli.CommandLine.Option;
@@ -38,7 +39,10 @@ final class ServeCommand implements Callable<Integer> {
       dataDir = DataDir.of(dataDir.root(), dataDir.config().withPort(port));
     }
     ServerRuntime runtime = ServerRuntime.start(dataDir, Clock.systemUTC(), new SecureRandom());
-    Thread stopper = new Thread(runtime::close, "est-server-shutdown");
+    Thread stopper = new Thread(() -> {
+      LoggerFactory.getLogger(ServeCommand.class).info("stopping: closing {} and the database", runtime.baseUri());
+      runtime.close();
+    }, "est-server-shutdown");
     Runtime.getRuntime().addShutdownHook(stopper);
     PrintWriter out = spec.commandLine().getOut();
     out.println("listening on " + runtime.baseUri());
