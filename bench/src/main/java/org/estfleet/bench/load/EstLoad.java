@@ -172,7 +172,13 @@ public final class EstLoad implements Callable<Integer> {
     commandLine.setOut(out);
     commandLine.setErr(err);
     commandLine.setCaseInsensitiveEnumValuesAllowed(true);
-    commandLine.registerConverter(Duration.class, DurationText::parse);
+    commandLine.registerConverter(Duration.class, text -> {
+      try {
+        return DurationText.parse(text);
+      } catch (IllegalArgumentException e) {
+        throw new CommandLine.TypeConversionException(e.getMessage());
+      }
+    });
     commandLine.setParameterExceptionHandler((e, args) -> {
       e.getCommandLine().getErr().println("est-load: " + e.getMessage() + " (see: est-load --help)");
       return EXIT_USAGE;

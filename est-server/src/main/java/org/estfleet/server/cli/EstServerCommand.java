@@ -44,7 +44,14 @@ public final class EstServerCommand implements Callable<Integer> {
     CommandLine commandLine = new CommandLine(new EstServerCommand());
     commandLine.setOut(out);
     commandLine.setErr(err);
-    commandLine.registerConverter(Duration.class, DurationText::parse);
+    // A value it cannot read says why, without the exception's class name.
+    commandLine.registerConverter(Duration.class, text -> {
+      try {
+        return DurationText.parse(text);
+      } catch (IllegalArgumentException e) {
+        throw new CommandLine.TypeConversionException(e.getMessage());
+      }
+    });
     commandLine.setParameterExceptionHandler((e, args) -> {
       CommandLine failed = e.getCommandLine();
       failed.getErr().println("est-server: " + e.getMessage() + " (see: " + failed.getCommandSpec().qualifiedName() + " --help)");

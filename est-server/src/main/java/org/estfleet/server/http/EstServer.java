@@ -157,7 +157,18 @@ public final class EstServer implements AutoCloseable {
         settings.maxConcurrentRequests(), settings.busyRetryAfter());
     routes.addMapping(new ServletPathSpec(HealthHandler.PATH), new HealthHandler(health, limit::responses));
     server.setHandler(limit);
-    server.start();
+    try {
+      server.start();
+    } catch (java.io.IOException e) {
+      LifeCycle.stop(server);
+      // Jetty says "Failed to bind to /127.0.0.1:8443"; the cause says why, and the operator
+      // needs to know which settings chose the address.
+      Throwable cause = e.getCause() != null ? e.getCause() : e;
+      String why = cause instanceof java.nio.channels.UnresolvedAddressException ? "not an address of this host"
+          : cause.getMessage() == null ? cause.getClass().getSimpleName() : cause.getMessage();
+      throw new java.io.IOException("cannot listen on " + settings.bindAddress() + " port " + settings.port() + ": "
+          + why + " (bindAddress and port in server.json, or serve --port)", e);
+    }
     return new EstServer(server, connector, ssl, settings.tlsProvider(), random, limit);
   }
 

@@ -38,8 +38,21 @@ public final class RenewalAgentCommand implements Callable<Integer> {
     CommandLine commandLine = new CommandLine(new RenewalAgentCommand());
     commandLine.setOut(out);
     commandLine.setErr(err);
-    commandLine.registerConverter(KeyAlgorithm.class, KeyAlgorithm::fromId);
-    commandLine.registerConverter(java.time.Duration.class, org.estfleet.json.DurationText::parse);
+    // A value it cannot read says why, without the exception's class name.
+    commandLine.registerConverter(KeyAlgorithm.class, text -> {
+      try {
+        return KeyAlgorithm.fromId(text);
+      } catch (IllegalArgumentException e) {
+        throw new CommandLine.TypeConversionException(e.getMessage());
+      }
+    });
+    commandLine.registerConverter(java.time.Duration.class, text -> {
+      try {
+        return org.estfleet.json.DurationText.parse(text);
+      } catch (IllegalArgumentException e) {
+        throw new CommandLine.TypeConversionException(e.getMessage());
+      }
+    });
     commandLine.setParameterExceptionHandler((e, args) -> {
       CommandLine failed = e.getCommandLine();
       failed.getErr().println("renewal-agent: " + e.getMessage() + " (see: " + failed.getCommandSpec().qualifiedName()
