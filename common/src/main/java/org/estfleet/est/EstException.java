@@ -148,6 +148,15 @@ public final class EstException extends Exception {
     return status;
   }
 
+  /**
+   * {@code retryAfter} in the whole seconds of a {@code Retry-After} header: rounded up, at least
+   * 1. A message that says how long to wait uses the same figure.
+   */
+  public static long retryAfterSeconds(Duration retryAfter) {
+    long seconds = retryAfter.getSeconds() + (retryAfter.getNano() > 0 ? 1 : 0);
+    return Math.max(1, seconds);
+  }
+
   /** How long the client should wait before retrying, sent as {@code Retry-After}. */
   public Optional<Duration> retryAfter() {
     return Optional.ofNullable(retryAfter);

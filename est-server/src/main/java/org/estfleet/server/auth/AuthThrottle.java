@@ -48,7 +48,7 @@ public final class AuthThrottle {
       if (failures.countNow(key, now) >= limit) {
         Duration left = failures.left(key, now);
         throw EstException.tooManyRequests("too many failed authentications " + describe(key)
-            + " in the last minute; wait " + left.toSeconds() + "s", left);
+            + " in the last minute; wait " + EstException.retryAfterSeconds(left) + "s", left);
       }
     }
   }

@@ -51,7 +51,7 @@ public final class EnrollmentThrottle {
     }
     Duration left = issued.left(identity, now);
     return Optional.of(EstException.tooManyRequests(identity + " was issued " + issued.countNow(identity, now)
-        + " certificates in the last hour, the limit; wait " + left.toSeconds() + "s", left));
+        + " certificates in the last hour, the limit; wait " + EstException.retryAfterSeconds(left) + "s", left));
   }
 
   /** Gives back a reservation no new certificate used (refused, deferred, or one sent again). */
@@ -70,7 +70,7 @@ public final class EnrollmentThrottle {
     if (source != null && requests.count("source " + source, now).count() > perSource) {
       Duration left = requests.left("source " + source, now);
       throw EstException.tooManyRequests("more than " + perSource + " enrollment requests from " + source
-          + " in the last minute; wait " + left.toSeconds() + "s", left);
+          + " in the last minute; wait " + EstException.retryAfterSeconds(left) + "s", left);
     }
   }
 

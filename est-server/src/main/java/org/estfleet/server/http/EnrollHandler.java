@@ -103,6 +103,10 @@ final class EnrollHandler extends EstHandler {
 
   /** The CSR's DER from the body, after its media type and content coding are checked. */
   private byte[] readCsr(Request request) throws EstException {
+    // The body is read first, whatever the headers: a refusal that left it unread would have
+    // Jetty close the connection, and a client that sent its next request on it meanwhile would
+    // lose that request.
+    byte[] body = readBody(request);
     String contentType = request.getHeaders().get(HttpHeader.CONTENT_TYPE);
     if (!EstMediaType.hasBaseType(contentType, EstMediaType.PKCS10)) {
       throw EstException.unsupportedMediaType("Content-Type is "
@@ -116,7 +120,7 @@ final class EnrollHandler extends EstHandler {
           + "CSR without a content coding");
     }
     try {
-      return Base64Body.decode(readBody(request));
+      return Base64Body.decode(body);
     } catch (IllegalArgumentException e) {
       throw EstException.badRequest(e.getMessage(), e);
     }

@@ -7,6 +7,7 @@ import org.eclipse.jetty.http.HttpHeader;
 import org.eclipse.jetty.server.Response;
 import org.eclipse.jetty.util.Callback;
 import org.estfleet.est.Base64Body;
+import org.estfleet.est.EstException;
 
 /** Writes complete responses: always with {@code Content-Length}, in one write that completes the callback. */
 final class Responses {
@@ -42,7 +43,6 @@ final class Responses {
 
   /** The value of {@code Retry-After}: whole seconds, rounded up, at least 1. */
   static String retryAfterSeconds(Duration retryAfter) {
-    long seconds = retryAfter.getSeconds() + (retryAfter.getNano() > 0 ? 1 : 0);
-    return Long.toString(Math.max(1, seconds));
+    return Long.toString(EstException.retryAfterSeconds(retryAfter));
   }
 }

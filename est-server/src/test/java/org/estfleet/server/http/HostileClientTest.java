@@ -77,6 +77,9 @@ class HostileClientTest {
     assertEquals(429, limited.statusCode(), text(limited));
     assertTrue(Long.parseLong(limited.headers().firstValue("Retry-After").orElseThrow()) <= 60);
     assertTrue(text(limited).startsWith("too many failed authentications"), text(limited));
+    assertTrue(text(limited).endsWith("; wait " + limited.headers().firstValue("Retry-After").orElseThrow() + "s\n"),
+        "the text and Retry-After (" + limited.headers().firstValue("Retry-After").orElseThrow()
+            + ") name the same wait: " + text(limited));
     long after = server.ledger(ledger -> ledger.count());
     assertEquals(recorded, after, "nothing issued, the token not consumed");
     server.clock().advance(Duration.ofSeconds(61));
