@@ -12,10 +12,12 @@ import org.bouncycastle.asn1.x500.RDN;
 import org.bouncycastle.asn1.x500.X500Name;
 import org.bouncycastle.asn1.x500.X500NameBuilder;
 import org.bouncycastle.asn1.x500.style.BCStyle;
+import org.bouncycastle.asn1.x509.ExtendedKeyUsage;
 import org.bouncycastle.asn1.x509.Extension;
 import org.bouncycastle.asn1.x509.ExtensionsGenerator;
 import org.bouncycastle.asn1.x509.GeneralName;
 import org.bouncycastle.asn1.x509.GeneralNames;
+import org.bouncycastle.asn1.x509.KeyPurposeId;
 import org.bouncycastle.operator.ContentSigner;
 import org.bouncycastle.operator.OperatorCreationException;
 import org.bouncycastle.operator.jcajce.JcaContentSignerBuilder;
@@ -27,6 +29,7 @@ public final class CsrBuilder {
   private X500Name subject = new X500Name(new RDN[0]);
   private final List<GeneralName> subjectAltNames = new ArrayList<>();
   private String challengePassword;
+  private final List<KeyPurposeId> extendedKeyUsages = new ArrayList<>();
 
   /** Sets the subject to a single {@code CN=commonName}. */
   public CsrBuilder commonName(String commonName) {
@@ -46,6 +49,12 @@ public final class CsrBuilder {
 
   public CsrBuilder subjectAltNames(List<GeneralName> names) {
     subjectAltNames.addAll(names);
+    return this;
+  }
+
+  /** Requests these extended key usages (a CA whose profile does not issue them refuses the CSR). */
+  public CsrBuilder extendedKeyUsages(List<KeyPurposeId> usages) {
+    extendedKeyUsages.addAll(usages);
     return this;
   }
 
@@ -71,10 +80,16 @@ public final class CsrBuilder {
     try {
       PKCS10CertificationRequestBuilder builder =
           new JcaPKCS10CertificationRequestBuilder(subject, keys.getPublic());
+      ExtensionsGenerator extensions = new ExtensionsGenerator();
       if (!subjectAltNames.isEmpty()) {
-        ExtensionsGenerator extensions = new ExtensionsGenerator();
         extensions.addExtension(Extension.subjectAlternativeName, false,
             new GeneralNames(subjectAltNames.toArray(GeneralName[]::new)));
+      }
+      if (!extendedKeyUsages.isEmpty()) {
+        extensions.addExtension(Extension.extendedKeyUsage, false,
+            new ExtendedKeyUsage(extendedKeyUsages.toArray(KeyPurposeId[]::new)));
+      }
+      if (!extensions.isEmpty()) {
         builder.addAttribute(PKCSObjectIdentifiers.pkcs_9_at_extensionRequest, extensions.generate());
       }
       if (challengePassword != null) {

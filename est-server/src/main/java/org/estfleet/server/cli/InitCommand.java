@@ -212,7 +212,11 @@ final class InitCommand implements Callable<Integer> {
     }
     List<X509Certificate> caCertificates = ((CaCertsOutcome.Fetched) caCerts).certificates();
     KeyPair keys = KeyAlgorithm.EC_P256.generate(random);
-    CsrBuilder csr = new CsrBuilder().commonName(gatewayId);
+    // The gateway usages are requested, not only checked for afterwards: a CA whose profile for
+    // the token does not issue them (a device token) refuses the CSR, and a refused request
+    // leaves the token unused.
+    CsrBuilder csr = new CsrBuilder().commonName(gatewayId)
+        .extendedKeyUsages(List.of(KeyPurposeId.id_kp_serverAuth, KeyPurposeId.id_kp_cmcRA));
     for (String name : names) {
       csr.subjectAltName(IP_LITERAL.matcher(name).matches()
           ? new GeneralName(GeneralName.iPAddress, name)
@@ -224,6 +228,11 @@ final class InitCommand implements Callable<Integer> {
     if (outcome instanceof EnrollOutcome.Issued issued) {
       certificate = issued.certificate();
     } else if (outcome instanceof EnrollOutcome.Failed failed) {
+      if (failed.failure().status() == 403 && failed.failure().message().contains("extended key usage")) {
+        throw new UpstreamException("the upstream refused to issue the gateway usages (id-kp-cmcRA, serverAuth) for "
+            + gatewayId + "'s token: it is not a gateway token (it was not used); create one with: est-server token "
+            + "--gateway --device " + gatewayId);
+      }
       throw new UpstreamException("the upstream did not enroll gateway '" + gatewayId + "': "
           + failed.failure().describe());
     } else {

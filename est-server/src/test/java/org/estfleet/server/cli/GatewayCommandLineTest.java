@@ -57,14 +57,21 @@ class GatewayCommandLineTest {
   }
 
   @Test
-  void initGateway_withDeviceToken_exit1NamesTheFix() {
+  void initGateway_withDeviceToken_exit1NamesTheFix() throws Exception {
     Path data = dir.resolve("gateway");
 
-    Run init = initGateway(data, "gw-1:" + ca.token("gw-1"));
+    String deviceToken = ca.token("gw-1");
+
+    Run init = initGateway(data, "gw-1:" + deviceToken);
 
     assertEquals(1, init.exit());
     assertTrue(init.err().contains("not a gateway token") && init.err().contains("token --gateway"), init.err());
     assertFalse(Files.exists(data.resolve("server.json")), "nothing is written");
+    // Refused before anything was issued: the device token still enrolls a device.
+    assertEquals(0, ca.ledger(ledger -> ledger.byDevice("gw-1")).size());
+    org.estfleet.server.EstTestClient.issued(org.estfleet.server.EstTestClient.anonymous(ca).enroll("simpleenroll",
+        new org.estfleet.pki.CsrBuilder().commonName("gw-1").sign(
+            org.estfleet.pki.KeyAlgorithm.EC_P256.generate(org.estfleet.pki.TestPki.RANDOM)), "gw-1", deviceToken));
   }
 
   @Test
