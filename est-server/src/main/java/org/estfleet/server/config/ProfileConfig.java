@@ -3,6 +3,8 @@ package org.estfleet.server.config;
 import com.google.gson.annotations.SerializedName;
 import java.time.Duration;
 import java.util.List;
+import java.util.regex.Pattern;
+import org.bouncycastle.asn1.x500.style.BCStyle;
 
 /**
  * What a label (or the default) issues and accepts: the certificate profile and the CSR policy.
@@ -19,6 +21,10 @@ import java.util.List;
  * @param popLinking whether a CSR must carry the TLS channel binding of its connection in its
  *     challengePassword (RFC 7030 section 3.5); {@code required} also adds challengePassword to
  *     {@code /csrattrs}, which is how clients learn it
+ * @param subjectAttributes the subject attributes besides the CN a first enrollment's CSR may
+ *     carry (copied into the certificate), by their X.500 short names ({@code O}, {@code OU},
+ *     {@code C}, {@code serialNumber}); none by default: the CA vouches for the device's identity,
+ *     not for an organisation the device names itself
  */
 public record ProfileConfig(
     Duration lifetime,
@@ -27,10 +33,12 @@ public record ProfileConfig(
     List<ExtendedKeyUsageName> extendedKeyUsage,
     List<SanType> allowedSanTypes,
     List<CsrAttributeConfig> csrAttributes,
-    PopLinking popLinking) {
+    PopLinking popLinking,
+    List<String> subjectAttributes) {
 
   private static final Duration MAX_LIFETIME = Duration.ofDays(3650);
   private static final String CHALLENGE_PASSWORD_OID = "1.2.840.113549.1.9.7";
+  private static final Pattern SUBJECT_ATTRIBUTE_NAME = Pattern.compile("[A-Za-z][A-Za-z0-9]*");
 
   public ProfileConfig {
     lifetime = lifetime == null ? Duration.ofDays(30) : lifetime;
@@ -53,12 +61,24 @@ public record ProfileConfig(
             new CsrAttributeConfig("1.2.840.10045.2.1", List.of("1.2.840.10045.3.1.7")))
         : List.copyOf(csrAttributes);
     popLinking = popLinking == null ? PopLinking.OFF : popLinking;
+    subjectAttributes = subjectAttributes == null ? List.of() : List.copyOf(subjectAttributes);
+    for (String name : subjectAttributes) {
+      if (name.equalsIgnoreCase("CN") || !SUBJECT_ATTRIBUTE_NAME.matcher(name).matches()) {
+        throw new IllegalArgumentException("subjectAttributes: '" + name + "' is not an X.500 attribute other than CN");
+      }
+      try {
+        BCStyle.INSTANCE.attrNameToOID(name);
+      } catch (RuntimeException e) {
+        throw new IllegalArgumentException("subjectAttributes: unknown attribute '" + name
+            + "'; use short names such as O, OU, C, L, ST, serialNumber");
+      }
+    }
   }
 
   public ProfileConfig(Duration lifetime, Duration backdate, List<KeyUsageBit> keyUsage,
       List<ExtendedKeyUsageName> extendedKeyUsage, List<SanType> allowedSanTypes,
       List<CsrAttributeConfig> csrAttributes) {
-    this(lifetime, backdate, keyUsage, extendedKeyUsage, allowedSanTypes, csrAttributes, null);
+    this(lifetime, backdate, keyUsage, extendedKeyUsage, allowedSanTypes, csrAttributes, null, null);
   }
 
   public static ProfileConfig defaults() {
@@ -87,7 +107,7 @@ public record ProfileConfig(
   /** The same profile with another lifetime. */
   public ProfileConfig withLifetime(Duration newLifetime) {
     return new ProfileConfig(newLifetime, backdate, keyUsage, extendedKeyUsage, allowedSanTypes, csrAttributes,
-        popLinking);
+        popLinking, subjectAttributes);
   }
 
   /** Whether CSRs must be linked to their TLS connection (RFC 7030 section 3.5). */

@@ -92,10 +92,12 @@ public final class CsrPolicy {
   private final Set<SanType> allowedSanTypes;
   private final Integer keyUsage;
   private final Set<KeyPurposeId> extendedKeyUsages;
+  /** Subject attributes besides the CN a first enrollment may carry; null: any (a gateway's). */
+  private final Set<ASN1ObjectIdentifier> subjectAttributes;
 
-  /** A policy that leaves key usage and extended key usage to the CA (a gateway's). */
+  /** A policy that leaves key usage, extended key usage and subject attributes to the CA (a gateway's). */
   public CsrPolicy(List<SanType> allowedSanTypes) {
-    this(allowedSanTypes, null, null);
+    this(allowedSanTypes, null, null, null);
   }
 
   /**
@@ -103,9 +105,48 @@ public final class CsrPolicy {
    * @param extendedKeyUsages the extended key usages the profile issues, or null to accept any request
    */
   public CsrPolicy(List<SanType> allowedSanTypes, Integer keyUsage, List<KeyPurposeId> extendedKeyUsages) {
+    this(allowedSanTypes, keyUsage, extendedKeyUsages, List.of());
+  }
+
+  /**
+   * @param subjectAttributes the X.500 short names of the subject attributes besides the CN a first
+   *     enrollment's CSR may carry, or null to accept any
+   */
+  public CsrPolicy(List<SanType> allowedSanTypes, Integer keyUsage, List<KeyPurposeId> extendedKeyUsages,
+      List<String> subjectAttributes) {
     this.allowedSanTypes = allowedSanTypes.isEmpty() ? Set.of() : EnumSet.copyOf(allowedSanTypes);
     this.keyUsage = keyUsage;
     this.extendedKeyUsages = extendedKeyUsages == null ? null : Set.copyOf(extendedKeyUsages);
+    this.subjectAttributes = subjectAttributes == null ? null
+        : subjectAttributes.stream().map(BCStyle.INSTANCE::attrNameToOID).collect(java.util.stream.Collectors.toSet());
+  }
+
+  /**
+   * Refuses (403) a first enrollment's CSR whose subject carries attributes besides the CN that the
+   * profile does not list: the certificate would vouch for them. Not applied to re-enrollment,
+   * whose subject must repeat the certificate's (RFC 7030 section 4.2.2), whatever it was issued
+   * with.
+   */
+  public void checkSubjectAttributes(Csr csr) throws EstException {
+    if (subjectAttributes == null) {
+      return;
+    }
+    List<String> beyond = new ArrayList<>();
+    for (RDN rdn : csr.subject().getRDNs()) {
+      for (org.bouncycastle.asn1.x500.AttributeTypeAndValue attribute : rdn.getTypesAndValues()) {
+        if (!attribute.getType().equals(BCStyle.CN) && !subjectAttributes.contains(attribute.getType())) {
+          String name = BCStyle.INSTANCE.oidToDisplayName(attribute.getType());
+          beyond.add((name == null ? attribute.getType().getId() : name) + "="
+              + org.bouncycastle.asn1.x500.style.IETFUtils.valueToString(attribute.getValue()));
+        }
+      }
+    }
+    if (!beyond.isEmpty()) {
+      throw EstException.forbidden("CSR subject carries " + String.join(", ", beyond) + " besides the CN; this "
+          + "profile issues " + (subjectAttributes.isEmpty() ? "the CN alone" : "the CN with "
+              + subjectAttributes.stream().map(BCStyle.INSTANCE::oidToDisplayName).sorted().toList())
+          + " (profile subjectAttributes lists what a CSR may add)");
+    }
   }
 
   /**

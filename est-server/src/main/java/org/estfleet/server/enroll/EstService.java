@@ -302,6 +302,8 @@ public final class EstService {
       checkIdentity(client, csr);
       if (reenroll) {
         checkSameNames(client.clientCertificate().orElseThrow(), csr);
+      } else {
+        policy.csrPolicy().checkSubjectAttributes(csr);
       }
       if (retried != null) {
         LOG.info("{} sent the request that used {} again; returning serial {} issued for it", client.deviceId(),

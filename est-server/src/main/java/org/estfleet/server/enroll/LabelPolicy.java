@@ -9,6 +9,7 @@ public record LabelPolicy(CsrPolicy csrPolicy) {
   /** The rules a profile configures. */
   public static LabelPolicy of(ProfileConfig profile) {
     CertificateProfile issued = CertificateProfile.of(profile);
-    return new LabelPolicy(new CsrPolicy(profile.allowedSanTypes(), issued.keyUsage(), issued.extendedKeyUsages()));
+    return new LabelPolicy(new CsrPolicy(profile.allowedSanTypes(), issued.keyUsage(), issued.extendedKeyUsages(),
+        profile.subjectAttributes()));
   }
 }

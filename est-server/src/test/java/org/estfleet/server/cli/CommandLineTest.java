@@ -130,8 +130,11 @@ class CommandLineTest {
     Run badConfig = run("serve", "--data", data.toString());
     Files.writeString(data.resolve(DataDir.CONFIG_FILE), "{\"ca\": {\"checkInterval\": \"0s\"}}");
     Run noCheckInterval = run("serve", "--data", data.toString());
+    Files.writeString(data.resolve(DataDir.CONFIG_FILE), "{\"defaultProfile\": {\"subjectAttributes\": [\"Organisation\"]}}");
+    Run badSubjectAttribute = run("serve", "--data", data.toString());
 
-    for (Run run : new Run[] {badDevice, badTtl, missingDir, unknownOption, badConfig, noCheckInterval}) {
+    for (Run run : new Run[] {badDevice, badTtl, missingDir, unknownOption, badConfig, noCheckInterval,
+        badSubjectAttribute}) {
       assertEquals(2, run.exit(), run.err());
       assertEquals(1, run.err().lines().count(), run.err());
       assertTrue(run.err().startsWith("est-server: "), run.err());
@@ -141,6 +144,8 @@ class CommandLineTest {
     assertTrue(missingDir.err().contains("no such data directory"), missingDir.err());
     assertTrue(badConfig.err().contains("unknown key 'prot' at $"), badConfig.err());
     assertTrue(noCheckInterval.err().contains("ca.checkInterval must be positive"), noCheckInterval.err());
+    assertTrue(badSubjectAttribute.err().contains("$.defaultProfile: subjectAttributes: unknown attribute 'Organisation'"),
+        badSubjectAttribute.err());
     assertEquals(2, noCommand.exit());
   }
 

@@ -546,6 +546,29 @@ class EnrollTest {
   }
 
   @Test
+  void subjectAttributesBesidesTheCn_areRefused_unlessTheProfileListsThem() throws Exception {
+    Csr chosenOrganisation = new CsrBuilder().subject(new X500Name("C=DE,O=Acme,OU=x,CN=device-1")).sign(keys);
+    String token = server.token("device-1");
+
+    HttpResponse<byte[]> refused = client.enroll("simpleenroll", chosenOrganisation, "device-1", token);
+
+    assertEquals(403, refused.statusCode(), text(refused));
+    assertEquals("CSR subject carries C=DE, O=Acme, OU=x besides the CN; this profile issues the CN alone (profile "
+        + "subjectAttributes lists what a CSR may add)\n", text(refused));
+    server.close();
+    server = TestServer.start(dir.resolve("with-o"), "{\"defaultProfile\": {\"subjectAttributes\": [\"O\"]}}");
+    client = EstTestClient.anonymous(server);
+    X509Certificate withO = issued(client.enroll("simpleenroll",
+        new CsrBuilder().subject(new X500Name("O=Acme,CN=device-1")).sign(keys), "device-1", server.token("device-1")));
+    HttpResponse<byte[]> withOu = client.enroll("simpleenroll",
+        new CsrBuilder().subject(new X500Name("O=Acme,OU=x,CN=device-2")).sign(keys), "device-2", server.token("device-2"));
+    assertEquals("CN=device-1,O=Acme", withO.getSubjectX500Principal().getName());
+    assertEquals(403, withOu.statusCode(), text(withOu));
+    assertTrue(text(withOu).startsWith("CSR subject carries OU=x besides the CN; this profile issues the CN with [O]"),
+        text(withOu));
+  }
+
+  @Test
   void rsaDevice_enrolls() throws Exception {
     Csr rsa = new CsrBuilder().commonName("device-rsa").sign(KeyAlgorithm.RSA_2048.generate(TestPki.RANDOM));
 
