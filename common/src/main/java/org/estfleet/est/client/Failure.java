@@ -43,9 +43,13 @@ public record Failure(Kind kind, int status, String message, Duration retryAfter
     Objects.requireNonNull(message, "message");
   }
 
-  /** The failure an HTTP error answer (4xx or 5xx) means. */
+  /**
+   * The failure an HTTP error answer (4xx or 5xx) means. A 408 (the request did not arrive whole
+   * in time) is a timeout on the way, not a verdict on the request: it is sent again as it was.
+   */
   public static Failure ofStatus(int status, String message, Duration retryAfter) {
-    Kind kind = status >= 500 ? Kind.UNAVAILABLE : status == 429 ? Kind.TOO_MANY_REQUESTS : Kind.REFUSED;
+    Kind kind = status >= 500 ? Kind.UNAVAILABLE : status == 429 ? Kind.TOO_MANY_REQUESTS
+        : status == 408 ? Kind.TIMEOUT : Kind.REFUSED;
     return new Failure(kind, status, message, retryAfter);
   }
 
@@ -76,7 +80,7 @@ public record Failure(Kind kind, int status, String message, Duration retryAfter
       case TLS_TRUST -> "TLS trust failure";
       case TLS_HANDSHAKE -> "TLS handshake failed";
       case UNREACHABLE -> "unreachable";
-      case TIMEOUT -> "timed out";
+      case TIMEOUT -> status == 0 ? "timed out" : "timed out (HTTP " + status + ")";
       case NETWORK -> "network error";
       case REFUSED -> "refused (HTTP " + status + ")";
       case TOO_MANY_REQUESTS -> "too many requests (HTTP " + status + ")";

@@ -38,4 +38,14 @@ class FailureTest {
     assertFalse(unavailable.refusesTheRequest());
     assertTrue(unavailable.failsOver());
   }
+
+  @Test
+  void aRequestTimeout_isATimeoutOnTheWay_notARefusal() {
+    Failure late = Failure.ofStatus(408, "the request body did not arrive within 20s; send it at once", null);
+
+    assertEquals(Failure.Kind.TIMEOUT, late.kind());
+    assertFalse(late.refusesTheRequest(), "the same request may be sent again");
+    assertTrue(late.failsOver());
+    assertEquals("timed out (HTTP 408): the request body did not arrive within 20s; send it at once", late.describe());
+  }
 }
