@@ -122,12 +122,19 @@ public final class CsrPolicy {
   }
 
   /**
-   * Refuses (403) a first enrollment's CSR whose subject carries attributes besides the CN that the
-   * profile does not list: the certificate would vouch for them. Not applied to re-enrollment,
-   * whose subject must repeat the certificate's (RFC 7030 section 4.2.2), whatever it was issued
-   * with.
+   * The checks of names a certificate has not carried before, for a first enrollment: each
+   * subjectAltName well formed for its type (400), and no subject attribute besides the CN that the
+   * profile does not list (403: the certificate would vouch for it). Not applied to
+   * re-enrollment, whose names must repeat the certificate's (RFC 7030 section 4.2.2), whatever
+   * rules it was issued under: a device whose certificate an older policy allowed still renews.
    */
-  public void checkSubjectAttributes(Csr csr) throws EstException {
+  public void checkNewNames(Csr csr) throws EstException {
+    for (GeneralName name : csr.subjectAltNames()) {
+      SanType type = SAN_TYPES.get(name.getTagNo());
+      if (type != null) {
+        checkSyntax(name, type);
+      }
+    }
     if (subjectAttributes == null) {
       return;
     }
@@ -175,7 +182,6 @@ public final class CsrPolicy {
         throw EstException.forbidden("subjectAltName " + describe(name)
             + " is not allowed by this profile (allowed types: " + allowedSanTypes + ")");
       }
-      checkSyntax(name, type);
     }
     Extensions requested = csr.requestedExtensions().orElse(null);
     if (requested != null) {
@@ -251,8 +257,8 @@ public final class CsrPolicy {
         throw EstException.badRequest("the CSR's EC key parameters are malformed: " + e.getMessage(), e);
       }
       if (curve == null || !curve.isNamedCurve()) {
-        throw EstException.badRequest("EC key without a named curve (explicit parameters) is not accepted; "
-            + "use the named curve P-256, P-384 or P-521");
+        throw EstException.badRequest("EC key without a named curve (" + (curve == null ? "no" : "explicit")
+            + " parameters) is not accepted; use the named curve P-256, P-384 or P-521");
       }
       ASN1ObjectIdentifier oid = ASN1ObjectIdentifier.getInstance(curve.getParameters());
       if (!NAMED_CURVES.contains(oid)) {

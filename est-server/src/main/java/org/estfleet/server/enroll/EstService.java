@@ -205,9 +205,11 @@ public final class EstService {
    * its media type, content coding or body could not be read.
    *
    * @param claimed the identity the request's credentials name, if they could be read
+   * @param gateway the gateway that forwarded the request, or null
    */
-  public void refusedUnread(boolean reenroll, String label, String source, String claimed, EstException refusal) {
-    Map<String, Object> audited = audited(reenroll, label, source, claimed, null);
+  public void refusedUnread(boolean reenroll, String label, String source, String claimed, String gateway,
+      EstException refusal) {
+    Map<String, Object> audited = audited(reenroll, label, source, claimed, gateway);
     audited.put("result", "refused");
     audited.put("status", refusal.status());
     audited.put("reason", refusal.getMessage());
@@ -303,7 +305,7 @@ public final class EstService {
       if (reenroll) {
         checkSameNames(client.clientCertificate().orElseThrow(), csr);
       } else {
-        policy.csrPolicy().checkSubjectAttributes(csr);
+        policy.csrPolicy().checkNewNames(csr);
       }
       if (retried != null) {
         LOG.info("{} sent the request that used {} again; returning serial {} issued for it", client.deviceId(),
