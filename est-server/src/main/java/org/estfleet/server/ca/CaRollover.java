@@ -119,6 +119,9 @@ public final class CaRollover {
 
   private static Outcome startLocked(DataDir dataDir, Instant activateAt, Duration overlap, Clock clock,
       SecureRandom random) throws ConfigException, IOException {
+    // The new TLS certificate is recorded in the database last: a missing one must stop the
+    // command before it writes anything, not half way.
+    Database.requireExisting(dataDir.resolve(dataDir.config().database().file()));
     Layout files = files(dataDir);
     Path state = files.state();
     if (Files.exists(state)) {
@@ -179,6 +182,7 @@ public final class CaRollover {
   }
 
   private static Outcome retireLocked(DataDir dataDir, boolean force, Clock clock) throws ConfigException, IOException {
+    Database.requireExisting(dataDir.resolve(dataDir.config().database().file()));
     Layout files = files(dataDir);
     if (!Files.exists(files.state())) {
       throw new ConfigException("no rollover under way in " + dataDir.root() + " (start one with est-server rollover)");

@@ -64,6 +64,17 @@ public final class Database implements AutoCloseable {
    * @throws StoreException if the file is missing or empty, or cannot be opened or migrated
    */
   public static Database openExisting(Path file) {
+    return open(requireExisting(file));
+  }
+
+  /**
+   * The database file {@code est-server init} created, checked to be there and not empty, as
+   * {@link #openExisting} does: for a command that must know before it writes anything else.
+   *
+   * @return its absolute path
+   * @throws StoreException if the file is missing or empty
+   */
+  public static Path requireExisting(Path file) {
     Path absolute = file.toAbsolutePath();
     long size;
     try {
@@ -78,7 +89,7 @@ public final class Database implements AutoCloseable {
       throw new StoreException("database " + absolute + " is empty (0 bytes), not the one est-server init created; "
           + "restore it from a backup", null);
     }
-    return open(absolute);
+    return absolute;
   }
 
   /**

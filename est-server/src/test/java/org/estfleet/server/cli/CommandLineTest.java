@@ -2,6 +2,7 @@ package org.estfleet.server.cli;
 
 import static org.estfleet.server.Cli.run;
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertNotEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
@@ -158,10 +159,13 @@ class CommandLineTest {
 
     Run serveMissing = run("serve", "--data", data.toString(), "--port", "0");
     Run tokenMissing = run("token", "--data", data.toString(), "--device", "d");
+    Run rolloverMissing = run("rollover", "--data", data.toString());
     Files.createFile(database);
     Run serveEmpty = run("serve", "--data", data.toString(), "--port", "0");
 
-    for (Run run : new Run[] {serveMissing, tokenMissing, serveEmpty}) {
+    assertFalse(Files.exists(data.resolve("ca/rollover.json")) || Files.exists(data.resolve("ca/next")),
+        "a rollover refused for its database writes nothing");
+    for (Run run : new Run[] {serveMissing, tokenMissing, rolloverMissing, serveEmpty}) {
       assertEquals(1, run.exit(), run.err());
       assertEquals(1, run.err().lines().count(), run.err());
     }
