@@ -44,9 +44,9 @@ public final class Base64Body {
         if (body[0] == 0x30) {
           return body.clone();
         }
-        if (startsWith(body, "-----BEGIN")) {
-          throw new IllegalArgumentException("body is PEM; send the base64 of the DER without the -----BEGIN and "
-              + "-----END lines (RFC 8951)");
+        if (isPem(body)) {
+          throw new IllegalArgumentException("body is PEM, not the base64 of the DER alone that RFC 8951 asks for "
+              + "(without the -----BEGIN and -----END lines)");
         }
         throw new IllegalArgumentException(
             String.format("body is not base64: byte 0x%02x at offset %d", b & 0xff, i));
@@ -66,12 +66,19 @@ public final class Base64Body {
     }
   }
 
-  private static boolean startsWith(byte[] body, String prefix) {
-    if (body.length < prefix.length()) {
+  /** Whether the body begins, after any whitespace or UTF-8 byte order mark, with a PEM header. */
+  private static boolean isPem(byte[] body) {
+    int start = body.length >= 3 && (body[0] & 0xff) == 0xef && (body[1] & 0xff) == 0xbb && (body[2] & 0xff) == 0xbf
+        ? 3 : 0;
+    while (start < body.length && Character.isWhitespace(body[start])) {
+      start++;
+    }
+    String header = "-----BEGIN";
+    if (body.length - start < header.length()) {
       return false;
     }
-    for (int i = 0; i < prefix.length(); i++) {
-      if (body[i] != prefix.charAt(i)) {
+    for (int i = 0; i < header.length(); i++) {
+      if (body[start + i] != header.charAt(i)) {
         return false;
       }
     }

@@ -115,8 +115,9 @@ public final class EstException extends Exception {
 
   /**
    * The message as one line of printable text, whatever it quotes from the request (a claimed
-   * identity, a CN, a label): control characters are written as escapes (a line break as
-   * backslash-n, others as backslash-u and four hex digits), and a message longer than
+   * identity, a CN, a label): control and format characters and the backslash are written as
+   * escapes (a line break as backslash-n, others as backslash-u and four hex digits), and a
+   * message longer than
    * {@value #MAX_MESSAGE} characters is cut.
    */
   static String oneLine(String message) {
@@ -130,9 +131,13 @@ public final class EstException extends Exception {
         case '\n' -> "\\n";
         case '\r' -> "\\r";
         case '\t' -> "\\t";
+        case '\\' -> "\\\\";
         default -> escaped(c) ? String.format("\\u%04x", (int) c) : String.valueOf(c);
       };
       if (line.length() + piece.length() > MAX_MESSAGE) {
+        if (line.length() > 0 && Character.isHighSurrogate(line.charAt(line.length() - 1))) {
+          line.setLength(line.length() - 1);
+        }
         return line.append("...").toString();
       }
       line.append(piece);
@@ -140,8 +145,14 @@ public final class EstException extends Exception {
     return line.toString();
   }
 
+  /**
+   * Control characters, line and paragraph separators, and format characters (bidirectional
+   * overrides, zero-width marks), which could make a quoted value read other than it is; and the
+   * backslash, so that an escape in the message is always one made here.
+   */
   private static boolean escaped(int c) {
-    return Character.isISOControl(c) || c == '\u2028' || c == '\u2029';
+    return Character.isISOControl(c) || c == '\u2028' || c == '\u2029' || c == '\\'
+        || Character.getType(c) == Character.FORMAT;
   }
 
   public int status() {

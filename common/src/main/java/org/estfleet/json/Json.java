@@ -251,10 +251,16 @@ public final class Json {
       if (Collection.class.isAssignableFrom(raw) && element.isJsonArray()) {
         JsonArray array = element.getAsJsonArray();
         for (int i = 0; i < array.size(); i++) {
+          if (array.get(i).isJsonNull()) {
+            throw new JsonParseException("null at " + path + "[" + i + "]; give a value or leave the entry out");
+          }
           checkKeys(array.get(i), arguments[0], path + "[" + i + "]");
         }
       } else if (Map.class.isAssignableFrom(raw) && element.isJsonObject()) {
         for (Map.Entry<String, JsonElement> entry : element.getAsJsonObject().entrySet()) {
+          if (entry.getValue().isJsonNull()) {
+            throw new JsonParseException("null at " + path + "." + entry.getKey() + "; give a value or leave the key out");
+          }
           checkKeys(entry.getValue(), arguments[1], path + "." + entry.getKey());
         }
       }
@@ -333,6 +339,9 @@ public final class Json {
       }
     } else if (raw == double.class || raw == Double.class || raw == float.class || raw == Float.class) {
       expected = element.isJsonPrimitive() && element.getAsJsonPrimitive().isNumber() ? null : "a number";
+      if (expected == null && Double.isInfinite(element.getAsDouble())) {
+        throw new JsonParseException(element.getAsString() + " at " + path + " is out of range");
+      }
     } else if (raw == boolean.class || raw == Boolean.class) {
       expected = element.isJsonPrimitive() && element.getAsJsonPrimitive().isBoolean() ? null : "true or false";
     } else if (raw == String.class || Path.class.isAssignableFrom(raw) || raw == Duration.class

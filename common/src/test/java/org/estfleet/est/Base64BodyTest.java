@@ -72,11 +72,14 @@ class Base64BodyTest {
 
   @Test
   void decode_aPemBody_isRefusedSayingSo() {
-    IllegalArgumentException e = assertThrows(IllegalArgumentException.class, () -> Base64Body.decode(
-        "-----BEGIN CERTIFICATE REQUEST-----\nMIIB\n-----END CERTIFICATE REQUEST-----\n".getBytes(StandardCharsets.US_ASCII)));
+    for (String pem : new String[] {"-----BEGIN CERTIFICATE REQUEST-----\nMIIB\n-----END CERTIFICATE REQUEST-----\n",
+        "\ufeff\r\n-----BEGIN CERTIFICATE REQUEST-----\nMIIB\n-----END CERTIFICATE REQUEST-----\n"}) {
+      IllegalArgumentException e = assertThrows(IllegalArgumentException.class,
+          () -> Base64Body.decode(pem.getBytes(StandardCharsets.UTF_8)));
 
-    assertEquals("body is PEM; send the base64 of the DER without the -----BEGIN and -----END lines (RFC 8951)",
-        e.getMessage());
+      assertEquals("body is PEM, not the base64 of the DER alone that RFC 8951 asks for (without the -----BEGIN and "
+          + "-----END lines)", e.getMessage());
+    }
   }
 
   @Test

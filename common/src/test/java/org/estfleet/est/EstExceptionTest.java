@@ -11,6 +11,8 @@ class EstExceptionTest {
 
     assertEquals("unknown identity 'dev-x\\nInjected: yes\\r\\u0000\\u2028'", refusal.getMessage());
     assertEquals(401, refusal.status());
+    // A backslash the client sent cannot pass for an escape; a bidirectional override is shown, not obeyed.
+    assertEquals("CN 'a\\\\nb\\u202egpj.exe'", EstException.forbidden("CN 'a\\nb\u202egpj.exe'").getMessage());
   }
 
   @Test

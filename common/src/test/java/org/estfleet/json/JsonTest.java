@@ -106,6 +106,7 @@ class JsonTest {
     refused.put("{\"colors\": {\"red\": 1}}", "expected an array at $.colors, found an object");
     refused.put("{\"colors\": [1]}", "expected a string at $.colors[0], found the number 1");
     refused.put("{\"inner\": {\"every\": 60}}", "expected a string at $.inner.every, found the number 60");
+    refused.put("{\"colors\": [\"red\", null]}", "null at $.colors[1]; give a value or leave the entry out");
     for (Map.Entry<String, String> bad : refused.entrySet()) {
       IllegalArgumentException e = assertThrows(IllegalArgumentException.class,
           () -> Json.parse(bad.getKey(), Typed.class, "cfg.json"), bad.getKey());

@@ -216,7 +216,7 @@ final class InitCommand implements Callable<Integer> {
     // the token does not issue them (a device token) refuses the CSR, and a refused request
     // leaves the token unused.
     CsrBuilder csr = new CsrBuilder().commonName(gatewayId)
-        .extendedKeyUsages(List.of(KeyPurposeId.id_kp_serverAuth, KeyPurposeId.id_kp_cmcRA));
+        .extendedKeyUsages(List.of(KeyPurposeId.id_kp_serverAuth, KeyPurposeId.id_kp_clientAuth, KeyPurposeId.id_kp_cmcRA));
     for (String name : names) {
       csr.subjectAltName(IP_LITERAL.matcher(name).matches()
           ? new GeneralName(GeneralName.iPAddress, name)
@@ -229,9 +229,10 @@ final class InitCommand implements Callable<Integer> {
       certificate = issued.certificate();
     } else if (outcome instanceof EnrollOutcome.Failed failed) {
       if (failed.failure().status() == 403 && failed.failure().message().contains("extended key usage")) {
-        throw new UpstreamException("the upstream refused to issue the gateway usages (id-kp-cmcRA, serverAuth) for "
-            + gatewayId + "'s token: it is not a gateway token (it was not used); create one with: est-server token "
-            + "--gateway --device " + gatewayId);
+        throw new UpstreamException("the upstream refused to issue the gateway usages (serverAuth, clientAuth, "
+            + "id-kp-cmcRA) for " + gatewayId + "'s token, which was not used: it is not a gateway token (create one "
+            + "with: est-server token --gateway --device " + gatewayId + "), or the CA's gatewayProfile lacks them ("
+            + failed.failure().describe() + ")");
       }
       throw new UpstreamException("the upstream did not enroll gateway '" + gatewayId + "': "
           + failed.failure().describe());

@@ -66,8 +66,10 @@ final class EnrollHandler extends EstHandler {
       credentials = credentials(request);
     } catch (EstException refused) {
       // Refused before the service saw it: audited here, as every enrollment answer is.
+      // A gateway's forward names the device only in its headers, unread: the gateway is named.
+      boolean forwarded = request.getHeaders().contains(Forwarding.REQUEST_ID_HEADER);
       service.refusedUnread(operation == EstOperation.SIMPLE_REENROLL, label, Request.getRemoteAddr(request),
-          claimedIdentity(request), refused);
+          forwarded ? null : claimedIdentity(request), forwarded ? certificateName(request) : null, refused);
       throw refused;
     }
     IssueResult result = operation == EstOperation.SIMPLE_ENROLL
@@ -94,6 +96,11 @@ final class EnrollHandler extends EstHandler {
         return null;
       }
     }
+    return certificateName(request);
+  }
+
+  /** The CN of the client certificate the request came with, if any. */
+  private static String certificateName(Request request) {
     if (request.getAttribute(EndPoint.SslSessionData.ATTRIBUTE) instanceof EndPoint.SslSessionData ssl
         && ssl.peerCertificates() != null && ssl.peerCertificates().length > 0) {
       return Certificates.commonName(ssl.peerCertificates()[0].getSubjectX500Principal()).orElse(null);

@@ -163,9 +163,12 @@ public final class EstServer implements AutoCloseable {
       LifeCycle.stop(server);
       // Jetty says "Failed to bind to /127.0.0.1:8443"; the cause says why, and the operator
       // needs to know which settings chose the address.
-      Throwable cause = e.getCause() != null ? e.getCause() : e;
-      String why = cause instanceof java.nio.channels.UnresolvedAddressException ? "not an address of this host"
-          : cause.getMessage() == null ? cause.getClass().getSimpleName() : cause.getMessage();
+      Throwable cause = e.getCause();
+      if (!(cause instanceof java.net.BindException || cause instanceof java.nio.channels.UnresolvedAddressException)) {
+        throw e;
+      }
+      String why = cause instanceof java.nio.channels.UnresolvedAddressException
+          ? "not a resolvable address" : cause.getMessage();
       throw new java.io.IOException("cannot listen on " + settings.bindAddress() + " port " + settings.port() + ": "
           + why + " (bindAddress and port in server.json, or serve --port)", e);
     }
