@@ -137,6 +137,31 @@ class RenewerTest {
   }
 
   @Test
+  void anUnreadableStateFile_keepsTheRequestInFlight_andTheDamagedFile() throws Exception {
+    AtomicReference<RecordingCa> recorder = new AtomicReference<>();
+    server = TestServer.start(dir.resolve("server"), "{}", ca -> {
+      recorder.set(new RecordingCa(ca));
+      return recorder.get();
+    });
+    Path state = AgentFixture.enroll(server, dir.resolve("agent"), "device-1");
+    Renewer renewer = AgentFixture.renewer(state, server.clock());
+    server.clock().set(renewer.policy().dueAt(current(state).certificate()).plusSeconds(1));
+    server.close();
+    assertEquals(Renewer.Outcome.FAILED, renewer.renew(false).outcome());
+    byte[] pendingCsr = StateDir.open(state).pending().load().orElseThrow().csr().der();
+    byte[] damaged = {'{', '"', 'l', (byte) 0xff, (byte) 0xfe};
+    Files.write(state.resolve("state.json"), damaged);
+
+    server.restart();
+    Renewer.Result recovered = AgentFixture.renewer(state, server.clock()).renew(true);
+
+    assertEquals(Renewer.Outcome.RENEWED, recovered.outcome(), recovered.message());
+    List<byte[]> sent = recorder.get().csrs;
+    assertArrayEquals(pendingCsr, sent.get(sent.size() - 1), "the request in flight, not a new one");
+    assertArrayEquals(damaged, Files.readAllBytes(state.resolve("state.json.unreadable")));
+  }
+
+  @Test
   void pending202_survivesARestartAndResendsTheSameCsr() throws Exception {
     TestClock clock = TestClock.ticking();
     AtomicReference<DeferringCa> deferring = new AtomicReference<>();

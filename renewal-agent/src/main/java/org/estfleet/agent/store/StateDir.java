@@ -136,13 +136,43 @@ public final class StateDir {
       return Json.parse(Files.readString(file, StandardCharsets.UTF_8), AgentState.class, file.toString());
     } catch (NoSuchFileException e) {
       return AgentState.initial();
+    } catch (java.nio.charset.CharacterCodingException | IllegalArgumentException e) {
+      return unreadableState(file, e);
     } catch (IOException e) {
       throw AgentException.failure("cannot read " + file + ": " + e.getMessage(), e);
-    } catch (IllegalArgumentException e) {
-      org.slf4j.LoggerFactory.getLogger(StateDir.class).warn("{} is unreadable ({}); starting from a fresh state",
-          file, e.getMessage());
-      return AgentState.initial();
     }
+  }
+
+  /**
+   * A fresh state in place of an unreadable one (which atomic writes prevent, but a disk can still
+   * damage): the damaged file is kept beside it for inspection, and a request in flight in
+   * {@code pending/} is kept as the pending request, so that it is sent again as it was (a gateway
+   * matches it by its key; a used token's retry by its key too) rather than dropped for a new one.
+   */
+  private AgentState unreadableState(Path file, Exception e) throws AgentException {
+    Path kept = root.resolve(STATE + ".unreadable");
+    try {
+      Files.copy(file, kept, java.nio.file.StandardCopyOption.REPLACE_EXISTING);
+    } catch (IOException copy) {
+      throw AgentException.failure(file + " is unreadable and cannot be kept as " + kept + ": " + copy.getMessage(), copy);
+    }
+    AgentState fresh = AgentState.initial();
+    AgentState.Pending recovered = null;
+    try {
+      var request = pending().load();
+      if (request.isPresent()) {
+        String credential = request.get().token() != null ? "token"
+            : credentials().current().isPresent() ? "certificate" : "idevid";
+        recovered = new AgentState.Pending(Files.getLastModifiedTime(root.resolve("pending")).toInstant(), null, null,
+            "certificate".equals(credential) ? "simplereenroll" : "simpleenroll", credential, false);
+        fresh = fresh.withPending(recovered);
+      }
+    } catch (IOException | RuntimeException unreadable) {
+      // No complete request to keep: the next attempt makes a new one.
+    }
+    org.slf4j.LoggerFactory.getLogger(StateDir.class).warn("{} is unreadable ({}); kept as {}; starting from a fresh "
+        + "state{}", file, e.getMessage(), kept, recovered == null ? "" : ", with the request in pending/ to send again");
+    return fresh;
   }
 
   public void writeState(AgentState state) throws IOException {
