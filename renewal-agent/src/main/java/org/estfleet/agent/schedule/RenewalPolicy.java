@@ -20,7 +20,11 @@ public record RenewalPolicy(double fraction, Duration renewBefore, double jitter
     return new RenewalPolicy(renewal.fraction(), renewal.renewBefore(), renewal.jitter());
   }
 
-  /** The instant renewal becomes due; never before the certificate's {@code notBefore}. */
+  /**
+   * The instant renewal becomes due; never before a tenth of the certificate's lifetime has
+   * passed, so that a {@code renewBefore} as long as the lifetime (a label whose certificates are
+   * shorter than the setting assumed) renews every tenth of it, not again at once, in a loop.
+   */
   public Instant dueAt(X509Certificate certificate) {
     Instant notBefore = certificate.getNotBefore().toInstant();
     Instant notAfter = certificate.getNotAfter().toInstant();
@@ -29,7 +33,8 @@ public record RenewalPolicy(double fraction, Duration renewBefore, double jitter
         ? notAfter.minus(renewBefore)
         : notBefore.plusMillis((long) (lifetime.toMillis() * fraction));
     Instant due = base.minusMillis((long) (lifetime.toMillis() * jitter * unitJitter(certificate)));
-    return due.isBefore(notBefore) ? notBefore : due;
+    Instant earliest = notBefore.plusMillis(lifetime.toMillis() / 10);
+    return due.isBefore(earliest) ? earliest : due;
   }
 
   /** A number in [0, 1) fixed by the certificate's serial number. */

@@ -37,14 +37,22 @@ public record AgentConfig(
     Boolean popLinking) {
 
   public AgentConfig {
-    Objects.requireNonNull(identity, "identity");
+    if (identity == null || identity.isBlank() || identity.chars().anyMatch(Character::isISOControl)) {
+      throw new IllegalArgumentException("identity: the device's identity (its certificates' CN) is "
+          + (identity == null ? "missing" : "'" + identity + "', not a name"));
+    }
     if (endpoints == null || endpoints.isEmpty()) {
       throw new IllegalArgumentException("endpoints: at least one EST server is needed");
     }
     endpoints = List.copyOf(endpoints);
     for (URI endpoint : endpoints) {
-      if (!"https".equals(endpoint.getScheme()) || endpoint.getHost() == null) {
-        throw new IllegalArgumentException("endpoints: '" + endpoint + "' is not an https://host[:port] URL");
+      // The EST paths are /.well-known/est/... on the host (RFC 7030 3.2.2): a path, query or
+      // user info here would be ignored or, for user info, written into logs.
+      if (!"https".equals(endpoint.getScheme()) || endpoint.getHost() == null || endpoint.getRawUserInfo() != null
+          || (endpoint.getRawPath() != null && !endpoint.getRawPath().isEmpty() && !endpoint.getRawPath().equals("/"))
+          || endpoint.getRawQuery() != null || endpoint.getRawFragment() != null || endpoint.getPort() > 65535) {
+        throw new IllegalArgumentException("endpoints: '" + endpoint + "' is not an https://host[:port] URL "
+            + "(no path, query or user info; the port up to 65535)");
       }
     }
     label = label == null ? "" : label;
@@ -86,8 +94,9 @@ public record AgentConfig(
     public Retry {
       initial = initial == null ? Duration.ofSeconds(30) : initial;
       max = max == null ? Duration.ofHours(6) : max;
-      if (initial.isZero() || max.compareTo(initial) < 0) {
-        throw new IllegalArgumentException("retry: initial must be positive and not above max");
+      // At least a second: a retry loop of milliseconds against a CA is a flood, not a backoff.
+      if (initial.compareTo(Duration.ofSeconds(1)) < 0 || max.compareTo(initial) < 0) {
+        throw new IllegalArgumentException("retry: initial must be at least 1s and not above max");
       }
     }
   }

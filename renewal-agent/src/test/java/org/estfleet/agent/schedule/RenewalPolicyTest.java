@@ -42,7 +42,8 @@ class RenewalPolicyTest {
   }
 
   @Test
-  void dueAt_neverBeforeNotBefore() {
-    assertEquals(start, new RenewalPolicy(0.5, Duration.ofDays(90), 0).dueAt(thirtyDays()));
+  void dueAt_neverBeforeATenthOfTheLifetime_soALongRenewBeforeCannotLoop() {
+    // renewBefore longer than the lifetime would make every new certificate due at once.
+    assertEquals(start.plus(Duration.ofDays(3)), new RenewalPolicy(0.5, Duration.ofDays(90), 0).dueAt(thirtyDays()));
   }
 }
