@@ -153,6 +153,21 @@ class CommandLineTest {
   }
 
   @Test
+  void aFileGivenAsTheStateDirectory_isAUsageError() throws Exception {
+    Path file = Files.writeString(dir.resolve("not-a-directory"), "x");
+
+    AgentFixture.Run enroll = AgentFixture.cli("enroll", "--state", file.toString(), "--server",
+        server.baseUri().toString(), "--trust", trust, "--token", "device-1:x");
+    AgentFixture.Run status = AgentFixture.cli("status", "--state", file.toString());
+
+    for (AgentFixture.Run run : List.of(enroll, status)) {
+      assertEquals(2, run.exit(), run.err());
+      assertEquals("renewal-agent: " + file + " is a file, not a state directory", run.err().trim());
+    }
+    assertEquals("x", Files.readString(file));
+  }
+
+  @Test
   void enroll_failuresExit1WithTheCause() throws Exception {
     TestPki.Ca other = TestPki.rootCa("Not the server's");
     Files.writeString(dir.resolve("other.pem"), Pem.encode(other.certificate()));

@@ -37,6 +37,9 @@ public final class StateDir {
    */
   public static StateDir open(Path root) throws AgentException {
     Path absolute = root.toAbsolutePath().normalize();
+    if (Files.exists(absolute) && !Files.isDirectory(absolute)) {
+      throw AgentException.usage(root + " is a file, not a state directory");
+    }
     if (!Files.isDirectory(absolute) || !Files.exists(absolute.resolve(CONFIG))) {
       throw AgentException.notEnrolled(root + " is not an enrolled state directory; run: renewal-agent enroll --state " + root);
     }
@@ -50,6 +53,8 @@ public final class StateDir {
     try {
       if (!Files.exists(absolute)) {
         Files.createDirectories(absolute, PosixFilePermissions.asFileAttribute(PosixFilePermissions.fromString("rwx------")));
+      } else if (!Files.isDirectory(absolute)) {
+        throw AgentException.usage(root + " is a file, not a state directory");
       }
     } catch (IOException e) {
       throw AgentException.usage("cannot create state directory " + root + ": " + e.getMessage(), e);
