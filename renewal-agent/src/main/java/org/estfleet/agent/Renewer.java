@@ -317,7 +317,8 @@ public final class Renewer {
       }
       CredentialStore.Credentials installed = dir.credentials().install(request.key(), certificate, chain);
       dir.pending().clear();
-      Outcome outcome = dir.credentials().previous().isPresent() ? success : Outcome.ENROLLED;
+      // Whether a pair was in force before (its link, not its files: enroll --force replaces a damaged one).
+      Outcome outcome = dir.credentials().hasPrevious() ? success : Outcome.ENROLLED;
       String detail = "serial " + Certificates.serialHex(certificate) + ", valid until "
           + certificate.getNotAfter().toInstant() + " (via " + endpoint + ")";
       String message = (outcome == Outcome.ENROLLED ? "enrolled: " : "renewed: ") + detail;

@@ -153,6 +153,24 @@ class CommandLineTest {
   }
 
   @Test
+  void aDamagedPairInForce_isNamed_andEnrollForceReplacesIt() throws Exception {
+    Path state = AgentFixture.enroll(server, dir.resolve("agent"), "device-1");
+    Path pair = state.resolve("current").toRealPath();
+    Files.delete(pair.resolve("cert.pem"));
+
+    AgentFixture.Run again = AgentFixture.cli("enroll", "--state", state.toString(), "--server",
+        server.baseUri().toString(), "--trust", trust, "--token", "device-1:" + server.token("device-1"));
+    AgentFixture.Run forced = AgentFixture.cli("enroll", "--state", state.toString(), "--server",
+        server.baseUri().toString(), "--trust", trust, "--token", "device-1:" + server.token("device-1"), "--force");
+
+    assertEquals(2, again.exit(), again.err());
+    assertTrue(again.err().contains("cert.pem: no such file") && again.err().contains("enroll again with --force"),
+        again.err());
+    assertEquals(0, forced.exit(), forced.err());
+    assertEquals(0, AgentFixture.cli("status", "--state", state.toString()).exit());
+  }
+
+  @Test
   void aFileGivenAsTheStateDirectory_isAUsageError() throws Exception {
     Path file = Files.writeString(dir.resolve("not-a-directory"), "x");
 

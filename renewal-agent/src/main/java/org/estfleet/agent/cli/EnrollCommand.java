@@ -155,7 +155,17 @@ final class EnrollCommand implements Callable<Integer> {
     // Decided, written and first tried under one hold of the state lock: a renewal-agent run on
     // this directory never sees (or acts on, or writes over) the state between them.
     try (StateLock lock = dir.lock()) {
-      var current = dir.credentials().current();
+      java.util.Optional<CredentialStore.Credentials> current;
+      try {
+        current = dir.credentials().current();
+      } catch (java.io.IOException unreadable) {
+        // A damaged pair in force is what --force is for: it is replaced by this enrollment.
+        if (!force) {
+          throw AgentException.usage(state + " holds a certificate in force that cannot be read ("
+              + unreadable.getMessage() + "); enroll again with --force");
+        }
+        current = java.util.Optional.empty();
+      }
       if (current.isPresent() && !force) {
         throw AgentException.usage(state + " is already enrolled (" + Certificates.describe(current.get().certificate())
             + "); it renews on its own with renewal-agent run, or use --force to enroll again");

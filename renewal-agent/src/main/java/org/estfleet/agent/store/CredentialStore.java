@@ -68,6 +68,11 @@ public final class CredentialStore {
     return read(root.resolve("current"));
   }
 
+  /** Whether there is a pair before the current one (readable or not). */
+  public boolean hasPrevious() {
+    return Files.exists(root.resolve("previous"), LinkOption.NOFOLLOW_LINKS);
+  }
+
   /** The pair before it, if there was one. */
   public Optional<Credentials> previous() throws IOException {
     return read(root.resolve("previous"));
@@ -77,7 +82,12 @@ public final class CredentialStore {
     if (!Files.exists(link, LinkOption.NOFOLLOW_LINKS)) {
       return Optional.empty();
     }
-    Path directory = link.toRealPath();
+    Path directory;
+    try {
+      directory = link.toRealPath();
+    } catch (java.nio.file.NoSuchFileException e) {
+      throw new IOException(link + " points to " + Files.readSymbolicLink(link) + ", which does not exist", e);
+    }
     try {
       X509Certificate certificate = Pem.readCertificates(directory.resolve(CERTIFICATE)).get(0);
       List<X509Certificate> chain = Pem.readCertificates(directory.resolve(CHAIN));
