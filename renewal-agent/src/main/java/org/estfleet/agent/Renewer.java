@@ -262,8 +262,12 @@ public final class Renewer {
       return new Result(Outcome.WAITING, "enrollment pending; next attempt at " + state.nextAttemptAt(),
           state.nextAttemptAt());
     }
-    PendingStore.Request request = dir.pending().load().orElseThrow(() -> AgentException.notEnrolled(
-        dir.root() + " has a pending enrollment but its request is gone; run renewal-agent enroll again"));
+    PendingStore.Request request = pendingRequest(state, null).orElse(null);
+    if (request == null) {
+      dir.writeState(state.withPending(null));
+      throw AgentException.notEnrolled(dir.root() + " had a pending enrollment but its request is gone or unreadable; "
+          + "run renewal-agent enroll again");
+    }
     ClientAuth auth = "token".equals(state.pending().credential())
         ? new ClientAuth.Token(config.identity(), request.token())
         : idevidAuth();
@@ -651,7 +655,15 @@ public final class Renewer {
     if (state.pending() == null || (operation != null && !operation.equals(state.pending().operation()))) {
       return Optional.empty();
     }
-    return dir.pending().load();
+    try {
+      return dir.pending().load();
+    } catch (IOException unreadable) {
+      // Damaged on disk (a CSR without its key): it can never be sent as it was. Dropped, so that
+      // the attempts go on with a new request instead of failing on it for ever.
+      LOG.warn("{}; dropping it, the next request is a new one", unreadable.getMessage());
+      dir.pending().clear();
+      return Optional.empty();
+    }
   }
 
   private PendingStore.Request newRequest(KeyPair keys, X500Name subject, List<GeneralName> names, String token)

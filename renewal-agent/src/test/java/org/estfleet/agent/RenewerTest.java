@@ -162,6 +162,23 @@ class RenewerTest {
   }
 
   @Test
+  void aDamagedRequestInFlight_isDropped_andTheRenewalGoesOnWithANewOne() throws Exception {
+    server = TestServer.start(dir.resolve("server"));
+    Path state = AgentFixture.enroll(server, dir.resolve("agent"), "device-1");
+    Renewer renewer = AgentFixture.renewer(state, server.clock());
+    server.clock().set(renewer.policy().dueAt(current(state).certificate()).plusSeconds(1));
+    server.close();
+    assertEquals(Renewer.Outcome.FAILED, renewer.renew(false).outcome());
+    Files.delete(state.resolve("pending/key.pem"));
+
+    server.restart();
+    Renewer.Result renewed = AgentFixture.renewer(state, server.clock()).renew(true);
+
+    assertEquals(Renewer.Outcome.RENEWED, renewed.outcome(), renewed.message());
+    assertTrue(StateDir.open(state).pending().load().isEmpty());
+  }
+
+  @Test
   void pending202_survivesARestartAndResendsTheSameCsr() throws Exception {
     TestClock clock = TestClock.ticking();
     AtomicReference<DeferringCa> deferring = new AtomicReference<>();
