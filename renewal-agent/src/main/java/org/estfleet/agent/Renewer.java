@@ -209,6 +209,17 @@ public final class Renewer {
         LOG.warn("not renewing: {}", skew.get());
         return new Result(Outcome.CLOCK_SKEW, skew.get(), next);
       }
+      Optional<String> named = Certificates.commonName(certificate.getSubjectX500Principal());
+      if (!named.equals(Optional.of(config.identity()))) {
+        // Another device's pair copied in by hand: renewing it would have the CA issue a
+        // certificate this agent must then refuse to install, at every attempt.
+        String message = "the certificate in force names '" + named.orElse("") + "', not this device '"
+            + config.identity() + "' (agent.json identity); enroll this device again with renewal-agent enroll --force";
+        state = state.withLastAttempt(new AgentState.Attempt(now, AgentState.Outcome.REFUSED, null, message));
+        dir.writeState(state);
+        LOG.warn("not renewing: {}", message);
+        throw AgentException.failure(message);
+      }
       Instant due = policy.dueAt(certificate);
       if (!force) {
         if (state.nextAttemptAt() != null && now.isBefore(state.nextAttemptAt())) {

@@ -179,6 +179,25 @@ class RenewerTest {
   }
 
   @Test
+  void anotherDevicesPairCopiedIn_isNotRenewed_andCostsTheCaNothing() throws Exception {
+    server = TestServer.start(dir.resolve("server"));
+    Path mine = AgentFixture.enroll(server, dir.resolve("agent-1"), "device-1");
+    Path theirs = AgentFixture.enroll(server, dir.resolve("agent-2"), "device-2");
+    Path pair = mine.resolve("current").toRealPath();
+    for (String file : List.of("key.pem", "cert.pem", "chain.pem")) {
+      Files.copy(theirs.resolve("current").toRealPath().resolve(file), pair.resolve(file),
+          java.nio.file.StandardCopyOption.REPLACE_EXISTING);
+    }
+
+    AgentException refused = org.junit.jupiter.api.Assertions.assertThrows(AgentException.class,
+        () -> AgentFixture.renewer(mine, server.clock()).renew(true));
+
+    assertTrue(refused.getMessage().startsWith("the certificate in force names 'device-2', not this device 'device-1'"),
+        refused.getMessage());
+    assertEquals(1, server.ledger(l -> l.byDevice("device-2")).size(), "nothing issued for the copied pair");
+  }
+
+  @Test
   void pending202_survivesARestartAndResendsTheSameCsr() throws Exception {
     TestClock clock = TestClock.ticking();
     AtomicReference<DeferringCa> deferring = new AtomicReference<>();
