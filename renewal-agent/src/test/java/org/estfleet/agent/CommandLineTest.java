@@ -201,6 +201,7 @@ class CommandLineTest {
     assertTrue(wrongToken.err().contains("refused (HTTP 401): unknown device or wrong enrollment token"), wrongToken.err());
     AgentFixture.Run status = AgentFixture.cli("status", "--state", dir.resolve("b").toString());
     assertEquals(3, status.exit());
+    assertEquals("renewal-agent: no usable certificate (NOT_ENROLLED)", status.err().trim());
     // A refused request is not kept: status does not call it pending, nor promise to resend it.
     assertFalse(status.out().contains("PENDING"), status.out());
     assertFalse(wrongToken.err().contains("the request is kept"), wrongToken.err());

@@ -40,6 +40,12 @@ final class StatusCommand implements Callable<Integer> {
     AgentStatus status = AgentStatus.of(dir, renewer.config(), renewer, now, BuildInfo.timestamp());
     spec.commandLine().getOut().print(json ? Json.write(status) : status.toText(now));
     spec.commandLine().getOut().flush();
-    return status.unusable() ? AgentException.NOT_ENROLLED : 0;
+    if (status.unusable()) {
+      // Exit 3 says it to scripts; the one line on stderr says it to people, as for every failure.
+      spec.commandLine().getErr().println("renewal-agent: no usable certificate (" + status.state() + ")");
+      spec.commandLine().getErr().flush();
+      return AgentException.NOT_ENROLLED;
+    }
+    return 0;
   }
 }
