@@ -52,6 +52,10 @@ class AgentProcessTest {
       try {
         String line = new BufferedReader(new InputStreamReader(run.getInputStream(), StandardCharsets.UTF_8)).readLine();
         assertEquals("running for device-1 (state " + state + ")", line);
+        Project.Result second = Project.run(dir, Project.java(jar, "run", "--state", state.toString()), Map.of(), 60);
+        assertEquals(1, second.exit(), second.err());
+        assertEquals("renewal-agent: " + state + " is already in use by another renewal-agent run (pid " + run.pid()
+            + "); one daemon per state directory", second.err().strip());
         Instant deadline = Instant.now().plus(Duration.ofSeconds(60));
         while (server.ledger(l -> l.byDevice("device-1")).size() < 3 && Instant.now().isBefore(deadline)) {
           Thread.sleep(250);
@@ -68,6 +72,16 @@ class AgentProcessTest {
       assertTrue(log.contains("stopping"), log);
       AgentState saved = Json.parse(Files.readString(state.resolve("state.json")), AgentState.class, "state.json");
       assertTrue(saved.renewals() >= 2, "state.json records the renewals: " + saved.renewals());
+
+      Process again = new ProcessBuilder(Project.java(jar, "run", "--state", state.toString()))
+          .redirectError(ProcessBuilder.Redirect.DISCARD).start();
+      try { // the stopped daemon's hold ended with it
+        String line = new BufferedReader(new InputStreamReader(again.getInputStream(), StandardCharsets.UTF_8)).readLine();
+        assertEquals("running for device-1 (state " + state + ")", line);
+      } finally {
+        again.destroyForcibly();
+        again.waitFor(30, TimeUnit.SECONDS);
+      }
     }
   }
 

@@ -43,6 +43,7 @@ final class RunCommand implements Callable<Integer> {
     Set<String> identities = new HashSet<>();
     for (Path state : states) {
       StateDir dir = StateDir.open(state);
+      dir.holdForDaemon();
       Renewer renewer = Renewer.open(dir, Clock.systemUTC(), new SecureRandom());
       AgentState agentState = dir.readState();
       if (dir.credentials().current().isEmpty() && agentState.pending() == null) {

@@ -3,7 +3,6 @@ package org.estfleet.agent.store;
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
-import java.nio.file.LinkOption;
 import java.nio.file.NoSuchFileException;
 import java.nio.file.Path;
 import java.nio.file.attribute.PosixFilePermission;
@@ -69,7 +68,8 @@ public final class StateDir {
    */
   private static void checkPermissions(Path directory) throws AgentException {
     try {
-      Set<PosixFilePermission> permissions = Files.getPosixFilePermissions(directory, LinkOption.NOFOLLOW_LINKS);
+      // The directory a link leads to: a link's own mode is always rwxrwxrwx on Linux and means nothing.
+      Set<PosixFilePermission> permissions = Files.getPosixFilePermissions(directory);
       if (permissions.contains(PosixFilePermission.OTHERS_WRITE) || permissions.contains(PosixFilePermission.GROUP_WRITE)) {
         throw AgentException.usage(directory + " is writable by " + (permissions.contains(PosixFilePermission.OTHERS_WRITE)
             ? "everyone" : "its group") + " (" + PosixFilePermissions.toString(permissions)
@@ -105,6 +105,15 @@ public final class StateDir {
   /** Locks the directory for one operation; waits while another process holds it. */
   public StateLock lock() throws AgentException {
     return StateLock.acquire(root);
+  }
+
+  /**
+   * Takes the directory for a daemon ({@code renewal-agent run}) until the process exits.
+   *
+   * @throws AgentException exit 1 if another daemon holds it
+   */
+  public void holdForDaemon() throws AgentException {
+    StateLock.holdForDaemon(root);
   }
 
   /** Whether {@code agent.json} exists. */

@@ -1,9 +1,12 @@
 package org.estfleet.agent.store;
 
 import java.io.IOException;
+import java.nio.ByteBuffer;
 import java.nio.channels.FileChannel;
 import java.nio.channels.FileLock;
 import java.nio.channels.OverlappingFileLockException;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.StandardOpenOption;
 import java.util.Map;
@@ -21,6 +24,8 @@ import org.estfleet.agent.AgentException;
  */
 public final class StateLock implements AutoCloseable {
   private static final Map<Path, Held> HELD = new ConcurrentHashMap<>();
+  /** The daemon locks this process holds, kept reachable: a collected channel would release its lock. */
+  private static final Map<Path, FileLock> DAEMONS = new ConcurrentHashMap<>();
 
   /** The file lock and who holds it how many times; changed only by its owner. */
   private static final class Held {
@@ -42,6 +47,38 @@ public final class StateLock implements AutoCloseable {
   private StateLock(Path file, Held held) {
     this.file = file;
     this.held = held;
+  }
+
+  /**
+   * Takes the directory for {@code renewal-agent run} until this process exits: a second daemon
+   * on the same directory is refused at once, naming the process that holds it. Kept on
+   * {@code .run.lock}, apart from the lock of each operation, so that {@code renew} and
+   * {@code status} still work beside a daemon. The operating system releases it when the process
+   * ends, however it ends; the process id in the file is only for the message.
+   */
+  static void holdForDaemon(Path root) throws AgentException {
+    Path file = root.resolve(".run.lock").toAbsolutePath().normalize();
+    FileChannel channel = null;
+    try {
+      channel = FileChannel.open(file, StandardOpenOption.CREATE, StandardOpenOption.READ, StandardOpenOption.WRITE);
+      FileLock lock = channel.tryLock();
+      if (lock == null) {
+        String holder = new String(Files.readAllBytes(file), StandardCharsets.US_ASCII).strip();
+        close(channel);
+        throw AgentException.failure(root + " is already in use by another renewal-agent run"
+            + (holder.matches("[0-9]{1,10}") ? " (pid " + holder + ")" : "") + "; one daemon per state directory");
+      }
+      channel.truncate(0);
+      channel.write(ByteBuffer.wrap((ProcessHandle.current().pid() + "\n")
+          .getBytes(StandardCharsets.US_ASCII)));
+      DAEMONS.put(file, lock);
+    } catch (OverlappingFileLockException e) {
+      close(channel);
+      throw AgentException.usage("--state " + root + " is given twice");
+    } catch (IOException e) {
+      close(channel);
+      throw AgentException.failure("cannot lock " + file + ": " + e.getMessage(), e);
+    }
   }
 
   static StateLock acquire(Path root) throws AgentException {

@@ -1,5 +1,6 @@
 package org.estfleet.agent.store;
 
+import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertInstanceOf;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
@@ -40,6 +41,22 @@ class StateLockTest {
         return taken;
       }
     }).get();
+  }
+
+  @Test
+  void aDaemonHold_isRefusedASecondTime_evenThroughAnotherPathToTheDirectory() throws Exception {
+    StateDir state = StateDir.create(dir.resolve("agent"));
+    Path link = java.nio.file.Files.createSymbolicLink(dir.resolve("link"), dir.resolve("agent"));
+
+    state.holdForDaemon();
+    AgentException twice = assertThrows(AgentException.class, () -> StateDir.create(link).holdForDaemon());
+
+    assertEquals(AgentException.USAGE, twice.exitCode());
+    assertEquals("--state " + link + " is given twice", twice.getMessage());
+    assertEquals(ProcessHandle.current().pid() + "\n", java.nio.file.Files.readString(dir.resolve("agent/.run.lock")));
+    try (StateLock operation = state.lock()) { // renew and status still work beside a daemon
+      assertTrue(operation != null);
+    }
   }
 
   private void assertRefusedElsewhere(StateDir state) {
