@@ -213,12 +213,11 @@ public final class Renewer {
       if (!named.equals(Optional.of(config.identity()))) {
         // Another device's pair copied in by hand: renewing it would have the CA issue a
         // certificate this agent must then refuse to install, at every attempt.
-        String message = "the certificate in force names '" + named.orElse("") + "', not this device '"
+        String message = "not renewing: the certificate in force names '" + named.orElse("") + "', not this device '"
             + config.identity() + "' (agent.json identity); enroll this device again with renewal-agent enroll --force";
         state = state.withLastAttempt(new AgentState.Attempt(now, AgentState.Outcome.REFUSED, null, message));
         dir.writeState(state);
-        LOG.warn("not renewing: {}", message);
-        throw AgentException.failure(message);
+        throw AgentException.failure(message); // reported once, by the command or the scheduler
       }
       Instant due = policy.dueAt(certificate);
       if (!force) {
@@ -249,7 +248,24 @@ public final class Renewer {
       }
       return conclude(attempted, request, now, expired, Outcome.RENEWED);
     } catch (IOException e) {
-      throw AgentException.failure("renewal failed: " + e.getMessage(), e);
+      String message = "renewal failed: " + e.getMessage();
+      recordLocalFailure(message);
+      throw AgentException.failure(message, e);
+    }
+  }
+
+  /**
+   * Records a failure of the device's own files or disk in {@code state.json}, for {@code status}
+   * to show (the caller reports it), when the state can still be written. Counted as a failure,
+   * without changing when the next attempt is due.
+   */
+  private void recordLocalFailure(String message) {
+    try {
+      AgentState state = dir.readState();
+      dir.writeState(state.withFailures(state.consecutiveFailures() + 1, state.nextAttemptAt())
+          .withLastAttempt(new AgentState.Attempt(clock.instant(), AgentState.Outcome.FAILED, null, message)));
+    } catch (IOException | AgentException | RuntimeException e) {
+      LOG.debug("could not record the failure in state.json: {}", e.getMessage());
     }
   }
 
@@ -294,7 +310,9 @@ public final class Renewer {
     List<X509Certificate> anchors = dir.trust().tlsAnchors();
     EnrollOutcome outcome = null;
     URI used = null;
-    for (URI endpoint : endpoints(state)) {
+    List<URI> endpoints = endpoints(state);
+    for (int i = 0; i < endpoints.size(); i++) {
+      URI endpoint = endpoints.get(i);
       used = endpoint;
       boolean reenroll = operation.equals(REENROLL);
       outcome = linking(state)
@@ -302,7 +320,9 @@ public final class Renewer {
           : client.enroll(endpoint, config.label(), reenroll, request.csr(), auth, anchors);
       if (outcome instanceof EnrollOutcome.Failed failed && failed.failure().failsOver()) {
         state = unhealthy(state, endpoint, failed.failure(), now);
-        LOG.warn("{} at {} failed: {}", operation, endpoint, failed.failure().describe());
+        if (i + 1 < endpoints.size()) { // the last one's failure is the attempt's, logged once by its caller
+          LOG.warn("{} at {} failed: {}; trying {}", operation, endpoint, failed.failure().describe(), endpoints.get(i + 1));
+        }
         continue;
       }
       state = healthy(state, endpoint, now);
@@ -433,7 +453,9 @@ public final class Renewer {
     String error = "no endpoint configured";
     Duration retryAfter = null;
     boolean refused = true;
-    for (URI endpoint : endpoints(state)) {
+    List<URI> endpoints = endpoints(state);
+    for (int i = 0; i < endpoints.size(); i++) {
+      URI endpoint = endpoints.get(i);
       CaCertsOutcome outcome = client.caCertificates(endpoint, config.label(), anchors);
       if (outcome instanceof CaCertsOutcome.Fetched fetched) {
         return new Fetch(fetched.certificates(), healthy(state, endpoint, now), null, null, endpoint, false);
@@ -443,7 +465,9 @@ public final class Renewer {
       error = endpoint + ": " + failure.describe();
       retryAfter = failure.retryAfter();
       refused &= failure.refusesTheRequest() || failure.kind() == Failure.Kind.TLS_TRUST;
-      LOG.warn("/cacerts from {} failed: {}", endpoint, failure.describe());
+      if (i + 1 < endpoints.size()) { // the last one's failure is the fetch's, logged once by its caller
+        LOG.warn("/cacerts from {} failed: {}; trying {}", endpoint, failure.describe(), endpoints.get(i + 1));
+      }
     }
     return new Fetch(null, state, error, retryAfter, null, refused);
   }
@@ -452,6 +476,7 @@ public final class Renewer {
     TrustStore trust = dir.trust();
     Fetch fetch = fetchCaCertificates(state, trust.tlsAnchors(), now);
     if (fetch.certificates() == null) {
+      LOG.warn("trust refresh failed: /cacerts from {}", fetch.error());
       return fetch.state().withTrustRefresh(now, fetch.error());
     }
     stageVouchedRoots(trust, fetch.certificates(), now);

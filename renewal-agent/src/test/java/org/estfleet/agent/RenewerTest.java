@@ -179,6 +179,42 @@ class RenewerTest {
   }
 
   @Test
+  void aDamagedIntermediatesFile_isKeptAside_andRebuiltFromCacerts() throws Exception {
+    server = TestServer.start(dir.resolve("server"));
+    Path state = AgentFixture.enroll(server, dir.resolve("agent"), "device-1");
+    Path intermediates = state.resolve("trust/intermediates.pem");
+    byte[] good = Files.readAllBytes(intermediates);
+    byte[] damaged = {'-', '-', '-', '-', '-', 'B', 'E', (byte) 0xc3, (byte) 0xa9};
+    Files.write(intermediates, damaged);
+    Renewer renewer = AgentFixture.renewer(state, server.clock());
+
+    Renewer.Result renewed = renewer.renew(true);
+
+    assertEquals(Renewer.Outcome.RENEWED, renewed.outcome(), renewed.message());
+    assertArrayEquals(good, Files.readAllBytes(intermediates), "rebuilt from /cacerts");
+    assertArrayEquals(damaged, Files.readAllBytes(state.resolve("trust/intermediates.pem.unreadable")));
+  }
+
+  @Test
+  void aDamagedBootstrapFile_failsTheRenewal_andStatusSaysWhy() throws Exception {
+    server = TestServer.start(dir.resolve("server"));
+    Path state = AgentFixture.enroll(server, dir.resolve("agent"), "device-1");
+    Files.writeString(state.resolve("trust/bootstrap.pem"), "not a certificate\n");
+    Renewer renewer = AgentFixture.renewer(state, server.clock());
+
+    AgentException failed = assertThrows(AgentException.class, () -> renewer.renew(true));
+
+    String expected = "renewal failed: " + state.resolve("trust/bootstrap.pem") + ": no PEM CERTIFICATE block found";
+    assertEquals(expected, failed.getMessage());
+    AgentState saved = StateDir.open(state).readState();
+    assertEquals(expected, saved.lastAttempt().message());
+    assertEquals(AgentState.Outcome.FAILED, saved.lastAttempt().outcome());
+    assertEquals(1, saved.consecutiveFailures());
+    assertArrayEquals("not a certificate\n".getBytes(java.nio.charset.StandardCharsets.US_ASCII),
+        Files.readAllBytes(state.resolve("trust/bootstrap.pem")), "the operator's file is left as it is");
+  }
+
+  @Test
   void anotherDevicesPairCopiedIn_isNotRenewed_andCostsTheCaNothing() throws Exception {
     server = TestServer.start(dir.resolve("server"));
     Path mine = AgentFixture.enroll(server, dir.resolve("agent-1"), "device-1");
@@ -192,7 +228,7 @@ class RenewerTest {
     AgentException refused = org.junit.jupiter.api.Assertions.assertThrows(AgentException.class,
         () -> AgentFixture.renewer(mine, server.clock()).renew(true));
 
-    assertTrue(refused.getMessage().startsWith("the certificate in force names 'device-2', not this device 'device-1'"),
+    assertTrue(refused.getMessage().startsWith("not renewing: the certificate in force names 'device-2', not this device 'device-1'"),
         refused.getMessage());
     assertEquals(1, server.ledger(l -> l.byDevice("device-2")).size(), "nothing issued for the copied pair");
   }

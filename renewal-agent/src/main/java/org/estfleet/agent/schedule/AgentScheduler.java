@@ -153,7 +153,8 @@ public final class AgentScheduler implements AutoCloseable {
         next = now.plusMillis(interval.toMillis() * 9 / 10 + random.nextLong(Math.max(1, interval.toMillis() / 5)));
       }
     } catch (AgentException e) {
-      LOG.error("{}: {} failed: {}", key.getGroup(), key.getName(), e.getMessage());
+      // The message says what failed ("renewal failed: ...", "trust refresh failed: ...").
+      LOG.error("{}: {}", key.getGroup(), e.getMessage());
       next = now.plus(renewer.config().retry().max());
     } catch (RuntimeException e) {
       LOG.error("{}: {} failed", key.getGroup(), key.getName(), e);

@@ -1,9 +1,11 @@
 package org.estfleet.agent.store;
 
 import java.io.IOException;
+import java.nio.charset.CharacterCodingException;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.nio.file.StandardCopyOption;
 import java.security.cert.X509Certificate;
 import java.time.Instant;
 import java.util.ArrayList;
@@ -12,6 +14,7 @@ import java.util.List;
 import org.estfleet.io.AtomicFile;
 import org.estfleet.json.Json;
 import org.estfleet.pki.Pem;
+import org.slf4j.LoggerFactory;
 
 /**
  * The certificates the agent trusts, in {@code trust/}:
@@ -163,8 +166,26 @@ public final class TrustStore {
     return read(BOOTSTRAP);
   }
 
+  /**
+   * The CA certificates between the anchors and issued certificates. They are only a copy of what
+   * an authenticated {@code /cacerts} sent, and each must still chain to an anchor to be used: a
+   * file that cannot be read (a damaged disk, an edit by hand) is kept as
+   * {@code intermediates.pem.unreadable} and read as empty, for the next {@code /cacerts} to
+   * rebuild, rather than failing every renewal until someone repairs it.
+   */
   public List<X509Certificate> intermediates() throws IOException {
-    return read(INTERMEDIATES);
+    Path file = directory.resolve(INTERMEDIATES);
+    try {
+      return certificates(file);
+    } catch (IOException | IllegalArgumentException e) {
+      if (!(e instanceof IllegalArgumentException || e instanceof CharacterCodingException)) {
+        throw e;
+      }
+      Path kept = directory.resolve(INTERMEDIATES + ".unreadable");
+      Files.move(file, kept, StandardCopyOption.REPLACE_EXISTING);
+      LoggerFactory.getLogger(TrustStore.class).warn("{}; kept as {}; the next /cacerts rebuilds it", describe(file, e), kept);
+      return List.of();
+    }
   }
 
   /** What the TLS client trusts: the anchors and the bootstrap CA file, without duplicates. */
@@ -193,18 +214,25 @@ public final class TrustStore {
 
   private List<X509Certificate> read(String name) throws IOException {
     Path file = directory.resolve(name);
+    try {
+      return certificates(file);
+    } catch (CharacterCodingException | IllegalArgumentException e) {
+      throw new IOException(describe(file, e), e);
+    }
+  }
+
+  /** The certificates of a PEM file; none if it is missing or blank. */
+  private static List<X509Certificate> certificates(Path file) throws IOException {
     if (!Files.exists(file)) {
       return List.of();
     }
     String text = Files.readString(file, StandardCharsets.US_ASCII);
-    if (text.isBlank()) {
-      return List.of();
-    }
-    try {
-      return Pem.readCertificates(text, file.toString());
-    } catch (IllegalArgumentException e) {
-      throw new IOException(e.getMessage(), e);
-    }
+    return text.isBlank() ? List.of() : Pem.readCertificates(text, file.toString());
+  }
+
+  private static String describe(Path file, Exception e) {
+    // Pem's messages name the file; the JDK's decoder says only "Input length = 1".
+    return e instanceof CharacterCodingException ? file + ": not a PEM file (bytes that are not ASCII)" : e.getMessage();
   }
 
   private void write(String name, List<X509Certificate> certificates) throws IOException {
