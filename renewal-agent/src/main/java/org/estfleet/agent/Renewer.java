@@ -149,7 +149,7 @@ public final class Renewer {
         LOG.info("trust anchors from /cacerts: {}", describe(roots));
       }
       updateIntermediates(trust, fetch.certificates(), now);
-      state = observeLinking(state, fetch.endpoint(), trust.tlsAnchors());
+      state = observeLinking(state, fetch.endpoint(), trust.tlsAnchors()).withTrustRefresh(now, null);
 
       String credential = auth instanceof ClientAuth.Token ? "token" : "idevid";
       String token = auth instanceof ClientAuth.Token t ? t.secret() : null;
@@ -391,7 +391,13 @@ public final class Renewer {
       state = state.withPending(new AgentState.Pending(now, null, endpoint, attempted.operation(), attempted.credential(),
           false));
     }
-    return fail(state, endpoint, attempted.operation() + " failed at " + endpoint + ": " + failure.describe(), now,
+    // A device away for longer than a root rollover's overlap no longer trusts the server's
+    // chain, and nothing it holds can vouch for the new root: only a new bootstrap can.
+    String hint = failure.kind() == Failure.Kind.TLS_TRUST && attempted.operation().equals(REENROLL)
+        ? "; if the CA's root was replaced while this device was away, enroll it again (renewal-agent enroll --force "
+            + "--trust NEW-ROOT-FILE with a token or its IDevID)"
+        : "";
+    return fail(state, endpoint, attempted.operation() + " failed at " + endpoint + ": " + failure.describe() + hint, now,
         expired, failure.retryAfter(),
         failure.refusesTheRequest() ? AgentState.Outcome.REFUSED : AgentState.Outcome.FAILED);
   }

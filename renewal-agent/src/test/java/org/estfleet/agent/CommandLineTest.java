@@ -60,6 +60,7 @@ class CommandLineTest {
     assertEquals("rw-------", PosixFilePermissions.toString(Files.getPosixFilePermissions(state.resolve("key.pem"))));
     assertEquals("rwx------", PosixFilePermissions.toString(Files.getPosixFilePermissions(state)));
     assertEquals(List.of(server.rootCertificate()), Pem.readCertificates(state.resolve("trust/anchors.pem")));
+    assertTrue(StateDir.open(state).readState().lastTrustRefresh() != null, "enrollment's /cacerts is a trust refresh");
     AgentConfig config = Json.parse(Files.readString(state.resolve("agent.json")), AgentConfig.class, "agent.json");
     assertEquals("device-1", config.identity());
     assertEquals(List.of(server.baseUri()), config.endpoints());

@@ -138,6 +138,8 @@ class RootRotationTest {
 
     assertEquals(Renewer.Outcome.FAILED, result.outcome(), result.message());
     assertTrue(result.message().contains("TLS trust failure"), result.message());
+    assertTrue(result.message().endsWith("if the CA's root was replaced while this device was away, enroll it again "
+        + "(renewal-agent enroll --force --trust NEW-ROOT-FILE with a token or its IDevID)"), result.message());
     assertEquals(anchors, StateDir.open(state).trust().anchors());
   }
 
