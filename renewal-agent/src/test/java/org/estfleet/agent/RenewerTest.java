@@ -430,6 +430,36 @@ class RenewerTest {
   }
 
   @Test
+  void enrollWithWait_acrossAnUnavailable503_sendsTheSameCsrWithTheSameTokenUntilIssued() throws Exception {
+    // One 503: the next attempt comes after the first backoff (up to retry.initial, 30s), not
+    // after the 1s of Retry-After alone.
+    java.util.concurrent.atomic.AtomicInteger refusals = new java.util.concurrent.atomic.AtomicInteger(1);
+    List<byte[]> sent = new java.util.concurrent.CopyOnWriteArrayList<>();
+    server = TestServer.start(dir.resolve("server"), "{}", ca -> new ForwardingCa(ca) {
+      @Override
+      public org.estfleet.server.ca.IssueResult issue(org.estfleet.server.ca.IssueRequest request) throws EstException {
+        sent.add(request.csr().der());
+        if (refusals.getAndDecrement() > 0) {
+          throw EstException.serviceUnavailable("busy", Duration.ofSeconds(1));
+        }
+        return super.issue(request);
+      }
+    });
+    Path state = dir.resolve("agent");
+
+    AgentFixture.Run enroll =
+        AgentFixture.cli(enrollArgs(state, "device-1:" + server.token("device-1"), "--wait", "45s"));
+
+    assertEquals(0, enroll.exit(), enroll.err());
+    assertTrue(enroll.out().contains("unavailable (HTTP 503): busy"), enroll.out());
+    assertTrue(enroll.out().contains("enrolled: serial "), enroll.out());
+    assertEquals(2, sent.size(), "a 503, then the certificate");
+    assertArrayEquals(sent.get(0), sent.get(1), "the same CSR, with the same token");
+    assertEquals(1, server.ledger(l -> l.byDevice("device-1")).size());
+    assertTrue(StateDir.open(state).pending().load().isEmpty());
+  }
+
+  @Test
   void retryAfterOf503_isHonoured() throws Exception {
     TestClock clock = TestClock.ticking();
     AtomicReference<Boolean> overloaded = new AtomicReference<>(false);
