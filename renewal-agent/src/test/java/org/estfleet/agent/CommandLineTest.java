@@ -172,6 +172,21 @@ class CommandLineTest {
   }
 
   @Test
+  void aDamagedAnchorsFile_saysWhereTheRootsAre() throws Exception {
+    Path state = AgentFixture.enroll(server, dir.resolve("agent"), "device-1");
+    Path anchors = state.resolve("trust/anchors.json");
+    Files.write(anchors, java.util.Arrays.copyOf(Files.readAllBytes(anchors), 200)); // cut short by a failing disk
+
+    AgentFixture.Run status = AgentFixture.cli("status", "--state", state.toString());
+
+    assertEquals(1, status.exit(), status.err());
+    assertEquals(1, status.err().lines().count(), status.err());
+    assertTrue(status.err().startsWith("renewal-agent: " + anchors + ": "), status.err());
+    assertTrue(status.err().strip().endsWith("; the roots it held are in " + state.resolve("trust/anchors.pem")
+        + ": restore it, or enroll again with renewal-agent enroll --force"), status.err());
+  }
+
+  @Test
   void aFileGivenAsTheStateDirectory_isAUsageError() throws Exception {
     Path file = Files.writeString(dir.resolve("not-a-directory"), "x");
 

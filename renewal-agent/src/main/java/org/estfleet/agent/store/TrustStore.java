@@ -154,11 +154,19 @@ public final class TrustStore {
     write(ANCHORS, anchors.stream().map(Anchor::certificate).toList());
   }
 
-  private static AnchorsFile parse(Path file) throws IOException {
+  /**
+   * Reads {@code anchors.json}. One that cannot be read is not rebuilt here: the trust anchors
+   * are the one thing the agent must never guess (which root is retiring, which was vouched for by
+   * which), so the error says where an operator finds what to restore.
+   */
+  private AnchorsFile parse(Path file) throws IOException {
     try {
       return Json.parse(Files.readString(file, StandardCharsets.UTF_8), AnchorsFile.class, file.toString());
-    } catch (IllegalArgumentException e) {
-      throw new IOException(e.getMessage(), e);
+    } catch (IllegalArgumentException | CharacterCodingException e) {
+      Path history = directory.resolve(HISTORY);
+      throw new IOException(describe(file, e) + "; the roots it held are in " + directory.resolve(ANCHORS)
+          + (Files.isDirectory(history) ? " and its earlier versions in " + history + "/" : "")
+          + ": restore it, or enroll again with renewal-agent enroll --force", e);
     }
   }
 
