@@ -84,4 +84,15 @@ public record EstPath(String label, EstOperation operation) {
   public String toString() {
     return path();
   }
+
+  /**
+   * Whether {@code uri} names an EST server as {@code https://host[:port]}: the EST paths are
+   * {@code /.well-known/est/...} on the host (RFC 7030 section 3.2.2), so a path, query or
+   * fragment would be ignored, and user info would end up in logs.
+   */
+  public static boolean isServerUrl(java.net.URI uri) {
+    return "https".equals(uri.getScheme()) && uri.getHost() != null && uri.getRawUserInfo() == null
+        && (uri.getRawPath() == null || uri.getRawPath().isEmpty() || uri.getRawPath().equals("/"))
+        && uri.getRawQuery() == null && uri.getRawFragment() == null && uri.getPort() <= 65535;
+  }
 }

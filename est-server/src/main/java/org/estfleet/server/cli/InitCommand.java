@@ -201,6 +201,8 @@ final class InitCommand implements Callable<Integer> {
       throw new ConfigException("--upstream-trust: " + e.getMessage(), e);
     }
     ServerConfig config = ServerConfig.gatewayDefaults(gatewaySettings);
+    // Before the token goes to the upstream: a refusal after it would leave the token used.
+    checkDirectory();
     Clock clock = Clock.systemUTC();
     SecureRandom random = new SecureRandom();
     EstClient client = new EstClient(UPSTREAM_TIMEOUT, UPSTREAM_TIMEOUT, clock, random);
@@ -276,19 +278,24 @@ final class InitCommand implements Callable<Integer> {
     }
   }
 
-  private void prepareDirectory() throws IOException, ConfigException {
+  /** Refuses a data directory init may not write: a file, or a directory with something in it, unless --force. */
+  private void checkDirectory() throws IOException, ConfigException {
     if (Files.exists(data) && !Files.isDirectory(data)) {
       throw new ConfigException(data + " exists and is not a directory");
     }
-    if (Files.isDirectory(data)) {
-      boolean empty;
+    if (Files.isDirectory(data) && !force) {
       try (Stream<Path> entries = Files.list(data)) {
-        empty = entries.findAny().isEmpty();
+        if (entries.findAny().isPresent()) {
+          throw new ConfigException(data + " already exists and is not empty; "
+              + "use --force to replace its CA, TLS identity and database");
+        }
       }
-      if (!empty && !force) {
-        throw new ConfigException(data + " already exists and is not empty; "
-            + "use --force to replace its CA, TLS identity and database");
-      }
+    }
+  }
+
+  private void prepareDirectory() throws IOException, ConfigException {
+    checkDirectory();
+    if (Files.isDirectory(data)) {
       for (String entry : CREATED) {
         deleteRecursively(data.resolve(entry));
       }

@@ -95,9 +95,9 @@ public record GatewayConfig(
     } catch (URISyntaxException e) {
       throw new IllegalArgumentException("gateway.upstream '" + upstream + "' is not a URL: " + e.getMessage(), e);
     }
-    if (!"https".equals(uri.getScheme()) || uri.getHost() == null
-        || (uri.getPath() != null && !uri.getPath().isEmpty() && !uri.getPath().equals("/"))) {
-      throw new IllegalArgumentException("gateway.upstream '" + upstream + "' must be https://host[:port]");
+    if (!EstPath.isServerUrl(uri)) {
+      throw new IllegalArgumentException("gateway.upstream '" + upstream + "' must be https://host[:port] "
+          + "(no path, query or user info; the port up to 65535)");
     }
     return uri;
   }

@@ -7,6 +7,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.List;
 import org.estfleet.json.Json;
 import org.estfleet.server.Cli.Run;
 import org.estfleet.server.TestServer;
@@ -72,6 +73,36 @@ class GatewayCommandLineTest {
     org.estfleet.server.EstTestClient.issued(org.estfleet.server.EstTestClient.anonymous(ca).enroll("simpleenroll",
         new org.estfleet.pki.CsrBuilder().commonName("gw-1").sign(
             org.estfleet.pki.KeyAlgorithm.EC_P256.generate(org.estfleet.pki.TestPki.RANDOM)), "gw-1", deviceToken));
+  }
+
+  @Test
+  void initGateway_onADirectoryInUse_isRefusedBeforeTheTokenIsUsed() throws Exception {
+    Run token = run("token", "--data", ca.dataDir().toString(), "--device", "gw-1", "--gateway");
+    Path data = Files.createDirectories(dir.resolve("gateway"));
+    Files.writeString(data.resolve("notes.txt"), "the operator's\n");
+
+    Run refused = initGateway(data, "gw-1:" + token.out().trim());
+    Run forced = run("init", "--data", data.toString(), "--gateway", "--upstream", ca.baseUri().toString(),
+        "--upstream-trust", ca.dataDir().resolve("ca/root.pem").toString(), "--token", "gw-1:" + token.out().trim(),
+        "--force");
+
+    assertEquals(2, refused.exit(), refused.err());
+    assertTrue(refused.err().contains("already exists and is not empty"), refused.err());
+    assertEquals(0, forced.exit(), "the token was not used by the refused init: " + forced.err());
+    assertEquals("the operator's\n", Files.readString(data.resolve("notes.txt")));
+  }
+
+  @Test
+  void initGateway_upstreamNotAServerUrl_exit2() {
+    for (String upstream : List.of("https://127.0.0.1:8443?x=1", "https://user:secret@127.0.0.1:8443",
+        "https://127.0.0.1:99999", "https://127.0.0.1:8443/est", "http://127.0.0.1:8443")) {
+      Run init = run("init", "--data", dir.resolve("gateway").toString(), "--gateway", "--upstream", upstream,
+          "--upstream-trust", ca.dataDir().resolve("ca/root.pem").toString(), "--token", "gw-1:x");
+
+      assertEquals(2, init.exit(), upstream + ": " + init.err());
+      assertTrue(init.err().contains("must be https://host[:port] (no path, query or user info; the port up to 65535)"),
+          init.err());
+    }
   }
 
   @Test

@@ -46,11 +46,7 @@ public record AgentConfig(
     }
     endpoints = List.copyOf(endpoints);
     for (URI endpoint : endpoints) {
-      // The EST paths are /.well-known/est/... on the host (RFC 7030 3.2.2): a path, query or
-      // user info here would be ignored or, for user info, written into logs.
-      if (!"https".equals(endpoint.getScheme()) || endpoint.getHost() == null || endpoint.getRawUserInfo() != null
-          || (endpoint.getRawPath() != null && !endpoint.getRawPath().isEmpty() && !endpoint.getRawPath().equals("/"))
-          || endpoint.getRawQuery() != null || endpoint.getRawFragment() != null || endpoint.getPort() > 65535) {
+      if (!EstPath.isServerUrl(endpoint)) {
         throw new IllegalArgumentException("endpoints: '" + endpoint + "' is not an https://host[:port] URL "
             + "(no path, query or user info; the port up to 65535)");
       }
