@@ -262,7 +262,7 @@ public final class ServerRuntime implements AutoCloseable {
 
       EstServer server = EstServer.start(settings, gatewayTls(identity.current(), mirror.anchors(), manufacturerCas),
           service, () -> GatewayHealth.of(upstream, mirror, queue, gateway.queueLimit(), gateway.cacheStaleAfter(),
-              clock), random);
+              identity, clock), random);
       // Its own certificate renewed, or the upstream's CAs changed (a root rollover): the listener
       // presents the one and names the others to clients. Each switch reads both as they are then.
       Object switching = new Object();
@@ -316,7 +316,10 @@ public final class ServerRuntime implements AutoCloseable {
 
   private static void warnIfExpiring(X509Certificate tls, Instant now) {
     Instant notAfter = tls.getNotAfter().toInstant();
-    if (now.plus(TLS_EXPIRY_WARNING).isAfter(notAfter)) {
+    if (!now.isBefore(notAfter)) {
+      LOG.error("the TLS server certificate {} expired at {}; clients refuse to connect", Certificates.describe(tls),
+          notAfter);
+    } else if (now.plus(TLS_EXPIRY_WARNING).isAfter(notAfter)) {
       LOG.warn("the TLS server certificate {} expires {}; clients will soon refuse to connect",
           Certificates.describe(tls), notAfter);
     }

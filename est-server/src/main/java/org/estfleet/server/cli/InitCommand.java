@@ -41,6 +41,7 @@ import org.estfleet.server.config.ConfigException;
 import org.estfleet.server.config.DataDir;
 import org.estfleet.server.config.GatewayConfig;
 import org.estfleet.server.config.ServerConfig;
+import org.estfleet.server.config.TlsPairFiles;
 import org.estfleet.server.store.Database;
 import org.estfleet.server.gateway.GatewayIdentity;
 import org.estfleet.server.gateway.UpstreamMirror;
@@ -103,8 +104,16 @@ final class InitCommand implements Callable<Integer> {
       description = "Gateway: the gateway's id and its one-time token from: est-server token --gateway --device ID (on the CA).")
   String token;
 
+  @Option(names = "--reenroll", description = "Gateway: enroll an existing gateway again with a new gateway token "
+      + "(its certificate expired or was lost), replacing only its TLS key and certificate: its settings, queue and "
+      + "answers are kept. Stop the gateway first.")
+  boolean reenroll;
+
   @Override
   public Integer call() throws Exception {
+    if (reenroll) {
+      return reenrollGateway();
+    }
     List<String> names = hostnames.isEmpty() ? List.of("localhost", "127.0.0.1") : List.copyOf(hostnames);
     for (String name : names) {
       if (!HOSTNAME.matcher(name).matches()) {
@@ -140,13 +149,7 @@ final class InitCommand implements Callable<Integer> {
     try (Database database = Database.open(dataDir.resolve(config.database().file()))) {
       CaMaterial material = new CaMaterial(ca.root(), ca.issuing(), ca.issuingKeys().getPrivate());
       KeyPair tlsKeys = KeyAlgorithm.EC_P256.generate(random);
-      CsrBuilder csr = new CsrBuilder().commonName(names.get(0));
-      for (String name : names) {
-        csr.subjectAltName(IP_LITERAL.matcher(name).matches()
-            ? new GeneralName(GeneralName.iPAddress, name)
-            : new GeneralName(GeneralName.dNSName, name));
-      }
-      Csr request = csr.sign(tlsKeys);
+      Csr request = new CsrBuilder().commonName(names.get(0)).subjectAltNames(generalNames(names)).sign(tlsKeys);
       CertificateProfile tlsProfile = new CertificateProfile(TLS_LIFETIME, Duration.ofMinutes(5),
           KeyUsage.digitalSignature, List.of(KeyPurposeId.id_kp_serverAuth), null);
       LocalCa localCa = new LocalCa(material, java.util.Map.of(), tlsProfile, new IssuedCertificates(database), clock,
@@ -183,11 +186,7 @@ final class InitCommand implements Callable<Integer> {
     if (lifetime != null) {
       throw new ParameterException(spec.commandLine(), "--lifetime is the CA's setting; a gateway has none");
     }
-    int colon = token.indexOf(':');
-    if (colon <= 0 || colon == token.length() - 1) {
-      throw new ParameterException(spec.commandLine(), "--token: expected ID:TOKEN, e.g. gateway-1:Xy3...");
-    }
-    String gatewayId = token.substring(0, colon);
+    checkToken();
     GatewayConfig gatewaySettings;
     try {
       gatewaySettings = GatewayConfig.of(upstream);
@@ -204,13 +203,137 @@ final class InitCommand implements Callable<Integer> {
     // Before the token goes to the upstream: a refusal after it would leave the token used.
     checkDirectory();
     Clock clock = Clock.systemUTC();
+    Enrolled enrolled = enroll(gatewaySettings.upstreamUri(), trust, token, generalNames(names), clock);
+    X509Certificate certificate = enrolled.certificate();
+    List<X509Certificate> caCertificates = enrolled.caCertificates();
+    KeyPair keys = enrolled.keys();
+    String gatewayId = enrolled.gatewayId();
+
+    prepareDirectory();
+    DataDir dataDir = DataDir.of(data, config);
+    writePublic(dataDir.resolve(gatewaySettings.upstreamTrust()), Pem.encode(trust));
+    writePublic(dataDir.resolve(config.tls().certificate()), Pem.encode(GatewayIdentity.chainOf(certificate, caCertificates)));
+    writePrivate(dataDir.resolve(config.tls().key()), Pem.encodePrivateKey(keys.getPrivate()));
+    try (Database database = Database.open(dataDir.resolve(config.database().file()))) {
+      UpstreamMirror.storeCaCertificates(new UpstreamCache(database), "", caCertificates, clock.instant());
+    }
+    writePublic(data.resolve(DataDir.CONFIG_FILE), Json.write(config));
+
+    PrintWriter out = spec.commandLine().getOut();
+    out.println("initialized gateway " + data);
+    out.println("  upstream:    " + upstream);
+    out.println("  gateway id:  " + gatewayId + " (certificate serial " + Certificates.serialHex(certificate)
+        + ", valid until " + certificate.getNotAfter().toInstant() + ")");
+    out.println("  TLS server:  " + String.join(", ", names));
+    out.println("  next:        est-server serve --data " + data);
+    return EstServerCommand.EXIT_OK;
+  }
+
+  /**
+   * Enrolls an existing gateway again with a new gateway token (its certificate expired, or its
+   * key was lost): a new key and certificate for the same host names, written as its own renewal
+   * writes them. Its settings, queue, answers and upstream trust stay; the upstream is
+   * {@code gateway.upstream}.
+   */
+  private int reenrollGateway() throws Exception {
+    if (!gateway || token == null) {
+      throw new ParameterException(spec.commandLine(), "--reenroll needs --gateway and --token ID:TOKEN (a new one "
+          + "from est-server token --gateway --device ID on the CA)");
+    }
+    if (upstream != null || force || lifetime != null) {
+      throw new ParameterException(spec.commandLine(), "--reenroll keeps the gateway's settings: --upstream, --force "
+          + "and --lifetime do not apply (the upstream is server.json's gateway.upstream)");
+    }
+    checkToken();
+    DataDir dataDir = DataDir.open(data);
+    ServerConfig config = dataDir.config();
+    if (config.mode() != ServerConfig.Mode.GATEWAY) {
+      throw new ConfigException(data + " is not a gateway's data directory; --reenroll is for gateways");
+    }
+    GatewayConfig settings = config.gateway();
+    Path trustFile = upstreamTrust != null ? upstreamTrust : dataDir.resolve(settings.upstreamTrust());
+    List<X509Certificate> trust;
+    try {
+      trust = Pem.readCertificates(trustFile);
+    } catch (IllegalArgumentException e) {
+      throw new ConfigException((upstreamTrust != null ? "--upstream-trust: " : "") + e.getMessage(), e);
+    }
+    Path certificateFile = dataDir.resolve(config.tls().certificate());
+    Path keyFile = dataDir.resolve(config.tls().key());
+    List<GeneralName> names;
+    if (!hostnames.isEmpty()) {
+      for (String name : hostnames) {
+        if (!HOSTNAME.matcher(name).matches()) {
+          throw new ParameterException(spec.commandLine(), "--hostname: '" + name + "' is not a host name or IP address");
+        }
+      }
+      names = generalNames(hostnames);
+    } else {
+      try {
+        names = Certificates.subjectAltNames(Pem.readCertificates(certificateFile).get(0));
+      } catch (IllegalArgumentException e) {
+        throw new ConfigException(e.getMessage() + "; give the names devices use with --hostname", e);
+      }
+    }
+    Path databaseFile = dataDir.resolve(config.database().file());
+    Database.openExisting(databaseFile).close(); // its queue is what --reenroll keeps: it must be there
+
+    Clock clock = Clock.systemUTC();
+    Enrolled enrolled = enroll(settings.upstreamUri(), trust, token, names, clock);
+    TlsPairFiles.write(certificateFile, keyFile, GatewayIdentity.chainOf(enrolled.certificate(),
+        enrolled.caCertificates()), enrolled.keys().getPrivate());
+    if (upstreamTrust != null) {
+      writePublic(dataDir.resolve(settings.upstreamTrust()), Pem.encode(trust));
+    }
+    try (Database database = Database.openExisting(databaseFile)) {
+      UpstreamMirror.storeCaCertificates(new UpstreamCache(database), "", enrolled.caCertificates(), clock.instant());
+    }
+
+    PrintWriter out = spec.commandLine().getOut();
+    out.println("enrolled gateway " + data + " again");
+    out.println("  upstream:    " + settings.upstream());
+    out.println("  gateway id:  " + enrolled.gatewayId() + " (certificate serial "
+        + Certificates.serialHex(enrolled.certificate()) + ", valid until "
+        + enrolled.certificate().getNotAfter().toInstant() + ")");
+    out.println("  kept:        server.json, the queue and answers in " + databaseFile.getFileName());
+    out.println("  next:        est-server serve --data " + data);
+    return EstServerCommand.EXIT_OK;
+  }
+
+  private static List<GeneralName> generalNames(List<String> names) {
+    List<GeneralName> general = new ArrayList<>();
+    for (String name : names) {
+      general.add(IP_LITERAL.matcher(name).matches()
+          ? new GeneralName(GeneralName.iPAddress, name)
+          : new GeneralName(GeneralName.dNSName, name));
+    }
+    return general;
+  }
+
+  /** The gateway's new certificate and key, and the upstream's CA certificates. */
+  private record Enrolled(String gatewayId, X509Certificate certificate, KeyPair keys,
+      List<X509Certificate> caCertificates) {}
+
+  private void checkToken() {
+    int colon = token.indexOf(':');
+    if (colon <= 0 || colon == token.length() - 1) {
+      throw new ParameterException(spec.commandLine(), "--token: expected ID:TOKEN, e.g. gateway-1:Xy3...");
+    }
+  }
+
+  /**
+   * Enrolls the gateway at the upstream with its token over TLS authenticated by {@code trust}: a
+   * new key, a CSR for the gateway usages with {@code names} as its subjectAltNames.
+   */
+  private Enrolled enroll(URI upstreamUri, List<X509Certificate> trust, String token, List<GeneralName> names,
+      Clock clock) throws UpstreamException, java.security.cert.CertificateParsingException {
+    int colon = token.indexOf(':');
+    String gatewayId = token.substring(0, colon);
     SecureRandom random = new SecureRandom();
     EstClient client = new EstClient(UPSTREAM_TIMEOUT, UPSTREAM_TIMEOUT, clock, random);
-    URI upstreamUri = gatewaySettings.upstreamUri();
-
     CaCertsOutcome caCerts = client.caCertificates(upstreamUri, "", trust);
     if (caCerts instanceof CaCertsOutcome.Failed failed) {
-      throw new UpstreamException("cannot get /cacerts from " + upstream + ": " + failed.failure().describe());
+      throw new UpstreamException("cannot get /cacerts from " + upstreamUri + ": " + failed.failure().describe());
     }
     List<X509Certificate> caCertificates = ((CaCertsOutcome.Fetched) caCerts).certificates();
     KeyPair keys = KeyAlgorithm.EC_P256.generate(random);
@@ -219,11 +342,7 @@ final class InitCommand implements Callable<Integer> {
     // leaves the token unused.
     CsrBuilder csr = new CsrBuilder().commonName(gatewayId)
         .extendedKeyUsages(List.of(KeyPurposeId.id_kp_serverAuth, KeyPurposeId.id_kp_clientAuth, KeyPurposeId.id_kp_cmcRA));
-    for (String name : names) {
-      csr.subjectAltName(IP_LITERAL.matcher(name).matches()
-          ? new GeneralName(GeneralName.iPAddress, name)
-          : new GeneralName(GeneralName.dNSName, name));
-    }
+    csr.subjectAltNames(names);
     EnrollOutcome outcome = client.enroll(upstreamUri, "", false, csr.sign(keys),
         new ClientAuth.Token(gatewayId, token.substring(colon + 1)), trust);
     X509Certificate certificate;
@@ -249,24 +368,7 @@ final class InitCommand implements Callable<Integer> {
           + "create one with: est-server token --gateway --device " + gatewayId);
     }
 
-    prepareDirectory();
-    DataDir dataDir = DataDir.of(data, config);
-    writePublic(dataDir.resolve(gatewaySettings.upstreamTrust()), Pem.encode(trust));
-    writePublic(dataDir.resolve(config.tls().certificate()), Pem.encode(GatewayIdentity.chainOf(certificate, caCertificates)));
-    writePrivate(dataDir.resolve(config.tls().key()), Pem.encodePrivateKey(keys.getPrivate()));
-    try (Database database = Database.open(dataDir.resolve(config.database().file()))) {
-      UpstreamMirror.storeCaCertificates(new UpstreamCache(database), "", caCertificates, clock.instant());
-    }
-    writePublic(data.resolve(DataDir.CONFIG_FILE), Json.write(config));
-
-    PrintWriter out = spec.commandLine().getOut();
-    out.println("initialized gateway " + data);
-    out.println("  upstream:    " + upstream);
-    out.println("  gateway id:  " + gatewayId + " (certificate serial " + Certificates.serialHex(certificate)
-        + ", valid until " + certificate.getNotAfter().toInstant() + ")");
-    out.println("  TLS server:  " + String.join(", ", names));
-    out.println("  next:        est-server serve --data " + data);
-    return EstServerCommand.EXIT_OK;
+    return new Enrolled(gatewayId, certificate, keys, caCertificates);
   }
 
   /** The upstream could not be reached, or would not enroll the gateway: exit 1. */

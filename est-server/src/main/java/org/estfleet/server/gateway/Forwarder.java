@@ -117,6 +117,7 @@ public final class Forwarder implements AutoCloseable {
     if (upstream.status().state() == Upstream.State.UP) {
       identity.renewIfDue(upstream);
     }
+    identity.reportValidity(upstream.status().state() == Upstream.State.UP);
     while (upstream.status().state() == Upstream.State.UP && !Thread.currentThread().isInterrupted()) {
       List<PendingEnrollment> due = queue.due(clock.instant(), BATCH);
       boolean progressed = false;
@@ -259,7 +260,7 @@ public final class Forwarder implements AutoCloseable {
     if (failure.status() == 403 && failure.message().startsWith(Forwarding.NOT_A_GATEWAY)) {
       // The upstream refuses this gateway, not the device: keep the request and say so loudly.
       LOG.error("the upstream refuses this gateway's certificate ({}); request {} of {} stays queued; "
-          + "enroll the gateway again (est-server init --gateway) if its certificate expired", failure.message(),
+          + "if its certificate expired, enroll the gateway again, keeping its queue: est-server init --gateway --reenroll", failure.message(),
           request.requestId(), request.deviceId());
       queue.retryLater(request.id(), failure.describe(), now.plus(backoff.delay(request.attempts() + 1, random)), now);
       return;

@@ -7,11 +7,19 @@ import org.estfleet.server.store.PendingEnrollments;
 
 /**
  * What {@code GET /health} reports on a gateway. {@code status} is {@code ok} when the upstream
- * answers and the {@code /cacerts} copy is fresh, else {@code degraded}: the gateway still
+ * answers, the {@code /cacerts} copy is fresh and the gateway's certificate is valid and not
+ * failing to renew, else {@code degraded}: the gateway still
  * accepts enrollments then, so the HTTP status stays 200.
  */
 public record GatewayHealth(String mode, String status, UpstreamHealth upstream, QueueHealth queue,
-    CacheHealth cacerts) {
+    CacheHealth cacerts, CertificateHealth certificate) {
+
+  /**
+   * The gateway's own certificate: {@code ok}, {@code renewal-due} (from two thirds of its
+   * lifetime until renewed) or {@code expired}; {@code lastError} is why the last renewal failed.
+   */
+  public record CertificateHealth(String serial, Instant notAfter, Instant renewalDue, String state,
+      String lastError) {}
 
   /** The upstream's state and since when. */
   public record UpstreamHealth(String url, String state, Instant since, String lastError) {}
@@ -31,13 +39,18 @@ public record GatewayHealth(String mode, String status, UpstreamHealth upstream,
 
   /** The report now. */
   public static GatewayHealth of(Upstream upstream, UpstreamMirror mirror, PendingEnrollments queue, int queueLimit,
-      Duration staleAfter, Clock clock) {
+      Duration staleAfter, GatewayIdentity identity, Clock clock) {
     Instant now = clock.instant();
     Upstream.Status status = upstream.status();
     PendingEnrollments.Depth depth = queue.depth();
     Instant fetchedAt = mirror.fetchedAt().orElse(null);
     boolean stale = mirror.stale();
-    boolean ok = status.state() == Upstream.State.UP && !stale;
+    GatewayIdentity.Validity validity = identity.validity(now);
+    java.security.cert.X509Certificate certificate = identity.current().chain().get(0);
+    // Due for renewal is normal until an attempt fails; expired is never.
+    boolean certificateOk = validity == GatewayIdentity.Validity.OK
+        || (validity == GatewayIdentity.Validity.RENEWAL_DUE && identity.lastError() == null);
+    boolean ok = status.state() == Upstream.State.UP && !stale && certificateOk;
     return new GatewayHealth("gateway", ok ? "ok" : "degraded",
         new UpstreamHealth(upstream.uri().toString(), status.state().name().toLowerCase(java.util.Locale.ROOT),
             status.since(), status.lastError()),
@@ -45,6 +58,8 @@ public record GatewayHealth(String mode, String status, UpstreamHealth upstream,
             depth.oldestPending() == null ? null : Duration.between(depth.oldestPending(), now).toSeconds(),
             depth.oldestPending()),
         new CacheHealth(fetchedAt, fetchedAt == null ? null : Duration.between(fetchedAt, now).toSeconds(), stale,
-            staleAfter.toSeconds()));
+            staleAfter.toSeconds()),
+        new CertificateHealth(org.estfleet.pki.Certificates.serialHex(certificate),
+            certificate.getNotAfter().toInstant(), identity.renewalDue(), validity.label(), identity.lastError()));
   }
 }

@@ -47,6 +47,18 @@ public final class GatewayIdentity {
   private final List<Consumer<ClientAuth.Certificate>> listeners = new ArrayList<>();
   private volatile ClientAuth.Certificate current;
   private Instant nextAttempt = Instant.MIN;
+  private volatile String lastError;
+  /** What {@link #reportValidity} last logged, so that each change is logged once. */
+  private Validity reported = Validity.OK;
+
+  /** Where the gateway certificate stands. */
+  public enum Validity {
+    OK, RENEWAL_DUE, EXPIRED;
+
+    public String label() {
+      return name().toLowerCase(java.util.Locale.ROOT).replace('_', '-');
+    }
+  }
 
   /**
    * @param certificateFile the PEM chain (certificate first) that {@link #renewIfDue} rewrites
@@ -81,6 +93,42 @@ public final class GatewayIdentity {
     return notBefore.plusMillis((long) (lifetime.toMillis() * RENEW_AT));
   }
 
+  /** The certificate's validity at {@code now}: renewal due from two thirds of its lifetime. */
+  public Validity validity(Instant now) {
+    if (!now.isBefore(current.chain().get(0).getNotAfter().toInstant())) {
+      return Validity.EXPIRED;
+    }
+    return now.isBefore(renewalDue()) ? Validity.OK : Validity.RENEWAL_DUE;
+  }
+
+  /** Why the last renewal attempt failed; null if it succeeded or none was made. */
+  public String lastError() {
+    return lastError;
+  }
+
+  /**
+   * Logs, once each time it changes, that the certificate is due for renewal while the upstream is
+   * out of reach (renewal is attempted only when it is back), and that it expired: then devices
+   * refuse this gateway's TLS and the upstream its forwards until it is enrolled again.
+   */
+  public synchronized void reportValidity(boolean upstreamUp) {
+    Validity validity = validity(clock.instant());
+    if (validity == reported || (validity == Validity.RENEWAL_DUE && upstreamUp)) {
+      return;
+    }
+    reported = validity;
+    X509Certificate certificate = current.chain().get(0);
+    if (validity == Validity.EXPIRED) {
+      LOG.error("the gateway certificate {} expired at {}: devices refuse this gateway's TLS and the upstream its "
+          + "forwards; enroll the gateway again with a new gateway token: est-server init --gateway --reenroll "
+          + "(keeps its queue)", Certificates.describe(certificate), certificate.getNotAfter().toInstant());
+    } else if (validity == Validity.RENEWAL_DUE) {
+      LOG.warn("the gateway certificate {} is due for renewal since {} and expires {}; the upstream is out of reach: "
+          + "renewal is attempted once it is back", Certificates.describe(certificate), renewalDue(),
+          certificate.getNotAfter().toInstant());
+    }
+  }
+
   /**
    * Renews the certificate at the upstream if it is due (and the last failed attempt was more
    * than a minute ago).
@@ -101,6 +149,7 @@ public final class GatewayIdentity {
     EnrollOutcome outcome = upstream.reenroll(csr, current);
     if (!(outcome instanceof EnrollOutcome.Issued issued)) {
       nextAttempt = now.plus(RETRY);
+      lastError = describe(outcome);
       LOG.warn("renewing the gateway certificate {} (expires {}) failed: {}; trying again in {}",
           Certificates.describe(old), old.getNotAfter().toInstant(), describe(outcome), RETRY);
       return false;
@@ -108,6 +157,7 @@ public final class GatewayIdentity {
     X509Certificate renewed = issued.certificate();
     if (!Arrays.equals(renewed.getPublicKey().getEncoded(), keys.getPublic().getEncoded()) || !isGateway(renewed)) {
       nextAttempt = now.plus(RETRY);
+      lastError = "the renewed certificate is not for the new key or lacks serverAuth/id-kp-cmcRA";
       LOG.error("the upstream renewed the gateway certificate as {}, which is not for the new key or lacks "
           + "serverAuth/id-kp-cmcRA; keeping {}", Certificates.describe(renewed), Certificates.describe(old));
       return false;
@@ -117,11 +167,14 @@ public final class GatewayIdentity {
       TlsPairFiles.stage(certificateFile, keyFile, chain, keys.getPrivate());
     } catch (IOException e) {
       nextAttempt = now.plus(RETRY);
+      lastError = "cannot write the renewed key: " + e.getMessage();
       LOG.error("cannot write the renewed gateway key next to {}: {}; keeping {}", keyFile, e.getMessage(),
           Certificates.describe(old));
       return false;
     }
     current = new ClientAuth.Certificate(keys.getPrivate(), chain);
+    lastError = null;
+    reported = Validity.OK;
     try {
       TlsPairFiles.complete(certificateFile, chain);
     } catch (IOException e) {

@@ -410,6 +410,57 @@ class GatewayTest {
   }
 
   @Test
+  void gatewayCertificate_inHealth_renewalDueThenExpiredWhileUpstreamDown() throws Exception {
+    X509Certificate own = Pem.readCertificates(gateway.dataDir().resolve("tls/server.pem")).get(0);
+    JsonObject fresh = health(gateway).getAsJsonObject("certificate");
+    assertEquals(Certificates.serialHex(own), fresh.get("serial").getAsString());
+    assertEquals(own.getNotAfter().toInstant().toString(), fresh.get("notAfter").getAsString());
+    assertEquals("ok", fresh.get("state").getAsString());
+    ca.close();
+    gateway.restart();
+
+    gateway.clock().set(java.time.Instant.parse(fresh.get("renewalDue").getAsString()).plusSeconds(1));
+    JsonObject due = health(gateway);
+    gateway.clock().set(own.getNotAfter().toInstant().plusSeconds(1));
+    JsonObject expired = health(gateway);
+
+    assertEquals("renewal-due", due.getAsJsonObject("certificate").get("state").getAsString());
+    assertEquals("expired", expired.getAsJsonObject("certificate").get("state").getAsString());
+    assertEquals("degraded", expired.get("status").getAsString());
+  }
+
+  @Test
+  void reenroll_replacesOnlyTheGatewayIdentity_andTheQueueIsForwardedAfterwards() throws Exception {
+    String token = ca.token("device-1");
+    ca.close();
+    HttpResponse<byte[]> held = EstTestClient.anonymous(gateway)
+        .enroll("simpleenroll", csr("device-1", keys()), "device-1", token);
+    assertEquals(202, held.statusCode(), text(held));
+    gateway.close();
+    ca.restart();
+    Path data = gateway.dataDir();
+    byte[] settings = Files.readAllBytes(data.resolve("server.json"));
+    X509Certificate before = Pem.readCertificates(data.resolve("tls/server.pem")).get(0);
+
+    org.estfleet.server.Cli.Run refused = org.estfleet.server.Cli.run("init", "--data", data.toString(), "--gateway",
+        "--reenroll", "--token", "gateway-1:" + ca.gatewayToken("gateway-1"), "--force");
+    org.estfleet.server.Cli.Run again = org.estfleet.server.Cli.run("init", "--data", data.toString(), "--gateway",
+        "--reenroll", "--token", "gateway-1:" + ca.gatewayToken("gateway-1"));
+
+    assertEquals(2, refused.exit(), refused.err());
+    assertEquals(0, again.exit(), again.err());
+    X509Certificate after = Pem.readCertificates(data.resolve("tls/server.pem")).get(0);
+    assertTrue(!before.getPublicKey().equals(after.getPublicKey()), "a new key");
+    assertEquals(String.valueOf(before.getSubjectAlternativeNames()), String.valueOf(after.getSubjectAlternativeNames()));
+    assertTrue(org.estfleet.pki.KeyPairs.matches(after.getPublicKey(), Pem.readPrivateKey(data.resolve("tls/server.key"))));
+    assertArrayEquals(settings, Files.readAllBytes(data.resolve("server.json")), "its settings kept");
+    gateway.restart();
+    Await.until("the request queued before the re-enrollment was issued by the CA", Duration.ofSeconds(30),
+        () -> !ca.ledger(ledger -> ledger.byDevice("device-1")).isEmpty());
+    assertEquals("gateway-1", ca.ledger(ledger -> ledger.byDevice("device-1")).get(0).forwardedBy());
+  }
+
+  @Test
   void caCertsServedFromCacheWhileUpstreamDown_andStaleReported() throws Exception {
     byte[] fromCa = EstTestClient.anonymous(ca).get("/.well-known/est/cacerts").body();
     ca.close();
