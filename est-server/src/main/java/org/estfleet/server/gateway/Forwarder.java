@@ -94,11 +94,25 @@ public final class Forwarder implements AutoCloseable {
   private void round() {
     try {
       runOnce();
+      if (lastRoundError != null) {
+        LOG.info("gateway forwarding rounds work again");
+        lastRoundError = null;
+      }
     } catch (RuntimeException e) {
-      // The next round tries again; one bad round must not end the forwarder.
-      LOG.error("gateway forwarding round failed", e);
+      // The next round tries again; one bad round must not end the forwarder. The same failure
+      // at every round (a store that turned read-only) is logged once, not every few seconds.
+      String error = String.valueOf(e.getMessage());
+      if (!error.equals(lastRoundError)) {
+        LOG.error("gateway forwarding round failed (logged again only if the failure changes): {}", error, e);
+      } else {
+        LOG.debug("gateway forwarding round failed again: {}", error);
+      }
+      lastRoundError = error;
     }
   }
+
+  /** The last round's failure, while rounds fail; touched only by the forwarder's thread. */
+  private String lastRoundError;
 
   /** One round of the periodic work. */
   void runOnce() {

@@ -6,6 +6,7 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.sql.Connection;
 import java.sql.PreparedStatement;
+import java.sql.ResultSet;
 import java.sql.SQLException;
 import java.sql.Statement;
 import java.time.Duration;
@@ -141,7 +142,33 @@ public final class Database implements AutoCloseable {
       throw new StoreException("cannot migrate database " + absolute + ": " + rootMessage(e), e);
     }
     statements.keepStatements();
+    checkWritable(pool, absolute);
     return new Database(pool);
+  }
+
+  /**
+   * Writes the header's user version (as it is) in a transaction and rolls it back. SQLite opens
+   * a file it may not write (its mode, its owner, a read-only mount) read-only without a word, a
+   * migrated schema needs no write, and in WAL mode even BEGIN IMMEDIATE succeeds on such a file:
+   * without this, a server would start and then fail every enrollment and forward.
+   */
+  private static void checkWritable(HikariDataSource pool, Path file) {
+    try (Connection connection = pool.getConnection(); Statement statement = connection.createStatement()) {
+      int version;
+      try (ResultSet row = statement.executeQuery("PRAGMA user_version")) {
+        version = row.next() ? row.getInt(1) : 0;
+      }
+      statement.execute("BEGIN IMMEDIATE");
+      try {
+        statement.execute("PRAGMA user_version = " + version);
+      } finally {
+        statement.execute("ROLLBACK");
+      }
+    } catch (SQLException e) {
+      pool.close();
+      throw new StoreException("database " + file + " cannot be written (" + rootMessage(e)
+          + "): check the file's owner and mode, and that its directory and file system are writable", e);
+    }
   }
 
   /** Runs {@code work} in one transaction, committed if it returns, rolled back if it throws. */
