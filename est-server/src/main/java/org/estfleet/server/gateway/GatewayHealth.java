@@ -34,8 +34,12 @@ public record GatewayHealth(String mode, String status, UpstreamHealth upstream,
   public record QueueHealth(long pending, long answered, int limit, Long oldestPendingAgeSeconds,
       Instant oldestPendingSince) {}
 
-  /** The copy of the upstream's {@code /cacerts}. */
-  public record CacheHealth(Instant fetchedAt, Long ageSeconds, boolean stale, long staleAfterSeconds) {}
+  /**
+   * The copy of the upstream's {@code /cacerts}; {@code refused}: the copies the upstream refuses
+   * to this gateway (a label in {@code gateway.labels} it does not have), with its reason.
+   */
+  public record CacheHealth(Instant fetchedAt, Long ageSeconds, boolean stale, long staleAfterSeconds,
+      java.util.Map<String, String> refused) {}
 
   /** The report now. */
   public static GatewayHealth of(Upstream upstream, UpstreamMirror mirror, PendingEnrollments queue, int queueLimit,
@@ -50,7 +54,8 @@ public record GatewayHealth(String mode, String status, UpstreamHealth upstream,
     // Due for renewal is normal until an attempt fails; expired is never.
     boolean certificateOk = validity == GatewayIdentity.Validity.OK
         || (validity == GatewayIdentity.Validity.RENEWAL_DUE && identity.lastError() == null);
-    boolean ok = status.state() == Upstream.State.UP && !stale && certificateOk;
+    java.util.Map<String, String> refused = mirror.refused();
+    boolean ok = status.state() == Upstream.State.UP && !stale && certificateOk && refused.isEmpty();
     return new GatewayHealth("gateway", ok ? "ok" : "degraded",
         new UpstreamHealth(upstream.uri().toString(), status.state().name().toLowerCase(java.util.Locale.ROOT),
             status.since(), status.lastError()),
@@ -58,7 +63,7 @@ public record GatewayHealth(String mode, String status, UpstreamHealth upstream,
             depth.oldestPending() == null ? null : Duration.between(depth.oldestPending(), now).toSeconds(),
             depth.oldestPending()),
         new CacheHealth(fetchedAt, fetchedAt == null ? null : Duration.between(fetchedAt, now).toSeconds(), stale,
-            staleAfter.toSeconds()),
+            staleAfter.toSeconds(), refused),
         new CertificateHealth(org.estfleet.pki.Certificates.serialHex(certificate),
             certificate.getNotAfter().toInstant(), identity.renewalDue(), validity.label(), identity.lastError()));
   }

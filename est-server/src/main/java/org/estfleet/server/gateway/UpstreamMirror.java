@@ -18,6 +18,7 @@ import org.estfleet.est.CsrAttributes;
 import org.estfleet.est.EstException;
 import org.estfleet.est.client.CaCertsOutcome;
 import org.estfleet.est.client.CsrAttrsOutcome;
+import org.estfleet.est.client.Failure;
 import org.estfleet.server.store.UpstreamCache;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -40,6 +41,11 @@ public final class UpstreamMirror {
   private final Duration retryAfter;
   private final Clock clock;
   private final Map<String, Copy> copies = new ConcurrentHashMap<>();
+  /**
+   * The upstream's refusals (4xx) of a copy's fetch, by copy: a label in {@code gateway.labels}
+   * the upstream does not have. Told to devices that ask for that copy, logged, and in health.
+   */
+  private final Map<String, Failure> refusals = new ConcurrentHashMap<>();
   private final List<Consumer<List<X509Certificate>>> anchorListeners = new CopyOnWriteArrayList<>();
   /** The anchors every listener has taken; null until the first copy. Only the refreshing thread. */
   private Set<X509Certificate> followed;
@@ -77,7 +83,7 @@ public final class UpstreamMirror {
   public List<X509Certificate> caCertificates(String label) throws EstException {
     Copy copy = copies.get(CACERTS + label);
     if (copy == null) {
-      throw noCopy("/cacerts");
+      throw noCopy(CACERTS + label, "/cacerts");
     }
     return copy.certificates();
   }
@@ -86,7 +92,7 @@ public final class UpstreamMirror {
   public Optional<CsrAttributes> csrAttributes(String label) throws EstException {
     Copy copy = copies.get(CSRATTRS + label);
     if (copy == null) {
-      throw noCopy("/csrattrs");
+      throw noCopy(CSRATTRS + label, "/csrattrs");
     }
     if (copy.entry().status() == 204) {
       return Optional.empty();
@@ -136,10 +142,13 @@ public final class UpstreamMirror {
       if (caCerts instanceof CaCertsOutcome.Fetched fetched) {
         storeCaCertificates(store, label, fetched.certificates(), clock.instant());
         store.get(CACERTS + label).ifPresent(this::remember);
+        accepted(CACERTS + label, "/cacerts" + labelled(label));
       } else if (caCerts instanceof CaCertsOutcome.Failed failed) {
         complete = false;
-        LOG.debug("cannot refresh /cacerts{}: {}", labelled(label), failed.failure().describe());
-        continue;
+        failed(CACERTS + label, "/cacerts" + labelled(label), failed.failure());
+        if (!failed.failure().refusesTheRequest()) {
+          continue; // the upstream is out of reach: not again for /csrattrs now
+        }
       }
       CsrAttrsOutcome csrAttrs = upstream.csrAttributes(label);
       if (csrAttrs instanceof CsrAttrsOutcome.Fetched fetched) {
@@ -148,9 +157,10 @@ public final class UpstreamMirror {
             : new UpstreamCache.Entry(CSRATTRS + label, 204, null, clock.instant());
         store.put(entry);
         remember(entry);
+        accepted(CSRATTRS + label, "/csrattrs" + labelled(label));
       } else if (csrAttrs instanceof CsrAttrsOutcome.Failed failed) {
         complete = false;
-        LOG.debug("cannot refresh /csrattrs{}: {}", labelled(label), failed.failure().describe());
+        failed(CSRATTRS + label, "/csrattrs" + labelled(label), failed.failure());
       }
     }
     reportStaleness();
@@ -171,6 +181,35 @@ public final class UpstreamMirror {
       }
     }
     return complete;
+  }
+
+  /**
+   * A fetch that failed: an outage is the upstream's state (logged by it); a refusal is this
+   * gateway's configuration (a label the upstream does not have), logged once when it begins.
+   */
+  private void failed(String name, String what, Failure failure) {
+    if (!failure.refusesTheRequest()) {
+      LOG.debug("cannot refresh {}: {}", what, failure.describe());
+      return;
+    }
+    Failure before = refusals.put(name, failure);
+    if (before == null || !before.message().equals(failure.message())) {
+      LOG.warn("the upstream refuses {} to this gateway: {}; devices asking for it get the same refusal (check "
+          + "gateway.labels in server.json)", what, failure.describe());
+    }
+  }
+
+  private void accepted(String name, String what) {
+    if (refusals.remove(name) != null) {
+      LOG.info("the upstream serves {} again", what);
+    }
+  }
+
+  /** The copies the upstream refuses (a label it does not have), with its reason: for health. */
+  public Map<String, String> refused() {
+    Map<String, String> refused = new java.util.TreeMap<>();
+    refusals.forEach((name, failure) -> refused.put(name, failure.describe()));
+    return refused;
   }
 
   /** Logs once when the copy turns stale, and once when it is fresh again: never silently stale. */
@@ -198,7 +237,11 @@ public final class UpstreamMirror {
     copies.put(entry.name(), new Copy(entry, certificates));
   }
 
-  private EstException noCopy(String what) {
+  private EstException noCopy(String name, String what) {
+    Failure refused = refusals.get(name);
+    if (refused != null) {
+      return EstException.upstreamRefusal(refused.status(), refused.message());
+    }
     Upstream.Status status = upstream.status();
     return EstException.serviceUnavailable("this gateway has no copy of the upstream's " + what + " yet (upstream "
         + status.state().name().toLowerCase(java.util.Locale.ROOT) + " since " + status.since() + "); retry later",

@@ -461,6 +461,32 @@ class GatewayTest {
   }
 
   @Test
+  void aLabelTheUpstreamDoesNotHave_isReportedAndRefusedToDevices() throws Exception {
+    gateway.close();
+    TestServer.patchConfig(gateway.dataDir(), "{\"gateway\": {\"labels\": [\"ghost\"]}}");
+    gateway.restart();
+
+    Await.until("the refusal of the label's copies reported", Duration.ofSeconds(30),
+        () -> {
+          try {
+            return health(gateway).getAsJsonObject("cacerts").getAsJsonObject("refused").size() == 2;
+          } catch (Exception e) {
+            throw new IllegalStateException(e);
+          }
+        });
+    JsonObject report = health(gateway);
+    HttpResponse<byte[]> cacerts = EstTestClient.anonymous(gateway).get("/.well-known/est/ghost/cacerts");
+    HttpResponse<byte[]> csrattrs = EstTestClient.anonymous(gateway).get("/.well-known/est/ghost/csrattrs");
+
+    assertEquals("degraded", report.get("status").getAsString());
+    assertTrue(report.getAsJsonObject("cacerts").getAsJsonObject("refused").get("cacerts/ghost").getAsString()
+        .startsWith("refused (HTTP 404): "), report.toString());
+    assertEquals(404, cacerts.statusCode(), text(cacerts));
+    assertTrue(text(cacerts).startsWith("upstream CA refused: "), text(cacerts));
+    assertEquals(404, csrattrs.statusCode(), text(csrattrs));
+  }
+
+  @Test
   void caCertsServedFromCacheWhileUpstreamDown_andStaleReported() throws Exception {
     byte[] fromCa = EstTestClient.anonymous(ca).get("/.well-known/est/cacerts").body();
     ca.close();
