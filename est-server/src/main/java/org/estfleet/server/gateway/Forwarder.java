@@ -218,6 +218,29 @@ public final class Forwarder implements AutoCloseable {
     return current(seen);
   }
 
+  /**
+   * Waits, at most {@code gateway.answerWithin}, for a forward of {@code seen} already under way
+   * (a device that sent its request again over a new connection while the first was being
+   * forwarded); starts none.
+   *
+   * @return the request as it stands afterwards; empty when no forward is under way or none ended in time
+   */
+  public Optional<PendingEnrollment> awaitForward(PendingEnrollment seen) {
+    CountDownLatch underWay = inFlight.get(seen.id());
+    if (underWay == null) {
+      return Optional.empty();
+    }
+    try {
+      if (!underWay.await(config.answerWithin().toMillis(), TimeUnit.MILLISECONDS)) {
+        return Optional.empty();
+      }
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+      return Optional.empty();
+    }
+    return current(seen);
+  }
+
   private Optional<PendingEnrollment> forwardClaimed(PendingEnrollment seen, CountDownLatch claim) {
     try {
       // What was read may be stale: answered, dropped, or tried by another thread a moment ago

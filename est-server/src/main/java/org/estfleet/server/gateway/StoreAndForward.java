@@ -66,7 +66,8 @@ public final class StoreAndForward implements CertificateAuthority, StoredAnswer
 
   /**
    * A retry with the very same CSR, before authentication: only an issued certificate (no
-   * secret) or "still waiting" (202) is told this way, and nothing is forwarded on its account.
+   * secret) or "still waiting" (202) is told this way, and nothing is forwarded on its account;
+   * a forward under way is waited for.
    * A refusal is told only to a client that authenticates again.
    */
   @Override
@@ -82,7 +83,19 @@ public final class StoreAndForward implements CertificateAuthority, StoredAnswer
         || record.get().status() == PendingEnrollment.Status.REFUSED || collected(record.get(), presented)) {
       return Optional.empty();
     }
-    return Optional.of(answer(record.get()));
+    PendingEnrollment found = record.get();
+    if (found.status() == PendingEnrollment.Status.PENDING) {
+      // Sent again while its forward is under way (a dropped connection, a client's retry): wait
+      // for that forward as the first sending does, rather than say 202 a moment before the answer.
+      Optional<PendingEnrollment> after = forwarder.awaitForward(found);
+      if (after.isPresent()) {
+        if (after.get().status() == PendingEnrollment.Status.REFUSED) {
+          return Optional.empty(); // told only to a client that authenticates again
+        }
+        found = after.get();
+      }
+    }
+    return Optional.of(answer(found));
   }
 
   /**

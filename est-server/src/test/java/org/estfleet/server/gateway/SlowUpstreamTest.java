@@ -44,6 +44,7 @@ class SlowUpstreamTest {
 
   private final AtomicBoolean holding = new AtomicBoolean();
   private final CountDownLatch release = new CountDownLatch(1);
+  private final CountDownLatch arrived = new CountDownLatch(1);
   private TestServer ca;
   private TestServer gateway;
 
@@ -53,6 +54,7 @@ class SlowUpstreamTest {
       @Override
       public IssueResult issue(IssueRequest request) throws EstException {
         if (holding.get()) {
+          arrived.countDown();
           try {
             release.await(60, TimeUnit.SECONDS);
           } catch (InterruptedException e) {
@@ -71,6 +73,37 @@ class SlowUpstreamTest {
     release.countDown();
     gateway.close();
     ca.close();
+  }
+
+  @Test
+  void theSameRequestSentAgainDuringItsForward_waitsForItsAnswer() throws Exception {
+    gateway.close();
+    TestServer.patchConfig(gateway.dataDir(), "{\"gateway\": {\"answerWithin\": \"20s\"}}");
+    gateway.restart();
+    holding.set(true);
+    Csr csr = new CsrBuilder().commonName("device-1").sign(KeyAlgorithm.EC_P256.generate(TestPki.RANDOM));
+    String token = ca.token("device-1");
+    java.util.concurrent.ExecutorService devices = java.util.concurrent.Executors.newFixedThreadPool(2);
+    try {
+      java.util.concurrent.Future<HttpResponse<byte[]>> first =
+          devices.submit(() -> EstTestClient.anonymous(gateway).enroll("simpleenroll", csr, "device-1", token));
+      assertTrue(arrived.await(30, TimeUnit.SECONDS), "the first sending's forward reached the CA");
+      java.util.concurrent.Future<HttpResponse<byte[]>> again =
+          devices.submit(() -> EstTestClient.anonymous(gateway).enroll("simpleenroll", csr, "device-1", token));
+      try {
+        HttpResponse<byte[]> early = again.get(2, TimeUnit.SECONDS);
+        throw new AssertionError("answered before the forward ended: " + early.statusCode() + " " + text(early));
+      } catch (java.util.concurrent.TimeoutException waiting) {
+        // waiting for the forward under way, as it should
+      }
+      release.countDown();
+
+      X509Certificate certificate = issued(again.get(30, TimeUnit.SECONDS));
+      assertEquals(certificate, issued(first.get(30, TimeUnit.SECONDS)));
+      assertEquals(1, ca.ledger(ledger -> ledger.byDevice("device-1")).size(), "forwarded once");
+    } finally {
+      devices.shutdownNow();
+    }
   }
 
   @Test
