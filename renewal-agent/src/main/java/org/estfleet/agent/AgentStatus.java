@@ -62,7 +62,8 @@ public record AgentStatus(
     String summary;
     if (current.isEmpty()) {
       summary = state.pending() != null ? "PENDING" : "NOT_ENROLLED";
-      next = state.nextAttemptAt();
+      // Without a request kept, nothing is attempted until someone runs enroll.
+      next = state.pending() != null ? state.nextAttemptAt() : null;
     } else {
       X509Certificate certificate = current.get().certificate();
       Instant notAfter = certificate.getNotAfter().toInstant();
@@ -72,7 +73,12 @@ public record AgentStatus(
               : approximately(Duration.between(now, notAfter)),
           Certificates.fingerprint(certificate));
       Instant due = renewer.policy().dueAt(certificate);
-      next = state.nextAttemptAt() != null && state.nextAttemptAt().isAfter(due) ? state.nextAttemptAt() : due;
+      // As Renewer.renew decides: a kept request goes again at its next attempt, due or not.
+      if (state.pending() != null) {
+        next = state.nextAttemptAt() != null ? state.nextAttemptAt() : now;
+      } else {
+        next = state.nextAttemptAt() != null && state.nextAttemptAt().isAfter(due) ? state.nextAttemptAt() : due;
+      }
       if (now.isBefore(buildTime) || now.isBefore(certificate.getNotBefore().toInstant())) {
         skew = "the device clock (" + now + ") is before " + (now.isBefore(buildTime)
             ? "this agent was built (" + buildTime + ")" : "the certificate became valid (" + certificate.getNotBefore().toInstant() + ")");

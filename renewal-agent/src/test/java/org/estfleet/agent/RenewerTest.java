@@ -476,11 +476,15 @@ class RenewerTest {
     overloaded.set(true);
     Instant now = clock.instant();
 
-    Renewer.Result result = AgentFixture.renewer(state, clock).renew(true);
+    Renewer renewer = AgentFixture.renewer(state, clock);
+    Renewer.Result result = renewer.renew(true);
 
     assertEquals(Renewer.Outcome.FAILED, result.outcome());
     assertTrue(result.message().contains("unavailable (HTTP 503)"), result.message());
     assertTrue(!result.nextRunAt().isBefore(now.plusSeconds(900)), "waits the server's Retry-After: " + result.nextRunAt());
+    // The kept request goes again then, though the renewal is not due for weeks: status says so.
+    assertEquals(result.nextRunAt(), AgentStatus.of(StateDir.open(state), renewer.config(), renewer, clock.instant(),
+        Instant.EPOCH).nextRenewal());
   }
 
   @Test
