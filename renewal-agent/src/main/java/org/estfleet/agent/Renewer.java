@@ -260,7 +260,9 @@ public final class Renewer {
    * without changing when the next attempt is due.
    */
   private void recordLocalFailure(String message) {
-    try {
+    // The operation's lock was released with its block: taken again, so that this read-modify-write
+    // cannot overwrite what a renew beside it (another process) wrote meanwhile.
+    try (StateLock lock = dir.lock()) {
       AgentState state = dir.readState();
       dir.writeState(state.withFailures(state.consecutiveFailures() + 1, state.nextAttemptAt())
           .withLastAttempt(new AgentState.Attempt(clock.instant(), AgentState.Outcome.FAILED, null, message)));

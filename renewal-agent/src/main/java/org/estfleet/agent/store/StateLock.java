@@ -1,17 +1,17 @@
 package org.estfleet.agent.store;
 
 import java.io.IOException;
-import java.nio.ByteBuffer;
 import java.nio.channels.FileChannel;
 import java.nio.channels.FileLock;
 import java.nio.channels.OverlappingFileLockException;
-import java.nio.charset.StandardCharsets;
-import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.StandardOpenOption;
 import java.util.Map;
+import java.util.Optional;
+import java.util.Set;
 import java.util.concurrent.ConcurrentHashMap;
 import org.estfleet.agent.AgentException;
+import org.estfleet.io.ProcessLock;
 
 /**
  * An exclusive lock on a state directory for the duration of one operation, so that
@@ -25,7 +25,7 @@ import org.estfleet.agent.AgentException;
 public final class StateLock implements AutoCloseable {
   private static final Map<Path, Held> HELD = new ConcurrentHashMap<>();
   /** The daemon locks this process holds, kept reachable: a collected channel would release its lock. */
-  private static final Map<Path, FileLock> DAEMONS = new ConcurrentHashMap<>();
+  private static final Set<ProcessLock> DAEMONS = ConcurrentHashMap.newKeySet();
 
   /** The file lock and who holds it how many times; changed only by its owner. */
   private static final class Held {
@@ -57,28 +57,21 @@ public final class StateLock implements AutoCloseable {
    * ends, however it ends; the process id in the file is only for the message.
    */
   static void holdForDaemon(Path root) throws AgentException {
-    Path file = root.resolve(".run.lock").toAbsolutePath().normalize();
-    FileChannel channel = null;
+    Path file = root.resolve(".run.lock");
+    Optional<ProcessLock> held;
     try {
-      channel = FileChannel.open(file, StandardOpenOption.CREATE, StandardOpenOption.READ, StandardOpenOption.WRITE);
-      FileLock lock = channel.tryLock();
-      if (lock == null) {
-        String holder = new String(Files.readAllBytes(file), StandardCharsets.US_ASCII).strip();
-        close(channel);
-        throw AgentException.failure(root + " is already in use by another renewal-agent run"
-            + (holder.matches("[0-9]{1,10}") ? " (pid " + holder + ")" : "") + "; one daemon per state directory");
-      }
-      channel.truncate(0);
-      channel.write(ByteBuffer.wrap((ProcessHandle.current().pid() + "\n")
-          .getBytes(StandardCharsets.US_ASCII)));
-      DAEMONS.put(file, lock);
-    } catch (OverlappingFileLockException e) {
-      close(channel);
-      throw AgentException.usage("--state " + root + " is given twice");
+      held = ProcessLock.tryHold(file);
     } catch (IOException e) {
-      close(channel);
       throw AgentException.failure("cannot lock " + file + ": " + e.getMessage(), e);
     }
+    if (held.isEmpty()) {
+      if (ProcessLock.holder(file).equals(Optional.of(ProcessHandle.current().pid()))) {
+        throw AgentException.usage("--state " + root + " is given twice");
+      }
+      throw AgentException.failure(root + " is already in use by another renewal-agent run"
+          + ProcessLock.describeHolder(file) + "; one daemon per state directory");
+    }
+    DAEMONS.add(held.get());
   }
 
   static StateLock acquire(Path root) throws AgentException {

@@ -110,13 +110,13 @@ public final class TrustStore {
       try {
         state = State.valueOf(String.valueOf(entry.state()).toUpperCase(java.util.Locale.ROOT));
       } catch (IllegalArgumentException e) {
-        throw new IOException(file + ": unknown trust anchor state '" + entry.state() + "'");
+        throw unreadableAnchors(file + ": unknown trust anchor state '" + entry.state() + "'", e);
       }
       X509Certificate certificate;
       try {
         certificate = Pem.readCertificates(String.valueOf(entry.certificate()), file.toString()).get(0);
       } catch (IllegalArgumentException e) {
-        throw new IOException(e.getMessage(), e);
+        throw unreadableAnchors(e.getMessage(), e);
       }
       anchors.add(new Anchor(certificate, state, entry.since(), entry.vouchedBy(), entry.overlapEndsAt()));
     }
@@ -163,11 +163,15 @@ public final class TrustStore {
     try {
       return Json.parse(Files.readString(file, StandardCharsets.UTF_8), AnchorsFile.class, file.toString());
     } catch (IllegalArgumentException | CharacterCodingException e) {
-      Path history = directory.resolve(HISTORY);
-      throw new IOException(describe(file, e) + "; the roots it held are in " + directory.resolve(ANCHORS)
-          + (Files.isDirectory(history) ? " and its earlier versions in " + history + "/" : "")
-          + ": restore it, or enroll again with renewal-agent enroll --force", e);
+      throw unreadableAnchors(describe(file, e), e);
     }
+  }
+
+  private IOException unreadableAnchors(String problem, Exception cause) {
+    Path history = directory.resolve(HISTORY);
+    return new IOException(problem + "; the roots it held are in " + directory.resolve(ANCHORS)
+        + (Files.isDirectory(history) ? " and its earlier versions in " + history + "/" : "")
+        + ": restore it, or enroll again with renewal-agent enroll --force", cause);
   }
 
   public List<X509Certificate> bootstrap() throws IOException {
@@ -190,7 +194,13 @@ public final class TrustStore {
         throw e;
       }
       Path kept = directory.resolve(INTERMEDIATES + ".unreadable");
-      Files.move(file, kept, StandardCopyOption.REPLACE_EXISTING);
+      try {
+        Files.move(file, kept, StandardCopyOption.REPLACE_EXISTING);
+        AtomicFile.syncDirectory(directory);
+      } catch (IOException moving) {
+        moving.addSuppressed(e);
+        throw moving;
+      }
       LoggerFactory.getLogger(TrustStore.class).warn("{}; kept as {}; the next /cacerts rebuilds it", describe(file, e), kept);
       return List.of();
     }
