@@ -1,6 +1,7 @@
 package org.estfleet.server;
 
 import java.net.URI;
+import java.io.IOException;
 import java.nio.file.Path;
 import java.security.PrivateKey;
 import java.security.SecureRandom;
@@ -15,6 +16,7 @@ import java.util.Map;
 import java.util.concurrent.atomic.AtomicReference;
 import java.util.function.UnaryOperator;
 import java.util.Optional;
+import org.estfleet.io.ProcessLock;
 import org.estfleet.est.client.ClientAuth;
 import org.estfleet.est.client.EstClient;
 import org.estfleet.est.client.KeptAliveEstClient;
@@ -68,11 +70,15 @@ public final class ServerRuntime implements AutoCloseable {
   private static final Duration TLS_EXPIRY_WARNING = Duration.ofDays(30);
   /** The audit log, in the data directory: one JSON line per enrollment answer. */
   public static final Path AUDIT_FILE = Path.of("audit.log");
+  /** Held by a serving server in its data directory, with its process id. */
+  static final String SERVE_LOCK = ".serve.lock";
 
   private final Database database;
   private final EstServer server;
   private final AutoCloseable background;
   private final CaReloader caFiles;
+  /** The data directory's lock, held while serving; set by {@link #start}. */
+  private ProcessLock serving;
 
   /**
    * @param background what runs beside the listener, stopped after it
@@ -110,12 +116,50 @@ public final class ServerRuntime implements AutoCloseable {
         config.limits().maxHeaderBytes(), config.limits().idleTimeout(), config.limits().requestTimeout(),
         config.tls().provider() == ServerConfig.TlsProvider.BCJSSE ? BouncyCastle.JSSE : null,
         config.limits().maxConnections());
-    if (config.mode() == ServerConfig.Mode.GATEWAY) {
-      TlsPairFiles.Pair tls = dataDir.readTls();
-      warnIfExpiring(tls.chain().get(0), clock.instant());
-      return startGateway(dataDir, settings, tls.key(), tls.chain(), manufacturerCas, clock, random, decorator);
+    ProcessLock serving = holdForServing(dataDir);
+    try {
+      ServerRuntime runtime;
+      if (config.mode() == ServerConfig.Mode.GATEWAY) {
+        TlsPairFiles.Pair tls = dataDir.readTls();
+        warnIfExpiring(tls.chain().get(0), clock.instant());
+        runtime = startGateway(dataDir, settings, tls.key(), tls.chain(), manufacturerCas, clock, random, decorator);
+      } else {
+        runtime = startCa(dataDir, settings, manufacturerCas, clock, random, decorator);
+      }
+      runtime.serving = serving;
+      return runtime;
+    } catch (Exception | Error e) {
+      serving.close();
+      throw e;
     }
-    return startCa(dataDir, settings, manufacturerCas, clock, random, decorator);
+  }
+
+  /**
+   * Takes the data directory for this server ({@value #SERVE_LOCK}, held until {@link #close}):
+   * two servers on one database and queue, or {@code init --force} or {@code init --reenroll}
+   * beside a running server, would undo each other's work.
+   *
+   * @throws ConfigException if another server holds it
+   */
+  private static ProcessLock holdForServing(DataDir dataDir) throws ConfigException {
+    Path file = dataDir.root().resolve(SERVE_LOCK);
+    try {
+      return ProcessLock.tryHold(file).orElseThrow(() -> new ConfigException(dataDir.root()
+          + " is already served by another est-server" + ProcessLock.describeHolder(file) + "; one server per data "
+          + "directory"));
+    } catch (IOException e) {
+      throw new ConfigException("cannot lock " + file + ": " + e.getMessage(), e);
+    }
+  }
+
+  /** Whether a server holds the data directory {@code root} now. */
+  public static boolean isServed(Path root) throws IOException {
+    return ProcessLock.isHeld(root.resolve(SERVE_LOCK));
+  }
+
+  /** " (pid N)" naming the server holding {@code root}, or "". */
+  public static String server(Path root) {
+    return ProcessLock.describeHolder(root.resolve(SERVE_LOCK));
   }
 
   private static ServerRuntime startCa(DataDir dataDir, EstServer.Settings settings,
@@ -356,5 +400,8 @@ public final class ServerRuntime implements AutoCloseable {
       LOG.warn("stopping background work failed: {}", e.getMessage());
     }
     database.close();
+    if (serving != null) {
+      serving.close();
+    }
   }
 }

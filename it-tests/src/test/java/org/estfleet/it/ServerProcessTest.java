@@ -48,6 +48,16 @@ class ServerProcessTest {
           java.net.URI.create("https://localhost:" + port + "/.well-known/est/cacerts")).build(),
           HttpResponse.BodyHandlers.ofString());
       assertEquals(200, cacerts.statusCode());
+      Project.Result second = Project.run(dir, Project.java(jar, "serve", "--data", data.toString(), "--port", "0"),
+          Map.of(), 60);
+      Project.Result force = Project.run(dir, Project.java(jar, "init", "--data", data.toString(), "--force"),
+          Map.of(), 60);
+      assertEquals(2, second.exit(), second.err());
+      assertTrue(second.err().strip().endsWith(data.toAbsolutePath().normalize() + " is already served by another "
+          + "est-server (pid " + serve.pid() + "); one server per data directory"), second.err());
+      assertEquals(2, force.exit(), force.err());
+      assertEquals(List.of("est-server: " + data + " is being served by est-server (pid " + serve.pid()
+          + "): stop it first"), force.err().lines().toList());
 
       serve.destroy(); // SIGTERM
       assertTrue(serve.waitFor(30, TimeUnit.SECONDS), "stopped within 30s of SIGTERM");

@@ -31,6 +31,7 @@ import org.estfleet.pki.Csr;
 import org.estfleet.pki.CsrBuilder;
 import org.estfleet.pki.KeyAlgorithm;
 import org.estfleet.pki.Pem;
+import org.estfleet.server.ServerRuntime;
 import org.estfleet.server.ca.CaGenerator;
 import org.estfleet.server.ca.CaMaterial;
 import org.estfleet.server.ca.CertificateProfile;
@@ -200,8 +201,12 @@ final class InitCommand implements Callable<Integer> {
       throw new ConfigException("--upstream-trust: " + e.getMessage(), e);
     }
     ServerConfig config = ServerConfig.gatewayDefaults(gatewaySettings);
-    // Before the token goes to the upstream: a refusal after it would leave the token used.
+    // Before the token goes to the upstream: a refusal after it would leave the token used. The
+    // directory is made now too, so that one that cannot be is found before.
     checkDirectory();
+    if (!Files.isDirectory(data)) {
+      Files.createDirectories(data, PosixFilePermissions.asFileAttribute(PosixFilePermissions.fromString("rwx------")));
+    }
     Clock clock = Clock.systemUTC();
     Enrolled enrolled = enroll(gatewaySettings.upstreamUri(), trust, token, generalNames(names), clock);
     X509Certificate certificate = enrolled.certificate();
@@ -246,6 +251,7 @@ final class InitCommand implements Callable<Integer> {
     }
     checkToken();
     DataDir dataDir = DataDir.open(data);
+    checkNotServed();
     ServerConfig config = dataDir.config();
     if (config.mode() != ServerConfig.Mode.GATEWAY) {
       throw new ConfigException(data + " is not a gateway's data directory; --reenroll is for gateways");
@@ -380,11 +386,15 @@ final class InitCommand implements Callable<Integer> {
     }
   }
 
-  /** Refuses a data directory init may not write: a file, or a directory with something in it, unless --force. */
+  /**
+   * Refuses a data directory init may not write: a file, a directory with something in it unless
+   * --force, or one a running server holds.
+   */
   private void checkDirectory() throws IOException, ConfigException {
     if (Files.exists(data) && !Files.isDirectory(data)) {
       throw new ConfigException(data + " exists and is not a directory");
     }
+    checkNotServed();
     if (Files.isDirectory(data) && !force) {
       try (Stream<Path> entries = Files.list(data)) {
         if (entries.findAny().isPresent()) {
@@ -392,6 +402,13 @@ final class InitCommand implements Callable<Integer> {
               + "use --force to replace its CA, TLS identity and database");
         }
       }
+    }
+  }
+
+  private void checkNotServed() throws IOException, ConfigException {
+    if (Files.isDirectory(data) && ServerRuntime.isServed(data)) {
+      throw new ConfigException(data + " is being served by est-server" + ServerRuntime.server(data)
+          + ": stop it first");
     }
   }
 
