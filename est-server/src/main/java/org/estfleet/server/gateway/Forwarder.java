@@ -46,6 +46,8 @@ public final class Forwarder implements AutoCloseable {
   private static final Duration STOP_WITHIN = Duration.ofSeconds(10);
   /** Forwards for waiting devices at once; beyond it a device is told 202 at once. */
   static final int MAX_DEVICE_FORWARDS = 64;
+  /** Sendings of one request, before authentication, that wait for its forward under way. */
+  static final int MAX_RESEND_WAITERS = 2;
 
   private final PendingEnrollments queue;
   private final Upstream upstream;
@@ -57,6 +59,8 @@ public final class Forwarder implements AutoCloseable {
   private final Backoff backoff;
   /** The requests being forwarded now, each with the latch its forwarding thread opens when done. */
   private final ConcurrentHashMap<Long, CountDownLatch> inFlight = new ConcurrentHashMap<>();
+  /** Resendings of a request waiting for its forward under way ({@link #awaitForward}), by request. */
+  private final ConcurrentHashMap<Long, Integer> resendWaiters = new ConcurrentHashMap<>();
   private final ScheduledExecutorService executor;
   /** Runs the forwards of devices' requests, which may outlast the devices' wait for them. */
   private final ThreadPoolExecutor deviceForwards;
@@ -101,9 +105,9 @@ public final class Forwarder implements AutoCloseable {
     } catch (RuntimeException e) {
       // The next round tries again; one bad round must not end the forwarder. The same failure
       // at every round (a store that turned read-only) is logged once, not every few seconds.
-      String error = String.valueOf(e.getMessage());
+      String error = e.getClass().getName() + ": " + e.getMessage();
       if (!error.equals(lastRoundError)) {
-        LOG.error("gateway forwarding round failed (logged again only if the failure changes): {}", error, e);
+        LOG.error("gateway forwarding round failed (logged again only if the failure changes): {}", e.getMessage(), e);
       } else {
         LOG.debug("gateway forwarding round failed again: {}", error);
       }
@@ -230,6 +234,13 @@ public final class Forwarder implements AutoCloseable {
     if (underWay == null) {
       return Optional.empty();
     }
+    // Before authentication anyone holding the CSR may send it: a few sendings wait, more are
+    // told 202 at once, so that copies of one request cannot hold many request threads.
+    int waiting = resendWaiters.merge(seen.id(), 1, Integer::sum);
+    if (waiting > MAX_RESEND_WAITERS) {
+      release(seen.id());
+      return Optional.empty();
+    }
     try {
       if (!underWay.await(config.answerWithin().toMillis(), TimeUnit.MILLISECONDS)) {
         return Optional.empty();
@@ -237,8 +248,14 @@ public final class Forwarder implements AutoCloseable {
     } catch (InterruptedException e) {
       Thread.currentThread().interrupt();
       return Optional.empty();
+    } finally {
+      release(seen.id());
     }
     return current(seen);
+  }
+
+  private void release(long id) {
+    resendWaiters.computeIfPresent(id, (key, count) -> count == 1 ? null : count - 1);
   }
 
   private Optional<PendingEnrollment> forwardClaimed(PendingEnrollment seen, CountDownLatch claim) {

@@ -49,8 +49,9 @@ public record GatewayHealth(String mode, String status, UpstreamHealth upstream,
     PendingEnrollments.Depth depth = queue.depth();
     Instant fetchedAt = mirror.fetchedAt().orElse(null);
     boolean stale = mirror.stale();
-    GatewayIdentity.Validity validity = identity.validity(now);
+    // One read of the identity: a renewal switching it meanwhile does not mix two certificates.
     java.security.cert.X509Certificate certificate = identity.current().chain().get(0);
+    GatewayIdentity.Validity validity = GatewayIdentity.validity(certificate, now);
     // Due for renewal is normal until an attempt fails; expired is never.
     boolean certificateOk = validity == GatewayIdentity.Validity.OK
         || (validity == GatewayIdentity.Validity.RENEWAL_DUE && identity.lastError() == null);
@@ -65,6 +66,7 @@ public record GatewayHealth(String mode, String status, UpstreamHealth upstream,
         new CacheHealth(fetchedAt, fetchedAt == null ? null : Duration.between(fetchedAt, now).toSeconds(), stale,
             staleAfter.toSeconds(), refused),
         new CertificateHealth(org.estfleet.pki.Certificates.serialHex(certificate),
-            certificate.getNotAfter().toInstant(), identity.renewalDue(), validity.label(), identity.lastError()));
+            certificate.getNotAfter().toInstant(), GatewayIdentity.renewalDue(certificate), validity.label(),
+            identity.lastError()));
   }
 }

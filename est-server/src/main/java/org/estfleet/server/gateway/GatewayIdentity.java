@@ -87,7 +87,11 @@ public final class GatewayIdentity {
 
   /** When renewal is due: at two thirds of the certificate's lifetime. */
   public Instant renewalDue() {
-    X509Certificate certificate = current.chain().get(0);
+    return renewalDue(current.chain().get(0));
+  }
+
+  /** When renewal of {@code certificate} is due: at two thirds of its lifetime. */
+  public static Instant renewalDue(X509Certificate certificate) {
     Instant notBefore = certificate.getNotBefore().toInstant();
     Duration lifetime = Duration.between(notBefore, certificate.getNotAfter().toInstant());
     return notBefore.plusMillis((long) (lifetime.toMillis() * RENEW_AT));
@@ -95,10 +99,15 @@ public final class GatewayIdentity {
 
   /** The certificate's validity at {@code now}: renewal due from two thirds of its lifetime. */
   public Validity validity(Instant now) {
-    if (!now.isBefore(current.chain().get(0).getNotAfter().toInstant())) {
+    return validity(current.chain().get(0), now);
+  }
+
+  /** The validity of {@code certificate} at {@code now}, as {@link #validity(Instant)}. */
+  public static Validity validity(X509Certificate certificate, Instant now) {
+    if (!now.isBefore(certificate.getNotAfter().toInstant())) {
       return Validity.EXPIRED;
     }
-    return now.isBefore(renewalDue()) ? Validity.OK : Validity.RENEWAL_DUE;
+    return now.isBefore(renewalDue(certificate)) ? Validity.OK : Validity.RENEWAL_DUE;
   }
 
   /** Why the last renewal attempt failed; null if it succeeded or none was made. */

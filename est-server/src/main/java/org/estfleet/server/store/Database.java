@@ -30,6 +30,8 @@ import org.sqlite.SQLiteDataSource;
 public final class Database implements AutoCloseable {
   private static final Logger LOG = LoggerFactory.getLogger(Database.class);
   private static final Duration BUSY_TIMEOUT = Duration.ofSeconds(10);
+  /** SQLite's primary result code for a database locked by another connection past the busy timeout. */
+  private static final int SQLITE_BUSY = 5;
 
   private final HikariDataSource pool;
   /**
@@ -161,11 +163,21 @@ public final class Database implements AutoCloseable {
       statement.execute("BEGIN IMMEDIATE");
       try {
         statement.execute("PRAGMA user_version = " + version);
-      } finally {
-        statement.execute("ROLLBACK");
+      } catch (SQLException e) {
+        try {
+          statement.execute("ROLLBACK");
+        } catch (SQLException rollback) {
+          e.addSuppressed(rollback);
+        }
+        throw e;
       }
+      statement.execute("ROLLBACK");
     } catch (SQLException e) {
       pool.close();
+      if ((e.getErrorCode() & 0xff) == SQLITE_BUSY) {
+        throw new StoreException("database " + file + " stayed busy for " + BUSY_TIMEOUT.toSeconds()
+            + " s (another process writing to it); try again", e);
+      }
       throw new StoreException("database " + file + " cannot be written (" + rootMessage(e)
           + "): check the file's owner and mode, and that its directory and file system are writable", e);
     }

@@ -67,6 +67,42 @@ class GatewayRenewalTest {
     }
   }
 
+  @Test
+  void aRefusedRenewal_makesHealthDegradedWithItsReason_whileTheUpstreamIsUp() throws Exception {
+    try (TestServer ca = TestServer.start(dir.resolve("ca"), "{\"gatewayProfile\": {\"lifetime\": \"9s\", "
+            + "\"backdate\": \"0s\"}}", delegate -> new org.estfleet.server.ForwardingCa(delegate) {
+              @Override
+              public org.estfleet.server.ca.IssueResult issue(org.estfleet.server.ca.IssueRequest request)
+                  throws org.estfleet.est.EstException {
+                if (request.reenroll() && request.requester().deviceId().equals("gateway-1")) {
+                  throw org.estfleet.est.EstException.forbidden("not now, gateway-1");
+                }
+                return super.issue(request);
+              }
+            });
+        TestServer gateway = TestServer.startGateway(dir.resolve("gateway"), ca,
+            "{\"gateway\": {\"forwardInterval\": \"100ms\"}}")) {
+      Await.until("the gateway's renewal refused", Duration.ofSeconds(30),
+          () -> health(gateway).getAsJsonObject("certificate").has("lastError"));
+      com.google.gson.JsonObject report = health(gateway);
+
+      assertEquals("degraded", report.get("status").getAsString());
+      assertEquals("up", report.getAsJsonObject("upstream").get("state").getAsString());
+      assertEquals("renewal-due", report.getAsJsonObject("certificate").get("state").getAsString());
+      assertTrue(report.getAsJsonObject("certificate").get("lastError").getAsString()
+          .startsWith("refused (HTTP 403): not now, gateway-1"), report.toString());
+    }
+  }
+
+  private static com.google.gson.JsonObject health(TestServer server) {
+    try {
+      return com.google.gson.JsonParser.parseString(new String(EstTestClient.anonymous(server).get("/health").body(),
+          java.nio.charset.StandardCharsets.UTF_8)).getAsJsonObject();
+    } catch (Exception e) {
+      throw new IllegalStateException(e);
+    }
+  }
+
   private static X509Certificate peerCertificate(HttpResponse<byte[]> response) throws SSLPeerUnverifiedException {
     return (X509Certificate) response.sslSession().orElseThrow().getPeerCertificates()[0];
   }
