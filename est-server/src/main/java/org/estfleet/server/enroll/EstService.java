@@ -167,7 +167,7 @@ public final class EstService {
     try {
       throttle.check(from, claimed);
       enrollments.admit(from);
-      IssueResult result = decide(label, credentials, csrDer, reenroll);
+      IssueResult result = decide(label, credentials, csrDer, reenroll, audited);
       if (result instanceof IssueResult.Issued issued) {
         // The identity authenticated (the certificate's CN is checked to be it), not one a header claimed.
         Certificates.commonName(issued.certificate().getSubjectX500Principal())
@@ -227,8 +227,8 @@ public final class EstService {
     return audited;
   }
 
-  private IssueResult decide(String label, Credentials credentials, byte[] csrDer, boolean reenroll)
-      throws EstException {
+  private IssueResult decide(String label, Credentials credentials, byte[] csrDer, boolean reenroll,
+      Map<String, Object> audited) throws EstException {
     LabelPolicy policy = policy(label);
     try {
       Optional<Forwarding> forwarding = credentials.forwarded();
@@ -244,6 +244,9 @@ public final class EstService {
       if (gateway == null) {
         Optional<IssueResult> answer = stored.answer(label, csr, credentials.clientCertificate());
         if (answer.isPresent()) {
+          // Told before authentication, to the very same CSR: the audit must not read as if the
+          // client had authenticated as the identity it names.
+          audited.put("authenticated", false);
           if (answer.get() instanceof IssueResult.Issued issued && !issued.earlier()) {
             // A gateway's first delivery of what its upstream issued: counted, whatever the limit.
             Certificates.commonName(issued.certificate().getSubjectX500Principal()).ifPresent(enrollments::issued);

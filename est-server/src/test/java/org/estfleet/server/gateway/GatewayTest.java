@@ -288,6 +288,10 @@ class GatewayTest {
     assertEquals(List.of("pending", "issued", "resent", "resent", "issued", "rate-limited"),
         audited.stream().map(line -> line.get("result").getAsString()).toList());
     assertEquals(Certificates.serialHex(collected), audited.get(3).get("serial").getAsString());
+    // The collections and resends were answered to the same CSR before authentication; the renewal authenticated.
+    assertEquals(List.of(false, false, false), audited.subList(1, 4).stream()
+        .map(line -> line.get("authenticated").getAsBoolean()).toList());
+    assertTrue(!audited.get(4).has("authenticated"), audited.get(4).toString());
   }
 
   @Test
