@@ -137,11 +137,13 @@ public final class EstLoad implements Callable<Integer> {
   String tlsProvider;
 
   @Option(names = "--key-type", paramLabel = "TYPE", defaultValue = "ec-p256",
-      description = "Keys of the CSRs: ec-p256 (a new key per request) or rsa-2048 (from a pool of --key-pool keys).")
+      description = "Keys of the CSRs: ec-p256 (a new key per request) or rsa-2048 (for simpleenroll from a pool of "
+          + "--key-pool keys).")
   String keyType;
 
   @Option(names = "--key-pool", paramLabel = "N",
-      description = "Keys made ahead and reused by CSRs (default: 0 for ec-p256, a new key each time; 32 for rsa-2048).")
+      description = "simpleenroll: keys made ahead and reused by CSRs (default: 0 for ec-p256, a new key each time; "
+          + "32 for rsa-2048). Never for simplereenroll, which makes a new key each time.")
   Integer keyPool;
 
   @Option(names = "--timeout", paramLabel = "DURATION", defaultValue = "30s",
@@ -197,7 +199,10 @@ public final class EstLoad implements Callable<Integer> {
     checkUsage();
     String[] protocols = {tls.equals("1.2") ? "TLSv1.2" : "TLSv1.3"};
     KeyAlgorithm algorithm = keyType.equals("rsa-2048") ? KeyAlgorithm.RSA_2048 : KeyAlgorithm.EC_P256;
-    int pool = keyPool != null ? keyPool : algorithm == KeyAlgorithm.RSA_2048 ? 32 : 0;
+    // A re-enrollment needs a key its identity has not had certified: a server answers a key it
+    // certified before with that certificate again (a client's retry), which would be measured.
+    // cacerts sends no CSR.
+    int pool = op != Op.simpleenroll ? 0 : keyPool != null ? keyPool : algorithm == KeyAlgorithm.RSA_2048 ? 32 : 0;
     SecureRandom random = new SecureRandom();
     List<X509Certificate> roots;
     try {
@@ -465,8 +470,40 @@ public final class EstLoad implements Callable<Integer> {
     if (warmup != null && (warmup.isZero() || warmup.compareTo(Duration.ofMinutes(10)) > 0)) {
       throw new ParameterException(spec.commandLine(), "--warmup: must be positive and at most 10m");
     }
-    if (keyPool != null && keyPool < 0) {
-      throw new ParameterException(spec.commandLine(), "--key-pool: must be 0 or more");
+    if (keyPool != null && (keyPool < 0 || keyPool > 100_000)) {
+      throw new ParameterException(spec.commandLine(), "--key-pool: must be between 0 and 100000");
+    }
+    if (keyPool != null && keyPool > 0 && op == Op.simplereenroll) {
+      throw new ParameterException(spec.commandLine(), "--key-pool: simplereenroll makes a new key each time: a "
+          + "server answers a key it certified before for the same identity with that certificate again (RFC 7030 "
+          + "retries), and that, not a re-enrollment, would be measured");
+    }
+    if (url.getPort() > 65535) {
+      throw new ParameterException(spec.commandLine(), "--url: port " + url.getPort() + " is beyond 65535");
+    }
+    if (timeout.isZero() || timeout.isNegative() || timeout.compareTo(Duration.ofMinutes(10)) > 0) {
+      throw new ParameterException(spec.commandLine(), "--timeout: must be positive and at most 10m (a request in "
+          + "flight at the end of the run is waited for that long)");
+    }
+    if (resumption && tlsProvider.equals("BCJSSE")) {
+      throw new ParameterException(spec.commandLine(), "--tls-resumption: BCJSSE does not resume the sessions it "
+          + "is offered here (none of 4 against OpenSSL); use --tls-provider SunJSSE");
+    }
+    checkOutput("--json", json);
+    checkOutput("--hgrm", hgrm);
+  }
+
+  /** An output file's directory must be there before the run, not found missing after it. */
+  private void checkOutput(String option, Path file) {
+    if (file == null) {
+      return;
+    }
+    Path directory = file.toAbsolutePath().getParent();
+    if (java.nio.file.Files.isDirectory(file)) {
+      throw new ParameterException(spec.commandLine(), option + ": " + file + " is a directory");
+    }
+    if (directory != null && !java.nio.file.Files.isDirectory(directory)) {
+      throw new ParameterException(spec.commandLine(), option + ": " + directory + " is not a directory");
     }
   }
 

@@ -49,7 +49,12 @@ final class HttpsConnection implements AutoCloseable {
       plain.setTcpNoDelay(true);
       plain.connect(new InetSocketAddress(base.getHost(), port), timeoutMillis);
       SSLSocket tls = (SSLSocket) factory.createSocket(plain, base.getHost(), port, true);
-      tls.setEnabledProtocols(protocols);
+      javax.net.ssl.SSLParameters parameters = tls.getSSLParameters();
+      parameters.setProtocols(protocols);
+      // The server's certificate must name the host of --url (RFC 7030 section 3.6, RFC 6125): a
+      // chain under --trust alone would let any server of that CA collect the tokens.
+      parameters.setEndpointIdentificationAlgorithm("HTTPS");
+      tls.setSSLParameters(parameters);
       tls.setSoTimeout(timeoutMillis);
       tls.startHandshake();
       return new HttpsConnection(tls, base.getHost() + (base.getPort() < 0 ? "" : ":" + base.getPort()));

@@ -122,6 +122,31 @@ class EstLoadTest {
   }
 
   @Test
+  void aServerCertificateForAnotherHost_isRefused_onBothTlsProviders() throws Exception {
+    Path data = dir.resolve("elsewhere");
+    org.estfleet.server.Cli.Run init = org.estfleet.server.Cli.run("init", "--data", data.toString(), "--hostname",
+        "example.test");
+    assertEquals(0, init.exit(), init.err());
+    try (TestServer elsewhere = TestServer.start(data)) {
+      for (String provider : List.of("SunJSSE", "BCJSSE")) {
+        for (boolean everyHandshake : new boolean[] {false, true}) {
+          List<String> args = new ArrayList<>(List.of("--url", "https://127.0.0.1:" + elsewhere.baseUri().getPort(),
+              "--op", "cacerts", "--trust", data.resolve("ca/root.pem").toString(), "--quiet", "--count", "2",
+              "--concurrency", "1", "--tls-provider", provider));
+          if (everyHandshake) {
+            args.add("--validate-every-handshake");
+          }
+
+          Run run = load(args);
+
+          assertEquals(EstLoad.EXIT_FAILURE, run.exit(), provider + ": " + run.out() + run.err());
+          assertTrue(run.out().contains("0 ok"), provider + ": " + run.out());
+        }
+      }
+    }
+  }
+
+  @Test
   void simpleenroll_withTokens_newConnectionEachTime_tls12_rsa() throws Exception {
     Path json = dir.resolve("enroll.json");
     long before = server.ledger(ledger -> ledger.count());
@@ -272,9 +297,17 @@ class EstLoadTest {
     Run noIdentities = load(common("simplereenroll", "--basic", "a:b", "--identities", "0"));
     Run resumedIdentities = load(common("simplereenroll", "--basic", "a:b", "--identities", "3", "--concurrency", "2",
         "--new-connection-per-request", "--tls-resumption"));
+    Run pooledReenrollment = load(common("simplereenroll", "--basic", "a:b", "--key-type", "rsa-2048", "--key-pool",
+        "4"));
+    Run noTimeout = load(common("cacerts", "--timeout", "0s"));
+    Run noSuchPort = load("--url", "https://127.0.0.1:99999", "--op", "cacerts", "--trust", trust.toString());
+    Run bcResumption = load(common("cacerts", "--new-connection-per-request", "--tls-resumption", "--tls-provider",
+        "BCJSSE"));
+    Run jsonNowhere = load(common("cacerts", "--json", dir.resolve("missing/result.json").toString()));
 
     for (Run run : List.of(noTrust, badOp, badTls, badProvider, badRate, noCredentials, plainHttp, badTokens,
-        resumptionAlone, noWarmup, noIdentities, resumedIdentities)) {
+        resumptionAlone, noWarmup, noIdentities, resumedIdentities, pooledReenrollment, noTimeout, noSuchPort,
+        bcResumption, jsonNowhere)) {
       assertEquals(2, run.exit(), run.err());
       assertEquals(1, run.err().strip().lines().count(), run.err());
       assertTrue(run.err().startsWith("est-load: "), run.err());
@@ -283,5 +316,7 @@ class EstLoadTest {
     assertTrue(badTokens.err().contains("line 1: expected ID:TOKEN"), badTokens.err());
     assertTrue(badProvider.err().contains("neither SunJSSE nor BCJSSE"), badProvider.err());
     assertTrue(resumedIdentities.err().contains("as its previous identity"), resumedIdentities.err());
+    assertTrue(pooledReenrollment.err().contains("simplereenroll makes a new key each time"), pooledReenrollment.err());
+    assertTrue(jsonNowhere.err().contains("missing is not a directory"), jsonNowhere.err());
   }
 }
