@@ -215,6 +215,8 @@ public final class EstLoad implements Callable<Integer> {
     Workload workload;
     try {
       workload = Workload.of(op, basePath, basic, tokens, algorithm, pool, random);
+    } catch (java.nio.file.NoSuchFileException e) {
+      throw new IllegalArgumentException("--tokens: " + tokens + ": no such file", e);
     } catch (IOException e) {
       throw new IllegalArgumentException("--tokens: " + e.getMessage(), e);
     }
@@ -228,7 +230,8 @@ public final class EstLoad implements Callable<Integer> {
       for (int i = 0; i < wanted; i++) {
         clients.add(enrollIdentity(url, workload, anonymous, protocols, timeoutMillis, random));
       }
-      err.println("est-load: enrolled " + clients.size() + " client identities for simplereenroll");
+      err.println("est-load: enrolled " + clients.size() + " client identit" + (clients.size() == 1 ? "y" : "ies")
+          + " for simplereenroll");
     }
 
     // Each worker's TLS context is made before the clock starts (costly in BCJSSE, and not what
@@ -275,8 +278,11 @@ public final class EstLoad implements Callable<Integer> {
             ms(total.getValueAtPercentile(99)), ms(total.getValueAtPercentile(99.9)), ms(total.getMaxValue()),
             round(total.getMean() / 1000.0)));
     out.println(summary(result));
+    new TreeMap<>(measured.firstErrors()).forEach((outcome, reason) ->
+        err.println("est-load: " + outcome + ", the first: " + reason));
     if (workload.usesTokens() && workload.tokensLeft() == 0 && (count == null || requests < count)) {
-      err.println("est-load: the tokens ran out after " + requests + " requests" + (count == null ? "" : " of " + count)
+      err.println("est-load: the tokens ran out after " + requests + " request" + (requests == 1 ? "" : "s")
+          + (count == null ? "" : " of " + count)
           + "; the run ended early (make more: est-server token --device ID --count N)");
     }
     if (json != null) {
@@ -295,7 +301,19 @@ public final class EstLoad implements Callable<Integer> {
   }
 
   /** What one phase of load measured. */
-  private record Phase(double seconds, Histogram latency, LongAdder ok, Map<String, LongAdder> outcomes) {}
+  private record Phase(double seconds, Histogram latency, LongAdder ok, Map<String, LongAdder> outcomes,
+      Map<String, String> firstErrors) {}
+
+  /** An exception's messages down its causes, for the one line that says why requests failed. */
+  private static String reasons(Throwable e) {
+    StringBuilder text = new StringBuilder();
+    for (Throwable t = e; t != null && text.length() < 400; t = t.getCause()) {
+      if (t.getMessage() != null && text.indexOf(t.getMessage()) < 0) {
+        text.append(text.length() == 0 ? "" : ": ").append(t.getMessage());
+      }
+    }
+    return text.length() == 0 ? e.getClass().getName() : text.toString().replaceAll("[\\r\\n]+", " ");
+  }
 
   /**
    * Runs the workers for {@code limit} or {@code maxRequests}, whichever ends first. Worker
@@ -308,6 +326,7 @@ public final class EstLoad implements Callable<Integer> {
       int timeoutMillis, PrintWriter err, boolean live) throws InterruptedException {
     Recorder recorder = new Recorder(3);
     Map<String, LongAdder> outcomes = new ConcurrentHashMap<>();
+    Map<String, String> firstErrors = new ConcurrentHashMap<>();
     AtomicLong started = new AtomicLong();
     AtomicBoolean stop = new AtomicBoolean();
     LongAdder okCount = new LongAdder();
@@ -371,6 +390,7 @@ public final class EstLoad implements Callable<Integer> {
               }
             } catch (IOException | RuntimeException e) {
               outcome = "io:" + e.getClass().getSimpleName();
+              firstErrors.putIfAbsent(outcome, reasons(e));
               if (connection != null) {
                 connection.close();
                 connection = null;
@@ -421,7 +441,7 @@ public final class EstLoad implements Callable<Integer> {
       }
     }
     total.add(recorder.getIntervalHistogram());
-    return new Phase((System.nanoTime() - begin) / 1e9, total, okCount, outcomes);
+    return new Phase((System.nanoTime() - begin) / 1e9, total, okCount, outcomes, firstErrors);
   }
 
   private void checkUsage() {

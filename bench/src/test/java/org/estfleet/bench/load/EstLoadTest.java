@@ -141,6 +141,9 @@ class EstLoadTest {
 
           assertEquals(EstLoad.EXIT_FAILURE, run.exit(), provider + ": " + run.out() + run.err());
           assertTrue(run.out().contains("0 ok"), provider + ": " + run.out());
+          // Why, once: SunJSSE "No subject alternative names matching IP address 127.0.0.1 found", BCJSSE alike.
+          assertTrue(run.err().contains(", the first: ") && run.err().contains("matching IP address 127.0.0.1"),
+              provider + ": " + run.err());
         }
       }
     }
@@ -304,10 +307,11 @@ class EstLoadTest {
     Run bcResumption = load(common("cacerts", "--new-connection-per-request", "--tls-resumption", "--tls-provider",
         "BCJSSE"));
     Run jsonNowhere = load(common("cacerts", "--json", dir.resolve("missing/result.json").toString()));
+    Run noTokensFile = load(common("simpleenroll", "--tokens", dir.resolve("none.tokens").toString()));
 
     for (Run run : List.of(noTrust, badOp, badTls, badProvider, badRate, noCredentials, plainHttp, badTokens,
         resumptionAlone, noWarmup, noIdentities, resumedIdentities, pooledReenrollment, noTimeout, noSuchPort,
-        bcResumption, jsonNowhere)) {
+        bcResumption, jsonNowhere, noTokensFile)) {
       assertEquals(2, run.exit(), run.err());
       assertEquals(1, run.err().strip().lines().count(), run.err());
       assertTrue(run.err().startsWith("est-load: "), run.err());
@@ -318,5 +322,6 @@ class EstLoadTest {
     assertTrue(resumedIdentities.err().contains("as its previous identity"), resumedIdentities.err());
     assertTrue(pooledReenrollment.err().contains("simplereenroll makes a new key each time"), pooledReenrollment.err());
     assertTrue(jsonNowhere.err().contains("missing is not a directory"), jsonNowhere.err());
+    assertTrue(noTokensFile.err().contains("none.tokens: no such file"), noTokensFile.err());
   }
 }
