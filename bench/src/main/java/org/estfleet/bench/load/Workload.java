@@ -78,7 +78,8 @@ final class Workload {
 
   /** Whether requests take a token each from the tokens file. */
   boolean usesTokens() {
-    return tokens != null;
+    // simplereenroll spends tokens only on enrolling its client identities, before the run.
+    return tokens != null && op == EstLoad.Op.simpleenroll;
   }
 
   /** How many tokens are left. */

@@ -182,6 +182,11 @@ class EstLoadTest {
     assertEquals(12, result.ok(), result.outcomes().toString());
     assertEquals("BCJSSE", result.tlsProvider());
     assertEquals(before + 3 + 12, (long) server.ledger(ledger -> ledger.count()));
+
+    Run timed = load(common("simplereenroll", "--tokens", tokens("timed", 2).toString(), "--identities", "2",
+        "--concurrency", "2", "--duration", "1s"));
+    assertEquals(0, timed.exit(), timed.err());
+    assertTrue(!timed.err().contains("ran out"), "its tokens enrolled the identities, before the run: " + timed.err());
   }
 
   @Test
