@@ -498,6 +498,18 @@ public final class EstLoad implements Callable<Integer> {
           + "server answers a key it certified before for the same identity with that certificate again (RFC 7030 "
           + "retries), and that, not a re-enrollment, would be measured");
     }
+    if (url.getRawQuery() != null || url.getRawFragment() != null || url.getRawUserInfo() != null) {
+      throw new ParameterException(spec.commandLine(), "--url: '" + url + "' has a query, fragment or user info, "
+          + "which est-load would not send (credentials: --basic or --tokens)");
+    }
+    if (basic != null && tokens != null) {
+      throw new ParameterException(spec.commandLine(), "--basic and --tokens: give one");
+    }
+    if (identities != null && identities > concurrency && !newConnection) {
+      // On kept-alive connections each worker keeps the identity of its one connection.
+      throw new ParameterException(spec.commandLine(), "--identities " + identities + " is more than --concurrency "
+          + concurrency + ": on kept-alive connections each worker presents one; add --new-connection-per-request");
+    }
     if (url.getPort() > 65535) {
       throw new ParameterException(spec.commandLine(), "--url: port " + url.getPort() + " is beyond 65535");
     }

@@ -313,10 +313,13 @@ class EstLoadTest {
         "BCJSSE"));
     Run jsonNowhere = load(common("cacerts", "--json", dir.resolve("missing/result.json").toString()));
     Run noTokensFile = load(common("simpleenroll", "--tokens", dir.resolve("none.tokens").toString()));
+    Run userInfo = load("--url", "https://user:pw@127.0.0.1:1", "--op", "cacerts", "--trust", trust.toString());
+    Run bothCredentials = load(common("simpleenroll", "--basic", "a:b", "--tokens", "x.tokens"));
+    Run idleIdentities = load(common("simplereenroll", "--basic", "a:b", "--identities", "6", "--concurrency", "2"));
 
     for (Run run : List.of(noTrust, badOp, badTls, badProvider, badRate, noCredentials, plainHttp, badTokens,
         resumptionAlone, noWarmup, noIdentities, resumedIdentities, pooledReenrollment, noTimeout, noSuchPort,
-        bcResumption, jsonNowhere, noTokensFile)) {
+        bcResumption, jsonNowhere, noTokensFile, userInfo, bothCredentials, idleIdentities)) {
       assertEquals(2, run.exit(), run.err());
       assertEquals(1, run.err().strip().lines().count(), run.err());
       assertTrue(run.err().startsWith("est-load: "), run.err());
