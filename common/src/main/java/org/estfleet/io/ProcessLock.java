@@ -21,7 +21,8 @@ import java.util.concurrent.ConcurrentHashMap;
  *
  * <p>POSIX locks belong to a process and a file, and closing any channel on the file drops them:
  * this process's own holds are therefore remembered, and a file it holds is never opened again
- * here to test it.
+ * here, neither to lock it nor to read the holder's id. A file system without locks (ENOLCK)
+ * makes {@link #tryHold} throw; callers decide whether to go on without.
  */
 public final class ProcessLock implements AutoCloseable {
   private static final Set<Path> HELD = ConcurrentHashMap.newKeySet();
@@ -71,21 +72,24 @@ public final class ProcessLock implements AutoCloseable {
     }
   }
 
-  /** Whether a process, this one included, holds {@code file}'s lock now. */
-  public static boolean isHeld(Path file) throws IOException {
-    if (!Files.exists(file)) {
+  /** Whether this process holds {@code file}'s lock (through {@link #tryHold}). */
+  public static boolean heldHere(Path file) {
+    try {
+      return HELD.contains(key(file));
+    } catch (IOException e) {
       return false;
     }
-    Optional<ProcessLock> mine = tryHold(file);
-    mine.ifPresent(ProcessLock::close);
-    return mine.isEmpty();
   }
 
   /**
    * The process id a holder wrote in {@code file}, if that process lives: the holder may not have
-   * written its own yet, and the file keeps the last holder's after it ended.
+   * written its own yet, and the file keeps the last holder's after it ended. This process's own,
+   * without reading the file, if it holds it: opening the file would drop its lock.
    */
   public static Optional<Long> holder(Path file) {
+    if (heldHere(file)) {
+      return Optional.of(ProcessHandle.current().pid());
+    }
     try {
       String text = Files.readString(file, StandardCharsets.US_ASCII).strip();
       if (!text.matches("[0-9]{1,18}")) {
@@ -107,10 +111,13 @@ public final class ProcessLock implements AutoCloseable {
   @Override
   public void close() {
     try {
-      lock.release();
-      channel.close();
+      try {
+        lock.release();
+      } finally {
+        channel.close(); // releases it in any case
+      }
     } catch (IOException e) {
-      // releasing a lock: the process's end releases it anyway
+      // nothing to do: the process's end releases it anyway
     } finally {
       HELD.remove(file);
     }

@@ -13,9 +13,9 @@ import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.Optional;
 import java.util.concurrent.atomic.AtomicReference;
 import java.util.function.UnaryOperator;
-import java.util.Optional;
 import org.estfleet.io.ProcessLock;
 import org.estfleet.est.client.ClientAuth;
 import org.estfleet.est.client.EstClient;
@@ -71,7 +71,7 @@ public final class ServerRuntime implements AutoCloseable {
   /** The audit log, in the data directory: one JSON line per enrollment answer. */
   public static final Path AUDIT_FILE = Path.of("audit.log");
   /** Held by a serving server in its data directory, with its process id. */
-  static final String SERVE_LOCK = ".serve.lock";
+  public static final String SERVE_LOCK = ".serve.lock";
 
   private final Database database;
   private final EstServer server;
@@ -129,7 +129,9 @@ public final class ServerRuntime implements AutoCloseable {
       runtime.serving = serving;
       return runtime;
     } catch (Exception | Error e) {
-      serving.close();
+      if (serving != null) {
+        serving.close();
+      }
       throw e;
     }
   }
@@ -142,24 +144,26 @@ public final class ServerRuntime implements AutoCloseable {
    * @throws ConfigException if another server holds it
    */
   private static ProcessLock holdForServing(DataDir dataDir) throws ConfigException {
-    Path file = dataDir.root().resolve(SERVE_LOCK);
+    Path file = serveLock(dataDir.root());
+    Optional<ProcessLock> held;
     try {
-      return ProcessLock.tryHold(file).orElseThrow(() -> new ConfigException(dataDir.root()
-          + " is already served by another est-server" + ProcessLock.describeHolder(file) + "; one server per data "
-          + "directory"));
+      held = ProcessLock.tryHold(file);
     } catch (IOException e) {
-      throw new ConfigException("cannot lock " + file + ": " + e.getMessage(), e);
+      // A file system without locks (some network mounts): serve as before this check existed.
+      LOG.warn("cannot lock {} ({}); serving without the check that no other est-server or init uses this "
+          + "directory", file, e.getMessage());
+      return null;
     }
+    return held.orElseThrow(() -> new ConfigException(dataDir.root() + " is already served by another est-server"
+        + ProcessLock.describeHolder(file) + "; one server per data directory"));
   }
 
-  /** Whether a server holds the data directory {@code root} now. */
-  public static boolean isServed(Path root) throws IOException {
-    return ProcessLock.isHeld(root.resolve(SERVE_LOCK));
-  }
-
-  /** " (pid N)" naming the server holding {@code root}, or "". */
-  public static String server(Path root) {
-    return ProcessLock.describeHolder(root.resolve(SERVE_LOCK));
+  /**
+   * The lock file a serving server holds in the data directory {@code root}; {@code init} holds it
+   * too while it replaces what a server would be using.
+   */
+  public static Path serveLock(Path root) {
+    return root.resolve(SERVE_LOCK);
   }
 
   private static ServerRuntime startCa(DataDir dataDir, EstServer.Settings settings,
@@ -389,19 +393,22 @@ public final class ServerRuntime implements AutoCloseable {
 
   @Override
   public void close() {
-    if (caFiles != null) {
-      // No check switches the listener while it stops.
-      caFiles.close();
-    }
-    server.close();
     try {
-      background.close();
-    } catch (Exception e) {
-      LOG.warn("stopping background work failed: {}", e.getMessage());
-    }
-    database.close();
-    if (serving != null) {
-      serving.close();
+      if (caFiles != null) {
+        // No check switches the listener while it stops.
+        caFiles.close();
+      }
+      server.close();
+      try {
+        background.close();
+      } catch (Exception e) {
+        LOG.warn("stopping background work failed: {}", e.getMessage());
+      }
+      database.close();
+    } finally {
+      if (serving != null) {
+        serving.close();
+      }
     }
   }
 }

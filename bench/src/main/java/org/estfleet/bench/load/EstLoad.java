@@ -493,6 +493,9 @@ public final class EstLoad implements Callable<Integer> {
     if (keyPool != null && (keyPool < 0 || keyPool > 100_000)) {
       throw new ParameterException(spec.commandLine(), "--key-pool: must be between 0 and 100000");
     }
+    if (keyPool != null && op == Op.cacerts) {
+      throw new ParameterException(spec.commandLine(), "--key-pool: cacerts sends no CSR");
+    }
     if (keyPool != null && keyPool > 0 && op == Op.simplereenroll) {
       throw new ParameterException(spec.commandLine(), "--key-pool: simplereenroll makes a new key each time: a "
           + "server answers a key it certified before for the same identity with that certificate again (RFC 7030 "

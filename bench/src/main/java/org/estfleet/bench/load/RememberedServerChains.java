@@ -24,8 +24,9 @@ import javax.net.ssl.X509ExtendedTrustManager;
  * server it measures, and Bouncy Castle's PKIX trust manager builds and validates the path at
  * every handshake, verifying each signature twice: about a third of est-load's CPU on new
  * connections. A chain that fails is never remembered; one with other bytes is validated in full.
- * est-load authenticates the server by its {@code --trust} roots alone (it contacts one host and
- * port, no host name check), so the outcome for the same bytes is the same within the minute.
+ * The full validation includes the host name check (the sockets' endpoint identification): a run
+ * contacts one host and port, so the outcome for the same bytes is the same within the minute. A
+ * trust manager shared by runs against several hosts would have to remember per host.
  */
 final class RememberedServerChains extends X509ExtendedTrustManager {
   static final Duration REMEMBERED = Duration.ofMinutes(1);

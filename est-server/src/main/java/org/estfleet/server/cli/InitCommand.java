@@ -25,6 +25,7 @@ import org.estfleet.est.client.ClientAuth;
 import org.estfleet.est.client.EnrollOutcome;
 import org.estfleet.est.client.EstClient;
 import org.estfleet.io.AtomicFile;
+import org.estfleet.io.ProcessLock;
 import org.estfleet.json.Json;
 import org.estfleet.pki.Certificates;
 import org.estfleet.pki.Csr;
@@ -77,6 +78,9 @@ final class InitCommand implements Callable<Integer> {
   @Spec
   CommandSpec spec;
 
+  /** The data directory's serve lock while this init replaces its contents; null if not taken. */
+  private ProcessLock held;
+
   @Option(names = "--data", required = true, paramLabel = "DIR", description = "The data directory to create.")
   Path data;
 
@@ -112,6 +116,16 @@ final class InitCommand implements Callable<Integer> {
 
   @Override
   public Integer call() throws Exception {
+    try {
+      return initialize();
+    } finally {
+      if (held != null) {
+        held.close();
+      }
+    }
+  }
+
+  private int initialize() throws Exception {
     if (reenroll) {
       return reenrollGateway();
     }
@@ -394,21 +408,33 @@ final class InitCommand implements Callable<Integer> {
     if (Files.exists(data) && !Files.isDirectory(data)) {
       throw new ConfigException(data + " exists and is not a directory");
     }
-    checkNotServed();
     if (Files.isDirectory(data) && !force) {
       try (Stream<Path> entries = Files.list(data)) {
-        if (entries.findAny().isPresent()) {
+        // A serve lock left by a server that ran here is not content (ls does not show it).
+        if (entries.anyMatch(entry -> !entry.getFileName().toString().equals(ServerRuntime.SERVE_LOCK))) {
           throw new ConfigException(data + " already exists and is not empty; "
               + "use --force to replace its CA, TLS identity and database");
         }
       }
     }
+    checkNotServed();
   }
 
-  private void checkNotServed() throws IOException, ConfigException {
-    if (Files.isDirectory(data) && ServerRuntime.isServed(data)) {
-      throw new ConfigException(data + " is being served by est-server" + ServerRuntime.server(data)
-          + ": stop it first");
+  /**
+   * Takes the data directory's serve lock for the rest of this run, so that no server starts on
+   * what init is replacing; refused if a server holds it. Nothing to take for a directory not
+   * there yet; a file system without locks is not checked.
+   */
+  private void checkNotServed() throws ConfigException {
+    if (held != null || !Files.isDirectory(data)) {
+      return;
+    }
+    Path file = ServerRuntime.serveLock(data);
+    try {
+      held = ProcessLock.tryHold(file).orElseThrow(() -> new ConfigException(data + " is being served by est-server"
+          + ProcessLock.describeHolder(file) + ": stop it first"));
+    } catch (IOException e) {
+      // no locks on this file system: as before the check existed
     }
   }
 

@@ -205,6 +205,37 @@ class CommandLineTest {
   }
 
   @Test
+  void initForce_onADirectoryBeingServed_isRefused_andTheServerKeepsItsLock() throws Exception {
+    try (TestServer server = TestServer.start(dir.resolve("served"))) {
+      Path lock = server.dataDir().resolve(".serve.lock");
+      byte[] database = Files.readAllBytes(server.dataDir().resolve("estfleet.db"));
+
+      Run force = run("init", "--data", server.dataDir().toString(), "--force");
+
+      assertEquals(2, force.exit(), force.err());
+      assertEquals("est-server: " + server.dataDir() + " is being served by est-server (pid "
+          + ProcessHandle.current().pid() + "): stop it first", force.err().strip());
+      assertTrue(org.estfleet.io.ProcessLock.heldHere(lock), "still the server's");
+      assertTrue(org.estfleet.io.ProcessLock.tryHold(lock).isEmpty());
+      assertTrue(java.util.Arrays.equals(database, Files.readAllBytes(server.dataDir().resolve("estfleet.db"))),
+          "nothing replaced");
+    }
+    // Stopped: the lock is free, and the file it leaves is not content that makes init refuse.
+    Files.delete(dir.resolve("served/server.json"));
+    for (String name : List.of("ca", "tls", "estfleet.db", "estfleet.db-wal", "estfleet.db-shm", "audit.log")) {
+      Path entry = dir.resolve("served").resolve(name);
+      if (Files.isDirectory(entry)) {
+        try (var files = Files.walk(entry)) {
+          files.sorted(java.util.Comparator.reverseOrder()).forEach(path -> path.toFile().delete());
+        }
+      } else {
+        Files.deleteIfExists(entry);
+      }
+    }
+    assertEquals(0, run("init", "--data", dir.resolve("served").toString()).exit());
+  }
+
+  @Test
   void serve_onSunJsse_enrolls() throws Exception {
     try (TestServer server = TestServer.start(dir.resolve("sun"), "{\"tls\": {\"provider\": \"SunJSSE\"}}")) {
       Csr csr = new CsrBuilder().commonName("device-1").sign(KeyAlgorithm.EC_P256.generate(TestPki.RANDOM));

@@ -65,7 +65,7 @@ public final class StateLock implements AutoCloseable {
       throw AgentException.failure("cannot lock " + file + ": " + e.getMessage(), e);
     }
     if (held.isEmpty()) {
-      if (ProcessLock.holder(file).equals(Optional.of(ProcessHandle.current().pid()))) {
+      if (ProcessLock.heldHere(file)) {
         throw AgentException.usage("--state " + root + " is given twice");
       }
       throw AgentException.failure(root + " is already in use by another renewal-agent run"
