@@ -140,6 +140,21 @@ public final class TestServer implements AutoCloseable {
     return port;
   }
 
+  /** {@code GET /health} over TLS, asserted to answer 200: the report as JSON. */
+  public JsonObject health() {
+    java.net.http.HttpResponse<byte[]> response;
+    try {
+      response = EstTestClient.anonymous(this).get("/health");
+    } catch (Exception e) {
+      throw new AssertionError("GET /health failed", e);
+    }
+    if (response.statusCode() != 200) {
+      throw new AssertionError("GET /health: HTTP " + response.statusCode());
+    }
+    return JsonParser.parseString(new String(response.body(), java.nio.charset.StandardCharsets.UTF_8))
+        .getAsJsonObject();
+  }
+
   /** The audit log's lines, parsed; read after {@link #close} to see every line written. */
   public List<JsonObject> audit() throws IOException {
     return Files.readAllLines(dataDir.resolve(ServerRuntime.AUDIT_FILE)).stream()

@@ -7,7 +7,6 @@ import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import com.google.gson.JsonObject;
-import com.google.gson.JsonParser;
 import java.net.http.HttpClient;
 import java.net.http.HttpRequest;
 import java.net.http.HttpResponse;
@@ -182,24 +181,14 @@ class RolloverTest {
 
     Files.writeString(state, "{\"createdAt\": ");
     Await.until("GET /health says the CA files cannot be taken up", Duration.ofSeconds(20),
-        () -> "degraded".equals(health().get("status").getAsString()));
-    JsonObject degraded = health();
+        () -> "degraded".equals(server.health().get("status").getAsString()));
+    JsonObject degraded = server.health();
     Files.delete(state);
-    Await.until("GET /health is ok again", Duration.ofSeconds(20), () -> "ok".equals(health().get("status").getAsString()));
+    Await.until("GET /health is ok again", Duration.ofSeconds(20), () -> "ok".equals(server.health().get("status").getAsString()));
 
     assertTrue(degraded.get("caFiles").getAsString().contains("cannot be taken up"), degraded.toString());
-    assertFalse(health().has("caFiles"));
+    assertFalse(server.health().has("caFiles"));
     assertEquals(200, EstTestClient.anonymous(server).get("/.well-known/est/cacerts").statusCode(), "serving all along");
-  }
-
-  private JsonObject health() {
-    try {
-      HttpResponse<byte[]> response = EstTestClient.anonymous(server).get("/health");
-      assertEquals(200, response.statusCode());
-      return JsonParser.parseString(new String(response.body(), StandardCharsets.UTF_8)).getAsJsonObject();
-    } catch (Exception e) {
-      throw new IllegalStateException(e);
-    }
   }
 
   /** How many certificates /cacerts holds, over TLS trusting only {@code trusting}; -1 if that fails. */

@@ -83,23 +83,14 @@ class GatewayRenewalTest {
         TestServer gateway = TestServer.startGateway(dir.resolve("gateway"), ca,
             "{\"gateway\": {\"forwardInterval\": \"100ms\"}}")) {
       Await.until("the gateway's renewal refused", Duration.ofSeconds(30),
-          () -> health(gateway).getAsJsonObject("certificate").has("lastError"));
-      com.google.gson.JsonObject report = health(gateway);
+          () -> gateway.health().getAsJsonObject("certificate").has("lastError"));
+      com.google.gson.JsonObject report = gateway.health();
 
       assertEquals("degraded", report.get("status").getAsString());
       assertEquals("up", report.getAsJsonObject("upstream").get("state").getAsString());
       assertEquals("renewal-due", report.getAsJsonObject("certificate").get("state").getAsString());
       assertTrue(report.getAsJsonObject("certificate").get("lastError").getAsString()
           .startsWith("refused (HTTP 403): not now, gateway-1"), report.toString());
-    }
-  }
-
-  private static com.google.gson.JsonObject health(TestServer server) {
-    try {
-      return com.google.gson.JsonParser.parseString(new String(EstTestClient.anonymous(server).get("/health").body(),
-          java.nio.charset.StandardCharsets.UTF_8)).getAsJsonObject();
-    } catch (Exception e) {
-      throw new IllegalStateException(e);
     }
   }
 

@@ -7,9 +7,7 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import com.google.gson.JsonObject;
-import com.google.gson.JsonParser;
 import java.net.http.HttpResponse;
-import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.security.KeyPair;
@@ -155,7 +153,7 @@ class GatewayTest {
       assertEquals("1", response.headers().firstValue("Retry-After").orElseThrow());
     }
     assertEquals((long) devices, pending(gateway));
-    JsonObject down = health(gateway);
+    JsonObject down = gateway.health();
     assertEquals("down", down.getAsJsonObject("upstream").get("state").getAsString());
     assertEquals(devices, down.getAsJsonObject("queue").get("pending").getAsInt());
 
@@ -178,7 +176,7 @@ class GatewayTest {
       serials.add(records.get(0).serial());
     }
     assertEquals(devices, serials.size());
-    assertEquals("up", health(gateway).getAsJsonObject("upstream").get("state").getAsString());
+    assertEquals("up", gateway.health().getAsJsonObject("upstream").get("state").getAsString());
   }
 
   @Test
@@ -416,7 +414,7 @@ class GatewayTest {
   @Test
   void gatewayCertificate_inHealth_renewalDueThenExpiredWhileUpstreamDown() throws Exception {
     X509Certificate own = Pem.readCertificates(gateway.dataDir().resolve("tls/server.pem")).get(0);
-    JsonObject fresh = health(gateway).getAsJsonObject("certificate");
+    JsonObject fresh = gateway.health().getAsJsonObject("certificate");
     assertEquals(Certificates.serialHex(own), fresh.get("serial").getAsString());
     assertEquals(own.getNotAfter().toInstant().toString(), fresh.get("notAfter").getAsString());
     assertEquals("ok", fresh.get("state").getAsString());
@@ -424,9 +422,9 @@ class GatewayTest {
     gateway.restart();
 
     gateway.clock().set(java.time.Instant.parse(fresh.get("renewalDue").getAsString()).plusSeconds(1));
-    JsonObject due = health(gateway);
+    JsonObject due = gateway.health();
     gateway.clock().set(own.getNotAfter().toInstant().plusSeconds(1));
-    JsonObject expired = health(gateway);
+    JsonObject expired = gateway.health();
 
     assertEquals("renewal-due", due.getAsJsonObject("certificate").get("state").getAsString());
     assertEquals("expired", expired.getAsJsonObject("certificate").get("state").getAsString());
@@ -471,14 +469,8 @@ class GatewayTest {
     gateway.restart();
 
     Await.until("the refusal of the label's copies reported", Duration.ofSeconds(30),
-        () -> {
-          try {
-            return health(gateway).getAsJsonObject("cacerts").getAsJsonObject("refused").size() == 2;
-          } catch (Exception e) {
-            throw new IllegalStateException(e);
-          }
-        });
-    JsonObject report = health(gateway);
+        () -> gateway.health().getAsJsonObject("cacerts").getAsJsonObject("refused").size() == 2);
+    JsonObject report = gateway.health();
     HttpResponse<byte[]> cacerts = EstTestClient.anonymous(gateway).get("/.well-known/est/ghost/cacerts");
     HttpResponse<byte[]> csrattrs = EstTestClient.anonymous(gateway).get("/.well-known/est/ghost/csrattrs");
 
@@ -499,11 +491,11 @@ class GatewayTest {
     HttpResponse<byte[]> cached = EstTestClient.anonymous(gateway).get("/.well-known/est/cacerts");
     assertEquals(200, cached.statusCode(), text(cached));
     assertEquals(CertsOnly.decode(Base64Body.decode(fromCa)), CertsOnly.decode(Base64Body.decode(cached.body())));
-    JsonObject fresh = health(gateway);
+    JsonObject fresh = gateway.health();
     assertEquals(false, fresh.getAsJsonObject("cacerts").get("stale").getAsBoolean());
 
     gateway.clock().advance(Duration.ofDays(2));
-    JsonObject stale = health(gateway);
+    JsonObject stale = gateway.health();
     assertEquals("degraded", stale.get("status").getAsString());
     assertTrue(stale.getAsJsonObject("cacerts").get("stale").getAsBoolean());
     assertTrue(stale.getAsJsonObject("cacerts").get("ageSeconds").getAsLong() >= Duration.ofDays(2).toSeconds());
@@ -555,25 +547,15 @@ class GatewayTest {
 
   @Test
   void healthOfCa_reportsMode() throws Exception {
-    JsonObject health = health(ca);
+    JsonObject health = ca.health();
     assertEquals("ca", health.get("mode").getAsString());
     // Its own TLS certificate and gateway-1's.
     assertEquals(2, health.get("issuedCertificates").getAsLong());
   }
 
-  private static JsonObject health(TestServer server) throws Exception {
-    HttpResponse<byte[]> response = EstTestClient.anonymous(server).get("/health");
-    assertEquals(200, response.statusCode());
-    return JsonParser.parseString(new String(response.body(), StandardCharsets.UTF_8)).getAsJsonObject();
-  }
-
   /** The upstream's state in the gateway's {@code /health}. */
   private static String upstreamState(TestServer gateway) {
-    try {
-      return health(gateway).getAsJsonObject("upstream").get("state").getAsString();
-    } catch (Exception e) {
-      throw new AssertionError("GET /health failed", e);
-    }
+    return gateway.health().getAsJsonObject("upstream").get("state").getAsString();
   }
 
   private static long pending(TestServer gateway) {
