@@ -3,6 +3,7 @@ package org.estfleet.bench.load;
 import java.io.IOException;
 import java.io.PrintStream;
 import java.io.PrintWriter;
+import java.net.ConnectException;
 import java.net.URI;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
@@ -22,8 +23,11 @@ import java.util.Map;
 import java.util.TreeMap;
 import java.util.concurrent.Callable;
 import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.CountDownLatch;
+import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.atomic.AtomicLong;
+import java.util.concurrent.atomic.AtomicReferenceArray;
 import java.util.concurrent.atomic.LongAdder;
 import java.util.concurrent.locks.LockSupport;
 import javax.net.ssl.KeyManager;
@@ -64,6 +68,12 @@ public final class EstLoad implements Callable<Integer> {
   static final int EXIT_OK = 0;
   static final int EXIT_FAILURE = 1;
   static final int EXIT_USAGE = 2;
+  /** Interrupted (SIGINT or SIGTERM) after the run began; what was measured until then is reported. */
+  static final int EXIT_INTERRUPTED = 130;
+  /** How long an interrupted run waits for requests in flight to end before it reports without them. */
+  private static final Duration INTERRUPT_GRACE = Duration.ofSeconds(2);
+  /** A worker whose connection was refused waits this long before its next attempt. */
+  static final Duration REFUSED_PAUSE = Duration.ofMillis(100);
   private static final Duration MAX_DURATION = Duration.ofHours(1);
 
   /** The EST operations est-load can send. */
@@ -164,8 +174,39 @@ public final class EstLoad implements Callable<Integer> {
           + "kept-alive connections opened in it carry over.")
   Duration warmup;
 
+  /** Set once the run has begun: an interruption from then on is reported. */
+  private final AtomicBoolean running = new AtomicBoolean();
+  /** Set by {@link #interrupt}: the workers stop, requests in flight are dropped. */
+  private final AtomicBoolean interrupted = new AtomicBoolean();
+  private volatile long interruptedAt;
+  /** Counted down when {@link #call} has reported and returned. */
+  private final CountDownLatch finished = new CountDownLatch(1);
+
   public static void main(String[] args) {
-    System.exit(commandLine(new PrintWriter(System.out, true), new PrintWriter(System.err, true)).execute(args));
+    CommandLine commandLine = commandLine(new PrintWriter(System.out, true), new PrintWriter(System.err, true));
+    EstLoad load = commandLine.getCommand();
+    // Ctrl-C or a TERM signal ends the run early but still reports what it measured (and writes
+    // --json and --hgrm): the JVM waits in this hook for that report.
+    Runtime.getRuntime().addShutdownHook(new Thread(() -> load.interrupt(Duration.ofSeconds(10)), "est-load-interrupted"));
+    System.exit(commandLine.execute(args));
+  }
+
+  /**
+   * Ends a run early: the workers stop, requests in flight are not counted, and {@link #call}
+   * reports what was measured until now. Waits for that report, at most {@code wait}; returns at
+   * once when no run has begun or it has already ended.
+   */
+  void interrupt(Duration wait) {
+    if (!running.get() || finished.getCount() == 0) {
+      return;
+    }
+    interruptedAt = System.nanoTime();
+    interrupted.set(true);
+    try {
+      finished.await(wait.toMillis(), TimeUnit.MILLISECONDS);
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+    }
   }
 
   /** The configured command line, writing to {@code out} and {@code err}. */
@@ -194,9 +235,16 @@ public final class EstLoad implements Callable<Integer> {
 
   @Override
   public Integer call() throws Exception {
-    PrintWriter out = spec.commandLine().getOut();
-    PrintWriter err = spec.commandLine().getErr();
     checkUsage();
+    running.set(true);
+    try {
+      return run(spec.commandLine().getOut(), spec.commandLine().getErr());
+    } finally {
+      finished.countDown();
+    }
+  }
+
+  private int run(PrintWriter out, PrintWriter err) throws Exception {
     String[] protocols = {tls.equals("1.2") ? "TLSv1.2" : "TLSv1.3"};
     KeyAlgorithm algorithm = keyType.equals("rsa-2048") ? KeyAlgorithm.RSA_2048 : KeyAlgorithm.EC_P256;
     // A re-enrollment needs a key its identity has not had certified: a server answers a key it
@@ -233,6 +281,10 @@ public final class EstLoad implements Callable<Integer> {
       err.println("est-load: enrolled " + clients.size() + " client identit" + (clients.size() == 1 ? "y" : "ies")
           + " for simplereenroll");
     }
+    if (interrupted.get()) {
+      err.println("est-load: interrupted before the run began; nothing measured");
+      return EXIT_INTERRUPTED;
+    }
 
     // Each worker's TLS context is made before the clock starts (costly in BCJSSE, and not what
     // is measured), and kept for both phases. On kept-alive runs the workers' connections
@@ -250,6 +302,10 @@ public final class EstLoad implements Callable<Integer> {
     if (warmup != null) {
       phase(warmup, Long.MAX_VALUE, workload, workerIdentities, contexts, connections, !newConnection, protocols,
           timeoutMillis, err, false);
+      if (interrupted.get()) {
+        err.println("est-load: interrupted during the warm-up; nothing measured");
+        return EXIT_INTERRUPTED;
+      }
       // Workers that ended the warm-up waiting on a handshake (beyond the server's connection
       // limit) kept the others' connections idle meanwhile, and the server may have closed them.
       for (int w = 0; w < concurrency; w++) {
@@ -271,16 +327,20 @@ public final class EstLoad implements Callable<Integer> {
     outcomes.forEach((k, v) -> counts.put(k, v.sum()));
     long requests = counts.values().stream().mapToLong(Long::longValue).sum();
     long ok = okCount.sum();
+    // No latency when nothing succeeded: zeros would read as a measurement.
+    LoadResult.Latency latency = ok == 0 ? null
+        : new LoadResult.Latency(ms(total.getValueAtPercentile(50)), ms(total.getValueAtPercentile(90)),
+            ms(total.getValueAtPercentile(99)), ms(total.getValueAtPercentile(99.9)), ms(total.getMaxValue()),
+            round(total.getMean() / 1000.0));
     LoadResult result = new LoadResult("est-load", url.toString(), op.name(), concurrency, newConnection,
         newConnection && resumption, rate, "TLSv" + tls, tlsProvider, algorithm == KeyAlgorithm.RSA_2048 ? "rsa-2048" : "ec-p256",
-        Runtime.version().toString(), round(seconds), requests, ok, round(ok / seconds), counts,
-        new LoadResult.Latency(ms(total.getValueAtPercentile(50)), ms(total.getValueAtPercentile(90)),
-            ms(total.getValueAtPercentile(99)), ms(total.getValueAtPercentile(99.9)), ms(total.getMaxValue()),
-            round(total.getMean() / 1000.0)));
+        Runtime.version().toString(), round(seconds), interrupted.get(), requests, ok,
+        seconds > 0 ? round(ok / seconds) : 0, counts, latency);
     out.println(summary(result));
     new TreeMap<>(measured.firstErrors()).forEach((outcome, reason) ->
         err.println("est-load: " + outcome + ", the first: " + reason));
-    if (workload.usesTokens() && workload.tokensLeft() == 0 && (count == null || requests < count)) {
+    if (!interrupted.get() && workload.usesTokens() && workload.tokensLeft() == 0
+        && (count == null || requests < count)) {
       err.println("est-load: the tokens ran out after " + requests + " request" + (requests == 1 ? "" : "s")
           + (count == null ? "" : " of " + count)
           + "; the run ended early (make more: est-server token --device ID --count N)");
@@ -292,6 +352,9 @@ public final class EstLoad implements Callable<Integer> {
       try (PrintStream file = new PrintStream(Files.newOutputStream(hgrm), true, StandardCharsets.UTF_8)) {
         total.outputPercentileDistribution(file, 1000.0);
       }
+    }
+    if (interrupted.get()) {
+      return EXIT_INTERRUPTED;
     }
     if (ok == 0) {
       err.println("est-load: no request succeeded (" + counts + ")");
@@ -332,6 +395,8 @@ public final class EstLoad implements Callable<Integer> {
     LongAdder okCount = new LongAdder();
     Histogram total = new Histogram(3);
     List<Thread> workers = new ArrayList<>();
+    // Each worker's connection while a request is on it, for an interruption to abort.
+    AtomicReferenceArray<HttpsConnection> inFlight = new AtomicReferenceArray<>(concurrency);
     long begin = System.nanoTime();
     long deadline = begin + limit.toNanos();
     // Open loop: each worker sends every `interval`, the workers' schedules evenly interleaved.
@@ -346,7 +411,7 @@ public final class EstLoad implements Callable<Integer> {
         connections[slot] = null;
         long sent = 0;
         try {
-          while (!stop.get() && System.nanoTime() < deadline) {
+          while (!stop.get() && !interrupted.get() && System.nanoTime() < deadline) {
             long scheduled = 0;
             if (interval > 0) {
               scheduled = begin + offset + sent++ * interval;
@@ -382,6 +447,10 @@ public final class EstLoad implements Callable<Integer> {
                 // TLS contexts (costly in BCJSSE) more than handshakes.
                 connection = HttpsConnection.open(url, shared.getSocketFactory(), protocols, timeoutMillis);
               }
+              inFlight.set(slot, connection);
+              if (interrupted.get()) {
+                break;
+              }
               HttpsConnection.Response response = connection.exchange(request.method(), request.path(),
                   request.headers(), request.body());
               outcome = Integer.toString(response.status());
@@ -389,12 +458,25 @@ public final class EstLoad implements Callable<Integer> {
                 outcome = "bad-body";
               }
             } catch (IOException | RuntimeException e) {
+              if (interrupted.get()) {
+                break; // aborted by the interruption: not the server's doing
+              }
               outcome = "io:" + e.getClass().getSimpleName();
               firstErrors.putIfAbsent(outcome, reasons(e));
               if (connection != null) {
                 connection.close();
                 connection = null;
               }
+              if (e instanceof ConnectException) {
+                // Nothing listening: retrying at once would spin (tens of thousands of refusals a
+                // second), taking the CPU from whatever else shares this machine.
+                LockSupport.parkNanos(REFUSED_PAUSE.toNanos());
+              }
+            } finally {
+              inFlight.set(slot, null);
+            }
+            if (interrupted.get()) {
+              break; // ended after the interruption: outside the measured time
             }
             long micros = Math.max(1, (System.nanoTime() - t0) / 1000);
             if (outcome.startsWith("2")) {
@@ -425,9 +507,28 @@ public final class EstLoad implements Callable<Integer> {
     workers.forEach(Thread::start);
     long lastOk = 0;
     long lastAt = begin;
+    long graceEnd = 0;
+    waiting:
     for (Thread worker : workers) {
       while (worker.isAlive()) {
-        worker.join(1000);
+        if (interrupted.get()) {
+          if (graceEnd == 0) {
+            graceEnd = System.nanoTime() + INTERRUPT_GRACE.toNanos();
+            for (int w = 0; w < concurrency; w++) {
+              HttpsConnection busy = inFlight.get(w);
+              if (busy != null) {
+                busy.abort();
+              }
+            }
+          }
+          long left = graceEnd - System.nanoTime();
+          if (left <= 0) {
+            break waiting; // a worker still connecting: it records nothing now
+          }
+          worker.join(Math.max(1, left / 1_000_000));
+          continue;
+        }
+        worker.join(100);
         long now = System.nanoTime();
         if (live && now - lastAt >= 1_000_000_000L) {
           total.add(recorder.getIntervalHistogram());
@@ -441,7 +542,8 @@ public final class EstLoad implements Callable<Integer> {
       }
     }
     total.add(recorder.getIntervalHistogram());
-    return new Phase((System.nanoTime() - begin) / 1e9, total, okCount, outcomes, firstErrors);
+    long end = interrupted.get() ? Math.min(interruptedAt, System.nanoTime()) : System.nanoTime();
+    return new Phase(Math.max(0, end - begin) / 1e9, total, okCount, outcomes, firstErrors);
   }
 
   private void checkUsage() {
@@ -652,12 +754,17 @@ public final class EstLoad implements Callable<Integer> {
             ? "new connection per request" + (result.tlsResumption() ? " (TLS resumption)" : " (full handshakes)")
             : "kept-alive connections",
         result.tls(), result.tlsProvider(), result.keyType()));
-    text.append(String.format(Locale.ROOT, "  %.1f s, %d requests, %d ok: %.1f/s; outcomes %s%n", result.seconds(),
-        result.requests(), result.ok(), result.throughput(), result.outcomes()));
+    text.append(String.format(Locale.ROOT, "  %.1f s%s, %d requests, %d ok: %.1f/s; outcomes %s%n", result.seconds(),
+        result.interrupted() ? " (interrupted; requests in flight then not counted)" : "", result.requests(),
+        result.ok(), result.throughput(), result.outcomes()));
     LoadResult.Latency latency = result.latencyMs();
-    text.append(String.format(Locale.ROOT,
-        "  latency ms (ok): p50 %.2f  p90 %.2f  p99 %.2f  p99.9 %.2f  max %.2f  mean %.2f (Java %s)", latency.p50(),
-        latency.p90(), latency.p99(), latency.p999(), latency.max(), latency.mean(), result.javaRuntime()));
+    if (latency == null) {
+      text.append("  latency: none, no request succeeded (Java ").append(result.javaRuntime()).append(')');
+    } else {
+      text.append(String.format(Locale.ROOT,
+          "  latency ms (ok): p50 %.2f  p90 %.2f  p99 %.2f  p99.9 %.2f  max %.2f  mean %.2f (Java %s)", latency.p50(),
+          latency.p90(), latency.p99(), latency.p999(), latency.max(), latency.mean(), result.javaRuntime()));
+    }
     return text.toString();
   }
 

@@ -24,6 +24,7 @@ import javax.net.ssl.SSLSocketFactory;
 final class HttpsConnection implements AutoCloseable {
   private static final int MAX_BODY = 4 * 1024 * 1024;
 
+  private final Socket plain;
   private final SSLSocket socket;
   private final InputStream in;
   private final OutputStream out;
@@ -33,7 +34,8 @@ final class HttpsConnection implements AutoCloseable {
   /** A response: its status, headers (lower-case names) and body. */
   record Response(int status, Map<String, String> headers, byte[] body) {}
 
-  private HttpsConnection(SSLSocket socket, String host) throws IOException {
+  private HttpsConnection(Socket plain, SSLSocket socket, String host) throws IOException {
+    this.plain = plain;
     this.socket = socket;
     this.in = new BufferedInputStream(socket.getInputStream(), 16 * 1024);
     this.out = socket.getOutputStream();
@@ -57,7 +59,7 @@ final class HttpsConnection implements AutoCloseable {
       tls.setSSLParameters(parameters);
       tls.setSoTimeout(timeoutMillis);
       tls.startHandshake();
-      return new HttpsConnection(tls, base.getHost() + (base.getPort() < 0 ? "" : ":" + base.getPort()));
+      return new HttpsConnection(plain, tls, base.getHost() + (base.getPort() < 0 ? "" : ":" + base.getPort()));
     } catch (IOException | RuntimeException e) {
       plain.close();
       throw e;
@@ -203,6 +205,19 @@ final class HttpsConnection implements AutoCloseable {
   public void closeForgettingSession() {
     socket.getSession().invalidate();
     close();
+  }
+
+  /**
+   * Closes the TCP connection under the TLS one, from any thread: a read or write in progress on
+   * it fails at once (closing the TLS socket from another thread could wait to send its
+   * close_notify).
+   */
+  void abort() {
+    try {
+      plain.close();
+    } catch (IOException e) {
+      // closing: nothing left to do
+    }
   }
 
   @Override

@@ -8,13 +8,16 @@ import java.util.Map;
  * @param offeredRate requests a second sent on a fixed schedule ({@code --rate}); null for a
  *     closed loop
  * @param tlsProvider the client's TLS implementation, SunJSSE or BCJSSE
+ * @param interrupted the run was ended early (SIGINT or SIGTERM); {@code seconds} is the time until
+ *     then, and requests still in flight were not counted
  * @param requests requests sent (answered or failed)
  * @param ok requests answered 2xx (with a certificate, for enrollments)
  * @param throughput ok requests per second over the measured time
  * @param outcomes every outcome by name: HTTP status codes, {@code io:...} for transport failures,
  *     {@code bad-body} for a 200 without a usable certificate
  * @param latencyMs latency percentiles of the ok requests, in milliseconds (from sending the
- *     request, including the TLS handshake on a new connection, to the end of the response)
+ *     request, including the TLS handshake on a new connection, to the end of the response); null
+ *     (absent in JSON) when no request succeeded
  */
 public record LoadResult(
     String tool,
@@ -29,6 +32,7 @@ public record LoadResult(
     String keyType,
     String javaRuntime,
     double seconds,
+    boolean interrupted,
     long requests,
     long ok,
     double throughput,

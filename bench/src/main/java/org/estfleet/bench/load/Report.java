@@ -40,6 +40,10 @@ public final class Report {
     System.out.print(table);
   }
 
+  private static String ms(double value) {
+    return String.format(Locale.ROOT, "%.2f", value);
+  }
+
   private static String scenario(Path file) {
     String name = file.getFileName().toString();
     return name.endsWith(".json") ? name.substring(0, name.length() - 5) : name;
@@ -59,9 +63,11 @@ public final class Report {
           other.append(other.length() == 0 ? "" : ", ").append(outcome).append(": ").append(count);
         }
       });
-      table.append(String.format(Locale.ROOT, "| %s | %d | %.1f | %.2f | %.2f | %.2f | %.2f | %d | %s |%n", scenario,
-          result.concurrency(), result.throughput(), result.latencyMs().p50(), result.latencyMs().p90(),
-          result.latencyMs().p99(), result.latencyMs().max(), result.ok(), other.length() == 0 ? "-" : other));
+      LoadResult.Latency latency = result.latencyMs();
+      table.append(String.format(Locale.ROOT, "| %s | %d | %.1f | %s | %s | %s | %s | %d | %s |%n", scenario,
+          result.concurrency(), result.throughput(), latency == null ? "-" : ms(latency.p50()),
+          latency == null ? "-" : ms(latency.p90()), latency == null ? "-" : ms(latency.p99()),
+          latency == null ? "-" : ms(latency.max()), result.ok(), other.length() == 0 ? "-" : other));
     }
     return table.toString();
   }

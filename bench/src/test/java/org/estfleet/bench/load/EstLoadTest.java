@@ -231,6 +231,104 @@ class EstLoadTest {
     assertEquals(1, run.exit());
     assertTrue(run.err().contains("no request succeeded"), run.err());
     assertEquals(Map.of("401", 2L), result(json).outcomes());
+    assertEquals(null, result(json).latencyMs(), "no latency where nothing succeeded");
+    assertTrue(run.out().contains("latency: none, no request succeeded"), run.out());
+    Path table = dir.resolve("wrong.md");
+    Report.main(new String[] {dir.resolve("all.json").toString(), table.toString(), "# rows", json.toString()});
+    assertTrue(Files.readString(table).contains("| wrong | 8 | 0.0 | - | - | - | - | 0 | 401: 2 |"),
+        Files.readString(table));
+  }
+
+  @Test
+  void nothingListening_isCountedWithoutSpinning() throws Exception {
+    int closedPort;
+    try (java.net.ServerSocket socket = new java.net.ServerSocket(0, 1, java.net.InetAddress.getLoopbackAddress())) {
+      closedPort = socket.getLocalPort();
+    }
+    Path json = dir.resolve("refused.json");
+
+    Run run = load("--url", "https://127.0.0.1:" + closedPort, "--op", "cacerts", "--trust", trust.toString(),
+        "--quiet", "--duration", "1s", "--concurrency", "2", "--json", json.toString());
+
+    assertEquals(EstLoad.EXIT_FAILURE, run.exit(), run.err());
+    LoadResult result = result(json);
+    assertEquals(Map.of("io:ConnectException", result.requests()), result.outcomes());
+    // Each worker waits 100 ms after a refusal: about 20 in the second, not thousands.
+    assertTrue(result.requests() >= 2 && result.requests() <= 2 * (1000 / EstLoad.REFUSED_PAUSE.toMillis() + 2),
+        "refusals " + result.requests());
+    assertTrue(run.err().contains("io:ConnectException, the first: Connection refused"), run.err());
+  }
+
+  /** est-load in its own JVM, as run from a shell: {@code ARGS}, its output read as it comes. */
+  private Process estLoadProcess(Path log, String... args) throws Exception {
+    List<String> command = new ArrayList<>(List.of(Path.of(System.getProperty("java.home"), "bin", "java").toString(),
+        "-cp", System.getProperty("java.class.path"), EstLoad.class.getName()));
+    command.addAll(List.of(args));
+    return new ProcessBuilder(command).redirectErrorStream(true).redirectOutput(log.toFile()).start();
+  }
+
+  private static void awaitLine(Path log, String text, Process process) throws Exception {
+    long deadline = System.nanoTime() + java.util.concurrent.TimeUnit.SECONDS.toNanos(60);
+    while (!Files.readString(log).contains(text)) {
+      assertTrue(process.isAlive(), "est-load ended early: " + Files.readString(log));
+      assertTrue(System.nanoTime() < deadline, "no '" + text + "' in a minute: " + Files.readString(log));
+      Thread.sleep(50);
+    }
+  }
+
+  @Test
+  void interrupted_reportsWhatItMeasured_andWritesItsFiles() throws Exception {
+    Path json = dir.resolve("interrupted.json");
+    Path hgrm = dir.resolve("interrupted.hgrm");
+    Path log = dir.resolve("interrupted.log");
+    Process process = estLoadProcess(log, "--url", server.baseUri().toString(), "--op", "cacerts", "--trust",
+        trust.toString(), "--duration", "10m", "--concurrency", "2", "--json", json.toString(), "--hgrm",
+        hgrm.toString());
+    try {
+      awaitLine(log, "ok (", process); // the first progress line: the measured run is under way
+
+      process.destroy(); // SIGTERM, as Ctrl-C's SIGINT
+
+      assertTrue(process.waitFor(30, java.util.concurrent.TimeUnit.SECONDS), Files.readString(log));
+      assertEquals(143, process.exitValue(), "the signal's exit status: " + Files.readString(log));
+      String output = Files.readString(log);
+      assertTrue(output.contains("(interrupted; requests in flight then not counted)"), output);
+      LoadResult result = result(json);
+      assertTrue(result.interrupted());
+      assertTrue(result.ok() > 0 && result.ok() == result.requests(), result.toString());
+      assertEquals(Map.of("200", result.ok()), result.outcomes());
+      assertTrue(result.seconds() >= 1 && result.seconds() < 60, "the time until the interruption: "
+          + result.seconds());
+      assertTrue(Files.readString(hgrm).contains("#[Max"), "the percentile file written too");
+    } finally {
+      process.destroyForcibly();
+    }
+  }
+
+  @Test
+  void interruptedInTheWarmup_saysNothingWasMeasured() throws Exception {
+    Path json = dir.resolve("warm-interrupted.json");
+    Path log = dir.resolve("warm-interrupted.log");
+    long before = server.responses().getOrDefault(200, 0L);
+    Process process = estLoadProcess(log, "--url", server.baseUri().toString(), "--op", "cacerts", "--trust",
+        trust.toString(), "--warmup", "10m", "--duration", "10m", "--concurrency", "1", "--json", json.toString());
+    try {
+      long deadline = System.nanoTime() + java.util.concurrent.TimeUnit.SECONDS.toNanos(60);
+      while (server.responses().getOrDefault(200, 0L) == before) { // the warm-up has reached the server
+        assertTrue(process.isAlive() && System.nanoTime() < deadline, Files.readString(log));
+        Thread.sleep(50);
+      }
+
+      process.destroy();
+
+      assertTrue(process.waitFor(30, java.util.concurrent.TimeUnit.SECONDS), Files.readString(log));
+      assertEquals(143, process.exitValue());
+      assertTrue(Files.readString(log).contains("est-load: interrupted during the warm-up; nothing measured"),
+          Files.readString(log));
+      assertTrue(!Files.exists(json), "no result file for a run that measured nothing");
+    } finally {
+      process.destroyForcibly();
+    }
   }
 
   @Test
