@@ -114,6 +114,11 @@ public final class EstLoad implements Callable<Integer> {
           + "as many distinct devices would).")
   boolean resumption;
 
+  @Option(names = "--server-name", paramLabel = "NAME",
+      description = "The server's name when --url gives its address (or another name): sent in SNI and Host, and "
+          + "the name its certificate must have (default: the host of --url).")
+  String serverName;
+
   @Option(names = "--trust", required = true, paramLabel = "CAFILE", description = "PEM roots that authenticate the server.")
   Path trust;
 
@@ -332,7 +337,7 @@ public final class EstLoad implements Callable<Integer> {
         : new LoadResult.Latency(ms(total.getValueAtPercentile(50)), ms(total.getValueAtPercentile(90)),
             ms(total.getValueAtPercentile(99)), ms(total.getValueAtPercentile(99.9)), ms(total.getMaxValue()),
             round(total.getMean() / 1000.0));
-    LoadResult result = new LoadResult("est-load", url.toString(), op.name(), concurrency, newConnection,
+    LoadResult result = new LoadResult("est-load", url.toString(), serverName, op.name(), concurrency, newConnection,
         newConnection && resumption, rate, "TLSv" + tls, tlsProvider, algorithm == KeyAlgorithm.RSA_2048 ? "rsa-2048" : "ec-p256",
         Runtime.version().toString(), round(seconds), interrupted.get(), requests, ok,
         seconds > 0 ? round(ok / seconds) : 0, counts, latency);
@@ -445,7 +450,8 @@ public final class EstLoad implements Callable<Integer> {
                 }
                 // One context per worker: a new one per connection would measure the making of
                 // TLS contexts (costly in BCJSSE) more than handshakes.
-                connection = HttpsConnection.open(url, shared.getSocketFactory(), protocols, timeoutMillis);
+                connection = HttpsConnection.open(url, serverName, shared.getSocketFactory(), protocols,
+                    timeoutMillis);
               }
               inFlight.set(slot, connection);
               if (interrupted.get()) {
@@ -626,6 +632,10 @@ public final class EstLoad implements Callable<Integer> {
       throw new ParameterException(spec.commandLine(), "--tls-resumption: BCJSSE does not resume the sessions it "
           + "is offered here (none of 4 against OpenSSL); use --tls-provider SunJSSE");
     }
+    if (serverName != null && !serverName.matches("[A-Za-z0-9]([A-Za-z0-9.-]{0,251}[A-Za-z0-9])?")) {
+      throw new ParameterException(spec.commandLine(), "--server-name: '" + serverName + "' is not a DNS name or "
+          + "IPv4 address");
+    }
     checkOutput("--json", json);
     checkOutput("--hgrm", hgrm);
   }
@@ -666,7 +676,7 @@ public final class EstLoad implements Callable<Integer> {
     if (request == null) {
       throw new IllegalArgumentException("--tokens: not enough tokens to enroll the client identities");
     }
-    try (HttpsConnection connection = HttpsConnection.open(url, factory, protocols, timeout)) {
+    try (HttpsConnection connection = HttpsConnection.open(url, serverName, factory, protocols, timeout)) {
       HttpsConnection.Response response = connection.exchange(request.method(), request.path(), request.headers(),
           request.body());
       if (response.status() != 200 || !hasCertificate(response.body())) {
@@ -747,8 +757,8 @@ public final class EstLoad implements Callable<Integer> {
 
   static String summary(LoadResult result) {
     StringBuilder text = new StringBuilder();
-    text.append(String.format(Locale.ROOT, "est-load: %s %s, concurrency %d%s, %s, %s %s, %s%n", result.op(),
-        result.url(), result.concurrency(),
+    text.append(String.format(Locale.ROOT, "est-load: %s %s%s, concurrency %d%s, %s, %s %s, %s%n", result.op(),
+        result.url(), result.serverName() == null ? "" : " as " + result.serverName(), result.concurrency(),
         result.offeredRate() == null ? "" : String.format(Locale.ROOT, ", open loop at %.1f/s", result.offeredRate()),
         result.newConnectionPerRequest()
             ? "new connection per request" + (result.tlsResumption() ? " (TLS resumption)" : " (full handshakes)")

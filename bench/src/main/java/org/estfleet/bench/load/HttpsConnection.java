@@ -42,15 +42,26 @@ final class HttpsConnection implements AutoCloseable {
     this.host = host;
   }
 
-  /** Connects and completes the TLS handshake. */
+  /** Connects and completes the TLS handshake; the server's certificate must name the URL's host. */
   static HttpsConnection open(URI base, SSLSocketFactory factory, String[] protocols, int timeoutMillis)
       throws IOException {
+    return open(base, null, factory, protocols, timeoutMillis);
+  }
+
+  /**
+   * Connects to the URL's host and port and completes the TLS handshake as with a server called
+   * {@code serverName} (null: the URL's host): the name sent in SNI and {@code Host}, and the one
+   * the server's certificate must have.
+   */
+  static HttpsConnection open(URI base, String serverName, SSLSocketFactory factory, String[] protocols,
+      int timeoutMillis) throws IOException {
     int port = base.getPort() < 0 ? 443 : base.getPort();
+    String name = serverName == null ? base.getHost() : serverName;
     Socket plain = new Socket();
     try {
       plain.setTcpNoDelay(true);
       plain.connect(new InetSocketAddress(base.getHost(), port), timeoutMillis);
-      SSLSocket tls = (SSLSocket) factory.createSocket(plain, base.getHost(), port, true);
+      SSLSocket tls = (SSLSocket) factory.createSocket(plain, name, port, true);
       javax.net.ssl.SSLParameters parameters = tls.getSSLParameters();
       parameters.setProtocols(protocols);
       // The server's certificate must name the host of --url (RFC 7030 section 3.6, RFC 6125): a
@@ -59,7 +70,7 @@ final class HttpsConnection implements AutoCloseable {
       tls.setSSLParameters(parameters);
       tls.setSoTimeout(timeoutMillis);
       tls.startHandshake();
-      return new HttpsConnection(plain, tls, base.getHost() + (base.getPort() < 0 ? "" : ":" + base.getPort()));
+      return new HttpsConnection(plain, tls, name + (base.getPort() < 0 ? "" : ":" + base.getPort()));
     } catch (IOException | RuntimeException e) {
       plain.close();
       throw e;

@@ -5,6 +5,7 @@ import java.util.Map;
 /**
  * What a run measured, as written by {@code --json}.
  *
+ * @param serverName the name the server was addressed by ({@code --server-name}); null: the URL's host
  * @param offeredRate requests a second sent on a fixed schedule ({@code --rate}); null for a
  *     closed loop
  * @param tlsProvider the client's TLS implementation, SunJSSE or BCJSSE
@@ -22,6 +23,7 @@ import java.util.Map;
 public record LoadResult(
     String tool,
     String url,
+    String serverName,
     String op,
     int concurrency,
     boolean newConnectionPerRequest,

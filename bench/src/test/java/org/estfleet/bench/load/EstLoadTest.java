@@ -145,6 +145,19 @@ class EstLoadTest {
           assertTrue(run.err().contains(", the first: ") && run.err().contains("matching IP address 127.0.0.1"),
               provider + ": " + run.err());
         }
+        // The same address under the name its certificate has: SNI, Host and the check use it.
+        Path json = dir.resolve("named-" + provider + ".json");
+        Run named = load("--url", "https://127.0.0.1:" + elsewhere.baseUri().getPort(), "--server-name",
+            "example.test", "--op", "cacerts", "--trust", data.resolve("ca/root.pem").toString(), "--quiet", "--count",
+            "3", "--concurrency", "1", "--new-connection-per-request", "--tls-provider", provider, "--json",
+            json.toString());
+        assertEquals(0, named.exit(), provider + ": " + named.err());
+        assertEquals(Map.of("200", 3L), result(json).outcomes());
+        assertEquals("example.test", result(json).serverName());
+        Run otherName = load("--url", "https://127.0.0.1:" + elsewhere.baseUri().getPort(), "--server-name",
+            "other.test", "--op", "cacerts", "--trust", data.resolve("ca/root.pem").toString(), "--quiet", "--count",
+            "1", "--tls-provider", provider);
+        assertEquals(EstLoad.EXIT_FAILURE, otherName.exit(), provider + ": a name the certificate lacks");
       }
     }
   }
@@ -414,10 +427,11 @@ class EstLoadTest {
     Run userInfo = load("--url", "https://user:pw@127.0.0.1:1", "--op", "cacerts", "--trust", trust.toString());
     Run bothCredentials = load(common("simpleenroll", "--basic", "a:b", "--tokens", "x.tokens"));
     Run idleIdentities = load(common("simplereenroll", "--basic", "a:b", "--identities", "6", "--concurrency", "2"));
+    Run badServerName = load(common("cacerts", "--server-name", "est.example:8443"));
 
     for (Run run : List.of(noTrust, badOp, badTls, badProvider, badRate, noCredentials, plainHttp, badTokens,
         resumptionAlone, noWarmup, noIdentities, resumedIdentities, pooledReenrollment, noTimeout, noSuchPort,
-        bcResumption, jsonNowhere, noTokensFile, userInfo, bothCredentials, idleIdentities)) {
+        bcResumption, jsonNowhere, noTokensFile, userInfo, bothCredentials, idleIdentities, badServerName)) {
       assertEquals(2, run.exit(), run.err());
       assertEquals(1, run.err().strip().lines().count(), run.err());
       assertTrue(run.err().startsWith("est-load: "), run.err());
