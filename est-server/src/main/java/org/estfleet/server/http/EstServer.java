@@ -126,8 +126,9 @@ public final class EstServer implements AutoCloseable {
     ssl.setIncludeProtocols(settings.protocols().toArray(String[]::new));
     ssl.setRenegotiationAllowed(false);
 
-    ServerConnector connector = new ServerConnector(server,
-        new SslConnectionFactory(ssl, HttpVersion.HTTP_1_1.asString()), new HttpConnectionFactory(http));
+    SslConnectionFactory tlsFactory = new SslConnectionFactory(ssl, HttpVersion.HTTP_1_1.asString());
+    ServerConnector connector = new ServerConnector(server, new PlainHttpRefusal(tlsFactory), tlsFactory,
+        new HttpConnectionFactory(http));
     connector.setHost(settings.bindAddress());
     connector.setPort(settings.port());
     // Slow or silent clients (including ones that never finish the TLS handshake) are cut off.

@@ -158,6 +158,32 @@ class HostileClientTest {
   }
 
   @Test
+  void plainHttpToTheTlsPort_400SayingToUseHttps_andNothingServed() throws Exception {
+    long recorded = server.ledger(ledger -> ledger.count());
+    String token = server.token("device-p");
+    String csr = new String(Base64Body.encode(csr("device-p").der()), StandardCharsets.US_ASCII);
+    for (String request : List.of("GET /.well-known/est/cacerts HTTP/1.1\r\nHost: est\r\n\r\n",
+        "POST /.well-known/est/simpleenroll HTTP/1.1\r\nHost: est\r\nContent-Type: application/pkcs10\r\n"
+            + "Authorization: " + EstTestClient.basic("device-p", token) + "\r\nContent-Length: " + csr.length()
+            + "\r\n\r\n" + csr)) {
+      try (Socket plain = new Socket(InetAddress.getLoopbackAddress(), server.port())) {
+        plain.setSoTimeout(20_000);
+        plain.getOutputStream().write(request.getBytes(StandardCharsets.US_ASCII));
+
+        String answer = new String(plain.getInputStream().readAllBytes(), StandardCharsets.US_ASCII);
+
+        assertTrue(answer.startsWith("HTTP/1.1 400 Bad Request\r\n"), answer);
+        assertTrue(answer.contains("Connection: close") && answer.endsWith(
+            "\r\n\r\n400 Bad Request: this port speaks HTTPS (TLS); use https://\n"), answer);
+      }
+    }
+    assertEquals(recorded, (long) server.ledger(ledger -> ledger.count()));
+    // Nothing reached the service: the token is still unused, over TLS.
+    issued(client.post("/.well-known/est/simpleenroll", Base64Body.encode(csr("device-p").der()), "Content-Type",
+        EstMediaType.PKCS10, "Authorization", EstTestClient.basic("device-p", token)));
+  }
+
+  @Test
   void thousandsOfConnectionsOpenedAndAbandoned_thenAGoodClientEnrolls() throws Exception {
     List<Socket> abandoned = new ArrayList<>();
     try {
