@@ -280,7 +280,7 @@ public final class EstLoad implements Callable<Integer> {
     if (op == Op.simplereenroll) {
       int wanted = identities == null ? concurrency : identities;
       SSLSocketFactory anonymous = context(null, trustManagers, random).getSocketFactory();
-      for (int i = 0; i < wanted; i++) {
+      for (int i = 0; i < wanted && !interrupted.get(); i++) {
         clients.add(enrollIdentity(url, workload, anonymous, protocols, timeoutMillis, random));
       }
       err.println("est-load: enrolled " + clients.size() + " client identit" + (clients.size() == 1 ? "y" : "ies")
