@@ -119,9 +119,16 @@ public final class CaRollover {
 
   private static Outcome startLocked(DataDir dataDir, Instant activateAt, Duration overlap, Clock clock,
       SecureRandom random) throws ConfigException, IOException {
-    // The new TLS certificate is recorded in the database last: a missing one must stop the
-    // command before it writes anything, not half way.
-    Database.requireExisting(dataDir.resolve(dataDir.config().database().file()));
+    // The new TLS certificate is recorded in the database last: a database that is missing, not
+    // one, or not writable must stop the command before it writes anything, not half way (with
+    // the rollover already in force). So it is opened, and checked, first.
+    try (Database database = Database.openExisting(dataDir.resolve(dataDir.config().database().file()))) {
+      return startLocked(dataDir, database, activateAt, overlap, clock, random);
+    }
+  }
+
+  private static Outcome startLocked(DataDir dataDir, Database database, Instant activateAt, Duration overlap,
+      Clock clock, SecureRandom random) throws ConfigException, IOException {
     Layout files = files(dataDir);
     Path state = files.state();
     if (Files.exists(state)) {
@@ -161,7 +168,7 @@ public final class CaRollover {
     // The TLS certificate moves to the new chain at once: with NewWithOld in the chain, clients
     // that trust only the old root validate it as well as clients that trust only the new one.
     CaMaterial.Issuer issuer = new CaMaterial.Issuer(next.issuing(), next.issuingKeys().getPrivate());
-    X509Certificate tls = issueTls(dataDir, issuer, clock, random,
+    X509Certificate tls = issueTls(dataDir, database, issuer, clock, random,
         chain -> List.of(chain, next.issuing(), newWithOld));
     return new Outcome(next.root(), next.issuing(), tls, activateAt, overlapEndsAt);
   }
@@ -182,7 +189,14 @@ public final class CaRollover {
   }
 
   private static Outcome retireLocked(DataDir dataDir, boolean force, Clock clock) throws ConfigException, IOException {
-    Database.requireExisting(dataDir.resolve(dataDir.config().database().file()));
+    // As for start: a database the new TLS certificate could not be recorded in stops it first.
+    try (Database database = Database.openExisting(dataDir.resolve(dataDir.config().database().file()))) {
+      return retireLocked(dataDir, database, force, clock);
+    }
+  }
+
+  private static Outcome retireLocked(DataDir dataDir, Database database, boolean force, Clock clock)
+      throws ConfigException, IOException {
     Layout files = files(dataDir);
     if (!Files.exists(files.state())) {
       throw new ConfigException("no rollover under way in " + dataDir.root() + " (start one with est-server rollover)");
@@ -221,7 +235,7 @@ public final class CaRollover {
         && verifies(tls, rollover.issuing())) {
       TlsPairFiles.complete(tlsFile, List.of(tls, rollover.issuing()));
     } else {
-      tls = issueTls(dataDir, new CaMaterial.Issuer(rollover.issuing(), rollover.issuingKey()), clock,
+      tls = issueTls(dataDir, database, new CaMaterial.Issuer(rollover.issuing(), rollover.issuingKey()), clock,
           new SecureRandom(), leaf -> List.of(leaf, rollover.issuing()));
     }
     return new Outcome(rollover.newRoot(), rollover.issuing(), tls, rollover.activateAt(), rollover.overlapEndsAt());
@@ -272,8 +286,9 @@ public final class CaRollover {
   }
 
   /** A new TLS server certificate for the names of the current one, issued by {@code issuer} and recorded. */
-  private static X509Certificate issueTls(DataDir dataDir, CaMaterial.Issuer issuer, Clock clock, SecureRandom random,
-      java.util.function.Function<X509Certificate, List<X509Certificate>> chainOf) throws IOException, ConfigException {
+  private static X509Certificate issueTls(DataDir dataDir, Database database, CaMaterial.Issuer issuer, Clock clock,
+      SecureRandom random, java.util.function.Function<X509Certificate, List<X509Certificate>> chainOf)
+      throws IOException, ConfigException {
     ServerConfig config = dataDir.config();
     Path certificateFile = dataDir.resolve(config.tls().certificate());
     X509Certificate current = Pem.readCertificates(certificateFile).get(0);
@@ -286,7 +301,7 @@ public final class CaRollover {
         List.of(KeyPurposeId.id_kp_serverAuth), null);
     X509Certificate root = dataDir.readCertificates(config.ca().rootCertificate()).get(0);
     X509Certificate tls;
-    try (Database database = Database.openExisting(dataDir.resolve(config.database().file()))) {
+    try {
       LocalCa ca = new LocalCa(new CaMaterial(root, issuer.certificate(), issuer.key()), Map.of(), profile,
           new IssuedCertificates(database), clock, random);
       String name = Certificates.commonName(current.getSubjectX500Principal()).orElse("est-server");

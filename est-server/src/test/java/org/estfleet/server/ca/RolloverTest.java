@@ -280,4 +280,29 @@ class RolloverTest {
     assertTrue(noOverlap.err().contains("--overlap: must be positive"), noOverlap.err());
     assertFalse(Files.exists(server.dataDir().resolve("ca/rollover.json")));
   }
+
+  @Test
+  void rollover_onADatabaseThatIsNotOne_writesNothing_andCanBeRunAgainOnceItIsBack() throws Exception {
+    server = TestServer.start(dir.resolve("ca"));
+    Path data = server.dataDir();
+    server.close();
+    server = null;
+    Path database = data.resolve("estfleet.db");
+    Path saved = dir.resolve("saved.db");
+    Files.move(database, saved);
+    Files.writeString(database, "this is not a database");
+    byte[] tls = Files.readAllBytes(data.resolve("tls/server.pem"));
+
+    Run run = run("rollover", "--data", data.toString());
+
+    assertEquals(1, run.exit(), run.err());
+    assertTrue(run.err().contains("not a database"), run.err());
+    assertFalse(Files.exists(data.resolve("ca/rollover.json")), "not in force");
+    assertFalse(Files.exists(data.resolve("ca/next")), "nothing of the new generation written");
+    assertTrue(java.util.Arrays.equals(tls, Files.readAllBytes(data.resolve("tls/server.pem"))));
+    Files.move(saved, database, java.nio.file.StandardCopyOption.REPLACE_EXISTING);
+    Run again = run("rollover", "--data", data.toString());
+    assertEquals(0, again.exit(), again.err());
+    assertTrue(Files.exists(data.resolve("ca/rollover.json")));
+  }
 }
