@@ -8,6 +8,7 @@ import java.time.Clock;
 import java.time.Duration;
 import java.time.Instant;
 import java.util.Base64;
+import java.util.List;
 import java.util.Optional;
 import java.util.regex.Pattern;
 import org.estfleet.est.EstException;
@@ -71,20 +72,38 @@ public final class BootstrapTokens {
    * certificate lets it forward requests for devices.
    */
   public NewToken create(String deviceId, Duration ttl, Role role) {
+    return createAll(List.of(deviceId), ttl, role).get(0);
+  }
+
+  /**
+   * Creates a token for each device, all stored in one transaction: every device id is checked
+   * before anything is stored, and either all the tokens are stored or none.
+   */
+  public List<NewToken> createAll(List<String> deviceIds, Duration ttl, Role role) {
     if (role == Role.SERVER) {
       throw new IllegalArgumentException("tokens enroll devices and gateways, not servers");
     }
-    checkDeviceId(deviceId);
+    deviceIds.forEach(BootstrapTokens::checkDeviceId);
     if (ttl.isNegative() || ttl.isZero()) {
       throw new IllegalArgumentException("token lifetime must be positive");
     }
-    byte[] bytes = new byte[TOKEN_BYTES];
-    random.nextBytes(bytes);
-    String secret = Base64.getUrlEncoder().withoutPadding().encodeToString(bytes);
+    List<String> secrets = new java.util.ArrayList<>(deviceIds.size());
+    List<byte[]> hashes = new java.util.ArrayList<>(deviceIds.size());
+    for (int i = 0; i < deviceIds.size(); i++) {
+      byte[] bytes = new byte[TOKEN_BYTES];
+      random.nextBytes(bytes);
+      String secret = Base64.getUrlEncoder().withoutPadding().encodeToString(bytes);
+      secrets.add(secret);
+      hashes.add(sha256(secret));
+    }
     Instant now = clock.instant();
     Instant expiresAt = now.plus(ttl);
-    long id = records.insert(deviceId, sha256(secret), now, expiresAt, role);
-    return new NewToken(id, deviceId, secret, expiresAt, role);
+    List<Long> ids = records.insertAll(deviceIds, hashes, now, expiresAt, role);
+    List<NewToken> tokens = new java.util.ArrayList<>(deviceIds.size());
+    for (int i = 0; i < deviceIds.size(); i++) {
+      tokens.add(new NewToken(ids.get(i), deviceIds.get(i), secrets.get(i), expiresAt, role));
+    }
+    return tokens;
   }
 
   /**

@@ -4,6 +4,8 @@ import java.nio.file.Path;
 import java.security.SecureRandom;
 import java.time.Clock;
 import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
 import java.util.concurrent.Callable;
 import org.estfleet.server.auth.BootstrapTokens;
 import org.estfleet.server.config.ConfigException;
@@ -47,6 +49,9 @@ final class TokenCommand implements Callable<Integer> {
       description = "A token that enrolls a gateway (registration authority) with the id --device, not a device.")
   boolean gateway;
 
+  /** Tokens stored per transaction by --count. */
+  private static final int BATCH = 10_000;
+
   @Override
   public Integer call() throws Exception {
     try {
@@ -66,13 +71,37 @@ final class TokenCommand implements Callable<Integer> {
     if (count != null && (count < 1 || count > 1_000_000)) {
       throw new ParameterException(spec.commandLine(), "--count: must be between 1 and 1000000");
     }
+    if (count != null) {
+      try {
+        BootstrapTokens.checkDeviceId(device + "-" + count); // the longest id --count makes
+      } catch (IllegalArgumentException e) {
+        throw new ParameterException(spec.commandLine(), "--count " + count + " makes device ids up to '" + device
+            + "-" + count + "', longer than 64 characters: use a shorter --device");
+      }
+    }
     try (Database database = Database.openExisting(dataDir.resolve(dataDir.config().database().file()))) {
       BootstrapTokens tokens = new BootstrapTokens(new TokenRecords(database), Clock.systemUTC(), new SecureRandom());
       Role role = gateway ? Role.GATEWAY : Role.DEVICE;
       if (count != null) {
-        for (int i = 1; i <= count; i++) {
-          BootstrapTokens.NewToken token = tokens.create(device + "-" + i, lifetime, role);
-          spec.commandLine().getOut().println(token.deviceId() + ":" + token.secret());
+        // Stored a batch per transaction (not one per token, each with its fsync), printed once
+        // stored; a batch never holds a running server's write lock for long.
+        int made = 0;
+        try {
+          while (made < count) {
+            List<String> batch = new ArrayList<>();
+            for (int i = made + 1; i <= Math.min(count, made + BATCH); i++) {
+              batch.add(device + "-" + i);
+            }
+            for (BootstrapTokens.NewToken token : tokens.createAll(batch, lifetime, role)) {
+              spec.commandLine().getOut().println(token.deviceId() + ":" + token.secret());
+            }
+            made += batch.size();
+          }
+        } catch (RuntimeException e) {
+          spec.commandLine().getOut().flush();
+          throw new IllegalStateException((made == 0 ? "no token was stored"
+              : "only the " + made + " tokens printed, " + device + "-1 to " + device + "-" + made + ", were stored")
+              + ": " + e.getMessage(), e);
         }
         spec.commandLine().getOut().flush();
         spec.commandLine().getErr().println(count + " tokens for " + device + "-1 to " + device + "-" + count

@@ -37,19 +37,35 @@ public final class TokenRecords {
 
   /** Stores a new token's hash and returns its id. */
   public long insert(String deviceId, byte[] sha256, Instant createdAt, Instant expiresAt, Role role) {
+    return insertAll(List.of(deviceId), List.of(sha256), createdAt, expiresAt, role).get(0);
+  }
+
+  /**
+   * Stores new tokens' hashes, {@code sha256s[i]} for {@code deviceIds[i]}, all in one
+   * transaction (all or none), and returns their ids in the same order.
+   */
+  public List<Long> insertAll(List<String> deviceIds, List<byte[]> sha256s, Instant createdAt, Instant expiresAt,
+      Role role) {
+    if (deviceIds.size() != sha256s.size()) {
+      throw new IllegalArgumentException(deviceIds.size() + " device ids for " + sha256s.size() + " hashes");
+    }
     return database.inTransaction(connection -> {
+      List<Long> ids = new java.util.ArrayList<>(deviceIds.size());
       try (PreparedStatement insert = connection.prepareStatement("INSERT INTO bootstrap_token "
           + "(device_id, token_sha256, created_at, expires_at, role) VALUES (?, ?, ?, ?, ?) RETURNING id")) {
-        insert.setString(1, deviceId);
-        insert.setBytes(2, sha256);
-        insert.setLong(3, createdAt.toEpochMilli());
-        insert.setLong(4, expiresAt.toEpochMilli());
-        insert.setString(5, role.column());
-        try (ResultSet inserted = insert.executeQuery()) {
-          inserted.next();
-          return inserted.getLong(1);
+        for (int i = 0; i < deviceIds.size(); i++) {
+          insert.setString(1, deviceIds.get(i));
+          insert.setBytes(2, sha256s.get(i));
+          insert.setLong(3, createdAt.toEpochMilli());
+          insert.setLong(4, expiresAt.toEpochMilli());
+          insert.setString(5, role.column());
+          try (ResultSet inserted = insert.executeQuery()) {
+            inserted.next();
+            ids.add(inserted.getLong(1));
+          }
         }
       }
+      return ids;
     });
   }
 

@@ -24,6 +24,8 @@ import org.estfleet.server.EstTestClient;
 import org.estfleet.server.TestServer;
 import org.estfleet.server.config.DataDir;
 import org.estfleet.server.config.ServerConfig;
+import org.estfleet.server.store.Database;
+import org.estfleet.server.store.TokenRecords;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
@@ -115,6 +117,22 @@ class CommandLineTest {
     assertTrue(batch.err().startsWith("3 tokens for line-7-1 to line-7-3"), batch.err());
     assertEquals(2, tooMany.exit());
     assertTrue(tooMany.err().contains("--count: must be between 1 and 1000000"), tooMany.err());
+  }
+
+  @Test
+  void tokenCount_idsTooLongFromTheTenth_storesNone() throws Exception {
+    Path data = dir.resolve("data");
+    run("init", "--data", data.toString());
+    String device = "c".repeat(62); // device-1 .. device-9 fit in 64 characters, device-10 does not
+
+    Run run = run("token", "--data", data.toString(), "--device", device, "--count", "12");
+
+    assertEquals(2, run.exit(), run.err());
+    assertEquals("", run.out());
+    assertTrue(run.err().contains("--count 12 makes device ids up to '" + device + "-12', longer than 64"), run.err());
+    try (Database database = Database.openExisting(data.resolve("estfleet.db"))) {
+      assertEquals(List.of(), new TokenRecords(database).byDevice(device + "-1"), "nothing stored");
+    }
   }
 
   @Test
