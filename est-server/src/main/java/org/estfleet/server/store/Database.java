@@ -32,6 +32,8 @@ public final class Database implements AutoCloseable {
   private static final Duration BUSY_TIMEOUT = Duration.ofSeconds(10);
   /** SQLite's primary result code for a database locked by another connection past the busy timeout. */
   private static final int SQLITE_BUSY = 5;
+  /** Flyway's table of applied migrations: in every database est-server made. */
+  private static final String SCHEMA_HISTORY = "flyway_schema_history";
 
   private final HikariDataSource pool;
   /**
@@ -108,6 +110,7 @@ public final class Database implements AutoCloseable {
     } catch (java.io.IOException e) {
       throw new StoreException("cannot create directory for " + absolute + ": " + e.getMessage(), e);
     }
+    refuseForeign(absolute);
     Properties sqlite = new Properties();
     sqlite.setProperty("journal_mode", "WAL");
     sqlite.setProperty("synchronous", "FULL");
@@ -134,18 +137,80 @@ public final class Database implements AutoCloseable {
       throw new StoreException("cannot open database " + absolute + ": " + rootMessage(e), e);
     }
     try {
-      Flyway.configure()
+      Flyway flyway = Flyway.configure()
           .dataSource(pool)
           .locations("classpath:db/migration")
-          .load()
-          .migrate();
+          .load();
+      refuseNewer(flyway, absolute);
+      flyway.migrate();
     } catch (FlywayException e) {
       pool.close();
       throw new StoreException("cannot migrate database " + absolute + ": " + rootMessage(e), e);
+    } catch (StoreException e) {
+      pool.close();
+      throw e;
     }
     statements.keepStatements();
     checkWritable(pool, absolute);
     return new Database(pool);
+  }
+
+  /**
+   * Refuses an SQLite file with tables but without est-server's schema history: another
+   * program's database ({@code database.file} naming the wrong file). Checked on a read-only
+   * connection before the pool opens the file, since the pool's WAL mode would rewrite its
+   * header. A file that is not readable as a database is left to the pool, which says why.
+   */
+  private static void refuseForeign(Path file) {
+    try {
+      if (!Files.isRegularFile(file) || Files.size(file) == 0) {
+        return;
+      }
+    } catch (java.io.IOException e) {
+      return; // the pool's open says why
+    }
+    SQLiteConfig readOnly = new SQLiteConfig();
+    readOnly.setReadOnly(true);
+    java.util.List<String> tables = new java.util.ArrayList<>();
+    try (Connection connection = readOnly.createConnection("jdbc:sqlite:" + file);
+        Statement statement = connection.createStatement();
+        ResultSet rows = statement.executeQuery(
+            "SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%' ORDER BY name")) {
+      while (rows.next()) {
+        tables.add(rows.getString(1));
+      }
+    } catch (SQLException e) {
+      return; // not readable as a database: the pool's open says why
+    }
+    if (!tables.isEmpty() && !tables.contains(SCHEMA_HISTORY)) {
+      throw new StoreException("database " + file + " is not an est-server database (its tables: "
+          + String.join(", ", tables.subList(0, Math.min(5, tables.size()))) + (tables.size() > 5 ? ", ..." : "")
+          + "; no est-server schema history): does database.file in server.json name another program's file? "
+          + "Left unchanged", null);
+    }
+  }
+
+  /**
+   * Refuses a database a newer est-server has migrated beyond this one's schema: writing to it
+   * with the older code could corrupt what the newer one stored. (Flyway would only warn.)
+   */
+  private static void refuseNewer(Flyway flyway, Path file) {
+    String newest = null;
+    String known = "0";
+    for (org.flywaydb.core.api.MigrationInfo migration : flyway.info().all()) {
+      if (migration.getVersion() == null) {
+        continue;
+      }
+      if (migration.getState().name().startsWith("FUTURE")) {
+        newest = migration.getVersion().getVersion();
+      } else {
+        known = migration.getVersion().getVersion();
+      }
+    }
+    if (newest != null) {
+      throw new StoreException("database " + file + " was migrated by a newer est-server (schema version " + newest
+          + "; this one knows up to " + known + "): run that version, or restore a backup made with this one", null);
+    }
   }
 
   /**

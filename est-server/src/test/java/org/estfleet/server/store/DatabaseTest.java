@@ -109,6 +109,38 @@ class DatabaseTest {
     assertEquals(1, count("child"));
   }
 
+  @Test
+  void anotherProgramsDatabase_isRefused_andLeftUnchanged() throws Exception {
+    Path foreign = dir.resolve("foreign.db");
+    try (Connection connection = DriverManager.getConnection("jdbc:sqlite:" + foreign);
+        Statement statement = connection.createStatement()) {
+      statement.execute("CREATE TABLE foo (x INTEGER)");
+    }
+    byte[] before = java.nio.file.Files.readAllBytes(foreign);
+
+    StoreException refused = assertThrows(StoreException.class, () -> Database.openExisting(foreign));
+
+    assertTrue(refused.getMessage().contains("is not an est-server database (its tables: foo;"),
+        refused.getMessage());
+    assertTrue(java.util.Arrays.equals(before, java.nio.file.Files.readAllBytes(foreign)), "left unchanged");
+  }
+
+  @Test
+  void aDatabaseANewerServerMigrated_isRefused() throws Exception {
+    Path file = dir.resolve("newer.db");
+    Database.open(file).close();
+    try (Connection connection = DriverManager.getConnection("jdbc:sqlite:" + file);
+        Statement statement = connection.createStatement()) {
+      statement.execute("INSERT INTO flyway_schema_history VALUES (99, '99', 'future', 'SQL', 'V99__future.sql', 0, "
+          + "'x', '2027-01-01 00:00:00.000', 1, 1)");
+    }
+
+    StoreException refused = assertThrows(StoreException.class, () -> Database.openExisting(file));
+
+    assertTrue(refused.getMessage().contains("was migrated by a newer est-server (schema version 99; this one knows "
+        + "up to "), refused.getMessage());
+  }
+
   private void assertAnotherProcessTakesTheWriteLockAtOnce() throws SQLException {
     try (Connection other = otherProcess(); Statement statement = other.createStatement()) {
       statement.execute("BEGIN IMMEDIATE");
