@@ -83,15 +83,22 @@ public record ServerConfig(
         throw new IllegalArgumentException("label '" + label.getKey() + "' has no profile");
       }
     }
-    if (tls.provider() != TlsProvider.BCJSSE) {
-      Map<String, ProfileConfig> profiles = new TreeMap<>(labels);
-      profiles.put("", defaultProfile);
-      profiles.forEach((name, profile) -> {
-        if (profile.requiresLinking()) {
-          throw new IllegalArgumentException((name.isEmpty() ? "defaultProfile" : "label '" + name + "'")
-              + " requires PoP linking, which needs tls.provider \"BCJSSE\" (SunJSSE exposes no channel binding)");
-        }
-      });
+    Map<String, ProfileConfig> profiles = new TreeMap<>(labels);
+    profiles.put("", defaultProfile);
+    for (Map.Entry<String, ProfileConfig> entry : profiles.entrySet()) {
+      if (!entry.getValue().requiresLinking()) {
+        continue;
+      }
+      String which = entry.getKey().isEmpty() ? "defaultProfile" : "label '" + entry.getKey() + "'";
+      if (tls.provider() != TlsProvider.BCJSSE) {
+        throw new IllegalArgumentException(which
+            + " requires PoP linking, which needs tls.provider \"BCJSSE\" (SunJSSE exposes no channel binding)");
+      }
+      if (!tls.protocols().contains("TLSv1.2")) {
+        // Linking is checked with tls-unique, which TLS 1.3 does not have: no client could enroll.
+        throw new IllegalArgumentException(which + " requires PoP linking, which works on TLS 1.2 connections only "
+            + "(tls-unique), and tls.protocols is " + tls.protocols() + ": add \"TLSv1.2\"");
+      }
     }
   }
 

@@ -206,18 +206,23 @@ class CommandLineTest {
   }
 
   @Test
-  void serve_popLinkingOnSunJsse_orUnknownProvider_exits2() throws Exception {
+  void serve_popLinkingOnSunJsseOrWithoutTls12_orUnknownProvider_exits2() throws Exception {
     Path data = dir.resolve("data");
     run("init", "--data", data.toString());
     TestServer.patchConfig(data, "{\"tls\": {\"provider\": \"SunJSSE\"}, \"labels\": {\"linked\": "
         + "{\"popLinking\": \"required\"}}}");
     Run sunJsse = run("serve", "--data", data.toString(), "--port", "0");
+    TestServer.patchConfig(data, "{\"tls\": {\"provider\": \"BCJSSE\", \"protocols\": [\"TLSv1.3\"]}}");
+    Run tls13Only = run("serve", "--data", data.toString(), "--port", "0");
     TestServer.patchConfig(data, "{\"tls\": {\"provider\": \"OpenSSL\"}}");
     Run unknown = run("serve", "--data", data.toString(), "--port", "0");
 
     assertEquals(2, sunJsse.exit());
     assertTrue(sunJsse.err().contains("label 'linked' requires PoP linking, which needs tls.provider \"BCJSSE\""),
         sunJsse.err());
+    assertEquals(2, tls13Only.exit(), tls13Only.err());
+    assertTrue(tls13Only.err().contains("label 'linked' requires PoP linking, which works on TLS 1.2 connections only"
+        + " (tls-unique), and tls.protocols is [TLSv1.3]: add \"TLSv1.2\""), tls13Only.err());
     assertEquals(2, unknown.exit());
     assertTrue(unknown.err().contains("OpenSSL"), unknown.err());
   }
