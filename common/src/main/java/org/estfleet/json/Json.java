@@ -39,7 +39,8 @@ import java.util.TreeSet;
  * {@link DurationText}, instants as ISO-8601, paths as strings.
  *
  * <p>Objects are records; a key that is absent reads as {@code null}, which a record's compact
- * constructor replaces with its default.
+ * constructor replaces with its default. An explicit {@code null} is an error (as in a list or a
+ * map): leaving the key out is the one way to ask for the default.
  */
 public final class Json {
   private static final Gson GSON =
@@ -243,6 +244,12 @@ public final class Json {
         if (componentType == null) {
           throw new JsonParseException("unknown key '" + entry.getKey() + "' at " + path
               + "; known keys: " + String.join(", ", new TreeSet<>(components.keySet())));
+        }
+        if (entry.getValue().isJsonNull()) {
+          // An absent key takes its default; an explicit null would silently do the same, and
+          // "mode": null or "csrAttributes": null read as meaning something else.
+          throw new JsonParseException("null at " + path + "." + entry.getKey()
+              + "; give a value, or leave the key out for its default");
         }
         checkKeys(entry.getValue(), componentType, path + "." + entry.getKey());
       }

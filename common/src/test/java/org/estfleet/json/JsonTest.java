@@ -107,6 +107,9 @@ class JsonTest {
     refused.put("{\"colors\": [1]}", "expected a string at $.colors[0], found the number 1");
     refused.put("{\"inner\": {\"every\": 60}}", "expected a string at $.inner.every, found the number 60");
     refused.put("{\"colors\": [\"red\", null]}", "null at $.colors[1]; give a value or leave the entry out");
+    refused.put("{\"port\": null}", "null at $.port; give a value, or leave the key out for its default");
+    refused.put("{\"inner\": {\"color\": null}}",
+        "null at $.inner.color; give a value, or leave the key out for its default");
     for (Map.Entry<String, String> bad : refused.entrySet()) {
       IllegalArgumentException e = assertThrows(IllegalArgumentException.class,
           () -> Json.parse(bad.getKey(), Typed.class, "cfg.json"), bad.getKey());
