@@ -123,6 +123,15 @@ public final class EstService {
     return ca.caCertificates(label);
   }
 
+  /**
+   * {@code /serverkeygen} (RFC 7030 section 4.4): not offered (devices make their own keys), 501;
+   * on a label this server does not have, 404 like every operation.
+   */
+  public void serverKeygen(String label) throws EstException {
+    policy(label);
+    throw EstException.notImplemented("serverkeygen is not offered by this server; generate the key on the device");
+  }
+
   /** {@code /csrattrs} (RFC 7030 section 4.5): empty means "answer 204". */
   public Optional<CsrAttributes> csrAttributes(String label) throws EstException {
     policy(label);

@@ -149,7 +149,7 @@ public final class EstServer implements AutoCloseable {
         case SIMPLE_ENROLL, SIMPLE_REENROLL -> new EnrollHandler(service, operation, settings.maxRequestBytes(),
             settings.requestTimeout());
         case CSR_ATTRS -> new CsrAttrsHandler(service);
-        case SERVER_KEYGEN -> new ServerKeygenHandler();
+        case SERVER_KEYGEN -> new ServerKeygenHandler(service);
       };
       routes.addMapping(new ServletPathSpec(EstPath.PREFIX + operation.segment()), handler);
       routes.addMapping(new UriTemplatePathSpec(EstPath.PREFIX + "{label}/" + operation.segment()), handler);

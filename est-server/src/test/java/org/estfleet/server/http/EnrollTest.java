@@ -367,6 +367,8 @@ class EnrollTest {
     HttpResponse<byte[]> elsewhere = client.get("/index.html");
     HttpResponse<byte[]> keygen = client.post("/.well-known/est/serverkeygen", new byte[] {1}, "Content-Type", EstMediaType.PKCS10);
     HttpResponse<byte[]> unknownLabel = client.get("/.well-known/est/nolabel/cacerts");
+    HttpResponse<byte[]> keygenUnknownLabel = client.post("/.well-known/est/nolabel/serverkeygen", new byte[] {1},
+        "Content-Type", EstMediaType.PKCS10);
 
     HttpResponse<byte[]> cacerts = client.get("/.well-known/est/cacerts");
     HttpResponse<byte[]> headCacerts = client.send(HttpRequest.newBuilder(server.uri("/.well-known/est/cacerts"))
@@ -377,6 +379,8 @@ class EnrollTest {
 
     assertEquals(405, get.statusCode());
     assertEquals("POST", get.headers().firstValue("Allow").orElseThrow());
+    assertEquals(404, keygenUnknownLabel.statusCode(), "as every operation on a label the server lacks");
+    assertEquals("no EST label 'nolabel' on this server\n", text(keygenUnknownLabel));
     // HEAD wherever GET (RFC 9110 section 9.1): the GET's headers, no body.
     assertEquals(200, headCacerts.statusCode());
     assertEquals(0, headCacerts.body().length);
