@@ -3,6 +3,7 @@ package org.estfleet.server.cli;
 import java.io.PrintWriter;
 import java.time.Duration;
 import java.util.concurrent.Callable;
+import org.estfleet.io.IoMessages;
 import org.estfleet.json.DurationText;
 import org.estfleet.server.config.ConfigException;
 import picocli.CommandLine;
@@ -65,7 +66,7 @@ public final class EstServerCommand implements Callable<Integer> {
   }
 
   private static String message(Exception e) {
-    String message = e.getMessage();
+    String message = IoMessages.withReason(e.getMessage(), e);
     return message == null || message.isBlank() ? e.getClass().getSimpleName() : message;
   }
 }

@@ -34,6 +34,9 @@ public final class DataDir {
    */
   public static DataDir open(Path root) throws ConfigException {
     Path absolute = root.toAbsolutePath().normalize();
+    if (Files.exists(absolute) && !Files.isDirectory(absolute)) {
+      throw new ConfigException(root + " is a file, not a data directory");
+    }
     if (!Files.isDirectory(absolute)) {
       throw new ConfigException(
           root + ": no such data directory; create one with: est-server init --data " + root);

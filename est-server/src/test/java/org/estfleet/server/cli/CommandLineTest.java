@@ -143,6 +143,7 @@ class CommandLineTest {
     Run badDevice = run("token", "--data", data.toString(), "--device", "has:colon");
     Run badTtl = run("token", "--data", data.toString(), "--device", "d", "--ttl", "soon");
     Run missingDir = run("token", "--data", dir.resolve("nowhere").toString(), "--device", "d");
+    Run fileNotDir = run("token", "--data", Files.writeString(dir.resolve("a-file"), "x").toString(), "--device", "d");
     Run unknownOption = run("serve", "--data", data.toString(), "--bogus");
     Run noCommand = run();
     Files.writeString(data.resolve(DataDir.CONFIG_FILE), "{\"port\": 8443, \"prot\": 1}");
@@ -152,7 +153,7 @@ class CommandLineTest {
     Files.writeString(data.resolve(DataDir.CONFIG_FILE), "{\"defaultProfile\": {\"subjectAttributes\": [\"Organisation\"]}}");
     Run badSubjectAttribute = run("serve", "--data", data.toString());
 
-    for (Run run : new Run[] {badDevice, badTtl, missingDir, unknownOption, badConfig, noCheckInterval,
+    for (Run run : new Run[] {badDevice, badTtl, missingDir, fileNotDir, unknownOption, badConfig, noCheckInterval,
         badSubjectAttribute}) {
       assertEquals(2, run.exit(), run.err());
       assertEquals(1, run.err().lines().count(), run.err());
@@ -161,11 +162,26 @@ class CommandLineTest {
     assertTrue(badDevice.err().contains("invalid device id 'has:colon'"), badDevice.err());
     assertTrue(badTtl.err().contains("invalid duration 'soon'"), badTtl.err());
     assertTrue(missingDir.err().contains("no such data directory"), missingDir.err());
+    assertTrue(fileNotDir.err().contains("a-file is a file, not a data directory"), fileNotDir.err());
     assertTrue(badConfig.err().contains("unknown key 'prot' at $"), badConfig.err());
     assertTrue(noCheckInterval.err().contains("ca.checkInterval must be positive"), noCheckInterval.err());
     assertTrue(badSubjectAttribute.err().contains("$.defaultProfile: subjectAttributes: unknown attribute 'Organisation'"),
         badSubjectAttribute.err());
     assertEquals(2, noCommand.exit());
+  }
+
+  @Test
+  void init_whereNoDirectoryCanBe_saysWhy() throws Exception {
+    Path file = Files.writeString(dir.resolve("plain-file"), "x");
+
+    Run run = run("init", "--data", file.resolve("data").toString());
+
+    assertEquals(1, run.exit(), run.err());
+    assertTrue(run.err().toLowerCase(java.util.Locale.ROOT).contains("not a directory"), run.err());
+    // Linux refuses a directory in /proc with ENOENT, which Java reports as the path alone.
+    Run inProc = run("init", "--data", "/proc/estfleet-test");
+    assertEquals(1, inProc.exit(), inProc.err());
+    assertEquals("est-server: /proc/estfleet-test (no such file or directory)", inProc.err().strip());
   }
 
   @Test

@@ -3,6 +3,7 @@ package org.estfleet.agent.cli;
 import java.io.PrintWriter;
 import java.util.concurrent.Callable;
 import org.estfleet.agent.AgentException;
+import org.estfleet.io.IoMessages;
 import org.estfleet.pki.KeyAlgorithm;
 import picocli.CommandLine;
 import picocli.CommandLine.Command;
@@ -60,7 +61,8 @@ public final class RenewalAgentCommand implements Callable<Integer> {
       return AgentException.USAGE;
     });
     commandLine.setExecutionExceptionHandler((e, failed, parseResult) -> {
-      failed.getErr().println("renewal-agent: " + (e.getMessage() == null ? e.toString() : e.getMessage()));
+      String message = IoMessages.withReason(e.getMessage(), e);
+      failed.getErr().println("renewal-agent: " + (message == null ? e.toString() : message));
       return e instanceof AgentException agent ? agent.exitCode() : AgentException.FAILURE;
     });
     return commandLine;

@@ -1,0 +1,68 @@
+package org.estfleet.io;
+
+import java.nio.file.AccessDeniedException;
+import java.nio.file.DirectoryNotEmptyException;
+import java.nio.file.FileAlreadyExistsException;
+import java.nio.file.FileSystemException;
+import java.nio.file.NoSuchFileException;
+import java.nio.file.NotDirectoryException;
+import java.nio.file.NotLinkException;
+
+/**
+ * One-line messages for file errors. {@code java.nio.file} reports the commonest ones (a missing
+ * file, a denied permission) as an exception whose message is the path alone, so a message built
+ * from it names the file and not what went wrong: "cannot read: /x/key.pem". The reason is in the
+ * exception's type.
+ */
+public final class IoMessages {
+  private IoMessages() {}
+
+  /**
+   * {@code message}, the one line a command prints for {@code failure}, with the reason of a file
+   * error in its causes that the line does not give: {@code "cannot read: /x/key.pem"} becomes
+   * {@code "cannot read: /x/key.pem (permission denied)"}; a file error alone, its file and reason.
+   */
+  public static String withReason(String message, Throwable failure) {
+    for (Throwable cause = failure; cause != null; cause = cause.getCause()) {
+      if (cause instanceof FileSystemException file && file.getReason() == null) {
+        String reason = reason(file);
+        if (message == null || message.isBlank()) {
+          return describe(file);
+        }
+        return message.contains(reason) ? message : message + " (" + reason + ")";
+      }
+    }
+    return message;
+  }
+
+  /** A file error as {@code FILE: REASON}. */
+  public static String describe(FileSystemException e) {
+    String file = e.getFile() == null ? "" : e.getFile() + (e.getOtherFile() == null ? "" : " -> " + e.getOtherFile());
+    return (file.isEmpty() ? "" : file + ": ") + (e.getReason() != null ? e.getReason() : reason(e));
+  }
+
+  private static String reason(FileSystemException e) {
+    if (e.getReason() != null) {
+      return e.getReason();
+    }
+    if (e instanceof NoSuchFileException) {
+      return "no such file or directory";
+    }
+    if (e instanceof AccessDeniedException) {
+      return "permission denied";
+    }
+    if (e instanceof FileAlreadyExistsException) {
+      return "already exists";
+    }
+    if (e instanceof NotDirectoryException) {
+      return "not a directory";
+    }
+    if (e instanceof DirectoryNotEmptyException) {
+      return "directory not empty";
+    }
+    if (e instanceof NotLinkException) {
+      return "not a symbolic link";
+    }
+    return "file system error";
+  }
+}
