@@ -55,7 +55,8 @@ public final class EstServerCommand implements Callable<Integer> {
     });
     commandLine.setParameterExceptionHandler((e, args) -> {
       CommandLine failed = e.getCommandLine();
-      failed.getErr().println("est-server: " + e.getMessage() + " (see: " + failed.getCommandSpec().qualifiedName() + " --help)");
+      failed.getErr().println("est-server: " + oneLine(e.getMessage()) + " (see: " + failed.getCommandSpec().qualifiedName()
+          + " --help)");
       return EXIT_USAGE;
     });
     commandLine.setExecutionExceptionHandler((e, failed, parseResult) -> {
@@ -67,6 +68,11 @@ public final class EstServerCommand implements Callable<Integer> {
 
   private static String message(Exception e) {
     String message = IoMessages.withReason(e.getMessage(), e);
-    return message == null || message.isBlank() ? e.getClass().getSimpleName() : message;
+    return message == null || message.isBlank() ? e.getClass().getSimpleName() : oneLine(message);
+  }
+
+  /** One line, whatever a message quotes (a device id given with a line break in it, say). */
+  private static String oneLine(String message) {
+    return message == null ? null : message.replace("\r", "\\r").replace("\n", "\\n");
   }
 }

@@ -5,6 +5,7 @@ import java.time.Duration;
 import java.util.List;
 import java.util.regex.Pattern;
 import org.bouncycastle.asn1.x500.style.BCStyle;
+import org.estfleet.json.DurationText;
 
 /**
  * What a label (or the default) issues and accepts: the certificate profile and the CSR policy.
@@ -43,11 +44,11 @@ public record ProfileConfig(
   public ProfileConfig {
     lifetime = lifetime == null ? Duration.ofDays(30) : lifetime;
     if (lifetime.compareTo(Duration.ofSeconds(1)) < 0 || lifetime.compareTo(MAX_LIFETIME) > 0) {
-      throw new IllegalArgumentException("lifetime " + lifetime + " is not between 1s and 3650d");
+      throw new IllegalArgumentException("lifetime " + DurationText.format(lifetime) + " is not between 1s and 3650d");
     }
     backdate = backdate == null ? Duration.ofMinutes(5) : backdate;
     if (backdate.compareTo(Duration.ofDays(1)) > 0) {
-      throw new IllegalArgumentException("backdate " + backdate + " is more than 1d");
+      throw new IllegalArgumentException("backdate " + DurationText.format(backdate) + " is more than 1d");
     }
     keyUsage = keyUsage == null ? List.of(KeyUsageBit.DIGITAL_SIGNATURE) : List.copyOf(keyUsage);
     extendedKeyUsage = extendedKeyUsage == null ? List.of(ExtendedKeyUsageName.CLIENT_AUTH) : List.copyOf(extendedKeyUsage);

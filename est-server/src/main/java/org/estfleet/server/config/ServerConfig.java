@@ -181,6 +181,9 @@ public record ServerConfig(
   public record DatabaseConfig(Path file) {
     public DatabaseConfig {
       file = file == null ? Path.of("estfleet.db") : file;
+      if (file.toString().isBlank()) {
+        throw new IllegalArgumentException("database.file is empty; name the database file (default estfleet.db)");
+      }
     }
   }
 

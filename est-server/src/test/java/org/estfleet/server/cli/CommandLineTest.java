@@ -144,6 +144,7 @@ class CommandLineTest {
     Run badTtl = run("token", "--data", data.toString(), "--device", "d", "--ttl", "soon");
     Run missingDir = run("token", "--data", dir.resolve("nowhere").toString(), "--device", "d");
     Run fileNotDir = run("token", "--data", Files.writeString(dir.resolve("a-file"), "x").toString(), "--device", "d");
+    Run lineBreak = run("token", "--data", data.toString(), "--device", "x\ny");
     Run unknownOption = run("serve", "--data", data.toString(), "--bogus");
     Run noCommand = run();
     Files.writeString(data.resolve(DataDir.CONFIG_FILE), "{\"port\": 8443, \"prot\": 1}");
@@ -153,7 +154,7 @@ class CommandLineTest {
     Files.writeString(data.resolve(DataDir.CONFIG_FILE), "{\"defaultProfile\": {\"subjectAttributes\": [\"Organisation\"]}}");
     Run badSubjectAttribute = run("serve", "--data", data.toString());
 
-    for (Run run : new Run[] {badDevice, badTtl, missingDir, fileNotDir, unknownOption, badConfig, noCheckInterval,
+    for (Run run : new Run[] {badDevice, badTtl, missingDir, fileNotDir, lineBreak, unknownOption, badConfig, noCheckInterval,
         badSubjectAttribute}) {
       assertEquals(2, run.exit(), run.err());
       assertEquals(1, run.err().lines().count(), run.err());
@@ -163,6 +164,7 @@ class CommandLineTest {
     assertTrue(badTtl.err().contains("invalid duration 'soon'"), badTtl.err());
     assertTrue(missingDir.err().contains("no such data directory"), missingDir.err());
     assertTrue(fileNotDir.err().contains("a-file is a file, not a data directory"), fileNotDir.err());
+    assertTrue(lineBreak.err().contains("invalid device id 'x\\ny'"), lineBreak.err());
     assertTrue(badConfig.err().contains("unknown key 'prot' at $"), badConfig.err());
     assertTrue(noCheckInterval.err().contains("ca.checkInterval must be positive"), noCheckInterval.err());
     assertTrue(badSubjectAttribute.err().contains("$.defaultProfile: subjectAttributes: unknown attribute 'Organisation'"),
