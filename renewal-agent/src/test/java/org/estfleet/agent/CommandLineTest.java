@@ -128,6 +128,39 @@ class CommandLineTest {
   }
 
   @Test
+  void enrollForce_thatReachesNoServerItTrusts_leavesTheDeviceAsItWas() throws Exception {
+    Path state = AgentFixture.enroll(server, dir.resolve("agent"), "device-1");
+    StateDir stateDir = StateDir.open(state);
+    List<X509Certificate> anchors = stateDir.trust().anchors();
+    String config = Files.readString(state.resolve("agent.json"));
+    byte[] bootstrap = Files.readAllBytes(state.resolve("trust/bootstrap.pem"));
+    X509Certificate certificate = stateDir.credentials().current().orElseThrow().certificate();
+    Path otherRoot = dir.resolve("other-root.pem");
+    Files.writeString(otherRoot, Pem.encode(TestPki.rootCa("not the server's").certificate()));
+    int closedPort;
+    try (java.net.ServerSocket socket = new java.net.ServerSocket(0, 1, java.net.InetAddress.getLoopbackAddress())) {
+      closedPort = socket.getLocalPort();
+    }
+
+    AgentFixture.Run unreachable = AgentFixture.cli("enroll", "--state", state.toString(), "--server",
+        "https://127.0.0.1:" + closedPort, "--trust", trust, "--token", "device-1:whatever", "--force");
+    AgentFixture.Run wrongTrust = AgentFixture.cli("enroll", "--state", state.toString(), "--server",
+        server.baseUri().toString(), "--trust", otherRoot.toString(), "--token", "device-1:whatever", "--force");
+
+    for (AgentFixture.Run run : List.of(unreachable, wrongTrust)) {
+      assertEquals(1, run.exit(), run.err());
+      assertTrue(run.err().contains("nothing changed: the settings, trust anchors and state from before --force are "
+          + "back"), run.err());
+      assertEquals(anchors, stateDir.trust().anchors());
+      assertEquals(config, Files.readString(state.resolve("agent.json")));
+      assertTrue(java.util.Arrays.equals(bootstrap, Files.readAllBytes(state.resolve("trust/bootstrap.pem"))));
+      assertEquals(certificate, stateDir.credentials().current().orElseThrow().certificate());
+    }
+    AgentFixture.Run renew = AgentFixture.cli("renew", "--state", state.toString(), "--force");
+    assertEquals(0, renew.exit(), "the device still renews with its server: " + renew.err());
+  }
+
+  @Test
   void enrollForce_whileTheStateIsLocked_changesNothing() throws Exception {
     Path state = AgentFixture.enroll(server, dir.resolve("agent"), "device-1");
     StateDir stateDir = StateDir.open(state);

@@ -21,6 +21,7 @@ import org.estfleet.agent.store.AgentState;
 import org.estfleet.agent.store.CredentialStore;
 import org.estfleet.agent.store.StateDir;
 import org.estfleet.agent.store.StateLock;
+import org.estfleet.agent.store.StateSnapshot;
 import org.estfleet.est.client.ClientAuth;
 import org.estfleet.json.DurationText;
 import org.estfleet.pki.Certificates;
@@ -149,6 +150,7 @@ final class EnrollCommand implements Callable<Integer> {
 
     StateDir dir = StateDir.create(state);
     X509Certificate before;
+    StateSnapshot beforeForce = null;
     Renewer renewer;
     Renewer.Result result;
     long started = System.nanoTime();
@@ -177,6 +179,9 @@ final class EnrollCommand implements Callable<Integer> {
       // server would find the token used. Any other kept request is dropped, with the failures
       // counted for it (their backoff is not this enrollment's).
       boolean resume = sameKeptRequest(dir, config, auth);
+      if (force) {
+        beforeForce = StateSnapshot.take(dir);
+      }
       if (!resume) {
         if (force) {
           dir.trust().writeAnchors(List.of(), null);
@@ -189,7 +194,14 @@ final class EnrollCommand implements Callable<Integer> {
       dir.writeConfig(config);
       dir.trust().writeBootstrap(bootstrapTrust);
       renewer = new Renewer(dir, config, Clock.systemUTC(), new SecureRandom(), BuildInfo.timestamp());
-      result = resume ? renewer.resumeEnrollment() : renewer.bootstrap(auth);
+      try {
+        result = resume ? renewer.resumeEnrollment() : renewer.bootstrap(auth);
+      } catch (AgentException | RuntimeException e) {
+        if (beforeForce != null && dir.readState().pending() == null) {
+          beforeForce.restore();
+        }
+        throw e;
+      }
     }
     PrintWriter out = spec.commandLine().getOut();
     while (!wait.isZero() && mayPass(result, dir) && !enrolledMeanwhile(dir, before)) {
@@ -215,6 +227,15 @@ final class EnrollCommand implements Callable<Integer> {
     }
     boolean kept = dir.readState().pending() != null;
     String keptNote = kept ? "; the request is kept: renewal-agent run --state " + state + " sends it again" : "";
+    if (beforeForce != null && !kept && result.outcome() != Renewer.Outcome.ENROLLED
+        && result.outcome() != Renewer.Outcome.RENEWED) {
+      // Nothing sent that could still be answered: --force leaves the device as it found it.
+      try (StateLock lock = dir.lock()) {
+        beforeForce.restore();
+      }
+      throw AgentException.failure(result.message()
+          + "; nothing changed: the settings, trust anchors and state from before --force are back");
+    }
     String late = "not enrolled within --wait " + DurationText.format(wait)
         + (result.nextRunAt() == null ? "" : " (next attempt due at " + result.nextRunAt() + ")") + ": ";
     switch (result.outcome()) {
