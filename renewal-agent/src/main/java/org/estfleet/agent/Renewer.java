@@ -256,19 +256,38 @@ public final class Renewer {
 
   /**
    * Records a failure of the device's own files or disk in {@code state.json}, for {@code status}
-   * to show (the caller reports it), when the state can still be written. Counted as a failure,
-   * without changing when the next attempt is due.
+   * to show (the caller reports it), when the state can still be written: a failed attempt like
+   * any other, the next one due after the backoff (an operator may have put the file right by
+   * then; {@code run} tries again at that time, see {@link #nextAttemptAfterFailure}).
    */
   private void recordLocalFailure(String message) {
     // The operation's lock was released with its block: taken again, so that this read-modify-write
     // cannot overwrite what a renew beside it (another process) wrote meanwhile.
     try (StateLock lock = dir.lock()) {
       AgentState state = dir.readState();
-      dir.writeState(state.withFailures(state.consecutiveFailures() + 1, state.nextAttemptAt())
-          .withLastAttempt(new AgentState.Attempt(clock.instant(), AgentState.Outcome.FAILED, null, message)));
+      Instant now = clock.instant();
+      int failures = state.consecutiveFailures() + 1;
+      dir.writeState(state.withFailures(failures, now.plus(backoff.delay(failures, random)))
+          .withLastAttempt(new AgentState.Attempt(now, AgentState.Outcome.FAILED, null, message)));
     } catch (IOException | AgentException | RuntimeException e) {
       LOG.debug("could not record the failure in state.json: {}", e.getMessage());
     }
+  }
+
+  /**
+   * When to try again after {@link #renew} failed on the device's own files: the time recorded
+   * with the failure, or the longest backoff if the state could not be read or written.
+   */
+  public Instant nextAttemptAfterFailure() {
+    try {
+      Instant recorded = dir.readState().nextAttemptAt();
+      if (recorded != null) {
+        return recorded;
+      }
+    } catch (AgentException | RuntimeException e) {
+      LOG.debug("could not read state.json: {}", e.getMessage());
+    }
+    return clock.instant().plus(config.retry().max());
   }
 
   /** Fetches {@code /cacerts} and brings the intermediates up to date (the trust refresh job). */

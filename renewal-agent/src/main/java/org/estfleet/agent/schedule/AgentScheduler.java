@@ -155,7 +155,10 @@ public final class AgentScheduler implements AutoCloseable {
     } catch (AgentException e) {
       // The message says what failed ("renewal failed: ...", "trust refresh failed: ...").
       LOG.error("{}: {}", key.getGroup(), e.getMessage());
-      next = now.plus(renewer.config().retry().max());
+      // A renewal failed on the device's own files is tried again after the backoff it recorded,
+      // as a failure at the server is: the file may be put right meanwhile.
+      next = key.getName().equals(RENEW) ? renewer.nextAttemptAfterFailure()
+          : now.plus(renewer.config().retry().max());
     } catch (RuntimeException e) {
       LOG.error("{}: {} failed", key.getGroup(), key.getName(), e);
       next = now.plus(renewer.config().retry().initial());

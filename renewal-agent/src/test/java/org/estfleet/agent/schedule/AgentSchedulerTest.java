@@ -64,6 +64,36 @@ class AgentSchedulerTest {
   }
 
   @Test
+  void run_aRenewalFailedOnALocalFile_isTriedAgainAfterTheBackoff_onceTheFileIsRight() throws Exception {
+    server = TestServer.start(dir.resolve("server"), "{\"defaultProfile\": {\"lifetime\": \"12s\", \"backdate\": \"0s\"}}");
+    Path state = AgentFixture.enroll(server, dir.resolve("agent"), "device-1");
+    // The first backoff a second or two; the longest (the old retry after such a failure) 6 hours.
+    AgentFixture.patchConfig(state, "{\"retry\": {\"initial\": \"1s\", \"max\": \"6h\"}}");
+    Path bootstrap = state.resolve("trust/bootstrap.pem");
+    byte[] good = java.nio.file.Files.readAllBytes(bootstrap);
+    java.nio.file.Files.writeString(bootstrap, "not a certificate\n");
+    Renewer renewer = AgentFixture.renewer(state, Clock.systemUTC());
+
+    try (AgentScheduler scheduler = new AgentScheduler(2, Clock.systemUTC(), new SecureRandom())) {
+      scheduler.add("device-1", renewer);
+      Instant deadline = Instant.now().plus(Duration.ofSeconds(60));
+      while (org.estfleet.agent.store.StateDir.open(state).readState().consecutiveFailures() == 0
+          && Instant.now().isBefore(deadline)) {
+        Thread.sleep(100); // the renewal (due after 8 s of 12) fails on the file
+      }
+      assertTrue(org.estfleet.agent.store.StateDir.open(state).readState().consecutiveFailures() > 0,
+          "the renewal failed on the damaged file");
+      java.nio.file.Files.write(bootstrap, good); // the operator puts it right
+
+      while (server.ledger(l -> l.byDevice("device-1")).size() < 2 && Instant.now().isBefore(deadline)) {
+        Thread.sleep(200);
+      }
+    }
+
+    assertEquals(2, server.ledger(l -> l.byDevice("device-1")).size(), "renewed once the file was right again");
+  }
+
+  @Test
   void add_twiceForOneNameIsRefused() throws Exception {
     server = TestServer.start(dir.resolve("server"));
     Path state = AgentFixture.enroll(server, dir.resolve("agent"), "device-1");
