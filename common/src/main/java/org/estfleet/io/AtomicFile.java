@@ -26,6 +26,8 @@ public final class AtomicFile {
   public static final Set<PosixFilePermission> PRIVATE = PosixFilePermissions.fromString("rw-------");
   /** Readable by all: certificates, configuration. */
   public static final Set<PosixFilePermission> PUBLIC = PosixFilePermissions.fromString("rw-r--r--");
+  /** The most a directory made here allows (the umask may take more away). */
+  private static final Set<PosixFilePermission> DIRECTORY = PosixFilePermissions.fromString("rwxr-xr-x");
 
   private AtomicFile() {}
 
@@ -36,7 +38,7 @@ public final class AtomicFile {
   public static void write(Path target, byte[] content, Set<PosixFilePermission> permissions) throws IOException {
     Path absolute = target.toAbsolutePath();
     Path directory = absolute.getParent();
-    Files.createDirectories(directory);
+    createDirectories(directory);
     Path temporary = directory.resolve("." + absolute.getFileName() + ".tmp-"
         + Long.toHexString(ThreadLocalRandom.current().nextLong()));
     try {
@@ -71,6 +73,15 @@ public final class AtomicFile {
         throw e;
       }
     }
+  }
+
+  /**
+   * Creates {@code directory} and its missing parents, none writable by group or others whatever
+   * the umask (a umask of 002 would make them group-writable): who may replace a file in them
+   * is the owner alone.
+   */
+  public static void createDirectories(Path directory) throws IOException {
+    Files.createDirectories(directory, attributes(DIRECTORY));
   }
 
   private static FileAttribute<?>[] attributes(Set<PosixFilePermission> permissions) {

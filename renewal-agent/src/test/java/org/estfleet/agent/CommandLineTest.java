@@ -294,6 +294,31 @@ class CommandLineTest {
   }
 
   @Test
+  void insideAStateDirectoryOthersMayEnter_whatTheAgentTrustsOrRuns_mustNotBeTheirsToChange() throws Exception {
+    Path state = AgentFixture.enroll(server, dir.resolve("agent"), "device-1");
+    Path config = state.resolve("agent.json");
+    Path trustDir = state.resolve("trust");
+    Files.setPosixFilePermissions(config, PosixFilePermissions.fromString("rw-rw-rw-"));
+    AgentFixture.Run privateTop = AgentFixture.cli("status", "--state", state.toString());
+
+    Files.setPosixFilePermissions(state, PosixFilePermissions.fromString("rwxr-xr-x"));
+    AgentFixture.Run writableConfig = AgentFixture.cli("renew", "--state", state.toString(), "--force");
+    Files.setPosixFilePermissions(config, PosixFilePermissions.fromString("rw-------"));
+    Files.setPosixFilePermissions(trustDir, PosixFilePermissions.fromString("rwxrwxr-x"));
+    AgentFixture.Run groupTrust = AgentFixture.cli("renew", "--state", state.toString(), "--force");
+    Files.setPosixFilePermissions(trustDir, PosixFilePermissions.fromString("rwxr-xr-x"));
+    AgentFixture.Run fixed = AgentFixture.cli("renew", "--state", state.toString(), "--force");
+
+    assertEquals(0, privateTop.exit(), "inside a 0700 directory nobody else reaches it: " + privateTop.err());
+    assertEquals(2, writableConfig.exit(), writableConfig.err());
+    assertTrue(writableConfig.err().contains(config + " is writable by everyone (rw-rw-rw-); make it private: chmod go-w "
+        + config), writableConfig.err());
+    assertEquals(2, groupTrust.exit(), groupTrust.err());
+    assertTrue(groupTrust.err().contains(trustDir + " is writable by its group"), groupTrust.err());
+    assertEquals(0, fixed.exit(), fixed.err());
+  }
+
+  @Test
   void renew_exitCodes() throws Exception {
     Path state = AgentFixture.enroll(server, dir.resolve("agent"), "device-1");
 

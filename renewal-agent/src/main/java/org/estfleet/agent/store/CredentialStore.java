@@ -108,7 +108,7 @@ public final class CredentialStore {
    * @param chain the certificate first, then its CA certificates (no root)
    */
   public Credentials install(PrivateKey key, X509Certificate certificate, List<X509Certificate> chain) throws IOException {
-    Files.createDirectories(directories);
+    AtomicFile.createDirectories(directories);
     String name = STAMP.format(Instant.ofEpochMilli(certificate.getNotBefore().getTime()))
         + "-" + Certificates.serialHex(certificate);
     Path target = directories.resolve(name);

@@ -3,10 +3,12 @@ package org.estfleet.agent.store;
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
+import java.nio.file.LinkOption;
 import java.nio.file.NoSuchFileException;
 import java.nio.file.Path;
 import java.nio.file.attribute.PosixFilePermission;
 import java.nio.file.attribute.PosixFilePermissions;
+import java.util.List;
 import java.util.Set;
 import org.estfleet.agent.AgentException;
 import org.estfleet.io.AtomicFile;
@@ -67,18 +69,47 @@ public final class StateDir {
    * it rather than trust anything in it.
    */
   private static void checkPermissions(Path directory) throws AgentException {
-    try {
-      // The directory a link leads to: a link's own mode is always rwxrwxrwx on Linux and means nothing.
-      Set<PosixFilePermission> permissions = Files.getPosixFilePermissions(directory);
-      if (permissions.contains(PosixFilePermission.OTHERS_WRITE) || permissions.contains(PosixFilePermission.GROUP_WRITE)) {
-        throw AgentException.usage(directory + " is writable by " + (permissions.contains(PosixFilePermission.OTHERS_WRITE)
-            ? "everyone" : "its group") + " (" + PosixFilePermissions.toString(permissions)
-            + "); make it private: chmod 700 " + directory);
+    Set<PosixFilePermission> top = permissions(directory);
+    if (top == null) {
+      return; // not a POSIX file system: nothing to check
+    }
+    refuseWritable(directory, top, true, true, "chmod 700 " + directory);
+    // Inside a directory others may enter (0755, say), what the agent trusts or runs must not be
+    // theirs to change either: agent.json names the post-renewal hook's command, trust/ the roots
+    // the server is authenticated by. (Inside a 0700 directory nobody else reaches them.)
+    boolean group = top.contains(PosixFilePermission.GROUP_EXECUTE);
+    boolean others = top.contains(PosixFilePermission.OTHERS_EXECUTE);
+    if (!group && !others) {
+      return;
+    }
+    for (String name : List.of(CONFIG, STATE, "trust", "trust/anchors.json", "trust/anchors.pem",
+        "trust/bootstrap.pem", "trust/intermediates.pem", "credentials", "pending")) {
+      Path inside = directory.resolve(name);
+      Set<PosixFilePermission> permissions = Files.exists(inside, LinkOption.NOFOLLOW_LINKS) ? permissions(inside) : null;
+      if (permissions != null) {
+        refuseWritable(inside, permissions, group, others, "chmod go-w " + inside + " (or chmod 700 " + directory + ")");
       }
+    }
+  }
+
+  /** {@code path}'s permissions (of what a link leads to: a link's own mode means nothing), or null off POSIX. */
+  private static Set<PosixFilePermission> permissions(Path path) throws AgentException {
+    try {
+      return Files.getPosixFilePermissions(path);
     } catch (UnsupportedOperationException e) {
-      // not a POSIX file system: nothing to check
+      return null;
     } catch (IOException e) {
-      throw AgentException.usage("cannot read permissions of " + directory + ": " + e.getMessage(), e);
+      throw AgentException.usage("cannot read permissions of " + path + ": " + e.getMessage(), e);
+    }
+  }
+
+  private static void refuseWritable(Path path, Set<PosixFilePermission> permissions, boolean group, boolean others,
+      String fix) throws AgentException {
+    boolean byOthers = others && permissions.contains(PosixFilePermission.OTHERS_WRITE);
+    boolean byGroup = group && permissions.contains(PosixFilePermission.GROUP_WRITE);
+    if (byOthers || byGroup) {
+      throw AgentException.usage(path + " is writable by " + (byOthers ? "everyone" : "its group") + " ("
+          + PosixFilePermissions.toString(permissions) + "); make it private: " + fix);
     }
   }
 
