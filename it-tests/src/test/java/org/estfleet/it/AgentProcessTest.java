@@ -86,6 +86,52 @@ class AgentProcessTest {
   }
 
   @Test
+  void hub_aDamagedIdentity_doesNotStopTheOthers_andRenewsOnceItsKeyIsBack() throws Exception {
+    try (TestServer server = TestServer.start(dir.resolve("server"),
+        "{\"defaultProfile\": {\"lifetime\": \"10s\", \"backdate\": \"0s\"}}")) {
+      Path jar = Project.jar("renewal-agent/target/renewal-agent.jar");
+      Path healthy = dir.resolve("healthy");
+      Path damaged = dir.resolve("damaged");
+      for (Path state : List.of(healthy, damaged)) {
+        String device = state.getFileName().toString();
+        Project.Result enroll = Project.run(dir, Project.java(jar, "enroll", "--state", state.toString(), "--server",
+            server.baseUri().toString(), "--trust", server.dataDir().resolve("ca/root.pem").toString(), "--token",
+            device + ":" + server.token(device)), Map.of(), 60);
+        assertEquals(0, enroll.exit(), enroll.err());
+        Files.writeString(state.resolve("agent.json"), Files.readString(state.resolve("agent.json"))
+            .replace("\"initial\": \"30s\"", "\"initial\": \"1s\""));
+      }
+      Path key = damaged.resolve("current").toRealPath().resolve("key.pem");
+      byte[] good = Files.readAllBytes(key);
+      Files.writeString(key, "-----BEGIN PRIVATE KEY-----\ntruncated\n");
+
+      Process run = new ProcessBuilder(Project.java(jar, "run", "--state", healthy.toString(), "--state",
+          damaged.toString())).redirectError(dir.resolve("hub.log").toFile()).start();
+      try {
+        BufferedReader out = new BufferedReader(new InputStreamReader(run.getInputStream(), StandardCharsets.UTF_8));
+        assertEquals("running for healthy (state " + healthy + ")", out.readLine(), Files.readString(dir.resolve("hub.log")));
+        assertEquals("running for damaged (state " + damaged + ")", out.readLine());
+        Instant deadline = Instant.now().plus(Duration.ofSeconds(60));
+        while (server.ledger(l -> l.byDevice("healthy")).size() < 2 && Instant.now().isBefore(deadline)) {
+          Thread.sleep(250);
+        }
+        assertTrue(server.ledger(l -> l.byDevice("healthy")).size() >= 2, "the healthy identity renews");
+        Files.write(key, good); // the operator puts the key back
+        while (server.ledger(l -> l.byDevice("damaged")).size() < 2 && Instant.now().isBefore(deadline)) {
+          Thread.sleep(250);
+        }
+      } finally {
+        run.destroy();
+        run.waitFor(30, TimeUnit.SECONDS);
+        run.destroyForcibly();
+      }
+      String log = Files.readString(dir.resolve("hub.log"));
+      assertTrue(log.contains("damaged: ") && log.contains("renewals fail until it is put right"), log);
+      assertTrue(server.ledger(l -> l.byDevice("damaged")).size() >= 2, "renewed once its key was back: " + log);
+    }
+  }
+
+  @Test
   void killedMidRenewal_alwaysLeavesAConsistentPair() throws Exception {
     try (TestServer server = TestServer.start(dir.resolve("server"))) {
       Path state = dir.resolve("agent");

@@ -46,7 +46,18 @@ final class RunCommand implements Callable<Integer> {
       dir.holdForDaemon();
       Renewer renewer = Renewer.open(dir, Clock.systemUTC(), new SecureRandom());
       AgentState agentState = dir.readState();
-      if (dir.credentials().current().isEmpty() && agentState.pending() == null) {
+      boolean enrolled;
+      try {
+        enrolled = dir.credentials().current().isPresent();
+      } catch (java.io.IOException damaged) {
+        // Scheduled all the same: each attempt fails on the file, is recorded for status and
+        // tried again after the backoff, so a pair put right is renewed without a restart, and
+        // one damaged identity of a hub does not stop the others.
+        LOG.error("{}: {}; renewals fail until it is put right (renewal-agent status --state {})",
+            renewer.config().identity(), damaged.getMessage(), state);
+        enrolled = true;
+      }
+      if (!enrolled && agentState.pending() == null) {
         throw AgentException.notEnrolled(state + " holds no certificate and no pending enrollment; run renewal-agent enroll");
       }
       if (!identities.add(renewer.config().identity())) {
