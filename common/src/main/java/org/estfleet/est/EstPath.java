@@ -93,6 +93,6 @@ public record EstPath(String label, EstOperation operation) {
   public static boolean isServerUrl(java.net.URI uri) {
     return "https".equals(uri.getScheme()) && uri.getHost() != null && uri.getRawUserInfo() == null
         && (uri.getRawPath() == null || uri.getRawPath().isEmpty() || uri.getRawPath().equals("/"))
-        && uri.getRawQuery() == null && uri.getRawFragment() == null && uri.getPort() <= 65535;
+        && uri.getRawQuery() == null && uri.getRawFragment() == null && uri.getPort() <= 65535 && uri.getPort() != 0;
   }
 }

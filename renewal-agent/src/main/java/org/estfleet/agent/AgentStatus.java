@@ -153,7 +153,8 @@ public record AgentStatus(
     if (pending == null) {
       line(text, "pending", "none");
     } else {
-      line(text, "pending", pending.operation() + " via " + pending.endpoint() + (pending.accepted()
+      line(text, "pending", pending.operation() + (pending.endpoint() == null ? "" : " via " + pending.endpoint())
+          + (pending.accepted()
           ? ", accepted " + pending.since() + ", retry at " + pending.retryAt()
           : ", not yet accepted; the same CSR is resent"));
     }
@@ -178,7 +179,9 @@ public record AgentStatus(
   }
 
   private static void line(StringBuilder text, String label, String value) {
-    text.append(String.format("%-16s%s%n", label + ":", value));
+    // At least one space after the colon, also for a label as long as the column.
+    String key = label + ":";
+    text.append(key.length() < 16 ? String.format("%-16s", key) : key + " ").append(value).append(System.lineSeparator());
   }
 
   /** A duration in its two largest units, e.g. {@code 29d 23h}, {@code 5m 10s}. */

@@ -97,7 +97,7 @@ public record GatewayConfig(
     }
     if (!EstPath.isServerUrl(uri)) {
       throw new IllegalArgumentException("gateway.upstream '" + upstream + "' must be https://host[:port] "
-          + "(no path, query or user info; the port up to 65535)");
+          + "(no path, query or user info; the port 1 to 65535)");
     }
     return uri;
   }

@@ -100,7 +100,7 @@ class GatewayCommandLineTest {
           "--upstream-trust", ca.dataDir().resolve("ca/root.pem").toString(), "--token", "gw-1:x");
 
       assertEquals(2, init.exit(), upstream + ": " + init.err());
-      assertTrue(init.err().contains("must be https://host[:port] (no path, query or user info; the port up to 65535)"),
+      assertTrue(init.err().contains("must be https://host[:port] (no path, query or user info; the port 1 to 65535)"),
           init.err());
     }
   }

@@ -44,13 +44,19 @@ public record AgentConfig(
     if (endpoints == null || endpoints.isEmpty()) {
       throw new IllegalArgumentException("endpoints: at least one EST server is needed");
     }
-    endpoints = List.copyOf(endpoints);
+    List<URI> normalized = new java.util.ArrayList<>();
     for (URI endpoint : endpoints) {
-      if (!EstPath.isServerUrl(endpoint)) {
+      if (endpoint == null || !EstPath.isServerUrl(endpoint)) {
         throw new IllegalArgumentException("endpoints: '" + endpoint + "' is not an https://host[:port] URL "
-            + "(no path, query or user info; the port up to 65535)");
+            + "(no path, query or user info; the port 1 to 65535)");
+      }
+      // https://host:port/ is the same server as https://host:port: one entry, one spelling.
+      URI server = URI.create("https://" + endpoint.getRawAuthority());
+      if (!normalized.contains(server)) {
+        normalized.add(server);
       }
     }
+    endpoints = List.copyOf(normalized);
     label = label == null ? "" : label;
     if (!label.isEmpty()) {
       EstPath.checkLabel(label);

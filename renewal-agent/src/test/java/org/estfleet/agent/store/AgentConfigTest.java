@@ -5,6 +5,7 @@ import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import java.util.LinkedHashMap;
+import java.util.List;
 import java.util.Map;
 import org.estfleet.json.Json;
 import org.junit.jupiter.api.Test;
@@ -22,7 +23,8 @@ class AgentConfigTest {
     refused.put("{\"identity\": \"d\", \"endpoints\": [\"https://ca.example/est/x\"]}", "is not an https://host[:port] URL");
     refused.put("{\"identity\": \"d\", \"endpoints\": [\"https://ca.example?x=1\"]}", "is not an https://host[:port] URL");
     refused.put("{\"identity\": \"d\", \"endpoints\": [\"https://user:secret@ca.example\"]}", "no path, query or user info");
-    refused.put("{\"identity\": \"d\", \"endpoints\": [\"https://ca.example:99999\"]}", "the port up to 65535");
+    refused.put("{\"identity\": \"d\", \"endpoints\": [\"https://ca.example:99999\"]}", "the port 1 to 65535");
+    refused.put("{\"identity\": \"d\", \"endpoints\": [\"https://ca.example:0\"]}", "the port 1 to 65535");
     refused.put("{\"identity\": \"d\", \"endpoints\": [\"https://ca.example\"], \"retry\": {\"initial\": \"1ms\"}}",
         "retry: initial must be at least 1s");
     for (Map.Entry<String, String> bad : refused.entrySet()) {
@@ -33,8 +35,9 @@ class AgentConfigTest {
   }
 
   @Test
-  void anEndpointWithATrailingSlash_isAccepted() {
-    assertEquals("https://ca.example:8443/", parse("{\"identity\": \"d\", \"endpoints\": [\"https://ca.example:8443/\"]}")
-        .endpoints().get(0).toString());
+  void anEndpointWithATrailingSlash_isTheSameServer() {
+    assertEquals(List.of(java.net.URI.create("https://ca.example:8443"), java.net.URI.create("https://gw.example")),
+        parse("{\"identity\": \"d\", \"endpoints\": [\"https://ca.example:8443/\", \"https://gw.example\", "
+            + "\"https://ca.example:8443\"]}").endpoints());
   }
 }
