@@ -19,7 +19,7 @@ import org.estfleet.pki.Certificates;
  * good, when does it renew, what happened last, what it trusts, and which endpoints answer.
  *
  * @param state OK, RENEWAL_DUE, PENDING, FAILING (attempts fail, the certificate is still
- *     valid), EXPIRED, CLOCK_SKEW or NOT_ENROLLED
+ *     valid; also a certificate naming another identity than this agent's, which is not renewed), EXPIRED, CLOCK_SKEW or NOT_ENROLLED
  */
 public record AgentStatus(
     String identity,
@@ -85,6 +85,10 @@ public record AgentStatus(
         summary = "CLOCK_SKEW";
       } else if (now.isAfter(notAfter)) {
         summary = "EXPIRED";
+      } else if (!Certificates.commonName(certificate.getSubjectX500Principal()).equals(Optional.of(config.identity()))) {
+        // Another device's pair: renew refuses it at every attempt (see Renewer.renew).
+        summary = "FAILING";
+        next = null;
       } else if (state.pending() != null && state.pending().accepted()) {
         summary = "PENDING";
       } else if (state.consecutiveFailures() > 0) {

@@ -231,6 +231,8 @@ class RenewerTest {
     assertTrue(refused.getMessage().startsWith("not renewing: the certificate in force names 'device-2', not this device 'device-1'"),
         refused.getMessage());
     assertEquals(1, server.ledger(l -> l.byDevice("device-2")).size(), "nothing issued for the copied pair");
+    AgentFixture.Run status = AgentFixture.cli("status", "--state", mine.toString());
+    assertTrue(status.out().contains("FAILING") && !status.out().contains("OK"), "not OK: " + status.out());
   }
 
   @Test
