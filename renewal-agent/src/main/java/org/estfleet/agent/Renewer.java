@@ -196,7 +196,8 @@ public final class Renewer {
         if (state.pending() != null && !"certificate".equals(state.pending().credential())) {
           return resumeBootstrap(state, force, now);
         }
-        throw AgentException.notEnrolled(dir.root() + " holds no certificate; run renewal-agent enroll");
+        throw AgentException.notEnrolled(dir.root() + " holds no certificate; run renewal-agent enroll"
+            + dir.credentials().restoreHint());
       }
       X509Certificate certificate = current.get().certificate();
       Optional<String> skew = clockSkew(certificate, now);
@@ -435,7 +436,12 @@ public final class Renewer {
     state = state.withFailures(failures, next)
         .withLastAttempt(new AgentState.Attempt(now, recorded, endpoint, message));
     dir.writeState(state);
-    LOG.warn("{}; attempt {} failed, next at {}", message, failures, next);
+    if (recorded == AgentState.Outcome.REFUSED && state.pending() == null && !dir.credentials().hasCurrent()) {
+      // A first enrollment refused: its request is dropped and nothing is tried at any time.
+      LOG.warn("{}; refused, nothing kept to send again", message);
+    } else {
+      LOG.warn("{}; attempt {} failed, next at {}", message, failures, next);
+    }
     return new Result(expired ? Outcome.EXPIRED : Outcome.FAILED, message, next);
   }
 

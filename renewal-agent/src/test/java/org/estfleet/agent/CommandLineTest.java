@@ -161,6 +161,22 @@ class CommandLineTest {
   }
 
   @Test
+  void theCurrentLinkRemoved_saysWhichPairToPutBack() throws Exception {
+    Path state = AgentFixture.enroll(server, dir.resolve("agent"), "device-1");
+    Path pair = state.resolve("current").toRealPath();
+    Files.delete(state.resolve("current"));
+
+    AgentFixture.Run renew = AgentFixture.cli("renew", "--state", state.toString(), "--force");
+
+    assertEquals(3, renew.exit(), renew.err());
+    String relative = state.relativize(pair).toString();
+    assertTrue(renew.err().contains("; but " + relative + " holds a pair: if the link 'current' was removed by mistake, "
+        + "put it back (ln -sfn " + relative + " " + state.resolve("current") + ")"), renew.err());
+    Files.createSymbolicLink(state.resolve("current"), Path.of(relative)); // as the hint says
+    assertEquals(0, AgentFixture.cli("renew", "--state", state.toString(), "--force").exit());
+  }
+
+  @Test
   void enrollForce_whileTheStateIsLocked_changesNothing() throws Exception {
     Path state = AgentFixture.enroll(server, dir.resolve("agent"), "device-1");
     StateDir stateDir = StateDir.open(state);

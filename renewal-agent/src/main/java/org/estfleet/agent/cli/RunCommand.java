@@ -58,7 +58,8 @@ final class RunCommand implements Callable<Integer> {
         enrolled = true;
       }
       if (!enrolled && agentState.pending() == null) {
-        throw AgentException.notEnrolled(state + " holds no certificate and no pending enrollment; run renewal-agent enroll");
+        throw AgentException.notEnrolled(state + " holds no certificate and no pending enrollment; run renewal-agent enroll"
+            + dir.credentials().restoreHint());
       }
       if (!identities.add(renewer.config().identity())) {
         throw AgentException.usage("--state " + state + ": identity '" + renewer.config().identity()

@@ -68,6 +68,32 @@ public final class CredentialStore {
     return read(root.resolve("current"));
   }
 
+  /**
+   * When no pair is in force ({@code current} missing) but pairs are stored: how to put the
+   * newest back ({@code current} removed by hand, say), as a hint for a message; else empty.
+   */
+  public String restoreHint() {
+    if (hasCurrent() || !Files.isDirectory(directories)) {
+      return "";
+    }
+    try (Stream<Path> pairs = Files.list(directories)) {
+      // Pair directories are named by issuance time first: the newest sorts last.
+      Optional<Path> newest = pairs.filter(Files::isDirectory)
+          .filter(pair -> !pair.getFileName().toString().startsWith("."))
+          .max(Comparator.comparing(pair -> pair.getFileName().toString()));
+      return newest.map(pair -> "; but " + root.relativize(pair) + " holds a pair: if the link 'current' was removed "
+          + "by mistake, put it back (ln -sfn " + root.relativize(pair) + " " + root.resolve("current") + ")")
+          .orElse("");
+    } catch (IOException e) {
+      return "";
+    }
+  }
+
+  /** Whether a pair is in force (readable or not). */
+  public boolean hasCurrent() {
+    return Files.exists(root.resolve("current"), LinkOption.NOFOLLOW_LINKS);
+  }
+
   /** Whether there is a pair before the current one (readable or not). */
   public boolean hasPrevious() {
     return Files.exists(root.resolve("previous"), LinkOption.NOFOLLOW_LINKS);
