@@ -512,6 +512,7 @@ public final class Renewer {
       LOG.warn("trust refresh failed: /cacerts from {}", fetch.error());
       return fetch.state().withTrustRefresh(now, fetch.error());
     }
+    rebuildMissingAnchors(trust, fetch.certificates(), now);
     stageVouchedRoots(trust, fetch.certificates(), now);
     updateIntermediates(trust, fetch.certificates(), now);
     advanceRotation(now);
@@ -544,6 +545,24 @@ public final class Renewer {
   /** Whether CSRs go linked to their TLS connection: configured, or asked for by the server. */
   private boolean linking(AgentState state) {
     return config.popLinking() || state.linkingRequested();
+  }
+
+  /**
+   * An enrolled device without trust anchors ({@code anchors.json} deleted, or emptied by hand)
+   * takes back the roots of an authenticated {@code /cacerts} that its {@code bootstrap.pem}
+   * holds: roots its operator gave it, nothing new (a new root still needs a verified rollover).
+   */
+  private void rebuildMissingAnchors(TrustStore trust, List<X509Certificate> fetched, Instant now) throws IOException {
+    if (!trust.anchors().isEmpty() || !dir.credentials().hasCurrent()) {
+      return;
+    }
+    List<X509Certificate> bootstrap = trust.bootstrap();
+    List<X509Certificate> known = fetched.stream().filter(Renewer::isSelfSigned).filter(bootstrap::contains).toList();
+    if (!known.isEmpty()) {
+      trust.writeAnchors(known, now);
+      LOG.warn("the trust anchors were missing: rebuilt from the /cacerts roots that trust/bootstrap.pem holds: {}",
+          describe(known));
+    }
   }
 
   /**

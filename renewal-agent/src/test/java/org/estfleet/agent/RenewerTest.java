@@ -179,6 +179,27 @@ class RenewerTest {
   }
 
   @Test
+  void missingOrEmptiedAnchors_areRebuiltFromTheRootsBootstrapPemHolds() throws Exception {
+    server = TestServer.start(dir.resolve("server"));
+    Path state = AgentFixture.enroll(server, dir.resolve("agent"), "device-1");
+    List<java.security.cert.X509Certificate> anchors = StateDir.open(state).trust().anchors();
+    for (boolean deleted : new boolean[] {true, false}) {
+      if (deleted) { // without anchors.json the roots are read from anchors.pem (older agents): both gone
+        Files.delete(state.resolve("trust/anchors.json"));
+        Files.delete(state.resolve("trust/anchors.pem"));
+      } else {
+        Files.writeString(state.resolve("trust/anchors.json"), "{\"version\": 9, \"anchors\": []}");
+      }
+      assertEquals(List.of(), StateDir.open(state).trust().anchors());
+
+      Renewer.Result renewed = AgentFixture.renewer(state, server.clock()).renew(true);
+
+      assertEquals(Renewer.Outcome.RENEWED, renewed.outcome(), renewed.message());
+      assertEquals(anchors, StateDir.open(state).trust().anchors(), deleted ? "deleted" : "emptied");
+    }
+  }
+
+  @Test
   void aDamagedIntermediatesFile_isKeptAside_andRebuiltFromCacerts() throws Exception {
     server = TestServer.start(dir.resolve("server"));
     Path state = AgentFixture.enroll(server, dir.resolve("agent"), "device-1");
