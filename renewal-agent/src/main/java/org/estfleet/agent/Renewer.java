@@ -94,6 +94,8 @@ public final class Renewer {
   private final Instant buildTime;
   private final RenewalPolicy policy;
   private final Backoff backoff;
+  /** The next attempt recorded by the last failure on local files, until {@link #nextAttemptAfterFailure} takes it. */
+  private volatile Instant retryAfterLocalFailure;
 
   public Renewer(StateDir dir, AgentConfig config, Clock clock, SecureRandom random, Instant buildTime) {
     this.dir = dir;
@@ -188,6 +190,7 @@ public final class Renewer {
    * @throws AgentException exit 3 if the device never enrolled
    */
   public synchronized Result renew(boolean force) throws AgentException {
+    retryAfterLocalFailure = null; // only this attempt's own failure says when to try again
     try (StateLock lock = dir.lock()) {
       Instant now = clock.instant();
       AgentState state = dir.readState();
@@ -268,27 +271,25 @@ public final class Renewer {
       AgentState state = dir.readState();
       Instant now = clock.instant();
       int failures = state.consecutiveFailures() + 1;
-      dir.writeState(state.withFailures(failures, now.plus(backoff.delay(failures, random)))
+      Instant next = now.plus(backoff.delay(failures, random));
+      dir.writeState(state.withFailures(failures, next)
           .withLastAttempt(new AgentState.Attempt(now, AgentState.Outcome.FAILED, null, message)));
+      retryAfterLocalFailure = next;
     } catch (IOException | AgentException | RuntimeException e) {
       LOG.debug("could not record the failure in state.json: {}", e.getMessage());
     }
   }
 
   /**
-   * When to try again after {@link #renew} failed on the device's own files: the time recorded
-   * with the failure, or the longest backoff if the state could not be read or written.
+   * When to try again after {@link #renew} threw: the time a failure on the device's own files
+   * recorded (its backoff) when that is what just happened, else (the state could not be
+   * written, or a refusal such as another device's pair in force) the longest backoff.
    */
   public Instant nextAttemptAfterFailure() {
-    try {
-      Instant recorded = dir.readState().nextAttemptAt();
-      if (recorded != null) {
-        return recorded;
-      }
-    } catch (AgentException | RuntimeException e) {
-      LOG.debug("could not read state.json: {}", e.getMessage());
-    }
-    return clock.instant().plus(config.retry().max());
+    Instant recorded = retryAfterLocalFailure;
+    retryAfterLocalFailure = null;
+    Instant now = clock.instant();
+    return recorded != null && recorded.isAfter(now) ? recorded : now.plus(config.retry().max());
   }
 
   /** Fetches {@code /cacerts} and brings the intermediates up to date (the trust refresh job). */

@@ -236,6 +236,38 @@ class RenewerTest {
   }
 
   @Test
+  void afterAFailedRenewal_runTriesAgain_afterTheLocalFailuresBackoff_orElseTheLongest() throws Exception {
+    server = TestServer.start(dir.resolve("server"));
+    Path mine = AgentFixture.enroll(server, dir.resolve("agent-1"), "device-1");
+    Path theirs = AgentFixture.enroll(server, dir.resolve("agent-2"), "device-2");
+    Renewer renewer = AgentFixture.renewer(mine, server.clock());
+    Path bootstrap = mine.resolve("trust/bootstrap.pem");
+    byte[] good = Files.readAllBytes(bootstrap);
+    Files.writeString(bootstrap, "not a certificate\n");
+
+    assertThrows(AgentException.class, () -> renewer.renew(true));
+    Instant afterLocal = renewer.nextAttemptAfterFailure();
+
+    Instant now = server.clock().instant();
+    assertTrue(afterLocal.isAfter(now) && afterLocal.isBefore(now.plus(Duration.ofMinutes(2))),
+        "the first backoff (30 s, jittered): " + afterLocal);
+    assertEquals(afterLocal, StateDir.open(mine).readState().nextAttemptAt(), "as recorded for status");
+
+    // Then a refusal that records no time of its own (another device's pair): the longest backoff,
+    // not the time the earlier failure left in state.json, which passes and would mean every second.
+    Files.write(bootstrap, good);
+    Path pair = mine.resolve("current").toRealPath();
+    for (String file : List.of("key.pem", "cert.pem", "chain.pem")) {
+      Files.copy(theirs.resolve("current").toRealPath().resolve(file), pair.resolve(file),
+          java.nio.file.StandardCopyOption.REPLACE_EXISTING);
+    }
+    assertThrows(AgentException.class, () -> renewer.renew(true));
+    Instant longest = server.clock().instant().plus(Duration.ofHours(6)); // retry.max
+    Instant next = renewer.nextAttemptAfterFailure();
+    assertTrue(!next.isBefore(longest.minusSeconds(5)) && !next.isAfter(longest.plusSeconds(5)), "retry.max: " + next);
+  }
+
+  @Test
   void anotherDevicesPairCopiedIn_isNotRenewed_andCostsTheCaNothing() throws Exception {
     server = TestServer.start(dir.resolve("server"));
     Path mine = AgentFixture.enroll(server, dir.resolve("agent-1"), "device-1");
