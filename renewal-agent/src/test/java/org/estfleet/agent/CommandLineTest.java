@@ -132,6 +132,9 @@ class CommandLineTest {
     Path state = AgentFixture.enroll(server, dir.resolve("agent"), "device-1");
     StateDir stateDir = StateDir.open(state);
     List<X509Certificate> anchors = stateDir.trust().anchors();
+    // agent.json kept elsewhere (configuration management) and linked in: the link comes back.
+    Path managed = Files.move(state.resolve("agent.json"), dir.resolve("managed-agent.json"));
+    Files.createSymbolicLink(state.resolve("agent.json"), managed);
     String config = Files.readString(state.resolve("agent.json"));
     byte[] bootstrap = Files.readAllBytes(state.resolve("trust/bootstrap.pem"));
     X509Certificate certificate = stateDir.credentials().current().orElseThrow().certificate();
@@ -153,6 +156,7 @@ class CommandLineTest {
           + "back"), run.err());
       assertEquals(anchors, stateDir.trust().anchors());
       assertEquals(config, Files.readString(state.resolve("agent.json")));
+      assertEquals(managed, Files.readSymbolicLink(state.resolve("agent.json")));
       assertTrue(java.util.Arrays.equals(bootstrap, Files.readAllBytes(state.resolve("trust/bootstrap.pem"))));
       assertEquals(certificate, stateDir.credentials().current().orElseThrow().certificate());
     }

@@ -197,8 +197,8 @@ final class EnrollCommand implements Callable<Integer> {
       try {
         result = resume ? renewer.resumeEnrollment() : renewer.bootstrap(auth);
       } catch (AgentException | RuntimeException e) {
-        if (beforeForce != null && dir.readState().pending() == null) {
-          beforeForce.restore();
+        if (beforeForce != null && dir.readState().pending() == null && !installedSince(dir, before)) {
+          restore(beforeForce, e);
         }
         throw e;
       }
@@ -228,10 +228,16 @@ final class EnrollCommand implements Callable<Integer> {
     boolean kept = dir.readState().pending() != null;
     String keptNote = kept ? "; the request is kept: renewal-agent run --state " + state + " sends it again" : "";
     if (beforeForce != null && !kept && result.outcome() != Renewer.Outcome.ENROLLED
-        && result.outcome() != Renewer.Outcome.RENEWED) {
-      // Nothing sent that could still be answered: --force leaves the device as it found it.
+        && result.outcome() != Renewer.Outcome.RENEWED && !installedSince(dir, before)) {
+      // Nothing sent that could still be answered, nothing installed: --force leaves the device
+      // as it found it.
+      AgentException failed = AgentException.failure(result.message());
       try (StateLock lock = dir.lock()) {
-        beforeForce.restore();
+        restore(beforeForce, failed);
+      }
+      if (failed.getSuppressed().length > 0) {
+        throw AgentException.failure(result.message() + "; putting back the settings, trust anchors and state from "
+            + "before --force failed too: " + failed.getSuppressed()[0].getMessage(), failed);
       }
       throw AgentException.failure(result.message()
           + "; nothing changed: the settings, trust anchors and state from before --force are back");
@@ -260,6 +266,24 @@ final class EnrollCommand implements Callable<Integer> {
         throw AgentException.failure((mayPass && !wait.isZero() ? late : "") + result.message()
             + (mayPass ? keptNote : ""));
       }
+    }
+  }
+
+  /** Puts the state from before --force back; a failure doing so is added to {@code failure}. */
+  private static void restore(StateSnapshot snapshot, Exception failure) {
+    try {
+      snapshot.restore();
+    } catch (java.io.IOException | RuntimeException e) {
+      failure.addSuppressed(e);
+    }
+  }
+
+  /** As {@link #enrolledMeanwhile}, a pair in force that cannot be read counting as none installed. */
+  private static boolean installedSince(StateDir dir, X509Certificate before) {
+    try {
+      return enrolledMeanwhile(dir, before);
+    } catch (Exception unreadable) {
+      return false;
     }
   }
 

@@ -23,7 +23,8 @@ public final class StateSnapshot {
       "trust/anchors.pem", "trust/intermediates.pem", "trust/bootstrap.pem", "pending/key.pem", "pending/csr.der",
       "pending/token");
 
-  private record Copy(byte[] bytes, Set<PosixFilePermission> mode) {}
+  /** A file's bytes and mode, or (a symbolic link, say to a managed agent.json) the link's target. */
+  private record Copy(byte[] bytes, Set<PosixFilePermission> mode, Path link) {}
 
   private final Path root;
   /** Each file's copy, or null where there was none. */
@@ -39,14 +40,16 @@ public final class StateSnapshot {
     Map<String, Copy> copies = new LinkedHashMap<>();
     for (String name : FILES) {
       Path file = dir.resolve(name);
-      if (Files.isRegularFile(file, LinkOption.NOFOLLOW_LINKS)) {
+      if (Files.isSymbolicLink(file)) {
+        copies.put(name, new Copy(null, null, Files.readSymbolicLink(file)));
+      } else if (Files.isRegularFile(file, LinkOption.NOFOLLOW_LINKS)) {
         Set<PosixFilePermission> mode;
         try {
           mode = Files.getPosixFilePermissions(file, LinkOption.NOFOLLOW_LINKS);
         } catch (UnsupportedOperationException e) {
           mode = AtomicFile.PRIVATE;
         }
-        copies.put(name, new Copy(Files.readAllBytes(file), mode));
+        copies.put(name, new Copy(Files.readAllBytes(file), mode, null));
       } else {
         copies.put(name, null);
       }
@@ -61,6 +64,12 @@ public final class StateSnapshot {
       Copy copy = entry.getValue();
       if (copy == null) {
         Files.deleteIfExists(file);
+      } else if (copy.link() != null) {
+        // The link as it was (what it points to was not written: enroll writes a file in its place).
+        if (!Files.isSymbolicLink(file) || !Files.readSymbolicLink(file).equals(copy.link())) {
+          Files.deleteIfExists(file);
+          Files.createSymbolicLink(file, copy.link());
+        }
       } else {
         AtomicFile.write(file, copy.bytes(), copy.mode());
       }
