@@ -27,7 +27,6 @@ import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.atomic.AtomicLong;
-import java.util.concurrent.atomic.AtomicReferenceArray;
 import java.util.concurrent.atomic.LongAdder;
 import java.util.concurrent.locks.LockSupport;
 import javax.net.ssl.KeyManager;
@@ -186,6 +185,8 @@ public final class EstLoad implements Callable<Integer> {
   private volatile long interruptedAt;
   /** Counted down when {@link #call} has reported and returned. */
   private final CountDownLatch finished = new CountDownLatch(1);
+  /** Every socket open or opening, for an interruption to close: it ends every wait on them. */
+  private final java.util.Set<java.net.Socket> sockets = ConcurrentHashMap.newKeySet();
 
   public static void main(String[] args) {
     CommandLine commandLine = commandLine(new PrintWriter(System.out, true), new PrintWriter(System.err, true));
@@ -207,6 +208,10 @@ public final class EstLoad implements Callable<Integer> {
     }
     interruptedAt = System.nanoTime();
     interrupted.set(true);
+    // Workers waiting on a connect, a handshake or an answer, or enrolling identities, stop now.
+    for (java.net.Socket socket : sockets) {
+      HttpsConnection.abort(socket);
+    }
     try {
       finished.await(wait.toMillis(), TimeUnit.MILLISECONDS);
     } catch (InterruptedException e) {
@@ -281,7 +286,14 @@ public final class EstLoad implements Callable<Integer> {
       int wanted = identities == null ? concurrency : identities;
       SSLSocketFactory anonymous = context(null, trustManagers, random).getSocketFactory();
       for (int i = 0; i < wanted && !interrupted.get(); i++) {
-        clients.add(enrollIdentity(url, workload, anonymous, protocols, timeoutMillis, random));
+        try {
+          clients.add(enrollIdentity(url, workload, anonymous, protocols, timeoutMillis, random));
+        } catch (Exception e) {
+          if (interrupted.get()) {
+            break; // its socket closed by the interruption
+          }
+          throw e;
+        }
       }
       err.println("est-load: enrolled " + clients.size() + " client identit" + (clients.size() == 1 ? "y" : "ies")
           + " for simplereenroll");
@@ -319,6 +331,10 @@ public final class EstLoad implements Callable<Integer> {
           connections[w] = null;
         }
       }
+    }
+    if (interrupted.get()) { // between the phases, or while the workers' TLS contexts were made
+      err.println("est-load: interrupted before the run began; nothing measured");
+      return EXIT_INTERRUPTED;
     }
     Duration limit = duration != null ? duration : count != null ? MAX_DURATION : Duration.ofSeconds(10);
     Phase measured = phase(limit, count == null ? Long.MAX_VALUE : count, workload, workerIdentities, contexts,
@@ -400,8 +416,6 @@ public final class EstLoad implements Callable<Integer> {
     LongAdder okCount = new LongAdder();
     Histogram total = new Histogram(3);
     List<Thread> workers = new ArrayList<>();
-    // Each worker's connection while a request is on it, for an interruption to abort.
-    AtomicReferenceArray<HttpsConnection> inFlight = new AtomicReferenceArray<>(concurrency);
     long begin = System.nanoTime();
     long deadline = begin + limit.toNanos();
     // Open loop: each worker sends every `interval`, the workers' schedules evenly interleaved.
@@ -451,9 +465,8 @@ public final class EstLoad implements Callable<Integer> {
                 // One context per worker: a new one per connection would measure the making of
                 // TLS contexts (costly in BCJSSE) more than handshakes.
                 connection = HttpsConnection.open(url, serverName, shared.getSocketFactory(), protocols,
-                    timeoutMillis);
+                    timeoutMillis, sockets);
               }
-              inFlight.set(slot, connection);
               if (interrupted.get()) {
                 break;
               }
@@ -478,8 +491,6 @@ public final class EstLoad implements Callable<Integer> {
                 // second), taking the CPU from whatever else shares this machine.
                 LockSupport.parkNanos(REFUSED_PAUSE.toNanos());
               }
-            } finally {
-              inFlight.set(slot, null);
             }
             if (interrupted.get()) {
               break; // ended after the interruption: outside the measured time
@@ -519,13 +530,8 @@ public final class EstLoad implements Callable<Integer> {
       while (worker.isAlive()) {
         if (interrupted.get()) {
           if (graceEnd == 0) {
+            // interrupt() closed every socket: the workers are ending.
             graceEnd = System.nanoTime() + INTERRUPT_GRACE.toNanos();
-            for (int w = 0; w < concurrency; w++) {
-              HttpsConnection busy = inFlight.get(w);
-              if (busy != null) {
-                busy.abort();
-              }
-            }
           }
           long left = graceEnd - System.nanoTime();
           if (left <= 0) {
@@ -676,7 +682,7 @@ public final class EstLoad implements Callable<Integer> {
     if (request == null) {
       throw new IllegalArgumentException("--tokens: not enough tokens to enroll the client identities");
     }
-    try (HttpsConnection connection = HttpsConnection.open(url, serverName, factory, protocols, timeout)) {
+    try (HttpsConnection connection = HttpsConnection.open(url, serverName, factory, protocols, timeout, sockets)) {
       HttpsConnection.Response response = connection.exchange(request.method(), request.path(), request.headers(),
           request.body());
       if (response.status() != 200 || !hasCertificate(response.body())) {

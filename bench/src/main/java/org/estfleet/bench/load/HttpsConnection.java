@@ -25,6 +25,7 @@ final class HttpsConnection implements AutoCloseable {
   private static final int MAX_BODY = 4 * 1024 * 1024;
 
   private final Socket plain;
+  private final java.util.Set<Socket> registry;
   private final SSLSocket socket;
   private final InputStream in;
   private final OutputStream out;
@@ -34,8 +35,10 @@ final class HttpsConnection implements AutoCloseable {
   /** A response: its status, headers (lower-case names) and body. */
   record Response(int status, Map<String, String> headers, byte[] body) {}
 
-  private HttpsConnection(Socket plain, SSLSocket socket, String host) throws IOException {
+  private HttpsConnection(Socket plain, SSLSocket socket, String host, java.util.Set<Socket> registry)
+      throws IOException {
     this.plain = plain;
+    this.registry = registry;
     this.socket = socket;
     this.in = new BufferedInputStream(socket.getInputStream(), 16 * 1024);
     this.out = socket.getOutputStream();
@@ -45,7 +48,7 @@ final class HttpsConnection implements AutoCloseable {
   /** Connects and completes the TLS handshake; the server's certificate must name the URL's host. */
   static HttpsConnection open(URI base, SSLSocketFactory factory, String[] protocols, int timeoutMillis)
       throws IOException {
-    return open(base, null, factory, protocols, timeoutMillis);
+    return open(base, null, factory, protocols, timeoutMillis, java.util.concurrent.ConcurrentHashMap.newKeySet());
   }
 
   /**
@@ -54,10 +57,12 @@ final class HttpsConnection implements AutoCloseable {
    * the server's certificate must have.
    */
   static HttpsConnection open(URI base, String serverName, SSLSocketFactory factory, String[] protocols,
-      int timeoutMillis) throws IOException {
+      int timeoutMillis, java.util.Set<Socket> registry) throws IOException {
     int port = base.getPort() < 0 ? 443 : base.getPort();
     String name = serverName == null ? base.getHost() : serverName;
     Socket plain = new Socket();
+    // Registered while connecting too: closing the registry's sockets ends every wait on them.
+    registry.add(plain);
     try {
       plain.setTcpNoDelay(true);
       plain.connect(new InetSocketAddress(base.getHost(), port), timeoutMillis);
@@ -70,9 +75,10 @@ final class HttpsConnection implements AutoCloseable {
       tls.setSSLParameters(parameters);
       tls.setSoTimeout(timeoutMillis);
       tls.startHandshake();
-      return new HttpsConnection(plain, tls, name + (base.getPort() < 0 ? "" : ":" + base.getPort()));
+      return new HttpsConnection(plain, tls, name + (base.getPort() < 0 ? "" : ":" + base.getPort()), registry);
     } catch (IOException | RuntimeException e) {
       plain.close();
+      registry.remove(plain);
       throw e;
     }
   }
@@ -219,13 +225,13 @@ final class HttpsConnection implements AutoCloseable {
   }
 
   /**
-   * Closes the TCP connection under the TLS one, from any thread: a read or write in progress on
-   * it fails at once (closing the TLS socket from another thread could wait to send its
+   * Closes {@code socket}, the TCP connection under a TLS one, from any thread: a connect, read or
+   * write on it fails at once (closing the TLS socket from another thread could wait to send its
    * close_notify).
    */
-  void abort() {
+  static void abort(Socket socket) {
     try {
-      plain.close();
+      socket.close();
     } catch (IOException e) {
       // closing: nothing left to do
     }
@@ -237,6 +243,8 @@ final class HttpsConnection implements AutoCloseable {
       socket.close();
     } catch (IOException e) {
       // closing: nothing left to do
+    } finally {
+      registry.remove(plain);
     }
   }
 }

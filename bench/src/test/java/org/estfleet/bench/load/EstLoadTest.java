@@ -319,6 +319,31 @@ class EstLoadTest {
   }
 
   @Test
+  void interruptedWhileEnrollingIdentities_fromAServerThatNeverAnswers_saysSoAtOnce() throws Exception {
+    Path log = dir.resolve("silent.log");
+    Path tokens = Files.writeString(dir.resolve("silent.tokens"), "d-1:t\n");
+    try (java.net.ServerSocket silent = new java.net.ServerSocket(0, 10, java.net.InetAddress.getLoopbackAddress())) {
+      Process process = estLoadProcess(log, "--url", "https://127.0.0.1:" + silent.getLocalPort(), "--op",
+          "simplereenroll", "--tokens", tokens.toString(), "--trust", trust.toString(), "--timeout", "5m",
+          "--count", "1");
+      try (java.net.Socket held = silent.accept()) { // est-load is connected, waiting for a ServerHello
+        long signalled = System.nanoTime();
+
+        process.destroy();
+
+        assertTrue(process.waitFor(30, java.util.concurrent.TimeUnit.SECONDS), Files.readString(log));
+        assertTrue(System.nanoTime() - signalled < java.util.concurrent.TimeUnit.SECONDS.toNanos(9),
+            "not the shutdown hook's 10 s limit: the wait on the socket was ended");
+        assertEquals(143, process.exitValue());
+        assertTrue(Files.readString(log).contains("est-load: interrupted before the run began; nothing measured"),
+            Files.readString(log));
+      } finally {
+        process.destroyForcibly();
+      }
+    }
+  }
+
+  @Test
   void interruptedInTheWarmup_saysNothingWasMeasured() throws Exception {
     Path json = dir.resolve("warm-interrupted.json");
     Path log = dir.resolve("warm-interrupted.log");

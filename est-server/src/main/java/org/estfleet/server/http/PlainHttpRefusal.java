@@ -36,6 +36,9 @@ final class PlainHttpRefusal extends DetectorConnectionFactory {
 
   @Override
   protected void nextProtocol(Connector connector, EndPoint endPoint, ByteBuffer buffer) {
-    endPoint.write(Callback.from(endPoint::close, failure -> endPoint.close()), ByteBuffer.wrap(RESPONSE));
+    // Only the output is shut (FIN after the answer): closing the socket with the rest of the
+    // request unread would reset the connection, and the client could lose the answer. The
+    // connection is then closed by the client, or by the idle timeout.
+    endPoint.write(Callback.from(endPoint::shutdownOutput, failure -> endPoint.close()), ByteBuffer.wrap(RESPONSE));
   }
 }

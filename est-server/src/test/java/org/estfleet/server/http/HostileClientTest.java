@@ -177,6 +177,20 @@ class HostileClientTest {
             "\r\n\r\n400 Bad Request: this port speaks HTTPS (TLS); use https://\n"), answer);
       }
     }
+    // A body that follows its headers later is left unread, and the answer still arrives whole
+    // (closing on unread input would reset the connection under it).
+    try (Socket plain = new Socket(InetAddress.getLoopbackAddress(), server.port())) {
+      plain.setSoTimeout(20_000);
+      plain.getOutputStream().write(("POST /.well-known/est/simpleenroll HTTP/1.1\r\nHost: est\r\nContent-Length: 20000"
+          + "\r\n\r\n").getBytes(StandardCharsets.US_ASCII));
+      byte[] first = plain.getInputStream().readNBytes(12); // the answer has begun: "HTTP/1.1 400"
+      plain.getOutputStream().write(new byte[20_000]);
+
+      String answer = new String(first, StandardCharsets.US_ASCII)
+          + new String(plain.getInputStream().readAllBytes(), StandardCharsets.US_ASCII);
+
+      assertTrue(answer.endsWith("400 Bad Request: this port speaks HTTPS (TLS); use https://\n"), answer);
+    }
     assertEquals(recorded, (long) server.ledger(ledger -> ledger.count()));
     // Nothing reached the service: the token is still unused, over TLS.
     issued(client.post("/.well-known/est/simpleenroll", Base64Body.encode(csr("device-p").der()), "Content-Type",
