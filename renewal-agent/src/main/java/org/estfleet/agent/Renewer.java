@@ -202,6 +202,13 @@ public final class Renewer {
         throw AgentException.notEnrolled(dir.root() + " holds no certificate; run renewal-agent enroll"
             + dir.credentials().restoreHint());
       }
+      if (state.pending() != null && "token".equals(state.pending().credential())) {
+        // A first enrollment kept by enroll --force (its answer lost, a 503): sent again as it
+        // was, with its token; the pair in force stays until its answer arrives. Re-enrolling
+        // with the old certificate instead would have a second certificate issued for the key
+        // (or be refused by a new CA), and the token's certificate never collected.
+        return resumeBootstrap(state, force, now);
+      }
       X509Certificate certificate = current.get().certificate();
       Optional<String> skew = clockSkew(certificate, now);
       if (skew.isPresent()) {

@@ -422,6 +422,23 @@ class RenewerTest {
     assertEquals(2, serials.size(), "the first certificate and the forced one, issued once: " + serials);
     assertEquals(serials.get(1), Certificates.serialHex(current(state).certificate()));
     assertNotEquals(old, current(state).certificate());
+
+    // The same, completed by renew (as run does) rather than enroll again: the kept request goes
+    // with its token, and the certificate issued for it is collected, not a second one.
+    X509Certificate forced = current(state).certificate();
+    loseAnswer.set(true);
+    String second = "device-1:" + server.token("device-1");
+    AgentFixture.Run lostAgain = AgentFixture.cli(enrollArgs(state, second, "--force"));
+    assertEquals(1, lostAgain.exit(), lostAgain.out());
+    assertTrue(lostAgain.err().contains("the request is kept"), lostAgain.err());
+
+    Renewer.Result resent = AgentFixture.renewer(state, clock).renew(true);
+
+    assertEquals(Renewer.Outcome.ENROLLED, resent.outcome(), resent.message());
+    List<String> after = server.ledger(l -> l.byDevice("device-1")).stream().map(r -> r.serial()).toList();
+    assertEquals(3, after.size(), "the forced enrollment's certificate, issued once: " + after);
+    assertEquals(after.get(2), Certificates.serialHex(current(state).certificate()));
+    assertNotEquals(forced, current(state).certificate());
   }
 
   /** renewal-agent enroll into {@code state} at {@link #server} with {@code token}, then {@code extra}. */
