@@ -56,6 +56,13 @@ class AgentProcessTest {
         assertEquals(1, second.exit(), second.err());
         assertEquals("renewal-agent: " + state + " is already in use by another renewal-agent run (pid " + run.pid()
             + "); one daemon per state directory", second.err().strip());
+        // enroll --force beside it is refused: the daemon would keep the old certificate's schedule.
+        Project.Result forced = Project.run(dir, Project.java(jar, "enroll", "--state", state.toString(), "--server",
+            server.baseUri().toString(), "--trust", server.dataDir().resolve("ca/root.pem").toString(), "--token",
+            "device-1:" + server.token("device-1"), "--force"), Map.of(), 60);
+        assertEquals(1, forced.exit(), forced.err());
+        assertTrue(forced.err().contains(state + " is in use by renewal-agent run (pid " + run.pid() + "), which would go "
+            + "on with the old certificate's schedule: stop it, enroll --force, then start it again"), forced.err());
         Instant deadline = Instant.now().plus(Duration.ofSeconds(60));
         while (server.ledger(l -> l.byDevice("device-1")).size() < 3 && Instant.now().isBefore(deadline)) {
           Thread.sleep(250);

@@ -149,6 +149,13 @@ final class EnrollCommand implements Callable<Integer> {
     }
 
     StateDir dir = StateDir.create(state);
+    try (org.estfleet.io.ProcessLock noDaemon = force ? dir.keepDaemonOut("enroll --force") : null) {
+      return enroll(dir, config, auth, bootstrapTrust);
+    }
+  }
+
+  private int enroll(StateDir dir, AgentConfig config, ClientAuth auth, List<X509Certificate> bootstrapTrust)
+      throws Exception {
     X509Certificate before;
     StateSnapshot beforeForce = null;
     Renewer renewer;

@@ -147,6 +147,16 @@ public final class StateDir {
     StateLock.holdForDaemon(root);
   }
 
+  /**
+   * Keeps daemons out of the directory while the returned lock is held (see
+   * {@link StateLock#keepDaemonOut}).
+   *
+   * @throws AgentException exit 1 if a daemon holds it
+   */
+  public org.estfleet.io.ProcessLock keepDaemonOut(String command) throws AgentException {
+    return StateLock.keepDaemonOut(root, command);
+  }
+
   /** Whether {@code agent.json} exists. */
   public boolean hasConfig() {
     return Files.exists(root.resolve(CONFIG));

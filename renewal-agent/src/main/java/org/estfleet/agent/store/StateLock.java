@@ -74,6 +74,28 @@ public final class StateLock implements AutoCloseable {
     DAEMONS.add(held.get());
   }
 
+  /**
+   * Holds {@code .run.lock} for a command that must not run beside a daemon ({@code enroll
+   * --force}: the daemon would keep the replaced certificate's schedule), so that none starts
+   * meanwhile either.
+   *
+   * @throws AgentException exit 1 naming the daemon's process if one holds the directory
+   */
+  static ProcessLock keepDaemonOut(Path root, String command) throws AgentException {
+    Path file = root.resolve(".run.lock");
+    Optional<ProcessLock> held;
+    try {
+      held = ProcessLock.tryHold(file);
+    } catch (IOException e) {
+      throw AgentException.failure("cannot lock " + file + ": " + e.getMessage(), e);
+    }
+    if (held.isEmpty()) {
+      throw AgentException.failure(root + " is in use by renewal-agent run" + ProcessLock.describeHolder(file)
+          + ", which would go on with the old certificate's schedule: stop it, " + command + ", then start it again");
+    }
+    return held.get();
+  }
+
   static StateLock acquire(Path root) throws AgentException {
     Path file = root.resolve(".lock").toAbsolutePath().normalize();
     Held mine = HELD.get(file);
