@@ -20,6 +20,8 @@ import org.estfleet.pki.Certificates;
  *
  * @param state OK, RENEWAL_DUE, PENDING, FAILING (attempts fail, the certificate is still
  *     valid; also a certificate naming another identity than this agent's, which is not renewed), EXPIRED, CLOCK_SKEW or NOT_ENROLLED
+ * @param problem a file of the device's own that cannot be read (the pair in force, bootstrap.pem):
+ *     what its renewals fail on, or null
  */
 public record AgentStatus(
     String identity,
@@ -34,7 +36,8 @@ public record AgentStatus(
     AgentState.HookRun lastHook,
     Instant lastTrustRefresh,
     String lastTrustRefreshError,
-    String clockSkew) {
+    String clockSkew,
+    String problem) {
 
   /** The certificate in force. */
   public record CertificateView(String serial, String subject, String issuer, Instant notBefore, Instant notAfter,
@@ -55,12 +58,23 @@ public record AgentStatus(
   public static AgentStatus of(StateDir dir, AgentConfig config, Renewer renewer, Instant now, Instant buildTime)
       throws AgentException, IOException {
     AgentState state = dir.readState();
-    Optional<CredentialStore.Credentials> current = dir.credentials().current();
+    List<String> problems = new ArrayList<>();
+    Optional<CredentialStore.Credentials> current;
+    try {
+      current = dir.credentials().current();
+    } catch (IOException unreadable) {
+      // What the daemon fails on at each attempt: shown, with what it recorded, not refused.
+      current = Optional.empty();
+      problems.add(unreadable.getMessage());
+    }
     CertificateView view = null;
     Instant next = null;
     String skew = null;
     String summary;
-    if (current.isEmpty()) {
+    if (current.isEmpty() && !problems.isEmpty()) {
+      summary = "FAILING";
+      next = state.nextAttemptAt();
+    } else if (current.isEmpty()) {
       summary = state.pending() != null ? "PENDING" : "NOT_ENROLLED";
       // Without a request kept, nothing is attempted until someone runs enroll.
       next = state.pending() != null ? state.nextAttemptAt() : null;
@@ -105,7 +119,14 @@ public record AgentStatus(
       anchors.add(anchor(anchor.certificate(), anchor.state().label(),
           anchor.state() == TrustStore.State.RETIRING ? anchor.overlapEndsAt() : null));
     }
-    for (X509Certificate anchor : trust.bootstrap()) {
+    List<X509Certificate> bootstrap;
+    try {
+      bootstrap = trust.bootstrap();
+    } catch (IOException unreadable) {
+      bootstrap = List.of();
+      problems.add(unreadable.getMessage());
+    }
+    for (X509Certificate anchor : bootstrap) {
       if (!trust.anchors().contains(anchor)) {
         anchors.add(anchor(anchor, "bootstrap", null));
       }
@@ -119,7 +140,8 @@ public record AgentStatus(
               health.lastFailure(), health.healthy() ? null : health.lastError()));
     }
     return new AgentStatus(config.identity(), summary, view, next, state.lastAttempt(), state.consecutiveFailures(),
-        state.pending(), anchors, endpoints, state.lastHook(), state.lastTrustRefresh(), state.lastTrustRefreshError(), skew);
+        state.pending(), anchors, endpoints, state.lastHook(), state.lastTrustRefresh(), state.lastTrustRefreshError(), skew,
+        problems.isEmpty() ? null : String.join("; ", problems));
   }
 
   private static AnchorView anchor(X509Certificate certificate, String state, Instant until) {
@@ -129,7 +151,8 @@ public record AgentStatus(
 
   /** Whether the status means "no usable certificate" (exit code 3). */
   public boolean unusable() {
-    return state.equals("NOT_ENROLLED") || state.equals("EXPIRED") || (certificate == null && state.equals("PENDING"));
+    return state.equals("NOT_ENROLLED") || state.equals("EXPIRED") || (certificate == null && state.equals("PENDING"))
+        || (certificate == null && problem != null);
   }
 
   /** The human-readable form. */
@@ -137,6 +160,9 @@ public record AgentStatus(
     StringBuilder text = new StringBuilder();
     line(text, "identity", identity);
     line(text, "state", state + (clockSkew == null ? "" : ": " + clockSkew));
+    if (problem != null) {
+      line(text, "problem", problem);
+    }
     if (certificate != null) {
       line(text, "certificate", "serial " + certificate.serial() + ", issued by '" + certificate.issuer() + "'");
       line(text, "  valid", certificate.notBefore() + " to " + certificate.notAfter() + " (" + certificate.timeLeft()

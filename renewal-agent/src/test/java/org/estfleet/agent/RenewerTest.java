@@ -233,6 +233,15 @@ class RenewerTest {
     assertEquals(1, saved.consecutiveFailures());
     assertArrayEquals("not a certificate\n".getBytes(java.nio.charset.StandardCharsets.US_ASCII),
         Files.readAllBytes(state.resolve("trust/bootstrap.pem")), "the operator's file is left as it is");
+    AgentFixture.Run status = AgentFixture.cli("status", "--state", state.toString());
+    assertEquals(0, status.exit(), "the certificate in force is still good: " + status.err());
+    assertTrue(status.out().contains("FAILING") && status.out().matches("(?s).*\\nproblem: +" + java.util.regex.Pattern
+        .quote(state.resolve("trust/bootstrap.pem") + ": no PEM CERTIFICATE block found") + "\\n.*"), status.out());
+
+    Files.writeString(state.resolve("current").toRealPath().resolve("key.pem"), "damaged\n");
+    AgentFixture.Run noKey = AgentFixture.cli("status", "--state", state.toString(), "--json");
+    assertEquals(3, noKey.exit(), "no usable certificate: " + noKey.err());
+    assertTrue(noKey.out().contains("\"state\": \"FAILING\"") && noKey.out().contains("\"problem\": "), noKey.out());
   }
 
   @Test
