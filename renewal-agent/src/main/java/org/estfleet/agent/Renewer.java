@@ -131,11 +131,21 @@ public final class Renewer {
    * explicit trust anchors (RFC 7030 section 4.1.3), then enrolls.
    */
   public synchronized Result bootstrap(ClientAuth auth) throws AgentException {
+    return bootstrap(auth, false);
+  }
+
+  /**
+   * As {@link #bootstrap(ClientAuth)}; with {@code startOver} ({@code enroll --force}) the
+   * {@code /cacerts} is authenticated by {@code bootstrap.pem} alone (the {@code --trust} of this
+   * enrollment) and its roots replace the trust anchors, in one new version; until then the
+   * anchors are not touched, so an enrollment that fails before leaves them as they were.
+   */
+  public synchronized Result bootstrap(ClientAuth auth, boolean startOver) throws AgentException {
     try (StateLock lock = dir.lock()) {
       Instant now = clock.instant();
       AgentState state = dir.readState();
       TrustStore trust = dir.trust();
-      Fetch fetch = fetchCaCertificates(state, trust.tlsAnchors(), now);
+      Fetch fetch = fetchCaCertificates(state, startOver ? trust.bootstrap() : trust.tlsAnchors(), now);
       state = fetch.state();
       if (fetch.certificates() == null) {
         return fail(state, null, "cannot fetch /cacerts: " + fetch.error(), now, false, fetch.retryAfter(),
@@ -146,7 +156,7 @@ public final class Renewer {
         return fail(state, null, "the server's /cacerts holds no root CA certificate", now, false, null,
             AgentState.Outcome.REFUSED);
       }
-      if (trust.anchors().isEmpty()) {
+      if (trust.anchors().isEmpty() || (startOver && !trust.anchors().equals(roots))) {
         trust.writeAnchors(roots, now);
         LOG.info("trust anchors from /cacerts: {}", describe(roots));
       }

@@ -137,6 +137,7 @@ class CommandLineTest {
     Files.createSymbolicLink(state.resolve("agent.json"), managed);
     String config = Files.readString(state.resolve("agent.json"));
     byte[] bootstrap = Files.readAllBytes(state.resolve("trust/bootstrap.pem"));
+    byte[] anchorsFile = Files.readAllBytes(state.resolve("trust/anchors.json"));
     X509Certificate certificate = stateDir.credentials().current().orElseThrow().certificate();
     Path otherRoot = dir.resolve("other-root.pem");
     Files.writeString(otherRoot, Pem.encode(TestPki.rootCa("not the server's").certificate()));
@@ -157,6 +158,9 @@ class CommandLineTest {
       assertEquals(anchors, stateDir.trust().anchors());
       assertEquals(config, Files.readString(state.resolve("agent.json")));
       assertEquals(managed, Files.readSymbolicLink(state.resolve("agent.json")));
+      assertTrue(java.util.Arrays.equals(anchorsFile, Files.readAllBytes(state.resolve("trust/anchors.json"))),
+          "the same version");
+      assertFalse(Files.exists(state.resolve("trust/history")), "no version written, so none kept in the history");
       assertTrue(java.util.Arrays.equals(bootstrap, Files.readAllBytes(state.resolve("trust/bootstrap.pem"))));
       assertEquals(certificate, stateDir.credentials().current().orElseThrow().certificate());
     }

@@ -431,6 +431,8 @@ class RenewerTest {
     assertEquals(2, serials.size(), "the first certificate and the forced one, issued once: " + serials);
     assertEquals(serials.get(1), Certificates.serialHex(current(state).certificate()));
     assertNotEquals(old, current(state).certificate());
+    // The same server's roots: the anchors stay the version they were (no empty one in between).
+    assertFalse(Files.exists(state.resolve("trust/history")), "no new version of the same roots");
 
     // The same, completed by renew (as run does) rather than enroll again: the kept request goes
     // with its token, and the certificate issued for it is collected, not a second one.

@@ -191,7 +191,8 @@ final class EnrollCommand implements Callable<Integer> {
       }
       if (!resume) {
         if (force) {
-          dir.trust().writeAnchors(List.of(), null);
+          // The anchors are replaced by bootstrap(auth, true) from an authenticated /cacerts, not
+          // emptied here: an empty version would stay in trust/history/ even when this fails.
           dir.trust().writeIntermediates(List.of());
           dir.writeState(AgentState.initial());
         }
@@ -202,7 +203,7 @@ final class EnrollCommand implements Callable<Integer> {
       dir.trust().writeBootstrap(bootstrapTrust);
       renewer = new Renewer(dir, config, Clock.systemUTC(), new SecureRandom(), BuildInfo.timestamp());
       try {
-        result = resume ? renewer.resumeEnrollment() : renewer.bootstrap(auth);
+        result = resume ? renewer.resumeEnrollment() : renewer.bootstrap(auth, force);
       } catch (AgentException | RuntimeException e) {
         if (beforeForce != null && dir.readState().pending() == null && !installedSince(dir, before)) {
           restore(beforeForce, e);
@@ -225,7 +226,7 @@ final class EnrollCommand implements Callable<Integer> {
       Thread.sleep(pause.toMillis() + 1);
       // Once a request was sent it goes again as it was; before that (no /cacerts yet) the
       // enrollment starts again.
-      result = dir.readState().pending() != null ? renewer.resumeEnrollment() : renewer.bootstrap(auth);
+      result = dir.readState().pending() != null ? renewer.resumeEnrollment() : renewer.bootstrap(auth, force);
     }
     if (result.outcome() != Renewer.Outcome.ENROLLED && enrolledMeanwhile(dir, before)) {
       // Enrolled meanwhile by renewal-agent run, which sent the kept request.
