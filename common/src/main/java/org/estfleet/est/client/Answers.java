@@ -69,8 +69,23 @@ final class Answers {
         return new Failure(Failure.Kind.TLS_TRUST, 0, "the server certificate does not name the host: " + clean(message), null);
       }
     }
-    return new Failure(Failure.Kind.NETWORK, 0, clean(e.getMessage() == null ? e.toString() : e.getMessage()),
-        retryAfter);
+    return new Failure(Failure.Kind.NETWORK, 0, networkDetail(e), retryAfter);
+  }
+
+  /**
+   * What went wrong on the way, from the first cause with a message. A connection closed before
+   * the answer (an answer lost on the way) often carries none, or the word "null".
+   */
+  private static String networkDetail(Throwable e) {
+    StringBuilder types = new StringBuilder();
+    for (Throwable cause = e; cause != null; cause = cause.getCause()) {
+      String message = clean(cause.getMessage());
+      if (!message.isEmpty() && !message.equals("null")) {
+        return message;
+      }
+      types.append(types.length() == 0 ? "" : ", ").append(cause.getClass().getSimpleName());
+    }
+    return "the connection ended without a whole answer (" + types + ")";
   }
 
   /** One line, without Bouncy Castle's " HTTP Status Code: 0" suffix. */

@@ -31,6 +31,17 @@ class FailureTest {
   }
 
   @Test
+  void aConnectionEndedWithoutAMessage_saysSo_notNull() {
+    Failure lost = Answers.transportFailure(new java.io.IOException("null", new java.io.EOFException()), null);
+    Failure worded = Answers.transportFailure(new java.io.IOException(null, new java.io.IOException("Broken pipe")),
+        null);
+
+    assertEquals("network error: the connection ended without a whole answer (IOException, EOFException)",
+        lost.describe());
+    assertEquals("network error: Broken pipe", worded.describe());
+  }
+
+  @Test
   void aServerError_isUnavailable_andFailsOver() {
     Failure unavailable = Failure.ofStatus(503, "busy", Duration.ofSeconds(5));
 
