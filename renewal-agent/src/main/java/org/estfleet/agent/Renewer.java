@@ -96,6 +96,8 @@ public final class Renewer {
   private final Backoff backoff;
   /** The next attempt recorded by the last failure on local files, until {@link #nextAttemptAfterFailure} takes it. */
   private volatile Instant retryAfterLocalFailure;
+  /** Within {@link #bootstrap}: a failure that keeps no request is not tried again by anyone. */
+  private boolean enrolling;
 
   public Renewer(StateDir dir, AgentConfig config, Clock clock, SecureRandom random, Instant buildTime) {
     this.dir = dir;
@@ -141,6 +143,7 @@ public final class Renewer {
    * anchors are not touched, so an enrollment that fails before leaves them as they were.
    */
   public synchronized Result bootstrap(ClientAuth auth, boolean startOver) throws AgentException {
+    enrolling = true;
     try (StateLock lock = dir.lock()) {
       Instant now = clock.instant();
       AgentState state = dir.readState();
@@ -172,6 +175,8 @@ public final class Renewer {
       return conclude(attempted, request, now, false, Outcome.ENROLLED);
     } catch (IOException e) {
       throw AgentException.failure("enrollment failed: " + e.getMessage(), e);
+    } finally {
+      enrolling = false;
     }
   }
 
@@ -400,7 +405,8 @@ public final class Renewer {
       state = state.withSuccess(now, outcome == Outcome.RENEWED)
           .withLastAttempt(new AgentState.Attempt(now,
               outcome == Outcome.ENROLLED ? AgentState.Outcome.ENROLLED : AgentState.Outcome.RENEWED, endpoint, detail));
-      LOG.info(message);
+      // Named: a hub's run renews several identities in one log.
+      LOG.info("{}: {}", config.identity(), message);
       advanceRotation(now);
       if (config.postRenewHook() != null) {
         state = state.withHook(PostRenewHook.run(config.postRenewHook(), installed, dir.root(), config.identity(), clock));
@@ -454,11 +460,14 @@ public final class Renewer {
     state = state.withFailures(failures, next)
         .withLastAttempt(new AgentState.Attempt(now, recorded, endpoint, message));
     dir.writeState(state);
-    if (recorded == AgentState.Outcome.REFUSED && state.pending() == null && !dir.credentials().hasCurrent()) {
-      // A first enrollment refused: its request is dropped and nothing is tried at any time.
-      LOG.warn("{}; refused, nothing kept to send again", message);
+    if ((enrolling || (recorded == AgentState.Outcome.REFUSED && !dir.credentials().hasCurrent()))
+        && state.pending() == null) {
+      // A first enrollment (enroll) that kept no request, or one refused: nothing is tried at
+      // any time; enroll, run again, starts afresh.
+      LOG.warn("{}: {}; {}, nothing kept to send again", config.identity(), message,
+          recorded == AgentState.Outcome.REFUSED ? "refused" : "failed");
     } else {
-      LOG.warn("{}; attempt {} failed, next at {}", message, failures, next);
+      LOG.warn("{}: {}; attempt {} failed, next at {}", config.identity(), message, failures, next);
     }
     return new Result(expired ? Outcome.EXPIRED : Outcome.FAILED, message, next);
   }
