@@ -84,7 +84,11 @@ public final class AtomicFile {
     Files.createDirectories(directory, attributes(DIRECTORY));
   }
 
-  private static FileAttribute<?>[] attributes(Set<PosixFilePermission> permissions) {
+  /**
+   * The attributes that create a file with {@code permissions} where the file system has POSIX
+   * permissions (the umask may take more away), none elsewhere.
+   */
+  public static FileAttribute<?>[] attributes(Set<PosixFilePermission> permissions) {
     return isPosix()
         ? new FileAttribute<?>[] {PosixFilePermissions.asFileAttribute(permissions)}
         : new FileAttribute<?>[0];

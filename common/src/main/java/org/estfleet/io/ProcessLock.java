@@ -49,7 +49,9 @@ public final class ProcessLock implements AutoCloseable {
     }
     FileChannel channel = null;
     try {
-      channel = FileChannel.open(file, StandardOpenOption.CREATE, StandardOpenOption.READ, StandardOpenOption.WRITE);
+      // Created rw-r--r-- whatever the umask: its content (a process id) is for reading.
+      channel = FileChannel.open(file, java.util.Set.of(StandardOpenOption.CREATE, StandardOpenOption.READ,
+          StandardOpenOption.WRITE), AtomicFile.attributes(AtomicFile.PUBLIC));
       FileLock lock = channel.tryLock();
       if (lock == null) {
         channel.close();

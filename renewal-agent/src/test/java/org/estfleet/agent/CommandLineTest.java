@@ -331,6 +331,18 @@ class CommandLineTest {
     Files.setPosixFilePermissions(trustDir, PosixFilePermissions.fromString("rwxrwxr-x"));
     AgentFixture.Run groupTrust = AgentFixture.cli("renew", "--state", state.toString(), "--force");
     Files.setPosixFilePermissions(trustDir, PosixFilePermissions.fromString("rwxr-xr-x"));
+    Path pair = state.resolve("current").toRealPath();
+    Files.setPosixFilePermissions(pair, PosixFilePermissions.fromString("rwxrwxrwx"));
+    AgentFixture.Run openPair = AgentFixture.cli("renew", "--state", state.toString(), "--force");
+    Files.setPosixFilePermissions(pair, PosixFilePermissions.fromString("rwx------"));
+    Path shared = Files.createDirectory(dir.resolve("shared"),
+        PosixFilePermissions.asFileAttribute(PosixFilePermissions.fromString("rwxrwxrwx")));
+    Files.setPosixFilePermissions(shared, PosixFilePermissions.fromString("rwxrwxrwx")); // whatever the umask
+    Path managed = Files.move(config, shared.resolve("agent.json"));
+    Files.createSymbolicLink(config, managed);
+    AgentFixture.Run linkedIntoShared = AgentFixture.cli("status", "--state", state.toString());
+    Files.delete(config);
+    Files.move(managed, config);
     AgentFixture.Run fixed = AgentFixture.cli("renew", "--state", state.toString(), "--force");
 
     assertEquals(0, privateTop.exit(), "inside a 0700 directory nobody else reaches it: " + privateTop.err());
@@ -339,6 +351,10 @@ class CommandLineTest {
         + config), writableConfig.err());
     assertEquals(2, groupTrust.exit(), groupTrust.err());
     assertTrue(groupTrust.err().contains(trustDir + " is writable by its group"), groupTrust.err());
+    assertEquals(2, openPair.exit(), openPair.err());
+    assertTrue(openPair.err().contains("current is writable by everyone"), openPair.err());
+    assertEquals(2, linkedIntoShared.exit(), linkedIntoShared.err());
+    assertTrue(linkedIntoShared.err().contains(shared + " is writable by everyone"), linkedIntoShared.err());
     assertEquals(0, fixed.exit(), fixed.err());
   }
 

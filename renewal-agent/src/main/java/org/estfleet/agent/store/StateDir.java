@@ -83,12 +83,34 @@ public final class StateDir {
       return;
     }
     for (String name : List.of(CONFIG, STATE, "trust", "trust/anchors.json", "trust/anchors.pem",
-        "trust/bootstrap.pem", "trust/intermediates.pem", "credentials", "pending")) {
+        "trust/bootstrap.pem", "trust/intermediates.pem", "credentials", "pending", "current",
+        "current/" + CredentialStore.KEY, "current/" + CredentialStore.CERTIFICATE, "current/" + CredentialStore.CHAIN)) {
       Path inside = directory.resolve(name);
-      Set<PosixFilePermission> permissions = Files.exists(inside, LinkOption.NOFOLLOW_LINKS) ? permissions(inside) : null;
+      Set<PosixFilePermission> permissions = Files.exists(inside) ? permissions(inside) : null;
       if (permissions != null) {
         refuseWritable(inside, permissions, group, others, "chmod go-w " + inside + " (or chmod 700 " + directory + ")");
       }
+      if (Files.isSymbolicLink(inside) && !name.equals("current")) {
+        // A file kept elsewhere and linked in: whoever may replace it in its own directory could too.
+        try {
+          Path real = inside.toRealPath().getParent();
+          Set<PosixFilePermission> where = permissions(real);
+          if (where != null && !sticky(real)) { // in a sticky directory (/tmp) only the owner replaces a file
+            refuseWritable(real, where, true, true, "chmod go-w " + real + " (it holds " + inside.toRealPath() + ")");
+          }
+        } catch (IOException e) {
+          // a dangling link: the file's own reading says so
+        }
+      }
+    }
+  }
+
+  /** Whether a directory has the sticky bit, where the platform says (Linux, through the unix view). */
+  private static boolean sticky(Path directory) {
+    try {
+      return (((Integer) Files.getAttribute(directory, "unix:mode")) & 01000) != 0;
+    } catch (IOException | UnsupportedOperationException | IllegalArgumentException | ClassCastException e) {
+      return false;
     }
   }
 

@@ -105,7 +105,8 @@ public final class StateLock implements AutoCloseable {
     }
     FileChannel channel = null;
     try {
-      channel = FileChannel.open(file, StandardOpenOption.CREATE, StandardOpenOption.WRITE);
+      channel = FileChannel.open(file, java.util.Set.of(StandardOpenOption.CREATE, StandardOpenOption.WRITE),
+          org.estfleet.io.AtomicFile.attributes(org.estfleet.io.AtomicFile.PUBLIC));
       Held held = new Held(channel, channel.lock());
       HELD.put(file, held);
       return new StateLock(file, held);
