@@ -38,7 +38,7 @@ public final class IoMessages {
   /** A file error as {@code FILE: REASON}. */
   public static String describe(FileSystemException e) {
     String file = e.getFile() == null ? "" : e.getFile() + (e.getOtherFile() == null ? "" : " -> " + e.getOtherFile());
-    return (file.isEmpty() ? "" : file + ": ") + (e.getReason() != null ? e.getReason() : reason(e));
+    return (file.isEmpty() ? "" : file + ": ") + reason(e);
   }
 
   private static String reason(FileSystemException e) {

@@ -58,12 +58,7 @@ public final class StateLock implements AutoCloseable {
    */
   static void holdForDaemon(Path root) throws AgentException {
     Path file = root.resolve(".run.lock");
-    Optional<ProcessLock> held;
-    try {
-      held = ProcessLock.tryHold(file);
-    } catch (IOException e) {
-      throw AgentException.failure("cannot lock " + file + ": " + e.getMessage(), e);
-    }
+    Optional<ProcessLock> held = tryHold(file);
     if (held.isEmpty()) {
       if (ProcessLock.heldHere(file)) {
         throw AgentException.usage("--state " + root + " is given twice");
@@ -83,17 +78,20 @@ public final class StateLock implements AutoCloseable {
    */
   static ProcessLock keepDaemonOut(Path root, String command) throws AgentException {
     Path file = root.resolve(".run.lock");
-    Optional<ProcessLock> held;
-    try {
-      held = ProcessLock.tryHold(file);
-    } catch (IOException e) {
-      throw AgentException.failure("cannot lock " + file + ": " + e.getMessage(), e);
-    }
+    Optional<ProcessLock> held = tryHold(file);
     if (held.isEmpty()) {
       throw AgentException.failure(root + " is in use by renewal-agent run" + ProcessLock.describeHolder(file)
           + ", which would go on with the old certificate's schedule: stop it, " + command + ", then start it again");
     }
     return held.get();
+  }
+
+  private static Optional<ProcessLock> tryHold(Path file) throws AgentException {
+    try {
+      return ProcessLock.tryHold(file);
+    } catch (IOException e) {
+      throw AgentException.failure("cannot lock " + file + ": " + e.getMessage(), e);
+    }
   }
 
   static StateLock acquire(Path root) throws AgentException {
