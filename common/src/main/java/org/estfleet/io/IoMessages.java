@@ -7,6 +7,7 @@ import java.nio.file.FileSystemException;
 import java.nio.file.NoSuchFileException;
 import java.nio.file.NotDirectoryException;
 import java.nio.file.NotLinkException;
+import java.util.Map;
 
 /**
  * One-line messages for file errors. {@code java.nio.file} reports the commonest ones (a missing
@@ -15,6 +16,15 @@ import java.nio.file.NotLinkException;
  * exception's type.
  */
 public final class IoMessages {
+  /** What the path-only exceptions of java.nio.file mean, as the operating system would say it. */
+  private static final Map<Class<? extends FileSystemException>, String> REASONS = Map.of(
+      NoSuchFileException.class, "no such file or directory",
+      AccessDeniedException.class, "permission denied",
+      FileAlreadyExistsException.class, "already exists",
+      NotDirectoryException.class, "not a directory",
+      DirectoryNotEmptyException.class, "directory not empty",
+      NotLinkException.class, "not a symbolic link");
+
   private IoMessages() {}
 
   /**
@@ -45,24 +55,8 @@ public final class IoMessages {
     if (e.getReason() != null) {
       return e.getReason();
     }
-    if (e instanceof NoSuchFileException) {
-      return "no such file or directory";
-    }
-    if (e instanceof AccessDeniedException) {
-      return "permission denied";
-    }
-    if (e instanceof FileAlreadyExistsException) {
-      return "already exists";
-    }
-    if (e instanceof NotDirectoryException) {
-      return "not a directory";
-    }
-    if (e instanceof DirectoryNotEmptyException) {
-      return "directory not empty";
-    }
-    if (e instanceof NotLinkException) {
-      return "not a symbolic link";
-    }
-    return "file system error";
+    // The types are unrelated (none extends another): at most one matches.
+    return REASONS.entrySet().stream().filter(type -> type.getKey().isInstance(e)).map(Map.Entry::getValue)
+        .findFirst().orElse("file system error");
   }
 }
