@@ -23,11 +23,12 @@ abstract class EstHandler extends Handler.Abstract {
 
   @Override
   public final boolean handle(Request request, Response response, Callback callback) throws Exception {
-    // The raw (still percent-encoded) path: a label is plain unreserved characters, so an
-    // encoded one is refused rather than decoded into something the router never saw.
+    // The normalized path, the one the router matched: a percent-encoded unreserved character is
+    // the character itself (RFC 3986 section 6.2.2.2), so /fact%6Fry/ is the label factory; any
+    // other encoded character stays encoded, and the label is refused as sent.
     EstPath path;
     try {
-      path = EstPath.parse(request.getHttpURI().getPath());
+      path = EstPath.parse(request.getHttpURI().getCanonicalPath());
     } catch (IllegalArgumentException e) {
       throw EstException.notFound(e.getMessage());
     }

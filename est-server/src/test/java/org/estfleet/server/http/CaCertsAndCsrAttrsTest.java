@@ -2,6 +2,7 @@ package org.estfleet.server.http;
 
 import static org.estfleet.server.EstTestClient.text;
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import java.net.http.HttpResponse;
@@ -80,11 +81,14 @@ class CaCertsAndCsrAttrsTest {
     HttpResponse<byte[]> known = client.get("/.well-known/est/factory/cacerts");
     HttpResponse<byte[]> unknown = client.get("/.well-known/est/other/cacerts");
     HttpResponse<byte[]> invalid = client.get("/.well-known/est/bad%20label/cacerts");
+    HttpResponse<byte[]> encoded = client.get("/.well-known/est/fact%6Fry/cacerts");
 
     assertEquals(200, known.statusCode());
     assertEquals(404, unknown.statusCode());
     assertEquals(404, invalid.statusCode());
-    assertTrue(text(invalid).startsWith("invalid EST label"), text(invalid));
+    assertEquals("invalid EST label 'bad%20label': use 1-64 letters, digits, '.', '_', '~' or '-'", text(invalid).strip());
+    assertEquals(200, encoded.statusCode(), text(encoded));
+    assertArrayEquals(known.body(), encoded.body());
   }
 
   @Test
