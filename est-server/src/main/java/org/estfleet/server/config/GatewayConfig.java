@@ -47,7 +47,11 @@ public record GatewayConfig(
     Duration cacheStaleAfter) {
 
   public GatewayConfig {
-    upstreamUri(upstream);
+    // A missing upstream is ServerConfig's to report: on a CA the whole section is out of place,
+    // which Gson's order (this record before the one holding it) would otherwise hide.
+    if (upstream != null) {
+      upstreamUri(upstream);
+    }
     upstreamTrust = upstreamTrust == null ? Path.of("upstream/trust.pem") : upstreamTrust;
     labels = labels == null ? List.of() : List.copyOf(labels);
     for (String label : labels) {

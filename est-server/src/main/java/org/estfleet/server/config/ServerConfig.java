@@ -59,6 +59,7 @@ public record ServerConfig(
       if (gateway == null) {
         throw new IllegalArgumentException("mode \"gateway\" needs 'gateway' settings with the upstream's URL");
       }
+      gateway.upstreamUri();
       if (ca != null || gatewayProfile != null) {
         throw new IllegalArgumentException("'ca' and 'gatewayProfile' are for mode \"ca\"; a gateway has no CA");
       }

@@ -153,9 +153,13 @@ class CommandLineTest {
     Run noCheckInterval = run("serve", "--data", data.toString());
     Files.writeString(data.resolve(DataDir.CONFIG_FILE), "{\"defaultProfile\": {\"subjectAttributes\": [\"Organisation\"]}}");
     Run badSubjectAttribute = run("serve", "--data", data.toString());
+    Files.writeString(data.resolve(DataDir.CONFIG_FILE), "{\"gateway\": {}}");
+    Run gatewaySectionOnACa = run("serve", "--data", data.toString());
+    Files.writeString(data.resolve(DataDir.CONFIG_FILE), "{\"mode\": \"gateway\", \"gateway\": {}}");
+    Run gatewayWithoutUpstream = run("serve", "--data", data.toString());
 
     for (Run run : new Run[] {badDevice, badTtl, missingDir, fileNotDir, lineBreak, unknownOption, badConfig, noCheckInterval,
-        badSubjectAttribute}) {
+        badSubjectAttribute, gatewaySectionOnACa, gatewayWithoutUpstream}) {
       assertEquals(2, run.exit(), run.err());
       assertEquals(1, run.err().lines().count(), run.err());
       assertTrue(run.err().startsWith("est-server: "), run.err());
@@ -169,6 +173,9 @@ class CommandLineTest {
     assertTrue(noCheckInterval.err().contains("ca.checkInterval must be positive"), noCheckInterval.err());
     assertTrue(badSubjectAttribute.err().contains("$.defaultProfile: subjectAttributes: unknown attribute 'Organisation'"),
         badSubjectAttribute.err());
+    assertTrue(gatewaySectionOnACa.err().contains("'gateway' settings are for mode \"gateway\"; this server's mode is \"ca\""),
+        gatewaySectionOnACa.err());
+    assertTrue(gatewayWithoutUpstream.err().contains("gateway.upstream is missing"), gatewayWithoutUpstream.err());
     assertEquals(2, noCommand.exit());
   }
 
