@@ -12,6 +12,7 @@ import java.security.KeyFactory;
 import java.security.KeyStore;
 import java.security.PrivateKey;
 import java.security.SecureRandom;
+import java.security.cert.CertificateException;
 import java.security.cert.X509Certificate;
 import java.security.spec.PKCS8EncodedKeySpec;
 import java.time.Clock;
@@ -31,6 +32,7 @@ import java.util.concurrent.atomic.LongAdder;
 import java.util.concurrent.locks.LockSupport;
 import javax.net.ssl.KeyManager;
 import javax.net.ssl.SSLContext;
+import javax.net.ssl.SSLHandshakeException;
 import javax.net.ssl.SSLSocketFactory;
 import javax.net.ssl.TrustManager;
 import javax.net.ssl.TrustManagerFactory;
@@ -71,8 +73,11 @@ public final class EstLoad implements Callable<Integer> {
   static final int EXIT_INTERRUPTED = 130;
   /** How long an interrupted run waits for requests in flight to end before it reports without them. */
   private static final Duration INTERRUPT_GRACE = Duration.ofSeconds(2);
-  /** A worker whose connection was refused waits this long before its next attempt. */
-  static final Duration REFUSED_PAUSE = Duration.ofMillis(100);
+  /**
+   * A worker whose connection was refused, or whose handshake refused the server's certificate,
+   * waits this long before its next attempt: no retry changes either.
+   */
+  static final Duration FAILURE_PAUSE = Duration.ofMillis(100);
   private static final Duration MAX_DURATION = Duration.ofHours(1);
 
   /** The EST operations est-load can send. */
@@ -389,6 +394,26 @@ public final class EstLoad implements Callable<Integer> {
       Map<String, String> firstErrors) {}
 
   /** An exception's messages down its causes, for the one line that says why requests failed. */
+  /**
+   * Whether a failure is the setup's rather than the load's: nothing listening, or a server
+   * certificate the handshake refused (not under --trust, or for another name). A reset or a
+   * timeout under load is not paced, so an overloaded server is measured as it is.
+   */
+  static boolean isPersistent(Throwable failure) {
+    if (failure instanceof ConnectException) {
+      return true;
+    }
+    if (!(failure instanceof SSLHandshakeException)) {
+      return false;
+    }
+    for (Throwable cause = failure; cause != null; cause = cause.getCause()) {
+      if (cause instanceof CertificateException) {
+        return true;
+      }
+    }
+    return false;
+  }
+
   private static String reasons(Throwable e) {
     StringBuilder text = new StringBuilder();
     for (Throwable t = e; t != null && text.length() < 400; t = t.getCause()) {
@@ -486,10 +511,10 @@ public final class EstLoad implements Callable<Integer> {
                 connection.close();
                 connection = null;
               }
-              if (e instanceof ConnectException) {
-                // Nothing listening: retrying at once would spin (tens of thousands of refusals a
-                // second), taking the CPU from whatever else shares this machine.
-                LockSupport.parkNanos(REFUSED_PAUSE.toNanos());
+              if (isPersistent(e)) {
+                // Retrying at once would spin (tens of thousands of refusals a second, or a full
+                // handshake after another), taking the CPU from whatever shares this machine.
+                LockSupport.parkNanos(FAILURE_PAUSE.toNanos());
               }
             }
             if (interrupted.get()) {

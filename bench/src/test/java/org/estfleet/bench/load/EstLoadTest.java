@@ -1,6 +1,7 @@
 package org.estfleet.bench.load;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import java.io.PrintWriter;
@@ -267,9 +268,28 @@ class EstLoadTest {
     LoadResult result = result(json);
     assertEquals(Map.of("io:ConnectException", result.requests()), result.outcomes());
     // Each worker waits 100 ms after a refusal: about 20 in the second, not thousands.
-    assertTrue(result.requests() >= 2 && result.requests() <= 2 * (1000 / EstLoad.REFUSED_PAUSE.toMillis() + 2),
+    assertTrue(result.requests() >= 2 && result.requests() <= 2 * (1000 / EstLoad.FAILURE_PAUSE.toMillis() + 2),
         "refusals " + result.requests());
     assertTrue(run.err().contains("io:ConnectException, the first: Connection refused"), run.err());
+  }
+
+  @Test
+  void aServerCertificateRefused_isCountedWithoutSpinning_aResetIsNot() throws Exception {
+    Path json = dir.resolve("wrong-name.json");
+
+    // The server's certificate names localhost, not this: every handshake refuses it.
+    Run run = load(common("cacerts", "--server-name", "wrong.example", "--duration", "2s", "--concurrency", "4",
+        "--new-connection-per-request", "--json", json.toString()));
+
+    assertEquals(EstLoad.EXIT_FAILURE, run.exit(), run.err());
+    LoadResult result = result(json);
+    assertEquals(Map.of("io:SSLHandshakeException", result.requests()), result.outcomes());
+    // 100 ms after each: at most about 20 a worker in 2 s; without the pause, full handshakes back to back.
+    assertTrue(result.requests() >= 4 && result.requests() <= 4 * (2000 / EstLoad.FAILURE_PAUSE.toMillis() + 2),
+        "refused handshakes " + result.requests());
+    assertFalse(EstLoad.isPersistent(new javax.net.ssl.SSLHandshakeException("Remote host terminated the handshake")),
+        "a handshake the server cut short (overload) is measured, not paced");
+    assertFalse(EstLoad.isPersistent(new java.net.SocketException("Connection reset")));
   }
 
   /** est-load in its own JVM, as run from a shell: {@code ARGS}, its output read as it comes. */
