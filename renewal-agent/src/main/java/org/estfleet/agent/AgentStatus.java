@@ -22,6 +22,7 @@ import org.estfleet.pki.Certificates;
  *     valid; also a certificate naming another identity than this agent's, which is not renewed), EXPIRED, CLOCK_SKEW or NOT_ENROLLED
  * @param problem a file of the device's own that cannot be read (the pair in force, bootstrap.pem):
  *     what its renewals fail on, or null
+ * @param warning what works but should not be so (a private key readable by everyone), or null
  */
 public record AgentStatus(
     String identity,
@@ -37,7 +38,8 @@ public record AgentStatus(
     Instant lastTrustRefresh,
     String lastTrustRefreshError,
     String clockSkew,
-    String problem) {
+    String problem,
+    String warning) {
 
   /** The certificate in force. */
   public record CertificateView(String serial, String subject, String issuer, Instant notBefore, Instant notAfter,
@@ -141,7 +143,7 @@ public record AgentStatus(
     }
     return new AgentStatus(config.identity(), summary, view, next, state.lastAttempt(), state.consecutiveFailures(),
         state.pending(), anchors, endpoints, state.lastHook(), state.lastTrustRefresh(), state.lastTrustRefreshError(), skew,
-        problems.isEmpty() ? null : String.join("; ", problems));
+        problems.isEmpty() ? null : String.join("; ", problems), dir.exposedKey().orElse(null));
   }
 
   private static AnchorView anchor(X509Certificate certificate, String state, Instant until) {
@@ -162,6 +164,9 @@ public record AgentStatus(
     line(text, "state", state + (clockSkew == null ? "" : ": " + clockSkew));
     if (problem != null) {
       line(text, "problem", problem);
+    }
+    if (warning != null) {
+      line(text, "warning", warning);
     }
     if (certificate != null) {
       line(text, "certificate", "serial " + certificate.serial() + ", issued by '" + certificate.issuer() + "'");

@@ -305,6 +305,31 @@ class CommandLineTest {
   }
 
   @Test
+  void aPrivateKeyEveryoneCanRead_isWarnedAbout_untilTheNextKeyIsWrittenPrivate() throws Exception {
+    Path state = AgentFixture.enroll(server, dir.resolve("agent"), "device-1");
+    Path key = state.resolve("current").toRealPath().resolve("key.pem");
+    AgentFixture.Run enrolled = AgentFixture.cli("status", "--state", state.toString(), "--json");
+    Files.setPosixFilePermissions(key, PosixFilePermissions.fromString("rw-r-----"));
+    AgentFixture.Run groupRead = AgentFixture.cli("status", "--state", state.toString(), "--json");
+    Files.setPosixFilePermissions(key, PosixFilePermissions.fromString("rw-r--r--"));
+
+    AgentFixture.Run text = AgentFixture.cli("status", "--state", state.toString());
+    AgentFixture.Run json = AgentFixture.cli("status", "--state", state.toString(), "--json");
+
+    assertFalse(JsonParser.parseString(enrolled.out()).getAsJsonObject().has("warning"), enrolled.out());
+    assertFalse(JsonParser.parseString(groupRead.out()).getAsJsonObject().has("warning"), "group read is a setup's choice");
+    assertEquals(0, text.exit(), "a warning, the certificate works: " + text.err());
+    assertTrue(text.out().contains("state:          OK"), text.out());
+    assertTrue(text.out().contains("warning:        the private key " + key + " is readable by everyone (rw-r--r--); chmod o-r "
+        + key + "\n"), text.out());
+    assertTrue(JsonParser.parseString(json.out()).getAsJsonObject().get("warning").getAsString().startsWith(
+        "the private key " + key), json.out());
+    assertEquals(0, AgentFixture.cli("renew", "--state", state.toString(), "--force").exit());
+    AgentFixture.Run renewed = AgentFixture.cli("status", "--state", state.toString(), "--json");
+    assertFalse(JsonParser.parseString(renewed.out()).getAsJsonObject().has("warning"), renewed.out());
+  }
+
+  @Test
   void stateDirectory_missingIsExit3_worldWritableIsExit2() throws Exception {
     Path state = AgentFixture.enroll(server, dir.resolve("agent"), "device-1");
     Files.setPosixFilePermissions(state, PosixFilePermissions.fromString("rwxrwxrwx"));

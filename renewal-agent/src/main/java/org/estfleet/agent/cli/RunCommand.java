@@ -57,6 +57,7 @@ final class RunCommand implements Callable<Integer> {
             renewer.config().identity(), damaged.getMessage(), state);
         enrolled = true;
       }
+      dir.exposedKey().ifPresent(warning -> LOG.warn("{}: {}", renewer.config().identity(), warning));
       if (!enrolled && agentState.pending() == null) {
         throw AgentException.notEnrolled(state + " holds no certificate and no pending enrollment; run renewal-agent enroll"
             + dir.credentials().restoreHint());

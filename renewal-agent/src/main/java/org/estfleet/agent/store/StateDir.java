@@ -8,6 +8,7 @@ import java.nio.file.Path;
 import java.nio.file.attribute.PosixFilePermission;
 import java.nio.file.attribute.PosixFilePermissions;
 import java.util.List;
+import java.util.Optional;
 import java.util.Set;
 import org.estfleet.agent.AgentException;
 import org.estfleet.io.AtomicFile;
@@ -176,6 +177,27 @@ public final class StateDir {
    */
   public org.estfleet.io.ProcessLock keepDaemonOut(String command) throws AgentException {
     return StateLock.keepDaemonOut(root, command);
+  }
+
+  /**
+   * A warning if the private key in force can be read by every user of the device (its mode,
+   * through links, has others' read), or empty. Not a refusal: the daemon must go on renewing,
+   * and its next key is written private; group read is left alone (a group such as ssl-cert may
+   * be how a local service reads the key).
+   */
+  public Optional<String> exposedKey() {
+    Path key = root.resolve("current").resolve(CredentialStore.KEY);
+    try {
+      Set<PosixFilePermission> permissions = Files.getPosixFilePermissions(key);
+      if (permissions.contains(PosixFilePermission.OTHERS_READ)) {
+        Path real = key.toRealPath();
+        return Optional.of("the private key " + real + " is readable by everyone ("
+            + PosixFilePermissions.toString(permissions) + "); chmod o-r " + real);
+      }
+    } catch (IOException | UnsupportedOperationException e) {
+      // no key, or no POSIX modes: nothing to say here (reading the pair says what is wrong)
+    }
+    return Optional.empty();
   }
 
   /** Whether {@code agent.json} exists. */
