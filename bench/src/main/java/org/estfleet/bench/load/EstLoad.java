@@ -62,7 +62,7 @@ import picocli.CommandLine.Spec;
  * the throughput, the outcomes by status, and HdrHistogram latency percentiles, also as JSON and
  * as a plottable {@code .hgrm} percentile file.
  */
-@Command(name = "est-load", mixinStandardHelpOptions = true, version = "est-load (EST Fleet)",
+@Command(name = "est-load", mixinStandardHelpOptions = true, versionProvider = EstLoad.Version.class,
     description = "Load an EST (RFC 7030) server: cacerts, simpleenroll or simplereenroll, at a fixed concurrency, "
         + "bounded in count and time; prints throughput, outcomes and latency percentiles.")
 public final class EstLoad implements Callable<Integer> {
@@ -79,6 +79,15 @@ public final class EstLoad implements Callable<Integer> {
    */
   static final Duration FAILURE_PAUSE = Duration.ofMillis(100);
   private static final Duration MAX_DURATION = Duration.ofHours(1);
+
+  /** The version from the jar's manifest. */
+  static final class Version implements CommandLine.IVersionProvider {
+    @Override
+    public String[] getVersion() {
+      String version = EstLoad.class.getPackage().getImplementationVersion();
+      return new String[] {"est-load " + (version == null ? "development" : version) + " (EST Fleet)"};
+    }
+  }
 
   /** The EST operations est-load can send. */
   enum Op { cacerts, simpleenroll, simplereenroll }
@@ -289,15 +298,24 @@ public final class EstLoad implements Callable<Integer> {
     List<ClientIdentities.Identity> clients = new ArrayList<>();
     if (op == Op.simplereenroll) {
       int wanted = identities == null ? concurrency : identities;
+      if (tokens != null && workload.tokensLeft() < wanted) {
+        // Said before any token is spent: those would be used up by a run that cannot go on.
+        throw new IllegalArgumentException("--tokens: " + workload.tokensLeft() + " token"
+            + (workload.tokensLeft() == 1 ? "" : "s") + " for " + wanted + " client identities (--identities, "
+            + "default one per worker)");
+      }
       SSLSocketFactory anonymous = context(null, trustManagers, random).getSocketFactory();
       for (int i = 0; i < wanted && !interrupted.get(); i++) {
         try {
           clients.add(enrollIdentity(url, workload, anonymous, protocols, timeoutMillis, random));
+        } catch (IllegalArgumentException e) {
+          throw e;
         } catch (Exception e) {
           if (interrupted.get()) {
             break; // its socket closed by the interruption
           }
-          throw e;
+          throw new IllegalStateException("enrolling client identity " + (i + 1) + " of " + wanted + " failed: "
+              + (e.getMessage() == null ? e.getClass().getSimpleName() : reasons(e)), e);
         }
       }
       err.println("est-load: enrolled " + clients.size() + " client identit" + (clients.size() == 1 ? "y" : "ies")
@@ -321,7 +339,12 @@ public final class EstLoad implements Callable<Integer> {
       contexts.add(context(mine == null ? null : new KeyManager[] {mine.keyManager()}, trustManagers, random));
     }
     HttpsConnection[] connections = new HttpsConnection[concurrency];
+    int tokensBeforeWarmup = workload.tokensLeft();
     if (warmup != null) {
+      if (!quiet) {
+        err.println("est-load: warming up for " + DurationText.format(warmup) + ", not measured");
+        err.flush();
+      }
       phase(warmup, Long.MAX_VALUE, workload, workerIdentities, contexts, connections, !newConnection, protocols,
           timeoutMillis, err, false);
       if (interrupted.get()) {
@@ -361,7 +384,8 @@ public final class EstLoad implements Callable<Integer> {
     LoadResult result = new LoadResult("est-load", url.toString(), serverName, op.name(), concurrency, newConnection,
         newConnection && resumption, rate, "TLSv" + tls, tlsProvider, algorithm == KeyAlgorithm.RSA_2048 ? "rsa-2048" : "ec-p256",
         Runtime.version().toString(), round(seconds), interrupted.get(), requests, ok,
-        seconds > 0 ? round(ok / seconds) : 0, counts, latency);
+        seconds > 0 ? round(ok / seconds) : 0, counts, latency, warmup == null ? null : round(warmup.toMillis() / 1000.0),
+        clients.isEmpty() ? null : clients.size(), rate == null ? null : measured.unsent());
     out.println(summary(result));
     new TreeMap<>(measured.firstErrors()).forEach((outcome, reason) ->
         err.println("est-load: " + outcome + ", the first: " + reason));
@@ -369,6 +393,7 @@ public final class EstLoad implements Callable<Integer> {
         && (count == null || requests < count)) {
       err.println("est-load: the tokens ran out after " + requests + " request" + (requests == 1 ? "" : "s")
           + (count == null ? "" : " of " + count)
+          + (warmup == null ? "" : " (and " + (tokensBeforeWarmup - requests) + " in the warm-up)")
           + "; the run ended early (make more: est-server token --device ID --count N)");
     }
     if (json != null) {
@@ -391,7 +416,7 @@ public final class EstLoad implements Callable<Integer> {
 
   /** What one phase of load measured. */
   private record Phase(double seconds, Histogram latency, LongAdder ok, Map<String, LongAdder> outcomes,
-      Map<String, String> firstErrors) {}
+      Map<String, String> firstErrors, long unsent) {}
 
   /** An exception's messages down its causes, for the one line that says why requests failed. */
   /**
@@ -445,6 +470,7 @@ public final class EstLoad implements Callable<Integer> {
     long deadline = begin + limit.toNanos();
     // Open loop: each worker sends every `interval`, the workers' schedules evenly interleaved.
     long interval = rate == null ? 0 : Math.max(1, Math.round(concurrency * 1e9 / rate));
+    long[] sentBy = new long[concurrency];
     for (int w = 0; w < concurrency; w++) {
       long offset = interval * w / concurrency;
       ClientIdentities mine = workerIdentities.get(w);
@@ -470,6 +496,7 @@ public final class EstLoad implements Callable<Integer> {
             if (started.incrementAndGet() > maxRequests) {
               break;
             }
+            sentBy[slot]++;
             boolean fresh = connection == null || !connection.reusable();
             // A new connection may present the worker's next identity; the CSR names the
             // connection's, as the server requires of a re-enrollment.
@@ -495,11 +522,26 @@ public final class EstLoad implements Callable<Integer> {
               if (interrupted.get()) {
                 break;
               }
-              HttpsConnection.Response response = connection.exchange(request.method(), request.path(),
-                  request.headers(), request.body());
+              HttpsConnection.Response response;
+              try {
+                response = connection.exchange(request.method(), request.path(), request.headers(), request.body());
+              } catch (IOException idle) {
+                if (fresh || interrupted.get() || !connection.closedWhileIdle(idle)) {
+                  throw idle;
+                }
+                // The server closed this kept-alive connection while it was idle, before the
+                // request: sent once more on a new one (same identity), not counted as a failure.
+                connection.abort();
+                connection = null;
+                connection = HttpsConnection.open(url, serverName, shared.getSocketFactory(), protocols,
+                    timeoutMillis, sockets);
+                response = connection.exchange(request.method(), request.path(), request.headers(), request.body());
+              }
               outcome = Integer.toString(response.status());
-              if (response.status() == 200 && op != Op.cacerts && !hasCertificate(response.body())) {
+              String bad = response.status() == 200 ? badBody(response.body(), request.key()) : null;
+              if (bad != null) {
                 outcome = "bad-body";
+                firstErrors.putIfAbsent(outcome, bad);
               }
             } catch (IOException | RuntimeException e) {
               if (interrupted.get()) {
@@ -508,7 +550,7 @@ public final class EstLoad implements Callable<Integer> {
               outcome = "io:" + e.getClass().getSimpleName();
               firstErrors.putIfAbsent(outcome, reasons(e));
               if (connection != null) {
-                connection.close();
+                connection.abort(); // no close_notify to a server that failed the exchange
                 connection = null;
               }
               if (isPersistent(e)) {
@@ -521,7 +563,7 @@ public final class EstLoad implements Callable<Integer> {
               break; // ended after the interruption: outside the measured time
             }
             long micros = Math.max(1, (System.nanoTime() - t0) / 1000);
-            if (outcome.startsWith("2")) {
+            if (outcome.equals("200")) {
               recorder.recordValue(micros);
               okCount.increment();
             }
@@ -580,7 +622,15 @@ public final class EstLoad implements Callable<Integer> {
     }
     total.add(recorder.getIntervalHistogram());
     long end = interrupted.get() ? Math.min(interruptedAt, System.nanoTime()) : System.nanoTime();
-    return new Phase(Math.max(0, end - begin) / 1e9, total, okCount, outcomes, firstErrors);
+    // Open loop: the requests scheduled within the run that a worker, still waiting for an
+    // answer, never sent (too few workers for the rate against this server's latency).
+    long unsent = 0;
+    for (int w = 0; interval > 0 && w < concurrency; w++) {
+      long first = begin + interval * w / concurrency;
+      long due = Math.min(end, deadline) > first ? (Math.min(end, deadline) - first - 1) / interval + 1 : 0;
+      unsent += Math.max(0, due - sentBy[w]);
+    }
+    return new Phase(Math.max(0, end - begin) / 1e9, total, okCount, outcomes, firstErrors, unsent);
   }
 
   private void checkUsage() {
@@ -617,6 +667,9 @@ public final class EstLoad implements Callable<Integer> {
     }
     if (resumption && !newConnection) {
       throw new ParameterException(spec.commandLine(), "--tls-resumption is for --new-connection-per-request");
+    }
+    if (identities != null && op != Op.simplereenroll) {
+      throw new ParameterException(spec.commandLine(), "--identities: client certificates are for simplereenroll");
     }
     if (identities != null && identities < 1) {
       throw new ParameterException(spec.commandLine(), "--identities: must be at least 1");
@@ -710,9 +763,12 @@ public final class EstLoad implements Callable<Integer> {
     try (HttpsConnection connection = HttpsConnection.open(url, serverName, factory, protocols, timeout, sockets)) {
       HttpsConnection.Response response = connection.exchange(request.method(), request.path(), request.headers(),
           request.body());
-      if (response.status() != 200 || !hasCertificate(response.body())) {
-        throw new IllegalStateException("enrolling a client identity failed: HTTP " + response.status() + " "
-            + new String(response.body(), StandardCharsets.UTF_8).trim());
+      String bad = response.status() == 200 ? badBody(response.body(), keys.getPublic()) : null;
+      if (response.status() != 200 || bad != null) {
+        String text = new String(response.body(), StandardCharsets.UTF_8).strip().lines().findFirst().orElse("");
+        throw new IllegalStateException("HTTP " + response.status() + (bad != null ? ", " + bad
+            : text.isEmpty() ? "" : ": " + (text.length() > 200 ? text.substring(0, 200) + "..." : text))
+            + (response.status() == 202 ? " (pending: est-load needs certificates issued at once)" : ""));
       }
       X509Certificate certificate = CertsOnly.decode(Base64Body.decode(response.body())).get(0);
       // The key as the signing provider's own object: Bouncy Castle's (as generated) for BCJSSE,
@@ -725,12 +781,29 @@ public final class EstLoad implements Callable<Integer> {
     }
   }
 
-  private static boolean hasCertificate(byte[] body) {
+  /**
+   * What is wrong with a 200's body, or null if nothing: it must be a base64 certs-only CMS with
+   * at least one certificate (RFC 7030 sections 4.1.3, 4.2.3), and an enrollment's must hold a
+   * certificate for the CSR's key ({@code key}; null for cacerts).
+   */
+  static String badBody(byte[] body, java.security.PublicKey key) {
+    List<X509Certificate> certificates;
     try {
-      return !CertsOnly.decode(Base64Body.decode(body)).isEmpty();
+      certificates = CertsOnly.decode(Base64Body.decode(body));
     } catch (RuntimeException e) {
-      return false;
+      String start = new String(body, 0, Math.min(body.length, 40), StandardCharsets.ISO_8859_1)
+          .replaceAll("[^\\x20-\\x7e]", "?");
+      return "not a base64 certs-only CMS (" + (e.getMessage() == null ? e.getClass().getSimpleName() : e.getMessage())
+          + "); " + body.length + " bytes, starting '" + start + "'";
     }
+    if (certificates.isEmpty()) {
+      return "a certs-only CMS without a certificate";
+    }
+    if (key != null && certificates.stream().noneMatch(c -> java.util.Arrays.equals(c.getPublicKey().getEncoded(),
+        key.getEncoded()))) {
+      return "no certificate for the CSR's key among the " + certificates.size() + " in the answer";
+    }
+    return null;
   }
 
   private TrustManager[] trustManagers(List<X509Certificate> roots) throws Exception {
@@ -779,7 +852,7 @@ public final class EstLoad implements Callable<Integer> {
   private static long errors(Map<String, LongAdder> outcomes) {
     long errors = 0;
     for (Map.Entry<String, LongAdder> entry : outcomes.entrySet()) {
-      if (!entry.getKey().startsWith("2")) {
+      if (!entry.getKey().equals("200")) {
         errors += entry.getValue().sum();
       }
     }
@@ -798,6 +871,11 @@ public final class EstLoad implements Callable<Integer> {
     text.append(String.format(Locale.ROOT, "  %.1f s%s, %d requests, %d ok: %.1f/s; outcomes %s%n", result.seconds(),
         result.interrupted() ? " (interrupted; requests in flight then not counted)" : "", result.requests(),
         result.ok(), result.throughput(), result.outcomes()));
+    if (result.unsent() != null && result.unsent() > 0) {
+      text.append(String.format(Locale.ROOT, "  %d scheduled request%s not sent: every worker was waiting for an "
+          + "answer (the rate needs more --concurrency at this latency)%n", result.unsent(),
+          result.unsent() == 1 ? "" : "s"));
+    }
     LoadResult.Latency latency = result.latencyMs();
     if (latency == null) {
       text.append("  latency: none, no request succeeded (Java ").append(result.javaRuntime()).append(')');

@@ -18,8 +18,9 @@ import javax.net.ssl.SSLSocketFactory;
 
 /**
  * One HTTP/1.1 connection over TLS, as small as a load generator needs: a request written in one
- * go, the response read by {@code Content-Length}, chunked encoding or connection close. It only
- * ever connects to the host and port it was made for, and follows no redirect.
+ * go, the response read by {@code Content-Length}, chunked encoding or connection close, interim
+ * (1xx) responses skipped, the whole answer within the timeout. It only ever connects to the host
+ * and port it was made for, and follows no redirect.
  */
 final class HttpsConnection implements AutoCloseable {
   private static final int MAX_BODY = 4 * 1024 * 1024;
@@ -27,22 +28,28 @@ final class HttpsConnection implements AutoCloseable {
   private final Socket plain;
   private final java.util.Set<Socket> registry;
   private final SSLSocket socket;
+  private final Deadline deadline;
   private final InputStream in;
   private final OutputStream out;
   private final String host;
+  private final int timeoutMillis;
   private boolean reusable = true;
+  /** Responses read in full on this connection. */
+  private int answered;
 
   /** A response: its status, headers (lower-case names) and body. */
   record Response(int status, Map<String, String> headers, byte[] body) {}
 
-  private HttpsConnection(Socket plain, SSLSocket socket, String host, java.util.Set<Socket> registry)
-      throws IOException {
+  private HttpsConnection(Socket plain, SSLSocket socket, String host, int timeoutMillis,
+      java.util.Set<Socket> registry) throws IOException {
     this.plain = plain;
     this.registry = registry;
     this.socket = socket;
-    this.in = new BufferedInputStream(socket.getInputStream(), 16 * 1024);
+    this.deadline = new Deadline(socket.getInputStream());
+    this.in = new BufferedInputStream(deadline, 16 * 1024);
     this.out = socket.getOutputStream();
     this.host = host;
+    this.timeoutMillis = timeoutMillis;
   }
 
   /** Connects and completes the TLS handshake; the server's certificate must name the URL's host. */
@@ -66,7 +73,9 @@ final class HttpsConnection implements AutoCloseable {
     try {
       plain.setTcpNoDelay(true);
       plain.connect(new InetSocketAddress(base.getHost(), port), timeoutMillis);
-      SSLSocket tls = (SSLSocket) factory.createSocket(plain, name, port, true);
+      // Not closing the TCP connection itself (autoClose false), SunJSSE's TLS 1.3 close does not
+      // wait up to the read timeout for the server's close_notify: close() closes both.
+      SSLSocket tls = (SSLSocket) factory.createSocket(plain, name, port, false);
       javax.net.ssl.SSLParameters parameters = tls.getSSLParameters();
       parameters.setProtocols(protocols);
       // The server's certificate must name the host of --url (RFC 7030 section 3.6, RFC 6125): a
@@ -75,7 +84,8 @@ final class HttpsConnection implements AutoCloseable {
       tls.setSSLParameters(parameters);
       tls.setSoTimeout(timeoutMillis);
       tls.startHandshake();
-      return new HttpsConnection(plain, tls, name + (base.getPort() < 0 ? "" : ":" + base.getPort()), registry);
+      return new HttpsConnection(plain, tls, name + (base.getPort() < 0 ? "" : ":" + base.getPort()), timeoutMillis,
+          registry);
     } catch (IOException | RuntimeException e) {
       plain.close();
       registry.remove(plain);
@@ -97,6 +107,7 @@ final class HttpsConnection implements AutoCloseable {
     if (!reusable()) {
       return true;
     }
+    deadline.start(0); // this read's own timeout, not an exchange's
     try {
       int timeout = socket.getSoTimeout();
       socket.setSoTimeout(1);
@@ -113,8 +124,21 @@ final class HttpsConnection implements AutoCloseable {
     }
   }
 
-  /** Sends a request and reads its response. */
+  /**
+   * Whether the last exchange failed on a connection that had answered before, without a byte of
+   * its answer and not by the timeout: the server had closed the idle connection (as servers do
+   * after their keep-alive timeout), so the request did not reach it and may go again on a new one.
+   */
+  boolean closedWhileIdle(IOException failure) {
+    return answered > 0 && !deadline.received && !(failure instanceof SocketTimeoutException);
+  }
+
+  /**
+   * Sends a request and reads its response, all of it within the timeout (a server sending it a
+   * byte at a time fails it too).
+   */
   Response exchange(String method, String path, Map<String, String> headers, byte[] body) throws IOException {
+    deadline.start(System.nanoTime() + timeoutMillis * 1_000_000L);
     StringBuilder head = new StringBuilder(256)
         .append(method).append(' ').append(path).append(" HTTP/1.1\r\n")
         .append("Host: ").append(host).append("\r\n");
@@ -132,28 +156,36 @@ final class HttpsConnection implements AutoCloseable {
     }
     out.write(request);
     out.flush();
-    return read(method.equals("HEAD"));
+    Response response = read(method.equals("HEAD"));
+    answered++;
+    return response;
   }
 
   private Response read(boolean head) throws IOException {
-    String statusLine = line();
-    if (!statusLine.startsWith("HTTP/1.")) {
-      throw new IOException("not an HTTP/1.x response: '" + statusLine + "'");
-    }
+    String statusLine;
     int status;
-    try {
-      status = Integer.parseInt(statusLine.substring(9, 12));
-    } catch (RuntimeException e) {
-      throw new IOException("malformed status line: '" + statusLine + "'");
-    }
-    Map<String, String> headers = new TreeMap<>();
-    for (String line = line(); !line.isEmpty(); line = line()) {
-      int colon = line.indexOf(':');
-      if (colon > 0) {
-        headers.merge(line.substring(0, colon).trim().toLowerCase(Locale.ROOT), line.substring(colon + 1).trim(),
-            (a, b) -> a + ", " + b);
+    Map<String, String> headers;
+    do {
+      // An interim response (100 Continue, 103 Early Hints), asked for or not, precedes the
+      // final one (RFC 9110 section 15.2): skipped, or the next request would read this one's.
+      statusLine = line();
+      if (!statusLine.startsWith("HTTP/1.")) {
+        throw new IOException("not an HTTP/1.x response: '" + statusLine + "'");
       }
-    }
+      try {
+        status = Integer.parseInt(statusLine.substring(9, 12));
+      } catch (RuntimeException e) {
+        throw new IOException("malformed status line: '" + statusLine + "'");
+      }
+      headers = new TreeMap<>();
+      for (String line = line(); !line.isEmpty(); line = line()) {
+        int colon = line.indexOf(':');
+        if (colon > 0) {
+          headers.merge(line.substring(0, colon).trim().toLowerCase(Locale.ROOT), line.substring(colon + 1).trim(),
+              (a, b) -> a + ", " + b);
+        }
+      }
+    } while (status >= 100 && status < 200 && status != 101);
     String connection = headers.getOrDefault("connection", "").toLowerCase(Locale.ROOT);
     if (connection.contains("close") || statusLine.startsWith("HTTP/1.0")) {
       reusable = false;
@@ -225,6 +257,15 @@ final class HttpsConnection implements AutoCloseable {
   }
 
   /**
+   * Closes the TCP connection without a close_notify: for a connection that failed (timed out,
+   * reset), where a TLS close could wait on the server once more.
+   */
+  void abort() {
+    abort(plain);
+    registry.remove(plain);
+  }
+
+  /**
    * Closes {@code socket}, the TCP connection under a TLS one, from any thread: a connect, read or
    * write on it fails at once (closing the TLS socket from another thread could wait to send its
    * close_notify).
@@ -244,7 +285,53 @@ final class HttpsConnection implements AutoCloseable {
     } catch (IOException e) {
       // closing: nothing left to do
     } finally {
-      registry.remove(plain);
+      abort();
+    }
+  }
+
+  /**
+   * The TLS stream under the buffer, reading nothing past the exchange's deadline: each read
+   * waits at most the time left (the socket's timeout alone bounds each read, not the answer).
+   */
+  private final class Deadline extends java.io.FilterInputStream {
+    private long deadlineNanos;
+    /** Whether a byte of the current exchange's answer has arrived. */
+    private boolean received;
+
+    Deadline(InputStream in) {
+      super(in);
+    }
+
+    void start(long deadlineNanos) {
+      this.deadlineNanos = deadlineNanos;
+      received = false;
+    }
+
+    @Override
+    public int read() throws IOException {
+      byte[] one = new byte[1];
+      return read(one, 0, 1) < 0 ? -1 : one[0] & 0xff;
+    }
+
+    @Override
+    public int read(byte[] buffer, int offset, int length) throws IOException {
+      if (deadlineNanos != 0) {
+        long left = deadlineNanos - System.nanoTime();
+        if (left <= 0) {
+          throw new SocketTimeoutException("no complete answer within " + timeoutMillis + " ms");
+        }
+        socket.setSoTimeout((int) Math.max(1, Math.min(Integer.MAX_VALUE, (left + 999_999) / 1_000_000)));
+      }
+      int n;
+      try {
+        n = super.read(buffer, offset, length);
+      } catch (SocketTimeoutException e) {
+        throw deadlineNanos == 0 ? e : new SocketTimeoutException("no complete answer within " + timeoutMillis + " ms");
+      }
+      if (n > 0) {
+        received = true;
+      }
+      return n;
     }
   }
 }

@@ -12,13 +12,18 @@ import java.util.Map;
  * @param interrupted the run was ended early (SIGINT or SIGTERM); {@code seconds} is the time until
  *     then, and requests still in flight were not counted
  * @param requests requests sent (answered or failed)
- * @param ok requests answered 2xx (with a certificate, for enrollments)
+ * @param ok requests answered 200 with a certs-only CMS holding a certificate (for an enrollment,
+ *     one for the CSR's key); a 202 (pending) is an outcome, not a success
  * @param throughput ok requests per second over the measured time
  * @param outcomes every outcome by name: HTTP status codes, {@code io:...} for transport failures,
- *     {@code bad-body} for a 200 without a usable certificate
+ *     {@code bad-body} for a 200 without a usable certificate (the first reason is printed)
  * @param latencyMs latency percentiles of the ok requests, in milliseconds (from sending the
  *     request, including the TLS handshake on a new connection, to the end of the response); null
  *     (absent in JSON) when no request succeeded
+ * @param warmupSeconds the unrecorded load before the measured time ({@code --warmup}); null for none
+ * @param identities the client certificates enrolled for simplereenroll; null for other operations
+ * @param unsent open loop: requests scheduled within the measured time that no worker was free to
+ *     send (too few workers for the rate at this server's latency); null for a closed loop
  */
 public record LoadResult(
     String tool,
@@ -39,7 +44,10 @@ public record LoadResult(
     long ok,
     double throughput,
     Map<String, Long> outcomes,
-    Latency latencyMs) {
+    Latency latencyMs,
+    Double warmupSeconds,
+    Integer identities,
+    Long unsent) {
 
   /** Latency percentiles in milliseconds. */
   public record Latency(double p50, double p90, double p99, double p999, double max, double mean) {}

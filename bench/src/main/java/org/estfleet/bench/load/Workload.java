@@ -5,6 +5,7 @@ import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.security.KeyPair;
+import java.security.PublicKey;
 import java.security.SecureRandom;
 import java.util.ArrayList;
 import java.util.Base64;
@@ -20,8 +21,12 @@ import org.estfleet.pki.KeyAlgorithm;
 
 /** What each request of a run is: the method, path, headers and body, made before it is timed. */
 final class Workload {
-  /** One request, ready to send. */
-  record Request(String method, String path, Map<String, String> headers, byte[] body) {}
+  /**
+   * One request, ready to send.
+   *
+   * @param key the public key of the CSR, which the certificate in the answer must have; null for cacerts
+   */
+  record Request(String method, String path, Map<String, String> headers, byte[] body, PublicKey key) {}
 
   private final EstLoad.Op op;
   private final String basePath;
@@ -110,21 +115,26 @@ final class Workload {
       identity = basic.substring(0, basic.indexOf(':'));
       authorization = basicHeader(basic);
     }
-    byte[] csr = new CsrBuilder().commonName(identity).sign(keys == null ? nextKey() : keys).der();
+    KeyPair key = keys == null ? nextKey() : keys;
+    byte[] csr = new CsrBuilder().commonName(identity).sign(key).der();
     return new Request("POST", basePath + "/simpleenroll",
-        Map.of("Content-Type", EstMediaType.PKCS10, "Authorization", authorization), Base64Body.encode(csr));
+        Map.of("Content-Type", EstMediaType.PKCS10, "Authorization", authorization), Base64Body.encode(csr),
+        key.getPublic());
   }
 
   /** The next request of the run for a worker whose client certificate names {@code subject}, or null when done. */
   Request next(X500Name subject) {
     return switch (op) {
       case cacerts -> new Request("GET", basePath + "/cacerts",
-          basic == null ? Map.of() : Map.of("Authorization", basicHeader(basic)), null);
+          basic == null ? Map.of() : Map.of("Authorization", basicHeader(basic)), null, null);
       case simpleenroll -> enrollment();
-      case simplereenroll -> new Request("POST", basePath + "/simplereenroll",
-          basic == null ? Map.of("Content-Type", EstMediaType.PKCS10)
-              : Map.of("Content-Type", EstMediaType.PKCS10, "Authorization", basicHeader(basic)),
-          Base64Body.encode(new CsrBuilder().subject(subject).sign(nextKey()).der()));
+      case simplereenroll -> {
+        KeyPair key = nextKey();
+        yield new Request("POST", basePath + "/simplereenroll",
+            basic == null ? Map.of("Content-Type", EstMediaType.PKCS10)
+                : Map.of("Content-Type", EstMediaType.PKCS10, "Authorization", basicHeader(basic)),
+            Base64Body.encode(new CsrBuilder().subject(subject).sign(key).der()), key.getPublic());
+      }
     };
   }
 

@@ -345,7 +345,7 @@ class EstLoadTest {
     try (java.net.ServerSocket silent = new java.net.ServerSocket(0, 10, java.net.InetAddress.getLoopbackAddress())) {
       Process process = estLoadProcess(log, "--url", "https://127.0.0.1:" + silent.getLocalPort(), "--op",
           "simplereenroll", "--tokens", tokens.toString(), "--trust", trust.toString(), "--timeout", "5m",
-          "--count", "1");
+          "--count", "1", "--concurrency", "1");
       try (java.net.Socket held = silent.accept()) { // est-load is connected, waiting for a ServerHello
         long signalled = System.nanoTime();
 
@@ -473,10 +473,15 @@ class EstLoadTest {
     Run bothCredentials = load(common("simpleenroll", "--basic", "a:b", "--tokens", "x.tokens"));
     Run idleIdentities = load(common("simplereenroll", "--basic", "a:b", "--identities", "6", "--concurrency", "2"));
     Run badServerName = load(common("cacerts", "--server-name", "est.example:8443"));
+    Run identitiesToEnroll = load(common("simpleenroll", "--basic", "a:b", "--identities", "2"));
+    long issued = server.ledger(ledger -> ledger.count());
+    Run tooFewTokens = load(common("simplereenroll", "--tokens", tokens("few", 2).toString(), "--identities", "4",
+        "--new-connection-per-request", "--concurrency", "2", "--count", "2"));
 
     for (Run run : List.of(noTrust, badOp, badTls, badProvider, badRate, noCredentials, plainHttp, badTokens,
         resumptionAlone, noWarmup, noIdentities, resumedIdentities, pooledReenrollment, noTimeout, noSuchPort,
-        bcResumption, jsonNowhere, noTokensFile, userInfo, bothCredentials, idleIdentities, badServerName)) {
+        bcResumption, jsonNowhere, noTokensFile, userInfo, bothCredentials, idleIdentities, badServerName,
+        identitiesToEnroll, tooFewTokens)) {
       assertEquals(2, run.exit(), run.err());
       assertEquals(1, run.err().strip().lines().count(), run.err());
       assertTrue(run.err().startsWith("est-load: "), run.err());
@@ -488,5 +493,9 @@ class EstLoadTest {
     assertTrue(pooledReenrollment.err().contains("simplereenroll makes a new key each time"), pooledReenrollment.err());
     assertTrue(jsonNowhere.err().contains("missing is not a directory"), jsonNowhere.err());
     assertTrue(noTokensFile.err().contains("none.tokens: no such file"), noTokensFile.err());
+    assertTrue(identitiesToEnroll.err().contains("--identities: client certificates are for simplereenroll"),
+        identitiesToEnroll.err());
+    assertTrue(tooFewTokens.err().contains("--tokens: 2 tokens for 4 client identities"), tooFewTokens.err());
+    assertEquals(issued, (long) server.ledger(ledger -> ledger.count()), "no token spent by a run that could not go on");
   }
 }

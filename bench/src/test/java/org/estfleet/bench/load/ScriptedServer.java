@@ -1,0 +1,135 @@
+package org.estfleet.bench.load;
+
+import java.io.ByteArrayOutputStream;
+import java.io.IOException;
+import java.io.InputStream;
+import java.io.OutputStream;
+import java.net.InetAddress;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.security.SecureRandom;
+import java.util.List;
+import java.util.Locale;
+import java.util.concurrent.atomic.AtomicInteger;
+import javax.net.ssl.SSLContext;
+import javax.net.ssl.SSLServerSocket;
+import javax.net.ssl.SSLSocket;
+import org.bouncycastle.asn1.x509.GeneralName;
+import org.bouncycastle.asn1.x509.KeyPurposeId;
+import org.estfleet.pki.Pem;
+import org.estfleet.pki.TestPki;
+
+/**
+ * A TLS server on 127.0.0.1 that answers as a script says: another EST server, or a badly behaved
+ * one, for est-load to be run against. Its certificate names localhost and 127.0.0.1 under a root
+ * of its own ({@link #trust()}).
+ */
+final class ScriptedServer implements AutoCloseable {
+  /** What the server does with one connection: read requests with {@link #readRequest}, write anything. */
+  interface Script {
+    void serve(ScriptedServer server, SSLSocket socket, InputStream in, OutputStream out) throws Exception;
+  }
+
+  private final SSLServerSocket listener;
+  private final Path trust;
+  private final AtomicInteger connections = new AtomicInteger();
+  private final AtomicInteger requests = new AtomicInteger();
+  private final Thread acceptor;
+
+  ScriptedServer(Path dir, Script script) throws Exception {
+    TestPki.Ca root = TestPki.rootCa("scripted EST server root");
+    TestPki.Held server = root.issue("localhost", b -> b.subjectAltNames(List.of(
+        new GeneralName(GeneralName.dNSName, "localhost"), new GeneralName(GeneralName.iPAddress, "127.0.0.1")))
+        .extendedKeyUsage(KeyPurposeId.id_kp_serverAuth));
+    trust = Files.writeString(dir.resolve("scripted-root.pem"), Pem.encode(root.certificate()));
+    SSLContext context = SSLContext.getInstance("TLS");
+    context.init(TestPki.keyManagers(server.privateKey(), server.chain().toArray(java.security.cert.X509Certificate[]::new))
+        .getKeyManagers(), null, new SecureRandom());
+    listener = (SSLServerSocket) context.getServerSocketFactory().createServerSocket(0, 50,
+        InetAddress.getByName("127.0.0.1"));
+    acceptor = new Thread(() -> {
+      while (!listener.isClosed()) {
+        try {
+          SSLSocket socket = (SSLSocket) listener.accept();
+          connections.incrementAndGet();
+          Thread connection = new Thread(() -> {
+            try (socket) {
+              script.serve(this, socket, socket.getInputStream(), socket.getOutputStream());
+            } catch (Exception e) {
+              // the client went away, or the script ended: the connection is closed
+            }
+          }, "scripted-connection");
+          connection.setDaemon(true);
+          connection.start();
+        } catch (IOException e) {
+          return; // closed
+        }
+      }
+    }, "scripted-acceptor");
+    acceptor.setDaemon(true);
+    acceptor.start();
+  }
+
+  /** {@code https://127.0.0.1:PORT}. */
+  String url() {
+    return "https://127.0.0.1:" + listener.getLocalPort();
+  }
+
+  /** The PEM root that authenticates this server. */
+  Path trust() {
+    return trust;
+  }
+
+  /** Connections accepted so far. */
+  int connections() {
+    return connections.get();
+  }
+
+  /** Requests read so far (by {@link #readRequest}). */
+  int requests() {
+    return requests.get();
+  }
+
+  /** Reads one request (head and Content-Length body); returns its request line, or null at the end of the stream. */
+  String readRequest(InputStream in) throws IOException {
+    String requestLine = line(in);
+    if (requestLine == null) {
+      return null;
+    }
+    int length = 0;
+    for (String header = line(in); header != null && !header.isEmpty(); header = line(in)) {
+      if (header.toLowerCase(Locale.ROOT).startsWith("content-length:")) {
+        length = Integer.parseInt(header.substring(header.indexOf(':') + 1).trim());
+      }
+    }
+    in.readNBytes(length);
+    requests.incrementAndGet();
+    return requestLine;
+  }
+
+  /** A complete response: the status line, Content-Length and {@code headers} (each ending CRLF), then the body. */
+  static byte[] response(String status, String headers, byte[] body) {
+    ByteArrayOutputStream bytes = new ByteArrayOutputStream();
+    bytes.writeBytes(("HTTP/1.1 " + status + "\r\nContent-Length: " + body.length + "\r\n" + headers + "\r\n")
+        .getBytes(StandardCharsets.US_ASCII));
+    bytes.writeBytes(body);
+    return bytes.toByteArray();
+  }
+
+  private static String line(InputStream in) throws IOException {
+    StringBuilder line = new StringBuilder();
+    for (int c = in.read(); c >= 0; c = in.read()) {
+      if (c == '\n') {
+        return line.toString().strip();
+      }
+      line.append((char) c);
+    }
+    return line.length() == 0 ? null : line.toString();
+  }
+
+  @Override
+  public void close() throws IOException {
+    listener.close();
+  }
+}
