@@ -104,6 +104,14 @@ public final class EstClient {
     Session session = open(endpoint, label, anchors, ClientAuth.none(), false);
     try {
       CSRRequestResponse response = session.service().getCSRAttributes();
+      Seen seen = session.capture().get();
+      if (seen != null && seen.status() == 404) {
+        // Bouncy Castle reads a 404 as "no attributes" (RFC 7030 section 4.5.2 allows either
+        // meaning); kept as the server's answer, with its reason (an unknown label, say), so that
+        // a gateway passes on what its upstream said.
+        return new CsrAttrsOutcome.Failed(Failure.ofStatus(404,
+            seen.errorBody().isEmpty() ? "HTTP 404" : seen.errorBody(), retryAfter(seen)));
+      }
       if (!response.hasAttributesResponse()) {
         return new CsrAttrsOutcome.Fetched(Optional.empty());
       }
@@ -176,8 +184,11 @@ public final class EstClient {
 
   private record Session(ESTService service, AtomicReference<Seen> capture) {}
 
-  /** What the last HTTP response said: its status and {@code Retry-After} header. */
-  private record Seen(int status, String retryAfter) {}
+  /**
+   * What the last HTTP response said: its status, {@code Retry-After} header and, for an error
+   * (4xx, 5xx), the start of its body, read here since Bouncy Castle may close it unread.
+   */
+  private record Seen(int status, String retryAfter, String errorBody) {}
 
   private Duration retryAfter(Seen seen) {
     return seen == null ? null : parseRetryAfter(seen.retryAfter(), clock.instant());
@@ -248,7 +259,10 @@ public final class EstClient {
           ESTClient client = delegate.makeClient();
           return request -> {
             var response = client.doRequest(request);
-            capture.set(new Seen(response.getStatusCode(), response.getHeader("Retry-After")));
+            // The reason of a refusal: a 404 to /csrattrs, say, reaches the caller as an
+            // exception whose body Bouncy Castle has closed already.
+            String errorBody = response.getStatusCode() >= 400 ? read(response.getInputStream()) : "";
+            capture.set(new Seen(response.getStatusCode(), response.getHeader("Retry-After"), errorBody));
             return response;
           };
         }
@@ -297,7 +311,8 @@ public final class EstClient {
     Duration retryAfter = retryAfter(seen);
     if (e instanceof ESTException est && est.getStatusCode() >= 400) {
       int status = est.getStatusCode();
-      String body = read(est.getBody());
+      String body = seen != null && seen.status() == status && !seen.errorBody().isEmpty()
+          ? seen.errorBody() : read(est.getBody());
       String message = body.isEmpty() ? "HTTP " + status : body;
       return Failure.ofStatus(status, message, retryAfter);
     }

@@ -47,6 +47,8 @@ public final class AuditLog implements AutoCloseable {
     fields.forEach((name, value) -> {
       if (value instanceof Number number) {
         line.addProperty(name, number);
+      } else if (value instanceof Boolean bool) {
+        line.addProperty(name, bool);
       } else if (value != null) {
         line.addProperty(name, value.toString());
       }

@@ -6,6 +6,7 @@ import java.time.Duration;
 import java.time.Instant;
 import java.util.Arrays;
 import java.util.List;
+import java.util.Objects;
 import java.util.Optional;
 import java.util.UUID;
 import org.estfleet.est.CsrAttributes;
@@ -84,6 +85,13 @@ public final class StoreAndForward implements CertificateAuthority, StoredAnswer
       return Optional.empty();
     }
     PendingEnrollment found = record.get();
+    if (found.status() == PendingEnrollment.Status.PENDING && !forwarder.underWay(found)
+        && upstream.status().state() != Upstream.State.DOWN && !found.nextAttemptAt().isAfter(clock.instant())) {
+      // Due and not yet under way (another sending stored it a moment ago, its forward not begun):
+      // authenticated, then forwarded or waiting for that forward as the first sending does, not
+      // told 202 a moment before the answer.
+      return Optional.empty();
+    }
     if (found.status() == PendingEnrollment.Status.PENDING) {
       // Sent again while its forward is under way (a dropped connection, a client's retry): wait
       // for that forward as the first sending does, rather than say 202 a moment before the answer.
@@ -139,10 +147,14 @@ public final class StoreAndForward implements CertificateAuthority, StoredAnswer
           request.popLinked(), clock.instant(), config.queueLimit(), config.tokenQueueLimit());
       switch (accepted.admission()) {
         case FULL -> {
-          LOG.warn("queue full ({} requests, {} by token, waiting for upstream {}); refusing {}", config.queueLimit(),
-              config.tokenQueueLimit(), upstream.uri(), deviceId);
-          throw EstException.serviceUnavailable("this gateway's queue of requests waiting for the upstream CA is "
-              + "full; retry later", config.retryAfter());
+          boolean all = accepted.waiting() >= config.queueLimit();
+          LOG.warn("{} ({} requests waiting for upstream {}, {} of them by token; limits {} and {} by token); "
+              + "refusing {}", all ? "queue full" : "token share of the queue full", accepted.waiting(), upstream.uri(),
+              accepted.waitingByToken(), config.queueLimit(), config.tokenQueueLimit(), deviceId);
+          throw EstException.serviceUnavailable(all
+              ? "this gateway's queue of requests waiting for the upstream CA is full; retry later"
+              : "this gateway holds as many token-authenticated requests waiting for the upstream CA as it takes "
+                  + "(requests authenticated by a certificate are still taken); retry later", config.retryAfter());
         }
         case STORED -> {
           PendingEnrollment stored = accepted.record().orElseThrow();
@@ -151,6 +163,13 @@ public final class StoreAndForward implements CertificateAuthority, StoredAnswer
         }
         case EXISTING -> {
           PendingEnrollment existing = accepted.record().orElseThrow();
+          if (existing.status() == PendingEnrollment.Status.REFUSED
+              && !(Objects.equals(existing.deviceToken(), token) && Objects.equals(existing.deviceChainPem(), chain))) {
+            // The refusal was of other credentials (say a wrong token sent with a copy of this CSR
+            // while the upstream was down): not this request's to be told. It is a new one.
+            queue.delete(existing.id());
+            continue;
+          }
           if (existing.status() == PendingEnrollment.Status.PENDING
               || (sameRequest(existing, request.csr()) && !collected(existing, presented.clientCertificate()))) {
             return existing;

@@ -62,8 +62,16 @@ public final class PendingEnrollments {
     FULL
   }
 
-  /** What {@link #accept} did, and the record it concerns (absent when the queue was full). */
-  public record Accepted(Admission admission, Optional<PendingEnrollment> record) {}
+  /**
+   * What {@link #accept} did, and the record it concerns (absent when the queue was full).
+   *
+   * @param waiting when full: the requests waiting, and those of them authenticated by a token
+   */
+  public record Accepted(Admission admission, Optional<PendingEnrollment> record, long waiting, long waitingByToken) {
+    Accepted(Admission admission, Optional<PendingEnrollment> record) {
+      this(admission, record, 0, 0);
+    }
+  }
 
   /**
    * Stores a new request unless one for the same device, key and label exists, in which case
@@ -87,7 +95,7 @@ public final class PendingEnrollments {
           ResultSet rows = count.executeQuery()) {
         rows.next();
         if (rows.getLong(1) >= limit || ("token".equals(authMethod) && rows.getLong(2) >= tokenLimit)) {
-          return new Accepted(Admission.FULL, Optional.empty());
+          return new Accepted(Admission.FULL, Optional.empty(), rows.getLong(1), rows.getLong(2));
         }
       }
       try (PreparedStatement insert = connection.prepareStatement(

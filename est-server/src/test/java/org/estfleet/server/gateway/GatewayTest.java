@@ -289,6 +289,7 @@ class GatewayTest {
     // The collections and resends were answered to the same CSR before authentication; the renewal authenticated.
     assertEquals(List.of(false, false, false), audited.subList(1, 4).stream()
         .map(line -> line.get("authenticated").getAsBoolean()).toList());
+    assertTrue(audited.get(1).getAsJsonPrimitive("authenticated").isBoolean(), "a JSON boolean, not a string");
     assertTrue(!audited.get(4).has("authenticated"), audited.get(4).toString());
   }
 
@@ -392,6 +393,55 @@ class GatewayTest {
   }
 
   @Test
+  void aCopyOfTheCsrWithAWrongToken_storedFirst_doesNotGetTheDeviceRefused() throws Exception {
+    // given: the upstream down, someone holding a copy of the device's CSR sends it with a wrong
+    // token first, then the device with its own (the same stored request: the first credentials kept)
+    Csr csr = csr("device-1", keys());
+    String token = ca.token("device-1");
+    ca.close();
+    EstTestClient device = EstTestClient.anonymous(gateway);
+    assertEquals(202, device.enroll("simpleenroll", csr, "device-1", "not-the-token").statusCode());
+    assertEquals(202, device.enroll("simpleenroll", csr, "device-1", token).statusCode());
+    ca.restart();
+    Await.until("the gateway forwarded the request", Duration.ofSeconds(30), () -> pending(gateway) == 0);
+
+    // when the device comes back with its token
+    HttpResponse<byte[]> retry = device.enroll("simpleenroll", csr, "device-1", token);
+
+    // then the refusal of the wrong token is not told to it: its request goes again, and is issued
+    assertEquals(200, retry.statusCode(), text(retry));
+    assertEquals(1, ca.ledger(ledger -> ledger.byDevice("device-1")).size());
+    HttpResponse<byte[]> wrongAgain = device.enroll("simpleenroll", csr("device-1", keys()), "device-1", "not-the-token");
+    assertEquals(401, wrongAgain.statusCode(), "a wrong token is still refused: " + text(wrongAgain));
+  }
+
+  @Test
+  void theSameRequestSentTwiceAtOnce_bothWaitForItsForward_noneIsToldToComeBack() throws Exception {
+    for (int round = 0; round < 5; round++) {
+      String deviceId = "device-" + round;
+      Csr csr = csr(deviceId, keys());
+      String token = ca.token(deviceId);
+      EstTestClient device = EstTestClient.anonymous(gateway);
+      List<java.util.concurrent.CompletableFuture<HttpResponse<byte[]>>> sendings = new ArrayList<>();
+      for (int i = 0; i < 2; i++) {
+        sendings.add(java.util.concurrent.CompletableFuture.supplyAsync(() -> {
+          try {
+            return device.enroll("simpleenroll", csr, deviceId, token);
+          } catch (Exception e) {
+            throw new IllegalStateException(e);
+          }
+        }));
+      }
+
+      for (var sending : sendings) {
+        HttpResponse<byte[]> response = sending.get(60, java.util.concurrent.TimeUnit.SECONDS);
+        assertEquals(200, response.statusCode(), "round " + round + ": " + text(response));
+      }
+      assertEquals(1, ca.ledger(ledger -> ledger.byDevice(deviceId)).size());
+    }
+  }
+
+  @Test
   void tokenRequestsCannotFillTheQueue_certificateDevicesStillQueued() throws Exception {
     KeyPair keys = keys();
     X509Certificate current = issued(EstTestClient.anonymous(gateway)
@@ -408,6 +458,8 @@ class GatewayTest {
         .enroll("simplereenroll", csr("device-1", keys()), null, null);
 
     assertEquals(503, secondToken.statusCode());
+    assertTrue(text(secondToken).startsWith("this gateway holds as many token-authenticated requests waiting for the "
+        + "upstream CA as it takes"), "the token share, not the queue, is full: " + text(secondToken));
     assertEquals(202, renewal.statusCode(), text(renewal));
   }
 
@@ -480,6 +532,10 @@ class GatewayTest {
     assertEquals(404, cacerts.statusCode(), text(cacerts));
     assertTrue(text(cacerts).startsWith("upstream CA refused: "), text(cacerts));
     assertEquals(404, csrattrs.statusCode(), text(csrattrs));
+    // The upstream's reason, for both copies.
+    assertTrue(text(csrattrs).startsWith("upstream CA refused: no EST label 'ghost'"), text(csrattrs));
+    assertTrue(report.getAsJsonObject("cacerts").getAsJsonObject("refused").get("csrattrs/ghost").getAsString()
+        .contains("no EST label 'ghost'"), report.toString());
   }
 
   @Test
