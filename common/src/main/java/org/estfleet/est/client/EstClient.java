@@ -259,9 +259,11 @@ public final class EstClient {
           ESTClient client = delegate.makeClient();
           return request -> {
             var response = client.doRequest(request);
-            // The reason of a refusal: a 404 to /csrattrs, say, reaches the caller as an
-            // exception whose body Bouncy Castle has closed already.
-            String errorBody = response.getStatusCode() >= 400 ? read(response.getInputStream()) : "";
+            // The reason of a refusal of a GET: a 404 to /csrattrs reaches the caller with a body
+            // Bouncy Castle has closed already, or none. (An enrollment's reaches it intact; read
+            // here, it would not.)
+            String errorBody = response.getStatusCode() >= 400 && "GET".equals(request.getMethod())
+                ? read(response.getInputStream()) : "";
             capture.set(new Seen(response.getStatusCode(), response.getHeader("Retry-After"), errorBody));
             return response;
           };
