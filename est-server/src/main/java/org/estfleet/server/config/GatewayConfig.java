@@ -57,6 +57,9 @@ public record GatewayConfig(
     for (String label : labels) {
       EstPath.checkLabel(label);
     }
+    if (new java.util.HashSet<>(labels).size() < labels.size()) {
+      throw new IllegalArgumentException("gateway.labels names a label twice: " + labels);
+    }
     connectTimeout = positive("connectTimeout", connectTimeout, Duration.ofSeconds(5));
     readTimeout = positive("readTimeout", readTimeout, Duration.ofSeconds(30));
     queueLimit = queueLimit == null ? 10_000 : queueLimit;

@@ -198,7 +198,14 @@ public final class Upstream {
         ? new Status(State.DOWN, s.since(), error)
         : new Status(State.DOWN, now, error));
     if (before.state() != State.DOWN) {
-      LOG.warn("upstream {} is down ({}); devices' requests are stored and forwarded when it is back", uri, error);
+      if (failure.kind() == Failure.Kind.TLS_TRUST) {
+        // Not an outage that ends by itself: the upstream answers, but not as the server this
+        // gateway is configured to trust.
+        LOG.error("upstream {} is not authenticated ({}); devices' requests are stored, and wait until its "
+            + "certificate chains to gateway.upstreamTrust and names the host of gateway.upstream", uri, error);
+      } else {
+        LOG.warn("upstream {} is down ({}); devices' requests are stored and forwarded when it is back", uri, error);
+      }
     }
   }
 

@@ -157,9 +157,12 @@ class CommandLineTest {
     Run gatewaySectionOnACa = run("serve", "--data", data.toString());
     Files.writeString(data.resolve(DataDir.CONFIG_FILE), "{\"mode\": \"gateway\", \"gateway\": {}}");
     Run gatewayWithoutUpstream = run("serve", "--data", data.toString());
+    Files.writeString(data.resolve(DataDir.CONFIG_FILE), "{\"mode\": \"gateway\", \"gateway\": {\"upstream\": "
+        + "\"https://ca.example:8443\", \"labels\": [\"a\", \"a\"]}}");
+    Run labelTwice = run("serve", "--data", data.toString());
 
     for (Run run : new Run[] {badDevice, badTtl, missingDir, fileNotDir, lineBreak, unknownOption, badConfig, noCheckInterval,
-        badSubjectAttribute, gatewaySectionOnACa, gatewayWithoutUpstream}) {
+        badSubjectAttribute, gatewaySectionOnACa, gatewayWithoutUpstream, labelTwice}) {
       assertEquals(2, run.exit(), run.err());
       assertEquals(1, run.err().lines().count(), run.err());
       assertTrue(run.err().startsWith("est-server: "), run.err());
@@ -176,6 +179,7 @@ class CommandLineTest {
     assertTrue(gatewaySectionOnACa.err().contains("'gateway' settings are for mode \"gateway\"; this server's mode is \"ca\""),
         gatewaySectionOnACa.err());
     assertTrue(gatewayWithoutUpstream.err().contains("gateway.upstream is missing"), gatewayWithoutUpstream.err());
+    assertTrue(labelTwice.err().contains("gateway.labels names a label twice: [a, a]"), labelTwice.err());
     assertEquals(2, noCommand.exit());
   }
 
