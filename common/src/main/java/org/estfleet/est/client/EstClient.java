@@ -104,14 +104,7 @@ public final class EstClient {
     Session session = open(endpoint, label, anchors, ClientAuth.none(), false);
     try {
       CSRRequestResponse response = session.service().getCSRAttributes();
-      Seen seen = session.capture().get();
-      if (seen != null && seen.status() == 404) {
-        // Bouncy Castle reads a 404 as "no attributes" (RFC 7030 section 4.5.2 allows either
-        // meaning); kept as the server's answer, with its reason (an unknown label, say), so that
-        // a gateway passes on what its upstream said.
-        return new CsrAttrsOutcome.Failed(Failure.ofStatus(404,
-            seen.errorBody().isEmpty() ? "HTTP 404" : seen.errorBody(), retryAfter(seen)));
-      }
+      // A 404 is "no attributes" too (RFC 7030 section 4.5.2), as Bouncy Castle reads it.
       if (!response.hasAttributesResponse()) {
         return new CsrAttrsOutcome.Fetched(Optional.empty());
       }
@@ -259,9 +252,9 @@ public final class EstClient {
           ESTClient client = delegate.makeClient();
           return request -> {
             var response = client.doRequest(request);
-            // The reason of a refusal of a GET: a 404 to /csrattrs reaches the caller with a body
-            // Bouncy Castle has closed already, or none. (An enrollment's reaches it intact; read
-            // here, it would not.)
+            // The reason of a refused GET, which Bouncy Castle may have closed by the time its
+            // exception reaches the caller. (An enrollment's reaches it intact; read here, it
+            // would not.)
             String errorBody = response.getStatusCode() >= 400 && "GET".equals(request.getMethod())
                 ? read(response.getInputStream()) : "";
             capture.set(new Seen(response.getStatusCode(), response.getHeader("Retry-After"), errorBody));

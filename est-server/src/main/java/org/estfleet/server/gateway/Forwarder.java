@@ -222,11 +222,6 @@ public final class Forwarder implements AutoCloseable {
     return current(seen);
   }
 
-  /** Whether a forward of {@code seen} is under way now. */
-  public boolean underWay(PendingEnrollment seen) {
-    return inFlight.containsKey(seen.id());
-  }
-
   /**
    * Waits, at most {@code gateway.answerWithin}, for a forward of {@code seen} already under way
    * (a device that sent its request again over a new connection while the first was being

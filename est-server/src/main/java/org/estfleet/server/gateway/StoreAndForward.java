@@ -1,12 +1,13 @@
 package org.estfleet.server.gateway;
 
+import java.nio.charset.StandardCharsets;
+import java.security.MessageDigest;
 import java.security.cert.X509Certificate;
 import java.time.Clock;
 import java.time.Duration;
 import java.time.Instant;
 import java.util.Arrays;
 import java.util.List;
-import java.util.Objects;
 import java.util.Optional;
 import java.util.UUID;
 import org.estfleet.est.CsrAttributes;
@@ -85,13 +86,6 @@ public final class StoreAndForward implements CertificateAuthority, StoredAnswer
       return Optional.empty();
     }
     PendingEnrollment found = record.get();
-    if (found.status() == PendingEnrollment.Status.PENDING && !forwarder.underWay(found)
-        && upstream.status().state() != Upstream.State.DOWN && !found.nextAttemptAt().isAfter(clock.instant())) {
-      // Due and not yet under way (another sending stored it a moment ago, its forward not begun):
-      // authenticated, then forwarded or waiting for that forward as the first sending does, not
-      // told 202 a moment before the answer.
-      return Optional.empty();
-    }
     if (found.status() == PendingEnrollment.Status.PENDING) {
       // Sent again while its forward is under way (a dropped connection, a client's retry): wait
       // for that forward as the first sending does, rather than say 202 a moment before the answer.
@@ -117,33 +111,66 @@ public final class StoreAndForward implements CertificateAuthority, StoredAnswer
 
   @Override
   public IssueResult issue(IssueRequest request) throws EstException {
-    PendingEnrollment record = admit(request);
-    Instant now = clock.instant();
-    // Forward at once unless the upstream is known to be down or asked for time (Retry-After,
-    // backoff): a device's retry never hurries the upstream.
-    if (record.status() == PendingEnrollment.Status.PENDING && upstream.status().state() != Upstream.State.DOWN
-        && !record.nextAttemptAt().isAfter(now)) {
-      Optional<PendingEnrollment> forwarded = forwarder.forwardOrAwait(record);
-      if (forwarded.isPresent()) {
-        record = forwarded.get();
-      }
+    Sent sent = Sent.of(request);
+    PendingEnrollment record = forwardIfDue(admit(request, sent));
+    if (refusedForOthers(record, sent)) {
+      // The stored request this sending joined carried other credentials (a copy of the CSR sent
+      // first with a wrong token), and the upstream refused those: not this sending's refusal.
+      // Sent again as its own.
+      queue.delete(record.id());
+      record = forwardIfDue(admit(request, sent));
     }
     return answer(record);
   }
 
+  /**
+   * Forwards {@code record} now (or waits for its forward under way) unless the upstream is known
+   * to be down or asked for time (Retry-After, backoff): a device's retry never hurries the upstream.
+   */
+  private PendingEnrollment forwardIfDue(PendingEnrollment record) {
+    if (record.status() == PendingEnrollment.Status.PENDING && upstream.status().state() != Upstream.State.DOWN
+        && !record.nextAttemptAt().isAfter(clock.instant())) {
+      return forwarder.forwardOrAwait(record).orElse(record);
+    }
+    return record;
+  }
+
+  /** The credentials a device sent, as stored with its request and forwarded. */
+  private record Sent(String token, String chain) {
+    static Sent of(IssueRequest request) {
+      Credentials presented = request.presented();
+      // Forward what the device authenticated with here: its token, or its certificate chain.
+      boolean byToken = "token".equals(request.requester().authMethod());
+      String token = byToken ? presented.basicCredentials().map(StoreAndForward::tokenOf).orElse(null) : null;
+      String chain = !byToken && !presented.clientChain().isEmpty() ? Pem.encode(presented.clientChain()) : null;
+      return new Sent(token, chain);
+    }
+
+    /** Whether {@code record} carries these credentials (the token compared in constant time). */
+    boolean sentWith(PendingEnrollment record) {
+      return equal(token, record.deviceToken()) && equal(chain, record.deviceChainPem());
+    }
+
+    private static boolean equal(String a, String b) {
+      return a == null || b == null ? a == b
+          : MessageDigest.isEqual(a.getBytes(StandardCharsets.UTF_8), b.getBytes(StandardCharsets.UTF_8));
+    }
+  }
+
+  /** Whether {@code record} is a refusal of other credentials than {@code sent}, not to be told to it. */
+  private static boolean refusedForOthers(PendingEnrollment record, Sent sent) {
+    return record.status() == PendingEnrollment.Status.REFUSED && !sent.sentWith(record);
+  }
+
   /** The stored record of this request: found (a retry) or created. */
-  private PendingEnrollment admit(IssueRequest request) throws EstException {
+  private PendingEnrollment admit(IssueRequest request, Sent sent) throws EstException {
     String key = Certificates.publicKeyFingerprint(request.csr().publicKey());
     String deviceId = request.requester().deviceId();
     Credentials presented = request.presented();
-    // Forward what the device authenticated with here: its token, or its certificate chain.
-    boolean byToken = "token".equals(request.requester().authMethod());
-    String token = byToken ? presented.basicCredentials().map(StoreAndForward::tokenOf).orElse(null) : null;
-    String chain = !byToken && !presented.clientChain().isEmpty() ? Pem.encode(presented.clientChain()) : null;
     String operation = request.reenroll() ? "simplereenroll" : "simpleenroll";
     for (int attempt = 0; attempt < 2; attempt++) {
       PendingEnrollments.Accepted accepted = queue.accept(UUID.randomUUID().toString(), deviceId, key,
-          request.label(), operation, request.csr().der(), request.requester().authMethod(), token, chain,
+          request.label(), operation, request.csr().der(), request.requester().authMethod(), sent.token(), sent.chain(),
           request.popLinked(), clock.instant(), config.queueLimit(), config.tokenQueueLimit());
       switch (accepted.admission()) {
         case FULL -> {
@@ -163,8 +190,7 @@ public final class StoreAndForward implements CertificateAuthority, StoredAnswer
         }
         case EXISTING -> {
           PendingEnrollment existing = accepted.record().orElseThrow();
-          if (existing.status() == PendingEnrollment.Status.REFUSED
-              && !(Objects.equals(existing.deviceToken(), token) && Objects.equals(existing.deviceChainPem(), chain))) {
+          if (refusedForOthers(existing, sent)) {
             // The refusal was of other credentials (say a wrong token sent with a copy of this CSR
             // while the upstream was down): not this request's to be told. It is a new one.
             queue.delete(existing.id());

@@ -49,6 +49,8 @@ public final class Upstream {
   private final Supplier<ClientAuth.Certificate> identity;
   private final Clock clock;
   private final AtomicReference<Status> status;
+  /** Whether the upstream's failure to be authenticated has been logged since it last answered. */
+  private final java.util.concurrent.atomic.AtomicBoolean untrustedLogged = new java.util.concurrent.atomic.AtomicBoolean();
 
   /** Whether the upstream answers. */
   public enum State {
@@ -186,6 +188,7 @@ public final class Upstream {
   private void observe(Failure failure) {
     Instant now = clock.instant();
     if (failure == null || !failure.failsOver()) {
+      untrustedLogged.set(false);
       Status before = status.getAndUpdate(s -> s.state() == State.UP ? s : new Status(State.UP, now, null));
       if (before.state() == State.DOWN) {
         LOG.info("upstream {} is reachable again after {} down", uri,
@@ -197,15 +200,15 @@ public final class Upstream {
     Status before = status.getAndUpdate(s -> s.state() == State.DOWN
         ? new Status(State.DOWN, s.since(), error)
         : new Status(State.DOWN, now, error));
-    if (before.state() != State.DOWN) {
-      if (failure.kind() == Failure.Kind.TLS_TRUST) {
-        // Not an outage that ends by itself: the upstream answers, but not as the server this
-        // gateway is configured to trust.
+    if (failure.kind() == Failure.Kind.TLS_TRUST) {
+      // Not an outage that ends by itself: the upstream answers, but not as the server this
+      // gateway is configured to trust. Said once, also when it was down before for another reason.
+      if (!untrustedLogged.getAndSet(true)) {
         LOG.error("upstream {} is not authenticated ({}); devices' requests are stored, and wait until its "
             + "certificate chains to gateway.upstreamTrust and names the host of gateway.upstream", uri, error);
-      } else {
-        LOG.warn("upstream {} is down ({}); devices' requests are stored and forwarded when it is back", uri, error);
       }
+    } else if (before.state() != State.DOWN) {
+      LOG.warn("upstream {} is down ({}); devices' requests are stored and forwarded when it is back", uri, error);
     }
   }
 

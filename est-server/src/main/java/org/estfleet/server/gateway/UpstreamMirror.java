@@ -149,6 +149,12 @@ public final class UpstreamMirror {
         if (!failed.failure().refusesTheRequest()) {
           continue; // the upstream is out of reach: not again for /csrattrs now
         }
+        if (failed.failure().status() == 404) {
+          // No such label upstream: its /csrattrs is refused alike (a 404 there could also read
+          // as "no attributes", RFC 7030 section 4.5.2, which devices must not be told).
+          failed(CSRATTRS + label, "/csrattrs" + labelled(label), failed.failure());
+          continue;
+        }
       }
       CsrAttrsOutcome csrAttrs = upstream.csrAttributes(label);
       if (csrAttrs instanceof CsrAttrsOutcome.Fetched fetched) {

@@ -65,7 +65,8 @@ public final class PendingEnrollments {
   /**
    * What {@link #accept} did, and the record it concerns (absent when the queue was full).
    *
-   * @param waiting when full: the requests waiting, and those of them authenticated by a token
+   * @param waiting when full: the requests waiting
+   * @param waitingByToken when full: those of them authenticated by a token
    */
   public record Accepted(Admission admission, Optional<PendingEnrollment> record, long waiting, long waitingByToken) {
     Accepted(Admission admission, Optional<PendingEnrollment> record) {

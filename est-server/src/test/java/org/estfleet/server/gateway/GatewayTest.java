@@ -17,6 +17,8 @@ import java.util.ArrayList;
 import java.util.HashSet;
 import java.util.List;
 import java.util.Set;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.TimeUnit;
 import org.estfleet.est.Base64Body;
 import org.estfleet.est.CertsOnly;
 import org.estfleet.est.EstMediaType;
@@ -422,9 +424,9 @@ class GatewayTest {
       Csr csr = csr(deviceId, keys());
       String token = ca.token(deviceId);
       EstTestClient device = EstTestClient.anonymous(gateway);
-      List<java.util.concurrent.CompletableFuture<HttpResponse<byte[]>>> sendings = new ArrayList<>();
+      List<CompletableFuture<HttpResponse<byte[]>>> sendings = new ArrayList<>();
       for (int i = 0; i < 2; i++) {
-        sendings.add(java.util.concurrent.CompletableFuture.supplyAsync(() -> {
+        sendings.add(CompletableFuture.supplyAsync(() -> {
           try {
             return device.enroll("simpleenroll", csr, deviceId, token);
           } catch (Exception e) {
@@ -434,7 +436,7 @@ class GatewayTest {
       }
 
       for (var sending : sendings) {
-        HttpResponse<byte[]> response = sending.get(60, java.util.concurrent.TimeUnit.SECONDS);
+        HttpResponse<byte[]> response = sending.get(60, TimeUnit.SECONDS);
         assertEquals(200, response.statusCode(), "round " + round + ": " + text(response));
       }
       assertEquals(1, ca.ledger(ledger -> ledger.byDevice(deviceId)).size());
