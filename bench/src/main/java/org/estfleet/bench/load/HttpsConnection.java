@@ -36,6 +36,14 @@ final class HttpsConnection implements AutoCloseable {
   private boolean reusable = true;
   /** Responses read in full on this connection. */
   private int answered;
+  /** When the last response was read in full, and how long the connection had then been idle before the exchange under way. */
+  private long answeredAt;
+  private long idleBefore;
+  /**
+   * How long a connection must have been idle for a failure without a byte of answer to be taken
+   * for its closing by the server (a keep-alive timeout) rather than a failure of the request.
+   */
+  static final long IDLE_CLOSE_NANOS = 250_000_000L;
 
   /** A response: its status, headers (lower-case names) and body. */
   record Response(int status, Map<String, String> headers, byte[] body) {}
@@ -73,8 +81,8 @@ final class HttpsConnection implements AutoCloseable {
     try {
       plain.setTcpNoDelay(true);
       plain.connect(new InetSocketAddress(base.getHost(), port), timeoutMillis);
-      // Not closing the TCP connection itself (autoClose false), SunJSSE's TLS 1.3 close does not
-      // wait up to the read timeout for the server's close_notify: close() closes both.
+      // Not closing the TCP connection with the TLS one (autoClose false): close() closes the TCP
+      // connection itself after the TLS close, and abort() without it.
       SSLSocket tls = (SSLSocket) factory.createSocket(plain, name, port, false);
       javax.net.ssl.SSLParameters parameters = tls.getSSLParameters();
       parameters.setProtocols(protocols);
@@ -125,12 +133,15 @@ final class HttpsConnection implements AutoCloseable {
   }
 
   /**
-   * Whether the last exchange failed on a connection that had answered before, without a byte of
-   * its answer and not by the timeout: the server had closed the idle connection (as servers do
-   * after their keep-alive timeout), so the request did not reach it and may go again on a new one.
+   * Whether the last exchange failed on a connection that had answered before and then been idle
+   * for a while ({@link #IDLE_CLOSE_NANOS}), without a byte of its answer and not by the timeout:
+   * the server had closed the idle connection (as servers do after their keep-alive timeout), so
+   * the request did not reach it and may go again on a new one. On a busy connection the same
+   * failure is the server's answer to the load, and is counted as such.
    */
   boolean closedWhileIdle(IOException failure) {
-    return answered > 0 && !deadline.received && !(failure instanceof SocketTimeoutException);
+    return answered > 0 && idleBefore >= IDLE_CLOSE_NANOS && !deadline.received
+        && !(failure instanceof SocketTimeoutException);
   }
 
   /**
@@ -138,7 +149,9 @@ final class HttpsConnection implements AutoCloseable {
    * byte at a time fails it too).
    */
   Response exchange(String method, String path, Map<String, String> headers, byte[] body) throws IOException {
-    deadline.start(System.nanoTime() + timeoutMillis * 1_000_000L);
+    long start = System.nanoTime();
+    idleBefore = answered == 0 ? 0 : start - answeredAt;
+    deadline.start(start + timeoutMillis * 1_000_000L);
     StringBuilder head = new StringBuilder(256)
         .append(method).append(' ').append(path).append(" HTTP/1.1\r\n")
         .append("Host: ").append(host).append("\r\n");
@@ -158,6 +171,7 @@ final class HttpsConnection implements AutoCloseable {
     out.flush();
     Response response = read(method.equals("HEAD"));
     answered++;
+    answeredAt = System.nanoTime();
     return response;
   }
 
@@ -281,6 +295,9 @@ final class HttpsConnection implements AutoCloseable {
   @Override
   public void close() {
     try {
+      // SunJSSE's TLS 1.3 close waits for the server's close_notify up to the read timeout: a
+      // server that answers but never says goodbye would hold the worker that long.
+      socket.setSoTimeout(Math.min(timeoutMillis, 1000));
       socket.close();
     } catch (IOException e) {
       // closing: nothing left to do

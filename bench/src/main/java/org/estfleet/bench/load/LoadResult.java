@@ -23,7 +23,10 @@ import java.util.Map;
  * @param warmupSeconds the unrecorded load before the measured time ({@code --warmup}); null for none
  * @param identities the client certificates enrolled for simplereenroll; null for other operations
  * @param unsent open loop: requests scheduled within the measured time that no worker was free to
- *     send (too few workers for the rate at this server's latency); null for a closed loop
+ *     send (too few workers for the rate at this server's latency); null for a closed loop, and 0
+ *     when the run ended otherwise than at its duration (by --count, the tokens, a signal)
+ * @param reconnected requests sent again on a new connection because the server had closed the
+ *     kept-alive one while it was idle (its keep-alive timeout), before the request reached it
  */
 public record LoadResult(
     String tool,
@@ -47,7 +50,8 @@ public record LoadResult(
     Latency latencyMs,
     Double warmupSeconds,
     Integer identities,
-    Long unsent) {
+    Long unsent,
+    long reconnected) {
 
   /** Latency percentiles in milliseconds. */
   public record Latency(double p50, double p90, double p99, double p999, double max, double mean) {}

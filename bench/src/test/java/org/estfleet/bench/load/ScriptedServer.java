@@ -28,14 +28,15 @@ import org.estfleet.pki.TestPki;
 final class ScriptedServer implements AutoCloseable {
   /** What the server does with one connection: read requests with {@link #readRequest}, write anything. */
   interface Script {
-    void serve(ScriptedServer server, SSLSocket socket, InputStream in, OutputStream out) throws Exception;
+    void serve(ScriptedServer server, InputStream in, OutputStream out) throws Exception;
   }
 
   private final SSLServerSocket listener;
   private final Path trust;
   private final AtomicInteger connections = new AtomicInteger();
   private final AtomicInteger requests = new AtomicInteger();
-  private final Thread acceptor;
+  /** The connections open, closed with the server. */
+  private final java.util.Set<SSLSocket> open = java.util.concurrent.ConcurrentHashMap.newKeySet();
 
   ScriptedServer(Path dir, Script script) throws Exception {
     TestPki.Ca root = TestPki.rootCa("scripted EST server root");
@@ -48,16 +49,19 @@ final class ScriptedServer implements AutoCloseable {
         .getKeyManagers(), null, new SecureRandom());
     listener = (SSLServerSocket) context.getServerSocketFactory().createServerSocket(0, 50,
         InetAddress.getByName("127.0.0.1"));
-    acceptor = new Thread(() -> {
+    Thread acceptor = new Thread(() -> {
       while (!listener.isClosed()) {
         try {
           SSLSocket socket = (SSLSocket) listener.accept();
           connections.incrementAndGet();
+          open.add(socket);
           Thread connection = new Thread(() -> {
             try (socket) {
-              script.serve(this, socket, socket.getInputStream(), socket.getOutputStream());
+              script.serve(this, socket.getInputStream(), socket.getOutputStream());
             } catch (Exception e) {
-              // the client went away, or the script ended: the connection is closed
+              // the client went away, the script ended, or the server was closed
+            } finally {
+              open.remove(socket);
             }
           }, "scripted-connection");
           connection.setDaemon(true);
@@ -131,5 +135,8 @@ final class ScriptedServer implements AutoCloseable {
   @Override
   public void close() throws IOException {
     listener.close();
+    for (SSLSocket socket : open) {
+      socket.close(); // a script waiting on it ends
+    }
   }
 }
