@@ -309,6 +309,12 @@ class CommandLineTest {
     Path state = AgentFixture.enroll(server, dir.resolve("agent"), "device-1");
     Path key = state.resolve("current").toRealPath().resolve("key.pem");
     AgentFixture.Run enrolled = AgentFixture.cli("status", "--state", state.toString(), "--json");
+    Files.setPosixFilePermissions(key, PosixFilePermissions.fromString("rw-r--r--"));
+    AgentFixture.Run unreachable = AgentFixture.cli("status", "--state", state.toString(), "--json");
+    // every directory above the key open to others, as a state directory under /var/lib can be
+    for (Path directory = key.getParent(); !directory.equals(dir.getParent()); directory = directory.getParent()) {
+      Files.setPosixFilePermissions(directory, PosixFilePermissions.fromString("rwxr-xr-x"));
+    }
     Files.setPosixFilePermissions(key, PosixFilePermissions.fromString("rw-r-----"));
     AgentFixture.Run groupRead = AgentFixture.cli("status", "--state", state.toString(), "--json");
     Files.setPosixFilePermissions(key, PosixFilePermissions.fromString("rw-r--r--"));
@@ -317,6 +323,8 @@ class CommandLineTest {
     AgentFixture.Run json = AgentFixture.cli("status", "--state", state.toString(), "--json");
 
     assertFalse(JsonParser.parseString(enrolled.out()).getAsJsonObject().has("warning"), enrolled.out());
+    assertFalse(JsonParser.parseString(unreachable.out()).getAsJsonObject().has("warning"),
+        "in the agent's own rwx------ directory nobody else reaches it: " + unreachable.out());
     assertFalse(JsonParser.parseString(groupRead.out()).getAsJsonObject().has("warning"), "group read is a setup's choice");
     assertEquals(0, text.exit(), "a warning, the certificate works: " + text.err());
     assertTrue(text.out().contains("state:          OK"), text.out());

@@ -180,20 +180,26 @@ public final class StateDir {
   }
 
   /**
-   * A warning if the private key in force can be read by every user of the device (its mode,
-   * through links, has others' read), or empty. Not a refusal: the daemon must go on renewing,
-   * and its next key is written private; group read is left alone (a group such as ssl-cert may
-   * be how a local service reads the key).
+   * A warning if the private key in force can be read by every user of the device (others may
+   * read it, through links, and enter every directory above it), or empty. Not a refusal: the
+   * daemon must go on renewing, and its next key is written private; group read is left alone
+   * (a group such as ssl-cert may be how a local service reads the key).
    */
   public Optional<String> exposedKey() {
     Path key = root.resolve("current").resolve(CredentialStore.KEY);
     try {
       Set<PosixFilePermission> permissions = Files.getPosixFilePermissions(key);
-      if (permissions.contains(PosixFilePermission.OTHERS_READ)) {
-        Path real = key.toRealPath();
-        return Optional.of("the private key " + real + " is readable by everyone ("
-            + PosixFilePermissions.toString(permissions) + "); chmod o-r " + real);
+      if (!permissions.contains(PosixFilePermission.OTHERS_READ)) {
+        return Optional.empty();
       }
+      Path real = key.toRealPath();
+      for (Path directory = real.getParent(); directory != null; directory = directory.getParent()) {
+        if (!Files.getPosixFilePermissions(directory).contains(PosixFilePermission.OTHERS_EXECUTE)) {
+          return Optional.empty(); // out of others' reach (the agent makes its key directories rwx------)
+        }
+      }
+      return Optional.of("the private key " + real + " is readable by everyone ("
+          + PosixFilePermissions.toString(permissions) + "); chmod o-r " + real);
     } catch (IOException | UnsupportedOperationException e) {
       // no key, or no POSIX modes: nothing to say here (reading the pair says what is wrong)
     }
