@@ -63,6 +63,10 @@ public record EstPath(String label, EstOperation operation) {
 
   /** Checks that a label is one segment of URI unreserved characters. */
   public static String checkLabel(String label) {
+    if (label.equals(".") || label.equals("..")) {
+      // Path steps, not segments: a request's path is normalized without them.
+      throw new IllegalArgumentException("invalid EST label '" + label + "': '.' and '..' are path steps");
+    }
     if (!LABEL.matcher(label).matches()) {
       throw new IllegalArgumentException(
           "invalid EST label '" + label + "': use 1-64 letters, digits, '.', '_', '~' or '-'");

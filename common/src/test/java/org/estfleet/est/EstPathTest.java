@@ -41,6 +41,11 @@ class EstPathTest {
     assertThrows(IllegalArgumentException.class, () -> new EstPath("a b", EstOperation.CACERTS));
     assertThrows(IllegalArgumentException.class, () -> new EstPath("x".repeat(65), EstOperation.CACERTS));
     assertEquals("a.b_c~d-e", EstPath.checkLabel("a.b_c~d-e"));
+    assertEquals("..a", EstPath.checkLabel("..a"));
+    for (String step : new String[] {".", ".."}) {
+      IllegalArgumentException refused = assertThrows(IllegalArgumentException.class, () -> EstPath.checkLabel(step));
+      assertEquals("invalid EST label '" + step + "': '.' and '..' are path steps", refused.getMessage());
+    }
   }
 
   @Test

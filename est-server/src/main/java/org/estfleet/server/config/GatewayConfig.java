@@ -4,6 +4,7 @@ import java.net.URI;
 import java.net.URISyntaxException;
 import java.nio.file.Path;
 import java.time.Duration;
+import java.util.HashSet;
 import java.util.List;
 import org.estfleet.est.EstPath;
 
@@ -57,7 +58,7 @@ public record GatewayConfig(
     for (String label : labels) {
       EstPath.checkLabel(label);
     }
-    if (new java.util.HashSet<>(labels).size() < labels.size()) {
+    if (new HashSet<>(labels).size() < labels.size()) {
       throw new IllegalArgumentException("gateway.labels names a label twice: " + labels);
     }
     connectTimeout = positive("connectTimeout", connectTimeout, Duration.ofSeconds(5));
