@@ -218,11 +218,25 @@ final class InitCommand implements Callable<Integer> {
     // Before the token goes to the upstream: a refusal after it would leave the token used. The
     // directory is made now too, so that one that cannot be is found before.
     checkDirectory();
-    if (!Files.isDirectory(data)) {
+    boolean created = !Files.isDirectory(data);
+    if (created) {
       Files.createDirectories(data, PosixFilePermissions.asFileAttribute(PosixFilePermissions.fromString("rwx------")));
     }
     Clock clock = Clock.systemUTC();
-    Enrolled enrolled = enroll(gatewaySettings.upstreamUri(), trust, token, generalNames(names), clock);
+    Enrolled enrolled;
+    try {
+      enrolled = enroll(gatewaySettings.upstreamUri(), trust, token, generalNames(names), clock);
+    } catch (Exception e) {
+      if (created) {
+        // Nothing is written before the enrollment: the directory made for it goes (only if still empty).
+        try {
+          Files.deleteIfExists(data);
+        } catch (IOException notEmpty) {
+          // something else wrote there meanwhile: left as it is
+        }
+      }
+      throw e;
+    }
     X509Certificate certificate = enrolled.certificate();
     List<X509Certificate> caCertificates = enrolled.caCertificates();
     KeyPair keys = enrolled.keys();

@@ -122,6 +122,7 @@ class GatewayCommandLineTest {
 
     assertEquals(1, init.exit());
     assertTrue(init.err().startsWith("est-server: cannot get /cacerts from " + ca.baseUri()), init.err());
+    assertFalse(Files.exists(dir.resolve("gateway")), "the directory made for the gateway is not left empty");
   }
 
   @Test
