@@ -1,7 +1,5 @@
 package org.estfleet.server.gateway;
 
-import java.nio.charset.StandardCharsets;
-import java.security.MessageDigest;
 import java.security.cert.X509Certificate;
 import java.time.Clock;
 import java.time.Duration;
@@ -111,16 +109,7 @@ public final class StoreAndForward implements CertificateAuthority, StoredAnswer
 
   @Override
   public IssueResult issue(IssueRequest request) throws EstException {
-    Sent sent = Sent.of(request);
-    PendingEnrollment record = forwardIfDue(admit(request, sent));
-    if (refusedForOthers(record, sent)) {
-      // The stored request this sending joined carried other credentials (a copy of the CSR sent
-      // first with a wrong token), and the upstream refused those: not this sending's refusal.
-      // Sent again as its own.
-      queue.delete(record.id());
-      record = forwardIfDue(admit(request, sent));
-    }
-    return answer(record);
+    return answer(forwardIfDue(admit(request, Sent.of(request))));
   }
 
   /**
@@ -145,21 +134,6 @@ public final class StoreAndForward implements CertificateAuthority, StoredAnswer
       String chain = !byToken && !presented.clientChain().isEmpty() ? Pem.encode(presented.clientChain()) : null;
       return new Sent(token, chain);
     }
-
-    /** Whether {@code record} carries these credentials (the token compared in constant time). */
-    boolean sentWith(PendingEnrollment record) {
-      return equal(token, record.deviceToken()) && equal(chain, record.deviceChainPem());
-    }
-
-    private static boolean equal(String a, String b) {
-      return a == null || b == null ? a == b
-          : MessageDigest.isEqual(a.getBytes(StandardCharsets.UTF_8), b.getBytes(StandardCharsets.UTF_8));
-    }
-  }
-
-  /** Whether {@code record} is a refusal of other credentials than {@code sent}, not to be told to it. */
-  private static boolean refusedForOthers(PendingEnrollment record, Sent sent) {
-    return record.status() == PendingEnrollment.Status.REFUSED && !sent.sentWith(record);
   }
 
   /** The stored record of this request: found (a retry) or created. */
@@ -190,12 +164,6 @@ public final class StoreAndForward implements CertificateAuthority, StoredAnswer
         }
         case EXISTING -> {
           PendingEnrollment existing = accepted.record().orElseThrow();
-          if (refusedForOthers(existing, sent)) {
-            // The refusal was of other credentials (say a wrong token sent with a copy of this CSR
-            // while the upstream was down): not this request's to be told. It is a new one.
-            queue.delete(existing.id());
-            continue;
-          }
           if (existing.status() == PendingEnrollment.Status.PENDING
               || (sameRequest(existing, request.csr()) && !collected(existing, presented.clientCertificate()))) {
             return existing;

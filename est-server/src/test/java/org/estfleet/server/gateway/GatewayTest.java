@@ -17,8 +17,6 @@ import java.util.ArrayList;
 import java.util.HashSet;
 import java.util.List;
 import java.util.Set;
-import java.util.concurrent.CompletableFuture;
-import java.util.concurrent.TimeUnit;
 import org.estfleet.est.Base64Body;
 import org.estfleet.est.CertsOnly;
 import org.estfleet.est.EstMediaType;
@@ -392,55 +390,6 @@ class GatewayTest {
     assertTrue(text(full).contains("queue"), text(full));
     assertEquals(202, retry.statusCode());
     assertEquals(2L, pending(gateway));
-  }
-
-  @Test
-  void aCopyOfTheCsrWithAWrongToken_storedFirst_doesNotGetTheDeviceRefused() throws Exception {
-    // given: the upstream down, someone holding a copy of the device's CSR sends it with a wrong
-    // token first, then the device with its own (the same stored request: the first credentials kept)
-    Csr csr = csr("device-1", keys());
-    String token = ca.token("device-1");
-    ca.close();
-    EstTestClient device = EstTestClient.anonymous(gateway);
-    assertEquals(202, device.enroll("simpleenroll", csr, "device-1", "not-the-token").statusCode());
-    assertEquals(202, device.enroll("simpleenroll", csr, "device-1", token).statusCode());
-    ca.restart();
-    Await.until("the gateway forwarded the request", Duration.ofSeconds(30), () -> pending(gateway) == 0);
-
-    // when the device comes back with its token
-    HttpResponse<byte[]> retry = device.enroll("simpleenroll", csr, "device-1", token);
-
-    // then the refusal of the wrong token is not told to it: its request goes again, and is issued
-    assertEquals(200, retry.statusCode(), text(retry));
-    assertEquals(1, ca.ledger(ledger -> ledger.byDevice("device-1")).size());
-    HttpResponse<byte[]> wrongAgain = device.enroll("simpleenroll", csr("device-1", keys()), "device-1", "not-the-token");
-    assertEquals(401, wrongAgain.statusCode(), "a wrong token is still refused: " + text(wrongAgain));
-  }
-
-  @Test
-  void theSameRequestSentTwiceAtOnce_bothWaitForItsForward_noneIsToldToComeBack() throws Exception {
-    for (int round = 0; round < 5; round++) {
-      String deviceId = "device-" + round;
-      Csr csr = csr(deviceId, keys());
-      String token = ca.token(deviceId);
-      EstTestClient device = EstTestClient.anonymous(gateway);
-      List<CompletableFuture<HttpResponse<byte[]>>> sendings = new ArrayList<>();
-      for (int i = 0; i < 2; i++) {
-        sendings.add(CompletableFuture.supplyAsync(() -> {
-          try {
-            return device.enroll("simpleenroll", csr, deviceId, token);
-          } catch (Exception e) {
-            throw new IllegalStateException(e);
-          }
-        }));
-      }
-
-      for (var sending : sendings) {
-        HttpResponse<byte[]> response = sending.get(60, TimeUnit.SECONDS);
-        assertEquals(200, response.statusCode(), "round " + round + ": " + text(response));
-      }
-      assertEquals(1, ca.ledger(ledger -> ledger.byDevice(deviceId)).size());
-    }
   }
 
   @Test
