@@ -68,11 +68,8 @@ class ForeignServerTest {
   void aKeptAliveConnectionTheServerClosedWhileIdle_isReplaced_notCountedAsAFailure() throws Exception {
     // One answer per connection, then closed without a "Connection: close": as a server whose
     // keep-alive timeout ends before the client's next request.
-    try (ScriptedServer server = new ScriptedServer(dir, (self, in, out) -> {
-      self.readRequest(in);
-      out.write(ScriptedServer.response("200 OK", "", CERTS));
-      out.flush();
-    })) {
+    try (ScriptedServer server = new ScriptedServer(dir,
+        (self, in, out) -> self.answerOne(in, out, ScriptedServer.response("200 OK", "", CERTS)))) {
       // Two a second: each connection idle for half a second before its next request.
       Run run = load(server, "--op", "cacerts", "--concurrency", "1", "--rate", "2", "--count", "4");
 
@@ -90,9 +87,7 @@ class ForeignServerTest {
     // The first request answered; the second, sent at once on the same connection, read and
     // left unanswered: the server's doing under load, to be measured, not hidden.
     try (ScriptedServer server = new ScriptedServer(dir, (self, in, out) -> {
-      self.readRequest(in);
-      out.write(ScriptedServer.response("200 OK", "", CERTS));
-      out.flush();
+      self.answerOne(in, out, ScriptedServer.response("200 OK", "", CERTS));
       self.readRequest(in);
     })) {
       Run run = load(server, "--op", "cacerts", "--concurrency", "1", "--count", "2");
@@ -172,9 +167,8 @@ class ForeignServerTest {
   @Test
   void aPendingAnswer_isAnOutcome_notASuccess() throws Exception {
     try (ScriptedServer server = new ScriptedServer(dir, (self, in, out) -> {
-      while (self.readRequest(in) != null) {
-        out.write(ScriptedServer.response("202 Accepted", "Retry-After: 60\r\n", new byte[0]));
-        out.flush();
+      while (self.answerOne(in, out, ScriptedServer.response("202 Accepted", "Retry-After: 60\r\n", new byte[0]))) {
+        // every request the same answer
       }
     })) {
       Run run = load(server, "--op", "simpleenroll", "--basic", "device:secret", "--concurrency", "1", "--count", "3");

@@ -112,6 +112,16 @@ final class ScriptedServer implements AutoCloseable {
     return requestLine;
   }
 
+  /** Reads one request and writes {@code response} to it; returns false at the end of the stream. */
+  boolean answerOne(InputStream in, OutputStream out, byte[] response) throws IOException {
+    if (readRequest(in) == null) {
+      return false;
+    }
+    out.write(response);
+    out.flush();
+    return true;
+  }
+
   /** A complete response: the status line, Content-Length and {@code headers} (each ending CRLF), then the body. */
   static byte[] response(String status, String headers, byte[] body) {
     ByteArrayOutputStream bytes = new ByteArrayOutputStream();
