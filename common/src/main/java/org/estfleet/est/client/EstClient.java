@@ -104,7 +104,8 @@ public final class EstClient {
     Session session = open(endpoint, label, anchors, ClientAuth.none(), false);
     try {
       CSRRequestResponse response = session.service().getCSRAttributes();
-      // A 404 is "no attributes" too (RFC 7030 section 4.5.2), as Bouncy Castle reads it.
+      // A 404 is "no attributes" too (RFC 7030 section 4.5.2), as Bouncy Castle reads it; its
+      // body, read by the capturing client, no longer makes Bouncy Castle's close of it fail.
       if (!response.hasAttributesResponse()) {
         return new CsrAttrsOutcome.Fetched(Optional.empty());
       }
