@@ -7,9 +7,13 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 import java.nio.file.Path;
 import java.security.KeyPair;
 import java.security.KeyStore;
+import java.security.SecureRandom;
 import java.security.cert.X509Certificate;
+import java.time.Clock;
+import java.time.Duration;
 import java.util.HashSet;
 import java.util.List;
+import java.util.Optional;
 import java.util.Set;
 import javax.net.ssl.KeyManagerFactory;
 import javax.net.ssl.TrustManagerFactory;
@@ -26,8 +30,11 @@ import org.bouncycastle.est.jcajce.JsseESTServiceBuilder;
 import org.bouncycastle.operator.jcajce.JcaContentSignerBuilder;
 import org.bouncycastle.pkcs.PKCS10CertificationRequest;
 import org.bouncycastle.pkcs.jcajce.JcaPKCS10CertificationRequestBuilder;
+import org.estfleet.est.client.CsrAttrsOutcome;
+import org.estfleet.est.client.EstClient;
 import org.estfleet.pki.Certificates;
 import org.estfleet.pki.KeyAlgorithm;
+import org.estfleet.pki.Pem;
 import org.estfleet.pki.TestPki;
 import org.estfleet.server.TestServer;
 import org.junit.jupiter.api.AfterEach;
@@ -141,5 +148,23 @@ class BouncyCastleEstClientTest {
 
     assertEquals(403, forbidden.getStatusCode());
     assertEquals(401, unauthorized.getStatusCode());
+  }
+
+  /**
+   * The project's own EST client (the agent's, the gateway's) beside Bouncy Castle's, which it
+   * wraps: a 404 to /csrattrs means "no attributes" (RFC 7030 section 4.5.2) also when it carries
+   * a body (read by the client first, so that Bouncy Castle's close of the answer does not fail).
+   */
+  @Test
+  void estClientCsrAttrs_aKnownLabelsAreFetched_a404IsNoAttributes() throws Exception {
+    EstClient client = new EstClient(Duration.ofSeconds(5), Duration.ofSeconds(5), Clock.systemUTC(), new SecureRandom());
+    List<X509Certificate> anchors = Pem.readCertificates(server.dataDir().resolve("ca/root.pem"));
+
+    CsrAttrsOutcome known = client.csrAttributes(server.baseUri(), "factory", anchors);
+    CsrAttrsOutcome unknown = client.csrAttributes(server.baseUri(), "nosuch", anchors);
+
+    assertTrue(known instanceof CsrAttrsOutcome.Fetched fetched && fetched.der().isPresent(), known.toString());
+    assertTrue(unknown instanceof CsrAttrsOutcome.Fetched, "a 404 with its body: " + unknown);
+    assertEquals(Optional.empty(), ((CsrAttrsOutcome.Fetched) unknown).der());
   }
 }
