@@ -291,7 +291,7 @@ public final class Forwarder implements AutoCloseable {
   }
 
   /** The stored record of {@code seen}, unless it was dropped or replaced by another request meanwhile. */
-  private Optional<PendingEnrollment> current(PendingEnrollment seen) {
+  Optional<PendingEnrollment> current(PendingEnrollment seen) {
     return queue.byId(seen.id()).filter(record -> record.requestId().equals(seen.requestId()));
   }
 

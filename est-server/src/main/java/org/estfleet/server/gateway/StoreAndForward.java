@@ -107,21 +107,46 @@ public final class StoreAndForward implements CertificateAuthority, StoredAnswer
     return Optional.empty();
   }
 
+  /**
+   * Stores the request (or finds it stored), forwards it when due, and answers. A refusal is
+   * told only to a sending with the credentials it refused: one with other credentials (the
+   * device's own token, after a copy of its CSR came first with a wrong one and the device's
+   * sending joined it) is a new request, stored and forwarded with them.
+   */
   @Override
   public IssueResult issue(IssueRequest request) throws EstException {
-    return answer(forwardIfDue(admit(request, Sent.of(request))));
+    Sent sent = Sent.of(request);
+    for (int attempt = 0; attempt < 2; attempt++) {
+      PendingEnrollment admitted = admit(request, sent);
+      Optional<PendingEnrollment> record = forwardIfDue(admitted);
+      if (record.isPresent() && !sent.refusedForOthers(record.get())) {
+        return answer(record.get());
+      }
+      // The forward this sending made or waited for carried the other credentials it joined, and
+      // was refused; or the request is gone meanwhile (that refusal told to its sending). Either
+      // way not this sending's answer: it is sent again as its own.
+      LOG.info("request {} of {} was {}; sending it again with this sending's credentials", admitted.requestId(),
+          admitted.deviceId(), record.isPresent() ? "refused for other credentials" : "answered to another sending");
+    }
+    // Yet another sending in between: come back for the answer.
+    return new IssueResult.Pending(config.retryAfter());
   }
 
   /**
    * Forwards {@code record} now (or waits for its forward under way) unless the upstream is known
    * to be down or asked for time (Retry-After, backoff): a device's retry never hurries the upstream.
+   *
+   * @return the request as it stands afterwards; empty if it is gone meanwhile (its refusal told
+   *     to another sending, or dropped)
    */
-  private PendingEnrollment forwardIfDue(PendingEnrollment record) {
+  private Optional<PendingEnrollment> forwardIfDue(PendingEnrollment record) {
     if (record.status() == PendingEnrollment.Status.PENDING && upstream.status().state() != Upstream.State.DOWN
         && !record.nextAttemptAt().isAfter(clock.instant())) {
-      return forwarder.forwardOrAwait(record).orElse(record);
+      Optional<PendingEnrollment> after = forwarder.forwardOrAwait(record);
+      // No outcome in time: the request as it stands now (its next attempt, or gone).
+      return after.isPresent() ? after : forwarder.current(record);
     }
-    return record;
+    return Optional.of(record);
   }
 
   /** The credentials a device sent, as stored with its request and forwarded. */
@@ -134,6 +159,11 @@ public final class StoreAndForward implements CertificateAuthority, StoredAnswer
       String chain = !byToken && !presented.clientChain().isEmpty() ? Pem.encode(presented.clientChain()) : null;
       return new Sent(token, chain);
     }
+
+    /** Whether {@code record} is a refusal of other credentials than these: not theirs to be told. */
+    boolean refusedForOthers(PendingEnrollment record) {
+      return record.status() == PendingEnrollment.Status.REFUSED && !record.sentWith(token, chain);
+    }
   }
 
   /** The stored record of this request: found (a retry) or created. */
@@ -142,7 +172,7 @@ public final class StoreAndForward implements CertificateAuthority, StoredAnswer
     String deviceId = request.requester().deviceId();
     Credentials presented = request.presented();
     String operation = request.reenroll() ? "simplereenroll" : "simpleenroll";
-    for (int attempt = 0; attempt < 2; attempt++) {
+    for (int attempt = 0; attempt < 3; attempt++) {
       PendingEnrollments.Accepted accepted = queue.accept(UUID.randomUUID().toString(), deviceId, key,
           request.label(), operation, request.csr().der(), request.requester().authMethod(), sent.token(), sent.chain(),
           request.popLinked(), clock.instant(), config.queueLimit(), config.tokenQueueLimit());
@@ -164,6 +194,12 @@ public final class StoreAndForward implements CertificateAuthority, StoredAnswer
         }
         case EXISTING -> {
           PendingEnrollment existing = accepted.record().orElseThrow();
+          if (sent.refusedForOthers(existing)) {
+            // Refused for other credentials (a copy of this CSR sent first with a wrong token, say):
+            // not this sending's answer. This is a new request, with its own credentials.
+            queue.delete(existing.id());
+            continue;
+          }
           if (existing.status() == PendingEnrollment.Status.PENDING
               || (sameRequest(existing, request.csr()) && !collected(existing, presented.clientCertificate()))) {
             return existing;

@@ -1,5 +1,8 @@
 package org.estfleet.server.store;
 
+import java.nio.charset.StandardCharsets;
+import java.security.MessageDigest;
+import java.security.NoSuchAlgorithmException;
 import java.time.Instant;
 import java.util.Objects;
 
@@ -19,6 +22,9 @@ import java.util.Objects;
  * @param certificatePem the certificate the upstream issued, for an issued request
  * @param popLinked whether the gateway checked that the CSR was linked to the device's TLS
  *     connection (RFC 7030 section 3.5)
+ * @param credentialsSha256 a digest of the credentials the request was sent with
+ *     ({@link #credentialsDigest}), kept after the token is wiped; null for a request stored
+ *     before migration V10
  */
 public record PendingEnrollment(
     long id,
@@ -40,7 +46,8 @@ public record PendingEnrollment(
     Integer resultStatus,
     String resultMessage,
     String certificatePem,
-    boolean popLinked) {
+    boolean popLinked,
+    byte[] credentialsSha256) {
 
   /** Where a request stands. */
   public enum Status {
@@ -65,11 +72,40 @@ public record PendingEnrollment(
     csrDer = csrDer.clone();
     Objects.requireNonNull(authMethod, "authMethod");
     Objects.requireNonNull(status, "status");
+    credentialsSha256 = credentialsSha256 == null ? null : credentialsSha256.clone();
   }
 
   @Override
   public byte[] csrDer() {
     return csrDer.clone();
+  }
+
+  @Override
+  public byte[] credentialsSha256() {
+    return credentialsSha256 == null ? null : credentialsSha256.clone();
+  }
+
+  /**
+   * Whether this request was sent with these credentials, compared in constant time. A request
+   * stored before migration V10 kept no digest: it counts as sent with any.
+   */
+  public boolean sentWith(String deviceToken, String deviceChainPem) {
+    return credentialsSha256 == null
+        || MessageDigest.isEqual(credentialsSha256, credentialsDigest(deviceToken, deviceChainPem));
+  }
+
+  /**
+   * The SHA-256 of a request's credentials: its token (deviceId:token) for a token device, else its
+   * certificate chain (PEM). A token is a random secret, so its digest tells nothing of it.
+   */
+  public static byte[] credentialsDigest(String deviceToken, String deviceChainPem) {
+    String credentials = deviceToken != null ? "token\n" + deviceToken
+        : deviceChainPem != null ? "chain\n" + deviceChainPem : "none";
+    try {
+      return MessageDigest.getInstance("SHA-256").digest(credentials.getBytes(StandardCharsets.UTF_8));
+    } catch (NoSuchAlgorithmException e) {
+      throw new IllegalStateException("SHA-256 is part of every Java runtime", e);
+    }
   }
 
   @Override

@@ -19,7 +19,7 @@ import java.util.Optional;
 public final class PendingEnrollments {
   private static final String COLUMNS = "id, request_id, device_id, public_key_sha256, label, operation, csr_der, auth_method, "
       + "device_token, device_chain_pem, status, created_at, updated_at, attempts, next_attempt_at, last_error, "
-      + "result_status, result_message, certificate_pem, pop_linked";
+      + "result_status, result_message, certificate_pem, pop_linked, credentials_sha256";
 
   // The look-ups of each device request and of each forward, held to an index by QueryPlanTest.
   static final String BY_KEY =
@@ -102,7 +102,7 @@ public final class PendingEnrollments {
       try (PreparedStatement insert = connection.prepareStatement(
           "INSERT INTO pending_enrollment (device_id, public_key_sha256, label, operation, csr_der, auth_method, "
               + "device_token, device_chain_pem, status, created_at, updated_at, attempts, next_attempt_at, request_id, "
-              + "pop_linked) VALUES (?, ?, ?, ?, ?, ?, ?, ?, 'pending', ?, ?, 0, ?, ?, ?)")) {
+              + "pop_linked, credentials_sha256) VALUES (?, ?, ?, ?, ?, ?, ?, ?, 'pending', ?, ?, 0, ?, ?, ?, ?)")) {
         insert.setString(1, deviceId);
         insert.setString(2, publicKeySha256);
         insert.setString(3, label);
@@ -116,6 +116,7 @@ public final class PendingEnrollments {
         insert.setLong(11, now.toEpochMilli());
         insert.setString(12, requestId);
         insert.setInt(13, popLinked ? 1 : 0);
+        insert.setBytes(14, PendingEnrollment.credentialsDigest(deviceToken, deviceChainPem));
         insert.executeUpdate();
       }
       return new Accepted(Admission.STORED, find(connection, deviceId, publicKeySha256, label));
@@ -287,7 +288,8 @@ public final class PendingEnrollments {
             rows.getString(5), rows.getString(6), rows.getBytes(7), rows.getString(8), rows.getString(9),
             rows.getString(10), PendingEnrollment.Status.of(rows.getString(11)), Instant.ofEpochMilli(rows.getLong(12)),
             Instant.ofEpochMilli(rows.getLong(13)), rows.getInt(14), Instant.ofEpochMilli(rows.getLong(15)),
-            rows.getString(16), status, rows.getString(18), rows.getString(19), rows.getInt(20) != 0));
+            rows.getString(16), status, rows.getString(18), rows.getString(19), rows.getInt(20) != 0,
+            rows.getBytes(21)));
       }
     }
     return records;

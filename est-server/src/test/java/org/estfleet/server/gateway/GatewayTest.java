@@ -230,6 +230,28 @@ class GatewayTest {
   }
 
   @Test
+  void aCopyOfTheCsrSentFirstWithAWrongToken_isRefusedAlone_andTheDevicesOwnSendingIsIssued() throws Exception {
+    KeyPair keys = keys();
+    Csr csr = csr("device-1", keys);
+    String token = ca.token("device-1");
+    ca.close();
+    EstTestClient copy = EstTestClient.anonymous(gateway);
+    EstTestClient device = EstTestClient.anonymous(gateway);
+    // A copy of the device's CSR comes first with a wrong token; the device's own sending joins its request.
+    assertEquals(202, copy.enroll("simpleenroll", csr, "device-1", "not-a-real-token").statusCode());
+    assertEquals(202, device.enroll("simpleenroll", csr, "device-1", token).statusCode());
+    ca.restart();
+    Await.until("the gateway forwarded the request", Duration.ofSeconds(30), () -> pending(gateway) == 0);
+
+    // The upstream refused the copy's token: not the device's answer. Its sending is a new
+    // request, forwarded with its own token.
+    X509Certificate certificate = issued(device.enroll("simpleenroll", csr, "device-1", token));
+
+    assertArrayEquals(keys.getPublic().getEncoded(), certificate.getPublicKey().getEncoded());
+    assertEquals(1, ca.ledger(ledger -> ledger.byDevice("device-1")).size());
+  }
+
+  @Test
   void upstreamTooManyRequests_keepsTheRequestQueued_andTheDeviceIsToldWhenToComeBack() throws Exception {
     gateway.close();
     ca.close();

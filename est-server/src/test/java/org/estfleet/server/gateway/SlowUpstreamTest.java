@@ -2,6 +2,7 @@ package org.estfleet.server.gateway;
 
 import static org.estfleet.server.EstTestClient.issued;
 import static org.estfleet.server.EstTestClient.text;
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
@@ -10,10 +11,15 @@ import java.nio.file.Path;
 import java.security.KeyPair;
 import java.security.cert.X509Certificate;
 import java.time.Duration;
+import java.util.Arrays;
 import java.util.List;
 import java.util.concurrent.CountDownLatch;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.concurrent.Future;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicBoolean;
+import org.bouncycastle.asn1.x509.GeneralName;
 import org.estfleet.est.EstException;
 import org.estfleet.pki.Certificates;
 import org.estfleet.pki.Csr;
@@ -43,10 +49,20 @@ class SlowUpstreamTest {
   Path dir;
 
   private final AtomicBoolean holding = new AtomicBoolean();
+  /** Whether the CA refuses the next request it held, once released. */
+  private final AtomicBoolean refuseHeld = new AtomicBoolean();
   private final CountDownLatch release = new CountDownLatch(1);
   private final CountDownLatch arrived = new CountDownLatch(1);
   private TestServer ca;
   private TestServer gateway;
+  // A device's key; a copy of its CSR, and the device's own request for that key (another CSR,
+  // with a subjectAltName), sent with two tokens of the device.
+  private final KeyPair deviceKeys = KeyAlgorithm.EC_P256.generate(TestPki.RANDOM);
+  private final Csr copied = new CsrBuilder().commonName("device-1").sign(deviceKeys);
+  private final Csr own = new CsrBuilder().commonName("device-1")
+      .subjectAltName(new GeneralName(GeneralName.dNSName, "device-1.example")).sign(deviceKeys);
+  private String copyToken;
+  private String deviceToken;
 
   @BeforeEach
   void start() throws Exception {
@@ -60,12 +76,17 @@ class SlowUpstreamTest {
           } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
           }
+          if (refuseHeld.getAndSet(false)) {
+            throw EstException.forbidden("refused by the test");
+          }
         }
         return super.issue(request);
       }
     });
     gateway = TestServer.startGateway(dir.resolve("gateway"), ca,
         "{\"gateway\": {\"retryAfter\": \"1s\", \"answerWithin\": \"500ms\", \"readTimeout\": \"30s\"}}");
+    copyToken = ca.token("device-1");
+    deviceToken = ca.token("device-1");
   }
 
   @AfterEach
@@ -104,6 +125,80 @@ class SlowUpstreamTest {
     } finally {
       devices.shutdownNow();
     }
+  }
+
+  @Test
+  void aDevicesSendingThatWaitedForTheForwardOfACopyWithAnotherToken_isNotToldItsRefusal_butIssued() throws Exception {
+    // given: a copy of the device's CSR (its key, another request) stored with another token while the CA was down
+    gateway.close();
+    ca.close();
+    TestServer.patchConfig(gateway.dataDir(), "{\"gateway\": {\"answerWithin\": \"20s\", \"forwardInterval\": \"100ms\"}}");
+    gateway.restart();
+    assertEquals(202, EstTestClient.anonymous(gateway).enroll("simpleenroll", copied, "device-1", copyToken).statusCode());
+    holding.set(true);
+    refuseHeld.set(true);
+    ca.restart();
+    assertTrue(arrived.await(30, TimeUnit.SECONDS), "the gateway forwards the copy's request");
+    ExecutorService senders = Executors.newSingleThreadExecutor();
+    try {
+      Future<HttpResponse<byte[]>> device =
+          senders.submit(() -> EstTestClient.anonymous(gateway).enroll("simpleenroll", own, "device-1", deviceToken));
+      // The device's sending finds the copy's request and waits for its forward under way.
+      Await.until("the device's sending waits for the forward", Duration.ofSeconds(30), () -> waitingForAForward() == 1);
+
+      // when: the CA refuses the copy's request, sent with the copy's token
+      release.countDown();
+
+      // then
+      assertOwnRequestIssued(device);
+    } finally {
+      senders.shutdownNow();
+    }
+  }
+
+  @Test
+  void aDevicesSendingThatJoinedTheForwardOfACopyWithAnotherToken_isNotToldItsRefusal_butIssued() throws Exception {
+    gateway.close();
+    TestServer.patchConfig(gateway.dataDir(), "{\"gateway\": {\"answerWithin\": \"20s\"}}");
+    gateway.restart();
+    holding.set(true);
+    refuseHeld.set(true);
+    ExecutorService senders = Executors.newFixedThreadPool(2);
+    try {
+      Future<HttpResponse<byte[]>> copy =
+          senders.submit(() -> EstTestClient.anonymous(gateway).enroll("simpleenroll", copied, "device-1", copyToken));
+      assertTrue(arrived.await(30, TimeUnit.SECONDS), "the copy's forward reached the CA");
+      Future<HttpResponse<byte[]>> device =
+          senders.submit(() -> EstTestClient.anonymous(gateway).enroll("simpleenroll", own, "device-1", deviceToken));
+      // The device's sending joins the copy's stored request and waits for its forward, beside the copy's.
+      Await.until("both sendings wait for the copy's forward", Duration.ofSeconds(30), () -> waitingForAForward() == 2);
+
+      // when: the CA refuses the copy's request, sent with the copy's token
+      release.countDown();
+
+      // then: whichever of the two sendings reads the refusal first, it is the copy's alone
+      assertOwnRequestIssued(device);
+      HttpResponse<byte[]> refused = copy.get(30, TimeUnit.SECONDS);
+      assertEquals(403, refused.statusCode(), text(refused));
+    } finally {
+      senders.shutdownNow();
+    }
+  }
+
+  /** The device's own request, not the copy's, was forwarded and issued: once, for the device's key. */
+  private void assertOwnRequestIssued(Future<HttpResponse<byte[]>> device) throws Exception {
+    X509Certificate certificate = issued(device.get(30, TimeUnit.SECONDS));
+    assertArrayEquals(deviceKeys.getPublic().getEncoded(), certificate.getPublicKey().getEncoded());
+    assertEquals(List.of(List.of(GeneralName.dNSName, "device-1.example")),
+        List.copyOf(certificate.getSubjectAlternativeNames()), "the device's own request was issued");
+    assertEquals(1, ca.ledger(ledger -> ledger.byDevice("device-1")).size());
+  }
+
+  /** The threads of device sendings waiting in {@link Forwarder#forwardOrAwait} for a forward. */
+  private static long waitingForAForward() {
+    return Thread.getAllStackTraces().values().stream().filter(stack -> Arrays.stream(stack).anyMatch(
+        frame -> frame.getClassName().equals(Forwarder.class.getName()) && frame.getMethodName().equals("forwardOrAwait")))
+        .count();
   }
 
   @Test

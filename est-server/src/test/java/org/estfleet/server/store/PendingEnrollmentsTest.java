@@ -92,6 +92,37 @@ class PendingEnrollmentsTest {
   }
 
   @Test
+  void theCredentialsARequestWasSentWith_areKnownAfterItsAnswer_andNotBeforeV10() throws SQLException {
+    // given: a gateway's store at V9, with a request refused there, then migrated
+    Path file = storeAt("9", connection -> insertV4(connection, "device-0", "token", "refused"));
+    try (Database database = Database.open(file)) {
+      PendingEnrollments queue = new PendingEnrollments(database);
+      long token = store(queue, "device-1", "token", NOW).orElseThrow();
+      long chain = queue.accept("request-device-2", "device-2", "device-2-key", "", "simplereenroll",
+          new byte[] {1, 2, 3}, "certificate", null, "chain-of-device-2", false, NOW, 1_000, 1_000)
+          .record().orElseThrow().id();
+
+      // when: answered, which wipes the token
+      assertTrue(queue.refused(token, 401, "wrong enrollment token", NOW));
+      assertTrue(queue.refused(chain, 403, "not this one", NOW));
+
+      // then
+      PendingEnrollment byToken = queue.byId(token).orElseThrow();
+      assertEquals(null, byToken.deviceToken());
+      assertTrue(byToken.sentWith("token-of-device-1", null));
+      assertFalse(byToken.sentWith("token-of-device-9", null));
+      assertFalse(byToken.sentWith(null, "token-of-device-1"), "a chain is not a token");
+      PendingEnrollment byChain = queue.byId(chain).orElseThrow();
+      assertTrue(byChain.sentWith(null, "chain-of-device-2"));
+      assertFalse(byChain.sentWith(null, "another chain"));
+      assertFalse(byChain.sentWith("token-of-device-2", null));
+      PendingEnrollment beforeV10 = queue.find("device-0", "device-0-key", "").orElseThrow();
+      assertEquals(null, beforeV10.credentialsSha256());
+      assertTrue(beforeV10.sentWith("any token", null), "no digest kept: told as before V10, to any sending");
+    }
+  }
+
+  @Test
   void anUpdateThatKeepsARequestWaiting_orChangesItsMethod_keepsTheCountsRight() {
     try (Database database = Database.open(dir.resolve("estfleet.db"))) {
       PendingEnrollments queue = new PendingEnrollments(database);
@@ -161,16 +192,13 @@ class PendingEnrollmentsTest {
   @Test
   void aStoreMigratedWithRequestsWaiting_countsThem() throws SQLException {
     // given: a gateway's store at V4 (before the counts), with requests waiting and answered
-    Path file = dir.resolve("estfleet.db");
-    String url = "jdbc:sqlite:" + file;
-    Flyway.configure().dataSource(url, null, null).locations("classpath:db/migration").target("4").load().migrate();
-    try (Connection connection = DriverManager.getConnection(url)) {
+    Path file = storeAt("4", connection -> {
       insertV4(connection, "device-1", "token", "pending");
       insertV4(connection, "device-2", "token", "pending");
       insertV4(connection, "device-3", "idevid", "pending");
       insertV4(connection, "device-4", "token", "issued");
       insertV4(connection, "device-5", "idevid", "refused");
-    }
+    });
 
     // when
     try (Database database = Database.open(file)) {
@@ -233,6 +261,22 @@ class PendingEnrollmentsTest {
       }
     }
     return counts;
+  }
+
+  /** Rows written straight into a store, as an older est-server wrote them. */
+  private interface Rows {
+    void insert(Connection connection) throws SQLException;
+  }
+
+  /** A gateway's store migrated up to {@code version} only, holding {@code rows}; not yet opened by {@link Database}. */
+  private Path storeAt(String version, Rows rows) throws SQLException {
+    Path file = dir.resolve("estfleet.db");
+    String url = "jdbc:sqlite:" + file;
+    Flyway.configure().dataSource(url, null, null).locations("classpath:db/migration").target(version).load().migrate();
+    try (Connection connection = DriverManager.getConnection(url)) {
+      rows.insert(connection);
+    }
+    return file;
   }
 
   private static void insertV4(Connection connection, String device, String authMethod, String status)
