@@ -7,6 +7,7 @@ import java.time.Duration;
 import java.util.HashSet;
 import java.util.List;
 import org.estfleet.est.EstPath;
+import org.estfleet.json.DurationText;
 
 /**
  * A gateway's upstream and its store-and-forward settings ({@code gateway} in
@@ -74,6 +75,10 @@ public record GatewayConfig(
     pendingTtl = positive("pendingTtl", pendingTtl, Duration.ofDays(7));
     answeredTtl = positive("answeredTtl", answeredTtl, Duration.ofDays(7));
     retryAfter = positive("retryAfter", retryAfter, Duration.ofSeconds(60));
+    // A device told 202 comes back after retryAfter: a request or an answer dropped sooner is
+    // never found, and the device's every retry is a new request.
+    outlasts("pendingTtl", pendingTtl, retryAfter);
+    outlasts("answeredTtl", answeredTtl, retryAfter);
     // Well within the read timeout of devices' clients (the renewal agent's is 30 s): a device
     // told 202 comes back for its answer; one whose request timed out backs off as for a failure.
     answerWithin = positive("answerWithin", answerWithin, Duration.ofSeconds(10));
@@ -108,6 +113,14 @@ public record GatewayConfig(
           + "(no path, query or user info; the port 1 to 65535)");
     }
     return uri;
+  }
+
+  private static void outlasts(String name, Duration ttl, Duration retryAfter) {
+    if (ttl.compareTo(retryAfter) <= 0) {
+      throw new IllegalArgumentException("gateway." + name + " (" + DurationText.format(ttl)
+          + ") must be longer than gateway.retryAfter (" + DurationText.format(retryAfter)
+          + "): a device told to come back after retryAfter would find its request dropped");
+    }
   }
 
   private static Duration positive(String name, Duration value, Duration fallback) {

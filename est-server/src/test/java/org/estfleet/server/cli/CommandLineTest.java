@@ -160,9 +160,12 @@ class CommandLineTest {
     Files.writeString(data.resolve(DataDir.CONFIG_FILE), "{\"mode\": \"gateway\", \"gateway\": {\"upstream\": "
         + "\"https://ca.example:8443\", \"labels\": [\"a\", \"a\"]}}");
     Run labelTwice = run("serve", "--data", data.toString());
+    Files.writeString(data.resolve(DataDir.CONFIG_FILE), "{\"mode\": \"gateway\", \"gateway\": {\"upstream\": "
+        + "\"https://ca.example:8443\", \"pendingTtl\": \"1ms\"}}");
+    Run pendingTtlTooShort = run("serve", "--data", data.toString());
 
     for (Run run : new Run[] {badDevice, badTtl, missingDir, fileNotDir, lineBreak, unknownOption, badConfig, noCheckInterval,
-        badSubjectAttribute, gatewaySectionOnACa, gatewayWithoutUpstream, labelTwice}) {
+        badSubjectAttribute, gatewaySectionOnACa, gatewayWithoutUpstream, labelTwice, pendingTtlTooShort}) {
       assertEquals(2, run.exit(), run.err());
       assertEquals(1, run.err().lines().count(), run.err());
       assertTrue(run.err().startsWith("est-server: "), run.err());
@@ -180,6 +183,8 @@ class CommandLineTest {
         gatewaySectionOnACa.err());
     assertTrue(gatewayWithoutUpstream.err().contains("gateway.upstream is missing"), gatewayWithoutUpstream.err());
     assertTrue(labelTwice.err().contains("gateway.labels names a label twice: [a, a]"), labelTwice.err());
+    assertTrue(pendingTtlTooShort.err().contains("gateway.pendingTtl (1ms) must be longer than gateway.retryAfter (1m)"),
+        pendingTtlTooShort.err());
     assertEquals(2, noCommand.exit());
   }
 
