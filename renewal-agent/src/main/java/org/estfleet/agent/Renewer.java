@@ -314,8 +314,22 @@ public final class Renewer {
     return recorded != null && recorded.isAfter(now) ? recorded : now.plus(config.retry().max());
   }
 
+  /**
+   * Writes {@code trust/anchors.pem} again if it no longer holds the trust anchors
+   * ({@link TrustStore#repairAnchorsExport}), saying so in the log. Trust anchors that cannot be
+   * read are left for the renewal and the trust refresh to report.
+   */
+  public synchronized void repairAnchorsExport() {
+    try (StateLock lock = dir.lock()) {
+      dir.trust().repairAnchorsExport().ifPresent(done -> LOG.warn("{}: {}", config.identity(), done));
+    } catch (IOException | AgentException e) {
+      LOG.debug("{}: anchors.pem not checked: {}", config.identity(), e.getMessage());
+    }
+  }
+
   /** Fetches {@code /cacerts} and brings the intermediates up to date (the trust refresh job). */
   public synchronized Result refreshTrust() throws AgentException {
+    repairAnchorsExport();
     try (StateLock lock = dir.lock()) {
       Instant now = clock.instant();
       AgentState state = refreshTrust(dir.readState(), now);

@@ -179,6 +179,26 @@ class RenewerTest {
   }
 
   @Test
+  void aDamagedOrMissingAnchorsPem_isWrittenAgainFromAnchorsJson_theFileFoundKept() throws Exception {
+    server = TestServer.start(dir.resolve("server"));
+    Path state = AgentFixture.enroll(server, dir.resolve("agent"), "device-1");
+    Path pem = state.resolve("trust/anchors.pem");
+    String exported = Files.readString(pem);
+    Renewer renewer = AgentFixture.renewer(state, server.clock());
+
+    Files.writeString(pem, "garbled by a bad disk");
+    renewer.repairAnchorsExport();
+
+    assertEquals(exported, Files.readString(pem));
+    assertEquals("garbled by a bad disk", Files.readString(state.resolve("trust/anchors.pem.replaced")));
+    // The trust refresh job checks it too; a missing export is written again.
+    Files.delete(pem);
+    assertEquals(Renewer.Outcome.NOT_DUE, renewer.refreshTrust().outcome());
+    assertEquals(exported, Files.readString(pem));
+    assertEquals(List.of(server.rootCertificate()), StateDir.open(state).trust().anchors());
+  }
+
+  @Test
   void missingOrEmptiedAnchors_areRebuiltFromTheRootsBootstrapPemHolds() throws Exception {
     server = TestServer.start(dir.resolve("server"));
     Path state = AgentFixture.enroll(server, dir.resolve("agent"), "device-1");

@@ -58,6 +58,7 @@ final class RunCommand implements Callable<Integer> {
         enrolled = true;
       }
       dir.exposedKey().ifPresent(warning -> LOG.warn("{}: {}", renewer.config().identity(), warning));
+      renewer.repairAnchorsExport();
       if (!enrolled && agentState.pending() == null) {
         throw AgentException.notEnrolled(state + " holds no certificate and no pending enrollment; run renewal-agent enroll"
             + dir.credentials().restoreHint());

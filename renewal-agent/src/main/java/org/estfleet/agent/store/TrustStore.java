@@ -9,8 +9,10 @@ import java.nio.file.StandardCopyOption;
 import java.security.cert.X509Certificate;
 import java.time.Instant;
 import java.util.ArrayList;
+import java.util.Arrays;
 import java.util.LinkedHashSet;
 import java.util.List;
+import java.util.Optional;
 import org.estfleet.io.AtomicFile;
 import org.estfleet.json.Json;
 import org.estfleet.pki.Pem;
@@ -253,8 +255,41 @@ public final class TrustStore {
     return e instanceof CharacterCodingException ? file + ": not a PEM file (bytes that are not ASCII)" : e.getMessage();
   }
 
+  /**
+   * Writes {@code anchors.pem} again from {@code anchors.json} when it no longer holds the trust
+   * anchors (removed, damaged, edited by hand): people and tools read it, and the agent otherwise
+   * writes it only when the anchors change. A file found different is kept as
+   * {@code anchors.pem.replaced}; the anchors themselves are never taken from it.
+   *
+   * @return what was done, for the log; empty if the export was right, or there is no
+   *     {@code anchors.json} ({@code anchors.pem} is then the anchors, as an earlier release kept them)
+   */
+  public Optional<String> repairAnchorsExport() throws IOException {
+    if (!Files.exists(directory.resolve(ANCHORS_JSON))) {
+      return Optional.empty();
+    }
+    byte[] expected = pem(anchors());
+    Path file = directory.resolve(ANCHORS);
+    if (!Files.exists(file)) {
+      AtomicFile.write(file, expected, AtomicFile.PUBLIC);
+      return Optional.of(file + " was missing; written again from anchors.json");
+    }
+    if (Arrays.equals(Files.readAllBytes(file), expected)) {
+      return Optional.empty();
+    }
+    Path kept = directory.resolve(ANCHORS + ".replaced");
+    Files.move(file, kept, StandardCopyOption.REPLACE_EXISTING);
+    AtomicFile.write(file, expected, AtomicFile.PUBLIC);
+    return Optional.of(file + " did not hold the trust anchors of anchors.json; written again from it, "
+        + "the file found kept as " + kept);
+  }
+
   private void write(String name, List<X509Certificate> certificates) throws IOException {
+    AtomicFile.write(directory.resolve(name), pem(certificates), AtomicFile.PUBLIC);
+  }
+
+  private static byte[] pem(List<X509Certificate> certificates) {
     String text = certificates.isEmpty() ? "" : Pem.encode(new ArrayList<>(certificates));
-    AtomicFile.write(directory.resolve(name), text.getBytes(StandardCharsets.US_ASCII), AtomicFile.PUBLIC);
+    return text.getBytes(StandardCharsets.US_ASCII);
   }
 }
