@@ -385,7 +385,9 @@ public final class EstLoad implements Callable<Integer> {
         newConnection && resumption, rate, "TLSv" + tls, tlsProvider, algorithm == KeyAlgorithm.RSA_2048 ? "rsa-2048" : "ec-p256",
         Runtime.version().toString(), round(seconds), interrupted.get(), requests, ok,
         seconds > 0 ? round(ok / seconds) : 0, counts, latency, warmup == null ? null : round(warmup.toMillis() / 1000.0),
-        clients.isEmpty() ? null : clients.size(), rate == null ? null : measured.unsent(), measured.reconnected());
+        clients.isEmpty() ? null : clients.size(), rate == null ? null : measured.unsent(), measured.reconnected(),
+        count, duration == null ? null : round(duration.toMillis() / 1000.0), round(timeout.toMillis() / 1000.0),
+        op == Op.simpleenroll ? pool : null, validateEveryHandshake);
     out.println(summary(result));
     new TreeMap<>(measured.firstErrors()).forEach((outcome, reason) ->
         err.println("est-load: " + outcome + ", the first: " + reason));

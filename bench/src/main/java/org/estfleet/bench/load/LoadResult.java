@@ -27,6 +27,14 @@ import java.util.Map;
  *     when the run ended otherwise than at its duration (by --count, the tokens, a signal)
  * @param reconnected requests sent again on a new connection because the server had closed the
  *     kept-alive one while it was idle (its keep-alive timeout), before the request reached it
+ * @param countLimit the run's {@code --count}; null when not given
+ * @param durationLimitSeconds the run's {@code --duration}; null when not given (a run with
+ *     neither stops after 10 s)
+ * @param timeoutSeconds each request's bound ({@code --timeout})
+ * @param keyPool simpleenroll: the keys made ahead and reused by CSRs, 0 for a new key each time;
+ *     null for other operations
+ * @param validateEveryHandshake whether the server's chain was validated in full at every
+ *     handshake ({@code --validate-every-handshake})
  */
 public record LoadResult(
     String tool,
@@ -51,7 +59,12 @@ public record LoadResult(
     Double warmupSeconds,
     Integer identities,
     Long unsent,
-    long reconnected) {
+    long reconnected,
+    Long countLimit,
+    Double durationLimitSeconds,
+    double timeoutSeconds,
+    Integer keyPool,
+    boolean validateEveryHandshake) {
 
   /** Latency percentiles in milliseconds. */
   public record Latency(double p50, double p90, double p99, double p999, double max, double mean) {}

@@ -92,6 +92,12 @@ class EstLoadTest {
     assertEquals(40, result.ok());
     assertEquals(Map.of("200", 40L), result.outcomes());
     assertEquals("cacerts", result.op());
+    // The run's bounds and settings, for reading the figures later.
+    assertEquals(40L, result.countLimit());
+    assertEquals(null, result.durationLimitSeconds());
+    assertEquals(30.0, result.timeoutSeconds());
+    assertEquals(null, result.keyPool());
+    assertFalse(result.validateEveryHandshake());
     assertTrue(result.latencyMs().p50() > 0 && result.latencyMs().max() >= result.latencyMs().p99());
     assertTrue(run.out().contains("40 ok"), run.out());
     String percentiles = Files.readString(hgrm);
@@ -178,6 +184,7 @@ class EstLoadTest {
     assertEquals("TLSv1.2", result.tls());
     assertEquals("SunJSSE", result.tlsProvider());
     assertEquals("rsa-2048", result.keyType());
+    assertEquals(2, result.keyPool());
     assertTrue(result.newConnectionPerRequest());
     assertEquals(before + 6, (long) server.ledger(ledger -> ledger.count()));
   }
@@ -262,10 +269,15 @@ class EstLoadTest {
     Path json = dir.resolve("refused.json");
 
     Run run = load("--url", "https://127.0.0.1:" + closedPort, "--op", "cacerts", "--trust", trust.toString(),
-        "--quiet", "--duration", "1s", "--concurrency", "2", "--json", json.toString());
+        "--quiet", "--duration", "1s", "--concurrency", "2", "--validate-every-handshake", "--timeout", "5s", "--json",
+        json.toString());
 
     assertEquals(EstLoad.EXIT_FAILURE, run.exit(), run.err());
     LoadResult result = result(json);
+    assertEquals(1.0, result.durationLimitSeconds());
+    assertEquals(null, result.countLimit());
+    assertEquals(5.0, result.timeoutSeconds());
+    assertTrue(result.validateEveryHandshake());
     assertEquals(Map.of("io:ConnectException", result.requests()), result.outcomes());
     // Each worker waits 100 ms after a refusal: about 20 in the second, not thousands.
     assertTrue(result.requests() >= 2 && result.requests() <= 2 * (1000 / EstLoad.FAILURE_PAUSE.toMillis() + 2),
