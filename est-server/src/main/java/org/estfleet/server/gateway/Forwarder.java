@@ -169,7 +169,8 @@ public final class Forwarder implements AutoCloseable {
 
   /**
    * Forwards one request for the device waiting on it, and waits for the outcome at most
-   * {@code gateway.answerWithin}. The forward runs on its own thread and goes on past that: it
+   * {@code wait} (what is left of the sending's {@code gateway.answerWithin}). The forward runs on
+   * its own thread and goes on past that: it
    * records the upstream's answer, which the device's retry finds. When another thread (the
    * periodic round, or the device's own earlier request) is forwarding the request already, this
    * waits for that forward instead, as long. Without the wait, a device whose request the round
@@ -183,7 +184,7 @@ public final class Forwarder implements AutoCloseable {
    *     {@value #MAX_DEVICE_FORWARDS} forwards for devices are under way already (the round
    *     forwards it later), or this thread was interrupted
    */
-  public Optional<PendingEnrollment> forwardOrAwait(PendingEnrollment seen) {
+  public Optional<PendingEnrollment> forwardOrAwait(PendingEnrollment seen, Duration wait) {
     CountDownLatch mine = new CountDownLatch(1);
     CountDownLatch awaited = inFlight.putIfAbsent(seen.id(), mine);
     if (awaited == null) {
@@ -210,9 +211,9 @@ public final class Forwarder implements AutoCloseable {
       awaited = mine;
     }
     try {
-      if (!awaited.await(config.answerWithin().toMillis(), TimeUnit.MILLISECONDS)) {
-        LOG.info("no answer from the upstream for request {} of {} within {}; the device is told to come back",
-            seen.requestId(), seen.deviceId(), config.answerWithin());
+      if (!awaited.await(wait.toNanos(), TimeUnit.NANOSECONDS)) {
+        LOG.info("no answer from the upstream for request {} of {} within {} ms; the device is told to come back",
+            seen.requestId(), seen.deviceId(), wait.toMillis());
         return Optional.empty();
       }
     } catch (InterruptedException e) {
@@ -290,7 +291,7 @@ public final class Forwarder implements AutoCloseable {
     }
   }
 
-  /** The stored record of {@code seen}, unless it was dropped or replaced by another request meanwhile. */
+  /** The stored record of {@code seen} now, unless it was dropped or replaced by another request meanwhile. */
   Optional<PendingEnrollment> current(PendingEnrollment seen) {
     return queue.byId(seen.id()).filter(record -> record.requestId().equals(seen.requestId()));
   }

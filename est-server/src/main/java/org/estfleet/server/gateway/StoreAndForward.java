@@ -43,6 +43,14 @@ public final class StoreAndForward implements CertificateAuthority, StoredAnswer
   private final Upstream upstream;
   private final GatewayConfig config;
   private final Clock clock;
+  /**
+   * A sending that waited for a forward before authentication ({@link #answer}) and then goes on
+   * to {@link #issue} on the same thread: its CSR, and when its wait for an answer ends
+   * ({@link System#nanoTime}). Both waits together are bounded by {@code gateway.answerWithin}.
+   */
+  private final ThreadLocal<Waited> waitedBeforeAuthentication = new ThreadLocal<>();
+
+  private record Waited(Csr csr, long answerBy) {}
 
   public StoreAndForward(PendingEnrollments queue, Forwarder forwarder, UpstreamMirror mirror, Upstream upstream,
       GatewayConfig config, Clock clock) {
@@ -73,6 +81,7 @@ public final class StoreAndForward implements CertificateAuthority, StoredAnswer
   @Override
   public Optional<IssueResult> answer(String label, Csr csr, Optional<X509Certificate> presented)
       throws EstException {
+    waitedBeforeAuthentication.remove();
     Optional<String> deviceId = csr.commonName();
     if (deviceId.isEmpty()) {
       return Optional.empty();
@@ -87,13 +96,16 @@ public final class StoreAndForward implements CertificateAuthority, StoredAnswer
     if (found.status() == PendingEnrollment.Status.PENDING) {
       // Sent again while its forward is under way (a dropped connection, a client's retry): wait
       // for that forward as the first sending does, rather than say 202 a moment before the answer.
+      waitedBeforeAuthentication.set(new Waited(csr, System.nanoTime() + config.answerWithin().toNanos()));
       Optional<PendingEnrollment> after = forwarder.awaitForward(found);
-      if (after.isPresent()) {
-        if (after.get().status() == PendingEnrollment.Status.REFUSED) {
-          return Optional.empty(); // told only to a client that authenticates again
-        }
-        found = after.get();
+      // No outcome (no forward under way, or none in time): the request as it stands now.
+      Optional<PendingEnrollment> now = after.isPresent() ? after : forwarder.current(found);
+      if (now.isEmpty() || now.get().status() == PendingEnrollment.Status.REFUSED) {
+        // Gone meanwhile (its refusal told to another sending), or refused: told only to a client
+        // that authenticates again, whose request it then is.
+        return Optional.empty();
       }
+      found = now.get();
     }
     return Optional.of(answer(found));
   }
@@ -116,33 +128,50 @@ public final class StoreAndForward implements CertificateAuthority, StoredAnswer
   @Override
   public IssueResult issue(IssueRequest request) throws EstException {
     Sent sent = Sent.of(request);
+    long answerBy = answerBy(request);
     for (int attempt = 0; attempt < 2; attempt++) {
       PendingEnrollment admitted = admit(request, sent);
-      Optional<PendingEnrollment> record = forwardIfDue(admitted);
+      Optional<PendingEnrollment> record = forwardIfDue(admitted, answerBy);
       if (record.isPresent() && !sent.refusedForOthers(record.get())) {
         return answer(record.get());
       }
+      if (Thread.currentThread().isInterrupted()) {
+        break; // the gateway is stopping: nothing new is stored or forwarded
+      }
       // The forward this sending made or waited for carried the other credentials it joined, and
-      // was refused; or the request is gone meanwhile (that refusal told to its sending). Either
-      // way not this sending's answer: it is sent again as its own.
+      // was refused; or the request is gone meanwhile (its refusal told to another sending, or
+      // dropped). Either way not this sending's answer: it is sent again as its own.
       LOG.info("request {} of {} was {}; sending it again with this sending's credentials", admitted.requestId(),
-          admitted.deviceId(), record.isPresent() ? "refused for other credentials" : "answered to another sending");
+          admitted.deviceId(), record.isPresent() ? "refused for other credentials" : "gone meanwhile");
     }
-    // Yet another sending in between: come back for the answer.
+    // Yet another sending in between, or the gateway stopping: come back for the answer.
     return new IssueResult.Pending(config.retryAfter());
+  }
+
+  /**
+   * When this sending's wait for the upstream's answer ends: {@code gateway.answerWithin} after it
+   * began waiting, before authentication if it waited there ({@link #answer}).
+   */
+  private long answerBy(IssueRequest request) {
+    Waited waited = waitedBeforeAuthentication.get();
+    waitedBeforeAuthentication.remove();
+    return waited != null && waited.csr() == request.csr() ? waited.answerBy()
+        : System.nanoTime() + config.answerWithin().toNanos();
   }
 
   /**
    * Forwards {@code record} now (or waits for its forward under way) unless the upstream is known
    * to be down or asked for time (Retry-After, backoff): a device's retry never hurries the upstream.
+   * The wait for the outcome ends at {@code answerBy} ({@link System#nanoTime}); the forward goes on.
    *
    * @return the request as it stands afterwards; empty if it is gone meanwhile (its refusal told
    *     to another sending, or dropped)
    */
-  private Optional<PendingEnrollment> forwardIfDue(PendingEnrollment record) {
+  private Optional<PendingEnrollment> forwardIfDue(PendingEnrollment record, long answerBy) {
     if (record.status() == PendingEnrollment.Status.PENDING && upstream.status().state() != Upstream.State.DOWN
         && !record.nextAttemptAt().isAfter(clock.instant())) {
-      Optional<PendingEnrollment> after = forwarder.forwardOrAwait(record);
+      Duration wait = Duration.ofNanos(Math.max(0, answerBy - System.nanoTime()));
+      Optional<PendingEnrollment> after = forwarder.forwardOrAwait(record, wait);
       // No outcome in time: the request as it stands now (its next attempt, or gone).
       return after.isPresent() ? after : forwarder.current(record);
     }
@@ -172,6 +201,8 @@ public final class StoreAndForward implements CertificateAuthority, StoredAnswer
     String deviceId = request.requester().deviceId();
     Credentials presented = request.presented();
     String operation = request.reenroll() ? "simplereenroll" : "simpleenroll";
+    // Each pass but the last may find a record to replace: a refusal of other credentials, then
+    // (a sending in between) an answer to another CSR for the key.
     for (int attempt = 0; attempt < 3; attempt++) {
       PendingEnrollments.Accepted accepted = queue.accept(UUID.randomUUID().toString(), deviceId, key,
           request.label(), operation, request.csr().der(), request.requester().authMethod(), sent.token(), sent.chain(),

@@ -87,7 +87,7 @@ public record PendingEnrollment(
 
   /**
    * Whether this request was sent with these credentials, compared in constant time. A request
-   * stored before migration V10 kept no digest: it counts as sent with any.
+   * stored before migration V10 and answered before it has no digest: it counts as sent with any.
    */
   public boolean sentWith(String deviceToken, String deviceChainPem) {
     return credentialsSha256 == null
@@ -104,7 +104,7 @@ public record PendingEnrollment(
     try {
       return MessageDigest.getInstance("SHA-256").digest(credentials.getBytes(StandardCharsets.UTF_8));
     } catch (NoSuchAlgorithmException e) {
-      throw new IllegalStateException("SHA-256 is part of every Java runtime", e);
+      throw new IllegalStateException("every Java platform has SHA-256", e);
     }
   }
 

@@ -87,6 +87,7 @@ public final class PendingEnrollments {
   public Accepted accept(String requestId, String deviceId, String publicKeySha256, String label, String operation, byte[] csrDer,
       String authMethod, String deviceToken, String deviceChainPem, boolean popLinked, Instant now, int limit,
       int tokenLimit) {
+    byte[] credentialsSha256 = PendingEnrollment.credentialsDigest(deviceToken, deviceChainPem);
     return database.inSharedTransaction(connection -> {
       Optional<PendingEnrollment> existing = find(connection, deviceId, publicKeySha256, label);
       if (existing.isPresent()) {
@@ -116,7 +117,7 @@ public final class PendingEnrollments {
         insert.setLong(11, now.toEpochMilli());
         insert.setString(12, requestId);
         insert.setInt(13, popLinked ? 1 : 0);
-        insert.setBytes(14, PendingEnrollment.credentialsDigest(deviceToken, deviceChainPem));
+        insert.setBytes(14, credentialsSha256);
         insert.executeUpdate();
       }
       return new Accepted(Admission.STORED, find(connection, deviceId, publicKeySha256, label));
@@ -194,15 +195,31 @@ public final class PendingEnrollments {
     });
   }
 
-  /** Records the upstream's refusal, for the device to learn on its next retry. */
+  /**
+   * Records the upstream's refusal, for the device to learn on its next retry. The token is wiped;
+   * the digest of the credentials refused is kept, and made now for a request stored before
+   * migration V10 that has none, while its token is still there.
+   */
   public boolean refused(long id, int status, String message, Instant now) {
     return database.inSharedTransaction(connection -> {
+      byte[] refusedCredentials = null;
+      try (PreparedStatement select = connection.prepareStatement("SELECT device_token, device_chain_pem "
+          + "FROM pending_enrollment WHERE id = ? AND status = 'pending' AND credentials_sha256 IS NULL")) {
+        select.setLong(1, id);
+        try (ResultSet rows = select.executeQuery()) {
+          if (rows.next()) {
+            refusedCredentials = PendingEnrollment.credentialsDigest(rows.getString(1), rows.getString(2));
+          }
+        }
+      }
       try (PreparedStatement update = connection.prepareStatement("UPDATE pending_enrollment SET status = 'refused', "
-          + "result_status = ?, result_message = ?, device_token = NULL, updated_at = ? WHERE id = ? AND status = 'pending'")) {
+          + "result_status = ?, result_message = ?, device_token = NULL, updated_at = ?, "
+          + "credentials_sha256 = COALESCE(credentials_sha256, ?) WHERE id = ? AND status = 'pending'")) {
         update.setInt(1, status);
         update.setString(2, message);
         update.setLong(3, now.toEpochMilli());
-        update.setLong(4, id);
+        update.setBytes(4, refusedCredentials);
+        update.setLong(5, id);
         return update.executeUpdate() == 1;
       }
     });

@@ -53,6 +53,9 @@ class ForwarderTest {
   @TempDir
   java.nio.file.Path dir;
 
+  /** How long a device's request waits for the upstream's answer, unless a test says otherwise. */
+  private static final Duration WAIT = Duration.ofSeconds(30);
+
   private final TestPki.Ca ca = TestPki.rootCa("Forwarder Test Root");
   private final Clock clock = Clock.systemUTC();
   private final List<Socket> held = new CopyOnWriteArrayList<>();
@@ -77,10 +80,10 @@ class ForwarderTest {
     });
     database = Database.open(dir.resolve("gateway.db"));
     queue = new PendingEnrollments(database);
-    forwarder = forwarder(Duration.ofSeconds(30));
+    forwarder = forwarder(WAIT);
   }
 
-  /** A forwarder to the holding upstream, whose devices wait at most {@code answerWithin}. */
+  /** A forwarder to the holding upstream, whose devices wait at most {@code answerWithin} before authentication. */
   private Forwarder forwarder(Duration answerWithin) {
     String upstreamUri = "https://127.0.0.1:" + listener.getLocalPort();
     GatewayConfig config = new GatewayConfig(upstreamUri, null, null, Duration.ofSeconds(5), Duration.ofSeconds(30),
@@ -123,7 +126,7 @@ class ForwarderTest {
     AtomicReference<Thread> device = new AtomicReference<>();
     Future<Optional<PendingEnrollment>> answer = threads.submit(() -> {
       device.set(Thread.currentThread());
-      return forwarder.forwardOrAwait(stored);
+      return forwarder.forwardOrAwait(stored, WAIT);
     });
     Await.until("the device's request waits for the round's forward", Duration.ofSeconds(10),
         () -> device.get() != null && Arrays.stream(device.get().getStackTrace())
@@ -146,7 +149,7 @@ class ForwarderTest {
   @Test
   void noOtherForwardInFlight_theDevicesRequestForwardsItself() throws Exception {
     PendingEnrollment stored = store("device-2");
-    Future<Optional<PendingEnrollment>> answer = threads.submit(() -> forwarder.forwardOrAwait(stored));
+    Future<Optional<PendingEnrollment>> answer = threads.submit(() -> forwarder.forwardOrAwait(stored, WAIT));
     Await.until("the device's request reaches the upstream", Duration.ofSeconds(10), () -> held.size() == 1);
     held.get(0).close();
 
@@ -158,24 +161,22 @@ class ForwarderTest {
   }
 
   @Test
-  void aSlowUpstream_theDeviceIsToldWithinAnswerWithin_andTheForwardGoesOnToRecordItsOutcome() throws Exception {
-    try (Forwarder impatient = forwarder(Duration.ofMillis(500))) {
-      PendingEnrollment stored = store("device-4");
+  void aSlowUpstream_theDeviceIsToldWithinItsWait_andTheForwardGoesOnToRecordItsOutcome() throws Exception {
+    PendingEnrollment stored = store("device-4");
 
-      // The upstream holds the forward: the device's request ends without an outcome.
-      Optional<PendingEnrollment> told = impatient.forwardOrAwait(stored);
-      assertEquals(Optional.empty(), told);
-      Await.until("the forward reaches the upstream", Duration.ofSeconds(10), () -> held.size() == 1);
-      assertEquals(Optional.empty(), impatient.forward(stored), "and is still claimed: never forwarded twice at once");
-      assertEquals(0, queue.byId(stored.id()).orElseThrow().attempts());
+    // The upstream holds the forward: the device's request ends without an outcome.
+    Optional<PendingEnrollment> told = forwarder.forwardOrAwait(stored, Duration.ofMillis(500));
+    assertEquals(Optional.empty(), told);
+    Await.until("the forward reaches the upstream", Duration.ofSeconds(10), () -> held.size() == 1);
+    assertEquals(Optional.empty(), forwarder.forward(stored), "and is still claimed: never forwarded twice at once");
+    assertEquals(0, queue.byId(stored.id()).orElseThrow().attempts());
 
-      // The forward ends after the device was told: its outcome is recorded for the retry.
-      held.get(0).close();
-      Await.until("the forward records its outcome", Duration.ofSeconds(40),
-          () -> queue.byId(stored.id()).orElseThrow().attempts() == 1);
-      assertNotNull(queue.byId(stored.id()).orElseThrow().lastError());
-      assertEquals(1, held.size(), "one connection reached the upstream");
-    }
+    // The forward ends after the device was told: its outcome is recorded for the retry.
+    held.get(0).close();
+    Await.until("the forward records its outcome", Duration.ofSeconds(40),
+        () -> queue.byId(stored.id()).orElseThrow().attempts() == 1);
+    assertNotNull(queue.byId(stored.id()).orElseThrow().lastError());
+    assertEquals(1, held.size(), "one connection reached the upstream");
   }
 
   @Test
@@ -183,7 +184,7 @@ class ForwarderTest {
     PendingEnrollment stored = store("device-3");
     queue.retryLater(stored.id(), "the upstream deferred it", clock.instant().plusSeconds(60), clock.instant());
 
-    Optional<PendingEnrollment> told = forwarder.forwardOrAwait(stored);
+    Optional<PendingEnrollment> told = forwarder.forwardOrAwait(stored, WAIT);
 
     assertTrue(told.isPresent());
     assertEquals(PendingEnrollment.Status.PENDING, told.get().status());

@@ -230,7 +230,7 @@ class GatewayTest {
   }
 
   @Test
-  void aCopyOfTheCsrSentFirstWithAWrongToken_isRefusedAlone_andTheDevicesOwnSendingIsIssued() throws Exception {
+  void aCopyOfTheCsrSentFirstWithAWrongToken_itsRefusalIsNotToldToTheDevice_whoseOwnSendingIsIssued() throws Exception {
     KeyPair keys = keys();
     Csr csr = csr("device-1", keys);
     String token = ca.token("device-1");

@@ -93,8 +93,15 @@ class PendingEnrollmentsTest {
 
   @Test
   void theCredentialsARequestWasSentWith_areKnownAfterItsAnswer_andNotBeforeV10() throws SQLException {
-    // given: a gateway's store at V9, with a request refused there, then migrated
-    Path file = storeAt("9", connection -> insertV4(connection, "device-0", "token", "refused"));
+    // given: a gateway's store at V9, with a request refused there and one waiting, then migrated
+    Path file = storeAt("9", connection -> {
+      insertV4(connection, "device-0", "token", "refused");
+      insertV4(connection, "device-00", "token", "pending");
+      try (PreparedStatement token = connection.prepareStatement(
+          "UPDATE pending_enrollment SET device_token = 'token-of-device-00' WHERE device_id = 'device-00'")) {
+        token.executeUpdate();
+      }
+    });
     try (Database database = Database.open(file)) {
       PendingEnrollments queue = new PendingEnrollments(database);
       long token = store(queue, "device-1", "token", NOW).orElseThrow();
@@ -119,6 +126,13 @@ class PendingEnrollmentsTest {
       PendingEnrollment beforeV10 = queue.find("device-0", "device-0-key", "").orElseThrow();
       assertEquals(null, beforeV10.credentialsSha256());
       assertTrue(beforeV10.sentWith("any token", null), "no digest kept: told as before V10, to any sending");
+      // Stored before V10, refused after it: the digest is made from the token before it is wiped.
+      long waitingSinceV9 = queue.find("device-00", "device-00-key", "").orElseThrow().id();
+      assertTrue(queue.refused(waitingSinceV9, 401, "wrong enrollment token", NOW));
+      PendingEnrollment refusedAfterV10 = queue.byId(waitingSinceV9).orElseThrow();
+      assertEquals(null, refusedAfterV10.deviceToken());
+      assertTrue(refusedAfterV10.sentWith("token-of-device-00", null));
+      assertFalse(refusedAfterV10.sentWith("token-of-device-9", null));
     }
   }
 
