@@ -17,7 +17,11 @@ import java.util.Optional;
 import java.util.Set;
 import javax.security.auth.x500.X500Principal;
 import org.bouncycastle.asn1.ASN1Encodable;
+import org.bouncycastle.asn1.ASN1ObjectIdentifier;
 import org.bouncycastle.asn1.ASN1String;
+import org.bouncycastle.asn1.DERIA5String;
+import org.bouncycastle.asn1.DERPrintableString;
+import org.bouncycastle.asn1.DERUTF8String;
 import org.bouncycastle.asn1.x500.RDN;
 import org.bouncycastle.asn1.x500.X500Name;
 import org.bouncycastle.asn1.x500.style.BCStyle;
@@ -28,6 +32,9 @@ import org.bouncycastle.cert.X509CertificateHolder;
 
 /** Parsing, fingerprints and names of X.509 certificates. */
 public final class Certificates {
+  /** Attributes whose values RFC 5280 (appendix A) makes PrintableString. */
+  private static final Set<ASN1ObjectIdentifier> PRINTABLE = Set.of(BCStyle.C, BCStyle.SERIALNUMBER, BCStyle.DN_QUALIFIER);
+
   private Certificates() {}
 
   /**
@@ -93,6 +100,37 @@ public final class Certificates {
     }
     ASN1Encodable value = rdns[0].getFirst().getValue();
     return value instanceof ASN1String string ? Optional.of(string.getString()) : Optional.empty();
+  }
+
+  /**
+   * {@code name} with each single-valued attribute's string re-encoded as a certificate should
+   * carry it (RFC 5280 section 4.1.2.6): UTF8String, but PrintableString for the country, serial
+   * number and DN qualifier, IA5String for an email address or domain component, as the value
+   * allows. What a CSR sent (an IA5String or TeletexString CN, say) is not copied as is; values
+   * that are not strings, and multi-valued RDNs, are left as they are.
+   */
+  public static X500Name canonicalName(X500Name name) {
+    RDN[] rdns = name.getRDNs();
+    RDN[] canonical = new RDN[rdns.length];
+    for (int i = 0; i < rdns.length; i++) {
+      RDN rdn = rdns[i];
+      if (rdn.isMultiValued() || rdn.size() == 0 || !(rdn.getFirst().getValue() instanceof ASN1String string)) {
+        canonical[i] = rdn;
+        continue;
+      }
+      ASN1ObjectIdentifier type = rdn.getFirst().getType();
+      String text = string.getString();
+      ASN1Encodable value;
+      if (PRINTABLE.contains(type) && DERPrintableString.isPrintableString(text)) {
+        value = new DERPrintableString(text);
+      } else if ((type.equals(BCStyle.EmailAddress) || type.equals(BCStyle.DC)) && DERIA5String.isIA5String(text)) {
+        value = new DERIA5String(text);
+      } else {
+        value = new DERUTF8String(text);
+      }
+      canonical[i] = new RDN(type, value);
+    }
+    return new X500Name(canonical);
   }
 
   /** {@link #commonName(X500Name)} of a JCA principal. */

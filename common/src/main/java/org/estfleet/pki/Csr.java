@@ -6,19 +6,33 @@ import java.security.PublicKey;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;
+import java.util.Map;
 import java.util.Optional;
 import java.util.Set;
 import org.bouncycastle.asn1.ASN1Encodable;
+import org.bouncycastle.asn1.ASN1Integer;
 import org.bouncycastle.asn1.ASN1ObjectIdentifier;
+import org.bouncycastle.asn1.ASN1Sequence;
 import org.bouncycastle.asn1.ASN1String;
+import org.bouncycastle.asn1.DERBMPString;
+import org.bouncycastle.asn1.DERIA5String;
+import org.bouncycastle.asn1.DERPrintableString;
+import org.bouncycastle.asn1.DERT61String;
+import org.bouncycastle.asn1.DERUTF8String;
 import org.bouncycastle.asn1.nist.NISTObjectIdentifiers;
 import org.bouncycastle.asn1.pkcs.Attribute;
 import org.bouncycastle.asn1.pkcs.PKCSObjectIdentifiers;
+import org.bouncycastle.asn1.x500.AttributeTypeAndValue;
+import org.bouncycastle.asn1.x500.RDN;
 import org.bouncycastle.asn1.x500.X500Name;
+import org.bouncycastle.asn1.x500.style.BCStyle;
+import org.bouncycastle.asn1.x509.BasicConstraints;
+import org.bouncycastle.asn1.x509.ExtendedKeyUsage;
 import org.bouncycastle.asn1.x509.Extension;
 import org.bouncycastle.asn1.x509.Extensions;
 import org.bouncycastle.asn1.x509.GeneralName;
 import org.bouncycastle.asn1.x509.GeneralNames;
+import org.bouncycastle.asn1.x509.KeyUsage;
 import org.bouncycastle.asn1.x9.X9ObjectIdentifiers;
 import org.bouncycastle.crypto.util.PublicKeyFactory;
 import org.bouncycastle.operator.ContentVerifierProvider;
@@ -39,6 +53,9 @@ import org.bouncycastle.pkcs.jcajce.JcaPKCS10CertificationRequest;
  */
 public final class Csr {
   private static final DefaultAlgorithmNameFinder ALGORITHM_NAMES = new DefaultAlgorithmNameFinder();
+  private static final Map<ASN1ObjectIdentifier, String> EXTENSION_NAMES = Map.of(
+      Extension.subjectAlternativeName, "subjectAltName", Extension.keyUsage, "keyUsage",
+      Extension.extendedKeyUsage, "extendedKeyUsage", Extension.basicConstraints, "basicConstraints");
   /**
    * EC proof-of-possession is checked with Bouncy Castle's own EC classes rather than through its
    * JCA provider: the provider converts the key's curve parameters on every verification and so
@@ -56,11 +73,14 @@ public final class Csr {
   private final byte[] der;
   private final PKCS10CertificationRequest request;
   private final PublicKey publicKey;
+  /** The extensionRequest's extensions, checked when parsed; null if none were requested. */
+  private final Extensions requested;
 
-  private Csr(byte[] der, PKCS10CertificationRequest request, PublicKey publicKey) {
+  private Csr(byte[] der, PKCS10CertificationRequest request, PublicKey publicKey, Extensions requested) {
     this.der = der;
     this.request = request;
     this.publicKey = publicKey;
+    this.requested = requested;
   }
 
   /**
@@ -76,6 +96,16 @@ public final class Csr {
     } catch (IOException | RuntimeException e) {
       throw new IllegalArgumentException("body is not a DER PKCS#10 certification request", e);
     }
+    Extensions requested;
+    try {
+      requested = checkStructure(request);
+    } catch (Refused refused) {
+      throw refused;
+    } catch (RuntimeException e) {
+      // Bouncy Castle parses parts lazily, failing on them as it meets them, with its own words.
+      throw new IllegalArgumentException("CSR is malformed: a part of it is not the ASN.1 structure PKCS#10 "
+          + "(RFC 2986) defines", e);
+    }
     PublicKey key;
     try {
       key = new JcaPKCS10CertificationRequest(request).setProvider(BouncyCastle.PROVIDER).getPublicKey();
@@ -86,7 +116,134 @@ public final class Csr {
               + ") cannot be read",
           e);
     }
-    return new Csr(copy, request, key);
+    return new Csr(copy, request, key, requested);
+  }
+
+  /**
+   * Refuses what Bouncy Castle parses lazily and would fail on later (a malformed subject,
+   * extensionRequest or subjectAltName), and what no CA should copy into a certificate (an empty
+   * or multi-valued RDN, a subject value that is not a string), each with a reason for the client.
+   *
+   * @return the extensions requested; null if none
+   */
+  private static Extensions checkStructure(PKCS10CertificationRequest request) {
+    ASN1Integer version = request.toASN1Structure().getCertificationRequestInfo().getVersion();
+    if (!version.hasValue(0)) {
+      throw new Refused("CSR version " + version.getValue() + " is not v1 (encoded 0), the only "
+          + "PKCS#10 version (RFC 2986)");
+    }
+    X500Name subject;
+    try {
+      subject = request.getSubject();
+    } catch (RuntimeException e) {
+      throw new Refused("CSR subject is malformed (not a sequence of RDNs of type and value)", e);
+    }
+    for (RDN rdn : subject.getRDNs()) {
+      checkRdn(rdn);
+    }
+    Attribute[] attributes;
+    try {
+      attributes = request.getAttributes();
+    } catch (RuntimeException e) {
+      throw new Refused("CSR attributes are malformed (not a set of type and values)", e);
+    }
+    int extensionRequests = 0;
+    int challengePasswords = 0;
+    Extensions requested = null;
+    for (Attribute attribute : attributes) {
+      if (attribute.getAttrType().equals(PKCSObjectIdentifiers.pkcs_9_at_extensionRequest)) {
+        if (++extensionRequests > 1) {
+          throw new Refused("CSR has more than one extensionRequest attribute; request every "
+              + "extension in one");
+        }
+        requested = checkExtensionRequest(attribute.getAttributeValues());
+      } else if (attribute.getAttrType().equals(PKCSObjectIdentifiers.pkcs_9_at_challengePassword)
+          && ++challengePasswords > 1) {
+        throw new Refused("CSR has more than one challengePassword attribute");
+      }
+    }
+    return requested;
+  }
+
+  private static void checkRdn(RDN rdn) {
+    if (rdn.size() == 0) {
+      throw new Refused("CSR subject has an empty RDN (a SET without attribute)");
+    }
+    if (rdn.isMultiValued()) {
+      throw new Refused("CSR subject has a multi-valued RDN (" + new X500Name(new RDN[] {rdn})
+          + "); put each attribute in an RDN of its own");
+    }
+    AttributeTypeAndValue attribute = rdn.getFirst();
+    String name = BCStyle.INSTANCE.oidToDisplayName(attribute.getType());
+    name = name == null ? attribute.getType().getId() : name;
+    ASN1Encodable value = attribute.getValue();
+    if (!(value instanceof DERUTF8String || value instanceof DERPrintableString || value instanceof DERIA5String
+        || value instanceof DERT61String || value instanceof DERBMPString)) {
+      throw new Refused("CSR subject attribute " + name + " is not a string; use a UTF8String "
+          + "(or a PrintableString)");
+    }
+    try {
+      ((ASN1String) value).getString();
+    } catch (RuntimeException e) {
+      throw new Refused("CSR subject attribute " + name + " is not a valid "
+          + value.getClass().getSimpleName().substring(3), e);
+    }
+  }
+
+  /**
+   * The extensionRequest's one value: extensions, the known ones well formed.
+   *
+   * @return the extensions; null for an empty list, which requests nothing
+   */
+  private static Extensions checkExtensionRequest(ASN1Encodable[] values) {
+    if (values.length != 1) {
+      throw new Refused("CSR's extensionRequest attribute holds " + values.length
+          + " values; it must hold one, the list of extensions");
+    }
+    if (values[0] instanceof ASN1Sequence sequence && sequence.size() == 0) {
+      return null;
+    }
+    Extensions extensions;
+    try {
+      extensions = Extensions.getInstance(values[0]);
+    } catch (RuntimeException e) {
+      throw new Refused("CSR's extensionRequest is malformed: not a list of extensions, each an "
+          + "OID and a value, every OID once", e);
+    }
+    for (ASN1ObjectIdentifier oid : extensions.getExtensionOIDs()) {
+      Extension extension = extensions.getExtension(oid);
+      String name = EXTENSION_NAMES.get(oid);
+      try {
+        if (Extension.subjectAlternativeName.equals(oid)) {
+          for (GeneralName generalName : GeneralNames.getInstance(extension.getParsedValue()).getNames()) {
+            generalName.getName();
+          }
+        } else if (Extension.keyUsage.equals(oid)) {
+          KeyUsage.getInstance(extension.getParsedValue());
+        } else if (Extension.extendedKeyUsage.equals(oid)) {
+          ExtendedKeyUsage.getInstance(extension.getParsedValue()).getUsages();
+        } else if (Extension.basicConstraints.equals(oid)) {
+          BasicConstraints.getInstance(extension.getParsedValue());
+        }
+      } catch (RuntimeException e) {
+        throw new Refused("CSR requests a malformed " + name + " extension (its value is not the "
+            + "ASN.1 structure RFC 5280 defines for it)", e);
+      }
+    }
+    return extensions;
+  }
+
+  /** A CSR refused by {@link #checkStructure}, with its reason. */
+  private static final class Refused extends IllegalArgumentException {
+    private static final long serialVersionUID = 1L;
+
+    Refused(String message) {
+      super(message);
+    }
+
+    Refused(String message, Throwable cause) {
+      super(message, cause);
+    }
   }
 
   /** The DER encoding, as received. */
@@ -144,7 +301,7 @@ public final class Csr {
 
   /** The extensions requested in the PKCS#9 extensionRequest attribute, if any. */
   public Optional<Extensions> requestedExtensions() {
-    return Optional.ofNullable(request.getRequestedExtensions());
+    return Optional.ofNullable(requested);
   }
 
   /** The requested subject alternative names; empty if none were requested. */

@@ -14,17 +14,29 @@ import java.security.KeyPair;
 import java.security.Signature;
 import java.util.List;
 import java.util.Optional;
+import org.bouncycastle.asn1.ASN1Encodable;
 import org.bouncycastle.asn1.ASN1Integer;
 import org.bouncycastle.asn1.DERNull;
+import org.bouncycastle.asn1.DEROctetString;
 import org.bouncycastle.asn1.DERPrintableString;
+import org.bouncycastle.asn1.DERSequence;
+import org.bouncycastle.asn1.DERSet;
+import org.bouncycastle.asn1.DERUTF8String;
 import org.bouncycastle.asn1.oiw.OIWObjectIdentifiers;
 import org.bouncycastle.asn1.pkcs.PKCSObjectIdentifiers;
 import org.bouncycastle.asn1.pkcs.RSASSAPSSparams;
+import org.bouncycastle.asn1.x500.AttributeTypeAndValue;
+import org.bouncycastle.asn1.x500.RDN;
 import org.bouncycastle.asn1.x500.X500Name;
+import org.bouncycastle.asn1.x500.style.BCStyle;
 import org.bouncycastle.asn1.x509.AlgorithmIdentifier;
+import org.bouncycastle.asn1.x509.Extension;
 import org.bouncycastle.asn1.x509.GeneralName;
+import org.bouncycastle.asn1.x509.GeneralNames;
+import org.bouncycastle.asn1.x509.SubjectPublicKeyInfo;
 import org.bouncycastle.operator.ContentSigner;
 import org.bouncycastle.operator.jcajce.JcaContentSignerBuilder;
+import org.bouncycastle.pkcs.PKCS10CertificationRequestBuilder;
 import org.bouncycastle.pkcs.jcajce.JcaPKCS10CertificationRequestBuilder;
 import org.junit.jupiter.api.Test;
 
@@ -134,6 +146,65 @@ class CsrTest {
     TestPki.Held held = TestPki.rootCa("Not a CSR").held();
 
     assertThrows(IllegalArgumentException.class, () -> Csr.fromDer(Certificates.der(held.certificate())));
+  }
+
+  @Test
+  void fromDer_refusesWhatWouldFailLaterOrBeCopiedIntoACertificate_eachWithItsReason() throws Exception {
+    // Each signed by its own key: well-formed PKCS#10 around a malformed part.
+    RDN cn = new RDN(BCStyle.CN, new DERUTF8String("device-1"));
+    assertRefused("CSR subject has an empty RDN", withSubject(new X500Name(new RDN[] {
+        RDN.getInstance(new DERSet()), cn})));
+    assertRefused("CSR subject has a multi-valued RDN (O=Acme+CN=device-1); put each attribute in an RDN of its own",
+        withSubject(new X500Name(new RDN[] {new RDN(new AttributeTypeAndValue[] {
+            new AttributeTypeAndValue(BCStyle.CN, new DERUTF8String("device-1")),
+            new AttributeTypeAndValue(BCStyle.O, new DERUTF8String("Acme"))})})));
+    assertRefused("CSR subject attribute CN is not a string", withSubject(new X500Name(new RDN[] {
+        new RDN(BCStyle.CN, new ASN1Integer(7))})));
+    assertRefused("CSR subject attribute CN is not a valid UTF8String", withSubject(new X500Name(new RDN[] {
+        new RDN(BCStyle.CN, DERUTF8String.getInstance(new byte[] {0x0c, 0x02, (byte) 0xff, (byte) 0xfe}))})));
+    assertRefused("CSR requests a malformed subjectAltName extension", withExtensionRequest(
+        new DERSequence(new Extension(Extension.subjectAlternativeName, false, new DEROctetString(new byte[] {1, 2, 3})))));
+    assertRefused("CSR requests a malformed subjectAltName extension", withExtensionRequest(
+        new DERSequence(new Extension(Extension.subjectAlternativeName, false, new ASN1Integer(5).getEncoded()))));
+    assertRefused("CSR requests a malformed keyUsage extension", withExtensionRequest(
+        new DERSequence(new Extension(Extension.keyUsage, true, new DEROctetString(new byte[] {0x03, 0x02, 0x07})))));
+    assertRefused("CSR's extensionRequest is malformed", withExtensionRequest(new DERSet()));
+    assertRefused("CSR's extensionRequest is malformed", withExtensionRequest(new DERSequence(new DERSequence(
+        Extension.subjectAlternativeName))));
+    Extension san = new Extension(Extension.subjectAlternativeName, false,
+        new GeneralNames(new GeneralName(GeneralName.dNSName, "a.example")).getEncoded());
+    assertRefused("CSR's extensionRequest is malformed", withExtensionRequest(new DERSequence(
+        new ASN1Encodable[] {san, san})));
+    PKCS10CertificationRequestBuilder twice = new PKCS10CertificationRequestBuilder(new X500Name("CN=device-1"),
+        SubjectPublicKeyInfo.getInstance(keys.getPublic().getEncoded()));
+    twice.addAttribute(PKCSObjectIdentifiers.pkcs_9_at_extensionRequest, new DERSequence(san));
+    twice.addAttribute(PKCSObjectIdentifiers.pkcs_9_at_extensionRequest, new DERSequence(san));
+    assertRefused("CSR has more than one extensionRequest attribute", sign(twice));
+
+    // An empty list of extensions requests nothing, and is no error.
+    assertEquals(Optional.empty(), Csr.fromDer(withExtensionRequest(new DERSequence())).requestedExtensions());
+  }
+
+  private void assertRefused(String reason, byte[] der) {
+    IllegalArgumentException refused = assertThrows(IllegalArgumentException.class, () -> Csr.fromDer(der));
+    assertTrue(refused.getMessage().startsWith(reason), refused.getMessage());
+  }
+
+  private byte[] withSubject(X500Name subject) throws Exception {
+    return sign(new PKCS10CertificationRequestBuilder(subject,
+        SubjectPublicKeyInfo.getInstance(keys.getPublic().getEncoded())));
+  }
+
+  /** A CSR for device-1 whose extensionRequest holds {@code extensionRequestValue}. */
+  private byte[] withExtensionRequest(ASN1Encodable extensionRequestValue) throws Exception {
+    PKCS10CertificationRequestBuilder builder = new PKCS10CertificationRequestBuilder(new X500Name("CN=device-1"),
+        SubjectPublicKeyInfo.getInstance(keys.getPublic().getEncoded()));
+    builder.addAttribute(PKCSObjectIdentifiers.pkcs_9_at_extensionRequest, extensionRequestValue);
+    return sign(builder);
+  }
+
+  private byte[] sign(PKCS10CertificationRequestBuilder builder) throws Exception {
+    return builder.build(new JcaContentSignerBuilder("SHA256withECDSA").build(keys.getPrivate())).getEncoded();
   }
 
   @Test
