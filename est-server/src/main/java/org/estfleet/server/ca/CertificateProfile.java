@@ -1,5 +1,8 @@
 package org.estfleet.server.ca;
 
+import java.security.PublicKey;
+import java.security.interfaces.ECPublicKey;
+import java.security.interfaces.RSAPublicKey;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
@@ -54,5 +57,27 @@ public record CertificateProfile(Duration lifetime, Duration backdate, int keyUs
       items.add(CsrAttributes.Item.oid(CsrAttributes.CHALLENGE_PASSWORD));
     }
     return new CertificateProfile(config.lifetime(), config.backdate(), bits, purposes, new CsrAttributes(items));
+  }
+
+  /** The profile's key usage bits that {@code key}'s algorithm allows ({@link #usableBy(int, PublicKey)}). */
+  public int keyUsageFor(PublicKey key) {
+    return usableBy(keyUsage, key);
+  }
+
+  /**
+   * The key usage bits of {@code bits} that a key of this algorithm may carry: keyEncipherment
+   * and dataEncipherment for RSA only (RFC 5480 section 3 forbids them on EC keys, RFC 8410
+   * section 5 on Ed25519), keyAgreement for EC only (RSA cannot agree keys; RFC 8410 forbids it
+   * on Ed25519). A profile lists what its certificates may do; each gets what its key can.
+   */
+  public static int usableBy(int bits, PublicKey key) {
+    int usable = bits;
+    if (!(key instanceof RSAPublicKey)) {
+      usable &= ~(KeyUsage.keyEncipherment | KeyUsage.dataEncipherment);
+    }
+    if (!(key instanceof ECPublicKey)) {
+      usable &= ~(KeyUsage.keyAgreement | KeyUsage.encipherOnly | KeyUsage.decipherOnly);
+    }
+    return usable;
   }
 }

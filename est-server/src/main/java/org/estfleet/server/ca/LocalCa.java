@@ -133,12 +133,12 @@ public final class LocalCa implements CertificateAuthority {
     for (int attempt = 0; attempt < SERIAL_ATTEMPTS; attempt++) {
       BigInteger serial = CertificateBuilder.randomSerial(random);
       X509Certificate certificate = new CertificateBuilder()
-          .subject(request.csr().subject())
+          .subject(Certificates.canonicalName(request.csr().subject()))
           .publicKey(request.csr().publicKey())
           .subjectAltNames(request.csr().subjectAltNames())
           .serial(serial)
           .validity(notBefore, notAfter)
-          .keyUsage(profile.keyUsage())
+          .keyUsage(profile.keyUsageFor(request.csr().publicKey()))
           .extendedKeyUsages(profile.extendedKeyUsages())
           .signWith(issuing, issuer.key());
       Requester requester = request.requester();

@@ -11,9 +11,11 @@ import java.security.KeyPair;
 import java.security.SecureRandom;
 import java.security.cert.X509Certificate;
 import java.time.Clock;
+import java.time.Instant;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Optional;
 import java.util.concurrent.Callable;
 import java.util.regex.Pattern;
 import java.util.stream.Stream;
@@ -22,6 +24,7 @@ import org.bouncycastle.asn1.x509.KeyPurposeId;
 import org.bouncycastle.asn1.x509.KeyUsage;
 import org.estfleet.est.client.CaCertsOutcome;
 import org.estfleet.est.client.ClientAuth;
+import org.estfleet.est.client.CsrAttrsOutcome;
 import org.estfleet.est.client.EnrollOutcome;
 import org.estfleet.est.client.EstClient;
 import org.estfleet.io.AtomicFile;
@@ -248,7 +251,7 @@ final class InitCommand implements Callable<Integer> {
     writePublic(dataDir.resolve(config.tls().certificate()), Pem.encode(GatewayIdentity.chainOf(certificate, caCertificates)));
     writePrivate(dataDir.resolve(config.tls().key()), Pem.encodePrivateKey(keys.getPrivate()));
     try (Database database = Database.open(dataDir.resolve(config.database().file()))) {
-      UpstreamMirror.storeCaCertificates(new UpstreamCache(database), "", caCertificates, clock.instant());
+      storeUpstreamCopies(database, enrolled, clock.instant());
     }
     writePublic(data.resolve(DataDir.CONFIG_FILE), Json.write(config));
 
@@ -320,7 +323,7 @@ final class InitCommand implements Callable<Integer> {
       writePublic(dataDir.resolve(settings.upstreamTrust()), Pem.encode(trust));
     }
     try (Database database = Database.openExisting(databaseFile)) {
-      UpstreamMirror.storeCaCertificates(new UpstreamCache(database), "", enrolled.caCertificates(), clock.instant());
+      storeUpstreamCopies(database, enrolled, clock.instant());
     }
 
     PrintWriter out = spec.commandLine().getOut();
@@ -344,9 +347,22 @@ final class InitCommand implements Callable<Integer> {
     return general;
   }
 
-  /** The gateway's new certificate and key, and the upstream's CA certificates. */
+  /**
+   * Keeps the upstream's {@code /cacerts} and {@code /csrattrs} fetched at enrollment: a gateway
+   * first started while its upstream is away serves both.
+   */
+  private static void storeUpstreamCopies(Database database, Enrolled enrolled, Instant fetchedAt) {
+    UpstreamCache cache = new UpstreamCache(database);
+    UpstreamMirror.storeCaCertificates(cache, "", enrolled.caCertificates(), fetchedAt);
+    enrolled.csrAttributes().ifPresent(fetched -> UpstreamMirror.storeCsrAttributes(cache, "", fetched, fetchedAt));
+  }
+
+  /**
+   * The gateway's new certificate and key, and the upstream's CA certificates and CSR attributes
+   * (empty if they could not be fetched: the gateway's first refresh fetches them).
+   */
   private record Enrolled(String gatewayId, X509Certificate certificate, KeyPair keys,
-      List<X509Certificate> caCertificates) {}
+      List<X509Certificate> caCertificates, Optional<CsrAttrsOutcome.Fetched> csrAttributes) {}
 
   private void checkToken() {
     int colon = token.indexOf(':');
@@ -402,7 +418,9 @@ final class InitCommand implements Callable<Integer> {
           + "create one with: est-server token --gateway --device " + gatewayId);
     }
 
-    return new Enrolled(gatewayId, certificate, keys, caCertificates);
+    CsrAttrsOutcome csrAttrs = client.csrAttributes(upstreamUri, "", trust);
+    return new Enrolled(gatewayId, certificate, keys, caCertificates,
+        csrAttrs instanceof CsrAttrsOutcome.Fetched fetched ? Optional.of(fetched) : Optional.empty());
   }
 
   /** The upstream could not be reached, or would not enroll the gateway: exit 1. */

@@ -35,6 +35,7 @@ import org.bouncycastle.asn1.x9.X9ObjectIdentifiers;
 import org.estfleet.est.EstException;
 import org.estfleet.pki.Csr;
 import org.estfleet.pki.KeyAlgorithm;
+import org.estfleet.server.ca.CertificateProfile;
 import org.estfleet.server.config.ProfileConfig.SanType;
 
 /**
@@ -167,6 +168,10 @@ public final class CsrPolicy {
           + " is not accepted; sign with SHA-256 or stronger (ECDSA, RSA, RSASSA-PSS) or Ed25519");
     }
     checkKey(csr);
+    if (keyUsage != null && keyUsage != 0 && CertificateProfile.usableBy(keyUsage, csr.publicKey()) == 0) {
+      throw EstException.forbidden("this profile issues key usage " + keyUsageNames(keyUsage) + " only, which a "
+          + KeyAlgorithm.describe(csr.publicKey()) + " key cannot carry; request it with an RSA key");
+    }
     if (!csr.isSignatureValid()) {
       throw EstException.badRequest(
           "CSR signature does not verify with its public key (proof-of-possession failed)");
@@ -189,6 +194,16 @@ public final class CsrPolicy {
     }
   }
 
+  private static String keyUsageNames(int bits) {
+    List<String> names = new ArrayList<>();
+    for (Map.Entry<Integer, String> bit : new java.util.TreeMap<>(KEY_USAGE_NAMES).entrySet()) {
+      if ((bits & bit.getKey()) != 0) {
+        names.add(bit.getValue());
+      }
+    }
+    return String.join(", ", names);
+  }
+
   private void checkRequestedExtensions(Extensions requested) throws EstException {
     BasicConstraints constraints;
     KeyUsage usage;
@@ -206,18 +221,14 @@ public final class CsrPolicy {
     }
     if (usage != null && keyUsage != null) {
       List<String> beyond = new ArrayList<>();
-      List<String> issued = new ArrayList<>();
       for (Map.Entry<Integer, String> bit : new java.util.TreeMap<>(KEY_USAGE_NAMES).entrySet()) {
         if (usage.hasUsages(bit.getKey()) && (keyUsage & bit.getKey()) == 0) {
           beyond.add(bit.getValue());
         }
-        if ((keyUsage & bit.getKey()) != 0) {
-          issued.add(bit.getValue());
-        }
       }
       if (!beyond.isEmpty()) {
         throw EstException.forbidden("CSR requests key usage " + String.join(", ", beyond)
-            + ", which this profile does not issue (it issues: " + String.join(", ", issued) + ")");
+            + ", which this profile does not issue (it issues: " + keyUsageNames(keyUsage) + ")");
       }
     }
     if (extended != null && extendedKeyUsages != null) {

@@ -10,6 +10,7 @@ import java.util.Map;
 import java.util.Optional;
 import javax.security.auth.x500.X500Principal;
 import org.bouncycastle.asn1.ASN1ObjectIdentifier;
+import org.bouncycastle.asn1.x500.X500Name;
 import org.bouncycastle.asn1.x509.GeneralName;
 import org.estfleet.est.CsrAttributes;
 import org.estfleet.est.EstException;
@@ -314,7 +315,9 @@ public final class EstService {
       boolean linked = client.role() != Role.GATEWAY
           && checkLinking(label, csr, credentials, forwarding.orElse(null), gateway == null ? null : gateway.deviceId());
       checkIdentity(client, csr);
-      if (reenroll) {
+      if (reenroll || client.method() == AuthMethod.CERTIFICATE) {
+        // A certificate of this CA vouches for its own names only: a certificate requested with
+        // it repeats them on /simpleenroll too, or a device could rename itself there.
         checkSameNames(client.clientCertificate().orElseThrow(), csr);
       } else {
         policy.csrPolicy().checkNewNames(csr);
@@ -428,6 +431,13 @@ public final class EstService {
     return policy;
   }
 
+  /**
+   * Refuses (404) a label this server does not have.
+   */
+  public void checkLabel(String label) throws EstException {
+    policy(label);
+  }
+
   private static Csr parse(byte[] der) throws EstException {
     try {
       return Csr.fromDer(der);
@@ -454,13 +464,18 @@ public final class EstService {
     if (csr.attributeTypes().contains(CHANGE_SUBJECT_NAME)) {
       throw EstException.forbidden("ChangeSubjectName is not supported; re-enroll with the current subject");
     }
+    // Compared as issued: the string types a client chose (a TeletexString where the certificate
+    // has a UTF8String, say) are no change of name.
     X500Principal requested;
+    X500Principal renewed;
     try {
-      requested = new X500Principal(csr.subject().getEncoded());
+      requested = new X500Principal(Certificates.canonicalName(csr.subject()).getEncoded());
+      renewed = new X500Principal(Certificates.canonicalName(
+          X500Name.getInstance(current.getSubjectX500Principal().getEncoded())).getEncoded());
     } catch (java.io.IOException | IllegalArgumentException e) {
       throw EstException.badRequest("CSR subject cannot be encoded", e);
     }
-    if (!requested.equals(current.getSubjectX500Principal())) {
+    if (!requested.equals(renewed)) {
       throw EstException.forbidden("CSR subject '" + requested.getName() + "' differs from the certificate being renewed ('"
           + current.getSubjectX500Principal().getName() + "'); keep the subject");
     }

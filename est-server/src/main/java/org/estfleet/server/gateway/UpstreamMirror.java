@@ -79,6 +79,19 @@ public final class UpstreamMirror {
     store.put(new UpstreamCache.Entry(CACERTS + label, 200, CertsOnly.encode(certificates), fetchedAt));
   }
 
+  /**
+   * Stores a fetched {@code /csrattrs} (also used by {@code init --gateway}): its attributes, or
+   * none (204).
+   */
+  public static UpstreamCache.Entry storeCsrAttributes(UpstreamCache store, String label, CsrAttrsOutcome.Fetched fetched,
+      Instant fetchedAt) {
+    UpstreamCache.Entry entry = fetched.der().isPresent()
+        ? new UpstreamCache.Entry(CSRATTRS + label, 200, fetched.der().get(), fetchedAt)
+        : new UpstreamCache.Entry(CSRATTRS + label, 204, null, fetchedAt);
+    store.put(entry);
+    return entry;
+  }
+
   /** The cached {@code /cacerts} of a label. */
   public List<X509Certificate> caCertificates(String label) throws EstException {
     Copy copy = copies.get(CACERTS + label);
@@ -158,11 +171,7 @@ public final class UpstreamMirror {
       }
       CsrAttrsOutcome csrAttrs = upstream.csrAttributes(label);
       if (csrAttrs instanceof CsrAttrsOutcome.Fetched fetched) {
-        UpstreamCache.Entry entry = fetched.der().isPresent()
-            ? new UpstreamCache.Entry(CSRATTRS + label, 200, fetched.der().get(), clock.instant())
-            : new UpstreamCache.Entry(CSRATTRS + label, 204, null, clock.instant());
-        store.put(entry);
-        remember(entry);
+        remember(storeCsrAttributes(store, label, fetched, clock.instant()));
         accepted(CSRATTRS + label, "/csrattrs" + labelled(label));
       } else if (csrAttrs instanceof CsrAttrsOutcome.Failed failed) {
         complete = false;

@@ -62,7 +62,7 @@ final class EnrollHandler extends EstHandler {
     byte[] der;
     Credentials credentials;
     try {
-      der = readCsr(request);
+      der = readCsr(label, request);
       credentials = credentials(request);
     } catch (EstException refused) {
       // Refused before the service saw it: audited here, as every enrollment answer is.
@@ -108,12 +108,14 @@ final class EnrollHandler extends EstHandler {
     return null;
   }
 
-  /** The CSR's DER from the body, after its media type and content coding are checked. */
-  private byte[] readCsr(Request request) throws EstException {
+  /** The CSR's DER from the body, after the label, its media type and content coding are checked. */
+  private byte[] readCsr(String label, Request request) throws EstException {
     // The body is read first, whatever the headers: a refusal that left it unread would have
     // Jetty close the connection, and a client that sent its next request on it meanwhile would
     // lose that request.
     byte[] body = readBody(request);
+    // A label this server does not have is the first thing wrong with the request (404), whatever its body.
+    service.checkLabel(label);
     String contentType = request.getHeaders().get(HttpHeader.CONTENT_TYPE);
     if (!EstMediaType.hasBaseType(contentType, EstMediaType.PKCS10)) {
       throw EstException.unsupportedMediaType("Content-Type is "

@@ -12,6 +12,8 @@ import org.estfleet.json.Json;
 import org.estfleet.server.Cli.Run;
 import org.estfleet.server.TestServer;
 import org.estfleet.server.config.ServerConfig;
+import org.estfleet.server.store.Database;
+import org.estfleet.server.store.UpstreamCache;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
@@ -55,6 +57,12 @@ class GatewayCommandLineTest {
     assertTrue(Files.exists(data.resolve("upstream/trust.pem")));
     assertFalse(Files.exists(data.resolve("ca")), "a gateway has no CA");
     assertTrue(init.out().contains("gateway id:  gw-1"), init.out());
+    // Copies of /cacerts and /csrattrs, for a first start while the upstream is away.
+    try (Database database = Database.openExisting(data.resolve(config.database().file()))) {
+      UpstreamCache cache = new UpstreamCache(database);
+      assertEquals(200, cache.get("cacerts/").orElseThrow().status());
+      assertEquals(200, cache.get("csrattrs/").orElseThrow().status());
+    }
   }
 
   @Test

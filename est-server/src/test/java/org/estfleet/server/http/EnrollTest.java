@@ -23,15 +23,27 @@ import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
 import java.util.concurrent.Future;
+import org.bouncycastle.asn1.ASN1Encodable;
+import org.bouncycastle.asn1.ASN1Integer;
+import org.bouncycastle.asn1.DERIA5String;
+import org.bouncycastle.asn1.DEROctetString;
+import org.bouncycastle.asn1.DERSequence;
+import org.bouncycastle.asn1.DERSet;
+import org.bouncycastle.asn1.DERT61String;
+import org.bouncycastle.asn1.DERUTF8String;
 import org.bouncycastle.asn1.pkcs.PKCSObjectIdentifiers;
+import org.bouncycastle.asn1.x500.RDN;
+import org.bouncycastle.asn1.x500.X500Name;
+import org.bouncycastle.asn1.x500.style.BCStyle;
 import org.bouncycastle.asn1.x509.BasicConstraints;
 import org.bouncycastle.asn1.x509.Extension;
 import org.bouncycastle.asn1.x509.ExtensionsGenerator;
 import org.bouncycastle.asn1.x509.GeneralName;
 import org.bouncycastle.asn1.x509.KeyPurposeId;
+import org.bouncycastle.asn1.x509.SubjectPublicKeyInfo;
 import org.bouncycastle.operator.jcajce.JcaContentSignerBuilder;
+import org.bouncycastle.pkcs.PKCS10CertificationRequestBuilder;
 import org.bouncycastle.pkcs.jcajce.JcaPKCS10CertificationRequestBuilder;
-import org.bouncycastle.asn1.x500.X500Name;
 import org.estfleet.est.Base64Body;
 import org.estfleet.est.EstMediaType;
 import org.estfleet.pki.BouncyCastle;
@@ -570,6 +582,125 @@ class EnrollTest {
     assertEquals(403, withOu.statusCode(), text(withOu));
     assertTrue(text(withOu).startsWith("CSR subject carries OU=x besides the CN; this profile issues the CN with [O]"),
         text(withOu));
+  }
+
+  @Test
+  void csrsWithAMalformedExtensionOrSubject_are400WithTheirReason_notA500() throws Exception {
+    String token = server.token("device-1");
+    String auth = EstTestClient.basic("device-1", token);
+    byte[] badSan = csrDer(new X500Name("CN=device-1"), new Extension(Extension.subjectAlternativeName, false,
+        new ASN1Integer(5).getEncoded()));
+    byte[] badKeyUsage = csrDer(new X500Name("CN=device-1"), new Extension(Extension.keyUsage, true,
+        new DEROctetString(new byte[] {0x03, 0x02, 0x07})));
+    byte[] emptyRdn = csrDer(new X500Name(new RDN[] {RDN.getInstance(new DERSet()),
+        new RDN(BCStyle.CN, new DERUTF8String("device-1"))}), null);
+
+    HttpResponse<byte[]> san = client.post(ENROLL, Base64Body.encode(badSan), "Content-Type", EstMediaType.PKCS10,
+        "Authorization", auth);
+    HttpResponse<byte[]> keyUsage = client.post(ENROLL, Base64Body.encode(badKeyUsage), "Content-Type",
+        EstMediaType.PKCS10, "Authorization", auth);
+    HttpResponse<byte[]> rdn = client.post(ENROLL, Base64Body.encode(emptyRdn), "Content-Type", EstMediaType.PKCS10,
+        "Authorization", auth);
+
+    assertEquals(400, san.statusCode(), text(san));
+    assertEquals("CSR requests a malformed subjectAltName extension (its value is not the ASN.1 structure RFC 5280 "
+        + "defines for it)\n", text(san));
+    assertEquals(400, keyUsage.statusCode(), text(keyUsage));
+    assertTrue(text(keyUsage).startsWith("CSR requests a malformed keyUsage extension"), text(keyUsage));
+    assertEquals(400, rdn.statusCode(), text(rdn));
+    assertEquals("CSR subject has an empty RDN (a SET without attribute)\n", text(rdn));
+    assertEquals(200, client.enroll("simpleenroll", csr("device-1"), "device-1", token).statusCode(),
+        "the token survives malformed requests");
+  }
+
+  @Test
+  void subjectStringsAreIssuedAsRfc5280Says_andRenewalComparesThemAsIssued() throws Exception {
+    // A CN as an IA5String, which is not a DirectoryString: the certificate carries a UTF8String.
+    Csr ia5 = new CsrBuilder().subject(new X500Name(new RDN[] {new RDN(BCStyle.CN, new DERIA5String("device-1"))}))
+        .sign(keys);
+
+    X509Certificate certificate = issued(client.enroll("simpleenroll", ia5, "device-1", server.token("device-1")));
+
+    ASN1Encodable cn = X500Name.getInstance(certificate.getSubjectX500Principal().getEncoded()).getRDNs(BCStyle.CN)[0]
+        .getFirst().getValue();
+    assertTrue(cn instanceof DERUTF8String, cn.getClass().getSimpleName());
+    // Renewed with the CN as a TeletexString: the same name.
+    Csr t61 = new CsrBuilder().subject(new X500Name(new RDN[] {new RDN(BCStyle.CN, new DERT61String("device-1"))}))
+        .sign(KeyAlgorithm.EC_P256.generate(TestPki.RANDOM));
+    EstTestClient device = EstTestClient.withCertificate(server, keys.getPrivate(), List.of(certificate));
+    assertEquals(200, device.enroll("simplereenroll", t61, null, null).statusCode());
+  }
+
+  @Test
+  void aCertificateOfThisCa_requestsOnlyItsOwnNames_onSimpleenrollToo() throws Exception {
+    X509Certificate certificate = issued(client.enroll("simpleenroll", csr("device-1"), "device-1",
+        server.token("device-1")));
+    EstTestClient device = EstTestClient.withCertificate(server, keys.getPrivate(), List.of(certificate));
+    Csr renamed = new CsrBuilder().commonName("device-1")
+        .subjectAltName(new GeneralName(GeneralName.dNSName, "other.fleet.example"))
+        .sign(KeyAlgorithm.EC_P256.generate(TestPki.RANDOM));
+
+    HttpResponse<byte[]> enroll = device.enroll("simpleenroll", renamed, null, null);
+    HttpResponse<byte[]> reenroll = device.enroll("simplereenroll", renamed, null, null);
+
+    assertEquals(403, enroll.statusCode(), text(enroll));
+    assertTrue(text(enroll).contains("differs from the certificate being renewed"), text(enroll));
+    assertEquals(403, reenroll.statusCode(), text(reenroll));
+    assertEquals(200, device.enroll("simpleenroll", csr("device-1"), null, null).statusCode(),
+        "its own names, with a certificate, on simpleenroll");
+  }
+
+  @Test
+  void keyUsage_isWhatTheKeyCanCarry_ofWhatTheProfileIssues() throws Exception {
+    server.close();
+    server = TestServer.start(dir.resolve("encipher"),
+        "{\"defaultProfile\": {\"keyUsage\": [\"digitalSignature\", \"keyEncipherment\", \"keyAgreement\"]}, "
+            + "\"labels\": {\"rsa-only\": {\"keyUsage\": [\"keyEncipherment\"]}}}");
+    client = EstTestClient.anonymous(server);
+
+    X509Certificate ec = issued(client.enroll("simpleenroll", csr("device-ec"), "device-ec", server.token("device-ec")));
+    X509Certificate rsa = issued(client.enroll("simpleenroll", new CsrBuilder().commonName("device-rsa")
+        .sign(KeyAlgorithm.RSA_2048.generate(TestPki.RANDOM)), "device-rsa", server.token("device-rsa")));
+    HttpResponse<byte[]> ecForRsaOnly = client.post("/.well-known/est/rsa-only/simpleenroll",
+        Base64Body.encode(csr("device-2").der()), "Content-Type", EstMediaType.PKCS10, "Authorization",
+        EstTestClient.basic("device-2", server.token("device-2")));
+
+    // KeyUsage bits: digitalSignature 0, keyEncipherment 2, keyAgreement 4 (RFC 5480 3: EC, no encipherment).
+    assertEquals(List.of(true, false, false, false, true, false, false, false, false), booleans(ec.getKeyUsage()));
+    assertEquals(List.of(true, false, true, false, false, false, false, false, false), booleans(rsa.getKeyUsage()));
+    assertEquals(403, ecForRsaOnly.statusCode(), text(ecForRsaOnly));
+    assertTrue(text(ecForRsaOnly).startsWith("this profile issues key usage keyEncipherment only, which a"),
+        text(ecForRsaOnly));
+  }
+
+  @Test
+  void anUnknownLabel_is404_whateverTheBody() throws Exception {
+    HttpResponse<byte[]> empty = client.post("/.well-known/est/unknown/simpleenroll", new byte[0],
+        "Content-Type", EstMediaType.PKCS10);
+    HttpResponse<byte[]> wrongType = client.post("/.well-known/est/unknown/simpleenroll", new byte[] {1},
+        "Content-Type", "text/plain");
+
+    assertEquals(404, empty.statusCode(), text(empty));
+    assertEquals("no EST label 'unknown' on this server\n", text(empty));
+    assertEquals(404, wrongType.statusCode(), text(wrongType));
+  }
+
+  private static List<Boolean> booleans(boolean[] bits) {
+    List<Boolean> list = new ArrayList<>();
+    for (boolean bit : bits) {
+      list.add(bit);
+    }
+    return list;
+  }
+
+  /** A CSR signed by {@link #keys}, with {@code extension} requested if not null. */
+  private byte[] csrDer(X500Name subject, Extension extension) throws Exception {
+    PKCS10CertificationRequestBuilder builder = new PKCS10CertificationRequestBuilder(subject,
+        SubjectPublicKeyInfo.getInstance(keys.getPublic().getEncoded()));
+    if (extension != null) {
+      builder.addAttribute(PKCSObjectIdentifiers.pkcs_9_at_extensionRequest, new DERSequence(extension));
+    }
+    return builder.build(new JcaContentSignerBuilder("SHA256withECDSA").build(keys.getPrivate())).getEncoded();
   }
 
   @Test
