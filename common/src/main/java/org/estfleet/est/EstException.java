@@ -120,7 +120,7 @@ public final class EstException extends Exception {
    * message longer than
    * {@value #MAX_MESSAGE} characters is cut.
    */
-  static String oneLine(String message) {
+  public static String oneLine(String message) {
     if (message.length() <= MAX_MESSAGE && message.chars().noneMatch(EstException::escaped)) {
       return message;
     }

@@ -127,6 +127,7 @@ public final class EstServer implements AutoCloseable {
     ssl.setRenegotiationAllowed(false);
 
     SslConnectionFactory tlsFactory = new SslConnectionFactory(ssl, HttpVersion.HTTP_1_1.asString());
+    tlsFactory.addBean(HandshakeFailures.logged());
     ServerConnector connector = new ServerConnector(server, new PlainHttpRefusal(tlsFactory), tlsFactory,
         new HttpConnectionFactory(http));
     connector.setHost(settings.bindAddress());

@@ -1,0 +1,87 @@
+package org.estfleet.server.http;
+
+import java.time.Clock;
+import java.time.Duration;
+import java.time.Instant;
+import java.util.function.Consumer;
+import java.util.logging.Level;
+import javax.net.ssl.SSLEngine;
+import org.eclipse.jetty.io.ssl.SslHandshakeListener;
+import org.estfleet.est.EstException;
+import org.slf4j.LoggerFactory;
+
+/**
+ * One line in the server's log for each TLS handshake a client failed (a certificate whose key
+ * usage forbids the signature it made, no protocol or cipher in common, a connection cut in the
+ * handshake), with the client's address and the reason; at most {@value #PER_MINUTE} a minute,
+ * then how many more there were, so that clients cannot fill the log. Bouncy Castle's own report
+ * of the alerts its TLS server raises (through {@code java.util.logging}: several lines with a
+ * stack trace for every internal_error, which it raises for a client certificate whose key usage
+ * does not allow signatures) is silenced: this is it, in the log's format.
+ */
+final class HandshakeFailures implements SslHandshakeListener {
+  static final int PER_MINUTE = 20;
+  private static final Duration WINDOW = Duration.ofMinutes(1);
+  /** Held here: the JDK keeps loggers only weakly, and a collected logger forgets its level. */
+  private static final java.util.logging.Logger BCJSSE_SERVER =
+      java.util.logging.Logger.getLogger("org.bouncycastle.jsse.provider.ProvTlsServer");
+
+  static {
+    BCJSSE_SERVER.setLevel(Level.OFF);
+  }
+
+  private final Clock clock;
+  private final Consumer<String> log;
+  private Instant windowStart;
+  private int logged;
+  private int unlogged;
+
+  HandshakeFailures(Clock clock, Consumer<String> log) {
+    this.clock = clock;
+    this.log = log;
+  }
+
+  /** Reporting to the server's log, at INFO. */
+  static HandshakeFailures logged() {
+    return new HandshakeFailures(Clock.systemUTC(), LoggerFactory.getLogger(HandshakeFailures.class)::info);
+  }
+
+  @Override
+  public synchronized void handshakeFailed(Event event, Throwable failure) {
+    Instant now = clock.instant();
+    if (windowStart == null || !now.isBefore(windowStart.plus(WINDOW))) {
+      if (unlogged > 0) {
+        log.accept(unlogged + " more TLS handshake" + (unlogged == 1 ? "" : "s") + " failed in the minute from "
+            + windowStart + " (not logged one by one)");
+      }
+      windowStart = now;
+      logged = 0;
+      unlogged = 0;
+    }
+    if (logged < PER_MINUTE) {
+      logged++;
+      SSLEngine engine = event.getSSLEngine();
+      log.accept("TLS handshake with " + engine.getPeerHost() + ":" + engine.getPeerPort() + " failed: "
+          + reason(failure));
+    } else {
+      unlogged++;
+    }
+  }
+
+  /**
+   * The innermost cause's message, and where it was raised: a TLS implementation's outer
+   * exceptions say little more than "handshake failed".
+   */
+  static String reason(Throwable failure) {
+    Throwable innermost = failure;
+    while (innermost.getCause() != null && innermost.getCause() != innermost) {
+      innermost = innermost.getCause();
+    }
+    String message = innermost.getMessage() != null ? innermost.getMessage() : innermost.getClass().getSimpleName();
+    StackTraceElement[] stack = innermost.getStackTrace();
+    String where = stack.length == 0 ? ""
+        : " (" + stack[0].getClassName().substring(stack[0].getClassName().lastIndexOf('.') + 1) + "."
+            + stack[0].getMethodName() + ")";
+    return EstException.oneLine(message + where);
+  }
+}
