@@ -63,7 +63,12 @@ public final class CsrPolicy {
       PKCSObjectIdentifiers.sha512WithRSAEncryption,
       PKCSObjectIdentifiers.id_RSASSA_PSS,
       EdECObjectIdentifiers.id_Ed25519,
-      NISTObjectIdentifiers.id_ecdsa_with_sha3_256);
+      NISTObjectIdentifiers.id_ecdsa_with_sha3_256,
+      NISTObjectIdentifiers.id_ecdsa_with_sha3_384,
+      NISTObjectIdentifiers.id_ecdsa_with_sha3_512,
+      NISTObjectIdentifiers.id_rsassa_pkcs1_v1_5_with_sha3_256,
+      NISTObjectIdentifiers.id_rsassa_pkcs1_v1_5_with_sha3_384,
+      NISTObjectIdentifiers.id_rsassa_pkcs1_v1_5_with_sha3_512);
 
   /** The NIST curves accepted for EC keys: P-256, P-384, P-521. */
   private static final Set<ASN1ObjectIdentifier> NAMED_CURVES = Set.of(

@@ -1,5 +1,6 @@
 package org.estfleet.server.enroll;
 
+import static org.junit.jupiter.api.Assertions.assertDoesNotThrow;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 
@@ -69,6 +70,22 @@ class CsrPolicyTest {
       EstException e = assertThrows(EstException.class, () -> policy.check(csr));
 
       assertEquals(400, e.status(), algorithm);
+    }
+  }
+
+  @Test
+  void check_acceptsSha2AndSha3Signatures_ofEveryStrength() throws Exception {
+    KeyPair rsa = KeyAlgorithm.RSA_2048.generate(TestPki.RANDOM);
+    KeyPair p384 = KeyAlgorithm.EC_P384.generate(TestPki.RANDOM);
+    for (String algorithm : List.of("SHA256withECDSA", "SHA384withECDSA", "SHA512withECDSA", "SHA3-256withECDSA",
+        "SHA3-384withECDSA", "SHA3-512withECDSA", "SHA256withRSA", "SHA512withRSA", "SHA3-256withRSA",
+        "SHA3-384withRSA", "SHA3-512withRSA")) {
+      KeyPair keys = algorithm.endsWith("RSA") ? rsa : p384;
+      Csr csr = Csr.fromDer(new JcaPKCS10CertificationRequestBuilder(new X500Name("CN=a"), keys.getPublic())
+          .build(new JcaContentSignerBuilder(algorithm).setProvider(BouncyCastle.PROVIDER).build(keys.getPrivate()))
+          .getEncoded());
+
+      assertDoesNotThrow(() -> policy.check(csr), algorithm);
     }
   }
 
