@@ -116,7 +116,7 @@ final class EnrollHandler extends EstHandler {
     byte[] body = readBody(request);
     // A label this server does not have is the first thing wrong with the request (404), whatever its body.
     service.checkLabel(label);
-    String contentType = request.getHeaders().get(HttpHeader.CONTENT_TYPE);
+    String contentType = single(request, HttpHeader.CONTENT_TYPE);
     if (!EstMediaType.hasBaseType(contentType, EstMediaType.PKCS10)) {
       throw EstException.unsupportedMediaType("Content-Type is "
           + (contentType == null ? "missing" : "'" + contentType + "'")
@@ -201,9 +201,22 @@ final class EnrollHandler extends EstHandler {
         && ssl.peerCertificates() != null) {
       chain = List.of(ssl.peerCertificates());
     }
-    String authorization = request.getHeaders().get(HttpHeader.AUTHORIZATION);
+    String authorization = single(request, HttpHeader.AUTHORIZATION);
     BasicCredentials basic = authorization == null ? null : BasicCredentials.parse(authorization);
     return new Credentials(chain, basic, forwarding(request), channelBinding(request));
+  }
+
+  /**
+   * The value of a header that must come once, or null if absent: two are refused (400), since
+   * which one a server, a proxy or an audit line takes could differ.
+   */
+  private static String single(Request request, HttpHeader header) throws EstException {
+    List<String> values = request.getHeaders().getValuesList(header);
+    if (values.size() > 1) {
+      throw EstException.badRequest("the request has " + values.size() + " " + header.asString()
+          + " headers; send one");
+    }
+    return values.isEmpty() ? null : values.get(0);
   }
 
   /** The channel binding of the request's TLS connection, or null if its TLS provider exposes none. */

@@ -357,6 +357,23 @@ class EnrollTest {
   }
 
   @Test
+  void aHeaderThatMustComeOnce_sentTwice_is400() throws Exception {
+    byte[] body = Base64Body.encode(csr("device-1").der());
+    String token = server.token("device-1");
+
+    HttpResponse<byte[]> twoAuthorizations = client.post(ENROLL, body, "Content-Type", EstMediaType.PKCS10,
+        "Authorization", EstTestClient.basic("device-1", token), "Authorization", EstTestClient.basic("device-2", "x"));
+    HttpResponse<byte[]> twoTypes = client.post(ENROLL, body, "Content-Type", EstMediaType.PKCS10,
+        "Content-Type", "text/plain", "Authorization", EstTestClient.basic("device-1", token));
+
+    assertEquals(400, twoAuthorizations.statusCode(), text(twoAuthorizations));
+    assertEquals("the request has 2 Authorization headers; send one\n", text(twoAuthorizations));
+    assertEquals(400, twoTypes.statusCode(), text(twoTypes));
+    assertEquals("the request has 2 Content-Type headers; send one\n", text(twoTypes));
+    assertEquals(200, client.enroll("simpleenroll", csr("device-1"), "device-1", token).statusCode());
+  }
+
+  @Test
   void oversizedBody_is413_declaredOrChunked() throws Exception {
     byte[] big = new byte[70 * 1024];
     java.util.Arrays.fill(big, (byte) 'A');
