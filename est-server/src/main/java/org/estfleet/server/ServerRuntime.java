@@ -260,6 +260,11 @@ public final class ServerRuntime implements AutoCloseable {
       UnaryOperator<CertificateAuthority> decorator) throws Exception {
     ServerConfig config = dataDir.config();
     GatewayConfig gateway = config.gateway();
+    if (config.defaultProfile() != null) {
+      // Written by init --gateway before it left the section out.
+      LOG.warn("{}: 'defaultProfile' is not used by a gateway (the upstream applies its own profiles); remove it",
+          dataDir.root().resolve(DataDir.CONFIG_FILE));
+    }
     List<X509Certificate> upstreamTrust = dataDir.readCertificates(gateway.upstreamTrust());
     Database database = Database.openExisting(dataDir.resolve(config.database().file()));
     Forwarder forwarder = null;

@@ -18,8 +18,10 @@ import org.estfleet.est.EstPath;
  * @param bindAddress the address to listen on; {@code 0.0.0.0} for every interface
  * @param port the TLS port; 0 picks a free one
  * @param ca the CA's files (CA mode only)
- * @param defaultProfile the profile of requests without a label
- * @param labels the profiles of labelled requests ({@code /.well-known/est/<label>/...})
+ * @param defaultProfile the profile of requests without a label (CA mode; on a gateway, null unless given,
+ *     and unused: the upstream applies its profiles)
+ * @param labels the profiles of labelled requests ({@code /.well-known/est/<label>/...}) (CA mode; on a
+ *     gateway, null or empty)
  * @param gatewayProfile the profile of the certificates of gateways this CA enrolls (CA mode only)
  * @param gateway the upstream and the store-and-forward settings (gateway mode only)
  */
@@ -48,7 +50,9 @@ public record ServerConfig(
 
   public ServerConfig {
     mode = mode == null ? Mode.CA : mode;
-    labels = labels == null ? Map.of() : new TreeMap<>(labels);
+    // A gateway has no profiles of its own (the upstream applies its own): nothing is filled in
+    // for it, so that init --gateway does not write sections it would not use.
+    labels = labels == null ? (mode == Mode.CA ? Map.of() : null) : new TreeMap<>(labels);
     if (mode == Mode.CA) {
       if (gateway != null) {
         throw new IllegalArgumentException("'gateway' settings are for mode \"gateway\"; this server's mode is \"ca\"");
@@ -63,7 +67,7 @@ public record ServerConfig(
       if (ca != null || gatewayProfile != null) {
         throw new IllegalArgumentException("'ca' and 'gatewayProfile' are for mode \"ca\"; a gateway has no CA");
       }
-      if (!labels.isEmpty()) {
+      if (labels != null && !labels.isEmpty()) {
         throw new IllegalArgumentException("a gateway serves the upstream's labels (gateway.labels), not 'labels'");
       }
     }
@@ -77,7 +81,14 @@ public record ServerConfig(
     bootstrap = bootstrap == null ? new BootstrapConfig(null, null) : bootstrap;
     reenroll = reenroll == null ? new ReenrollConfig(null, null) : reenroll;
     limits = limits == null ? new LimitsConfig(null, null, null, null, null, null, null, null, null, null) : limits;
-    defaultProfile = defaultProfile == null ? ProfileConfig.defaults() : defaultProfile;
+    if (mode == Mode.CA) {
+      defaultProfile = defaultProfile == null ? ProfileConfig.defaults() : defaultProfile;
+      checkProfiles(defaultProfile, labels, tls);
+    }
+  }
+
+  /** Each label named as EST allows and given a profile; PoP linking only where TLS can bind it. */
+  private static void checkProfiles(ProfileConfig defaultProfile, Map<String, ProfileConfig> labels, TlsConfig tls) {
     for (Map.Entry<String, ProfileConfig> label : labels.entrySet()) {
       EstPath.checkLabel(label.getKey());
       if (label.getValue() == null) {

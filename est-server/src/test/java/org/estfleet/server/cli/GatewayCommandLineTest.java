@@ -5,6 +5,8 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import com.google.gson.JsonObject;
+import com.google.gson.JsonParser;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.List;
@@ -56,6 +58,8 @@ class GatewayCommandLineTest {
     assertEquals(ca.baseUri().toString(), config.gateway().upstream());
     assertTrue(Files.exists(data.resolve("upstream/trust.pem")));
     assertFalse(Files.exists(data.resolve("ca")), "a gateway has no CA");
+    JsonObject written = JsonParser.parseString(Files.readString(data.resolve("server.json"))).getAsJsonObject();
+    assertFalse(written.has("defaultProfile") || written.has("labels"), "profiles a gateway does not use: " + written);
     assertTrue(init.out().contains("gateway id:  gw-1"), init.out());
     // Copies of /cacerts and /csrattrs, for a first start while the upstream is away.
     try (Database database = Database.openExisting(data.resolve(config.database().file()))) {
