@@ -19,9 +19,12 @@ import javax.security.auth.x500.X500Principal;
 import org.bouncycastle.asn1.ASN1Encodable;
 import org.bouncycastle.asn1.ASN1ObjectIdentifier;
 import org.bouncycastle.asn1.ASN1String;
+import org.bouncycastle.asn1.DERBMPString;
 import org.bouncycastle.asn1.DERIA5String;
 import org.bouncycastle.asn1.DERPrintableString;
+import org.bouncycastle.asn1.DERT61String;
 import org.bouncycastle.asn1.DERUTF8String;
+import org.bouncycastle.asn1.DERVisibleString;
 import org.bouncycastle.asn1.x500.RDN;
 import org.bouncycastle.asn1.x500.X500Name;
 import org.bouncycastle.asn1.x500.style.BCStyle;
@@ -32,8 +35,9 @@ import org.bouncycastle.cert.X509CertificateHolder;
 
 /** Parsing, fingerprints and names of X.509 certificates. */
 public final class Certificates {
-  /** Attributes whose values RFC 5280 (appendix A) makes PrintableString. */
-  private static final Set<ASN1ObjectIdentifier> PRINTABLE = Set.of(BCStyle.C, BCStyle.SERIALNUMBER, BCStyle.DN_QUALIFIER);
+  /** Attributes whose values RFC 5280 (appendix A) and X.520 make PrintableString. */
+  private static final Set<ASN1ObjectIdentifier> PRINTABLE =
+      Set.of(BCStyle.C, BCStyle.SERIALNUMBER, BCStyle.DN_QUALIFIER, BCStyle.TELEPHONE_NUMBER);
 
   private Certificates() {}
 
@@ -103,34 +107,43 @@ public final class Certificates {
   }
 
   /**
-   * {@code name} with each single-valued attribute's string re-encoded as a certificate should
-   * carry it (RFC 5280 section 4.1.2.6): UTF8String, but PrintableString for the country, serial
-   * number and DN qualifier, IA5String for an email address or domain component, as the value
-   * allows. What a CSR sent (an IA5String or TeletexString CN, say) is not copied as is; values
-   * that are not strings, and multi-valued RDNs, are left as they are.
+   * {@code name} as a certificate should carry it (RFC 5280 section 4.1.2.6 and appendix A):
+   * empty RDNs left out; PrintableString for the country, serial number, DN qualifier and
+   * telephone number, IA5String for an email address or domain component, where the value
+   * allows; any other value a UTF8String or PrintableString as it came, and an IA5String,
+   * TeletexString, BMPString or VisibleString (not, or no longer, for new certificates) as a
+   * UTF8String. Values that are not strings, UniversalStrings, and multi-valued RDNs are left as
+   * they are. Two names that differ only in how a CSR encoded their strings are equal after this.
    */
   public static X500Name canonicalName(X500Name name) {
-    RDN[] rdns = name.getRDNs();
-    RDN[] canonical = new RDN[rdns.length];
-    for (int i = 0; i < rdns.length; i++) {
-      RDN rdn = rdns[i];
-      if (rdn.isMultiValued() || rdn.size() == 0 || !(rdn.getFirst().getValue() instanceof ASN1String string)) {
-        canonical[i] = rdn;
+    List<RDN> canonical = new java.util.ArrayList<>();
+    for (RDN rdn : name.getRDNs()) {
+      if (rdn.size() == 0) {
+        continue;
+      }
+      if (rdn.isMultiValued()) {
+        canonical.add(rdn);
         continue;
       }
       ASN1ObjectIdentifier type = rdn.getFirst().getType();
-      String text = string.getString();
-      ASN1Encodable value;
-      if (PRINTABLE.contains(type) && DERPrintableString.isPrintableString(text)) {
-        value = new DERPrintableString(text);
-      } else if ((type.equals(BCStyle.EmailAddress) || type.equals(BCStyle.DC)) && DERIA5String.isIA5String(text)) {
-        value = new DERIA5String(text);
-      } else {
-        value = new DERUTF8String(text);
-      }
-      canonical[i] = new RDN(type, value);
+      canonical.add(new RDN(type, canonicalValue(type, rdn.getFirst().getValue())));
     }
-    return new X500Name(canonical);
+    return new X500Name(canonical.toArray(RDN[]::new));
+  }
+
+  private static ASN1Encodable canonicalValue(ASN1ObjectIdentifier type, ASN1Encodable value) {
+    if (!(value instanceof DERUTF8String || value instanceof DERPrintableString || value instanceof DERIA5String
+        || value instanceof DERT61String || value instanceof DERBMPString || value instanceof DERVisibleString)) {
+      return value;
+    }
+    String text = ((ASN1String) value).getString();
+    if (PRINTABLE.contains(type)) {
+      return DERPrintableString.isPrintableString(text) ? new DERPrintableString(text) : value;
+    }
+    if (type.equals(BCStyle.EmailAddress) || type.equals(BCStyle.DC)) {
+      return DERIA5String.isIA5String(text) ? new DERIA5String(text) : value;
+    }
+    return value instanceof DERUTF8String || value instanceof DERPrintableString ? value : new DERUTF8String(text);
   }
 
   /** {@link #commonName(X500Name)} of a JCA principal. */

@@ -14,11 +14,6 @@ import org.bouncycastle.asn1.ASN1Integer;
 import org.bouncycastle.asn1.ASN1ObjectIdentifier;
 import org.bouncycastle.asn1.ASN1Sequence;
 import org.bouncycastle.asn1.ASN1String;
-import org.bouncycastle.asn1.DERBMPString;
-import org.bouncycastle.asn1.DERIA5String;
-import org.bouncycastle.asn1.DERPrintableString;
-import org.bouncycastle.asn1.DERT61String;
-import org.bouncycastle.asn1.DERUTF8String;
 import org.bouncycastle.asn1.nist.NISTObjectIdentifiers;
 import org.bouncycastle.asn1.pkcs.Attribute;
 import org.bouncycastle.asn1.pkcs.PKCSObjectIdentifiers;
@@ -121,8 +116,8 @@ public final class Csr {
 
   /**
    * Refuses what Bouncy Castle parses lazily and would fail on later (a malformed subject,
-   * extensionRequest or subjectAltName), and what no CA should copy into a certificate (an empty
-   * or multi-valued RDN, a subject value that is not a string), each with a reason for the client.
+   * string value, extensionRequest, subjectAltName or challengePassword), each with a reason for
+   * the client.
    *
    * @return the extensions requested; null if none
    */
@@ -157,36 +152,49 @@ public final class Csr {
               + "extension in one");
         }
         requested = checkExtensionRequest(attribute.getAttributeValues());
-      } else if (attribute.getAttrType().equals(PKCSObjectIdentifiers.pkcs_9_at_challengePassword)
-          && ++challengePasswords > 1) {
-        throw new Refused("CSR has more than one challengePassword attribute");
+      } else if (attribute.getAttrType().equals(PKCSObjectIdentifiers.pkcs_9_at_challengePassword)) {
+        if (++challengePasswords > 1) {
+          throw new Refused("CSR has more than one challengePassword attribute");
+        }
+        checkChallengePassword(attribute.getAttributeValues());
       }
     }
     return requested;
   }
 
+  /**
+   * Each string value of the subject decodes. Which RDNs a new certificate may carry (not empty,
+   * single-valued, strings) is the CA's policy for first enrollments: a certificate issued with
+   * other ones (by another CA, or by an earlier release) must still renew with its subject.
+   */
   private static void checkRdn(RDN rdn) {
-    if (rdn.size() == 0) {
-      throw new Refused("CSR subject has an empty RDN (a SET without attribute)");
+    for (AttributeTypeAndValue attribute : rdn.getTypesAndValues()) {
+      if (attribute.getValue() instanceof ASN1String string) {
+        try {
+          string.getString();
+        } catch (RuntimeException e) {
+          throw new Refused("CSR subject attribute " + attributeName(attribute.getType()) + " is not a valid "
+              + attribute.getValue().getClass().getSimpleName().replaceFirst("^(DER|DL|ASN1)", ""), e);
+        }
+      }
     }
-    if (rdn.isMultiValued()) {
-      throw new Refused("CSR subject has a multi-valued RDN (" + new X500Name(new RDN[] {rdn})
-          + "); put each attribute in an RDN of its own");
-    }
-    AttributeTypeAndValue attribute = rdn.getFirst();
-    String name = BCStyle.INSTANCE.oidToDisplayName(attribute.getType());
-    name = name == null ? attribute.getType().getId() : name;
-    ASN1Encodable value = attribute.getValue();
-    if (!(value instanceof DERUTF8String || value instanceof DERPrintableString || value instanceof DERIA5String
-        || value instanceof DERT61String || value instanceof DERBMPString)) {
-      throw new Refused("CSR subject attribute " + name + " is not a string; use a UTF8String "
-          + "(or a PrintableString)");
-    }
-    try {
-      ((ASN1String) value).getString();
-    } catch (RuntimeException e) {
-      throw new Refused("CSR subject attribute " + name + " is not a valid "
-          + value.getClass().getSimpleName().substring(3), e);
+  }
+
+  /** An attribute type's short name (CN, O), or its OID. */
+  public static String attributeName(ASN1ObjectIdentifier type) {
+    String name = BCStyle.INSTANCE.oidToDisplayName(type);
+    return name == null ? type.getId() : name;
+  }
+
+  /** The challengePassword's value (one: Bouncy Castle refuses more), decodable if a string. */
+  private static void checkChallengePassword(ASN1Encodable[] values) {
+    if (values.length == 1 && values[0] instanceof ASN1String string) {
+      try {
+        string.getString();
+      } catch (RuntimeException e) {
+        throw new Refused("CSR's challengePassword is not a valid "
+            + values[0].getClass().getSimpleName().replaceFirst("^(DER|DL|ASN1)", ""), e);
+      }
     }
   }
 
@@ -267,6 +275,11 @@ public final class Csr {
   /** The public key's algorithm identifier as the CSR carries it (for EC: its curve, named or not). */
   public org.bouncycastle.asn1.x509.AlgorithmIdentifier publicKeyAlgorithm() {
     return request.getSubjectPublicKeyInfo().getAlgorithm();
+  }
+
+  /** The signature algorithm with its parameters (for RSASSA-PSS: its hash and mask generation). */
+  public org.bouncycastle.asn1.x509.AlgorithmIdentifier signatureAlgorithmIdentifier() {
+    return request.getSignatureAlgorithm();
   }
 
   /** The signature algorithm's OID. */

@@ -5,6 +5,7 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 
 import java.security.KeyPair;
 import java.util.Arrays;
+import java.util.List;
 import net.jqwik.api.Arbitraries;
 import net.jqwik.api.Arbitrary;
 import net.jqwik.api.ForAll;
@@ -13,6 +14,7 @@ import net.jqwik.api.Provide;
 import net.jqwik.api.constraints.Size;
 import org.bouncycastle.asn1.x500.X500Name;
 import org.bouncycastle.asn1.x509.GeneralName;
+import org.bouncycastle.asn1.x509.KeyPurposeId;
 import org.estfleet.pki.Certificates;
 import org.estfleet.pki.Csr;
 import org.estfleet.pki.CsrBuilder;
@@ -28,9 +30,13 @@ import org.estfleet.pki.TestPki;
  */
 class CodecPropertiesTest {
   private static final KeyPair KEYS = KeyAlgorithm.EC_P256.generate(TestPki.RANDOM);
-  /** A CSR with a subject of two RDNs and a subjectAltName, for mutations to reach each part. */
+  /**
+   * A CSR with a subject of two RDNs, a subjectAltName, an extended key usage and a
+   * challengePassword, for mutations to reach each part.
+   */
   private static final byte[] GOOD_CSR = new CsrBuilder().subject(new X500Name("O=Acme,CN=device-1"))
-      .subjectAltName(new GeneralName(GeneralName.dNSName, "device-1.example")).sign(KEYS).der();
+      .subjectAltName(new GeneralName(GeneralName.dNSName, "device-1.example"))
+      .extendedKeyUsages(List.of(KeyPurposeId.id_kp_clientAuth)).challengePassword("linked").sign(KEYS).der();
 
   @Property
   void base64Body_anyBytes_decodeOrRefuse(@ForAll @Size(max = 2048) byte[] body) {

@@ -4,8 +4,21 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 
 import java.math.BigInteger;
+import java.util.Arrays;
+import java.util.List;
 import java.util.Optional;
+import org.bouncycastle.asn1.ASN1Encodable;
+import org.bouncycastle.asn1.ASN1Integer;
+import org.bouncycastle.asn1.DERBMPString;
+import org.bouncycastle.asn1.DERIA5String;
+import org.bouncycastle.asn1.DERPrintableString;
+import org.bouncycastle.asn1.DERSet;
+import org.bouncycastle.asn1.DERT61String;
+import org.bouncycastle.asn1.DERUTF8String;
+import org.bouncycastle.asn1.x500.AttributeTypeAndValue;
+import org.bouncycastle.asn1.x500.RDN;
 import org.bouncycastle.asn1.x500.X500Name;
+import org.bouncycastle.asn1.x500.style.BCStyle;
 import org.junit.jupiter.api.Test;
 
 class CertificatesTest {
@@ -35,5 +48,34 @@ class CertificatesTest {
       assertEquals(1, serial.signum());
       assertEquals(true, serial.bitLength() > 64 && serial.bitLength() <= 127, serial.toString(16));
     }
+  }
+
+  @Test
+  void canonicalName_encodesStringsAsCertificatesShould_andLeavesTheRestAsItCame() {
+    RDN empty = RDN.getInstance(new DERSet());
+    RDN multiValued = new RDN(new AttributeTypeAndValue[] {
+        new AttributeTypeAndValue(BCStyle.O, new DERT61String("Acme")),
+        new AttributeTypeAndValue(BCStyle.OU, new DERUTF8String("Eng"))});
+    X500Name sent = new X500Name(new RDN[] {
+        new RDN(BCStyle.C, new DERUTF8String("DE")),
+        new RDN(BCStyle.SERIALNUMBER, new DERUTF8String("A-42")),
+        new RDN(BCStyle.DC, new DERUTF8String("example")),
+        new RDN(BCStyle.EmailAddress, new DERPrintableString("ops")),
+        new RDN(BCStyle.O, new DERPrintableString("Acme")),
+        new RDN(BCStyle.OU, new DERT61String("Eng")),
+        new RDN(BCStyle.L, new DERBMPString("Köln")),
+        empty,
+        multiValued,
+        new RDN(BCStyle.CN, new DERIA5String("device-1")),
+        new RDN(BCStyle.UNIQUE_IDENTIFIER, new ASN1Integer(7))});
+
+    X500Name canonical = Certificates.canonicalName(sent);
+
+    List<ASN1Encodable> values = Arrays.stream(canonical.getRDNs())
+        .map(rdn -> rdn.isMultiValued() ? (ASN1Encodable) rdn.toASN1Primitive() : rdn.getFirst().getValue()).toList();
+    assertEquals(List.of(new DERPrintableString("DE"), new DERPrintableString("A-42"), new DERIA5String("example"),
+        new DERIA5String("ops"), new DERPrintableString("Acme"), new DERUTF8String("Eng"), new DERUTF8String("Köln"),
+        multiValued.toASN1Primitive(), new DERUTF8String("device-1"), new ASN1Integer(7)), values);
+    assertEquals(canonical, Certificates.canonicalName(canonical), "canonical already");
   }
 }

@@ -149,17 +149,8 @@ class CsrTest {
   }
 
   @Test
-  void fromDer_refusesWhatWouldFailLaterOrBeCopiedIntoACertificate_eachWithItsReason() throws Exception {
+  void fromDer_refusesWhatWouldFailWhenRead_eachWithItsReason_andParsesOddButReadableSubjects() throws Exception {
     // Each signed by its own key: well-formed PKCS#10 around a malformed part.
-    RDN cn = new RDN(BCStyle.CN, new DERUTF8String("device-1"));
-    assertRefused("CSR subject has an empty RDN", withSubject(new X500Name(new RDN[] {
-        RDN.getInstance(new DERSet()), cn})));
-    assertRefused("CSR subject has a multi-valued RDN (O=Acme+CN=device-1); put each attribute in an RDN of its own",
-        withSubject(new X500Name(new RDN[] {new RDN(new AttributeTypeAndValue[] {
-            new AttributeTypeAndValue(BCStyle.CN, new DERUTF8String("device-1")),
-            new AttributeTypeAndValue(BCStyle.O, new DERUTF8String("Acme"))})})));
-    assertRefused("CSR subject attribute CN is not a string", withSubject(new X500Name(new RDN[] {
-        new RDN(BCStyle.CN, new ASN1Integer(7))})));
     assertRefused("CSR subject attribute CN is not a valid UTF8String", withSubject(new X500Name(new RDN[] {
         new RDN(BCStyle.CN, DERUTF8String.getInstance(new byte[] {0x0c, 0x02, (byte) 0xff, (byte) 0xfe}))})));
     assertRefused("CSR requests a malformed subjectAltName extension", withExtensionRequest(
@@ -180,6 +171,23 @@ class CsrTest {
     twice.addAttribute(PKCSObjectIdentifiers.pkcs_9_at_extensionRequest, new DERSequence(san));
     twice.addAttribute(PKCSObjectIdentifiers.pkcs_9_at_extensionRequest, new DERSequence(san));
     assertRefused("CSR has more than one extensionRequest attribute", sign(twice));
+
+    PKCS10CertificationRequestBuilder badPassword = new PKCS10CertificationRequestBuilder(new X500Name("CN=device-1"),
+        SubjectPublicKeyInfo.getInstance(keys.getPublic().getEncoded()));
+    badPassword.addAttribute(PKCSObjectIdentifiers.pkcs_9_at_challengePassword,
+        DERUTF8String.getInstance(new byte[] {0x0c, 0x02, (byte) 0xff, (byte) 0xfe}));
+    assertRefused("CSR's challengePassword is not a valid UTF8String", sign(badPassword));
+
+    // What a CA should not put in a new certificate, but a certificate issued with it before must
+    // renew with: parsed (the CA's policy refuses it for a first enrollment).
+    RDN cn = new RDN(BCStyle.CN, new DERUTF8String("device-1"));
+    for (X500Name subject : List.of(new X500Name(new RDN[] {RDN.getInstance(new DERSet()), cn}),
+        new X500Name(new RDN[] {new RDN(new AttributeTypeAndValue[] {
+            new AttributeTypeAndValue(BCStyle.O, new DERUTF8String("Acme")),
+            new AttributeTypeAndValue(BCStyle.OU, new DERUTF8String("Eng"))}), cn}),
+        new X500Name(new RDN[] {new RDN(BCStyle.SERIALNUMBER, new ASN1Integer(7)), cn}))) {
+      assertEquals(Optional.of("device-1"), Csr.fromDer(withSubject(subject)).commonName(), subject.toString());
+    }
 
     // An empty list of extensions requests nothing, and is no error.
     assertEquals(Optional.empty(), Csr.fromDer(withExtensionRequest(new DERSequence())).requestedExtensions());

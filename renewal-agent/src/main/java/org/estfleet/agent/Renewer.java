@@ -273,7 +273,9 @@ public final class Renewer {
         attempted = attempt(attempted.state(), request, ENROLL, "idevid", idevidAuth(), now);
       }
       return conclude(attempted, request, now, expired, Outcome.RENEWED);
-    } catch (IOException e) {
+    } catch (IOException | IllegalArgumentException e) {
+      // IllegalArgumentException: the certificate in force names what no CSR can carry (read
+      // from it, or refused by the CSR parser): a failure recorded for status, as a file's.
       String message = "renewal failed: " + e.getMessage();
       recordLocalFailure(message);
       throw AgentException.failure(message, e);

@@ -1,8 +1,5 @@
 package org.estfleet.server.ca;
 
-import java.security.PublicKey;
-import java.security.interfaces.ECPublicKey;
-import java.security.interfaces.RSAPublicKey;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
@@ -10,8 +7,11 @@ import java.util.Objects;
 import java.util.stream.Collectors;
 import org.bouncycastle.asn1.ASN1Encodable;
 import org.bouncycastle.asn1.ASN1ObjectIdentifier;
+import org.bouncycastle.asn1.pkcs.PKCSObjectIdentifiers;
+import org.bouncycastle.asn1.x509.AlgorithmIdentifier;
 import org.bouncycastle.asn1.x509.KeyPurposeId;
 import org.bouncycastle.asn1.x509.KeyUsage;
+import org.bouncycastle.asn1.x9.X9ObjectIdentifiers;
 import org.estfleet.est.CsrAttributes;
 import org.estfleet.server.config.ProfileConfig;
 
@@ -59,23 +59,25 @@ public record CertificateProfile(Duration lifetime, Duration backdate, int keyUs
     return new CertificateProfile(config.lifetime(), config.backdate(), bits, purposes, new CsrAttributes(items));
   }
 
-  /** The profile's key usage bits that {@code key}'s algorithm allows ({@link #usableBy(int, PublicKey)}). */
-  public int keyUsageFor(PublicKey key) {
-    return usableBy(keyUsage, key);
+  /** The profile's key usage bits that a key of this algorithm may carry ({@link #usableBy}). */
+  public int keyUsageFor(AlgorithmIdentifier keyAlgorithm) {
+    return usableBy(keyUsage, keyAlgorithm);
   }
 
   /**
-   * The key usage bits of {@code bits} that a key of this algorithm may carry: keyEncipherment
-   * and dataEncipherment for RSA only (RFC 5480 section 3 forbids them on EC keys, RFC 8410
-   * section 5 on Ed25519), keyAgreement for EC only (RSA cannot agree keys; RFC 8410 forbids it
-   * on Ed25519). A profile lists what its certificates may do; each gets what its key can.
+   * The key usage bits of {@code bits} that a key of this algorithm (its subjectPublicKeyInfo's)
+   * may carry: keyEncipherment and dataEncipherment for rsaEncryption keys only (RFC 4055 section
+   * 1.2 allows signing only to id-RSASSA-PSS keys, RFC 5480 section 3 forbids them on EC keys, RFC
+   * 8410 section 5 on Ed25519), keyAgreement for EC keys only. A profile lists what its
+   * certificates may do; each gets what its key can.
    */
-  public static int usableBy(int bits, PublicKey key) {
+  public static int usableBy(int bits, AlgorithmIdentifier keyAlgorithm) {
+    ASN1ObjectIdentifier algorithm = keyAlgorithm.getAlgorithm();
     int usable = bits;
-    if (!(key instanceof RSAPublicKey)) {
+    if (!algorithm.equals(PKCSObjectIdentifiers.rsaEncryption)) {
       usable &= ~(KeyUsage.keyEncipherment | KeyUsage.dataEncipherment);
     }
-    if (!(key instanceof ECPublicKey)) {
+    if (!algorithm.equals(X9ObjectIdentifiers.id_ecPublicKey)) {
       usable &= ~(KeyUsage.keyAgreement | KeyUsage.encipherOnly | KeyUsage.decipherOnly);
     }
     return usable;

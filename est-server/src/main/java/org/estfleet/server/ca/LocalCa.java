@@ -138,7 +138,7 @@ public final class LocalCa implements CertificateAuthority {
           .subjectAltNames(request.csr().subjectAltNames())
           .serial(serial)
           .validity(notBefore, notAfter)
-          .keyUsage(profile.keyUsageFor(request.csr().publicKey()))
+          .keyUsage(profile.keyUsageFor(request.csr().publicKeyAlgorithm()))
           .extendedKeyUsages(profile.extendedKeyUsages())
           .signWith(issuing, issuer.key());
       Requester requester = request.requester();

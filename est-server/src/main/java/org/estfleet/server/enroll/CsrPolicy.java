@@ -15,13 +15,17 @@ import java.util.regex.Pattern;
 import org.bouncycastle.asn1.ASN1Encodable;
 import org.bouncycastle.asn1.ASN1ObjectIdentifier;
 import org.bouncycastle.asn1.ASN1OctetString;
+import org.bouncycastle.asn1.ASN1String;
 import org.bouncycastle.asn1.DERIA5String;
 import org.bouncycastle.asn1.edec.EdECObjectIdentifiers;
 import org.bouncycastle.asn1.nist.NISTObjectIdentifiers;
 import org.bouncycastle.asn1.pkcs.PKCSObjectIdentifiers;
+import org.bouncycastle.asn1.pkcs.RSASSAPSSparams;
 import org.bouncycastle.asn1.sec.SECObjectIdentifiers;
 import org.bouncycastle.asn1.x500.RDN;
+import org.bouncycastle.asn1.x500.X500Name;
 import org.bouncycastle.asn1.x500.style.BCStyle;
+import org.bouncycastle.asn1.x509.AlgorithmIdentifier;
 import org.bouncycastle.asn1.x509.BasicConstraints;
 import org.bouncycastle.asn1.x509.ExtendedKeyUsage;
 import org.bouncycastle.asn1.x509.Extension;
@@ -69,6 +73,11 @@ public final class CsrPolicy {
       NISTObjectIdentifiers.id_rsassa_pkcs1_v1_5_with_sha3_256,
       NISTObjectIdentifiers.id_rsassa_pkcs1_v1_5_with_sha3_384,
       NISTObjectIdentifiers.id_rsassa_pkcs1_v1_5_with_sha3_512);
+
+  /** The hashes an RSASSA-PSS signature and its MGF1 may use: SHA-256 or stronger. */
+  private static final Set<ASN1ObjectIdentifier> PSS_HASHES = Set.of(NISTObjectIdentifiers.id_sha256,
+      NISTObjectIdentifiers.id_sha384, NISTObjectIdentifiers.id_sha512, NISTObjectIdentifiers.id_sha3_256,
+      NISTObjectIdentifiers.id_sha3_384, NISTObjectIdentifiers.id_sha3_512);
 
   /** The NIST curves accepted for EC keys: P-256, P-384, P-521. */
   private static final Set<ASN1ObjectIdentifier> NAMED_CURVES = Set.of(
@@ -135,6 +144,19 @@ public final class CsrPolicy {
    * rules it was issued under: a device whose certificate an older policy allowed still renews.
    */
   public void checkNewNames(Csr csr) throws EstException {
+    for (RDN rdn : csr.subject().getRDNs()) {
+      if (rdn.size() == 0) {
+        throw EstException.badRequest("CSR subject has an empty RDN (a SET without attribute)");
+      }
+      if (rdn.isMultiValued()) {
+        throw EstException.badRequest("CSR subject has a multi-valued RDN (" + new X500Name(new RDN[] {rdn})
+            + "); put each attribute in an RDN of its own");
+      }
+      if (!(rdn.getFirst().getValue() instanceof ASN1String)) {
+        throw EstException.badRequest("CSR subject attribute " + Csr.attributeName(rdn.getFirst().getType())
+            + " is not a string; use a UTF8String (or a PrintableString)");
+      }
+    }
     for (GeneralName name : csr.subjectAltNames()) {
       SanType type = SAN_TYPES.get(name.getTagNo());
       if (type != null) {
@@ -172,16 +194,24 @@ public final class CsrPolicy {
       throw EstException.badRequest("CSR signature algorithm " + csr.signatureAlgorithmName()
           + " is not accepted; sign with SHA-256 or stronger (ECDSA, RSA, RSASSA-PSS) or Ed25519");
     }
+    if (csr.signatureAlgorithm().equals(PKCSObjectIdentifiers.id_RSASSA_PSS)) {
+      checkPssHashes(csr);
+    }
     checkKey(csr);
-    if (keyUsage != null && keyUsage != 0 && CertificateProfile.usableBy(keyUsage, csr.publicKey()) == 0) {
+    if (keyUsage != null && keyUsage != 0 && CertificateProfile.usableBy(keyUsage, csr.publicKeyAlgorithm()) == 0) {
       throw EstException.forbidden("this profile issues key usage " + keyUsageNames(keyUsage) + " only, which a "
-          + KeyAlgorithm.describe(csr.publicKey()) + " key cannot carry; request it with an RSA key");
+          + KeyAlgorithm.describe(csr.publicKey()) + " key cannot carry (keyEncipherment: RSA keys (rsaEncryption); "
+          + "keyAgreement: EC keys)");
     }
     if (!csr.isSignatureValid()) {
       throw EstException.badRequest(
           "CSR signature does not verify with its public key (proof-of-possession failed)");
     }
     RDN[] commonNames = csr.subject().getRDNs(BCStyle.CN);
+    if (commonNames.length == 1 && commonNames[0].isMultiValued()) {
+      throw EstException.badRequest("CSR subject's CN is in a multi-valued RDN (" + new X500Name(commonNames)
+          + "); put the CN in an RDN of its own");
+    }
     if (commonNames.length != 1 || csr.commonName().isEmpty()) {
       throw EstException.badRequest("CSR subject '" + csr.subject()
           + "' must have exactly one CN, the device id");
@@ -196,6 +226,36 @@ public final class CsrPolicy {
     Extensions requested = csr.requestedExtensions().orElse(null);
     if (requested != null) {
       checkRequestedExtensions(requested);
+    }
+  }
+
+  /**
+   * RSASSA-PSS names its hash in its parameters, SHA-1 when they are left out (RFC 4055 section
+   * 3.1): the hash and the mask generation's must be SHA-256 or stronger too.
+   */
+  private static void checkPssHashes(Csr csr) throws EstException {
+    RSASSAPSSparams parameters;
+    try {
+      parameters = RSASSAPSSparams.getInstance(csr.signatureAlgorithmIdentifier().getParameters());
+    } catch (IllegalArgumentException e) {
+      throw EstException.badRequest("the CSR's RSASSA-PSS parameters are malformed", e);
+    }
+    if (parameters == null) {
+      parameters = new RSASSAPSSparams();
+    }
+    ASN1ObjectIdentifier hash = parameters.getHashAlgorithm().getAlgorithm();
+    AlgorithmIdentifier mask = parameters.getMaskGenAlgorithm();
+    ASN1ObjectIdentifier maskHash;
+    try {
+      maskHash = mask.getAlgorithm().equals(PKCSObjectIdentifiers.id_mgf1)
+          ? AlgorithmIdentifier.getInstance(mask.getParameters()).getAlgorithm() : null;
+    } catch (IllegalArgumentException e) {
+      throw EstException.badRequest("the CSR's RSASSA-PSS mask generation parameters are malformed", e);
+    }
+    if (!PSS_HASHES.contains(hash) || maskHash == null || !PSS_HASHES.contains(maskHash)) {
+      throw EstException.badRequest("CSR signature RSASSA-PSS with hash " + hash.getId() + " and mask generation "
+          + (maskHash == null ? mask.getAlgorithm().getId() : "MGF1 with " + maskHash.getId())
+          + " is not accepted; sign with SHA-256 or stronger for both");
     }
   }
 

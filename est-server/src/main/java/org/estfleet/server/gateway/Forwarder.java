@@ -269,7 +269,19 @@ public final class Forwarder implements AutoCloseable {
         return current;
       }
       PendingEnrollment request = current.get();
-      EnrollOutcome outcome = upstream.forward(request);
+      EnrollOutcome outcome;
+      try {
+        outcome = upstream.forward(request);
+      } catch (IllegalArgumentException unreadable) {
+        // Stored by an earlier release whose checks let it through: refused here, for its device
+        // to learn, rather than stop every round at it.
+        if (queue.refused(request.id(), 400, "the gateway cannot forward this request: "
+            + unreadable.getMessage(), clock.instant())) {
+          LOG.warn("request {} of {} can no longer be read, refused: {}", request.requestId(), request.deviceId(),
+              unreadable.getMessage());
+        }
+        return queue.byId(request.id());
+      }
       Instant now = clock.instant();
       if (outcome instanceof EnrollOutcome.Issued issued) {
         record(request, issued.certificate(), now);

@@ -250,8 +250,16 @@ public final class StoreAndForward implements CertificateAuthority, StoredAnswer
    * each TLS connection sends on every retry.
    */
   private static boolean sameRequest(PendingEnrollment record, Csr csr) {
-    return Arrays.equals(record.csrDer(), csr.der())
-        || (Csr.fromDer(record.csrDer()).sameRequestAs(csr) && csr.isSignatureValid());
+    if (Arrays.equals(record.csrDer(), csr.der())) {
+      return true;
+    }
+    Csr stored;
+    try {
+      stored = Csr.fromDer(record.csrDer());
+    } catch (IllegalArgumentException unreadable) {
+      return false; // stored by an earlier release; the forwarder refuses it
+    }
+    return stored.sameRequestAs(csr) && csr.isSignatureValid();
   }
 
   /**

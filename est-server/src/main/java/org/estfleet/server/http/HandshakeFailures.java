@@ -8,13 +8,15 @@ import java.util.logging.Level;
 import javax.net.ssl.SSLEngine;
 import org.eclipse.jetty.io.ssl.SslHandshakeListener;
 import org.estfleet.est.EstException;
+import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 /**
  * One line in the server's log for each TLS handshake a client failed (a certificate whose key
  * usage forbids the signature it made, no protocol or cipher in common, a connection cut in the
  * handshake), with the client's address and the reason; at most {@value #PER_MINUTE} a minute,
- * then how many more there were, so that clients cannot fill the log. Bouncy Castle's own report
+ * then how many more there were (said with the next failure after that minute), so that clients
+ * cannot fill the log. Bouncy Castle's own report
  * of the alerts its TLS server raises (through {@code java.util.logging}: several lines with a
  * stack trace for every internal_error, which it raises for a client certificate whose key usage
  * does not allow signatures) is silenced: this is it, in the log's format.
@@ -31,19 +33,27 @@ final class HandshakeFailures implements SslHandshakeListener {
   }
 
   private final Clock clock;
-  private final Consumer<String> log;
+  private final Consumer<String> info;
+  private final Consumer<String> warn;
   private Instant windowStart;
   private int logged;
   private int unlogged;
 
-  HandshakeFailures(Clock clock, Consumer<String> log) {
+  /**
+   * @param info where a client's failure goes
+   * @param warn where an internal_error goes: raised by the server's TLS, for a client certificate
+   *     whose key usage forbids signing, but also for a fault of the server's own (its key)
+   */
+  HandshakeFailures(Clock clock, Consumer<String> info, Consumer<String> warn) {
     this.clock = clock;
-    this.log = log;
+    this.info = info;
+    this.warn = warn;
   }
 
-  /** Reporting to the server's log, at INFO. */
+  /** Reporting to the server's log. */
   static HandshakeFailures logged() {
-    return new HandshakeFailures(Clock.systemUTC(), LoggerFactory.getLogger(HandshakeFailures.class)::info);
+    Logger log = LoggerFactory.getLogger(HandshakeFailures.class);
+    return new HandshakeFailures(Clock.systemUTC(), log::info, log::warn);
   }
 
   @Override
@@ -51,7 +61,7 @@ final class HandshakeFailures implements SslHandshakeListener {
     Instant now = clock.instant();
     if (windowStart == null || !now.isBefore(windowStart.plus(WINDOW))) {
       if (unlogged > 0) {
-        log.accept(unlogged + " more TLS handshake" + (unlogged == 1 ? "" : "s") + " failed in the minute from "
+        info.accept(unlogged + " more TLS handshake" + (unlogged == 1 ? "" : "s") + " failed in the minute from "
             + windowStart + " (not logged one by one)");
       }
       windowStart = now;
@@ -61,8 +71,9 @@ final class HandshakeFailures implements SslHandshakeListener {
     if (logged < PER_MINUTE) {
       logged++;
       SSLEngine engine = event.getSSLEngine();
-      log.accept("TLS handshake with " + engine.getPeerHost() + ":" + engine.getPeerPort() + " failed: "
-          + reason(failure));
+      String reason = reason(failure);
+      (reason.contains("internal_error") ? warn : info).accept("TLS handshake with " + engine.getPeerHost() + ":"
+          + engine.getPeerPort() + " failed: " + reason);
     } else {
       unlogged++;
     }

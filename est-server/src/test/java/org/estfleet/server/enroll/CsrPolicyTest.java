@@ -3,20 +3,29 @@ package org.estfleet.server.enroll;
 import static org.junit.jupiter.api.Assertions.assertDoesNotThrow;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import java.security.KeyPair;
 import java.security.KeyPairGenerator;
 import java.util.List;
+import org.bouncycastle.asn1.ASN1Integer;
 import org.bouncycastle.asn1.ASN1ObjectIdentifier;
 import org.bouncycastle.asn1.DEROctetString;
+import org.bouncycastle.asn1.DERSet;
+import org.bouncycastle.asn1.DERUTF8String;
 import org.bouncycastle.asn1.pkcs.PKCSObjectIdentifiers;
+import org.bouncycastle.asn1.x500.AttributeTypeAndValue;
+import org.bouncycastle.asn1.x500.RDN;
 import org.bouncycastle.asn1.x500.X500Name;
+import org.bouncycastle.asn1.x500.style.BCStyle;
+import org.bouncycastle.asn1.x509.AlgorithmIdentifier;
 import org.bouncycastle.asn1.x509.ExtendedKeyUsage;
 import org.bouncycastle.asn1.x509.Extension;
 import org.bouncycastle.asn1.x509.Extensions;
 import org.bouncycastle.asn1.x509.GeneralName;
 import org.bouncycastle.asn1.x509.KeyPurposeId;
 import org.bouncycastle.asn1.x509.KeyUsage;
+import org.bouncycastle.asn1.x509.SubjectPublicKeyInfo;
 import org.bouncycastle.operator.jcajce.JcaContentSignerBuilder;
 import org.bouncycastle.pkcs.jcajce.JcaPKCS10CertificationRequestBuilder;
 import org.estfleet.est.EstException;
@@ -25,6 +34,7 @@ import org.estfleet.pki.Csr;
 import org.estfleet.pki.CsrBuilder;
 import org.estfleet.pki.KeyAlgorithm;
 import org.estfleet.pki.TestPki;
+import org.estfleet.server.ca.CertificateProfile;
 import org.estfleet.server.config.ProfileConfig.SanType;
 import org.junit.jupiter.api.Test;
 
@@ -63,9 +73,7 @@ class CsrPolicyTest {
   void check_refusesMd5AndSha1SignaturesWith400() throws Exception {
     KeyPair rsa = KeyAlgorithm.RSA_2048.generate(TestPki.RANDOM);
     for (String algorithm : List.of("MD5withRSA", "SHA1withRSA")) {
-      Csr csr = Csr.fromDer(new JcaPKCS10CertificationRequestBuilder(new X500Name("CN=a"), rsa.getPublic())
-          .build(new JcaContentSignerBuilder(algorithm).setProvider(BouncyCastle.PROVIDER).build(rsa.getPrivate()))
-          .getEncoded());
+      Csr csr = signedWith(algorithm, rsa);
 
       EstException e = assertThrows(EstException.class, () -> policy.check(csr));
 
@@ -81,12 +89,76 @@ class CsrPolicyTest {
         "SHA3-384withECDSA", "SHA3-512withECDSA", "SHA256withRSA", "SHA512withRSA", "SHA3-256withRSA",
         "SHA3-384withRSA", "SHA3-512withRSA")) {
       KeyPair keys = algorithm.endsWith("RSA") ? rsa : p384;
-      Csr csr = Csr.fromDer(new JcaPKCS10CertificationRequestBuilder(new X500Name("CN=a"), keys.getPublic())
-          .build(new JcaContentSignerBuilder(algorithm).setProvider(BouncyCastle.PROVIDER).build(keys.getPrivate()))
-          .getEncoded());
+      Csr csr = signedWith(algorithm, keys);
 
       assertDoesNotThrow(() -> policy.check(csr), algorithm);
     }
+  }
+
+  @Test
+  void check_rsassaPss_refusedWithSha1_itsDefault_acceptedWithSha256() throws Exception {
+    KeyPair rsa = KeyAlgorithm.RSA_2048.generate(TestPki.RANDOM);
+    for (String algorithm : List.of("SHA1withRSAandMGF1", "SHA256withRSAandMGF1")) {
+      Csr csr = signedWith(algorithm, rsa);
+      assertEquals(PKCSObjectIdentifiers.id_RSASSA_PSS, csr.signatureAlgorithm(), algorithm);
+
+      if (algorithm.startsWith("SHA1")) {
+        EstException refused = assertThrows(EstException.class, () -> policy.check(csr));
+        assertEquals(400, refused.status());
+        assertTrue(refused.getMessage().startsWith("CSR signature RSASSA-PSS with hash 1.3.14.3.2.26"),
+            refused.getMessage());
+      } else {
+        assertDoesNotThrow(() -> policy.check(csr));
+      }
+    }
+  }
+
+  @Test
+  void checkNewNames_refusesEmptyMultiValuedAndNonStringRdns_with400() {
+    RDN cn = new RDN(BCStyle.CN, new DERUTF8String("a"));
+    List<X500Name> subjects = List.of(new X500Name(new RDN[] {RDN.getInstance(new DERSet()), cn}),
+        new X500Name(new RDN[] {new RDN(new AttributeTypeAndValue[] {
+            new AttributeTypeAndValue(BCStyle.O, new DERUTF8String("Acme")),
+            new AttributeTypeAndValue(BCStyle.OU, new DERUTF8String("Eng"))}), cn}),
+        new X500Name(new RDN[] {new RDN(BCStyle.SERIALNUMBER, new ASN1Integer(7)), cn}));
+    List<String> reasons = List.of("CSR subject has an empty RDN (a SET without attribute)",
+        "CSR subject has a multi-valued RDN (OU=Eng+O=Acme); put each attribute in an RDN of its own",
+        "CSR subject attribute SERIALNUMBER is not a string; use a UTF8String (or a PrintableString)");
+    for (int i = 0; i < subjects.size(); i++) {
+      Csr csr = new CsrBuilder().subject(subjects.get(i)).sign(ec);
+
+      EstException refused = assertThrows(EstException.class, () -> policy.checkNewNames(csr));
+
+      assertEquals(400, refused.status());
+      assertEquals(reasons.get(i), refused.getMessage());
+    }
+  }
+
+  @Test
+  void keyUsage_ofTheProfile_asEachKeyTypeMayCarryIt() throws Exception {
+    int all = KeyUsage.digitalSignature | KeyUsage.keyEncipherment | KeyUsage.keyAgreement | KeyUsage.nonRepudiation;
+    KeyPair rsa = KeyAlgorithm.RSA_2048.generate(TestPki.RANDOM);
+    KeyPair pss = KeyPairGenerator.getInstance("RSASSA-PSS", BouncyCastle.PROVIDER).generateKeyPair();
+    KeyPair ed25519 = KeyPairGenerator.getInstance("Ed25519", BouncyCastle.PROVIDER).generateKeyPair();
+
+    assertEquals(KeyUsage.digitalSignature | KeyUsage.keyEncipherment | KeyUsage.nonRepudiation,
+        CertificateProfile.usableBy(all, algorithmOf(rsa)));
+    assertEquals(KeyUsage.digitalSignature | KeyUsage.nonRepudiation, CertificateProfile.usableBy(all, algorithmOf(pss)));
+    assertEquals(KeyUsage.digitalSignature | KeyUsage.keyAgreement | KeyUsage.nonRepudiation,
+        CertificateProfile.usableBy(all, algorithmOf(ec)));
+    assertEquals(KeyUsage.digitalSignature | KeyUsage.nonRepudiation,
+        CertificateProfile.usableBy(all, algorithmOf(ed25519)));
+  }
+
+  /** A CSR for CN=a signed with {@code algorithm}, by name (Bouncy Castle's provider). */
+  private static Csr signedWith(String algorithm, KeyPair keys) throws Exception {
+    return Csr.fromDer(new JcaPKCS10CertificationRequestBuilder(new X500Name("CN=a"), keys.getPublic())
+        .build(new JcaContentSignerBuilder(algorithm).setProvider(BouncyCastle.PROVIDER).build(keys.getPrivate()))
+        .getEncoded());
+  }
+
+  private static AlgorithmIdentifier algorithmOf(KeyPair keys) {
+    return SubjectPublicKeyInfo.getInstance(keys.getPublic().getEncoded()).getAlgorithm();
   }
 
   @Test

@@ -192,6 +192,23 @@ class ForwarderTest {
     assertEquals(0, held.size(), "nothing reached the upstream");
   }
 
+  @Test
+  void aStoredRequestThatCanNoLongerBeRead_isRefusedForItsDevice_notForwarded() throws Exception {
+    // Say an earlier release stored a CSR this one's parser refuses.
+    PendingEnrollment unreadable = queue.accept("request-old", "device-old", "old-key", "", "simpleenroll",
+        new byte[] {0x30, 0x03, 0x02, 0x01, 0x01}, "token", "device-old:secret", null, false, clock.instant(), 100, 100)
+        .record().orElseThrow();
+
+    Optional<PendingEnrollment> after = forwarder.forward(unreadable);
+
+    assertTrue(after.isPresent());
+    assertEquals(PendingEnrollment.Status.REFUSED, after.get().status());
+    assertEquals(400, after.get().resultStatus());
+    assertEquals("the gateway cannot forward this request: body is not a DER PKCS#10 certification request",
+        after.get().resultMessage());
+    assertEquals(0, held.size(), "nothing reached the upstream");
+  }
+
   private PendingEnrollment store(String deviceId) {
     KeyPair keys = KeyAlgorithm.EC_P256.generate(TestPki.RANDOM);
     Csr csr = new CsrBuilder().commonName(deviceId).sign(keys);

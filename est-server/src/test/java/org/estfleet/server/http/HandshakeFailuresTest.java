@@ -73,6 +73,7 @@ class HandshakeFailuresTest {
     // One line for each connection the client tried (the JDK's client may try again once).
     assertTrue(!lines.isEmpty() && lines.size() <= 2, captured.toString(StandardCharsets.UTF_8));
     for (String line : lines) {
+      assertTrue(line.contains("[WARN]"), "internal_error, at WARN: " + line);
       assertTrue(line.matches(".*TLS handshake with 127\\.0\\.0\\.1:\\d+ failed: internal_error\\(80\\) "
           + "\\(JcaTlsCertificate\\.validateKeyUsageBit\\)"), line);
     }
@@ -85,7 +86,7 @@ class HandshakeFailuresTest {
   void atMostPerMinute_thenHowManyMore() throws Exception {
     TestClock clock = new TestClock(Instant.parse("2026-12-06T12:00:00Z"));
     List<String> log = new ArrayList<>();
-    HandshakeFailures failures = new HandshakeFailures(clock, log::add);
+    HandshakeFailures failures = new HandshakeFailures(clock, log::add, line -> log.add("WARN " + line));
     SSLEngine engine = SSLContext.getDefault().createSSLEngine("192.0.2.7", 40_000);
     SslHandshakeListener.Event event = new SslHandshakeListener.Event(engine);
     SSLHandshakeException failure = new SSLHandshakeException("handshake failed");
