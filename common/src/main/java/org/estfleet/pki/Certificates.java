@@ -112,8 +112,8 @@ public final class Certificates {
    * telephone number, IA5String for an email address or domain component, where the value
    * allows; any other value a UTF8String or PrintableString as it came, and an IA5String,
    * TeletexString, BMPString or VisibleString (not, or no longer, for new certificates) as a
-   * UTF8String. Values that are not strings, UniversalStrings, and multi-valued RDNs are left as
-   * they are. Two names that differ only in how a CSR encoded their strings are equal after this.
+   * UTF8String. Values that are not such strings ({@link #isDirectoryText}), and multi-valued
+   * RDNs, are left as they are. Two names that differ only in how a CSR encoded their strings are equal after this.
    */
   public static X500Name canonicalName(X500Name name) {
     List<RDN> canonical = new java.util.ArrayList<>();
@@ -131,17 +131,26 @@ public final class Certificates {
     return new X500Name(canonical.toArray(RDN[]::new));
   }
 
+  /**
+   * Whether {@code value} is a string type whose text a certificate may carry, re-encoded by
+   * {@link #canonicalName}: UTF8String, PrintableString, IA5String, TeletexString, BMPString or
+   * VisibleString (not a BIT STRING, UniversalString or other {@link ASN1String}).
+   */
+  public static boolean isDirectoryText(ASN1Encodable value) {
+    return value instanceof DERUTF8String || value instanceof DERPrintableString || value instanceof DERIA5String
+        || value instanceof DERT61String || value instanceof DERBMPString || value instanceof DERVisibleString;
+  }
+
   private static ASN1Encodable canonicalValue(ASN1ObjectIdentifier type, ASN1Encodable value) {
-    if (!(value instanceof DERUTF8String || value instanceof DERPrintableString || value instanceof DERIA5String
-        || value instanceof DERT61String || value instanceof DERBMPString || value instanceof DERVisibleString)) {
+    if (!isDirectoryText(value)) {
       return value;
     }
     String text = ((ASN1String) value).getString();
-    if (PRINTABLE.contains(type)) {
-      return DERPrintableString.isPrintableString(text) ? new DERPrintableString(text) : value;
+    if (PRINTABLE.contains(type) && DERPrintableString.isPrintableString(text)) {
+      return new DERPrintableString(text);
     }
-    if (type.equals(BCStyle.EmailAddress) || type.equals(BCStyle.DC)) {
-      return DERIA5String.isIA5String(text) ? new DERIA5String(text) : value;
+    if ((type.equals(BCStyle.EmailAddress) || type.equals(BCStyle.DC)) && DERIA5String.isIA5String(text)) {
+      return new DERIA5String(text);
     }
     return value instanceof DERUTF8String || value instanceof DERPrintableString ? value : new DERUTF8String(text);
   }

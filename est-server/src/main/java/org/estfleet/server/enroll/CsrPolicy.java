@@ -15,7 +15,6 @@ import java.util.regex.Pattern;
 import org.bouncycastle.asn1.ASN1Encodable;
 import org.bouncycastle.asn1.ASN1ObjectIdentifier;
 import org.bouncycastle.asn1.ASN1OctetString;
-import org.bouncycastle.asn1.ASN1String;
 import org.bouncycastle.asn1.DERIA5String;
 import org.bouncycastle.asn1.edec.EdECObjectIdentifiers;
 import org.bouncycastle.asn1.nist.NISTObjectIdentifiers;
@@ -37,6 +36,7 @@ import org.bouncycastle.asn1.x9.ECNamedCurveTable;
 import org.bouncycastle.asn1.x9.X962Parameters;
 import org.bouncycastle.asn1.x9.X9ObjectIdentifiers;
 import org.estfleet.est.EstException;
+import org.estfleet.pki.Certificates;
 import org.estfleet.pki.Csr;
 import org.estfleet.pki.KeyAlgorithm;
 import org.estfleet.server.ca.CertificateProfile;
@@ -152,9 +152,9 @@ public final class CsrPolicy {
         throw EstException.badRequest("CSR subject has a multi-valued RDN (" + new X500Name(new RDN[] {rdn})
             + "); put each attribute in an RDN of its own");
       }
-      if (!(rdn.getFirst().getValue() instanceof ASN1String)) {
+      if (!Certificates.isDirectoryText(rdn.getFirst().getValue())) {
         throw EstException.badRequest("CSR subject attribute " + Csr.attributeName(rdn.getFirst().getType())
-            + " is not a string; use a UTF8String (or a PrintableString)");
+            + " is not a text string; use a UTF8String (or a PrintableString)");
       }
     }
     for (GeneralName name : csr.subjectAltNames()) {
@@ -234,23 +234,22 @@ public final class CsrPolicy {
    * 3.1): the hash and the mask generation's must be SHA-256 or stronger too.
    */
   private static void checkPssHashes(Csr csr) throws EstException {
-    RSASSAPSSparams parameters;
-    try {
-      parameters = RSASSAPSSparams.getInstance(csr.signatureAlgorithmIdentifier().getParameters());
-    } catch (IllegalArgumentException e) {
-      throw EstException.badRequest("the CSR's RSASSA-PSS parameters are malformed", e);
-    }
-    if (parameters == null) {
-      parameters = new RSASSAPSSparams();
-    }
-    ASN1ObjectIdentifier hash = parameters.getHashAlgorithm().getAlgorithm();
-    AlgorithmIdentifier mask = parameters.getMaskGenAlgorithm();
+    ASN1ObjectIdentifier hash;
+    AlgorithmIdentifier mask;
     ASN1ObjectIdentifier maskHash;
     try {
-      maskHash = mask.getAlgorithm().equals(PKCSObjectIdentifiers.id_mgf1)
-          ? AlgorithmIdentifier.getInstance(mask.getParameters()).getAlgorithm() : null;
-    } catch (IllegalArgumentException e) {
-      throw EstException.badRequest("the CSR's RSASSA-PSS mask generation parameters are malformed", e);
+      RSASSAPSSparams parameters = RSASSAPSSparams.getInstance(csr.signatureAlgorithmIdentifier().getParameters());
+      if (parameters == null) {
+        parameters = new RSASSAPSSparams();
+      }
+      hash = parameters.getHashAlgorithm().getAlgorithm();
+      mask = parameters.getMaskGenAlgorithm();
+      AlgorithmIdentifier maskParameters = mask.getAlgorithm().equals(PKCSObjectIdentifiers.id_mgf1)
+          ? AlgorithmIdentifier.getInstance(mask.getParameters()) : null;
+      maskHash = maskParameters == null ? null : maskParameters.getAlgorithm();
+    } catch (RuntimeException e) {
+      // Bouncy Castle reads these parameters with casts: any shape but the right one fails in its own way.
+      throw EstException.badRequest("the CSR's RSASSA-PSS parameters are malformed", e);
     }
     if (!PSS_HASHES.contains(hash) || maskHash == null || !PSS_HASHES.contains(maskHash)) {
       throw EstException.badRequest("CSR signature RSASSA-PSS with hash " + hash.getId() + " and mask generation "

@@ -269,12 +269,14 @@ public final class Forwarder implements AutoCloseable {
         return current;
       }
       PendingEnrollment request = current.get();
-      EnrollOutcome outcome;
       try {
-        outcome = upstream.forward(request);
-      } catch (IllegalArgumentException unreadable) {
         // Stored by an earlier release whose checks let it through: refused here, for its device
         // to learn, rather than stop every round at it.
+        Csr.fromDer(request.csrDer());
+        if (request.deviceChainPem() != null) {
+          Pem.readCertificates(request.deviceChainPem(), "stored device chain");
+        }
+      } catch (IllegalArgumentException unreadable) {
         if (queue.refused(request.id(), 400, "the gateway cannot forward this request: "
             + unreadable.getMessage(), clock.instant())) {
           LOG.warn("request {} of {} can no longer be read, refused: {}", request.requestId(), request.deviceId(),
@@ -282,6 +284,7 @@ public final class Forwarder implements AutoCloseable {
         }
         return queue.byId(request.id());
       }
+      EnrollOutcome outcome = upstream.forward(request);
       Instant now = clock.instant();
       if (outcome instanceof EnrollOutcome.Issued issued) {
         record(request, issued.certificate(), now);

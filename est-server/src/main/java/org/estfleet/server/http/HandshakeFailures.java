@@ -6,6 +6,8 @@ import java.time.Instant;
 import java.util.function.Consumer;
 import java.util.logging.Level;
 import javax.net.ssl.SSLEngine;
+import org.bouncycastle.tls.AlertDescription;
+import org.bouncycastle.tls.TlsFatalAlert;
 import org.eclipse.jetty.io.ssl.SslHandshakeListener;
 import org.estfleet.est.EstException;
 import org.slf4j.Logger;
@@ -41,8 +43,7 @@ final class HandshakeFailures implements SslHandshakeListener {
 
   /**
    * @param info where a client's failure goes
-   * @param warn where an internal_error goes: raised by the server's TLS, for a client certificate
-   *     whose key usage forbids signing, but also for a fault of the server's own (its key)
+   * @param warn where an internal_error the server's TLS raised goes ({@link #raisedInternalError})
    */
   HandshakeFailures(Clock clock, Consumer<String> info, Consumer<String> warn) {
     this.clock = clock;
@@ -71,12 +72,25 @@ final class HandshakeFailures implements SslHandshakeListener {
     if (logged < PER_MINUTE) {
       logged++;
       SSLEngine engine = event.getSSLEngine();
-      String reason = reason(failure);
-      (reason.contains("internal_error") ? warn : info).accept("TLS handshake with " + engine.getPeerHost() + ":"
-          + engine.getPeerPort() + " failed: " + reason);
+      (raisedInternalError(failure) ? warn : info).accept("TLS handshake with " + engine.getPeerHost() + ":"
+          + engine.getPeerPort() + " failed: " + reason(failure));
     } else {
       unlogged++;
     }
+  }
+
+  /**
+   * Whether this server's TLS (BCJSSE) raised an internal_error: a fault of its own, or the one
+   * it raises for a client certificate whose key usage forbids signing. One a client sent is
+   * {@link org.bouncycastle.tls.TlsFatalAlertReceived}, not this.
+   */
+  static boolean raisedInternalError(Throwable failure) {
+    for (Throwable cause = failure; cause != null; cause = cause.getCause() == cause ? null : cause.getCause()) {
+      if (cause instanceof TlsFatalAlert alert && alert.getAlertDescription() == AlertDescription.internal_error) {
+        return true;
+      }
+    }
+    return false;
   }
 
   /**

@@ -8,12 +8,21 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 import java.security.KeyPair;
 import java.security.KeyPairGenerator;
 import java.util.List;
+import org.bouncycastle.asn1.ASN1Encodable;
 import org.bouncycastle.asn1.ASN1Integer;
 import org.bouncycastle.asn1.ASN1ObjectIdentifier;
+import org.bouncycastle.asn1.DERNull;
 import org.bouncycastle.asn1.DEROctetString;
+import org.bouncycastle.asn1.DERSequence;
 import org.bouncycastle.asn1.DERSet;
+import org.bouncycastle.asn1.DERTaggedObject;
 import org.bouncycastle.asn1.DERUTF8String;
+import org.bouncycastle.asn1.DERUniversalString;
+import org.bouncycastle.asn1.pkcs.CertificationRequest;
+import org.bouncycastle.asn1.nist.NISTObjectIdentifiers;
+import org.bouncycastle.asn1.oiw.OIWObjectIdentifiers;
 import org.bouncycastle.asn1.pkcs.PKCSObjectIdentifiers;
+import org.bouncycastle.asn1.pkcs.RSASSAPSSparams;
 import org.bouncycastle.asn1.x500.AttributeTypeAndValue;
 import org.bouncycastle.asn1.x500.RDN;
 import org.bouncycastle.asn1.x500.X500Name;
@@ -114,16 +123,53 @@ class CsrPolicyTest {
   }
 
   @Test
+  void check_rsassaPss_withASha1Mask_orMalformedParameters_is400() throws Exception {
+    KeyPair rsa = KeyAlgorithm.RSA_2048.generate(TestPki.RANDOM);
+    // Judged before the signature is verified: a request relabelled with other parameters will do.
+    CertificationRequest good = CertificationRequest.getInstance(signedWith("SHA256withRSAandMGF1", rsa).der());
+    Csr sha1Mask = Csr.fromDer(new CertificationRequest(good.getCertificationRequestInfo(),
+        new AlgorithmIdentifier(PKCSObjectIdentifiers.id_RSASSA_PSS, new RSASSAPSSparams(
+            new AlgorithmIdentifier(NISTObjectIdentifiers.id_sha256, DERNull.INSTANCE),
+            new AlgorithmIdentifier(PKCSObjectIdentifiers.id_mgf1,
+                new AlgorithmIdentifier(OIWObjectIdentifiers.idSHA1, DERNull.INSTANCE)),
+            new ASN1Integer(32), new ASN1Integer(1))), good.getSignature()).getEncoded());
+    List<AlgorithmIdentifier> malformed = List.of(
+        // MGF1 without its hash
+        new AlgorithmIdentifier(PKCSObjectIdentifiers.id_RSASSA_PSS, new DERSequence(new ASN1Encodable[] {
+            new DERTaggedObject(true, 1, new AlgorithmIdentifier(PKCSObjectIdentifiers.id_mgf1))})),
+        // an element that is not tagged
+        new AlgorithmIdentifier(PKCSObjectIdentifiers.id_RSASSA_PSS, new DERSequence(DERNull.INSTANCE)),
+        // a tag holding the wrong type
+        new AlgorithmIdentifier(PKCSObjectIdentifiers.id_RSASSA_PSS, new DERSequence(
+            new DERTaggedObject(true, 0, new ASN1Integer(1)))));
+
+    EstException refused = assertThrows(EstException.class, () -> policy.check(sha1Mask));
+    assertEquals(400, refused.status());
+    assertTrue(refused.getMessage().contains("and mask generation MGF1 with 1.3.14.3.2.26"), refused.getMessage());
+    for (AlgorithmIdentifier algorithm : malformed) {
+      Csr csr = Csr.fromDer(new CertificationRequest(good.getCertificationRequestInfo(), algorithm,
+          good.getSignature()).getEncoded());
+
+      EstException e = assertThrows(EstException.class, () -> policy.check(csr), algorithm.toString());
+
+      // 400 either way (once Bouncy Castle threw what the server answered with a 500).
+      assertEquals(400, e.status(), e.getMessage());
+    }
+  }
+
+  @Test
   void checkNewNames_refusesEmptyMultiValuedAndNonStringRdns_with400() {
     RDN cn = new RDN(BCStyle.CN, new DERUTF8String("a"));
     List<X500Name> subjects = List.of(new X500Name(new RDN[] {RDN.getInstance(new DERSet()), cn}),
         new X500Name(new RDN[] {new RDN(new AttributeTypeAndValue[] {
             new AttributeTypeAndValue(BCStyle.O, new DERUTF8String("Acme")),
             new AttributeTypeAndValue(BCStyle.OU, new DERUTF8String("Eng"))}), cn}),
-        new X500Name(new RDN[] {new RDN(BCStyle.SERIALNUMBER, new ASN1Integer(7)), cn}));
+        new X500Name(new RDN[] {new RDN(BCStyle.SERIALNUMBER, new ASN1Integer(7)), cn}),
+        new X500Name(new RDN[] {new RDN(BCStyle.O, new DERUniversalString(new byte[] {0, 0, 0, 0x41})), cn}));
     List<String> reasons = List.of("CSR subject has an empty RDN (a SET without attribute)",
         "CSR subject has a multi-valued RDN (OU=Eng+O=Acme); put each attribute in an RDN of its own",
-        "CSR subject attribute SERIALNUMBER is not a string; use a UTF8String (or a PrintableString)");
+        "CSR subject attribute SERIALNUMBER is not a text string; use a UTF8String (or a PrintableString)",
+        "CSR subject attribute O is not a text string; use a UTF8String (or a PrintableString)");
     for (int i = 0; i < subjects.size(); i++) {
       Csr csr = new CsrBuilder().subject(subjects.get(i)).sign(ec);
 

@@ -1,6 +1,7 @@
 package org.estfleet.server.http;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
@@ -20,6 +21,9 @@ import javax.net.ssl.SSLContext;
 import javax.net.ssl.SSLEngine;
 import javax.net.ssl.SSLHandshakeException;
 import org.bouncycastle.asn1.x509.KeyUsage;
+import org.bouncycastle.tls.AlertDescription;
+import org.bouncycastle.tls.TlsFatalAlert;
+import org.bouncycastle.tls.TlsFatalAlertReceived;
 import org.eclipse.jetty.io.ssl.SslHandshakeListener;
 import org.estfleet.pki.TestClock;
 import org.estfleet.pki.TestPki;
@@ -104,5 +108,14 @@ class HandshakeFailuresTest {
     assertEquals("5 more TLS handshakes failed in the minute from 2026-12-06T12:00:00Z (not logged one by one)",
         log.get(HandshakeFailures.PER_MINUTE));
     assertEquals(log.get(0), log.get(HandshakeFailures.PER_MINUTE + 1));
+  }
+
+  @Test
+  void anInternalErrorThisServerRaised_isAWarning_oneAClientSent_isNot() {
+    assertTrue(HandshakeFailures.raisedInternalError(new SSLHandshakeException("failed")
+        .initCause(new TlsFatalAlert(AlertDescription.internal_error))));
+    assertFalse(HandshakeFailures.raisedInternalError(new SSLHandshakeException("failed")
+        .initCause(new TlsFatalAlertReceived(AlertDescription.internal_error))));
+    assertFalse(HandshakeFailures.raisedInternalError(new TlsFatalAlert(AlertDescription.protocol_version)));
   }
 }
