@@ -11,6 +11,7 @@ import java.security.cert.CertificateException;
 import java.security.cert.CertificateFactory;
 import java.security.cert.X509Certificate;
 import java.time.Instant;
+import java.util.ArrayList;
 import java.util.HexFormat;
 import java.util.List;
 import java.util.Optional;
@@ -113,10 +114,11 @@ public final class Certificates {
    * allows; any other value a UTF8String or PrintableString as it came, and an IA5String,
    * TeletexString, BMPString or VisibleString (not, or no longer, for new certificates) as a
    * UTF8String. Values that are not such strings ({@link #isDirectoryText}), and multi-valued
-   * RDNs, are left as they are. Two names that differ only in how a CSR encoded their strings are equal after this.
+   * RDNs, are left as they are. Two names that differ only in how a CSR encoded their strings
+   * are equal after this.
    */
   public static X500Name canonicalName(X500Name name) {
-    List<RDN> canonical = new java.util.ArrayList<>();
+    List<RDN> canonical = new ArrayList<>();
     for (RDN rdn : name.getRDNs()) {
       if (rdn.size() == 0) {
         continue;

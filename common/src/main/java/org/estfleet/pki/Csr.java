@@ -169,14 +169,7 @@ public final class Csr {
    */
   private static void checkRdn(RDN rdn) {
     for (AttributeTypeAndValue attribute : rdn.getTypesAndValues()) {
-      if (attribute.getValue() instanceof ASN1String string) {
-        try {
-          string.getString();
-        } catch (RuntimeException e) {
-          throw new Refused("CSR subject attribute " + attributeName(attribute.getType()) + " is not a valid "
-              + attribute.getValue().getClass().getSimpleName().replaceFirst("^(DER|DL|ASN1)", ""), e);
-        }
-      }
+      checkDecodes(attribute.getValue(), "CSR subject attribute " + attributeName(attribute.getType()));
     }
   }
 
@@ -188,12 +181,19 @@ public final class Csr {
 
   /** The challengePassword's value (one: Bouncy Castle refuses more), decodable if a string. */
   private static void checkChallengePassword(ASN1Encodable[] values) {
-    if (values.length == 1 && values[0] instanceof ASN1String string) {
+    if (values.length == 1) {
+      checkDecodes(values[0], "CSR's challengePassword");
+    }
+  }
+
+  /** A string value's text decodes (a UTF8String of invalid bytes does not); other values pass. */
+  private static void checkDecodes(ASN1Encodable value, String what) {
+    if (value instanceof ASN1String string) {
       try {
         string.getString();
       } catch (RuntimeException e) {
-        throw new Refused("CSR's challengePassword is not a valid "
-            + values[0].getClass().getSimpleName().replaceFirst("^(DER|DL|ASN1)", ""), e);
+        throw new Refused(what + " is not a valid " + value.getClass().getSimpleName().replaceFirst("^(DER|DL|ASN1)", ""),
+            e);
       }
     }
   }
