@@ -38,6 +38,7 @@ import org.estfleet.server.audit.AuditLog;
 import org.estfleet.server.auth.AuthThrottle;
 import org.estfleet.server.auth.EnrollmentThrottle;
 import org.estfleet.server.auth.Authenticator;
+import org.estfleet.server.auth.IssuanceLookup;
 import org.estfleet.server.auth.BootstrapTokens;
 import org.estfleet.server.ca.CaMaterial;
 import org.estfleet.server.ca.CaReloader;
@@ -295,7 +296,8 @@ public final class ServerRuntime implements AutoCloseable {
       // Tokens are checked by the upstream; certificates against the CA certificates the
       // gateway mirrors, with issuance records checked upstream when the gateway vouches.
       Authenticator authenticator = new Authenticator(mirror::anchors, manufacturerCas,
-          (serial, deviceId) -> Optional.of(Role.DEVICE), null, config.reenroll().gracePeriod(),
+          (serial, deviceId) -> Optional.of(new IssuanceLookup.Issuance(Role.DEVICE, null)), null,
+          config.reenroll().gracePeriod(),
           config.reenroll().gatewayHoldLimit(), clock);
       // The upstream applies its profiles; here only what every profile requires (a CN, a
       // signature that verifies, an acceptable key) is checked, with any subjectAltName type.

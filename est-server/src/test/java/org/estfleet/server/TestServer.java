@@ -199,6 +199,14 @@ public final class TestServer implements AutoCloseable {
     }
   }
 
+  /** A new one-time token for a device's enrollment under {@code label}, valid for a day. */
+  public String tokenFor(String deviceId, String label) {
+    try (Database database = Database.open(dataDir.resolve("estfleet.db"))) {
+      return new BootstrapTokens(new TokenRecords(database), clock, new SecureRandom())
+          .create(deviceId, Duration.ofDays(1), Role.DEVICE, label).secret();
+    }
+  }
+
   /** New one-time tokens for many devices, valid for a day: one database connection for all. */
   public java.util.Map<String, String> tokens(java.util.List<String> deviceIds) {
     java.util.Map<String, String> tokens = new java.util.LinkedHashMap<>();
@@ -215,7 +223,7 @@ public final class TestServer implements AutoCloseable {
   public String gatewayToken(String gatewayId) {
     try (Database database = Database.open(dataDir.resolve("estfleet.db"))) {
       return new BootstrapTokens(new TokenRecords(database), clock, new SecureRandom())
-          .create(gatewayId, Duration.ofDays(1), Role.GATEWAY).secret();
+          .create(gatewayId, Duration.ofDays(1), Role.GATEWAY, "").secret();
     }
   }
 

@@ -11,6 +11,7 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.attribute.PosixFilePermissions;
 import java.security.cert.X509Certificate;
+import java.time.Duration;
 import java.util.List;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
@@ -18,6 +19,7 @@ import org.estfleet.agent.store.AgentConfig;
 import org.estfleet.agent.store.StateDir;
 import org.estfleet.agent.store.StateLock;
 import org.estfleet.json.Json;
+import org.estfleet.pki.Certificates;
 import org.estfleet.pki.Pem;
 import org.estfleet.pki.TestPki;
 import org.estfleet.server.TestServer;
@@ -87,6 +89,34 @@ class CommandLineTest {
     assertEquals(0, run.exit(), run.err());
     assertEquals("CN=SN-42", Pem.readCertificates(dir.resolve("agent/cert.pem")).get(0).getSubjectX500Principal().getName());
     assertTrue(Files.readString(dir.resolve("agent/agent.json")).contains(certificate.toString()));
+  }
+
+  @Test
+  void enrollUnderALabel_needsATokenForIt_andRenewsUnderIt() throws Exception {
+    TestServer.patchConfig(server.dataDir(), "{\"labels\": {\"factory\": {\"lifetime\": \"2h\"}}}");
+    server.restart();
+    Path state = dir.resolve("agent");
+    String[] enroll = {"enroll", "--state", state.toString(), "--server", server.baseUri().toString(), "--trust", trust,
+        "--label", "factory", "--token", null};
+
+    enroll[enroll.length - 1] = "device-1:" + server.token("device-1");
+    AgentFixture.Run unlabelledToken = AgentFixture.cli(enroll);
+    enroll[enroll.length - 1] = "device-1:" + server.tokenFor("device-1", "factory");
+    AgentFixture.Run labelledToken = AgentFixture.cli(enroll);
+    AgentFixture.Run renewed = AgentFixture.cli("renew", "--state", state.toString(), "--force");
+
+    assertEquals(1, unlabelledToken.exit(), unlabelledToken.err());
+    assertTrue(unlabelledToken.err().contains("403")
+        && unlabelledToken.err().contains("enrolls only without a label"), unlabelledToken.err());
+    assertEquals(0, labelledToken.exit(), labelledToken.err());
+    assertEquals(0, renewed.exit(), renewed.err());
+    assertTrue(renewed.out().startsWith("renewed: serial "), renewed.out());
+    X509Certificate certificate = Pem.readCertificates(state.resolve("cert.pem")).get(0);
+    assertEquals("factory", server.ledger(l -> l.find(Certificates.serialHex(certificate))).orElseThrow().label());
+    assertEquals(2, server.ledger(l -> l.byDevice("device-1")).size());
+    assertTrue(certificate.getNotAfter().toInstant().isBefore(server.clock().instant().plus(Duration.ofHours(2)))
+        && certificate.getNotAfter().toInstant().isAfter(server.clock().instant().plus(Duration.ofMinutes(110))),
+        "the label's lifetime: " + certificate.getNotAfter());
   }
 
   @Test

@@ -84,18 +84,19 @@ public final class Authenticator {
         if (record.isEmpty()) {
           return Optional.empty();
         }
-        holder = new Holder(record.get().deviceId(), record.get().role());
+        holder = new Holder(record.get().deviceId(),
+            new IssuanceLookup.Issuance(record.get().role(), record.get().label()));
         if (found.size() >= REMEMBERED_ISSUANCES) {
           found.clear();
         }
         found.put(serial, holder);
       }
-      return holder.identity().equals(identity) ? Optional.of(holder.role()) : Optional.empty();
+      return holder.identity().equals(identity) ? Optional.of(holder.issuance()) : Optional.empty();
     };
   }
 
-  /** To whom, in which role, a certificate was issued. */
-  private record Holder(String identity, Role role) {}
+  /** To whom, in which role and under which label, a certificate was issued. */
+  private record Holder(String identity, IssuanceLookup.Issuance issuance) {}
 
   /** How a token enrollment is recorded in the ledger ({@code auth_detail}): which token. */
   public static String tokenDetail(long tokenId) {
@@ -166,10 +167,12 @@ public final class Authenticator {
       String deviceId = basic.get().userId();
       if (tokens == null) {
         // A gateway: the upstream checks the token when the request is forwarded.
-        return new AuthenticatedClient(deviceId, AuthMethod.TOKEN, "token (checked upstream)", null, null, Role.DEVICE);
+        return new AuthenticatedClient(deviceId, AuthMethod.TOKEN, "token (checked upstream)", null, null, Role.DEVICE,
+            null);
       }
       BootstrapTokens.CheckedToken token = tokens.check(deviceId, basic.get().password());
-      return new AuthenticatedClient(deviceId, AuthMethod.TOKEN, tokenDetail(token.id()), token.id(), null, token.role());
+      return new AuthenticatedClient(deviceId, AuthMethod.TOKEN, tokenDetail(token.id()), token.id(), null, token.role(),
+          token.label());
     }
     if (credentials.clientChain().isEmpty()) {
       throw EstException.unauthorized(
@@ -193,7 +196,7 @@ public final class Authenticator {
         "the device certificate " + Certificates.describe(leaf) + " has neither a CN nor a URI subjectAltName"));
     return new AuthenticatedClient(identity, AuthMethod.IDEVID,
         "idevid serial " + Certificates.serialHex(leaf) + " from '" + leaf.getIssuerX500Principal().getName() + "'",
-        null, leaf, Role.DEVICE);
+        null, leaf, Role.DEVICE, null);
   }
 
   /**
@@ -256,13 +259,13 @@ public final class Authenticator {
     }
     String serial = Certificates.serialHex(leaf);
     String identity = Certificates.commonName(leaf.getSubjectX500Principal()).orElse(null);
-    Optional<Role> role = identity == null ? Optional.empty() : issuance.roleOf(serial, identity);
-    if (role.isEmpty()) {
+    Optional<IssuanceLookup.Issuance> issued = identity == null ? Optional.empty() : issuance.find(serial, identity);
+    if (issued.isEmpty()) {
       throw EstException.unauthorized("client certificate serial " + serial
           + " is not in this server's issuance records");
     }
     return new AuthenticatedClient(identity, AuthMethod.CERTIFICATE, "certificate serial " + serial, null, leaf,
-        role.get());
+        issued.get().role(), issued.get().label());
   }
 
   private static boolean hasExtendedKeyUsage(X509Certificate certificate, KeyPurposeId purpose) {

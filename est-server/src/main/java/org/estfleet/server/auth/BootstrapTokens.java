@@ -12,6 +12,7 @@ import java.util.List;
 import java.util.Optional;
 import java.util.regex.Pattern;
 import org.estfleet.est.EstException;
+import org.estfleet.est.EstPath;
 import org.estfleet.server.store.Role;
 import org.estfleet.server.store.TokenRecords;
 
@@ -38,16 +39,23 @@ public final class BootstrapTokens {
     this.random = random;
   }
 
-  /** A token just created; the secret exists nowhere else. */
-  public record NewToken(long id, String deviceId, String secret, Instant expiresAt, Role role) {
+  /**
+   * A token just created; the secret exists nowhere else.
+   *
+   * @param label the EST label it enrolls under, {@code ""} for requests without one
+   */
+  public record NewToken(long id, String deviceId, String secret, Instant expiresAt, Role role, String label) {
     @Override
     public String toString() {
       return "NewToken[#" + id + " for " + role.column() + " " + deviceId + ", expires " + expiresAt + "]";
     }
   }
 
-  /** A token that checked out: which one, and whom it enrolls (a device or a gateway). */
-  public record CheckedToken(long id, Role role) {}
+  /**
+   * A token that checked out: which one, whom it enrolls (a device or a gateway), and under which
+   * EST label ({@code ""}: requests without one; null: any, a token made before tokens had labels).
+   */
+  public record CheckedToken(long id, Role role, String label) {}
 
   /**
    * Checks that a device id can be used in a token and as a certificate's CN.
@@ -62,26 +70,34 @@ public final class BootstrapTokens {
     return deviceId;
   }
 
-  /** Creates a token for a device, valid for {@code ttl}. */
+  /** Creates a token for a device's requests without a label, valid for {@code ttl}. */
   public NewToken create(String deviceId, Duration ttl) {
-    return create(deviceId, ttl, Role.DEVICE);
+    return create(deviceId, ttl, Role.DEVICE, "");
   }
 
   /**
-   * Creates a token valid for {@code ttl}; with {@link Role#GATEWAY} it enrolls a gateway, whose
-   * certificate lets it forward requests for devices.
+   * Creates a token valid for {@code ttl} under EST label {@code label} ({@code ""}: requests
+   * without one); with {@link Role#GATEWAY} it enrolls a gateway, whose certificate lets it
+   * forward requests for devices, and gateways enroll without a label.
    */
-  public NewToken create(String deviceId, Duration ttl, Role role) {
-    return createAll(List.of(deviceId), ttl, role).get(0);
+  public NewToken create(String deviceId, Duration ttl, Role role, String label) {
+    return createAll(List.of(deviceId), ttl, role, label).get(0);
   }
 
   /**
-   * Creates a token for each device, all stored in one transaction: every device id is checked
-   * before anything is stored, and either all the tokens are stored or none.
+   * Creates a token for each device, all under {@code label}, all stored in one transaction:
+   * every device id is checked before anything is stored, and either all the tokens are stored or
+   * none.
    */
-  public List<NewToken> createAll(List<String> deviceIds, Duration ttl, Role role) {
+  public List<NewToken> createAll(List<String> deviceIds, Duration ttl, Role role, String label) {
     if (role == Role.SERVER) {
       throw new IllegalArgumentException("tokens enroll devices and gateways, not servers");
+    }
+    if (!label.isEmpty()) {
+      EstPath.checkLabel(label);
+      if (role == Role.GATEWAY) {
+        throw new IllegalArgumentException("gateways enroll without a label, not with '" + label + "'");
+      }
     }
     deviceIds.forEach(BootstrapTokens::checkDeviceId);
     if (ttl.isNegative() || ttl.isZero()) {
@@ -98,10 +114,10 @@ public final class BootstrapTokens {
     }
     Instant now = clock.instant();
     Instant expiresAt = now.plus(ttl);
-    List<Long> ids = records.insertAll(deviceIds, hashes, now, expiresAt, role);
+    List<Long> ids = records.insertAll(deviceIds, hashes, now, expiresAt, role, label);
     List<NewToken> tokens = new java.util.ArrayList<>(deviceIds.size());
     for (int i = 0; i < deviceIds.size(); i++) {
-      tokens.add(new NewToken(ids.get(i), deviceIds.get(i), secrets.get(i), expiresAt, role));
+      tokens.add(new NewToken(ids.get(i), deviceIds.get(i), secrets.get(i), expiresAt, role, label));
     }
     return tokens;
   }
@@ -124,7 +140,7 @@ public final class BootstrapTokens {
       throw EstException.unauthorized("the enrollment token for '" + deviceId + "' expired at "
           + match.expiresAt() + "; ask for a new one");
     }
-    return new CheckedToken(match.id(), match.role());
+    return new CheckedToken(match.id(), match.role(), match.label());
   }
 
   /**
@@ -134,7 +150,7 @@ public final class BootstrapTokens {
   public Optional<CheckedToken> used(String deviceId, String secret) {
     TokenRecords.TokenRecord match = match(deviceId, secret);
     return match == null || match.usedAt() == null ? Optional.empty()
-        : Optional.of(new CheckedToken(match.id(), match.role()));
+        : Optional.of(new CheckedToken(match.id(), match.role(), match.label()));
   }
 
   /** The device's token that {@code secret} is, or null. */

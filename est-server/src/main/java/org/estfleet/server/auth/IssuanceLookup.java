@@ -11,8 +11,17 @@ import org.estfleet.server.store.Role;
 @FunctionalInterface
 public interface IssuanceLookup {
   /**
-   * The role of the holder of certificate {@code serial} issued to {@code identity}; empty when
-   * there is no such record.
+   * What the records say of a certificate.
+   *
+   * @param role its holder's role
+   * @param label the EST label it was issued under, {@code ""} for none; null where not known (a
+   *     gateway, whose upstream checks it)
    */
-  Optional<Role> roleOf(String serial, String identity);
+  record Issuance(Role role, String label) {}
+
+  /**
+   * The record of certificate {@code serial} issued to {@code identity}; empty when there is no
+   * such record.
+   */
+  Optional<Issuance> find(String serial, String identity);
 }

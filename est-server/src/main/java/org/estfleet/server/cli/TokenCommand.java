@@ -6,7 +6,9 @@ import java.time.Clock;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.TreeSet;
 import java.util.concurrent.Callable;
+import org.estfleet.est.EstPath;
 import org.estfleet.server.auth.BootstrapTokens;
 import org.estfleet.server.config.ConfigException;
 import org.estfleet.server.config.DataDir;
@@ -49,6 +51,11 @@ final class TokenCommand implements Callable<Integer> {
       description = "A token that enrolls a gateway (registration authority) with the id --device, not a device.")
   boolean gateway;
 
+  @Option(names = "--label", paramLabel = "LABEL",
+      description = "The EST label the device enrolls under, one of the server's labels; the token is refused "
+          + "(403) under any other (default: requests without a label).")
+  String label;
+
   /** Tokens stored per transaction by --count. */
   private static final int BATCH = 10_000;
 
@@ -67,6 +74,7 @@ final class TokenCommand implements Callable<Integer> {
       throw new ConfigException(data + " is a gateway; tokens are made on its upstream CA ("
           + dataDir.config().gateway().upstream() + "), which checks them");
     }
+    String enrollsUnder = checkLabel(dataDir.config());
     Duration lifetime = ttl == null ? dataDir.config().bootstrap().tokenTtl() : ttl;
     if (count != null && (count < 1 || count > 1_000_000)) {
       throw new ParameterException(spec.commandLine(), "--count: must be between 1 and 1000000");
@@ -92,7 +100,7 @@ final class TokenCommand implements Callable<Integer> {
             for (int i = made + 1; i <= Math.min(count, made + BATCH); i++) {
               batch.add(device + "-" + i);
             }
-            for (BootstrapTokens.NewToken token : tokens.createAll(batch, lifetime, role)) {
+            for (BootstrapTokens.NewToken token : tokens.createAll(batch, lifetime, role, enrollsUnder)) {
               spec.commandLine().getOut().println(token.deviceId() + ":" + token.secret());
             }
             made += batch.size();
@@ -105,17 +113,39 @@ final class TokenCommand implements Callable<Integer> {
         }
         spec.commandLine().getOut().flush();
         spec.commandLine().getErr().println(count + " tokens for " + device + "-1 to " + device + "-" + count
-            + ", each for its device, one line ID:TOKEN each; they expire " + Clock.systemUTC().instant().plus(lifetime));
+            + ", each for its device, one line ID:TOKEN each, enrolling " + where(enrollsUnder) + "; they expire "
+            + Clock.systemUTC().instant().plus(lifetime));
         return EstServerCommand.EXIT_OK;
       }
-      BootstrapTokens.NewToken token = tokens.create(device, lifetime, role);
+      BootstrapTokens.NewToken token = tokens.create(device, lifetime, role, enrollsUnder);
       spec.commandLine().getOut().println(token.secret());
       spec.commandLine().getErr().println(gateway
           ? "token #" + token.id() + " for gateway " + device + " expires " + token.expiresAt()
               + "; on the gateway: est-server init --gateway --token " + device + ":<token> ..."
           : "token #" + token.id() + " for device " + device + " expires " + token.expiresAt()
-              + "; the device enrolls with HTTP Basic " + device + ":<token>");
+              + "; the device enrolls " + where(enrollsUnder) + " with HTTP Basic " + device + ":<token>");
     }
     return EstServerCommand.EXIT_OK;
+  }
+
+  /** The label the tokens are for: {@code --label}, which the server must have, or none. */
+  private String checkLabel(ServerConfig config) {
+    if (label == null) {
+      return "";
+    }
+    if (gateway) {
+      throw new ParameterException(spec.commandLine(), "--label: gateways enroll without a label");
+    }
+    if (!config.labels().containsKey(label)) {
+      throw new ParameterException(spec.commandLine(), "--label: this server has no label '" + label + "' ("
+          + (config.labels().isEmpty() ? "it has none" : "it has " + String.join(", ", new TreeSet<>(config.labels().keySet())))
+          + "); add it to the settings' labels first");
+    }
+    return label;
+  }
+
+  private static String where(String label) {
+    return label.isEmpty() ? "without a label (" + EstPath.PREFIX + ")"
+        : "under label '" + label + "' (" + EstPath.PREFIX + label + "/)";
   }
 }

@@ -297,7 +297,7 @@ public final class EstService {
           throw e;
         }
         client = new AuthenticatedClient(basic.get().userId(), AuthMethod.TOKEN,
-            Authenticator.tokenDetail(retried.tokenId()), retried.tokenId(), null, retried.role());
+            Authenticator.tokenDetail(retried.tokenId()), retried.tokenId(), null, retried.role(), label);
       }
       if (client.role() == Role.GATEWAY) {
         if (gateway != null) {
@@ -311,6 +311,9 @@ public final class EstService {
         }
         policy = gatewayPolicy;
       }
+      // A token is for the label it was made for, a certificate for the one it was issued under:
+      // a device does not choose a more permissive profile than the one it was given.
+      client.checkLabel(label);
       policy.csrPolicy().check(csr);
       boolean linked = client.role() != Role.GATEWAY
           && checkLinking(label, csr, credentials, forwarding.orElse(null), gateway == null ? null : gateway.deviceId());

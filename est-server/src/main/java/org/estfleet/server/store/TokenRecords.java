@@ -10,7 +10,8 @@ import java.util.List;
 public final class TokenRecords {
   /** The look-up of a device's tokens at each token enrollment, held to an index by QueryPlanTest. */
   static final String BY_DEVICE =
-      "SELECT id, device_id, token_sha256, created_at, expires_at, used_at, role FROM bootstrap_token WHERE device_id = ?";
+      "SELECT id, device_id, token_sha256, created_at, expires_at, used_at, role, label FROM bootstrap_token "
+          + "WHERE device_id = ?";
 
   private final Database database;
 
@@ -22,9 +23,11 @@ public final class TokenRecords {
    * A stored token.
    *
    * @param usedAt when it was consumed, or null
+   * @param label the EST label it enrolls under, {@code ""} for requests without one; null for a
+   *     token made before tokens had labels (migration V11), usable under any
    */
   public record TokenRecord(long id, String deviceId, byte[] sha256, Instant createdAt, Instant expiresAt, Instant usedAt,
-      Role role) {
+      Role role, String label) {
     public TokenRecord {
       sha256 = sha256.clone();
     }
@@ -35,30 +38,28 @@ public final class TokenRecords {
     }
   }
 
-  /** Stores a new token's hash and returns its id. */
-  public long insert(String deviceId, byte[] sha256, Instant createdAt, Instant expiresAt, Role role) {
-    return insertAll(List.of(deviceId), List.of(sha256), createdAt, expiresAt, role).get(0);
-  }
-
   /**
    * Stores new tokens' hashes, {@code sha256s[i]} for {@code deviceIds[i]}, all in one
-   * transaction (all or none), and returns their ids in the same order.
+   * transaction (all or none), all for {@code label} ({@code ""}: without one), and returns their
+   * ids in the same order.
    */
   public List<Long> insertAll(List<String> deviceIds, List<byte[]> sha256s, Instant createdAt, Instant expiresAt,
-      Role role) {
+      Role role, String label) {
+    java.util.Objects.requireNonNull(label, "label");
     if (deviceIds.size() != sha256s.size()) {
       throw new IllegalArgumentException(deviceIds.size() + " device ids for " + sha256s.size() + " hashes");
     }
     return database.inTransaction(connection -> {
       List<Long> ids = new java.util.ArrayList<>(deviceIds.size());
       try (PreparedStatement insert = connection.prepareStatement("INSERT INTO bootstrap_token "
-          + "(device_id, token_sha256, created_at, expires_at, role) VALUES (?, ?, ?, ?, ?) RETURNING id")) {
+          + "(device_id, token_sha256, created_at, expires_at, role, label) VALUES (?, ?, ?, ?, ?, ?) RETURNING id")) {
         for (int i = 0; i < deviceIds.size(); i++) {
           insert.setString(1, deviceIds.get(i));
           insert.setBytes(2, sha256s.get(i));
           insert.setLong(3, createdAt.toEpochMilli());
           insert.setLong(4, expiresAt.toEpochMilli());
           insert.setString(5, role.column());
+          insert.setString(6, label);
           try (ResultSet inserted = insert.executeQuery()) {
             inserted.next();
             ids.add(inserted.getLong(1));
@@ -86,7 +87,8 @@ public final class TokenRecords {
                 Instant.ofEpochMilli(rows.getLong(4)),
                 Instant.ofEpochMilli(rows.getLong(5)),
                 unused ? null : Instant.ofEpochMilli(usedAt),
-                Role.of(rows.getString(7))));
+                Role.of(rows.getString(7)),
+                rows.getString(8)));
           }
         }
         return tokens;

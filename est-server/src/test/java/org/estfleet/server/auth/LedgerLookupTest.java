@@ -43,19 +43,19 @@ class LedgerLookupTest {
   void aRecordFound_isTheHoldersOnly_everyTime() {
     ledger.record(record("0a", "gateway-1", Role.GATEWAY));
 
-    assertEquals(Optional.of(Role.GATEWAY), lookup.roleOf("0a", "gateway-1"));
-    assertEquals(Optional.empty(), lookup.roleOf("0a", "device-1"));
-    assertEquals(Optional.of(Role.GATEWAY), lookup.roleOf("0a", "gateway-1"));
-    assertEquals(Optional.empty(), lookup.roleOf("0a", "device-1"));
+    assertEquals(Optional.of(Role.GATEWAY), lookup.find("0a", "gateway-1").map(IssuanceLookup.Issuance::role));
+    assertEquals(Optional.empty(), lookup.find("0a", "device-1").map(IssuanceLookup.Issuance::role));
+    assertEquals(Optional.of(Role.GATEWAY), lookup.find("0a", "gateway-1").map(IssuanceLookup.Issuance::role));
+    assertEquals(Optional.empty(), lookup.find("0a", "device-1").map(IssuanceLookup.Issuance::role));
   }
 
   @Test
   void aSerialNotFound_isFoundOnceRecorded() {
-    assertEquals(Optional.empty(), lookup.roleOf("0b", "device-2"));
+    assertEquals(Optional.empty(), lookup.find("0b", "device-2").map(IssuanceLookup.Issuance::role));
 
     ledger.record(record("0b", "device-2", Role.DEVICE));
 
-    assertEquals(Optional.of(Role.DEVICE), lookup.roleOf("0b", "device-2"));
+    assertEquals(Optional.of(Role.DEVICE), lookup.find("0b", "device-2").map(IssuanceLookup.Issuance::role));
   }
 
   @Test
@@ -65,11 +65,12 @@ class LedgerLookupTest {
     database.inTransaction(connection -> {
       try (PreparedStatement insert = connection.prepareStatement("INSERT INTO issued_certificate (serial, device_id, "
           + "subject, label, not_before, not_after, issued_at, auth_method, auth_detail, public_key_sha256, "
-          + "certificate_pem, role) VALUES (?, ?, 'CN=x', '', 0, 1, 0, 'token', 'token #1', 'key', 'pem', ?)")) {
+          + "certificate_pem, role) VALUES (?, ?, 'CN=x', ?, 0, 1, 0, 'token', 'token #1', 'key', 'pem', ?)")) {
         for (int i = 0; i < records; i++) {
           insert.setString(1, Integer.toHexString(0x1000 + i));
           insert.setString(2, "device-" + i);
-          insert.setString(3, (i % 2 == 0 ? Role.DEVICE : Role.GATEWAY).column());
+          insert.setString(3, i % 3 == 0 ? "factory" : "");
+          insert.setString(4, (i % 2 == 0 ? Role.DEVICE : Role.GATEWAY).column());
           insert.executeUpdate();
         }
       }
@@ -78,8 +79,9 @@ class LedgerLookupTest {
     for (int round = 0; round < 2; round++) {
       for (int i = 0; i < records; i++) {
         String serial = Integer.toHexString(0x1000 + i);
-        assertEquals(Optional.of(i % 2 == 0 ? Role.DEVICE : Role.GATEWAY), lookup.roleOf(serial, "device-" + i));
-        assertEquals(Optional.empty(), lookup.roleOf(serial, "device-" + (i + 1)));
+        assertEquals(Optional.of(new IssuanceLookup.Issuance(i % 2 == 0 ? Role.DEVICE : Role.GATEWAY,
+            i % 3 == 0 ? "factory" : "")), lookup.find(serial, "device-" + i));
+        assertEquals(Optional.empty(), lookup.find(serial, "device-" + (i + 1)));
       }
     }
   }

@@ -101,6 +101,40 @@ class CommandLineTest {
   }
 
   @Test
+  void tokenLabel_isStoredWithTheToken_andMustBeOneOfTheServersLabels() throws Exception {
+    Path data = dir.resolve("data");
+    run("init", "--data", data.toString());
+    Path settings = data.resolve("server.json");
+    Files.writeString(settings, Files.readString(settings)
+        .replace("\"labels\": {}", "\"labels\": {\"factory\": {}, \"field\": {}}"));
+
+    Run labelled = run("token", "--data", data.toString(), "--device", "device-1", "--label", "factory");
+    Run batch = run("token", "--data", data.toString(), "--device", "line", "--count", "2", "--label", "field");
+    Run plain = run("token", "--data", data.toString(), "--device", "device-2");
+    Run unknown = run("token", "--data", data.toString(), "--device", "device-3", "--label", "lab");
+    Run gateway = run("token", "--data", data.toString(), "--device", "gw-1", "--gateway", "--label", "factory");
+
+    assertEquals(0, labelled.exit(), labelled.err());
+    assertTrue(labelled.err().contains("the device enrolls under label 'factory' (/.well-known/est/factory/)"),
+        labelled.err());
+    assertEquals(0, batch.exit(), batch.err());
+    assertTrue(batch.err().contains("enrolling under label 'field'"), batch.err());
+    assertTrue(plain.err().contains("the device enrolls without a label (/.well-known/est/)"), plain.err());
+    assertEquals(2, unknown.exit());
+    assertTrue(unknown.err().contains("--label: this server has no label 'lab' (it has factory, field)"), unknown.err());
+    assertEquals(2, gateway.exit());
+    assertTrue(gateway.err().contains("--label: gateways enroll without a label"), gateway.err());
+    try (Database database = Database.openExisting(data.resolve("estfleet.db"))) {
+      TokenRecords tokens = new TokenRecords(database);
+      assertEquals("factory", tokens.byDevice("device-1").get(0).label());
+      assertEquals("field", tokens.byDevice("line-2").get(0).label());
+      assertEquals("", tokens.byDevice("device-2").get(0).label());
+      assertEquals(List.of(), tokens.byDevice("device-3"), "nothing stored");
+      assertEquals(List.of(), tokens.byDevice("gw-1"), "nothing stored");
+    }
+  }
+
+  @Test
   void tokenCount_printsIdTokenLinesForABatchOfDevices() {
     Path data = dir.resolve("data");
     run("init", "--data", data.toString());

@@ -568,6 +568,37 @@ class GatewayTest {
     assertEquals(404, unknown.statusCode());
   }
 
+  @Test
+  void labelsThroughTheGateway_theCaHoldsTokensAndCertificatesToTheirLabels() throws Exception {
+    gateway.close();
+    ca.close();
+    TestServer.patchConfig(ca.dataDir(), "{\"labels\": {\"factory\": {\"lifetime\": \"2h\"}}}");
+    ca.restart();
+    TestServer.patchConfig(gateway.dataDir(), "{\"gateway\": {\"labels\": [\"factory\"]}}");
+    gateway.restart();
+    EstTestClient device = EstTestClient.anonymous(gateway);
+    KeyPair keys = keys();
+    String token = ca.tokenFor("device-1", "factory");
+
+    HttpResponse<byte[]> unlabelled = device.enroll("simpleenroll", csr("device-1", keys), "device-1", token);
+    HttpResponse<byte[]> labelled = device.enroll("factory/simpleenroll", csr("device-1", keys), "device-1", token);
+    X509Certificate first = issued(labelled);
+    EstTestClient holder = EstTestClient.withCertificate(gateway, keys.getPrivate(), List.of(first));
+    HttpResponse<byte[]> renewUnlabelled = holder.enroll("simplereenroll", csr("device-1", keys()), null, null);
+    HttpResponse<byte[]> renewLabelled = holder.enroll("factory/simplereenroll", csr("device-1", keys()), null, null);
+
+    assertEquals(403, unlabelled.statusCode(), text(unlabelled));
+    assertTrue(text(unlabelled).startsWith("upstream CA refused: the enrollment token for 'device-1' enrolls only "
+        + "under label 'factory'"), text(unlabelled));
+    assertEquals(403, renewUnlabelled.statusCode(), text(renewUnlabelled));
+    assertTrue(text(renewUnlabelled).contains("was issued under label 'factory'"), text(renewUnlabelled));
+    X509Certificate renewed = issued(renewLabelled);
+    assertEquals(List.of("factory", "factory"),
+        ca.ledger(ledger -> ledger.byDevice("device-1")).stream().map(IssuanceRecord::label).toList());
+    assertTrue(renewed.getNotAfter().toInstant().isBefore(ca.clock().instant().plus(Duration.ofHours(2))),
+        "the label's lifetime: " + renewed.getNotAfter());
+  }
+
   private static boolean cached(TestServer gateway, String name) {
     try (Database database = Database.open(gateway.dataDir().resolve("estfleet.db"))) {
       return new UpstreamCache(database).get(name).isPresent();

@@ -106,7 +106,8 @@ class CaCertsAndCsrAttrsTest {
   void labelledEnrollment_usesTheLabelsProfile() throws Exception {
     Csr csr = new CsrBuilder().commonName("device-1").sign(KeyAlgorithm.EC_P256.generate(TestPki.RANDOM));
 
-    X509Certificate certificate = EstTestClient.issued(client.enroll("factory/simpleenroll", csr, "device-1", server.token("device-1")));
+    X509Certificate certificate = EstTestClient.issued(
+        client.enroll("factory/simpleenroll", csr, "device-1", server.tokenFor("device-1", "factory")));
 
     Duration lifetime = Duration.between(server.clock().instant(), certificate.getNotAfter().toInstant());
     assertTrue(lifetime.compareTo(Duration.ofDays(1)) <= 0 && lifetime.compareTo(Duration.ofHours(23)) > 0, lifetime.toString());

@@ -680,7 +680,7 @@ class EnrollTest {
         .sign(KeyAlgorithm.RSA_2048.generate(TestPki.RANDOM)), "device-rsa", server.token("device-rsa")));
     HttpResponse<byte[]> ecForRsaOnly = client.post("/.well-known/est/rsa-only/simpleenroll",
         Base64Body.encode(csr("device-2").der()), "Content-Type", EstMediaType.PKCS10, "Authorization",
-        EstTestClient.basic("device-2", server.token("device-2")));
+        EstTestClient.basic("device-2", server.tokenFor("device-2", "rsa-only")));
 
     // KeyUsage bits: digitalSignature 0, keyEncipherment 2, keyAgreement 4 (RFC 5480 3: EC, no encipherment).
     assertEquals(List.of(true, false, false, false, true, false, false, false, false), booleans(ec.getKeyUsage()));

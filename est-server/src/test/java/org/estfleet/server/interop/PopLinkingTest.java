@@ -160,7 +160,7 @@ class PopLinkingTest {
 
   @Test
   void simpleEnrollPoP_onTls12_tokenEnrollThenCertificateReenroll() throws Exception {
-    String token = server.token("pop-device");
+    String token = server.tokenFor("pop-device", "linked");
     KeyPair keys = KeyAlgorithm.EC_P256.generate(TestPki.RANDOM);
 
     X509Certificate issued = single(builder("linked", "TLSv1.2").build().simpleEnrollPoP(false,
@@ -178,7 +178,7 @@ class PopLinkingTest {
 
   @Test
   void unlinkedCsr_400_wrongBinding_403_tokenKeptForTheLinkedRetry() throws Exception {
-    String token = server.token("pop-device");
+    String token = server.tokenFor("pop-device", "linked");
     HttpAuth auth = new HttpAuth("estfleet", "pop-device", token.toCharArray());
     KeyPair keys = KeyAlgorithm.EC_P256.generate(TestPki.RANDOM);
     ESTService service = builder("linked", "TLSv1.2").build();
@@ -201,7 +201,7 @@ class PopLinkingTest {
 
   @Test
   void linkedLabelOverTls13_400SaysToUseTls12() throws Exception {
-    String token = server.token("pop-device");
+    String token = server.tokenFor("pop-device", "linked");
     KeyPair keys = KeyAlgorithm.EC_P256.generate(TestPki.RANDOM);
     PKCS10CertificationRequest csr = withChallengePassword("pop-device", keys, "AAECAwQFBgcICQoL");
 
@@ -214,7 +214,7 @@ class PopLinkingTest {
 
   @Test
   void labelWithoutLinking_ignoresTheChallengePassword() throws Exception {
-    String token = server.token("plain-device");
+    String token = server.tokenFor("plain-device", "factory");
     KeyPair keys = KeyAlgorithm.EC_P256.generate(TestPki.RANDOM);
     PKCS10CertificationRequest csr = withChallengePassword("plain-device", keys, "not-a-binding");
 
@@ -240,7 +240,7 @@ class PopLinkingTest {
         "{\"gateway\": {\"labels\": [\"linked\"]}}")) {
       awaitCsrattrsCopy(gateway);
       KeyPair keys = KeyAlgorithm.EC_P256.generate(TestPki.RANDOM);
-      HttpAuth auth = new HttpAuth("estfleet", "pop-device", server.token("pop-device").toCharArray());
+      HttpAuth auth = new HttpAuth("estfleet", "pop-device", server.tokenFor("pop-device", "linked").toCharArray());
       ESTService viaGateway = builder(gateway, "linked", "TLSv1.2", null).build();
 
       ESTException unlinked = assertThrows(ESTException.class,
@@ -274,9 +274,9 @@ class PopLinkingTest {
 
       ESTException refused = assertThrows(ESTException.class, () -> viaGateway.simpleEnroll(false,
           request("device-a", unlinkedKeys).build(signer(unlinkedKeys)),
-          new HttpAuth("estfleet", "device-a", server.token("device-a").toCharArray())));
+          new HttpAuth("estfleet", "device-a", server.tokenFor("device-a", "linked").toCharArray())));
       X509Certificate issued = single(viaGateway.simpleEnrollPoP(false, request("device-b", linkedKeys),
-          signer(linkedKeys), new HttpAuth("estfleet", "device-b", server.token("device-b").toCharArray())));
+          signer(linkedKeys), new HttpAuth("estfleet", "device-b", server.tokenFor("device-b", "linked").toCharArray())));
 
       assertEquals(400, refused.getStatusCode());
       assertTrue(body(refused).contains("forwarded it without having checked"), body(refused));

@@ -97,7 +97,7 @@ class ContainerFleetTest {
     try (Database database = Database.open(caDir.resolve("estfleet.db"))) {
       BootstrapTokens factory = new BootstrapTokens(new TokenRecords(database), Clock.systemUTC(), new SecureRandom());
       for (String gateway : GATEWAYS) {
-        gatewayTokens.put(gateway, factory.create(gateway, Duration.ofHours(1), Role.GATEWAY).secret());
+        gatewayTokens.put(gateway, factory.create(gateway, Duration.ofHours(1), Role.GATEWAY, "").secret());
       }
       for (String id : ids) {
         tokens.put(id, factory.create(id, Duration.ofHours(1)).secret());

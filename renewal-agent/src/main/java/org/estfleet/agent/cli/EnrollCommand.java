@@ -91,7 +91,9 @@ final class EnrollCommand implements Callable<Integer> {
   @Option(names = "--key-type", paramLabel = "TYPE", description = "ec-p256 (default), ec-p384, rsa-2048 or rsa-3072.")
   KeyAlgorithm keyType = KeyAlgorithm.EC_P256;
 
-  @Option(names = "--label", paramLabel = "LABEL", description = "The EST label to use (default: none).")
+  @Option(names = "--label", paramLabel = "LABEL",
+      description = "The EST label to enroll and renew under (default: none); a token must be made for it "
+          + "(est-server token --label).")
   String label = "";
 
   @Option(names = "--pop-linking", description = "Always link CSRs to their TLS connection (RFC 7030 3.5; TLS 1.2). "
