@@ -122,6 +122,7 @@ final class EnrollHandler extends EstHandler {
           + (contentType == null ? "missing" : "'" + contentType + "'")
           + "; send the CSR as application/pkcs10 (base64 of the DER)");
     }
+    checkTransferCodings(request);
     String encoding = request.getHeaders().get(HttpHeader.CONTENT_ENCODING);
     if (encoding != null && !encoding.isBlank() && !encoding.trim().equalsIgnoreCase("identity")) {
       // RFC 9110 section 8.4: a content coding the server does not apply is refused with 415.
@@ -132,6 +133,23 @@ final class EnrollHandler extends EstHandler {
       return Base64Body.decode(body);
     } catch (IllegalArgumentException e) {
       throw EstException.badRequest(e.getMessage(), e);
+    }
+  }
+
+  /**
+   * RFC 9112 section 6.1: a transfer coding the server does not understand is refused with 501.
+   * HTTP takes {@code chunked} off the body; any other (a {@code gzip, chunked} body) would reach
+   * the base64 decoder still coded.
+   */
+  private static void checkTransferCodings(Request request) throws EstException {
+    for (String codings : request.getHeaders().getValuesList(HttpHeader.TRANSFER_ENCODING)) {
+      for (String coding : codings.split(",")) {
+        String name = coding.split(";", 2)[0].trim();
+        if (!name.isEmpty() && !name.equalsIgnoreCase("chunked")) {
+          throw EstException.notImplemented("Transfer-Encoding '" + name + "' is not supported; send the CSR "
+              + "with a Content-Length or chunked only");
+        }
+      }
     }
   }
 

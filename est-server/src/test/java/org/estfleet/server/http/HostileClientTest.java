@@ -279,6 +279,33 @@ class HostileClientTest {
   }
 
   @Test
+  void aTransferCodingBesidesChunked_501_tokenNotConsumed() throws Exception {
+    String token = server.token("device-1");
+    byte[] body = Base64Body.encode(csr("device-1").der());
+    String answer;
+    try (SSLSocket socket = (SSLSocket) EstTestClient.trustingOnly(server.rootCertificate()).getSocketFactory()
+        .createSocket(InetAddress.getLoopbackAddress(), server.port())) {
+      socket.setSoTimeout(20_000);
+      OutputStream out = socket.getOutputStream();
+      // The body is chunked as declared, and not gzip-coded: were the coding ignored, it would issue.
+      out.write(("POST /.well-known/est/simpleenroll HTTP/1.1\r\nHost: localhost\r\nContent-Type: "
+          + EstMediaType.PKCS10 + "\r\nAuthorization: " + EstTestClient.basic("device-1", token)
+          + "\r\nConnection: close\r\nTransfer-Encoding: gzip, chunked\r\n\r\n"
+          + Integer.toHexString(body.length) + "\r\n").getBytes(StandardCharsets.US_ASCII));
+      out.write(body);
+      out.write("\r\n0\r\n\r\n".getBytes(StandardCharsets.US_ASCII));
+      out.flush();
+      answer = new String(socket.getInputStream().readAllBytes(), StandardCharsets.US_ASCII);
+    }
+
+    assertTrue(answer.startsWith("HTTP/1.1 501 "), answer);
+    assertTrue(answer.endsWith("\r\n\r\nTransfer-Encoding 'gzip' is not supported; send the CSR with a Content-Length "
+        + "or chunked only\n"), answer);
+    assertEquals(0, server.ledger(ledger -> ledger.byDevice("device-1")).size());
+    issued(client.enroll("simpleenroll", csr("device-1"), "device-1", token));
+  }
+
+  @Test
   void truncatedBody_connectionDropped_tokenNotConsumedAndNothingStored() throws Exception {
     String token = server.token("device-1");
     byte[] body = Base64Body.encode(csr("device-1").der());
