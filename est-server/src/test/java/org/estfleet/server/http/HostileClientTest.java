@@ -279,6 +279,28 @@ class HostileClientTest {
   }
 
   @Test
+  void pathsHttpRefuses_400WithTheReason() throws Exception {
+    assertEquals("400 Bad Request: malformed percent-encoding in the request target\n",
+        rawGet("/.well-known/est/%zz/cacerts"));
+    assertEquals("400 Bad Request: Illegal character in path\n", rawGet("/.well-known/est/%00/cacerts"));
+    assertEquals("400 Bad Request: Ambiguous URI empty segment\n", rawGet("/.well-known/est//cacerts"));
+    assertEquals("400 Bad Request: Bad UTF-8 encoding\n", rawGet("/.well-known/est/%C3/cacerts"));
+  }
+
+  /** The body of the answer to {@code GET path}, sent as is on a TLS connection; the status must be 400. */
+  private String rawGet(String path) throws Exception {
+    try (SSLSocket socket = (SSLSocket) EstTestClient.trustingOnly(server.rootCertificate()).getSocketFactory()
+        .createSocket(InetAddress.getLoopbackAddress(), server.port())) {
+      socket.setSoTimeout(20_000);
+      socket.getOutputStream().write(("GET " + path + " HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n")
+          .getBytes(StandardCharsets.US_ASCII));
+      String answer = new String(socket.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
+      assertTrue(answer.startsWith("HTTP/1.1 400 Bad Request\r\n") && answer.contains("\r\n\r\n"), answer);
+      return answer.substring(answer.indexOf("\r\n\r\n") + 4);
+    }
+  }
+
+  @Test
   void aTransferCodingBesidesChunked_501_tokenNotConsumed() throws Exception {
     String token = server.token("device-1");
     byte[] body = Base64Body.encode(csr("device-1").der());
