@@ -202,7 +202,7 @@ public final class ServerRuntime implements AutoCloseable {
               .map(record -> Pem.readCertificates(record.certificatePem(), "ledger serial " + record.serial()).get(0)),
           (deviceId, secret, publicKeySha256, label) -> tokens.used(deviceId, secret).flatMap(token -> ledger
               .findRetry(deviceId, publicKeySha256, Authenticator.tokenDetail(token.id()), label, clock.instant())
-              .map(record -> new EstService.TokenRetry(token.id(), token.role(),
+              .map(record -> new EstService.TokenRetry(token.id(), token.role(), token.label(),
                   Pem.readCertificates(record.certificatePem(), "ledger serial " + record.serial()).get(0)))),
           StoredAnswers.none(), throttles(config, clock), audit,
           config.tls().provider() == ServerConfig.TlsProvider.BCJSSE);

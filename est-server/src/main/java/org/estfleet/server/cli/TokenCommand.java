@@ -130,7 +130,7 @@ final class TokenCommand implements Callable<Integer> {
 
   /** The label the tokens are for: {@code --label}, which the server must have, or none. */
   private String checkLabel(ServerConfig config) {
-    if (label == null) {
+    if (label == null || label.isEmpty()) {
       return "";
     }
     if (gateway) {

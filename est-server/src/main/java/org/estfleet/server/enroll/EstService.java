@@ -100,8 +100,12 @@ public final class EstService {
     }
   }
 
-  /** A certificate issued with a one-time token, found for a retry of the request that used it. */
-  public record TokenRetry(long tokenId, Role role, X509Certificate certificate) {}
+  /**
+   * A certificate issued with a one-time token, found for a retry of the request that used it.
+   *
+   * @param label the token's label (null: a token made before tokens had labels)
+   */
+  public record TokenRetry(long tokenId, Role role, String label, X509Certificate certificate) {}
 
   /** The certificates issued with tokens, for the retries of first enrollments whose answer was lost. */
   @FunctionalInterface
@@ -297,7 +301,7 @@ public final class EstService {
           throw e;
         }
         client = new AuthenticatedClient(basic.get().userId(), AuthMethod.TOKEN,
-            Authenticator.tokenDetail(retried.tokenId()), retried.tokenId(), null, retried.role(), label);
+            Authenticator.tokenDetail(retried.tokenId()), retried.tokenId(), null, retried.role(), retried.label());
       }
       if (client.role() == Role.GATEWAY) {
         if (gateway != null) {

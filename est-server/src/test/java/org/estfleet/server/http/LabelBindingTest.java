@@ -63,6 +63,9 @@ class LabelBindingTest {
         + "/.well-known/est/factory/; this request has no label\n", text(elsewhere));
     assertEquals(200, there.statusCode(), text(there));
     assertLives(Duration.ofHours(1), issued(there));
+    // The request sent again (its answer lost) gets the certificate issued for it, under its label.
+    HttpResponse<byte[]> retried = enroll(anonymous, "factory", "simpleenroll", csr, "device-1", token);
+    assertEquals(issued(there), issued(retried));
   }
 
   @Test
@@ -97,6 +100,7 @@ class LabelBindingTest {
     assertEquals("certificate serial " + serial + " was issued under label 'factory', at /.well-known/est/factory/, "
         + "and enrolls or renews only there; this request has no label\n", text(reenrollElsewhere));
     assertEquals(403, enrollElsewhere.statusCode(), text(enrollElsewhere));
+    assertEquals(text(reenrollElsewhere), text(enrollElsewhere));
     assertEquals(200, reenrollThere.statusCode(), text(reenrollThere));
     X509Certificate renewed = issued(reenrollThere);
     assertLives(Duration.ofHours(1), renewed);
