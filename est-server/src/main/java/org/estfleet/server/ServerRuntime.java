@@ -39,6 +39,7 @@ import org.estfleet.server.auth.AuthThrottle;
 import org.estfleet.server.auth.EnrollmentThrottle;
 import org.estfleet.server.auth.Authenticator;
 import org.estfleet.server.auth.IssuanceLookup;
+import org.estfleet.server.auth.RevocationList;
 import org.estfleet.server.auth.BootstrapTokens;
 import org.estfleet.server.ca.CaMaterial;
 import org.estfleet.server.ca.CaReloader;
@@ -56,6 +57,7 @@ import org.estfleet.server.enroll.LabelPolicy;
 import org.estfleet.server.http.EstServer;
 import org.estfleet.server.store.Database;
 import org.estfleet.server.store.IssuedCertificates;
+import org.estfleet.server.store.Revocations;
 import org.estfleet.server.store.TokenRecords;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -193,8 +195,9 @@ public final class ServerRuntime implements AutoCloseable {
       }
       LocalCa localCa = new LocalCa(files::ca, profiles, CertificateProfile.of(config.gatewayProfile()), ledger, clock,
           random);
+      RevocationList revocations = new RevocationList(new Revocations(database), clock);
       Authenticator authenticator = new Authenticator(() -> files.ca().certificates(), manufacturerCas,
-          Authenticator.ledgerLookup(ledger), tokens, config.reenroll().gracePeriod(),
+          Authenticator.ledgerLookup(ledger, revocations), tokens, config.reenroll().gracePeriod(),
           config.reenroll().gatewayHoldLimit(), clock);
       EstService service = new EstService(decorator.apply(localCa), authenticator, policies,
           LabelPolicy.of(config.gatewayProfile()),

@@ -75,7 +75,7 @@ public final class Authenticator {
    * requests on a kept-alive connection, all made with one certificate, read the ledger once. A
    * serial not found is asked again next time.
    */
-  public static IssuanceLookup ledgerLookup(IssuedCertificates ledger) {
+  public static IssuanceLookup ledgerLookup(IssuedCertificates ledger, RevocationList revocations) {
     Map<String, Holder> found = new ConcurrentHashMap<>();
     return (serial, identity) -> {
       Holder holder = found.get(serial);
@@ -91,7 +91,15 @@ public final class Authenticator {
         }
         found.put(serial, holder);
       }
-      return holder.identity().equals(identity) ? Optional.of(holder.issuance()) : Optional.empty();
+      if (!holder.identity().equals(identity)) {
+        return Optional.empty();
+      }
+      // Revocations are not remembered with the record: they come after it.
+      IssuanceLookup.Issuance issuance = holder.issuance();
+      return Optional.of(revocations.find(serial)
+          .map(revoked -> new IssuanceLookup.Issuance(issuance.role(), issuance.label(),
+              "was revoked at " + revoked.revokedAt() + " (" + revoked.reason() + ")"))
+          .orElse(issuance));
     };
   }
 
@@ -263,6 +271,10 @@ public final class Authenticator {
     if (issued.isEmpty()) {
       throw EstException.unauthorized("client certificate serial " + serial
           + " is not in this server's issuance records");
+    }
+    if (issued.get().revoked() != null) {
+      throw EstException.unauthorized("client certificate serial " + serial + " " + issued.get().revoked()
+          + "; it authenticates nothing here any more: enroll again with a new token");
     }
     return new AuthenticatedClient(identity, AuthMethod.CERTIFICATE, "certificate serial " + serial, null, leaf,
         issued.get().role(), issued.get().label());

@@ -16,8 +16,14 @@ public interface IssuanceLookup {
    * @param role its holder's role
    * @param label the EST label it was issued under, {@code ""} for none; null where not known (a
    *     gateway, whose upstream checks it)
+   * @param revoked why and when it was revoked ({@code est-server revoke}), or null
    */
-  record Issuance(Role role, String label) {}
+  record Issuance(Role role, String label, String revoked) {
+    /** Not revoked. */
+    public Issuance(Role role, String label) {
+      this(role, label, null);
+    }
+  }
 
   /**
    * The record of certificate {@code serial} issued to {@code identity}; empty when there is no

@@ -21,7 +21,7 @@ import picocli.CommandLine.Spec;
     versionProvider = VersionProvider.class,
     description = "EST (RFC 7030) server for device fleets: CA mode with its own issuing CA.",
     subcommands = {InitCommand.class, ServeCommand.class, TokenCommand.class, RolloverCommand.class,
-        RetireRootCommand.class})
+        RetireRootCommand.class, RevokeCommand.class})
 public final class EstServerCommand implements Callable<Integer> {
   static final int EXIT_OK = 0;
   static final int EXIT_FAILURE = 1;

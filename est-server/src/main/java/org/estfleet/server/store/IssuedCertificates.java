@@ -24,8 +24,10 @@ public final class IssuedCertificates {
   static final String BY_SERIAL = "SELECT " + COLUMNS + " FROM issued_certificate WHERE serial = ?";
   static final String BY_REQUEST =
       "SELECT " + COLUMNS + " FROM issued_certificate WHERE forwarded_by = ? AND request_id = ?";
+  /** A revoked certificate is not the answer to a retry (V12). */
   private static final String RETRY_WHERE =
-      "WHERE device_id = ? AND public_key_sha256 = ? AND auth_detail = ? AND label = ? AND not_after > ?";
+      "WHERE device_id = ? AND public_key_sha256 = ? AND auth_detail = ? AND label = ? AND not_after > ? "
+          + "AND serial NOT IN (SELECT serial FROM revoked_certificate)";
   /** {@link #findRetry}'s query: it must search the retry index on both its first columns (V4). */
   static final String RETRY_QUERY = "SELECT " + COLUMNS + " FROM issued_certificate " + RETRY_WHERE
       + " ORDER BY issued_at DESC LIMIT 1";
@@ -153,13 +155,15 @@ public final class IssuedCertificates {
 
   /** The record of a serial number (lower-case hex), if this server issued it. */
   public Optional<IssuanceRecord> find(String serial) {
-    return database.read(connection -> {
-      try (PreparedStatement select = connection.prepareStatement(BY_SERIAL)) {
-        select.setString(1, serial);
-        List<IssuanceRecord> records = readAll(select);
-        return records.stream().findFirst();
-      }
-    });
+    return database.read(connection -> find(connection, serial));
+  }
+
+  /** As {@link #find(String)}, in a transaction of the caller's. */
+  static Optional<IssuanceRecord> find(Connection connection, String serial) throws SQLException {
+    try (PreparedStatement select = connection.prepareStatement(BY_SERIAL)) {
+      select.setString(1, serial);
+      return readAll(select).stream().findFirst();
+    }
   }
 
   /** The certificate issued for a gateway's request, if it was recorded. */

@@ -6,9 +6,11 @@ import java.nio.file.Path;
 import java.sql.PreparedStatement;
 import java.time.Instant;
 import java.util.Optional;
+import org.estfleet.pki.TestClock;
 import org.estfleet.server.store.Database;
 import org.estfleet.server.store.IssuanceRecord;
 import org.estfleet.server.store.IssuedCertificates;
+import org.estfleet.server.store.Revocations;
 import org.estfleet.server.store.Role;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
@@ -23,6 +25,7 @@ class LedgerLookupTest {
   private static final Instant NOW = Instant.parse("2026-12-05T06:00:00Z");
 
   @TempDir Path dir;
+  private final TestClock clock = new TestClock(NOW);
   private Database database;
   private IssuedCertificates ledger;
   private IssuanceLookup lookup;
@@ -31,7 +34,7 @@ class LedgerLookupTest {
   void open() {
     database = Database.open(dir.resolve("estfleet.db"));
     ledger = new IssuedCertificates(database);
-    lookup = Authenticator.ledgerLookup(ledger);
+    lookup = Authenticator.ledgerLookup(ledger, new RevocationList(new Revocations(database), clock));
   }
 
   @AfterEach
@@ -47,6 +50,21 @@ class LedgerLookupTest {
     assertEquals(Optional.empty(), lookup.find("0a", "device-1").map(IssuanceLookup.Issuance::role));
     assertEquals(Optional.of(Role.GATEWAY), lookup.find("0a", "gateway-1").map(IssuanceLookup.Issuance::role));
     assertEquals(Optional.empty(), lookup.find("0a", "device-1").map(IssuanceLookup.Issuance::role));
+  }
+
+  @Test
+  void aRevocation_isToldOfARecordRememberedBefore_onceTheListIsRead() {
+    ledger.record(record("0c", "device-3", Role.DEVICE));
+    assertEquals(Optional.of(new IssuanceLookup.Issuance(Role.DEVICE, "")), lookup.find("0c", "device-3"));
+
+    new Revocations(database).revoke(java.util.List.of("0c"), NOW, "stolen");
+    Optional<IssuanceLookup.Issuance> beforeTheListIsRead = lookup.find("0c", "device-3");
+    clock.advance(RevocationList.REFRESH);
+    Optional<IssuanceLookup.Issuance> after = lookup.find("0c", "device-3");
+
+    assertEquals(Optional.of(new IssuanceLookup.Issuance(Role.DEVICE, "")), beforeTheListIsRead);
+    assertEquals("was revoked at " + NOW + " (stolen)", after.orElseThrow().revoked());
+    assertEquals(Optional.empty(), lookup.find("0c", "device-4"), "the holder only, as ever");
   }
 
   @Test

@@ -27,12 +27,15 @@ import org.estfleet.pki.KeyAlgorithm;
 import org.estfleet.pki.Pem;
 import org.estfleet.pki.TestPki;
 import org.estfleet.server.AdvertisedIssuers;
+import org.estfleet.server.Cli;
 import org.estfleet.server.EstTestClient;
 import org.estfleet.server.TestServer;
+import org.estfleet.server.auth.RevocationList;
 import org.estfleet.server.ca.CaRollover;
 import org.estfleet.server.config.DataDir;
 import org.estfleet.server.store.Database;
 import org.estfleet.server.store.IssuanceRecord;
+import org.estfleet.server.store.PendingEnrollment;
 import org.estfleet.server.store.Role;
 import org.estfleet.server.store.UpstreamCache;
 import org.estfleet.testing.Await;
@@ -597,6 +600,25 @@ class GatewayTest {
         ca.ledger(ledger -> ledger.byDevice("device-1")).stream().map(IssuanceRecord::label).toList());
     assertTrue(renewed.getNotAfter().toInstant().isBefore(ca.clock().instant().plus(Duration.ofHours(2))),
         "the label's lifetime: " + renewed.getNotAfter());
+  }
+
+  @Test
+  void aRevokedGateway_isRefusedForwarding_andKeepsTheDevicesRequestsQueued() throws Exception {
+    Cli.Run revoked = Cli.run("revoke", "--data", ca.dataDir().toString(),
+        "--device", "gateway-1", "--reason", "gateway stolen");
+    ca.clock().advance(RevocationList.REFRESH);
+    KeyPair keys = keys();
+
+    HttpResponse<byte[]> held = EstTestClient.anonymous(gateway)
+        .enroll("simpleenroll", csr("device-1", keys), "device-1", ca.token("device-1"));
+
+    assertEquals(0, revoked.exit(), revoked.err());
+    assertEquals(202, held.statusCode(), text(held));
+    PendingEnrollment request = gateway.queue(queue -> queue.find("device-1",
+        Certificates.publicKeyFingerprint(keys.getPublic()), "")).orElseThrow();
+    assertTrue(request.lastError().contains("was revoked at ") && request.lastError().contains("(gateway stolen)"),
+        request.lastError());
+    assertEquals(0, ca.ledger(ledger -> ledger.byDevice("device-1")).size());
   }
 
   private static boolean cached(TestServer gateway, String name) {

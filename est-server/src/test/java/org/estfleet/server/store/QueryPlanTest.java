@@ -22,10 +22,16 @@ class QueryPlanTest {
 
   @Test
   void aClientAskingAgain_isFoundByDeviceAndKey_notByReadingTheDevicesHistory() {
-    assertEquals(List.of("SEARCH issued_certificate USING INDEX issued_certificate_retry "
-        + "(device_id=? AND public_key_sha256=?)"), plan(IssuedCertificates.RETRY_QUERY));
-    assertEquals(List.of("SEARCH issued_certificate USING INDEX issued_certificate_retry "
-        + "(device_id=? AND public_key_sha256=?)"), plan(IssuedCertificates.RETRY_EXISTS));
+    // A candidate's revocation is one probe of the revocations' primary key, not a scan of them.
+    List<String> plan = List.of("SEARCH issued_certificate USING INDEX issued_certificate_retry "
+        + "(device_id=? AND public_key_sha256=?)", "USING INDEX sqlite_autoindex_revoked_certificate_1 FOR IN-OPERATOR");
+    assertEquals(plan, plan(IssuedCertificates.RETRY_QUERY));
+    assertEquals(plan, plan(IssuedCertificates.RETRY_EXISTS));
+  }
+
+  @Test
+  void aRunningServer_readsOnlyTheNewRevocations() {
+    assertEquals(List.of("SEARCH revoked_certificate USING INTEGER PRIMARY KEY (rowid>?)"), plan(Revocations.SINCE));
   }
 
   @Test

@@ -1,0 +1,123 @@
+package org.estfleet.server.cli;
+
+import java.io.PrintWriter;
+import java.math.BigInteger;
+import java.nio.file.Path;
+import java.time.Clock;
+import java.time.Instant;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.Callable;
+import org.estfleet.pki.Certificates;
+import org.estfleet.server.auth.BootstrapTokens;
+import org.estfleet.server.auth.RevocationList;
+import org.estfleet.server.config.ConfigException;
+import org.estfleet.server.config.DataDir;
+import org.estfleet.server.config.ServerConfig;
+import org.estfleet.server.store.Database;
+import org.estfleet.server.store.Revocations;
+import picocli.CommandLine.ArgGroup;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Model.CommandSpec;
+import picocli.CommandLine.Option;
+import picocli.CommandLine.ParameterException;
+import picocli.CommandLine.Spec;
+
+/**
+ * {@code est-server revoke}: certificates that must not renew any more (a device stolen, its key
+ * leaked). Safe to run while the server runs, which takes it up within {@link RevocationList#REFRESH}.
+ */
+@Command(name = "revoke", mixinStandardHelpOptions = true,
+    description = {"Revoke certificates this CA issued: they no longer authenticate to it (re-enrollment, "
+        + "enrollment with a certificate, a gateway's forwarding) and are not sent again as a retry's answer.",
+        "This server publishes no CRL or OCSP: a revoked certificate ends when it expires, without renewal.",
+        "A running 'serve' takes it up within 2 seconds."})
+final class RevokeCommand implements Callable<Integer> {
+  @Spec
+  CommandSpec spec;
+
+  @Option(names = "--data", required = true, paramLabel = "DIR", description = "The CA's data directory.")
+  Path data;
+
+  @ArgGroup(multiplicity = "1")
+  Which which;
+
+  static final class Which {
+    @Option(names = "--serial", required = true, paramLabel = "HEX",
+        description = "A certificate's serial number in hex (colons and case do not matter); repeatable.")
+    List<String> serials;
+
+    @Option(names = "--device", required = true, paramLabel = "ID",
+        description = "Every certificate of device ID that has not expired, and its unused tokens: it can enroll "
+            + "again only with a token made after this.")
+    String device;
+  }
+
+  @Option(names = "--reason", paramLabel = "TEXT", defaultValue = "revoked by an operator",
+      description = "Why, recorded and told to the device when it tries to renew (default: ${DEFAULT-VALUE}).")
+  String reason;
+
+  @Override
+  public Integer call() throws Exception {
+    if (reason.isBlank() || reason.length() > 200 || reason.chars().anyMatch(Character::isISOControl)) {
+      throw new ParameterException(spec.commandLine(), "--reason: 1-200 characters on one line");
+    }
+    List<String> serials = new ArrayList<>();
+    if (which.serials != null) {
+      for (String serial : which.serials) {
+        serials.add(serial(serial));
+      }
+    } else {
+      try {
+        BootstrapTokens.checkDeviceId(which.device);
+      } catch (IllegalArgumentException e) {
+        throw new ParameterException(spec.commandLine(), "--device: " + e.getMessage());
+      }
+    }
+    DataDir dataDir = DataDir.open(data);
+    if (dataDir.config().mode() == ServerConfig.Mode.GATEWAY) {
+      throw new ConfigException(data + " is a gateway; certificates are revoked on their CA ("
+          + dataDir.config().gateway().upstream() + "), which checks them");
+    }
+    Instant now = Clock.systemUTC().instant();
+    PrintWriter out = spec.commandLine().getOut();
+    try (Database database = Database.openExisting(dataDir.resolve(dataDir.config().database().file()))) {
+      Revocations revocations = new Revocations(database);
+      List<Revocations.Revoked> revoked;
+      if (which.serials != null) {
+        try {
+          revoked = revocations.revoke(serials, now, reason);
+        } catch (IllegalArgumentException e) {
+          throw new IllegalStateException(e.getMessage() + "; nothing was revoked", e);
+        }
+      } else {
+        Revocations.DeviceRevoked device = revocations.revokeDevice(which.device, now, reason);
+        revoked = device.certificates();
+        out.println(device.certificates().isEmpty()
+            ? "device " + which.device + " has no certificate that has not expired"
+            : "device " + which.device + ":");
+        out.println("  unused tokens ended: " + device.tokensEnded());
+      }
+      for (Revocations.Revoked certificate : revoked) {
+        out.println("  serial " + certificate.certificate().serial() + " of " + certificate.certificate().deviceId()
+            + " (valid until " + certificate.certificate().notAfter() + "): "
+            + (certificate.already() ? "revoked before, at " + certificate.revocation().revokedAt()
+                + " (" + certificate.revocation().reason() + ")" : "revoked"));
+      }
+    }
+    return EstServerCommand.EXIT_OK;
+  }
+
+  /** A serial as the ledger writes it ({@link Certificates#serialHex}). */
+  private String serial(String text) {
+    String hex = text.replace(":", "").trim();
+    try {
+      if (hex.isEmpty() || hex.startsWith("-") || hex.startsWith("+")) {
+        throw new NumberFormatException();
+      }
+      return Certificates.serialHex(new BigInteger(hex, 16));
+    } catch (NumberFormatException e) {
+      throw new ParameterException(spec.commandLine(), "--serial: '" + text + "' is not a hexadecimal serial number");
+    }
+  }
+}

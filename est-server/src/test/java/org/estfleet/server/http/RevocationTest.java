@@ -1,0 +1,165 @@
+package org.estfleet.server.http;
+
+import static org.estfleet.server.EstTestClient.issued;
+import static org.estfleet.server.EstTestClient.text;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import java.net.http.HttpResponse;
+import java.nio.file.Path;
+import java.security.KeyPair;
+import java.security.cert.X509Certificate;
+import java.util.List;
+import org.estfleet.pki.Certificates;
+import org.estfleet.pki.Csr;
+import org.estfleet.pki.CsrBuilder;
+import org.estfleet.pki.KeyAlgorithm;
+import org.estfleet.pki.TestPki;
+import org.estfleet.server.Cli;
+import org.estfleet.server.EstTestClient;
+import org.estfleet.server.TestServer;
+import org.estfleet.server.auth.RevocationList;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/**
+ * {@code est-server revoke} while the server runs, over real TLS: a revoked certificate
+ * authenticates nothing any more and is not sent again; the server takes a revocation up within
+ * {@link RevocationList#REFRESH} of its clock.
+ */
+class RevocationTest {
+  @TempDir
+  Path dir;
+
+  private TestServer server;
+  private EstTestClient anonymous;
+
+  @BeforeEach
+  void start() throws Exception {
+    server = TestServer.start(dir.resolve("server"));
+    anonymous = EstTestClient.anonymous(server);
+  }
+
+  @AfterEach
+  void stop() {
+    server.close();
+  }
+
+  /** A device enrolled with a token: its key and certificate. */
+  private record Device(KeyPair keys, X509Certificate certificate) {
+    EstTestClient client(TestServer server) throws Exception {
+      return EstTestClient.withCertificate(server, keys.getPrivate(), List.of(certificate));
+    }
+  }
+
+  private Device enroll(String deviceId) throws Exception {
+    KeyPair keys = KeyAlgorithm.EC_P256.generate(TestPki.RANDOM);
+    return new Device(keys, issued(anonymous.enroll("simpleenroll", csr(deviceId, keys), deviceId,
+        server.token(deviceId))));
+  }
+
+  private HttpResponse<byte[]> renew(Device device, String operation) throws Exception {
+    String deviceId = Certificates.commonName(device.certificate().getSubjectX500Principal()).orElseThrow();
+    return device.client(server).enroll(operation, csr(deviceId, KeyAlgorithm.EC_P256.generate(TestPki.RANDOM)),
+        null, null);
+  }
+
+  @Test
+  void aSerialRevokedWhileTheServerRuns_authenticatesNothing_otherDevicesRenew() throws Exception {
+    Device stolen = enroll("device-1");
+    Device other = enroll("device-2");
+    assertEquals(200, renew(stolen, "simplereenroll").statusCode(), "renews before");
+    String serial = Certificates.serialHex(stolen.certificate());
+    // As an operator copies it from a certificate dump: upper case, with colons.
+    String typed = String.join(":", serial.toUpperCase().split("(?<=\\G..)"));
+
+    Cli.Run run = Cli.run("revoke", "--data", server.dataDir().toString(), "--serial", typed, "--reason", "stolen");
+    server.clock().advance(RevocationList.REFRESH);
+    HttpResponse<byte[]> reenroll = renew(stolen, "simplereenroll");
+    HttpResponse<byte[]> enroll = renew(stolen, "simpleenroll");
+    Cli.Run again = Cli.run("revoke", "--data", server.dataDir().toString(), "--serial", serial);
+
+    assertEquals(0, run.exit(), run.err());
+    assertTrue(run.out().contains("serial " + serial + " of device-1 (valid until "), run.out());
+    assertTrue(run.out().endsWith("): revoked\n"), run.out());
+    assertEquals(401, reenroll.statusCode(), text(reenroll));
+    assertTrue(text(reenroll).matches("client certificate serial " + serial + " was revoked at \\S+ \\(stolen\\); it "
+        + "authenticates nothing here any more: enroll again with a new token\n"), text(reenroll));
+    assertEquals(401, enroll.statusCode(), text(enroll));
+    assertEquals(200, renew(other, "simplereenroll").statusCode());
+    assertEquals(0, again.exit(), again.err());
+    assertTrue(again.out().contains("revoked before, at ") && again.out().contains("(stolen)"), again.out());
+  }
+
+  @Test
+  void aDeviceRevoked_everyCertificateAndUnusedToken_untilANewToken() throws Exception {
+    Device first = enroll("device-3");
+    X509Certificate second = issued(renew(first, "simplereenroll"));
+    String spare = server.token("device-3");
+    Device other = enroll("device-4");
+
+    Cli.Run run = Cli.run("revoke", "--data", server.dataDir().toString(), "--device", "device-3",
+        "--reason", "decommissioned");
+    server.clock().advance(RevocationList.REFRESH);
+    HttpResponse<byte[]> withSpare = anonymous.enroll("simpleenroll",
+        csr("device-3", KeyAlgorithm.EC_P256.generate(TestPki.RANDOM)), "device-3", spare);
+    HttpResponse<byte[]> withFirst = renew(first, "simplereenroll");
+
+    assertEquals(0, run.exit(), run.err());
+    assertEquals("device device-3:\n  unused tokens ended: 1\n", run.out().lines().limit(2)
+        .map(line -> line + "\n").reduce("", String::concat));
+    assertTrue(run.out().contains("serial " + Certificates.serialHex(first.certificate()) + " of device-3"), run.out());
+    assertTrue(run.out().contains("serial " + Certificates.serialHex(second) + " of device-3"), run.out());
+    assertEquals(401, withSpare.statusCode(), text(withSpare));
+    assertTrue(text(withSpare).contains("expired"), text(withSpare));
+    assertEquals(401, withFirst.statusCode(), text(withFirst));
+    assertEquals(200, renew(other, "simplereenroll").statusCode(), "another device is not touched");
+    enroll("device-3"); // a token made after the revocation
+  }
+
+  @Test
+  void aRevokedCertificate_isNotTheAnswerToItsRequestSentAgain() throws Exception {
+    KeyPair keys = KeyAlgorithm.EC_P256.generate(TestPki.RANDOM);
+    String token = server.token("device-5");
+    X509Certificate issued = issued(anonymous.enroll("simpleenroll", csr("device-5", keys), "device-5", token));
+    HttpResponse<byte[]> beforeRevocation = anonymous.enroll("simpleenroll", csr("device-5", keys), "device-5", token);
+
+    Cli.run("revoke", "--data", server.dataDir().toString(), "--serial", Certificates.serialHex(issued));
+    server.clock().advance(RevocationList.REFRESH);
+    HttpResponse<byte[]> afterRevocation = anonymous.enroll("simpleenroll", csr("device-5", keys), "device-5", token);
+
+    assertEquals(issued, issued(beforeRevocation), "a retry is answered with what was issued for it");
+    assertEquals(401, afterRevocation.statusCode(), text(afterRevocation));
+    assertTrue(text(afterRevocation).contains("already used"), text(afterRevocation));
+  }
+
+  @Test
+  void badRevocations_changeNothing() throws Exception {
+    Device device = enroll("device-6");
+    String data = server.dataDir().toString();
+    String serial = Certificates.serialHex(device.certificate());
+
+    Cli.Run unknown = Cli.run("revoke", "--data", data, "--serial", serial, "--serial", "0abc");
+    Cli.Run notHex = Cli.run("revoke", "--data", data, "--serial", "xyz");
+    Cli.Run both = Cli.run("revoke", "--data", data, "--serial", serial, "--device", "device-6");
+    Cli.Run neither = Cli.run("revoke", "--data", data);
+    Cli.Run twoLines = Cli.run("revoke", "--data", data, "--serial", serial, "--reason", "a\nb");
+    server.clock().advance(RevocationList.REFRESH);
+
+    assertEquals(1, unknown.exit());
+    assertEquals("est-server: no certificate with serial 0abc in this server's ledger; nothing was revoked\n",
+        unknown.err());
+    assertEquals(2, notHex.exit());
+    assertTrue(notHex.err().contains("--serial: 'xyz' is not a hexadecimal serial number"), notHex.err());
+    assertEquals(2, both.exit(), both.err());
+    assertEquals(2, neither.exit(), neither.err());
+    assertEquals(2, twoLines.exit(), twoLines.err());
+    assertEquals(200, renew(device, "simplereenroll").statusCode(), "nothing was revoked");
+  }
+
+  private static Csr csr(String deviceId, KeyPair keys) {
+    return new CsrBuilder().commonName(deviceId).sign(keys);
+  }
+}
