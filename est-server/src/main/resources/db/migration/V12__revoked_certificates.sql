@@ -6,3 +6,11 @@ CREATE TABLE revoked_certificate (
   revoked_at INTEGER NOT NULL,             -- epoch milliseconds
   reason     TEXT    NOT NULL
 );
+
+-- Devices revoked as a whole (`est-server revoke --device`): besides their certificates, their
+-- manufacturer certificates (IDevIDs) no longer enroll; a token made after the revocation does.
+CREATE TABLE revoked_device (
+  device_id  TEXT    NOT NULL PRIMARY KEY,
+  revoked_at INTEGER NOT NULL,
+  reason     TEXT    NOT NULL
+);

@@ -77,30 +77,42 @@ public final class Authenticator {
    */
   public static IssuanceLookup ledgerLookup(IssuedCertificates ledger, RevocationList revocations) {
     Map<String, Holder> found = new ConcurrentHashMap<>();
-    return (serial, identity) -> {
-      Holder holder = found.get(serial);
-      if (holder == null) {
-        Optional<IssuanceRecord> record = ledger.find(serial);
-        if (record.isEmpty()) {
-          return Optional.empty();
-        }
-        holder = new Holder(record.get().deviceId(),
-            new IssuanceLookup.Issuance(record.get().role(), record.get().label()));
-        if (found.size() >= REMEMBERED_ISSUANCES) {
-          found.clear();
-        }
-        found.put(serial, holder);
+    return new IssuanceLookup() {
+      @Override
+      public Optional<Issuance> find(String serial, String identity) {
+        return lookUp(ledger, revocations, found, serial, identity);
       }
-      if (!holder.identity().equals(identity)) {
+
+      @Override
+      public Optional<String> deviceRevoked(String deviceId) {
+        return revocations.findDevice(deviceId).map(RevocationList::describe);
+      }
+    };
+  }
+
+  private static Optional<IssuanceLookup.Issuance> lookUp(IssuedCertificates ledger, RevocationList revocations,
+      Map<String, Holder> found, String serial, String identity) {
+    Holder holder = found.get(serial);
+    if (holder == null) {
+      Optional<IssuanceRecord> record = ledger.find(serial);
+      if (record.isEmpty()) {
         return Optional.empty();
       }
-      // Revocations are not remembered with the record: they come after it.
-      IssuanceLookup.Issuance issuance = holder.issuance();
-      return Optional.of(revocations.find(serial)
-          .map(revoked -> new IssuanceLookup.Issuance(issuance.role(), issuance.label(),
-              "was revoked at " + revoked.revokedAt() + " (" + revoked.reason() + ")"))
-          .orElse(issuance));
-    };
+      holder = new Holder(record.get().deviceId(),
+          new IssuanceLookup.Issuance(record.get().role(), record.get().label()));
+      if (found.size() >= REMEMBERED_ISSUANCES) {
+        found.clear();
+      }
+      found.put(serial, holder);
+    }
+    if (!holder.identity().equals(identity)) {
+      return Optional.empty();
+    }
+    // Revocations are not remembered with the record: they come after it.
+    IssuanceLookup.Issuance issuance = holder.issuance();
+    return Optional.of(revocations.find(serial)
+        .map(revoked -> new IssuanceLookup.Issuance(issuance.role(), issuance.label(), RevocationList.describe(revoked)))
+        .orElse(issuance));
   }
 
   /** To whom, in which role and under which label, a certificate was issued. */
@@ -202,6 +214,11 @@ public final class Authenticator {
     }
     String identity = identityOf(leaf).orElseThrow(() -> EstException.unauthorized(
         "the device certificate " + Certificates.describe(leaf) + " has neither a CN nor a URI subjectAltName"));
+    Optional<String> revoked = issuance.deviceRevoked(identity);
+    if (revoked.isPresent()) {
+      throw EstException.unauthorized("device '" + identity + "' " + revoked.get() + "; its manufacturer certificate "
+          + "enrolls no more here: enroll it with a new token");
+    }
     return new AuthenticatedClient(identity, AuthMethod.IDEVID,
         "idevid serial " + Certificates.serialHex(leaf) + " from '" + leaf.getIssuerX500Principal().getName() + "'",
         null, leaf, Role.DEVICE, null);

@@ -30,4 +30,13 @@ public interface IssuanceLookup {
    * such record.
    */
   Optional<Issuance> find(String serial, String identity);
+
+  /**
+   * Why and when device {@code deviceId} was revoked as a whole ({@code est-server revoke
+   * --device}), if it was: its manufacturer certificate no longer enrolls. None where not known (a
+   * gateway, whose upstream checks it).
+   */
+  default Optional<String> deviceRevoked(String deviceId) {
+    return Optional.empty();
+  }
 }

@@ -179,20 +179,26 @@ public final class LocalCa implements CertificateAuthority {
         }
         case RETRY -> {
           // Recorded before, so found now (by the very look-up the ledger made, after its commit):
-          // the ledger is append-only, and the certificate was valid at now.
-          return issuedBefore(record, now).orElseThrow(() -> new IllegalStateException(
-              "the ledger reported an earlier certificate for " + asking.deviceId() + "'s key and has none"));
+          // the ledger is append-only, and the certificate was valid at now; unless it was revoked
+          // in between.
+          return issuedBefore(record, now).orElseThrow(LocalCa::revokedMeanwhile);
         }
         case DUPLICATE_SERIAL -> LOG.warn("random serial {} already taken; drawing another", serial);
         case DUPLICATE_REQUEST -> {
           // The same forwarded request, raced in by a concurrent retry: the first one's certificate.
-          IssuanceRecord first = ledger.findForwarded(requester.forwardedBy(), requester.requestId()).orElseThrow();
+          IssuanceRecord first = ledger.findForwarded(requester.forwardedBy(), requester.requestId())
+              .orElseThrow(LocalCa::revokedMeanwhile);
           return IssueResult.Issued.earlier(
               Pem.readCertificates(first.certificatePem(), "ledger serial " + first.serial()).get(0));
         }
       }
     }
     throw new IllegalStateException(SERIAL_ATTEMPTS + " random serial numbers collided; is the random source broken?");
+  }
+
+  private static EstException revokedMeanwhile() {
+    return EstException.unauthorized("the certificate issued for this request was revoked (est-server revoke); "
+        + "enroll again with a new token");
   }
 
   /**

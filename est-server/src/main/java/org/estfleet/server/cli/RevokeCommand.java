@@ -28,8 +28,9 @@ import picocli.CommandLine.Spec;
  * leaked). Safe to run while the server runs, which takes it up within {@link RevocationList#REFRESH}.
  */
 @Command(name = "revoke", mixinStandardHelpOptions = true,
-    description = {"Revoke certificates this CA issued: they no longer authenticate to it (re-enrollment, "
-        + "enrollment with a certificate, a gateway's forwarding) and are not sent again as a retry's answer.",
+    description = {"Revoke certificates this CA issued, or a device: revoked certificates no longer authenticate "
+        + "to it (re-enrollment, enrollment with a certificate, a gateway's forwarding) and are not sent again as a "
+        + "retry's answer.",
         "This server publishes no CRL or OCSP: a revoked certificate ends when it expires, without renewal.",
         "A running 'serve' takes it up within 2 seconds."})
 final class RevokeCommand implements Callable<Integer> {
@@ -48,8 +49,8 @@ final class RevokeCommand implements Callable<Integer> {
     List<String> serials;
 
     @Option(names = "--device", required = true, paramLabel = "ID",
-        description = "Every certificate of device ID that has not expired, and its unused tokens: it can enroll "
-            + "again only with a token made after this.")
+        description = "Device ID: every certificate it was issued, its unused tokens and its manufacturer "
+            + "certificate (IDevID); it enrolls again only with a token made after this.")
     String device;
   }
 
@@ -93,10 +94,14 @@ final class RevokeCommand implements Callable<Integer> {
       } else {
         Revocations.DeviceRevoked device = revocations.revokeDevice(which.device, now, reason);
         revoked = device.certificates();
-        out.println(device.certificates().isEmpty()
-            ? "device " + which.device + " has no certificate that has not expired"
-            : "device " + which.device + ":");
+        out.println("device " + which.device + ": " + (!device.already() ? "revoked"
+            : "revoked before, at " + device.device().revokedAt() + " (" + device.device().reason() + ")")
+            + "; its manufacturer certificate enrolls no more, a token made from now on does");
         out.println("  unused tokens ended: " + device.tokensEnded());
+        if (device.certificates().isEmpty() && device.tokensEver() == 0) {
+          spec.commandLine().getErr().println("est-server: warning: this CA issued no certificate and made no token "
+              + "for '" + which.device + "'; check the id (it is revoked all the same)");
+        }
       }
       for (Revocations.Revoked certificate : revoked) {
         out.println("  serial " + certificate.certificate().serial() + " of " + certificate.certificate().deviceId()

@@ -22,8 +22,9 @@ public final class IssuedCertificates {
   static final String CONSUME_TOKEN =
       "UPDATE bootstrap_token SET used_at = ?, used_by_serial = ? WHERE id = ? AND used_at IS NULL";
   static final String BY_SERIAL = "SELECT " + COLUMNS + " FROM issued_certificate WHERE serial = ?";
-  static final String BY_REQUEST =
-      "SELECT " + COLUMNS + " FROM issued_certificate WHERE forwarded_by = ? AND request_id = ?";
+  /** A revoked certificate is not the answer to a gateway's request sent again (V12). */
+  static final String BY_REQUEST = "SELECT " + COLUMNS + " FROM issued_certificate WHERE forwarded_by = ? "
+      + "AND request_id = ? AND serial NOT IN (SELECT serial FROM revoked_certificate)";
   /** A revoked certificate is not the answer to a retry (V12). */
   private static final String RETRY_WHERE =
       "WHERE device_id = ? AND public_key_sha256 = ? AND auth_detail = ? AND label = ? AND not_after > ? "
@@ -166,7 +167,7 @@ public final class IssuedCertificates {
     }
   }
 
-  /** The certificate issued for a gateway's request, if it was recorded. */
+  /** The certificate issued for a gateway's request, if it was recorded and is not revoked. */
   public Optional<IssuanceRecord> findForwarded(String forwardedBy, String requestId) {
     return database.read(connection -> {
       try (PreparedStatement select = connection.prepareStatement(BY_REQUEST)) {

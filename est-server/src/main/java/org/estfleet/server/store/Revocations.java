@@ -10,14 +10,21 @@ import java.util.List;
 import java.util.Optional;
 
 /**
- * Certificates revoked by an operator ({@code est-server revoke}): they no longer authenticate to
- * this server, and are not sent again as a retry's answer. Rows are only added, each with the
- * next row id, so a running server reads the new ones by row id ({@link #since}).
+ * Certificates and devices revoked by an operator ({@code est-server revoke}): revoked
+ * certificates no longer authenticate to this server and are not sent again as a retry's answer;
+ * a revoked device's manufacturer certificate no longer enrolls. Rows are only added, each with
+ * the next row id, so a running server reads the new ones by row id ({@link #since}).
  */
 public final class Revocations {
-  /** What {@link #since} reads every few seconds in a running server: the primary key's range. */
-  static final String SINCE = "SELECT rowid, serial, revoked_at, reason FROM revoked_certificate WHERE rowid > ? "
-      + "ORDER BY rowid";
+  /** What a running server reads every few seconds: the primary key's range. */
+  static final String CERTIFICATES_SINCE =
+      "SELECT rowid, serial, revoked_at, reason FROM revoked_certificate WHERE rowid > ? ORDER BY rowid";
+  static final String DEVICES_SINCE =
+      "SELECT rowid, device_id, revoked_at, reason FROM revoked_device WHERE rowid > ? ORDER BY rowid";
+  private static final String CERTIFICATE =
+      "SELECT rowid, serial, revoked_at, reason FROM revoked_certificate WHERE serial = ?";
+  private static final String DEVICE =
+      "SELECT rowid, device_id, revoked_at, reason FROM revoked_device WHERE device_id = ?";
 
   private final Database database;
 
@@ -25,8 +32,12 @@ public final class Revocations {
     this.database = database;
   }
 
-  /** A revoked certificate; {@code rowId} orders revocations. */
-  public record Revocation(long rowId, String serial, Instant revokedAt, String reason) {}
+  /**
+   * A revocation; {@code rowId} orders those of its kind.
+   *
+   * @param id the certificate's serial, or the device's id
+   */
+  public record Revocation(long rowId, String id, Instant revokedAt, String reason) {}
 
   /** A certificate of the ledger that a revocation named, and whether it was revoked before. */
   public record Revoked(IssuanceRecord certificate, Revocation revocation, boolean already) {}
@@ -49,18 +60,42 @@ public final class Revocations {
   }
 
   /**
-   * Revokes every certificate issued to {@code deviceId} that has not expired at {@code at}, and
-   * makes its unused tokens expire then: the device can enroll again only with a token made after.
+   * What {@link #revokeDevice} did.
    *
-   * @return the certificates, and how many tokens were ended
+   * @param device the device's revocation, made now or earlier ({@code already})
+   * @param certificates its certificates, each with its revocation
+   * @param tokensEnded how many of its unused tokens were made to expire
+   * @param tokensEver how many tokens it was ever given (none: perhaps a mistyped id)
+   */
+  public record DeviceRevoked(Revocation device, boolean already, List<Revoked> certificates, int tokensEnded,
+      int tokensEver) {}
+
+  /**
+   * Revokes device {@code deviceId}: every certificate it was issued (expired ones too: a grace
+   * period, or a gateway's held request, may still let them renew), its unused tokens (they
+   * expire now), and its manufacturer certificate's enrollments. A token made after this
+   * enrolls it again.
    */
   public DeviceRevoked revokeDevice(String deviceId, Instant at, String reason) {
     return database.inTransaction(connection -> {
+      Revocation device = find(connection, DEVICE, deviceId).orElse(null);
+      boolean already = device != null;
+      if (device == null) {
+        try (PreparedStatement insert = connection.prepareStatement(
+            "INSERT INTO revoked_device (device_id, revoked_at, reason) VALUES (?, ?, ?) RETURNING rowid")) {
+          insert.setString(1, deviceId);
+          insert.setLong(2, at.toEpochMilli());
+          insert.setString(3, reason);
+          try (ResultSet row = insert.executeQuery()) {
+            row.next();
+            device = new Revocation(row.getLong(1), deviceId, at, reason);
+          }
+        }
+      }
       List<IssuanceRecord> certificates = new ArrayList<>();
-      try (PreparedStatement select = connection.prepareStatement("SELECT serial FROM issued_certificate "
-          + "WHERE device_id = ? AND not_after > ? ORDER BY issued_at")) {
+      try (PreparedStatement select = connection.prepareStatement(
+          "SELECT serial FROM issued_certificate WHERE device_id = ? ORDER BY issued_at, serial")) {
         select.setString(1, deviceId);
-        select.setLong(2, at.toEpochMilli());
         try (ResultSet rows = select.executeQuery()) {
           while (rows.next()) {
             certificates.add(IssuedCertificates.find(connection, rows.getString(1)).orElseThrow());
@@ -68,31 +103,45 @@ public final class Revocations {
         }
       }
       List<Revoked> revoked = revoke(connection, certificates, at, reason);
-      int tokens;
+      int ended;
       try (PreparedStatement expire = connection.prepareStatement("UPDATE bootstrap_token SET expires_at = ? "
           + "WHERE device_id = ? AND used_at IS NULL AND expires_at > ?")) {
         expire.setLong(1, at.toEpochMilli());
         expire.setString(2, deviceId);
         expire.setLong(3, at.toEpochMilli());
-        tokens = expire.executeUpdate();
+        ended = expire.executeUpdate();
       }
-      return new DeviceRevoked(revoked, tokens);
+      int ever;
+      try (PreparedStatement count = connection.prepareStatement(
+          "SELECT COUNT(*) FROM bootstrap_token WHERE device_id = ?")) {
+        count.setString(1, deviceId);
+        try (ResultSet rows = count.executeQuery()) {
+          rows.next();
+          ever = rows.getInt(1);
+        }
+      }
+      return new DeviceRevoked(device, already, revoked, ended, ever);
     });
   }
 
-  /** What {@link #revokeDevice} did. */
-  public record DeviceRevoked(List<Revoked> certificates, int tokensEnded) {}
+  /** The certificate revocations made after row {@code rowId}, in order. */
+  public List<Revocation> certificatesSince(long rowId) {
+    return since(CERTIFICATES_SINCE, rowId);
+  }
 
-  /** The revocations made after row {@code rowId}, in order. */
-  public List<Revocation> since(long rowId) {
+  /** The device revocations made after row {@code rowId}, in order. */
+  public List<Revocation> devicesSince(long rowId) {
+    return since(DEVICES_SINCE, rowId);
+  }
+
+  private List<Revocation> since(String query, long rowId) {
     return database.read(connection -> {
-      try (PreparedStatement select = connection.prepareStatement(SINCE)) {
+      try (PreparedStatement select = connection.prepareStatement(query)) {
         select.setLong(1, rowId);
         List<Revocation> found = new ArrayList<>();
         try (ResultSet rows = select.executeQuery()) {
           while (rows.next()) {
-            found.add(new Revocation(rows.getLong(1), rows.getString(2), Instant.ofEpochMilli(rows.getLong(3)),
-                rows.getString(4)));
+            found.add(revocation(rows));
           }
         }
         return found;
@@ -104,7 +153,7 @@ public final class Revocations {
       String reason) throws SQLException {
     List<Revoked> revoked = new ArrayList<>();
     for (IssuanceRecord certificate : certificates) {
-      Optional<Revocation> earlier = find(connection, certificate.serial());
+      Optional<Revocation> earlier = find(connection, CERTIFICATE, certificate.serial());
       if (earlier.isPresent()) {
         revoked.add(new Revoked(certificate, earlier.get(), true));
         continue;
@@ -123,16 +172,16 @@ public final class Revocations {
     return revoked;
   }
 
-  private static Optional<Revocation> find(Connection connection, String serial) throws SQLException {
-    try (PreparedStatement select = connection.prepareStatement(
-        "SELECT rowid, serial, revoked_at, reason FROM revoked_certificate WHERE serial = ?")) {
-      select.setString(1, serial);
+  private static Optional<Revocation> find(Connection connection, String query, String id) throws SQLException {
+    try (PreparedStatement select = connection.prepareStatement(query)) {
+      select.setString(1, id);
       try (ResultSet rows = select.executeQuery()) {
-        return rows.next()
-            ? Optional.of(new Revocation(rows.getLong(1), rows.getString(2), Instant.ofEpochMilli(rows.getLong(3)),
-                rows.getString(4)))
-            : Optional.empty();
+        return rows.next() ? Optional.of(revocation(rows)) : Optional.empty();
       }
     }
+  }
+
+  private static Revocation revocation(ResultSet rows) throws SQLException {
+    return new Revocation(rows.getLong(1), rows.getString(2), Instant.ofEpochMilli(rows.getLong(3)), rows.getString(4));
   }
 }

@@ -394,6 +394,13 @@ class GatewayTest {
     assertEquals(first, again);
     assertEquals(400, otherKey.statusCode(), text(otherKey));
     assertEquals(1, ca.ledger(ledger -> ledger.byDevice("device-1")).size());
+
+    // Revoked meanwhile, the certificate is not the answer to the same request sent again.
+    Cli.run("revoke", "--data", ca.dataDir().toString(), "--serial", Certificates.serialHex(first));
+    HttpResponse<byte[]> afterRevocation =
+        asGateway.post("/.well-known/est/simpleenroll", Base64Body.encode(csr.der()), headers);
+    assertEquals(401, afterRevocation.statusCode(), text(afterRevocation));
+    assertEquals(1, ca.ledger(ledger -> ledger.byDevice("device-1")).size());
   }
 
   @Test

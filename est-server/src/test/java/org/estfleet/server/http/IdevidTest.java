@@ -14,8 +14,10 @@ import org.estfleet.pki.CsrBuilder;
 import org.estfleet.pki.KeyAlgorithm;
 import org.estfleet.pki.Pem;
 import org.estfleet.pki.TestPki;
+import org.estfleet.server.Cli;
 import org.estfleet.server.EstTestClient;
 import org.estfleet.server.TestServer;
+import org.estfleet.server.auth.RevocationList;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
@@ -67,6 +69,27 @@ class IdevidTest {
     assertEquals(200, first.statusCode());
     assertEquals(200, again.statusCode());
     assertEquals(403, other.statusCode());
+  }
+
+  @Test
+  void aRevokedDevice_itsIdevidEnrollsNoMore_aNewTokenDoes() throws Exception {
+    TestPki.Held idevid = factory.issueClient("SN-0006");
+    EstTestClient device = EstTestClient.withCertificate(server, idevid.privateKey(), idevid.chain());
+    assertEquals(200, device.enroll("simpleenroll", new CsrBuilder().commonName("SN-0006")
+        .sign(KeyAlgorithm.EC_P256.generate(TestPki.RANDOM)), null, null).statusCode());
+
+    Cli.Run revoked = Cli.run("revoke", "--data", server.dataDir().toString(), "--device", "SN-0006",
+        "--reason", "stolen from the depot");
+    server.clock().advance(RevocationList.REFRESH);
+    HttpResponse<byte[]> withIdevid = device.enroll("simpleenroll", new CsrBuilder().commonName("SN-0006")
+        .sign(KeyAlgorithm.EC_P256.generate(TestPki.RANDOM)), null, null);
+
+    assertEquals(0, revoked.exit(), revoked.err());
+    assertEquals(401, withIdevid.statusCode(), text(withIdevid));
+    assertTrue(text(withIdevid).matches("device 'SN-0006' was revoked at \\S+ \\(stolen from the depot\\); its "
+        + "manufacturer certificate enrolls no more here: enroll it with a new token\n"), text(withIdevid));
+    issued(EstTestClient.anonymous(server).enroll("simpleenroll", new CsrBuilder().commonName("SN-0006")
+        .sign(KeyAlgorithm.EC_P256.generate(TestPki.RANDOM)), "SN-0006", server.token("SN-0006")));
   }
 
   @Test

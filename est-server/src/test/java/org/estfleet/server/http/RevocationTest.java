@@ -108,8 +108,10 @@ class RevocationTest {
     HttpResponse<byte[]> withFirst = renew(first, "simplereenroll");
 
     assertEquals(0, run.exit(), run.err());
-    assertEquals("device device-3:\n  unused tokens ended: 1\n", run.out().lines().limit(2)
-        .map(line -> line + "\n").reduce("", String::concat));
+    assertEquals("device device-3: revoked; its manufacturer certificate enrolls no more, a token made from now on "
+        + "does\n  unused tokens ended: 1\n", run.out().lines().limit(2).map(line -> line + "\n")
+        .reduce("", String::concat));
+    assertEquals("", run.err());
     assertTrue(run.out().contains("serial " + Certificates.serialHex(first.certificate()) + " of device-3"), run.out());
     assertTrue(run.out().contains("serial " + Certificates.serialHex(second) + " of device-3"), run.out());
     assertEquals(401, withSpare.statusCode(), text(withSpare));
@@ -133,6 +135,36 @@ class RevocationTest {
     assertEquals(issued, issued(beforeRevocation), "a retry is answered with what was issued for it");
     assertEquals(401, afterRevocation.statusCode(), text(afterRevocation));
     assertTrue(text(afterRevocation).contains("already used"), text(afterRevocation));
+  }
+
+  @Test
+  void aDeviceRevoked_alsoItsExpiredCertificates_whichTheGracePeriodStillLetRenew() throws Exception {
+    server.close();
+    server = TestServer.start(dir.resolve("grace"), "{\"defaultProfile\": {\"lifetime\": \"1h\"}, "
+        + "\"reenroll\": {\"gracePeriod\": \"1d\"}}");
+    anonymous = EstTestClient.anonymous(server);
+    Device expired = enroll("device-7");
+    server.clock().advance(java.time.Duration.ofHours(2));
+    assertEquals(200, renew(enroll("device-8"), "simplereenroll").statusCode(), "the grace period: any other renews");
+
+    Cli.Run run = Cli.run("revoke", "--data", server.dataDir().toString(), "--device", "device-7");
+    server.clock().advance(RevocationList.REFRESH);
+    HttpResponse<byte[]> renewal = renew(expired, "simplereenroll");
+
+    assertTrue(run.out().contains("serial " + Certificates.serialHex(expired.certificate()) + " of device-7"), run.out());
+    assertEquals(401, renewal.statusCode(), text(renewal));
+    assertTrue(text(renewal).contains("was revoked at "), text(renewal));
+  }
+
+  @Test
+  void aDeviceIdWithNothingIssued_isRevokedAllTheSame_withAWarning() throws Exception {
+    Cli.Run run = Cli.run("revoke", "--data", server.dataDir().toString(), "--device", "devcie-1");
+    Cli.Run again = Cli.run("revoke", "--data", server.dataDir().toString(), "--device", "devcie-1");
+
+    assertEquals(0, run.exit(), run.err());
+    assertEquals("est-server: warning: this CA issued no certificate and made no token for 'devcie-1'; check the id "
+        + "(it is revoked all the same)\n", run.err());
+    assertTrue(again.out().startsWith("device devcie-1: revoked before, at "), again.out());
   }
 
   @Test

@@ -31,7 +31,9 @@ class QueryPlanTest {
 
   @Test
   void aRunningServer_readsOnlyTheNewRevocations() {
-    assertEquals(List.of("SEARCH revoked_certificate USING INTEGER PRIMARY KEY (rowid>?)"), plan(Revocations.SINCE));
+    assertEquals(List.of("SEARCH revoked_certificate USING INTEGER PRIMARY KEY (rowid>?)"),
+        plan(Revocations.CERTIFICATES_SINCE));
+    assertEquals(List.of("SEARCH revoked_device USING INTEGER PRIMARY KEY (rowid>?)"), plan(Revocations.DEVICES_SINCE));
   }
 
   @Test
@@ -47,7 +49,8 @@ class QueryPlanTest {
     assertEquals(List.of("SEARCH issued_certificate USING COVERING INDEX issued_certificate_forwarded "
         + "(forwarded_by=? AND request_id=?)"), plan(IssuedCertificates.REQUEST_TAKEN));
     assertEquals(List.of("SEARCH issued_certificate USING INDEX issued_certificate_forwarded "
-        + "(forwarded_by=? AND request_id=?)"), plan(IssuedCertificates.BY_REQUEST));
+        + "(forwarded_by=? AND request_id=?)", "USING INDEX sqlite_autoindex_revoked_certificate_1 FOR IN-OPERATOR"),
+        plan(IssuedCertificates.BY_REQUEST));
   }
 
   @Test
