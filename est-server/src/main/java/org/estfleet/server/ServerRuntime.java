@@ -197,7 +197,7 @@ public final class ServerRuntime implements AutoCloseable {
           random);
       RevocationList revocations = new RevocationList(new Revocations(database), clock);
       Authenticator authenticator = new Authenticator(() -> files.ca().certificates(), manufacturerCas,
-          Authenticator.ledgerLookup(ledger, revocations), tokens, config.reenroll().gracePeriod(),
+          config.bootstrap().idevidLabels(), Authenticator.ledgerLookup(ledger, revocations), tokens, config.reenroll().gracePeriod(),
           config.reenroll().gatewayHoldLimit(), clock);
       EstService service = new EstService(decorator.apply(localCa), authenticator, policies,
           LabelPolicy.of(config.gatewayProfile()),
@@ -298,7 +298,8 @@ public final class ServerRuntime implements AutoCloseable {
 
       // Tokens are checked by the upstream; certificates against the CA certificates the
       // gateway mirrors, with issuance records checked upstream when the gateway vouches.
-      Authenticator authenticator = new Authenticator(mirror::anchors, manufacturerCas,
+      // The CA judges the labels of the device's credentials when the gateway forwards.
+      Authenticator authenticator = new Authenticator(mirror::anchors, manufacturerCas, null,
           (serial, deviceId) -> Optional.of(new IssuanceLookup.Issuance(Role.DEVICE, null)), null,
           config.reenroll().gracePeriod(),
           config.reenroll().gatewayHoldLimit(), clock);

@@ -3,6 +3,9 @@ package org.estfleet.server.auth;
 import java.security.cert.X509Certificate;
 import java.util.Objects;
 import java.util.Optional;
+import java.util.Set;
+import java.util.TreeSet;
+import java.util.stream.Collectors;
 import org.estfleet.est.EstException;
 import org.estfleet.est.EstPath;
 import org.estfleet.server.store.Role;
@@ -15,17 +18,24 @@ import org.estfleet.server.store.Role;
  * @param tokenId the one-time token to consume when a certificate is issued, or null
  * @param certificate the client certificate it authenticated with, or null
  * @param role a device, or a gateway (enrolling or renewing its own certificate)
- * @param label the only EST label its credentials are good for ({@code ""}: requests without
- *     one): a token's, or the one a certificate of this CA was issued under; null for any (an
- *     IDevID, a token made before tokens had labels, or where the upstream judges it)
+ * @param labels the EST labels its credentials are good for ({@code ""}: requests without one):
+ *     a token's, the one a certificate of this CA was issued under, {@code bootstrap.idevidLabels}
+ *     for an IDevID; null for any (a token made before tokens had labels, an IDevID where that is
+ *     not set, or where the upstream judges it)
  */
 public record AuthenticatedClient(String deviceId, AuthMethod method, String detail, Long tokenId,
-    X509Certificate certificate, Role role, String label) {
+    X509Certificate certificate, Role role, Set<String> labels) {
   public AuthenticatedClient {
     Objects.requireNonNull(deviceId, "deviceId");
     Objects.requireNonNull(method, "method");
     Objects.requireNonNull(detail, "detail");
     Objects.requireNonNull(role, "role");
+    labels = labels == null ? null : Set.copyOf(labels);
+  }
+
+  /** The labels of credentials good for {@code label} only, or for any if it is null. */
+  public static Set<String> only(String label) {
+    return label == null ? null : Set.of(label);
   }
 
   /**
@@ -35,13 +45,17 @@ public record AuthenticatedClient(String deviceId, AuthMethod method, String det
    * @throws EstException 403 naming the label the credentials are for
    */
   public void checkLabel(String requested) throws EstException {
-    if (label == null || label.equals(requested)) {
+    if (labels == null || labels.contains(requested)) {
       return;
     }
     String request = requested.isEmpty() ? "this request has no label" : "this request is for label '" + requested + "'";
-    throw EstException.forbidden(method == AuthMethod.TOKEN
-        ? "the enrollment token for '" + deviceId + "' enrolls only " + where(label) + "; " + request
-        : detail + " was issued " + where(label) + ", and enrolls or renews only there; " + request);
+    String where = new TreeSet<>(labels).stream().map(AuthenticatedClient::where).collect(Collectors.joining(" or "));
+    throw EstException.forbidden(switch (method) {
+      case TOKEN -> "the enrollment token for '" + deviceId + "' enrolls only " + where + "; " + request;
+      case IDEVID -> "manufacturer certificates (IDevIDs) enroll only " + where + " (bootstrap.idevidLabels); "
+          + request;
+      default -> detail + " was issued " + where + ", and enrolls or renews only there; " + request;
+    });
   }
 
   private static String where(String label) {

@@ -10,6 +10,7 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
+import java.util.Set;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.function.Supplier;
 import org.bouncycastle.asn1.x509.GeneralName;
@@ -39,6 +40,7 @@ import org.estfleet.server.store.Role;
 public final class Authenticator {
   private final Supplier<List<X509Certificate>> caCertificates;
   private final List<X509Certificate> manufacturerCas;
+  private final Set<String> idevidLabels;
   private final IssuanceLookup issuance;
   private final BootstrapTokens tokens;
   private final Duration reenrollGrace;
@@ -49,15 +51,17 @@ public final class Authenticator {
    * @param caCertificates this CA's certificates (self-signed ones are roots, the others issuing
    *     CAs), read at each request: a gateway's change when it refreshes its copy
    * @param manufacturerCas the manufacturer CAs whose device certificates may bootstrap
+   * @param idevidLabels the EST labels their certificates enroll under, null for any
    * @param tokens the bootstrap tokens; null on a gateway, where the upstream checks them
    * @param reenrollGrace how long after expiry a certificate may still re-enroll
    * @param gatewayHoldLimit how long ago a gateway may have accepted a request it forwards for
    *     the device's certificate to be judged as of then
    */
   public Authenticator(Supplier<List<X509Certificate>> caCertificates, List<X509Certificate> manufacturerCas,
-      IssuanceLookup issuance, BootstrapTokens tokens, Duration reenrollGrace, Duration gatewayHoldLimit, Clock clock) {
+      Set<String> idevidLabels, IssuanceLookup issuance, BootstrapTokens tokens, Duration reenrollGrace, Duration gatewayHoldLimit, Clock clock) {
     this.caCertificates = caCertificates;
     this.manufacturerCas = List.copyOf(manufacturerCas);
+    this.idevidLabels = idevidLabels == null ? null : Set.copyOf(idevidLabels);
     this.issuance = issuance;
     this.tokens = tokens;
     this.reenrollGrace = reenrollGrace;
@@ -192,7 +196,7 @@ public final class Authenticator {
       }
       BootstrapTokens.CheckedToken token = tokens.check(deviceId, basic.get().password());
       return new AuthenticatedClient(deviceId, AuthMethod.TOKEN, tokenDetail(token.id()), token.id(), null, token.role(),
-          token.label());
+          AuthenticatedClient.only(token.label()));
     }
     if (credentials.clientChain().isEmpty()) {
       throw EstException.unauthorized(
@@ -221,7 +225,7 @@ public final class Authenticator {
     }
     return new AuthenticatedClient(identity, AuthMethod.IDEVID,
         "idevid serial " + Certificates.serialHex(leaf) + " from '" + leaf.getIssuerX500Principal().getName() + "'",
-        null, leaf, Role.DEVICE, null);
+        null, leaf, Role.DEVICE, idevidLabels);
   }
 
   /**
@@ -294,7 +298,7 @@ public final class Authenticator {
           + "; it authenticates nothing here any more: enroll again with a new token");
     }
     return new AuthenticatedClient(identity, AuthMethod.CERTIFICATE, "certificate serial " + serial, null, leaf,
-        issued.get().role(), issued.get().label());
+        issued.get().role(), AuthenticatedClient.only(issued.get().label()));
   }
 
   private static boolean hasExtendedKeyUsage(X509Certificate certificate, KeyPurposeId purpose) {

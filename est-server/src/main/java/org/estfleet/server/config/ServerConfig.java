@@ -5,6 +5,7 @@ import java.nio.file.Path;
 import java.time.Duration;
 import java.util.List;
 import java.util.Map;
+import java.util.Set;
 import java.util.TreeMap;
 import org.estfleet.est.EstPath;
 
@@ -78,12 +79,20 @@ public record ServerConfig(
     }
     tls = tls == null ? new TlsConfig(null, null, null) : tls;
     database = database == null ? new DatabaseConfig(null) : database;
-    bootstrap = bootstrap == null ? new BootstrapConfig(null, null) : bootstrap;
+    bootstrap = bootstrap == null ? new BootstrapConfig(null, null, null) : bootstrap;
     reenroll = reenroll == null ? new ReenrollConfig(null, null) : reenroll;
     limits = limits == null ? new LimitsConfig(null, null, null, null, null, null, null, null, null, null) : limits;
     if (mode == Mode.CA) {
       defaultProfile = defaultProfile == null ? ProfileConfig.defaults() : defaultProfile;
       checkProfiles(defaultProfile, labels, tls);
+      if (bootstrap.idevidLabels() != null) {
+        for (String label : bootstrap.idevidLabels()) {
+          if (label == null || !label.isEmpty() && !labels.containsKey(label)) {
+            throw new IllegalArgumentException("bootstrap.idevidLabels names '" + label + "', which is not one of "
+                + "'labels' (\"\" is requests without a label)");
+          }
+        }
+      }
     }
   }
 
@@ -205,14 +214,27 @@ public record ServerConfig(
    * @param tokenTtl how long a one-time token from {@code est-server token} stays usable
    * @param manufacturerCas PEM files of the manufacturer (IDevID) CAs whose device certificates
    *     may enroll; remove a factory's CA to stop its devices from bootstrapping
+   * @param idevidLabels the EST labels ({@code ""}: requests without one) under which those
+   *     certificates enroll; null (the default) for any
    */
-  public record BootstrapConfig(Duration tokenTtl, List<Path> manufacturerCas) {
+  public record BootstrapConfig(Duration tokenTtl, List<Path> manufacturerCas, Set<String> idevidLabels) {
     public BootstrapConfig {
       tokenTtl = tokenTtl == null ? Duration.ofDays(7) : tokenTtl;
       if (tokenTtl.isZero()) {
         throw new IllegalArgumentException("bootstrap.tokenTtl must be positive");
       }
       manufacturerCas = manufacturerCas == null ? List.of() : List.copyOf(manufacturerCas);
+      if (idevidLabels != null) {
+        if (idevidLabels.contains(null)) {
+          throw new IllegalArgumentException("bootstrap.idevidLabels holds null; name labels, \"\" for requests "
+              + "without one");
+        }
+        if (idevidLabels.isEmpty()) {
+          throw new IllegalArgumentException("bootstrap.idevidLabels is empty: no IDevID could enroll; leave it out "
+              + "for any label, or name the labels (\"\" for requests without one)");
+        }
+        idevidLabels = Set.copyOf(idevidLabels);
+      }
     }
   }
 

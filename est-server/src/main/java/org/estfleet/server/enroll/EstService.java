@@ -301,7 +301,8 @@ public final class EstService {
           throw e;
         }
         client = new AuthenticatedClient(basic.get().userId(), AuthMethod.TOKEN,
-            Authenticator.tokenDetail(retried.tokenId()), retried.tokenId(), null, retried.role(), retried.label());
+            Authenticator.tokenDetail(retried.tokenId()), retried.tokenId(), null, retried.role(),
+            AuthenticatedClient.only(retried.label()));
       }
       if (client.role() == Role.GATEWAY) {
         if (gateway != null) {

@@ -197,9 +197,14 @@ class CommandLineTest {
     Files.writeString(data.resolve(DataDir.CONFIG_FILE), "{\"mode\": \"gateway\", \"gateway\": {\"upstream\": "
         + "\"https://ca.example:8443\", \"pendingTtl\": \"1ms\"}}");
     Run pendingTtlTooShort = run("serve", "--data", data.toString());
+    Files.writeString(data.resolve(DataDir.CONFIG_FILE), "{\"bootstrap\": {\"idevidLabels\": [\"factory\"]}}");
+    Run idevidLabelUnknown = run("serve", "--data", data.toString());
+    Files.writeString(data.resolve(DataDir.CONFIG_FILE), "{\"bootstrap\": {\"idevidLabels\": []}}");
+    Run idevidLabelsEmpty = run("serve", "--data", data.toString());
 
     for (Run run : new Run[] {badDevice, badTtl, missingDir, fileNotDir, lineBreak, unknownOption, badConfig, noCheckInterval,
-        badSubjectAttribute, gatewaySectionOnACa, gatewayWithoutUpstream, labelTwice, pendingTtlTooShort}) {
+        badSubjectAttribute, gatewaySectionOnACa, gatewayWithoutUpstream, labelTwice, pendingTtlTooShort,
+        idevidLabelUnknown, idevidLabelsEmpty}) {
       assertEquals(2, run.exit(), run.err());
       assertEquals(1, run.err().lines().count(), run.err());
       assertTrue(run.err().startsWith("est-server: "), run.err());
@@ -211,6 +216,9 @@ class CommandLineTest {
     assertTrue(lineBreak.err().contains("invalid device id 'x\\ny'"), lineBreak.err());
     assertTrue(badConfig.err().contains("unknown key 'prot' at $"), badConfig.err());
     assertTrue(noCheckInterval.err().contains("ca.checkInterval must be positive"), noCheckInterval.err());
+    assertTrue(idevidLabelUnknown.err().contains("bootstrap.idevidLabels names 'factory', which is not one of 'labels'"),
+        idevidLabelUnknown.err());
+    assertTrue(idevidLabelsEmpty.err().contains("bootstrap.idevidLabels is empty"), idevidLabelsEmpty.err());
     assertTrue(badSubjectAttribute.err().contains("$.defaultProfile: subjectAttributes: unknown attribute 'Organisation'"),
         badSubjectAttribute.err());
     assertTrue(gatewaySectionOnACa.err().contains("'gateway' settings are for mode \"gateway\"; this server's mode is \"ca\""),

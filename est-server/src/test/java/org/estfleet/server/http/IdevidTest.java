@@ -9,6 +9,8 @@ import java.net.http.HttpResponse;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.security.cert.X509Certificate;
+import org.estfleet.est.Base64Body;
+import org.estfleet.est.EstMediaType;
 import org.estfleet.pki.Certificates;
 import org.estfleet.pki.CsrBuilder;
 import org.estfleet.pki.KeyAlgorithm;
@@ -90,6 +92,28 @@ class IdevidTest {
         + "manufacturer certificate enrolls no more here: enroll it with a new token\n"), text(withIdevid));
     issued(EstTestClient.anonymous(server).enroll("simpleenroll", new CsrBuilder().commonName("SN-0006")
         .sign(KeyAlgorithm.EC_P256.generate(TestPki.RANDOM)), "SN-0006", server.token("SN-0006")));
+  }
+
+  @Test
+  void idevidLabels_areTheOnlyLabelsIdevidsEnrollUnder_andTheirCertificatesRenewThere() throws Exception {
+    server.close();
+    server = TestServer.start(server.dataDir(), "{\"labels\": {\"factory\": {\"lifetime\": \"1h\"}}, "
+        + "\"bootstrap\": {\"idevidLabels\": [\"factory\"]}}");
+    TestPki.Held idevid = factory.issueClient("SN-0007");
+    EstTestClient device = EstTestClient.withCertificate(server, idevid.privateKey(), idevid.chain());
+    byte[] csr = Base64Body.encode(new CsrBuilder().commonName("SN-0007")
+        .sign(KeyAlgorithm.EC_P256.generate(TestPki.RANDOM)).der());
+
+    HttpResponse<byte[]> unlabelled = device.post("/.well-known/est/simpleenroll", csr, "Content-Type",
+        EstMediaType.PKCS10);
+    HttpResponse<byte[]> labelled = device.post("/.well-known/est/factory/simpleenroll", csr, "Content-Type",
+        EstMediaType.PKCS10);
+
+    assertEquals(403, unlabelled.statusCode(), text(unlabelled));
+    assertEquals("manufacturer certificates (IDevIDs) enroll only under label 'factory', at /.well-known/est/factory/ "
+        + "(bootstrap.idevidLabels); this request has no label\n", text(unlabelled));
+    X509Certificate certificate = issued(labelled);
+    assertEquals("factory", server.ledger(l -> l.find(Certificates.serialHex(certificate))).orElseThrow().label());
   }
 
   @Test
