@@ -197,8 +197,8 @@ public final class ServerRuntime implements AutoCloseable {
           random);
       RevocationList revocations = new RevocationList(new Revocations(database), clock);
       Authenticator authenticator = new Authenticator(() -> files.ca().certificates(), manufacturerCas,
-          config.bootstrap().idevidLabels(), Authenticator.ledgerLookup(ledger, revocations), tokens, config.reenroll().gracePeriod(),
-          config.reenroll().gatewayHoldLimit(), clock);
+          config.bootstrap().idevidLabels(), Authenticator.ledgerLookup(ledger, revocations), tokens,
+          config.reenroll().gracePeriod(), config.reenroll().gatewayHoldLimit(), clock);
       EstService service = new EstService(decorator.apply(localCa), authenticator, policies,
           LabelPolicy.of(config.gatewayProfile()),
           (gateway, requestId) -> ledger.findForwarded(gateway, requestId)

@@ -48,7 +48,8 @@ public record AuthenticatedClient(String deviceId, AuthMethod method, String det
     if (labels == null || labels.contains(requested)) {
       return;
     }
-    String request = requested.isEmpty() ? "this request has no label" : "this request is for label '" + requested + "'";
+    String request = requested.isEmpty() ? "this request has no label"
+        : "this request is for label '" + requested + "'";
     String where = new TreeSet<>(labels).stream().map(AuthenticatedClient::where).collect(Collectors.joining(" or "));
     throw EstException.forbidden(switch (method) {
       case TOKEN -> "the enrollment token for '" + deviceId + "' enrolls only " + where + "; " + request;

@@ -58,7 +58,8 @@ public final class Authenticator {
    *     the device's certificate to be judged as of then
    */
   public Authenticator(Supplier<List<X509Certificate>> caCertificates, List<X509Certificate> manufacturerCas,
-      Set<String> idevidLabels, IssuanceLookup issuance, BootstrapTokens tokens, Duration reenrollGrace, Duration gatewayHoldLimit, Clock clock) {
+      Set<String> idevidLabels, IssuanceLookup issuance, BootstrapTokens tokens, Duration reenrollGrace,
+      Duration gatewayHoldLimit, Clock clock) {
     this.caCertificates = caCertificates;
     this.manufacturerCas = List.copyOf(manufacturerCas);
     this.idevidLabels = idevidLabels == null ? null : Set.copyOf(idevidLabels);
@@ -74,10 +75,11 @@ public final class Authenticator {
 
   /**
    * The lookup of a CA whose ledger is {@code ledger}. The ledger is append-only, so what it says
-   * of a serial once it holds it does not change: the records found are remembered (holder and
-   * role, up to {@link #REMEMBERED_ISSUANCES}, then forgotten all at once), and a gateway's
+   * of a serial once it holds it does not change: the records found are remembered (holder, role
+   * and label, up to {@link #REMEMBERED_ISSUANCES}, then forgotten all at once), and a gateway's
    * requests on a kept-alive connection, all made with one certificate, read the ledger once. A
-   * serial not found is asked again next time.
+   * serial not found is asked again next time. Revocations, which come later, are looked up in
+   * {@code revocations} at every call.
    */
   public static IssuanceLookup ledgerLookup(IssuedCertificates ledger, RevocationList revocations) {
     Map<String, Holder> found = new ConcurrentHashMap<>();
@@ -115,7 +117,8 @@ public final class Authenticator {
     // Revocations are not remembered with the record: they come after it.
     IssuanceLookup.Issuance issuance = holder.issuance();
     return Optional.of(revocations.find(serial)
-        .map(revoked -> new IssuanceLookup.Issuance(issuance.role(), issuance.label(), RevocationList.describe(revoked)))
+        .map(revoked -> new IssuanceLookup.Issuance(issuance.role(), issuance.label(),
+            RevocationList.describe(revoked)))
         .orElse(issuance));
   }
 

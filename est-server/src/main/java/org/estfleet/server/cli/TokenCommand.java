@@ -138,7 +138,8 @@ final class TokenCommand implements Callable<Integer> {
     }
     if (!config.labels().containsKey(label)) {
       throw new ParameterException(spec.commandLine(), "--label: this server has no label '" + label + "' ("
-          + (config.labels().isEmpty() ? "it has none" : "it has " + String.join(", ", new TreeSet<>(config.labels().keySet())))
+          + (config.labels().isEmpty() ? "it has none"
+              : "it has " + String.join(", ", new TreeSet<>(config.labels().keySet())))
           + "); add it to the settings' labels first");
     }
     return label;
