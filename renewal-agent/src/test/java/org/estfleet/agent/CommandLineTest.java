@@ -10,6 +10,7 @@ import com.google.gson.JsonParser;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.attribute.PosixFilePermissions;
+import java.nio.file.attribute.UserPrincipal;
 import java.security.cert.X509Certificate;
 import java.time.Duration;
 import java.util.List;
@@ -24,6 +25,7 @@ import org.estfleet.pki.Pem;
 import org.estfleet.pki.TestPki;
 import org.estfleet.server.TestServer;
 import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.Assumptions;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
@@ -378,6 +380,33 @@ class CommandLineTest {
     assertEquals(3, missing.exit());
     assertEquals(2, open.exit());
     assertTrue(open.err().contains("is writable by everyone"), open.err());
+  }
+
+  @Test
+  void whatTheAgentTrusts_ownedByAnotherUser_isRefused() throws Exception {
+    // Giving a file away takes root; CI runs as root.
+    Assumptions.assumeTrue("root".equals(System.getProperty("user.name")), "needs root to chown");
+    Path state = AgentFixture.enroll(server, dir.resolve("agent"), "device-1");
+    Path config = state.resolve("agent.json");
+    UserPrincipal nobody = state.getFileSystem().getUserPrincipalLookupService().lookupPrincipalByName("nobody");
+    UserPrincipal me = Files.getOwner(state);
+
+    Files.setPosixFilePermissions(state, PosixFilePermissions.fromString("rwxr-xr-x"));
+    Files.setOwner(config, nobody);
+    AgentFixture.Run foreignConfig = AgentFixture.cli("status", "--state", state.toString());
+    Files.setOwner(config, me);
+    Files.setPosixFilePermissions(state, PosixFilePermissions.fromString("rwx------"));
+    Files.setOwner(state, nobody);
+    AgentFixture.Run foreignState = AgentFixture.cli("status", "--state", state.toString());
+    Files.setOwner(state, me);
+    AgentFixture.Run fixed = AgentFixture.cli("status", "--state", state.toString());
+
+    assertEquals(2, foreignConfig.exit(), foreignConfig.err());
+    assertTrue(foreignConfig.err().contains(config + " is owned by nobody, who could change it, and the agent runs as "
+        + "root; make it the agent's: chown root " + config), foreignConfig.err());
+    assertEquals(2, foreignState.exit(), foreignState.err());
+    assertTrue(foreignState.err().contains(state + " is owned by nobody"), foreignState.err());
+    assertEquals(0, fixed.exit(), fixed.err());
   }
 
   @Test

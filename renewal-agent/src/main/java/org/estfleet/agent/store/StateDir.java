@@ -74,6 +74,7 @@ public final class StateDir {
       return; // not a POSIX file system: nothing to check
     }
     refuseWritable(directory, top, true, true, "chmod 700 " + directory);
+    refuseForeignOwner(directory);
     // Inside a directory others may enter (0755, say), what the agent trusts or runs must not be
     // theirs to change either: agent.json names the post-renewal hook's command, trust/ the roots
     // the server is authenticated by. (Inside a 0700 directory nobody else reaches them.)
@@ -89,6 +90,7 @@ public final class StateDir {
       Set<PosixFilePermission> permissions = Files.exists(inside) ? permissions(inside) : null;
       if (permissions != null) {
         refuseWritable(inside, permissions, group, others, "chmod go-w " + inside + " (or chmod 700 " + directory + ")");
+        refuseForeignOwner(inside);
       }
       if (Files.isSymbolicLink(inside) && !name.equals("current")) {
         // A file kept elsewhere and linked in: whoever may replace it in its own directory could too.
@@ -102,6 +104,26 @@ public final class StateDir {
           // a dangling link: the file's own reading says so
         }
       }
+    }
+  }
+
+  /**
+   * Whoever owns a file may change its permissions and then the file: what the agent trusts must
+   * be its own user's, or root's.
+   */
+  private static void refuseForeignOwner(Path path) throws AgentException {
+    String owner;
+    try {
+      owner = Files.getOwner(path).getName();
+    } catch (UnsupportedOperationException e) {
+      return; // no owners on this file system
+    } catch (IOException e) {
+      throw AgentException.usage("cannot read the owner of " + path + ": " + e.getMessage(), e);
+    }
+    String me = System.getProperty("user.name");
+    if (!owner.equals(me) && !owner.equals("root")) {
+      throw AgentException.usage(path + " is owned by " + owner + ", who could change it, and the agent runs as " + me
+          + "; make it the agent's: chown " + me + " " + path);
     }
   }
 
