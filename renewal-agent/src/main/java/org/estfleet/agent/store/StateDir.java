@@ -113,17 +113,31 @@ public final class StateDir {
    */
   private static void refuseForeignOwner(Path path) throws AgentException {
     String owner;
+    boolean mine;
     try {
       owner = Files.getOwner(path).getName();
-    } catch (UnsupportedOperationException e) {
+      // By user id where the platform says (a user without a name, in a container, say).
+      Integer me = ownUid();
+      Integer uid = me == null ? null : (Integer) Files.getAttribute(path, "unix:uid");
+      mine = uid != null ? uid == 0 || uid.equals(me) : owner.equals("root") || owner.equals(System.getProperty("user.name"));
+    } catch (UnsupportedOperationException | IllegalArgumentException e) {
       return; // no owners on this file system
     } catch (IOException e) {
       throw AgentException.usage("cannot read the owner of " + path + ": " + e.getMessage(), e);
     }
-    String me = System.getProperty("user.name");
-    if (!owner.equals(me) && !owner.equals("root")) {
+    if (!mine) {
+      String me = System.getProperty("user.name");
       throw AgentException.usage(path + " is owned by " + owner + ", who could change it, and the agent runs as " + me
           + "; make it the agent's: chown " + me + " " + path);
+    }
+  }
+
+  /** This process's user id, from /proc (Linux), or null. */
+  private static Integer ownUid() {
+    try {
+      return (Integer) Files.getAttribute(Path.of("/proc/self"), "unix:uid");
+    } catch (IOException | UnsupportedOperationException | IllegalArgumentException | ClassCastException e) {
+      return null;
     }
   }
 
