@@ -68,6 +68,10 @@ public record ServerConfig(
       if (ca != null || gatewayProfile != null) {
         throw new IllegalArgumentException("'ca' and 'gatewayProfile' are for mode \"ca\"; a gateway has no CA");
       }
+      if (bootstrap != null && bootstrap.idevidLabels() != null) {
+        throw new IllegalArgumentException("bootstrap.idevidLabels is the CA's: it judges the IDevIDs a gateway "
+            + "forwards; set it there");
+      }
       if (labels != null && !labels.isEmpty()) {
         throw new IllegalArgumentException("a gateway serves the upstream's labels (gateway.labels), not 'labels'");
       }
@@ -87,7 +91,7 @@ public record ServerConfig(
       checkProfiles(defaultProfile, labels, tls);
       if (bootstrap.idevidLabels() != null) {
         for (String label : bootstrap.idevidLabels()) {
-          if (label == null || !label.isEmpty() && !labels.containsKey(label)) {
+          if (!label.isEmpty() && !labels.containsKey(label)) {
             throw new IllegalArgumentException("bootstrap.idevidLabels names '" + label + "', which is not one of "
                 + "'labels' (\"\" is requests without a label)");
           }

@@ -201,10 +201,13 @@ class CommandLineTest {
     Run idevidLabelUnknown = run("serve", "--data", data.toString());
     Files.writeString(data.resolve(DataDir.CONFIG_FILE), "{\"bootstrap\": {\"idevidLabels\": []}}");
     Run idevidLabelsEmpty = run("serve", "--data", data.toString());
+    Files.writeString(data.resolve(DataDir.CONFIG_FILE), "{\"mode\": \"gateway\", \"gateway\": {\"upstream\": "
+        + "\"https://ca.example:8443\"}, \"bootstrap\": {\"idevidLabels\": [\"\"]}}");
+    Run idevidLabelsOnAGateway = run("serve", "--data", data.toString());
 
     for (Run run : new Run[] {badDevice, badTtl, missingDir, fileNotDir, lineBreak, unknownOption, badConfig, noCheckInterval,
         badSubjectAttribute, gatewaySectionOnACa, gatewayWithoutUpstream, labelTwice, pendingTtlTooShort,
-        idevidLabelUnknown, idevidLabelsEmpty}) {
+        idevidLabelUnknown, idevidLabelsEmpty, idevidLabelsOnAGateway}) {
       assertEquals(2, run.exit(), run.err());
       assertEquals(1, run.err().lines().count(), run.err());
       assertTrue(run.err().startsWith("est-server: "), run.err());
@@ -219,6 +222,7 @@ class CommandLineTest {
     assertTrue(idevidLabelUnknown.err().contains("bootstrap.idevidLabels names 'factory', which is not one of 'labels'"),
         idevidLabelUnknown.err());
     assertTrue(idevidLabelsEmpty.err().contains("bootstrap.idevidLabels is empty"), idevidLabelsEmpty.err());
+    assertTrue(idevidLabelsOnAGateway.err().contains("bootstrap.idevidLabels is the CA's"), idevidLabelsOnAGateway.err());
     assertTrue(badSubjectAttribute.err().contains("$.defaultProfile: subjectAttributes: unknown attribute 'Organisation'"),
         badSubjectAttribute.err());
     assertTrue(gatewaySectionOnACa.err().contains("'gateway' settings are for mode \"gateway\"; this server's mode is \"ca\""),

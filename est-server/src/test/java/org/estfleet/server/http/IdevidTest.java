@@ -8,7 +8,9 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 import java.net.http.HttpResponse;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.security.KeyPair;
 import java.security.cert.X509Certificate;
+import java.util.List;
 import org.estfleet.est.Base64Body;
 import org.estfleet.est.EstMediaType;
 import org.estfleet.pki.Certificates;
@@ -97,23 +99,37 @@ class IdevidTest {
   @Test
   void idevidLabels_areTheOnlyLabelsIdevidsEnrollUnder_andTheirCertificatesRenewThere() throws Exception {
     server.close();
-    server = TestServer.start(server.dataDir(), "{\"labels\": {\"factory\": {\"lifetime\": \"1h\"}}, "
-        + "\"bootstrap\": {\"idevidLabels\": [\"factory\"]}}");
+    server = TestServer.start(server.dataDir(), "{\"labels\": {\"factory\": {\"lifetime\": \"1h\"}, \"lab\": {}, "
+        + "\"field\": {}}, \"bootstrap\": {\"idevidLabels\": [\"factory\", \"field\"]}}");
     TestPki.Held idevid = factory.issueClient("SN-0007");
     EstTestClient device = EstTestClient.withCertificate(server, idevid.privateKey(), idevid.chain());
-    byte[] csr = Base64Body.encode(new CsrBuilder().commonName("SN-0007")
-        .sign(KeyAlgorithm.EC_P256.generate(TestPki.RANDOM)).der());
+    KeyPair keys = KeyAlgorithm.EC_P256.generate(TestPki.RANDOM);
+    byte[] csr = Base64Body.encode(new CsrBuilder().commonName("SN-0007").sign(keys).der());
 
-    HttpResponse<byte[]> unlabelled = device.post("/.well-known/est/simpleenroll", csr, "Content-Type",
-        EstMediaType.PKCS10);
-    HttpResponse<byte[]> labelled = device.post("/.well-known/est/factory/simpleenroll", csr, "Content-Type",
-        EstMediaType.PKCS10);
+    HttpResponse<byte[]> unlabelled = post(device, "", "simpleenroll", csr);
+    HttpResponse<byte[]> otherLabel = post(device, "lab/", "simpleenroll", csr);
+    HttpResponse<byte[]> labelled = post(device, "factory/", "simpleenroll", csr);
 
     assertEquals(403, unlabelled.statusCode(), text(unlabelled));
     assertEquals("manufacturer certificates (IDevIDs) enroll only under label 'factory', at /.well-known/est/factory/ "
-        + "(bootstrap.idevidLabels); this request has no label\n", text(unlabelled));
+        + "or under label 'field', at /.well-known/est/field/ (bootstrap.idevidLabels); this request has no label\n",
+        text(unlabelled));
+    assertEquals(403, otherLabel.statusCode(), text(otherLabel));
     X509Certificate certificate = issued(labelled);
     assertEquals("factory", server.ledger(l -> l.find(Certificates.serialHex(certificate))).orElseThrow().label());
+    // Its certificate renews under its own label only, though the IDevID may also choose 'field'.
+    EstTestClient holder = EstTestClient.withCertificate(server, keys.getPrivate(), List.of(certificate));
+    byte[] renewal = Base64Body.encode(new CsrBuilder().commonName("SN-0007")
+        .sign(KeyAlgorithm.EC_P256.generate(TestPki.RANDOM)).der());
+    HttpResponse<byte[]> renewedElsewhere = post(holder, "field/", "simplereenroll", renewal);
+    HttpResponse<byte[]> renewed = post(holder, "factory/", "simplereenroll", renewal);
+    assertEquals(403, renewedElsewhere.statusCode(), text(renewedElsewhere));
+    assertEquals(200, renewed.statusCode(), text(renewed));
+  }
+
+  private static HttpResponse<byte[]> post(EstTestClient client, String label, String operation, byte[] body)
+      throws Exception {
+    return client.post("/.well-known/est/" + label + operation, body, "Content-Type", EstMediaType.PKCS10);
   }
 
   @Test
