@@ -17,14 +17,16 @@ import org.slf4j.LoggerFactory;
  * One line in the server's log for each TLS handshake a client failed (a certificate whose key
  * usage forbids the signature it made, no protocol or cipher in common, a connection cut in the
  * handshake), with the client's address and the reason; at most {@value #PER_MINUTE} a minute,
- * then how many more there were (said with the next failure after that minute), so that clients
- * cannot fill the log. Bouncy Castle's own report
+ * {@value #PER_ADDRESS} of them from one address, then how many more there were (said with the
+ * next failure after that minute), so that clients cannot fill the log, nor one client's burst
+ * hide the others' failures. Bouncy Castle's own report
  * of the alerts its TLS server raises (through {@code java.util.logging}: several lines with a
  * stack trace for every internal_error, which it raises for a client certificate whose key usage
  * does not allow signatures) is silenced: this is it, in the log's format.
  */
 final class HandshakeFailures implements SslHandshakeListener {
   static final int PER_MINUTE = 20;
+  static final int PER_ADDRESS = 5;
   private static final Duration WINDOW = Duration.ofMinutes(1);
   /** Held here: the JDK keeps loggers only weakly, and a collected logger forgets its level. */
   private static final java.util.logging.Logger BCJSSE_SERVER =
@@ -40,6 +42,8 @@ final class HandshakeFailures implements SslHandshakeListener {
   private Instant windowStart;
   private int logged;
   private int unlogged;
+  /** Lines logged this minute by address: at most {@link #PER_MINUTE} addresses. */
+  private final java.util.Map<String, Integer> byAddress = new java.util.HashMap<>();
 
   /**
    * @param info where a client's failure goes
@@ -68,11 +72,14 @@ final class HandshakeFailures implements SslHandshakeListener {
       windowStart = now;
       logged = 0;
       unlogged = 0;
+      byAddress.clear();
     }
-    if (logged < PER_MINUTE) {
+    SSLEngine engine = event.getSSLEngine();
+    String address = String.valueOf(engine.getPeerHost());
+    if (logged < PER_MINUTE && byAddress.getOrDefault(address, 0) < PER_ADDRESS) {
       logged++;
-      SSLEngine engine = event.getSSLEngine();
-      (raisedInternalError(failure) ? warn : info).accept("TLS handshake with " + engine.getPeerHost() + ":"
+      byAddress.merge(address, 1, Integer::sum);
+      (raisedInternalError(failure) ? warn : info).accept("TLS handshake with " + address + ":"
           + engine.getPeerPort() + " failed: " + reason(failure));
     } else {
       unlogged++;

@@ -87,27 +87,39 @@ class HandshakeFailuresTest {
   }
 
   @Test
-  void atMostPerMinute_thenHowManyMore() throws Exception {
+  void atMostPerMinute_andPerAddress_thenHowManyMore() throws Exception {
     TestClock clock = new TestClock(Instant.parse("2026-12-06T12:00:00Z"));
     List<String> log = new ArrayList<>();
     HandshakeFailures failures = new HandshakeFailures(clock, log::add, line -> log.add("WARN " + line));
-    SSLEngine engine = SSLContext.getDefault().createSSLEngine("192.0.2.7", 40_000);
-    SslHandshakeListener.Event event = new SslHandshakeListener.Event(engine);
+    SslHandshakeListener.Event noisy = event("192.0.2.7");
     SSLHandshakeException failure = new SSLHandshakeException("handshake failed");
     failure.initCause(new IOException("no protocol in common\nwith the client"));
 
-    for (int i = 0; i < HandshakeFailures.PER_MINUTE + 5; i++) {
-      failures.handshakeFailed(event, failure);
+    // One address's burst first: it does not use up the minute's lines for the others.
+    for (int i = 0; i < 2 * HandshakeFailures.PER_ADDRESS; i++) {
+      failures.handshakeFailed(noisy, failure);
+    }
+    for (int i = 1; i <= HandshakeFailures.PER_MINUTE; i++) {
+      failures.handshakeFailed(event("198.51.100." + i), failure);
     }
     clock.advance(Duration.ofMinutes(1));
-    failures.handshakeFailed(event, failure);
+    failures.handshakeFailed(noisy, failure);
 
     assertEquals(HandshakeFailures.PER_MINUTE + 2, log.size());
     assertTrue(log.get(0).startsWith("TLS handshake with 192.0.2.7:40000 failed: no protocol in common\\nwith the client ("),
         log.get(0));
-    assertEquals("5 more TLS handshakes failed in the minute from 2026-12-06T12:00:00Z (not logged one by one)",
+    assertEquals(HandshakeFailures.PER_ADDRESS, log.stream().filter(line -> line.contains("192.0.2.7:")).count() - 1);
+    assertTrue(log.get(HandshakeFailures.PER_ADDRESS).startsWith("TLS handshake with 198.51.100.1:40000 failed: "),
+        log.get(HandshakeFailures.PER_ADDRESS));
+    // The noisy address's failures beyond its share, and the others' beyond the minute's lines.
+    int more = HandshakeFailures.PER_ADDRESS + HandshakeFailures.PER_ADDRESS;
+    assertEquals(more + " more TLS handshakes failed in the minute from 2026-12-06T12:00:00Z (not logged one by one)",
         log.get(HandshakeFailures.PER_MINUTE));
     assertEquals(log.get(0), log.get(HandshakeFailures.PER_MINUTE + 1));
+  }
+
+  private static SslHandshakeListener.Event event(String host) throws Exception {
+    return new SslHandshakeListener.Event(SSLContext.getDefault().createSSLEngine(host, 40_000));
   }
 
   @Test
