@@ -767,24 +767,46 @@ public final class EstLoad implements Callable<Integer> {
     if (request == null) {
       throw new IllegalArgumentException("--tokens: not enough tokens to enroll the client identities");
     }
-    try (HttpsConnection connection = HttpsConnection.open(url, serverName, factory, protocols, timeout, sockets)) {
-      HttpsConnection.Response response = connection.exchange(request.method(), request.path(), request.headers(),
-          request.body());
-      String bad = response.status() == 200 ? badBody(response.body(), keys.getPublic()) : null;
-      if (response.status() != 200 || bad != null) {
-        String text = new String(response.body(), StandardCharsets.UTF_8).strip().lines().findFirst().orElse("");
-        throw new IllegalStateException("HTTP " + response.status() + (bad != null ? ", " + bad
-            : text.isEmpty() ? "" : ": " + (text.length() > 200 ? text.substring(0, 200) + "..." : text))
-            + (response.status() == 202 ? " (pending: est-load needs certificates issued at once)" : ""));
+    // A 202 (a gateway whose CA is slow or away) is asked again with the same request after its
+    // Retry-After, for as long as --timeout allows in all.
+    long deadline = System.nanoTime() + TimeUnit.MILLISECONDS.toNanos(timeout);
+    HttpsConnection.Response response;
+    while (true) {
+      try (HttpsConnection connection = HttpsConnection.open(url, serverName, factory, protocols, timeout, sockets)) {
+        response = connection.exchange(request.method(), request.path(), request.headers(), request.body());
       }
-      X509Certificate certificate = CertsOnly.decode(Base64Body.decode(response.body())).get(0);
-      // The key as the signing provider's own object: Bouncy Castle's (as generated) for BCJSSE,
-      // the JDK's for SunJSSE. Each would convert the other's on every signature (for Bouncy
-      // Castle about 3 times the cost of a signature with its own).
-      PrivateKey key = tlsProvider.equals("BCJSSE") ? keys.getPrivate()
-          : KeyFactory.getInstance("EC").generatePrivate(new PKCS8EncodedKeySpec(keys.getPrivate().getEncoded()));
-      return new ClientIdentities.Identity(X500Name.getInstance(certificate.getSubjectX500Principal().getEncoded()),
-          key, certificate);
+      if (response.status() != 202) {
+        break;
+      }
+      long wait = TimeUnit.SECONDS.toNanos(retryAfterSeconds(response.headers().get("retry-after")));
+      if (System.nanoTime() + wait > deadline) {
+        throw new IllegalStateException("HTTP 202: still pending (Retry-After " + response.headers().get("retry-after")
+            + ") when --timeout " + DurationText.format(this.timeout) + " would end");
+      }
+      TimeUnit.NANOSECONDS.sleep(wait);
+    }
+    String bad = response.status() == 200 ? badBody(response.body(), keys.getPublic()) : null;
+    if (response.status() != 200 || bad != null) {
+      String text = new String(response.body(), StandardCharsets.UTF_8).strip().lines().findFirst().orElse("");
+      throw new IllegalStateException("HTTP " + response.status() + (bad != null ? ", " + bad
+          : text.isEmpty() ? "" : ": " + (text.length() > 200 ? text.substring(0, 200) + "..." : text)));
+    }
+    X509Certificate certificate = CertsOnly.decode(Base64Body.decode(response.body())).get(0);
+    // The key as the signing provider's own object: Bouncy Castle's (as generated) for BCJSSE,
+    // the JDK's for SunJSSE. Each would convert the other's on every signature (for Bouncy
+    // Castle about 3 times the cost of a signature with its own).
+    PrivateKey key = tlsProvider.equals("BCJSSE") ? keys.getPrivate()
+        : KeyFactory.getInstance("EC").generatePrivate(new PKCS8EncodedKeySpec(keys.getPrivate().getEncoded()));
+    return new ClientIdentities.Identity(X500Name.getInstance(certificate.getSubjectX500Principal().getEncoded()),
+        key, certificate);
+  }
+
+  /** A 202's Retry-After in seconds (RFC 9110 10.2.3: delay-seconds): 1 to 86,400; 1 if absent or a date. */
+  static long retryAfterSeconds(String value) {
+    try {
+      return value == null ? 1 : Math.min(86_400, Math.max(1, Long.parseLong(value.trim())));
+    } catch (NumberFormatException e) {
+      return 1;
     }
   }
 

@@ -211,6 +211,40 @@ class EstLoadTest {
   }
 
   @Test
+  void simplereenroll_identitiesAnswered202_areAskedAgainAfterRetryAfter() throws Exception {
+    server.close();
+    java.util.Set<String> deferred = java.util.concurrent.ConcurrentHashMap.newKeySet();
+    // The first request for each key is held (202, Retry-After 1 s), as a gateway whose CA is away.
+    server = TestServer.start(dir.resolve("deferring"), "{}", ca -> new org.estfleet.server.ForwardingCa(ca) {
+      @Override
+      public org.estfleet.server.ca.IssueResult issue(org.estfleet.server.ca.IssueRequest request)
+          throws org.estfleet.est.EstException {
+        if (!request.reenroll()
+            && deferred.add(org.estfleet.pki.Certificates.publicKeyFingerprint(request.csr().publicKey()))) {
+          return new org.estfleet.server.ca.IssueResult.Pending(java.time.Duration.ofSeconds(1));
+        }
+        return super.issue(request);
+      }
+    });
+    trust = server.dataDir().resolve("ca/root.pem");
+    long before = server.ledger(ledger -> ledger.count());
+
+    Run run = load(common("simplereenroll", "--tokens", tokens("held", 2).toString(), "--identities", "2",
+        "--concurrency", "2", "--count", "2"));
+    Run tooShort = load(common("simplereenroll", "--tokens", tokens("short", 1).toString(), "--identities", "1",
+        "--concurrency", "1", "--count", "1", "--timeout", "500ms"));
+
+    assertEquals(0, run.exit(), run.err());
+    assertTrue(run.err().contains("enrolled 2 client identities"), run.err());
+    assertEquals(before + 2 + 2, (long) server.ledger(ledger -> ledger.count()),
+        "each identity issued once, after its 202, then the two re-enrollments");
+    assertEquals(3, deferred.size(), "the two identities' and the short run's first requests were held");
+    assertEquals(1, tooShort.exit(), tooShort.err());
+    assertTrue(tooShort.err().contains("HTTP 202: still pending (Retry-After 1) when --timeout 500ms would end"),
+        tooShort.err());
+  }
+
+  @Test
   void simplereenroll_moreIdentitiesThanWorkers_presentsEachInTurn_onBothTlsProviders() throws Exception {
     for (String provider : List.of("SunJSSE", "BCJSSE")) {
       String prefix = "turn-" + provider;
