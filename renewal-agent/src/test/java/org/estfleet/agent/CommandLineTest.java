@@ -403,7 +403,8 @@ class CommandLineTest {
 
     assertEquals(2, foreignConfig.exit(), foreignConfig.err());
     assertTrue(foreignConfig.err().contains(config + " is owned by nobody, who could change it, and the agent runs as "
-        + "root; make it the agent's: chown root " + config), foreignConfig.err());
+        + "root; run the agent as nobody (root running it would run that user's postRenewHook): sudo -u nobody "
+        + "renewal-agent ..."), foreignConfig.err());
     assertEquals(2, foreignState.exit(), foreignState.err());
     assertTrue(foreignState.err().contains(state + " is owned by nobody"), foreignState.err());
     assertEquals(0, fixed.exit(), fixed.err());

@@ -779,11 +779,18 @@ public final class EstLoad implements Callable<Integer> {
         break;
       }
       long wait = TimeUnit.SECONDS.toNanos(retryAfterSeconds(response.headers().get("retry-after")));
-      if (System.nanoTime() + wait > deadline) {
+      long resend = System.nanoTime() + wait;
+      if (resend - deadline > 0) {
         throw new IllegalStateException("HTTP 202: still pending (Retry-After " + response.headers().get("retry-after")
             + ") when --timeout " + DurationText.format(this.timeout) + " would end");
       }
-      TimeUnit.NANOSECONDS.sleep(wait);
+      // An interruption (Ctrl-C) ends the wait within a tenth of a second; nothing is sent after it.
+      while (!interrupted.get() && resend - System.nanoTime() > 0) {
+        TimeUnit.NANOSECONDS.sleep(Math.min(resend - System.nanoTime(), TimeUnit.MILLISECONDS.toNanos(100)));
+      }
+      if (interrupted.get()) {
+        throw new IllegalStateException("interrupted while waiting to ask again for a pending (202) enrollment");
+      }
     }
     String bad = response.status() == 200 ? badBody(response.body(), keys.getPublic()) : null;
     if (response.status() != 200 || bad != null) {

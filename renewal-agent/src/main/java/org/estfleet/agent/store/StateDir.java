@@ -99,6 +99,7 @@ public final class StateDir {
           Set<PosixFilePermission> where = permissions(real);
           if (where != null && !sticky(real)) { // in a sticky directory (/tmp) only the owner replaces a file
             refuseWritable(real, where, true, true, "chmod go-w " + real + " (it holds " + inside.toRealPath() + ")");
+            refuseForeignOwner(real);
           }
         } catch (IOException e) {
           // a dangling link: the file's own reading says so
@@ -114,10 +115,10 @@ public final class StateDir {
   private static void refuseForeignOwner(Path path) throws AgentException {
     String owner;
     boolean mine;
+    Integer me = effectiveUid();
     try {
       owner = Files.getOwner(path).getName();
       // By user id where the platform says (a user without a name, in a container, say).
-      Integer me = ownUid();
       Integer uid = me == null ? null : (Integer) Files.getAttribute(path, "unix:uid");
       mine = uid != null ? uid == 0 || uid.equals(me) : owner.equals("root") || owner.equals(System.getProperty("user.name"));
     } catch (UnsupportedOperationException | IllegalArgumentException e) {
@@ -125,20 +126,30 @@ public final class StateDir {
     } catch (IOException e) {
       throw AgentException.usage("cannot read the owner of " + path + ": " + e.getMessage(), e);
     }
-    if (!mine) {
-      String me = System.getProperty("user.name");
-      throw AgentException.usage(path + " is owned by " + owner + ", who could change it, and the agent runs as " + me
-          + "; make it the agent's: chown " + me + " " + path);
+    if (mine) {
+      return;
     }
+    String name = System.getProperty("user.name");
+    // A user without a name (a container's numeric user) is named by its id.
+    String who = name == null || name.isEmpty() || name.equals("?") ? String.valueOf(me) : name;
+    boolean root = me != null ? me == 0 : "root".equals(name);
+    throw AgentException.usage(path + " is owned by " + owner + ", who could change it, and the agent runs as " + who
+        + (root ? "; run the agent as " + owner + " (root running it would run that user's postRenewHook): sudo -u "
+            + owner + " renewal-agent ..." : "; make it the agent's: chown " + who + " " + path));
   }
 
-  /** This process's user id, from /proc (Linux), or null. */
-  private static Integer ownUid() {
+  /** This process's effective user id, from /proc/self/status (Linux), or null. */
+  private static Integer effectiveUid() {
     try {
-      return (Integer) Files.getAttribute(Path.of("/proc/self"), "unix:uid");
-    } catch (IOException | UnsupportedOperationException | IllegalArgumentException | ClassCastException e) {
-      return null;
+      for (String line : Files.readAllLines(Path.of("/proc/self/status"))) {
+        if (line.startsWith("Uid:")) {
+          return Integer.valueOf(line.substring(4).trim().split("\\s+")[1]); // real, effective, saved, fs
+        }
+      }
+    } catch (IOException | RuntimeException e) {
+      // not Linux: names are compared
     }
+    return null;
   }
 
   /** Whether a directory has the sticky bit, where the platform says (Linux, through the unix view). */
