@@ -184,6 +184,9 @@ public final class LocalCa implements CertificateAuthority {
           return issuedBefore(record, now).orElseThrow(LocalCa::revokedMeanwhile);
         }
         case DUPLICATE_SERIAL -> LOG.warn("random serial {} already taken; drawing another", serial);
+        case KEY_REVOKED -> throw EstException.forbidden("certificate serial "
+            + ledger.revokedForKey(record.deviceId(), record.publicKeySha256()).orElse("?") + " of " + record.deviceId()
+            + " for this key was revoked (est-server revoke); make a new key");
         case DUPLICATE_REQUEST -> {
           // The same forwarded request, raced in by a concurrent retry: the first one's certificate.
           IssuanceRecord first = ledger.findForwarded(requester.forwardedBy(), requester.requestId())

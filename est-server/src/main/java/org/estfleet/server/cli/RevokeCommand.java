@@ -66,7 +66,10 @@ final class RevokeCommand implements Callable<Integer> {
     List<String> serials = new ArrayList<>();
     if (which.serials != null) {
       for (String serial : which.serials) {
-        serials.add(serial(serial));
+        String normalized = serial(serial);
+        if (!serials.contains(normalized)) {
+          serials.add(normalized); // the same serial written twice is revoked once
+        }
       }
     } else {
       try {

@@ -34,6 +34,9 @@ public final class IssuedCertificates {
       + " ORDER BY issued_at DESC LIMIT 1";
   /** Whether {@link #RETRY_QUERY} would find a row: what the write transaction asks, reading no columns. */
   static final String RETRY_EXISTS = "SELECT 1 FROM issued_certificate " + RETRY_WHERE + " LIMIT 1";
+  /** A revoked certificate of a device for a key: the retry index, then one probe per candidate (V12). */
+  static final String REVOKED_FOR_KEY = "SELECT serial FROM issued_certificate WHERE device_id = ? "
+      + "AND public_key_sha256 = ? AND serial IN (SELECT serial FROM revoked_certificate) LIMIT 1";
   /**
    * How many certificates were issued (GET /health asks): the ledger is append-only and each new
    * row takes the next row id, so the highest is the count, found without reading the rows (V8).
@@ -59,6 +62,11 @@ public final class IssuedCertificates {
      * twice); {@link #findForwarded} has the certificate issued the first time.
      */
     DUPLICATE_REQUEST,
+    /**
+     * Nothing written: a certificate of the same device for the same key was revoked (its key
+     * may have leaked); {@link #revokedForKey} names it. A new key is needed.
+     */
+    KEY_REVOKED,
     /**
      * Nothing written ({@link #recordUnlessRetry} only): the same requester, by the same credential
      * and under the same label, was issued a certificate for the same key that is still valid;
@@ -120,6 +128,15 @@ public final class IssuedCertificates {
           }
         }
       }
+      try (PreparedStatement select = connection.prepareStatement(REVOKED_FOR_KEY)) {
+        select.setString(1, record.deviceId());
+        select.setString(2, record.publicKeySha256());
+        try (ResultSet rows = select.executeQuery()) {
+          if (rows.next()) {
+            return Outcome.KEY_REVOKED;
+          }
+        }
+      }
       if (record.tokenId() != null && !consumeToken(connection, record)) {
         return Outcome.TOKEN_ALREADY_USED;
       }
@@ -165,6 +182,19 @@ public final class IssuedCertificates {
       select.setString(1, serial);
       return readAll(select).stream().findFirst();
     }
+  }
+
+  /** The serial of a revoked certificate of {@code deviceId} for the key with that SHA-256, if any. */
+  public Optional<String> revokedForKey(String deviceId, String publicKeySha256) {
+    return database.read(connection -> {
+      try (PreparedStatement select = connection.prepareStatement(REVOKED_FOR_KEY)) {
+        select.setString(1, deviceId);
+        select.setString(2, publicKeySha256);
+        try (ResultSet rows = select.executeQuery()) {
+          return rows.next() ? Optional.of(rows.getString(1)) : Optional.empty();
+        }
+      }
+    });
   }
 
   /** The certificate issued for a gateway's request, if it was recorded and is not revoked. */

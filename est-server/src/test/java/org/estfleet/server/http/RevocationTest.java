@@ -168,6 +168,25 @@ class RevocationTest {
   }
 
   @Test
+  void theKeyOfARevokedCertificate_isCertifiedNoMore_aNewKeyIs() throws Exception {
+    Device first = enroll("device-9");
+    KeyPair leaked = KeyAlgorithm.EC_P256.generate(TestPki.RANDOM);
+    X509Certificate second = issued(first.client(server).enroll("simplereenroll", csr("device-9", leaked), null, null));
+
+    Cli.run("revoke", "--data", server.dataDir().toString(), "--serial", Certificates.serialHex(second));
+    server.clock().advance(RevocationList.REFRESH);
+    // Its request sent again with the earlier certificate, still in force: not a retry any more,
+    // and not a new certificate for the revoked key either.
+    HttpResponse<byte[]> sameKey = first.client(server).enroll("simplereenroll", csr("device-9", leaked), null, null);
+    HttpResponse<byte[]> newKey = renew(first, "simplereenroll");
+
+    assertEquals(403, sameKey.statusCode(), text(sameKey));
+    assertEquals("certificate serial " + Certificates.serialHex(second) + " of device-9 for this key was revoked "
+        + "(est-server revoke); make a new key\n", text(sameKey));
+    assertEquals(200, newKey.statusCode(), text(newKey));
+  }
+
+  @Test
   void badRevocations_changeNothing() throws Exception {
     Device device = enroll("device-6");
     String data = server.dataDir().toString();

@@ -30,6 +30,13 @@ class QueryPlanTest {
   }
 
   @Test
+  void aRevokedKey_isFoundByDeviceAndKey() {
+    assertEquals(List.of("SEARCH issued_certificate USING INDEX issued_certificate_retry "
+        + "(device_id=? AND public_key_sha256=?)", "USING INDEX sqlite_autoindex_revoked_certificate_1 FOR IN-OPERATOR"),
+        plan(IssuedCertificates.REVOKED_FOR_KEY));
+  }
+
+  @Test
   void aRunningServer_readsOnlyTheNewRevocations() {
     assertEquals(List.of("SEARCH revoked_certificate USING INTEGER PRIMARY KEY (rowid>?)"),
         plan(Revocations.CERTIFICATES_SINCE));
