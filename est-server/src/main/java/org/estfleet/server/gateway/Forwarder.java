@@ -286,6 +286,9 @@ public final class Forwarder implements AutoCloseable {
       }
       EnrollOutcome outcome = upstream.forward(request);
       Instant now = clock.instant();
+      if (outcome instanceof EnrollOutcome.Issued || outcome instanceof EnrollOutcome.Pending) {
+        identity.acceptedUpstream();
+      }
       if (outcome instanceof EnrollOutcome.Issued issued) {
         record(request, issued.certificate(), now);
       } else if (outcome instanceof EnrollOutcome.Pending pending) {
@@ -328,7 +331,9 @@ public final class Forwarder implements AutoCloseable {
 
   private void fail(PendingEnrollment request, Failure failure, Instant now) {
     if (failure.status() == 403 && failure.message().startsWith(Forwarding.NOT_A_GATEWAY)) {
-      // The upstream refuses this gateway, not the device: keep the request and say so loudly.
+      // The upstream refuses this gateway, not the device: keep the request and say so loudly,
+      // and in /health.
+      identity.refusedUpstream(failure.message());
       LOG.error("the upstream refuses this gateway's certificate ({}); request {} of {} stays queued; "
           + "if its certificate expired, enroll the gateway again, keeping its queue: est-server init --gateway --reenroll", failure.message(),
           request.requestId(), request.deviceId());
@@ -337,6 +342,7 @@ public final class Forwarder implements AutoCloseable {
     }
     if (failure.refusesTheRequest()) {
       // A 4xx is the upstream's verdict on the request; the device learns it on its next try.
+      identity.acceptedUpstream();
       if (queue.refused(request.id(), failure.status(), failure.message(), now)) {
         LOG.info("upstream refused request {} of {}: {}", request.requestId(), request.deviceId(), failure.describe());
       }

@@ -7,8 +7,8 @@ import org.estfleet.server.store.PendingEnrollments;
 
 /**
  * What {@code GET /health} reports on a gateway. {@code status} is {@code ok} when the upstream
- * answers, the {@code /cacerts} copy is fresh and the gateway's certificate is valid and not
- * failing to renew, else {@code degraded}: the gateway still
+ * answers, the {@code /cacerts} copy is fresh and the gateway's certificate is valid, not failing
+ * to renew and not refused by the upstream for forwarding, else {@code degraded}: the gateway still
  * accepts enrollments then, so the HTTP status stays 200.
  */
 public record GatewayHealth(String mode, String status, UpstreamHealth upstream, QueueHealth queue,
@@ -16,7 +16,9 @@ public record GatewayHealth(String mode, String status, UpstreamHealth upstream,
 
   /**
    * The gateway's own certificate: {@code ok}, {@code renewal-due} (from two thirds of its
-   * lifetime until renewed) or {@code expired}; {@code lastError} is why the last renewal failed.
+   * lifetime until renewed), {@code expired}, or {@code refused-upstream} (the upstream refused
+   * the last forward as not a gateway's: revoked, say); {@code lastError} is why the last renewal
+   * failed, or the upstream's refusal.
    */
   public record CertificateHealth(String serial, Instant notAfter, Instant renewalDue, String state,
       String lastError) {}
@@ -52,9 +54,11 @@ public record GatewayHealth(String mode, String status, UpstreamHealth upstream,
     // One read of the identity: a renewal switching it meanwhile does not mix two certificates.
     java.security.cert.X509Certificate certificate = identity.current().chain().get(0);
     GatewayIdentity.Validity validity = GatewayIdentity.validity(certificate, now);
-    // Due for renewal is normal until an attempt fails; expired is never.
-    boolean certificateOk = validity == GatewayIdentity.Validity.OK
-        || (validity == GatewayIdentity.Validity.RENEWAL_DUE && identity.lastError() == null);
+    // Due for renewal is normal until an attempt fails; expired is never; nor one the upstream
+    // refuses for forwarding (revoked, say).
+    String refusedUpstream = identity.refusedUpstream();
+    boolean certificateOk = refusedUpstream == null && (validity == GatewayIdentity.Validity.OK
+        || (validity == GatewayIdentity.Validity.RENEWAL_DUE && identity.lastError() == null));
     java.util.Map<String, String> refused = mirror.refused();
     boolean ok = status.state() == Upstream.State.UP && !stale && certificateOk && refused.isEmpty();
     return new GatewayHealth("gateway", ok ? "ok" : "degraded",
@@ -66,7 +70,8 @@ public record GatewayHealth(String mode, String status, UpstreamHealth upstream,
         new CacheHealth(fetchedAt, fetchedAt == null ? null : Duration.between(fetchedAt, now).toSeconds(), stale,
             staleAfter.toSeconds(), refused),
         new CertificateHealth(org.estfleet.pki.Certificates.serialHex(certificate),
-            certificate.getNotAfter().toInstant(), GatewayIdentity.renewalDue(certificate), validity.label(),
-            identity.lastError()));
+            certificate.getNotAfter().toInstant(), GatewayIdentity.renewalDue(certificate),
+            refusedUpstream != null ? "refused-upstream" : validity.label(),
+            refusedUpstream != null ? refusedUpstream : identity.lastError()));
   }
 }

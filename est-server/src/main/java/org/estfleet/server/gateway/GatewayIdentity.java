@@ -48,6 +48,8 @@ public final class GatewayIdentity {
   private volatile ClientAuth.Certificate current;
   private Instant nextAttempt = Instant.MIN;
   private volatile String lastError;
+  /** The upstream's refusal of this certificate for forwarding (revoked, say), until it accepts one. */
+  private volatile String refusedUpstream;
   /** What {@link #reportValidity} last logged, so that each change is logged once. */
   private Validity reported = Validity.OK;
 
@@ -111,6 +113,21 @@ public final class GatewayIdentity {
   }
 
   /** Why the last renewal attempt failed; null if it succeeded or none was made. */
+  /** Why the upstream refused the last forward as not a gateway's, or null since it took one. */
+  public String refusedUpstream() {
+    return refusedUpstream;
+  }
+
+  /** The upstream refused a forward for this certificate: not the device's doing. */
+  public void refusedUpstream(String reason) {
+    refusedUpstream = reason;
+  }
+
+  /** The upstream judged a forward (issued, deferred or refused the device's request): it took the certificate. */
+  public void acceptedUpstream() {
+    refusedUpstream = null;
+  }
+
   public String lastError() {
     return lastError;
   }
@@ -183,6 +200,7 @@ public final class GatewayIdentity {
     }
     current = new ClientAuth.Certificate(keys.getPrivate(), chain);
     lastError = null;
+    refusedUpstream = null; // a new certificate: the next forward says whether it is taken
     reported = Validity.OK;
     try {
       TlsPairFiles.complete(certificateFile, chain);

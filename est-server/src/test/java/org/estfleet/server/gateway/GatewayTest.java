@@ -625,6 +625,11 @@ class GatewayTest {
         Certificates.publicKeyFingerprint(keys.getPublic()), "")).orElseThrow();
     assertTrue(request.lastError().contains("was revoked at ") && request.lastError().contains("(gateway stolen)"),
         request.lastError());
+    JsonObject health = gateway.health();
+    assertEquals("degraded", health.get("status").getAsString());
+    assertEquals("refused-upstream", health.getAsJsonObject("certificate").get("state").getAsString());
+    assertTrue(health.getAsJsonObject("certificate").get("lastError").getAsString().contains("(gateway stolen)"),
+        health.toString());
     assertEquals(0, ca.ledger(ledger -> ledger.byDevice("device-1")).size());
   }
 
