@@ -247,11 +247,14 @@ public final class Renewer {
       }
       Instant due = policy.dueAt(certificate);
       if (!force) {
+        // Not due, and no backoff beyond the time it is due (a failed renew --force before it,
+        // say): the next attempt is when it is due, as status says.
+        if (state.pending() == null && now.isBefore(due)
+            && (state.nextAttemptAt() == null || !state.nextAttemptAt().isAfter(due))) {
+          return new Result(Outcome.NOT_DUE, "renewal due at " + due, due);
+        }
         if (state.nextAttemptAt() != null && now.isBefore(state.nextAttemptAt())) {
           return new Result(Outcome.WAITING, "next attempt at " + state.nextAttemptAt(), state.nextAttemptAt());
-        }
-        if (state.pending() == null && now.isBefore(due)) {
-          return new Result(Outcome.NOT_DUE, "renewal due at " + due, due);
         }
       }
       state = refreshTrust(state, now);

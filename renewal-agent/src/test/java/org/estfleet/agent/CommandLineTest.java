@@ -452,6 +452,26 @@ class CommandLineTest {
   }
 
   @Test
+  void aForcedRenewalRefused_beforeItIsDue_nextComesWhenItIsDue_asStatusSays() throws Exception {
+    Path state = AgentFixture.enroll(server, dir.resolve("agent"), "device-1");
+    org.estfleet.server.Cli.run("revoke", "--data", server.dataDir().toString(), "--device", "device-1");
+    server.clock().advance(java.time.Duration.ofSeconds(3)); // the server reads revocations every 2 s
+
+    AgentFixture.Run refused = AgentFixture.cli("renew", "--state", state.toString(), "--force");
+    AgentFixture.Run next = AgentFixture.cli("renew", "--state", state.toString());
+    AgentFixture.Run status = AgentFixture.cli("status", "--state", state.toString(), "--json");
+
+    assertEquals(1, refused.exit(), refused.err());
+    assertTrue(refused.err().contains("was revoked at "), refused.err());
+    // The refusal's backoff ends long before renewal is due: nothing is attempted before then.
+    assertEquals(0, next.exit(), next.err());
+    assertTrue(next.out().startsWith("not due: renewal due at "), next.out());
+    String due = next.out().strip().substring("not due: renewal due at ".length());
+    assertEquals(due, JsonParser.parseString(status.out()).getAsJsonObject().get("nextRenewal").getAsString(),
+        status.out());
+  }
+
+  @Test
   void renew_exitCodes() throws Exception {
     Path state = AgentFixture.enroll(server, dir.resolve("agent"), "device-1");
 
