@@ -128,14 +128,8 @@ public final class IssuedCertificates {
           }
         }
       }
-      try (PreparedStatement select = connection.prepareStatement(REVOKED_FOR_KEY)) {
-        select.setString(1, record.deviceId());
-        select.setString(2, record.publicKeySha256());
-        try (ResultSet rows = select.executeQuery()) {
-          if (rows.next()) {
-            return Outcome.KEY_REVOKED;
-          }
-        }
+      if (revokedForKey(connection, record.deviceId(), record.publicKeySha256()).isPresent()) {
+        return Outcome.KEY_REVOKED;
       }
       if (record.tokenId() != null && !consumeToken(connection, record)) {
         return Outcome.TOKEN_ALREADY_USED;
@@ -186,15 +180,18 @@ public final class IssuedCertificates {
 
   /** The serial of a revoked certificate of {@code deviceId} for the key with that SHA-256, if any. */
   public Optional<String> revokedForKey(String deviceId, String publicKeySha256) {
-    return database.read(connection -> {
-      try (PreparedStatement select = connection.prepareStatement(REVOKED_FOR_KEY)) {
-        select.setString(1, deviceId);
-        select.setString(2, publicKeySha256);
-        try (ResultSet rows = select.executeQuery()) {
-          return rows.next() ? Optional.of(rows.getString(1)) : Optional.empty();
-        }
+    return database.read(connection -> revokedForKey(connection, deviceId, publicKeySha256));
+  }
+
+  private static Optional<String> revokedForKey(Connection connection, String deviceId, String publicKeySha256)
+      throws SQLException {
+    try (PreparedStatement select = connection.prepareStatement(REVOKED_FOR_KEY)) {
+      select.setString(1, deviceId);
+      select.setString(2, publicKeySha256);
+      try (ResultSet rows = select.executeQuery()) {
+        return rows.next() ? Optional.of(rows.getString(1)) : Optional.empty();
       }
-    });
+    }
   }
 
   /** The certificate issued for a gateway's request, if it was recorded and is not revoked. */
