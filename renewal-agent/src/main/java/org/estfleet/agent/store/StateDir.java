@@ -23,6 +23,8 @@ import org.estfleet.json.Json;
 public final class StateDir {
   public static final String CONFIG = "agent.json";
   public static final String STATE = "state.json";
+  /** This process's effective user id (read once: it does not change), or null off Linux. */
+  private static final Integer EFFECTIVE_UID = effectiveUid();
 
   private final Path root;
 
@@ -115,7 +117,7 @@ public final class StateDir {
   private static void refuseForeignOwner(Path path) throws AgentException {
     String owner;
     boolean mine;
-    Integer me = effectiveUid();
+    Integer me = EFFECTIVE_UID;
     try {
       owner = Files.getOwner(path).getName();
       // By user id where the platform says (a user without a name, in a container, say).
