@@ -64,7 +64,8 @@ public final class BootstrapTokens {
    */
   public static String checkDeviceId(String deviceId) {
     if (deviceId == null || !DEVICE_ID.matcher(deviceId).matches()) {
-      throw new IllegalArgumentException("invalid device id '" + deviceId
+      throw new IllegalArgumentException("invalid device id '"
+          + (deviceId == null || deviceId.length() <= 80 ? deviceId : deviceId.substring(0, 80) + "...")
           + "': use 1-64 letters, digits and . _ ~ @ + = -, starting with a letter or digit");
     }
     return deviceId;
@@ -125,7 +126,7 @@ public final class BootstrapTokens {
   /**
    * Checks a device's token without consuming it; issuance consumes it atomically.
    *
-   * @throws EstException 401 when the token is wrong, used or expired
+   * @throws EstException 401 when the token is wrong, used, revoked or expired
    */
   public CheckedToken check(String deviceId, String secret) throws EstException {
     TokenRecords.TokenRecord match = match(deviceId, secret);
@@ -135,6 +136,10 @@ public final class BootstrapTokens {
     if (match.usedAt() != null) {
       throw EstException.unauthorized("the enrollment token for '" + deviceId + "' was already used at "
           + match.usedAt() + "; tokens are single use, ask for a new one");
+    }
+    if (match.revokedAt() != null) {
+      throw EstException.unauthorized("the enrollment token for '" + deviceId + "' was revoked at "
+          + match.revokedAt() + " (" + match.revokedReason() + "); ask for a new one");
     }
     if (clock.instant().isAfter(match.expiresAt())) {
       throw EstException.unauthorized("the enrollment token for '" + deviceId + "' expired at "

@@ -20,8 +20,8 @@ import picocli.CommandLine.Spec;
     mixinStandardHelpOptions = true,
     versionProvider = VersionProvider.class,
     description = "EST (RFC 7030) server for device fleets: CA mode with its own issuing CA.",
-    subcommands = {InitCommand.class, ServeCommand.class, TokenCommand.class, RolloverCommand.class,
-        RetireRootCommand.class, RevokeCommand.class})
+    subcommands = {InitCommand.class, ServeCommand.class, TokenCommand.class, TokensCommand.class,
+        RolloverCommand.class, RetireRootCommand.class, RevokeCommand.class})
 public final class EstServerCommand implements Callable<Integer> {
   static final int EXIT_OK = 0;
   static final int EXIT_FAILURE = 1;
@@ -69,6 +69,14 @@ public final class EstServerCommand implements Callable<Integer> {
   private static String message(Exception e) {
     String message = IoMessages.withReason(e.getMessage(), e);
     return message == null || message.isBlank() ? e.getClass().getSimpleName() : oneLine(message);
+  }
+
+  /**
+   * A value from the command line as an error line quotes it: in single quotes, cut after 64
+   * characters (a value pasted by mistake can be a whole file).
+   */
+  static String quoted(String value) {
+    return "'" + (value.length() <= 64 ? value : value.substring(0, 64) + "...") + "'";
   }
 
   /** One line, whatever a message quotes (a device id given with a line break in it, say). */

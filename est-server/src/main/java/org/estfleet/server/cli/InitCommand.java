@@ -135,7 +135,8 @@ final class InitCommand implements Callable<Integer> {
     List<String> names = hostnames.isEmpty() ? List.of("localhost", "127.0.0.1") : List.copyOf(hostnames);
     for (String name : names) {
       if (!HOSTNAME.matcher(name).matches()) {
-        throw new ParameterException(spec.commandLine(), "--hostname: '" + name + "' is not a host name or IP address");
+        throw new ParameterException(spec.commandLine(), "--hostname: " + EstServerCommand.quoted(name)
+            + " is not a host name or IP address");
       }
     }
     if (gateway) {
@@ -301,7 +302,8 @@ final class InitCommand implements Callable<Integer> {
     if (!hostnames.isEmpty()) {
       for (String name : hostnames) {
         if (!HOSTNAME.matcher(name).matches()) {
-          throw new ParameterException(spec.commandLine(), "--hostname: '" + name + "' is not a host name or IP address");
+          throw new ParameterException(spec.commandLine(), "--hostname: " + EstServerCommand.quoted(name)
+              + " is not a host name or IP address");
         }
       }
       names = generalNames(hostnames);

@@ -16,6 +16,7 @@ import org.estfleet.server.config.DataDir;
 import org.estfleet.server.config.ServerConfig;
 import org.estfleet.server.store.Database;
 import org.estfleet.server.store.Revocations;
+import org.estfleet.server.store.TokenRecords;
 import picocli.CommandLine.ArgGroup;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Model.CommandSpec;
@@ -28,9 +29,9 @@ import picocli.CommandLine.Spec;
  * leaked). Safe to run while the server runs, which takes it up within {@link RevocationList#REFRESH}.
  */
 @Command(name = "revoke", mixinStandardHelpOptions = true,
-    description = {"Revoke certificates this CA issued, or a device: revoked certificates no longer authenticate "
-        + "to it (re-enrollment, enrollment with a certificate, a gateway's forwarding) and are not sent again as a "
-        + "retry's answer.",
+    description = {"Revoke certificates this CA issued, a device, or unused bootstrap tokens: revoked certificates "
+        + "no longer authenticate to it (re-enrollment, enrollment with a certificate, a gateway's forwarding) and are "
+        + "not sent again as a retry's answer; revoked tokens enroll nothing.",
         "This server publishes no CRL or OCSP: a revoked certificate ends when it expires, without renewal.",
         "A running 'serve' takes it up within 2 seconds."})
 final class RevokeCommand implements Callable<Integer> {
@@ -52,6 +53,11 @@ final class RevokeCommand implements Callable<Integer> {
         description = "Device ID: every certificate it was issued, its unused tokens and its manufacturer "
             + "certificate (IDevID); it enrolls again only with a token made after this.")
     String device;
+
+    @Option(names = "--token", required = true, paramLabel = "ID",
+        description = "An unused bootstrap token by its number (as 'est-server token' and 'est-server tokens' show "
+            + "it, #12 or 12): it enrolls nothing from then on; repeatable.")
+    List<String> tokens;
   }
 
   @Option(names = "--reason", paramLabel = "TEXT", defaultValue = "revoked by an operator",
@@ -64,7 +70,15 @@ final class RevokeCommand implements Callable<Integer> {
       throw new ParameterException(spec.commandLine(), "--reason: 1-200 characters on one line");
     }
     List<String> serials = new ArrayList<>();
-    if (which.serials != null) {
+    List<Long> tokenIds = new ArrayList<>();
+    if (which.tokens != null) {
+      for (String token : which.tokens) {
+        Long id = tokenId(token);
+        if (!tokenIds.contains(id)) {
+          tokenIds.add(id);
+        }
+      }
+    } else if (which.serials != null) {
       for (String serial : which.serials) {
         String normalized = serial(serial);
         if (!serials.contains(normalized)) {
@@ -88,7 +102,22 @@ final class RevokeCommand implements Callable<Integer> {
     try (Database database = Database.openExisting(dataDir.resolve(dataDir.config().database().file()))) {
       Revocations revocations = new Revocations(database);
       List<Revocations.Revoked> revoked;
-      if (which.serials != null) {
+      if (which.tokens != null) {
+        List<TokenRecords.Revoked> tokens;
+        try {
+          tokens = new TokenRecords(database).revoke(tokenIds, now, reason);
+        } catch (IllegalArgumentException e) {
+          throw new IllegalStateException(e.getMessage() + "; nothing was revoked", e);
+        }
+        for (TokenRecords.Revoked token : tokens) {
+          TokenRecords.TokenRecord record = token.token();
+          out.println("token #" + record.id() + " of " + record.deviceId() + ": "
+              + (token.already() ? "revoked before, at " + record.revokedAt() + " (" + record.revokedReason() + ")"
+                  : "revoked" + (record.expiresAt().isBefore(now) ? " (it had expired at " + record.expiresAt() + ")"
+                      : "")));
+        }
+        return EstServerCommand.EXIT_OK;
+      } else if (which.serials != null) {
         try {
           revoked = revocations.revoke(serials, now, reason);
         } catch (IllegalArgumentException e) {
@@ -116,6 +145,24 @@ final class RevokeCommand implements Callable<Integer> {
     return EstServerCommand.EXIT_OK;
   }
 
+  /** A token's number, as {@code token} prints it ({@code #12}) or bare. */
+  private long tokenId(String text) {
+    String digits = text.startsWith("#") ? text.substring(1) : text;
+    try {
+      if (digits.isEmpty() || !digits.chars().allMatch(c -> c >= '0' && c <= '9')) {
+        throw new NumberFormatException();
+      }
+      long id = Long.parseLong(digits);
+      if (id < 1) {
+        throw new NumberFormatException();
+      }
+      return id;
+    } catch (NumberFormatException e) {
+      throw new ParameterException(spec.commandLine(), "--token: " + EstServerCommand.quoted(text)
+          + " is not a token number (as 'est-server tokens' lists them: #12 or 12)");
+    }
+  }
+
   /** A serial as the ledger writes it ({@link Certificates#serialHex}). */
   private String serial(String text) {
     String hex = text.replace(":", "").trim();
@@ -125,7 +172,8 @@ final class RevokeCommand implements Callable<Integer> {
       }
       return Certificates.serialHex(new BigInteger(hex, 16));
     } catch (NumberFormatException e) {
-      throw new ParameterException(spec.commandLine(), "--serial: '" + text + "' is not a hexadecimal serial number");
+      throw new ParameterException(spec.commandLine(), "--serial: " + EstServerCommand.quoted(text)
+          + " is not a hexadecimal serial number");
     }
   }
 }

@@ -74,8 +74,8 @@ final class RolloverCommand implements Callable<Integer> {
     try {
       return text.startsWith("+") ? now.plus(DurationText.parse(text.substring(1))) : Instant.parse(text);
     } catch (DateTimeParseException | IllegalArgumentException e) {
-      throw new ParameterException(spec.commandLine(), "--activate-at: '" + text
-          + "' is neither an instant such as 2027-01-01T00:00:00Z nor +DURATION such as +30d");
+      throw new ParameterException(spec.commandLine(), "--activate-at: " + EstServerCommand.quoted(text)
+          + " is neither an instant such as 2027-01-01T00:00:00Z nor +DURATION such as +30d");
     }
   }
 }

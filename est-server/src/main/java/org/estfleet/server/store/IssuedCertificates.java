@@ -20,7 +20,8 @@ public final class IssuedCertificates {
   static final String SERIAL_TAKEN = "SELECT 1 FROM issued_certificate WHERE serial = ?";
   static final String REQUEST_TAKEN = "SELECT 1 FROM issued_certificate WHERE forwarded_by = ? AND request_id = ?";
   static final String CONSUME_TOKEN =
-      "UPDATE bootstrap_token SET used_at = ?, used_by_serial = ? WHERE id = ? AND used_at IS NULL";
+      "UPDATE bootstrap_token SET used_at = ?, used_by_serial = ? WHERE id = ? AND used_at IS NULL "
+          + "AND revoked_at IS NULL";
   static final String BY_SERIAL = "SELECT " + COLUMNS + " FROM issued_certificate WHERE serial = ?";
   /** A revoked certificate is not the answer to a gateway's request sent again (V12). */
   static final String BY_REQUEST = "SELECT " + COLUMNS + " FROM issued_certificate WHERE forwarded_by = ? "
@@ -55,6 +56,8 @@ public final class IssuedCertificates {
     RECORDED,
     /** Nothing written: the token was consumed by another request first. */
     TOKEN_ALREADY_USED,
+    /** Nothing written: an operator revoked the token since it was checked. */
+    TOKEN_REVOKED,
     /** Nothing written: the serial number is already taken. Sign again with a new one. */
     DUPLICATE_SERIAL,
     /**
@@ -132,7 +135,8 @@ public final class IssuedCertificates {
         return Outcome.KEY_REVOKED;
       }
       if (record.tokenId() != null && !consumeToken(connection, record)) {
-        return Outcome.TOKEN_ALREADY_USED;
+        return TokenRecords.find(connection, record.tokenId()).map(TokenRecords.TokenRecord::usedAt).isPresent()
+            ? Outcome.TOKEN_ALREADY_USED : Outcome.TOKEN_REVOKED;
       }
       try (PreparedStatement insert = connection.prepareStatement(
           "INSERT INTO issued_certificate (" + COLUMNS + ") VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)")) {

@@ -64,7 +64,7 @@ public final class Revocations {
    *
    * @param device the device's revocation, made now or earlier ({@code already})
    * @param certificates its certificates, each with its revocation
-   * @param tokensEnded how many of its unused tokens were made to expire
+   * @param tokensEnded how many of its unused tokens were revoked
    * @param tokensEver how many tokens it was ever given (none: perhaps a mistyped id)
    */
   public record DeviceRevoked(Revocation device, boolean already, List<Revoked> certificates, int tokensEnded,
@@ -72,8 +72,7 @@ public final class Revocations {
 
   /**
    * Revokes device {@code deviceId}: every certificate it was issued (expired ones too: a grace
-   * period, or a gateway's held request, may still let them renew), its unused tokens (they
-   * expire now), and its manufacturer certificate's enrollments. A token made after this
+   * period, or a gateway's held request, may still let them renew), its unused tokens, and its manufacturer certificate's enrollments. A token made after this
    * enrolls it again.
    */
   public DeviceRevoked revokeDevice(String deviceId, Instant at, String reason) {
@@ -103,14 +102,7 @@ public final class Revocations {
         }
       }
       List<Revoked> revoked = revoke(connection, certificates, at, reason);
-      int ended;
-      try (PreparedStatement expire = connection.prepareStatement("UPDATE bootstrap_token SET expires_at = ? "
-          + "WHERE device_id = ? AND used_at IS NULL AND expires_at > ?")) {
-        expire.setLong(1, at.toEpochMilli());
-        expire.setString(2, deviceId);
-        expire.setLong(3, at.toEpochMilli());
-        ended = expire.executeUpdate();
-      }
+      int ended = TokenRecords.revokeUnused(connection, deviceId, at, reason);
       int ever;
       try (PreparedStatement count = connection.prepareStatement(
           "SELECT COUNT(*) FROM bootstrap_token WHERE device_id = ?")) {

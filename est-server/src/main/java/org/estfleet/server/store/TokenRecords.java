@@ -1,17 +1,22 @@
 package org.estfleet.server.store;
 
+import java.sql.Connection;
 import java.sql.PreparedStatement;
 import java.sql.ResultSet;
+import java.sql.SQLException;
 import java.time.Instant;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Optional;
+import java.util.function.Consumer;
 
 /** Stored bootstrap tokens: hashes only; consumption happens in {@link IssuedCertificates#record}. */
 public final class TokenRecords {
+  private static final String COLUMNS = "id, device_id, token_sha256, created_at, expires_at, used_at, role, label, "
+      + "used_by_serial, revoked_at, revoked_reason";
   /** The look-up of a device's tokens at each token enrollment, held to an index by QueryPlanTest. */
   static final String BY_DEVICE =
-      "SELECT id, device_id, token_sha256, created_at, expires_at, used_at, role, label FROM bootstrap_token "
-          + "WHERE device_id = ?";
+      "SELECT " + TokenRecords.COLUMNS + " FROM bootstrap_token WHERE device_id = ?";
 
   private final Database database;
 
@@ -25,9 +30,12 @@ public final class TokenRecords {
    * @param usedAt when it was consumed, or null
    * @param label the EST label it enrolls under, {@code ""} for requests without one; null for a
    *     token made before tokens had labels (migration V11), usable under any
+   * @param usedBySerial the serial of the certificate it was used for, or null
+   * @param revokedAt when an operator ended it unused (migration V13), or null
+   * @param revokedReason why, or null
    */
   public record TokenRecord(long id, String deviceId, byte[] sha256, Instant createdAt, Instant expiresAt, Instant usedAt,
-      Role role, String label) {
+      Role role, String label, String usedBySerial, Instant revokedAt, String revokedReason) {
     public TokenRecord {
       sha256 = sha256.clone();
     }
@@ -78,21 +86,125 @@ public final class TokenRecords {
         List<TokenRecord> tokens = new ArrayList<>();
         try (ResultSet rows = select.executeQuery()) {
           while (rows.next()) {
-            long usedAt = rows.getLong(6);
-            boolean unused = rows.wasNull();
-            tokens.add(new TokenRecord(
-                rows.getLong(1),
-                rows.getString(2),
-                rows.getBytes(3),
-                Instant.ofEpochMilli(rows.getLong(4)),
-                Instant.ofEpochMilli(rows.getLong(5)),
-                unused ? null : Instant.ofEpochMilli(usedAt),
-                Role.of(rows.getString(7)),
-                rows.getString(8)));
+            tokens.add(token(rows));
           }
         }
         return tokens;
       }
     });
+  }
+
+  /**
+   * Every token, or every token of {@code deviceId} if not null, in the order they were made,
+   * each handed to {@code each} as it is read (a store may hold millions).
+   */
+  public void forEach(String deviceId, Consumer<TokenRecord> each) {
+    database.read(connection -> {
+      try (PreparedStatement select = connection.prepareStatement(deviceId == null
+          ? "SELECT " + COLUMNS + " FROM bootstrap_token ORDER BY id" : BY_DEVICE + " ORDER BY id")) {
+        if (deviceId != null) {
+          select.setString(1, deviceId);
+        }
+        try (ResultSet rows = select.executeQuery()) {
+          while (rows.next()) {
+            each.accept(token(rows));
+          }
+        }
+        return null;
+      }
+    });
+  }
+
+  /** A token {@code revoke} found, and whether it was revoked before. */
+  public record Revoked(TokenRecord token, boolean already) {}
+
+  /**
+   * Ends the unused tokens {@code ids}, all or none: each must exist and be unused (a used one
+   * made a certificate, which is what to revoke). Ended tokens are refused as revoked, with
+   * {@code reason}; expired ones are marked all the same.
+   *
+   * @return each token as it is now, in the order given
+   * @throws IllegalArgumentException naming a token that does not exist or was used; nothing revoked
+   */
+  public List<Revoked> revoke(List<Long> ids, Instant at, String reason) {
+    return database.inTransaction(connection -> {
+      List<Revoked> revoked = new ArrayList<>();
+      for (long id : ids) {
+        TokenRecord token = find(connection, id).orElseThrow(() ->
+            new IllegalArgumentException("no token #" + id + " in this server's store"));
+        if (token.usedAt() != null) {
+          throw new IllegalArgumentException("token #" + id + " of " + token.deviceId() + " was used at "
+              + token.usedAt() + " for the certificate with serial " + token.usedBySerial()
+              + ": revoke that certificate (--serial " + token.usedBySerial() + ")");
+        }
+        revoked.add(new Revoked(token, token.revokedAt() != null));
+      }
+      List<Revoked> now = new ArrayList<>();
+      for (Revoked token : revoked) {
+        if (!token.already()) {
+          revoke(connection, token.token().id(), at, reason);
+        }
+        now.add(new Revoked(find(connection, token.token().id()).orElseThrow(), token.already()));
+      }
+      return now;
+    });
+  }
+
+  /**
+   * Ends the unused, unexpired, not yet revoked tokens of {@code deviceId}, in a transaction of
+   * the caller's.
+   *
+   * @return how many
+   */
+  static int revokeUnused(Connection connection, String deviceId, Instant at, String reason) throws SQLException {
+    try (PreparedStatement update = connection.prepareStatement("UPDATE bootstrap_token SET revoked_at = ?, "
+        + "revoked_reason = ? WHERE device_id = ? AND used_at IS NULL AND revoked_at IS NULL AND expires_at > ?")) {
+      update.setLong(1, at.toEpochMilli());
+      update.setString(2, reason);
+      update.setString(3, deviceId);
+      update.setLong(4, at.toEpochMilli());
+      return update.executeUpdate();
+    }
+  }
+
+  private static void revoke(Connection connection, long id, Instant at, String reason) throws SQLException {
+    try (PreparedStatement update = connection.prepareStatement("UPDATE bootstrap_token SET revoked_at = ?, "
+        + "revoked_reason = ? WHERE id = ? AND used_at IS NULL AND revoked_at IS NULL")) {
+      update.setLong(1, at.toEpochMilli());
+      update.setString(2, reason);
+      update.setLong(3, id);
+      update.executeUpdate();
+    }
+  }
+
+  /** Token {@code id}, in a transaction of the caller's. */
+  static Optional<TokenRecord> find(Connection connection, long id) throws SQLException {
+    try (PreparedStatement select = connection.prepareStatement(
+        "SELECT " + COLUMNS + " FROM bootstrap_token WHERE id = ?")) {
+      select.setLong(1, id);
+      try (ResultSet rows = select.executeQuery()) {
+        return rows.next() ? Optional.of(token(rows)) : Optional.empty();
+      }
+    }
+  }
+
+  private static TokenRecord token(ResultSet rows) throws SQLException {
+    return new TokenRecord(
+        rows.getLong(1),
+        rows.getString(2),
+        rows.getBytes(3),
+        Instant.ofEpochMilli(rows.getLong(4)),
+        Instant.ofEpochMilli(rows.getLong(5)),
+        instant(rows, 6),
+        Role.of(rows.getString(7)),
+        rows.getString(8),
+        rows.getString(9),
+        instant(rows, 10),
+        rows.getString(11));
+  }
+
+  private static Instant instant(ResultSet rows, int column) throws SQLException {
+    long millis = rows.getLong(column);
+    return rows.wasNull() ? null : Instant.ofEpochMilli(millis);
   }
 }

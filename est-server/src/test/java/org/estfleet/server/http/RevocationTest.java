@@ -9,6 +9,8 @@ import java.net.http.HttpResponse;
 import java.nio.file.Path;
 import java.security.KeyPair;
 import java.security.cert.X509Certificate;
+import java.time.Duration;
+import java.time.Instant;
 import java.util.List;
 import org.estfleet.pki.Certificates;
 import org.estfleet.pki.Csr;
@@ -19,6 +21,9 @@ import org.estfleet.server.Cli;
 import org.estfleet.server.EstTestClient;
 import org.estfleet.server.TestServer;
 import org.estfleet.server.auth.RevocationList;
+import org.estfleet.server.store.Database;
+import org.estfleet.server.store.Role;
+import org.estfleet.server.store.TokenRecords;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
@@ -115,7 +120,8 @@ class RevocationTest {
     assertTrue(run.out().contains("serial " + Certificates.serialHex(first.certificate()) + " of device-3"), run.out());
     assertTrue(run.out().contains("serial " + Certificates.serialHex(second) + " of device-3"), run.out());
     assertEquals(401, withSpare.statusCode(), text(withSpare));
-    assertTrue(text(withSpare).contains("expired"), text(withSpare));
+    assertTrue(text(withSpare).matches("the enrollment token for 'device-3' was revoked at \\S+ \\(decommissioned\\); "
+        + "ask for a new one\n"), text(withSpare));
     assertEquals(401, withFirst.statusCode(), text(withFirst));
     assertEquals(200, renew(other, "simplereenroll").statusCode(), "another device is not touched");
     enroll("device-3"); // a token made after the revocation
@@ -208,6 +214,106 @@ class RevocationTest {
     assertEquals(2, neither.exit(), neither.err());
     assertEquals(2, twoLines.exit(), twoLines.err());
     assertEquals(200, renew(device, "simplereenroll").statusCode(), "nothing was revoked");
+  }
+
+  @Test
+  void aTokenRevokedWhileTheServerRuns_enrollsNothing_sayingWhy_andTheOthersStillDo() throws Exception {
+    String data = server.dataDir().toString();
+    Cli.Run made = Cli.run("token", "--data", data, "--device", "device-10");
+    Cli.Run other = Cli.run("token", "--data", data, "--device", "device-11");
+    String number = made.err().replaceAll("(?s)^token (#\\d+) .*", "$1");
+
+    Cli.Run run = Cli.run("revoke", "--data", data, "--token", number, "--reason", "lost in the post");
+    Cli.Run again = Cli.run("revoke", "--data", data, "--token", number.substring(1));
+    HttpResponse<byte[]> withRevoked = anonymous.enroll("simpleenroll",
+        csr("device-10", KeyAlgorithm.EC_P256.generate(TestPki.RANDOM)), "device-10", made.out().strip());
+    HttpResponse<byte[]> withOther = anonymous.enroll("simpleenroll",
+        csr("device-11", KeyAlgorithm.EC_P256.generate(TestPki.RANDOM)), "device-11", other.out().strip());
+
+    assertEquals(0, run.exit(), run.err());
+    assertEquals("token " + number + " of device-10: revoked\n", run.out());
+    assertEquals(0, again.exit(), again.err());
+    assertTrue(again.out().matches("token " + number + " of device-10: revoked before, at \\S+ \\(lost in the post\\)\n"),
+        again.out());
+    assertEquals(401, withRevoked.statusCode(), text(withRevoked));
+    assertTrue(text(withRevoked).matches("the enrollment token for 'device-10' was revoked at \\S+ "
+        + "\\(lost in the post\\); ask for a new one\n"), text(withRevoked));
+    assertEquals(200, withOther.statusCode(), text(withOther));
+  }
+
+  @Test
+  void tokens_listsEveryTokenAndWhatBecameOfIt_orOnlyTheUsableOnes() throws Exception {
+    String data = server.dataDir().toString();
+    Device used = enroll("device-20");
+    Cli.Run revoked = Cli.run("token", "--data", data, "--device", "device-21");
+    Cli.run("revoke", "--data", data, "--token", revoked.err().replaceAll("(?s)^token (#\\d+) .*", "$1"),
+        "--reason", "lost in the post");
+    Cli.run("token", "--data", data, "--device", "gw-1", "--gateway");
+    Instant now = Instant.now();
+    try (Database database = Database.open(server.dataDir().resolve("estfleet.db"))) {
+      TokenRecords tokens = new TokenRecords(database);
+      tokens.insertAll(List.of("device-22"), List.of(new byte[32]), now.minus(Duration.ofDays(2)),
+          now.minus(Duration.ofDays(1)), Role.DEVICE, "");
+      long old = tokens.insertAll(List.of("device-23"), List.of(new byte[32]), now, now.plus(Duration.ofDays(1)),
+          Role.DEVICE, "").get(0);
+      database.inTransaction(connection -> {
+        try (var update = connection.prepareStatement("UPDATE bootstrap_token SET label = NULL WHERE id = ?")) {
+          update.setLong(1, old); // as a token made before tokens had labels (V11)
+          return update.executeUpdate();
+        }
+      });
+    }
+
+    Cli.Run all = Cli.run("tokens", "--data", data);
+    Cli.Run usable = Cli.run("tokens", "--data", data, "--usable");
+    Cli.Run one = Cli.run("tokens", "--data", data, "--device", "device-21");
+    Cli.Run none = Cli.run("tokens", "--data", data, "--device", "device-99");
+
+    assertEquals(0, all.exit(), all.err());
+    List<String> lines = all.out().lines().toList();
+    assertEquals("token\tdevice\trole\tlabel\tmade\texpires\tstate", lines.get(0));
+    assertEquals(6, lines.size(), all.out());
+    assertTrue(lines.get(1).matches("#\\d+\tdevice-20\tdevice\t-\t\\S+\t\\S+\tused \\S+ serial "
+        + Certificates.serialHex(used.certificate())), lines.get(1));
+    assertTrue(lines.get(2).matches("#\\d+\tdevice-21\tdevice\t-\t\\S+\t\\S+\trevoked \\S+ \\(lost in the post\\)"),
+        lines.get(2));
+    assertTrue(lines.get(3).matches("#\\d+\tgw-1\tgateway\t-\t\\S+\t\\S+\tusable"), lines.get(3));
+    assertTrue(lines.get(4).matches("#\\d+\tdevice-22\tdevice\t-\t\\S+\t\\S+\texpired"), lines.get(4));
+    assertTrue(lines.get(5).matches("#\\d+\tdevice-23\tdevice\t\\*\t\\S+\t\\S+\tusable"), lines.get(5));
+    assertEquals(List.of("gw-1", "device-23"), usable.out().lines().skip(1).map(line -> line.split("\t")[1]).toList());
+    assertEquals(2, one.out().lines().count(), one.out());
+    assertEquals(lines.get(2), one.out().lines().skip(1).findFirst().orElseThrow());
+    assertEquals(0, none.exit(), none.err());
+    assertEquals("est-server: no token for 'device-99'\n", none.err());
+  }
+
+  @Test
+  void badTokenRevocations_changeNothing() throws Exception {
+    String data = server.dataDir().toString();
+    Cli.Run made = Cli.run("token", "--data", data, "--device", "device-12");
+    String number = made.err().replaceAll("(?s)^token #(\\d+) .*", "$1");
+    Device used = enroll("device-13");
+    String usedNumber = Cli.run("tokens", "--data", data, "--device", "device-13").out().lines().skip(1)
+        .findFirst().orElseThrow().split("\t")[0];
+
+    Cli.Run withUsed = Cli.run("revoke", "--data", data, "--token", number, "--token", usedNumber);
+    Cli.Run unknown = Cli.run("revoke", "--data", data, "--token", number, "--token", "#99999");
+    Cli.Run notANumber = Cli.run("revoke", "--data", data, "--token", "#x" + "9".repeat(100));
+    HttpResponse<byte[]> enroll = anonymous.enroll("simpleenroll",
+        csr("device-12", KeyAlgorithm.EC_P256.generate(TestPki.RANDOM)), "device-12", made.out().strip());
+
+    assertEquals(1, withUsed.exit());
+    assertTrue(withUsed.err().startsWith("est-server: token " + usedNumber + " of device-13 was used at "),
+        withUsed.err());
+    assertTrue(withUsed.err().endsWith(" for the certificate with serial " + Certificates.serialHex(used.certificate())
+        + ": revoke that certificate (--serial " + Certificates.serialHex(used.certificate())
+        + "); nothing was revoked\n"), withUsed.err());
+    assertEquals(1, unknown.exit());
+    assertEquals("est-server: no token #99999 in this server's store; nothing was revoked\n", unknown.err());
+    assertEquals(2, notANumber.exit());
+    assertTrue(notANumber.err().contains("--token: '#x" + "9".repeat(62) + "...' is not a token number"),
+        notANumber.err());
+    assertEquals(200, enroll.statusCode(), "nothing was revoked: " + text(enroll));
   }
 
   private static Csr csr(String deviceId, KeyPair keys) {
