@@ -41,6 +41,42 @@ class AgentProcessTest {
   }
 
   @Test
+  void oneShotCommands_printTheirOutcome_onceAndNotAlsoAsLogLines() throws Exception {
+    try (TestServer server = TestServer.start(dir.resolve("server"))) {
+      Path jar = Project.jar("renewal-agent/target/renewal-agent.jar");
+      Path state = dir.resolve("agent");
+      List<String> enroll = List.of("enroll", "--state", state.toString(), "--server", server.baseUri().toString(),
+          "--trust", server.dataDir().resolve("ca/root.pem").toString(), "--token");
+
+      Project.Result wrongToken = Project.run(dir, Project.java(jar, concat(enroll, "device-1:wrong")), Map.of(), 60);
+      Project.Result enrolled = Project.run(dir, Project.java(jar, concat(enroll, "device-1:"
+          + server.token("device-1"))), Map.of(), 60);
+      Project.Result verbose = Project.run(dir, Project.java(jar, "renew", "--state", state.toString(), "--force",
+          "--verbose"), Map.of(), 60);
+      Project.Result quiet = Project.run(dir, Project.java(jar, "renew", "--state", state.toString(), "--force"),
+          Map.of(), 60);
+
+      assertEquals(1, wrongToken.exit(), wrongToken.err());
+      assertEquals("renewal-agent: simpleenroll failed at " + server.baseUri() + ": refused (HTTP 401): unknown device "
+          + "or wrong enrollment token for 'device-1'\n", wrongToken.err());
+      assertEquals(0, enrolled.exit(), enrolled.err());
+      assertEquals("", enrolled.err());
+      assertTrue(enrolled.out().startsWith("enrolled: serial "), enrolled.out());
+      assertEquals(0, verbose.exit(), verbose.err());
+      assertTrue(verbose.err().contains("[INFO] Renewer - device-1: renewed: serial "), verbose.err());
+      assertEquals(0, quiet.exit(), quiet.err());
+      assertEquals("", quiet.err());
+      assertTrue(quiet.out().startsWith("renewed: serial "), quiet.out());
+    }
+  }
+
+  private static String[] concat(List<String> args, String last) {
+    List<String> all = new java.util.ArrayList<>(args);
+    all.add(last);
+    return all.toArray(String[]::new);
+  }
+
+  @Test
   void run_renewsUntilSigtermThenStopsCleanly() throws Exception {
     try (TestServer server = TestServer.start(dir.resolve("server"),
         "{\"defaultProfile\": {\"lifetime\": \"10s\", \"backdate\": \"0s\"}}")) {

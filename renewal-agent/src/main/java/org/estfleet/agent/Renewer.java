@@ -54,6 +54,15 @@ import org.slf4j.LoggerFactory;
  */
 public final class Renewer {
   private static final Logger LOG = LoggerFactory.getLogger(Renewer.class);
+  /**
+   * The outcome of each attempt (enrolled, renewed, pending, failed, not renewing), the log's
+   * record of what {@link Result} says: {@code run} logs it; a one-shot command prints the
+   * result itself and turns this logger off ({@link #OUTCOME_LOGGER}).
+   */
+  private static final Logger OUTCOME = LoggerFactory.getLogger(Renewer.OUTCOME_LOGGER);
+
+  /** The name of the outcome logger; its short name is this class's, so that run's log reads the same. */
+  public static final String OUTCOME_LOGGER = "org.estfleet.agent.outcome.Renewer";
   private static final String REENROLL = "simplereenroll";
   private static final String ENROLL = "simpleenroll";
   /** How far ahead of the device clock a new certificate may start and still be accepted. */
@@ -232,7 +241,7 @@ public final class Renewer {
         Instant next = now.plus(backoff.initial());
         state = state.withLastAttempt(new AgentState.Attempt(now, AgentState.Outcome.SKIPPED, null, skew.get()));
         dir.writeState(state);
-        LOG.warn("not renewing: {}", skew.get());
+        OUTCOME.warn("not renewing: {}", skew.get());
         return new Result(Outcome.CLOCK_SKEW, skew.get(), next);
       }
       Optional<String> named = Certificates.commonName(certificate.getSubjectX500Principal());
@@ -425,7 +434,7 @@ public final class Renewer {
           .withLastAttempt(new AgentState.Attempt(now,
               outcome == Outcome.ENROLLED ? AgentState.Outcome.ENROLLED : AgentState.Outcome.RENEWED, endpoint, detail));
       // Named: a hub's run renews several identities in one log.
-      LOG.info("{}: {}", config.identity(), message);
+      OUTCOME.info("{}: {}", config.identity(), message);
       advanceRotation(now);
       if (config.postRenewHook() != null) {
         state = state.withHook(PostRenewHook.run(config.postRenewHook(), installed, dir.root(), config.identity(), clock));
@@ -441,7 +450,7 @@ public final class Renewer {
       String message = "request accepted by " + endpoint + " and pending; sending the same CSR again at " + retryAt;
       state = state.withLastAttempt(new AgentState.Attempt(now, AgentState.Outcome.PENDING, endpoint, message));
       dir.writeState(state);
-      LOG.info(message);
+      OUTCOME.info(message);
       return new Result(Outcome.PENDING, message, retryAt);
     }
     Failure failure = ((EnrollOutcome.Failed) attempted.outcome()).failure();
@@ -483,10 +492,10 @@ public final class Renewer {
         && state.pending() == null) {
       // A first enrollment (enroll) that kept no request, or one refused: nothing is tried at
       // any time; enroll, run again, starts afresh.
-      LOG.warn("{}: {}; {}, nothing kept to send again", config.identity(), message,
+      OUTCOME.warn("{}: {}; {}, nothing kept to send again", config.identity(), message,
           recorded == AgentState.Outcome.REFUSED ? "refused" : "failed");
     } else {
-      LOG.warn("{}: {}; attempt {} failed, next at {}", config.identity(), message, failures, next);
+      OUTCOME.warn("{}: {}; attempt {} failed, next at {}", config.identity(), message, failures, next);
     }
     return new Result(expired ? Outcome.EXPIRED : Outcome.FAILED, message, next);
   }

@@ -23,6 +23,10 @@ final class RenewCommand implements Callable<Integer> {
   @Spec
   CommandSpec spec;
 
+  @Option(names = "--verbose", description = "Log each step on stderr at INFO, as 'run' does (by default only "
+      + "warnings about anything but the outcome, which is printed).")
+  boolean verbose; // read by RenewalAgentCommand.configureLogging before the command line exists
+
   @Option(names = "--state", required = true, paramLabel = "DIR", description = "The agent's state directory.")
   Path state;
 

@@ -1,8 +1,11 @@
 package org.estfleet.agent.cli;
 
 import java.io.PrintWriter;
+import java.util.Arrays;
+import java.util.Set;
 import java.util.concurrent.Callable;
 import org.estfleet.agent.AgentException;
+import org.estfleet.agent.Renewer;
 import org.estfleet.io.IoMessages;
 import org.estfleet.pki.KeyAlgorithm;
 import picocli.CommandLine;
@@ -31,7 +34,26 @@ public final class RenewalAgentCommand implements Callable<Integer> {
   }
 
   public static void main(String[] args) {
+    configureLogging(args);
     System.exit(commandLine(new PrintWriter(System.out, true), new PrintWriter(System.err, true)).execute(args));
+  }
+
+  /** The one-shot commands: they print their outcome themselves. */
+  private static final Set<String> ONE_SHOT = Set.of("enroll", "renew");
+
+  /**
+   * The log of this process, set before any logger exists (slf4j-simple reads its settings once):
+   * {@code run} logs every step at INFO, the journal being its only output; {@code enroll} and
+   * {@code renew} print their outcome (stdout, or the one error line on stderr), so they log only
+   * warnings about anything else (a post-renew hook that failed, a root ignored), unless
+   * {@code --verbose}.
+   */
+  static void configureLogging(String[] args) {
+    String command = Arrays.stream(args).filter(arg -> !arg.startsWith("-")).findFirst().orElse("");
+    if (ONE_SHOT.contains(command) && !Arrays.asList(args).contains("--verbose")) {
+      System.setProperty("org.slf4j.simpleLogger.defaultLogLevel", "warn");
+      System.setProperty("org.slf4j.simpleLogger.log." + Renewer.OUTCOME_LOGGER, "off");
+    }
   }
 
   /** The configured command line, writing to {@code out} and {@code err}. */
