@@ -42,32 +42,51 @@ class AgentProcessTest {
 
   @Test
   void oneShotCommands_printTheirOutcome_onceAndNotAlsoAsLogLines() throws Exception {
+    Path jar = Project.jar("renewal-agent/target/renewal-agent.jar");
+    Path state = dir.resolve("agent");
+    Project.Result unreachable;
+    Project.Result wrongToken;
+    Project.Result enrolled;
+    Project.Result verbose;
+    Project.Result quiet;
+    String url;
     try (TestServer server = TestServer.start(dir.resolve("server"))) {
-      Path jar = Project.jar("renewal-agent/target/renewal-agent.jar");
-      Path state = dir.resolve("agent");
-      List<String> enroll = List.of("enroll", "--state", state.toString(), "--server", server.baseUri().toString(),
+      url = server.baseUri().toString();
+      List<String> enroll = List.of("enroll", "--state", state.toString(), "--server", url,
           "--trust", server.dataDir().resolve("ca/root.pem").toString(), "--token");
 
-      Project.Result wrongToken = Project.run(dir, Project.java(jar, concat(enroll, "device-1:wrong")), Map.of(), 60);
-      Project.Result enrolled = Project.run(dir, Project.java(jar, concat(enroll, "device-1:"
-          + server.token("device-1"))), Map.of(), 60);
-      Project.Result verbose = Project.run(dir, Project.java(jar, "renew", "--state", state.toString(), "--force",
-          "--verbose"), Map.of(), 60);
-      Project.Result quiet = Project.run(dir, Project.java(jar, "renew", "--state", state.toString(), "--force"),
+      wrongToken = Project.run(dir, Project.java(jar, concat(enroll, "device-1:wrong")), Map.of(), 60);
+      enrolled = Project.run(dir, Project.java(jar, concat(enroll, "device-1:" + server.token("device-1"))),
           Map.of(), 60);
-
-      assertEquals(1, wrongToken.exit(), wrongToken.err());
-      assertEquals("renewal-agent: simpleenroll failed at " + server.baseUri() + ": refused (HTTP 401): unknown device "
-          + "or wrong enrollment token for 'device-1'\n", wrongToken.err());
-      assertEquals(0, enrolled.exit(), enrolled.err());
-      assertEquals("", enrolled.err());
-      assertTrue(enrolled.out().startsWith("enrolled: serial "), enrolled.out());
-      assertEquals(0, verbose.exit(), verbose.err());
-      assertTrue(verbose.err().contains("[INFO] Renewer - device-1: renewed: serial "), verbose.err());
-      assertEquals(0, quiet.exit(), quiet.err());
-      assertEquals("", quiet.err());
-      assertTrue(quiet.out().startsWith("renewed: serial "), quiet.out());
+      verbose = Project.run(dir, Project.java(jar, "renew", "--state", state.toString(), "--force", "--verbose"),
+          Map.of(), 60);
+      quiet = Project.run(dir, Project.java(jar, "renew", "--state", state.toString(), "--force"), Map.of(), 60);
     }
+    unreachable = Project.run(dir, Project.java(jar, "renew", "--state", state.toString(), "--force"), Map.of(), 60);
+
+    assertEquals(1, wrongToken.exit(), wrongToken.err());
+    assertEquals(List.of("renewal-agent: simpleenroll failed at " + url + ": refused (HTTP 401): unknown device "
+        + "or wrong enrollment token for 'device-1'"), stderrLines(wrongToken));
+    assertEquals(0, enrolled.exit(), enrolled.err());
+    assertEquals(List.of(), stderrLines(enrolled));
+    assertTrue(enrolled.out().startsWith("enrolled: serial "), enrolled.out());
+    assertEquals(0, verbose.exit(), verbose.err());
+    assertTrue(verbose.err().contains("[INFO] Renewer - device-1: renewed: serial "), verbose.err());
+    assertEquals(0, quiet.exit(), quiet.err());
+    assertEquals(List.of(), stderrLines(quiet));
+    assertTrue(quiet.out().startsWith("renewed: serial "), quiet.out());
+    // Warnings about anything but the outcome still show; the outcome is the last line, once.
+    List<String> lines = stderrLines(unreachable);
+    assertEquals(1, unreachable.exit(), unreachable.err());
+    assertTrue(lines.get(0).contains("[WARN] Renewer - trust refresh failed: /cacerts from " + url), lines.get(0));
+    assertTrue(lines.get(lines.size() - 1).startsWith("renewal-agent: failed: simplereenroll failed at " + url),
+        unreachable.err());
+    assertEquals(2, lines.size(), unreachable.err());
+  }
+
+  /** What a command wrote on stderr, without what the JVM itself may print (JAVA_TOOL_OPTIONS). */
+  private static List<String> stderrLines(Project.Result result) {
+    return result.err().lines().filter(line -> !line.startsWith("Picked up ")).toList();
   }
 
   private static String[] concat(List<String> args, String last) {

@@ -63,6 +63,14 @@ public final class Renewer {
 
   /** The name of the outcome logger; its short name is this class's, so that run's log reads the same. */
   public static final String OUTCOME_LOGGER = "org.estfleet.agent.outcome.Renewer";
+  /**
+   * The changes of the trust anchors a root rollover makes (a root staged, a root retired): rare,
+   * and logged by one-shot commands too, which log little else ({@link #TRUST_LOGGER}).
+   */
+  private static final Logger TRUST = LoggerFactory.getLogger(Renewer.TRUST_LOGGER);
+
+  /** The name of the trust-change logger; its short name is this class's too. */
+  public static final String TRUST_LOGGER = "org.estfleet.agent.trust.Renewer";
   private static final String REENROLL = "simplereenroll";
   private static final String ENROLL = "simpleenroll";
   /** How far ahead of the device clock a new certificate may start and still be accepted. */
@@ -638,7 +646,7 @@ public final class Renewer {
     for (RootRollover.Vouched vouched : classified.vouched()) {
       anchors.add(new TrustStore.Anchor(vouched.newRoot(), TrustStore.State.STAGED, now,
           Certificates.fingerprint(vouched.trustedRoot()), vouched.newWithOld().getNotAfter().toInstant()));
-      LOG.info("root rollover: staged the new root {} (sha256 {}), vouched for by the trusted root {} through a "
+      TRUST.info("root rollover: staged the new root {} (sha256 {}), vouched for by the trusted root {} through a "
           + "link certificate valid until {}", Certificates.describe(vouched.newRoot()),
           Certificates.fingerprint(vouched.newRoot()), Certificates.describe(vouched.trustedRoot()),
           vouched.newWithOld().getNotAfter().toInstant());
@@ -682,7 +690,7 @@ public final class Renewer {
         if (old.state() == TrustStore.State.ACTIVE && old.sha256().equals(staged.vouchedBy())) {
           anchors.set(j, new TrustStore.Anchor(old.certificate(), TrustStore.State.RETIRING, now, null,
               staged.overlapEndsAt()));
-          LOG.info("root rollover: the certificate in force chains to the new root {}; the old root {} retires "
+          TRUST.info("root rollover: the certificate in force chains to the new root {}; the old root {} retires "
               + "after {}", Certificates.describe(staged.certificate()), Certificates.describe(old.certificate()),
               staged.overlapEndsAt());
         }
@@ -700,7 +708,7 @@ public final class Renewer {
           && chainsTo(certificate, intermediates, a.certificate(), now));
       if (underAnother) {
         retired.add(old.certificate());
-        LOG.info("root rollover: retired the old root {}: the certificate in force chains to its successor and "
+        TRUST.info("root rollover: retired the old root {}: the certificate in force chains to its successor and "
             + "was issued {}, after the overlap ended {}", Certificates.describe(old.certificate()), issuedAt,
             old.overlapEndsAt());
       }

@@ -26,7 +26,8 @@ import picocli.CommandLine.Spec;
 
 /**
  * {@code est-server revoke}: certificates that must not renew any more (a device stolen, its key
- * leaked). Safe to run while the server runs, which takes it up within {@link RevocationList#REFRESH}.
+ * leaked), or unused tokens that must not enroll. Safe to run while the server runs, which takes
+ * it up within {@link RevocationList#REFRESH}.
  */
 @Command(name = "revoke", mixinStandardHelpOptions = true,
     description = {"Revoke certificates this CA issued, a device, or unused bootstrap tokens: revoked certificates "
@@ -54,7 +55,7 @@ final class RevokeCommand implements Callable<Integer> {
             + "certificate (IDevID); it enrolls again only with a token made after this.")
     String device;
 
-    @Option(names = "--token", required = true, paramLabel = "ID",
+    @Option(names = "--token", required = true, paramLabel = "NUMBER",
         description = "An unused bootstrap token by its number (as 'est-server token' and 'est-server tokens' show "
             + "it, #12 or 12): it enrolls nothing from then on; repeatable.")
     List<String> tokens;
@@ -73,7 +74,7 @@ final class RevokeCommand implements Callable<Integer> {
     List<Long> tokenIds = new ArrayList<>();
     if (which.tokens != null) {
       for (String token : which.tokens) {
-        Long id = tokenId(token);
+        long id = tokenId(token);
         if (!tokenIds.contains(id)) {
           tokenIds.add(id);
         }
@@ -148,19 +149,18 @@ final class RevokeCommand implements Callable<Integer> {
   /** A token's number, as {@code token} prints it ({@code #12}) or bare. */
   private long tokenId(String text) {
     String digits = text.startsWith("#") ? text.substring(1) : text;
-    try {
-      if (digits.isEmpty() || !digits.chars().allMatch(c -> c >= '0' && c <= '9')) {
-        throw new NumberFormatException();
+    if (!digits.isEmpty() && digits.chars().allMatch(c -> c >= '0' && c <= '9')) {
+      try {
+        long id = Long.parseLong(digits);
+        if (id >= 1) {
+          return id;
+        }
+      } catch (NumberFormatException tooLong) {
+        // beyond any token number: refused below as the others
       }
-      long id = Long.parseLong(digits);
-      if (id < 1) {
-        throw new NumberFormatException();
-      }
-      return id;
-    } catch (NumberFormatException e) {
-      throw new ParameterException(spec.commandLine(), "--token: " + EstServerCommand.quoted(text)
-          + " is not a token number (as 'est-server tokens' lists them: #12 or 12)");
     }
+    throw new ParameterException(spec.commandLine(), "--token: " + EstServerCommand.quoted(text)
+        + " is not a token number (1 or more, as 'est-server tokens' lists them: #12 or 12)");
   }
 
   /** A serial as the ledger writes it ({@link Certificates#serialHex}). */

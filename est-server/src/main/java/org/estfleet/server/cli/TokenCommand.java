@@ -137,7 +137,8 @@ final class TokenCommand implements Callable<Integer> {
       throw new ParameterException(spec.commandLine(), "--label: gateways enroll without a label");
     }
     if (!config.labels().containsKey(label)) {
-      throw new ParameterException(spec.commandLine(), "--label: this server has no label '" + label + "' ("
+      throw new ParameterException(spec.commandLine(), "--label: this server has no label "
+          + EstServerCommand.quoted(label) + " ("
           + (config.labels().isEmpty() ? "it has none"
               : "it has " + String.join(", ", new TreeSet<>(config.labels().keySet())))
           + "); add it to the settings' labels first");

@@ -68,6 +68,8 @@ final class TokensCommand implements Callable<Integer> {
               + token.createdAt() + "\t" + token.expiresAt() + "\t" + state);
           listed[0]++;
         }
+        // The reader went away (tokens | head): stop reading. Asked every 100 lines (it flushes).
+        return listed[0] % 100 != 0 || !out.checkError();
       });
     }
     out.flush();

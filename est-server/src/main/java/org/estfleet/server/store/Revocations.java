@@ -64,7 +64,8 @@ public final class Revocations {
    *
    * @param device the device's revocation, made now or earlier ({@code already})
    * @param certificates its certificates, each with its revocation
-   * @param tokensEnded how many of its unused tokens were revoked
+   * @param tokensEnded how many of its unused tokens that had not expired were revoked (expired
+   *     ones are revoked as well)
    * @param tokensEver how many tokens it was ever given (none: perhaps a mistyped id)
    */
   public record DeviceRevoked(Revocation device, boolean already, List<Revoked> certificates, int tokensEnded,
@@ -72,8 +73,8 @@ public final class Revocations {
 
   /**
    * Revokes device {@code deviceId}: every certificate it was issued (expired ones too: a grace
-   * period, or a gateway's held request, may still let them renew), its unused tokens, and its manufacturer certificate's enrollments. A token made after this
-   * enrolls it again.
+   * period, or a gateway's held request, may still let them renew), its unused tokens, and its
+   * manufacturer certificate's enrollments. A token made after this enrolls it again.
    */
   public DeviceRevoked revokeDevice(String deviceId, Instant at, String reason) {
     return database.inTransaction(connection -> {

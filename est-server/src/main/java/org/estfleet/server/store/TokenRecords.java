@@ -8,15 +8,17 @@ import java.time.Instant;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Optional;
-import java.util.function.Consumer;
+import java.util.function.Predicate;
 
 /** Stored bootstrap tokens: hashes only; consumption happens in {@link IssuedCertificates#record}. */
 public final class TokenRecords {
+  /** Tokens read per read by {@link #forEach}. */
+  private static final int LIST_BATCH = 1000;
   private static final String COLUMNS = "id, device_id, token_sha256, created_at, expires_at, used_at, role, label, "
       + "used_by_serial, revoked_at, revoked_reason";
   /** The look-up of a device's tokens at each token enrollment, held to an index by QueryPlanTest. */
   static final String BY_DEVICE =
-      "SELECT " + TokenRecords.COLUMNS + " FROM bootstrap_token WHERE device_id = ?";
+      "SELECT " + COLUMNS + " FROM bootstrap_token WHERE device_id = ?";
 
   private final Database database;
 
@@ -96,23 +98,41 @@ public final class TokenRecords {
 
   /**
    * Every token, or every token of {@code deviceId} if not null, in the order they were made,
-   * each handed to {@code each} as it is read (a store may hold millions).
+   * each handed to {@code each} as it is read, until it returns false. Read in batches, each its
+   * own short read: a store may hold millions, and a reader slower than the store (a pager) must
+   * not hold one snapshot open while a running server writes.
    */
-  public void forEach(String deviceId, Consumer<TokenRecord> each) {
-    database.read(connection -> {
-      try (PreparedStatement select = connection.prepareStatement(deviceId == null
-          ? "SELECT " + COLUMNS + " FROM bootstrap_token ORDER BY id" : BY_DEVICE + " ORDER BY id")) {
-        if (deviceId != null) {
-          select.setString(1, deviceId);
-        }
-        try (ResultSet rows = select.executeQuery()) {
-          while (rows.next()) {
-            each.accept(token(rows));
+  public void forEach(String deviceId, Predicate<TokenRecord> each) {
+    String query = "SELECT " + COLUMNS + " FROM bootstrap_token WHERE id > ?"
+        + (deviceId == null ? "" : " AND device_id = ?") + " ORDER BY id LIMIT " + LIST_BATCH;
+    long after = 0;
+    while (true) {
+      long from = after;
+      List<TokenRecord> batch = database.read(connection -> {
+        try (PreparedStatement select = connection.prepareStatement(query)) {
+          select.setLong(1, from);
+          if (deviceId != null) {
+            select.setString(2, deviceId);
           }
+          List<TokenRecord> tokens = new ArrayList<>();
+          try (ResultSet rows = select.executeQuery()) {
+            while (rows.next()) {
+              tokens.add(token(rows));
+            }
+          }
+          return tokens;
         }
-        return null;
+      });
+      for (TokenRecord token : batch) {
+        if (!each.test(token)) {
+          return;
+        }
       }
-    });
+      if (batch.size() < LIST_BATCH) {
+        return;
+      }
+      after = batch.get(batch.size() - 1).id();
+    }
   }
 
   /** A token {@code revoke} found, and whether it was revoked before. */
@@ -151,20 +171,31 @@ public final class TokenRecords {
   }
 
   /**
-   * Ends the unused, unexpired, not yet revoked tokens of {@code deviceId}, in a transaction of
-   * the caller's.
+   * Revokes every unused, not yet revoked token of {@code deviceId}, expired ones too (a request
+   * checked just before its token expired may still be consuming it), in a transaction of the
+   * caller's.
    *
-   * @return how many
+   * @return how many of them had not expired at {@code at}: those the revocation ended
    */
   static int revokeUnused(Connection connection, String deviceId, Instant at, String reason) throws SQLException {
+    int unexpired;
+    try (PreparedStatement count = connection.prepareStatement("SELECT COUNT(*) FROM bootstrap_token "
+        + "WHERE device_id = ? AND used_at IS NULL AND revoked_at IS NULL AND expires_at > ?")) {
+      count.setString(1, deviceId);
+      count.setLong(2, at.toEpochMilli());
+      try (ResultSet rows = count.executeQuery()) {
+        rows.next();
+        unexpired = rows.getInt(1);
+      }
+    }
     try (PreparedStatement update = connection.prepareStatement("UPDATE bootstrap_token SET revoked_at = ?, "
-        + "revoked_reason = ? WHERE device_id = ? AND used_at IS NULL AND revoked_at IS NULL AND expires_at > ?")) {
+        + "revoked_reason = ? WHERE device_id = ? AND used_at IS NULL AND revoked_at IS NULL")) {
       update.setLong(1, at.toEpochMilli());
       update.setString(2, reason);
       update.setString(3, deviceId);
-      update.setLong(4, at.toEpochMilli());
-      return update.executeUpdate();
+      update.executeUpdate();
     }
+    return unexpired;
   }
 
   private static void revoke(Connection connection, long id, Instant at, String reason) throws SQLException {

@@ -299,6 +299,9 @@ class RevocationTest {
     Cli.Run withUsed = Cli.run("revoke", "--data", data, "--token", number, "--token", usedNumber);
     Cli.Run unknown = Cli.run("revoke", "--data", data, "--token", number, "--token", "#99999");
     Cli.Run notANumber = Cli.run("revoke", "--data", data, "--token", "#x" + "9".repeat(100));
+    List<Cli.Run> outOfRange = List.of(Cli.run("revoke", "--data", data, "--token", "#"),
+        Cli.run("revoke", "--data", data, "--token", "0"),
+        Cli.run("revoke", "--data", data, "--token", "99999999999999999999"));
     HttpResponse<byte[]> enroll = anonymous.enroll("simpleenroll",
         csr("device-12", KeyAlgorithm.EC_P256.generate(TestPki.RANDOM)), "device-12", made.out().strip());
 
@@ -313,6 +316,10 @@ class RevocationTest {
     assertEquals(2, notANumber.exit());
     assertTrue(notANumber.err().contains("--token: '#x" + "9".repeat(62) + "...' is not a token number"),
         notANumber.err());
+    for (Cli.Run run : outOfRange) {
+      assertEquals(2, run.exit(), run.err());
+      assertTrue(run.err().contains("is not a token number (1 or more"), run.err());
+    }
     assertEquals(200, enroll.statusCode(), "nothing was revoked: " + text(enroll));
   }
 

@@ -88,6 +88,24 @@ class TokenRecordsTest {
   }
 
   @Test
+  void aDeviceRevoked_revokesItsExpiredUnusedTokensToo_countingTheOnesItEnded() {
+    long live = token("device-7");
+    long expired = tokens.insertAll(List.of("device-7"), List.of(new byte[32]), MADE, MADE.plusSeconds(60),
+        Role.DEVICE, "").get(0);
+
+    Revocations.DeviceRevoked revoked = new Revocations(database).revokeDevice("device-7", MADE.plusSeconds(120),
+        "stolen");
+    // A request checked before the token expired, consuming it now: refused all the same.
+    IssuedCertificates.Outcome late = ledger.record(record("0b", "device-7", expired));
+
+    assertEquals(1, revoked.tokensEnded(), "the one that had not expired");
+    for (TokenRecords.TokenRecord token : tokens.byDevice("device-7")) {
+      assertEquals(MADE.plusSeconds(120), token.revokedAt(), "token #" + token.id() + " (live #" + live + ")");
+    }
+    assertEquals(IssuedCertificates.Outcome.TOKEN_REVOKED, late);
+  }
+
+  @Test
   void forEach_listsEveryTokenOrADevicesInTheOrderMade() {
     long a = token("device-5");
     long b = token("device-6");
@@ -97,9 +115,12 @@ class TokenRecordsTest {
 
     tokens.forEach(null, token -> all.add(token.id()));
     tokens.forEach("device-5", token -> device5.add(token.id()));
+    List<Long> first = new ArrayList<>();
+    tokens.forEach(null, token -> first.add(token.id()) && false);
 
     assertEquals(List.of(a, b, c), all);
     assertEquals(List.of(a, c), device5);
+    assertEquals(List.of(a), first, "stops when told");
   }
 
   private static IssuanceRecord record(String serial, String device, long tokenId) {

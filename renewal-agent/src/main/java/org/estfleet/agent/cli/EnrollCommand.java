@@ -50,10 +50,6 @@ final class EnrollCommand implements Callable<Integer> {
   @Spec
   CommandSpec spec;
 
-  @Option(names = "--verbose", description = "Log each step on stderr at INFO, as 'run' does (by default only "
-      + "warnings about anything but the outcome, which is printed).")
-  boolean verbose; // read by RenewalAgentCommand.configureLogging before the command line exists
-
   @Option(names = "--state", required = true, paramLabel = "DIR", description = "The agent's state directory (created, mode 0700).")
   Path state;
 
@@ -112,6 +108,10 @@ final class EnrollCommand implements Callable<Integer> {
       + "and Retry-After as renewal-agent run; a refusal ends it at once, and not enrolled by then it exits 1. "
       + "Default: one attempt.")
   Duration wait = Duration.ZERO;
+
+  @Option(names = "--verbose", description = "Log each step on stderr at INFO, as 'run' does (by default only "
+      + "warnings about anything but the outcome, which is printed).")
+  boolean verbose; // acted on by RenewalAgentCommand.configureLogging, from the raw arguments, before parsing
 
   @Override
   public Integer call() throws Exception {

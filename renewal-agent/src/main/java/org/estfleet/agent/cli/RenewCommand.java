@@ -23,15 +23,15 @@ final class RenewCommand implements Callable<Integer> {
   @Spec
   CommandSpec spec;
 
-  @Option(names = "--verbose", description = "Log each step on stderr at INFO, as 'run' does (by default only "
-      + "warnings about anything but the outcome, which is printed).")
-  boolean verbose; // read by RenewalAgentCommand.configureLogging before the command line exists
-
   @Option(names = "--state", required = true, paramLabel = "DIR", description = "The agent's state directory.")
   Path state;
 
   @Option(names = "--force", description = "Renew now, even if not due, ignoring backoff and Retry-After.")
   boolean force;
+
+  @Option(names = "--verbose", description = "Log each step on stderr at INFO, as 'run' does (by default only "
+      + "warnings about anything but the outcome, which is printed).")
+  boolean verbose; // acted on by RenewalAgentCommand.configureLogging, from the raw arguments, before parsing
 
   @Override
   public Integer call() throws Exception {

@@ -24,6 +24,9 @@ import picocli.CommandLine.Spec;
     description = "Keeps a device's certificate and trust anchors current over EST (RFC 7030).",
     subcommands = {EnrollCommand.class, RenewCommand.class, RunCommand.class, StatusCommand.class})
 public final class RenewalAgentCommand implements Callable<Integer> {
+  /** The one-shot commands: they print their outcome themselves. */
+  private static final Set<String> ONE_SHOT = Set.of("enroll", "renew");
+
   @Spec
   CommandSpec spec;
 
@@ -38,21 +41,28 @@ public final class RenewalAgentCommand implements Callable<Integer> {
     System.exit(commandLine(new PrintWriter(System.out, true), new PrintWriter(System.err, true)).execute(args));
   }
 
-  /** The one-shot commands: they print their outcome themselves. */
-  private static final Set<String> ONE_SHOT = Set.of("enroll", "renew");
-
   /**
    * The log of this process, set before any logger exists (slf4j-simple reads its settings once):
    * {@code run} logs every step at INFO, the journal being its only output; {@code enroll} and
    * {@code renew} print their outcome (stdout, or the one error line on stderr), so they log only
-   * warnings about anything else (a post-renew hook that failed, a root ignored), unless
-   * {@code --verbose}.
+   * warnings about anything else (a post-renew hook that failed, a root ignored) and the changes
+   * a root rollover makes to the trust anchors, unless {@code --verbose}. A level set on the JVM's
+   * command line ({@code -Dorg.slf4j.simpleLogger.defaultLogLevel=debug}) is kept. Arguments read
+   * from an {@code @file} are not looked at: such a command logs as {@code run} does.
    */
   static void configureLogging(String[] args) {
     String command = Arrays.stream(args).filter(arg -> !arg.startsWith("-")).findFirst().orElse("");
-    if (ONE_SHOT.contains(command) && !Arrays.asList(args).contains("--verbose")) {
-      System.setProperty("org.slf4j.simpleLogger.defaultLogLevel", "warn");
-      System.setProperty("org.slf4j.simpleLogger.log." + Renewer.OUTCOME_LOGGER, "off");
+    if (ONE_SHOT.contains(command) && !Arrays.asList(args).contains("--verbose")
+        && System.getProperty("org.slf4j.simpleLogger.defaultLogLevel") == null) {
+      setUnlessSet("org.slf4j.simpleLogger.defaultLogLevel", "warn");
+      setUnlessSet("org.slf4j.simpleLogger.log." + Renewer.OUTCOME_LOGGER, "off");
+      setUnlessSet("org.slf4j.simpleLogger.log." + Renewer.TRUST_LOGGER, "info");
+    }
+  }
+
+  private static void setUnlessSet(String property, String value) {
+    if (System.getProperty(property) == null) {
+      System.setProperty(property, value);
     }
   }
 
