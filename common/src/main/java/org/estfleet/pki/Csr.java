@@ -2,6 +2,7 @@ package org.estfleet.pki;
 
 import java.io.IOException;
 import java.security.GeneralSecurityException;
+import java.security.KeyPair;
 import java.security.PublicKey;
 import java.util.ArrayList;
 import java.util.Arrays;
@@ -28,6 +29,7 @@ import org.bouncycastle.asn1.x509.Extensions;
 import org.bouncycastle.asn1.x509.GeneralName;
 import org.bouncycastle.asn1.x509.GeneralNames;
 import org.bouncycastle.asn1.x509.KeyUsage;
+import org.bouncycastle.asn1.x509.SubjectPublicKeyInfo;
 import org.bouncycastle.asn1.x9.X9ObjectIdentifiers;
 import org.bouncycastle.crypto.util.PublicKeyFactory;
 import org.bouncycastle.operator.ContentVerifierProvider;
@@ -371,6 +373,26 @@ public final class Csr {
       builder.addAttribute(attribute.getAttrType(), attribute.getAttributeValues());
     }
     return builder;
+  }
+
+  /**
+   * This request's subject and attributes (its challengePassword and requested extensions among
+   * them) for another key, signed by it: what a server that generates the key certifies
+   * ({@code /serverkeygen}, RFC 7030 section 4.4.1, where the requester's own key and signature
+   * are ignored).
+   */
+  public Csr withKey(KeyPair keys) {
+    PKCS10CertificationRequestBuilder builder = new PKCS10CertificationRequestBuilder(request.getSubject(),
+        SubjectPublicKeyInfo.getInstance(keys.getPublic().getEncoded()));
+    for (Attribute attribute : request.getAttributes()) {
+      builder.addAttribute(attribute.getAttrType(), attribute.getAttributeValues());
+    }
+    try {
+      return fromDer(builder.build(CsrBuilder.signer(keys.getPrivate(), keys.getPublic())).getEncoded());
+    } catch (IOException e) {
+      throw new IllegalStateException("cannot sign a request with a new " + KeyAlgorithm.describe(keys.getPublic())
+          + " key: " + e.getMessage(), e);
+    }
   }
 
   /** The types of all attributes in the request, in order. */

@@ -11,7 +11,11 @@ import java.security.interfaces.RSAPublicKey;
 import java.security.spec.ECGenParameterSpec;
 import java.util.Arrays;
 import java.util.Locale;
+import java.util.Optional;
 import java.util.stream.Collectors;
+import org.bouncycastle.asn1.ASN1Encodable;
+import org.bouncycastle.asn1.sec.SECObjectIdentifiers;
+import org.bouncycastle.asn1.x509.SubjectPublicKeyInfo;
 
 /**
  * The key types devices and CAs may generate, with the signature algorithm each one uses. In JSON
@@ -70,6 +74,25 @@ public enum KeyAlgorithm {
     throw new IllegalArgumentException(
         "unknown key type '" + id + "'; use one of "
             + Arrays.stream(values()).map(KeyAlgorithm::id).collect(Collectors.joining(", ")));
+  }
+
+  /**
+   * The type of {@code key}, if it is one of these: an EC key on P-256 or P-384, an RSA key of
+   * 2048 or 3072 bits.
+   */
+  public static Optional<KeyAlgorithm> of(PublicKey key) {
+    if (key instanceof ECPublicKey) {
+      // The curve as the key names it: P-256 and P-384 by their OIDs, not by a field size that
+      // another curve (brainpool, secp256k1) shares.
+      ASN1Encodable curve = SubjectPublicKeyInfo.getInstance(key.getEncoded()).getAlgorithm().getParameters();
+      return SECObjectIdentifiers.secp256r1.equals(curve) ? Optional.of(EC_P256)
+          : SECObjectIdentifiers.secp384r1.equals(curve) ? Optional.of(EC_P384) : Optional.empty();
+    }
+    if (key instanceof RSAPublicKey rsa) {
+      int bits = rsa.getModulus().bitLength();
+      return bits == 2048 ? Optional.of(RSA_2048) : bits == 3072 ? Optional.of(RSA_3072) : Optional.empty();
+    }
+    return Optional.empty();
   }
 
   /**

@@ -208,7 +208,7 @@ public final class ServerRuntime implements AutoCloseable {
               .map(record -> new EstService.TokenRetry(token.id(), token.role(), token.label(),
                   Pem.readCertificates(record.certificatePem(), "ledger serial " + record.serial()).get(0)))),
           StoredAnswers.none(), throttles(config, clock), audit,
-          config.tls().provider() == ServerConfig.TlsProvider.BCJSSE);
+          config.tls().provider() == ServerConfig.TlsProvider.BCJSSE, random);
 
       EstServer server = EstServer.start(settings, serverTls(files.current(), manufacturerCas), service,
           () -> CaHealth.of(ledger.count(), files.failure()), random);
@@ -305,7 +305,10 @@ public final class ServerRuntime implements AutoCloseable {
           config.reenroll().gatewayHoldLimit(), clock);
       // The upstream applies its profiles; here only what every profile requires (a CN, a
       // signature that verifies, an acceptable key) is checked, with any subjectAltName type.
-      LabelPolicy policy = new LabelPolicy(new CsrPolicy(List.of(ProfileConfig.SanType.values())));
+      LabelPolicy policy = new LabelPolicy(new CsrPolicy(List.of(ProfileConfig.SanType.values())),
+          "a gateway does not relay serverkeygen (it would hold the private key its CA generated, and could not keep "
+              + "it while the CA is away); send it to the CA (" + gateway.upstream() + "), or generate the key on "
+              + "the device and use simpleenroll");
       Map<String, LabelPolicy> policies = new HashMap<>();
       for (String label : labels) {
         policies.put(label, policy);
@@ -313,7 +316,7 @@ public final class ServerRuntime implements AutoCloseable {
       EstService service = new EstService(decorator.apply(storeAndForward), authenticator, policies, null,
           EstService.ForwardedRequests.none(), EstService.TokenRetries.none(), storeAndForward, throttles(config, clock),
           audit,
-          config.tls().provider() == ServerConfig.TlsProvider.BCJSSE);
+          config.tls().provider() == ServerConfig.TlsProvider.BCJSSE, random);
       if (config.tls().provider() != ServerConfig.TlsProvider.BCJSSE) {
         LOG.warn("tls.provider {} exposes no TLS channel binding: requests for upstream labels that require PoP "
             + "linking will be refused", config.tls().provider());

@@ -26,6 +26,8 @@ import org.estfleet.json.DurationText;
  *     carry (copied into the certificate), by their X.500 short names ({@code O}, {@code OU},
  *     {@code C}, {@code serialNumber}); none by default: the CA vouches for the device's identity,
  *     not for an organisation the device names itself
+ * @param serverKeygen whether {@code /serverkeygen} (RFC 7030 section 4.4) generates keys for
+ *     devices under this profile (default true); off, it answers 501
  */
 public record ProfileConfig(
     Duration lifetime,
@@ -35,7 +37,8 @@ public record ProfileConfig(
     List<SanType> allowedSanTypes,
     List<CsrAttributeConfig> csrAttributes,
     PopLinking popLinking,
-    List<String> subjectAttributes) {
+    List<String> subjectAttributes,
+    Boolean serverKeygen) {
 
   private static final Duration MAX_LIFETIME = Duration.ofDays(3650);
   private static final String CHALLENGE_PASSWORD_OID = "1.2.840.113549.1.9.7";
@@ -63,6 +66,7 @@ public record ProfileConfig(
         : List.copyOf(csrAttributes);
     popLinking = popLinking == null ? PopLinking.OFF : popLinking;
     subjectAttributes = subjectAttributes == null ? List.of() : List.copyOf(subjectAttributes);
+    serverKeygen = serverKeygen == null ? Boolean.TRUE : serverKeygen;
     for (String name : subjectAttributes) {
       if (name.equalsIgnoreCase("CN") || !SUBJECT_ATTRIBUTE_NAME.matcher(name).matches()) {
         throw new IllegalArgumentException("subjectAttributes: '" + name + "' is not an X.500 attribute other than CN");
@@ -79,7 +83,7 @@ public record ProfileConfig(
   public ProfileConfig(Duration lifetime, Duration backdate, List<KeyUsageBit> keyUsage,
       List<ExtendedKeyUsageName> extendedKeyUsage, List<SanType> allowedSanTypes,
       List<CsrAttributeConfig> csrAttributes) {
-    this(lifetime, backdate, keyUsage, extendedKeyUsage, allowedSanTypes, csrAttributes, null, null);
+    this(lifetime, backdate, keyUsage, extendedKeyUsage, allowedSanTypes, csrAttributes, null, null, null);
   }
 
   public static ProfileConfig defaults() {
@@ -108,7 +112,7 @@ public record ProfileConfig(
   /** The same profile with another lifetime. */
   public ProfileConfig withLifetime(Duration newLifetime) {
     return new ProfileConfig(newLifetime, backdate, keyUsage, extendedKeyUsage, allowedSanTypes, csrAttributes,
-        popLinking, subjectAttributes);
+        popLinking, subjectAttributes, serverKeygen);
   }
 
   /** Whether CSRs must be linked to their TLS connection (RFC 7030 section 3.5). */

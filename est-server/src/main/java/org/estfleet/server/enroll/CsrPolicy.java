@@ -207,6 +207,17 @@ public final class CsrPolicy {
       throw EstException.badRequest(
           "CSR signature does not verify with its public key (proof-of-possession failed)");
     }
+    checkContent(csr);
+  }
+
+  /**
+   * The checks of {@link #check} that do not look at the CSR's key or signature: one CN, the
+   * subjectAltName types, the extensions requested. What a {@code /serverkeygen} request, whose
+   * key and signature are ignored (RFC 7030 section 4.4.1), must pass before a key is made for it.
+   *
+   * @throws EstException 400 or 403 naming what is wrong and how to fix it
+   */
+  public void checkContent(Csr csr) throws EstException {
     RDN[] commonNames = csr.subject().getRDNs(BCStyle.CN);
     if (commonNames.length == 1 && commonNames[0].isMultiValued()) {
       throw EstException.badRequest("CSR subject's CN is in a multi-valued RDN (" + new X500Name(commonNames)

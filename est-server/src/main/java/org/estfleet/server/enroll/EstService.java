@@ -1,21 +1,27 @@
 package org.estfleet.server.enroll;
 
+import java.security.KeyPair;
+import java.security.SecureRandom;
 import java.security.cert.X509Certificate;
 import java.time.Duration;
 import java.time.Instant;
+import java.util.Arrays;
 import java.util.HashSet;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
+import java.util.concurrent.Semaphore;
 import javax.security.auth.x500.X500Principal;
 import org.bouncycastle.asn1.ASN1ObjectIdentifier;
 import org.bouncycastle.asn1.x500.X500Name;
 import org.bouncycastle.asn1.x509.GeneralName;
 import org.estfleet.est.CsrAttributes;
 import org.estfleet.est.EstException;
+import org.estfleet.est.ServerGeneratedKey;
 import org.estfleet.pki.Certificates;
 import org.estfleet.pki.Csr;
+import org.estfleet.pki.KeyAlgorithm;
 import org.estfleet.server.audit.AuditLog;
 import org.estfleet.server.auth.AuthMethod;
 import org.estfleet.server.auth.AuthThrottle;
@@ -46,6 +52,7 @@ public final class EstService {
   /** RFC 6402 ChangeSubjectName; this server never changes a subject on re-enrollment. */
   private static final ASN1ObjectIdentifier CHANGE_SUBJECT_NAME = new ASN1ObjectIdentifier("1.3.6.1.5.5.7.7.36");
   private static final Duration STORE_RETRY_AFTER = Duration.ofSeconds(30);
+  private static final Duration KEYGEN_RETRY_AFTER = Duration.ofSeconds(2);
 
   private final CertificateAuthority ca;
   private final Authenticator authenticator;
@@ -58,6 +65,9 @@ public final class EstService {
   private final EnrollmentThrottle enrollments;
   private final AuditLog audit;
   private final boolean tlsExposesBindings;
+  private final SecureRandom random;
+  /** Keys being generated for {@code /serverkeygen}: at most one per core. */
+  private final Semaphore keygens = new Semaphore(Runtime.getRuntime().availableProcessors());
 
   /** The rate limits around enrollment: failed authentications, and enrollments themselves. */
   public record Throttles(AuthThrottle failedAuthentications, EnrollmentThrottle enrollments) {}
@@ -71,11 +81,13 @@ public final class EstService {
    * @param throttles what slows credential guessing and enrollment floods
    * @param audit where every enrollment answer is recorded
    * @param tlsExposesBindings whether the TLS provider lets PoP linking be checked (BCJSSE)
+   * @param random what {@code /serverkeygen} generates keys with
    */
   public EstService(CertificateAuthority ca, Authenticator authenticator, Map<String, LabelPolicy> labels,
       LabelPolicy gatewayPolicy, ForwardedRequests forwarded, TokenRetries tokenRetries, StoredAnswers stored,
-      Throttles throttles, AuditLog audit, boolean tlsExposesBindings) {
+      Throttles throttles, AuditLog audit, boolean tlsExposesBindings, SecureRandom random) {
     this.tlsExposesBindings = tlsExposesBindings;
+    this.random = random;
     this.ca = ca;
     this.authenticator = authenticator;
     this.labels = Map.copyOf(labels);
@@ -129,13 +141,40 @@ public final class EstService {
   }
 
   /**
-   * {@code /serverkeygen} (RFC 7030 section 4.4): not offered (devices make their own keys), 501;
-   * on a label this server does not have, 404 like every operation.
+   * {@code /serverkeygen} (RFC 7030 section 4.4): authenticated and judged as {@link #enroll}
+   * (by a token, an IDevID, or a certificate of this CA for the same names), for a key the server
+   * generates, of the type of the CSR's own key, whose key and signature are otherwise ignored
+   * (section 4.4.1). The key is generated only once the request passed every check that does
+   * not need it and took its place in the identity's hourly limit, and at most one per core at a
+   * time (503 beyond). It is not kept: an answer lost on its way cannot be sent again (the token it
+   * used is spent), and the device enrolls again. 501 where the profile turns it off, on a
+   * gateway, and for a key to be returned encrypted (section 4.4.1.1-2).
    */
-  public void serverKeygen(String label) throws EstException {
-    policy(label);
-    throw EstException.notImplemented("serverkeygen is not offered by this server; generate the key on the device");
+  public ServerGeneratedKey serverKeygen(String label, Credentials credentials, byte[] csrDer, String source)
+      throws EstException {
+    GeneratedKey generated = new GeneratedKey();
+    IssueResult result = issue(label, credentials, csrDer, false, source, generated);
+    if (!(result instanceof IssueResult.Issued issued) || generated.keys == null || !Arrays.equals(
+        issued.certificate().getPublicKey().getEncoded(), generated.keys.getPublic().getEncoded())) {
+      // Never a certificate for another key beside the generated one (a stored or earlier answer).
+      throw new IllegalStateException("serverkeygen got " + result + " for another key than the one generated");
+    }
+    return ServerGeneratedKey.of(generated.keys.getPrivate(), issued.certificate());
   }
+
+  /** The key {@link #serverKeygen} generated, once its request is authenticated and checked. */
+  private static final class GeneratedKey {
+    KeyPair keys;
+  }
+
+  /**
+   * RFC 7030 sections 4.4.1.1 and 4.4.1.2: the attributes with which a client asks for its key
+   * encrypted under a symmetric or asymmetric key of its own (id-aa-decryptKeyID,
+   * id-aa-asymmDecryptKeyID). Not offered: such a request fails rather than get the key in clear.
+   */
+  private static final Map<ASN1ObjectIdentifier, String> KEY_ENCRYPTION_ATTRIBUTES = Map.of(
+      new ASN1ObjectIdentifier("1.2.840.113549.1.9.16.2.37"), "DecryptKeyIdentifier",
+      new ASN1ObjectIdentifier("1.2.840.113549.1.9.16.2.54"), "AsymmetricDecryptKeyIdentifier");
 
   /** {@code /csrattrs} (RFC 7030 section 4.5): empty means "answer 204". */
   public Optional<CsrAttributes> csrAttributes(String label) throws EstException {
@@ -148,7 +187,7 @@ public final class EstService {
    * identity.
    */
   public IssueResult enroll(String label, Credentials credentials, byte[] csrDer, String source) throws EstException {
-    return issue(label, credentials, csrDer, false, source);
+    return issue(label, credentials, csrDer, false, source, null);
   }
 
   /**
@@ -156,16 +195,17 @@ public final class EstService {
    * renewed, whose subject and subjectAltName the CSR must repeat exactly; the key may change.
    */
   public IssueResult reenroll(String label, Credentials credentials, byte[] csrDer, String source) throws EstException {
-    return issue(label, credentials, csrDer, true, source);
+    return issue(label, credentials, csrDer, true, source, null);
   }
 
   /**
    * Throttles failed authentication and enrollment, and writes the audit line, around {@link #decide}.
    *
    * @param source the client's address
+   * @param generated where a {@code /serverkeygen} request's generated key goes; null for the others
    */
-  private IssueResult issue(String label, Credentials credentials, byte[] csrDer, boolean reenroll, String source)
-      throws EstException {
+  private IssueResult issue(String label, Credentials credentials, byte[] csrDer, boolean reenroll, String source,
+      GeneratedKey generated) throws EstException {
     Optional<Forwarding> forwarding = credentials.forwarded();
     Credentials presented = forwarding.isPresent()
         ? new Credentials(forwarding.get().deviceChain(), credentials.basic())
@@ -175,13 +215,14 @@ public final class EstService {
         .orElse(null);
     // A gateway's address speaks for many devices: its forwarded requests count per identity only.
     String from = forwarding.isPresent() ? null : source;
-    Map<String, Object> audited = audited(reenroll, label, source, claimed, forwarding.isPresent()
+    Map<String, Object> audited = audited(operation(reenroll, generated != null), label, source, claimed,
+        forwarding.isPresent()
         ? credentials.clientCertificate().flatMap(c -> Certificates.commonName(c.getSubjectX500Principal())).orElse(null)
         : null);
     try {
       throttle.check(from, claimed);
       enrollments.admit(from);
-      IssueResult result = decide(label, credentials, csrDer, reenroll, audited);
+      IssueResult result = decide(label, credentials, csrDer, reenroll, audited, generated);
       if (result instanceof IssueResult.Issued issued) {
         // The identity authenticated (the certificate's CN is checked to be it), not one a header claimed.
         Certificates.commonName(issued.certificate().getSubjectX500Principal())
@@ -221,19 +262,23 @@ public final class EstService {
    * @param claimed the identity the request's credentials name, if they could be read
    * @param gateway the gateway that forwarded the request, or null
    */
-  public void refusedUnread(boolean reenroll, String label, String source, String claimed, String gateway,
+  public void refusedUnread(String operation, String label, String source, String claimed, String gateway,
       EstException refusal) {
-    Map<String, Object> audited = audited(reenroll, label, source, claimed, gateway);
+    Map<String, Object> audited = audited(operation, label, source, claimed, gateway);
     audited.put("result", "refused");
     audited.put("status", refusal.status());
     audited.put("reason", refusal.getMessage());
     audit.record("enroll", audited);
   }
 
-  private static Map<String, Object> audited(boolean reenroll, String label, String source, String identity,
+  private static String operation(boolean reenroll, boolean serverKeygen) {
+    return serverKeygen ? "serverkeygen" : reenroll ? "simplereenroll" : "simpleenroll";
+  }
+
+  private static Map<String, Object> audited(String operation, String label, String source, String identity,
       String gateway) {
     Map<String, Object> audited = new LinkedHashMap<>();
-    audited.put("operation", reenroll ? "simplereenroll" : "simpleenroll");
+    audited.put("operation", operation);
     audited.put("label", label.isEmpty() ? null : label);
     audited.put("source", source);
     audited.put("identity", identity);
@@ -242,10 +287,17 @@ public final class EstService {
   }
 
   private IssueResult decide(String label, Credentials credentials, byte[] csrDer, boolean reenroll,
-      Map<String, Object> audited) throws EstException {
+      Map<String, Object> audited, GeneratedKey generated) throws EstException {
     LabelPolicy policy = policy(label);
     try {
       Optional<Forwarding> forwarding = credentials.forwarded();
+      if (generated != null && policy.serverKeygenRefusal() != null) {
+        throw EstException.notImplemented(policy.serverKeygenRefusal());
+      }
+      if (generated != null && forwarding.isPresent()) {
+        throw EstException.notImplemented("serverkeygen is not taken from gateways: a gateway would hold the key "
+            + "this CA generates; devices send it to the CA");
+      }
       Credentials device = credentials;
       AuthenticatedClient gateway = null;
       if (forwarding.isPresent()) {
@@ -255,7 +307,7 @@ public final class EstService {
         device = new Credentials(forwarding.get().deviceChain(), credentials.basic());
       }
       Csr csr = parse(csrDer);
-      if (gateway == null) {
+      if (gateway == null && generated == null) {
         Optional<IssueResult> answer = stored.answer(label, csr, credentials.clientCertificate());
         if (answer.isPresent()) {
           // Told before authentication, to the very same CSR: the audit must not read as if the
@@ -295,8 +347,10 @@ public final class EstService {
         // checks below (its signature proving the key, its name the token's device) pass. Any other
         // use of a used token stays refused (401), and nothing is signed for a retry.
         Optional<BasicCredentials> basic = device.basicCredentials();
-        retried = reenroll || basic.isEmpty() ? null : tokenRetries.find(basic.get().userId(), basic.get().password(),
-            Certificates.publicKeyFingerprint(csr.publicKey()), label).orElse(null);
+        // Not for serverkeygen: no key is kept to be sent again with the certificate.
+        retried = reenroll || generated != null || basic.isEmpty() ? null
+            : tokenRetries.find(basic.get().userId(), basic.get().password(),
+                Certificates.publicKeyFingerprint(csr.publicKey()), label).orElse(null);
         if (retried == null) {
           throw e;
         }
@@ -319,7 +373,25 @@ public final class EstService {
       // A token is for the label it was made for, a certificate for the one it was issued under:
       // a device does not choose a more permissive profile than the one it was given.
       client.checkLabel(label);
-      policy.csrPolicy().check(csr);
+      KeyAlgorithm keyType = null;
+      if (generated != null) {
+        if (policy.serverKeygenRefusal() != null) { // a gateway's own certificate: the gateway profile's say
+          throw EstException.notImplemented(policy.serverKeygenRefusal());
+        }
+        for (ASN1ObjectIdentifier type : csr.attributeTypes()) {
+          if (KEY_ENCRYPTION_ATTRIBUTES.containsKey(type)) {
+            throw EstException.notImplemented("the CSR asks for the key encrypted ("
+                + KEY_ENCRYPTION_ATTRIBUTES.get(type) + ", RFC 7030 4.4.1), which this server does not offer: the "
+                + "key comes as PKCS#8 protected by TLS; send the CSR without that attribute");
+          }
+        }
+        keyType = keyTypeOf(csr);
+        // What does not depend on the key, judged on the CSR as sent (its names and attributes
+        // are the request's); the key's own checks once it exists.
+        policy.csrPolicy().checkContent(csr);
+      } else {
+        policy.csrPolicy().check(csr);
+      }
       boolean linked = client.role() != Role.GATEWAY
           && checkLinking(label, csr, credentials, forwarding.orElse(null), gateway == null ? null : gateway.deviceId());
       checkIdentity(client, csr);
@@ -338,16 +410,22 @@ public final class EstService {
       Requester requester = new Requester(client.deviceId(), client.method().recordedName(), client.detail(),
           client.tokenId(), gateway == null ? null : gateway.deviceId(),
           forwarding.map(Forwarding::requestId).orElse(null), client.role());
-      IssueRequest request = new IssueRequest(label, csr, requester, reenroll, device, linked);
       // The authenticated identity's hourly limit (not the one a header claims): at it, only what
       // was issued before for this very request (its answer lost) is sent again. Below it, one of
       // the hour's certificates is taken for this request, and kept only if it is issued one.
       Optional<EstException> limited = enrollments.reserve(client.deviceId());
       if (limited.isPresent()) {
-        return ca.resend(request).orElseThrow(limited::get);
+        if (generated != null) {
+          throw limited.get(); // nothing kept to send again
+        }
+        return ca.resend(new IssueRequest(label, csr, requester, reenroll, device, linked)).orElseThrow(limited::get);
       }
       boolean used = false;
       try {
+        if (generated != null) {
+          csr = generateKey(csr, keyType, policy, generated);
+        }
+        IssueRequest request = new IssueRequest(label, csr, requester, reenroll, device, linked);
         IssueResult result = ca.issue(request);
         used = result instanceof IssueResult.Issued issued && !issued.earlier();
         return result;
@@ -422,7 +500,7 @@ public final class EstService {
   /** A gateway sent a request again: the certificate it was issued the first time, once more. */
   private static IssueResult replay(AuthenticatedClient gateway, Forwarding forwarding, Csr csr,
       X509Certificate earlier) throws EstException {
-    if (!java.util.Arrays.equals(earlier.getPublicKey().getEncoded(), csr.publicKey().getEncoded())) {
+    if (!Arrays.equals(earlier.getPublicKey().getEncoded(), csr.publicKey().getEncoded())) {
       throw EstException.badRequest("request id " + forwarding.requestId() + " of gateway '" + gateway.deviceId()
           + "' was used for another key; a gateway must name each request uniquely");
     }
@@ -452,6 +530,44 @@ public final class EstService {
     } catch (IllegalArgumentException e) {
       throw EstException.badRequest(e.getMessage(), e);
     }
+  }
+
+  /**
+   * Generates the key of a {@code /serverkeygen} request, at most one per core at a time, and
+   * the request for it: the CSR's subject and attributes, the new key, checked as any CSR.
+   */
+  private Csr generateKey(Csr csr, KeyAlgorithm keyType, LabelPolicy policy, GeneratedKey generated)
+      throws EstException {
+    if (!keygens.tryAcquire()) {
+      throw EstException.serviceUnavailable("the server is generating as many keys as it has cores; retry shortly",
+          KEYGEN_RETRY_AFTER);
+    }
+    KeyPair keys;
+    try {
+      keys = keyType.generate(random);
+    } finally {
+      keygens.release();
+    }
+    Csr forKey;
+    try {
+      forKey = csr.withKey(keys);
+    } catch (IllegalArgumentException | IllegalStateException e) {
+      throw EstException.badRequest("the CSR's subject and attributes cannot be signed again for the generated key: "
+          + e.getMessage(), e);
+    }
+    policy.csrPolicy().check(forKey);
+    generated.keys = keys;
+    return forKey;
+  }
+
+  /** The type of key a {@code /serverkeygen} request asks for: its CSR's own key's. */
+  private static KeyAlgorithm keyTypeOf(Csr csr) throws EstException {
+    Object curve = csr.publicKeyAlgorithm().getParameters();
+    return KeyAlgorithm.of(csr.publicKey()).orElseThrow(() -> EstException.badRequest("serverkeygen generates "
+        + "keys of the type of the CSR's own key, which is " + KeyAlgorithm.describe(csr.publicKey())
+        + (curve instanceof ASN1ObjectIdentifier named && csr.publicKey().getAlgorithm().equals("EC")
+            ? " (curve " + named.getId() + ")" : "")
+        + "; send a CSR with an EC P-256, EC P-384, RSA 2048 or RSA 3072 key (any one: only its type is used)"));
   }
 
   /** A device may never obtain a certificate for another identity (DESIGN.md section 4). */

@@ -24,6 +24,7 @@ import org.estfleet.est.CertsOnly;
 import org.estfleet.est.EstException;
 import org.estfleet.est.EstMediaType;
 import org.estfleet.est.EstOperation;
+import org.estfleet.est.ServerGeneratedKey;
 import org.estfleet.pki.Certificates;
 import org.estfleet.server.auth.BasicCredentials;
 import org.estfleet.server.auth.Credentials;
@@ -35,7 +36,8 @@ import org.estfleet.tls.ChannelBinding;
 /**
  * {@code POST /simpleenroll} and {@code POST /simplereenroll} (RFC 7030 sections 4.2.1-4.2.3):
  * a base64 PKCS#10 body in, the issued certificate (certs-only, base64) out, or 202 with
- * {@code Retry-After} when the CA defers.
+ * {@code Retry-After} when the CA defers. {@code POST /serverkeygen} (section 4.4) takes the same
+ * request and answers the key the server generated with its certificate, {@code multipart/mixed}.
  */
 final class EnrollHandler extends EstHandler {
   /** Oversized bodies up to this size are read to their end before the 413, so that it arrives. */
@@ -48,7 +50,8 @@ final class EnrollHandler extends EstHandler {
 
   EnrollHandler(EstService service, EstOperation operation, int maxRequestBytes, Duration requestTimeout) {
     super(operation);
-    if (operation != EstOperation.SIMPLE_ENROLL && operation != EstOperation.SIMPLE_REENROLL) {
+    if (operation != EstOperation.SIMPLE_ENROLL && operation != EstOperation.SIMPLE_REENROLL
+        && operation != EstOperation.SERVER_KEYGEN) {
       throw new IllegalArgumentException("not an enroll operation: " + operation);
     }
     this.service = service;
@@ -68,9 +71,16 @@ final class EnrollHandler extends EstHandler {
       // Refused before the service saw it: audited here, as every enrollment answer is.
       // A gateway's forward names the device only in its headers, unread: the gateway is named.
       boolean forwarded = request.getHeaders().contains(Forwarding.REQUEST_ID_HEADER);
-      service.refusedUnread(operation == EstOperation.SIMPLE_REENROLL, label, Request.getRemoteAddr(request),
+      service.refusedUnread(operation.segment(), label, Request.getRemoteAddr(request),
           forwarded ? null : claimedIdentity(request), forwarded ? certificateName(request) : null, refused);
       throw refused;
+    }
+    if (operation == EstOperation.SERVER_KEYGEN) {
+      ServerGeneratedKey generated = service.serverKeygen(label, credentials, der, Request.getRemoteAddr(request));
+      // A private key: no cache along the way may keep it (RFC 9111 section 5.2.2.5).
+      response.getHeaders().put(HttpHeader.CACHE_CONTROL, "no-store");
+      Responses.bytes(response, callback, 200, ServerGeneratedKey.CONTENT_TYPE, generated.encode());
+      return;
     }
     IssueResult result = operation == EstOperation.SIMPLE_ENROLL
         ? service.enroll(label, credentials, der, Request.getRemoteAddr(request))

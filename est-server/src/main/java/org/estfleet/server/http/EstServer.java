@@ -147,10 +147,9 @@ public final class EstServer implements AutoCloseable {
     for (EstOperation operation : EstOperation.values()) {
       var handler = switch (operation) {
         case CACERTS -> new CaCertsHandler(service);
-        case SIMPLE_ENROLL, SIMPLE_REENROLL -> new EnrollHandler(service, operation, settings.maxRequestBytes(),
-            settings.requestTimeout());
+        case SIMPLE_ENROLL, SIMPLE_REENROLL, SERVER_KEYGEN -> new EnrollHandler(service, operation,
+            settings.maxRequestBytes(), settings.requestTimeout());
         case CSR_ATTRS -> new CsrAttrsHandler(service);
-        case SERVER_KEYGEN -> new ServerKeygenHandler(service);
       };
       routes.addMapping(new ServletPathSpec(EstPath.PREFIX + operation.segment()), handler);
       routes.addMapping(new UriTemplatePathSpec(EstPath.PREFIX + "{label}/" + operation.segment()), handler);

@@ -358,6 +358,20 @@ class GatewayTest {
   }
 
   @Test
+  void serverKeygen_isNotRelayed_501_andTheTokenStaysGoodForSimpleenroll() throws Exception {
+    String token = ca.token("device-1");
+
+    HttpResponse<byte[]> keygen = EstTestClient.anonymous(gateway)
+        .enroll("serverkeygen", csr("device-1", keys()), "device-1", token);
+    HttpResponse<byte[]> enroll = EstTestClient.anonymous(gateway)
+        .enroll("simpleenroll", csr("device-1", keys()), "device-1", token);
+
+    assertEquals(501, keygen.statusCode(), text(keygen));
+    assertTrue(text(keygen).startsWith("a gateway does not relay serverkeygen"), text(keygen));
+    assertEquals(200, enroll.statusCode(), text(enroll));
+  }
+
+  @Test
   void forwardingHeadersFromNonGateway_refused403() throws Exception {
     KeyPair keys = keys();
     X509Certificate device = issued(EstTestClient.anonymous(ca)

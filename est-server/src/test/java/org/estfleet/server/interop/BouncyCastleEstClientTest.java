@@ -5,10 +5,13 @@ import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import java.nio.file.Path;
+import java.security.KeyFactory;
 import java.security.KeyPair;
 import java.security.KeyStore;
+import java.security.PrivateKey;
 import java.security.SecureRandom;
 import java.security.cert.X509Certificate;
+import java.security.spec.PKCS8EncodedKeySpec;
 import java.time.Clock;
 import java.time.Duration;
 import java.util.HashSet;
@@ -34,6 +37,7 @@ import org.estfleet.est.client.CsrAttrsOutcome;
 import org.estfleet.est.client.EstClient;
 import org.estfleet.pki.Certificates;
 import org.estfleet.pki.KeyAlgorithm;
+import org.estfleet.pki.KeyPairs;
 import org.estfleet.pki.Pem;
 import org.estfleet.pki.TestPki;
 import org.estfleet.server.TestServer;
@@ -134,6 +138,21 @@ class BouncyCastleEstClientTest {
 
     assertEquals(issued.getSubjectX500Principal(), renewed.getSubjectX500Principal());
     assertEquals(newKeys.getPublic(), renewed.getPublicKey());
+  }
+
+  @Test
+  void serverKeygen_theClientReadsTheKeyAndItsCertificate() throws Exception {
+    String token = server.token("bc-keygen");
+    KeyPair csrKeys = KeyAlgorithm.EC_P256.generate(TestPki.RANDOM);
+
+    EnrollmentResponse response = builder().build().simpleEnrollWithServersideCreation(csr("bc-keygen", csrKeys),
+        new HttpAuth("estfleet", "bc-keygen", token.toCharArray()));
+
+    X509Certificate issued = single(response);
+    PrivateKey key = KeyFactory.getInstance("EC")
+        .generatePrivate(new PKCS8EncodedKeySpec(response.getPrivateKeyInfo().getEncoded()));
+    assertEquals("CN=bc-keygen", issued.getSubjectX500Principal().getName());
+    assertTrue(KeyPairs.matches(issued.getPublicKey(), key), "the key Bouncy Castle read is the certificate's");
   }
 
   @Test
