@@ -85,13 +85,7 @@ public final class TokenRecords {
     return database.read(connection -> {
       try (PreparedStatement select = connection.prepareStatement(BY_DEVICE)) {
         select.setString(1, deviceId);
-        List<TokenRecord> tokens = new ArrayList<>();
-        try (ResultSet rows = select.executeQuery()) {
-          while (rows.next()) {
-            tokens.add(token(rows));
-          }
-        }
-        return tokens;
+        return readAll(select);
       }
     });
   }
@@ -114,13 +108,7 @@ public final class TokenRecords {
           if (deviceId != null) {
             select.setString(2, deviceId);
           }
-          List<TokenRecord> tokens = new ArrayList<>();
-          try (ResultSet rows = select.executeQuery()) {
-            while (rows.next()) {
-              tokens.add(token(rows));
-            }
-          }
-          return tokens;
+          return readAll(select);
         }
       });
       for (TokenRecord token : batch) {
@@ -217,6 +205,16 @@ public final class TokenRecords {
         return rows.next() ? Optional.of(token(rows)) : Optional.empty();
       }
     }
+  }
+
+  private static List<TokenRecord> readAll(PreparedStatement select) throws SQLException {
+    List<TokenRecord> tokens = new ArrayList<>();
+    try (ResultSet rows = select.executeQuery()) {
+      while (rows.next()) {
+        tokens.add(token(rows));
+      }
+    }
+    return tokens;
   }
 
   private static TokenRecord token(ResultSet rows) throws SQLException {
