@@ -8,9 +8,11 @@ import java.net.URI;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.security.GeneralSecurityException;
 import java.security.KeyFactory;
 import java.security.KeyStore;
 import java.security.PrivateKey;
+import java.security.PublicKey;
 import java.security.SecureRandom;
 import java.security.cert.CertificateException;
 import java.security.cert.X509Certificate;
@@ -42,10 +44,12 @@ import org.HdrHistogram.Recorder;
 import org.bouncycastle.asn1.x500.X500Name;
 import org.estfleet.est.Base64Body;
 import org.estfleet.est.CertsOnly;
+import org.estfleet.est.ServerGeneratedKey;
 import org.estfleet.json.DurationText;
 import org.estfleet.json.Json;
 import org.estfleet.pki.BouncyCastle;
 import org.estfleet.pki.KeyAlgorithm;
+import org.estfleet.pki.KeyPairs;
 import org.estfleet.pki.Pem;
 import picocli.CommandLine;
 import picocli.CommandLine.Command;
@@ -63,8 +67,8 @@ import picocli.CommandLine.Spec;
  * as a plottable {@code .hgrm} percentile file.
  */
 @Command(name = "est-load", mixinStandardHelpOptions = true, versionProvider = EstLoad.Version.class,
-    description = "Load an EST (RFC 7030) server: cacerts, simpleenroll or simplereenroll, at a fixed concurrency, "
-        + "bounded in count and time; prints throughput, outcomes and latency percentiles.")
+    description = "Load an EST (RFC 7030) server: cacerts, simpleenroll, simplereenroll or serverkeygen, at a fixed "
+        + "concurrency, bounded in count and time; prints throughput, outcomes and latency percentiles.")
 public final class EstLoad implements Callable<Integer> {
   static final int EXIT_OK = 0;
   static final int EXIT_FAILURE = 1;
@@ -90,7 +94,7 @@ public final class EstLoad implements Callable<Integer> {
   }
 
   /** The EST operations est-load can send. */
-  enum Op { cacerts, simpleenroll, simplereenroll }
+  enum Op { cacerts, simpleenroll, simplereenroll, serverkeygen }
 
   @Spec
   CommandSpec spec;
@@ -100,7 +104,8 @@ public final class EstLoad implements Callable<Integer> {
           + "https://HOST:PORT/.well-known/est/LABEL. Only this host and port are contacted.")
   URI url;
 
-  @Option(names = "--op", required = true, paramLabel = "OP", description = "cacerts, simpleenroll or simplereenroll.")
+  @Option(names = "--op", required = true, paramLabel = "OP",
+      description = "cacerts, simpleenroll, simplereenroll or serverkeygen.")
   Op op;
 
   @Option(names = "--concurrency", paramLabel = "N", defaultValue = "8", description = "Parallel workers (default 8).")
@@ -142,11 +147,12 @@ public final class EstLoad implements Callable<Integer> {
   boolean validateEveryHandshake;
 
   @Option(names = "--basic", paramLabel = "USER:PASSWORD",
-      description = "HTTP Basic on every request (simpleenroll enrolls CN=USER).")
+      description = "HTTP Basic on every request (simpleenroll and serverkeygen enroll CN=USER).")
   String basic;
 
   @Option(names = "--tokens", paramLabel = "FILE",
-      description = "Lines ID:TOKEN (as from est-server token --count); each simpleenroll uses one, for CN=ID. "
+      description = "Lines ID:TOKEN (as from est-server token --count); each simpleenroll or serverkeygen uses one, "
+          + "for CN=ID. "
           + "simplereenroll uses them to enroll its client identities first.")
   Path tokens;
 
@@ -171,7 +177,8 @@ public final class EstLoad implements Callable<Integer> {
 
   @Option(names = "--key-pool", paramLabel = "N",
       description = "simpleenroll: keys made ahead and reused by CSRs (default: 0 for ec-p256, a new key each time; "
-          + "32 for rsa-2048). Never for simplereenroll, which makes a new key each time.")
+          + "32 for rsa-2048). Never for simplereenroll, which makes a new key each time. serverkeygen: 1 (its "
+          + "CSR's key only names the type of key the server is to generate).")
   Integer keyPool;
 
   @Option(names = "--timeout", paramLabel = "DURATION", defaultValue = "30s",
@@ -274,7 +281,9 @@ public final class EstLoad implements Callable<Integer> {
     // A re-enrollment needs a key its identity has not had certified: a server answers a key it
     // certified before with that certificate again (a client's retry), which would be measured.
     // cacerts sends no CSR.
-    int pool = op != Op.simpleenroll ? 0 : keyPool != null ? keyPool : algorithm == KeyAlgorithm.RSA_2048 ? 32 : 0;
+    // serverkeygen's CSR key only names the type of key wanted: one, made ahead, unless --key-pool.
+    int pool = op == Op.serverkeygen ? (keyPool != null && keyPool > 0 ? keyPool : 1)
+        : op != Op.simpleenroll ? 0 : keyPool != null ? keyPool : algorithm == KeyAlgorithm.RSA_2048 ? 32 : 0;
     SecureRandom random = new SecureRandom();
     List<X509Certificate> roots;
     try {
@@ -387,7 +396,7 @@ public final class EstLoad implements Callable<Integer> {
         seconds > 0 ? round(ok / seconds) : 0, counts, latency, warmup == null ? null : round(warmup.toMillis() / 1000.0),
         clients.isEmpty() ? null : clients.size(), rate == null ? null : measured.unsent(), measured.reconnected(),
         count, duration == null ? null : round(duration.toMillis() / 1000.0), round(timeout.toMillis() / 1000.0),
-        op == Op.simpleenroll ? pool : null, validateEveryHandshake);
+        op == Op.simpleenroll || op == Op.serverkeygen ? pool : null, validateEveryHandshake);
     out.println(summary(result));
     new TreeMap<>(measured.firstErrors()).forEach((outcome, reason) ->
         err.println("est-load: " + outcome + ", the first: " + reason));
@@ -543,7 +552,9 @@ public final class EstLoad implements Callable<Integer> {
                 response = connection.exchange(request.method(), request.path(), request.headers(), request.body());
               }
               outcome = Integer.toString(response.status());
-              String bad = response.status() == 200 ? badBody(response.body(), request.key()) : null;
+              String bad = response.status() != 200 ? null : request.serverKeygen()
+                  ? badGeneratedKey(response.headers().get("content-type"), response.body())
+                  : badBody(response.body(), request.key());
               if (bad != null) {
                 outcome = "bad-body";
                 firstErrors.putIfAbsent(outcome, bad);
@@ -848,6 +859,28 @@ public final class EstLoad implements Callable<Integer> {
       checkedCaCerts = body;
     }
     return null;
+  }
+
+  /**
+   * What is wrong with a 200 to serverkeygen, or null if nothing: a multipart/mixed of a PKCS#8
+   * private key and a certs-only CMS whose certificate is for that key (RFC 7030 section 4.4.2).
+   */
+  static String badGeneratedKey(String contentType, byte[] body) {
+    ServerGeneratedKey answer;
+    try {
+      answer = ServerGeneratedKey.decode(contentType, body);
+    } catch (RuntimeException e) {
+      return "not a serverkeygen answer (" + (e.getMessage() == null ? e.getClass().getSimpleName() : e.getMessage())
+          + ")";
+    }
+    PublicKey certified = answer.certificate().getPublicKey();
+    try {
+      PrivateKey key = KeyFactory.getInstance(certified.getAlgorithm(), BouncyCastle.PROVIDER)
+          .generatePrivate(new PKCS8EncodedKeySpec(answer.privateKeyInfo()));
+      return KeyPairs.matches(certified, key) ? null : "the private key is not the certificate's";
+    } catch (GeneralSecurityException | RuntimeException e) {
+      return "the private key does not decode as a " + certified.getAlgorithm() + " PKCS#8 key: " + e.getMessage();
+    }
   }
 
   /** The last /cacerts body found good by {@link #badBody}. */

@@ -31,8 +31,8 @@ import java.util.Map;
  * @param durationLimitSeconds the run's {@code --duration}; null when not given (a run with
  *     neither stops after 10 s)
  * @param timeoutSeconds each request's bound ({@code --timeout})
- * @param keyPool simpleenroll: the keys made ahead and reused by CSRs, 0 for a new key each time;
- *     null for other operations
+ * @param keyPool simpleenroll and serverkeygen: the keys made ahead and reused by CSRs, 0 for a
+ *     new key each time; null for other operations
  * @param validateEveryHandshake whether the server's chain was validated in full at every
  *     handshake ({@code --validate-every-handshake})
  */

@@ -26,7 +26,17 @@ final class Workload {
    *
    * @param key the public key of the CSR, which the certificate in the answer must have; null for cacerts
    */
-  record Request(String method, String path, Map<String, String> headers, byte[] body, PublicKey key) {}
+  /**
+   * A request, and what its answer must hold: a certificate for {@code key} (an enrollment), the
+   * CA certificates (cacerts: {@code key} null), or a generated key with its certificate
+   * ({@code serverKeygen}).
+   */
+  record Request(String method, String path, Map<String, String> headers, byte[] body, PublicKey key,
+      boolean serverKeygen) {
+    Request(String method, String path, Map<String, String> headers, byte[] body, PublicKey key) {
+      this(method, path, headers, body, key, false);
+    }
+  }
 
   private final EstLoad.Op op;
   private final String basePath;
@@ -84,7 +94,7 @@ final class Workload {
   /** Whether requests take a token each from the tokens file. */
   boolean usesTokens() {
     // simplereenroll spends tokens only on enrolling its client identities, before the run.
-    return tokens != null && op == EstLoad.Op.simpleenroll;
+    return tokens != null && (op == EstLoad.Op.simpleenroll || op == EstLoad.Op.serverkeygen);
   }
 
   /** How many tokens are left. */
@@ -102,6 +112,10 @@ final class Workload {
 
   /** As {@link #enrollment()}, for {@code keys} (null: the next key of the run). */
   Request enrollment(KeyPair keys) {
+    return enrollment(keys, false);
+  }
+
+  private Request enrollment(KeyPair keys, boolean serverKeygen) {
     String identity;
     String authorization;
     if (tokens != null) {
@@ -117,9 +131,10 @@ final class Workload {
     }
     KeyPair key = keys == null ? nextKey() : keys;
     byte[] csr = new CsrBuilder().commonName(identity).sign(key).der();
-    return new Request("POST", basePath + "/simpleenroll",
+    // serverkeygen: the CSR's key only says the type of key wanted (RFC 7030 section 4.4.1).
+    return new Request("POST", basePath + (serverKeygen ? "/serverkeygen" : "/simpleenroll"),
         Map.of("Content-Type", EstMediaType.PKCS10, "Authorization", authorization), Base64Body.encode(csr),
-        key.getPublic());
+        key.getPublic(), serverKeygen);
   }
 
   /** The next request of the run for a worker whose client certificate names {@code subject}, or null when done. */
@@ -128,6 +143,7 @@ final class Workload {
       case cacerts -> new Request("GET", basePath + "/cacerts",
           basic == null ? Map.of() : Map.of("Authorization", basicHeader(basic)), null, null);
       case simpleenroll -> enrollment();
+      case serverkeygen -> enrollment(null, true);
       case simplereenroll -> {
         KeyPair key = nextKey();
         yield new Request("POST", basePath + "/simplereenroll",

@@ -2,6 +2,7 @@ package org.estfleet.bench.load;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertNull;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import java.io.PrintWriter;
@@ -12,6 +13,7 @@ import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
+import org.estfleet.est.ServerGeneratedKey;
 import org.estfleet.json.Json;
 import org.estfleet.pki.Pem;
 import org.estfleet.pki.TestPki;
@@ -187,6 +189,35 @@ class EstLoadTest {
     assertEquals(2, result.keyPool());
     assertTrue(result.newConnectionPerRequest());
     assertEquals(before + 6, (long) server.ledger(ledger -> ledger.count()));
+  }
+
+  @Test
+  void serverkeygen_withTokens_eachAnswerAKeyAndItsCertificate() throws Exception {
+    Path json = dir.resolve("keygen.json");
+    long before = server.ledger(ledger -> ledger.count());
+
+    Run run = load(common("serverkeygen", "--tokens", tokens("keygen", 4).toString(), "--count", "4",
+        "--concurrency", "2", "--json", json.toString()));
+
+    assertEquals(0, run.exit(), run.err());
+    LoadResult result = result(json);
+    assertEquals(4, result.ok(), result.outcomes().toString());
+    assertEquals("serverkeygen", result.op());
+    assertEquals(1, result.keyPool(), "one CSR key, naming the type of key wanted");
+    assertEquals(before + 4, (long) server.ledger(ledger -> ledger.count()));
+  }
+
+  @Test
+  void serverkeygenAnswers_areChecked_keyAgainstCertificate() throws Exception {
+    TestPki.Held held = TestPki.rootCa("Keygen Check Root").issueClient("device-1");
+    TestPki.Held other = TestPki.rootCa("Keygen Check Other").issueClient("device-1");
+    byte[] good = ServerGeneratedKey.of(held.privateKey(), held.certificate()).encode();
+    byte[] mismatched = ServerGeneratedKey.of(other.privateKey(), held.certificate()).encode();
+
+    assertNull(EstLoad.badGeneratedKey(ServerGeneratedKey.CONTENT_TYPE, good));
+    assertEquals("the private key is not the certificate's",
+        EstLoad.badGeneratedKey(ServerGeneratedKey.CONTENT_TYPE, mismatched));
+    assertTrue(EstLoad.badGeneratedKey("application/pkcs7-mime", good).startsWith("not a serverkeygen answer ("));
   }
 
   @Test
