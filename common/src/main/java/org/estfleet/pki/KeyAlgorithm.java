@@ -14,7 +14,9 @@ import java.util.Locale;
 import java.util.Optional;
 import java.util.stream.Collectors;
 import org.bouncycastle.asn1.ASN1Encodable;
+import org.bouncycastle.asn1.pkcs.PKCSObjectIdentifiers;
 import org.bouncycastle.asn1.sec.SECObjectIdentifiers;
+import org.bouncycastle.asn1.x509.AlgorithmIdentifier;
 import org.bouncycastle.asn1.x509.SubjectPublicKeyInfo;
 
 /**
@@ -77,18 +79,19 @@ public enum KeyAlgorithm {
   }
 
   /**
-   * The type of {@code key}, if it is one of these: an EC key on P-256 or P-384, an RSA key of
-   * 2048 or 3072 bits.
+   * The type of {@code key}, if it is one of these: an EC key on P-256 or P-384, an RSA key
+   * (rsaEncryption, not one restricted to RSASSA-PSS) of 2048 or 3072 bits.
    */
   public static Optional<KeyAlgorithm> of(PublicKey key) {
+    AlgorithmIdentifier algorithm = SubjectPublicKeyInfo.getInstance(key.getEncoded()).getAlgorithm();
     if (key instanceof ECPublicKey) {
       // The curve as the key names it: P-256 and P-384 by their OIDs, not by a field size that
       // another curve (brainpool, secp256k1) shares.
-      ASN1Encodable curve = SubjectPublicKeyInfo.getInstance(key.getEncoded()).getAlgorithm().getParameters();
+      ASN1Encodable curve = algorithm.getParameters();
       return SECObjectIdentifiers.secp256r1.equals(curve) ? Optional.of(EC_P256)
           : SECObjectIdentifiers.secp384r1.equals(curve) ? Optional.of(EC_P384) : Optional.empty();
     }
-    if (key instanceof RSAPublicKey rsa) {
+    if (key instanceof RSAPublicKey rsa && PKCSObjectIdentifiers.rsaEncryption.equals(algorithm.getAlgorithm())) {
       int bits = rsa.getModulus().bitLength();
       return bits == 2048 ? Optional.of(RSA_2048) : bits == 3072 ? Optional.of(RSA_3072) : Optional.empty();
     }

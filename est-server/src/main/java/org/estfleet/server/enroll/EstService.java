@@ -2,6 +2,7 @@ package org.estfleet.server.enroll;
 
 import java.security.KeyPair;
 import java.security.SecureRandom;
+import java.security.interfaces.ECPublicKey;
 import java.security.cert.X509Certificate;
 import java.time.Duration;
 import java.time.Instant;
@@ -13,9 +14,13 @@ import java.util.Map;
 import java.util.Optional;
 import java.util.concurrent.Semaphore;
 import javax.security.auth.x500.X500Principal;
+import org.bouncycastle.asn1.ASN1Encodable;
 import org.bouncycastle.asn1.ASN1ObjectIdentifier;
+import org.bouncycastle.asn1.pkcs.PKCSObjectIdentifiers;
 import org.bouncycastle.asn1.x500.X500Name;
+import org.bouncycastle.asn1.x509.AlgorithmIdentifier;
 import org.bouncycastle.asn1.x509.GeneralName;
+import org.bouncycastle.asn1.x9.ECNamedCurveTable;
 import org.estfleet.est.CsrAttributes;
 import org.estfleet.est.EstException;
 import org.estfleet.est.ServerGeneratedKey;
@@ -562,12 +567,25 @@ public final class EstService {
 
   /** The type of key a {@code /serverkeygen} request asks for: its CSR's own key's. */
   private static KeyAlgorithm keyTypeOf(Csr csr) throws EstException {
-    Object curve = csr.publicKeyAlgorithm().getParameters();
-    return KeyAlgorithm.of(csr.publicKey()).orElseThrow(() -> EstException.badRequest("serverkeygen generates "
-        + "keys of the type of the CSR's own key, which is " + KeyAlgorithm.describe(csr.publicKey())
-        + (curve instanceof ASN1ObjectIdentifier named && csr.publicKey().getAlgorithm().equals("EC")
-            ? " (curve " + named.getId() + ")" : "")
-        + "; send a CSR with an EC P-256, EC P-384, RSA 2048 or RSA 3072 key (any one: only its type is used)"));
+    Optional<KeyAlgorithm> type = KeyAlgorithm.of(csr.publicKey());
+    if (type.isPresent()) {
+      return type.get();
+    }
+    // Named as precisely as the CSR allows: the curve (a P-256-sized secp256k1 or brainpool key
+    // is not P-256), explicit parameters, an RSA key restricted to RSASSA-PSS.
+    AlgorithmIdentifier algorithm = csr.publicKeyAlgorithm();
+    String described = KeyAlgorithm.describe(csr.publicKey());
+    if (csr.publicKey() instanceof ECPublicKey) {
+      ASN1Encodable parameters = algorithm.getParameters();
+      String curve = parameters instanceof ASN1ObjectIdentifier oid
+          ? Optional.ofNullable(ECNamedCurveTable.getName(oid)).orElse(oid.getId()) : "explicit parameters";
+      described = "an EC key on " + curve;
+    } else if (PKCSObjectIdentifiers.id_RSASSA_PSS.equals(algorithm.getAlgorithm())) {
+      described = described + " restricted to RSASSA-PSS";
+    }
+    throw EstException.badRequest("serverkeygen generates keys of the type of the CSR's own key, which is "
+        + described + "; send a CSR with an EC P-256, EC P-384, RSA 2048 or RSA 3072 key (any one: only its "
+        + "type is used)");
   }
 
   /** A device may never obtain a certificate for another identity (DESIGN.md section 4). */

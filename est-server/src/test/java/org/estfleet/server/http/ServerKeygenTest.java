@@ -178,9 +178,9 @@ class ServerKeygenTest {
     assertEquals(401, noCredentials.statusCode(), text(noCredentials));
     assertEquals(401, wrongToken.statusCode(), text(wrongToken));
     assertEquals(400, keyType.statusCode(), text(keyType));
-    assertEquals("serverkeygen generates keys of the type of the CSR's own key, which is EC P-521 (curve "
-        + "1.3.132.0.35); send a CSR with "
-        + "an EC P-256, EC P-384, RSA 2048 or RSA 3072 key (any one: only its type is used)\n", text(keyType));
+    assertEquals("serverkeygen generates keys of the type of the CSR's own key, which is an EC key on secp521r1; "
+        + "send a CSR with an EC P-256, EC P-384, RSA 2048 or RSA 3072 key (any one: only its type is used)\n",
+        text(keyType));
     assertEquals(403, otherName.statusCode(), text(otherName));
     assertEquals(501, turnedOff.statusCode(), text(turnedOff));
     assertEquals("serverkeygen is turned off for this label (serverKeygen: false in its profile); generate the key "
