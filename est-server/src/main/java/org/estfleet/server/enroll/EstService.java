@@ -2,8 +2,8 @@ package org.estfleet.server.enroll;
 
 import java.security.KeyPair;
 import java.security.SecureRandom;
-import java.security.interfaces.ECPublicKey;
 import java.security.cert.X509Certificate;
+import java.security.interfaces.ECPublicKey;
 import java.time.Duration;
 import java.time.Instant;
 import java.util.Arrays;
@@ -58,6 +58,15 @@ public final class EstService {
   private static final ASN1ObjectIdentifier CHANGE_SUBJECT_NAME = new ASN1ObjectIdentifier("1.3.6.1.5.5.7.7.36");
   private static final Duration STORE_RETRY_AFTER = Duration.ofSeconds(30);
   private static final Duration KEYGEN_RETRY_AFTER = Duration.ofSeconds(2);
+
+  /**
+   * RFC 7030 sections 4.4.1.1 and 4.4.1.2: the attributes with which a client asks for its key
+   * encrypted under a symmetric or asymmetric key of its own (id-aa-decryptKeyID,
+   * id-aa-asymmDecryptKeyID). Not offered: such a request fails rather than get the key in clear.
+   */
+  private static final Map<ASN1ObjectIdentifier, String> KEY_ENCRYPTION_ATTRIBUTES = Map.of(
+      new ASN1ObjectIdentifier("1.2.840.113549.1.9.16.2.37"), "DecryptKeyIdentifier",
+      new ASN1ObjectIdentifier("1.2.840.113549.1.9.16.2.54"), "AsymmetricDecryptKeyIdentifier");
 
   private final CertificateAuthority ca;
   private final Authenticator authenticator;
@@ -171,15 +180,6 @@ public final class EstService {
   private static final class GeneratedKey {
     KeyPair keys;
   }
-
-  /**
-   * RFC 7030 sections 4.4.1.1 and 4.4.1.2: the attributes with which a client asks for its key
-   * encrypted under a symmetric or asymmetric key of its own (id-aa-decryptKeyID,
-   * id-aa-asymmDecryptKeyID). Not offered: such a request fails rather than get the key in clear.
-   */
-  private static final Map<ASN1ObjectIdentifier, String> KEY_ENCRYPTION_ATTRIBUTES = Map.of(
-      new ASN1ObjectIdentifier("1.2.840.113549.1.9.16.2.37"), "DecryptKeyIdentifier",
-      new ASN1ObjectIdentifier("1.2.840.113549.1.9.16.2.54"), "AsymmetricDecryptKeyIdentifier");
 
   /** {@code /csrattrs} (RFC 7030 section 4.5): empty means "answer 204". */
   public Optional<CsrAttributes> csrAttributes(String label) throws EstException {
