@@ -42,6 +42,10 @@ class ReadmeTest {
       assertTrue(!first.getPublicKey().equals(renewed.getPublicKey()), "renewal used the new key");
       assertEquals("token", server.ledger(l -> l.find(Certificates.serialHex(first))).orElseThrow().authMethod());
       assertEquals("certificate", server.ledger(l -> l.find(Certificates.serialHex(renewed))).orElseThrow().authMethod());
+      // The server-generated key: its certificate recorded as any token enrollment.
+      X509Certificate generated = Pem.readCertificates(work.resolve("device/device-2.pem")).get(0);
+      assertEquals("CN=device-2", generated.getSubjectX500Principal().getName());
+      assertEquals("token", server.ledger(l -> l.find(Certificates.serialHex(generated))).orElseThrow().authMethod());
       // Then revoked: the renewal after it was refused, saying why.
       assertTrue(Files.readString(work.resolve("device/refused.txt")).startsWith("client certificate serial "
           + Certificates.serialHex(renewed) + " was revoked at "), Files.readString(work.resolve("device/refused.txt")));
