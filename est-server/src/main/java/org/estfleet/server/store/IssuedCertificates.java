@@ -135,8 +135,9 @@ public final class IssuedCertificates {
         return Outcome.KEY_REVOKED;
       }
       if (record.tokenId() != null && !consumeToken(connection, record)) {
-        return TokenRecords.find(connection, record.tokenId()).map(TokenRecords.TokenRecord::usedAt).isPresent()
-            ? Outcome.TOKEN_ALREADY_USED : Outcome.TOKEN_REVOKED;
+        boolean used = TokenRecords.find(connection, record.tokenId()).map(token -> token.usedAt() != null)
+            .orElse(false);
+        return used ? Outcome.TOKEN_ALREADY_USED : Outcome.TOKEN_REVOKED;
       }
       try (PreparedStatement insert = connection.prepareStatement(
           "INSERT INTO issued_certificate (" + COLUMNS + ") VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)")) {
