@@ -99,7 +99,15 @@ public final class Certificates {
 
   /** The value of the single CN attribute of a name, if it has exactly one. */
   public static Optional<String> commonName(X500Name name) {
-    RDN[] rdns = name.getRDNs(BCStyle.CN);
+    return singleAttribute(name, BCStyle.CN);
+  }
+
+  /**
+   * The value of a name's attribute of {@code type}, if it has exactly one, in an RDN of its own,
+   * and the value is a string.
+   */
+  public static Optional<String> singleAttribute(X500Name name, ASN1ObjectIdentifier type) {
+    RDN[] rdns = name.getRDNs(type);
     if (rdns.length != 1 || rdns[0].isMultiValued()) {
       return Optional.empty();
     }

@@ -197,7 +197,8 @@ public final class ServerRuntime implements AutoCloseable {
           random);
       RevocationList revocations = new RevocationList(new Revocations(database), clock);
       Authenticator authenticator = new Authenticator(() -> files.ca().certificates(), manufacturerCas,
-          config.bootstrap().idevidLabels(), Authenticator.ledgerLookup(ledger, revocations), tokens,
+          config.bootstrap().idevidLabels(), config.bootstrap().idevidIdentity(),
+          Authenticator.ledgerLookup(ledger, revocations), tokens,
           config.reenroll().gracePeriod(), config.reenroll().gatewayHoldLimit(), clock);
       EstService service = new EstService(decorator.apply(localCa), authenticator, policies,
           LabelPolicy.of(config.gatewayProfile()),
@@ -300,6 +301,7 @@ public final class ServerRuntime implements AutoCloseable {
       // gateway mirrors, with issuance records checked upstream when the gateway vouches.
       // The CA judges the labels of the device's credentials when the gateway forwards.
       Authenticator authenticator = new Authenticator(mirror::anchors, manufacturerCas, null,
+          config.bootstrap().idevidIdentity(),
           (serial, deviceId) -> Optional.of(new IssuanceLookup.Issuance(Role.DEVICE, null)), null,
           config.reenroll().gracePeriod(),
           config.reenroll().gatewayHoldLimit(), clock);

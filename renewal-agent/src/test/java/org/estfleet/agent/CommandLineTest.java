@@ -16,6 +16,9 @@ import java.time.Duration;
 import java.util.List;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
+import org.bouncycastle.asn1.x500.X500Name;
+import org.bouncycastle.asn1.x509.KeyPurposeId;
+import org.bouncycastle.asn1.x509.KeyUsage;
 import org.estfleet.agent.store.AgentConfig;
 import org.estfleet.agent.store.StateDir;
 import org.estfleet.agent.store.StateLock;
@@ -91,6 +94,31 @@ class CommandLineTest {
     assertEquals(0, run.exit(), run.err());
     assertEquals("CN=SN-42", Pem.readCertificates(dir.resolve("agent/cert.pem")).get(0).getSubjectX500Principal().getName());
     assertTrue(Files.readString(dir.resolve("agent/agent.json")).contains(certificate.toString()));
+  }
+
+  @Test
+  void enroll_withIdevidWithoutCn_takesTheIdentityFromItsSerialNumber_andRenews() throws Exception {
+    // IEEE 802.1AR: the device's serial number in the subject's serialNumber attribute, no CN.
+    TestPki.Ca factory = TestPki.rootCa("Factory");
+    TestPki.Held idevid = factory.issue("unused", b -> b.subject(new X500Name("O=Acme,SERIALNUMBER=PID:EF-200 SN:7781"))
+        .keyUsage(KeyUsage.digitalSignature).extendedKeyUsage(KeyPurposeId.id_kp_clientAuth));
+    Files.writeString(server.dataDir().resolve("factory.pem"), Pem.encode(factory.certificate()));
+    TestServer.patchConfig(server.dataDir(), "{\"bootstrap\": {\"manufacturerCas\": [\"factory.pem\"]}}");
+    server.restart();
+    Path certificate = Files.writeString(dir.resolve("idevid.pem"), Pem.encode(idevid.chain()));
+    Path key = Files.writeString(dir.resolve("idevid.key"), Pem.encodePrivateKey(idevid.privateKey()));
+    String state = dir.resolve("agent").toString();
+
+    AgentFixture.Run enrolled = AgentFixture.cli("enroll", "--state", state, "--server", server.baseUri().toString(),
+        "--trust", trust, "--idevid", certificate.toString(), "--idevid-key", key.toString());
+    AgentFixture.Run renewed = AgentFixture.cli("renew", "--state", state, "--force");
+
+    assertEquals(0, enrolled.exit(), enrolled.err());
+    assertEquals(0, renewed.exit(), renewed.err());
+    assertEquals("CN=PID:EF-200 SN:7781",
+        Pem.readCertificates(dir.resolve("agent/cert.pem")).get(0).getSubjectX500Principal().getName());
+    assertEquals("PID:EF-200 SN:7781", Json.parse(Files.readString(dir.resolve("agent/agent.json")), AgentConfig.class,
+        "agent.json").identity());
   }
 
   @Test

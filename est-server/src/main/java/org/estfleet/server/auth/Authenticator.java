@@ -13,11 +13,11 @@ import java.util.Optional;
 import java.util.Set;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.function.Supplier;
-import org.bouncycastle.asn1.x509.GeneralName;
 import org.bouncycastle.asn1.x509.KeyPurposeId;
 import org.estfleet.est.EstException;
 import org.estfleet.pki.CertificatePath;
 import org.estfleet.pki.Certificates;
+import org.estfleet.pki.DeviceIdentity;
 import org.estfleet.server.store.IssuanceRecord;
 import org.estfleet.server.store.IssuedCertificates;
 import org.estfleet.server.store.Role;
@@ -30,8 +30,9 @@ import org.estfleet.server.store.Role;
  * <ul>
  *   <li>Operational: a certificate this server issued (chains to its CA and is in the ledger),
  *       currently valid, with EKU clientAuth. Identity: its CN.
- *   <li>IDevID: a certificate chaining to a configured manufacturer CA. Identity: its CN, or
- *       else its first URI subjectAltName. Enrollment only.
+ *   <li>IDevID: a certificate chaining to a configured manufacturer CA. Identity: the first of
+ *       the configured sources it carries ({@link DeviceIdentity}: by default its CN, else its
+ *       first URI subjectAltName, else its serialNumber). Enrollment only.
  *   <li>Token: HTTP Basic {@code deviceId:token}. Identity: the device id. Enrollment only.
  *   <li>Gateway (RA): an operational certificate of a gateway, with EKU {@code id-kp-cmcRA}; it
  *       may forward requests ({@link #registrationAuthority}).
@@ -41,6 +42,7 @@ public final class Authenticator {
   private final Supplier<List<X509Certificate>> caCertificates;
   private final List<X509Certificate> manufacturerCas;
   private final Set<String> idevidLabels;
+  private final List<DeviceIdentity> idevidIdentity;
   private final IssuanceLookup issuance;
   private final BootstrapTokens tokens;
   private final Duration reenrollGrace;
@@ -52,17 +54,19 @@ public final class Authenticator {
    *     CAs), read at each request: a gateway's change when it refreshes its copy
    * @param manufacturerCas the manufacturer CAs whose device certificates may bootstrap
    * @param idevidLabels the EST labels their certificates enroll under, null for any
+   * @param idevidIdentity where their certificates name the device, in order
    * @param tokens the bootstrap tokens; null on a gateway, where the upstream checks them
    * @param reenrollGrace how long after expiry a certificate may still re-enroll
    * @param gatewayHoldLimit how long ago a gateway may have accepted a request it forwards for
    *     the device's certificate to be judged as of then
    */
   public Authenticator(Supplier<List<X509Certificate>> caCertificates, List<X509Certificate> manufacturerCas,
-      Set<String> idevidLabels, IssuanceLookup issuance, BootstrapTokens tokens, Duration reenrollGrace,
+      Set<String> idevidLabels, List<DeviceIdentity> idevidIdentity, IssuanceLookup issuance, BootstrapTokens tokens, Duration reenrollGrace,
       Duration gatewayHoldLimit, Clock clock) {
     this.caCertificates = caCertificates;
     this.manufacturerCas = List.copyOf(manufacturerCas);
     this.idevidLabels = idevidLabels == null ? null : Set.copyOf(idevidLabels);
+    this.idevidIdentity = List.copyOf(idevidIdentity);
     this.issuance = issuance;
     this.tokens = tokens;
     this.reenrollGrace = reenrollGrace;
@@ -219,8 +223,14 @@ public final class Authenticator {
               + " is not from this CA, and no manufacturer (IDevID) CA is configured"
           : "client certificate is not a valid device certificate: " + e.getMessage());
     }
-    String identity = identityOf(leaf).orElseThrow(() -> EstException.unauthorized(
-        "the device certificate " + Certificates.describe(leaf) + " has neither a CN nor a URI subjectAltName"));
+    String identity = DeviceIdentity.first(leaf, idevidIdentity).orElseThrow(() -> EstException.unauthorized(
+        "the device certificate " + Certificates.describe(leaf) + " carries no " + DeviceIdentity.describe(idevidIdentity)
+            + " to name the device by (bootstrap.idevidIdentity)"));
+    Optional<String> unusable = DeviceIdentity.problem(identity);
+    if (unusable.isPresent()) {
+      throw EstException.unauthorized("the device certificate " + Certificates.describe(leaf)
+          + " names its device by an identity that " + unusable.get() + "; it cannot enroll");
+    }
     Optional<String> revoked = issuance.deviceRevoked(identity);
     if (revoked.isPresent()) {
       throw EstException.unauthorized("device '" + identity + "' " + revoked.get() + "; its manufacturer certificate "
@@ -311,17 +321,5 @@ public final class Authenticator {
     } catch (CertificateParsingException e) {
       return false;
     }
-  }
-
-  /** A device certificate's identity: its CN, or else its first URI subjectAltName. */
-  static Optional<String> identityOf(X509Certificate certificate) {
-    Optional<String> commonName = Certificates.commonName(certificate.getSubjectX500Principal());
-    if (commonName.isPresent()) {
-      return commonName;
-    }
-    return Certificates.subjectAltNames(certificate).stream()
-        .filter(name -> name.getTagNo() == GeneralName.uniformResourceIdentifier)
-        .map(name -> name.getName().toString())
-        .findFirst();
   }
 }

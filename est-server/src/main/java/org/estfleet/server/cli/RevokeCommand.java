@@ -7,9 +7,10 @@ import java.time.Clock;
 import java.time.Instant;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Optional;
 import java.util.concurrent.Callable;
 import org.estfleet.pki.Certificates;
-import org.estfleet.server.auth.BootstrapTokens;
+import org.estfleet.pki.DeviceIdentity;
 import org.estfleet.server.auth.RevocationList;
 import org.estfleet.server.config.ConfigException;
 import org.estfleet.server.config.DataDir;
@@ -87,10 +88,13 @@ final class RevokeCommand implements Callable<Integer> {
         }
       }
     } else {
-      try {
-        BootstrapTokens.checkDeviceId(which.device);
-      } catch (IllegalArgumentException e) {
-        throw new ParameterException(spec.commandLine(), "--device: " + e.getMessage());
+      // Any identity a device can enroll under: a token's device id, or what names the device in
+      // its IDevID (a CN with spaces, a URN, an 802.1AR serial number such as "PID:X SN:Y").
+      Optional<String> unusable = DeviceIdentity.problem(which.device);
+      if (unusable.isPresent()) {
+        throw new ParameterException(spec.commandLine(), "--device: " + EstServerCommand.quoted(which.device)
+            + " " + unusable.get() + ", which no device id does; give the id a token was made for or the identity "
+            + "its manufacturer certificate (IDevID) enrolled under");
       }
     }
     DataDir dataDir = DataDir.open(data);

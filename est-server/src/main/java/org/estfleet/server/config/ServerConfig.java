@@ -8,6 +8,7 @@ import java.util.Map;
 import java.util.Set;
 import java.util.TreeMap;
 import org.estfleet.est.EstPath;
+import org.estfleet.pki.DeviceIdentity;
 
 /**
  * Everything in {@code server.json}. Each record fills in its defaults for keys that are absent,
@@ -83,7 +84,7 @@ public record ServerConfig(
     }
     tls = tls == null ? new TlsConfig(null, null, null) : tls;
     database = database == null ? new DatabaseConfig(null) : database;
-    bootstrap = bootstrap == null ? new BootstrapConfig(null, null, null) : bootstrap;
+    bootstrap = bootstrap == null ? new BootstrapConfig(null, null, null, null) : bootstrap;
     reenroll = reenroll == null ? new ReenrollConfig(null, null) : reenroll;
     limits = limits == null ? new LimitsConfig(null, null, null, null, null, null, null, null, null, null) : limits;
     if (mode == Mode.CA) {
@@ -220,8 +221,11 @@ public record ServerConfig(
    *     may enroll; remove a factory's CA to stop its devices from bootstrapping
    * @param idevidLabels the EST labels ({@code ""}: requests without one) under which those
    *     certificates enroll; null (the default) for any
+   * @param idevidIdentity where an IDevID names its device: the first of these sources it
+   *     carries (default: CN, URI subjectAltName, serialNumber)
    */
-  public record BootstrapConfig(Duration tokenTtl, List<Path> manufacturerCas, Set<String> idevidLabels) {
+  public record BootstrapConfig(Duration tokenTtl, List<Path> manufacturerCas, Set<String> idevidLabels,
+      List<DeviceIdentity> idevidIdentity) {
     public BootstrapConfig {
       tokenTtl = tokenTtl == null ? Duration.ofDays(7) : tokenTtl;
       if (tokenTtl.isZero()) {
@@ -238,6 +242,16 @@ public record ServerConfig(
               + "for any label, or name the labels (\"\" for requests without one)");
         }
         idevidLabels = Set.copyOf(idevidLabels);
+      }
+      if (idevidIdentity == null) {
+        idevidIdentity = DeviceIdentity.DEFAULT_ORDER;
+      } else if (idevidIdentity.isEmpty() || idevidIdentity.contains(null)
+          || Set.copyOf(idevidIdentity).size() != idevidIdentity.size()) {
+        throw new IllegalArgumentException("bootstrap.idevidIdentity must name each of its sources once, in the order "
+            + "they are looked for, from \"cn\", \"uri\" and \"serialNumber\" (default [\"cn\", \"uri\", "
+            + "\"serialNumber\"])");
+      } else {
+        idevidIdentity = List.copyOf(idevidIdentity);
       }
     }
   }

@@ -204,10 +204,17 @@ class CommandLineTest {
     Files.writeString(data.resolve(DataDir.CONFIG_FILE), "{\"mode\": \"gateway\", \"gateway\": {\"upstream\": "
         + "\"https://ca.example:8443\"}, \"bootstrap\": {\"idevidLabels\": [\"\"]}}");
     Run idevidLabelsOnAGateway = run("serve", "--data", data.toString());
+    Files.writeString(data.resolve(DataDir.CONFIG_FILE), "{\"bootstrap\": {\"idevidIdentity\": [\"dns\"]}}");
+    Run idevidIdentityUnknown = run("serve", "--data", data.toString());
+    Files.writeString(data.resolve(DataDir.CONFIG_FILE), "{\"bootstrap\": {\"idevidIdentity\": [\"cn\", \"cn\"]}}");
+    Run idevidIdentityTwice = run("serve", "--data", data.toString());
+    Files.writeString(data.resolve(DataDir.CONFIG_FILE), "{\"bootstrap\": {\"idevidIdentity\": []}}");
+    Run idevidIdentityEmpty = run("serve", "--data", data.toString());
 
     for (Run run : new Run[] {badDevice, badTtl, missingDir, fileNotDir, lineBreak, unknownOption, badConfig, noCheckInterval,
         badSubjectAttribute, gatewaySectionOnACa, gatewayWithoutUpstream, labelTwice, pendingTtlTooShort,
-        idevidLabelUnknown, idevidLabelsEmpty, idevidLabelsOnAGateway}) {
+        idevidLabelUnknown, idevidLabelsEmpty, idevidLabelsOnAGateway, idevidIdentityUnknown, idevidIdentityTwice,
+        idevidIdentityEmpty}) {
       assertEquals(2, run.exit(), run.err());
       assertEquals(1, run.err().lines().count(), run.err());
       assertTrue(run.err().startsWith("est-server: "), run.err());
@@ -223,6 +230,11 @@ class CommandLineTest {
         idevidLabelUnknown.err());
     assertTrue(idevidLabelsEmpty.err().contains("bootstrap.idevidLabels is empty"), idevidLabelsEmpty.err());
     assertTrue(idevidLabelsOnAGateway.err().contains("bootstrap.idevidLabels is the CA's"), idevidLabelsOnAGateway.err());
+    assertTrue(idevidIdentityUnknown.err().contains("'dns'"), idevidIdentityUnknown.err());
+    for (Run run : new Run[] {idevidIdentityTwice, idevidIdentityEmpty}) {
+      assertTrue(run.err().contains("bootstrap.idevidIdentity must name each of its sources once, in the order they are "
+          + "looked for, from \"cn\", \"uri\" and \"serialNumber\""), run.err());
+    }
     assertTrue(badSubjectAttribute.err().contains("$.defaultProfile: subjectAttributes: unknown attribute 'Organisation'"),
         badSubjectAttribute.err());
     assertTrue(gatewaySectionOnACa.err().contains("'gateway' settings are for mode \"gateway\"; this server's mode is \"ca\""),

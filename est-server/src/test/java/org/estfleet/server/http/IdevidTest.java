@@ -11,6 +11,10 @@ import java.nio.file.Path;
 import java.security.KeyPair;
 import java.security.cert.X509Certificate;
 import java.util.List;
+import org.bouncycastle.asn1.x500.X500Name;
+import org.bouncycastle.asn1.x509.GeneralName;
+import org.bouncycastle.asn1.x509.KeyPurposeId;
+import org.bouncycastle.asn1.x509.KeyUsage;
 import org.estfleet.est.Base64Body;
 import org.estfleet.est.EstMediaType;
 import org.estfleet.pki.Certificates;
@@ -130,6 +134,83 @@ class IdevidTest {
   private static HttpResponse<byte[]> post(EstTestClient client, String label, String operation, byte[] body)
       throws Exception {
     return client.post("/.well-known/est/" + label + operation, body, "Content-Type", EstMediaType.PKCS10);
+  }
+
+  @Test
+  void idevid_withoutCn_enrollsForItsUriOrElseItsSerialNumber() throws Exception {
+    // IEEE 802.1AR: a unique serial number in the subject's serialNumber attribute; RFC 9039: a URN.
+    TestPki.Held bySerial = idevid(new X500Name("SERIALNUMBER=PID:EF-200 SN:7781"), null);
+    TestPki.Held byUri = idevid(new X500Name("O=Acme"), "urn:dev:ops:32473-Thermostat-0042");
+
+    X509Certificate serialCertificate = issued(EstTestClient.withCertificate(server, bySerial.privateKey(), bySerial.chain())
+        .enroll("simpleenroll", new CsrBuilder().commonName("PID:EF-200 SN:7781").sign(newKey()), null, null));
+    X509Certificate uriCertificate = issued(EstTestClient.withCertificate(server, byUri.privateKey(), byUri.chain())
+        .enroll("simpleenroll", new CsrBuilder().commonName("urn:dev:ops:32473-Thermostat-0042").sign(newKey()), null,
+            null));
+
+    assertEquals("CN=PID:EF-200 SN:7781", serialCertificate.getSubjectX500Principal().getName());
+    assertEquals("PID:EF-200 SN:7781",
+        server.ledger(l -> l.find(Certificates.serialHex(serialCertificate))).orElseThrow().deviceId());
+    assertEquals("CN=urn:dev:ops:32473-Thermostat-0042", uriCertificate.getSubjectX500Principal().getName());
+  }
+
+  @Test
+  void idevidIdentity_serialNumber_namesTheDeviceByItsSerialNumber_notItsModelCn() throws Exception {
+    server.close();
+    server = TestServer.start(server.dataDir(), "{\"bootstrap\": {\"idevidIdentity\": [\"serialNumber\"]}}");
+    // A CN every unit of the model shares: as the identity, one unit could take another's.
+    TestPki.Held unit = idevid(new X500Name("CN=EF-200 Thermostat,SERIALNUMBER=7781"), null);
+    TestPki.Held cnOnly = factory.issueClient("SN-0008");
+    EstTestClient device = EstTestClient.withCertificate(server, unit.privateKey(), unit.chain());
+
+    HttpResponse<byte[]> asModel = device.enroll("simpleenroll", new CsrBuilder().commonName("EF-200 Thermostat")
+        .sign(newKey()), null, null);
+    HttpResponse<byte[]> asSerial = device.enroll("simpleenroll", new CsrBuilder().commonName("7781").sign(newKey()),
+        null, null);
+    HttpResponse<byte[]> withoutSerial = EstTestClient.withCertificate(server, cnOnly.privateKey(), cnOnly.chain())
+        .enroll("simpleenroll", new CsrBuilder().commonName("SN-0008").sign(newKey()), null, null);
+
+    assertEquals(403, asModel.statusCode(), text(asModel));
+    assertTrue(text(asModel).contains("differs from the authenticated identity '7781'"), text(asModel));
+    assertEquals(200, asSerial.statusCode(), text(asSerial));
+    assertEquals(401, withoutSerial.statusCode(), text(withoutSerial));
+    assertTrue(text(withoutSerial).contains("carries no serialNumber to name the device by (bootstrap.idevidIdentity)"),
+        text(withoutSerial));
+  }
+
+  @Test
+  void aDeviceNamedByItsSerialNumber_isRevokedByThatName() throws Exception {
+    TestPki.Held idevid = idevid(new X500Name("SERIALNUMBER=PID:EF-200 SN:7782"), null);
+    EstTestClient device = EstTestClient.withCertificate(server, idevid.privateKey(), idevid.chain());
+    assertEquals(200, device.enroll("simpleenroll", new CsrBuilder().commonName("PID:EF-200 SN:7782").sign(newKey()),
+        null, null).statusCode());
+
+    Cli.Run revoked = Cli.run("revoke", "--data", server.dataDir().toString(), "--device", "PID:EF-200 SN:7782");
+    Cli.Run lineBreak = Cli.run("revoke", "--data", server.dataDir().toString(), "--device", "PID:EF-200\nSN:7782");
+    server.clock().advance(RevocationList.REFRESH);
+    HttpResponse<byte[]> again = device.enroll("simpleenroll", new CsrBuilder().commonName("PID:EF-200 SN:7782")
+        .sign(newKey()), null, null);
+
+    assertEquals(0, revoked.exit(), revoked.err());
+    assertTrue(revoked.out().contains("device PID:EF-200 SN:7782: revoked"), revoked.out());
+    assertEquals(2, lineBreak.exit(), lineBreak.err());
+    assertTrue(lineBreak.err().contains("holds a control character"), lineBreak.err());
+    assertEquals(401, again.statusCode(), text(again));
+    assertTrue(text(again).startsWith("device 'PID:EF-200 SN:7782' was revoked at "), text(again));
+  }
+
+  /** An IDevID of the factory with {@code subject}, and a URI subjectAltName if {@code uri} is given. */
+  private TestPki.Held idevid(X500Name subject, String uri) {
+    return factory.issue("unused", b -> {
+      b.subject(subject).keyUsage(KeyUsage.digitalSignature).extendedKeyUsage(KeyPurposeId.id_kp_clientAuth);
+      if (uri != null) {
+        b.subjectAltName(new GeneralName(GeneralName.uniformResourceIdentifier, uri));
+      }
+    });
+  }
+
+  private static KeyPair newKey() {
+    return KeyAlgorithm.EC_P256.generate(TestPki.RANDOM);
   }
 
   @Test

@@ -25,6 +25,7 @@ import org.estfleet.agent.store.StateSnapshot;
 import org.estfleet.est.client.ClientAuth;
 import org.estfleet.json.DurationText;
 import org.estfleet.pki.Certificates;
+import org.estfleet.pki.DeviceIdentity;
 import org.estfleet.pki.KeyAlgorithm;
 import org.estfleet.pki.KeyPairs;
 import org.estfleet.pki.Pem;
@@ -85,7 +86,9 @@ final class EnrollCommand implements Callable<Integer> {
     Path key;
   }
 
-  @Option(names = "--subject", paramLabel = "CN", description = "The identity to enroll (default: the token's id, or the IDevID's CN).")
+  @Option(names = "--subject", paramLabel = "CN", description = "The identity to enroll (default: the token's id, or "
+      + "the IDevID's CN, else its first URI subjectAltName, else its serialNumber, as the server's default "
+      + "bootstrap.idevidIdentity).")
   String subject;
 
   @Option(names = "--key-type", paramLabel = "TYPE", description = "ec-p256 (default), ec-p384, rsa-2048 or rsa-3072.")
@@ -133,9 +136,11 @@ final class EnrollCommand implements Callable<Integer> {
     } else {
       idevid = new AgentConfig.Idevid(credential.idevid.certificate.toAbsolutePath(), credential.idevid.key.toAbsolutePath());
       ClientAuth.Certificate certificate = readIdevid(idevid);
+      // The CA's default order (bootstrap.idevidIdentity); a CA configured otherwise is named by --subject.
       identity = subject != null ? subject
-          : Certificates.commonName(certificate.chain().get(0).getSubjectX500Principal()).orElseThrow(() ->
-              new ParameterException(spec.commandLine(), "--idevid: the certificate has no CN; give --subject"));
+          : DeviceIdentity.first(certificate.chain().get(0), DeviceIdentity.DEFAULT_ORDER).orElseThrow(() ->
+              new ParameterException(spec.commandLine(), "--idevid: the certificate has no CN, URI subjectAltName or "
+                  + "serialNumber to name the device by; give --subject"));
       auth = certificate;
     }
     List<URI> endpoints = new ArrayList<>();

@@ -1,0 +1,97 @@
+package org.estfleet.pki;
+
+import com.google.gson.annotations.SerializedName;
+import java.security.cert.X509Certificate;
+import java.util.List;
+import java.util.Optional;
+import org.bouncycastle.asn1.x500.X500Name;
+import org.bouncycastle.asn1.x500.style.BCStyle;
+import org.bouncycastle.asn1.x509.GeneralName;
+
+/**
+ * Where a manufacturer-installed device certificate (IEEE 802.1AR IDevID) names its device. A
+ * device enrolls for that identity: its CSR carries it as the CN, and its operational
+ * certificates are issued for it.
+ *
+ * <p>IEEE 802.1AR (section 8.6) puts a device's unique serial number in the subject's
+ * {@code serialNumber} attribute; many IDevIDs also carry a CN, which some manufacturers make
+ * unique and others fill with the product's model, shared by every unit. Which one identifies a
+ * device is therefore a choice of the CA that trusts the manufacturer, made as an order of
+ * sources: the first one the certificate carries names the device.
+ */
+public enum DeviceIdentity {
+  /** The subject's single CN. */
+  @SerializedName("cn") CN("CN"),
+  /** The first URI subjectAltName (RFC 4122 URNs, {@code urn:dev:...} of RFC 9039). */
+  @SerializedName("uri") URI("URI subjectAltName"),
+  /** The subject's single serialNumber attribute (X.520, 2.5.4.5), as IEEE 802.1AR advises. */
+  @SerializedName("serialNumber") SERIAL_NUMBER("serialNumber");
+
+  /** The order used unless configured otherwise: the CN, else a URI, else the serial number. */
+  public static final List<DeviceIdentity> DEFAULT_ORDER = List.of(CN, URI, SERIAL_NUMBER);
+
+  /** At most this many characters: beyond it, an identity is no name a device would be known by. */
+  public static final int MAX_LENGTH = 1024;
+
+  private final String described;
+
+  DeviceIdentity(String described) {
+    this.described = described;
+  }
+
+  /** This source's value in {@code certificate}, if it carries one (which may be unusable, see {@link #problem}). */
+  public Optional<String> of(X509Certificate certificate) {
+    return switch (this) {
+      case CN -> Certificates.commonName(certificate.getSubjectX500Principal());
+      case URI -> Certificates.subjectAltNames(certificate).stream()
+          .filter(name -> name.getTagNo() == GeneralName.uniformResourceIdentifier)
+          .map(name -> name.getName().toString())
+          .findFirst();
+      case SERIAL_NUMBER -> Certificates.singleAttribute(
+          X500Name.getInstance(certificate.getSubjectX500Principal().getEncoded()), BCStyle.SERIALNUMBER);
+    };
+  }
+
+  /** The identity of {@code certificate}: the value of the first source in {@code order} that it carries. */
+  public static Optional<String> first(X509Certificate certificate, List<DeviceIdentity> order) {
+    for (DeviceIdentity source : order) {
+      Optional<String> value = source.of(certificate);
+      if (value.isPresent()) {
+        return value;
+      }
+    }
+    return Optional.empty();
+  }
+
+  /**
+   * Why {@code identity} cannot name a device, if it cannot: it is empty, longer than {@link
+   * #MAX_LENGTH} characters, or holds a control character (it is written on command lines, in
+   * logs and in listings that must stay one line per device).
+   */
+  public static Optional<String> problem(String identity) {
+    if (identity.isEmpty()) {
+      return Optional.of("is empty");
+    }
+    if (identity.length() > MAX_LENGTH) {
+      return Optional.of("is longer than " + MAX_LENGTH + " characters");
+    }
+    if (identity.chars().anyMatch(Character::isISOControl)) {
+      return Optional.of("holds a control character");
+    }
+    return Optional.empty();
+  }
+
+  /** The source as a message names it: "CN", "URI subjectAltName", "serialNumber". */
+  public String described() {
+    return described;
+  }
+
+  /** The sources of {@code order} as a message lists them: "CN, URI subjectAltName or serialNumber". */
+  public static String describe(List<DeviceIdentity> order) {
+    StringBuilder text = new StringBuilder();
+    for (int i = 0; i < order.size(); i++) {
+      text.append(i == 0 ? "" : i == order.size() - 1 ? " or " : ", ").append(order.get(i).described);
+    }
+    return text.toString();
+  }
+}
