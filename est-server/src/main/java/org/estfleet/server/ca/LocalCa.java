@@ -178,7 +178,10 @@ public final class LocalCa implements CertificateAuthority {
           throw EstException.unauthorized("the enrollment token was used by another request; ask for a new token");
         }
         case TOKEN_REVOKED -> throw EstException.unauthorized("the enrollment token for '" + requester.deviceId()
-            + "' was revoked while this request was checked (est-server revoke); ask for a new one");
+            + "' was revoked while this request was checked" + ledger.token(record.tokenId())
+                .filter(token -> token.revokedAt() != null)
+                .map(token -> ", at " + token.revokedAt() + " (" + token.revokedReason() + ")").orElse("")
+            + "; ask for a new one");
         case RETRY -> {
           // Recorded before, so found now (by the very look-up the ledger made, after its commit):
           // the ledger is append-only, and the certificate was valid at now; unless it was revoked

@@ -199,6 +199,11 @@ public final class IssuedCertificates {
     }
   }
 
+  /** The bootstrap token with that number, if there is one (a revoked one's time and reason, say). */
+  public Optional<TokenRecords.TokenRecord> token(long id) {
+    return database.read(connection -> TokenRecords.find(connection, id));
+  }
+
   /** The certificate issued for a gateway's request, if it was recorded and is not revoked. */
   public Optional<IssuanceRecord> findForwarded(String forwardedBy, String requestId) {
     return database.read(connection -> {

@@ -12,6 +12,7 @@ import java.security.cert.X509Certificate;
 import java.time.Duration;
 import java.time.Instant;
 import java.util.List;
+import org.estfleet.est.EstException;
 import org.estfleet.pki.Certificates;
 import org.estfleet.pki.Csr;
 import org.estfleet.pki.CsrBuilder;
@@ -19,8 +20,11 @@ import org.estfleet.pki.KeyAlgorithm;
 import org.estfleet.pki.TestPki;
 import org.estfleet.server.Cli;
 import org.estfleet.server.EstTestClient;
+import org.estfleet.server.ForwardingCa;
 import org.estfleet.server.TestServer;
 import org.estfleet.server.auth.RevocationList;
+import org.estfleet.server.ca.IssueRequest;
+import org.estfleet.server.ca.IssueResult;
 import org.estfleet.server.store.Database;
 import org.estfleet.server.store.Role;
 import org.estfleet.server.store.TokenRecords;
@@ -239,6 +243,31 @@ class RevocationTest {
     assertTrue(text(withRevoked).matches("the enrollment token for 'device-10' was revoked at \\S+ "
         + "\\(lost in the post\\); ask for a new one\n"), text(withRevoked));
     assertEquals(200, withOther.statusCode(), text(withOther));
+  }
+
+  @Test
+  void aTokenRevokedBetweenItsCheckAndTheIssuance_issuesNothing_sayingWhenAndWhy() throws Exception {
+    server.close();
+    Path data = server.dataDir();
+    Cli.Run made = Cli.run("token", "--data", data.toString(), "--device", "device-12");
+    String number = made.err().replaceAll("(?s)^token (#\\d+) .*", "$1");
+    // The revocation lands after the token checked out and before the issuance consumes it.
+    server = TestServer.start(data, "{}", ca -> new ForwardingCa(ca) {
+      @Override
+      public IssueResult issue(IssueRequest request) throws EstException {
+        Cli.Run revoked = Cli.run("revoke", "--data", data.toString(), "--token", number, "--reason", "sent to Lyon");
+        assertEquals(0, revoked.exit(), revoked.err());
+        return super.issue(request);
+      }
+    });
+
+    HttpResponse<byte[]> response = EstTestClient.anonymous(server).enroll("simpleenroll",
+        csr("device-12", KeyAlgorithm.EC_P256.generate(TestPki.RANDOM)), "device-12", made.out().strip());
+
+    assertEquals(401, response.statusCode(), text(response));
+    assertTrue(text(response).matches("the enrollment token for 'device-12' was revoked while this request was "
+        + "checked, at \\S+ \\(sent to Lyon\\); ask for a new one\n"), text(response));
+    assertEquals(List.of(), server.ledger(l -> l.byDevice("device-12")), "nothing issued");
   }
 
   @Test
