@@ -33,7 +33,8 @@ public final class CsrBuilder {
 
   /** Sets the subject to a single {@code CN=commonName}. */
   public CsrBuilder commonName(String commonName) {
-    this.subject = new X500NameBuilder(BCStyle.INSTANCE).addRDN(BCStyle.CN, commonName).build();
+    // As a string value, never parsed: addRDN(oid, String) reads "#..." as hex and drops a leading backslash.
+    this.subject = new X500NameBuilder(BCStyle.INSTANCE).addRDN(BCStyle.CN, new DERUTF8String(commonName)).build();
     return this;
   }
 

@@ -62,6 +62,13 @@ class CsrTest {
   }
 
   @Test
+  void commonName_isTakenAsItIs_evenBeginningWithHashOrBackslash() {
+    for (String name : List.of("#42", "\\43", "PID:EF-200 SN:7781", "a,b+c=d")) {
+      assertEquals(Optional.of(name), Csr.fromDer(new CsrBuilder().commonName(name).sign(keys).der()).commonName());
+    }
+  }
+
+  @Test
   void isSignatureValid_falseWhenOneByteOfTheSignatureChanges() {
     byte[] der = new CsrBuilder().commonName("device-7").sign(keys).der();
     der[der.length - 5] ^= 0x01;

@@ -1,6 +1,8 @@
 package org.estfleet.pki;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import java.util.List;
 import java.util.Optional;
@@ -21,18 +23,25 @@ class DeviceIdentityTest {
     assertEquals(Optional.of("urn:dev:ops:acme-7781"), DeviceIdentity.first(all.certificate(),
         List.of(DeviceIdentity.URI, DeviceIdentity.CN)));
     assertEquals(Optional.of("7781"), DeviceIdentity.first(all.certificate(), List.of(DeviceIdentity.SERIAL_NUMBER)));
-    assertEquals(Optional.of("7782"), DeviceIdentity.first(serialOnly.certificate(), DeviceIdentity.DEFAULT_ORDER));
-    assertEquals(Optional.empty(), DeviceIdentity.first(serialOnly.certificate(),
-        List.of(DeviceIdentity.CN, DeviceIdentity.URI)));
+    assertEquals(Optional.empty(), DeviceIdentity.first(serialOnly.certificate(), DeviceIdentity.DEFAULT_ORDER));
+    assertEquals(Optional.of("7782"), DeviceIdentity.first(serialOnly.certificate(), DeviceIdentity.ANY));
+    assertEquals(List.of("EF-200", "urn:dev:ops:acme-7781", "7781"), DeviceIdentity.all(all.certificate()));
   }
 
   @Test
-  void first_ignoresASerialNumberGivenTwiceOrInAMultiValuedRdn() {
-    TestPki.Held twice = factory.issue("unused", b -> b.subject(new X500Name("SERIALNUMBER=1,SERIALNUMBER=2")));
-    TestPki.Held multiValued = factory.issue("unused", b -> b.subject(new X500Name("SERIALNUMBER=1+O=Acme")));
+  void aSourceGivenTwiceOrInAMultiValuedRdn_isRefused_notPassedOver() {
+    TestPki.Held twice = factory.issue("unused", b -> b.subject(new X500Name("CN=EF-200,SERIALNUMBER=1,SERIALNUMBER=2")));
+    TestPki.Held multiValued = factory.issue("unused", b -> b.subject(new X500Name("CN=EF-200+O=Acme")));
 
-    assertEquals(Optional.empty(), DeviceIdentity.SERIAL_NUMBER.of(twice.certificate()));
-    assertEquals(Optional.empty(), DeviceIdentity.SERIAL_NUMBER.of(multiValued.certificate()));
+    IllegalArgumentException serials = assertThrows(IllegalArgumentException.class,
+        () -> DeviceIdentity.first(twice.certificate(), List.of(DeviceIdentity.SERIAL_NUMBER, DeviceIdentity.CN)));
+    IllegalArgumentException commonName = assertThrows(IllegalArgumentException.class,
+        () -> DeviceIdentity.first(multiValued.certificate(), DeviceIdentity.ANY));
+
+    assertTrue(serials.getMessage().startsWith("its subject's serialNumber is not a single value in an RDN of its own"),
+        serials.getMessage());
+    assertTrue(commonName.getMessage().startsWith("its subject's CN is not a single value"), commonName.getMessage());
+    assertEquals(List.of("EF-200"), DeviceIdentity.all(twice.certificate()), "the plain names only");
   }
 
   @Test
@@ -45,7 +54,8 @@ class DeviceIdentityTest {
 
   @Test
   void describe_listsTheSourcesInOrder() {
-    assertEquals("CN, URI subjectAltName or serialNumber", DeviceIdentity.describe(DeviceIdentity.DEFAULT_ORDER));
+    assertEquals("CN, URI subjectAltName or serialNumber", DeviceIdentity.describe(DeviceIdentity.ANY));
+    assertEquals("CN or URI subjectAltName", DeviceIdentity.describe(DeviceIdentity.DEFAULT_ORDER));
     assertEquals("serialNumber", DeviceIdentity.describe(List.of(DeviceIdentity.SERIAL_NUMBER)));
   }
 }

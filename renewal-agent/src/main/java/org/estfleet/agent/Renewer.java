@@ -15,6 +15,7 @@ import java.util.ArrayList;
 import java.util.LinkedHashSet;
 import java.util.List;
 import java.util.Optional;
+import org.bouncycastle.asn1.DERUTF8String;
 import org.bouncycastle.asn1.x500.X500Name;
 import org.bouncycastle.asn1.x500.X500NameBuilder;
 import org.bouncycastle.asn1.x500.style.BCStyle;
@@ -830,7 +831,8 @@ public final class Renewer {
   }
 
   private static X500Name subjectOf(String identity) {
-    return new X500NameBuilder(BCStyle.INSTANCE).addRDN(BCStyle.CN, identity).build();
+    // As a string value, never parsed: addRDN(oid, String) reads "#..." as hex and drops a leading backslash.
+    return new X500NameBuilder(BCStyle.INSTANCE).addRDN(BCStyle.CN, new DERUTF8String(identity)).build();
   }
 
   private ClientAuth idevidAuth() throws AgentException {

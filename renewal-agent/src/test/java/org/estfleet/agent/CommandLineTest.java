@@ -14,9 +14,13 @@ import java.nio.file.attribute.UserPrincipal;
 import java.security.cert.X509Certificate;
 import java.time.Duration;
 import java.util.List;
+import java.util.Optional;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
+import org.bouncycastle.asn1.DERUTF8String;
 import org.bouncycastle.asn1.x500.X500Name;
+import org.bouncycastle.asn1.x500.X500NameBuilder;
+import org.bouncycastle.asn1.x500.style.BCStyle;
 import org.bouncycastle.asn1.x509.KeyPurposeId;
 import org.bouncycastle.asn1.x509.KeyUsage;
 import org.estfleet.agent.store.AgentConfig;
@@ -103,7 +107,8 @@ class CommandLineTest {
     TestPki.Held idevid = factory.issue("unused", b -> b.subject(new X500Name("O=Acme,SERIALNUMBER=PID:EF-200 SN:7781"))
         .keyUsage(KeyUsage.digitalSignature).extendedKeyUsage(KeyPurposeId.id_kp_clientAuth));
     Files.writeString(server.dataDir().resolve("factory.pem"), Pem.encode(factory.certificate()));
-    TestServer.patchConfig(server.dataDir(), "{\"bootstrap\": {\"manufacturerCas\": [\"factory.pem\"]}}");
+    TestServer.patchConfig(server.dataDir(), "{\"bootstrap\": {\"manufacturerCas\": [\"factory.pem\"], "
+        + "\"idevidIdentity\": [\"cn\", \"serialNumber\"]}}");
     server.restart();
     Path certificate = Files.writeString(dir.resolve("idevid.pem"), Pem.encode(idevid.chain()));
     Path key = Files.writeString(dir.resolve("idevid.key"), Pem.encodePrivateKey(idevid.privateKey()));
@@ -119,6 +124,32 @@ class CommandLineTest {
         Pem.readCertificates(dir.resolve("agent/cert.pem")).get(0).getSubjectX500Principal().getName());
     assertEquals("PID:EF-200 SN:7781", Json.parse(Files.readString(dir.resolve("agent/agent.json")), AgentConfig.class,
         "agent.json").identity());
+  }
+
+  @Test
+  void enroll_withIdevid_keepsAnIdentityBeginningWithHashOrBackslashAsItIs() throws Exception {
+    // Bouncy Castle reads a string RDN value "#..." as hex and drops a leading backslash.
+    TestPki.Ca factory = TestPki.rootCa("Factory");
+    Files.writeString(server.dataDir().resolve("factory.pem"), Pem.encode(factory.certificate()));
+    TestServer.patchConfig(server.dataDir(), "{\"bootstrap\": {\"manufacturerCas\": [\"factory.pem\"]}}");
+    server.restart();
+    for (String identity : List.of("#42", "\\43")) {
+      TestPki.Held idevid = factory.issue("unused", b -> b.subject(new X500NameBuilder().addRDN(BCStyle.CN,
+          new DERUTF8String(identity)).build()).keyUsage(KeyUsage.digitalSignature)
+          .extendedKeyUsage(KeyPurposeId.id_kp_clientAuth));
+      Path certificate = Files.writeString(dir.resolve("idevid.pem"), Pem.encode(idevid.chain()));
+      Path key = Files.writeString(dir.resolve("idevid.key"), Pem.encodePrivateKey(idevid.privateKey()));
+      Path state = dir.resolve("agent-" + identity.hashCode());
+
+      AgentFixture.Run enrolled = AgentFixture.cli("enroll", "--state", state.toString(), "--server",
+          server.baseUri().toString(), "--trust", trust, "--idevid", certificate.toString(), "--idevid-key", key.toString());
+      AgentFixture.Run renewed = AgentFixture.cli("renew", "--state", state.toString(), "--force");
+
+      assertEquals(0, enrolled.exit(), enrolled.err());
+      assertEquals(0, renewed.exit(), renewed.err());
+      assertEquals(Optional.of(identity), Certificates.commonName(Pem.readCertificates(state.resolve("cert.pem")).get(0)
+          .getSubjectX500Principal()));
+    }
   }
 
   @Test

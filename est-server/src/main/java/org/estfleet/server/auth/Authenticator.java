@@ -61,8 +61,8 @@ public final class Authenticator {
    *     the device's certificate to be judged as of then
    */
   public Authenticator(Supplier<List<X509Certificate>> caCertificates, List<X509Certificate> manufacturerCas,
-      Set<String> idevidLabels, List<DeviceIdentity> idevidIdentity, IssuanceLookup issuance, BootstrapTokens tokens, Duration reenrollGrace,
-      Duration gatewayHoldLimit, Clock clock) {
+      Set<String> idevidLabels, List<DeviceIdentity> idevidIdentity, IssuanceLookup issuance, BootstrapTokens tokens,
+      Duration reenrollGrace, Duration gatewayHoldLimit, Clock clock) {
     this.caCertificates = caCertificates;
     this.manufacturerCas = List.copyOf(manufacturerCas);
     this.idevidLabels = idevidLabels == null ? null : Set.copyOf(idevidLabels);
@@ -223,18 +223,29 @@ public final class Authenticator {
               + " is not from this CA, and no manufacturer (IDevID) CA is configured"
           : "client certificate is not a valid device certificate: " + e.getMessage());
     }
-    String identity = DeviceIdentity.first(leaf, idevidIdentity).orElseThrow(() -> EstException.unauthorized(
-        "the device certificate " + Certificates.describe(leaf) + " carries no " + DeviceIdentity.describe(idevidIdentity)
-            + " to name the device by (bootstrap.idevidIdentity)"));
+    String identity;
+    try {
+      identity = DeviceIdentity.first(leaf, idevidIdentity).orElseThrow(() -> EstException.unauthorized(
+          "the device certificate " + Certificates.describe(leaf) + " carries no "
+              + DeviceIdentity.describe(idevidIdentity) + " to name the device by (bootstrap.idevidIdentity)"));
+    } catch (IllegalArgumentException ambiguous) {
+      throw EstException.unauthorized("the device certificate " + Certificates.describe(leaf)
+          + " does not name its device plainly: " + ambiguous.getMessage());
+    }
     Optional<String> unusable = DeviceIdentity.problem(identity);
     if (unusable.isPresent()) {
       throw EstException.unauthorized("the device certificate " + Certificates.describe(leaf)
           + " names its device by an identity that " + unusable.get() + "; it cannot enroll");
     }
-    Optional<String> revoked = issuance.deviceRevoked(identity);
-    if (revoked.isPresent()) {
-      throw EstException.unauthorized("device '" + identity + "' " + revoked.get() + "; its manufacturer certificate "
-          + "enrolls no more here: enroll it with a new token");
+    // Every name the certificate carries, not only the one in use: a device revoked under its CN
+    // stays revoked after bootstrap.idevidIdentity turned to its serialNumber.
+    for (String name : DeviceIdentity.all(leaf)) {
+      Optional<String> revoked = issuance.deviceRevoked(name);
+      if (revoked.isPresent()) {
+        throw EstException.unauthorized("device '" + name + "' " + revoked.get() + "; its manufacturer certificate "
+            + "enrolls no more here" + (name.equals(identity) ? "" : " (under any name)")
+            + ": enroll it with a new token");
+      }
     }
     return new AuthenticatedClient(identity, AuthMethod.IDEVID,
         "idevid serial " + Certificates.serialHex(leaf) + " from '" + leaf.getIssuerX500Principal().getName() + "'",
@@ -262,6 +273,20 @@ public final class Authenticator {
           + " was not issued by this CA; a manufacturer certificate or token enrolls with simpleenroll");
     }
     return operational(credentials.clientChain(), at, reenrollGrace);
+  }
+
+  /**
+   * The identity a client certificate claims, before it is judged: the CN of one this CA issued,
+   * else the identity it would have as an IDevID ({@code bootstrap.idevidIdentity}); null if it
+   * names none plainly. Failed attempts are counted against it, and the audit log names it.
+   */
+  public String claimedIdentity(X509Certificate leaf) {
+    try {
+      return (isIssuedByThisCa(leaf) ? Certificates.commonName(leaf.getSubjectX500Principal())
+          : DeviceIdentity.first(leaf, idevidIdentity)).orElse(null);
+    } catch (IllegalArgumentException ambiguous) {
+      return null;
+    }
   }
 
   private boolean isIssuedByThisCa(X509Certificate leaf) {

@@ -18,6 +18,7 @@ import org.estfleet.pki.Pem;
 import org.estfleet.server.store.IssuanceRecord;
 import org.estfleet.server.store.IssuedCertificates;
 import org.estfleet.server.store.Role;
+import org.estfleet.server.store.StoreException;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -178,10 +179,7 @@ public final class LocalCa implements CertificateAuthority {
           throw EstException.unauthorized("the enrollment token was used by another request; ask for a new token");
         }
         case TOKEN_REVOKED -> throw EstException.unauthorized("the enrollment token for '" + requester.deviceId()
-            + "' was revoked while this request was checked" + ledger.token(record.tokenId())
-                .filter(token -> token.revokedAt() != null)
-                .map(token -> ", at " + token.revokedAt() + " (" + token.revokedReason() + ")").orElse("")
-            + "; ask for a new one");
+            + "' was revoked while this request was checked" + revocationOf(record.tokenId()) + "; ask for a new one");
         case RETRY -> {
           // Recorded before, so found now (by the very look-up the ledger made, after its commit):
           // the ledger is append-only, and the certificate was valid at now; unless it was revoked
@@ -235,5 +233,16 @@ public final class LocalCa implements CertificateAuthority {
 
   private static Instant latest(Instant a, Instant b) {
     return a.isAfter(b) ? a : b;
+  }
+
+  /** ", at TIME (REASON)" of a revoked token, or nothing if the store cannot say: the refusal stands either way. */
+  private String revocationOf(Long tokenId) {
+    try {
+      return ledger.token(tokenId).filter(token -> token.revokedAt() != null)
+          .map(token -> ", at " + token.revokedAt() + " (" + token.revokedReason() + ")").orElse("");
+    } catch (StoreException e) {
+      LOG.warn("could not read token #{} to say when it was revoked", tokenId, e);
+      return "";
+    }
   }
 }

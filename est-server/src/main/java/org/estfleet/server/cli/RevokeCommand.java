@@ -52,8 +52,10 @@ final class RevokeCommand implements Callable<Integer> {
     List<String> serials;
 
     @Option(names = "--device", required = true, paramLabel = "ID",
-        description = "Device ID: every certificate it was issued, its unused tokens and its manufacturer "
-            + "certificate (IDevID); it enrolls again only with a token made after this.")
+        description = "Device ID (a token's device id, or the identity an IDevID enrolled under, quoted if it has "
+            + "spaces): every certificate it was issued, its unused tokens and its manufacturer certificate (IDevID), "
+            + "under any name it carries; it enrolls again only with a token made after this, so an identity no token "
+            + "can carry (a space, a colon) enrolls no more.")
     String device;
 
     @Option(names = "--token", required = true, paramLabel = "NUMBER",

@@ -222,7 +222,7 @@ public record ServerConfig(
    * @param idevidLabels the EST labels ({@code ""}: requests without one) under which those
    *     certificates enroll; null (the default) for any
    * @param idevidIdentity where an IDevID names its device: the first of these sources it
-   *     carries (default: CN, URI subjectAltName, serialNumber)
+   *     carries (default: CN, URI subjectAltName)
    */
   public record BootstrapConfig(Duration tokenTtl, List<Path> manufacturerCas, Set<String> idevidLabels,
       List<DeviceIdentity> idevidIdentity) {
@@ -245,11 +245,16 @@ public record ServerConfig(
       }
       if (idevidIdentity == null) {
         idevidIdentity = DeviceIdentity.DEFAULT_ORDER;
-      } else if (idevidIdentity.isEmpty() || idevidIdentity.contains(null)
-          || Set.copyOf(idevidIdentity).size() != idevidIdentity.size()) {
-        throw new IllegalArgumentException("bootstrap.idevidIdentity must name each of its sources once, in the order "
-            + "they are looked for, from \"cn\", \"uri\" and \"serialNumber\" (default [\"cn\", \"uri\", "
-            + "\"serialNumber\"])");
+      } else if (idevidIdentity.isEmpty()) {
+        throw new IllegalArgumentException("bootstrap.idevidIdentity is empty: no IDevID could name its device; leave "
+            + "it out for [\"cn\", \"uri\"], or list where to look, from \"cn\", \"uri\" and \"serialNumber\"");
+      } else if (idevidIdentity.contains(null)) {
+        throw new IllegalArgumentException("bootstrap.idevidIdentity holds null; list \"cn\", \"uri\" or "
+            + "\"serialNumber\"");
+      } else if (Set.copyOf(idevidIdentity).size() != idevidIdentity.size()) {
+        throw new IllegalArgumentException("bootstrap.idevidIdentity names a source twice: "
+            + idevidIdentity.stream().map(source -> "\"" + source.setting() + "\"").toList()
+            + "; name each once, in the order they are looked for");
       } else {
         idevidIdentity = List.copyOf(idevidIdentity);
       }

@@ -216,7 +216,7 @@ public final class EstService {
         ? new Credentials(forwarding.get().deviceChain(), credentials.basic())
         : credentials;
     String claimed = presented.basicCredentials().map(BasicCredentials::userId)
-        .or(() -> presented.clientCertificate().flatMap(c -> Certificates.commonName(c.getSubjectX500Principal())))
+        .or(() -> presented.clientCertificate().map(authenticator::claimedIdentity))
         .orElse(null);
     // A gateway's address speaks for many devices: its forwarded requests count per identity only.
     String from = forwarding.isPresent() ? null : source;

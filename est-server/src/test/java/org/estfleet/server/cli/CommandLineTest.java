@@ -231,10 +231,10 @@ class CommandLineTest {
     assertTrue(idevidLabelsEmpty.err().contains("bootstrap.idevidLabels is empty"), idevidLabelsEmpty.err());
     assertTrue(idevidLabelsOnAGateway.err().contains("bootstrap.idevidLabels is the CA's"), idevidLabelsOnAGateway.err());
     assertTrue(idevidIdentityUnknown.err().contains("'dns'"), idevidIdentityUnknown.err());
-    for (Run run : new Run[] {idevidIdentityTwice, idevidIdentityEmpty}) {
-      assertTrue(run.err().contains("bootstrap.idevidIdentity must name each of its sources once, in the order they are "
-          + "looked for, from \"cn\", \"uri\" and \"serialNumber\""), run.err());
-    }
+    assertTrue(idevidIdentityTwice.err().contains("bootstrap.idevidIdentity names a source twice: [\"cn\", \"cn\"]"),
+        idevidIdentityTwice.err());
+    assertTrue(idevidIdentityEmpty.err().contains("bootstrap.idevidIdentity is empty: no IDevID could name its device"),
+        idevidIdentityEmpty.err());
     assertTrue(badSubjectAttribute.err().contains("$.defaultProfile: subjectAttributes: unknown attribute 'Organisation'"),
         badSubjectAttribute.err());
     assertTrue(gatewaySectionOnACa.err().contains("'gateway' settings are for mode \"gateway\"; this server's mode is \"ca\""),

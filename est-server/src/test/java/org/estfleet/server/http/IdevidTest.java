@@ -137,21 +137,26 @@ class IdevidTest {
   }
 
   @Test
-  void idevid_withoutCn_enrollsForItsUriOrElseItsSerialNumber() throws Exception {
-    // IEEE 802.1AR: a unique serial number in the subject's serialNumber attribute; RFC 9039: a URN.
-    TestPki.Held bySerial = idevid(new X500Name("SERIALNUMBER=PID:EF-200 SN:7781"), null);
+  void idevid_withoutCn_enrollsForItsUri_butOnlyASerialNumberIs401UnlessTheCaNamesDevicesByIt() throws Exception {
+    // RFC 9039: a URN; IEEE 802.1AR: a unique serial number in the subject's serialNumber attribute.
     TestPki.Held byUri = idevid(new X500Name("O=Acme"), "urn:dev:ops:32473-Thermostat-0042");
+    TestPki.Held bySerial = idevid(new X500Name("SERIALNUMBER=PID:EF-200 SN:7781"), null);
 
-    X509Certificate serialCertificate = issued(EstTestClient.withCertificate(server, bySerial.privateKey(), bySerial.chain())
-        .enroll("simpleenroll", new CsrBuilder().commonName("PID:EF-200 SN:7781").sign(newKey()), null, null));
     X509Certificate uriCertificate = issued(EstTestClient.withCertificate(server, byUri.privateKey(), byUri.chain())
-        .enroll("simpleenroll", new CsrBuilder().commonName("urn:dev:ops:32473-Thermostat-0042").sign(newKey()), null,
-            null));
+        .enroll("simpleenroll", new CsrBuilder().commonName("urn:dev:ops:32473-Thermostat-0042").sign(newKey()),
+            null, null));
+    HttpResponse<byte[]> serialByDefault = enroll(bySerial, "PID:EF-200 SN:7781");
+    server.close();
+    server = TestServer.start(server.dataDir(), "{\"bootstrap\": {\"idevidIdentity\": [\"cn\", \"serialNumber\"]}}");
+    X509Certificate serialCertificate = issued(enroll(bySerial, "PID:EF-200 SN:7781"));
 
+    assertEquals("CN=urn:dev:ops:32473-Thermostat-0042", uriCertificate.getSubjectX500Principal().getName());
+    assertEquals(401, serialByDefault.statusCode(), text(serialByDefault));
+    assertTrue(text(serialByDefault).contains("carries no CN or URI subjectAltName to name the device by "
+        + "(bootstrap.idevidIdentity)"), text(serialByDefault));
     assertEquals("CN=PID:EF-200 SN:7781", serialCertificate.getSubjectX500Principal().getName());
     assertEquals("PID:EF-200 SN:7781",
         server.ledger(l -> l.find(Certificates.serialHex(serialCertificate))).orElseThrow().deviceId());
-    assertEquals("CN=urn:dev:ops:32473-Thermostat-0042", uriCertificate.getSubjectX500Principal().getName());
   }
 
   @Test
@@ -161,14 +166,10 @@ class IdevidTest {
     // A CN every unit of the model shares: as the identity, one unit could take another's.
     TestPki.Held unit = idevid(new X500Name("CN=EF-200 Thermostat,SERIALNUMBER=7781"), null);
     TestPki.Held cnOnly = factory.issueClient("SN-0008");
-    EstTestClient device = EstTestClient.withCertificate(server, unit.privateKey(), unit.chain());
 
-    HttpResponse<byte[]> asModel = device.enroll("simpleenroll", new CsrBuilder().commonName("EF-200 Thermostat")
-        .sign(newKey()), null, null);
-    HttpResponse<byte[]> asSerial = device.enroll("simpleenroll", new CsrBuilder().commonName("7781").sign(newKey()),
-        null, null);
-    HttpResponse<byte[]> withoutSerial = EstTestClient.withCertificate(server, cnOnly.privateKey(), cnOnly.chain())
-        .enroll("simpleenroll", new CsrBuilder().commonName("SN-0008").sign(newKey()), null, null);
+    HttpResponse<byte[]> asModel = enroll(unit, "EF-200 Thermostat");
+    HttpResponse<byte[]> asSerial = enroll(unit, "7781");
+    HttpResponse<byte[]> withoutSerial = enroll(cnOnly, "SN-0008");
 
     assertEquals(403, asModel.statusCode(), text(asModel));
     assertTrue(text(asModel).contains("differs from the authenticated identity '7781'"), text(asModel));
@@ -179,17 +180,54 @@ class IdevidTest {
   }
 
   @Test
-  void aDeviceNamedByItsSerialNumber_isRevokedByThatName() throws Exception {
-    TestPki.Held idevid = idevid(new X500Name("SERIALNUMBER=PID:EF-200 SN:7782"), null);
-    EstTestClient device = EstTestClient.withCertificate(server, idevid.privateKey(), idevid.chain());
-    assertEquals(200, device.enroll("simpleenroll", new CsrBuilder().commonName("PID:EF-200 SN:7782").sign(newKey()),
-        null, null).statusCode());
+  void failedAttemptsUnderTheModelCn_doNotLockOutAUnitNamedByItsSerialNumber() throws Exception {
+    server.close();
+    server = TestServer.start(server.dataDir(), "{\"bootstrap\": {\"idevidIdentity\": [\"serialNumber\"]}, "
+        + "\"limits\": {\"authFailuresPerMinute\": 3}}");
+    TestPki.Held impostor = TestPki.rootCa("Unknown maker").issueClient("EF-200 Thermostat");
+    TestPki.Held unit = idevid(new X500Name("CN=EF-200 Thermostat,SERIALNUMBER=7783"), null);
+
+    List<Integer> failed = new java.util.ArrayList<>();
+    for (int i = 0; i < 4; i++) {
+      failed.add(enroll(impostor, "EF-200 Thermostat").statusCode());
+    }
+    HttpResponse<byte[]> genuine = enroll(unit, "7783");
+
+    assertEquals(List.of(401, 401, 401, 401), failed, "no identity claimed: counted for the address only");
+    assertEquals(200, genuine.statusCode(), text(genuine));
+  }
+
+  @Test
+  void anAmbiguousSource_is401_notPassedOverForTheNext() throws Exception {
+    server.close();
+    server = TestServer.start(server.dataDir(),
+        "{\"bootstrap\": {\"idevidIdentity\": [\"serialNumber\", \"cn\"]}}");
+    TestPki.Held twoSerials = idevid(new X500Name("CN=EF-200,SERIALNUMBER=7781,SERIALNUMBER=7782"), null);
+
+    HttpResponse<byte[]> asCn = enroll(twoSerials, "EF-200");
+    HttpResponse<byte[]> asSerial = enroll(twoSerials, "7781");
+
+    for (HttpResponse<byte[]> response : List.of(asCn, asSerial)) {
+      assertEquals(401, response.statusCode(), text(response));
+      assertTrue(text(response).contains("does not name its device plainly: its subject's serialNumber is not a single "
+          + "value in an RDN of its own"), text(response));
+    }
+  }
+
+  @Test
+  void aDeviceNamedByItsSerialNumber_isRevokedByThatName_andStaysRevokedWhenTheCaNamesItOtherwise() throws Exception {
+    server.close();
+    server = TestServer.start(server.dataDir(), "{\"bootstrap\": {\"idevidIdentity\": [\"serialNumber\"]}}");
+    TestPki.Held idevid = idevid(new X500Name("CN=EF-200 Thermostat,SERIALNUMBER=PID:EF-200 SN:7782"), null);
+    assertEquals(200, enroll(idevid, "PID:EF-200 SN:7782").statusCode());
 
     Cli.Run revoked = Cli.run("revoke", "--data", server.dataDir().toString(), "--device", "PID:EF-200 SN:7782");
     Cli.Run lineBreak = Cli.run("revoke", "--data", server.dataDir().toString(), "--device", "PID:EF-200\nSN:7782");
     server.clock().advance(RevocationList.REFRESH);
-    HttpResponse<byte[]> again = device.enroll("simpleenroll", new CsrBuilder().commonName("PID:EF-200 SN:7782")
-        .sign(newKey()), null, null);
+    HttpResponse<byte[]> again = enroll(idevid, "PID:EF-200 SN:7782");
+    server.close();
+    server = TestServer.start(server.dataDir(), "{\"bootstrap\": {\"idevidIdentity\": [\"cn\"]}}");
+    HttpResponse<byte[]> underItsCn = enroll(idevid, "EF-200 Thermostat");
 
     assertEquals(0, revoked.exit(), revoked.err());
     assertTrue(revoked.out().contains("device PID:EF-200 SN:7782: revoked"), revoked.out());
@@ -197,6 +235,15 @@ class IdevidTest {
     assertTrue(lineBreak.err().contains("holds a control character"), lineBreak.err());
     assertEquals(401, again.statusCode(), text(again));
     assertTrue(text(again).startsWith("device 'PID:EF-200 SN:7782' was revoked at "), text(again));
+    assertEquals(401, underItsCn.statusCode(), text(underItsCn));
+    assertTrue(text(underItsCn).matches("device 'PID:EF-200 SN:7782' was revoked at \\S+ \\(revoked by an operator\\); "
+        + "its manufacturer certificate enrolls no more here \\(under any name\\): enroll it with a new token\n"),
+        text(underItsCn));
+  }
+
+  private HttpResponse<byte[]> enroll(TestPki.Held idevid, String commonName) throws Exception {
+    return EstTestClient.withCertificate(server, idevid.privateKey(), idevid.chain())
+        .enroll("simpleenroll", new CsrBuilder().commonName(commonName).sign(newKey()), null, null);
   }
 
   /** An IDevID of the factory with {@code subject}, and a URI subjectAltName if {@code uri} is given. */

@@ -87,8 +87,7 @@ final class EnrollCommand implements Callable<Integer> {
   }
 
   @Option(names = "--subject", paramLabel = "CN", description = "The identity to enroll (default: the token's id, or "
-      + "the IDevID's CN, else its first URI subjectAltName, else its serialNumber, as the server's default "
-      + "bootstrap.idevidIdentity).")
+      + "the IDevID's CN, else its first URI subjectAltName, else its serialNumber).")
   String subject;
 
   @Option(names = "--key-type", paramLabel = "TYPE", description = "ec-p256 (default), ec-p384, rsa-2048 or rsa-3072.")
@@ -136,11 +135,16 @@ final class EnrollCommand implements Callable<Integer> {
     } else {
       idevid = new AgentConfig.Idevid(credential.idevid.certificate.toAbsolutePath(), credential.idevid.key.toAbsolutePath());
       ClientAuth.Certificate certificate = readIdevid(idevid);
-      // The CA's default order (bootstrap.idevidIdentity); a CA configured otherwise is named by --subject.
-      identity = subject != null ? subject
-          : DeviceIdentity.first(certificate.chain().get(0), DeviceIdentity.DEFAULT_ORDER).orElseThrow(() ->
-              new ParameterException(spec.commandLine(), "--idevid: the certificate has no CN, URI subjectAltName or "
-                  + "serialNumber to name the device by; give --subject"));
+      // The first name the IDevID carries: a CA looks for its CN, then its URI, and for its
+      // serialNumber where set to (bootstrap.idevidIdentity); --subject for a CA set otherwise.
+      try {
+        identity = subject != null ? subject : DeviceIdentity.first(certificate.chain().get(0), DeviceIdentity.ANY)
+            .orElseThrow(() -> new ParameterException(spec.commandLine(), "--idevid: the certificate has no CN, URI "
+                + "subjectAltName or serialNumber to name the device by; give --subject"));
+      } catch (IllegalArgumentException ambiguous) {
+        throw new ParameterException(spec.commandLine(), "--idevid: the certificate does not name the device plainly: "
+            + ambiguous.getMessage() + "; give --subject");
+      }
       auth = certificate;
     }
     List<URI> endpoints = new ArrayList<>();
