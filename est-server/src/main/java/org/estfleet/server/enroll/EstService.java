@@ -204,6 +204,15 @@ public final class EstService {
   }
 
   /**
+   * The identity a client certificate claims before it is judged (the CN of one of this CA's, an
+   * IDevID's identity by {@code bootstrap.idevidIdentity}), null if none: what failed attempts
+   * count against and the audit log names.
+   */
+  public String claimedIdentity(X509Certificate certificate) {
+    return authenticator.claimedIdentity(certificate);
+  }
+
+  /**
    * Throttles failed authentication and enrollment, and writes the audit line, around {@link #decide}.
    *
    * @param source the client's address
@@ -216,7 +225,7 @@ public final class EstService {
         ? new Credentials(forwarding.get().deviceChain(), credentials.basic())
         : credentials;
     String claimed = presented.basicCredentials().map(BasicCredentials::userId)
-        .or(() -> presented.clientCertificate().map(authenticator::claimedIdentity))
+        .or(() -> presented.clientCertificate().map(this::claimedIdentity))
         .orElse(null);
     // A gateway's address speaks for many devices: its forwarded requests count per identity only.
     String from = forwarding.isPresent() ? null : source;

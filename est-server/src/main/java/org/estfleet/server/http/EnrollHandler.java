@@ -96,8 +96,11 @@ final class EnrollHandler extends EstHandler {
     }
   }
 
-  /** The identity a request's credentials name (Basic user id, else the client certificate's CN), if readable. */
-  private static String claimedIdentity(Request request) {
+  /**
+   * The identity a request's credentials name (Basic user id, else what the client certificate
+   * claims: {@link EstService#claimedIdentity}), if readable.
+   */
+  private String claimedIdentity(Request request) {
     String authorization = request.getHeaders().get(HttpHeader.AUTHORIZATION);
     if (authorization != null) {
       try {
@@ -106,7 +109,11 @@ final class EnrollHandler extends EstHandler {
         return null;
       }
     }
-    return certificateName(request);
+    if (request.getAttribute(EndPoint.SslSessionData.ATTRIBUTE) instanceof EndPoint.SslSessionData ssl
+        && ssl.peerCertificates() != null && ssl.peerCertificates().length > 0) {
+      return service.claimedIdentity(ssl.peerCertificates()[0]);
+    }
+    return null;
   }
 
   /** The CN of the client certificate the request came with, if any. */

@@ -192,9 +192,18 @@ class IdevidTest {
       failed.add(enroll(impostor, "EF-200 Thermostat").statusCode());
     }
     HttpResponse<byte[]> genuine = enroll(unit, "7783");
+    HttpResponse<byte[]> unread = EstTestClient.withCertificate(server, unit.privateKey(), unit.chain())
+        .post("/.well-known/est/simpleenroll", "not a CSR".getBytes(java.nio.charset.StandardCharsets.US_ASCII),
+            "Content-Type", "text/plain");
+    server.close();
+    List<com.google.gson.JsonObject> audit = server.audit();
 
     assertEquals(List.of(401, 401, 401, 401), failed, "no identity claimed: counted for the address only");
     assertEquals(200, genuine.statusCode(), text(genuine));
+    assertEquals(415, unread.statusCode(), text(unread));
+    // The audit log names the unit by the identity in use, for a refusal before the CSR was read too.
+    assertEquals(List.of("7783", "7783"), audit.subList(audit.size() - 2, audit.size()).stream()
+        .map(line -> line.get("identity").getAsString()).toList());
   }
 
   @Test
