@@ -14,6 +14,7 @@ import java.time.Instant;
 import java.util.ArrayList;
 import java.util.HexFormat;
 import java.util.List;
+import java.util.Map;
 import java.util.Optional;
 import java.util.Set;
 import javax.security.auth.x500.X500Principal;
@@ -39,6 +40,10 @@ public final class Certificates {
   /** Attributes whose values RFC 5280 (appendix A) and X.520 make PrintableString. */
   private static final Set<ASN1ObjectIdentifier> PRINTABLE =
       Set.of(BCStyle.C, BCStyle.SERIALNUMBER, BCStyle.DN_QUALIFIER, BCStyle.TELEPHONE_NUMBER);
+
+  /** Keywords for {@link #readableName} beyond RFC 2253's. */
+  private static final Map<String, String> READABLE_KEYWORDS = Map.of(
+      BCStyle.SERIALNUMBER.getId(), "serialNumber", BCStyle.EmailAddress.getId(), "emailAddress");
 
   private Certificates() {}
 
@@ -165,6 +170,15 @@ public final class Certificates {
     return value instanceof DERUTF8String || value instanceof DERPrintableString ? value : new DERUTF8String(text);
   }
 
+  /**
+   * A name as RFC 2253 writes it, with serialNumber and emailAddress as text: the JDK writes
+   * attributes RFC 2253 has no keyword for as hex ({@code 2.5.4.5=#1304...}), unreadable in a
+   * message about an IEEE 802.1AR device certificate.
+   */
+  public static String readableName(X500Principal name) {
+    return name.getName(X500Principal.RFC2253, READABLE_KEYWORDS);
+  }
+
   /** {@link #commonName(X500Name)} of a JCA principal. */
   public static Optional<String> commonName(X500Principal principal) {
     return commonName(X500Name.getInstance(principal.getEncoded()));
@@ -197,7 +211,7 @@ public final class Certificates {
 
   /** One line naming a certificate for logs and messages: subject, serial and expiry. */
   public static String describe(X509Certificate certificate) {
-    return "'" + certificate.getSubjectX500Principal().getName() + "' serial "
+    return "'" + readableName(certificate.getSubjectX500Principal()) + "' serial "
         + serialHex(certificate) + " valid until " + certificate.getNotAfter().toInstant();
   }
 

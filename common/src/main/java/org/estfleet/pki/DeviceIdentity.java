@@ -6,6 +6,7 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.Optional;
 import org.bouncycastle.asn1.ASN1ObjectIdentifier;
+import org.bouncycastle.asn1.x500.RDN;
 import org.bouncycastle.asn1.x500.X500Name;
 import org.bouncycastle.asn1.x500.style.BCStyle;
 import org.bouncycastle.asn1.x509.GeneralName;
@@ -42,6 +43,12 @@ public enum DeviceIdentity {
   /** At most this many characters: beyond it, an identity is no name a device would be known by. */
   public static final int MAX_LENGTH = 1024;
 
+  /**
+   * At most this many characters in an identity a device enrolls under, its certificates' CN
+   * (RFC 5280 ub-common-name).
+   */
+  public static final int MAX_ENROLLED_LENGTH = 64;
+
   private final String setting;
   private final String described;
 
@@ -75,11 +82,16 @@ public enum DeviceIdentity {
   private Optional<String> attribute(X509Certificate certificate, ASN1ObjectIdentifier type) {
     X500Name subject = X500Name.getInstance(certificate.getSubjectX500Principal().getEncoded());
     Optional<String> value = Certificates.singleAttribute(subject, type);
-    if (value.isEmpty() && subject.getRDNs(type).length > 0) {
+    RDN[] rdns = subject.getRDNs(type);
+    if (value.isEmpty() && rdns.length > 0) {
       // Present but not one plain value: which one names the device is not for us to guess, nor
       // is it to be passed over for the next source.
-      throw new IllegalArgumentException("its subject's " + described + " is not a single value in an RDN of its own ("
-          + subject + ")");
+      throw new IllegalArgumentException(rdns.length > 1
+          ? "its subject carries " + rdns.length + " " + described + " attributes, so which one names the device is "
+              + "ambiguous"
+          : rdns[0].isMultiValued()
+              ? "its subject's " + described + " shares a multi-valued RDN with other attributes"
+              : "its subject's " + described + " is not a string");
     }
     return value;
   }
@@ -118,13 +130,13 @@ public enum DeviceIdentity {
   }
 
   /**
-   * Why {@code identity} cannot name a device, if it cannot: it is empty, longer than {@link
-   * #MAX_LENGTH} characters, or holds a control character (it is written on command lines, in
+   * Why {@code identity} cannot name a device, if it cannot: it is empty or blank, longer than
+   * {@link #MAX_LENGTH} characters, or holds a control character (it is written on command lines, in
    * logs and in listings that must stay one line per device).
    */
   public static Optional<String> problem(String identity) {
-    if (identity.isEmpty()) {
-      return Optional.of("is empty");
+    if (identity.isBlank()) {
+      return Optional.of(identity.isEmpty() ? "is empty" : "is blank");
     }
     if (identity.length() > MAX_LENGTH) {
       return Optional.of("is longer than " + MAX_LENGTH + " characters");

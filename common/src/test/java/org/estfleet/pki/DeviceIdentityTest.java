@@ -38,9 +38,9 @@ class DeviceIdentityTest {
     IllegalArgumentException commonName = assertThrows(IllegalArgumentException.class,
         () -> DeviceIdentity.first(multiValued.certificate(), DeviceIdentity.ANY));
 
-    assertTrue(serials.getMessage().startsWith("its subject's serialNumber is not a single value in an RDN of its own"),
+    assertEquals("its subject carries 2 serialNumber attributes, so which one names the device is ambiguous",
         serials.getMessage());
-    assertTrue(commonName.getMessage().startsWith("its subject's CN is not a single value"), commonName.getMessage());
+    assertEquals("its subject's CN shares a multi-valued RDN with other attributes", commonName.getMessage());
     assertEquals(List.of("EF-200"), DeviceIdentity.all(twice.certificate()), "the plain names only");
   }
 
@@ -48,6 +48,7 @@ class DeviceIdentityTest {
   void problem_refusesEmptyOverlongAndControlCharacters() {
     assertEquals(Optional.empty(), DeviceIdentity.problem("PID:EF-200 SN:7781"));
     assertEquals(Optional.of("is empty"), DeviceIdentity.problem(""));
+    assertEquals(Optional.of("is blank"), DeviceIdentity.problem("  "));
     assertEquals(Optional.of("is longer than 1024 characters"), DeviceIdentity.problem("x".repeat(1025)));
     assertEquals(Optional.of("holds a control character"), DeviceIdentity.problem("a\nb"));
   }

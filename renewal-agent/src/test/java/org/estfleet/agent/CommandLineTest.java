@@ -127,6 +127,16 @@ class CommandLineTest {
   }
 
   @Test
+  void anErrorQuotingALineBreak_isStillOneLine() throws Exception {
+    AgentFixture.Run run = AgentFixture.cli("enroll", "--state", dir.resolve("agent").toString(), "--server",
+        server.baseUri().toString(), "--trust", trust, "--token", "device-1:abc", "--subject", "device-1\nevil");
+
+    assertEquals(2, run.exit(), run.err());
+    assertEquals(1, run.err().lines().count(), run.err());
+    assertTrue(run.err().contains("--subject device-1\\nevil differs"), run.err());
+  }
+
+  @Test
   void enroll_withIdevid_keepsAnIdentityBeginningWithHashOrBackslashAsItIs() throws Exception {
     // Bouncy Castle reads a string RDN value "#..." as hex and drops a leading backslash.
     TestPki.Ca factory = TestPki.rootCa("Factory");

@@ -223,19 +223,25 @@ public final class Authenticator {
               + " is not from this CA, and no manufacturer (IDevID) CA is configured"
           : "client certificate is not a valid device certificate: " + e.getMessage());
     }
+    // Each refusal gives its reason before the certificate's description, which a long subject
+    // can make long enough for the message to be cut.
     String identity;
     try {
       identity = DeviceIdentity.first(leaf, idevidIdentity).orElseThrow(() -> EstException.unauthorized(
-          "the device certificate " + Certificates.describe(leaf) + " carries no "
-              + DeviceIdentity.describe(idevidIdentity) + " to name the device by (bootstrap.idevidIdentity)"));
+          "the device certificate carries no " + DeviceIdentity.describe(idevidIdentity) + " to name the device by "
+              + "(bootstrap.idevidIdentity): " + Certificates.describe(leaf)));
     } catch (IllegalArgumentException ambiguous) {
-      throw EstException.unauthorized("the device certificate " + Certificates.describe(leaf)
-          + " does not name its device plainly: " + ambiguous.getMessage());
+      throw EstException.unauthorized("the device certificate does not name its device plainly: "
+          + ambiguous.getMessage() + ": " + Certificates.describe(leaf));
     }
-    Optional<String> unusable = DeviceIdentity.problem(identity);
+    Optional<String> unusable = DeviceIdentity.problem(identity)
+        .or(() -> identity.length() > DeviceIdentity.MAX_ENROLLED_LENGTH
+            ? Optional.of("is " + identity.length() + " characters long, and a certificate's CN holds at most "
+                + DeviceIdentity.MAX_ENROLLED_LENGTH + " (RFC 5280)")
+            : Optional.empty());
     if (unusable.isPresent()) {
-      throw EstException.unauthorized("the device certificate " + Certificates.describe(leaf)
-          + " names its device by an identity that " + unusable.get() + "; it cannot enroll");
+      throw EstException.unauthorized("the device certificate names its device by an identity that " + unusable.get()
+          + "; it cannot enroll: " + Certificates.describe(leaf));
     }
     // Every name the certificate carries, not only the one in use: a device revoked under its CN
     // stays revoked after bootstrap.idevidIdentity turned to its serialNumber.
@@ -243,8 +249,8 @@ public final class Authenticator {
       Optional<String> revoked = issuance.deviceRevoked(name);
       if (revoked.isPresent()) {
         throw EstException.unauthorized("device '" + name + "' " + revoked.get() + "; its manufacturer certificate "
-            + "enrolls no more here" + (name.equals(identity) ? "" : " (under any name)")
-            + ": enroll it with a new token");
+            + "enrolls no more here" + (name.equals(identity) ? "" : " (under any name)") + ": "
+            + BootstrapTokens.afterRevocation(identity));
       }
     }
     return new AuthenticatedClient(identity, AuthMethod.IDEVID,

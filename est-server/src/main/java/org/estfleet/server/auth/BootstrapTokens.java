@@ -71,6 +71,16 @@ public final class BootstrapTokens {
     return deviceId;
   }
 
+  /**
+   * How a revoked device {@code deviceId} enrolls again: with a token made after the revocation,
+   * under its own id if a token can carry it, else under another.
+   */
+  public static String afterRevocation(String deviceId) {
+    return DEVICE_ID.matcher(deviceId).matches() ? "enroll it with a new token"
+        : "it enrolls again only with a new token, under another device id (a token's id has only letters, digits "
+            + "and . _ ~ @ + = -)";
+  }
+
   /** Creates a token for a device's requests without a label, valid for {@code ttl}. */
   public NewToken create(String deviceId, Duration ttl) {
     return create(deviceId, ttl, Role.DEVICE, "");

@@ -81,6 +81,6 @@ public final class EstServerCommand implements Callable<Integer> {
 
   /** One line, whatever a message quotes (a device id given with a line break in it, say). */
   private static String oneLine(String message) {
-    return message == null ? null : message.replace("\r", "\\r").replace("\n", "\\n");
+    return message == null ? null : message.replace("\r", "\\r").replace("\n", "\\n").replace("\t", "\\t");
   }
 }

@@ -11,6 +11,7 @@ import java.util.Optional;
 import java.util.concurrent.Callable;
 import org.estfleet.pki.Certificates;
 import org.estfleet.pki.DeviceIdentity;
+import org.estfleet.server.auth.BootstrapTokens;
 import org.estfleet.server.auth.RevocationList;
 import org.estfleet.server.config.ConfigException;
 import org.estfleet.server.config.DataDir;
@@ -53,9 +54,9 @@ final class RevokeCommand implements Callable<Integer> {
 
     @Option(names = "--device", required = true, paramLabel = "ID",
         description = "Device ID (a token's device id, or the identity an IDevID enrolled under, quoted if it has "
-            + "spaces): every certificate it was issued, its unused tokens and its manufacturer certificate (IDevID), "
-            + "under any name it carries; it enrolls again only with a token made after this, so an identity no token "
-            + "can carry (a space, a colon) enrolls no more.")
+            + "spaces): every certificate issued to this id, its unused tokens, and its manufacturer certificate "
+            + "(IDevID) under any name it carries; it enrolls again only with a token made after this, so an identity "
+            + "no token can carry (a space, a colon) enrolls again only under another id.")
     String device;
 
     @Option(names = "--token", required = true, paramLabel = "NUMBER",
@@ -135,7 +136,8 @@ final class RevokeCommand implements Callable<Integer> {
         revoked = device.certificates();
         out.println("device " + which.device + ": " + (!device.already() ? "revoked"
             : "revoked before, at " + device.device().revokedAt() + " (" + device.device().reason() + ")")
-            + "; its manufacturer certificate enrolls no more, a token made from now on does");
+            + "; its manufacturer certificate enrolls no more, under any name it carries: "
+            + BootstrapTokens.afterRevocation(which.device));
         out.println("  unused tokens ended: " + device.tokensEnded());
         if (device.certificates().isEmpty() && device.tokensEver() == 0) {
           spec.commandLine().getErr().println("est-server: warning: this CA issued no certificate and made no token "

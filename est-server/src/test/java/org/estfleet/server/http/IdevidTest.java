@@ -11,7 +11,10 @@ import java.nio.file.Path;
 import java.security.KeyPair;
 import java.security.cert.X509Certificate;
 import java.util.List;
+import org.bouncycastle.asn1.DERUTF8String;
 import org.bouncycastle.asn1.x500.X500Name;
+import org.bouncycastle.asn1.x500.X500NameBuilder;
+import org.bouncycastle.asn1.x500.style.BCStyle;
 import org.bouncycastle.asn1.x509.GeneralName;
 import org.bouncycastle.asn1.x509.KeyPurposeId;
 import org.bouncycastle.asn1.x509.KeyUsage;
@@ -207,6 +210,24 @@ class IdevidTest {
   }
 
   @Test
+  void anIdentityTooLongForACertificatesCn_orBlank_is401_sayingWhyFirst() throws Exception {
+    String longName = "x".repeat(65);
+    TestPki.Held tooLong = factory.issueClient(longName);
+    TestPki.Held blank = idevid(new X500NameBuilder().addRDN(BCStyle.CN, new DERUTF8String("  ")).build(), null);
+
+    HttpResponse<byte[]> longRefused = enroll(tooLong, longName);
+    HttpResponse<byte[]> blankRefused = enroll(blank, "  ");
+
+    assertEquals(401, longRefused.statusCode(), text(longRefused));
+    assertTrue(text(longRefused).startsWith("the device certificate names its device by an identity that is 65 "
+        + "characters long, and a certificate's CN holds at most 64 (RFC 5280); it cannot enroll: 'CN=xxx"),
+        text(longRefused));
+    assertEquals(401, blankRefused.statusCode(), text(blankRefused));
+    assertTrue(text(blankRefused).startsWith("the device certificate names its device by an identity that is blank"),
+        text(blankRefused));
+  }
+
+  @Test
   void anAmbiguousSource_is401_notPassedOverForTheNext() throws Exception {
     server.close();
     server = TestServer.start(server.dataDir(),
@@ -218,8 +239,9 @@ class IdevidTest {
 
     for (HttpResponse<byte[]> response : List.of(asCn, asSerial)) {
       assertEquals(401, response.statusCode(), text(response));
-      assertTrue(text(response).contains("does not name its device plainly: its subject's serialNumber is not a single "
-          + "value in an RDN of its own"), text(response));
+      assertTrue(text(response).startsWith("the device certificate does not name its device plainly: its subject carries "
+          + "2 serialNumber attributes, so which one names the device is ambiguous: '"), text(response));
+      assertTrue(text(response).contains("serialNumber=7781"), "readable, not hex: " + text(response));
     }
   }
 
@@ -246,7 +268,8 @@ class IdevidTest {
     assertTrue(text(again).startsWith("device 'PID:EF-200 SN:7782' was revoked at "), text(again));
     assertEquals(401, underItsCn.statusCode(), text(underItsCn));
     assertTrue(text(underItsCn).matches("device 'PID:EF-200 SN:7782' was revoked at \\S+ \\(revoked by an operator\\); "
-        + "its manufacturer certificate enrolls no more here \\(under any name\\): enroll it with a new token\n"),
+        + "its manufacturer certificate enrolls no more here \\(under any name\\): it enrolls again only with a new "
+        + "token, under another device id \\(a token's id has only letters, digits and \\. _ ~ @ \\+ = -\\)\n"),
         text(underItsCn));
   }
 

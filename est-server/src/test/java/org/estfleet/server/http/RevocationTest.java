@@ -117,8 +117,8 @@ class RevocationTest {
     HttpResponse<byte[]> withFirst = renew(first, "simplereenroll");
 
     assertEquals(0, run.exit(), run.err());
-    assertEquals("device device-3: revoked; its manufacturer certificate enrolls no more, a token made from now on "
-        + "does\n  unused tokens ended: 1\n", run.out().lines().limit(2).map(line -> line + "\n")
+    assertEquals("device device-3: revoked; its manufacturer certificate enrolls no more, under any name it carries: "
+        + "enroll it with a new token\n  unused tokens ended: 1\n", run.out().lines().limit(2).map(line -> line + "\n")
         .reduce("", String::concat));
     assertEquals("", run.err());
     assertTrue(run.out().contains("serial " + Certificates.serialHex(first.certificate()) + " of device-3"), run.out());

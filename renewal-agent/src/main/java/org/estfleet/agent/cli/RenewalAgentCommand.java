@@ -60,6 +60,11 @@ public final class RenewalAgentCommand implements Callable<Integer> {
     }
   }
 
+  /** One line, whatever a message quotes (an identity with a line break in it, say): errors are one line. */
+  static String oneLine(String message) {
+    return message == null ? null : message.replace("\r", "\\r").replace("\n", "\\n").replace("\t", "\\t");
+  }
+
   private static void setUnlessSet(String property, String value) {
     if (System.getProperty(property) == null) {
       System.setProperty(property, value);
@@ -88,13 +93,13 @@ public final class RenewalAgentCommand implements Callable<Integer> {
     });
     commandLine.setParameterExceptionHandler((e, args) -> {
       CommandLine failed = e.getCommandLine();
-      failed.getErr().println("renewal-agent: " + e.getMessage() + " (see: " + failed.getCommandSpec().qualifiedName()
-          + " --help)");
+      failed.getErr().println("renewal-agent: " + oneLine(e.getMessage()) + " (see: "
+          + failed.getCommandSpec().qualifiedName() + " --help)");
       return AgentException.USAGE;
     });
     commandLine.setExecutionExceptionHandler((e, failed, parseResult) -> {
       String message = IoMessages.withReason(e.getMessage(), e);
-      failed.getErr().println("renewal-agent: " + (message == null ? e.toString() : message));
+      failed.getErr().println("renewal-agent: " + oneLine(message == null ? e.toString() : message));
       return e instanceof AgentException agent ? agent.exitCode() : AgentException.FAILURE;
     });
     return commandLine;
