@@ -232,9 +232,18 @@ final class EnrollHandler extends EstHandler {
 
   private static Credentials credentials(Request request) throws EstException {
     List<X509Certificate> chain = List.of();
-    if (request.getAttribute(EndPoint.SslSessionData.ATTRIBUTE) instanceof EndPoint.SslSessionData ssl
-        && ssl.peerCertificates() != null) {
-      chain = List.of(ssl.peerCertificates());
+    if (request.getAttribute(EndPoint.SslSessionData.ATTRIBUTE) instanceof EndPoint.SslSessionData ssl) {
+      if (ssl.peerCertificates() != null) {
+        chain = List.of(ssl.peerCertificates());
+      } else if (ssl.sslSession() != null) {
+        // None, or one Jetty could not read (PeerChain): which, and why, is asked again.
+        try {
+          chain = PeerChain.of(ssl.sslSession());
+        } catch (IllegalArgumentException unreadable) {
+          throw EstException.unauthorized(unreadable.getMessage() + "; present a well-formed certificate, or "
+              + "authenticate with a token");
+        }
+      }
     }
     String authorization = single(request, HttpHeader.AUTHORIZATION);
     BasicCredentials basic = authorization == null ? null : BasicCredentials.parse(authorization);

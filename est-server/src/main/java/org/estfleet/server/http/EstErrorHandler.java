@@ -97,9 +97,19 @@ final class EstErrorHandler extends Handler.Wrapper {
     Responses.text(response, callback, refusal.status(), refusal.getMessage());
   }
 
+  /** Whether the client presented a certificate, one Jetty could not read included ({@link PeerChain}). */
   private static boolean hasClientCertificate(Request request) {
-    return request.getAttribute(EndPoint.SslSessionData.ATTRIBUTE) instanceof EndPoint.SslSessionData ssl
-        && ssl.peerCertificates() != null && ssl.peerCertificates().length > 0;
+    if (!(request.getAttribute(EndPoint.SslSessionData.ATTRIBUTE) instanceof EndPoint.SslSessionData ssl)) {
+      return false;
+    }
+    if (ssl.peerCertificates() != null && ssl.peerCertificates().length > 0) {
+      return true;
+    }
+    try {
+      return ssl.sslSession() != null && ssl.sslSession().getPeerCertificates().length > 0;
+    } catch (javax.net.ssl.SSLPeerUnverifiedException none) {
+      return false;
+    }
   }
 
   private static Throwable unwrap(Throwable thrown) {

@@ -120,7 +120,7 @@ public final class EstServer implements AutoCloseable {
     // certificate is the client's business, so the SNI host is not checked here.
     http.addCustomizer(new SecureRequestCustomizer(false));
 
-    SslContextFactory.Server ssl = new SslContextFactory.Server();
+    SslContextFactory.Server ssl = PeerChain.factory();
     ssl.setSslContext(sslContext(tls, settings.tlsProvider(), random));
     ssl.setWantClientAuth(true);
     ssl.setIncludeProtocols(settings.protocols().toArray(String[]::new));

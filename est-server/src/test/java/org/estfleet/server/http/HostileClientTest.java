@@ -25,8 +25,17 @@ import javax.net.ssl.SSLContext;
 import javax.net.ssl.SSLSocket;
 import com.google.gson.JsonObject;
 import com.google.gson.JsonParser;
+import org.bouncycastle.asn1.x500.X500Name;
+import org.bouncycastle.asn1.x509.Extension;
+import org.bouncycastle.asn1.x509.GeneralName;
+import org.bouncycastle.asn1.x509.GeneralNames;
+import org.bouncycastle.cert.X509v3CertificateBuilder;
+import org.bouncycastle.cert.jcajce.JcaX509CertificateConverter;
+import org.bouncycastle.cert.jcajce.JcaX509v3CertificateBuilder;
+import org.bouncycastle.operator.jcajce.JcaContentSignerBuilder;
 import org.estfleet.est.Base64Body;
 import org.estfleet.est.EstMediaType;
+import org.estfleet.pki.BouncyCastle;
 import org.estfleet.pki.Csr;
 import org.estfleet.pki.CsrBuilder;
 import org.estfleet.pki.KeyAlgorithm;
@@ -390,6 +399,44 @@ class HostileClientTest {
         Base64Body.encode(csr(deviceId).der()), "Content-Type", EstMediaType.PKCS10,
         "Authorization", EstTestClient.basic(deviceId, server.token(deviceId)));
     issued(response);
+  }
+
+  @Test
+  void aClientCertificateTheJdkCannotParse_is401SayingWhich_notAnAbsentCertificate() throws Exception {
+    // A critical URI subjectAltName with a line break: Bouncy Castle encodes and reads it, the
+    // JDK's parser (which judges client certificates here) refuses it. Jetty, reading the chain itself, logged
+    // a stack trace at every such request and went on as if no certificate had been presented.
+    KeyPair keys = KeyAlgorithm.EC_P256.generate(TestPki.RANDOM);
+    java.time.Instant now = java.time.Instant.now();
+    X509v3CertificateBuilder builder = new JcaX509v3CertificateBuilder(new X500Name("CN=Self"), java.math.BigInteger.TEN,
+        java.util.Date.from(now.minusSeconds(3600)), java.util.Date.from(now.plusSeconds(86400)),
+        new X500Name("CN=device-9"), keys.getPublic())
+        .addExtension(Extension.subjectAlternativeName, true,
+            new GeneralNames(new GeneralName(GeneralName.uniformResourceIdentifier, "urn:dev:x\ny")));
+    X509Certificate unreadable = new JcaX509CertificateConverter().setProvider(BouncyCastle.PROVIDER).getCertificate(
+        builder.build(new JcaContentSignerBuilder("SHA256withECDSA").setProvider(BouncyCastle.PROVIDER)
+            .build(keys.getPrivate())));
+
+    java.io.PrintStream stderr = System.err;
+    java.io.ByteArrayOutputStream log = new java.io.ByteArrayOutputStream();
+    HttpResponse<byte[]> response;
+    System.setErr(new java.io.PrintStream(log, true, StandardCharsets.UTF_8)); // slf4j-simple's target
+    try {
+      response = EstTestClient.withCertificate(server, keys.getPrivate(), List.of(unreadable))
+          .enroll("simpleenroll", csr("device-9"), null, null);
+    } finally {
+      System.setErr(stderr);
+    }
+
+    String logged = log.toString(StandardCharsets.UTF_8);
+    assertTrue(logged.contains("401 the client certificate cannot be read"), "the refusal is logged: " + logged);
+    assertFalse(logged.contains("Unable to get X509CertChain"), logged);
+    assertEquals(1, logged.lines().count(), logged);
+    assertEquals(401, response.statusCode(), text(response));
+    assertTrue(text(response).startsWith("the client certificate cannot be read (not a DER X.509 certificate: "),
+        text(response));
+    assertTrue(text(response).endsWith("; present a well-formed certificate, or authenticate with a token\n"),
+        text(response));
   }
 
   private static Csr csr(String deviceId) {
