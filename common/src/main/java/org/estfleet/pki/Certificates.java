@@ -175,7 +175,7 @@ public final class Certificates {
    * attributes RFC 2253 has no keyword for as hex ({@code 2.5.4.5=#1304...}), unreadable in a
    * message about an IEEE 802.1AR device certificate.
    */
-  public static String readableName(X500Principal name) {
+  private static String readableName(X500Principal name) {
     return name.getName(X500Principal.RFC2253, READABLE_KEYWORDS);
   }
 

@@ -147,11 +147,6 @@ public enum DeviceIdentity {
     return Optional.empty();
   }
 
-  /** The source as a message names it: "CN", "URI subjectAltName", "serialNumber". */
-  public String described() {
-    return described;
-  }
-
   /** The sources of {@code order} as a message lists them: "CN, URI subjectAltName or serialNumber". */
   public static String describe(List<DeviceIdentity> order) {
     StringBuilder text = new StringBuilder();
