@@ -14,8 +14,9 @@ import org.slf4j.LoggerFactory;
 
 /**
  * The audit log: one JSON object per line for each security-relevant event (every enrollment
- * answer: issued, deferred, refused with its reason, rate-limited), apart from the debug log, for
- * a SIEM to read. Never holds keys, CSRs, tokens or passwords.
+ * answer: issued, deferred, refused with its reason, rate-limited; and the operator's commands
+ * that change who may enroll: tokens made, revocations, root rollovers), apart from the debug
+ * log, for a SIEM to read. Never holds keys, CSRs, tokens or passwords.
  */
 public final class AuditLog implements AutoCloseable {
   private static final Logger LOG = LoggerFactory.getLogger(AuditLog.class);
@@ -41,6 +42,19 @@ public final class AuditLog implements AutoCloseable {
    * @param fields its details; null values are left out
    */
   public synchronized void record(String event, Map<String, ?> fields) {
+    try {
+      write(event, fields);
+    } catch (IOException e) {
+      // The answer to the client must not depend on the audit file; the debug log says it failed.
+      LOG.error("cannot write the audit log: {}", e.getMessage());
+    }
+  }
+
+  /**
+   * Writes one event, or says why it could not: for the operator's commands, which report it
+   * instead of a client's answer depending on it.
+   */
+  public synchronized void write(String event, Map<String, ?> fields) throws IOException {
     JsonObject line = new JsonObject();
     line.addProperty("time", clock.instant().toString());
     line.addProperty("event", event);
@@ -53,14 +67,9 @@ public final class AuditLog implements AutoCloseable {
         line.addProperty(name, value.toString());
       }
     });
-    try {
-      out.write(line.toString());
-      out.newLine();
-      out.flush();
-    } catch (IOException e) {
-      // The answer to the client must not depend on the audit file; the debug log says it failed.
-      LOG.error("cannot write the audit log: {}", e.getMessage());
-    }
+    // One write of the whole line: the server and an operator's command append to the same file.
+    out.write(line + "\n");
+    out.flush();
   }
 
   @Override

@@ -67,9 +67,12 @@ public final class CaRollover {
   public record State(Instant createdAt, Instant activateAt, Instant overlapEndsAt, String oldRootSha256,
       String newRootSha256) {}
 
-  /** What a rollover or retirement did, for the command's report. */
+  /**
+   * What a rollover or retirement did, for the command's report: {@code root} is the new root,
+   * {@code oldRoot} the one it replaces (a retirement's archived root).
+   */
   public record Outcome(X509Certificate root, X509Certificate issuing, X509Certificate tls, Instant activateAt,
-      Instant overlapEndsAt) {}
+      Instant overlapEndsAt, X509Certificate oldRoot) {}
 
   /** Where a rollover's files are: beside the root certificate, absolute. */
   public static Layout files(DataDir dataDir) {
@@ -170,7 +173,7 @@ public final class CaRollover {
     CaMaterial.Issuer issuer = new CaMaterial.Issuer(next.issuing(), next.issuingKeys().getPrivate());
     X509Certificate tls = issueTls(dataDir, database, issuer, clock, random,
         chain -> List.of(chain, next.issuing(), newWithOld));
-    return new Outcome(next.root(), next.issuing(), tls, activateAt, overlapEndsAt);
+    return new Outcome(next.root(), next.issuing(), tls, activateAt, overlapEndsAt, old.root());
   }
 
   /**
@@ -238,7 +241,8 @@ public final class CaRollover {
       tls = issueTls(dataDir, database, new CaMaterial.Issuer(rollover.issuing(), rollover.issuingKey()), clock,
           new SecureRandom(), leaf -> List.of(leaf, rollover.issuing()));
     }
-    return new Outcome(rollover.newRoot(), rollover.issuing(), tls, rollover.activateAt(), rollover.overlapEndsAt());
+    return new Outcome(rollover.newRoot(), rollover.issuing(), tls, rollover.activateAt(), rollover.overlapEndsAt(),
+        material.root());
   }
 
   /**

@@ -3,6 +3,7 @@ package org.estfleet.server.cli;
 import java.io.PrintWriter;
 import java.nio.file.Path;
 import java.time.Clock;
+import java.util.Map;
 import java.util.concurrent.Callable;
 import org.estfleet.pki.Certificates;
 import org.estfleet.server.ca.CaRollover;
@@ -29,9 +30,20 @@ final class RetireRootCommand implements Callable<Integer> {
 
   @Override
   public Integer call() throws Exception {
-    CaRollover.Outcome outcome = CaRollover.retire(DataDir.open(data), force, Clock.systemUTC());
+    DataDir dataDir = DataDir.open(data);
+    CaRollover.Outcome outcome = CaRollover.retire(dataDir, force, Clock.systemUTC());
+    try (OperatorAudit audit = OperatorAudit.open(dataDir, spec.commandLine().getErr())) {
+      Map<String, Object> line = OperatorAudit.fields();
+      line.put("root", outcome.oldRoot().getSubjectX500Principal().getName());
+      line.put("rootSha256", Certificates.fingerprint(outcome.oldRoot()));
+      line.put("newRootSha256", Certificates.fingerprint(outcome.root()));
+      line.put("forced", force);
+      audit.record("retire-root", line);
+    }
     PrintWriter out = spec.commandLine().getOut();
     out.println("old root retired in " + data);
+    out.println("  retired:     " + outcome.oldRoot().getSubjectX500Principal().getName() + " (sha256 "
+        + Certificates.fingerprint(outcome.oldRoot()) + "), archived in ca/retired/");
     out.println("  root:        " + outcome.root().getSubjectX500Principal().getName() + " (sha256 "
         + Certificates.fingerprint(outcome.root()) + ")");
     out.println("  next:        a running est-server serve takes it up within ca.checkInterval");

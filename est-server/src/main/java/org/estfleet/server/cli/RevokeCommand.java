@@ -7,6 +7,7 @@ import java.time.Clock;
 import java.time.Instant;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Map;
 import java.util.Optional;
 import java.util.concurrent.Callable;
 import org.estfleet.pki.Certificates;
@@ -110,12 +111,22 @@ final class RevokeCommand implements Callable<Integer> {
     try (Database database = Database.openExisting(dataDir.resolve(dataDir.config().database().file()))) {
       Revocations revocations = new Revocations(database);
       List<Revocations.Revoked> revoked;
+      Revocations.DeviceRevoked device = null;
       if (which.tokens != null) {
         List<TokenRecords.Revoked> tokens;
         try {
           tokens = new TokenRecords(database).revoke(tokenIds, now, reason);
         } catch (IllegalArgumentException e) {
           throw new IllegalStateException(e.getMessage() + "; nothing was revoked", e);
+        }
+        try (OperatorAudit audit = OperatorAudit.open(dataDir, spec.commandLine().getErr())) {
+          for (TokenRecords.Revoked token : tokens) {
+            if (!token.already()) {
+              Map<String, Object> line = auditLine("token", token.token().deviceId());
+              line.put("token", "#" + token.token().id());
+              audit.record("revoke", line);
+            }
+          }
         }
         for (TokenRecords.Revoked token : tokens) {
           TokenRecords.TokenRecord record = token.token();
@@ -132,7 +143,7 @@ final class RevokeCommand implements Callable<Integer> {
           throw new IllegalStateException(e.getMessage() + "; nothing was revoked", e);
         }
       } else {
-        Revocations.DeviceRevoked device = revocations.revokeDevice(which.device, now, reason);
+        device = revocations.revokeDevice(which.device, now, reason);
         revoked = device.certificates();
         out.println("device " + which.device + ": " + (!device.already() ? "revoked"
             : "revoked before, at " + device.device().revokedAt() + " (" + device.device().reason() + ")")
@@ -144,6 +155,20 @@ final class RevokeCommand implements Callable<Integer> {
               + "for '" + which.device + "'; check the id (it is revoked all the same)");
         }
       }
+      try (OperatorAudit audit = OperatorAudit.open(dataDir, spec.commandLine().getErr())) {
+        if (device != null && !device.already()) {
+          Map<String, Object> line = auditLine("device", which.device);
+          line.put("tokensEnded", device.tokensEnded());
+          audit.record("revoke", line);
+        }
+        for (Revocations.Revoked certificate : revoked) {
+          if (!certificate.already()) {
+            Map<String, Object> line = auditLine("certificate", certificate.certificate().deviceId());
+            line.put("serial", certificate.certificate().serial());
+            audit.record("revoke", line);
+          }
+        }
+      }
       for (Revocations.Revoked certificate : revoked) {
         out.println("  serial " + certificate.certificate().serial() + " of " + certificate.certificate().deviceId()
             + " (valid until " + certificate.certificate().notAfter() + "): "
@@ -152,6 +177,15 @@ final class RevokeCommand implements Callable<Integer> {
       }
     }
     return EstServerCommand.EXIT_OK;
+  }
+
+  /** The audit line of one revocation made now: what, of which device, why; the caller adds which. */
+  private Map<String, Object> auditLine(String what, String identity) {
+    Map<String, Object> line = OperatorAudit.fields();
+    line.put("what", what);
+    line.put("identity", identity);
+    line.put("reason", reason);
+    return line;
   }
 
   /** A token's number, as {@code token} prints it ({@code #12}) or bare. */

@@ -7,6 +7,7 @@ import java.time.Clock;
 import java.time.Duration;
 import java.time.Instant;
 import java.time.format.DateTimeParseException;
+import java.util.Map;
 import java.util.concurrent.Callable;
 import org.estfleet.json.DurationText;
 import org.estfleet.pki.Certificates;
@@ -55,6 +56,15 @@ final class RolloverCommand implements Callable<Integer> {
     }
     DataDir dataDir = DataDir.open(data);
     CaRollover.Outcome outcome = CaRollover.start(dataDir, activation, window, clock, new SecureRandom());
+    try (OperatorAudit audit = OperatorAudit.open(dataDir, spec.commandLine().getErr())) {
+      Map<String, Object> line = OperatorAudit.fields();
+      line.put("root", outcome.root().getSubjectX500Principal().getName());
+      line.put("rootSha256", Certificates.fingerprint(outcome.root()));
+      line.put("oldRootSha256", Certificates.fingerprint(outcome.oldRoot()));
+      line.put("activateAt", outcome.activateAt());
+      line.put("overlapEndsAt", outcome.overlapEndsAt());
+      audit.record("rollover", line);
+    }
     PrintWriter out = spec.commandLine().getOut();
     out.println("rollover started in " + data);
     out.println("  new root:    " + outcome.root().getSubjectX500Principal().getName() + " (sha256 "

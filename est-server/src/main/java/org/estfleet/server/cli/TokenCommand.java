@@ -6,6 +6,7 @@ import java.time.Clock;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Map;
 import java.util.TreeSet;
 import java.util.concurrent.Callable;
 import org.estfleet.est.EstPath;
@@ -87,7 +88,8 @@ final class TokenCommand implements Callable<Integer> {
             + "-" + count + "', longer than 64 characters: use a shorter --device");
       }
     }
-    try (Database database = Database.openExisting(dataDir.resolve(dataDir.config().database().file()))) {
+    try (Database database = Database.openExisting(dataDir.resolve(dataDir.config().database().file()));
+        OperatorAudit audit = OperatorAudit.open(dataDir, spec.commandLine().getErr())) {
       BootstrapTokens tokens = new BootstrapTokens(new TokenRecords(database), Clock.systemUTC(), new SecureRandom());
       Role role = gateway ? Role.GATEWAY : Role.DEVICE;
       if (count != null) {
@@ -100,9 +102,17 @@ final class TokenCommand implements Callable<Integer> {
             for (int i = made + 1; i <= Math.min(count, made + BATCH); i++) {
               batch.add(device + "-" + i);
             }
-            for (BootstrapTokens.NewToken token : tokens.createAll(batch, lifetime, role, enrollsUnder)) {
+            List<BootstrapTokens.NewToken> stored = tokens.createAll(batch, lifetime, role, enrollsUnder);
+            for (BootstrapTokens.NewToken token : stored) {
               spec.commandLine().getOut().println(token.deviceId() + ":" + token.secret());
             }
+            // One audit line per stored batch, not per token (up to a million).
+            BootstrapTokens.NewToken last = stored.get(stored.size() - 1);
+            Map<String, Object> line = auditLine(stored.get(0));
+            line.put("lastIdentity", last.deviceId());
+            line.put("lastToken", "#" + last.id());
+            line.put("count", stored.size());
+            audit.record("token", line);
             made += batch.size();
           }
         } catch (RuntimeException e) {
@@ -118,6 +128,7 @@ final class TokenCommand implements Callable<Integer> {
         return EstServerCommand.EXIT_OK;
       }
       BootstrapTokens.NewToken token = tokens.create(device, lifetime, role, enrollsUnder);
+      audit.record("token", auditLine(token));
       spec.commandLine().getOut().println(token.secret());
       spec.commandLine().getErr().println(gateway
           ? "token #" + token.id() + " for gateway " + device + " expires " + token.expiresAt()
@@ -126,6 +137,17 @@ final class TokenCommand implements Callable<Integer> {
               + "; the device enrolls " + where(enrollsUnder) + " with HTTP Basic " + device + ":<token>");
     }
     return EstServerCommand.EXIT_OK;
+  }
+
+  /** The audit line of a token made (never its secret): for which device, its number, where it enrolls. */
+  private static Map<String, Object> auditLine(BootstrapTokens.NewToken token) {
+    Map<String, Object> line = OperatorAudit.fields();
+    line.put("identity", token.deviceId());
+    line.put("token", "#" + token.id());
+    line.put("role", token.role().column());
+    line.put("label", token.label());
+    line.put("expiresAt", token.expiresAt());
+    return line;
   }
 
   /** The label the tokens are for: {@code --label}, which the server must have, or none. */

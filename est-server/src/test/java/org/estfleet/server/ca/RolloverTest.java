@@ -248,6 +248,19 @@ class RolloverTest {
     assertEquals(List.of(server.issuingCertificate()),
         Pem.readCertificates(server.dataDir().resolve("tls/server.pem")).subList(1, 2));
     assertEquals(2, Pem.readCertificates(server.dataDir().resolve("tls/server.pem")).size());
+    // Both changes are in the audit log, beside the server's lines; the refused retire-root is not.
+    List<JsonObject> operator = server.audit().stream()
+        .filter(line -> !line.get("event").getAsString().equals("enroll")).toList();
+    assertEquals(List.of("rollover", "retire-root"), operator.stream().map(line -> line.get("event").getAsString())
+        .toList(), operator.toString());
+    assertEquals(Certificates.fingerprint(newRoot), operator.get(0).get("rootSha256").getAsString());
+    assertEquals(Certificates.fingerprint(oldRoot), operator.get(0).get("oldRootSha256").getAsString());
+    assertEquals(Certificates.fingerprint(oldRoot), operator.get(1).get("rootSha256").getAsString());
+    assertEquals(Certificates.fingerprint(newRoot), operator.get(1).get("newRootSha256").getAsString());
+    assertTrue(forced.out().contains("retired:     " + oldRoot.getSubjectX500Principal().getName() + " (sha256 "
+        + Certificates.fingerprint(oldRoot) + ")"), forced.out());
+    assertTrue(operator.get(1).get("forced").getAsBoolean());
+    assertEquals(System.getProperty("user.name"), operator.get(1).get("by").getAsString());
   }
 
   @Test

@@ -3,9 +3,12 @@ package org.estfleet.server.http;
 import static org.estfleet.server.EstTestClient.issued;
 import static org.estfleet.server.EstTestClient.text;
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import com.google.gson.JsonObject;
 import java.net.http.HttpResponse;
+import java.nio.file.Files;
 import java.nio.file.Path;
 import java.security.KeyPair;
 import java.security.cert.X509Certificate;
@@ -20,6 +23,7 @@ import org.estfleet.pki.KeyAlgorithm;
 import org.estfleet.pki.TestPki;
 import org.estfleet.server.Cli;
 import org.estfleet.server.EstTestClient;
+import org.estfleet.server.ServerRuntime;
 import org.estfleet.server.ForwardingCa;
 import org.estfleet.server.TestServer;
 import org.estfleet.server.auth.RevocationList;
@@ -350,6 +354,81 @@ class RevocationTest {
       assertTrue(run.err().contains("is not a token number (1 or more"), run.err());
     }
     assertEquals(200, enroll.statusCode(), "nothing was revoked: " + text(enroll));
+  }
+
+  @Test
+  void operatorCommands_areAuditLogLines_besideTheServersOwn_withoutSecrets_andOnlyForChanges() throws Exception {
+    String data = server.dataDir().toString();
+    Device leaked = enroll("device-20");
+    Cli.Run made = Cli.run("token", "--data", data, "--device", "device-21");
+    Cli.Run batch = Cli.run("token", "--data", data, "--device", "line", "--count", "3");
+    String number = made.err().replaceAll("(?s)^token (#\\d+) .*", "$1");
+    String serial = Certificates.serialHex(leaked.certificate());
+
+    List<Cli.Run> runs = List.of(made, batch,
+        Cli.run("revoke", "--data", data, "--token", number, "--reason", "lost in the post"),
+        Cli.run("revoke", "--data", data, "--token", number),
+        Cli.run("revoke", "--data", data, "--serial", serial, "--reason", "key leaked"),
+        Cli.run("revoke", "--data", data, "--serial", serial),
+        Cli.run("revoke", "--data", data, "--serial", serial, "--serial", "0abc"),
+        Cli.run("revoke", "--data", data, "--device", "device-22", "--reason", "scrapped"));
+    enroll("device-23");
+    server.close();
+
+    for (Cli.Run run : runs.subList(0, 6)) {
+      assertEquals(0, run.exit(), run.err());
+    }
+    assertEquals(1, runs.get(6).exit(), "an unknown serial revokes nothing");
+    List<JsonObject> lines = server.audit();
+    assertEquals(List.of("enroll", "token", "token", "revoke", "revoke", "revoke", "enroll"),
+        lines.stream().map(line -> line.get("event").getAsString()).toList(),
+        "one line per change, in order; none for what was revoked before or refused: " + lines);
+    for (JsonObject line : lines.subList(1, 6)) {
+      assertEquals(System.getProperty("user.name"), line.get("by").getAsString(), line.toString());
+    }
+    JsonObject token = lines.get(1);
+    assertEquals("device-21", token.get("identity").getAsString());
+    assertEquals(number, token.get("token").getAsString());
+    assertEquals("device", token.get("role").getAsString());
+    assertEquals("", token.get("label").getAsString());
+    assertTrue(Instant.parse(token.get("expiresAt").getAsString()).isAfter(Instant.now()), token.toString());
+    JsonObject tokens = lines.get(2);
+    assertEquals(List.of("line-1", "line-3", 3), List.of(tokens.get("identity").getAsString(),
+        tokens.get("lastIdentity").getAsString(), tokens.get("count").getAsInt()), tokens.toString());
+    assertEquals(List.of("token", "device-21", number, "lost in the post"), fields(lines.get(3), "what", "identity",
+        "token", "reason"));
+    assertEquals(List.of("certificate", "device-20", serial, "key leaked"), fields(lines.get(4), "what", "identity",
+        "serial", "reason"));
+    assertEquals(List.of("device", "device-22", "scrapped", "0"), fields(lines.get(5), "what", "identity", "reason",
+        "tokensEnded"));
+    String all = Files.readString(server.dataDir().resolve(ServerRuntime.AUDIT_FILE));
+    assertFalse(all.contains(made.out().strip()), "no token secret in the audit log");
+    for (String secret : batch.out().lines().map(line -> line.substring(line.indexOf(':') + 1)).toList()) {
+      assertFalse(all.contains(secret), "no token secret in the audit log");
+    }
+  }
+
+  @Test
+  void anAuditLogThatCannotBeWritten_isReported_theRevocationStands() throws Exception {
+    Device device = enroll("device-24");
+    server.close();
+    Path audit = server.dataDir().resolve(ServerRuntime.AUDIT_FILE);
+    Files.delete(audit);
+    Files.createDirectory(audit); // as a full or read-only file system would, for root too
+    String serial = Certificates.serialHex(device.certificate());
+
+    Cli.Run run = Cli.run("revoke", "--data", server.dataDir().toString(), "--serial", serial);
+    Cli.Run again = Cli.run("revoke", "--data", server.dataDir().toString(), "--serial", serial);
+
+    assertEquals(0, run.exit(), run.err());
+    assertTrue(run.err().matches("est-server: warning: audit.log cannot be written \\(.+\\); this command's changes "
+        + "are made but not recorded there\n"), run.err());
+    assertTrue(run.out().endsWith("): revoked\n"), run.out());
+    assertTrue(again.out().contains("revoked before, at "), "the revocation stands: " + again.out());
+  }
+
+  private static List<String> fields(JsonObject line, String... names) {
+    return java.util.Arrays.stream(names).map(name -> line.get(name).getAsString()).toList();
   }
 
   private static Csr csr(String deviceId, KeyPair keys) {
