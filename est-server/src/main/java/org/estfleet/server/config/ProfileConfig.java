@@ -28,6 +28,9 @@ import org.estfleet.json.DurationText;
  *     not for an organisation the device names itself
  * @param serverKeygen whether {@code /serverkeygen} (RFC 7030 section 4.4) generates keys for
  *     devices under this profile (default true); off, it answers 501
+ * @param sanValues which subjectAltName values a first enrollment may have certified
+ *     ({@link SanPattern}: {@code dns:{id}.devices.example.com}, {@code uri:urn:dev:ops:{id}},
+ *     {@code ip:10.20.0.0/16}); none: any value of the allowed types
  */
 public record ProfileConfig(
     Duration lifetime,
@@ -38,7 +41,8 @@ public record ProfileConfig(
     List<CsrAttributeConfig> csrAttributes,
     PopLinking popLinking,
     List<String> subjectAttributes,
-    Boolean serverKeygen) {
+    Boolean serverKeygen,
+    List<String> sanValues) {
 
   private static final Duration MAX_LIFETIME = Duration.ofDays(3650);
   private static final String CHALLENGE_PASSWORD_OID = "1.2.840.113549.1.9.7";
@@ -67,6 +71,19 @@ public record ProfileConfig(
     popLinking = popLinking == null ? PopLinking.OFF : popLinking;
     subjectAttributes = subjectAttributes == null ? List.of() : List.copyOf(subjectAttributes);
     serverKeygen = serverKeygen == null ? Boolean.TRUE : serverKeygen;
+    sanValues = sanValues == null ? List.of() : List.copyOf(sanValues);
+    for (String entry : sanValues) {
+      SanPattern pattern;
+      try {
+        pattern = SanPattern.parse(entry);
+      } catch (IllegalArgumentException e) {
+        throw new IllegalArgumentException("sanValues: " + e.getMessage(), e);
+      }
+      if (!allowedSanTypes.contains(pattern.type())) {
+        throw new IllegalArgumentException("sanValues: '" + entry + "' is of a type allowedSanTypes does not list "
+            + "(it lists " + allowedSanTypes.stream().map(SanType::setting).toList() + ")");
+      }
+    }
     for (String name : subjectAttributes) {
       if (name.equalsIgnoreCase("CN") || !SUBJECT_ATTRIBUTE_NAME.matcher(name).matches()) {
         throw new IllegalArgumentException("subjectAttributes: '" + name + "' is not an X.500 attribute other than CN");
@@ -83,7 +100,7 @@ public record ProfileConfig(
   public ProfileConfig(Duration lifetime, Duration backdate, List<KeyUsageBit> keyUsage,
       List<ExtendedKeyUsageName> extendedKeyUsage, List<SanType> allowedSanTypes,
       List<CsrAttributeConfig> csrAttributes) {
-    this(lifetime, backdate, keyUsage, extendedKeyUsage, allowedSanTypes, csrAttributes, null, null, null);
+    this(lifetime, backdate, keyUsage, extendedKeyUsage, allowedSanTypes, csrAttributes, null, null, null, null);
   }
 
   public static ProfileConfig defaults() {
@@ -112,7 +129,12 @@ public record ProfileConfig(
   /** The same profile with another lifetime. */
   public ProfileConfig withLifetime(Duration newLifetime) {
     return new ProfileConfig(newLifetime, backdate, keyUsage, extendedKeyUsage, allowedSanTypes, csrAttributes,
-        popLinking, subjectAttributes, serverKeygen);
+        popLinking, subjectAttributes, serverKeygen, sanValues);
+  }
+
+  /** {@code sanValues}, read. */
+  public List<SanPattern> sanPatterns() {
+    return sanValues.stream().map(SanPattern::parse).toList();
   }
 
   /** Whether CSRs must be linked to their TLS connection (RFC 7030 section 3.5). */
@@ -142,7 +164,12 @@ public record ProfileConfig(
     @SerializedName("dns") DNS,
     @SerializedName("ip") IP,
     @SerializedName("uri") URI,
-    @SerializedName("email") EMAIL
+    @SerializedName("email") EMAIL;
+
+    /** The name configuration files use. */
+    public String setting() {
+      return name().toLowerCase(java.util.Locale.ROOT);
+    }
   }
 
   /**

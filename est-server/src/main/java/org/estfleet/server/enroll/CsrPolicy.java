@@ -41,6 +41,7 @@ import org.estfleet.pki.Csr;
 import org.estfleet.pki.KeyAlgorithm;
 import org.estfleet.server.ca.CertificateProfile;
 import org.estfleet.server.config.ProfileConfig.SanType;
+import org.estfleet.server.config.SanPattern;
 
 /**
  * What a CSR must look like to be signed: a strong key, a strong signature that verifies
@@ -109,6 +110,8 @@ public final class CsrPolicy {
   private final Set<KeyPurposeId> extendedKeyUsages;
   /** Subject attributes besides the CN a first enrollment may carry; null: any (a gateway's). */
   private final Set<ASN1ObjectIdentifier> subjectAttributes;
+  /** The subjectAltName values a first enrollment may have certified; empty: any of the allowed types. */
+  private final List<SanPattern> sanValues;
 
   /** A policy that leaves key usage, extended key usage and subject attributes to the CA (a gateway's). */
   public CsrPolicy(List<SanType> allowedSanTypes) {
@@ -129,6 +132,16 @@ public final class CsrPolicy {
    */
   public CsrPolicy(List<SanType> allowedSanTypes, Integer keyUsage, List<KeyPurposeId> extendedKeyUsages,
       List<String> subjectAttributes) {
+    this(allowedSanTypes, keyUsage, extendedKeyUsages, subjectAttributes, List.of());
+  }
+
+  /**
+   * @param sanValues the subjectAltName values a first enrollment may have certified, the
+   *     device's identity standing for {@code {id}}; empty for any value of the allowed types
+   */
+  public CsrPolicy(List<SanType> allowedSanTypes, Integer keyUsage, List<KeyPurposeId> extendedKeyUsages,
+      List<String> subjectAttributes, List<SanPattern> sanValues) {
+    this.sanValues = List.copyOf(sanValues);
     this.allowedSanTypes = allowedSanTypes.isEmpty() ? Set.of() : EnumSet.copyOf(allowedSanTypes);
     this.keyUsage = keyUsage;
     this.extendedKeyUsages = extendedKeyUsages == null ? null : Set.copyOf(extendedKeyUsages);
@@ -161,6 +174,7 @@ public final class CsrPolicy {
       SanType type = SAN_TYPES.get(name.getTagNo());
       if (type != null) {
         checkSyntax(name, type);
+        checkValue(name, type, csr.commonName().orElse(""));
       }
     }
     if (subjectAttributes == null) {
@@ -397,6 +411,27 @@ public final class CsrPolicy {
       };
       throw EstException.badRequest("subjectAltName " + describe(name) + " is not " + expected);
     }
+  }
+
+  /**
+   * Refuses (403) a subjectAltName that none of the profile's {@code sanValues} allows for this
+   * device: without them a device could have any host name, address or URI certified, another
+   * device's included.
+   */
+  private void checkValue(GeneralName name, SanType type, String identity) throws EstException {
+    if (sanValues.isEmpty()) {
+      return;
+    }
+    for (SanPattern pattern : sanValues) {
+      if (pattern.type() == type && (type == SanType.IP
+          ? pattern.contains(ASN1OctetString.getInstance(name.getName()).getOctets())
+          : pattern.matches(DERIA5String.getInstance(name.getName()).getString(), identity))) {
+        return;
+      }
+    }
+    throw EstException.forbidden("subjectAltName " + describe(name) + " is not one this profile certifies for '"
+        + identity + "' (sanValues: " + String.join(", ", sanValues.stream().map(SanPattern::toString).toList())
+        + ")");
   }
 
   private static boolean isDnsName(String value) {

@@ -14,7 +14,7 @@ public record LabelPolicy(CsrPolicy csrPolicy, String serverKeygenRefusal) {
   public static LabelPolicy of(ProfileConfig profile) {
     CertificateProfile issued = CertificateProfile.of(profile);
     return new LabelPolicy(new CsrPolicy(profile.allowedSanTypes(), issued.keyUsage(), issued.extendedKeyUsages(),
-        profile.subjectAttributes()),
+        profile.subjectAttributes(), profile.sanPatterns()),
         profile.serverKeygen() ? null : "serverkeygen is turned off for this label (serverKeygen: false in its "
             + "profile); generate the key on the device and use simpleenroll");
   }

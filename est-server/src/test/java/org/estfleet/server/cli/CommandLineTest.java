@@ -170,6 +170,34 @@ class CommandLineTest {
   }
 
   @Test
+  void badSanValues_exit2WithOneLineNamingTheEntry() throws Exception {
+    Path data = dir.resolve("data");
+    run("init", "--data", data.toString());
+    java.util.Map<String, String> expected = new java.util.LinkedHashMap<>();
+    expected.put("host:{id}.example", "sanValues: 'host:{id}.example' does not start with dns:, ip:, uri: or email:");
+    expected.put("{id}.example", "does not start with dns:, ip:, uri: or email:");
+    expected.put("dns:", "sanValues: 'dns:' has no pattern after its type, or spaces");
+    expected.put("uri:urn:a b", "has no pattern after its type, or spaces");
+    expected.put("ip:10.0.0.0/33", "sanValues: 'ip:10.0.0.0/33': the prefix length must be 0-32");
+    expected.put("ip:2001:db8::/129", "the prefix length must be 0-128");
+    expected.put("ip:10.0.0.0/x", "the prefix length must be 0-32");
+    expected.put("ip:ca.example", "sanValues: 'ip:ca.example': 'ca.example' is not an IPv4 or IPv6 address");
+    expected.put("email:{id}@fleet.example", "sanValues: 'email:{id}@fleet.example' is of a type allowedSanTypes "
+        + "does not list (it lists [dns, ip, uri])");
+
+    for (java.util.Map.Entry<String, String> entry : expected.entrySet()) {
+      Files.writeString(data.resolve(DataDir.CONFIG_FILE), "{\"defaultProfile\": {\"sanValues\": [\"dns:{id}.a\", \""
+          + entry.getKey() + "\"]}}");
+      Run run = run("serve", "--data", data.toString());
+
+      assertEquals(2, run.exit(), run.err());
+      assertEquals(1, run.err().lines().count(), run.err());
+      assertTrue(run.err().startsWith("est-server: ") && run.err().contains("$.defaultProfile: ")
+          && run.err().contains(entry.getValue()), entry.getKey() + ": " + run.err());
+    }
+  }
+
+  @Test
   void usageAndConfigErrors_exit2WithOneLine() throws Exception {
     Path data = dir.resolve("data");
     run("init", "--data", data.toString());

@@ -440,6 +440,57 @@ class EnrollTest {
   }
 
   @Test
+  void sanValues_certifyOnlyTheDevicesOwnNames_andRenewalsKeepTheirs() throws Exception {
+    server.close();
+    Path data = dir.resolve("san-values");
+    String allTypes = "\"allowedSanTypes\": [\"dns\", \"uri\", \"ip\"]";
+    server = TestServer.start(data, "{\"defaultProfile\": {" + allTypes + ", \"sanValues\": ["
+        + "\"dns:{id}.fleet.example\", \"dns:*.{id}.fleet.example\", \"uri:urn:dev:ops:{id}\", "
+        + "\"ip:192.0.2.0/24\", \"ip:2001:db8::/32\"]}}");
+    client = EstTestClient.anonymous(server);
+    List<GeneralName> own = List.of(new GeneralName(GeneralName.dNSName, "Device-1.Fleet.Example"),
+        new GeneralName(GeneralName.dNSName, "api.device-1.fleet.example"),
+        new GeneralName(GeneralName.uniformResourceIdentifier, "urn:dev:ops:device-1"),
+        new GeneralName(GeneralName.iPAddress, "192.0.2.7"),
+        new GeneralName(GeneralName.iPAddress, "2001:db8::7"));
+    List<GeneralName> others = List.of(new GeneralName(GeneralName.dNSName, "device-1.fleet.example"),
+        new GeneralName(GeneralName.dNSName, "a.b.device-2.fleet.example"),
+        new GeneralName(GeneralName.dNSName, "device-2.fleet.example.evil"),
+        new GeneralName(GeneralName.uniformResourceIdentifier, "urn:dev:ops:device-1"),
+        new GeneralName(GeneralName.uniformResourceIdentifier, "URN:dev:ops:device-2"),
+        new GeneralName(GeneralName.iPAddress, "198.51.100.1"),
+        new GeneralName(GeneralName.iPAddress, "2001:db9::1"));
+
+    X509Certificate certificate = issued(client.enroll("simpleenroll",
+        new CsrBuilder().commonName("device-1").subjectAltNames(own).sign(keys), "device-1", server.token("device-1")));
+    String token = server.token("device-2");
+    for (GeneralName name : others) {
+      HttpResponse<byte[]> refused = client.enroll("simpleenroll",
+          new CsrBuilder().commonName("device-2").subjectAltName(name).sign(keys), "device-2", token);
+
+      assertEquals(403, refused.statusCode(), name + ": " + text(refused));
+      assertTrue(text(refused).matches("subjectAltName \\S+ is not one this profile certifies for 'device-2' "
+          + "\\(sanValues: dns:\\{id}\\.fleet.*\\)\n"), text(refused));
+    }
+    assertEquals(own, Certificates.subjectAltNames(certificate));
+    assertEquals(200, client.enroll("simpleenroll", new CsrBuilder().commonName("device-2")
+        .subjectAltName(new GeneralName(GeneralName.dNSName, "device-2.fleet.example")).sign(keys), "device-2", token)
+        .statusCode(), "the token was not used by the refusals");
+
+    // Names the profile no longer certifies: a first enrollment is refused them, a renewal keeps them.
+    server.close();
+    server = TestServer.start(data, "{\"defaultProfile\": {" + allTypes + ", \"sanValues\": [\"uri:urn:dev:ops:{id}\"]}}");
+    KeyPair renewed = KeyAlgorithm.EC_P256.generate(TestPki.RANDOM);
+    HttpResponse<byte[]> renewal = EstTestClient.withCertificate(server, keys.getPrivate(), List.of(certificate))
+        .enroll("simplereenroll", new CsrBuilder().commonName("device-1").subjectAltNames(own).sign(renewed), null, null);
+    HttpResponse<byte[]> first = EstTestClient.anonymous(server).enroll("simpleenroll", new CsrBuilder()
+        .commonName("device-3").subjectAltName(new GeneralName(GeneralName.dNSName, "device-3.fleet.example"))
+        .sign(keys), "device-3", server.token("device-3"));
+    assertEquals(own, Certificates.subjectAltNames(issued(renewal)));
+    assertEquals(403, first.statusCode(), text(first));
+  }
+
+  @Test
   void weakKeysAndSignatures_are400() throws Exception {
     java.security.KeyPairGenerator generator = java.security.KeyPairGenerator.getInstance("RSA");
     generator.initialize(1024);
