@@ -67,7 +67,9 @@ public final class AuditLog implements AutoCloseable {
         line.addProperty(name, value.toString());
       }
     });
-    // One write of the whole line: the server and an operator's command append to the same file.
+    // One write(2) of the whole line, so that the server's lines and an operator command's, appended
+    // to the same file, never interleave: a line fits the writer's 8 KB buffer (reasons are cut at
+    // 1,000 characters, identities at 1,024).
     out.write(line + "\n");
     out.flush();
   }

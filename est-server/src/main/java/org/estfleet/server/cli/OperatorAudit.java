@@ -61,7 +61,7 @@ final class OperatorAudit implements AutoCloseable {
       failed = true;
       err.println("est-server: warning: " + ServerRuntime.AUDIT_FILE + " cannot be written ("
           + (e.getMessage() == null ? e.getClass().getSimpleName() : e.getMessage())
-          + "); this command's changes are made but not recorded there");
+          + "); what this command changes is not recorded there");
     }
   }
 

@@ -11,7 +11,6 @@ import java.util.List;
 import java.util.Locale;
 import java.util.Map;
 import java.util.Set;
-import java.util.regex.Pattern;
 import org.bouncycastle.asn1.ASN1Encodable;
 import org.bouncycastle.asn1.ASN1ObjectIdentifier;
 import org.bouncycastle.asn1.ASN1OctetString;
@@ -84,9 +83,6 @@ public final class CsrPolicy {
   private static final Set<ASN1ObjectIdentifier> NAMED_CURVES = Set.of(
       SECObjectIdentifiers.secp256r1, SECObjectIdentifiers.secp384r1, SECObjectIdentifiers.secp521r1);
 
-  /** RFC 1034 section 3.5's preferred name syntax: LDH labels of 1-63, no trailing dot. */
-  private static final Pattern DNS_NAME = Pattern.compile(
-      "(?:[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?\\.)*[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?");
 
   private static final Map<Integer, SanType> SAN_TYPES = Map.of(
       GeneralName.dNSName, SanType.DNS,
@@ -391,25 +387,10 @@ public final class CsrPolicy {
         throw EstException.badRequest("subjectAltName of type " + type.name().toLowerCase(Locale.ROOT)
             + " is not an IA5String", e);
       }
-      valid = switch (type) {
-        case DNS -> isDnsName(value);
-        case EMAIL -> {
-          int at = value.lastIndexOf('@');
-          yield at > 0 && value.substring(0, at).chars().allMatch(c -> c > 0x20 && c < 0x7f && c != '@')
-              && isDnsName(value.substring(at + 1));
-        }
-        case URI -> isAbsoluteUri(value);
-        default -> true;
-      };
+      valid = SanPattern.wellFormed(type, value);
     }
     if (!valid) {
-      String expected = switch (type) {
-        case DNS -> "a DNS name (letters, digits and hyphens in dot-separated labels)";
-        case EMAIL -> "an email address, local@domain";
-        case URI -> "an absolute URI (RFC 3986) of printable characters";
-        case IP -> "an IPv4 or IPv6 address";
-      };
-      throw EstException.badRequest("subjectAltName " + describe(name) + " is not " + expected);
+      throw EstException.badRequest("subjectAltName " + describe(name) + " is not " + SanPattern.expected(type));
     }
   }
 
@@ -432,21 +413,6 @@ public final class CsrPolicy {
     throw EstException.forbidden("subjectAltName " + describe(name) + " is not one this profile certifies for '"
         + identity + "' (sanValues: " + String.join(", ", sanValues.stream().map(SanPattern::toString).toList())
         + ")");
-  }
-
-  private static boolean isDnsName(String value) {
-    return value.length() <= 253 && DNS_NAME.matcher(value).matches();
-  }
-
-  private static boolean isAbsoluteUri(String value) {
-    if (value.isEmpty() || !value.chars().allMatch(c -> c > 0x20 && c < 0x7f)) {
-      return false;
-    }
-    try {
-      return new java.net.URI(value).isAbsolute();
-    } catch (java.net.URISyntaxException e) {
-      return false;
-    }
   }
 
   private static String describe(GeneralName name) {

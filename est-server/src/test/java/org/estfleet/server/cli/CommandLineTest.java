@@ -181,13 +181,29 @@ class CommandLineTest {
     expected.put("ip:10.0.0.0/33", "sanValues: 'ip:10.0.0.0/33': the prefix length must be 0-32");
     expected.put("ip:2001:db8::/129", "the prefix length must be 0-128");
     expected.put("ip:10.0.0.0/x", "the prefix length must be 0-32");
-    expected.put("ip:ca.example", "sanValues: 'ip:ca.example': 'ca.example' is not an IPv4 or IPv6 address");
+    expected.put("ip:ca.example", "sanValues: 'ip:ca.example': 'ca.example' is not an IPv4 address (four decimal "
+        + "numbers) or an IPv6 address");
+    // Never looked up as a host name, never read as the JDK's short forms (10.20 is 10.0.0.20).
+    for (String notAnAddress : List.of("cafe", "dead.beef", "10.0.0.256", "1.2.3.4.5", "10.20", "localhost")) {
+      expected.put("ip:" + notAnAddress + "/16", "'" + notAnAddress + "' is not an IPv4 address");
+    }
+    expected.put("ip:::ffff:192.0.2.0/120", "an IPv4-mapped IPv6 address; write the IPv4 address");
+    expected.put("DNS:{id}.a", "does not start with dns:, ip:, uri: or email:");
+    expected.put("dns:{ID}.a", "sanValues: 'dns:{ID}.a': {id} (in lower case) is the only placeholder");
+    expected.put("dns:{id}_x.a", "sanValues: 'dns:{id}_x.a' cannot match a DNS name");
+    expected.put("dns:{id}.a.", "cannot match a DNS name");
+    expected.put("uri:devices/{id}", "cannot match an absolute URI");
+    expected.put("email:{id}", "cannot match an email address");
+    expected.put("email:*@*.", "cannot match an email address");
+    String allTypes = "\"allowedSanTypes\": [\"dns\", \"ip\", \"uri\", \"email\"], ";
+    // The default types, without email:
     expected.put("email:{id}@fleet.example", "sanValues: 'email:{id}@fleet.example' is of a type allowedSanTypes "
         + "does not list (it lists [dns, ip, uri])");
 
     for (java.util.Map.Entry<String, String> entry : expected.entrySet()) {
-      Files.writeString(data.resolve(DataDir.CONFIG_FILE), "{\"defaultProfile\": {\"sanValues\": [\"dns:{id}.a\", \""
-          + entry.getKey() + "\"]}}");
+      Files.writeString(data.resolve(DataDir.CONFIG_FILE), "{\"defaultProfile\": {"
+          + (entry.getKey().equals("email:{id}@fleet.example") ? "" : allTypes)
+          + "\"sanValues\": [\"dns:{id}.a\", \"" + entry.getKey() + "\"]}}");
       Run run = run("serve", "--data", data.toString());
 
       assertEquals(2, run.exit(), run.err());

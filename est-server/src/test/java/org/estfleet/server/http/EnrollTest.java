@@ -473,6 +473,11 @@ class EnrollTest {
           + "\\(sanValues: dns:\\{id}\\.fleet.*\\)\n"), text(refused));
     }
     assertEquals(own, Certificates.subjectAltNames(certificate));
+    // An identity of two labels would reach into device-2's names: where {id} is a label, it matches nothing.
+    HttpResponse<byte[]> spanning = client.enroll("simpleenroll", new CsrBuilder().commonName("api.device-2")
+        .subjectAltName(new GeneralName(GeneralName.dNSName, "api.device-2.fleet.example")).sign(keys),
+        "api.device-2", server.token("api.device-2"));
+    assertEquals(403, spanning.statusCode(), text(spanning));
     assertEquals(200, client.enroll("simpleenroll", new CsrBuilder().commonName("device-2")
         .subjectAltName(new GeneralName(GeneralName.dNSName, "device-2.fleet.example")).sign(keys), "device-2", token)
         .statusCode(), "the token was not used by the refusals");

@@ -421,8 +421,8 @@ class RevocationTest {
     Cli.Run again = Cli.run("revoke", "--data", server.dataDir().toString(), "--serial", serial);
 
     assertEquals(0, run.exit(), run.err());
-    assertTrue(run.err().matches("est-server: warning: audit.log cannot be written \\(.+\\); this command's changes "
-        + "are made but not recorded there\n"), run.err());
+    assertTrue(run.err().matches("est-server: warning: audit.log cannot be written \\(.+\\); what this command "
+        + "changes is not recorded there\n"), run.err());
     assertTrue(run.out().endsWith("): revoked\n"), run.out());
     assertTrue(again.out().contains("revoked before, at "), "the revocation stands: " + again.out());
   }
