@@ -1,14 +1,22 @@
 package org.estfleet.server.audit;
 
 import com.google.gson.JsonObject;
-import java.io.BufferedWriter;
 import java.io.IOException;
+import java.nio.ByteBuffer;
+import java.nio.channels.FileChannel;
 import java.nio.charset.StandardCharsets;
+import java.nio.file.FileAlreadyExistsException;
 import java.nio.file.Files;
+import java.nio.file.NoSuchFileException;
 import java.nio.file.Path;
 import java.nio.file.StandardOpenOption;
+import java.nio.file.attribute.BasicFileAttributes;
+import java.nio.file.attribute.PosixFilePermissions;
 import java.time.Clock;
 import java.util.Map;
+import java.util.Objects;
+import java.util.Set;
+import org.estfleet.io.AtomicFile;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -17,23 +25,75 @@ import org.slf4j.LoggerFactory;
  * answer: issued, deferred, refused with its reason, rate-limited; and the operator's commands
  * that change who may enroll: tokens made, revocations, root rollovers), apart from the debug
  * log, for a SIEM to read. Never holds keys, CSRs, tokens or passwords.
+ *
+ * <p>Rotation by renaming the file needs no signal: before each line the file at the path is
+ * compared with the one open, and a new one is made there when it was moved away. A file made
+ * here is private (0600) and belongs to the data directory's owner where the process may give it
+ * away (root running an operator command for a server that runs as another user).
  */
 public final class AuditLog implements AutoCloseable {
   private static final Logger LOG = LoggerFactory.getLogger(AuditLog.class);
 
-  private final BufferedWriter out;
+  private final Path file;
   private final Clock clock;
+  private FileChannel out;
+  /** The identity of the open file (device and inode), or null where the platform has none. */
+  private Object fileKey;
 
-  private AuditLog(BufferedWriter out, Clock clock) {
-    this.out = out;
+  private AuditLog(Path file, Clock clock) {
+    this.file = file;
     this.clock = clock;
   }
 
-  /** Appends to {@code file}, creating it (mode 0600 as the process's umask allows) if needed. */
+  /** Appends to {@code file}, making it if needed. */
   public static AuditLog open(Path file, Clock clock) throws IOException {
-    Files.createDirectories(file.toAbsolutePath().getParent());
-    return new AuditLog(Files.newBufferedWriter(file, StandardCharsets.UTF_8, StandardOpenOption.CREATE,
-        StandardOpenOption.APPEND, StandardOpenOption.WRITE), clock);
+    Path absolute = file.toAbsolutePath();
+    Files.createDirectories(absolute.getParent());
+    AuditLog log = new AuditLog(absolute, clock);
+    log.reopen();
+    return log;
+  }
+
+  private void reopen() throws IOException {
+    if (out != null) {
+      out.close();
+      out = null;
+    }
+    boolean made = false;
+    FileChannel channel;
+    try {
+      channel = FileChannel.open(file, Set.of(StandardOpenOption.CREATE_NEW, StandardOpenOption.WRITE,
+          StandardOpenOption.APPEND), PosixFilePermissions.asFileAttribute(AtomicFile.PRIVATE));
+      made = true;
+    } catch (FileAlreadyExistsException exists) {
+      channel = FileChannel.open(file, StandardOpenOption.WRITE, StandardOpenOption.APPEND);
+    } catch (UnsupportedOperationException notPosix) {
+      channel = FileChannel.open(file, StandardOpenOption.CREATE, StandardOpenOption.WRITE, StandardOpenOption.APPEND);
+    }
+    if (made) {
+      try {
+        Files.setOwner(file, Files.getOwner(file.getParent()));
+      } catch (IOException | UnsupportedOperationException notPermitted) {
+        // Made by the user that runs us, as any file we make.
+      }
+    }
+    out = channel;
+    fileKey = Files.readAttributes(file, BasicFileAttributes.class).fileKey();
+  }
+
+  /** Whether the path no longer names the open file (renamed away by a rotation, deleted). */
+  private boolean moved() throws IOException {
+    if (out == null) {
+      return true;
+    }
+    if (fileKey == null) {
+      return false; // no way to tell on this platform
+    }
+    try {
+      return !Objects.equals(fileKey, Files.readAttributes(file, BasicFileAttributes.class).fileKey());
+    } catch (NoSuchFileException deleted) {
+      return true;
+    }
   }
 
   /**
@@ -67,15 +127,22 @@ public final class AuditLog implements AutoCloseable {
         line.addProperty(name, value.toString());
       }
     });
-    // One write(2) of the whole line, so that the server's lines and an operator command's, appended
-    // to the same file, never interleave: a line fits the writer's 8 KB buffer (reasons are cut at
-    // 1,000 characters, identities at 1,024).
-    out.write(line + "\n");
-    out.flush();
+    if (moved()) {
+      reopen();
+    }
+    // One write(2) of the whole line (O_APPEND), so that the server's lines and an operator
+    // command's, appended to the same file, never interleave.
+    ByteBuffer bytes = StandardCharsets.UTF_8.encode(line + "\n");
+    while (bytes.hasRemaining()) {
+      out.write(bytes);
+    }
   }
 
   @Override
   public synchronized void close() {
+    if (out == null) {
+      return;
+    }
     try {
       out.close();
     } catch (IOException e) {

@@ -3,6 +3,7 @@ package org.estfleet.server.cli;
 import java.io.PrintWriter;
 import java.time.Duration;
 import java.util.concurrent.Callable;
+import org.estfleet.est.EstException;
 import org.estfleet.io.IoMessages;
 import org.estfleet.json.DurationText;
 import org.estfleet.server.config.ConfigException;
@@ -79,8 +80,11 @@ public final class EstServerCommand implements Callable<Integer> {
     return "'" + (value.length() <= 64 ? value : value.substring(0, 64) + "...") + "'";
   }
 
-  /** One line, whatever a message quotes (a device id given with a line break in it, say). */
+  /**
+   * One line of printable text, whatever a message quotes (a device id given with a line break in
+   * it, an escape sequence or a 100 KB value in a configuration file): as a refusal's text.
+   */
   private static String oneLine(String message) {
-    return message == null ? null : message.replace("\r", "\\r").replace("\n", "\\n").replace("\t", "\\t");
+    return message == null ? null : EstException.oneLine(message);
   }
 }

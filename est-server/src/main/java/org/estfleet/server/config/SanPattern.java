@@ -4,6 +4,7 @@ import java.net.InetAddress;
 import java.net.URI;
 import java.net.URISyntaxException;
 import java.net.UnknownHostException;
+import java.util.Arrays;
 import java.util.Locale;
 import java.util.regex.Pattern;
 import org.bouncycastle.util.IPAddress;
@@ -153,14 +154,33 @@ public final class SanPattern {
     return Pattern.compile(regex.toString()).matcher(exact ? value : value.toLowerCase(Locale.ROOT)).matches();
   }
 
-  /** Whether an IP address (4 or 16 octets) is in this pattern's block. */
+  /**
+   * Whether an IP address (4 or 16 octets) is in this pattern's block. An IPv4-mapped IPv6 address
+   * ({@code ::ffff:192.0.2.7}) is its IPv4 address, as relying parties read it: in IPv4 blocks
+   * only, so that no IPv6 block ({@code ::/0}) lets a device have any IPv4 address certified.
+   */
   public boolean contains(byte[] address) {
+    if (isMapped(address)) {
+      address = Arrays.copyOfRange(address, 12, 16);
+    }
     if (network == null || address.length != network.length) {
       return false;
     }
     for (int bit = 0; bit < prefix; bit++) {
       int mask = 0x80 >>> (bit % 8);
       if ((address[bit / 8] & mask) != (network[bit / 8] & mask)) {
+        return false;
+      }
+    }
+    return true;
+  }
+
+  private static boolean isMapped(byte[] address) {
+    if (address.length != 16 || address[10] != (byte) 0xff || address[11] != (byte) 0xff) {
+      return false;
+    }
+    for (int i = 0; i < 10; i++) {
+      if (address[i] != 0) {
         return false;
       }
     }

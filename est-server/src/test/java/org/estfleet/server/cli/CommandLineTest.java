@@ -211,6 +211,14 @@ class CommandLineTest {
       assertTrue(run.err().startsWith("est-server: ") && run.err().contains("$.defaultProfile: ")
           && run.err().contains(entry.getValue()), entry.getKey() + ": " + run.err());
     }
+    // What an error quotes from a file is escaped and cut: no terminal escape, no 100 KB line.
+    Files.writeString(data.resolve(DataDir.CONFIG_FILE), "{\"defaultProfile\": {\"sanValues\": [\"dns:a\\u001b[31mb"
+        + "\\u202ec\\u0000" + "x".repeat(100_000) + "\"]}}");
+    Run hostile = run("serve", "--data", data.toString());
+    assertEquals(2, hostile.exit(), hostile.err());
+    assertTrue(hostile.err().contains("'dns:a\\u001b[31mb\\u202ec\\u0000xxx"), hostile.err());
+    assertTrue(hostile.err().chars().noneMatch(c -> c < 0x20 && c != '\n' || c == 0x202e), "escaped: " + hostile.err());
+    assertTrue(hostile.err().length() < 1_100, "cut: " + hostile.err().length() + " characters");
   }
 
   @Test

@@ -66,6 +66,14 @@ class SanPatternTest {
     assertTrue(v6.contains(address("2001:db8:8000::1")));
     assertFalse(v6.contains(address("2001:db8:7fff::1")));
     assertFalse(block.matches("192.0.2.200", "d"), "an IP pattern matches addresses, not text");
+    // An IPv4-mapped IPv6 address is its IPv4 address: in IPv4 blocks, in no IPv6 block.
+    byte[] mapped = new byte[16];
+    mapped[10] = (byte) 0xff;
+    mapped[11] = (byte) 0xff;
+    System.arraycopy(address("192.0.2.200"), 0, mapped, 12, 4);
+    assertTrue(block.contains(mapped));
+    assertFalse(SanPattern.parse("ip:198.51.100.0/24").contains(mapped));
+    assertFalse(SanPattern.parse("ip:::/0").contains(mapped), "::/0 does not let a device name any IPv4 address");
   }
 
   @Test

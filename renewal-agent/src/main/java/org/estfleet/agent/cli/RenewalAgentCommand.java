@@ -6,6 +6,7 @@ import java.util.Set;
 import java.util.concurrent.Callable;
 import org.estfleet.agent.AgentException;
 import org.estfleet.agent.Renewer;
+import org.estfleet.est.EstException;
 import org.estfleet.io.IoMessages;
 import org.estfleet.pki.KeyAlgorithm;
 import picocli.CommandLine;
@@ -60,9 +61,12 @@ public final class RenewalAgentCommand implements Callable<Integer> {
     }
   }
 
-  /** One line, whatever a message quotes (an identity with a line break in it, say): errors are one line. */
+  /**
+   * One line of printable text, whatever a message quotes (an identity with a line break in it, an
+   * escape sequence a server sent): errors are one line.
+   */
   static String oneLine(String message) {
-    return message == null ? null : message.replace("\r", "\\r").replace("\n", "\\n").replace("\t", "\\t");
+    return message == null ? null : EstException.oneLine(message);
   }
 
   private static void setUnlessSet(String property, String value) {
