@@ -2,6 +2,8 @@ package org.estfleet.server.cli;
 
 import java.io.IOException;
 import java.io.PrintWriter;
+import java.nio.file.Files;
+import java.nio.file.Path;
 import java.time.Clock;
 import java.util.LinkedHashMap;
 import java.util.Map;
@@ -13,12 +15,13 @@ import org.estfleet.server.config.DataDir;
  * The audit lines of the operator's commands that change who may enroll (tokens made,
  * revocations, root rollovers), appended to the data directory's {@code audit.log} beside a
  * running server's enrollment lines, once what they record is stored. Each names the operating
- * system user who ran the command ({@code by}). A line that cannot be written does not undo what
+ * system user who ran the command ({@code by}) and, run through sudo, the user who ran sudo
+ * ({@code sudoUser}). A line that cannot be written does not undo what
  * was done: the command says so on stderr and still succeeds.
  */
 final class OperatorAudit implements AutoCloseable {
   private final PrintWriter err;
-  private final String by = System.getProperty("user.name", "");
+  private final String by = processOwner();
   private AuditLog log;
   private boolean failed;
 
@@ -41,18 +44,31 @@ final class OperatorAudit implements AutoCloseable {
     return new LinkedHashMap<>();
   }
 
-  /** Writes one line: {@code event}, {@code by}, then {@code fields} (null values left out). */
+  /** Writes one line: {@code event}, {@code by}, {@code sudoUser} if any, then {@code fields} (null values left out). */
   void record(String event, Map<String, ?> fields) {
     if (log == null) {
       return; // said once, when it could not be opened
     }
     Map<String, Object> line = new LinkedHashMap<>();
     line.put("by", by);
+    line.put("sudoUser", System.getenv("SUDO_USER"));
     line.putAll(fields);
     try {
       log.write(event, line);
     } catch (IOException e) {
       warn(e);
+    }
+  }
+
+  /**
+   * The user the process runs as: the owner of {@code /proc/self} on Linux (which a
+   * {@code -Duser.name} does not change), else the JVM's {@code user.name}.
+   */
+  private static String processOwner() {
+    try {
+      return Files.getOwner(Path.of("/proc/self")).getName();
+    } catch (IOException | UnsupportedOperationException | SecurityException e) {
+      return System.getProperty("user.name", "");
     }
   }
 
