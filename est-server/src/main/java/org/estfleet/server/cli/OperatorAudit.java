@@ -16,8 +16,8 @@ import org.estfleet.server.config.DataDir;
  * revocations, root rollovers), appended to the data directory's {@code audit.log} beside a
  * running server's enrollment lines, once what they record is stored. Each names the operating
  * system user who ran the command ({@code by}) and, run through sudo, the user who ran sudo
- * ({@code sudoUser}). A line that cannot be written does not undo what
- * was done: the command says so on stderr and still succeeds.
+ * ({@code sudoUser}). A line that cannot be written does not undo what was done: the command
+ * says so on stderr and still succeeds.
  */
 final class OperatorAudit implements AutoCloseable {
   private final PrintWriter err;
@@ -44,7 +44,10 @@ final class OperatorAudit implements AutoCloseable {
     return new LinkedHashMap<>();
   }
 
-  /** Writes one line: {@code event}, {@code by}, {@code sudoUser} if any, then {@code fields} (null values left out). */
+  /**
+   * Writes one line: {@code event}, {@code by}, {@code sudoUser} if any, then {@code fields}
+   * (null values left out).
+   */
   void record(String event, Map<String, ?> fields) {
     if (log == null) {
       return; // said once, when it could not be opened
