@@ -30,6 +30,7 @@ import org.bouncycastle.openssl.jcajce.JcaPEMWriter;
 import org.bouncycastle.openssl.jcajce.JcaPKCS8Generator;
 import org.bouncycastle.pkcs.PKCS8EncryptedPrivateKeyInfo;
 import org.bouncycastle.pkcs.PKCS10CertificationRequest;
+import org.estfleet.io.SmallFiles;
 
 /**
  * PEM text (RFC 7468) for certificates, private keys and CSRs. Reading accepts the forms that
@@ -182,7 +183,7 @@ public final class Pem {
 
   private static String readFile(Path file) {
     try {
-      return Files.readString(file, StandardCharsets.ISO_8859_1);
+      return SmallFiles.readString(file, StandardCharsets.ISO_8859_1);
     } catch (NoSuchFileException e) {
       throw new IllegalArgumentException(file + ": no such file", e);
     } catch (IOException e) {

@@ -10,6 +10,7 @@ import java.util.concurrent.TimeUnit;
 import org.estfleet.agent.store.AgentConfig;
 import org.estfleet.agent.store.AgentState;
 import org.estfleet.agent.store.CredentialStore;
+import org.estfleet.io.SmallFiles;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -71,7 +72,7 @@ final class PostRenewHook {
   }
 
   private static String tail(Path output) throws IOException {
-    String text = Files.readString(output, StandardCharsets.UTF_8).strip().replaceAll("\\s+", " ");
+    String text = SmallFiles.readString(output, StandardCharsets.UTF_8).strip().replaceAll("\\s+", " ");
     return text.length() <= MAX_OUTPUT ? text : "..." + text.substring(text.length() - MAX_OUTPUT);
   }
 }

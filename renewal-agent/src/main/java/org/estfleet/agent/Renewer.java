@@ -133,6 +133,18 @@ public final class Renewer {
     return new Renewer(dir, dir.readConfig(), clock, random, BuildInfo.timestamp());
   }
 
+  /**
+   * Reads the trust anchors: an {@code anchors.json} that cannot be read stops a command at once
+   * (exit 1, naming it and where its roots are), whether a renewal is due or not.
+   */
+  public void checkTrustAnchors() throws AgentException {
+    try {
+      dir.trust().anchorRecords();
+    } catch (IOException e) {
+      throw AgentException.failure(e.getMessage(), e);
+    }
+  }
+
   public AgentConfig config() {
     return config;
   }

@@ -330,18 +330,50 @@ class CommandLineTest {
   }
 
   @Test
-  void aDamagedAnchorsFile_saysWhereTheRootsAre() throws Exception {
+  @org.junit.jupiter.api.Timeout(120) // run would go on renewing if it did not stop
+  void aDamagedAnchorsFile_stopsEveryCommand_sayingWhereTheRootsAre() throws Exception {
     Path state = AgentFixture.enroll(server, dir.resolve("agent"), "device-1");
     Path anchors = state.resolve("trust/anchors.json");
     Files.write(anchors, java.util.Arrays.copyOf(Files.readAllBytes(anchors), 200)); // cut short by a failing disk
 
     AgentFixture.Run status = AgentFixture.cli("status", "--state", state.toString());
+    AgentFixture.Run renewNotDue = AgentFixture.cli("renew", "--state", state.toString());
+    AgentFixture.Run run = AgentFixture.cli("run", "--state", state.toString());
+    Files.delete(anchors);
+    Files.createSymbolicLink(anchors, Path.of("/dev/zero")); // a device in its place: refused, not read
+    AgentFixture.Run zero = AgentFixture.cli("status", "--state", state.toString());
 
-    assertEquals(1, status.exit(), status.err());
-    assertEquals(1, status.err().lines().count(), status.err());
-    assertTrue(status.err().startsWith("renewal-agent: " + anchors + ": "), status.err());
-    assertTrue(status.err().strip().endsWith("; the roots it held are in " + state.resolve("trust/anchors.pem")
-        + ": restore it, or enroll again with renewal-agent enroll --force"), status.err());
+    for (AgentFixture.Run each : List.of(status, renewNotDue, run)) {
+      assertEquals(1, each.exit(), each.err());
+      assertEquals(1, each.err().lines().count(), each.err());
+      assertTrue(each.err().startsWith("renewal-agent: " + anchors + ": "), each.err());
+      assertTrue(each.err().strip().endsWith("; the roots it held are in " + state.resolve("trust/anchors.pem")
+          + ": restore it, or enroll again with renewal-agent enroll --force"), each.err());
+    }
+    assertEquals(1, zero.exit(), zero.err());
+    assertTrue(zero.err().contains("not a regular file (a device, a pipe or a socket)"), zero.err());
+  }
+
+  @Test
+  void settingsOrStateLinkedToADevice_areRefusedInOneLine_notReadIntoMemory() throws Exception {
+    Path state = AgentFixture.enroll(server, dir.resolve("agent"), "device-1");
+    Path config = state.resolve("agent.json");
+    Path saved = Files.move(config, dir.resolve("agent.json.saved"));
+    Files.createSymbolicLink(config, Path.of("/dev/zero"));
+    AgentFixture.Run linkedConfig = AgentFixture.cli("status", "--state", state.toString());
+    Files.delete(config);
+    Files.move(saved, config);
+    Path stateFile = state.resolve("state.json");
+    Files.move(stateFile, dir.resolve("state.json.saved"));
+    Files.createSymbolicLink(stateFile, Path.of("/dev/zero"));
+    AgentFixture.Run linkedState = AgentFixture.cli("renew", "--state", state.toString());
+
+    assertEquals(2, linkedConfig.exit(), linkedConfig.err());
+    assertEquals("renewal-agent: cannot read " + config + ": not a regular file (a device, a pipe or a socket)",
+        linkedConfig.err().strip());
+    assertEquals(1, linkedState.err().lines().count(), linkedState.err());
+    assertTrue(linkedState.err().contains("state.json") && linkedState.err().contains("not a regular file"),
+        linkedState.err());
   }
 
   @Test
@@ -486,6 +518,13 @@ class CommandLineTest {
     Path trustDir = state.resolve("trust");
     Files.setPosixFilePermissions(config, PosixFilePermissions.fromString("rw-rw-rw-"));
     AgentFixture.Run privateTop = AgentFixture.cli("status", "--state", state.toString());
+    // Linked in from elsewhere, a file is reached there, whatever the state directory's mode.
+    Path keptElsewhere = Files.move(config, Files.createDirectory(dir.resolve("etc")).resolve("agent.json"))
+        .toRealPath();
+    Files.createSymbolicLink(config, keptElsewhere);
+    AgentFixture.Run linkedIntoPrivate = AgentFixture.cli("renew", "--state", state.toString(), "--force");
+    Files.delete(config);
+    Files.move(keptElsewhere, config);
 
     Files.setPosixFilePermissions(state, PosixFilePermissions.fromString("rwxr-xr-x"));
     AgentFixture.Run writableConfig = AgentFixture.cli("renew", "--state", state.toString(), "--force");
@@ -508,6 +547,9 @@ class CommandLineTest {
     AgentFixture.Run fixed = AgentFixture.cli("renew", "--state", state.toString(), "--force");
 
     assertEquals(0, privateTop.exit(), "inside a 0700 directory nobody else reaches it: " + privateTop.err());
+    assertEquals(2, linkedIntoPrivate.exit(), linkedIntoPrivate.err());
+    assertTrue(linkedIntoPrivate.err().contains(config + " is writable by everyone (rw-rw-rw-); make it private: "
+        + "chmod go-w " + keptElsewhere), linkedIntoPrivate.err());
     assertEquals(2, writableConfig.exit(), writableConfig.err());
     assertTrue(writableConfig.err().contains(config + " is writable by everyone (rw-rw-rw-); make it private: chmod go-w "
         + config), writableConfig.err());

@@ -36,6 +36,7 @@ final class RenewCommand implements Callable<Integer> {
   @Override
   public Integer call() throws Exception {
     Renewer renewer = Renewer.open(StateDir.open(state), Clock.systemUTC(), new SecureRandom());
+    renewer.checkTrustAnchors();
     Renewer.Result result = renewer.renew(force);
     String line = switch (result.outcome()) {
       case RENEWED, ENROLLED -> result.message();

@@ -45,6 +45,7 @@ final class RunCommand implements Callable<Integer> {
       StateDir dir = StateDir.open(state);
       dir.holdForDaemon();
       Renewer renewer = Renewer.open(dir, Clock.systemUTC(), new SecureRandom());
+      renewer.checkTrustAnchors();
       AgentState agentState = dir.readState();
       boolean enrolled;
       try {

@@ -9,6 +9,7 @@ import java.util.Comparator;
 import java.util.Optional;
 import java.util.stream.Stream;
 import org.estfleet.io.AtomicFile;
+import org.estfleet.io.SmallFiles;
 import org.estfleet.pki.Csr;
 import org.estfleet.pki.KeyPairs;
 import org.estfleet.pki.Pem;
@@ -57,13 +58,13 @@ public final class PendingStore {
       return Optional.empty();
     }
     try {
-      Csr csr = Csr.fromDer(Files.readAllBytes(csrFile));
+      Csr csr = Csr.fromDer(SmallFiles.read(csrFile));
       PrivateKey key = Pem.readPrivateKey(directory.resolve(KEY));
       if (!KeyPairs.matches(csr.publicKey(), key)) {
         throw new IOException(directory + ": the pending key does not belong to the pending CSR");
       }
       Path tokenFile = directory.resolve(TOKEN);
-      String token = Files.exists(tokenFile) ? Files.readString(tokenFile, StandardCharsets.UTF_8) : null;
+      String token = Files.exists(tokenFile) ? SmallFiles.readString(tokenFile, StandardCharsets.UTF_8) : null;
       return Optional.of(new Request(key, csr, token));
     } catch (IllegalArgumentException e) {
       throw new IOException(directory + ": unreadable pending request: " + e.getMessage(), e);

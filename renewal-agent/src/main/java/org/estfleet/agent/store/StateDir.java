@@ -12,6 +12,7 @@ import java.util.Optional;
 import java.util.Set;
 import org.estfleet.agent.AgentException;
 import org.estfleet.io.AtomicFile;
+import org.estfleet.io.SmallFiles;
 import org.estfleet.json.Json;
 
 /**
@@ -79,29 +80,34 @@ public final class StateDir {
     refuseForeignOwner(directory);
     // Inside a directory others may enter (0755, say), what the agent trusts or runs must not be
     // theirs to change either: agent.json names the post-renewal hook's command, trust/ the roots
-    // the server is authenticated by. (Inside a 0700 directory nobody else reaches them.)
+    // the server is authenticated by. Inside a 0700 directory nobody else reaches them, unless
+    // they are linked in from elsewhere: then whoever reaches them there may change them.
     boolean group = top.contains(PosixFilePermission.GROUP_EXECUTE);
     boolean others = top.contains(PosixFilePermission.OTHERS_EXECUTE);
-    if (!group && !others) {
-      return;
-    }
+    Path realRoot = realPath(directory);
     for (String name : List.of(CONFIG, STATE, "trust", "trust/anchors.json", "trust/anchors.pem",
         "trust/bootstrap.pem", "trust/intermediates.pem", "credentials", "pending", "current",
         "current/" + CredentialStore.KEY, "current/" + CredentialStore.CERTIFICATE, "current/" + CredentialStore.CHAIN)) {
       Path inside = directory.resolve(name);
-      Set<PosixFilePermission> permissions = Files.exists(inside) ? permissions(inside) : null;
+      Path real = Files.exists(inside) ? realPath(inside) : null;
+      boolean elsewhere = real != null && realRoot != null && !real.startsWith(realRoot);
+      if (!group && !others && !elsewhere || real != null && !Files.isRegularFile(real) && !Files.isDirectory(real)) {
+        continue; // a device or a pipe in a file's place: its reading refuses it
+      }
+      Set<PosixFilePermission> permissions = real != null ? permissions(inside) : null;
       if (permissions != null) {
-        refuseWritable(inside, permissions, group, others, "chmod go-w " + inside + " (or chmod 700 " + directory + ")");
+        refuseWritable(inside, permissions, group || elsewhere, others || elsewhere, elsewhere
+            ? "chmod go-w " + real : "chmod go-w " + inside + " (or chmod 700 " + directory + ")");
         refuseForeignOwner(inside);
       }
-      if (Files.isSymbolicLink(inside) && !name.equals("current")) {
+      if (elsewhere || Files.isSymbolicLink(inside) && !name.equals("current")) {
         // A file kept elsewhere and linked in: whoever may replace it in its own directory could too.
         try {
-          Path real = inside.toRealPath().getParent();
-          Set<PosixFilePermission> where = permissions(real);
-          if (where != null && !sticky(real)) { // in a sticky directory (/tmp) only the owner replaces a file
-            refuseWritable(real, where, true, true, "chmod go-w " + real + " (it holds " + inside.toRealPath() + ")");
-            refuseForeignOwner(real);
+          Path holder = inside.toRealPath().getParent();
+          Set<PosixFilePermission> where = permissions(holder);
+          if (where != null && !sticky(holder)) { // in a sticky directory (/tmp) only the owner replaces a file
+            refuseWritable(holder, where, true, true, "chmod go-w " + holder + " (it holds " + inside.toRealPath() + ")");
+            refuseForeignOwner(holder);
           }
         } catch (IOException e) {
           // a dangling link: the file's own reading says so
@@ -138,6 +144,15 @@ public final class StateDir {
     throw AgentException.usage(path + " is owned by " + owner + ", who could change it, and the agent runs as " + who
         + (root ? "; run the agent as " + owner + " (root running it would run that user's postRenewHook): sudo -u "
             + owner + " renewal-agent ..." : "; make it the agent's: chown " + who + " " + path));
+  }
+
+  /** Where {@code path} really is, links followed; null if that cannot be told (a dangling link). */
+  private static Path realPath(Path path) {
+    try {
+      return path.toRealPath();
+    } catch (IOException e) {
+      return null; // the file's own reading says what is wrong
+    }
   }
 
   /** This process's effective user id, from /proc/self/status (Linux), or null. */
@@ -264,7 +279,7 @@ public final class StateDir {
   public AgentConfig readConfig() throws AgentException {
     Path file = root.resolve(CONFIG);
     try {
-      return Json.parse(Files.readString(file, StandardCharsets.UTF_8), AgentConfig.class, file.toString());
+      return Json.parse(SmallFiles.readString(file, StandardCharsets.UTF_8), AgentConfig.class, file.toString());
     } catch (NoSuchFileException e) {
       throw AgentException.notEnrolled(file + " is missing; run renewal-agent enroll first");
     } catch (IOException e) {
@@ -286,7 +301,7 @@ public final class StateDir {
   public AgentState readState() throws AgentException {
     Path file = root.resolve(STATE);
     try {
-      return Json.parse(Files.readString(file, StandardCharsets.UTF_8), AgentState.class, file.toString());
+      return Json.parse(SmallFiles.readString(file, StandardCharsets.UTF_8), AgentState.class, file.toString());
     } catch (NoSuchFileException e) {
       return AgentState.initial();
     } catch (java.nio.charset.CharacterCodingException | IllegalArgumentException e) {

@@ -10,6 +10,7 @@ import java.util.List;
 import java.util.Map;
 import java.util.Set;
 import org.estfleet.io.AtomicFile;
+import org.estfleet.io.SmallFiles;
 
 /**
  * A copy of what {@code enroll --force} rewrites before it has reached a server: the settings,
@@ -49,7 +50,7 @@ public final class StateSnapshot {
         } catch (UnsupportedOperationException e) {
           mode = AtomicFile.PRIVATE;
         }
-        copies.put(name, new Copy(Files.readAllBytes(file), mode, null));
+        copies.put(name, new Copy(SmallFiles.read(file), mode, null));
       } else {
         copies.put(name, null);
       }

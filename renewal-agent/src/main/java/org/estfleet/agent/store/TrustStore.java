@@ -14,6 +14,7 @@ import java.util.LinkedHashSet;
 import java.util.List;
 import java.util.Optional;
 import org.estfleet.io.AtomicFile;
+import org.estfleet.io.SmallFiles;
 import org.estfleet.json.Json;
 import org.estfleet.pki.Pem;
 import org.slf4j.LoggerFactory;
@@ -163,7 +164,7 @@ public final class TrustStore {
    */
   private AnchorsFile parse(Path file) throws IOException {
     try {
-      return Json.parse(Files.readString(file, StandardCharsets.UTF_8), AnchorsFile.class, file.toString());
+      return Json.parse(SmallFiles.readString(file, StandardCharsets.UTF_8), AnchorsFile.class, file.toString());
     } catch (IllegalArgumentException | CharacterCodingException e) {
       throw unreadableAnchors(describe(file, e), e);
     }
@@ -246,7 +247,7 @@ public final class TrustStore {
     if (!Files.exists(file)) {
       return List.of();
     }
-    String text = Files.readString(file, StandardCharsets.US_ASCII);
+    String text = SmallFiles.readString(file, StandardCharsets.US_ASCII);
     return text.isBlank() ? List.of() : Pem.readCertificates(text, file.toString());
   }
 
@@ -274,7 +275,7 @@ public final class TrustStore {
       AtomicFile.write(file, expected, AtomicFile.PUBLIC);
       return Optional.of(file + " was missing; written again from anchors.json");
     }
-    if (Arrays.equals(Files.readAllBytes(file), expected)) {
+    if (Arrays.equals(SmallFiles.read(file), expected)) {
       return Optional.empty();
     }
     Path kept = directory.resolve(ANCHORS + ".replaced");
