@@ -444,7 +444,23 @@ public final class Renewer {
             + " is unusable: " + e.getMessage() + (holding ? "; keeping the certificate in force" : ""), now, expired,
             null, AgentState.Outcome.REFUSED);
       }
-      CredentialStore.Credentials installed = dir.credentials().install(request.key(), certificate, chain);
+      CredentialStore.Credentials installed;
+      try {
+        installed = dir.credentials().install(request.key(), certificate, chain);
+      } catch (IOException e) {
+        // Issued but not installed (a read-only or full disk): the request is kept, so that the
+        // next attempt, after the backoff, sends the same CSR and is given this same certificate
+        // again instead of having a new one issued for a new key at every attempt.
+        if (state.pending() == null) {
+          state = state.withPending(new AgentState.Pending(now, null, endpoint, attempted.operation(),
+              attempted.credential(), false));
+        }
+        boolean holding = dir.credentials().hasCurrent();
+        return fail(state, endpoint, "the certificate serial " + Certificates.serialHex(certificate) + " from "
+            + endpoint + " cannot be installed in " + dir.resolve("credentials") + ": " + e.getMessage()
+            + (holding ? "; keeping the certificate in force" : "") + "; the same request is sent again", now, expired,
+            null, AgentState.Outcome.FAILED);
+      }
       dir.pending().clear();
       // Whether a pair was in force before (its link, not its files: enroll --force replaces a damaged one).
       Outcome outcome = dir.credentials().hasPrevious() ? success : Outcome.ENROLLED;

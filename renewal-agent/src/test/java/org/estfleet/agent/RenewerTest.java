@@ -25,6 +25,7 @@ import org.estfleet.pki.TestClock;
 import org.estfleet.server.ForwardingCa;
 import org.estfleet.server.TestServer;
 import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.Assumptions;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
@@ -44,6 +45,44 @@ class RenewerTest {
 
   private CredentialStore.Credentials current(Path state) throws Exception {
     return StateDir.open(state).credentials().current().orElseThrow();
+  }
+
+  @Test
+  void aCertificateIssuedButNotInstalled_isCollectedAgainByTheSameRequest_notIssuedAnew() throws Exception {
+    server = TestServer.start(dir.resolve("server"));
+    Path state = AgentFixture.enroll(server, dir.resolve("agent"), "device-1");
+    X509Certificate before = current(state).certificate();
+    Renewer renewer = AgentFixture.renewer(state, server.clock());
+    Path credentials = state.resolve("credentials");
+    // Read-only for root too: immutable (as a full disk would make the install fail).
+    Assumptions.assumeTrue(chattr("+i", credentials), "chattr +i makes a directory read-only for root");
+    Renewer.Result failed;
+    X509Certificate during;
+    try {
+      failed = renewer.renew(true);
+      during = current(state).certificate();
+    } finally {
+      chattr("-i", credentials);
+    }
+    Renewer.Result collected = renewer.renew(true);
+
+    assertEquals(Renewer.Outcome.FAILED, failed.outcome(), failed.message());
+    assertTrue(failed.message().matches("the certificate serial (\\p{XDigit}+) from \\S+ cannot be installed in "
+        + java.util.regex.Pattern.quote(credentials.toString()) + ": .+; keeping the certificate in force; the same "
+        + "request is sent again"), failed.message());
+    assertEquals(before, during, "the pair in force stays");
+    assertEquals(Renewer.Outcome.RENEWED, collected.outcome(), collected.message());
+    String issued = failed.message().replaceAll("^the certificate serial (\\p{XDigit}+) .*$", "$1");
+    assertEquals(issued, Certificates.serialHex(current(state).certificate()),
+        "the certificate issued for the first attempt is the one installed, not a new one");
+  }
+
+  private static boolean chattr(String flag, Path path) throws Exception {
+    try {
+      return new ProcessBuilder("chattr", flag, path.toString()).redirectErrorStream(true).start().waitFor() == 0;
+    } catch (java.io.IOException noChattr) {
+      return false;
+    }
   }
 
   @Test
