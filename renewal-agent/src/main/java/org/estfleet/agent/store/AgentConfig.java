@@ -6,6 +6,7 @@ import java.time.Duration;
 import java.util.List;
 import java.util.Objects;
 import org.estfleet.est.EstPath;
+import org.estfleet.pki.DeviceIdentity;
 import org.estfleet.pki.KeyAlgorithm;
 
 /**
@@ -40,6 +41,10 @@ public record AgentConfig(
     if (identity == null || identity.isBlank() || identity.chars().anyMatch(Character::isISOControl)) {
       throw new IllegalArgumentException("identity: the device's identity (its certificates' CN) is "
           + (identity == null ? "missing" : "'" + identity + "', not a name"));
+    }
+    if (identity.length() > DeviceIdentity.MAX_ENROLLED_LENGTH) {
+      throw new IllegalArgumentException("identity: " + identity.length() + " characters, more than the "
+          + DeviceIdentity.MAX_ENROLLED_LENGTH + " a certificate's CN holds (RFC 5280)");
     }
     if (endpoints == null || endpoints.isEmpty()) {
       throw new IllegalArgumentException("endpoints: at least one EST server is needed");

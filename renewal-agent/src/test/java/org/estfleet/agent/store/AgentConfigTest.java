@@ -20,6 +20,8 @@ class AgentConfigTest {
   void valuesThatWouldBeIgnoredLeakedOrFlood_areRefused() {
     Map<String, String> refused = new LinkedHashMap<>();
     refused.put("{\"identity\": \"\", \"endpoints\": [\"https://ca.example\"]}", "identity: the device's identity");
+    refused.put("{\"identity\": \"" + "d".repeat(65) + "\", \"endpoints\": [\"https://ca.example\"]}",
+        "identity: 65 characters, more than the 64 a certificate's CN holds (RFC 5280)");
     refused.put("{\"identity\": \"d\", \"endpoints\": [\"https://ca.example/est/x\"]}", "is not an https://host[:port] URL");
     refused.put("{\"identity\": \"d\", \"endpoints\": [\"https://ca.example?x=1\"]}", "is not an https://host[:port] URL");
     refused.put("{\"identity\": \"d\", \"endpoints\": [\"https://user:secret@ca.example\"]}", "no path, query or user info");
