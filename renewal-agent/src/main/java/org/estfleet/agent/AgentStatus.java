@@ -1,6 +1,8 @@
 package org.estfleet.agent;
 
 import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
 import java.security.cert.X509Certificate;
 import java.time.Duration;
 import java.time.Instant;
@@ -20,8 +22,9 @@ import org.estfleet.pki.Certificates;
  *
  * @param state OK, RENEWAL_DUE, PENDING, FAILING (attempts fail, the certificate is still
  *     valid; also a certificate naming another identity than this agent's, which is not renewed), EXPIRED, CLOCK_SKEW or NOT_ENROLLED
- * @param problem a file of the device's own that cannot be read (the pair in force, bootstrap.pem):
- *     what its renewals fail on, or null
+ * @param problem a file of the device's own that cannot be read (the pair in force, bootstrap.pem),
+ *     no trust anchor at all, or a state directory that cannot be written: what its renewals fail
+ *     on (the state is then FAILING, not OK), or null
  * @param warning what works but should not be so (a private key readable by everyone), or null
  */
 public record AgentStatus(
@@ -122,16 +125,25 @@ public record AgentStatus(
           anchor.state() == TrustStore.State.RETIRING ? anchor.overlapEndsAt() : null));
     }
     List<X509Certificate> bootstrap;
+    boolean bootstrapRead = true;
     try {
       bootstrap = trust.bootstrap();
     } catch (IOException unreadable) {
       bootstrap = List.of();
+      bootstrapRead = false;
       problems.add(unreadable.getMessage());
     }
     for (X509Certificate anchor : bootstrap) {
       if (!trust.anchors().contains(anchor)) {
         anchors.add(anchor(anchor, "bootstrap", null));
       }
+    }
+    if (anchors.isEmpty() && bootstrapRead) {
+      problems.add(Renewer.noTrustAnchors(dir));
+    }
+    unwritable(dir).ifPresent(problems::add);
+    if (!problems.isEmpty() && (summary.equals("OK") || summary.equals("RENEWAL_DUE"))) {
+      summary = "FAILING"; // its renewals fail on it when they are due, whatever they did before
     }
     List<EndpointView> endpoints = new ArrayList<>();
     for (var endpoint : config.endpoints()) {
@@ -144,6 +156,21 @@ public record AgentStatus(
     return new AgentStatus(config.identity(), summary, view, next, state.lastAttempt(), state.consecutiveFailures(),
         state.pending(), anchors, endpoints, state.lastHook(), state.lastTrustRefresh(), state.lastTrustRefreshError(), skew,
         problems.isEmpty() ? null : String.join("; ", problems), dir.exposedKey().orElse(null));
+  }
+
+  /**
+   * Where the agent must write to renew (a read-only file system, a directory made immutable or
+   * given to another user), or empty: a renewal would then be neither installed nor recorded,
+   * and a status read from the last state written would say OK until the certificate expired.
+   */
+  private static Optional<String> unwritable(StateDir dir) {
+    for (Path directory : List.of(dir.root(), dir.resolve("credentials"), dir.resolve("trust"))) {
+      if (Files.isDirectory(directory) && !Files.isWritable(directory)) {
+        return Optional.of(directory + " cannot be written (a read-only file system, its mode, owner or attributes): "
+            + "a renewal can be neither installed nor recorded");
+      }
+    }
+    return Optional.empty();
   }
 
   private static AnchorView anchor(X509Certificate certificate, String state, Instant until) {

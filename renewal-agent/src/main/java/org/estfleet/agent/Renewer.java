@@ -2,6 +2,7 @@ package org.estfleet.agent;
 
 import java.io.IOException;
 import java.net.URI;
+import java.nio.file.Files;
 import java.nio.file.Path;
 import java.security.GeneralSecurityException;
 import java.security.KeyPair;
@@ -140,9 +141,31 @@ public final class Renewer {
   public void checkTrustAnchors() throws AgentException {
     try {
       dir.trust().anchorRecords();
+      tlsAnchors(dir.trust());
     } catch (IOException e) {
       throw AgentException.failure(e.getMessage(), e);
     }
+  }
+
+  /**
+   * What the TLS client trusts ({@link TrustStore#tlsAnchors}); none is the device's own fault (the
+   * trust directory emptied), said as such rather than as a server the agent cannot trust.
+   */
+  private List<X509Certificate> tlsAnchors(TrustStore trust) throws IOException {
+    List<X509Certificate> anchors = trust.tlsAnchors();
+    if (anchors.isEmpty()) {
+      throw new IOException(noTrustAnchors(dir));
+    }
+    return anchors;
+  }
+
+  /** The message for a state directory without a certificate to authenticate servers by. */
+  public static String noTrustAnchors(StateDir dir) {
+    Path trust = dir.resolve("trust");
+    Path history = trust.resolve("history");
+    return "no trust anchors: " + trust + " holds no root (anchors.json, anchors.pem) nor bootstrap.pem to authenticate "
+        + "the server by; restore them" + (Files.isDirectory(history) ? " (earlier versions are in " + history + "/)" : "")
+        + ", or enroll again with renewal-agent enroll --force --trust CAFILE";
   }
 
   public AgentConfig config() {
@@ -401,7 +424,7 @@ public final class Renewer {
   /** Sends the request to each endpoint in turn until one answers other than with a connection or server error. */
   private Attempted attempt(AgentState state, PendingStore.Request request, String operation, String credential,
       ClientAuth auth, Instant now) throws IOException {
-    List<X509Certificate> anchors = dir.trust().tlsAnchors();
+    List<X509Certificate> anchors = tlsAnchors(dir.trust());
     EnrollOutcome outcome = null;
     URI used = null;
     List<URI> endpoints = endpoints(state);
@@ -599,7 +622,7 @@ public final class Renewer {
 
   private AgentState refreshTrust(AgentState state, Instant now) throws IOException {
     TrustStore trust = dir.trust();
-    Fetch fetch = fetchCaCertificates(state, trust.tlsAnchors(), now);
+    Fetch fetch = fetchCaCertificates(state, tlsAnchors(trust), now);
     if (fetch.certificates() == null) {
       LOG.warn("trust refresh failed: /cacerts from {}", fetch.error());
       return fetch.state().withTrustRefresh(now, fetch.error());

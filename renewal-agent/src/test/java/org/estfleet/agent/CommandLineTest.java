@@ -355,6 +355,77 @@ class CommandLineTest {
   }
 
   @Test
+  @org.junit.jupiter.api.Timeout(120)
+  void anEmptiedTrustDirectory_isTheDevicesProblem_notTheServers() throws Exception {
+    Path state = AgentFixture.enroll(server, dir.resolve("agent"), "device-1");
+    for (String name : List.of("anchors.json", "anchors.pem", "bootstrap.pem")) {
+      Files.delete(state.resolve("trust").resolve(name));
+    }
+
+    AgentFixture.Run status = AgentFixture.cli("status", "--state", state.toString());
+    AgentFixture.Run renew = AgentFixture.cli("renew", "--state", state.toString(), "--force");
+    AgentFixture.Run run = AgentFixture.cli("run", "--state", state.toString());
+
+    String expected = "no trust anchors: " + state.resolve("trust") + " holds no root (anchors.json, anchors.pem) nor "
+        + "bootstrap.pem to authenticate the server by; restore them, or enroll again with renewal-agent enroll --force "
+        + "--trust CAFILE";
+    assertEquals(0, status.exit(), "the certificate in force is still good: " + status.err());
+    assertTrue(status.out().matches("(?s).*\\nstate: +FAILING\\nproblem: +" + java.util.regex.Pattern.quote(expected)
+        + "\\n.*"), status.out());
+    for (AgentFixture.Run each : List.of(renew, run)) {
+      assertEquals(1, each.exit(), each.err());
+      assertEquals(1, each.err().lines().count(), each.err());
+      assertTrue(each.err().contains(expected), each.err());
+      assertFalse(each.err().contains("TLS"), each.err());
+    }
+  }
+
+  @Test
+  void aStateDirectoryThatCannotBeWritten_isAProblemStatusShows() throws Exception {
+    Path state = AgentFixture.enroll(server, dir.resolve("agent"), "device-1");
+    AgentFixture.Run before = AgentFixture.cli("status", "--state", state.toString());
+    // Read-only for root too (as a file system remounted read-only).
+    Assumptions.assumeTrue(chattr("+i", state), "chattr +i makes a directory read-only for root");
+    AgentFixture.Run status;
+    AgentFixture.Run renew;
+    try {
+      status = AgentFixture.cli("status", "--state", state.toString(), "--json");
+      renew = AgentFixture.cli("renew", "--state", state.toString(), "--force");
+    } finally {
+      chattr("-i", state);
+    }
+
+    assertTrue(before.out().contains("state:          OK"), before.out());
+    assertEquals(0, status.exit(), status.err());
+    assertTrue(status.out().contains("\"state\": \"FAILING\""), status.out());
+    assertTrue(status.out().contains("\"problem\": \"" + state + " cannot be written (a read-only file system, its "
+        + "mode, owner or attributes): a renewal can be neither installed nor recorded\""), status.out());
+    assertEquals(1, renew.exit(), renew.err());
+  }
+
+  private static boolean chattr(String flag, Path path) throws Exception {
+    try {
+      return new ProcessBuilder("chattr", flag, path.toString()).redirectErrorStream(true).start().waitFor() == 0;
+    } catch (java.io.IOException noChattr) {
+      return false;
+    }
+  }
+
+  @Test
+  void aFileWhereThePendingRequestIsKept_isNamed() throws Exception {
+    Path state = AgentFixture.enroll(server, dir.resolve("agent"), "device-1");
+    Files.delete(state.resolve("pending")); // empty between requests
+    Files.writeString(state.resolve("pending"), "left here by hand\n");
+
+    AgentFixture.Run renew = AgentFixture.cli("renew", "--state", state.toString(), "--force");
+
+    assertEquals(1, renew.exit(), renew.err());
+    assertEquals("renewal-agent: renewal failed: " + state.resolve("pending") + " is not a directory (a file, or a link "
+        + "to one): the agent keeps the key and CSR of a request in flight there; move it away", renew.err().strip());
+    assertEquals("left here by hand\n", Files.readString(state.resolve("pending")));
+  }
+
+  @Test
   void settingsOrStateLinkedToADevice_areRefusedInOneLine_notReadIntoMemory() throws Exception {
     Path state = AgentFixture.enroll(server, dir.resolve("agent"), "device-1");
     Path config = state.resolve("agent.json");

@@ -3,6 +3,7 @@ package org.estfleet.agent.store;
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
+import java.nio.file.LinkOption;
 import java.nio.file.Path;
 import java.security.PrivateKey;
 import java.util.Comparator;
@@ -73,8 +74,13 @@ public final class PendingStore {
 
   /** Forgets the request in flight. */
   public void clear() throws IOException {
-    if (!Files.exists(directory)) {
+    if (!Files.exists(directory, LinkOption.NOFOLLOW_LINKS)) {
       return;
+    }
+    if (!Files.isDirectory(directory)) {
+      // Not the agent's (it only ever makes a directory here): left for a person to look at.
+      throw new IOException(directory + " is not a directory (a file, or a link to one): the agent keeps the key and "
+          + "CSR of a request in flight there; move it away");
     }
     try (Stream<Path> walk = Files.walk(directory)) {
       for (Path entry : walk.sorted(Comparator.reverseOrder()).filter(p -> !p.equals(directory)).toList()) {
