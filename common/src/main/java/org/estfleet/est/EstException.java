@@ -77,6 +77,15 @@ public final class EstException extends Exception {
     return new EstException(415, message, null, null, null);
   }
 
+  /**
+   * 421 (RFC 9110 section 15.5.20): this server is not the one to answer the request (a gateway
+   * sent a device's request to another gateway, or to itself, as if it were the CA); the sender
+   * must send it elsewhere.
+   */
+  public static EstException misdirected(String message) {
+    return new EstException(421, message, null, null, null);
+  }
+
   /** 500: the server is configured so that it cannot serve the request; the operator must act. */
   public static EstException internalError(String message) {
     return new EstException(500, message, null, null, null);

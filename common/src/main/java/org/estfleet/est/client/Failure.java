@@ -32,6 +32,11 @@ public record Failure(Kind kind, int status, String message, Duration retryAfter
      * Not a verdict on the request: the same request may be sent again after {@code Retry-After}.
      */
     TOO_MANY_REQUESTS,
+    /**
+     * The server answered 421: it is not the server for this request (a gateway given another
+     * gateway, or itself, as its CA). Not a verdict on the request: another endpoint may take it.
+     */
+    MISDIRECTED,
     /** The server answered 5xx: it cannot serve now. */
     UNAVAILABLE,
     /** The server answered 200 with something that is not what EST promises. */
@@ -45,11 +50,12 @@ public record Failure(Kind kind, int status, String message, Duration retryAfter
 
   /**
    * The failure an HTTP error answer (4xx or 5xx) means. A 408 (the request did not arrive whole
-   * in time) is a timeout on the way, not a verdict on the request: it is sent again as it was.
+   * in time) is a timeout on the way, not a verdict on the request: it is sent again as it was;
+   * nor is a 421, which says to send it to another server.
    */
   public static Failure ofStatus(int status, String message, Duration retryAfter) {
     Kind kind = status >= 500 ? Kind.UNAVAILABLE : status == 429 ? Kind.TOO_MANY_REQUESTS
-        : status == 408 ? Kind.TIMEOUT : Kind.REFUSED;
+        : status == 408 ? Kind.TIMEOUT : status == 421 ? Kind.MISDIRECTED : Kind.REFUSED;
     return new Failure(kind, status, message, retryAfter);
   }
 
@@ -84,6 +90,7 @@ public record Failure(Kind kind, int status, String message, Duration retryAfter
       case NETWORK -> "network error";
       case REFUSED -> "refused (HTTP " + status + ")";
       case TOO_MANY_REQUESTS -> "too many requests (HTTP " + status + ")";
+      case MISDIRECTED -> "not the server for this request (HTTP " + status + ")";
       case UNAVAILABLE -> "unavailable (HTTP " + status + ")";
       case BAD_RESPONSE -> "bad response";
     };

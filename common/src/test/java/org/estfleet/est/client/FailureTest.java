@@ -51,6 +51,16 @@ class FailureTest {
   }
 
   @Test
+  void aMisdirectedRequest_isNotARefusal_andFailsOver() {
+    Failure misdirected = Failure.ofStatus(421, "this server is a gateway, not a CA", null);
+
+    assertEquals(Failure.Kind.MISDIRECTED, misdirected.kind());
+    assertFalse(misdirected.refusesTheRequest(), "another server may take it");
+    assertTrue(misdirected.failsOver());
+    assertEquals("not the server for this request (HTTP 421): this server is a gateway, not a CA", misdirected.describe());
+  }
+
+  @Test
   void aRequestTimeout_isATimeoutOnTheWay_notARefusal() {
     Failure late = Failure.ofStatus(408, "the request body did not arrive within 20s; send it at once", null);
 

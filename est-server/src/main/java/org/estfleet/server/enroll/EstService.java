@@ -120,9 +120,24 @@ public final class EstService {
     /** What was issued for {@code requestId} of gateway {@code gatewayId}, if anything. */
     Optional<X509Certificate> find(String gatewayId, String requestId);
 
-    /** For a server that accepts no forwarded requests. */
+    /** Whether gateways' forwards are taken here: by a CA, not by a gateway. */
+    default boolean accepted() {
+      return true;
+    }
+
+    /** For a server that accepts no forwarded requests (a gateway: see {@link EstService#decide}). */
     static ForwardedRequests none() {
-      return (gateway, request) -> Optional.empty();
+      return new ForwardedRequests() {
+        @Override
+        public Optional<X509Certificate> find(String gatewayId, String requestId) {
+          return Optional.empty();
+        }
+
+        @Override
+        public boolean accepted() {
+          return false;
+        }
+      };
     }
   }
 
@@ -311,6 +326,14 @@ public final class EstService {
       if (generated != null && forwarding.isPresent()) {
         throw EstException.notImplemented("serverkeygen is not taken from gateways: a gateway would hold the key "
             + "this CA generates; devices send it to the CA");
+      }
+      if (forwarding.isPresent() && !forwarded.accepted()) {
+        // Gateways do not chain: a gateway's gateway.upstream names this gateway (or the gateway
+        // itself) instead of the CA. Not a verdict on the device's request, nor on the sending
+        // gateway's certificate: 421 tells it to send the request elsewhere, and it keeps it.
+        String sender = credentials.clientCertificate().map(Certificates::describe).orElse("a client without a certificate");
+        throw EstException.misdirected("this server is a gateway, not a CA: it takes no requests forwarded by a "
+            + "gateway (this one from " + sender + "); the sending gateway's gateway.upstream must name the CA");
       }
       Credentials device = credentials;
       AuthenticatedClient gateway = null;

@@ -51,6 +51,8 @@ public final class Upstream {
   private final AtomicReference<Status> status;
   /** Whether the upstream's failure to be authenticated has been logged since it last answered. */
   private final java.util.concurrent.atomic.AtomicBoolean untrustedLogged = new java.util.concurrent.atomic.AtomicBoolean();
+  /** Whether a forward answered "not the server for this request" has been logged since one was taken. */
+  private final java.util.concurrent.atomic.AtomicBoolean misdirectedLogged = new java.util.concurrent.atomic.AtomicBoolean();
 
   /** Whether the upstream answers. */
   public enum State {
@@ -172,7 +174,18 @@ public final class Upstream {
         identity.get(), trust, headers);
     if (!Thread.currentThread().isInterrupted()) {
       // An interrupted forward (the gateway stopping) says nothing about the upstream.
-      observe(outcome instanceof EnrollOutcome.Failed failed ? failed.failure() : null);
+      Failure failure = outcome instanceof EnrollOutcome.Failed failed ? failed.failure() : null;
+      observe(failure);
+      if (failure != null && failure.kind() == Failure.Kind.MISDIRECTED) {
+        // Its /cacerts answers (a gateway's mirror): only a forward shows it is not the CA. Said
+        // once until a forward is taken, not at every request or probe in between.
+        if (!misdirectedLogged.getAndSet(true)) {
+          LOG.error("upstream {} is not the CA ({}); devices' requests are stored, and wait until gateway.upstream "
+              + "names the CA", uri, failure.describe());
+        }
+      } else if (failure == null || !failure.failsOver()) {
+        misdirectedLogged.set(false);
+      }
     }
     return outcome;
   }
@@ -207,7 +220,7 @@ public final class Upstream {
         LOG.error("upstream {} is not authenticated ({}); devices' requests are stored, and wait until its "
             + "certificate chains to gateway.upstreamTrust and names the host of gateway.upstream", uri, error);
       }
-    } else if (before.state() != State.DOWN) {
+    } else if (before.state() != State.DOWN && failure.kind() != Failure.Kind.MISDIRECTED) {
       LOG.warn("upstream {} is down ({}); devices' requests are stored and forwarded when it is back", uri, error);
     }
   }

@@ -7,6 +7,7 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import com.google.gson.JsonObject;
+import java.net.URI;
 import java.net.http.HttpResponse;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -180,6 +181,42 @@ class GatewayTest {
     }
     assertEquals(devices, serials.size());
     assertEquals("up", gateway.health().getAsJsonObject("upstream").get("state").getAsString());
+  }
+
+  @Test
+  void aGatewayWhoseUpstreamIsItself_saysSo_keepsTheRequests_andForwardsThemOnceItNamesTheCa() throws Exception {
+    URI caUri = ca.baseUri();
+    gateway.close();
+    TestServer.patchConfig(gateway.dataDir(), "{\"gateway\": {\"upstream\": \"" + gateway.baseUri() + "\"}}");
+    gateway.restart();
+    KeyPair keys = keys();
+    Csr csr = csr("device-1", keys);
+    String token = ca.token("device-1");
+
+    HttpResponse<byte[]> stored = EstTestClient.anonymous(gateway).enroll("simpleenroll", csr, "device-1", token);
+    Await.until("the gateway found its upstream is not a CA", Duration.ofSeconds(30),
+        () -> "down".equals(upstreamState(gateway)));
+
+    assertEquals(202, stored.statusCode(), text(stored));
+    JsonObject health = gateway.health();
+    assertEquals("not the server for this request (HTTP 421): this server is a gateway, not a CA: it takes no requests "
+        + "forwarded by a gateway (this one from 'CN=gateway-1'", health.getAsJsonObject("upstream").get("lastError")
+        .getAsString().replaceAll(" serial .*$", ""), health.toString());
+    assertEquals("ok", health.getAsJsonObject("certificate").get("state").getAsString(),
+        "the gateway's own certificate is not what is refused: " + health);
+    assertEquals(1L, pending(gateway));
+    assertTrue(gateway.audit().stream().anyMatch(line -> line.has("status") && line.get("status").getAsInt() == 421
+        && line.get("gateway").getAsString().equals("gateway-1")), "the forward refused is audited");
+    assertEquals(List.of(), ca.ledger(ledger -> ledger.byDevice("device-1")));
+
+    gateway.close();
+    TestServer.patchConfig(gateway.dataDir(), "{\"gateway\": {\"upstream\": \"" + caUri + "\"}}");
+    gateway.restart();
+    Await.until("the gateway forwarded the request to the CA", Duration.ofSeconds(30), () -> pending(gateway) == 0);
+
+    X509Certificate certificate = issued(EstTestClient.anonymous(gateway).enroll("simpleenroll", csr, "device-1", token));
+    assertArrayEquals(keys.getPublic().getEncoded(), certificate.getPublicKey().getEncoded());
+    assertEquals(1, ca.ledger(ledger -> ledger.byDevice("device-1")).size());
   }
 
   @Test
