@@ -51,6 +51,14 @@ public final class Upstream {
   private final AtomicReference<Status> status;
   /** Whether the upstream's failure to be authenticated has been logged since it last answered. */
   private final java.util.concurrent.atomic.AtomicBoolean untrustedLogged = new java.util.concurrent.atomic.AtomicBoolean();
+  /**
+   * How long an upstream that answered a forward "not the server for this request" (421) stays
+   * down whatever its {@code /cacerts} answers: a gateway's copy answers, and would make it look up
+   * between forwards. A forward is tried again after it, in case the address now leads to the CA.
+   */
+  static final java.time.Duration MISDIRECTED_HOLD = java.time.Duration.ofMinutes(1);
+  /** Until when the upstream stays down for a misdirected forward; null when none was. */
+  private volatile Instant misdirectedUntil;
   /** Whether a forward answered "not the server for this request" has been logged since one was taken. */
   private final java.util.concurrent.atomic.AtomicBoolean misdirectedLogged = new java.util.concurrent.atomic.AtomicBoolean();
 
@@ -175,17 +183,19 @@ public final class Upstream {
     if (!Thread.currentThread().isInterrupted()) {
       // An interrupted forward (the gateway stopping) says nothing about the upstream.
       Failure failure = outcome instanceof EnrollOutcome.Failed failed ? failed.failure() : null;
-      observe(failure);
       if (failure != null && failure.kind() == Failure.Kind.MISDIRECTED) {
         // Its /cacerts answers (a gateway's mirror): only a forward shows it is not the CA. Said
         // once until a forward is taken, not at every request or probe in between.
+        misdirectedUntil = clock.instant().plus(MISDIRECTED_HOLD);
         if (!misdirectedLogged.getAndSet(true)) {
           LOG.error("upstream {} is not the CA ({}); devices' requests are stored, and wait until gateway.upstream "
               + "names the CA", uri, failure.describe());
         }
       } else if (failure == null || !failure.failsOver()) {
+        misdirectedUntil = null;
         misdirectedLogged.set(false);
       }
+      observe(failure);
     }
     return outcome;
   }
@@ -201,6 +211,10 @@ public final class Upstream {
   private void observe(Failure failure) {
     Instant now = clock.instant();
     if (failure == null || !failure.failsOver()) {
+      Instant held = misdirectedUntil;
+      if (held != null && now.isBefore(held)) {
+        return; // an answer to anything but a forward says nothing of whether it takes forwards
+      }
       untrustedLogged.set(false);
       Status before = status.getAndUpdate(s -> s.state() == State.UP ? s : new Status(State.UP, now, null));
       if (before.state() == State.DOWN) {
