@@ -27,6 +27,7 @@ import org.estfleet.server.enroll.CsrPolicy;
 import org.estfleet.server.gateway.Forwarder;
 import org.estfleet.server.gateway.GatewayIdentity;
 import org.estfleet.server.gateway.GatewayHealth;
+import org.estfleet.server.metrics.ServerMetrics;
 import org.estfleet.server.gateway.StoreAndForward;
 import org.estfleet.server.gateway.Upstream;
 import org.estfleet.server.gateway.UpstreamMirror;
@@ -193,6 +194,7 @@ public final class ServerRuntime implements AutoCloseable {
         profiles.put(label.getKey(), CertificateProfile.of(label.getValue()));
         policies.put(label.getKey(), LabelPolicy.of(label.getValue()));
       }
+      ServerMetrics metrics = new ServerMetrics("ca", version());
       LocalCa localCa = new LocalCa(files::ca, profiles, CertificateProfile.of(config.gatewayProfile()), ledger, clock,
           random);
       RevocationList revocations = new RevocationList(new Revocations(database), clock);
@@ -208,11 +210,12 @@ public final class ServerRuntime implements AutoCloseable {
               .findRetry(deviceId, publicKeySha256, Authenticator.tokenDetail(token.id()), label, clock.instant())
               .map(record -> new EstService.TokenRetry(token.id(), token.role(), token.label(),
                   Pem.readCertificates(record.certificatePem(), "ledger serial " + record.serial()).get(0)))),
-          StoredAnswers.none(), throttles(config, clock), audit,
+          StoredAnswers.none(), throttles(config, clock), audit, metrics,
           config.tls().provider() == ServerConfig.TlsProvider.BCJSSE, random);
+      metrics.register(() -> caGauges(files.current(), ledger.count(), files.failure().isEmpty()));
 
       EstServer server = EstServer.start(settings, serverTls(files.current(), manufacturerCas), service,
-          () -> CaHealth.of(ledger.count(), files.failure()), random);
+          () -> CaHealth.of(ledger.count(), files.failure()), metrics, random);
       LOG.info("serving {} (CA '{}', {} label(s), {} manufacturer CA(s))", server.baseUri(),
           ca.issuing().getSubjectX500Principal().getName(), config.labels().size(), manufacturerCas.size());
       logRollover(ca.rollover(), clock.instant());
@@ -245,6 +248,57 @@ public final class ServerRuntime implements AutoCloseable {
     List<X509Certificate> acceptedIssuers = new ArrayList<>(upstreamCas);
     acceptedIssuers.addAll(manufacturerCas);
     return new EstServer.Tls(identity.key(), identity.chain(), acceptedIssuers);
+  }
+
+  /** This build's version, from the jar manifest, or "development" when run from classes. */
+  private static String version() {
+    String version = ServerRuntime.class.getPackage().getImplementationVersion();
+    return version == null ? "development" : version;
+  }
+
+  private static final String EXPIRY = "estfleet_certificate_expiry_timestamp_seconds";
+  private static final String EXPIRY_HELP = "When a certificate this server depends on expires (seconds since the "
+      + "epoch): ca-root, ca-issuing, ca-new-root (a rollover's), tls (the server's own)";
+  private static final String HEALTH_OK = "estfleet_health_ok";
+  private static final String HEALTH_OK_HELP = "1 when GET /health says ok, 0 when degraded";
+
+  /** A CA's gauges: its ledger, its certificates' expiry, whether changed CA files were taken up. */
+  private static ServerMetrics.Gauges caGauges(CaReloader.Loaded loaded, long issued, boolean filesOk) {
+    Map<String, Double> expiry = new java.util.LinkedHashMap<>();
+    expiry.put("ca-root", ServerMetrics.Gauges.seconds(loaded.ca().root().getNotAfter().toInstant()));
+    expiry.put("ca-issuing", ServerMetrics.Gauges.seconds(loaded.ca().issuing().getNotAfter().toInstant()));
+    if (loaded.ca().rollover() != null) {
+      expiry.put("ca-new-root", ServerMetrics.Gauges.seconds(loaded.ca().rollover().newRoot().getNotAfter().toInstant()));
+    }
+    expiry.put("tls", ServerMetrics.Gauges.seconds(loaded.tls().chain().get(0).getNotAfter().toInstant()));
+    return new ServerMetrics.Gauges()
+        .add("estfleet_ledger_issued_certificates", "Certificates this CA has issued (the ledger's highest row id)",
+            issued)
+        .add(EXPIRY, EXPIRY_HELP, "certificate", expiry)
+        .add(HEALTH_OK, HEALTH_OK_HELP, filesOk ? 1 : 0);
+  }
+
+  /** A gateway's gauges, from one reading of what {@code /health} reports. */
+  private static ServerMetrics.Gauges gatewayGauges(GatewayHealth health) {
+    ServerMetrics.Gauges gauges = new ServerMetrics.Gauges()
+        .add("estfleet_gateway_queue_pending", "Requests stored, waiting for the upstream", health.queue().pending())
+        .add("estfleet_gateway_queue_answered", "Answers stored, waiting for their device to collect them",
+            health.queue().answered())
+        .add("estfleet_gateway_queue_limit", "gateway.queueLimit: beyond it new requests get 503", health.queue().limit())
+        .add("estfleet_gateway_queue_oldest_pending_age_seconds", "Age of the oldest waiting request; 0 when none waits",
+            health.queue().oldestPendingAgeSeconds() == null ? 0 : health.queue().oldestPendingAgeSeconds())
+        .add("estfleet_gateway_upstream_up", "1 when the upstream's last answer was an EST answer, else 0",
+            "up".equals(health.upstream().state()) ? 1 : 0)
+        .add("estfleet_gateway_cacerts_stale", "1 when the copy of the upstream's /cacerts is older than "
+            + "gateway.cacheStaleAfter (or there is none)", health.cacerts().stale() || health.cacerts().fetchedAt() == null ? 1 : 0)
+        .add(EXPIRY, EXPIRY_HELP, "certificate", Map.of("tls",
+            ServerMetrics.Gauges.seconds(health.certificate().notAfter())))
+        .add(HEALTH_OK, HEALTH_OK_HELP, "ok".equals(health.status()) ? 1 : 0);
+    if (health.cacerts().ageSeconds() != null) {
+      gauges.add("estfleet_gateway_cacerts_age_seconds", "Age of the copy of the upstream's /cacerts",
+          health.cacerts().ageSeconds());
+    }
+    return gauges;
   }
 
   /**
@@ -294,6 +348,7 @@ public final class ServerRuntime implements AutoCloseable {
           gateway.cacheStaleAfter(), gateway.retryAfter(), clock);
       mirrorRef.set(mirror);
       PendingEnrollments queue = new PendingEnrollments(database);
+      ServerMetrics metrics = new ServerMetrics("gateway", version());
       forwarder = new Forwarder(queue, upstream, mirror, identity, gateway, clock, random);
       StoreAndForward storeAndForward = new StoreAndForward(queue, forwarder, mirror, upstream, gateway, clock);
 
@@ -317,8 +372,10 @@ public final class ServerRuntime implements AutoCloseable {
       }
       EstService service = new EstService(decorator.apply(storeAndForward), authenticator, policies, null,
           EstService.ForwardedRequests.none(), EstService.TokenRetries.none(), storeAndForward, throttles(config, clock),
-          audit,
+          audit, metrics,
           config.tls().provider() == ServerConfig.TlsProvider.BCJSSE, random);
+      metrics.register(() -> gatewayGauges(GatewayHealth.of(upstream, mirror, queue, gateway.queueLimit(),
+          gateway.cacheStaleAfter(), identity, clock)));
       if (config.tls().provider() != ServerConfig.TlsProvider.BCJSSE) {
         LOG.warn("tls.provider {} exposes no TLS channel binding: requests for upstream labels that require PoP "
             + "linking will be refused", config.tls().provider());
@@ -326,7 +383,7 @@ public final class ServerRuntime implements AutoCloseable {
 
       EstServer server = EstServer.start(settings, gatewayTls(identity.current(), mirror.anchors(), manufacturerCas),
           service, () -> GatewayHealth.of(upstream, mirror, queue, gateway.queueLimit(), gateway.cacheStaleAfter(),
-              identity, clock), random);
+              identity, clock), metrics, random);
       // Its own certificate renewed, or the upstream's CAs changed (a root rollover): the listener
       // presents the one and names the others to clients. Each switch reads both as they are then.
       Object switching = new Object();

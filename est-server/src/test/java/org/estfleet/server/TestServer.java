@@ -155,6 +155,35 @@ public final class TestServer implements AutoCloseable {
         .getAsJsonObject();
   }
 
+  /**
+   * {@code GET /metrics} over TLS, asserted to answer 200 in the Prometheus text format: each
+   * sample's name with its labels as written (e.g. {@code estfleet_enrollments_total{operation="simpleenroll",result="issued"}})
+   * to its value.
+   */
+  public java.util.Map<String, Double> metrics() {
+    java.net.http.HttpResponse<byte[]> response;
+    try {
+      response = EstTestClient.anonymous(this).get("/metrics");
+    } catch (Exception e) {
+      throw new AssertionError("GET /metrics failed", e);
+    }
+    if (response.statusCode() != 200) {
+      throw new AssertionError("GET /metrics: HTTP " + response.statusCode());
+    }
+    String type = response.headers().firstValue("Content-Type").orElse("");
+    if (!type.startsWith("text/plain; version=0.0.4")) {
+      throw new AssertionError("GET /metrics: Content-Type " + type);
+    }
+    java.util.Map<String, Double> samples = new java.util.LinkedHashMap<>();
+    for (String line : new String(response.body(), java.nio.charset.StandardCharsets.UTF_8).split("\n")) {
+      if (!line.isBlank() && !line.startsWith("#")) {
+        int space = line.lastIndexOf(' ');
+        samples.put(line.substring(0, space), Double.parseDouble(line.substring(space + 1)));
+      }
+    }
+    return samples;
+  }
+
   /** The audit log's lines, parsed; read after {@link #close} to see every line written. */
   public List<JsonObject> audit() throws IOException {
     return Files.readAllLines(dataDir.resolve(ServerRuntime.AUDIT_FILE)).stream()

@@ -28,6 +28,7 @@ import org.estfleet.pki.Certificates;
 import org.estfleet.pki.Csr;
 import org.estfleet.pki.KeyAlgorithm;
 import org.estfleet.server.audit.AuditLog;
+import org.estfleet.server.metrics.ServerMetrics;
 import org.estfleet.server.auth.AuthMethod;
 import org.estfleet.server.auth.AuthThrottle;
 import org.estfleet.server.auth.EnrollmentThrottle;
@@ -78,6 +79,7 @@ public final class EstService {
   private final AuthThrottle throttle;
   private final EnrollmentThrottle enrollments;
   private final AuditLog audit;
+  private final ServerMetrics metrics;
   private final boolean tlsExposesBindings;
   private final SecureRandom random;
   /** Keys being generated for {@code /serverkeygen}: at most one per core. */
@@ -94,12 +96,14 @@ public final class EstService {
    * @param stored the answers a gateway keeps for devices' retries
    * @param throttles what slows credential guessing and enrollment floods
    * @param audit where every enrollment answer is recorded
+   * @param metrics where every enrollment answer is counted, by operation and result
    * @param tlsExposesBindings whether the TLS provider lets PoP linking be checked (BCJSSE)
    * @param random what {@code /serverkeygen} generates keys with
    */
   public EstService(CertificateAuthority ca, Authenticator authenticator, Map<String, LabelPolicy> labels,
       LabelPolicy gatewayPolicy, ForwardedRequests forwarded, TokenRetries tokenRetries, StoredAnswers stored,
-      Throttles throttles, AuditLog audit, boolean tlsExposesBindings, SecureRandom random) {
+      Throttles throttles, AuditLog audit, ServerMetrics metrics, boolean tlsExposesBindings, SecureRandom random) {
+    this.metrics = metrics;
     this.tlsExposesBindings = tlsExposesBindings;
     this.random = random;
     this.ca = ca;
@@ -262,7 +266,7 @@ public final class EstService {
       } else {
         audited.put("result", "pending");
       }
-      audit.record("enroll", audited);
+      answered(audited);
       return result;
     } catch (EstException e) {
       boolean sentCredentials = presented.basic() != null || !presented.clientChain().isEmpty();
@@ -272,14 +276,14 @@ public final class EstService {
       audited.put("result", e.status() == 429 ? "rate-limited" : "refused");
       audited.put("status", e.status());
       audited.put("reason", e.getMessage());
-      audit.record("enroll", audited);
+      answered(audited);
       throw e;
     } catch (RuntimeException e) {
       // A bug or a broken CA (answered 500, logged with its stack trace): audited too.
       audited.put("result", "error");
       audited.put("status", 500);
       audited.put("reason", "internal error: " + e.getClass().getSimpleName());
-      audit.record("enroll", audited);
+      answered(audited);
       throw e;
     }
   }
@@ -297,11 +301,17 @@ public final class EstService {
     audited.put("result", "refused");
     audited.put("status", refusal.status());
     audited.put("reason", refusal.getMessage());
-    audit.record("enroll", audited);
+    answered(audited);
   }
 
   private static String operation(boolean reenroll, boolean serverKeygen) {
     return serverKeygen ? "serverkeygen" : reenroll ? "simplereenroll" : "simpleenroll";
+  }
+
+  /** Records an enrollment answer: a line in the audit log, a count in the metrics. */
+  private void answered(Map<String, Object> audited) {
+    audit.record("enroll", audited);
+    metrics.enrollment(String.valueOf(audited.get("operation")), String.valueOf(audited.get("result")));
   }
 
   private static Map<String, Object> audited(String operation, String label, String source, String identity,

@@ -14,6 +14,9 @@ import org.eclipse.jetty.server.Handler;
 import org.eclipse.jetty.server.Request;
 import org.eclipse.jetty.server.Response;
 import org.eclipse.jetty.util.Callback;
+import org.estfleet.est.EstOperation;
+import org.estfleet.est.EstPath;
+import org.estfleet.server.metrics.ServerMetrics;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -21,7 +24,7 @@ import org.slf4j.LoggerFactory;
  * The outermost handler: at most {@code max} requests are served at once; one more is answered
  * {@code 503} with {@code Retry-After} at once, instead of queueing without bound behind a
  * burst (a fleet coming back after an outage). It also counts the responses by status, for
- * {@code /health} and for fleet reports.
+ * {@code /health} and for fleet reports, and by endpoint with their latency, for {@code /metrics}.
  */
 final class ConcurrencyLimit extends Handler.Wrapper {
   private static final Logger LOG = LoggerFactory.getLogger(ConcurrencyLimit.class);
@@ -31,18 +34,23 @@ final class ConcurrencyLimit extends Handler.Wrapper {
   private final String retryAfter;
   private final Map<Integer, LongAdder> statuses = new ConcurrentHashMap<>();
   private final LongAdder shed = new LongAdder();
+  private final ServerMetrics metrics;
 
-  ConcurrencyLimit(Handler handler, int max, Duration retryAfter) {
+  ConcurrencyLimit(Handler handler, int max, Duration retryAfter, ServerMetrics metrics) {
     super(handler);
     this.permits = new Semaphore(max);
     this.retryAfter = Responses.retryAfterSeconds(retryAfter);
+    this.metrics = metrics;
   }
 
   @Override
   public boolean handle(Request request, Response response, Callback callback) throws Exception {
+    long start = System.nanoTime();
+    String endpoint = endpoint(Request.getPathInContext(request));
     if (!permits.tryAcquire()) {
       shed.increment();
       count(503);
+      metrics.response(endpoint, 503, System.nanoTime() - start);
       if (shed.sum() % 1000 == 1) {
         LOG.warn("at the limit of concurrent requests: answering 503 (Retry-After {}s); {} shed so far",
             retryAfter, shed.sum());
@@ -59,6 +67,7 @@ final class ConcurrencyLimit extends Handler.Wrapper {
       if (held.getAndSet(false)) {
         permits.release();
         count(response.getStatus());
+        metrics.response(endpoint, response.getStatus(), System.nanoTime() - start);
       }
     };
     Callback releasing = new Callback() {
@@ -89,6 +98,31 @@ final class ConcurrencyLimit extends Handler.Wrapper {
     }
     release.run();
     return false;
+  }
+
+  /**
+   * The endpoint a path names, as {@code /metrics} labels it: the EST operation (with or without
+   * a label), {@code health}, {@code metrics}, or {@code other} (a few values, whatever paths
+   * clients send).
+   */
+  static String endpoint(String path) {
+    if (path == null) {
+      return "other";
+    }
+    if (path.startsWith(EstPath.PREFIX)) {
+      String last = path.substring(path.lastIndexOf('/') + 1);
+      for (EstOperation operation : EstOperation.values()) {
+        if (operation.segment().equals(last)) {
+          return operation.segment();
+        }
+      }
+      return "other";
+    }
+    return switch (path) {
+      case HealthHandler.PATH -> "health";
+      case MetricsHandler.PATH -> "metrics";
+      default -> "other";
+    };
   }
 
   private void count(int status) {

@@ -31,6 +31,8 @@ import org.eclipse.jetty.util.component.LifeCycle;
 import org.eclipse.jetty.util.ssl.SslContextFactory;
 import org.eclipse.jetty.util.thread.QueuedThreadPool;
 import org.estfleet.est.EstOperation;
+import org.estfleet.server.metrics.ServerMetrics;
+import org.eclipse.jetty.io.ssl.SslHandshakeListener;
 import org.estfleet.est.EstPath;
 import org.estfleet.pki.BouncyCastle;
 import org.estfleet.server.auth.ClientCertificateTrustManager;
@@ -104,9 +106,10 @@ public final class EstServer implements AutoCloseable {
    * Starts listening; the returned server is running.
    *
    * @param health what {@code GET /health} reports (serialized as JSON)
+   * @param metrics what {@code GET /metrics} reports, and where the answers and handshakes are counted
    */
   public static EstServer start(Settings settings, Tls tls, EstService service, Supplier<?> health,
-      SecureRandom random) throws Exception {
+      ServerMetrics metrics, SecureRandom random) throws Exception {
     QueuedThreadPool threads = new QueuedThreadPool(200, 8);
     threads.setName("est-http");
     Server server = new Server(threads);
@@ -128,6 +131,17 @@ public final class EstServer implements AutoCloseable {
 
     SslConnectionFactory tlsFactory = new SslConnectionFactory(ssl, HttpVersion.HTTP_1_1.asString());
     tlsFactory.addBean(HandshakeFailures.logged());
+    tlsFactory.addBean(new SslHandshakeListener() {
+      @Override
+      public void handshakeSucceeded(Event event) {
+        metrics.handshake(true);
+      }
+
+      @Override
+      public void handshakeFailed(Event event, Throwable failure) {
+        metrics.handshake(false);
+      }
+    });
     ServerConnector connector = new ServerConnector(server, new PlainHttpRefusal(tlsFactory), tlsFactory,
         new HttpConnectionFactory(http));
     connector.setHost(settings.bindAddress());
@@ -155,8 +169,9 @@ public final class EstServer implements AutoCloseable {
       routes.addMapping(new UriTemplatePathSpec(EstPath.PREFIX + "{label}/" + operation.segment()), handler);
     }
     ConcurrencyLimit limit = new ConcurrencyLimit(new EstErrorHandler(routes, REALM),
-        settings.maxConcurrentRequests(), settings.busyRetryAfter());
+        settings.maxConcurrentRequests(), settings.busyRetryAfter(), metrics);
     routes.addMapping(new ServletPathSpec(HealthHandler.PATH), new HealthHandler(health, limit::responses));
+    routes.addMapping(new ServletPathSpec(MetricsHandler.PATH), new MetricsHandler(metrics));
     server.setHandler(limit);
     try {
       server.start();

@@ -208,6 +208,14 @@ class GatewayTest {
     assertTrue(gateway.audit().stream().anyMatch(line -> line.has("status") && line.get("status").getAsInt() == 421
         && line.get("gateway").getAsString().equals("gateway-1")), "the forward refused is audited");
     assertEquals(List.of(), ca.ledger(ledger -> ledger.byDevice("device-1")));
+    java.util.Map<String, Double> metrics = gateway.metrics();
+    assertEquals(0.0, metrics.get("estfleet_gateway_upstream_up"), metrics.toString());
+    assertEquals(1.0, metrics.get("estfleet_gateway_queue_pending"));
+    assertEquals(0.0, metrics.get("estfleet_health_ok"));
+    assertEquals(1.0, metrics.get("estfleet_enrollments_total{operation=\"simpleenroll\",result=\"pending\"}"));
+    assertTrue(metrics.get("estfleet_enrollments_total{operation=\"simpleenroll\",result=\"refused\"}") >= 1,
+        "its own forwards, refused 421");
+    assertEquals(1.0, metrics.get("estfleet_build_info{mode=\"gateway\",version=\"development\"}"));
 
     gateway.close();
     TestServer.patchConfig(gateway.dataDir(), "{\"gateway\": {\"upstream\": \"" + caUri + "\"}}");
@@ -217,6 +225,7 @@ class GatewayTest {
     X509Certificate certificate = issued(EstTestClient.anonymous(gateway).enroll("simpleenroll", csr, "device-1", token));
     assertArrayEquals(keys.getPublic().getEncoded(), certificate.getPublicKey().getEncoded());
     assertEquals(1, ca.ledger(ledger -> ledger.byDevice("device-1")).size());
+    assertEquals(1.0, gateway.metrics().get("estfleet_gateway_upstream_up"));
   }
 
   @Test
