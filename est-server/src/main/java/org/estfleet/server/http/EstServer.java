@@ -19,6 +19,7 @@ import javax.net.ssl.TrustManager;
 import org.eclipse.jetty.http.HttpVersion;
 import org.eclipse.jetty.http.pathmap.ServletPathSpec;
 import org.eclipse.jetty.http.pathmap.UriTemplatePathSpec;
+import org.eclipse.jetty.io.ssl.SslHandshakeListener;
 import org.eclipse.jetty.server.HttpConfiguration;
 import org.eclipse.jetty.server.HttpConnectionFactory;
 import org.eclipse.jetty.server.NetworkConnectionLimit;
@@ -31,12 +32,11 @@ import org.eclipse.jetty.util.component.LifeCycle;
 import org.eclipse.jetty.util.ssl.SslContextFactory;
 import org.eclipse.jetty.util.thread.QueuedThreadPool;
 import org.estfleet.est.EstOperation;
-import org.estfleet.server.metrics.ServerMetrics;
-import org.eclipse.jetty.io.ssl.SslHandshakeListener;
 import org.estfleet.est.EstPath;
 import org.estfleet.pki.BouncyCastle;
 import org.estfleet.server.auth.ClientCertificateTrustManager;
 import org.estfleet.server.enroll.EstService;
+import org.estfleet.server.metrics.ServerMetrics;
 
 /**
  * The EST server's HTTP side: one TLS connector (TLS 1.2 and 1.3, client certificates
