@@ -1,5 +1,10 @@
 package org.estfleet.agent;
 
+import io.prometheus.metrics.expositionformats.PrometheusTextFormatWriter;
+import io.prometheus.metrics.model.snapshots.GaugeSnapshot;
+import io.prometheus.metrics.model.snapshots.Labels;
+import io.prometheus.metrics.model.snapshots.MetricSnapshot;
+import io.prometheus.metrics.model.snapshots.MetricSnapshots;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -238,6 +243,83 @@ public record AgentStatus(
           ? "ok" : "failed (" + (lastHook.exitCode() == null ? "" : "exit " + lastHook.exitCode() + ": ") + lastHook.message() + ")"));
     }
     return text.toString();
+  }
+
+  /** Every value of {@code state}, each a series of {@code estfleet_agent_state}. */
+  static final List<String> STATES = List.of("OK", "RENEWAL_DUE", "PENDING", "FAILING", "EXPIRED", "CLOCK_SKEW",
+      "NOT_ENROLLED");
+
+  /**
+   * The status as gauges in the Prometheus text format, for node_exporter's textfile collector: each
+   * series labelled with the identity, so that the files of several identities (a hub) sit side by
+   * side; instants in seconds since the epoch.
+   */
+  public String toPrometheus() {
+    List<MetricSnapshot> gauges = new ArrayList<>();
+    Labels id = Labels.of("identity", identity);
+    List<GaugeSnapshot.GaugeDataPointSnapshot> states = new ArrayList<>();
+    for (String each : STATES) {
+      states.add(point(each.equals(state) ? 1 : 0, id.add("state", each)));
+    }
+    gauges.add(gauge("estfleet_agent_state", "1 for the state renewal-agent status reports, 0 for the others", states));
+    if (certificate != null) {
+      gauges.add(gauge("estfleet_agent_certificate_expiry_timestamp_seconds", "When the certificate in force expires",
+          List.of(point(seconds(certificate.notAfter()), id.add("serial", certificate.serial())))));
+    }
+    if (nextRenewal != null) {
+      gauges.add(gauge("estfleet_agent_next_attempt_timestamp_seconds", "When the next renewal attempt is due",
+          List.of(point(seconds(nextRenewal), id))));
+    }
+    if (lastAttempt != null) {
+      gauges.add(gauge("estfleet_agent_last_attempt_timestamp_seconds", "When the last attempt was made, and how it ended",
+          List.of(point(seconds(lastAttempt.at()), id.add("outcome", lastAttempt.outcome().name().toLowerCase())))));
+    }
+    gauges.add(gauge("estfleet_agent_consecutive_failures", "Attempts failed in a row",
+        List.of(point(consecutiveFailures == null ? 0 : consecutiveFailures, id))));
+    gauges.add(gauge("estfleet_agent_pending", "1 while a request is kept to be sent again (a 202, a lost answer)",
+        List.of(point(pending == null ? 0 : 1, id))));
+    gauges.add(gauge("estfleet_agent_problem", "1 while status reports a problem (a file renewals need cannot be read "
+        + "or written, no trust anchor)", List.of(point(problem == null ? 0 : 1, id))));
+    gauges.add(gauge("estfleet_agent_warning", "1 while status reports a warning (a private key everyone can read)",
+        List.of(point(warning == null ? 0 : 1, id))));
+    List<GaugeSnapshot.GaugeDataPointSnapshot> anchors = new ArrayList<>();
+    for (AnchorView anchor : trustAnchors) {
+      anchors.add(point(seconds(anchor.notAfter()), id.add("sha256", anchor.sha256()).add("state", anchor.state())));
+    }
+    if (!anchors.isEmpty()) {
+      gauges.add(gauge("estfleet_agent_trust_anchor_expiry_timestamp_seconds", "When each trusted root expires", anchors));
+    }
+    List<GaugeSnapshot.GaugeDataPointSnapshot> answering = new ArrayList<>();
+    for (EndpointView endpoint : endpoints) {
+      if (!endpoint.health().equals("unknown")) {
+        answering.add(point(endpoint.health().equals("ok") ? 1 : 0, id.add("url", endpoint.url())));
+      }
+    }
+    if (!answering.isEmpty()) {
+      gauges.add(gauge("estfleet_agent_endpoint_up", "1 when the endpoint's last answer was an EST answer, else 0",
+          answering));
+    }
+    java.io.ByteArrayOutputStream out = new java.io.ByteArrayOutputStream();
+    try {
+      PrometheusTextFormatWriter.create().write(out, new MetricSnapshots(gauges));
+    } catch (IOException e) {
+      throw new java.io.UncheckedIOException(e); // a ByteArrayOutputStream does not fail
+    }
+    return out.toString(java.nio.charset.StandardCharsets.UTF_8);
+  }
+
+  private static GaugeSnapshot gauge(String name, String help, List<GaugeSnapshot.GaugeDataPointSnapshot> points) {
+    GaugeSnapshot.Builder gauge = GaugeSnapshot.builder().name(name).help(help);
+    points.forEach(gauge::dataPoint);
+    return gauge.build();
+  }
+
+  private static GaugeSnapshot.GaugeDataPointSnapshot point(double value, Labels labels) {
+    return GaugeSnapshot.GaugeDataPointSnapshot.builder().value(value).labels(labels).build();
+  }
+
+  private static double seconds(Instant instant) {
+    return instant.toEpochMilli() / 1000.0;
   }
 
   private static void line(StringBuilder text, String label, String value) {

@@ -509,6 +509,43 @@ class CommandLineTest {
   }
 
   @Test
+  void status_prometheus_forATextfileCollector() throws Exception {
+    Path state = AgentFixture.enroll(server, dir.resolve("agent"), "device-1");
+    X509Certificate certificate = Pem.readCertificates(state.resolve("cert.pem")).get(0);
+    String serial = org.estfleet.pki.Certificates.serialHex(certificate);
+
+    AgentFixture.Run prometheus = AgentFixture.cli("status", "--state", state.toString(), "--prometheus");
+    AgentFixture.Run both = AgentFixture.cli("status", "--state", state.toString(), "--prometheus", "--json");
+    Files.delete(state.resolve("current").toRealPath().resolve("key.pem"));
+    AgentFixture.Run noKey = AgentFixture.cli("status", "--state", state.toString(), "--prometheus");
+
+    assertEquals(0, prometheus.exit(), prometheus.err());
+    java.util.Map<String, String> samples = new java.util.HashMap<>();
+    for (String line : prometheus.out().split("\n")) {
+      if (!line.startsWith("#") && !line.isBlank()) {
+        samples.put(line.substring(0, line.lastIndexOf(' ')), line.substring(line.lastIndexOf(' ') + 1));
+      }
+    }
+    String id = "identity=\"device-1\"";
+    assertEquals("1.0", samples.get("estfleet_agent_state{" + id + ",state=\"OK\"}"), prometheus.out());
+    assertEquals("0.0", samples.get("estfleet_agent_state{" + id + ",state=\"EXPIRED\"}"));
+    assertEquals(certificate.getNotAfter().getTime() / 1000.0, Double.parseDouble(
+        samples.get("estfleet_agent_certificate_expiry_timestamp_seconds{" + id + ",serial=\"" + serial + "\"}")));
+    assertEquals("0.0", samples.get("estfleet_agent_consecutive_failures{" + id + "}"));
+    assertEquals("0.0", samples.get("estfleet_agent_problem{" + id + "}"));
+    assertEquals("1.0", samples.get("estfleet_agent_endpoint_up{" + id + ",url=\"" + server.baseUri() + "\"}"));
+    assertTrue(samples.containsKey("estfleet_agent_next_attempt_timestamp_seconds{" + id + "}"), prometheus.out());
+    assertTrue(samples.keySet().stream().anyMatch(name -> name.startsWith(
+        "estfleet_agent_trust_anchor_expiry_timestamp_seconds{" + id + ",sha256=")), prometheus.out());
+    assertTrue(prometheus.out().contains("# TYPE estfleet_agent_state gauge"), prometheus.out());
+    assertEquals(2, both.exit(), both.err());
+    assertEquals("renewal-agent: --json and --prometheus are two formats: give one", both.err().strip());
+    assertEquals(3, noKey.exit(), "no usable certificate, as status says it: " + noKey.err());
+    assertTrue(noKey.out().contains("estfleet_agent_state{" + id + ",state=\"FAILING\"} 1.0")
+        && noKey.out().contains("estfleet_agent_problem{" + id + "} 1.0"), noKey.out());
+  }
+
+  @Test
   void aPrivateKeyEveryoneCanRead_isWarnedAbout_untilTheNextKeyIsWrittenPrivate() throws Exception {
     Path state = AgentFixture.enroll(server, dir.resolve("agent"), "device-1");
     Path key = state.resolve("current").toRealPath().resolve("key.pem");

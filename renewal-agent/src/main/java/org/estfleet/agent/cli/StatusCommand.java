@@ -20,7 +20,7 @@ import picocli.CommandLine.Spec;
  * {@code renewal-agent status}: the certificate, the next renewal, the last attempt, the pending
  * request, the trust anchors and the endpoints. Exit 3 when there is no usable certificate.
  */
-@Command(name = "status", mixinStandardHelpOptions = true, description = "Show the agent's state (--json for machines).")
+@Command(name = "status", mixinStandardHelpOptions = true, description = "Show the agent's state (--json for machines, --prometheus for a metrics collector).")
 final class StatusCommand implements Callable<Integer> {
   @Spec
   CommandSpec spec;
@@ -31,14 +31,21 @@ final class StatusCommand implements Callable<Integer> {
   @Option(names = "--json", description = "Print JSON.")
   boolean json;
 
+  @Option(names = "--prometheus", description = "Print gauges in the Prometheus text format (node_exporter's "
+      + "textfile collector).")
+  boolean prometheus;
+
   @Override
   public Integer call() throws Exception {
+    if (json && prometheus) {
+      throw AgentException.usage("--json and --prometheus are two formats: give one");
+    }
     StateDir dir = StateDir.open(state);
     Clock clock = Clock.systemUTC();
     Renewer renewer = Renewer.open(dir, clock, new SecureRandom());
     Instant now = clock.instant();
     AgentStatus status = AgentStatus.of(dir, renewer.config(), renewer, now, BuildInfo.timestamp());
-    spec.commandLine().getOut().print(json ? Json.write(status) : status.toText(now));
+    spec.commandLine().getOut().print(json ? Json.write(status) : prometheus ? status.toPrometheus() : status.toText(now));
     spec.commandLine().getOut().flush();
     if (status.unusable()) {
       // Exit 3 says it to scripts; the one line on stderr says it to people, as for every failure.
