@@ -138,7 +138,7 @@ public record AgentStatus(
       bootstrapRead = false;
       problems.add(unreadable.getMessage());
     }
-    for (X509Certificate anchor : bootstrap) {
+    for (X509Certificate anchor : new java.util.LinkedHashSet<>(bootstrap)) { // a file may repeat one
       if (!trust.anchors().contains(anchor)) {
         anchors.add(anchor(anchor, "bootstrap", null));
       }
@@ -272,7 +272,7 @@ public record AgentStatus(
     }
     if (lastAttempt != null) {
       gauges.add(gauge("estfleet_agent_last_attempt_timestamp_seconds", "When the last attempt was made, and how it ended",
-          List.of(point(seconds(lastAttempt.at()), id.add("outcome", lastAttempt.outcome().name().toLowerCase())))));
+          List.of(point(seconds(lastAttempt.at()), id.add("outcome", lastAttempt.outcome().name().toLowerCase(java.util.Locale.ROOT))))));
     }
     gauges.add(gauge("estfleet_agent_consecutive_failures", "Attempts failed in a row",
         List.of(point(consecutiveFailures == null ? 0 : consecutiveFailures, id))));
@@ -283,8 +283,11 @@ public record AgentStatus(
     gauges.add(gauge("estfleet_agent_warning", "1 while status reports a warning (a private key everyone can read)",
         List.of(point(warning == null ? 0 : 1, id))));
     List<GaugeSnapshot.GaugeDataPointSnapshot> anchors = new ArrayList<>();
+    java.util.Set<String> seen = new java.util.HashSet<>();
     for (AnchorView anchor : trustAnchors) {
-      anchors.add(point(seconds(anchor.notAfter()), id.add("sha256", anchor.sha256()).add("state", anchor.state())));
+      if (seen.add(anchor.sha256() + " " + anchor.state())) { // one series each: the format allows no repeat
+        anchors.add(point(seconds(anchor.notAfter()), id.add("sha256", anchor.sha256()).add("state", anchor.state())));
+      }
     }
     if (!anchors.isEmpty()) {
       gauges.add(gauge("estfleet_agent_trust_anchor_expiry_timestamp_seconds", "When each trusted root expires", anchors));

@@ -141,7 +141,6 @@ public final class Renewer {
   public void checkTrustAnchors() throws AgentException {
     try {
       dir.trust().anchorRecords();
-      tlsAnchors(dir.trust());
     } catch (IOException e) {
       throw AgentException.failure(e.getMessage(), e);
     }
@@ -149,7 +148,9 @@ public final class Renewer {
 
   /**
    * What the TLS client trusts ({@link TrustStore#tlsAnchors}); none is the device's own fault (the
-   * trust directory emptied), said as such rather than as a server the agent cannot trust.
+   * trust directory emptied), said as such rather than as a server the agent cannot trust: a
+   * failed attempt like one on any other file of its own, so that a daemon (a hub's other
+   * identities too) goes on, and takes the files up once they are put back.
    */
   private List<X509Certificate> tlsAnchors(TrustStore trust) throws IOException {
     List<X509Certificate> anchors = trust.tlsAnchors();
