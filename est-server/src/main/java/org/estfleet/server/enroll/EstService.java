@@ -223,6 +223,24 @@ public final class EstService {
   }
 
   /**
+   * Refuses a gateway's forward sent here if this server takes none: a gateway, whose
+   * {@code gateway.upstream} should have named the CA. Gateways do not chain. Checked before
+   * anything about the request is judged (its label, the sender's limits), whose answer (a 404, a
+   * 429) the sending gateway would take for the CA's: 421 is not a verdict on the device's request,
+   * nor on the sending gateway's certificate, and the sender keeps the request.
+   *
+   * @param forwarded whether the request carries a gateway's forwarding headers
+   * @param sender the client certificate it came with, or null
+   */
+  public void checkForwardTaken(boolean forwarded, X509Certificate sender) throws EstException {
+    if (forwarded && !this.forwarded.accepted()) {
+      throw EstException.misdirected("this server is a gateway, not a CA: it takes no requests forwarded by a "
+          + "gateway (this one from " + (sender == null ? "a client without a certificate" : Certificates.describe(sender))
+          + "); the sending gateway's gateway.upstream must name the CA");
+    }
+  }
+
+  /**
    * The identity a client certificate claims before it is judged (the CN of one of this CA's, an
    * IDevID's identity by {@code bootstrap.idevidIdentity}), null if none: what failed attempts
    * count against and the audit log names.
@@ -336,14 +354,6 @@ public final class EstService {
       if (generated != null && forwarding.isPresent()) {
         throw EstException.notImplemented("serverkeygen is not taken from gateways: a gateway would hold the key "
             + "this CA generates; devices send it to the CA");
-      }
-      if (forwarding.isPresent() && !forwarded.accepted()) {
-        // Gateways do not chain: a gateway's gateway.upstream names this gateway (or the gateway
-        // itself) instead of the CA. Not a verdict on the device's request, nor on the sending
-        // gateway's certificate: 421 tells it to send the request elsewhere, and it keeps it.
-        String sender = credentials.clientCertificate().map(Certificates::describe).orElse("a client without a certificate");
-        throw EstException.misdirected("this server is a gateway, not a CA: it takes no requests forwarded by a "
-            + "gateway (this one from " + sender + "); the sending gateway's gateway.upstream must name the CA");
       }
       Credentials device = credentials;
       AuthenticatedClient gateway = null;

@@ -354,8 +354,11 @@ public final class Forwarder implements AutoCloseable {
       // told, or our backoff.
       case UNAVAILABLE, TOO_MANY_REQUESTS ->
           now.plus(failure.retryAfterHint().orElseGet(() -> backoff.delay(request.attempts() + 1, random)));
-      // The link is down: the request goes as soon as a probe finds the upstream again.
-      case UNREACHABLE, TLS_TRUST, TLS_HANDSHAKE -> now;
+      // The link is down: the request goes as soon as a probe finds the upstream again. So it
+      // does when the upstream is a gateway (421), which Upstream holds down for a while: the
+      // first forward after that, in the same round as the probe, shows whether it still is one,
+      // before the upstream looks up for longer than that round.
+      case UNREACHABLE, TLS_TRUST, TLS_HANDSHAKE, MISDIRECTED -> now;
       // This request failed on a live link (timed out, cut, odd answer): back it off alone, so
       // that it does not hold up the others.
       default -> now.plus(backoff.delay(request.attempts() + 1, random));

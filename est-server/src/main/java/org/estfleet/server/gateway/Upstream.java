@@ -54,7 +54,8 @@ public final class Upstream {
   /**
    * How long an upstream that answered a forward "not the server for this request" (421) stays
    * down whatever its {@code /cacerts} answers: a gateway's copy answers, and would make it look up
-   * between forwards. A forward is tried again after it, in case the address now leads to the CA.
+   * between forwards. After it, the next probe's round forwards the waiting requests at once
+   * (Forwarder), the first of which shows whether the address now leads to the CA.
    */
   static final java.time.Duration MISDIRECTED_HOLD = java.time.Duration.ofMinutes(1);
   /** Until when the upstream stays down for a misdirected forward; null when none was. */
@@ -217,7 +218,7 @@ public final class Upstream {
       }
       untrustedLogged.set(false);
       Status before = status.getAndUpdate(s -> s.state() == State.UP ? s : new Status(State.UP, now, null));
-      if (before.state() == State.DOWN) {
+      if (before.state() == State.DOWN && !misdirectedLogged.get()) { // a probe between 421s: said once, at ERROR
         LOG.info("upstream {} is reachable again after {} down", uri,
             java.time.Duration.between(before.since(), now));
       }

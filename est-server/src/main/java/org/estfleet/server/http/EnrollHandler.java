@@ -116,13 +116,19 @@ final class EnrollHandler extends EstHandler {
     return null;
   }
 
-  /** The CN of the client certificate the request came with, if any. */
-  private static String certificateName(Request request) {
+  /** The client certificate the request came with, or null. */
+  private static java.security.cert.X509Certificate clientCertificate(Request request) {
     if (request.getAttribute(EndPoint.SslSessionData.ATTRIBUTE) instanceof EndPoint.SslSessionData ssl
         && ssl.peerCertificates() != null && ssl.peerCertificates().length > 0) {
-      return Certificates.commonName(ssl.peerCertificates()[0].getSubjectX500Principal()).orElse(null);
+      return ssl.peerCertificates()[0];
     }
     return null;
+  }
+
+  /** The CN of the client certificate the request came with, if any. */
+  private static String certificateName(Request request) {
+    java.security.cert.X509Certificate certificate = clientCertificate(request);
+    return certificate == null ? null : Certificates.commonName(certificate.getSubjectX500Principal()).orElse(null);
   }
 
   /** The CSR's DER from the body, after the label, its media type and content coding are checked. */
@@ -131,6 +137,8 @@ final class EnrollHandler extends EstHandler {
     // Jetty close the connection, and a client that sent its next request on it meanwhile would
     // lose that request.
     byte[] body = readBody(request);
+    // A gateway's forward to a gateway is misdirected (421), whatever else is wrong with it.
+    service.checkForwardTaken(request.getHeaders().contains(Forwarding.REQUEST_ID_HEADER), clientCertificate(request));
     // A label this server does not have is the first thing wrong with the request (404), whatever its body.
     service.checkLabel(label);
     String contentType = single(request, HttpHeader.CONTENT_TYPE);

@@ -229,6 +229,38 @@ class GatewayTest {
   }
 
   @Test
+  void aGatewayWhoseUpstreamIsAnotherGateway_withoutItsLabel_isTold421_notTheOthers404() throws Exception {
+    gateway.close();
+    ca.close();
+    TestServer.patchConfig(ca.dataDir(), "{\"labels\": {\"factory\": {}}}");
+    ca.restart();
+    TestServer other = TestServer.startGateway(dir.resolve("gateway-2"), ca, "gateway-2", FAST); // no labels
+    try {
+      TestServer.patchConfig(gateway.dataDir(), "{\"gateway\": {\"labels\": [\"factory\"], \"upstream\": \""
+          + other.baseUri() + "\"}}");
+      gateway.restart();
+      Await.until("the gateway has the label's /cacerts", Duration.ofSeconds(30),
+          () -> gateway.health().getAsJsonObject("cacerts").get("fetchedAt") != null);
+      KeyPair keys = keys();
+      Csr csr = csr("device-1", keys);
+
+      HttpResponse<byte[]> stored = EstTestClient.anonymous(gateway)
+          .enroll("factory/simpleenroll", csr, "device-1", ca.tokenFor("device-1", "factory"));
+      Await.until("the gateway found its upstream is not a CA", Duration.ofSeconds(30),
+          () -> "down".equals(upstreamState(gateway)));
+
+      assertEquals(202, stored.statusCode(), text(stored));
+      assertTrue(gateway.health().getAsJsonObject("upstream").get("lastError").getAsString()
+          .startsWith("not the server for this request (HTTP 421): this server is a gateway"), gateway.health().toString());
+      assertEquals(1L, pending(gateway), "kept, not refused with the other gateway's 404");
+      assertTrue(other.metrics().getOrDefault("estfleet_http_responses_total{endpoint=\"simpleenroll\",status=\"421\"}", 0.0) >= 1);
+      assertEquals(null, other.metrics().get("estfleet_http_responses_total{endpoint=\"simpleenroll\",status=\"404\"}"));
+    } finally {
+      other.close();
+    }
+  }
+
+  @Test
   void reenrollHeldThroughOutage_certificateExpiredMeanwhile_renewedAndCollected() throws Exception {
     ca.close();
     TestServer.patchConfig(ca.dataDir(), "{\"defaultProfile\": {\"lifetime\": \"1d\"}}");
