@@ -167,13 +167,27 @@ class AgentProcessTest {
       byte[] good = Files.readAllBytes(key);
       Files.writeString(key, "-----BEGIN PRIVATE KEY-----\ntruncated\n");
 
+      Path metrics = dir.resolve("textfile/estfleet.prom");
+      Files.createDirectories(metrics.getParent());
       Process run = new ProcessBuilder(Project.java(jar, "run", "--state", healthy.toString(), "--state",
-          damaged.toString())).redirectError(dir.resolve("hub.log").toFile()).start();
+          damaged.toString(), "--prometheus-file", metrics.toString())).redirectError(dir.resolve("hub.log").toFile())
+          .start();
       try {
         BufferedReader out = new BufferedReader(new InputStreamReader(run.getInputStream(), StandardCharsets.UTF_8));
         assertEquals("running for healthy (state " + healthy + ")", out.readLine(), Files.readString(dir.resolve("hub.log")));
         assertEquals("running for damaged (state " + damaged + ")", out.readLine());
         Instant deadline = Instant.now().plus(Duration.ofSeconds(60));
+        while (!Files.exists(metrics) && Instant.now().isBefore(deadline)) {
+          Thread.sleep(100);
+        }
+        // Written at start: both identities' series, each gauge declared once.
+        String figures = Files.readString(metrics);
+        assertEquals(1, figures.lines().filter(line -> line.equals("# TYPE estfleet_agent_state gauge")).count(), figures);
+        assertTrue(figures.contains("estfleet_agent_problem{identity=\"healthy\"} 0.0\n"), figures);
+        assertTrue(figures.contains("estfleet_agent_problem{identity=\"damaged\"} 1.0\n"), figures);
+        assertTrue(figures.contains("estfleet_agent_state{identity=\"damaged\",state=\"FAILING\"} 1.0\n"), figures);
+        assertEquals("rw-r--r--", java.nio.file.attribute.PosixFilePermissions.toString(
+            Files.getPosixFilePermissions(metrics)), "readable by node_exporter's user");
         while (server.ledger(l -> l.byDevice("healthy")).size() < 2 && Instant.now().isBefore(deadline)) {
           Thread.sleep(250);
         }

@@ -12,7 +12,9 @@ import java.security.cert.X509Certificate;
 import java.time.Duration;
 import java.time.Instant;
 import java.util.ArrayList;
+import java.util.LinkedHashMap;
 import java.util.List;
+import java.util.Map;
 import java.util.Optional;
 import org.estfleet.agent.store.AgentConfig;
 import org.estfleet.agent.store.AgentState;
@@ -255,6 +257,36 @@ public record AgentStatus(
    * side; instants in seconds since the epoch.
    */
   public String toPrometheus() {
+    return prometheus(List.of(this));
+  }
+
+  /**
+   * The statuses of several identities (a hub's) as one Prometheus text: each gauge once, with
+   * every identity's series under it, as the format requires.
+   */
+  public static String prometheus(List<AgentStatus> statuses) {
+    Map<String, GaugeSnapshot.Builder> merged = new LinkedHashMap<>();
+    for (AgentStatus status : statuses) {
+      for (MetricSnapshot snapshot : status.gauges()) {
+        GaugeSnapshot.Builder gauge = merged.computeIfAbsent(snapshot.getMetadata().getName(),
+            name -> GaugeSnapshot.builder().name(name).help(snapshot.getMetadata().getHelp()));
+        for (GaugeSnapshot.GaugeDataPointSnapshot point : ((GaugeSnapshot) snapshot).getDataPoints()) {
+          gauge.dataPoint(point);
+        }
+      }
+    }
+    List<MetricSnapshot> gauges = new ArrayList<>();
+    merged.values().forEach(gauge -> gauges.add(gauge.build()));
+    java.io.ByteArrayOutputStream out = new java.io.ByteArrayOutputStream();
+    try {
+      PrometheusTextFormatWriter.create().write(out, new MetricSnapshots(gauges));
+    } catch (IOException e) {
+      throw new java.io.UncheckedIOException(e); // a ByteArrayOutputStream does not fail
+    }
+    return out.toString(java.nio.charset.StandardCharsets.UTF_8);
+  }
+
+  private List<MetricSnapshot> gauges() {
     List<MetricSnapshot> gauges = new ArrayList<>();
     Labels id = Labels.of("identity", identity);
     List<GaugeSnapshot.GaugeDataPointSnapshot> states = new ArrayList<>();
@@ -302,13 +334,7 @@ public record AgentStatus(
       gauges.add(gauge("estfleet_agent_endpoint_up", "1 when the endpoint's last answer was an EST answer, else 0",
           answering));
     }
-    java.io.ByteArrayOutputStream out = new java.io.ByteArrayOutputStream();
-    try {
-      PrometheusTextFormatWriter.create().write(out, new MetricSnapshots(gauges));
-    } catch (IOException e) {
-      throw new java.io.UncheckedIOException(e); // a ByteArrayOutputStream does not fail
-    }
-    return out.toString(java.nio.charset.StandardCharsets.UTF_8);
+    return gauges;
   }
 
   private static GaugeSnapshot gauge(String name, String help, List<GaugeSnapshot.GaugeDataPointSnapshot> points) {

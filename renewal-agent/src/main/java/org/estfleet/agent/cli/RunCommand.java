@@ -10,10 +10,13 @@ import java.time.Clock;
 import java.util.concurrent.Callable;
 import java.util.concurrent.CountDownLatch;
 import org.estfleet.agent.AgentException;
+import org.estfleet.agent.AgentStatus;
+import org.estfleet.agent.BuildInfo;
 import org.estfleet.agent.Renewer;
 import org.estfleet.agent.schedule.AgentScheduler;
 import org.estfleet.agent.store.AgentState;
 import org.estfleet.agent.store.StateDir;
+import org.estfleet.io.AtomicFile;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 import picocli.CommandLine.Command;
@@ -24,7 +27,8 @@ import picocli.CommandLine.Spec;
 /**
  * {@code renewal-agent run}: the daemon. Renews when due, refreshes the trust anchors, retries
  * with backoff, and stops cleanly on SIGTERM (an attempt in progress completes first). Several
- * {@code --state} directories (a hub holding several identities) share one scheduler.
+ * {@code --state} directories (a hub holding several identities) share one scheduler. With
+ * {@code --prometheus-file}, their status is written there for a metrics collector.
  */
 @Command(name = "run", mixinStandardHelpOptions = true, description = "Run the agent: renew on schedule until stopped.")
 final class RunCommand implements Callable<Integer> {
@@ -36,6 +40,13 @@ final class RunCommand implements Callable<Integer> {
   @Option(names = "--state", required = true, paramLabel = "DIR",
       description = "The agent's state directory; repeat to run several identities in one process.")
   List<Path> states;
+
+  @Option(names = "--prometheus-file", paramLabel = "FILE", description = "Write every identity's status as "
+      + "Prometheus gauges to FILE (node_exporter's textfile collector), at start and every minute.")
+  Path prometheusFile;
+
+  /** How often {@code --prometheus-file} is written again. */
+  static final java.time.Duration PROMETHEUS_INTERVAL = java.time.Duration.ofMinutes(1);
 
   @Override
   public Integer call() throws Exception {
@@ -87,7 +98,50 @@ final class RunCommand implements Callable<Integer> {
           + renewer.stateDir().root() + ")");
     }
     spec.commandLine().getOut().flush();
+    if (prometheusFile != null) {
+      writeStatusEvery(renewers, prometheusFile.toAbsolutePath());
+    }
     stopped.await();
     return 0;
+  }
+
+  /**
+   * Writes the identities' status to {@code file} (atomically, readable by all: node_exporter runs
+   * as a user of its own) at once and every {@link #PROMETHEUS_INTERVAL}, on a daemon thread. An
+   * identity whose status cannot be read is left out (its series go absent) and logged, once for
+   * each new reason; a file that cannot be written is logged the same way and tried again.
+   */
+  private static void writeStatusEvery(List<Renewer> renewers, Path file) {
+    java.util.concurrent.ScheduledExecutorService writer = java.util.concurrent.Executors.newSingleThreadScheduledExecutor(
+        runnable -> {
+          Thread thread = new Thread(runnable, "renewal-agent-prometheus");
+          thread.setDaemon(true);
+          return thread;
+        });
+    java.util.Map<String, String> reported = new java.util.HashMap<>();
+    writer.scheduleWithFixedDelay(() -> {
+      List<AgentStatus> statuses = new ArrayList<>();
+      java.time.Instant now = Clock.systemUTC().instant();
+      for (Renewer renewer : renewers) {
+        String identity = renewer.config().identity();
+        try {
+          statuses.add(AgentStatus.of(renewer.stateDir(), renewer.config(), renewer, now, BuildInfo.timestamp()));
+          reported.remove(identity);
+        } catch (AgentException | java.io.IOException | RuntimeException e) {
+          if (!String.valueOf(e.getMessage()).equals(reported.put(identity, String.valueOf(e.getMessage())))) {
+            LOG.warn("{}: status not written to {}: {}", identity, file, e.getMessage());
+          }
+        }
+      }
+      try {
+        AtomicFile.write(file, AgentStatus.prometheus(statuses).getBytes(java.nio.charset.StandardCharsets.UTF_8),
+            AtomicFile.PUBLIC);
+        reported.remove("");
+      } catch (java.io.IOException | RuntimeException e) {
+        if (!String.valueOf(e.getMessage()).equals(reported.put("", String.valueOf(e.getMessage())))) {
+          LOG.warn("cannot write {}: {}", file, e.getMessage());
+        }
+      }
+    }, 0, PROMETHEUS_INTERVAL.toMillis(), java.util.concurrent.TimeUnit.MILLISECONDS);
   }
 }
