@@ -142,15 +142,7 @@ public final class TestServer implements AutoCloseable {
 
   /** {@code GET /health} over TLS, asserted to answer 200: the report as JSON. */
   public JsonObject health() {
-    java.net.http.HttpResponse<byte[]> response;
-    try {
-      response = EstTestClient.anonymous(this).get("/health");
-    } catch (Exception e) {
-      throw new AssertionError("GET /health failed", e);
-    }
-    if (response.statusCode() != 200) {
-      throw new AssertionError("GET /health: HTTP " + response.statusCode());
-    }
+    java.net.http.HttpResponse<byte[]> response = getOk("/health");
     return JsonParser.parseString(new String(response.body(), java.nio.charset.StandardCharsets.UTF_8))
         .getAsJsonObject();
   }
@@ -161,15 +153,7 @@ public final class TestServer implements AutoCloseable {
    * to its value.
    */
   public java.util.Map<String, Double> metrics() {
-    java.net.http.HttpResponse<byte[]> response;
-    try {
-      response = EstTestClient.anonymous(this).get("/metrics");
-    } catch (Exception e) {
-      throw new AssertionError("GET /metrics failed", e);
-    }
-    if (response.statusCode() != 200) {
-      throw new AssertionError("GET /metrics: HTTP " + response.statusCode());
-    }
+    java.net.http.HttpResponse<byte[]> response = getOk("/metrics");
     String type = response.headers().firstValue("Content-Type").orElse("");
     if (!type.startsWith("text/plain; version=0.0.4")) {
       throw new AssertionError("GET /metrics: Content-Type " + type);
@@ -182,6 +166,20 @@ public final class TestServer implements AutoCloseable {
       }
     }
     return samples;
+  }
+
+  /** {@code GET path} over TLS, asserted to answer 200. */
+  private java.net.http.HttpResponse<byte[]> getOk(String path) {
+    java.net.http.HttpResponse<byte[]> response;
+    try {
+      response = EstTestClient.anonymous(this).get(path);
+    } catch (Exception e) {
+      throw new AssertionError("GET " + path + " failed", e);
+    }
+    if (response.statusCode() != 200) {
+      throw new AssertionError("GET " + path + ": HTTP " + response.statusCode());
+    }
+    return response;
   }
 
   /** The audit log's lines, parsed; read after {@link #close} to see every line written. */

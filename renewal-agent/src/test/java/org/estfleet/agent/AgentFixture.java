@@ -55,4 +55,17 @@ public final class AgentFixture {
   public static void patchConfig(Path state, String patch) throws Exception {
     JsonFiles.patch(state.resolve(StateDir.CONFIG), patch);
   }
+
+  /**
+   * Sets or clears a file attribute ({@code +i}: immutable, read-only for root too, as a read-only
+   * file system or a full disk would make writes fail); false where chattr is missing or the file
+   * system has no such attribute.
+   */
+  static boolean chattr(String flag, Path path) throws Exception {
+    try {
+      return new ProcessBuilder("chattr", flag, path.toString()).redirectErrorStream(true).start().waitFor() == 0;
+    } catch (java.io.IOException noChattr) {
+      return false;
+    }
+  }
 }

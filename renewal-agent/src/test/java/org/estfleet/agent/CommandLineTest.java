@@ -383,14 +383,14 @@ class CommandLineTest {
     Path state = AgentFixture.enroll(server, dir.resolve("agent"), "device-1");
     AgentFixture.Run before = AgentFixture.cli("status", "--state", state.toString());
     // Read-only for root too (as a file system remounted read-only).
-    Assumptions.assumeTrue(chattr("+i", state), "chattr +i makes a directory read-only for root");
+    Assumptions.assumeTrue(AgentFixture.chattr("+i", state), "chattr +i makes a directory read-only for root");
     AgentFixture.Run status;
     AgentFixture.Run renew;
     try {
       status = AgentFixture.cli("status", "--state", state.toString(), "--json");
       renew = AgentFixture.cli("renew", "--state", state.toString(), "--force");
     } finally {
-      chattr("-i", state);
+      AgentFixture.chattr("-i", state);
     }
 
     assertTrue(before.out().contains("state:          OK"), before.out());
@@ -399,14 +399,6 @@ class CommandLineTest {
     assertTrue(status.out().contains("\"problem\": \"" + state + " cannot be written (a read-only file system, its "
         + "mode, owner or attributes): a renewal can be neither installed nor recorded\""), status.out());
     assertEquals(1, renew.exit(), renew.err());
-  }
-
-  private static boolean chattr(String flag, Path path) throws Exception {
-    try {
-      return new ProcessBuilder("chattr", flag, path.toString()).redirectErrorStream(true).start().waitFor() == 0;
-    } catch (java.io.IOException noChattr) {
-      return false;
-    }
   }
 
   @Test

@@ -55,14 +55,14 @@ class RenewerTest {
     Renewer renewer = AgentFixture.renewer(state, server.clock());
     Path credentials = state.resolve("credentials");
     // Read-only for root too: immutable (as a full disk would make the install fail).
-    Assumptions.assumeTrue(chattr("+i", credentials), "chattr +i makes a directory read-only for root");
+    Assumptions.assumeTrue(AgentFixture.chattr("+i", credentials), "chattr +i makes a directory read-only for root");
     Renewer.Result failed;
     X509Certificate during;
     try {
       failed = renewer.renew(true);
       during = current(state).certificate();
     } finally {
-      chattr("-i", credentials);
+      AgentFixture.chattr("-i", credentials);
     }
     Renewer.Result collected = renewer.renew(true);
 
@@ -75,14 +75,6 @@ class RenewerTest {
     String issued = failed.message().replaceAll("^the certificate serial (\\p{XDigit}+) .*$", "$1");
     assertEquals(issued, Certificates.serialHex(current(state).certificate()),
         "the certificate issued for the first attempt is the one installed, not a new one");
-  }
-
-  private static boolean chattr(String flag, Path path) throws Exception {
-    try {
-      return new ProcessBuilder("chattr", flag, path.toString()).redirectErrorStream(true).start().waitFor() == 0;
-    } catch (java.io.IOException noChattr) {
-      return false;
-    }
   }
 
   @Test
