@@ -336,11 +336,12 @@ public final class ServerRuntime implements AutoCloseable {
       GatewayIdentity identity = new GatewayIdentity(new ClientAuth.Certificate(tlsKey, tlsChain),
           dataDir.resolve(config.tls().certificate()), dataDir.resolve(config.tls().key()),
           () -> mirrorRef.get().anchors(), clock, random);
+      ServerMetrics metrics = new ServerMetrics("gateway", version());
       Upstream upstream = new Upstream(gateway.upstreamUri(),
           new EstClient(gateway.connectTimeout(), gateway.readTimeout(), clock, random),
           new KeptAliveEstClient(gateway.upstreamUri(), gateway.connectTimeout(), gateway.readTimeout(), clock, random),
           upstreamTrust,
-          dataDir.resolve(gateway.upstreamTrust()), identity::current, clock);
+          dataDir.resolve(gateway.upstreamTrust()), identity::current, metrics, clock);
       List<String> labels = new ArrayList<>();
       labels.add("");
       labels.addAll(gateway.labels());
@@ -348,7 +349,6 @@ public final class ServerRuntime implements AutoCloseable {
           gateway.cacheStaleAfter(), gateway.retryAfter(), clock);
       mirrorRef.set(mirror);
       PendingEnrollments queue = new PendingEnrollments(database);
-      ServerMetrics metrics = new ServerMetrics("gateway", version());
       forwarder = new Forwarder(queue, upstream, mirror, identity, gateway, clock, random);
       StoreAndForward storeAndForward = new StoreAndForward(queue, forwarder, mirror, upstream, gateway, clock);
 

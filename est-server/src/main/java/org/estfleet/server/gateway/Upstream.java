@@ -20,6 +20,7 @@ import org.estfleet.est.client.CsrAttrsOutcome;
 import org.estfleet.est.client.EnrollOutcome;
 import org.estfleet.est.client.EstClient;
 import org.estfleet.est.client.Failure;
+import org.estfleet.server.metrics.ServerMetrics;
 import org.estfleet.est.client.KeptAliveEstClient;
 import org.estfleet.io.AtomicFile;
 import org.estfleet.pki.Certificates;
@@ -48,6 +49,7 @@ public final class Upstream {
   private volatile List<X509Certificate> trust;
   private final Supplier<ClientAuth.Certificate> identity;
   private final Clock clock;
+  private final ServerMetrics metrics;
   private final AtomicReference<Status> status;
   /** Whether the upstream's failure to be authenticated has been logged since it last answered. */
   private final java.util.concurrent.atomic.AtomicBoolean untrustedLogged = new java.util.concurrent.atomic.AtomicBoolean();
@@ -90,9 +92,11 @@ public final class Upstream {
    *     null to keep such roots in memory only
    * @param identity the gateway's RA certificate chain and key, as they are at each request
    * @param forwarding the client that forwards devices' requests to {@code uri}
+   * @param metrics where each forward's outcome and time are counted
    */
   public Upstream(URI uri, EstClient client, KeptAliveEstClient forwarding, List<X509Certificate> trust,
-      java.nio.file.Path trustFile, Supplier<ClientAuth.Certificate> identity, Clock clock) {
+      java.nio.file.Path trustFile, Supplier<ClientAuth.Certificate> identity, ServerMetrics metrics, Clock clock) {
+    this.metrics = Objects.requireNonNull(metrics, "metrics");
     this.uri = Objects.requireNonNull(uri, "uri");
     this.client = client;
     this.forwarding = Objects.requireNonNull(forwarding, "forwarding");
@@ -179,11 +183,14 @@ public final class Upstream {
       headers.put(Forwarding.POP_LINKED_HEADER, Forwarding.POP_LINKED);
     }
     Csr csr = Csr.fromDer(request.csrDer());
+    long start = System.nanoTime();
     EnrollOutcome outcome = forwarding.enroll(request.label(), request.operation().equals("simplereenroll"), csr,
         identity.get(), trust, headers);
     if (!Thread.currentThread().isInterrupted()) {
       // An interrupted forward (the gateway stopping) says nothing about the upstream.
       Failure failure = outcome instanceof EnrollOutcome.Failed failed ? failed.failure() : null;
+      metrics.forward(failure != null ? failure.kind().name().toLowerCase(java.util.Locale.ROOT)
+          : outcome instanceof EnrollOutcome.Issued ? "issued" : "pending", System.nanoTime() - start);
       if (failure != null && failure.kind() == Failure.Kind.MISDIRECTED) {
         // Its /cacerts answers (a gateway's mirror): only a forward shows it is not the CA. Said
         // once until a forward is taken, not at every request or probe in between.

@@ -23,9 +23,10 @@ import java.util.function.Supplier;
 /**
  * What {@code GET /metrics} reports, in the Prometheus text format: the HTTP answers by endpoint
  * and status with their latency, the enrollment answers by result (as the audit log records
- * them), TLS handshakes, what the mode adds ({@link #register}: the ledger, the CA certificates;
- * a gateway's queue, upstream and copies) and the JVM's own figures. One registry per server, not
- * the library's global one: a test runs several servers in one JVM.
+ * them), TLS handshakes, a gateway's forwards by outcome with their latency, what the mode adds
+ * ({@link #register}: the ledger, the CA certificates; a gateway's queue, upstream and copies) and
+ * the JVM's own figures. One registry per server, not the library's global one: a test runs
+ * several servers in one JVM.
  */
 public final class ServerMetrics {
   /**
@@ -41,6 +42,8 @@ public final class ServerMetrics {
   private final Histogram durations;
   private final Counter enrollments;
   private final Counter handshakes;
+  private final Counter forwards;
+  private final Histogram forwardDurations;
 
   /**
    * @param mode {@code ca} or {@code gateway}
@@ -73,6 +76,21 @@ public final class ServerMetrics {
         .help("TLS handshakes on the EST port, by result (ok, failed)")
         .labelNames("result")
         .register(registry);
+    forwards = Counter.builder()
+        .name("estfleet_gateway_forwards")
+        .help("A gateway's forwards of devices' requests to its upstream, by outcome: issued, pending (202), or the "
+            + "failure's kind (refused, too_many_requests, unavailable, unreachable, timeout, network, tls_trust, "
+            + "tls_handshake, misdirected, bad_response)")
+        .labelNames("outcome")
+        .register(registry);
+    forwardDurations = Histogram.builder()
+        .name("estfleet_gateway_forward_duration_seconds")
+        .help("Time a gateway's forward took, from sending to the upstream's answer or the failure")
+        .unit(Unit.SECONDS)
+        .classicOnly()
+        .classicUpperBounds(LATENCY_BUCKETS)
+        .withoutExemplars()
+        .register(registry);
     Info build = Info.builder()
         .name("estfleet_build_info")
         .help("This server's version and mode")
@@ -96,6 +114,12 @@ public final class ServerMetrics {
   /** One TLS handshake completed, or failed. */
   public void handshake(boolean succeeded) {
     handshakes.labelValues(succeeded ? "ok" : "failed").inc();
+  }
+
+  /** One forward to the upstream (a gateway's), ended as {@code outcome} after {@code nanos}. */
+  public void forward(String outcome, long nanos) {
+    forwards.labelValues(outcome).inc();
+    forwardDurations.observe(nanos / 1e9);
   }
 
   /**

@@ -94,7 +94,8 @@ class ForwarderTest {
         new EstClient(config.connectTimeout(), config.readTimeout(), clock, TestPki.RANDOM),
         new KeptAliveEstClient(URI.create(upstreamUri), config.connectTimeout(), config.readTimeout(), clock,
             TestPki.RANDOM),
-        List.of(ca.certificate()), null, () -> identity, clock);
+        List.of(ca.certificate()), null, () -> identity,
+        new org.estfleet.server.metrics.ServerMetrics("gateway", "test"), clock);
     UpstreamMirror mirror = new UpstreamMirror(upstream, new UpstreamCache(database), List.of(""),
         config.cacheStaleAfter(), config.retryAfter(), clock);
     GatewayIdentity gatewayIdentity = new GatewayIdentity(identity, dir.resolve("server.pem"),

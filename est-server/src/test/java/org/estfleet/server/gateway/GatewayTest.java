@@ -216,6 +216,9 @@ class GatewayTest {
     assertTrue(metrics.get("estfleet_enrollments_total{operation=\"simpleenroll\",result=\"refused\"}") >= 1,
         "its own forwards, refused 421");
     assertEquals(1.0, metrics.get("estfleet_build_info{mode=\"gateway\",version=\"development\"}"));
+    assertTrue(metrics.get("estfleet_gateway_forwards_total{outcome=\"misdirected\"}") >= 1, metrics.toString());
+    assertEquals(metrics.get("estfleet_gateway_forwards_total{outcome=\"misdirected\"}"),
+        metrics.get("estfleet_gateway_forward_duration_seconds_count"));
 
     gateway.close();
     TestServer.patchConfig(gateway.dataDir(), "{\"gateway\": {\"upstream\": \"" + caUri + "\"}}");
@@ -225,7 +228,9 @@ class GatewayTest {
     X509Certificate certificate = issued(EstTestClient.anonymous(gateway).enroll("simpleenroll", csr, "device-1", token));
     assertArrayEquals(keys.getPublic().getEncoded(), certificate.getPublicKey().getEncoded());
     assertEquals(1, ca.ledger(ledger -> ledger.byDevice("device-1")).size());
-    assertEquals(1.0, gateway.metrics().get("estfleet_gateway_upstream_up"));
+    java.util.Map<String, Double> after = gateway.metrics();
+    assertEquals(1.0, after.get("estfleet_gateway_upstream_up"));
+    assertEquals(1.0, after.get("estfleet_gateway_forwards_total{outcome=\"issued\"}"), after.toString());
   }
 
   @Test
