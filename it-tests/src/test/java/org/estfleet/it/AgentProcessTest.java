@@ -202,6 +202,7 @@ class AgentProcessTest {
         run.destroyForcibly();
       }
       String log = Files.readString(dir.resolve("hub.log"));
+      assertTrue(!Files.exists(metrics), "a stopped daemon's figures are removed, not left as they were");
       assertTrue(log.contains("damaged: ") && log.contains("renewals fail until it is put right"), log);
       assertTrue(server.ledger(l -> l.byDevice("damaged")).size() >= 2, "renewed once its key was back: " + log);
     }

@@ -201,7 +201,9 @@ public final class Upstream {
         }
       } else if (failure == null || !failure.failsOver()) {
         misdirectedUntil = null;
-        misdirectedLogged.set(false);
+        if (misdirectedLogged.getAndSet(false)) {
+          LOG.info("upstream {} takes forwarded requests again", uri);
+        }
       }
       observe(failure);
     }

@@ -76,14 +76,14 @@ public final class ServerMetrics {
         .help("TLS handshakes on the EST port, by result (ok, failed)")
         .labelNames("result")
         .register(registry);
-    forwards = Counter.builder()
+    forwards = !mode.equals("gateway") ? null : Counter.builder()
         .name("estfleet_gateway_forwards")
         .help("A gateway's forwards of devices' requests to its upstream, by outcome: issued, pending (202), or the "
             + "failure's kind (refused, too_many_requests, unavailable, unreachable, timeout, network, tls_trust, "
             + "tls_handshake, misdirected, bad_response)")
         .labelNames("outcome")
         .register(registry);
-    forwardDurations = Histogram.builder()
+    forwardDurations = !mode.equals("gateway") ? null : Histogram.builder()
         .name("estfleet_gateway_forward_duration_seconds")
         .help("Time a gateway's forward took, from sending to the upstream's answer or the failure")
         .unit(Unit.SECONDS)
@@ -116,7 +116,7 @@ public final class ServerMetrics {
     handshakes.labelValues(succeeded ? "ok" : "failed").inc();
   }
 
-  /** One forward to the upstream (a gateway's), ended as {@code outcome} after {@code nanos}. */
+  /** One forward to the upstream (a gateway's only), ended as {@code outcome} after {@code nanos}. */
   public void forward(String outcome, long nanos) {
     forwards.labelValues(outcome).inc();
     forwardDurations.observe(nanos / 1e9);

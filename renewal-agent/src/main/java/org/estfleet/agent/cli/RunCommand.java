@@ -90,6 +90,14 @@ final class RunCommand implements Callable<Integer> {
       } catch (Exception e) {
         LOG.warn("scheduler did not stop cleanly: {}", e.getMessage());
       }
+      if (prometheusFile != null) {
+        // A stopped daemon renews nothing: its figures go absent rather than stay as they were.
+        try {
+          java.nio.file.Files.deleteIfExists(prometheusFile.toAbsolutePath());
+        } catch (java.io.IOException e) {
+          LOG.warn("cannot remove {}: {}", prometheusFile, e.getMessage());
+        }
+      }
       stopped.countDown();
     }, "renewal-agent-shutdown"));
     for (Renewer renewer : renewers) {
@@ -131,16 +139,23 @@ final class RunCommand implements Callable<Integer> {
           if (!String.valueOf(e.getMessage()).equals(reported.put(identity, String.valueOf(e.getMessage())))) {
             LOG.warn("{}: status not written to {}: {}", identity, file, e.getMessage());
           }
+        } catch (Throwable e) {
+          // Anything else would end the scheduled writing silently, the file keeping its last figures.
+          LOG.error("{}: status not written to {}", identity, file, e);
         }
       }
       try {
         AtomicFile.write(file, AgentStatus.prometheus(statuses).getBytes(java.nio.charset.StandardCharsets.UTF_8),
             AtomicFile.PUBLIC);
+        // Readable by node_exporter's user whatever this process's umask.
+        java.nio.file.Files.setPosixFilePermissions(file, AtomicFile.PUBLIC);
         reported.remove("");
       } catch (java.io.IOException | RuntimeException e) {
         if (!String.valueOf(e.getMessage()).equals(reported.put("", String.valueOf(e.getMessage())))) {
           LOG.warn("cannot write {}: {}", file, e.getMessage());
         }
+      } catch (Throwable e) {
+        LOG.error("cannot write {}", file, e);
       }
     }, 0, PROMETHEUS_INTERVAL.toMillis(), java.util.concurrent.TimeUnit.MILLISECONDS);
   }

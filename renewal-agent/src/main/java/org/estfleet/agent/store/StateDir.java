@@ -319,8 +319,14 @@ public final class StateDir {
    */
   private AgentState unreadableState(Path file, Exception e) throws AgentException {
     Path kept = root.resolve(STATE + ".unreadable");
+    boolean keptBefore;
     try {
-      Files.copy(file, kept, java.nio.file.StandardCopyOption.REPLACE_EXISTING);
+      // Read again and again until the next write replaces it (status, run's status file): kept
+      // and said once, not at every reading.
+      keptBefore = Files.isRegularFile(kept) && java.util.Arrays.equals(SmallFiles.read(kept), SmallFiles.read(file));
+      if (!keptBefore) {
+        Files.copy(file, kept, java.nio.file.StandardCopyOption.REPLACE_EXISTING);
+      }
     } catch (IOException copy) {
       throw AgentException.failure(file + " is unreadable and cannot be kept as " + kept + ": " + copy.getMessage(), copy);
     }
@@ -338,8 +344,10 @@ public final class StateDir {
     } catch (IOException | RuntimeException unreadable) {
       // No complete request to keep: the next attempt makes a new one.
     }
-    org.slf4j.LoggerFactory.getLogger(StateDir.class).warn("{} is unreadable ({}); kept as {}; starting from a fresh "
-        + "state{}", file, e.getMessage(), kept, recovered == null ? "" : ", with the request in pending/ to send again");
+    if (!keptBefore) {
+      org.slf4j.LoggerFactory.getLogger(StateDir.class).warn("{} is unreadable ({}); kept as {}; starting from a fresh "
+          + "state{}", file, e.getMessage(), kept, recovered == null ? "" : ", with the request in pending/ to send again");
+    }
     return fresh;
   }
 
