@@ -183,7 +183,7 @@ public final class ServerRuntime implements AutoCloseable {
     Database database = Database.openExisting(dataDir.resolve(config.database().file()));
     AuditLog audit = null;
     try {
-      audit = AuditLog.open(dataDir.resolve(AUDIT_FILE), clock);
+      audit = openAudit(dataDir.resolve(AUDIT_FILE), clock);
       IssuedCertificates ledger = new IssuedCertificates(database);
       BootstrapTokens tokens = new BootstrapTokens(new TokenRecords(database), clock, random);
       Map<String, CertificateProfile> profiles = new HashMap<>();
@@ -248,6 +248,16 @@ public final class ServerRuntime implements AutoCloseable {
     List<X509Certificate> acceptedIssuers = new ArrayList<>(upstreamCas);
     acceptedIssuers.addAll(manufacturerCas);
     return new EstServer.Tls(identity.key(), identity.chain(), acceptedIssuers);
+  }
+
+  /** The audit log, without which the server does not serve; the error says what the file is for. */
+  private static AuditLog openAudit(Path file, Clock clock) throws IOException {
+    try {
+      return AuditLog.open(file, clock);
+    } catch (IOException e) {
+      // The JDK says "FILE: Operation not permitted": which file, not what it is for.
+      throw new IOException("the audit log cannot be opened for appending: " + e.getMessage(), e);
+    }
   }
 
   /** This build's version, from the jar manifest, or "development" when run from classes. */
@@ -329,7 +339,7 @@ public final class ServerRuntime implements AutoCloseable {
     Forwarder forwarder = null;
     AuditLog audit = null;
     try {
-      audit = AuditLog.open(dataDir.resolve(AUDIT_FILE), clock);
+      audit = openAudit(dataDir.resolve(AUDIT_FILE), clock);
       // One certificate is both the TLS server certificate devices see and the RA certificate
       // the upstream sees (README "Gateway").
       AtomicReference<UpstreamMirror> mirrorRef = new AtomicReference<>();

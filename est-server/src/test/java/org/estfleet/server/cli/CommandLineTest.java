@@ -222,6 +222,20 @@ class CommandLineTest {
   }
 
   @Test
+  void serve_withoutAnAuditLogItCanAppendTo_doesNotStart_sayingWhatTheFileIsFor() throws Exception {
+    Path data = dir.resolve("data");
+    run("init", "--data", data.toString());
+    Path audit = data.resolve("audit.log");
+    Files.createDirectory(audit); // as a read-only file system or chattr +i would, for root too
+
+    Run serve = run("serve", "--data", data.toString(), "--port", "0");
+
+    assertEquals(1, serve.exit(), serve.err());
+    assertEquals(1, serve.err().lines().count(), serve.err());
+    assertTrue(serve.err().startsWith("est-server: the audit log cannot be opened for appending: " + audit), serve.err());
+  }
+
+  @Test
   void usageAndConfigErrors_exit2WithOneLine() throws Exception {
     Path data = dir.resolve("data");
     run("init", "--data", data.toString());
