@@ -4,8 +4,6 @@ import java.nio.ByteBuffer;
 import java.nio.charset.StandardCharsets;
 import java.time.Duration;
 import java.util.Map;
-import java.util.TreeMap;
-import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.Semaphore;
 import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.atomic.LongAdder;
@@ -23,8 +21,8 @@ import org.slf4j.LoggerFactory;
 /**
  * The outermost handler: at most {@code max} requests are served at once; one more is answered
  * {@code 503} with {@code Retry-After} at once, instead of queueing without bound behind a
- * burst (a fleet coming back after an outage). It also counts the responses by status, for
- * {@code /health} and for fleet reports, and by endpoint with their latency, for {@code /metrics}.
+ * burst (a fleet coming back after an outage). It also counts the responses by endpoint and
+ * status with their latency, for {@code /metrics}, and by status for {@code /health}.
  */
 final class ConcurrencyLimit extends Handler.Wrapper {
   private static final Logger LOG = LoggerFactory.getLogger(ConcurrencyLimit.class);
@@ -32,7 +30,6 @@ final class ConcurrencyLimit extends Handler.Wrapper {
 
   private final Semaphore permits;
   private final String retryAfter;
-  private final Map<Integer, LongAdder> statuses = new ConcurrentHashMap<>();
   private final LongAdder shed = new LongAdder();
   private final ServerMetrics metrics;
 
@@ -49,7 +46,6 @@ final class ConcurrencyLimit extends Handler.Wrapper {
     String endpoint = endpoint(Request.getPathInContext(request));
     if (!permits.tryAcquire()) {
       shed.increment();
-      count(503);
       metrics.response(endpoint, 503, System.nanoTime() - start);
       if (shed.sum() % 1000 == 1) {
         LOG.warn("at the limit of concurrent requests: answering 503 (Retry-After {}s); {} shed so far",
@@ -66,7 +62,6 @@ final class ConcurrencyLimit extends Handler.Wrapper {
     Runnable release = () -> {
       if (held.getAndSet(false)) {
         permits.release();
-        count(response.getStatus());
         metrics.response(endpoint, response.getStatus(), System.nanoTime() - start);
       }
     };
@@ -125,14 +120,8 @@ final class ConcurrencyLimit extends Handler.Wrapper {
     };
   }
 
-  private void count(int status) {
-    statuses.computeIfAbsent(status, s -> new LongAdder()).increment();
-  }
-
-  /** How many responses of each status were sent (by status, ascending). */
+  /** How many responses of each status were sent (by status, ascending): the metrics' count, by endpoint summed. */
   Map<Integer, Long> responses() {
-    Map<Integer, Long> counts = new TreeMap<>();
-    statuses.forEach((status, count) -> counts.put(status, count.sum()));
-    return counts;
+    return metrics.responsesByStatus();
   }
 }

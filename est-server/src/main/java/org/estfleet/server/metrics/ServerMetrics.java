@@ -8,6 +8,7 @@ import io.prometheus.metrics.instrumentation.jvm.JvmMetrics;
 import io.prometheus.metrics.model.registry.MultiCollector;
 import io.prometheus.metrics.model.registry.PrometheusRegistry;
 import io.prometheus.metrics.model.snapshots.Unit;
+import io.prometheus.metrics.model.snapshots.CounterSnapshot;
 import io.prometheus.metrics.model.snapshots.GaugeSnapshot;
 import io.prometheus.metrics.model.snapshots.Labels;
 import io.prometheus.metrics.model.snapshots.MetricSnapshot;
@@ -104,6 +105,15 @@ public final class ServerMetrics {
   public void response(String endpoint, int status, long nanos) {
     responses.labelValues(endpoint, Integer.toString(status)).inc();
     durations.labelValues(endpoint).observe(nanos / 1e9);
+  }
+
+  /** How many responses of each status were sent, all endpoints together (by status, ascending). */
+  public Map<Integer, Long> responsesByStatus() {
+    Map<Integer, Long> counts = new java.util.TreeMap<>();
+    for (CounterSnapshot.CounterDataPointSnapshot point : responses.collect().getDataPoints()) {
+      counts.merge(Integer.valueOf(point.getLabels().get("status")), (long) point.getValue(), Long::sum);
+    }
+    return counts;
   }
 
   /** One enrollment answer, as audited. */
