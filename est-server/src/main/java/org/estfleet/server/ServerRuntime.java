@@ -119,7 +119,8 @@ public final class ServerRuntime implements AutoCloseable {
         config.limits().maxRequestBytes(), config.limits().maxConcurrentRequests(), config.limits().busyRetryAfter(),
         config.limits().maxHeaderBytes(), config.limits().idleTimeout(), config.limits().requestTimeout(),
         config.tls().provider() == ServerConfig.TlsProvider.BCJSSE ? BouncyCastle.JSSE : null,
-        config.limits().maxConnections());
+        config.limits().maxConnections(), new EstServer.Monitoring(config.monitoring().enabled(),
+            config.monitoring().bindAddress(), config.monitoring().port()));
     ProcessLock serving = holdForServing(dataDir);
     try {
       ServerRuntime runtime;
@@ -467,6 +468,11 @@ public final class ServerRuntime implements AutoCloseable {
 
   public URI baseUri() {
     return server.baseUri();
+  }
+
+  /** Where {@code /health} and {@code /metrics} are served when they have a listener of their own ({@code monitoring.port}). */
+  public Optional<URI> monitoringUri() {
+    return server.monitoringUri();
   }
 
   /** Blocks until the server stops. */

@@ -140,6 +140,11 @@ public final class TestServer implements AutoCloseable {
     return port;
   }
 
+  /** {@code http://127.0.0.1:PORT} of the listener of {@code /health} and {@code /metrics}, when {@code monitoring.port} gives them one. */
+  public java.util.Optional<URI> monitoringUri() {
+    return runtime.monitoringUri();
+  }
+
   /** {@code GET /health} over TLS, asserted to answer 200: the report as JSON. */
   public JsonObject health() {
     java.net.http.HttpResponse<byte[]> response = getOk("/health");

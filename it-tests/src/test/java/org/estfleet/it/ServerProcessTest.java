@@ -27,19 +27,27 @@ class ServerProcessTest {
   Path dir;
 
   @Test
-  void serve_printsItsAddressServesAndStopsCleanlyOnSigterm() throws Exception {
+  void serve_printsItsAddressesServesAndStopsCleanlyOnSigterm() throws Exception {
     Path jar = Project.jar("est-server/target/est-server.jar");
     Path data = dir.resolve("data");
     Project.Result init = Project.run(dir, Project.java(jar, "init", "--data", data.toString()), Map.of(), 60);
     assertEquals(0, init.exit(), init.err());
 
-    Process serve = new ProcessBuilder(Project.java(jar, "serve", "--data", data.toString(), "--port", "0"))
-        .redirectError(dir.resolve("serve.log").toFile()).start();
+    Process serve = new ProcessBuilder(Project.java(jar, "serve", "--data", data.toString(), "--port", "0",
+        "--monitoring-port", "0")).redirectError(dir.resolve("serve.log").toFile()).start();
     try {
       BufferedReader out = new BufferedReader(new InputStreamReader(serve.getInputStream(), StandardCharsets.UTF_8));
       String line = out.readLine();
       assertTrue(line != null && line.matches("listening on https://127\\.0\\.0\\.1:\\d+"), String.valueOf(line));
       int port = Integer.parseInt(line.substring(line.lastIndexOf(':') + 1));
+      String monitoringLine = out.readLine();
+      assertTrue(monitoringLine != null && monitoringLine.matches("monitoring on http://127\\.0\\.0\\.1:\\d+"),
+          String.valueOf(monitoringLine));
+      HttpResponse<String> metrics = HttpClient.newHttpClient().send(HttpRequest.newBuilder(
+          java.net.URI.create(monitoringLine.substring("monitoring on ".length()) + "/metrics")).build(),
+          HttpResponse.BodyHandlers.ofString());
+      assertEquals(200, metrics.statusCode());
+      assertTrue(metrics.body().contains("estfleet_build_info{"), metrics.body());
 
       HttpClient http = HttpClient.newBuilder()
           .sslContext(EstTestClient.trustingOnly(Pem.readCertificates(data.resolve("ca/root.pem")).get(0)))

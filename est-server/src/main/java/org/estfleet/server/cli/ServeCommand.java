@@ -29,14 +29,31 @@ final class ServeCommand implements Callable<Integer> {
       description = "TLS port (default: server.json's, 8443 unless changed); 0 picks a free port.")
   Integer port;
 
+  @Option(names = "--monitoring-port", paramLabel = "N",
+      description = "Serve /health and /metrics over plain HTTP on this port (at monitoring.bindAddress, "
+          + "127.0.0.1 unless changed) instead of the TLS port; 0 picks a free port (default: server.json's "
+          + "monitoring.port, unset: on the TLS port).")
+  Integer monitoringPort;
+
   @Override
   public Integer call() throws Exception {
     if (port != null && (port < 0 || port > 65535)) {
       throw new picocli.CommandLine.ParameterException(spec.commandLine(), "--port: " + port + " is not between 0 and 65535");
     }
+    if (monitoringPort != null && (monitoringPort < 0 || monitoringPort > 65535)) {
+      throw new picocli.CommandLine.ParameterException(spec.commandLine(),
+          "--monitoring-port: " + monitoringPort + " is not between 0 and 65535");
+    }
     DataDir dataDir = DataDir.open(data);
-    if (port != null) {
-      dataDir = DataDir.of(dataDir.root(), dataDir.config().withPort(port));
+    try {
+      if (port != null) {
+        dataDir = DataDir.of(dataDir.root(), dataDir.config().withPort(port));
+      }
+      if (monitoringPort != null) {
+        dataDir = DataDir.of(dataDir.root(), dataDir.config().withMonitoringPort(monitoringPort));
+      }
+    } catch (IllegalArgumentException e) {
+      throw new picocli.CommandLine.ParameterException(spec.commandLine(), e.getMessage());
     }
     ServerRuntime runtime = ServerRuntime.start(dataDir, Clock.systemUTC(), new SecureRandom());
     Thread stopper = new Thread(() -> {
@@ -46,6 +63,7 @@ final class ServeCommand implements Callable<Integer> {
     Runtime.getRuntime().addShutdownHook(stopper);
     PrintWriter out = spec.commandLine().getOut();
     out.println("listening on " + runtime.baseUri());
+    runtime.monitoringUri().ifPresent(uri -> out.println("monitoring on " + uri));
     out.flush();
     runtime.join();
     return EstServerCommand.EXIT_OK;

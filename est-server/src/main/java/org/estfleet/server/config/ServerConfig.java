@@ -26,6 +26,7 @@ import org.estfleet.pki.DeviceIdentity;
  *     gateway, null or empty)
  * @param gatewayProfile the profile of the certificates of gateways this CA enrolls (CA mode only)
  * @param gateway the upstream and the store-and-forward settings (gateway mode only)
+ * @param monitoring where {@code /health} and {@code /metrics} are served
  */
 public record ServerConfig(
     Mode mode,
@@ -40,7 +41,8 @@ public record ServerConfig(
     ProfileConfig defaultProfile,
     Map<String, ProfileConfig> labels,
     ProfileConfig gatewayProfile,
-    GatewayConfig gateway) {
+    GatewayConfig gateway,
+    MonitoringConfig monitoring) {
 
   public static final int DEFAULT_PORT = 8443;
 
@@ -87,6 +89,11 @@ public record ServerConfig(
     bootstrap = bootstrap == null ? new BootstrapConfig(null, null, null, null) : bootstrap;
     reenroll = reenroll == null ? new ReenrollConfig(null, null) : reenroll;
     limits = limits == null ? new LimitsConfig(null, null, null, null, null, null, null, null, null, null) : limits;
+    monitoring = monitoring == null ? new MonitoringConfig(null, null, null) : monitoring;
+    if (monitoring.port() != null && monitoring.port() != 0 && monitoring.port().equals(port)) {
+      throw new IllegalArgumentException("monitoring.port " + port + " is the TLS port ('port'): give the monitoring "
+          + "listener a port of its own, or leave monitoring.port out to serve /health and /metrics on the TLS port");
+    }
     if (mode == Mode.CA) {
       defaultProfile = defaultProfile == null ? ProfileConfig.defaults() : defaultProfile;
       checkProfiles(defaultProfile, labels, tls);
@@ -130,24 +137,32 @@ public record ServerConfig(
 
   /** The configuration {@code init} writes: every default. */
   public static ServerConfig defaults() {
-    return new ServerConfig(null, null, null, null, null, null, null, null, null, null, null, null, null);
+    return new ServerConfig(null, null, null, null, null, null, null, null, null, null, null, null, null, null);
   }
 
   /** The configuration {@code init --gateway} writes: every default, and the upstream. */
   public static ServerConfig gatewayDefaults(GatewayConfig gateway) {
-    return new ServerConfig(Mode.GATEWAY, null, null, null, null, null, null, null, null, null, null, null, gateway);
+    return new ServerConfig(Mode.GATEWAY, null, null, null, null, null, null, null, null, null, null, null, gateway,
+        null);
   }
 
   /** The same configuration with another default profile. */
   public ServerConfig withDefaultProfile(ProfileConfig profile) {
     return new ServerConfig(mode, bindAddress, port, tls, ca, database, bootstrap, reenroll, limits, profile, labels,
-        gatewayProfile, gateway);
+        gatewayProfile, gateway, monitoring);
   }
 
   /** The same configuration listening on another port. */
   public ServerConfig withPort(int newPort) {
     return new ServerConfig(mode, bindAddress, newPort, tls, ca, database, bootstrap, reenroll, limits,
-        defaultProfile, labels, gatewayProfile, gateway);
+        defaultProfile, labels, gatewayProfile, gateway, monitoring);
+  }
+
+  /** The same configuration with its monitoring listener on another port (0: a free one). */
+  public ServerConfig withMonitoringPort(int newPort) {
+    return new ServerConfig(mode, bindAddress, port, tls, ca, database, bootstrap, reenroll, limits,
+        defaultProfile, labels, gatewayProfile, gateway,
+        new MonitoringConfig(monitoring.enabled(), monitoring.bindAddress(), newPort));
   }
 
   /**
@@ -352,6 +367,33 @@ public record ServerConfig(
       if (requestTimeout.compareTo(Duration.ofSeconds(1)) < 0) {
         throw new IllegalArgumentException("limits.requestTimeout must be at least 1s");
       }
+    }
+  }
+
+  /**
+   * Where {@code /health} and {@code /metrics} are served.
+   *
+   * @param enabled false: neither is served, on any port (404)
+   * @param bindAddress the address of their own listener, when {@code port} is set
+   * @param port null: both are served on the TLS port, beside EST; a port: on a plain-HTTP listener of
+   *     their own at {@code bindAddress}, and not on the TLS port (0 picks a free port)
+   */
+  public record MonitoringConfig(Boolean enabled, String bindAddress, Integer port) {
+    public MonitoringConfig {
+      enabled = enabled == null || enabled;
+      bindAddress = bindAddress == null ? "127.0.0.1" : bindAddress;
+      if (port != null && (port < 0 || port > 65535)) {
+        throw new IllegalArgumentException("monitoring.port " + port + " is not between 0 and 65535");
+      }
+      if (!enabled && port != null) {
+        throw new IllegalArgumentException("monitoring.port is set and monitoring.enabled is false: "
+            + "leave the port out to serve neither /health nor /metrics, or enable them");
+      }
+    }
+
+    /** Whether {@code /health} and {@code /metrics} have a listener of their own. */
+    public boolean ownListener() {
+      return enabled && port != null;
     }
   }
 }

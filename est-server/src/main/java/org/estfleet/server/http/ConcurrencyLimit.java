@@ -7,6 +7,7 @@ import java.util.Map;
 import java.util.concurrent.Semaphore;
 import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.atomic.LongAdder;
+import java.util.function.UnaryOperator;
 import org.eclipse.jetty.http.HttpHeader;
 import org.eclipse.jetty.server.Handler;
 import org.eclipse.jetty.server.Request;
@@ -32,18 +33,26 @@ final class ConcurrencyLimit extends Handler.Wrapper {
   private final String retryAfter;
   private final LongAdder shed = new LongAdder();
   private final ServerMetrics metrics;
+  private final UnaryOperator<String> endpoints;
 
   ConcurrencyLimit(Handler handler, int max, Duration retryAfter, ServerMetrics metrics) {
+    this(handler, max, retryAfter, metrics, ConcurrencyLimit::endpoint);
+  }
+
+  /** @param endpoints the endpoint label of a request's path */
+  ConcurrencyLimit(Handler handler, int max, Duration retryAfter, ServerMetrics metrics,
+      UnaryOperator<String> endpoints) {
     super(handler);
     this.permits = new Semaphore(max);
     this.retryAfter = Responses.retryAfterSeconds(retryAfter);
     this.metrics = metrics;
+    this.endpoints = endpoints;
   }
 
   @Override
   public boolean handle(Request request, Response response, Callback callback) throws Exception {
     long start = System.nanoTime();
-    String endpoint = endpoint(Request.getPathInContext(request));
+    String endpoint = endpoints.apply(Request.getPathInContext(request));
     if (!permits.tryAcquire()) {
       shed.increment();
       metrics.response(endpoint, 503, System.nanoTime() - start);
@@ -118,6 +127,12 @@ final class ConcurrencyLimit extends Handler.Wrapper {
       case MetricsHandler.PATH -> "metrics";
       default -> "other";
     };
+  }
+
+  /** The endpoint a path names on the monitoring listener, which serves no EST: health, metrics or other. */
+  static String monitoringEndpoint(String path) {
+    String endpoint = endpoint(path);
+    return endpoint.equals("health") || endpoint.equals("metrics") ? endpoint : "other";
   }
 
   /** How many responses of each status were sent (by status, ascending): the metrics' count, by endpoint summed. */

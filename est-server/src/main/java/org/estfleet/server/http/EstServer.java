@@ -12,6 +12,7 @@ import java.util.Arrays;
 import java.util.List;
 import java.util.Map;
 import java.util.Objects;
+import java.util.Optional;
 import java.util.function.Supplier;
 import javax.net.ssl.KeyManagerFactory;
 import javax.net.ssl.SSLContext;
@@ -40,7 +41,8 @@ import org.estfleet.server.metrics.ServerMetrics;
 
 /**
  * The EST server's HTTP side: one TLS connector (TLS 1.2 and 1.3, client certificates
- * requested, not required) and one handler per EST operation, with and without a label.
+ * requested, not required) and one handler per EST operation, with and without a label; {@code
+ * /health} and {@code /metrics} beside them, or on a plain-HTTP listener of their own.
  */
 public final class EstServer implements AutoCloseable {
   private static final String REALM = "estfleet";
@@ -48,6 +50,11 @@ public final class EstServer implements AutoCloseable {
   /** Connections the kernel holds for us while we are at {@code maxConnections}. */
   private static final int ACCEPT_QUEUE = 1024;
   private static final Duration AT_LIMIT_IDLE_TIMEOUT = Duration.ofSeconds(2);
+  /** Threads, scrapes at once, and the rest of the monitoring listener's bounds: a few scrapers. */
+  private static final int MONITORING_THREADS = 8;
+  private static final int MONITORING_CONCURRENCY = 4;
+  private static final Duration MONITORING_RETRY_AFTER = Duration.ofSeconds(1);
+  private static final Duration MONITORING_IDLE_TIMEOUT = Duration.ofSeconds(30);
 
   private final Server server;
   private final ServerConnector connector;
@@ -55,15 +62,20 @@ public final class EstServer implements AutoCloseable {
   private final Provider tlsProvider;
   private final SecureRandom random;
   private final ConcurrencyLimit limit;
+  /** The listener of /health and /metrics when they have one of their own; else null. */
+  private final Server monitoring;
+  private final ServerConnector monitoringConnector;
 
   private EstServer(Server server, ServerConnector connector, SslContextFactory.Server ssl, Provider tlsProvider,
-      SecureRandom random, ConcurrencyLimit limit) {
+      SecureRandom random, ConcurrencyLimit limit, Server monitoring, ServerConnector monitoringConnector) {
     this.tlsProvider = tlsProvider;
     this.limit = limit;
     this.server = server;
     this.connector = connector;
     this.ssl = ssl;
     this.random = random;
+    this.monitoring = monitoring;
+    this.monitoringConnector = monitoringConnector;
   }
 
   /**
@@ -78,13 +90,29 @@ public final class EstServer implements AutoCloseable {
    * @param idleTimeout how long a connection may stay silent before it is closed
    * @param tlsProvider the JSSE provider of the TLS stack; null for the JDK's default
    * @param maxConnections connections open at once; more wait in the TCP backlog, unaccepted
+   * @param monitoring where {@code /health} and {@code /metrics} are served
    */
   public record Settings(String bindAddress, int port, List<String> protocols, int maxRequestBytes,
       int maxConcurrentRequests, Duration busyRetryAfter, int maxHeaderBytes, Duration idleTimeout,
-      Duration requestTimeout, Provider tlsProvider, int maxConnections) {
+      Duration requestTimeout, Provider tlsProvider, int maxConnections, Monitoring monitoring) {
     public Settings {
       Objects.requireNonNull(bindAddress, "bindAddress");
+      Objects.requireNonNull(monitoring, "monitoring");
       protocols = List.copyOf(protocols);
+    }
+  }
+
+  /**
+   * Where {@code /health} and {@code /metrics} are served.
+   *
+   * @param enabled false: nowhere (404)
+   * @param bindAddress the address of their own listener
+   * @param port null: on the TLS port, beside EST; else on a plain-HTTP listener of their own (0
+   *     picks a free port), and not on the TLS port
+   */
+  public record Monitoring(boolean enabled, String bindAddress, Integer port) {
+    boolean ownListener() {
+      return enabled && port != null;
     }
   }
 
@@ -170,25 +198,78 @@ public final class EstServer implements AutoCloseable {
     }
     ConcurrencyLimit limit = new ConcurrencyLimit(new EstErrorHandler(routes, REALM),
         settings.maxConcurrentRequests(), settings.busyRetryAfter(), metrics);
-    routes.addMapping(new ServletPathSpec(HealthHandler.PATH), new HealthHandler(health, limit::responses));
-    routes.addMapping(new ServletPathSpec(MetricsHandler.PATH), new MetricsHandler(metrics));
+    if (settings.monitoring().enabled() && !settings.monitoring().ownListener()) {
+      addMonitoring(routes, health, metrics);
+    }
     server.setHandler(limit);
+    start(server, settings.bindAddress(), settings.port(), "bindAddress and port in server.json, or serve --port");
+    Server monitoring = null;
+    ServerConnector monitoringConnector = null;
+    if (settings.monitoring().ownListener()) {
+      monitoring = monitoringServer(settings.monitoring(), health, metrics);
+      monitoringConnector = (ServerConnector) monitoring.getConnectors()[0];
+      try {
+        start(monitoring, settings.monitoring().bindAddress(), settings.monitoring().port(),
+            "monitoring.bindAddress and monitoring.port in server.json, or serve --monitoring-port");
+      } catch (Exception | Error e) {
+        LifeCycle.stop(server);
+        throw e;
+      }
+    }
+    return new EstServer(server, connector, ssl, settings.tlsProvider(), random, limit, monitoring,
+        monitoringConnector);
+  }
+
+  /**
+   * Starts {@code server}, saying which address and settings a failure to bind is about: Jetty
+   * says "Failed to bind to /127.0.0.1:8443", and the operator needs to know which settings chose it.
+   */
+  private static void start(Server server, String address, int port, String settings) throws Exception {
     try {
       server.start();
     } catch (java.io.IOException e) {
       LifeCycle.stop(server);
-      // Jetty says "Failed to bind to /127.0.0.1:8443"; the cause says why, and the operator
-      // needs to know which settings chose the address.
       Throwable cause = e.getCause();
       if (!(cause instanceof java.net.BindException || cause instanceof java.nio.channels.UnresolvedAddressException)) {
         throw e;
       }
       String why = cause instanceof java.nio.channels.UnresolvedAddressException
           ? "not a resolvable address" : cause.getMessage();
-      throw new java.io.IOException("cannot listen on " + settings.bindAddress() + " port " + settings.port() + ": "
-          + why + " (bindAddress and port in server.json, or serve --port)", e);
+      throw new java.io.IOException("cannot listen on " + address + " port " + port + ": " + why + " (" + settings + ")",
+          e);
     }
-    return new EstServer(server, connector, ssl, settings.tlsProvider(), random, limit);
+  }
+
+  private static void addMonitoring(PathMappingsHandler routes, Supplier<?> health, ServerMetrics metrics) {
+    routes.addMapping(new ServletPathSpec(HealthHandler.PATH), new HealthHandler(health, metrics::responsesByStatus));
+    routes.addMapping(new ServletPathSpec(MetricsHandler.PATH), new MetricsHandler(metrics));
+  }
+
+  /**
+   * A plain-HTTP server of its own for {@code /health} and {@code /metrics}: a scraper on a
+   * management network or on the host itself never reaches the EST port, which then serves
+   * neither. Its own threads and limit: a busy EST port neither delays nor sheds the scrape that
+   * would show it busy. Its answers are counted as the EST port's are ({@code endpoint} health,
+   * metrics or other).
+   */
+  private static Server monitoringServer(Monitoring monitoring, Supplier<?> health, ServerMetrics metrics) {
+    QueuedThreadPool threads = new QueuedThreadPool(MONITORING_THREADS, 2);
+    threads.setName("est-monitoring");
+    Server server = new Server(threads);
+    server.setErrorHandler(new PlainTextErrorHandler());
+    HttpConfiguration http = new HttpConfiguration();
+    http.setSendServerVersion(false);
+    http.setSendXPoweredBy(false);
+    ServerConnector connector = new ServerConnector(server, 1, 1, new HttpConnectionFactory(http));
+    connector.setHost(monitoring.bindAddress());
+    connector.setPort(monitoring.port());
+    connector.setIdleTimeout(MONITORING_IDLE_TIMEOUT.toMillis());
+    server.addConnector(connector);
+    PathMappingsHandler routes = new PathMappingsHandler();
+    addMonitoring(routes, health, metrics);
+    server.setHandler(new ConcurrencyLimit(new EstErrorHandler(routes, REALM), MONITORING_CONCURRENCY,
+        MONITORING_RETRY_AFTER, metrics, ConcurrencyLimit::monitoringEndpoint));
+    return server;
   }
 
   /**
@@ -258,6 +339,16 @@ public final class EstServer implements AutoCloseable {
     return URI.create("https://" + (host.contains(":") ? "[" + host + "]" : host) + ":" + port());
   }
 
+  /** {@code http://host:port} of the listener of {@code /health} and {@code /metrics}, when they have their own. */
+  public Optional<URI> monitoringUri() {
+    if (monitoringConnector == null) {
+      return Optional.empty();
+    }
+    String host = monitoringConnector.getHost();
+    return Optional.of(URI.create("http://" + (host.contains(":") ? "[" + host + "]" : host) + ":"
+        + monitoringConnector.getLocalPort()));
+  }
+
   /** Blocks until the server stops. */
   public void join() throws InterruptedException {
     server.join();
@@ -266,6 +357,9 @@ public final class EstServer implements AutoCloseable {
   /** Stops accepting connections and waits for the server to stop. */
   @Override
   public void close() {
+    if (monitoring != null) {
+      LifeCycle.stop(monitoring);
+    }
     LifeCycle.stop(server);
   }
 }

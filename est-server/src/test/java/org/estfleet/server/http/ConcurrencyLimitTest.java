@@ -5,6 +5,8 @@ import static org.estfleet.server.EstTestClient.text;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import java.net.http.HttpClient;
+import java.net.http.HttpRequest;
 import java.net.http.HttpResponse;
 import java.nio.file.Path;
 import java.util.concurrent.CompletableFuture;
@@ -53,6 +55,36 @@ class ConcurrencyLimitTest {
           () -> server.responses().getOrDefault(200, 0L) >= 1);
       assertEquals(200, client.get("/.well-known/est/cacerts").statusCode(), "the permit came back");
       assertEquals(Long.valueOf(1), server.responses().get(503));
+    }
+  }
+
+  @Test
+  void atTheLimit_theMonitoringListenerStillAnswers_showingTheShedding() throws Exception {
+    CountDownLatch entered = new CountDownLatch(1);
+    CountDownLatch release = new CountDownLatch(1);
+    try (TestServer server = TestServer.start(dir.resolve("server"),
+        "{\"limits\": {\"maxConcurrentRequests\": 1}, \"monitoring\": {\"port\": 0}}",
+        ca -> new HoldingCa(ca, entered, release))) {
+      EstTestClient client = EstTestClient.anonymous(server);
+      CompletableFuture<HttpResponse<byte[]>> first = CompletableFuture.supplyAsync(() -> enroll(client, server, "device-1"));
+      assertTrue(entered.await(10, TimeUnit.SECONDS), "the first request reached the CA");
+      HttpClient plain = HttpClient.newHttpClient();
+      java.net.URI monitoring = server.monitoringUri().orElseThrow();
+
+      int shed = client.get("/.well-known/est/cacerts").statusCode();
+      HttpResponse<String> health = plain.send(HttpRequest.newBuilder(monitoring.resolve("/health")).build(),
+          HttpResponse.BodyHandlers.ofString());
+      HttpResponse<String> metrics = plain.send(HttpRequest.newBuilder(monitoring.resolve("/metrics")).build(),
+          HttpResponse.BodyHandlers.ofString());
+      release.countDown();
+
+      assertEquals(503, shed);
+      assertEquals(200, health.statusCode(), health.body());
+      assertTrue(health.body().contains("\"503\": 1"), health.body());
+      assertEquals(200, metrics.statusCode());
+      assertTrue(metrics.body().contains("estfleet_http_responses_total{endpoint=\"cacerts\",status=\"503\"} 1.0"),
+          metrics.body());
+      issued(first.get(10, TimeUnit.SECONDS));
     }
   }
 
