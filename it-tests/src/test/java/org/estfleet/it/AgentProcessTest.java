@@ -49,6 +49,8 @@ class AgentProcessTest {
     Project.Result enrolled;
     Project.Result verbose;
     Project.Result quiet;
+    Project.Result quietFromFile;
+    Project.Result verboseFromFile;
     String url;
     try (TestServer server = TestServer.start(dir.resolve("server"))) {
       url = server.baseUri().toString();
@@ -61,6 +63,12 @@ class AgentProcessTest {
       verbose = Project.run(dir, Project.java(jar, "renew", "--state", state.toString(), "--force", "--verbose"),
           Map.of(), 60);
       quiet = Project.run(dir, Project.java(jar, "renew", "--state", state.toString(), "--force"), Map.of(), 60);
+      // The same from an @file (as a unit file may give them): logged as on the command line.
+      Path args = Files.writeString(dir.resolve("renew.args"), "renew\n--state " + state + "\n--force\n");
+      Path verboseArgs = Files.writeString(dir.resolve("renew-verbose.args"), "renew --state " + state + " --force "
+          + "--verbose\n");
+      quietFromFile = Project.run(dir, Project.java(jar, "@" + args), Map.of(), 60);
+      verboseFromFile = Project.run(dir, Project.java(jar, "@" + verboseArgs), Map.of(), 60);
     }
     unreachable = Project.run(dir, Project.java(jar, "renew", "--state", state.toString(), "--force"), Map.of(), 60);
 
@@ -75,6 +83,11 @@ class AgentProcessTest {
     assertEquals(0, quiet.exit(), quiet.err());
     assertEquals(List.of(), stderrLines(quiet));
     assertTrue(quiet.out().startsWith("renewed: serial "), quiet.out());
+    assertEquals(0, quietFromFile.exit(), quietFromFile.err());
+    assertEquals(List.of(), stderrLines(quietFromFile));
+    assertTrue(quietFromFile.out().startsWith("renewed: serial "), quietFromFile.out());
+    assertEquals(0, verboseFromFile.exit(), verboseFromFile.err());
+    assertTrue(verboseFromFile.err().contains("[INFO] Renewer - device-1: renewed: serial "), verboseFromFile.err());
     // Warnings about anything but the outcome still show; the outcome is the last line, once.
     List<String> lines = stderrLines(unreachable);
     assertEquals(1, unreachable.exit(), unreachable.err());

@@ -1,7 +1,7 @@
 package org.estfleet.agent.cli;
 
 import java.io.PrintWriter;
-import java.util.Arrays;
+import java.util.List;
 import java.util.Set;
 import java.util.concurrent.Callable;
 import org.estfleet.agent.AgentException;
@@ -48,16 +48,33 @@ public final class RenewalAgentCommand implements Callable<Integer> {
    * {@code renew} print their outcome (stdout, or the one error line on stderr), so they log only
    * warnings about anything else (a post-renew hook that failed, a root ignored) and the changes
    * a root rollover makes to the trust anchors, unless {@code --verbose}. A level set on the JVM's
-   * command line ({@code -Dorg.slf4j.simpleLogger.defaultLogLevel=debug}) is kept. Arguments read
-   * from an {@code @file} are not looked at: such a command logs as {@code run} does.
+   * command line ({@code -Dorg.slf4j.simpleLogger.defaultLogLevel=debug}) is kept. Arguments from
+   * an {@code @file} count as on the command line (a unit file's {@code renewal-agent @/etc/...}).
    */
   static void configureLogging(String[] args) {
-    String command = Arrays.stream(args).filter(arg -> !arg.startsWith("-")).findFirst().orElse("");
-    if (ONE_SHOT.contains(command) && !Arrays.asList(args).contains("--verbose")
+    List<String> expanded = expandAtFiles(args);
+    String command = expanded.stream().filter(arg -> !arg.startsWith("-")).findFirst().orElse("");
+    if (ONE_SHOT.contains(command) && !expanded.contains("--verbose")
         && System.getProperty("org.slf4j.simpleLogger.defaultLogLevel") == null) {
       setUnlessSet("org.slf4j.simpleLogger.defaultLogLevel", "warn");
       setUnlessSet("org.slf4j.simpleLogger.log." + Renewer.OUTCOME_LOGGER, "off");
       setUnlessSet("org.slf4j.simpleLogger.log." + Renewer.TRUST_LOGGER, "info");
+    }
+  }
+
+  /**
+   * The arguments as the command line will read them, {@code @file}s expanded by picocli itself,
+   * without the commands' classes (whose loggers would fix the log settings before they are made).
+   * Arguments it cannot read are left as they are: the command line then says what is wrong.
+   */
+  static List<String> expandAtFiles(String[] args) {
+    CommandSpec words = CommandSpec.create();
+    words.addPositional(CommandLine.Model.PositionalParamSpec.builder().arity("0..*").type(String[].class).build());
+    words.parser().unmatchedOptionsArePositionalParams(true);
+    try {
+      return new CommandLine(words).parseArgs(args).expandedArgs();
+    } catch (CommandLine.ParameterException e) {
+      return List.of(args);
     }
   }
 
