@@ -161,13 +161,14 @@ class AgentProcessTest {
   }
 
   @Test
-  void hub_aDamagedIdentity_doesNotStopTheOthers_andRenewsOnceItsKeyIsBack() throws Exception {
+  void hub_damagedIdentities_doNotStopTheOthers_andRenewOnceTheirFilesAreBack() throws Exception {
     try (TestServer server = TestServer.start(dir.resolve("server"),
         "{\"defaultProfile\": {\"lifetime\": \"10s\", \"backdate\": \"0s\"}}")) {
       Path jar = Project.jar("renewal-agent/target/renewal-agent.jar");
       Path healthy = dir.resolve("healthy");
       Path damaged = dir.resolve("damaged");
-      for (Path state : List.of(healthy, damaged)) {
+      Path untrusting = dir.resolve("untrusting");
+      for (Path state : List.of(healthy, damaged, untrusting)) {
         String device = state.getFileName().toString();
         Project.Result enroll = Project.run(dir, Project.java(jar, "enroll", "--state", state.toString(), "--server",
             server.baseUri().toString(), "--trust", server.dataDir().resolve("ca/root.pem").toString(), "--token",
@@ -179,16 +180,20 @@ class AgentProcessTest {
       Path key = damaged.resolve("current").toRealPath().resolve("key.pem");
       byte[] good = Files.readAllBytes(key);
       Files.writeString(key, "-----BEGIN PRIVATE KEY-----\ntruncated\n");
+      Path anchors = untrusting.resolve("trust/anchors.json");
+      byte[] goodAnchors = Files.readAllBytes(anchors);
+      Files.write(anchors, java.util.Arrays.copyOf(goodAnchors, goodAnchors.length / 2));
 
       Path metrics = dir.resolve("textfile/estfleet.prom");
       Files.createDirectories(metrics.getParent());
       Process run = new ProcessBuilder(Project.java(jar, "run", "--state", healthy.toString(), "--state",
-          damaged.toString(), "--prometheus-file", metrics.toString())).redirectError(dir.resolve("hub.log").toFile())
-          .start();
+          damaged.toString(), "--state", untrusting.toString(), "--prometheus-file", metrics.toString()))
+          .redirectError(dir.resolve("hub.log").toFile()).start();
       try {
         BufferedReader out = new BufferedReader(new InputStreamReader(run.getInputStream(), StandardCharsets.UTF_8));
         assertEquals("running for healthy (state " + healthy + ")", out.readLine(), Files.readString(dir.resolve("hub.log")));
         assertEquals("running for damaged (state " + damaged + ")", out.readLine());
+        assertEquals("running for untrusting (state " + untrusting + ")", out.readLine());
         Instant deadline = Instant.now().plus(Duration.ofSeconds(60));
         while (!Files.exists(metrics) && Instant.now().isBefore(deadline)) {
           Thread.sleep(100);
@@ -205,8 +210,11 @@ class AgentProcessTest {
           Thread.sleep(250);
         }
         assertTrue(server.ledger(l -> l.byDevice("healthy")).size() >= 2, "the healthy identity renews");
+        assertEquals(1, server.ledger(l -> l.byDevice("untrusting")).size(), "no renewal without its anchors");
         Files.write(key, good); // the operator puts the key back
-        while (server.ledger(l -> l.byDevice("damaged")).size() < 2 && Instant.now().isBefore(deadline)) {
+        Files.write(anchors, goodAnchors); // and the anchors
+        while ((server.ledger(l -> l.byDevice("damaged")).size() < 2
+            || server.ledger(l -> l.byDevice("untrusting")).size() < 2) && Instant.now().isBefore(deadline)) {
           Thread.sleep(250);
         }
       } finally {
@@ -218,6 +226,8 @@ class AgentProcessTest {
       assertTrue(!Files.exists(metrics), "a stopped daemon's figures are removed, not left as they were");
       assertTrue(log.contains("damaged: ") && log.contains("renewals fail until it is put right"), log);
       assertTrue(server.ledger(l -> l.byDevice("damaged")).size() >= 2, "renewed once its key was back: " + log);
+      assertTrue(log.contains("untrusting: " + anchors) && log.contains("renewals fail until it is restored"), log);
+      assertTrue(server.ledger(l -> l.byDevice("untrusting")).size() >= 2, "renewed once its anchors were back: " + log);
     }
   }
 

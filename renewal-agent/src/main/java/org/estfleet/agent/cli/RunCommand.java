@@ -56,7 +56,15 @@ final class RunCommand implements Callable<Integer> {
       StateDir dir = StateDir.open(state);
       dir.holdForDaemon();
       Renewer renewer = Renewer.open(dir, Clock.systemUTC(), new SecureRandom());
-      renewer.checkTrustAnchors();
+      try {
+        renewer.checkTrustAnchors();
+      } catch (AgentException damaged) {
+        // As a damaged pair below: each renewal and trust refresh fails on the file (nothing is
+        // guessed in its place), is recorded and tried again, so a hub's other identities go on and
+        // the file is taken up once it is restored.
+        LOG.error("{}: {}; renewals fail until it is restored (renewal-agent status --state {})",
+            renewer.config().identity(), damaged.getMessage(), state);
+      }
       AgentState agentState = dir.readState();
       boolean enrolled;
       try {
