@@ -291,7 +291,7 @@ public final class EstService {
       if (e.status() == 401 && sentCredentials) {
         throttle.failed(from, claimed);
       }
-      audited.put("result", e.status() == 429 ? "rate-limited" : "refused");
+      audited.put("result", refusal(e));
       audited.put("status", e.status());
       audited.put("reason", e.getMessage());
       answered(audited);
@@ -316,10 +316,23 @@ public final class EstService {
   public void refusedUnread(String operation, String label, String source, String claimed, String gateway,
       EstException refusal) {
     Map<String, Object> audited = audited(operation, label, source, claimed, gateway);
-    audited.put("result", "refused");
+    audited.put("result", refusal(refusal));
     audited.put("status", refusal.status());
     audited.put("reason", refusal.getMessage());
     answered(audited);
+  }
+
+  /**
+   * How the audit log and the metrics name a request answered with an error: {@code rate-limited}
+   * (429), {@code misdirected} (421, a gateway's request sent to a gateway: its sender's
+   * configuration, not the device's request, is wrong) or {@code refused}.
+   */
+  private static String refusal(EstException e) {
+    return switch (e.status()) {
+      case 429 -> "rate-limited";
+      case 421 -> "misdirected";
+      default -> "refused";
+    };
   }
 
   private static String operation(boolean reenroll, boolean serverKeygen) {

@@ -43,6 +43,10 @@ public final class ServerMetrics {
   private final Histogram durations;
   private final Counter enrollments;
   private final Counter handshakes;
+  /** The forward outcomes in which the upstream sent no answer: their time is not the upstream's latency. */
+  private static final java.util.Set<String> NO_ANSWER = java.util.Set.of("timeout", "network", "unreachable",
+      "tls_trust", "tls_handshake");
+
   private final Counter forwards;
   private final Histogram forwardDurations;
 
@@ -86,8 +90,11 @@ public final class ServerMetrics {
         .register(registry);
     forwardDurations = !mode.equals("gateway") ? null : Histogram.builder()
         .name("estfleet_gateway_forward_duration_seconds")
-        .help("Time a gateway's forward took, from sending to the upstream's answer or the failure")
+        .help("Time a gateway's forward took, from sending to the upstream's answer or the failure; answered: true "
+            + "when the upstream sent an answer (issued, pending or refused alike), false for a timeout, a connection "
+            + "or TLS failure")
         .unit(Unit.SECONDS)
+        .labelNames("answered")
         .classicOnly()
         .classicUpperBounds(LATENCY_BUCKETS)
         .withoutExemplars()
@@ -129,7 +136,7 @@ public final class ServerMetrics {
   /** One forward to the upstream (a gateway's only), ended as {@code outcome} after {@code nanos}. */
   public void forward(String outcome, long nanos) {
     forwards.labelValues(outcome).inc();
-    forwardDurations.observe(nanos / 1e9);
+    forwardDurations.labelValues(Boolean.toString(!NO_ANSWER.contains(outcome))).observe(nanos / 1e9);
   }
 
   /**

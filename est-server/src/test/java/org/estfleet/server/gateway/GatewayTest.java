@@ -181,6 +181,22 @@ class GatewayTest {
     }
     assertEquals(devices, serials.size());
     assertEquals("up", gateway.health().getAsJsonObject("upstream").get("state").getAsString());
+    // The forwards' times, apart for those the CA answered and those it could not (since the restart).
+    java.util.Map<String, Double> metrics = gateway.metrics();
+    double answered = 0;
+    double unanswered = 0;
+    for (java.util.Map.Entry<String, Double> sample : metrics.entrySet()) {
+      if (sample.getKey().startsWith("estfleet_gateway_forwards_total{")) {
+        boolean noAnswer = List.of("timeout", "network", "unreachable", "tls_trust", "tls_handshake").stream()
+            .anyMatch(kind -> sample.getKey().contains("outcome=\"" + kind + "\""));
+        answered += noAnswer ? 0 : sample.getValue();
+        unanswered += noAnswer ? sample.getValue() : 0;
+      }
+    }
+    assertTrue(answered >= devices, metrics.toString());
+    assertEquals(answered, metrics.get("estfleet_gateway_forward_duration_seconds_count{answered=\"true\"}"));
+    assertEquals(unanswered, metrics.getOrDefault("estfleet_gateway_forward_duration_seconds_count{answered=\"false\"}",
+        0.0), metrics.toString());
   }
 
   @Test
@@ -206,19 +222,22 @@ class GatewayTest {
         "the gateway's own certificate is not what is refused: " + health);
     assertEquals(1L, pending(gateway));
     assertTrue(gateway.audit().stream().anyMatch(line -> line.has("status") && line.get("status").getAsInt() == 421
-        && line.get("gateway").getAsString().equals("gateway-1")), "the forward refused is audited");
+        && line.get("gateway").getAsString().equals("gateway-1") && line.get("result").getAsString().equals("misdirected")),
+        "the forward refused is audited, as misdirected");
     assertEquals(List.of(), ca.ledger(ledger -> ledger.byDevice("device-1")));
     java.util.Map<String, Double> metrics = gateway.metrics();
     assertEquals(0.0, metrics.get("estfleet_gateway_upstream_up"), metrics.toString());
     assertEquals(1.0, metrics.get("estfleet_gateway_queue_pending"));
     assertEquals(0.0, metrics.get("estfleet_health_ok"));
     assertEquals(1.0, metrics.get("estfleet_enrollments_total{operation=\"simpleenroll\",result=\"pending\"}"));
-    assertTrue(metrics.get("estfleet_enrollments_total{operation=\"simpleenroll\",result=\"refused\"}") >= 1,
+    assertTrue(metrics.get("estfleet_enrollments_total{operation=\"simpleenroll\",result=\"misdirected\"}") >= 1,
         "its own forwards, refused 421");
+    assertEquals(null, metrics.get("estfleet_enrollments_total{operation=\"simpleenroll\",result=\"refused\"}"),
+        "a 421 is not a refusal of the device's request");
     assertEquals(1.0, metrics.get("estfleet_build_info{mode=\"gateway\",version=\"development\"}"));
     assertTrue(metrics.get("estfleet_gateway_forwards_total{outcome=\"misdirected\"}") >= 1, metrics.toString());
     assertEquals(metrics.get("estfleet_gateway_forwards_total{outcome=\"misdirected\"}"),
-        metrics.get("estfleet_gateway_forward_duration_seconds_count"));
+        metrics.get("estfleet_gateway_forward_duration_seconds_count{answered=\"true\"}"), "a 421 is an answer");
 
     gateway.close();
     TestServer.patchConfig(gateway.dataDir(), "{\"gateway\": {\"upstream\": \"" + caUri + "\"}}");

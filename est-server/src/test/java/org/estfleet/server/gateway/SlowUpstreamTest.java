@@ -232,4 +232,26 @@ class SlowUpstreamTest {
     assertEquals(PendingEnrollment.Status.ISSUED, gateway.queue(queue -> queue.find("device-1",
         Certificates.publicKeyFingerprint(csr.publicKey()), "")).orElseThrow().status());
   }
+
+  @Test
+  void aForwardThatTimesOut_isTimedApartFromTheUpstreamsAnswers() throws Exception {
+    TestServer.patchConfig(gateway.dataDir(), "{\"gateway\": {\"readTimeout\": \"1s\"}}");
+    gateway.restart();
+    holding.set(true);
+    Csr csr = new CsrBuilder().commonName("device-1").sign(KeyAlgorithm.EC_P256.generate(TestPki.RANDOM));
+
+    assertEquals(202, EstTestClient.anonymous(gateway).enroll("simpleenroll", csr, "device-1", ca.token("device-1"))
+        .statusCode());
+    Await.until("a forward timed out", Duration.ofSeconds(30), () -> gateway.metrics()
+        .getOrDefault("estfleet_gateway_forwards_total{outcome=\"timeout\"}", 0.0) >= 1);
+    java.util.Map<String, Double> metrics = gateway.metrics();
+
+    assertEquals(metrics.get("estfleet_gateway_forwards_total{outcome=\"timeout\"}"),
+        metrics.get("estfleet_gateway_forward_duration_seconds_count{answered=\"false\"}"), metrics.toString());
+    assertTrue(metrics.get("estfleet_gateway_forward_duration_seconds_sum{answered=\"false\"}")
+        >= metrics.get("estfleet_gateway_forward_duration_seconds_count{answered=\"false\"}") * 0.9,
+        "each took about readTimeout: " + metrics);
+    assertEquals(null, metrics.get("estfleet_gateway_forward_duration_seconds_count{answered=\"true\"}"),
+        "no answer yet");
+  }
 }
