@@ -183,6 +183,7 @@ public final class ServerRuntime implements AutoCloseable {
     warnIfExpiring(tls.chain().get(0), clock.instant());
     Database database = Database.openExisting(dataDir.resolve(config.database().file()));
     AuditLog audit = null;
+    EstServer listening = null;
     try {
       audit = openAudit(dataDir.resolve(AUDIT_FILE), clock);
       IssuedCertificates ledger = new IssuedCertificates(database);
@@ -217,6 +218,7 @@ public final class ServerRuntime implements AutoCloseable {
 
       EstServer server = EstServer.start(settings, serverTls(files.current(), manufacturerCas), service,
           () -> CaHealth.of(ledger.count(), files.failure()), metrics, random);
+      listening = server;
       LOG.info("serving {} (CA '{}', {} label(s), {} manufacturer CA(s))", server.baseUri(),
           ca.issuing().getSubjectX500Principal().getName(), config.labels().size(), manufacturerCas.size());
       logRollover(ca.rollover(), clock.instant());
@@ -227,6 +229,9 @@ public final class ServerRuntime implements AutoCloseable {
       });
       return new ServerRuntime(database, server, audit, files);
     } catch (Exception | Error e) {
+      if (listening != null) {
+        listening.close();
+      }
       files.close();
       if (audit != null) {
         audit.close();
@@ -339,6 +344,7 @@ public final class ServerRuntime implements AutoCloseable {
     Database database = Database.openExisting(dataDir.resolve(config.database().file()));
     Forwarder forwarder = null;
     AuditLog audit = null;
+    EstServer listening = null;
     try {
       audit = openAudit(dataDir.resolve(AUDIT_FILE), clock);
       // One certificate is both the TLS server certificate devices see and the RA certificate
@@ -395,6 +401,7 @@ public final class ServerRuntime implements AutoCloseable {
       EstServer server = EstServer.start(settings, gatewayTls(identity.current(), mirror.anchors(), manufacturerCas),
           service, () -> GatewayHealth.of(upstream, mirror, queue, gateway.queueLimit(), gateway.cacheStaleAfter(),
               identity, clock), metrics, random);
+      listening = server;
       // Its own certificate renewed, or the upstream's CAs changed (a root rollover): the listener
       // presents the one and names the others to clients. Each switch reads both as they are then.
       Object switching = new Object();
@@ -415,6 +422,9 @@ public final class ServerRuntime implements AutoCloseable {
         opened.close();
       }, null);
     } catch (Exception | Error e) {
+      if (listening != null) {
+        listening.close();
+      }
       if (forwarder != null) {
         forwarder.close();
       }

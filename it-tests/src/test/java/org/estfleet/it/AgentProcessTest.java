@@ -51,6 +51,7 @@ class AgentProcessTest {
     Project.Result quiet;
     Project.Result quietFromFile;
     Project.Result verboseFromFile;
+    Project.Result fromPipe;
     String url;
     try (TestServer server = TestServer.start(dir.resolve("server"))) {
       url = server.baseUri().toString();
@@ -69,7 +70,11 @@ class AgentProcessTest {
           + "--verbose\n");
       quietFromFile = Project.run(dir, Project.java(jar, "@" + args), Map.of(), 60);
       verboseFromFile = Project.run(dir, Project.java(jar, "@" + verboseArgs), Map.of(), 60);
+      // Read once: a pipe can be read only once (a token kept out of ps by @/dev/stdin).
+      fromPipe = Project.run(dir, List.of("sh", "-c", "echo 'renew --state " + state + " --force' | "
+          + String.join(" ", Project.java(jar, "@/dev/stdin"))), Map.of(), 60);
     }
+    Project.Result fromDirectory = Project.run(dir, Project.java(jar, "@" + dir), Map.of(), 60);
     unreachable = Project.run(dir, Project.java(jar, "renew", "--state", state.toString(), "--force"), Map.of(), 60);
 
     assertEquals(1, wrongToken.exit(), wrongToken.err());
@@ -88,6 +93,12 @@ class AgentProcessTest {
     assertTrue(quietFromFile.out().startsWith("renewed: serial "), quietFromFile.out());
     assertEquals(0, verboseFromFile.exit(), verboseFromFile.err());
     assertTrue(verboseFromFile.err().contains("[INFO] Renewer - device-1: renewed: serial "), verboseFromFile.err());
+    assertEquals(0, fromPipe.exit(), fromPipe.err());
+    assertTrue(fromPipe.out().startsWith("renewed: serial "), fromPipe.out());
+    assertEquals(2, fromDirectory.exit(), fromDirectory.err());
+    assertEquals(1, stderrLines(fromDirectory).size(), fromDirectory.err());
+    assertTrue(stderrLines(fromDirectory).get(0).startsWith("renewal-agent: ") && fromDirectory.err().contains(dir.toString()),
+        fromDirectory.err());
     // Warnings about anything but the outcome still show; the outcome is the last line, once.
     List<String> lines = stderrLines(unreachable);
     assertEquals(1, unreachable.exit(), unreachable.err());

@@ -136,7 +136,8 @@ public final class Renewer {
 
   /**
    * Reads the trust anchors: an {@code anchors.json} that cannot be read stops a command at once
-   * (exit 1, naming it and where its roots are), whether a renewal is due or not.
+   * (exit 1, naming it and where its roots are), whether a renewal is due or not; {@code run}
+   * logs it and goes on, each attempt failing on the file until it is restored.
    */
   public void checkTrustAnchors() throws AgentException {
     try {

@@ -76,6 +76,15 @@ public record Failure(Kind kind, int status, String message, Duration retryAfter
     return kind == Kind.REFUSED;
   }
 
+  /**
+   * Whether the server sent an answer, whatever it said (a refusal, a limit, an error, a body EST
+   * does not promise), as opposed to none: no connection, a failed TLS handshake, a broken
+   * connection, no answer in time.
+   */
+  public boolean answered() {
+    return status > 0 || kind == Kind.BAD_RESPONSE;
+  }
+
   public Optional<Duration> retryAfterHint() {
     return Optional.ofNullable(retryAfter);
   }

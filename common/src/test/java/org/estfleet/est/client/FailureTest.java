@@ -68,5 +68,17 @@ class FailureTest {
     assertFalse(late.refusesTheRequest(), "the same request may be sent again");
     assertTrue(late.failsOver());
     assertEquals("timed out (HTTP 408): the request body did not arrive within 20s; send it at once", late.describe());
+    assertTrue(late.answered(), "the server answered, if to say it waited too long");
+  }
+
+  @Test
+  void answered_isWhetherTheServerSentAnything() {
+    assertTrue(Failure.ofStatus(403, "no", null).answered());
+    assertTrue(Failure.ofStatus(503, "busy", null).answered());
+    assertTrue(new Failure(Failure.Kind.BAD_RESPONSE, 0, "answer too long", null).answered());
+    for (Failure.Kind none : java.util.List.of(Failure.Kind.TLS_TRUST, Failure.Kind.TLS_HANDSHAKE,
+        Failure.Kind.UNREACHABLE, Failure.Kind.TIMEOUT, Failure.Kind.NETWORK)) {
+      assertFalse(new Failure(none, 0, "no answer", null).answered(), none.toString());
+    }
   }
 }

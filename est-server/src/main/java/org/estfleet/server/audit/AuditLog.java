@@ -22,9 +22,9 @@ import org.slf4j.LoggerFactory;
 
 /**
  * The audit log: one JSON object per line for each security-relevant event (every enrollment
- * answer: issued, deferred, refused with its reason, rate-limited; and the operator's commands
- * that change who may enroll: tokens made, revocations, root rollovers), apart from the debug
- * log, for a SIEM to read. Never holds keys, CSRs, tokens or passwords.
+ * answer: issued, deferred, refused with its reason, rate-limited, misdirected; and the
+ * operator's commands that change who may enroll: tokens made, revocations, root rollovers),
+ * apart from the debug log, for a SIEM to read. Never holds keys, CSRs, tokens or passwords.
  *
  * <p>Rotation by renaming the file needs no signal: before each line the file at the path is
  * compared with the one open, and a new one is made there when it was moved away. A file made

@@ -46,11 +46,8 @@ final class ServeCommand implements Callable<Integer> {
     }
     DataDir dataDir = DataDir.open(data);
     try {
-      if (port != null) {
-        dataDir = DataDir.of(dataDir.root(), dataDir.config().withPort(port));
-      }
-      if (monitoringPort != null) {
-        dataDir = DataDir.of(dataDir.root(), dataDir.config().withMonitoringPort(monitoringPort));
+      if (port != null || monitoringPort != null) {
+        dataDir = DataDir.of(dataDir.root(), dataDir.config().withPorts(port, monitoringPort));
       }
     } catch (IllegalArgumentException e) {
       throw new picocli.CommandLine.ParameterException(spec.commandLine(), e.getMessage());

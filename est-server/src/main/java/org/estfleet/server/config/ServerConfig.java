@@ -80,6 +80,10 @@ public record ServerConfig(
       }
     }
     bindAddress = bindAddress == null ? "127.0.0.1" : bindAddress;
+    if (bindAddress.isBlank()) {
+      throw new IllegalArgumentException("bindAddress is empty: an address such as 127.0.0.1, or 0.0.0.0 for all "
+          + "interfaces");
+    }
     port = port == null ? DEFAULT_PORT : port;
     if (port < 0 || port > 65535) {
       throw new IllegalArgumentException("port " + port + " is not between 0 and 65535");
@@ -154,15 +158,18 @@ public record ServerConfig(
 
   /** The same configuration listening on another port. */
   public ServerConfig withPort(int newPort) {
-    return new ServerConfig(mode, bindAddress, newPort, tls, ca, database, bootstrap, reenroll, limits,
-        defaultProfile, labels, gatewayProfile, gateway, monitoring);
+    return withPorts(newPort, null);
   }
 
-  /** The same configuration with its monitoring listener on another port (0: a free one). */
-  public ServerConfig withMonitoringPort(int newPort) {
-    return new ServerConfig(mode, bindAddress, port, tls, ca, database, bootstrap, reenroll, limits,
-        defaultProfile, labels, gatewayProfile, gateway,
-        new MonitoringConfig(monitoring.enabled(), monitoring.bindAddress(), newPort));
+  /**
+   * The same configuration with the TLS port and the monitoring listener's port replaced where
+   * given (null: as configured), checked together: {@code serve --port A --monitoring-port B}
+   * is judged as the pair it makes, not against the file's other port.
+   */
+  public ServerConfig withPorts(Integer newPort, Integer newMonitoringPort) {
+    return new ServerConfig(mode, bindAddress, newPort == null ? port : newPort, tls, ca, database, bootstrap, reenroll,
+        limits, defaultProfile, labels, gatewayProfile, gateway, newMonitoringPort == null ? monitoring
+            : new MonitoringConfig(monitoring.enabled(), monitoring.bindAddress(), newMonitoringPort));
   }
 
   /**
@@ -382,6 +389,9 @@ public record ServerConfig(
     public MonitoringConfig {
       enabled = enabled == null || enabled;
       bindAddress = bindAddress == null ? "127.0.0.1" : bindAddress;
+      if (bindAddress.isBlank()) {
+        throw new IllegalArgumentException("monitoring.bindAddress is empty: an address such as 127.0.0.1");
+      }
       if (port != null && (port < 0 || port > 65535)) {
         throw new IllegalArgumentException("monitoring.port " + port + " is not between 0 and 65535");
       }

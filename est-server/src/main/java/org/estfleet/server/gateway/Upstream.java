@@ -190,7 +190,8 @@ public final class Upstream {
       // An interrupted forward (the gateway stopping) says nothing about the upstream.
       Failure failure = outcome instanceof EnrollOutcome.Failed failed ? failed.failure() : null;
       metrics.forward(failure != null ? failure.kind().name().toLowerCase(java.util.Locale.ROOT)
-          : outcome instanceof EnrollOutcome.Issued ? "issued" : "pending", System.nanoTime() - start);
+          : outcome instanceof EnrollOutcome.Issued ? "issued" : "pending", failure == null || failure.answered(),
+          System.nanoTime() - start);
       if (failure != null && failure.kind() == Failure.Kind.MISDIRECTED) {
         // Its /cacerts answers (a gateway's mirror): only a forward shows it is not the CA. Said
         // once until a forward is taken, not at every request or probe in between.

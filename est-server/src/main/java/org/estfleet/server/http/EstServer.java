@@ -202,19 +202,22 @@ public final class EstServer implements AutoCloseable {
       addMonitoring(routes, health, metrics);
     }
     server.setHandler(limit);
-    start(server, settings.bindAddress(), settings.port(), "bindAddress and port in server.json, or serve --port");
+    // The monitoring listener first: a start that fails on its port has answered no device.
     Server monitoring = null;
     ServerConnector monitoringConnector = null;
     if (settings.monitoring().ownListener()) {
       monitoring = monitoringServer(settings.monitoring(), health, metrics);
       monitoringConnector = (ServerConnector) monitoring.getConnectors()[0];
-      try {
-        start(monitoring, settings.monitoring().bindAddress(), settings.monitoring().port(),
-            "monitoring.bindAddress and monitoring.port in server.json, or serve --monitoring-port");
-      } catch (Exception | Error e) {
-        LifeCycle.stop(server);
-        throw e;
+      start(monitoring, settings.monitoring().bindAddress(), settings.monitoring().port(),
+          "monitoring.bindAddress and monitoring.port in server.json, or serve --monitoring-port");
+    }
+    try {
+      start(server, settings.bindAddress(), settings.port(), "bindAddress and port in server.json, or serve --port");
+    } catch (Exception | Error e) {
+      if (monitoring != null) {
+        LifeCycle.stop(monitoring);
       }
+      throw e;
     }
     return new EstServer(server, connector, ssl, settings.tlsProvider(), random, limit, monitoring,
         monitoringConnector);
@@ -227,8 +230,11 @@ public final class EstServer implements AutoCloseable {
   private static void start(Server server, String address, int port, String settings) throws Exception {
     try {
       server.start();
-    } catch (java.io.IOException e) {
+    } catch (Exception | Error e) {
       LifeCycle.stop(server);
+      if (!(e instanceof java.io.IOException)) {
+        throw e;
+      }
       Throwable cause = e.getCause();
       if (!(cause instanceof java.net.BindException || cause instanceof java.nio.channels.UnresolvedAddressException)) {
         throw e;

@@ -2,6 +2,7 @@ package org.estfleet.server.http;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import java.io.IOException;
@@ -19,6 +20,7 @@ import org.estfleet.server.Cli;
 import org.estfleet.server.EstTestClient;
 import org.estfleet.server.TestServer;
 import org.estfleet.server.config.DataDir;
+import org.estfleet.server.config.ServerConfig;
 import org.estfleet.testing.Await;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
@@ -64,6 +66,10 @@ class MonitoringTest {
       assertTrue(metrics.contains("estfleet_http_responses_total{endpoint=\"metrics\",status=\"405\"} 1.0"), metrics);
       assertTrue(metrics.contains("estfleet_http_responses_total{endpoint=\"other\",status=\"404\"} 1.0"), metrics);
       assertFalse(metrics.contains("endpoint=\"cacerts\",status=\"404\""), "the monitoring listener's 404 is 'other'");
+      server.close();
+      try (ServerSocket again = new ServerSocket(monitoring.getPort(), 1, InetAddress.getLoopbackAddress())) {
+        assertEquals(monitoring.getPort(), again.getLocalPort(), "closed with the server");
+      }
     }
   }
 
@@ -80,7 +86,7 @@ class MonitoringTest {
   }
 
   @Test
-  void aMonitoringPortInUse_stopsTheStart_namingTheSetting_andReleasesTheTlsPort() throws Exception {
+  void aPortInUse_stopsTheStart_namingItsSetting_andReleasesTheOtherPort() throws Exception {
     Path data = dir.resolve("data");
     TestServer.init(data);
     int tlsPort = freePort();
@@ -95,6 +101,19 @@ class MonitoringTest {
     }
     try (ServerSocket again = new ServerSocket(tlsPort, 1, InetAddress.getLoopbackAddress())) {
       assertEquals(tlsPort, again.getLocalPort(), "the TLS listener was closed");
+    }
+    // The other way round: the TLS port taken, the monitoring listener is closed again.
+    int monitoringPort = freePort();
+    try (ServerSocket taken = new ServerSocket(0, 1, InetAddress.getLoopbackAddress())) {
+      Cli.Run serve = Cli.run("serve", "--data", data.toString(), "--port", Integer.toString(taken.getLocalPort()),
+          "--monitoring-port", Integer.toString(monitoringPort));
+
+      assertEquals(1, serve.exit(), serve.err());
+      assertEquals(List.of("est-server: cannot listen on 127.0.0.1 port " + taken.getLocalPort() + ": Address already "
+          + "in use (bindAddress and port in server.json, or serve --port)"), serve.err().lines().toList());
+    }
+    try (ServerSocket again = new ServerSocket(monitoringPort, 1, InetAddress.getLoopbackAddress())) {
+      assertEquals(monitoringPort, again.getLocalPort(), "the monitoring listener was closed");
     }
   }
 
@@ -113,8 +132,11 @@ class MonitoringTest {
     Files.writeString(data.resolve(DataDir.CONFIG_FILE), "{\"port\": 9443}");
     Cli.Run sameOnTheCommandLine = Cli.run("serve", "--data", data.toString(), "--monitoring-port", "9443");
     Cli.Run badOption = Cli.run("serve", "--data", data.toString(), "--monitoring-port", "-1");
+    Files.writeString(data.resolve(DataDir.CONFIG_FILE), "{\"monitoring\": {\"bindAddress\": \" \", \"port\": 9090}}");
+    Cli.Run blankAddress = Cli.run("serve", "--data", data.toString());
 
-    for (Cli.Run run : List.of(samePort, disabledWithPort, outOfRange, unknownKey, sameOnTheCommandLine, badOption)) {
+    for (Cli.Run run : List.of(samePort, disabledWithPort, outOfRange, unknownKey, sameOnTheCommandLine, badOption,
+        blankAddress)) {
       assertEquals(2, run.exit(), run.err());
       assertEquals(1, run.err().lines().count(), run.err());
     }
@@ -125,6 +147,25 @@ class MonitoringTest {
     assertTrue(unknownKey.err().contains("unknown key 'prot' at $.monitoring"), unknownKey.err());
     assertTrue(sameOnTheCommandLine.err().contains("monitoring.port 9443 is the TLS port"), sameOnTheCommandLine.err());
     assertTrue(badOption.err().contains("--monitoring-port: -1 is not between 0 and 65535"), badOption.err());
+    assertTrue(blankAddress.err().contains("monitoring.bindAddress is empty"), blankAddress.err());
+  }
+
+  @Test
+  void portsFromTheCommandLine_areJudgedAsThePairTheyMake() throws Exception {
+    Path data = dir.resolve("data");
+    TestServer.init(data);
+    Files.writeString(data.resolve(DataDir.CONFIG_FILE), "{\"port\": 8443, \"monitoring\": {\"port\": 9464}}");
+    ServerConfig config = DataDir.open(data).config();
+
+    // serve --port 9464 --monitoring-port 9465, and the two swapped: each pair is valid.
+    ServerConfig moved = config.withPorts(9464, 9465);
+    ServerConfig swapped = config.withPorts(9464, 8443);
+
+    assertEquals(9464, moved.port());
+    assertEquals(9465, moved.monitoring().port());
+    assertEquals(8443, swapped.monitoring().port());
+    assertEquals(9464, config.withPorts(null, null).monitoring().port());
+    assertThrows(IllegalArgumentException.class, () -> config.withPorts(9464, null), "the file's monitoring port");
   }
 
   private static HttpResponse<String> get(URI base, String path) {

@@ -113,7 +113,7 @@ final class EnrollCommand implements Callable<Integer> {
 
   @Option(names = "--verbose", description = "Log each step on stderr at INFO, as 'run' does (by default only "
       + "warnings about anything but the outcome, which is printed).")
-  boolean verbose; // acted on by RenewalAgentCommand.configureLogging, from the raw arguments, before parsing
+  boolean verbose; // acted on by RenewalAgentCommand.configureLogging, from the arguments, before parsing
 
   @Override
   public Integer call() throws Exception {

@@ -38,8 +38,20 @@ public final class RenewalAgentCommand implements Callable<Integer> {
   }
 
   public static void main(String[] args) {
-    configureLogging(args);
-    System.exit(commandLine(new PrintWriter(System.out, true), new PrintWriter(System.err, true)).execute(args));
+    PrintWriter err = new PrintWriter(System.err, true);
+    // @files are read once, here: a second reading would find a pipe (@/dev/stdin) empty.
+    List<String> expanded;
+    try {
+      expanded = expandAtFiles(args);
+    } catch (CommandLine.PicocliException e) {
+      err.println("renewal-agent: " + oneLine(e.getMessage()));
+      System.exit(AgentException.USAGE);
+      return;
+    }
+    configureLogging(expanded);
+    CommandLine commandLine = commandLine(new PrintWriter(System.out, true), err);
+    commandLine.setExpandAtFiles(false);
+    System.exit(commandLine.execute(expanded.toArray(String[]::new)));
   }
 
   /**
@@ -51,8 +63,7 @@ public final class RenewalAgentCommand implements Callable<Integer> {
    * command line ({@code -Dorg.slf4j.simpleLogger.defaultLogLevel=debug}) is kept. Arguments from
    * an {@code @file} count as on the command line (a unit file's {@code renewal-agent @/etc/...}).
    */
-  static void configureLogging(String[] args) {
-    List<String> expanded = expandAtFiles(args);
+  static void configureLogging(List<String> expanded) {
     String command = expanded.stream().filter(arg -> !arg.startsWith("-")).findFirst().orElse("");
     if (ONE_SHOT.contains(command) && !expanded.contains("--verbose")
         && System.getProperty("org.slf4j.simpleLogger.defaultLogLevel") == null) {
@@ -63,19 +74,17 @@ public final class RenewalAgentCommand implements Callable<Integer> {
   }
 
   /**
-   * The arguments as the command line will read them, {@code @file}s expanded by picocli itself,
-   * without the commands' classes (whose loggers would fix the log settings before they are made).
-   * Arguments it cannot read are left as they are: the command line then says what is wrong.
+   * The arguments with their {@code @file}s expanded by picocli itself (its syntax, {@code @@} for
+   * a literal {@code @}), without the commands' classes, whose loggers would fix the log settings
+   * before they are made.
+   *
+   * @throws CommandLine.PicocliException if an {@code @file} cannot be read (a directory, say)
    */
   static List<String> expandAtFiles(String[] args) {
     CommandSpec words = CommandSpec.create();
     words.addPositional(CommandLine.Model.PositionalParamSpec.builder().arity("0..*").type(String[].class).build());
     words.parser().unmatchedOptionsArePositionalParams(true);
-    try {
-      return new CommandLine(words).parseArgs(args).expandedArgs();
-    } catch (CommandLine.ParameterException e) {
-      return List.of(args);
-    }
+    return new CommandLine(words).parseArgs(args).expandedArgs();
   }
 
   /**
