@@ -253,6 +253,14 @@ class RootRotationTest {
     CaRollover.retire(DataDir.open(ca.dataDir()), true, ca.clock());
     ca.restart();
     Renewer.Result afterRetirement = renewer.renew(true);
+    if (afterRetirement.outcome() == Renewer.Outcome.PENDING) {
+      // The gateway's probe (each second here) may have found the CA down while it restarted: the
+      // request is then stored (202) and forwarded once a probe finds the CA up, which is as
+      // much the gateway reaching the CA as an answer at once.
+      Await.until("the gateway forwards the stored request", Duration.ofSeconds(30),
+          () -> gateway.queue(queue -> queue.depth().pending()) == 0);
+      afterRetirement = renewer.renew(true);
+    }
 
     assertEquals(Renewer.Outcome.RENEWED, renewed.outcome(), renewed.message());
     assertEquals(Map.of(oldRoot, TrustStore.State.RETIRING, newRoot, TrustStore.State.ACTIVE), states(state));
