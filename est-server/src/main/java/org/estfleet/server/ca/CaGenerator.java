@@ -25,6 +25,9 @@ public final class CaGenerator {
   /** The issuing CA is replaced well before the root: 10 years. */
   public static final Duration ISSUING_VALIDITY = Duration.ofDays(10 * 365);
 
+  /** The longest stem: " Issuing CA " and 8 hexadecimal digits make it a CN of 64 characters. */
+  static final int MAX_STEM = 64 - " Issuing CA ".length() - 8;
+
   private final Clock clock;
   private final SecureRandom random;
 
@@ -39,9 +42,13 @@ public final class CaGenerator {
   /**
    * Generates a root and an issuing CA.
    *
-   * @param name the name's stem, e.g. {@code EST Fleet Development}
+   * @param stem the name's stem, e.g. {@code EST Fleet Development}; cut to {@value #MAX_STEM}
+   *     characters, so that the CNs stay within RFC 5280's 64 (a rollover takes the stem from a
+   *     root's whole CN when init did not make it)
    */
-  public GeneratedCa generate(String name) {
+  public GeneratedCa generate(String stem) {
+    String name = stem.length() <= MAX_STEM ? stem
+        : stem.substring(0, Character.isHighSurrogate(stem.charAt(MAX_STEM - 1)) ? MAX_STEM - 1 : MAX_STEM).strip();
     byte[] suffixBytes = new byte[4];
     random.nextBytes(suffixBytes);
     String suffix = HexFormat.of().formatHex(suffixBytes);
