@@ -168,13 +168,14 @@ final class InitCommand implements Callable<Integer> {
     try (Database database = Database.open(dataDir.resolve(config.database().file()))) {
       CaMaterial material = new CaMaterial(ca.root(), ca.issuing(), ca.issuingKeys().getPrivate());
       KeyPair tlsKeys = KeyAlgorithm.EC_P256.generate(random);
-      Csr request = new CsrBuilder().commonName(names.get(0)).subjectAltNames(generalNames(names)).sign(tlsKeys);
+      Csr request = new CsrBuilder().commonName(tlsCommonName(names)).subjectAltNames(generalNames(names)).sign(tlsKeys);
       CertificateProfile tlsProfile = new CertificateProfile(TLS_LIFETIME, Duration.ofMinutes(5),
           KeyUsage.digitalSignature, List.of(KeyPurposeId.id_kp_serverAuth), null);
       LocalCa localCa = new LocalCa(material, java.util.Map.of(), tlsProfile, new IssuedCertificates(database), clock,
           random);
       tls = localCa.issue(new IssueRequest("", request,
-          new Requester(names.get(0), "local", "est-server init (TLS server)", null, null, null, Role.SERVER), false,
+          new Requester(tlsCommonName(names), "local", "est-server init (TLS server)", null, null, null, Role.SERVER),
+          false,
           null), tlsProfile).certificate();
       writePublic(dataDir.resolve(config.tls().certificate()), Pem.encode(List.of(tls, ca.issuing())));
       writePrivate(dataDir.resolve(config.tls().key()), Pem.encodePrivateKey(tlsKeys.getPrivate()));
@@ -337,6 +338,14 @@ final class InitCommand implements Callable<Integer> {
     out.println("  kept:        server.json, the queue and answers in " + databaseFile.getFileName());
     out.println("  next:        est-server serve --data " + data);
     return EstServerCommand.EXIT_OK;
+  }
+
+  /**
+   * The TLS certificate's CN: the first name that fits RFC 5280's 64 characters, else
+   * {@code est-server}. Clients check the subjectAltName, which carries every name.
+   */
+  private static String tlsCommonName(List<String> names) {
+    return names.stream().filter(name -> name.length() <= 64).findFirst().orElse("est-server");
   }
 
   private static List<GeneralName> generalNames(List<String> names) {

@@ -60,6 +60,24 @@ class CommandLineTest {
   }
 
   @Test
+  void init_withANameLongerThanACnHolds_putsItInTheSubjectAltNameOnly() throws Exception {
+    String longName = "a".repeat(30) + "." + "b".repeat(30) + ".example.com"; // 73 characters, a valid DNS name
+    Path data = dir.resolve("data");
+
+    Run run = run("init", "--data", data.toString(), "--hostname", longName, "--hostname", "est.example");
+
+    assertEquals(0, run.exit(), run.err());
+    X509Certificate tls = Pem.readCertificates(data.resolve("tls/server.pem")).get(0);
+    assertEquals("est.example", Certificates.commonName(tls.getSubjectX500Principal()).orElseThrow(),
+        "the first name that fits RFC 5280's 64 characters");
+    assertEquals("[[2, " + longName + "], [2, est.example]]", String.valueOf(tls.getSubjectAlternativeNames()));
+    Run alone = run("init", "--data", dir.resolve("alone").toString(), "--hostname", longName);
+    assertEquals(0, alone.exit(), alone.err());
+    assertEquals("est-server", Certificates.commonName(Pem.readCertificates(dir.resolve("alone/tls/server.pem")).get(0)
+        .getSubjectX500Principal()).orElseThrow());
+  }
+
+  @Test
   void init_refusesExistingDirectoryUnlessForced() throws Exception {
     Path data = dir.resolve("data");
     run("init", "--data", data.toString());
