@@ -168,14 +168,14 @@ final class InitCommand implements Callable<Integer> {
     try (Database database = Database.open(dataDir.resolve(config.database().file()))) {
       CaMaterial material = new CaMaterial(ca.root(), ca.issuing(), ca.issuingKeys().getPrivate());
       KeyPair tlsKeys = KeyAlgorithm.EC_P256.generate(random);
-      Csr request = new CsrBuilder().commonName(tlsCommonName(names)).subjectAltNames(generalNames(names)).sign(tlsKeys);
+      String commonName = tlsCommonName(names);
+      Csr request = new CsrBuilder().commonName(commonName).subjectAltNames(generalNames(names)).sign(tlsKeys);
       CertificateProfile tlsProfile = new CertificateProfile(TLS_LIFETIME, Duration.ofMinutes(5),
           KeyUsage.digitalSignature, List.of(KeyPurposeId.id_kp_serverAuth), null);
       LocalCa localCa = new LocalCa(material, java.util.Map.of(), tlsProfile, new IssuedCertificates(database), clock,
           random);
       tls = localCa.issue(new IssueRequest("", request,
-          new Requester(tlsCommonName(names), "local", "est-server init (TLS server)", null, null, null, Role.SERVER),
-          false,
+          new Requester(commonName, "local", "est-server init (TLS server)", null, null, null, Role.SERVER), false,
           null), tlsProfile).certificate();
       writePublic(dataDir.resolve(config.tls().certificate()), Pem.encode(List.of(tls, ca.issuing())));
       writePrivate(dataDir.resolve(config.tls().key()), Pem.encodePrivateKey(tlsKeys.getPrivate()));

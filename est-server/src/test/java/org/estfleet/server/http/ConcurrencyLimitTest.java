@@ -31,16 +31,14 @@ class ConcurrencyLimitTest {
   @TempDir
   Path dir;
 
+  private final CountDownLatch entered = new CountDownLatch(1);
+  private final CountDownLatch release = new CountDownLatch(1);
+
   @Test
   void requestBeyondLimit_503WithRetryAfter_whileTheFirstCompletes() throws Exception {
-    CountDownLatch entered = new CountDownLatch(1);
-    CountDownLatch release = new CountDownLatch(1);
-    try (TestServer server = TestServer.start(dir.resolve("server"),
-        "{\"limits\": {\"maxConcurrentRequests\": 1, \"busyRetryAfter\": \"7s\"}}",
-        ca -> new HoldingCa(ca, entered, release))) {
+    try (TestServer server = startHolding("{\"limits\": {\"maxConcurrentRequests\": 1, \"busyRetryAfter\": \"7s\"}}")) {
       EstTestClient client = EstTestClient.anonymous(server);
-      CompletableFuture<HttpResponse<byte[]>> first = CompletableFuture.supplyAsync(() -> enroll(client, server, "device-1"));
-      assertTrue(entered.await(10, TimeUnit.SECONDS), "the first request reached the CA");
+      CompletableFuture<HttpResponse<byte[]>> first = enrollHeldAtTheCa(client, server);
 
       HttpResponse<byte[]> second = client.get("/.well-known/est/cacerts");
       release.countDown();
@@ -60,14 +58,9 @@ class ConcurrencyLimitTest {
 
   @Test
   void atTheLimit_theMonitoringListenerStillAnswers_showingTheShedding() throws Exception {
-    CountDownLatch entered = new CountDownLatch(1);
-    CountDownLatch release = new CountDownLatch(1);
-    try (TestServer server = TestServer.start(dir.resolve("server"),
-        "{\"limits\": {\"maxConcurrentRequests\": 1}, \"monitoring\": {\"port\": 0}}",
-        ca -> new HoldingCa(ca, entered, release))) {
+    try (TestServer server = startHolding("{\"limits\": {\"maxConcurrentRequests\": 1}, \"monitoring\": {\"port\": 0}}")) {
       EstTestClient client = EstTestClient.anonymous(server);
-      CompletableFuture<HttpResponse<byte[]>> first = CompletableFuture.supplyAsync(() -> enroll(client, server, "device-1"));
-      assertTrue(entered.await(10, TimeUnit.SECONDS), "the first request reached the CA");
+      CompletableFuture<HttpResponse<byte[]>> first = enrollHeldAtTheCa(client, server);
       HttpClient plain = HttpClient.newHttpClient();
       java.net.URI monitoring = server.monitoringUri().orElseThrow();
 
@@ -86,6 +79,19 @@ class ConcurrencyLimitTest {
           metrics.body());
       issued(first.get(10, TimeUnit.SECONDS));
     }
+  }
+
+  /** A server whose CA holds each issuance until {@link #release} opens. */
+  private TestServer startHolding(String config) throws Exception {
+    return TestServer.start(dir.resolve("server"), config, ca -> new HoldingCa(ca, entered, release));
+  }
+
+  /** An enrollment sent, and waiting at the CA: it holds one of the server's permits. */
+  private CompletableFuture<HttpResponse<byte[]>> enrollHeldAtTheCa(EstTestClient client, TestServer server)
+      throws InterruptedException {
+    CompletableFuture<HttpResponse<byte[]>> first = CompletableFuture.supplyAsync(() -> enroll(client, server, "device-1"));
+    assertTrue(entered.await(10, TimeUnit.SECONDS), "the first request reached the CA");
+    return first;
   }
 
   private static HttpResponse<byte[]> enroll(EstTestClient client, TestServer server, String deviceId) {
