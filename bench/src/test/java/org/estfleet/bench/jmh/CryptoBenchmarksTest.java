@@ -1,11 +1,13 @@
 package org.estfleet.bench.jmh;
 
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertNotEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import java.util.Arrays;
+import org.junit.jupiter.api.Test;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.CsvSource;
 import org.junit.jupiter.params.provider.ValueSource;
@@ -44,5 +46,20 @@ class CryptoBenchmarksTest {
     assertEquals(32, second.length);
     assertFalse(Arrays.equals(first, second), "each call agrees with another peer");
     assertNotEquals(benchmark.generateKeyPair().getPublic(), benchmark.generateKeyPair().getPublic());
+  }
+
+  @Test
+  void mlKem768_decapsulationRecoversTheSecret_andEachEncapsulationIsNew() throws Exception {
+    MlKemBenchmark benchmark = new MlKemBenchmark();
+    benchmark.setUp();
+
+    byte[] recovered = benchmark.decapsulate();
+    assertArrayEquals(benchmark.secrets[benchmark.next], recovered);
+    assertEquals(32, recovered.length);
+    byte[] first = benchmark.decodeAndEncapsulate();
+    byte[] second = benchmark.decodeAndEncapsulate();
+    assertEquals(32, first.length);
+    assertFalse(Arrays.equals(first, second), "each call encapsulates a new secret to another peer");
+    assertEquals("ML-KEM-768", benchmark.generateKeyPair().getPublic().getAlgorithm());
   }
 }
