@@ -32,11 +32,21 @@ class FleetTest {
   /** Every simulated device shares 127.0.0.1: the per-address limit on failed logins would lump them together. */
   private static final String SHARED_ADDRESS =
       "\"limits\": {\"sourceAuthFailuresPerMinute\": 100000, \"enrollmentsPerSourcePerMinute\": 1000000}";
-  private static final String GATEWAY = "{" + SHARED_ADDRESS + ", \"gateway\": {\"retryAfter\": \"1s\", "
-      + "\"forwardInterval\": \"200ms\", \"connectTimeout\": \"2s\"}}";
+  private static final String GATEWAY = gateway("1s");
+  /**
+   * The outage test's devices all poll while the CA is away: at a poll a second, 40 identities
+   * on the hub's 4 threads queue a device falling due behind ~2 s of polls, a third of what a
+   * 15 s certificate leaves between its renewal time and its expiry on a loaded machine.
+   */
+  private static final String OUTAGE_GATEWAY = gateway("3s");
 
   @TempDir
   Path dir;
+
+  private static String gateway(String retryAfter) {
+    return "{" + SHARED_ADDRESS + ", \"gateway\": {\"retryAfter\": \"" + retryAfter + "\", "
+        + "\"forwardInterval\": \"200ms\", \"connectTimeout\": \"2s\"}}";
+  }
 
   private static int scaled(int devices) {
     return Math.max(2, (int) Math.round(devices * SCALE));
@@ -74,7 +84,7 @@ class FleetTest {
     int devices = scaled(40);
     try (TestServer ca = TestServer.start(dir.resolve("ca"),
             "{" + SHARED_ADDRESS + ", \"defaultProfile\": {\"lifetime\": \"15s\", \"backdate\": \"0s\"}}");
-        TestServer gateway = TestServer.startGateway(dir.resolve("gateway"), ca, GATEWAY);
+        TestServer gateway = TestServer.startGateway(dir.resolve("gateway"), ca, OUTAGE_GATEWAY);
         Fleet fleet = new Fleet(dir)) {
       Path trust = ca.dataDir().resolve("ca/root.pem");
       fleet.enroll(ca.tokens(Fleet.ids("gw", devices)), gateway.baseUri(), "gateway", trust, 4);
