@@ -209,12 +209,14 @@ class AgentProcessTest {
         while (!Files.exists(metrics) && Instant.now().isBefore(deadline)) {
           Thread.sleep(100);
         }
-        // Written at start: both identities' series, each gauge declared once.
+        // Written at start: every identity's series, each gauge declared once.
         String figures = Files.readString(metrics);
         assertEquals(1, figures.lines().filter(line -> line.equals("# TYPE estfleet_agent_state gauge")).count(), figures);
         assertTrue(figures.contains("estfleet_agent_problem{identity=\"healthy\"} 0.0\n"), figures);
         assertTrue(figures.contains("estfleet_agent_problem{identity=\"damaged\"} 1.0\n"), figures);
         assertTrue(figures.contains("estfleet_agent_state{identity=\"damaged\",state=\"FAILING\"} 1.0\n"), figures);
+        assertTrue(figures.contains("estfleet_agent_problem{identity=\"untrusting\"} 1.0\n"), figures);
+        assertTrue(figures.contains("estfleet_agent_state{identity=\"untrusting\",state=\"FAILING\"} 1.0\n"), figures);
         assertEquals("rw-r--r--", java.nio.file.attribute.PosixFilePermissions.toString(
             Files.getPosixFilePermissions(metrics)), "readable by node_exporter's user");
         while (server.ledger(l -> l.byDevice("healthy")).size() < 2 && Instant.now().isBefore(deadline)) {

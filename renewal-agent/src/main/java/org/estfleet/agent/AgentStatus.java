@@ -29,7 +29,7 @@ import org.estfleet.pki.Certificates;
  *
  * @param state OK, RENEWAL_DUE, PENDING, FAILING (attempts fail, the certificate is still
  *     valid; also a certificate naming another identity than this agent's, which is not renewed), EXPIRED, CLOCK_SKEW or NOT_ENROLLED
- * @param problem a file of the device's own that cannot be read (the pair in force, bootstrap.pem),
+ * @param problem a file of the device's own that cannot be read (the pair in force, anchors.json, bootstrap.pem),
  *     no trust anchor at all, or a state directory that cannot be written: what its renewals fail
  *     on (the state is then FAILING, not OK), or null
  * @param warning what works but should not be so (a private key readable by everyone), or null
@@ -126,10 +126,22 @@ public record AgentStatus(
       }
     }
     TrustStore trust = dir.trust();
+    List<TrustStore.Anchor> records;
+    boolean anchorsRead = true;
+    try {
+      records = trust.anchorRecords();
+    } catch (IOException unreadable) {
+      // What a running agent logs and retries on (RunCommand), as for the pair in force above.
+      records = List.of();
+      anchorsRead = false;
+      problems.add(unreadable.getMessage());
+    }
     List<AnchorView> anchors = new ArrayList<>();
-    for (TrustStore.Anchor anchor : trust.anchorRecords()) {
+    java.util.Set<X509Certificate> explicit = new java.util.HashSet<>();
+    for (TrustStore.Anchor anchor : records) {
       anchors.add(anchor(anchor.certificate(), anchor.state().label(),
           anchor.state() == TrustStore.State.RETIRING ? anchor.overlapEndsAt() : null));
+      explicit.add(anchor.certificate());
     }
     List<X509Certificate> bootstrap;
     boolean bootstrapRead = true;
@@ -141,11 +153,11 @@ public record AgentStatus(
       problems.add(unreadable.getMessage());
     }
     for (X509Certificate anchor : new java.util.LinkedHashSet<>(bootstrap)) { // a file may repeat one
-      if (!trust.anchors().contains(anchor)) {
+      if (!explicit.contains(anchor)) {
         anchors.add(anchor(anchor, "bootstrap", null));
       }
     }
-    if (anchors.isEmpty() && bootstrapRead) {
+    if (anchors.isEmpty() && bootstrapRead && anchorsRead) {
       problems.add(Renewer.noTrustAnchors(dir));
     }
     unwritable(dir).ifPresent(problems::add);

@@ -331,26 +331,36 @@ class CommandLineTest {
 
   /** {@code run} logs it and goes on (AgentProcessTest's hub test). */
   @Test
-  void aDamagedAnchorsFile_stopsEveryOneShotCommand_sayingWhereTheRootsAre() throws Exception {
+  void aDamagedAnchorsFile_stopsRenew_andStatusShowsItAsAProblem_sayingWhereTheRootsAre() throws Exception {
     Path state = AgentFixture.enroll(server, dir.resolve("agent"), "device-1");
     Path anchors = state.resolve("trust/anchors.json");
     Files.write(anchors, java.util.Arrays.copyOf(Files.readAllBytes(anchors), 200)); // cut short by a failing disk
 
     AgentFixture.Run status = AgentFixture.cli("status", "--state", state.toString());
+    AgentFixture.Run prometheus = AgentFixture.cli("status", "--state", state.toString(), "--prometheus");
     AgentFixture.Run renewNotDue = AgentFixture.cli("renew", "--state", state.toString());
     Files.delete(anchors);
     Files.createSymbolicLink(anchors, Path.of("/dev/zero")); // a device in its place: refused, not read
     AgentFixture.Run zero = AgentFixture.cli("status", "--state", state.toString());
 
-    for (AgentFixture.Run each : List.of(status, renewNotDue)) {
-      assertEquals(1, each.exit(), each.err());
-      assertEquals(1, each.err().lines().count(), each.err());
-      assertTrue(each.err().startsWith("renewal-agent: " + anchors + ": "), each.err());
-      assertTrue(each.err().strip().endsWith("; the roots it held are in " + state.resolve("trust/anchors.pem")
-          + ": restore it, or enroll again with renewal-agent enroll --force"), each.err());
-    }
-    assertEquals(1, zero.exit(), zero.err());
-    assertTrue(zero.err().contains("not a regular file (a device, a pipe or a socket)"), zero.err());
+    String restore = "; the roots it held are in " + state.resolve("trust/anchors.pem")
+        + ": restore it, or enroll again with renewal-agent enroll --force";
+    assertEquals(1, renewNotDue.exit(), renewNotDue.err());
+    assertEquals(1, renewNotDue.err().lines().count(), renewNotDue.err());
+    assertTrue(renewNotDue.err().startsWith("renewal-agent: " + anchors + ": "), renewNotDue.err());
+    assertTrue(renewNotDue.err().strip().endsWith(restore), renewNotDue.err());
+    // status reports it, the certificate still in force: what a monitoring system must see.
+    assertEquals(0, status.exit(), status.err());
+    assertTrue(status.out().contains("state:          FAILING\n"), status.out());
+    String problem = status.out().lines().filter(line -> line.startsWith("problem:")).findFirst().orElseThrow();
+    assertTrue(problem.startsWith("problem:        " + anchors + ": ") && problem.endsWith(restore), problem);
+    assertTrue(status.out().contains("certificate:    serial "), status.out());
+    assertEquals(0, prometheus.exit(), prometheus.err());
+    assertTrue(prometheus.out().contains("estfleet_agent_problem{identity=\"device-1\"} 1.0\n"), prometheus.out());
+    assertTrue(prometheus.out().contains("estfleet_agent_state{identity=\"device-1\",state=\"FAILING\"} 1.0\n"),
+        prometheus.out());
+    assertEquals(0, zero.exit(), zero.err());
+    assertTrue(zero.out().contains("not a regular file (a device, a pipe or a socket)"), zero.out());
   }
 
   @Test

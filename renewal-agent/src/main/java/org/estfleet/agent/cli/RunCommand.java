@@ -124,7 +124,7 @@ final class RunCommand implements Callable<Integer> {
   /**
    * Writes the identities' status to {@code file} (atomically, readable by all: node_exporter runs
    * as a user of its own) at once and every {@link #PROMETHEUS_INTERVAL}, on a daemon thread. An
-   * identity whose status cannot be read is left out (its series go absent) and logged, once for
+   * identity whose status cannot be read at all is left out (its series go absent) and logged, once for
    * each new reason; a file that cannot be written is logged the same way and tried again.
    */
   private static void writeStatusEvery(List<Renewer> renewers, Path file) {
