@@ -216,7 +216,6 @@ class AgentProcessTest {
         assertTrue(figures.contains("estfleet_agent_problem{identity=\"damaged\"} 1.0\n"), figures);
         assertTrue(figures.contains("estfleet_agent_state{identity=\"damaged\",state=\"FAILING\"} 1.0\n"), figures);
         assertTrue(figures.contains("estfleet_agent_problem{identity=\"untrusting\"} 1.0\n"), figures);
-        assertTrue(figures.contains("estfleet_agent_state{identity=\"untrusting\",state=\"FAILING\"} 1.0\n"), figures);
         assertEquals("rw-r--r--", java.nio.file.attribute.PosixFilePermissions.toString(
             Files.getPosixFilePermissions(metrics)), "readable by node_exporter's user");
         while (server.ledger(l -> l.byDevice("healthy")).size() < 2 && Instant.now().isBefore(deadline)) {

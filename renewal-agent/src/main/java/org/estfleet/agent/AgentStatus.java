@@ -12,10 +12,12 @@ import java.security.cert.X509Certificate;
 import java.time.Duration;
 import java.time.Instant;
 import java.util.ArrayList;
+import java.util.HashSet;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
+import java.util.Set;
 import org.estfleet.agent.store.AgentConfig;
 import org.estfleet.agent.store.AgentState;
 import org.estfleet.agent.store.CredentialStore;
@@ -137,7 +139,7 @@ public record AgentStatus(
       problems.add(unreadable.getMessage());
     }
     List<AnchorView> anchors = new ArrayList<>();
-    java.util.Set<X509Certificate> explicit = new java.util.HashSet<>();
+    Set<X509Certificate> explicit = new HashSet<>();
     for (TrustStore.Anchor anchor : records) {
       anchors.add(anchor(anchor.certificate(), anchor.state().label(),
           anchor.state() == TrustStore.State.RETIRING ? anchor.overlapEndsAt() : null));
@@ -327,7 +329,7 @@ public record AgentStatus(
     gauges.add(gauge("estfleet_agent_warning", "1 while status reports a warning (a private key everyone can read)",
         List.of(point(warning == null ? 0 : 1, id))));
     List<GaugeSnapshot.GaugeDataPointSnapshot> anchors = new ArrayList<>();
-    java.util.Set<String> seen = new java.util.HashSet<>();
+    Set<String> seen = new HashSet<>();
     for (AnchorView anchor : trustAnchors) {
       if (seen.add(anchor.sha256() + " " + anchor.state())) { // one series each: the format allows no repeat
         anchors.add(point(seconds(anchor.notAfter()), id.add("sha256", anchor.sha256()).add("state", anchor.state())));

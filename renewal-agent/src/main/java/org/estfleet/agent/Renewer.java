@@ -135,9 +135,10 @@ public final class Renewer {
   }
 
   /**
-   * Reads the trust anchors: an {@code anchors.json} that cannot be read stops a command at once
-   * (exit 1, naming it and where its roots are), whether a renewal is due or not; {@code run}
-   * logs it and goes on, each attempt failing on the file until it is restored.
+   * Reads the trust anchors: an {@code anchors.json} that cannot be read stops {@code renew} at
+   * once (exit 1, naming it and where its roots are), whether a renewal is due or not; {@code run}
+   * logs it and goes on, each attempt failing on the file until it is restored ({@code status}
+   * shows it as a problem).
    */
   public void checkTrustAnchors() throws AgentException {
     try {

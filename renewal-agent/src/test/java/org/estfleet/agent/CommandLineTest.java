@@ -360,7 +360,8 @@ class CommandLineTest {
     assertTrue(prometheus.out().contains("estfleet_agent_state{identity=\"device-1\",state=\"FAILING\"} 1.0\n"),
         prometheus.out());
     assertEquals(0, zero.exit(), zero.err());
-    assertTrue(zero.out().contains("not a regular file (a device, a pipe or a socket)"), zero.out());
+    assertTrue(zero.out().contains("problem:        " + anchors + ": not a regular file (a device, a pipe or a socket)"
+        + restore + "\n"), zero.out());
   }
 
   @Test

@@ -4,6 +4,7 @@ import java.io.IOException;
 import java.nio.charset.CharacterCodingException;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
+import java.nio.file.NoSuchFileException;
 import java.nio.file.Path;
 import java.nio.file.StandardCopyOption;
 import java.security.cert.X509Certificate;
@@ -167,6 +168,13 @@ public final class TrustStore {
       return Json.parse(SmallFiles.readString(file, StandardCharsets.UTF_8), AnchorsFile.class, file.toString());
     } catch (IllegalArgumentException | CharacterCodingException e) {
       throw unreadableAnchors(describe(file, e), e);
+    } catch (NoSuchFileException e) {
+      throw e;
+    } catch (IOException e) {
+      // SmallFiles' refusals (a device, a directory, too large) do not name the file; the JDK's
+      // access errors are the path alone.
+      String message = String.valueOf(e.getMessage());
+      throw unreadableAnchors(message.startsWith(file.toString()) ? message : file + ": " + message, e);
     }
   }
 
