@@ -170,6 +170,15 @@ public final class EstLoad implements Callable<Integer> {
           + "cheaper handshakes: more of the machine left to the server under test).")
   String tlsProvider;
 
+  @Option(names = "--groups", paramLabel = "LIST", split = ",",
+      description = "The TLS key exchange groups to offer, most preferred first, e.g. x25519 or X25519MLKEM768,x25519 "
+          + "(default: the TLS provider's; Bouncy Castle's offers the hybrid post-quantum X25519MLKEM768 first). "
+          + "With SunJSSE, Java 20 or later.")
+  List<String> groups;
+
+  /** {@link #groups} as standard names, set by {@link #checkUsage}; null: the provider's default. */
+  private String[] groupNames;
+
   @Option(names = "--key-type", paramLabel = "TYPE", defaultValue = "ec-p256",
       description = "Keys of the CSRs: ec-p256 (a new key per request) or rsa-2048 (for simpleenroll from a pool of "
           + "--key-pool keys).")
@@ -391,7 +400,8 @@ public final class EstLoad implements Callable<Integer> {
             ms(total.getValueAtPercentile(99)), ms(total.getValueAtPercentile(99.9)), ms(total.getMaxValue()),
             round(total.getMean() / 1000.0));
     LoadResult result = new LoadResult("est-load", url.toString(), serverName, op.name(), concurrency, newConnection,
-        newConnection && resumption, rate, "TLSv" + tls, tlsProvider, algorithm == KeyAlgorithm.RSA_2048 ? "rsa-2048" : "ec-p256",
+        newConnection && resumption, rate, "TLSv" + tls, tlsProvider,
+        groupNames == null ? null : List.of(groupNames), algorithm == KeyAlgorithm.RSA_2048 ? "rsa-2048" : "ec-p256",
         Runtime.version().toString(), round(seconds), interrupted.get(), requests, ok,
         seconds > 0 ? round(ok / seconds) : 0, counts, latency, warmup == null ? null : round(warmup.toMillis() / 1000.0),
         clients.isEmpty() ? null : clients.size(), rate == null ? null : measured.unsent(), measured.reconnected(),
@@ -530,7 +540,7 @@ public final class EstLoad implements Callable<Integer> {
                 // One context per worker: a new one per connection would measure the making of
                 // TLS contexts (costly in BCJSSE) more than handshakes.
                 connection = HttpsConnection.open(url, serverName, shared.getSocketFactory(), protocols,
-                    timeoutMillis, sockets);
+                    groupNames, timeoutMillis, sockets);
               }
               if (interrupted.get()) {
                 break;
@@ -548,7 +558,7 @@ public final class EstLoad implements Callable<Integer> {
                 connection.abort();
                 connection = null;
                 connection = HttpsConnection.open(url, serverName, shared.getSocketFactory(), protocols,
-                    timeoutMillis, sockets);
+                    groupNames, timeoutMillis, sockets);
                 response = connection.exchange(request.method(), request.path(), request.headers(), request.body());
               }
               outcome = Integer.toString(response.status());
@@ -671,6 +681,22 @@ public final class EstLoad implements Callable<Integer> {
     if (!tls.equals("1.2") && !tls.equals("1.3")) {
       throw new ParameterException(spec.commandLine(), "--tls: '" + tls + "' is neither 1.2 nor 1.3");
     }
+    if (groups != null) {
+      try {
+        groupNames = KeyExchangeGroups.standardNames(groups);
+      } catch (IllegalArgumentException e) {
+        throw new ParameterException(spec.commandLine(), "--groups: " + e.getMessage());
+      }
+      if (tls.equals("1.2") && !KeyExchangeGroups.anyInTls12(groupNames)) {
+        throw new ParameterException(spec.commandLine(), "--groups: none of " + String.join(",", groupNames)
+            + " can be used in TLS 1.2 (--tls 1.2), which has no hybrid or ML-KEM key exchange");
+      }
+      if (tlsProvider.equals("SunJSSE") && !KeyExchangeGroups.perConnectionInSunJsse()) {
+        throw new ParameterException(spec.commandLine(), "--groups: SunJSSE takes them per connection from Java 20 "
+            + "on (this is Java " + Runtime.version().feature() + "); use --tls-provider BCJSSE, or run est-load "
+            + "with -Djdk.tls.namedGroups=" + String.join(",", groupNames) + " instead");
+      }
+    }
     if (!keyType.equals("ec-p256") && !keyType.equals("rsa-2048")) {
       throw new ParameterException(spec.commandLine(), "--key-type: '" + keyType + "' is neither ec-p256 nor rsa-2048");
     }
@@ -783,7 +809,8 @@ public final class EstLoad implements Callable<Integer> {
     long deadline = System.nanoTime() + TimeUnit.MILLISECONDS.toNanos(timeout);
     HttpsConnection.Response response;
     while (true) {
-      try (HttpsConnection connection = HttpsConnection.open(url, serverName, factory, protocols, timeout, sockets)) {
+      try (HttpsConnection connection = HttpsConnection.open(url, serverName, factory, protocols, groupNames, timeout,
+          sockets)) {
         response = connection.exchange(request.method(), request.path(), request.headers(), request.body());
       }
       if (response.status() != 202) {
@@ -941,13 +968,14 @@ public final class EstLoad implements Callable<Integer> {
 
   static String summary(LoadResult result) {
     StringBuilder text = new StringBuilder();
-    text.append(String.format(Locale.ROOT, "est-load: %s %s%s, concurrency %d%s, %s, %s %s, %s%n", result.op(),
+    text.append(String.format(Locale.ROOT, "est-load: %s %s%s, concurrency %d%s, %s, %s %s%s, %s%n", result.op(),
         result.url(), result.serverName() == null ? "" : " as " + result.serverName(), result.concurrency(),
         result.offeredRate() == null ? "" : String.format(Locale.ROOT, ", open loop at %.1f/s", result.offeredRate()),
         result.newConnectionPerRequest()
             ? "new connection per request" + (result.tlsResumption() ? " (TLS resumption)" : " (full handshakes)")
             : "kept-alive connections",
-        result.tls(), result.tlsProvider(), result.keyType()));
+        result.tls(), result.tlsProvider(),
+        result.groups() == null ? "" : " (groups " + String.join(",", result.groups()) + ")", result.keyType()));
     text.append(String.format(Locale.ROOT, "  %.1f s%s, %d requests, %d ok: %.1f/s; outcomes %s%n", result.seconds(),
         result.interrupted() ? " (interrupted; requests in flight then not counted)" : "", result.requests(),
         result.ok(), result.throughput(), result.outcomes()));

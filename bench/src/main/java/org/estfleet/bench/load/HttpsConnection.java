@@ -63,16 +63,18 @@ final class HttpsConnection implements AutoCloseable {
   /** Connects and completes the TLS handshake; the server's certificate must name the URL's host. */
   static HttpsConnection open(URI base, SSLSocketFactory factory, String[] protocols, int timeoutMillis)
       throws IOException {
-    return open(base, null, factory, protocols, timeoutMillis, java.util.concurrent.ConcurrentHashMap.newKeySet());
+    return open(base, null, factory, protocols, null, timeoutMillis,
+        java.util.concurrent.ConcurrentHashMap.newKeySet());
   }
 
   /**
    * Connects to the URL's host and port and completes the TLS handshake as with a server called
    * {@code serverName} (null: the URL's host): the name sent in SNI and {@code Host}, and the one
-   * the server's certificate must have.
+   * the server's certificate must have. {@code groups}: the key exchange groups to offer (null:
+   * the TLS provider's).
    */
   static HttpsConnection open(URI base, String serverName, SSLSocketFactory factory, String[] protocols,
-      int timeoutMillis, java.util.Set<Socket> registry) throws IOException {
+      String[] groups, int timeoutMillis, java.util.Set<Socket> registry) throws IOException {
     int port = base.getPort() < 0 ? 443 : base.getPort();
     String name = serverName == null ? base.getHost() : serverName;
     Socket plain = new Socket();
@@ -90,6 +92,9 @@ final class HttpsConnection implements AutoCloseable {
       // chain under --trust alone would let any server of that CA collect the tokens.
       parameters.setEndpointIdentificationAlgorithm("HTTPS");
       tls.setSSLParameters(parameters);
+      if (groups != null) {
+        KeyExchangeGroups.offer(tls, groups);
+      }
       tls.setSoTimeout(timeoutMillis);
       tls.startHandshake();
       return new HttpsConnection(plain, tls, name + (base.getPort() < 0 ? "" : ":" + base.getPort()), timeoutMillis,

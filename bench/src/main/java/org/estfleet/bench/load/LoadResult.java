@@ -9,6 +9,8 @@ import java.util.Map;
  * @param offeredRate requests a second sent on a fixed schedule ({@code --rate}); null for a
  *     closed loop
  * @param tlsProvider the client's TLS implementation, SunJSSE or BCJSSE
+ * @param groups the TLS key exchange groups offered ({@code --groups}), most preferred first; null
+ *     (absent in JSON) for the provider's default
  * @param interrupted the run was ended early (SIGINT or SIGTERM); {@code seconds} is the time until
  *     then, and requests still in flight were not counted
  * @param requests requests sent (answered or failed)
@@ -47,6 +49,7 @@ public record LoadResult(
     Double offeredRate,
     String tls,
     String tlsProvider,
+    java.util.List<String> groups,
     String keyType,
     String javaRuntime,
     double seconds,

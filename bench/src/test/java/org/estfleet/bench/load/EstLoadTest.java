@@ -192,6 +192,27 @@ class EstLoadTest {
   }
 
   @Test
+  void simpleenroll_withGroups_enrollsOverTheGroupsGiven_andSaysWhich() throws Exception {
+    Path json = dir.resolve("groups.json");
+
+    // secp256r1 alone: not the first group of either end's default (what is sent is in KeyExchangeGroupsTest).
+    Run run = load(common("simpleenroll", "--tokens", tokens("groups", 4).toString(), "--count", "4",
+        "--concurrency", "2", "--new-connection-per-request", "--tls-provider", "BCJSSE", "--groups", "secp256r1",
+        "--json", json.toString()));
+
+    assertEquals(0, run.exit(), run.err());
+    LoadResult result = result(json);
+    assertEquals(4, result.ok(), result.outcomes().toString());
+    assertEquals(List.of("secp256r1"), result.groups());
+    assertTrue(run.out().contains("BCJSSE (groups secp256r1)"), run.out());
+
+    Path plain = dir.resolve("default-groups.json");
+    assertEquals(0, load(common("cacerts", "--count", "1", "--json", plain.toString())).exit());
+    assertNull(result(plain).groups());
+    assertFalse(Files.readString(plain).contains("\"groups\""), "the provider's: absent from the JSON");
+  }
+
+  @Test
   void serverkeygen_withTokens_eachAnswerAKeyAndItsCertificate() throws Exception {
     Path json = dir.resolve("keygen.json");
     long before = server.ledger(ledger -> ledger.count());
