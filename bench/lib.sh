@@ -1,11 +1,19 @@
 # bench/lib.sh: what bench/run.sh and bench/store-scale.sh share. Sourced, not run.
-# Expects JAVA (default java); honours SKIP_BUILD=1, SERVER_TLS and CLIENT_TLS (see run.sh).
+# Expects JAVA (default java); honours SKIP_BUILD=1, SERVER_TLS, CLIENT_TLS and CLIENT_GROUPS (see run.sh).
 
 JAVA=${JAVA:-java}
 SERVER_JAR=est-server/target/est-server.jar
 LOAD_JAR=bench/target/est-load.jar
 BENCH_JAR=bench/target/benchmarks.jar
 CLIENT_TLS=${CLIENT_TLS:-BCJSSE}
+CLIENT_GROUPS=${CLIENT_GROUPS:-}
+# est-load's TLS options, and the part of a result file's name that says them.
+CLIENT_OPTIONS=(--tls-provider "$CLIENT_TLS")
+CLIENT_NAME="client-$CLIENT_TLS"
+if [ -n "$CLIENT_GROUPS" ]; then
+  CLIENT_OPTIONS+=(--groups "$CLIENT_GROUPS")
+  CLIENT_NAME="$CLIENT_NAME-groups-${CLIENT_GROUPS//,/+}"
+fi
 CLIENT_WARMUP=${CLIENT_WARMUP:-60}
 
 if [ "${SKIP_BUILD:-}" != 1 ]; then
@@ -62,7 +70,7 @@ tokens() {
 load() {
   local name=$1 concurrency=$2 seconds=$3; shift 3
   "$JAVA" -jar "$LOAD_JAR" --url "$URL" --trust "$TRUST" --concurrency "$concurrency" --duration "${seconds}s" \
-    --warmup "${CLIENT_WARMUP}s" --tls-provider "$CLIENT_TLS" --quiet \
+    --warmup "${CLIENT_WARMUP}s" "${CLIENT_OPTIONS[@]}" --quiet \
     --json "$WORK/results/$name-c$concurrency.json" "$@" >&2 \
     || echo "($name at concurrency $concurrency: no request succeeded)" >&2
 }
@@ -72,7 +80,7 @@ report() {
   local stamp=$1 title=$2; shift 2
   mkdir -p bench/results
   "$JAVA" -cp "$LOAD_JAR" org.estfleet.bench.load.Report "bench/results/$stamp.json" "bench/results/$stamp.md" \
-    "est-server $(git rev-parse --short HEAD 2>/dev/null || echo '?') on Java $JAVA_MAJOR (server TLS $SERVER_TLS_USED, est-load TLS $CLIENT_TLS), $(nproc) cores ($(sed -n 's/^model name\t: //p' /proc/cpuinfo | head -1)), load generator on the same machine; $title" \
+    "est-server $(git rev-parse --short HEAD 2>/dev/null || echo '?') on Java $JAVA_MAJOR (server TLS $SERVER_TLS_USED, est-load TLS $CLIENT_TLS${CLIENT_GROUPS:+, key exchange groups $CLIENT_GROUPS}), $(nproc) cores ($(sed -n 's/^model name\t: //p' /proc/cpuinfo | head -1)), load generator on the same machine; $title" \
     "$@"
   echo "written: bench/results/$stamp.json, bench/results/$stamp.md" >&2
 }

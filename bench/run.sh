@@ -15,12 +15,15 @@
 # reached, from 32 workers: the latency at half load (HALF=0 skips these rows). OVERLOAD=4 adds
 # the token and kept-alive scenarios in an open loop at 4 times the best rate their rows reached,
 # from 256 workers: offered load beyond capacity, and beyond limits.maxConcurrentRequests (64).
-# About 25 minutes in all with OVERLOAD=4. Writes bench/results/<date>-java<N>-server-<TLS>-client-<TLS>.json and .md (the table) and
+# About 25 minutes in all with OVERLOAD=4. Writes bench/results/<date>-java<N>-server-<TLS>-client-<TLS>[-groups-<LIST>].json
+# and .md (the table) and
 # prints the table.
 #   JAVA=/usr/lib/jvm/temurin-25-jdk-amd64/bin/java bench/run.sh   the same on another runtime
 #   (server and load generator both; they share the machine's cores).
 #   SERVER_TLS=SunJSSE|BCJSSE (default: the server's default, BCJSSE) sets the server's tls.provider;
-#   CLIENT_TLS=SunJSSE|BCJSSE (default BCJSSE, the cheaper on a shared machine) est-load's.
+#   CLIENT_TLS=SunJSSE|BCJSSE (default BCJSSE, the cheaper on a shared machine) est-load's;
+#   CLIENT_GROUPS=LIST est-load's key exchange groups (its --groups, e.g. x25519; default its
+#   provider's: BCJSSE offers the hybrid X25519MLKEM768 first), named in the result files' names.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 SECONDS_EACH=${1:-10}
@@ -101,5 +104,5 @@ if [ -n "$OVERLOAD" ]; then
   files+=("$WORK/results/reenroll-keep-alive-${OVERLOAD}x-peak-c256.json")
 fi
 
-report "$(date -u +%Y-%m-%d)-java$JAVA_MAJOR-server-$SERVER_TLS_USED-client-$CLIENT_TLS" \
+report "$(date -u +%Y-%m-%d)-java$JAVA_MAJOR-server-$SERVER_TLS_USED-$CLIENT_NAME" \
   "$SECONDS_EACH s per row, each after $CLIENT_WARMUP s of warm-up of its est-load process" "${files[@]}"
