@@ -43,6 +43,6 @@ for run in 1 2; do
     files+=("$WORK/results/token-enroll-keep-alive-$endpoint-$run-c8.json")
   done
 done
-report "$(date -u +%Y-%m-%d)-java$JAVA_MAJOR-gateway" \
+report "$(date -u +%Y-%m-%d)-java$JAVA_MAJOR-gateway$GROUPS_NAME" \
   "$SECONDS_EACH s per row after $WARMUP s of warm-up, token simpleenroll on kept-alive connections at concurrency 8, directly at the CA and through a gateway in front of it" \
   "${files[@]}"

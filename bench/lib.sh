@@ -7,12 +7,14 @@ LOAD_JAR=bench/target/est-load.jar
 BENCH_JAR=bench/target/benchmarks.jar
 CLIENT_TLS=${CLIENT_TLS:-BCJSSE}
 CLIENT_GROUPS=${CLIENT_GROUPS:-}
-# est-load's TLS options, and the part of a result file's name that says them.
+# est-load's TLS options, and GROUPS_NAME, the part of a result file's name that says the groups
+# ("-groups-x25519+secp256r1" for x25519,secp256r1; empty for est-load's default).
 CLIENT_OPTIONS=(--tls-provider "$CLIENT_TLS")
-CLIENT_NAME="client-$CLIENT_TLS"
+GROUPS_NAME=
 if [ -n "$CLIENT_GROUPS" ]; then
   CLIENT_OPTIONS+=(--groups "$CLIENT_GROUPS")
-  CLIENT_NAME="$CLIENT_NAME-groups-${CLIENT_GROUPS//,/+}"
+  GROUPS_NAME=$(printf '%s' "$CLIENT_GROUPS" | tr -d ' ' | tr ',' '+' | tr '[:upper:]' '[:lower:]')
+  GROUPS_NAME="-groups-$GROUPS_NAME"
 fi
 CLIENT_WARMUP=${CLIENT_WARMUP:-60}
 
@@ -71,8 +73,13 @@ load() {
   local name=$1 concurrency=$2 seconds=$3; shift 3
   "$JAVA" -jar "$LOAD_JAR" --url "$URL" --trust "$TRUST" --concurrency "$concurrency" --duration "${seconds}s" \
     --warmup "${CLIENT_WARMUP}s" "${CLIENT_OPTIONS[@]}" --quiet \
-    --json "$WORK/results/$name-c$concurrency.json" "$@" >&2 \
-    || echo "($name at concurrency $concurrency: no request succeeded)" >&2
+    --json "$WORK/results/$name-c$concurrency.json" "$@" >&2 && return 0
+  local rc=$?
+  if [ "$rc" = 2 ]; then # bad usage (CLIENT_GROUPS, say): every row would fail the same way
+    echo "est-load refused its options (above); stopping" >&2
+    exit 2
+  fi
+  echo "($name at concurrency $concurrency: no request succeeded)" >&2
 }
 
 # report STAMP TITLE FILES...: bench/results/STAMP.json and .md from est-load results.

@@ -23,7 +23,8 @@
 #   SERVER_TLS=SunJSSE|BCJSSE (default: the server's default, BCJSSE) sets the server's tls.provider;
 #   CLIENT_TLS=SunJSSE|BCJSSE (default BCJSSE, the cheaper on a shared machine) est-load's;
 #   CLIENT_GROUPS=LIST est-load's key exchange groups (its --groups, e.g. x25519; default its
-#   provider's: BCJSSE offers the hybrid X25519MLKEM768 first), named in the result files' names.
+#   provider's: BCJSSE offers the hybrid X25519MLKEM768 first), named in the result files' names
+#   (-groups-x25519+secp256r1 for x25519,secp256r1).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 SECONDS_EACH=${1:-10}
@@ -42,7 +43,10 @@ TOKEN_RATE=${TOKEN_RATE:-1000}
 # est-load run warms its own for CLIENT_WARMUP seconds before it measures.
 WARMUP=${WARMUP:-15}
 if [ "$WARMUP" != 0 ]; then
-  warm() { "$JAVA" -jar "$LOAD_JAR" --url "$URL" --trust "$TRUST" --concurrency 8 --duration "${WARMUP}s" --quiet "$@" >/dev/null; }
+  warm() {
+    "$JAVA" -jar "$LOAD_JAR" --url "$URL" --trust "$TRUST" --concurrency 8 --duration "${WARMUP}s" \
+      "${CLIENT_OPTIONS[@]}" --quiet "$@" >/dev/null
+  }
   warm --op cacerts --new-connection-per-request
   warm --op simpleenroll --new-connection-per-request --tokens "$(tokens warmup-enroll $((WARMUP * TOKEN_RATE)))"
   warm --op simplereenroll --new-connection-per-request --tokens "$(tokens warmup-reenroll 8)"
@@ -104,5 +108,5 @@ if [ -n "$OVERLOAD" ]; then
   files+=("$WORK/results/reenroll-keep-alive-${OVERLOAD}x-peak-c256.json")
 fi
 
-report "$(date -u +%Y-%m-%d)-java$JAVA_MAJOR-server-$SERVER_TLS_USED-$CLIENT_NAME" \
+report "$(date -u +%Y-%m-%d)-java$JAVA_MAJOR-server-$SERVER_TLS_USED-client-$CLIENT_TLS$GROUPS_NAME" \
   "$SECONDS_EACH s per row, each after $CLIENT_WARMUP s of warm-up of its est-load process" "${files[@]}"

@@ -21,6 +21,7 @@ import org.bouncycastle.asn1.x509.GeneralName;
 import org.bouncycastle.asn1.x509.KeyPurposeId;
 import org.bouncycastle.asn1.x509.KeyUsage;
 import org.bouncycastle.jsse.provider.BouncyCastleJsseProvider;
+import org.estfleet.bench.load.KeyExchangeGroups;
 import org.estfleet.pki.BouncyCastle;
 import org.estfleet.pki.CertificateBuilder;
 import org.estfleet.pki.KeyAlgorithm;
@@ -38,7 +39,8 @@ import org.openjdk.jmh.annotations.State;
  * certificates as est-server uses them, with and without a client certificate (re-enrollment is
  * mutual TLS). Both sides run in the benchmark thread: the figure is the CPU of both ends, which
  * on one machine is what a load test pays. Providers: the JDK's SunJSSE (with SunEC), and
- * BCJSSE with the Bouncy Castle provider for its crypto.
+ * BCJSSE with the Bouncy Castle provider for its crypto; the client's key exchange groups, its
+ * provider's or those given.
  */
 @State(Scope.Thread)
 @BenchmarkMode(Mode.AverageTime)
@@ -51,6 +53,19 @@ public class TlsHandshakeBenchmark {
 
   @Param({"false", "true"})
   public boolean clientCertificate;
+
+  /**
+   * The key exchange groups the client offers: {@code default}, its provider's (BCJSSE offers the
+   * hybrid X25519MLKEM768 first, SunJSSE x25519), or a group, or groups joined by {@code +}, e.g.
+   * {@code -p groups=default,x25519} (SunJSSE: Java 20 on).
+   */
+  @Param({"default"})
+  public String groups;
+
+  private String[] groupNames;
+
+  /** The bytes of the last handshake's ClientHello: what the client offered, for the tests. */
+  int clientHelloBytes;
 
   private SSLContext serverContext;
   private SSLContext clientContext;
@@ -75,6 +90,7 @@ public class TlsHandshakeBenchmark {
         .publicKey(clientKeys.getPublic()).serial(CertificateBuilder.randomSerial(random))
         .validity(now.minusSeconds(60), now.plus(Duration.ofDays(30))).keyUsage(KeyUsage.digitalSignature)
         .extendedKeyUsages(List.of(KeyPurposeId.id_kp_clientAuth)).signWith(root, rootKeys.getPrivate());
+    groupNames = groups.equals("default") ? null : KeyExchangeGroups.standardNames(List.of(groups.split("\\+")));
     Provider jsse = provider.equals("BCJSSE") ? new BouncyCastleJsseProvider(BouncyCastle.PROVIDER) : null;
     serverContext = context(jsse, serverKeys, server, root, random);
     clientContext = context(jsse, clientCertificate ? clientKeys : null, client, root, random);
@@ -110,6 +126,9 @@ public class TlsHandshakeBenchmark {
     SSLEngine client = clientContext.createSSLEngine();
     client.setUseClientMode(true);
     client.setEnabledProtocols(new String[] {"TLSv1.3"});
+    if (groupNames != null) {
+      KeyExchangeGroups.offer(client, groupNames);
+    }
     SSLEngine server = serverContext.createSSLEngine();
     server.setUseClientMode(false);
     server.setEnabledProtocols(new String[] {"TLSv1.3"});
@@ -125,6 +144,9 @@ public class TlsHandshakeBenchmark {
     server.beginHandshake();
     for (int round = 0; round < 200; round++) {
       boolean clientMoved = step(client, toServer, toClient, clientApp);
+      if (round == 0) {
+        clientHelloBytes = toServer.position();
+      }
       boolean serverMoved = step(server, toClient, toServer, serverApp);
       if (!clientMoved && !serverMoved && done(client) && done(server)) {
         return client.getSession();

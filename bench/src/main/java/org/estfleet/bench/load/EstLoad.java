@@ -301,6 +301,19 @@ public final class EstLoad implements Callable<Integer> {
       throw new IllegalArgumentException("--trust: " + e.getMessage(), e);
     }
     TrustManager[] trustManagers = trustManagers(roots);
+    if (groupNames != null) {
+      // A group the provider cannot use would be left out of every handshake, unsaid, and the
+      // run labelled with it.
+      List<String> sent = KeyExchangeGroups.sentBy(context(null, trustManagers, random), groupNames, protocols[0]);
+      if (!sent.equals(List.of(groupNames))) {
+        List<String> missing = new ArrayList<>(List.of(groupNames));
+        missing.removeAll(sent);
+        throw new IllegalArgumentException("--groups: " + tlsProvider + " on Java " + Runtime.version().feature()
+            + " cannot offer " + String.join(",", missing) + (protocols[0].equals("TLSv1.2") ? " in TLS 1.2" : "")
+            + " (of " + String.join(",", groupNames) + " it offers " + (sent.isEmpty() ? "none" : String.join(",", sent))
+            + ")");
+      }
+    }
     String basePath = basePath(url);
     Workload workload;
     try {
@@ -687,9 +700,9 @@ public final class EstLoad implements Callable<Integer> {
       } catch (IllegalArgumentException e) {
         throw new ParameterException(spec.commandLine(), "--groups: " + e.getMessage());
       }
-      if (tls.equals("1.2") && !KeyExchangeGroups.anyInTls12(groupNames)) {
+      if (!KeyExchangeGroups.anyIn(groupNames, tls.equals("1.3"))) {
         throw new ParameterException(spec.commandLine(), "--groups: none of " + String.join(",", groupNames)
-            + " can be used in TLS 1.2 (--tls 1.2), which has no hybrid or ML-KEM key exchange");
+            + " can be used in TLS " + tls + " (--tls)");
       }
       if (tlsProvider.equals("SunJSSE") && !KeyExchangeGroups.perConnectionInSunJsse()) {
         throw new ParameterException(spec.commandLine(), "--groups: SunJSSE takes them per connection from Java 20 "

@@ -2,12 +2,18 @@ package org.estfleet.bench.load;
 
 import java.lang.reflect.InvocationTargetException;
 import java.lang.reflect.Method;
+import java.nio.ByteBuffer;
+import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Locale;
 import java.util.Map;
+import javax.net.ssl.SSLContext;
+import javax.net.ssl.SSLEngine;
+import javax.net.ssl.SSLException;
 import javax.net.ssl.SSLParameters;
 import javax.net.ssl.SSLSocket;
+import org.bouncycastle.jsse.BCSSLEngine;
 import org.bouncycastle.jsse.BCSSLParameters;
 import org.bouncycastle.jsse.BCSSLSocket;
 import org.bouncycastle.tls.NamedGroup;
@@ -15,33 +21,36 @@ import org.bouncycastle.tls.ProtocolVersion;
 
 /**
  * The TLS key exchange groups est-load offers ({@code --groups}) instead of its TLS provider's
- * default: names checked against IANA's TLS Supported Groups registry (as Bouncy Castle knows it),
- * set on each connection.
+ * default: names checked against the TLS Supported Groups Bouncy Castle knows (IANA's registry),
+ * against the TLS version, and against what the provider offers, and set on each connection.
  * Bouncy Castle's TLS takes them on every Java version; the JDK's from Java 20 on
  * ({@code SSLParameters.setNamedGroups}), and before that only JVM-wide, from the
  * {@code jdk.tls.namedGroups} system property.
  */
-final class KeyExchangeGroups {
+public final class KeyExchangeGroups {
   /** Each registered group's code point, by its name in lower case. */
   private static final Map<String, Integer> CODES = codes();
   /** {@code SSLParameters.setNamedGroups(String[])}, Java 20 on; null before. */
-  private static final Method SET_NAMED_GROUPS = setNamedGroupsMethod();
+  private static final Method SET_NAMED_GROUPS = setNamedGroups();
 
   private KeyExchangeGroups() {}
 
   /**
    * The standard names of {@code names} (any case), in their order.
    *
-   * @throws IllegalArgumentException naming the first that is no registered group, or a repeated one
+   * @throws IllegalArgumentException naming the first that is empty, no registered group, or repeated
    */
-  static String[] standardNames(List<String> names) {
+  public static String[] standardNames(List<String> names) {
     String[] standard = new String[names.size()];
     for (int i = 0; i < standard.length; i++) {
       String name = names.get(i).strip();
+      if (name.isEmpty()) {
+        throw new IllegalArgumentException("an empty name in the list");
+      }
       Integer code = CODES.get(name.toLowerCase(Locale.ROOT));
       if (code == null) {
-        throw new IllegalArgumentException("'" + name + "' is not a TLS key exchange group (names as IANA "
-            + "registers them, e.g. x25519, secp256r1, X25519MLKEM768)");
+        throw new IllegalArgumentException("'" + name + "' is not a TLS key exchange group (e.g. x25519, secp256r1, "
+            + "X25519MLKEM768)");
       }
       standard[i] = NamedGroup.getName(code);
       for (int j = 0; j < i; j++) {
@@ -53,14 +62,60 @@ final class KeyExchangeGroups {
     return standard;
   }
 
-  /** Whether any of {@code names} (standard names) can be negotiated in TLS 1.2 (a hybrid or ML-KEM group cannot). */
-  static boolean anyInTls12(String[] names) {
-    for (String name : names) {
-      if (NamedGroup.canBeNegotiated(CODES.get(name.toLowerCase(Locale.ROOT)), ProtocolVersion.TLSv12)) {
-        return true;
-      }
+  /** Whether any of {@code groups} (standard names) can be negotiated in TLS 1.2 ({@code false}) or 1.3. */
+  static boolean anyIn(String[] groups, boolean tls13) {
+    return first(groups, tls13 ? ProtocolVersion.TLSv13 : ProtocolVersion.TLSv12) != null;
+  }
+
+  /**
+   * The groups a client of {@code context} told to offer {@code groups} really names in the
+   * supported_groups of its ClientHello, in order, read from an engine that connects nowhere:
+   * either provider leaves out, without a word, a group it cannot use.
+   */
+  static List<String> sentBy(SSLContext context, String[] groups, String protocol) throws SSLException {
+    SSLEngine engine = context.createSSLEngine();
+    engine.setUseClientMode(true);
+    engine.setEnabledProtocols(new String[] {protocol});
+    offer(engine, groups);
+    ByteBuffer hello = ByteBuffer.allocate(engine.getSession().getPacketBufferSize());
+    engine.beginHandshake();
+    engine.wrap(ByteBuffer.allocate(0), hello);
+    engine.closeOutbound();
+    hello.flip();
+    return supportedGroups(hello);
+  }
+
+  /** The supported_groups of the ClientHello in the TLS record at {@code record}'s position (RFC 8446 4.1.2, 4.2.7). */
+  static List<String> supportedGroups(ByteBuffer record) {
+    if (record.get() != 22) {
+      throw new IllegalStateException("not a handshake record");
     }
-    return false;
+    skip(record, 2 + 2); // legacy_record_version, length: a ClientHello fits one record
+    if (record.get() != 1) {
+      throw new IllegalStateException("not a ClientHello");
+    }
+    skip(record, 3 + 2 + 32); // length, legacy_version, random
+    skip(record, record.get() & 0xff); // legacy_session_id
+    skip(record, record.getShort() & 0xffff); // cipher_suites
+    skip(record, record.get() & 0xff); // legacy_compression_methods
+    int end = record.position() + (record.getShort() & 0xffff);
+    List<String> groups = new ArrayList<>();
+    while (record.position() < end) {
+      int type = record.getShort() & 0xffff;
+      int size = record.getShort() & 0xffff;
+      if (type == 10) {
+        for (int n = (record.getShort() & 0xffff) / 2; n > 0; n--) {
+          groups.add(NamedGroup.getName(record.getShort() & 0xffff));
+        }
+        return groups;
+      }
+      skip(record, size);
+    }
+    return groups; // none: a TLS 1.2 ClientHello without elliptic curves
+  }
+
+  private static void skip(ByteBuffer buffer, int bytes) {
+    buffer.position(buffer.position() + bytes);
   }
 
   /** Whether the JDK's TLS (SunJSSE) can be given groups per connection on this runtime (Java 20 on). */
@@ -69,29 +124,60 @@ final class KeyExchangeGroups {
   }
 
   /**
-   * Offers {@code groups}, most preferred first, in the handshake {@code socket} has not begun.
-   * Bouncy Castle's TLS sends its TLS 1.3 key share for the first (its own choice among them
-   * otherwise: x25519 before secp256r1 whatever their order).
+   * Offers {@code groups} (standard names), most preferred first, in the handshake {@code socket}
+   * has not begun. Bouncy Castle's TLS sends its TLS 1.3 key share for the first that TLS 1.3 can
+   * use (its own choice among them otherwise: x25519 before secp256r1 whatever their order).
    */
   static void offer(SSLSocket socket, String[] groups) {
     if (socket instanceof BCSSLSocket bc) {
-      BCSSLParameters parameters = bc.getParameters();
-      parameters.setNamedGroups(groups);
-      parameters.setEarlyKeyShares(new String[] {groups[0]});
-      bc.setParameters(parameters);
-      return;
+      bc.setParameters(withGroups(bc.getParameters(), groups));
+    } else {
+      socket.setSSLParameters(withGroups(socket.getSSLParameters(), groups));
     }
+  }
+
+  /** As {@link #offer(SSLSocket, String[])}, for an engine (the JMH handshake benchmark's). */
+  public static void offer(SSLEngine engine, String[] groups) {
+    if (engine instanceof BCSSLEngine bc) {
+      bc.setParameters(withGroups(bc.getParameters(), groups));
+    } else {
+      engine.setSSLParameters(withGroups(engine.getSSLParameters(), groups));
+    }
+  }
+
+  private static BCSSLParameters withGroups(BCSSLParameters parameters, String[] groups) {
+    parameters.setNamedGroups(groups);
+    String keyShare = first(groups, ProtocolVersion.TLSv13);
+    if (keyShare != null) {
+      parameters.setEarlyKeyShares(new String[] {keyShare});
+    }
+    return parameters;
+  }
+
+  private static SSLParameters withGroups(SSLParameters parameters, String[] groups) {
     if (SET_NAMED_GROUPS == null) {
-      throw new IllegalStateException("this runtime's " + socket.getClass().getName() + " takes no named groups "
-          + "per connection (Java 20 or later does)");
+      throw new IllegalStateException("the JDK's TLS takes no named groups per connection before Java 20 (this is Java "
+          + Runtime.version().feature() + ")");
     }
-    SSLParameters parameters = socket.getSSLParameters();
+    invoke(SET_NAMED_GROUPS, parameters, (Object) groups);
+    return parameters;
+  }
+
+  private static String first(String[] groups, ProtocolVersion version) {
+    for (String group : groups) {
+      if (NamedGroup.canBeNegotiated(CODES.get(group.toLowerCase(Locale.ROOT)), version)) {
+        return group;
+      }
+    }
+    return null;
+  }
+
+  private static void invoke(Method method, SSLParameters parameters, Object... arguments) {
     try {
-      SET_NAMED_GROUPS.invoke(parameters, (Object) groups);
+      method.invoke(parameters, arguments);
     } catch (IllegalAccessException | InvocationTargetException e) {
-      throw new IllegalStateException("SSLParameters.setNamedGroups: " + e, e);
+      throw new IllegalStateException("SSLParameters." + method.getName() + ": " + e, e);
     }
-    socket.setSSLParameters(parameters);
   }
 
   private static Map<String, Integer> codes() {
@@ -104,7 +190,7 @@ final class KeyExchangeGroups {
     return Map.copyOf(codes);
   }
 
-  private static Method setNamedGroupsMethod() {
+  private static Method setNamedGroups() {
     try {
       return SSLParameters.class.getMethod("setNamedGroups", String[].class);
     } catch (NoSuchMethodException e) {

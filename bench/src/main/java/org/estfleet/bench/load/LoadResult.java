@@ -1,5 +1,6 @@
 package org.estfleet.bench.load;
 
+import java.util.List;
 import java.util.Map;
 
 /**
@@ -49,7 +50,7 @@ public record LoadResult(
     Double offeredRate,
     String tls,
     String tlsProvider,
-    java.util.List<String> groups,
+    List<String> groups,
     String keyType,
     String javaRuntime,
     double seconds,

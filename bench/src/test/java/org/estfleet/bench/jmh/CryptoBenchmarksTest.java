@@ -48,6 +48,31 @@ class CryptoBenchmarksTest {
     assertNotEquals(benchmark.generateKeyPair().getPublic(), benchmark.generateKeyPair().getPublic());
   }
 
+  @ParameterizedTest
+  @CsvSource({"BCJSSE,false", "BCJSSE,true", "SunJSSE,false", "SunJSSE,true"})
+  void tlsHandshake_completes_withTheProvidersGroupsOrX25519Alone(String provider, boolean clientCertificate)
+      throws Exception {
+    TlsHandshakeBenchmark benchmark = new TlsHandshakeBenchmark();
+    benchmark.provider = provider;
+    benchmark.clientCertificate = clientCertificate;
+    benchmark.groups = "default";
+    benchmark.setUp();
+    assertTrue(benchmark.handshake() instanceof javax.net.ssl.SSLSession);
+    int byDefault = benchmark.clientHelloBytes;
+    if (provider.equals("SunJSSE") && Runtime.version().feature() < 20) {
+      return; // x25519 alone needs Java 20's SSLParameters.setNamedGroups
+    }
+
+    benchmark.groups = "x25519";
+    benchmark.setUp();
+    assertTrue(benchmark.handshake() instanceof javax.net.ssl.SSLSession);
+
+    // One 32-byte key share instead of, by default, BCJSSE's X25519MLKEM768 (1,216 bytes) or
+    // SunJSSE's x25519 and secp256r1 (32 + 65).
+    assertTrue(benchmark.clientHelloBytes < byDefault - (provider.equals("BCJSSE") ? 1_000 : 60),
+        byDefault + " bytes by default, " + benchmark.clientHelloBytes + " with x25519 alone");
+  }
+
   @Test
   void mlKem768_decapsulationRecoversTheSecret_andEncapsulationsDiffer() throws Exception {
     MlKemBenchmark benchmark = new MlKemBenchmark();
