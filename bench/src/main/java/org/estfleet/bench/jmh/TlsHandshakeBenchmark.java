@@ -21,7 +21,7 @@ import org.bouncycastle.asn1.x509.GeneralName;
 import org.bouncycastle.asn1.x509.KeyPurposeId;
 import org.bouncycastle.asn1.x509.KeyUsage;
 import org.bouncycastle.jsse.provider.BouncyCastleJsseProvider;
-import org.estfleet.bench.load.KeyExchangeGroups;
+import org.estfleet.tls.KeyExchangeGroups;
 import org.estfleet.pki.BouncyCastle;
 import org.estfleet.pki.CertificateBuilder;
 import org.estfleet.pki.KeyAlgorithm;

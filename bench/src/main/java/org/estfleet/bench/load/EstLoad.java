@@ -51,6 +51,7 @@ import org.estfleet.pki.BouncyCastle;
 import org.estfleet.pki.KeyAlgorithm;
 import org.estfleet.pki.KeyPairs;
 import org.estfleet.pki.Pem;
+import org.estfleet.tls.KeyExchangeGroups;
 import picocli.CommandLine;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Model.CommandSpec;

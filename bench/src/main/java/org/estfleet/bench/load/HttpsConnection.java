@@ -15,6 +15,7 @@ import java.util.Map;
 import java.util.TreeMap;
 import javax.net.ssl.SSLSocket;
 import javax.net.ssl.SSLSocketFactory;
+import org.estfleet.tls.KeyExchangeGroups;
 
 /**
  * One HTTP/1.1 connection over TLS, as small as a load generator needs: a request written in one

@@ -195,7 +195,7 @@ class EstLoadTest {
   void simpleenroll_withGroups_enrollsOverTheGroupsGiven_andSaysWhich() throws Exception {
     Path json = dir.resolve("groups.json");
 
-    // secp256r1 alone: not the first group of either end's default (what is sent is in KeyExchangeGroupsTest).
+    // secp256r1 alone: not the first group of either end's default (what is sent is in EstLoadGroupsTest).
     Run run = load(common("simpleenroll", "--tokens", tokens("groups", 4).toString(), "--count", "4",
         "--concurrency", "2", "--new-connection-per-request", "--tls-provider", "BCJSSE", "--groups", "secp256r1",
         "--json", json.toString()));

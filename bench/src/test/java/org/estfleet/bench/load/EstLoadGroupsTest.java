@@ -32,7 +32,7 @@ import org.junit.jupiter.api.io.TempDir;
  * 127.0.0.1 reads est-load's ClientHello, parses its supported_groups and key_share extensions
  * (RFC 8446 section 4.2.7, 4.2.8), and closes the connection.
  */
-class KeyExchangeGroupsTest {
+class EstLoadGroupsTest {
   @TempDir
   Path dir;
 

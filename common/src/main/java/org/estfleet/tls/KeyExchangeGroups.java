@@ -1,4 +1,4 @@
-package org.estfleet.bench.load;
+package org.estfleet.tls;
 
 import java.lang.reflect.InvocationTargetException;
 import java.lang.reflect.Method;
@@ -20,10 +20,11 @@ import org.bouncycastle.tls.NamedGroup;
 import org.bouncycastle.tls.ProtocolVersion;
 
 /**
- * The TLS key exchange groups est-load offers ({@code --groups}) instead of its TLS provider's
- * default: names checked against the TLS Supported Groups Bouncy Castle knows (IANA's registry),
- * against the TLS version, and against what the provider offers, and set on each connection.
- * Bouncy Castle's TLS takes them on every Java version; the JDK's from Java 20 on
+ * TLS key exchange groups chosen instead of the TLS provider's default: those a client offers
+ * (est-load's {@code --groups}) or a server accepts (est-server's {@code tls.namedGroups}). Names
+ * are checked against the TLS Supported Groups Bouncy Castle knows (IANA's registry), against the
+ * TLS versions, and against what the provider can use, and set on each connection. Bouncy
+ * Castle's TLS takes them on every Java version; the JDK's from Java 20 on
  * ({@code SSLParameters.setNamedGroups}), and before that only JVM-wide, from the
  * {@code jdk.tls.namedGroups} system property.
  */
@@ -63,19 +64,21 @@ public final class KeyExchangeGroups {
   }
 
   /** Whether any of {@code groups} (standard names) can be negotiated in TLS 1.2 ({@code false}) or 1.3. */
-  static boolean anyIn(String[] groups, boolean tls13) {
+  public static boolean anyIn(String[] groups, boolean tls13) {
     return first(groups, tls13 ? ProtocolVersion.TLSv13 : ProtocolVersion.TLSv12) != null;
   }
 
   /**
-   * The groups a client of {@code context} told to offer {@code groups} really names in the
-   * supported_groups of its ClientHello, in order, read from an engine that connects nowhere:
-   * either provider leaves out, without a word, a group it cannot use.
+   * The groups a client of {@code context} on {@code protocols}, told to offer {@code groups},
+   * really names in the supported_groups of its ClientHello, in order, read from an engine that
+   * connects nowhere: either provider leaves out, without a word, a group it cannot use. A
+   * server's context answers for the server's provider too (client or server, it knows the same
+   * groups).
    */
-  static List<String> sentBy(SSLContext context, String[] groups, String protocol) throws SSLException {
+  public static List<String> sentBy(SSLContext context, String[] groups, String... protocols) throws SSLException {
     SSLEngine engine = context.createSSLEngine();
     engine.setUseClientMode(true);
-    engine.setEnabledProtocols(new String[] {protocol});
+    engine.setEnabledProtocols(protocols);
     offer(engine, groups);
     ByteBuffer hello = ByteBuffer.allocate(engine.getSession().getPacketBufferSize());
     engine.beginHandshake();
@@ -86,7 +89,7 @@ public final class KeyExchangeGroups {
   }
 
   /** The supported_groups of the ClientHello in the TLS record at {@code record}'s position (RFC 8446 4.1.2, 4.2.7). */
-  static List<String> supportedGroups(ByteBuffer record) {
+  public static List<String> supportedGroups(ByteBuffer record) {
     if (record.get() != 22) {
       throw new IllegalStateException("not a handshake record");
     }
@@ -119,7 +122,7 @@ public final class KeyExchangeGroups {
   }
 
   /** Whether the JDK's TLS (SunJSSE) can be given groups per connection on this runtime (Java 20 on). */
-  static boolean perConnectionInSunJsse() {
+  public static boolean perConnectionInSunJsse() {
     return SET_NAMED_GROUPS != null;
   }
 
@@ -128,7 +131,7 @@ public final class KeyExchangeGroups {
    * has not begun. Bouncy Castle's TLS sends its TLS 1.3 key share for the first that TLS 1.3 can
    * use (its own choice among them otherwise: x25519 before secp256r1 whatever their order).
    */
-  static void offer(SSLSocket socket, String[] groups) {
+  public static void offer(SSLSocket socket, String[] groups) {
     if (socket instanceof BCSSLSocket bc) {
       bc.setParameters(withGroups(bc.getParameters(), groups));
     } else {
@@ -136,10 +139,28 @@ public final class KeyExchangeGroups {
     }
   }
 
-  /** As {@link #offer(SSLSocket, String[])}, for an engine (the JMH handshake benchmark's). */
+  /** As {@link #offer(SSLSocket, String[])}, for a client engine (the JMH handshake benchmark's). */
   public static void offer(SSLEngine engine, String[] groups) {
     if (engine instanceof BCSSLEngine bc) {
       bc.setParameters(withGroups(bc.getParameters(), groups));
+    } else {
+      engine.setSSLParameters(withGroups(engine.getSSLParameters(), groups));
+    }
+  }
+
+  /**
+   * Makes the server engine {@code engine}, before its handshake, accept only {@code groups}
+   * (standard names): a client that offers none of them fails the handshake. Bouncy Castle's TLS
+   * takes the first of them the client offers, in this order (with a HelloRetryRequest, one round
+   * trip more, when the client sent its TLS 1.3 key share for another); the JDK's TLS takes the
+   * client's order.
+   */
+  public static void accept(SSLEngine engine, String[] groups) {
+    if (engine instanceof BCSSLEngine bc) {
+      BCSSLParameters parameters = bc.getParameters();
+      parameters.setNamedGroups(groups);
+      parameters.setUseNamedGroupsOrder(true);
+      bc.setParameters(parameters);
     } else {
       engine.setSSLParameters(withGroups(engine.getSSLParameters(), groups));
     }
