@@ -120,7 +120,12 @@ public final class ServerRuntime implements AutoCloseable {
         config.limits().maxHeaderBytes(), config.limits().idleTimeout(), config.limits().requestTimeout(),
         config.tls().provider() == ServerConfig.TlsProvider.BCJSSE ? BouncyCastle.JSSE : null,
         config.limits().maxConnections(), new EstServer.Monitoring(config.monitoring().enabled(),
-            config.monitoring().bindAddress(), config.monitoring().port()));
+            config.monitoring().bindAddress(), config.monitoring().port()), config.tls().namedGroups());
+    try {
+      EstServer.checkNamedGroups(settings);
+    } catch (IllegalArgumentException e) {
+      throw new ConfigException(dataDir.resolve(Path.of(DataDir.CONFIG_FILE)) + ": " + e.getMessage(), e);
+    }
     ProcessLock serving = holdForServing(dataDir);
     try {
       ServerRuntime runtime;

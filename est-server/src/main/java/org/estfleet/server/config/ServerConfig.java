@@ -9,6 +9,7 @@ import java.util.Set;
 import java.util.TreeMap;
 import org.estfleet.est.EstPath;
 import org.estfleet.pki.DeviceIdentity;
+import org.estfleet.tls.KeyExchangeGroups;
 
 /**
  * Everything in {@code server.json}. Each record fills in its defaults for keys that are absent,
@@ -88,7 +89,7 @@ public record ServerConfig(
     if (port < 0 || port > 65535) {
       throw new IllegalArgumentException("port " + port + " is not between 0 and 65535");
     }
-    tls = tls == null ? new TlsConfig(null, null, null) : tls;
+    tls = tls == null ? new TlsConfig(null, null, null, null, null) : tls;
     database = database == null ? new DatabaseConfig(null) : database;
     bootstrap = bootstrap == null ? new BootstrapConfig(null, null, null, null) : bootstrap;
     reenroll = reenroll == null ? new ReenrollConfig(null, null) : reenroll;
@@ -177,12 +178,11 @@ public record ServerConfig(
    *
    * @param provider {@code BCJSSE} (Bouncy Castle's, the default: cheaper handshakes, and the
    *     channel bindings PoP linking needs) or {@code SunJSSE} (the JDK's)
+   * @param namedGroups the key exchange groups accepted, most preferred first, by standard name
+   *     (read in any case); null for the provider's default
    */
-  public record TlsConfig(Path certificate, Path key, List<String> protocols, TlsProvider provider) {
-    public TlsConfig(Path certificate, Path key, List<String> protocols) {
-      this(certificate, key, protocols, null);
-    }
-
+  public record TlsConfig(Path certificate, Path key, List<String> protocols, TlsProvider provider,
+      List<String> namedGroups) {
     public TlsConfig {
       provider = provider == null ? TlsProvider.BCJSSE : provider;
       certificate = certificate == null ? Path.of("tls/server.pem") : certificate;
@@ -197,6 +197,34 @@ public record ServerConfig(
       if (protocols.isEmpty()) {
         throw new IllegalArgumentException("tls.protocols is empty; use TLSv1.3 and/or TLSv1.2");
       }
+      if (namedGroups != null) {
+        namedGroups = checkGroups(namedGroups, protocols);
+      }
+    }
+
+    /** The standard names of {@code groups}, each protocol able to use one of them. */
+    private static List<String> checkGroups(List<String> groups, List<String> protocols) {
+      if (groups.isEmpty()) {
+        throw new IllegalArgumentException("tls.namedGroups is empty; name the key exchange groups to accept "
+            + "(e.g. [\"X25519MLKEM768\", \"x25519\", \"secp256r1\"]), or leave the key out for the TLS provider's "
+            + "default");
+      }
+      String[] names;
+      try {
+        names = KeyExchangeGroups.standardNames(groups);
+      } catch (IllegalArgumentException e) {
+        throw new IllegalArgumentException("tls.namedGroups: " + e.getMessage(), e);
+      }
+      for (String protocol : protocols) {
+        boolean tls13 = protocol.equals("TLSv1.3");
+        if (!KeyExchangeGroups.anyIn(names, tls13)) {
+          throw new IllegalArgumentException("tls.namedGroups: none of " + String.join(", ", names)
+              + " can be used in TLS " + (tls13 ? "1.3" : "1.2") + ", which tls.protocols enables; add one that can "
+              + "(x25519, secp256r1)"
+              + (protocols.size() > 1 ? " or take \"" + protocol + "\" out of tls.protocols" : ""));
+        }
+      }
+      return List.of(names);
     }
   }
 

@@ -8,6 +8,7 @@ import java.security.Provider;
 import java.security.SecureRandom;
 import java.security.cert.X509Certificate;
 import java.time.Duration;
+import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;
 import java.util.Map;
@@ -16,6 +17,7 @@ import java.util.Optional;
 import java.util.function.Supplier;
 import javax.net.ssl.KeyManagerFactory;
 import javax.net.ssl.SSLContext;
+import javax.net.ssl.SSLException;
 import javax.net.ssl.TrustManager;
 import org.eclipse.jetty.http.HttpVersion;
 import org.eclipse.jetty.http.pathmap.ServletPathSpec;
@@ -38,6 +40,7 @@ import org.estfleet.pki.BouncyCastle;
 import org.estfleet.server.auth.ClientCertificateTrustManager;
 import org.estfleet.server.enroll.EstService;
 import org.estfleet.server.metrics.ServerMetrics;
+import org.estfleet.tls.KeyExchangeGroups;
 
 /**
  * The EST server's HTTP side: one TLS connector (TLS 1.2 and 1.3, client certificates
@@ -91,14 +94,50 @@ public final class EstServer implements AutoCloseable {
    * @param tlsProvider the JSSE provider of the TLS stack; null for the JDK's default
    * @param maxConnections connections open at once; more wait in the TCP backlog, unaccepted
    * @param monitoring where {@code /health} and {@code /metrics} are served
+   * @param namedGroups the TLS key exchange groups accepted, most preferred first (standard
+   *     names); null for the provider's default
    */
   public record Settings(String bindAddress, int port, List<String> protocols, int maxRequestBytes,
       int maxConcurrentRequests, Duration busyRetryAfter, int maxHeaderBytes, Duration idleTimeout,
-      Duration requestTimeout, Provider tlsProvider, int maxConnections, Monitoring monitoring) {
+      Duration requestTimeout, Provider tlsProvider, int maxConnections, Monitoring monitoring,
+      List<String> namedGroups) {
     public Settings {
       Objects.requireNonNull(bindAddress, "bindAddress");
       Objects.requireNonNull(monitoring, "monitoring");
       protocols = List.copyOf(protocols);
+      namedGroups = namedGroups == null ? null : List.copyOf(namedGroups);
+    }
+  }
+
+  /**
+   * Checks that the TLS provider of {@code settings} can take its named groups, each of them:
+   * the JDK's TLS takes them per connection from Java 20 on, and either provider would leave
+   * out, without a word, a group it cannot use.
+   *
+   * @throws IllegalArgumentException saying which group or runtime is at fault, and what to do
+   */
+  public static void checkNamedGroups(Settings settings) throws GeneralSecurityException, SSLException {
+    if (settings.namedGroups() == null) {
+      return;
+    }
+    String provider = settings.tlsProvider() == null ? "SunJSSE" : settings.tlsProvider().getName();
+    String java = "Java " + Runtime.version().feature();
+    String[] groups = settings.namedGroups().toArray(String[]::new);
+    if (settings.tlsProvider() == null && !KeyExchangeGroups.perConnectionInSunJsse()) {
+      throw new IllegalArgumentException("tls.namedGroups: the JDK's TLS (tls.provider SunJSSE) takes them from Java "
+          + "20 on (this is " + java + "); use tls.provider BCJSSE, or leave tls.namedGroups out and run the server "
+          + "with -Djdk.tls.namedGroups=" + String.join(",", groups));
+    }
+    SSLContext context = settings.tlsProvider() == null ? SSLContext.getInstance("TLS")
+        : SSLContext.getInstance("TLS", settings.tlsProvider());
+    context.init(null, null, null);
+    List<String> usable = KeyExchangeGroups.sentBy(context, groups, settings.protocols().toArray(String[]::new));
+    List<String> missing = new ArrayList<>(settings.namedGroups());
+    missing.removeAll(usable);
+    if (!missing.isEmpty()) {
+      throw new IllegalArgumentException("tls.namedGroups: " + provider + " on " + java + " cannot use "
+          + String.join(", ", missing) + " with tls.protocols " + settings.protocols() + "; take "
+          + (missing.size() == 1 ? "it" : "them") + " out");
     }
   }
 
@@ -151,7 +190,12 @@ public final class EstServer implements AutoCloseable {
     // certificate is the client's business, so the SNI host is not checked here.
     http.addCustomizer(new SecureRequestCustomizer(false));
 
-    SslContextFactory.Server ssl = PeerChain.factory();
+    String[] groups = settings.namedGroups() == null ? null : settings.namedGroups().toArray(String[]::new);
+    SslContextFactory.Server ssl = PeerChain.factory(engine -> {
+      if (groups != null) {
+        KeyExchangeGroups.accept(engine, groups);
+      }
+    });
     ssl.setSslContext(sslContext(tls, settings.tlsProvider(), random));
     ssl.setWantClientAuth(true);
     ssl.setIncludeProtocols(settings.protocols().toArray(String[]::new));

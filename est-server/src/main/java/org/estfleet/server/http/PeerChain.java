@@ -5,6 +5,8 @@ import java.security.cert.CertificateEncodingException;
 import java.security.cert.X509Certificate;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.function.Consumer;
+import javax.net.ssl.SSLEngine;
 import javax.net.ssl.SSLPeerUnverifiedException;
 import javax.net.ssl.SSLSession;
 import org.eclipse.jetty.util.ssl.SslContextFactory;
@@ -47,9 +49,18 @@ final class PeerChain {
     return chain;
   }
 
-  /** Jetty's TLS settings, reading client chains with {@link #of} (an unreadable one: none, quietly). */
-  static SslContextFactory.Server factory() {
+  /**
+   * Jetty's TLS settings, reading client chains with {@link #of} (an unreadable one: none,
+   * quietly), each new engine finished by {@code engineSettings} once Jetty's settings are on it.
+   */
+  static SslContextFactory.Server factory(Consumer<SSLEngine> engineSettings) {
     return new SslContextFactory.Server() {
+      @Override
+      public void customize(SSLEngine engine) {
+        super.customize(engine);
+        engineSettings.accept(engine);
+      }
+
       @Override
       public X509Certificate[] getX509CertChain(SSLSession session) {
         try {

@@ -10,6 +10,8 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.attribute.PosixFilePermissions;
 import java.security.cert.X509Certificate;
+import java.util.ArrayList;
+import java.util.Arrays;
 import java.util.List;
 import org.estfleet.json.Json;
 import org.estfleet.pki.Certificates;
@@ -26,6 +28,7 @@ import org.estfleet.server.config.DataDir;
 import org.estfleet.server.config.ServerConfig;
 import org.estfleet.server.store.Database;
 import org.estfleet.server.store.TokenRecords;
+import org.estfleet.tls.KeyExchangeGroups;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
@@ -401,6 +404,38 @@ class CommandLineTest {
         + " (tls-unique), and tls.protocols is [TLSv1.3]: add \"TLSv1.2\""), tls13Only.err());
     assertEquals(2, unknown.exit());
     assertTrue(unknown.err().contains("OpenSSL"), unknown.err());
+  }
+
+  @Test
+  void serve_withNamedGroupsItCannotUse_exits2SayingWhy() throws Exception {
+    Path data = dir.resolve("data");
+    run("init", "--data", data.toString());
+    String java = "Java " + Runtime.version().feature();
+    List<String[]> cases = new ArrayList<>();
+    cases.add(new String[] {"{\"namedGroups\": [\"x25519\", \"x2559\"]}",
+        "tls.namedGroups: 'x2559' is not a TLS key exchange group"});
+    cases.add(new String[] {"{\"namedGroups\": [\"x25519\", \"X25519\"]}", "tls.namedGroups: 'X25519' is given twice"});
+    cases.add(new String[] {"{\"namedGroups\": []}", "tls.namedGroups is empty"});
+    cases.add(new String[] {"{\"namedGroups\": [\"X25519MLKEM768\"]}",
+        "tls.namedGroups: none of X25519MLKEM768 can be used in TLS 1.2, which tls.protocols enables"});
+    cases.add(new String[] {"{\"namedGroups\": [\"x25519\", \"secp160k1\"]}",
+        "tls.namedGroups: BCJSSE on " + java + " cannot use secp160k1 with tls.protocols [TLSv1.3, TLSv1.2]; "
+            + "take it out"});
+    cases.add(new String[] {"{\"provider\": \"SunJSSE\", \"namedGroups\": [\"X25519MLKEM768\", \"x25519\"], "
+        + "\"protocols\": [\"TLSv1.3\"]}", KeyExchangeGroups.perConnectionInSunJsse()
+            ? "tls.namedGroups: SunJSSE on " + java + " cannot use X25519MLKEM768 with tls.protocols [TLSv1.3]"
+            : "tls.namedGroups: the JDK's TLS (tls.provider SunJSSE) takes them from Java 20 on (this is " + java
+                + ")"});
+    byte[] database = Files.readAllBytes(data.resolve("estfleet.db"));
+    for (String[] given : cases) {
+      TestServer.patchConfig(data, "{\"tls\": " + given[0] + "}");
+      Run serve = run("serve", "--data", data.toString(), "--port", "0");
+      assertEquals(2, serve.exit(), given[0] + ": " + serve.err());
+      assertTrue(serve.err().contains(given[1]), given[0] + ": " + serve.err());
+      assertTrue(serve.err().contains("server.json"), serve.err());
+      assertEquals(1, serve.err().strip().lines().count(), serve.err());
+    }
+    assertTrue(Arrays.equals(database, Files.readAllBytes(data.resolve("estfleet.db"))));
   }
 
   @Test

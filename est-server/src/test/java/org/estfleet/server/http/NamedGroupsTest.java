@@ -1,0 +1,315 @@
+package org.estfleet.server.http;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+import static org.junit.jupiter.api.Assumptions.assumeTrue;
+
+import java.io.ByteArrayOutputStream;
+import java.io.IOException;
+import java.io.InputStream;
+import java.io.OutputStream;
+import java.net.InetAddress;
+import java.net.ServerSocket;
+import java.net.Socket;
+import java.net.http.HttpClient;
+import java.net.http.HttpRequest;
+import java.net.http.HttpResponse;
+import java.nio.ByteBuffer;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Path;
+import java.security.KeyStore;
+import java.security.Provider;
+import java.security.SecureRandom;
+import java.security.cert.X509Certificate;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.HexFormat;
+import java.util.List;
+import javax.net.ssl.SSLContext;
+import javax.net.ssl.SSLSocket;
+import javax.net.ssl.TrustManagerFactory;
+import org.bouncycastle.tls.NamedGroup;
+import org.estfleet.pki.BouncyCastle;
+import org.estfleet.server.TestServer;
+import org.estfleet.testing.Await;
+import org.estfleet.tls.KeyExchangeGroups;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/**
+ * The key exchange groups the server accepts ({@code tls.namedGroups}), read off the wire: each
+ * client connects through a relay on 127.0.0.1 that keeps what the server sends, and the groups
+ * of the server's ServerHello key_share (RFC 8446 section 4.2.8, a HelloRetryRequest's included)
+ * or of its TLS 1.2 ServerKeyExchange (RFC 8422 section 5.4) are read from it.
+ */
+class NamedGroupsTest {
+  /** The random of a HelloRetryRequest (RFC 8446 section 4.1.3). */
+  private static final byte[] HELLO_RETRY_REQUEST = HexFormat.of()
+      .parseHex("cf21ad74e59a6111be1d8c021e65b891c2a211167abb8c5e079e09e2c8a8339c");
+
+  @TempDir
+  Path dir;
+
+  @Test
+  void byDefault_bouncyCastleTakesTheKeyShareTheClientSent() throws Exception {
+    try (TestServer server = TestServer.start(dir.resolve("server"))) {
+      // x25519's key share sent, the hybrid offered after it: the client's choice stands.
+      assertEquals(List.of("x25519"), handshake(server, BouncyCastle.JSSE, "TLSv1.3", "x25519", "X25519MLKEM768"));
+    }
+  }
+
+  @Test
+  void theServersOrderWins_withAHelloRetryRequestWhenTheClientSharedAnotherGroup() throws Exception {
+    try (TestServer server = TestServer.start(dir.resolve("server"),
+        "{\"tls\": {\"namedGroups\": [\"x25519mlkem768\", \"X25519\", \"secp256r1\"]}}")) {
+      assertEquals(List.of("retry X25519MLKEM768", "X25519MLKEM768"),
+          handshake(server, BouncyCastle.JSSE, "TLSv1.3", "x25519", "X25519MLKEM768"));
+      // The key share of the server's first choice: no retry.
+      assertEquals(List.of("X25519MLKEM768"), handshake(server, BouncyCastle.JSSE, "TLSv1.3"));
+      // The JDK's client (the agent's) offers no hybrid: the server's next choice.
+      assertEquals(List.of("x25519"), handshake(server, null, "TLSv1.3"));
+      assertEquals(List.of("retry secp256r1", "secp256r1"),
+          handshake(server, BouncyCastle.JSSE, "TLSv1.3", "secp384r1", "secp256r1"));
+      // In TLS 1.2 Bouncy Castle takes the client's order among the groups it accepts (no retry there).
+      assertEquals(List.of("secp256r1"), handshake(server, BouncyCastle.JSSE, "TLSv1.2", "secp256r1", "x25519"));
+      assertEquals(List.of("x25519"), handshake(server, BouncyCastle.JSSE, "TLSv1.2", "secp384r1", "x25519"));
+    }
+  }
+
+  @Test
+  void aClientOfferingNoneOfThem_failsItsHandshake_andIsCounted() throws Exception {
+    try (TestServer server = TestServer.start(dir.resolve("server"),
+        "{\"tls\": {\"protocols\": [\"TLSv1.3\"], \"namedGroups\": [\"X25519MLKEM768\"]}, "
+            + "\"monitoring\": {\"port\": 0}}")) {
+      refused(() -> handshake(server, null, "TLSv1.3"));
+      refused(() -> handshake(server, BouncyCastle.JSSE, "TLSv1.3", "x25519", "secp256r1"));
+      // Read over the monitoring listener's plain HTTP: the test's HTTP client is the JDK's, refused on the TLS port.
+      HttpClient http = HttpClient.newHttpClient();
+      HttpRequest metrics = HttpRequest.newBuilder(server.monitoringUri().orElseThrow().resolve("/metrics")).build();
+      Await.until("both failed handshakes counted", Duration.ofSeconds(10), () -> failedHandshakes(http, metrics) == 2);
+
+      assertEquals(List.of("X25519MLKEM768"), handshake(server, BouncyCastle.JSSE, "TLSv1.3"));
+    }
+  }
+
+  @Test
+  void inTls12_onlyTheNamedCurves() throws Exception {
+    try (TestServer server = TestServer.start(dir.resolve("server"),
+        "{\"tls\": {\"protocols\": [\"TLSv1.2\"], \"namedGroups\": [\"secp256r1\"]}}")) {
+      refused(() -> handshake(server, BouncyCastle.JSSE, "TLSv1.2", "x25519"));
+
+      assertEquals(List.of("secp256r1"), handshake(server, BouncyCastle.JSSE, "TLSv1.2", "x25519", "secp256r1"));
+      assertEquals(List.of("secp256r1"), handshake(server, null, "TLSv1.2"));
+    }
+  }
+
+  @Test
+  void theJdksTls_fromJava20On_takesThemInTheClientsOrder() throws Exception {
+    assumeTrue(KeyExchangeGroups.perConnectionInSunJsse(), "SSLParameters.setNamedGroups is Java 20 on");
+    try (TestServer server = TestServer.start(dir.resolve("server"),
+        "{\"tls\": {\"provider\": \"SunJSSE\", \"namedGroups\": [\"secp256r1\", \"x25519\"]}}")) {
+      assertEquals(List.of("x25519"), handshake(server, BouncyCastle.JSSE, "TLSv1.3", "x25519", "secp256r1"));
+      assertEquals(List.of("secp256r1"), handshake(server, BouncyCastle.JSSE, "TLSv1.3", "secp256r1", "x25519"));
+      // Refused too, with another alert (unexpected_message, from the JDK 25 here).
+      assertThrows(IOException.class, () -> handshake(server, BouncyCastle.JSSE, "TLSv1.3", "secp384r1"));
+    }
+  }
+
+  /** The failed TLS handshakes the server's {@code /metrics} counts. */
+  private static double failedHandshakes(HttpClient http, HttpRequest metrics) {
+    String prefix = "estfleet_tls_handshakes_total{result=\"failed\"} ";
+    try {
+      return http.send(metrics, HttpResponse.BodyHandlers.ofString()).body().lines()
+          .filter(line -> line.startsWith(prefix))
+          .mapToDouble(line -> Double.parseDouble(line.substring(prefix.length()))).findFirst().orElse(0);
+    } catch (IOException | InterruptedException e) {
+      throw new AssertionError("GET " + metrics.uri() + ": " + e, e);
+    }
+  }
+
+  /** The server ended the handshake with a handshake_failure alert (no group in common). */
+  private static void refused(org.junit.jupiter.api.function.Executable handshake) {
+    IOException refusal = assertThrows(IOException.class, handshake);
+    assertTrue(String.valueOf(refusal.getMessage()).contains("handshake_failure"), refusal.toString());
+  }
+
+  /**
+   * A handshake and one {@code /cacerts} request on a new connection through a relay; the groups
+   * the server chose, in the order sent ({@code retry G}: a HelloRetryRequest asking for G).
+   *
+   * @param provider the client's TLS, null for the JDK's
+   * @param groups offered, most preferred first; none for the provider's default
+   */
+  private static List<String> handshake(TestServer server, Provider provider, String protocol, String... groups)
+      throws Exception {
+    try (Relay relay = new Relay(server.port());
+        SSLSocket socket = (SSLSocket) client(server.rootCertificate(), provider).getSocketFactory()
+            .createSocket("127.0.0.1", relay.port())) {
+      socket.setSoTimeout(10_000);
+      socket.setEnabledProtocols(new String[] {protocol});
+      if (groups.length > 0) {
+        KeyExchangeGroups.offer(socket, groups);
+      }
+      socket.startHandshake();
+      OutputStream out = socket.getOutputStream();
+      out.write(("GET /.well-known/est/cacerts HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n")
+          .getBytes(StandardCharsets.US_ASCII));
+      out.flush();
+      String status = new String(socket.getInputStream().readNBytes(12), StandardCharsets.US_ASCII);
+      assertEquals("HTTP/1.1 200", status);
+      return chosen(relay.fromServer());
+    }
+  }
+
+  private static SSLContext client(X509Certificate root, Provider provider) throws Exception {
+    KeyStore trust = KeyStore.getInstance("PKCS12");
+    trust.load(null, null);
+    trust.setCertificateEntry("root", root);
+    TrustManagerFactory trustManagers = TrustManagerFactory.getInstance("PKIX");
+    trustManagers.init(trust);
+    SSLContext context = provider == null ? SSLContext.getInstance("TLS") : SSLContext.getInstance("TLS", provider);
+    context.init(null, trustManagers.getTrustManagers(), new SecureRandom());
+    return context;
+  }
+
+  /**
+   * The groups in the server's plaintext handshake messages: each ServerHello's key_share, and a
+   * TLS 1.2 ServerKeyExchange's named curve. Stops where encryption begins (TLS 1.3) or at
+   * ServerHelloDone (TLS 1.2).
+   */
+  private static List<String> chosen(byte[] stream) {
+    ByteBuffer records = ByteBuffer.wrap(stream);
+    ByteArrayOutputStream handshake = new ByteArrayOutputStream();
+    List<String> groups = new ArrayList<>();
+    int parsed = 0;
+    while (records.remaining() >= 5) {
+      int type = records.get() & 0xff;
+      records.getShort();
+      byte[] fragment = new byte[records.getShort() & 0xffff];
+      records.get(fragment);
+      if (type == 23) {
+        return groups; // application_data: encrypted from here on
+      }
+      if (type != 22) {
+        continue; // change_cipher_spec
+      }
+      handshake.writeBytes(fragment);
+      ByteBuffer messages = ByteBuffer.wrap(handshake.toByteArray());
+      messages.position(parsed);
+      while (messages.remaining() >= 4) {
+        int messageType = messages.get() & 0xff;
+        int length = (messages.get() & 0xff) << 16 | (messages.getShort() & 0xffff);
+        if (messages.remaining() < length) {
+          break;
+        }
+        ByteBuffer body = messages.slice(messages.position(), length);
+        messages.position(messages.position() + length);
+        parsed = messages.position();
+        switch (messageType) {
+          case 2 -> serverHello(body, groups);
+          case 12 -> {
+            if (body.get() == 3) { // ECCurveType named_curve
+              groups.add(NamedGroup.getName(body.getShort() & 0xffff));
+            }
+          }
+          case 14 -> {
+            return groups; // ServerHelloDone
+          }
+          default -> { }
+        }
+      }
+    }
+    return groups;
+  }
+
+  private static void serverHello(ByteBuffer hello, List<String> groups) {
+    hello.getShort(); // legacy_version
+    byte[] random = new byte[32];
+    hello.get(random);
+    boolean retry = java.util.Arrays.equals(random, HELLO_RETRY_REQUEST);
+    int sessionId = hello.get() & 0xff;
+    hello.position(hello.position() + sessionId + 2 + 1); // session id, cipher suite, compression
+    if (!hello.hasRemaining()) {
+      return;
+    }
+    int end = hello.position() + 2 + (hello.getShort() & 0xffff);
+    while (hello.position() < end) {
+      int type = hello.getShort() & 0xffff;
+      int size = hello.getShort() & 0xffff;
+      if (type == 51) { // key_share: the group first, in a ServerHello and a HelloRetryRequest alike
+        groups.add((retry ? "retry " : "") + NamedGroup.getName(hello.getShort() & 0xffff));
+        return;
+      }
+      hello.position(hello.position() + size);
+    }
+  }
+
+  /** One client connection passed on to the server, what the server sends kept. */
+  private static final class Relay implements AutoCloseable {
+    private final ServerSocket listener = new ServerSocket(0, 1, InetAddress.getByName("127.0.0.1"));
+    private final ByteArrayOutputStream fromServer = new ByteArrayOutputStream();
+    private final List<Socket> sockets = new ArrayList<>();
+
+    Relay(int serverPort) throws IOException {
+      Thread accepting = new Thread(() -> {
+        try {
+          Socket client = listener.accept();
+          Socket server = new Socket(InetAddress.getByName("127.0.0.1"), serverPort);
+          synchronized (sockets) {
+            sockets.add(client);
+            sockets.add(server);
+          }
+          pump(client.getInputStream(), server.getOutputStream(), null);
+          pump(server.getInputStream(), client.getOutputStream(), fromServer);
+        } catch (IOException closed) {
+          // the test is over
+        }
+      }, "relay");
+      accepting.setDaemon(true);
+      accepting.start();
+    }
+
+    int port() {
+      return listener.getLocalPort();
+    }
+
+    byte[] fromServer() {
+      synchronized (fromServer) {
+        return fromServer.toByteArray();
+      }
+    }
+
+    private static void pump(InputStream in, OutputStream out, ByteArrayOutputStream kept) {
+      Thread pump = new Thread(() -> {
+        byte[] buffer = new byte[16384];
+        try {
+          for (int n; (n = in.read(buffer)) >= 0; ) {
+            if (kept != null) {
+              synchronized (kept) {
+                kept.write(buffer, 0, n); // kept before it is passed on: read once the handshake is over
+              }
+            }
+            out.write(buffer, 0, n);
+            out.flush();
+          }
+          out.close();
+        } catch (IOException closed) {
+          // either end closed
+        }
+      }, "relay-pump");
+      pump.setDaemon(true);
+      pump.start();
+    }
+
+    @Override
+    public void close() throws IOException {
+      listener.close();
+      synchronized (sockets) {
+        for (Socket socket : sockets) {
+          socket.close();
+        }
+      }
+    }
+  }
+}
