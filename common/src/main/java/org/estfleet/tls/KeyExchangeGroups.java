@@ -3,16 +3,24 @@ package org.estfleet.tls;
 import java.lang.reflect.InvocationTargetException;
 import java.lang.reflect.Method;
 import java.nio.ByteBuffer;
+import java.security.cert.X509Certificate;
 import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Locale;
 import java.util.Map;
+import java.util.Optional;
 import javax.net.ssl.SSLContext;
 import javax.net.ssl.SSLEngine;
 import javax.net.ssl.SSLException;
 import javax.net.ssl.SSLParameters;
 import javax.net.ssl.SSLSocket;
+import org.bouncycastle.asn1.ASN1ObjectIdentifier;
+import org.bouncycastle.asn1.sec.SECNamedCurves;
+import org.bouncycastle.asn1.teletrust.TeleTrusTNamedCurves;
+import org.bouncycastle.asn1.x509.AlgorithmIdentifier;
+import org.bouncycastle.asn1.x509.SubjectPublicKeyInfo;
+import org.bouncycastle.asn1.x9.X9ObjectIdentifiers;
 import org.bouncycastle.jsse.BCSSLEngine;
 import org.bouncycastle.jsse.BCSSLParameters;
 import org.bouncycastle.jsse.BCSSLSocket;
@@ -88,6 +96,38 @@ public final class KeyExchangeGroups {
     return supportedGroups(hello);
   }
 
+  /**
+   * Those of {@code groups} a client of {@code context} on {@code protocols} would leave out of
+   * its ClientHello ({@link #sentBy}): the groups that provider cannot use there.
+   */
+  public static List<String> leftOut(SSLContext context, String[] groups, String... protocols) throws SSLException {
+    List<String> missing = new ArrayList<>(List.of(groups));
+    missing.removeAll(sentBy(context, groups, protocols));
+    return missing;
+  }
+
+  /**
+   * The TLS 1.2 group of the curve of an EC certificate's key (e.g. {@code secp256r1}); empty for
+   * another key type, or a curve TLS does not name. In TLS 1.2 (RFC 8422 section 5.1) a server
+   * signs with an ECDSA certificate only when the curve of its key is among the groups in force;
+   * TLS 1.3's signature schemes name their curve themselves.
+   */
+  public static Optional<String> curveOf(X509Certificate certificate) {
+    AlgorithmIdentifier algorithm = SubjectPublicKeyInfo.getInstance(certificate.getPublicKey().getEncoded())
+        .getAlgorithm();
+    if (!X9ObjectIdentifiers.id_ecPublicKey.equals(algorithm.getAlgorithm())
+        || !(algorithm.getParameters() instanceof ASN1ObjectIdentifier curve)) {
+      return Optional.empty();
+    }
+    String name = SECNamedCurves.getName(curve);
+    name = name != null ? name : TeleTrusTNamedCurves.getName(curve);
+    if (name == null) {
+      return Optional.empty();
+    }
+    Integer code = CODES.get(name.toLowerCase(Locale.ROOT));
+    return code == null ? Optional.empty() : Optional.of(NamedGroup.getName(code));
+  }
+
   /** The supported_groups of the ClientHello in the TLS record at {@code record}'s position (RFC 8446 4.1.2, 4.2.7). */
   public static List<String> supportedGroups(ByteBuffer record) {
     if (record.get() != 22) {
@@ -150,10 +190,10 @@ public final class KeyExchangeGroups {
 
   /**
    * Makes the server engine {@code engine}, before its handshake, accept only {@code groups}
-   * (standard names): a client that offers none of them fails the handshake. Bouncy Castle's TLS
-   * takes the first of them the client offers, in this order (with a HelloRetryRequest, one round
-   * trip more, when the client sent its TLS 1.3 key share for another); the JDK's TLS takes the
-   * client's order.
+   * (standard names): a client that offers none of them fails the handshake. In TLS 1.3, Bouncy
+   * Castle's TLS takes the first of them the client offers, in this order (with a
+   * HelloRetryRequest, one round trip more, when the client sent its key share for another); in
+   * TLS 1.2, and in the JDK's TLS, the client's order decides among them.
    */
   public static void accept(SSLEngine engine, String[] groups) {
     if (engine instanceof BCSSLEngine bc) {

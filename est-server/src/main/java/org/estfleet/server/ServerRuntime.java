@@ -122,9 +122,9 @@ public final class ServerRuntime implements AutoCloseable {
         config.limits().maxConnections(), new EstServer.Monitoring(config.monitoring().enabled(),
             config.monitoring().bindAddress(), config.monitoring().port()), config.tls().namedGroups());
     try {
-      EstServer.checkNamedGroups(settings);
+      EstServer.checkNamedGroups(settings, random);
     } catch (IllegalArgumentException e) {
-      throw new ConfigException(dataDir.resolve(Path.of(DataDir.CONFIG_FILE)) + ": " + e.getMessage(), e);
+      throw configError(dataDir, e);
     }
     ProcessLock serving = holdForServing(dataDir);
     try {
@@ -132,6 +132,7 @@ public final class ServerRuntime implements AutoCloseable {
       if (config.mode() == ServerConfig.Mode.GATEWAY) {
         TlsPairFiles.Pair tls = dataDir.readTls();
         warnIfExpiring(tls.chain().get(0), clock.instant());
+        checkCertificateCurve(dataDir, settings, tls.chain());
         runtime = startGateway(dataDir, settings, tls.key(), tls.chain(), manufacturerCas, clock, random, decorator);
       } else {
         runtime = startCa(dataDir, settings, manufacturerCas, clock, random, decorator);
@@ -144,6 +145,20 @@ public final class ServerRuntime implements AutoCloseable {
       }
       throw e;
     }
+  }
+
+  /** {@link EstServer#checkCertificateCurve}, a failure a configuration error. */
+  private static void checkCertificateCurve(DataDir dataDir, EstServer.Settings settings, List<X509Certificate> chain)
+      throws ConfigException {
+    try {
+      EstServer.checkCertificateCurve(settings, chain.get(0));
+    } catch (IllegalArgumentException e) {
+      throw configError(dataDir, e);
+    }
+  }
+
+  private static ConfigException configError(DataDir dataDir, IllegalArgumentException e) {
+    return new ConfigException(dataDir.resolve(Path.of(DataDir.CONFIG_FILE)) + ": " + e.getMessage(), e);
   }
 
   /**
@@ -186,6 +201,7 @@ public final class ServerRuntime implements AutoCloseable {
     CaMaterial ca = files.ca();
     TlsPairFiles.Pair tls = files.current().tls();
     warnIfExpiring(tls.chain().get(0), clock.instant());
+    checkCertificateCurve(dataDir, settings, tls.chain());
     Database database = Database.openExisting(dataDir.resolve(config.database().file()));
     AuditLog audit = null;
     EstServer listening = null;

@@ -305,10 +305,10 @@ public final class EstLoad implements Callable<Integer> {
     if (groupNames != null) {
       // A group the provider cannot use would be left out of every handshake, unsaid, and the
       // run labelled with it.
-      List<String> sent = KeyExchangeGroups.sentBy(context(null, trustManagers, random), groupNames, protocols[0]);
-      if (!sent.equals(List.of(groupNames))) {
-        List<String> missing = new ArrayList<>(List.of(groupNames));
-        missing.removeAll(sent);
+      List<String> missing = KeyExchangeGroups.leftOut(context(null, trustManagers, random), groupNames, protocols[0]);
+      if (!missing.isEmpty()) {
+        List<String> sent = new ArrayList<>(List.of(groupNames));
+        sent.removeAll(missing);
         throw new IllegalArgumentException("--groups: " + tlsProvider + " on Java " + Runtime.version().feature()
             + " cannot offer " + String.join(",", missing) + (protocols[0].equals("TLSv1.2") ? " in TLS 1.2" : "")
             + " (of " + String.join(",", groupNames) + " it offers " + (sent.isEmpty() ? "none" : String.join(",", sent))

@@ -8,7 +8,6 @@ import java.security.Provider;
 import java.security.SecureRandom;
 import java.security.cert.X509Certificate;
 import java.time.Duration;
-import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;
 import java.util.Map;
@@ -62,16 +61,16 @@ public final class EstServer implements AutoCloseable {
   private final Server server;
   private final ServerConnector connector;
   private final SslContextFactory.Server ssl;
-  private final Provider tlsProvider;
+  private final Settings settings;
   private final SecureRandom random;
   private final ConcurrencyLimit limit;
   /** The listener of /health and /metrics when they have one of their own; else null. */
   private final Server monitoring;
   private final ServerConnector monitoringConnector;
 
-  private EstServer(Server server, ServerConnector connector, SslContextFactory.Server ssl, Provider tlsProvider,
+  private EstServer(Server server, ServerConnector connector, SslContextFactory.Server ssl, Settings settings,
       SecureRandom random, ConcurrencyLimit limit, Server monitoring, ServerConnector monitoringConnector) {
-    this.tlsProvider = tlsProvider;
+    this.settings = settings;
     this.limit = limit;
     this.server = server;
     this.connector = connector;
@@ -116,7 +115,8 @@ public final class EstServer implements AutoCloseable {
    *
    * @throws IllegalArgumentException saying which group or runtime is at fault, and what to do
    */
-  public static void checkNamedGroups(Settings settings) throws GeneralSecurityException, SSLException {
+  public static void checkNamedGroups(Settings settings, SecureRandom random)
+      throws GeneralSecurityException, SSLException {
     if (settings.namedGroups() == null) {
       return;
     }
@@ -130,10 +130,8 @@ public final class EstServer implements AutoCloseable {
     }
     SSLContext context = settings.tlsProvider() == null ? SSLContext.getInstance("TLS")
         : SSLContext.getInstance("TLS", settings.tlsProvider());
-    context.init(null, null, null);
-    List<String> usable = KeyExchangeGroups.sentBy(context, groups, settings.protocols().toArray(String[]::new));
-    List<String> missing = new ArrayList<>(settings.namedGroups());
-    missing.removeAll(usable);
+    context.init(null, null, random);
+    List<String> missing = KeyExchangeGroups.leftOut(context, groups, settings.protocols().toArray(String[]::new));
     if (!missing.isEmpty()) {
       throw new IllegalArgumentException("tls.namedGroups: " + provider + " on " + java + " cannot use "
           + String.join(", ", missing) + " with tls.protocols " + settings.protocols() + "; take "
@@ -170,6 +168,26 @@ public final class EstServer implements AutoCloseable {
   }
 
   /**
+   * Checks that TLS 1.2 clients can be answered with {@code certificate} under the named groups
+   * of {@code settings}: in TLS 1.2 a server signs with an ECDSA certificate only when the curve
+   * of its key is among the groups in force (RFC 8422 section 5.1); without it every TLS 1.2
+   * handshake would fail.
+   *
+   * @throws IllegalArgumentException naming the curve, and what to change
+   */
+  public static void checkCertificateCurve(Settings settings, X509Certificate certificate) {
+    if (settings.namedGroups() == null || !settings.protocols().contains("TLSv1.2")) {
+      return;
+    }
+    Optional<String> curve = KeyExchangeGroups.curveOf(certificate);
+    if (curve.isPresent() && !settings.namedGroups().contains(curve.get())) {
+      throw new IllegalArgumentException("tls.namedGroups " + settings.namedGroups() + " leaves out " + curve.get()
+          + ", the curve of the TLS certificate's key, without which no TLS 1.2 client can be answered (RFC 8422): "
+          + "add \"" + curve.get() + "\", or take \"TLSv1.2\" out of tls.protocols");
+    }
+  }
+
+  /**
    * Starts listening; the returned server is running.
    *
    * @param health what {@code GET /health} reports (serialized as JSON)
@@ -177,6 +195,7 @@ public final class EstServer implements AutoCloseable {
    */
   public static EstServer start(Settings settings, Tls tls, EstService service, Supplier<?> health,
       ServerMetrics metrics, SecureRandom random) throws Exception {
+    checkCertificateCurve(settings, tls.chain().get(0));
     QueuedThreadPool threads = new QueuedThreadPool(200, 8);
     threads.setName("est-http");
     Server server = new Server(threads);
@@ -263,7 +282,7 @@ public final class EstServer implements AutoCloseable {
       }
       throw e;
     }
-    return new EstServer(server, connector, ssl, settings.tlsProvider(), random, limit, monitoring,
+    return new EstServer(server, connector, ssl, settings, random, limit, monitoring,
         monitoringConnector);
   }
 
@@ -330,7 +349,8 @@ public final class EstServer implements AutoCloseable {
    */
   public synchronized void reloadTls(Tls next) {
     try {
-      SSLContext context = sslContext(next, tlsProvider, random);
+      checkCertificateCurve(settings, next.chain().get(0));
+      SSLContext context = sslContext(next, settings.tlsProvider(), random);
       ssl.reload(factory -> factory.setSslContext(context));
     } catch (Exception e) {
       throw new IllegalStateException("cannot switch the TLS certificate: " + e.getMessage(), e);

@@ -30,6 +30,7 @@ import org.estfleet.server.store.Database;
 import org.estfleet.server.store.TokenRecords;
 import org.estfleet.tls.KeyExchangeGroups;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.Timeout;
 import org.junit.jupiter.api.io.TempDir;
 
 /** The est-server command line: what init writes, token, exit codes and one-line errors. */
@@ -407,6 +408,7 @@ class CommandLineTest {
   }
 
   @Test
+  @Timeout(120) // a refusal that regressed would serve until stopped
   void serve_withNamedGroupsItCannotUse_exits2SayingWhy() throws Exception {
     Path data = dir.resolve("data");
     run("init", "--data", data.toString());
@@ -418,6 +420,9 @@ class CommandLineTest {
     cases.add(new String[] {"{\"namedGroups\": []}", "tls.namedGroups is empty"});
     cases.add(new String[] {"{\"namedGroups\": [\"X25519MLKEM768\"]}",
         "tls.namedGroups: none of X25519MLKEM768 can be used in TLS 1.2, which tls.protocols enables"});
+    cases.add(new String[] {"{\"namedGroups\": [\"X25519MLKEM768\", \"x25519\"]}",
+        "tls.namedGroups [X25519MLKEM768, x25519] leaves out secp256r1, the curve of the TLS certificate's key, "
+            + "without which no TLS 1.2 client can be answered"});
     cases.add(new String[] {"{\"namedGroups\": [\"x25519\", \"secp160k1\"]}",
         "tls.namedGroups: BCJSSE on " + java + " cannot use secp160k1 with tls.protocols [TLSv1.3, TLSv1.2]; "
             + "take it out"});

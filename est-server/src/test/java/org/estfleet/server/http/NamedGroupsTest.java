@@ -24,6 +24,7 @@ import java.security.SecureRandom;
 import java.security.cert.X509Certificate;
 import java.time.Duration;
 import java.util.ArrayList;
+import java.util.Arrays;
 import java.util.HexFormat;
 import java.util.List;
 import javax.net.ssl.SSLContext;
@@ -35,6 +36,7 @@ import org.estfleet.server.TestServer;
 import org.estfleet.testing.Await;
 import org.estfleet.tls.KeyExchangeGroups;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.function.Executable;
 import org.junit.jupiter.api.io.TempDir;
 
 /**
@@ -67,13 +69,43 @@ class NamedGroupsTest {
           handshake(server, BouncyCastle.JSSE, "TLSv1.3", "x25519", "X25519MLKEM768"));
       // The key share of the server's first choice: no retry.
       assertEquals(List.of("X25519MLKEM768"), handshake(server, BouncyCastle.JSSE, "TLSv1.3"));
-      // The JDK's client (the agent's) offers no hybrid: the server's next choice.
+      // The JDK's client (the agent's) offers no hybrid, and connects.
       assertEquals(List.of("x25519"), handshake(server, null, "TLSv1.3"));
       assertEquals(List.of("retry secp256r1", "secp256r1"),
           handshake(server, BouncyCastle.JSSE, "TLSv1.3", "secp384r1", "secp256r1"));
       // In TLS 1.2 Bouncy Castle takes the client's order among the groups it accepts (no retry there).
       assertEquals(List.of("secp256r1"), handshake(server, BouncyCastle.JSSE, "TLSv1.2", "secp256r1", "x25519"));
       assertEquals(List.of("x25519"), handshake(server, BouncyCastle.JSSE, "TLSv1.2", "secp384r1", "x25519"));
+    }
+  }
+
+  @Test
+  void classicalGroupsOnly_refuseTheHybrid_toAClientThatPrefersIt() throws Exception {
+    try (TestServer server = TestServer.start(dir.resolve("server"),
+        "{\"tls\": {\"namedGroups\": [\"x25519\", \"secp256r1\"]}}")) {
+      // Bouncy Castle's client offers X25519MLKEM768 first, its key share sent with x25519's: x25519, no retry.
+      assertEquals(List.of("x25519"), handshake(server, BouncyCastle.JSSE, "TLSv1.3"));
+      refused(() -> handshake(server, BouncyCastle.JSSE, "TLSv1.3", "X25519MLKEM768"));
+    }
+  }
+
+  @Test
+  void onAGateway_too() throws Exception {
+    try (TestServer upstream = TestServer.start(dir.resolve("ca"));
+        TestServer gateway = TestServer.startGateway(dir.resolve("gateway"), upstream,
+            "{\"tls\": {\"protocols\": [\"TLSv1.3\"], \"namedGroups\": [\"X25519MLKEM768\"]}}")) {
+      assertEquals(List.of("X25519MLKEM768"),
+          handshake(gateway.port(), upstream.rootCertificate(), BouncyCastle.JSSE, "TLSv1.3"));
+      refused(() -> handshake(gateway.port(), upstream.rootCertificate(), BouncyCastle.JSSE, "TLSv1.3", "x25519"));
+    }
+  }
+
+  @Test
+  void withoutTheCertificatesCurve_tls13Only() throws Exception {
+    // TLS 1.3's signature schemes name their curve: the P-256 certificate signs without secp256r1 among the groups.
+    try (TestServer server = TestServer.start(dir.resolve("server"),
+        "{\"tls\": {\"protocols\": [\"TLSv1.3\"], \"namedGroups\": [\"x25519\"]}}")) {
+      assertEquals(List.of("x25519"), handshake(server, null, "TLSv1.3"));
     }
   }
 
@@ -108,11 +140,15 @@ class NamedGroupsTest {
   void theJdksTls_fromJava20On_takesThemInTheClientsOrder() throws Exception {
     assumeTrue(KeyExchangeGroups.perConnectionInSunJsse(), "SSLParameters.setNamedGroups is Java 20 on");
     try (TestServer server = TestServer.start(dir.resolve("server"),
-        "{\"tls\": {\"provider\": \"SunJSSE\", \"namedGroups\": [\"secp256r1\", \"x25519\"]}}")) {
+        "{\"tls\": {\"provider\": \"SunJSSE\", \"namedGroups\": [\"secp256r1\", \"x25519\"]}, "
+            + "\"monitoring\": {\"port\": 0}}")) {
       assertEquals(List.of("x25519"), handshake(server, BouncyCastle.JSSE, "TLSv1.3", "x25519", "secp256r1"));
       assertEquals(List.of("secp256r1"), handshake(server, BouncyCastle.JSSE, "TLSv1.3", "secp256r1", "x25519"));
-      // Refused too, with another alert (unexpected_message, from the JDK 25 here).
+      // Refused too, with another alert (unexpected_message, from the JDK 25 here), and counted.
       assertThrows(IOException.class, () -> handshake(server, BouncyCastle.JSSE, "TLSv1.3", "secp384r1"));
+      HttpClient http = HttpClient.newHttpClient();
+      HttpRequest metrics = HttpRequest.newBuilder(server.monitoringUri().orElseThrow().resolve("/metrics")).build();
+      Await.until("the failed handshake counted", Duration.ofSeconds(10), () -> failedHandshakes(http, metrics) == 1);
     }
   }
 
@@ -129,7 +165,7 @@ class NamedGroupsTest {
   }
 
   /** The server ended the handshake with a handshake_failure alert (no group in common). */
-  private static void refused(org.junit.jupiter.api.function.Executable handshake) {
+  private static void refused(Executable handshake) {
     IOException refusal = assertThrows(IOException.class, handshake);
     assertTrue(String.valueOf(refusal.getMessage()).contains("handshake_failure"), refusal.toString());
   }
@@ -143,8 +179,14 @@ class NamedGroupsTest {
    */
   private static List<String> handshake(TestServer server, Provider provider, String protocol, String... groups)
       throws Exception {
-    try (Relay relay = new Relay(server.port());
-        SSLSocket socket = (SSLSocket) client(server.rootCertificate(), provider).getSocketFactory()
+    return handshake(server.port(), server.rootCertificate(), provider, protocol, groups);
+  }
+
+  /** As {@link #handshake(TestServer, Provider, String, String...)}, to the server on {@code port}, trusting {@code root}. */
+  private static List<String> handshake(int port, X509Certificate root, Provider provider, String protocol,
+      String... groups) throws Exception {
+    try (Relay relay = new Relay(port);
+        SSLSocket socket = (SSLSocket) client(root, provider).getSocketFactory()
             .createSocket("127.0.0.1", relay.port())) {
       socket.setSoTimeout(10_000);
       socket.setEnabledProtocols(new String[] {protocol});
@@ -227,7 +269,7 @@ class NamedGroupsTest {
     hello.getShort(); // legacy_version
     byte[] random = new byte[32];
     hello.get(random);
-    boolean retry = java.util.Arrays.equals(random, HELLO_RETRY_REQUEST);
+    boolean retry = Arrays.equals(random, HELLO_RETRY_REQUEST);
     int sessionId = hello.get() & 0xff;
     hello.position(hello.position() + sessionId + 2 + 1); // session id, cipher suite, compression
     if (!hello.hasRemaining()) {
@@ -250,16 +292,13 @@ class NamedGroupsTest {
     private final ServerSocket listener = new ServerSocket(0, 1, InetAddress.getByName("127.0.0.1"));
     private final ByteArrayOutputStream fromServer = new ByteArrayOutputStream();
     private final List<Socket> sockets = new ArrayList<>();
+    private boolean closed;
 
     Relay(int serverPort) throws IOException {
       Thread accepting = new Thread(() -> {
         try {
-          Socket client = listener.accept();
-          Socket server = new Socket(InetAddress.getByName("127.0.0.1"), serverPort);
-          synchronized (sockets) {
-            sockets.add(client);
-            sockets.add(server);
-          }
+          Socket client = kept(listener.accept());
+          Socket server = kept(new Socket(InetAddress.getByName("127.0.0.1"), serverPort));
           pump(client.getInputStream(), server.getOutputStream(), null);
           pump(server.getInputStream(), client.getOutputStream(), fromServer);
         } catch (IOException closed) {
@@ -272,6 +311,18 @@ class NamedGroupsTest {
 
     int port() {
       return listener.getLocalPort();
+    }
+
+    /** {@code socket}, closed with the relay (at once if the relay is closed already). */
+    private Socket kept(Socket socket) throws IOException {
+      synchronized (sockets) {
+        if (closed) {
+          socket.close();
+          throw new IOException("relay closed");
+        }
+        sockets.add(socket);
+        return socket;
+      }
     }
 
     byte[] fromServer() {
@@ -306,6 +357,7 @@ class NamedGroupsTest {
     public void close() throws IOException {
       listener.close();
       synchronized (sockets) {
+        closed = true;
         for (Socket socket : sockets) {
           socket.close();
         }
