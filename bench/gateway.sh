@@ -26,11 +26,11 @@ token=$("$JAVA" -jar "$SERVER_JAR" token --data "$WORK/server" --device gateway-
 sed -i -e 's/"enrollmentsPerSourcePerMinute": [0-9]*/"enrollmentsPerSourcePerMinute": 1000000000/' \
        -e 's/"enrollmentsPerIdentityPerHour": [0-9]*/"enrollmentsPerIdentityPerHour": 1000000000/' \
        "$GATEWAY/server.json"
+server_groups "$GATEWAY/server.json"
 "$JAVA" ${GATEWAY_JAVA_OPTS:-} -jar "$SERVER_JAR" serve --data "$GATEWAY" --port 0 >"$WORK/gateway.out" 2>"$WORK/gateway.log" &
 GATEWAY_PID=$!
-trap 'kill "$GATEWAY_PID" 2>/dev/null; cleanup' EXIT
-for _ in $(seq 1 1200); do grep -q '^listening on ' "$WORK/gateway.out" 2>/dev/null && break; sleep 0.05; done
-grep -q '^listening on ' "$WORK/gateway.out" || { echo "the gateway did not start:" >&2; cat "$WORK/gateway.log" >&2; exit 1; }
+trap 'kill "$GATEWAY_PID" 2>/dev/null || true; cleanup' EXIT
+started "$WORK/gateway.out" "$GATEWAY_PID" "the gateway"
 GATEWAY_URL="https://127.0.0.1:$(sed -n 's/^listening on .*:\([0-9]*\)$/\1/p' "$WORK/gateway.out")"
 echo "CA on $CA_URL, gateway on $GATEWAY_URL (Java $JAVA_MAJOR)" >&2
 
@@ -43,6 +43,6 @@ for run in 1 2; do
     files+=("$WORK/results/token-enroll-keep-alive-$endpoint-$run-c8.json")
   done
 done
-report "$(date -u +%Y-%m-%d)-java$JAVA_MAJOR-gateway$GROUPS_NAME" \
+report "$(date -u +%Y-%m-%d)-java$JAVA_MAJOR-gateway$GROUPS_NAME$SERVER_GROUPS_NAME" \
   "$SECONDS_EACH s per row after $WARMUP s of warm-up, token simpleenroll on kept-alive connections at concurrency 8, directly at the CA and through a gateway in front of it" \
   "${files[@]}"

@@ -15,7 +15,8 @@
 # reached, from 32 workers: the latency at half load (HALF=0 skips these rows). OVERLOAD=4 adds
 # the token and kept-alive scenarios in an open loop at 4 times the best rate their rows reached,
 # from 256 workers: offered load beyond capacity, and beyond limits.maxConcurrentRequests (64).
-# About 25 minutes in all with OVERLOAD=4. Writes bench/results/<date>-java<N>-server-<TLS>-client-<TLS>[-groups-<LIST>].json
+# About 25 minutes in all with OVERLOAD=4. Writes
+# bench/results/<date>-java<N>-server-<TLS>-client-<TLS>[-groups-<LIST>][-server-groups-<LIST>].json
 # and .md (the table) and
 # prints the table.
 #   JAVA=/usr/lib/jvm/temurin-25-jdk-amd64/bin/java bench/run.sh   the same on another runtime
@@ -25,6 +26,8 @@
 #   CLIENT_GROUPS=LIST est-load's key exchange groups (its --groups, e.g. x25519; default its
 #   provider's: BCJSSE offers the hybrid X25519MLKEM768 first), named in the result files' names
 #   (-groups-x25519+secp256r1 for x25519,secp256r1).
+#   SERVER_GROUPS=LIST the server's tls.namedGroups (e.g. x25519,secp256r1: no hybrid key
+#   exchange, whatever est-load offers; default the provider's), named -server-groups-LIST.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 SECONDS_EACH=${1:-10}
@@ -108,5 +111,5 @@ if [ -n "$OVERLOAD" ]; then
   files+=("$WORK/results/reenroll-keep-alive-${OVERLOAD}x-peak-c256.json")
 fi
 
-report "$(date -u +%Y-%m-%d)-java$JAVA_MAJOR-server-$SERVER_TLS_USED-client-$CLIENT_TLS$GROUPS_NAME" \
+report "$(date -u +%Y-%m-%d)-java$JAVA_MAJOR-server-$SERVER_TLS_USED-client-$CLIENT_TLS$GROUPS_NAME$SERVER_GROUPS_NAME" \
   "$SECONDS_EACH s per row, each after $CLIENT_WARMUP s of warm-up of its est-load process" "${files[@]}"

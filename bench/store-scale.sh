@@ -26,5 +26,5 @@ measure() { # TAG
 measure 0
 "$JAVA" -cp "$BENCH_JAR" org.estfleet.bench.store.LedgerFill "$WORK/server/estfleet.db" "$ROWS" "$WORK/server/ca/issuing.pem"
 measure "$ROWS"
-report "$(date -u +%Y-%m-%d)-store-scale-java$JAVA_MAJOR$GROUPS_NAME" "$SECONDS_EACH s per row, concurrency 8, store empty then $ROWS rows" "${files[@]}"
+report "$(date -u +%Y-%m-%d)-store-scale-java$JAVA_MAJOR$GROUPS_NAME$SERVER_GROUPS_NAME" "$SECONDS_EACH s per row, concurrency 8, store empty then $ROWS rows" "${files[@]}"
 du -h "$WORK/server/estfleet.db" >&2
