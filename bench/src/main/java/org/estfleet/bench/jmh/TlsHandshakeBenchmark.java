@@ -39,8 +39,8 @@ import org.openjdk.jmh.annotations.State;
  * certificates as est-server uses them, with and without a client certificate (re-enrollment is
  * mutual TLS). Both sides run in the benchmark thread: the figure is the CPU of both ends, which
  * on one machine is what a load test pays. Providers: the JDK's SunJSSE (with SunEC), and
- * BCJSSE with the Bouncy Castle provider for its crypto; the client's key exchange groups, its
- * provider's or those given.
+ * BCJSSE with the Bouncy Castle provider for its crypto; the key exchange groups the client
+ * offers and those the server accepts, each its provider's or those given.
  */
 @State(Scope.Thread)
 @BenchmarkMode(Mode.AverageTime)
@@ -62,7 +62,15 @@ public class TlsHandshakeBenchmark {
   @Param({"default"})
   public String groups;
 
+  /**
+   * The key exchange groups the server accepts, as est-server's {@code tls.namedGroups} sets
+   * them: {@code default}, its provider's, or groups joined by {@code +}, most preferred first.
+   */
+  @Param({"default"})
+  public String serverGroups;
+
   private String[] groupNames;
+  private String[] serverGroupNames;
 
   /** The bytes of the last handshake's ClientHello: what the client offered, for the tests. */
   int clientHelloBytes;
@@ -90,10 +98,15 @@ public class TlsHandshakeBenchmark {
         .publicKey(clientKeys.getPublic()).serial(CertificateBuilder.randomSerial(random))
         .validity(now.minusSeconds(60), now.plus(Duration.ofDays(30))).keyUsage(KeyUsage.digitalSignature)
         .extendedKeyUsages(List.of(KeyPurposeId.id_kp_clientAuth)).signWith(root, rootKeys.getPrivate());
-    groupNames = groups.equals("default") ? null : KeyExchangeGroups.standardNames(List.of(groups.split("\\+")));
+    groupNames = names(groups);
+    serverGroupNames = names(serverGroups);
     Provider jsse = provider.equals("BCJSSE") ? new BouncyCastleJsseProvider(BouncyCastle.PROVIDER) : null;
     serverContext = context(jsse, serverKeys, server, root, random);
     clientContext = context(jsse, clientCertificate ? clientKeys : null, client, root, random);
+  }
+
+  private static String[] names(String groups) {
+    return groups.equals("default") ? null : KeyExchangeGroups.standardNames(List.of(groups.split("\\+")));
   }
 
   private static SSLContext context(Provider jsse, KeyPair keys, X509Certificate certificate, X509Certificate root,
@@ -134,6 +147,9 @@ public class TlsHandshakeBenchmark {
     server.setEnabledProtocols(new String[] {"TLSv1.3"});
     if (clientCertificate) {
       server.setNeedClientAuth(true);
+    }
+    if (serverGroupNames != null) {
+      KeyExchangeGroups.accept(server, serverGroupNames);
     }
     int packet = Math.max(client.getSession().getPacketBufferSize(), server.getSession().getPacketBufferSize());
     ByteBuffer toServer = ByteBuffer.allocate(packet * 4);

@@ -4,7 +4,9 @@ import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertNotEquals;
+import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
+import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
 import java.util.Arrays;
 import org.junit.jupiter.api.Test;
@@ -56,6 +58,7 @@ class CryptoBenchmarksTest {
     benchmark.provider = provider;
     benchmark.clientCertificate = clientCertificate;
     benchmark.groups = "default";
+    benchmark.serverGroups = "default";
     benchmark.setUp();
     assertTrue(benchmark.handshake() instanceof javax.net.ssl.SSLSession);
     int byDefault = benchmark.clientHelloBytes;
@@ -71,6 +74,23 @@ class CryptoBenchmarksTest {
     // SunJSSE's x25519 and secp256r1 (32 + 65).
     assertTrue(benchmark.clientHelloBytes < byDefault - (provider.equals("BCJSSE") ? 1_000 : 60),
         byDefault + " bytes by default, " + benchmark.clientHelloBytes + " with x25519 alone");
+  }
+
+  @ParameterizedTest
+  @CsvSource({"BCJSSE", "SunJSSE"})
+  void tlsHandshake_serverGroups_areTheOnlyOnesAccepted(String provider) throws Exception {
+    assumeTrue(provider.equals("BCJSSE") || Runtime.version().feature() >= 20, "SunJSSE takes groups from Java 20 on");
+    TlsHandshakeBenchmark benchmark = new TlsHandshakeBenchmark();
+    benchmark.provider = provider;
+    benchmark.clientCertificate = true;
+    benchmark.groups = "x25519+secp256r1";
+    benchmark.serverGroups = "secp256r1";
+    benchmark.setUp();
+    assertTrue(benchmark.handshake() instanceof javax.net.ssl.SSLSession);
+
+    benchmark.groups = "x25519";
+    benchmark.setUp();
+    assertThrows(javax.net.ssl.SSLException.class, benchmark::handshake);
   }
 
   @Test
