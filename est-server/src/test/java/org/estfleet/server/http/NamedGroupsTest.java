@@ -5,17 +5,11 @@ import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
-import java.io.ByteArrayOutputStream;
 import java.io.IOException;
-import java.io.InputStream;
 import java.io.OutputStream;
-import java.net.InetAddress;
-import java.net.ServerSocket;
-import java.net.Socket;
 import java.net.http.HttpClient;
 import java.net.http.HttpRequest;
 import java.net.http.HttpResponse;
-import java.nio.ByteBuffer;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
 import java.security.KeyStore;
@@ -23,17 +17,14 @@ import java.security.Provider;
 import java.security.SecureRandom;
 import java.security.cert.X509Certificate;
 import java.time.Duration;
-import java.util.ArrayList;
-import java.util.Arrays;
-import java.util.HexFormat;
 import java.util.List;
 import javax.net.ssl.SSLContext;
 import javax.net.ssl.SSLSocket;
 import javax.net.ssl.TrustManagerFactory;
-import org.bouncycastle.tls.NamedGroup;
 import org.estfleet.pki.BouncyCastle;
 import org.estfleet.server.TestServer;
 import org.estfleet.testing.Await;
+import org.estfleet.testing.TlsRelay;
 import org.estfleet.tls.KeyExchangeGroups;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.function.Executable;
@@ -41,15 +32,10 @@ import org.junit.jupiter.api.io.TempDir;
 
 /**
  * The key exchange groups the server accepts ({@code tls.namedGroups}), read off the wire: each
- * client connects through a relay on 127.0.0.1 that keeps what the server sends, and the groups
- * of the server's ServerHello key_share (RFC 8446 section 4.2.8, a HelloRetryRequest's included)
- * or of its TLS 1.2 ServerKeyExchange (RFC 8422 section 5.4) are read from it.
+ * client connects through a {@link TlsRelay}, which reads the groups the server chose from its
+ * ServerHello (or TLS 1.2 ServerKeyExchange).
  */
 class NamedGroupsTest {
-  /** The random of a HelloRetryRequest (RFC 8446 section 4.1.3). */
-  private static final byte[] HELLO_RETRY_REQUEST = HexFormat.of()
-      .parseHex("cf21ad74e59a6111be1d8c021e65b891c2a211167abb8c5e079e09e2c8a8339c");
-
   @TempDir
   Path dir;
 
@@ -185,7 +171,7 @@ class NamedGroupsTest {
   /** As {@link #handshake(TestServer, Provider, String, String...)}, to the server on {@code port}, trusting {@code root}. */
   private static List<String> handshake(int port, X509Certificate root, Provider provider, String protocol,
       String... groups) throws Exception {
-    try (Relay relay = new Relay(port);
+    try (TlsRelay relay = new TlsRelay(port);
         SSLSocket socket = (SSLSocket) client(root, provider).getSocketFactory()
             .createSocket("127.0.0.1", relay.port())) {
       socket.setSoTimeout(10_000);
@@ -200,7 +186,7 @@ class NamedGroupsTest {
       out.flush();
       String status = new String(socket.getInputStream().readNBytes(12), StandardCharsets.US_ASCII);
       assertEquals("HTTP/1.1 200", status);
-      return chosen(relay.fromServer());
+      return relay.chosenGroups().get(0);
     }
   }
 
@@ -213,155 +199,5 @@ class NamedGroupsTest {
     SSLContext context = provider == null ? SSLContext.getInstance("TLS") : SSLContext.getInstance("TLS", provider);
     context.init(null, trustManagers.getTrustManagers(), new SecureRandom());
     return context;
-  }
-
-  /**
-   * The groups in the server's plaintext handshake messages: each ServerHello's key_share, and a
-   * TLS 1.2 ServerKeyExchange's named curve. Stops where encryption begins (TLS 1.3) or at
-   * ServerHelloDone (TLS 1.2).
-   */
-  private static List<String> chosen(byte[] stream) {
-    ByteBuffer records = ByteBuffer.wrap(stream);
-    ByteArrayOutputStream handshake = new ByteArrayOutputStream();
-    List<String> groups = new ArrayList<>();
-    int parsed = 0;
-    while (records.remaining() >= 5) {
-      int type = records.get() & 0xff;
-      records.getShort();
-      byte[] fragment = new byte[records.getShort() & 0xffff];
-      records.get(fragment);
-      if (type == 23) {
-        return groups; // application_data: encrypted from here on
-      }
-      if (type != 22) {
-        continue; // change_cipher_spec
-      }
-      handshake.writeBytes(fragment);
-      ByteBuffer messages = ByteBuffer.wrap(handshake.toByteArray());
-      messages.position(parsed);
-      while (messages.remaining() >= 4) {
-        int messageType = messages.get() & 0xff;
-        int length = (messages.get() & 0xff) << 16 | (messages.getShort() & 0xffff);
-        if (messages.remaining() < length) {
-          break;
-        }
-        ByteBuffer body = messages.slice(messages.position(), length);
-        messages.position(messages.position() + length);
-        parsed = messages.position();
-        switch (messageType) {
-          case 2 -> serverHello(body, groups);
-          case 12 -> {
-            if (body.get() == 3) { // ECCurveType named_curve
-              groups.add(NamedGroup.getName(body.getShort() & 0xffff));
-            }
-          }
-          case 14 -> {
-            return groups; // ServerHelloDone
-          }
-          default -> { }
-        }
-      }
-    }
-    return groups;
-  }
-
-  private static void serverHello(ByteBuffer hello, List<String> groups) {
-    hello.getShort(); // legacy_version
-    byte[] random = new byte[32];
-    hello.get(random);
-    boolean retry = Arrays.equals(random, HELLO_RETRY_REQUEST);
-    int sessionId = hello.get() & 0xff;
-    hello.position(hello.position() + sessionId + 2 + 1); // session id, cipher suite, compression
-    if (!hello.hasRemaining()) {
-      return;
-    }
-    int end = hello.position() + 2 + (hello.getShort() & 0xffff);
-    while (hello.position() < end) {
-      int type = hello.getShort() & 0xffff;
-      int size = hello.getShort() & 0xffff;
-      if (type == 51) { // key_share: the group first, in a ServerHello and a HelloRetryRequest alike
-        groups.add((retry ? "retry " : "") + NamedGroup.getName(hello.getShort() & 0xffff));
-        return;
-      }
-      hello.position(hello.position() + size);
-    }
-  }
-
-  /** One client connection passed on to the server, what the server sends kept. */
-  private static final class Relay implements AutoCloseable {
-    private final ServerSocket listener = new ServerSocket(0, 1, InetAddress.getByName("127.0.0.1"));
-    private final ByteArrayOutputStream fromServer = new ByteArrayOutputStream();
-    private final List<Socket> sockets = new ArrayList<>();
-    private boolean closed;
-
-    Relay(int serverPort) throws IOException {
-      Thread accepting = new Thread(() -> {
-        try {
-          Socket client = kept(listener.accept());
-          Socket server = kept(new Socket(InetAddress.getByName("127.0.0.1"), serverPort));
-          pump(client.getInputStream(), server.getOutputStream(), null);
-          pump(server.getInputStream(), client.getOutputStream(), fromServer);
-        } catch (IOException closed) {
-          // the test is over
-        }
-      }, "relay");
-      accepting.setDaemon(true);
-      accepting.start();
-    }
-
-    int port() {
-      return listener.getLocalPort();
-    }
-
-    /** {@code socket}, closed with the relay (at once if the relay is closed already). */
-    private Socket kept(Socket socket) throws IOException {
-      synchronized (sockets) {
-        if (closed) {
-          socket.close();
-          throw new IOException("relay closed");
-        }
-        sockets.add(socket);
-        return socket;
-      }
-    }
-
-    byte[] fromServer() {
-      synchronized (fromServer) {
-        return fromServer.toByteArray();
-      }
-    }
-
-    private static void pump(InputStream in, OutputStream out, ByteArrayOutputStream kept) {
-      Thread pump = new Thread(() -> {
-        byte[] buffer = new byte[16384];
-        try {
-          for (int n; (n = in.read(buffer)) >= 0; ) {
-            if (kept != null) {
-              synchronized (kept) {
-                kept.write(buffer, 0, n); // kept before it is passed on: read once the handshake is over
-              }
-            }
-            out.write(buffer, 0, n);
-            out.flush();
-          }
-          out.close();
-        } catch (IOException closed) {
-          // either end closed
-        }
-      }, "relay-pump");
-      pump.setDaemon(true);
-      pump.start();
-    }
-
-    @Override
-    public void close() throws IOException {
-      listener.close();
-      synchronized (sockets) {
-        closed = true;
-        for (Socket socket : sockets) {
-          socket.close();
-        }
-      }
-    }
   }
 }
