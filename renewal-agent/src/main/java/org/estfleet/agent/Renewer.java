@@ -37,6 +37,7 @@ import org.estfleet.agent.store.PendingStore;
 import org.estfleet.agent.store.StateDir;
 import org.estfleet.agent.store.StateLock;
 import org.estfleet.agent.store.TrustStore;
+import org.estfleet.pki.BouncyCastle;
 import org.estfleet.pki.CertificatePath;
 import org.estfleet.pki.RootRollover;
 import org.estfleet.pki.Certificates;
@@ -121,7 +122,8 @@ public final class Renewer {
   public Renewer(StateDir dir, AgentConfig config, Clock clock, SecureRandom random, Instant buildTime) {
     this.dir = dir;
     this.config = config;
-    this.client = new EstClient(config.timeouts().connect(), config.timeouts().read(), clock, random);
+    this.client = new EstClient(config.timeouts().connect(), config.timeouts().read(), clock, random,
+        config.tls().provider() == AgentConfig.TlsProvider.BCJSSE ? BouncyCastle.JSSE : null);
     this.clock = clock;
     this.random = random;
     this.buildTime = buildTime;

@@ -9,6 +9,7 @@ import java.net.URI;
 import java.nio.charset.StandardCharsets;
 import java.security.GeneralSecurityException;
 import java.security.PrivateKey;
+import java.security.Provider;
 import java.security.SecureRandom;
 import java.security.cert.X509Certificate;
 import java.time.Clock;
@@ -75,12 +76,25 @@ public final class EstClient {
   private final Duration readTimeout;
   private final Clock clock;
   private final SecureRandom random;
+  /** The JSSE provider of connections that need no channel binding; null for the JDK's. */
+  private final Provider tlsProvider;
 
+  /** A client on the JDK's TLS (SunJSSE), Bouncy Castle's where PoP linking needs it. */
   public EstClient(Duration connectTimeout, Duration readTimeout, Clock clock, SecureRandom random) {
+    this(connectTimeout, readTimeout, clock, random, null);
+  }
+
+  /**
+   * A client on the TLS of {@code tlsProvider} (null: the JDK's), Bouncy Castle's on TLS 1.2
+   * where PoP linking needs it.
+   */
+  public EstClient(Duration connectTimeout, Duration readTimeout, Clock clock, SecureRandom random,
+      Provider tlsProvider) {
     this.connectTimeout = Objects.requireNonNull(connectTimeout, "connectTimeout");
     this.readTimeout = Objects.requireNonNull(readTimeout, "readTimeout");
     this.clock = clock;
     this.random = random;
+    this.tlsProvider = tlsProvider;
   }
 
   /** {@code GET /cacerts} from a server authenticated by {@code anchors}. */
@@ -193,8 +207,8 @@ public final class EstClient {
     AtomicReference<Seen> capture = new AtomicReference<>();
     SSLSocketFactory factory;
     try {
-      SSLContext context = linking
-          ? SSLContext.getInstance("TLSv1.2", BouncyCastle.JSSE)
+      SSLContext context = linking ? SSLContext.getInstance("TLSv1.2", BouncyCastle.JSSE)
+          : tlsProvider != null ? SSLContext.getInstance("TLS", tlsProvider)
           : SSLContext.getInstance("TLS");
       KeyManager[] keyManagers = auth instanceof ClientAuth.Certificate certificate
           ? new KeyManager[] {ClientKeyManager.of(certificate.key(), certificate.chain())}

@@ -29,6 +29,7 @@ import org.estfleet.pki.DeviceIdentity;
 import org.estfleet.pki.KeyAlgorithm;
 import org.estfleet.pki.KeyPairs;
 import org.estfleet.pki.Pem;
+import picocli.CommandLine;
 import picocli.CommandLine.ArgGroup;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Model.CommandSpec;
@@ -102,6 +103,11 @@ final class EnrollCommand implements Callable<Integer> {
       + "Without it they are linked whenever the server's /csrattrs asks.")
   boolean popLinking;
 
+  @Option(names = "--tls-provider", paramLabel = "SunJSSE|BCJSSE", converter = TlsProviderConverter.class,
+      description = "The TLS of the agent's connections: SunJSSE (the JDK's, the default) or BCJSSE (Bouncy Castle's: "
+          + "the hybrid post-quantum key exchange X25519MLKEM768 with a server that has it). Kept in agent.json.")
+  AgentConfig.TlsProvider tlsProvider = AgentConfig.TlsProvider.SUN_JSSE;
+
   @Option(names = "--force", description = "Enroll again although this state directory holds a certificate.")
   boolean force;
 
@@ -114,6 +120,18 @@ final class EnrollCommand implements Callable<Integer> {
   @Option(names = "--verbose", description = "Log each step on stderr at INFO, as 'run' does (by default only "
       + "warnings about anything but the outcome, which is printed).")
   boolean verbose; // acted on by RenewalAgentCommand.configureLogging, from the arguments, before parsing
+
+  /** {@code SunJSSE} or {@code BCJSSE}, as agent.json spells them. */
+  static final class TlsProviderConverter implements CommandLine.ITypeConverter<AgentConfig.TlsProvider> {
+    @Override
+    public AgentConfig.TlsProvider convert(String value) {
+      return switch (value) {
+        case "SunJSSE" -> AgentConfig.TlsProvider.SUN_JSSE;
+        case "BCJSSE" -> AgentConfig.TlsProvider.BCJSSE;
+        default -> throw new CommandLine.TypeConversionException("'" + value + "' is neither SunJSSE nor BCJSSE");
+      };
+    }
+  }
 
   @Override
   public Integer call() throws Exception {
@@ -158,7 +176,7 @@ final class EnrollCommand implements Callable<Integer> {
     AgentConfig config;
     try {
       config = new AgentConfig(identity, endpoints, label, keyType, null, null, null, null, null, null, idevid,
-          popLinking);
+          popLinking, new AgentConfig.Tls(tlsProvider));
     } catch (IllegalArgumentException e) {
       throw new ParameterException(spec.commandLine(), e.getMessage());
     }

@@ -1,5 +1,6 @@
 package org.estfleet.agent.store;
 
+import com.google.gson.annotations.SerializedName;
 import java.net.URI;
 import java.nio.file.Path;
 import java.time.Duration;
@@ -22,6 +23,7 @@ import org.estfleet.pki.KeyAlgorithm;
  *     section 3.5): over TLS 1.2 with Bouncy Castle's TLS provider, the connection's
  *     {@code tls-unique} in the CSR's challengePassword. Without it, CSRs are linked whenever the
  *     server's {@code /csrattrs} (read with each trust refresh) asks for challengePassword.
+ * @param tls the TLS implementation of the agent's connections
  */
 public record AgentConfig(
     String identity,
@@ -35,7 +37,8 @@ public record AgentConfig(
     Trust trust,
     Hook postRenewHook,
     Idevid idevid,
-    Boolean popLinking) {
+    Boolean popLinking,
+    Tls tls) {
 
   public AgentConfig {
     if (identity == null || identity.isBlank() || identity.chars().anyMatch(Character::isISOControl)) {
@@ -73,6 +76,7 @@ public record AgentConfig(
     timeouts = timeouts == null ? new Timeouts(null, null) : timeouts;
     trust = trust == null ? new Trust(null) : trust;
     popLinking = popLinking != null && popLinking;
+    tls = tls == null ? new Tls(null) : tls;
   }
 
   /**
@@ -143,6 +147,27 @@ public record AgentConfig(
       command = List.copyOf(command);
       timeout = timeout == null ? Duration.ofSeconds(60) : timeout;
     }
+  }
+
+  /**
+   * The TLS of the agent's connections (a PoP-linked request always goes over Bouncy Castle's,
+   * on TLS 1.2, whatever this says).
+   *
+   * @param provider {@code SunJSSE} (the JDK's, the default) or {@code BCJSSE} (Bouncy Castle's,
+   *     which offers the hybrid post-quantum key exchange X25519MLKEM768 first, so that a
+   *     recording of the connection cannot be decrypted later by a quantum computer, at the cost
+   *     of some CPU and 1.2 kB more per handshake)
+   */
+  public record Tls(TlsProvider provider) {
+    public Tls {
+      provider = provider == null ? TlsProvider.SUN_JSSE : provider;
+    }
+  }
+
+  /** Which TLS implementation the agent connects with. */
+  public enum TlsProvider {
+    @SerializedName("SunJSSE") SUN_JSSE,
+    @SerializedName("BCJSSE") BCJSSE
   }
 
   /** The manufacturer-installed certificate and key used to bootstrap again if the certificate expires. */

@@ -1,0 +1,82 @@
+package org.estfleet.agent;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Clock;
+import java.util.List;
+import org.estfleet.agent.store.AgentConfig;
+import org.estfleet.agent.store.StateDir;
+import org.estfleet.server.TestServer;
+import org.estfleet.testing.TlsRelay;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/**
+ * The agent's TLS ({@code enroll --tls-provider}, {@code tls.provider} in agent.json), read off
+ * the wire: the agent reaches est-server through a {@link TlsRelay}, which reads the key
+ * exchange the server chose on each connection.
+ */
+class AgentTlsTest {
+  @TempDir
+  Path dir;
+
+  @Test
+  void onBouncyCastlesTls_everyConnectionHasTheHybridKeyExchange() throws Exception {
+    List<List<String>> groups = enrollAndRenew("--tls-provider", "BCJSSE");
+
+    assertEquals(AgentConfig.TlsProvider.BCJSSE, StateDir.open(dir.resolve("agent")).readConfig().tls().provider());
+    assertAll(groups, "X25519MLKEM768");
+  }
+
+  @Test
+  void byDefault_theJdksTls_withItsClassicalKeyExchange() throws Exception {
+    List<List<String>> groups = enrollAndRenew();
+
+    assertEquals(AgentConfig.TlsProvider.SUN_JSSE, StateDir.open(dir.resolve("agent")).readConfig().tls().provider());
+    assertTrue(Files.readString(dir.resolve("agent").resolve(StateDir.CONFIG)).contains("\"provider\": \"SunJSSE\""));
+    assertAll(groups, "x25519");
+  }
+
+  @Test
+  void anUnknownTlsProvider_isRefused_exit2_nothingWritten() throws Exception {
+    try (TestServer server = TestServer.start(dir.resolve("ca"))) {
+      AgentFixture.Run run = AgentFixture.cli("enroll", "--state", dir.resolve("agent").toString(), "--server",
+          server.baseUri().toString(), "--trust", server.dataDir().resolve("ca/root.pem").toString(), "--token",
+          "device-1:" + server.token("device-1"), "--tls-provider", "OpenSSL");
+
+      assertEquals(2, run.exit(), run.err());
+      assertTrue(run.err().contains("'OpenSSL' is neither SunJSSE nor BCJSSE"), run.err());
+      assertTrue(!Files.exists(dir.resolve("agent").resolve(StateDir.CONFIG)));
+    }
+  }
+
+  /** Enrolls through a relay with {@code options}, then renews; the groups of each connection. */
+  private List<List<String>> enrollAndRenew(String... options) throws Exception {
+    try (TestServer server = TestServer.start(dir.resolve("ca"));
+        TlsRelay relay = new TlsRelay(server.port())) {
+      Path state = dir.resolve("agent");
+      List<String> args = new java.util.ArrayList<>(List.of("enroll", "--state", state.toString(), "--server",
+          "https://127.0.0.1:" + relay.port(), "--trust", server.dataDir().resolve("ca/root.pem").toString(),
+          "--token", "device-1:" + server.token("device-1")));
+      args.addAll(List.of(options));
+      AgentFixture.Run enrolled = AgentFixture.cli(args.toArray(String[]::new));
+      assertEquals(0, enrolled.exit(), enrolled.err() + enrolled.out());
+
+      Renewer.Result renewed = AgentFixture.renewer(state, Clock.systemUTC()).renew(true);
+
+      assertEquals(Renewer.Outcome.RENEWED, renewed.outcome(), renewed.message());
+      return relay.chosenGroups();
+    }
+  }
+
+  /** At least the four connections of an enrollment and a renewal, each with {@code group} alone. */
+  private static void assertAll(List<List<String>> groups, String group) {
+    assertTrue(groups.size() >= 4, groups.toString());
+    for (List<String> connection : groups) {
+      assertEquals(List.of(group), connection, groups.toString());
+    }
+  }
+}
