@@ -54,12 +54,7 @@ class CryptoBenchmarksTest {
   @CsvSource({"BCJSSE,false", "BCJSSE,true", "SunJSSE,false", "SunJSSE,true"})
   void tlsHandshake_completes_withTheProvidersGroupsOrX25519Alone(String provider, boolean clientCertificate)
       throws Exception {
-    TlsHandshakeBenchmark benchmark = new TlsHandshakeBenchmark();
-    benchmark.provider = provider;
-    benchmark.clientCertificate = clientCertificate;
-    benchmark.groups = "default";
-    benchmark.serverGroups = "default";
-    benchmark.setUp();
+    TlsHandshakeBenchmark benchmark = handshakeBenchmark(provider, clientCertificate, "default", "default");
     assertTrue(benchmark.handshake() instanceof javax.net.ssl.SSLSession);
     int byDefault = benchmark.clientHelloBytes;
     if (provider.equals("SunJSSE") && Runtime.version().feature() < 20) {
@@ -80,17 +75,24 @@ class CryptoBenchmarksTest {
   @CsvSource({"BCJSSE", "SunJSSE"})
   void tlsHandshake_serverGroups_areTheOnlyOnesAccepted(String provider) throws Exception {
     assumeTrue(provider.equals("BCJSSE") || Runtime.version().feature() >= 20, "SunJSSE takes groups from Java 20 on");
-    TlsHandshakeBenchmark benchmark = new TlsHandshakeBenchmark();
-    benchmark.provider = provider;
-    benchmark.clientCertificate = true;
-    benchmark.groups = "x25519+secp256r1";
-    benchmark.serverGroups = "secp256r1";
-    benchmark.setUp();
+    TlsHandshakeBenchmark benchmark = handshakeBenchmark(provider, true, "x25519+secp256r1", "secp256r1");
     assertTrue(benchmark.handshake() instanceof javax.net.ssl.SSLSession);
 
     benchmark.groups = "x25519";
     benchmark.setUp();
     assertThrows(javax.net.ssl.SSLException.class, benchmark::handshake);
+  }
+
+  /** The handshake benchmark with these parameters, set up as JMH would. */
+  private static TlsHandshakeBenchmark handshakeBenchmark(String provider, boolean clientCertificate, String groups,
+      String serverGroups) throws Exception {
+    TlsHandshakeBenchmark benchmark = new TlsHandshakeBenchmark();
+    benchmark.provider = provider;
+    benchmark.clientCertificate = clientCertificate;
+    benchmark.groups = groups;
+    benchmark.serverGroups = serverGroups;
+    benchmark.setUp();
+    return benchmark;
   }
 
   @Test
