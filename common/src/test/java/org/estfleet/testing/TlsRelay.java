@@ -12,6 +12,7 @@ import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.HexFormat;
 import java.util.List;
+import java.util.concurrent.atomic.AtomicInteger;
 import org.bouncycastle.tls.NamedGroup;
 
 /**
@@ -38,13 +39,20 @@ public final class TlsRelay implements AutoCloseable {
       try {
         while (true) {
           Socket client = kept(listener.accept());
-          Socket server = kept(new Socket(InetAddress.getByName("127.0.0.1"), serverPort));
+          Socket server;
+          try {
+            server = kept(new Socket(InetAddress.getByName("127.0.0.1"), serverPort));
+          } catch (IOException unreachable) {
+            closeQuietly(client); // the client sees the connection end, as it would without the relay
+            continue;
+          }
           ByteArrayOutputStream kept = new ByteArrayOutputStream();
           synchronized (fromServer) {
             fromServer.add(kept);
           }
-          pump(client, server, null);
-          pump(server, client, kept);
+          AtomicInteger open = new AtomicInteger(2);
+          pump(client, server, null, open);
+          pump(server, client, kept, open);
         }
       } catch (IOException closing) {
         // the relay is closed
@@ -91,9 +99,10 @@ public final class TlsRelay implements AutoCloseable {
 
   /**
    * Passes on what {@code from} sends to {@code to}, until {@code from} ends its output, which
-   * {@code to}'s then ends too (each direction closes on its own, as TLS closes).
+   * {@code to}'s then ends too (each direction closes on its own, as TLS closes); the sockets are
+   * closed once both directions have ended ({@code open} counts them).
    */
-  private static void pump(Socket from, Socket to, ByteArrayOutputStream kept) {
+  private static void pump(Socket from, Socket to, ByteArrayOutputStream kept, AtomicInteger open) {
     Thread pump = new Thread(() -> {
       byte[] buffer = new byte[16384];
       try {
@@ -109,6 +118,10 @@ public final class TlsRelay implements AutoCloseable {
           out.flush();
         }
         to.shutdownOutput();
+        if (open.decrementAndGet() == 0) {
+          closeQuietly(from);
+          closeQuietly(to);
+        }
       } catch (IOException broken) {
         // a reset, or the relay closed: both ends go
         closeQuietly(from);

@@ -1,14 +1,18 @@
 package org.estfleet.agent;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Clock;
+import java.util.ArrayList;
 import java.util.List;
 import org.estfleet.agent.store.AgentConfig;
 import org.estfleet.agent.store.StateDir;
+import org.estfleet.pki.Pem;
+import org.estfleet.pki.TestPki;
 import org.estfleet.server.TestServer;
 import org.estfleet.testing.TlsRelay;
 import org.junit.jupiter.api.Test;
@@ -41,15 +45,38 @@ class AgentTlsTest {
   }
 
   @Test
-  void anUnknownTlsProvider_isRefused_exit2_nothingWritten() throws Exception {
+  void anUnknownTlsProvider_isRefused_exit2_nothingWritten() {
+    AgentFixture.Run run = AgentFixture.cli("enroll", "--state", dir.resolve("agent").toString(), "--server",
+        "https://127.0.0.1:1", "--trust", dir.resolve("root.pem").toString(), "--token", "device-1:x",
+        "--tls-provider", "OpenSSL");
+
+    assertEquals(2, run.exit(), run.err());
+    assertTrue(run.err().contains("'OpenSSL' is neither SunJSSE nor BCJSSE"), run.err());
+    assertFalse(Files.exists(dir.resolve("agent")));
+  }
+
+  @Test
+  void onBouncyCastlesTls_aServerTheTrustDoesNotAuthenticate_isATrustFailure_notANetworkOne() throws Exception {
+    Files.writeString(dir.resolve("other.pem"), Pem.encode(TestPki.rootCa("Not the server's").certificate()));
     try (TestServer server = TestServer.start(dir.resolve("ca"))) {
       AgentFixture.Run run = AgentFixture.cli("enroll", "--state", dir.resolve("agent").toString(), "--server",
-          server.baseUri().toString(), "--trust", server.dataDir().resolve("ca/root.pem").toString(), "--token",
-          "device-1:" + server.token("device-1"), "--tls-provider", "OpenSSL");
+          server.baseUri().toString(), "--trust", dir.resolve("other.pem").toString(), "--token",
+          "device-1:" + server.token("device-1"), "--tls-provider", "BCJSSE", "--wait", "1m");
 
-      assertEquals(2, run.exit(), run.err());
-      assertTrue(run.err().contains("'OpenSSL' is neither SunJSSE nor BCJSSE"), run.err());
-      assertTrue(!Files.exists(dir.resolve("agent").resolve(StateDir.CONFIG)));
+      // A refusal: --wait does not try again for its minute.
+      assertEquals(1, run.exit(), run.err());
+      assertTrue(run.err().contains("TLS trust failure: server certificate"), run.err());
+    }
+  }
+
+  @Test
+  void enrollForce_withoutTheOption_keepsBouncyCastlesTls() throws Exception {
+    try (TestServer server = TestServer.start(dir.resolve("ca"))) {
+      Path state = AgentFixture.enroll(server, dir.resolve("agent"), "device-1", "--tls-provider", "BCJSSE");
+
+      AgentFixture.enroll(server, state, "device-1", "--force");
+
+      assertEquals(AgentConfig.TlsProvider.BCJSSE, StateDir.open(state).readConfig().tls().provider());
     }
   }
 
@@ -58,7 +85,7 @@ class AgentTlsTest {
     try (TestServer server = TestServer.start(dir.resolve("ca"));
         TlsRelay relay = new TlsRelay(server.port())) {
       Path state = dir.resolve("agent");
-      List<String> args = new java.util.ArrayList<>(List.of("enroll", "--state", state.toString(), "--server",
+      List<String> args = new ArrayList<>(List.of("enroll", "--state", state.toString(), "--server",
           "https://127.0.0.1:" + relay.port(), "--trust", server.dataDir().resolve("ca/root.pem").toString(),
           "--token", "device-1:" + server.token("device-1")));
       args.addAll(List.of(options));

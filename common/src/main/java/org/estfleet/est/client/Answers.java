@@ -11,6 +11,7 @@ import java.time.Duration;
 import java.util.Arrays;
 import java.util.List;
 import javax.net.ssl.SSLHandshakeException;
+import org.bouncycastle.tls.TlsException;
 import org.estfleet.pki.Csr;
 
 /** What both EST clients ({@link EstClient}, {@link KeptAliveEstClient}) make of a server's answer. */
@@ -44,7 +45,11 @@ final class Answers {
    */
   static Failure transportFailure(Throwable e, Duration retryAfter) {
     for (Throwable cause = e; cause != null; cause = cause.getCause()) {
-      if (cause instanceof SSLHandshakeException handshake) {
+      // The JDK's TLS fails a handshake with an SSLHandshakeException; Bouncy Castle's with its
+      // own alerts (TlsFatalAlert sent, TlsFatalAlertReceived), a refused server certificate
+      // being certificate_unknown caused by the trust manager's CertificateException.
+      if (cause instanceof SSLHandshakeException || cause instanceof TlsException) {
+        Throwable handshake = cause;
         for (Throwable inner = handshake; inner != null; inner = inner.getCause()) {
           if (inner instanceof CertificateException certificate) {
             return new Failure(Failure.Kind.TLS_TRUST, 0, clean(certificate.getMessage()), null);

@@ -2,6 +2,7 @@ package org.estfleet.agent.cli;
 
 import java.io.PrintWriter;
 import java.net.URI;
+import java.nio.file.Files;
 import java.nio.file.Path;
 import java.security.PrivateKey;
 import java.security.SecureRandom;
@@ -105,8 +106,9 @@ final class EnrollCommand implements Callable<Integer> {
 
   @Option(names = "--tls-provider", paramLabel = "SunJSSE|BCJSSE", converter = TlsProviderConverter.class,
       description = "The TLS of the agent's connections: SunJSSE (the JDK's, the default) or BCJSSE (Bouncy Castle's: "
-          + "the hybrid post-quantum key exchange X25519MLKEM768 with a server that has it). Kept in agent.json.")
-  AgentConfig.TlsProvider tlsProvider = AgentConfig.TlsProvider.SUN_JSSE;
+          + "the hybrid post-quantum key exchange X25519MLKEM768 with a server that has it). Kept in agent.json; "
+          + "without it, the one agent.json names already (--force, or enroll run again), else SunJSSE.")
+  AgentConfig.TlsProvider tlsProvider;
 
   @Option(names = "--force", description = "Enroll again although this state directory holds a certificate.")
   boolean force;
@@ -130,6 +132,22 @@ final class EnrollCommand implements Callable<Integer> {
         case "BCJSSE" -> AgentConfig.TlsProvider.BCJSSE;
         default -> throw new CommandLine.TypeConversionException("'" + value + "' is neither SunJSSE nor BCJSSE");
       };
+    }
+  }
+
+  /**
+   * The TLS provider of the agent.json in the state directory already ({@code --force}, or an
+   * enrollment resumed): a device moved to Bouncy Castle's TLS stays there. SunJSSE without one,
+   * or with one that cannot be read (which {@code --force} replaces).
+   */
+  private AgentConfig.TlsProvider previousTlsProvider() {
+    if (!Files.exists(state.resolve(StateDir.CONFIG))) {
+      return AgentConfig.TlsProvider.SUN_JSSE;
+    }
+    try {
+      return StateDir.open(state).readConfig().tls().provider();
+    } catch (AgentException | RuntimeException unreadable) {
+      return AgentConfig.TlsProvider.SUN_JSSE;
     }
   }
 
@@ -176,7 +194,7 @@ final class EnrollCommand implements Callable<Integer> {
     AgentConfig config;
     try {
       config = new AgentConfig(identity, endpoints, label, keyType, null, null, null, null, null, null, idevid,
-          popLinking, new AgentConfig.Tls(tlsProvider));
+          popLinking, new AgentConfig.Tls(tlsProvider != null ? tlsProvider : previousTlsProvider()));
     } catch (IllegalArgumentException e) {
       throw new ParameterException(spec.commandLine(), e.getMessage());
     }

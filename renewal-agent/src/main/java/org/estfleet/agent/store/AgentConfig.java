@@ -154,9 +154,9 @@ public record AgentConfig(
    * on TLS 1.2, whatever this says).
    *
    * @param provider {@code SunJSSE} (the JDK's, the default) or {@code BCJSSE} (Bouncy Castle's,
-   *     which offers the hybrid post-quantum key exchange X25519MLKEM768 first, so that a
-   *     recording of the connection cannot be decrypted later by a quantum computer, at the cost
-   *     of some CPU and 1.2 kB more per handshake)
+   *     which offers the hybrid post-quantum key exchange X25519MLKEM768 first: a server that has
+   *     it uses it on TLS 1.3, so that a recording of the connection cannot be decrypted later
+   *     by a quantum computer)
    */
   public record Tls(TlsProvider provider) {
     public Tls {

@@ -29,11 +29,21 @@ class AgentConfigTest {
     refused.put("{\"identity\": \"d\", \"endpoints\": [\"https://ca.example:0\"]}", "the port 1 to 65535");
     refused.put("{\"identity\": \"d\", \"endpoints\": [\"https://ca.example\"], \"retry\": {\"initial\": \"1ms\"}}",
         "retry: initial must be at least 1s");
+    refused.put("{\"identity\": \"d\", \"endpoints\": [\"https://ca.example\"], \"tls\": {\"provider\": \"bcjsse\"}}",
+        "bcjsse");
     for (Map.Entry<String, String> bad : refused.entrySet()) {
       IllegalArgumentException e = assertThrows(IllegalArgumentException.class, () -> parse(bad.getKey()), bad.getKey());
 
       assertTrue(e.getMessage().contains(bad.getValue()), bad.getKey() + ": " + e.getMessage());
     }
+  }
+
+  @Test
+  void anAgentJsonWrittenBeforeTheTlsSetting_isTheJdksTls() {
+    assertEquals(AgentConfig.TlsProvider.SUN_JSSE,
+        parse("{\"identity\": \"d\", \"endpoints\": [\"https://ca.example\"]}").tls().provider());
+    assertEquals(AgentConfig.TlsProvider.BCJSSE, parse("{\"identity\": \"d\", \"endpoints\": [\"https://ca.example\"], "
+        + "\"tls\": {\"provider\": \"BCJSSE\"}}").tls().provider());
   }
 
   @Test
