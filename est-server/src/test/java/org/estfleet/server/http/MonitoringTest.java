@@ -89,8 +89,10 @@ class MonitoringTest {
   void aPortInUse_stopsTheStart_namingItsSetting_andReleasesTheOtherPort() throws Exception {
     Path data = dir.resolve("data");
     TestServer.init(data);
-    int tlsPort = freePort();
+    int tlsPort;
+    // The port taken first: a free port picked before it could be handed out again to it.
     try (ServerSocket taken = new ServerSocket(0, 1, InetAddress.getLoopbackAddress())) {
+      tlsPort = freePort();
       Cli.Run serve = Cli.run("serve", "--data", data.toString(), "--port", Integer.toString(tlsPort),
           "--monitoring-port", Integer.toString(taken.getLocalPort()));
 
@@ -103,8 +105,9 @@ class MonitoringTest {
       assertEquals(tlsPort, again.getLocalPort(), "the TLS listener was closed");
     }
     // The other way round: the TLS port taken, the monitoring listener is closed again.
-    int monitoringPort = freePort();
+    int monitoringPort;
     try (ServerSocket taken = new ServerSocket(0, 1, InetAddress.getLoopbackAddress())) {
+      monitoringPort = freePort();
       Cli.Run serve = Cli.run("serve", "--data", data.toString(), "--port", Integer.toString(taken.getLocalPort()),
           "--monitoring-port", Integer.toString(monitoringPort));
 
