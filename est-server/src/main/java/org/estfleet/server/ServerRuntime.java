@@ -376,8 +376,11 @@ public final class ServerRuntime implements AutoCloseable {
           () -> mirrorRef.get().anchors(), clock, random);
       ServerMetrics metrics = new ServerMetrics("gateway", version());
       Upstream upstream = new Upstream(gateway.upstreamUri(),
-          new EstClient(gateway.connectTimeout(), gateway.readTimeout(), clock, random),
-          new KeptAliveEstClient(gateway.upstreamUri(), gateway.connectTimeout(), gateway.readTimeout(), clock, random),
+          // The gateway's TLS (tls.provider) to its CA too: on BCJSSE the hybrid key exchange, so that
+          // the devices' requests it forwards, their tokens included, are as well kept as on their way in.
+          new EstClient(gateway.connectTimeout(), gateway.readTimeout(), clock, random, settings.tlsProvider()),
+          new KeptAliveEstClient(gateway.upstreamUri(), gateway.connectTimeout(), gateway.readTimeout(), clock, random,
+              settings.tlsProvider()),
           upstreamTrust,
           dataDir.resolve(gateway.upstreamTrust()), identity::current, metrics, clock);
       List<String> labels = new ArrayList<>();

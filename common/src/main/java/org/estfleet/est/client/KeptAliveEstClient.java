@@ -13,6 +13,7 @@ import java.net.http.HttpTimeoutException;
 import java.nio.ByteBuffer;
 import java.nio.charset.StandardCharsets;
 import java.security.GeneralSecurityException;
+import java.security.Provider;
 import java.security.SecureRandom;
 import java.security.cert.X509Certificate;
 import java.time.Clock;
@@ -63,6 +64,8 @@ public final class KeptAliveEstClient {
   private final Duration readTimeout;
   private final Clock clock;
   private final SecureRandom random;
+  /** The JSSE provider of the connections; null for the JDK's. */
+  private final Provider tlsProvider;
   private final Object lock = new Object();
   private Pool pool;
 
@@ -77,6 +80,15 @@ public final class KeptAliveEstClient {
    */
   public KeptAliveEstClient(URI endpoint, Duration connectTimeout, Duration readTimeout, Clock clock,
       SecureRandom random) {
+    this(endpoint, connectTimeout, readTimeout, clock, random, null);
+  }
+
+  /**
+   * As {@link #KeptAliveEstClient(URI, Duration, Duration, Clock, SecureRandom)}, on the TLS of
+   * {@code tlsProvider} (null: the JDK's).
+   */
+  public KeptAliveEstClient(URI endpoint, Duration connectTimeout, Duration readTimeout, Clock clock,
+      SecureRandom random, Provider tlsProvider) {
     Objects.requireNonNull(endpoint, "endpoint");
     if (!"https".equalsIgnoreCase(endpoint.getScheme()) || endpoint.getHost() == null) {
       throw new IllegalArgumentException("an EST server is an https:// URI with a host: " + endpoint);
@@ -86,6 +98,7 @@ public final class KeptAliveEstClient {
     this.readTimeout = Objects.requireNonNull(readTimeout, "readTimeout");
     this.clock = Objects.requireNonNull(clock, "clock");
     this.random = Objects.requireNonNull(random, "random");
+    this.tlsProvider = tlsProvider;
   }
 
   /**
@@ -247,7 +260,7 @@ public final class KeptAliveEstClient {
       SSLContext context;
       ServerTrust trust = new ServerTrust(anchors, clock, true);
       try {
-        context = SSLContext.getInstance("TLS");
+        context = tlsProvider == null ? SSLContext.getInstance("TLS") : SSLContext.getInstance("TLS", tlsProvider);
         KeyManager[] keyManagers = auth instanceof ClientAuth.Certificate certificate
             ? new KeyManager[] {ClientKeyManager.of(certificate.key(), certificate.chain())}
             : null;

@@ -12,6 +12,7 @@ import java.net.http.HttpRequest;
 import java.net.http.HttpResponse;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
+import java.security.KeyPair;
 import java.security.KeyStore;
 import java.security.Provider;
 import java.security.SecureRandom;
@@ -22,6 +23,9 @@ import javax.net.ssl.SSLContext;
 import javax.net.ssl.SSLSocket;
 import javax.net.ssl.TrustManagerFactory;
 import org.estfleet.pki.BouncyCastle;
+import org.estfleet.pki.CsrBuilder;
+import org.estfleet.pki.KeyAlgorithm;
+import org.estfleet.server.EstTestClient;
 import org.estfleet.server.TestServer;
 import org.estfleet.testing.Await;
 import org.estfleet.testing.TlsRelay;
@@ -83,6 +87,30 @@ class NamedGroupsTest {
       assertEquals(List.of("X25519MLKEM768"),
           handshake(gateway.port(), upstream.rootCertificate(), BouncyCastle.JSSE, "TLSv1.3"));
       refused(() -> handshake(gateway.port(), upstream.rootCertificate(), BouncyCastle.JSSE, "TLSv1.3", "x25519"));
+    }
+  }
+
+  @Test
+  void aGatewaysConnectionsToItsCa_takeItsTlsProvider() throws Exception {
+    for (String provider : List.of("BCJSSE", "SunJSSE")) {
+      try (TestServer ca = TestServer.start(dir.resolve("ca-" + provider));
+          TlsRelay relay = new TlsRelay(ca.port());
+          TestServer gateway = TestServer.startGateway(dir.resolve("gateway-" + provider), ca,
+              "{\"tls\": {\"provider\": \"" + provider + "\"}, \"gateway\": {\"upstream\": \"https://127.0.0.1:"
+                  + relay.port() + "\", \"forwardInterval\": \"100ms\"}}")) {
+        KeyPair keys = KeyAlgorithm.EC_P256.generate(new SecureRandom());
+        HttpResponse<byte[]> enrolled = EstTestClient.anonymous(gateway).enroll("simpleenroll",
+            new CsrBuilder().commonName("device-1").sign(keys), "device-1", ca.token("device-1"));
+        assertEquals(200, enrolled.statusCode(), EstTestClient.text(enrolled));
+
+        // The gateway's /cacerts mirror and its forwards, each connection: BCJSSE's hybrid, or the JDK's x25519.
+        List<List<String>> upstream = relay.chosenGroups();
+        assertTrue(upstream.size() >= 2, upstream.toString());
+        for (List<String> connection : upstream) {
+          assertEquals(List.of(provider.equals("BCJSSE") ? "X25519MLKEM768" : "x25519"), connection,
+              provider + ": " + upstream);
+        }
+      }
     }
   }
 
