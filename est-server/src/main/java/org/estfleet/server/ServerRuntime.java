@@ -20,7 +20,6 @@ import org.estfleet.est.client.ClientAuth;
 import org.estfleet.est.client.EstClient;
 import org.estfleet.est.client.KeptAliveEstClient;
 import org.estfleet.io.ProcessLock;
-import org.estfleet.pki.BouncyCastle;
 import org.estfleet.pki.Certificates;
 import org.estfleet.pki.Pem;
 import org.estfleet.server.audit.AuditLog;
@@ -42,6 +41,7 @@ import org.estfleet.server.config.GatewayConfig;
 import org.estfleet.server.config.ProfileConfig;
 import org.estfleet.server.config.ServerConfig;
 import org.estfleet.server.config.TlsPairFiles;
+import org.estfleet.tls.TlsProvider;
 import org.estfleet.server.enroll.CsrPolicy;
 import org.estfleet.server.enroll.EstService;
 import org.estfleet.server.enroll.LabelPolicy;
@@ -118,7 +118,7 @@ public final class ServerRuntime implements AutoCloseable {
     EstServer.Settings settings = new EstServer.Settings(config.bindAddress(), config.port(), config.tls().protocols(),
         config.limits().maxRequestBytes(), config.limits().maxConcurrentRequests(), config.limits().busyRetryAfter(),
         config.limits().maxHeaderBytes(), config.limits().idleTimeout(), config.limits().requestTimeout(),
-        config.tls().provider() == ServerConfig.TlsProvider.BCJSSE ? BouncyCastle.JSSE : null,
+        config.tls().provider().jsse(),
         config.limits().maxConnections(), new EstServer.Monitoring(config.monitoring().enabled(),
             config.monitoring().bindAddress(), config.monitoring().port()), config.tls().namedGroups());
     try {
@@ -234,7 +234,7 @@ public final class ServerRuntime implements AutoCloseable {
               .map(record -> new EstService.TokenRetry(token.id(), token.role(), token.label(),
                   Pem.readCertificates(record.certificatePem(), "ledger serial " + record.serial()).get(0)))),
           StoredAnswers.none(), throttles(config, clock), audit, metrics,
-          config.tls().provider() == ServerConfig.TlsProvider.BCJSSE, random);
+          config.tls().provider() == TlsProvider.BCJSSE, random);
       metrics.register(() -> caGauges(files.current(), ledger.count(), files.failure().isEmpty()));
 
       EstServer server = EstServer.start(settings, serverTls(files.current(), manufacturerCas), service,
@@ -414,10 +414,10 @@ public final class ServerRuntime implements AutoCloseable {
       EstService service = new EstService(decorator.apply(storeAndForward), authenticator, policies, null,
           EstService.ForwardedRequests.none(), EstService.TokenRetries.none(), storeAndForward, throttles(config, clock),
           audit, metrics,
-          config.tls().provider() == ServerConfig.TlsProvider.BCJSSE, random);
+          config.tls().provider() == TlsProvider.BCJSSE, random);
       metrics.register(() -> gatewayGauges(GatewayHealth.of(upstream, mirror, queue, gateway.queueLimit(),
           gateway.cacheStaleAfter(), identity, clock)));
-      if (config.tls().provider() != ServerConfig.TlsProvider.BCJSSE) {
+      if (config.tls().provider() != TlsProvider.BCJSSE) {
         LOG.warn("tls.provider {} exposes no TLS channel binding: requests for upstream labels that require PoP "
             + "linking will be refused", config.tls().provider());
       }

@@ -37,7 +37,6 @@ import org.estfleet.agent.store.PendingStore;
 import org.estfleet.agent.store.StateDir;
 import org.estfleet.agent.store.StateLock;
 import org.estfleet.agent.store.TrustStore;
-import org.estfleet.pki.BouncyCastle;
 import org.estfleet.pki.CertificatePath;
 import org.estfleet.pki.RootRollover;
 import org.estfleet.pki.Certificates;
@@ -123,7 +122,7 @@ public final class Renewer {
     this.dir = dir;
     this.config = config;
     this.client = new EstClient(config.timeouts().connect(), config.timeouts().read(), clock, random,
-        config.tls().provider() == AgentConfig.TlsProvider.BCJSSE ? BouncyCastle.JSSE : null);
+        config.tls().provider().jsse());
     this.clock = clock;
     this.random = random;
     this.buildTime = buildTime;

@@ -15,6 +15,7 @@ import org.estfleet.pki.Pem;
 import org.estfleet.pki.TestPki;
 import org.estfleet.server.TestServer;
 import org.estfleet.testing.TlsRelay;
+import org.estfleet.tls.TlsProvider;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
@@ -31,7 +32,7 @@ class AgentTlsTest {
   void onBouncyCastlesTls_everyConnectionHasTheHybridKeyExchange() throws Exception {
     List<List<String>> groups = enrollAndRenew("--tls-provider", "BCJSSE");
 
-    assertEquals(AgentConfig.TlsProvider.BCJSSE, StateDir.open(dir.resolve("agent")).readConfig().tls().provider());
+    assertEquals(TlsProvider.BCJSSE, StateDir.open(dir.resolve("agent")).readConfig().tls().provider());
     assertAll(groups, "X25519MLKEM768");
   }
 
@@ -39,7 +40,7 @@ class AgentTlsTest {
   void byDefault_theJdksTls_withItsClassicalKeyExchange() throws Exception {
     List<List<String>> groups = enrollAndRenew();
 
-    assertEquals(AgentConfig.TlsProvider.SUN_JSSE, StateDir.open(dir.resolve("agent")).readConfig().tls().provider());
+    assertEquals(TlsProvider.SUN_JSSE, StateDir.open(dir.resolve("agent")).readConfig().tls().provider());
     assertTrue(Files.readString(dir.resolve("agent").resolve(StateDir.CONFIG)).contains("\"provider\": \"SunJSSE\""));
     assertAll(groups, "x25519");
   }
@@ -76,7 +77,7 @@ class AgentTlsTest {
 
       AgentFixture.enroll(server, state, "device-1", "--force");
 
-      assertEquals(AgentConfig.TlsProvider.BCJSSE, StateDir.open(state).readConfig().tls().provider());
+      assertEquals(TlsProvider.BCJSSE, StateDir.open(state).readConfig().tls().provider());
     }
   }
 

@@ -10,6 +10,7 @@ import java.util.TreeMap;
 import org.estfleet.est.EstPath;
 import org.estfleet.pki.DeviceIdentity;
 import org.estfleet.tls.KeyExchangeGroups;
+import org.estfleet.tls.TlsProvider;
 
 /**
  * Everything in {@code server.json}. Each record fills in its defaults for keys that are absent,
@@ -226,12 +227,6 @@ public record ServerConfig(
       }
       return List.of(names);
     }
-  }
-
-  /** Which TLS implementation serves connections. */
-  public enum TlsProvider {
-    @SerializedName("BCJSSE") BCJSSE,
-    @SerializedName("SunJSSE") SUN_JSSE
   }
 
   /**

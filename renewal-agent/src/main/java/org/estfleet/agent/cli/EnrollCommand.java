@@ -30,6 +30,7 @@ import org.estfleet.pki.DeviceIdentity;
 import org.estfleet.pki.KeyAlgorithm;
 import org.estfleet.pki.KeyPairs;
 import org.estfleet.pki.Pem;
+import org.estfleet.tls.TlsProvider;
 import picocli.CommandLine;
 import picocli.CommandLine.ArgGroup;
 import picocli.CommandLine.Command;
@@ -108,7 +109,7 @@ final class EnrollCommand implements Callable<Integer> {
       description = "The TLS of the agent's connections: SunJSSE (the JDK's, the default) or BCJSSE (Bouncy Castle's: "
           + "the hybrid post-quantum key exchange X25519MLKEM768 with a server that has it). Kept in agent.json; "
           + "without it, the one agent.json names already (--force, or enroll run again), else SunJSSE.")
-  AgentConfig.TlsProvider tlsProvider;
+  TlsProvider tlsProvider;
 
   @Option(names = "--force", description = "Enroll again although this state directory holds a certificate.")
   boolean force;
@@ -124,14 +125,11 @@ final class EnrollCommand implements Callable<Integer> {
   boolean verbose; // acted on by RenewalAgentCommand.configureLogging, from the arguments, before parsing
 
   /** {@code SunJSSE} or {@code BCJSSE}, as agent.json spells them. */
-  static final class TlsProviderConverter implements CommandLine.ITypeConverter<AgentConfig.TlsProvider> {
+  static final class TlsProviderConverter implements CommandLine.ITypeConverter<TlsProvider> {
     @Override
-    public AgentConfig.TlsProvider convert(String value) {
-      return switch (value) {
-        case "SunJSSE" -> AgentConfig.TlsProvider.SUN_JSSE;
-        case "BCJSSE" -> AgentConfig.TlsProvider.BCJSSE;
-        default -> throw new CommandLine.TypeConversionException("'" + value + "' is neither SunJSSE nor BCJSSE");
-      };
+    public TlsProvider convert(String value) {
+      return TlsProvider.named(value).orElseThrow(
+          () -> new CommandLine.TypeConversionException("'" + value + "' is neither SunJSSE nor BCJSSE"));
     }
   }
 
@@ -140,14 +138,14 @@ final class EnrollCommand implements Callable<Integer> {
    * enrollment resumed): a device moved to Bouncy Castle's TLS stays there. SunJSSE without one,
    * or with one that cannot be read (which {@code --force} replaces).
    */
-  private AgentConfig.TlsProvider previousTlsProvider() {
+  private TlsProvider previousTlsProvider() {
     if (!Files.exists(state.resolve(StateDir.CONFIG))) {
-      return AgentConfig.TlsProvider.SUN_JSSE;
+      return TlsProvider.SUN_JSSE;
     }
     try {
       return StateDir.open(state).readConfig().tls().provider();
     } catch (AgentException | RuntimeException unreadable) {
-      return AgentConfig.TlsProvider.SUN_JSSE;
+      return TlsProvider.SUN_JSSE;
     }
   }
 

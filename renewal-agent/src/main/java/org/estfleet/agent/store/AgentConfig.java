@@ -1,6 +1,5 @@
 package org.estfleet.agent.store;
 
-import com.google.gson.annotations.SerializedName;
 import java.net.URI;
 import java.nio.file.Path;
 import java.time.Duration;
@@ -9,6 +8,7 @@ import java.util.Objects;
 import org.estfleet.est.EstPath;
 import org.estfleet.pki.DeviceIdentity;
 import org.estfleet.pki.KeyAlgorithm;
+import org.estfleet.tls.TlsProvider;
 
 /**
  * The agent's settings, {@code agent.json} in its state directory. {@code renewal-agent enroll}
@@ -162,12 +162,6 @@ public record AgentConfig(
     public Tls {
       provider = provider == null ? TlsProvider.SUN_JSSE : provider;
     }
-  }
-
-  /** Which TLS implementation the agent connects with. */
-  public enum TlsProvider {
-    @SerializedName("SunJSSE") SUN_JSSE,
-    @SerializedName("BCJSSE") BCJSSE
   }
 
   /** The manufacturer-installed certificate and key used to bootstrap again if the certificate expires. */

@@ -8,6 +8,7 @@ import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import org.estfleet.json.Json;
+import org.estfleet.tls.TlsProvider;
 import org.junit.jupiter.api.Test;
 
 /** agent.json values that would make the agent do something other than what its operator meant. */
@@ -40,9 +41,9 @@ class AgentConfigTest {
 
   @Test
   void anAgentJsonWrittenBeforeTheTlsSetting_isTheJdksTls() {
-    assertEquals(AgentConfig.TlsProvider.SUN_JSSE,
+    assertEquals(TlsProvider.SUN_JSSE,
         parse("{\"identity\": \"d\", \"endpoints\": [\"https://ca.example\"]}").tls().provider());
-    assertEquals(AgentConfig.TlsProvider.BCJSSE, parse("{\"identity\": \"d\", \"endpoints\": [\"https://ca.example\"], "
+    assertEquals(TlsProvider.BCJSSE, parse("{\"identity\": \"d\", \"endpoints\": [\"https://ca.example\"], "
         + "\"tls\": {\"provider\": \"BCJSSE\"}}").tls().provider());
   }
 
