@@ -53,6 +53,7 @@ import org.estfleet.server.gateway.UpstreamMirror;
 import org.estfleet.server.store.IssuedCertificates;
 import org.estfleet.server.store.Role;
 import org.estfleet.server.store.UpstreamCache;
+import org.estfleet.tls.TlsProvider;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Model.CommandSpec;
 import picocli.CommandLine.Option;
@@ -230,7 +231,8 @@ final class InitCommand implements Callable<Integer> {
     Clock clock = Clock.systemUTC();
     Enrolled enrolled;
     try {
-      enrolled = enroll(gatewaySettings.upstreamUri(), trust, token, generalNames(names), clock);
+      enrolled = enroll(gatewaySettings.upstreamUri(), trust, token, generalNames(names), config.tls().provider(),
+          clock);
     } catch (Exception e) {
       if (created) {
         // Nothing is written before the enrollment: the directory made for it goes (only if still empty).
@@ -319,7 +321,7 @@ final class InitCommand implements Callable<Integer> {
     Database.openExisting(databaseFile).close(); // its queue is what --reenroll keeps: it must be there
 
     Clock clock = Clock.systemUTC();
-    Enrolled enrolled = enroll(settings.upstreamUri(), trust, token, names, clock);
+    Enrolled enrolled = enroll(settings.upstreamUri(), trust, token, names, config.tls().provider(), clock);
     TlsPairFiles.write(certificateFile, keyFile, GatewayIdentity.chainOf(enrolled.certificate(),
         enrolled.caCertificates()), enrolled.keys().getPrivate());
     if (upstreamTrust != null) {
@@ -384,14 +386,16 @@ final class InitCommand implements Callable<Integer> {
 
   /**
    * Enrolls the gateway at the upstream with its token over TLS authenticated by {@code trust}: a
-   * new key, a CSR for the gateway usages with {@code names} as its subjectAltNames.
+   * new key, a CSR for the gateway usages with {@code names} as its subjectAltNames. The
+   * connections use {@code provider}, the gateway's {@code tls.provider}, as its forwards will:
+   * the token gets the same key exchange as the devices' tokens it later forwards.
    */
   private Enrolled enroll(URI upstreamUri, List<X509Certificate> trust, String token, List<GeneralName> names,
-      Clock clock) throws UpstreamException, java.security.cert.CertificateParsingException {
+      TlsProvider provider, Clock clock) throws UpstreamException, java.security.cert.CertificateParsingException {
     int colon = token.indexOf(':');
     String gatewayId = token.substring(0, colon);
     SecureRandom random = new SecureRandom();
-    EstClient client = new EstClient(UPSTREAM_TIMEOUT, UPSTREAM_TIMEOUT, clock, random);
+    EstClient client = new EstClient(UPSTREAM_TIMEOUT, UPSTREAM_TIMEOUT, clock, random, provider.jsse());
     CaCertsOutcome caCerts = client.caCertificates(upstreamUri, "", trust);
     if (caCerts instanceof CaCertsOutcome.Failed failed) {
       throw new UpstreamException("cannot get /cacerts from " + upstreamUri + ": " + failed.failure().describe());

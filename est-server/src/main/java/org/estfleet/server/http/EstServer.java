@@ -192,9 +192,13 @@ public final class EstServer implements AutoCloseable {
    *
    * @param health what {@code GET /health} reports (serialized as JSON)
    * @param metrics what {@code GET /metrics} reports, and where the answers and handshakes are counted
+   * @throws IllegalArgumentException if the settings' named groups fail {@link #checkNamedGroups} or
+   *     {@link #checkCertificateCurve} (a caller that reads them from a file checks them first, to
+   *     name the file)
    */
   public static EstServer start(Settings settings, Tls tls, EstService service, Supplier<?> health,
       ServerMetrics metrics, SecureRandom random) throws Exception {
+    checkNamedGroups(settings, random);
     checkCertificateCurve(settings, tls.chain().get(0));
     QueuedThreadPool threads = new QueuedThreadPool(200, 8);
     threads.setName("est-http");

@@ -16,6 +16,7 @@ import org.estfleet.server.TestServer;
 import org.estfleet.server.config.ServerConfig;
 import org.estfleet.server.store.Database;
 import org.estfleet.server.store.UpstreamCache;
+import org.estfleet.testing.TlsRelay;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
@@ -135,6 +136,30 @@ class GatewayCommandLineTest {
     assertEquals(1, init.exit());
     assertTrue(init.err().startsWith("est-server: cannot get /cacerts from " + ca.baseUri()), init.err());
     assertFalse(Files.exists(dir.resolve("gateway")), "the directory made for the gateway is not left empty");
+  }
+
+  @Test
+  void initGateway_andReenroll_connectWithTheGatewaysTlsProvider() throws Exception {
+    Path data = dir.resolve("gateway");
+    try (TlsRelay relay = new TlsRelay(ca.port())) {
+      // A new gateway: tls.provider's default, BCJSSE, so its token travels on the hybrid key exchange.
+      Run init = run("init", "--data", data.toString(), "--gateway", "--upstream", "https://127.0.0.1:" + relay.port(),
+          "--upstream-trust", ca.dataDir().resolve("ca/root.pem").toString(), "--token",
+          "gw-1:" + ca.gatewayToken("gw-1"));
+      assertEquals(0, init.exit(), init.err());
+      List<List<String>> initial = relay.chosenGroups();
+      assertTrue(initial.size() >= 3, "/cacerts, the enrollment, /csrattrs at least: " + initial);
+      assertEquals(List.of(List.of("X25519MLKEM768")), initial.stream().distinct().toList(), initial.toString());
+
+      // --reenroll takes server.json's tls.provider.
+      TestServer.patchConfig(data, "{\"tls\": {\"provider\": \"SunJSSE\"}}");
+      Run again = run("init", "--data", data.toString(), "--gateway", "--reenroll", "--token",
+          "gw-1:" + ca.gatewayToken("gw-1"));
+      assertEquals(0, again.exit(), again.err());
+      List<List<String>> reenrolled = relay.chosenGroups().subList(initial.size(), relay.chosenGroups().size());
+      assertTrue(reenrolled.size() >= 3, reenrolled.toString());
+      assertEquals(List.of(List.of("x25519")), reenrolled.stream().distinct().toList(), reenrolled.toString());
+    }
   }
 
   @Test
