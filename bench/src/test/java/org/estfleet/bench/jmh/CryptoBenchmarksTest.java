@@ -84,6 +84,25 @@ class CryptoBenchmarksTest {
   }
 
   /** The handshake benchmark with these parameters, set up as JMH would. */
+  @ParameterizedTest
+  @CsvSource({"BCJSSE,1024,1536", "SunJSSE,1024,1536", "BCJSSE,40000,17000", "SunJSSE,40000,17000"})
+  void tlsRecords_carryEachByteBothWays_overAnEstablishedConnection(String provider, int requestBytes, int answerBytes)
+      throws Exception {
+    TlsRecordBenchmark benchmark = new TlsRecordBenchmark();
+    benchmark.provider = provider;
+    benchmark.requestBytes = requestBytes;
+    benchmark.answerBytes = answerBytes;
+    benchmark.setUp();
+
+    for (int i = 0; i < 3; i++) {
+      assertEquals(answerBytes, benchmark.exchange());
+      assertArrayEquals(benchmark.request.array(), Arrays.copyOf(benchmark.serverRead.array(), requestBytes));
+      assertArrayEquals(benchmark.answer.array(), Arrays.copyOf(benchmark.clientRead.array(), answerBytes));
+    }
+    assertTrue(benchmark.cipherSuite.startsWith("TLS_AES_") || benchmark.cipherSuite.startsWith("TLS_CHACHA20_"),
+        benchmark.cipherSuite);
+  }
+
   private static TlsHandshakeBenchmark handshakeBenchmark(String provider, boolean clientCertificate, String groups,
       String serverGroups) throws Exception {
     TlsHandshakeBenchmark benchmark = new TlsHandshakeBenchmark();
