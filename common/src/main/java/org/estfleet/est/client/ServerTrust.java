@@ -52,9 +52,45 @@ final class ServerTrust extends X509ExtendedTrustManager {
       throw new CertificateException("server certificate " + Certificates.describe(chain[0])
           + " is not for TLS servers (no extended key usage serverAuth)");
     }
+    checkKeyUsage(chain[0], authType);
     for (X509Certificate certificate : chain) {
       Instant notAfter = certificate.getNotAfter().toInstant();
       validUntil.accumulateAndGet(notAfter, (a, b) -> a.isBefore(b) ? a : b);
+    }
+  }
+
+  /**
+   * The server's key must be certified for what the handshake does with it (RFC 5280 section
+   * 4.2.1.3, as the JDK's own trust manager checks it): sign, in TLS 1.3 (RFC 8446 section
+   * 4.4.2.2: digitalSignature) and in TLS 1.2's ephemeral key exchanges; decrypt the client's
+   * secret in TLS 1.2's RSA key exchange (keyEncipherment); agree on it in the static
+   * Diffie-Hellman ones (keyAgreement). Without a key usage extension the key may do anything.
+   */
+  private static void checkKeyUsage(X509Certificate certificate, String authType) throws CertificateException {
+    boolean[] keyUsage = certificate.getKeyUsage();
+    if (keyUsage == null) {
+      return;
+    }
+    String type = authType == null ? "" : authType;
+    int bit;
+    String name;
+    String use;
+    if (type.equals("RSA")) {
+      bit = 2;
+      name = "keyEncipherment";
+      use = "decrypt the RSA key exchange";
+    } else if (type.startsWith("ECDH_") || type.startsWith("DH_")) {
+      bit = 4;
+      name = "keyAgreement";
+      use = "agree on keys";
+    } else {
+      bit = 0;
+      name = "digitalSignature";
+      use = "sign its handshake";
+    }
+    if (keyUsage.length <= bit || !keyUsage[bit]) {
+      throw new CertificateException("server certificate " + Certificates.describe(certificate)
+          + " may not " + use + " (its key usage lacks " + name + ")");
     }
   }
 

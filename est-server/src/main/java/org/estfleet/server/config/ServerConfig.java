@@ -65,6 +65,11 @@ public record ServerConfig(
       }
       ca = ca == null ? new CaConfig(null, null, null, null, null) : ca;
       gatewayProfile = gatewayProfile == null ? ProfileConfig.gatewayDefaults() : gatewayProfile;
+      if (!gatewayProfile.keyUsage().contains(ProfileConfig.KeyUsageBit.DIGITAL_SIGNATURE)) {
+        // Agents and BCJSSE refuse a TLS server whose key may not sign (RFC 8446 section 4.4.2.2).
+        throw new IllegalArgumentException("gatewayProfile.keyUsage lacks \"digitalSignature\": a gateway's "
+            + "certificate signs its TLS handshakes, with devices and with this CA");
+      }
     } else {
       if (gateway == null) {
         throw new IllegalArgumentException("mode \"gateway\" needs 'gateway' settings with the upstream's URL");

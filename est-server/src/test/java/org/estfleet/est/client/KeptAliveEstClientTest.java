@@ -391,6 +391,36 @@ class KeptAliveEstClientTest {
   }
 
   @Test
+  void serverCertificateWhoseKeyMayNotSign_isATrustFailure_onEitherTlsProvider() throws Exception {
+    TestPki.Ca ca = TestPki.rootCa("Scripted Peer Root");
+    ScriptedPeer peer = peer(ca, "127.0.0.1", KeyUsage.keyEncipherment | KeyUsage.keyAgreement,
+        request -> "HTTP/1.1 202 Accepted\r\nContent-Length: 0\r\n\r\n");
+
+    for (java.security.Provider provider : java.util.Arrays.asList(null, org.estfleet.pki.BouncyCastle.JSSE)) {
+      KeptAliveEstClient client = new KeptAliveEstClient(URI.create("https://127.0.0.1:" + peer.port()), TIMEOUT,
+          TIMEOUT, Clock.systemUTC(), TestPki.RANDOM, provider);
+      Failure failure = failure(client.enroll("", false, csr("device-1", KeyAlgorithm.EC_P256.generate(TestPki.RANDOM)),
+          ClientAuth.none(), List.of(ca.certificate()), Map.of()));
+      EstClient oneShot = new EstClient(TIMEOUT, TIMEOUT, Clock.systemUTC(), TestPki.RANDOM, provider);
+      CaCertsOutcome caCerts = oneShot.caCertificates(URI.create("https://127.0.0.1:" + peer.port()), "",
+          List.of(ca.certificate()));
+
+      String which = provider == null ? "SunJSSE" : "BCJSSE";
+      assertEquals(Failure.Kind.TLS_TRUST, failure.kind(), which + ": " + failure.describe());
+      Failure oneShotFailure = assertInstanceOf(CaCertsOutcome.Failed.class, caCerts, () -> caCerts.toString())
+          .failure();
+      assertEquals(Failure.Kind.TLS_TRUST, oneShotFailure.kind(), which + ": " + oneShotFailure.describe());
+      // Said as such on both (without the check, Bouncy Castle's TLS failed the handshake later
+      // with internal_error, not a trust failure, and the JDK's sent the request).
+      assertTrue(failure.message().contains("may not sign its handshake (its key usage lacks digitalSignature)"),
+          which + ": " + failure.message());
+      assertTrue(oneShotFailure.message().contains("its key usage lacks digitalSignature"),
+          which + ": " + oneShotFailure.message());
+    }
+    assertEquals(0, peer.requests().size(), "nothing sent to a server not authenticated");
+  }
+
+  @Test
   void nothingListening_isUnreachable() throws Exception {
     int port;
     try (ServerSocket closed = new ServerSocket(0, 1, InetAddress.getLoopbackAddress())) {
@@ -419,10 +449,16 @@ class KeptAliveEstClientTest {
   }
 
   private ScriptedPeer peer(TestPki.Ca ca, String name, Function<String, String> answer) throws Exception {
+    return peer(ca, name, KeyUsage.digitalSignature, answer);
+  }
+
+  /** A scripted peer whose certificate {@code ca} issued, with the key usage bits {@code keyUsage}. */
+  private ScriptedPeer peer(TestPki.Ca ca, String name, int keyUsage, Function<String, String> answer)
+      throws Exception {
     GeneralName generalName = name.matches("[0-9.]+")
         ? new GeneralName(GeneralName.iPAddress, name)
         : new GeneralName(GeneralName.dNSName, name);
-    TestPki.Held held = ca.issue(name, b -> b.keyUsage(KeyUsage.digitalSignature)
+    TestPki.Held held = ca.issue(name, b -> b.keyUsage(keyUsage)
         .extendedKeyUsage(KeyPurposeId.id_kp_serverAuth).subjectAltName(generalName));
     SSLContext context = SSLContext.getInstance("TLS");
     context.init(TestPki.keyManagers(held.privateKey(), held.chain().toArray(X509Certificate[]::new))

@@ -298,11 +298,13 @@ class CommandLineTest {
     Run idevidIdentityTwice = run("serve", "--data", data.toString());
     Files.writeString(data.resolve(DataDir.CONFIG_FILE), "{\"bootstrap\": {\"idevidIdentity\": []}}");
     Run idevidIdentityEmpty = run("serve", "--data", data.toString());
+    Files.writeString(data.resolve(DataDir.CONFIG_FILE), "{\"gatewayProfile\": {\"keyUsage\": [\"keyAgreement\"]}}");
+    Run gatewayKeyCannotSign = run("serve", "--data", data.toString());
 
     for (Run run : new Run[] {badDevice, badTtl, missingDir, fileNotDir, lineBreak, unknownOption, badConfig, noCheckInterval,
         badSubjectAttribute, gatewaySectionOnACa, gatewayWithoutUpstream, labelTwice, pendingTtlTooShort,
         idevidLabelUnknown, idevidLabelsEmpty, idevidLabelsOnAGateway, idevidIdentityUnknown, idevidIdentityTwice,
-        idevidIdentityEmpty}) {
+        idevidIdentityEmpty, gatewayKeyCannotSign}) {
       assertEquals(2, run.exit(), run.err());
       assertEquals(1, run.err().lines().count(), run.err());
       assertTrue(run.err().startsWith("est-server: "), run.err());
@@ -328,6 +330,8 @@ class CommandLineTest {
     assertTrue(gatewaySectionOnACa.err().contains("'gateway' settings are for mode \"gateway\"; this server's mode is \"ca\""),
         gatewaySectionOnACa.err());
     assertTrue(gatewayWithoutUpstream.err().contains("gateway.upstream is missing"), gatewayWithoutUpstream.err());
+    assertTrue(gatewayKeyCannotSign.err().contains("gatewayProfile.keyUsage lacks \"digitalSignature\""),
+        gatewayKeyCannotSign.err());
     assertTrue(labelTwice.err().contains("gateway.labels names a label twice: [a, a]"), labelTwice.err());
     assertTrue(pendingTtlTooShort.err().contains("gateway.pendingTtl (1ms) must be longer than gateway.retryAfter (1m)"),
         pendingTtlTooShort.err());
