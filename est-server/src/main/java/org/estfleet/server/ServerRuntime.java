@@ -209,6 +209,11 @@ public final class ServerRuntime implements AutoCloseable {
       audit = openAudit(dataDir.resolve(AUDIT_FILE), clock);
       IssuedCertificates ledger = new IssuedCertificates(database);
       BootstrapTokens tokens = new BootstrapTokens(new TokenRecords(database), clock, random);
+      for (String profile : config.profilesWhoseKeysCannotSign()) {
+        LOG.warn("{}: {}.keyUsage lacks digitalSignature: its devices cannot re-enroll with the certificates it "
+            + "issues (TLS client authentication signs), only enroll again with a token or IDevID",
+            dataDir.root().resolve(DataDir.CONFIG_FILE), profile);
+      }
       Map<String, CertificateProfile> profiles = new HashMap<>();
       Map<String, LabelPolicy> policies = new HashMap<>();
       profiles.put("", CertificateProfile.of(config.defaultProfile()));

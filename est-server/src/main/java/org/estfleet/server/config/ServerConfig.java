@@ -3,6 +3,7 @@ package org.estfleet.server.config;
 import com.google.gson.annotations.SerializedName;
 import java.nio.file.Path;
 import java.time.Duration;
+import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
 import java.util.Set;
@@ -144,6 +145,29 @@ public record ServerConfig(
             + "(tls-unique), and tls.protocols is " + tls.protocols() + ": add \"TLSv1.2\"");
       }
     }
+  }
+
+  /**
+   * The profiles (of a CA) whose certificates' keys may not sign, named as the configuration
+   * names them ({@code defaultProfile}, {@code labels.NAME}): TLS client authentication signs,
+   * so their devices cannot re-enroll with those certificates (Bouncy Castle's TLS fails the
+   * handshake; the JDK's lets it through to a certificate no RFC 8446 server accepts), only
+   * enroll again with a token or IDevID.
+   */
+  public List<String> profilesWhoseKeysCannotSign() {
+    if (mode != Mode.CA) {
+      return List.of();
+    }
+    List<String> names = new ArrayList<>();
+    if (!defaultProfile.keyUsage().contains(ProfileConfig.KeyUsageBit.DIGITAL_SIGNATURE)) {
+      names.add("defaultProfile");
+    }
+    for (Map.Entry<String, ProfileConfig> label : labels.entrySet()) {
+      if (!label.getValue().keyUsage().contains(ProfileConfig.KeyUsageBit.DIGITAL_SIGNATURE)) {
+        names.add("labels." + label.getKey());
+      }
+    }
+    return names;
   }
 
   /** The configuration {@code init} writes: every default. */
