@@ -223,6 +223,7 @@ public final class Authenticator {
               + " is not from this CA, and no manufacturer (IDevID) CA is configured"
           : "client certificate is not a valid device certificate: " + e.getMessage());
     }
+    checkMaySign(leaf);
     // Each refusal gives its reason before the certificate's description, which a long subject
     // can make long enough for the message to be cut.
     String identity;
@@ -330,6 +331,7 @@ public final class Authenticator {
       throw EstException.unauthorized("client certificate " + Certificates.describe(leaf)
           + " lacks extended key usage clientAuth");
     }
+    checkMaySign(leaf);
     String serial = Certificates.serialHex(leaf);
     String identity = Certificates.commonName(leaf.getSubjectX500Principal()).orElse(null);
     Optional<IssuanceLookup.Issuance> issued = identity == null ? Optional.empty() : issuance.find(serial, identity);
@@ -343,6 +345,20 @@ public final class Authenticator {
     }
     return new AuthenticatedClient(identity, AuthMethod.CERTIFICATE, "certificate serial " + serial, null, leaf,
         issued.get().role(), AuthenticatedClient.only(issued.get().label()));
+  }
+
+  /**
+   * A TLS client authenticates by signing (RFC 8446 section 4.4.2.2: digitalSignature, if the
+   * certificate has a key usage extension). Bouncy Castle's TLS fails such a handshake itself;
+   * the JDK's lets it through to here.
+   */
+  private static void checkMaySign(X509Certificate leaf) throws EstException {
+    boolean[] keyUsage = leaf.getKeyUsage();
+    if (keyUsage != null && !keyUsage[0]) {
+      throw EstException.unauthorized("client certificate " + Certificates.describe(leaf) + " may not sign "
+          + "(its key usage lacks digitalSignature), so it cannot authenticate a TLS client; enroll again with a "
+          + "token or IDevID");
+    }
   }
 
   private static boolean hasExtendedKeyUsage(X509Certificate certificate, KeyPurposeId purpose) {

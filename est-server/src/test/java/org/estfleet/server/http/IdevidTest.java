@@ -293,6 +293,19 @@ class IdevidTest {
   }
 
   @Test
+  void idevid_whoseKeyMayNotSign_is401_onTheJdksTls() throws Exception {
+    server.close();
+    server = TestServer.start(server.dataDir(), "{\"tls\": {\"provider\": \"SunJSSE\"}}");
+    TestPki.Held idevid = factory.issue("SN-0006", b -> b.keyUsage(KeyUsage.keyAgreement)
+        .extendedKeyUsage(KeyPurposeId.id_kp_clientAuth));
+
+    HttpResponse<byte[]> response = enroll(idevid, "SN-0006");
+
+    assertEquals(401, response.statusCode(), text(response));
+    assertTrue(text(response).contains("may not sign (its key usage lacks digitalSignature)"), text(response));
+  }
+
+  @Test
   void idevid_fromUnknownFactoryIs401() throws Exception {
     TestPki.Held stranger = TestPki.rootCa("Unknown maker").issueClient("SN-0004");
 

@@ -5,6 +5,7 @@ import static org.estfleet.server.EstTestClient.text;
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertNotEquals;
+import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import com.google.gson.JsonObject;
@@ -327,6 +328,31 @@ class ReenrollTest {
 
     assertEquals(401, response.statusCode());
     assertTrue(text(response).contains("not in this server's issuance records"), text(response));
+  }
+
+  @Test
+  void reenroll_withACertificateWhoseKeyMayNotSign_isRefused_onEitherTlsProvider() throws Exception {
+    // Such a profile is legal (serve warns), its certificates authenticate no TLS client.
+    for (String provider : List.of("SunJSSE", "BCJSSE")) {
+      server = TestServer.start(dir.resolve(provider), "{\"tls\": {\"provider\": \"" + provider + "\"}, "
+          + "\"defaultProfile\": {\"keyUsage\": [\"keyAgreement\"]}}");
+      Device device = enroll("device-1");
+      assertTrue(!device.certificate().getKeyUsage()[0] && device.certificate().getKeyUsage()[4], provider);
+      Csr csr = new CsrBuilder().commonName("device-1").sign(device.keys());
+
+      if (provider.equals("SunJSSE")) {
+        // The JDK's TLS lets the handshake through: refused with the reason.
+        HttpResponse<byte[]> response = device.client(server).enroll("simplereenroll", csr, null, null);
+        assertEquals(401, response.statusCode(), text(response));
+        assertTrue(text(response).contains("may not sign (its key usage lacks digitalSignature)"), text(response));
+      } else {
+        // Bouncy Castle's fails the handshake itself.
+        assertThrows(java.io.IOException.class, () -> device.client(server).enroll("simplereenroll", csr, null, null));
+      }
+      assertEquals(1, server.ledger(ledger -> ledger.byDevice("device-1")).size(), provider + ": nothing issued");
+      server.close();
+      server = null;
+    }
   }
 
   @Test
