@@ -10,6 +10,8 @@ import java.util.List;
 import java.util.Locale;
 import java.util.Map;
 import java.util.Optional;
+import java.util.logging.Level;
+import java.util.logging.Logger;
 import javax.net.ssl.SSLContext;
 import javax.net.ssl.SSLEngine;
 import javax.net.ssl.SSLException;
@@ -37,6 +39,8 @@ import org.bouncycastle.tls.ProtocolVersion;
  * {@code jdk.tls.namedGroups} system property.
  */
 public final class KeyExchangeGroups {
+  /** Where BCJSSE reports groups it leaves out; held, since the JDK keeps loggers only weakly. */
+  private static final Logger BC_GROUPS_LOG = Logger.getLogger("org.bouncycastle.jsse.provider.NamedGroupInfo");
   /** Each registered group's code point, by its name in lower case. */
   private static final Map<String, Integer> CODES = codes();
   /** {@code SSLParameters.setNamedGroups(String[])}, Java 20 on; null before. */
@@ -84,16 +88,24 @@ public final class KeyExchangeGroups {
    * groups).
    */
   public static List<String> sentBy(SSLContext context, String[] groups, String... protocols) throws SSLException {
-    SSLEngine engine = context.createSSLEngine();
-    engine.setUseClientMode(true);
-    engine.setEnabledProtocols(protocols);
-    offer(engine, groups);
-    ByteBuffer hello = ByteBuffer.allocate(engine.getSession().getPacketBufferSize());
-    engine.beginHandshake();
-    engine.wrap(ByteBuffer.allocate(0), hello);
-    engine.closeOutbound();
-    hello.flip();
-    return supportedGroups(hello);
+    // BCJSSE warns (java.util.logging, on stderr) of each group it does not know as it leaves it
+    // out: here leaving out is what is asked, and the caller says it, once and in its own words.
+    Level before = BC_GROUPS_LOG.getLevel();
+    BC_GROUPS_LOG.setLevel(Level.SEVERE);
+    try {
+      SSLEngine engine = context.createSSLEngine();
+      engine.setUseClientMode(true);
+      engine.setEnabledProtocols(protocols);
+      offer(engine, groups);
+      ByteBuffer hello = ByteBuffer.allocate(engine.getSession().getPacketBufferSize());
+      engine.beginHandshake();
+      engine.wrap(ByteBuffer.allocate(0), hello);
+      engine.closeOutbound();
+      hello.flip();
+      return supportedGroups(hello);
+    } finally {
+      BC_GROUPS_LOG.setLevel(before);
+    }
   }
 
   /**

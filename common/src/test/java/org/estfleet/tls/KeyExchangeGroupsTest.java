@@ -31,6 +31,37 @@ class KeyExchangeGroupsTest {
     assertEquals(Optional.empty(), KeyExchangeGroups.curveOf(selfSigned(ec("prime192v2"))));
   }
 
+  @Test
+  void leftOut_namesWhatBouncyCastleCannotUse_withoutItsOwnWarnings() throws Exception {
+    java.util.List<java.util.logging.LogRecord> published = new java.util.concurrent.CopyOnWriteArrayList<>();
+    java.util.logging.Handler recorder = new java.util.logging.Handler() {
+      @Override
+      public void publish(java.util.logging.LogRecord record) {
+        published.add(record);
+      }
+
+      @Override
+      public void flush() {}
+
+      @Override
+      public void close() {}
+    };
+    java.util.logging.Logger bouncyCastle = java.util.logging.Logger.getLogger("org.bouncycastle.jsse");
+    bouncyCastle.addHandler(recorder);
+    try {
+      javax.net.ssl.SSLContext context = javax.net.ssl.SSLContext.getInstance("TLS", BouncyCastle.JSSE);
+      context.init(null, null, random);
+
+      // GOST groups have IANA names, but BCJSSE does not negotiate them.
+      assertEquals(java.util.List.of("GC256A"),
+          KeyExchangeGroups.leftOut(context, new String[] {"GC256A", "secp256r1"}, "TLSv1.3", "TLSv1.2"));
+    } finally {
+      bouncyCastle.removeHandler(recorder);
+    }
+    assertEquals(java.util.List.of(), published.stream().map(java.util.logging.LogRecord::getMessage).toList(),
+        "the caller says what is left out, once");
+  }
+
   private KeyPair ec(String curve) throws Exception {
     KeyPairGenerator generator = KeyPairGenerator.getInstance("EC", BouncyCastle.PROVIDER);
     generator.initialize(new ECGenParameterSpec(curve), random);

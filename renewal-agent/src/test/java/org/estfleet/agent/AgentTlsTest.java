@@ -81,6 +81,38 @@ class AgentTlsTest {
     }
   }
 
+  @Test
+  void enrollForce_onAnAgentJsonThatCannotBeRead_keepsItsTlsProvider_orAsksForOne() throws Exception {
+    try (TestServer server = TestServer.start(dir.resolve("ca"))) {
+      Path state = AgentFixture.enroll(server, dir.resolve("agent"), "device-1", "--tls-provider", "BCJSSE");
+      Path config = state.resolve(StateDir.CONFIG);
+      String written = Files.readString(config);
+
+      // Another setting broken: its tls.provider is still read, and kept.
+      Files.writeString(config, written.replaceFirst("\\{", "{\"retry\": {\"initial\": \"abc\"},"));
+      AgentFixture.enroll(server, state, "device-1", "--force");
+      assertEquals(TlsProvider.BCJSSE, StateDir.open(state).readConfig().tls().provider());
+
+      // Not JSON, or its tls.provider unknown: the operator says which, nothing changed meanwhile.
+      for (String damaged : List.of("{\"identity\": ", written.replace("\"BCJSSE\"", "\"bcjsse\""))) {
+        Files.writeString(config, damaged);
+        byte[] state0 = Files.readAllBytes(state.resolve("state.json"));
+        AgentFixture.Run refused = AgentFixture.cli("enroll", "--state", state.toString(), "--server",
+            server.baseUri().toString(), "--trust", server.dataDir().resolve("ca/root.pem").toString(), "--token",
+            "device-1:" + server.token("device-1"), "--force");
+
+        assertEquals(2, refused.exit(), refused.err());
+        assertEquals(1, refused.err().lines().count(), refused.err());
+        assertTrue(refused.err().contains("the TLS provider this device used cannot be read (")
+            && refused.err().contains("give --tls-provider SunJSSE or BCJSSE"), refused.err());
+        assertEquals(damaged, Files.readString(config));
+        assertTrue(java.util.Arrays.equals(state0, Files.readAllBytes(state.resolve("state.json"))));
+      }
+      AgentFixture.enroll(server, state, "device-1", "--force", "--tls-provider", "BCJSSE");
+      assertEquals(TlsProvider.BCJSSE, StateDir.open(state).readConfig().tls().provider());
+    }
+  }
+
   /** Enrolls through a relay with {@code options}, then renews; the groups of each connection. */
   private List<List<String>> enrollAndRenew(String... options) throws Exception {
     try (TestServer server = TestServer.start(dir.resolve("ca"));

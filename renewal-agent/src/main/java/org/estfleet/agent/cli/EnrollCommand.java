@@ -1,5 +1,7 @@
 package org.estfleet.agent.cli;
 
+import com.google.gson.JsonElement;
+import com.google.gson.JsonParser;
 import java.io.PrintWriter;
 import java.net.URI;
 import java.nio.file.Files;
@@ -135,17 +137,43 @@ final class EnrollCommand implements Callable<Integer> {
 
   /**
    * The TLS provider of the agent.json in the state directory already ({@code --force}, or an
-   * enrollment resumed): a device moved to Bouncy Castle's TLS stays there. SunJSSE without one,
-   * or with one that cannot be read (which {@code --force} replaces).
+   * enrollment resumed): a device moved to Bouncy Castle's TLS stays there. SunJSSE without one.
+   * An agent.json that cannot be read as a whole (which {@code --force} replaces) still says
+   * which: its {@code tls.provider} alone is read; if even that cannot be, the operator must.
+   *
+   * @throws ParameterException if agent.json says no provider that can be read
    */
   private TlsProvider previousTlsProvider() {
-    if (!Files.exists(state.resolve(StateDir.CONFIG))) {
+    Path file = state.resolve(StateDir.CONFIG);
+    if (!Files.exists(file)) {
       return TlsProvider.SUN_JSSE;
     }
     try {
       return StateDir.open(state).readConfig().tls().provider();
     } catch (AgentException | RuntimeException unreadable) {
-      return TlsProvider.SUN_JSSE;
+      return providerAlone(file).orElseThrow(() -> new ParameterException(spec.commandLine(),
+          "the TLS provider this device used cannot be read (" + unreadable.getMessage()
+              + "); give --tls-provider SunJSSE or BCJSSE"));
+    }
+  }
+
+  /** {@code tls.provider} of {@code file}, whatever else in it is wrong; SunJSSE if it has none. */
+  private static java.util.Optional<TlsProvider> providerAlone(Path file) {
+    try {
+      JsonElement root = JsonParser.parseString(org.estfleet.io.SmallFiles.readString(file,
+          java.nio.charset.StandardCharsets.UTF_8));
+      JsonElement tls = root.isJsonObject() ? root.getAsJsonObject().get("tls") : null;
+      if (!root.isJsonObject() || tls != null && !tls.isJsonObject()) {
+        return java.util.Optional.empty();
+      }
+      JsonElement provider = tls == null ? null : tls.getAsJsonObject().get("provider");
+      if (provider == null) {
+        return java.util.Optional.of(TlsProvider.SUN_JSSE);
+      }
+      return provider.isJsonPrimitive() && provider.getAsJsonPrimitive().isString()
+          ? TlsProvider.named(provider.getAsString()) : java.util.Optional.empty();
+    } catch (java.io.IOException | RuntimeException unreadable) {
+      return java.util.Optional.empty();
     }
   }
 
