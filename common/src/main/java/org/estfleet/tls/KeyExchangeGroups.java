@@ -125,8 +125,12 @@ public final class KeyExchangeGroups {
    * TLS 1.3's signature schemes name their curve themselves.
    */
   public static Optional<String> curveOf(X509Certificate certificate) {
-    AlgorithmIdentifier algorithm = SubjectPublicKeyInfo.getInstance(certificate.getPublicKey().getEncoded())
-        .getAlgorithm();
+    return curveOf(certificate.getPublicKey());
+  }
+
+  /** As {@link #curveOf(X509Certificate)}, of a public key. */
+  public static Optional<String> curveOf(java.security.PublicKey key) {
+    AlgorithmIdentifier algorithm = SubjectPublicKeyInfo.getInstance(key.getEncoded()).getAlgorithm();
     if (!X9ObjectIdentifiers.id_ecPublicKey.equals(algorithm.getAlgorithm())
         || !(algorithm.getParameters() instanceof ASN1ObjectIdentifier curve)) {
       return Optional.empty();

@@ -115,12 +115,7 @@ public final class ServerRuntime implements AutoCloseable {
     for (Path file : config.bootstrap().manufacturerCas()) {
       manufacturerCas.addAll(dataDir.readCertificates(file));
     }
-    EstServer.Settings settings = new EstServer.Settings(config.bindAddress(), config.port(), config.tls().protocols(),
-        config.limits().maxRequestBytes(), config.limits().maxConcurrentRequests(), config.limits().busyRetryAfter(),
-        config.limits().maxHeaderBytes(), config.limits().idleTimeout(), config.limits().requestTimeout(),
-        config.tls().provider().jsse(),
-        config.limits().maxConnections(), new EstServer.Monitoring(config.monitoring().enabled(),
-            config.monitoring().bindAddress(), config.monitoring().port()), config.tls().namedGroups());
+    EstServer.Settings settings = settings(config);
     try {
       EstServer.checkNamedGroups(settings, random);
     } catch (IllegalArgumentException e) {
@@ -144,6 +139,32 @@ public final class ServerRuntime implements AutoCloseable {
         serving.close();
       }
       throw e;
+    }
+  }
+
+  private static EstServer.Settings settings(ServerConfig config) {
+    return new EstServer.Settings(config.bindAddress(), config.port(), config.tls().protocols(),
+        config.limits().maxRequestBytes(), config.limits().maxConcurrentRequests(), config.limits().busyRetryAfter(),
+        config.limits().maxHeaderBytes(), config.limits().idleTimeout(), config.limits().requestTimeout(),
+        config.tls().provider().jsse(),
+        config.limits().maxConnections(), new EstServer.Monitoring(config.monitoring().enabled(),
+            config.monitoring().bindAddress(), config.monitoring().port()), config.tls().namedGroups());
+  }
+
+  /**
+   * The checks {@code serve} makes of {@code tls.namedGroups} before it starts, for a TLS key
+   * {@code tlsKey} yet to be certified: for {@code init --reenroll}, before the token is spent.
+   *
+   * @throws ConfigException naming server.json, as {@code serve} would
+   */
+  public static void checkTls(DataDir dataDir, java.security.PublicKey tlsKey, SecureRandom random)
+      throws ConfigException, java.security.GeneralSecurityException, javax.net.ssl.SSLException {
+    EstServer.Settings settings = settings(dataDir.config());
+    try {
+      EstServer.checkNamedGroups(settings, random);
+      EstServer.checkKeyCurve(settings, tlsKey);
+    } catch (IllegalArgumentException e) {
+      throw configError(dataDir, e);
     }
   }
 

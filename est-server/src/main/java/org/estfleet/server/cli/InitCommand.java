@@ -231,8 +231,9 @@ final class InitCommand implements Callable<Integer> {
     Clock clock = Clock.systemUTC();
     Enrolled enrolled;
     try {
-      enrolled = enroll(gatewaySettings.upstreamUri(), trust, token, generalNames(names), config.tls().provider(),
-          clock);
+      SecureRandom random = new SecureRandom();
+      enrolled = enroll(gatewaySettings.upstreamUri(), trust, token, generalNames(names),
+          KeyAlgorithm.EC_P256.generate(random), config.tls().provider(), clock, random);
     } catch (Exception e) {
       if (created) {
         // Nothing is written before the enrollment: the directory made for it goes (only if still empty).
@@ -321,7 +322,12 @@ final class InitCommand implements Callable<Integer> {
     Database.openExisting(databaseFile).close(); // its queue is what --reenroll keeps: it must be there
 
     Clock clock = Clock.systemUTC();
-    Enrolled enrolled = enroll(settings.upstreamUri(), trust, token, names, config.tls().provider(), clock);
+    SecureRandom random = new SecureRandom();
+    KeyPair keys = KeyAlgorithm.EC_P256.generate(random);
+    // What serve would refuse is refused before the token is spent on it.
+    ServerRuntime.checkTls(dataDir, keys.getPublic(), random);
+    Enrolled enrolled = enroll(settings.upstreamUri(), trust, token, names, keys, config.tls().provider(), clock,
+        random);
     TlsPairFiles.write(certificateFile, keyFile, GatewayIdentity.chainOf(enrolled.certificate(),
         enrolled.caCertificates()), enrolled.keys().getPrivate());
     if (upstreamTrust != null) {
@@ -386,22 +392,21 @@ final class InitCommand implements Callable<Integer> {
 
   /**
    * Enrolls the gateway at the upstream with its token over TLS authenticated by {@code trust}: a
-   * new key, a CSR for the gateway usages with {@code names} as its subjectAltNames. The
-   * connections use {@code provider}, the gateway's {@code tls.provider}, as its forwards will:
-   * the token gets the same key exchange as the devices' tokens it later forwards.
+   * CSR of the new {@code keys} for the gateway usages with {@code names} as its subjectAltNames.
+   * The connections use {@code provider}, the gateway's {@code tls.provider}, as its forwards
+   * will: the token gets the same key exchange as the devices' tokens it later forwards.
    */
   private Enrolled enroll(URI upstreamUri, List<X509Certificate> trust, String token, List<GeneralName> names,
-      TlsProvider provider, Clock clock) throws UpstreamException, java.security.cert.CertificateParsingException {
+      KeyPair keys, TlsProvider provider, Clock clock, SecureRandom random)
+      throws UpstreamException, java.security.cert.CertificateParsingException {
     int colon = token.indexOf(':');
     String gatewayId = token.substring(0, colon);
-    SecureRandom random = new SecureRandom();
     EstClient client = new EstClient(UPSTREAM_TIMEOUT, UPSTREAM_TIMEOUT, clock, random, provider.jsse());
     CaCertsOutcome caCerts = client.caCertificates(upstreamUri, "", trust);
     if (caCerts instanceof CaCertsOutcome.Failed failed) {
       throw new UpstreamException("cannot get /cacerts from " + upstreamUri + ": " + failed.failure().describe());
     }
     List<X509Certificate> caCertificates = ((CaCertsOutcome.Fetched) caCerts).certificates();
-    KeyPair keys = KeyAlgorithm.EC_P256.generate(random);
     // The gateway usages are requested, not only checked for afterwards: a CA whose profile for
     // the token does not issue them (a device token) refuses the CSR, and a refused request
     // leaves the token unused.

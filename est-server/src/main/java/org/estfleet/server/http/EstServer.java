@@ -176,10 +176,15 @@ public final class EstServer implements AutoCloseable {
    * @throws IllegalArgumentException naming the curve, and what to change
    */
   public static void checkCertificateCurve(Settings settings, X509Certificate certificate) {
+    checkKeyCurve(settings, certificate.getPublicKey());
+  }
+
+  /** As {@link #checkCertificateCurve}, for a TLS certificate of {@code key} (one yet to be issued). */
+  public static void checkKeyCurve(Settings settings, java.security.PublicKey key) {
     if (settings.namedGroups() == null || !settings.protocols().contains("TLSv1.2")) {
       return;
     }
-    Optional<String> curve = KeyExchangeGroups.curveOf(certificate);
+    Optional<String> curve = KeyExchangeGroups.curveOf(key);
     if (curve.isPresent() && !settings.namedGroups().contains(curve.get())) {
       throw new IllegalArgumentException("tls.namedGroups " + settings.namedGroups() + " leaves out " + curve.get()
           + ", the curve of the TLS certificate's key, without which no TLS 1.2 client can be answered (RFC 8422): "

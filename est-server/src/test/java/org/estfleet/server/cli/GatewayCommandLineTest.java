@@ -163,6 +163,28 @@ class GatewayCommandLineTest {
   }
 
   @Test
+  void reenroll_refusesWhatServeWouldRefuse_beforeTheTokenIsSpent() throws Exception {
+    Path data = dir.resolve("gateway");
+    assertEquals(0, initGateway(data, "gw-1:" + ca.gatewayToken("gw-1")).exit());
+    byte[] certificate = Files.readAllBytes(data.resolve("tls/server.pem"));
+    String token = "gw-1:" + ca.gatewayToken("gw-1");
+
+    // TLS 1.2 is on, and the gateway's new key will be on P-256, which the list leaves out.
+    TestServer.patchConfig(data, "{\"tls\": {\"namedGroups\": [\"x25519\"]}}");
+    Run refused = run("init", "--data", data.toString(), "--gateway", "--reenroll", "--token", token);
+
+    assertEquals(2, refused.exit(), refused.err());
+    assertEquals(1, refused.err().lines().count(), refused.err());
+    assertTrue(refused.err().contains(data.resolve("server.json") + ": tls.namedGroups [x25519] leaves out secp256r1"),
+        refused.err());
+    assertTrue(java.util.Arrays.equals(certificate, Files.readAllBytes(data.resolve("tls/server.pem"))));
+    // The token was not spent.
+    TestServer.patchConfig(data, "{\"tls\": {\"namedGroups\": [\"x25519\", \"secp256r1\"]}}");
+    Run again = run("init", "--data", data.toString(), "--gateway", "--reenroll", "--token", token);
+    assertEquals(0, again.exit(), again.err());
+  }
+
+  @Test
   void tokenOnGateway_exit2PointsToTheCa() throws Exception {
     Run token = run("token", "--data", ca.dataDir().toString(), "--device", "gw-1", "--gateway");
     Path data = dir.resolve("gateway");
