@@ -75,7 +75,7 @@ final class ServerTrust extends X509ExtendedTrustManager {
     int bit;
     String name;
     String use;
-    if (type.equals("RSA")) {
+    if (type.equals("RSA") || type.equals("KE:RSA")) { // SunJSSE's name, BCJSSE's
       bit = 2;
       name = "keyEncipherment";
       use = "decrypt the RSA key exchange";
