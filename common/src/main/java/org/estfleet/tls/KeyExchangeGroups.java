@@ -10,7 +10,6 @@ import java.util.List;
 import java.util.Locale;
 import java.util.Map;
 import java.util.Optional;
-import java.util.logging.Level;
 import java.util.logging.Logger;
 import javax.net.ssl.SSLContext;
 import javax.net.ssl.SSLEngine;
@@ -39,8 +38,15 @@ import org.bouncycastle.tls.ProtocolVersion;
  * {@code jdk.tls.namedGroups} system property.
  */
 public final class KeyExchangeGroups {
+  /**
+   * Whether this thread is asking which groups BCJSSE leaves out ({@link #sentBy}): BCJSSE
+   * reports each (java.util.logging, on stderr; SEVERE when none is left), and the caller says
+   * it, once and in its own words. Other threads' reports still show.
+   */
+  private static final ThreadLocal<Boolean> PROBING = ThreadLocal.withInitial(() -> false);
   /** Where BCJSSE reports groups it leaves out; held, since the JDK keeps loggers only weakly. */
-  private static final Logger BC_GROUPS_LOG = Logger.getLogger("org.bouncycastle.jsse.provider.NamedGroupInfo");
+  private static final Logger BC_GROUPS_LOG = quietWhileProbing(
+      Logger.getLogger("org.bouncycastle.jsse.provider.NamedGroupInfo"));
   /** Each registered group's code point, by its name in lower case. */
   private static final Map<String, Integer> CODES = codes();
   /** {@code SSLParameters.setNamedGroups(String[])}, Java 20 on; null before. */
@@ -88,10 +94,7 @@ public final class KeyExchangeGroups {
    * groups).
    */
   public static List<String> sentBy(SSLContext context, String[] groups, String... protocols) throws SSLException {
-    // BCJSSE warns (java.util.logging, on stderr) of each group it does not know as it leaves it
-    // out: here leaving out is what is asked, and the caller says it, once and in its own words.
-    Level before = BC_GROUPS_LOG.getLevel();
-    BC_GROUPS_LOG.setLevel(Level.SEVERE);
+    PROBING.set(true);
     try {
       SSLEngine engine = context.createSSLEngine();
       engine.setUseClientMode(true);
@@ -104,8 +107,14 @@ public final class KeyExchangeGroups {
       hello.flip();
       return supportedGroups(hello);
     } finally {
-      BC_GROUPS_LOG.setLevel(before);
+      PROBING.set(false);
     }
+  }
+
+  private static Logger quietWhileProbing(Logger logger) {
+    java.util.logging.Filter other = logger.getFilter();
+    logger.setFilter(record -> !PROBING.get() && (other == null || other.isLoggable(record)));
+    return logger;
   }
 
   /**

@@ -52,9 +52,10 @@ class KeyExchangeGroupsTest {
       javax.net.ssl.SSLContext context = javax.net.ssl.SSLContext.getInstance("TLS", BouncyCastle.JSSE);
       context.init(null, null, random);
 
-      // GOST groups have IANA names, but BCJSSE does not negotiate them.
+      // GOST groups have IANA names, but BCJSSE does not negotiate them (alone: it says SEVERE).
       assertEquals(java.util.List.of("GC256A"),
           KeyExchangeGroups.leftOut(context, new String[] {"GC256A", "secp256r1"}, "TLSv1.3", "TLSv1.2"));
+      assertEquals(java.util.List.of("GC256A"), KeyExchangeGroups.leftOut(context, new String[] {"GC256A"}, "TLSv1.3"));
     } finally {
       bouncyCastle.removeHandler(recorder);
     }
