@@ -209,6 +209,20 @@ public final class Certificates {
         && !at.isAfter(certificate.getNotAfter().toInstant());
   }
 
+  /**
+   * Whether the certificate's key may be used for the given key usage bit (RFC 5280 section
+   * 4.2.1.3; e.g. 0, digitalSignature): always, when it has no key usage extension.
+   */
+  public static boolean allowsKeyUsage(X509Certificate certificate, int bit) {
+    boolean[] keyUsage = certificate.getKeyUsage();
+    return keyUsage == null || keyUsage.length > bit && keyUsage[bit];
+  }
+
+  /** {@link #allowsKeyUsage} digitalSignature: what a TLS peer's key does in every TLS 1.3 handshake. */
+  public static boolean maySign(X509Certificate certificate) {
+    return allowsKeyUsage(certificate, 0);
+  }
+
   /** One line naming a certificate for logs and messages: subject, serial and expiry. */
   public static String describe(X509Certificate certificate) {
     return "'" + readableName(certificate.getSubjectX500Principal()) + "' serial "

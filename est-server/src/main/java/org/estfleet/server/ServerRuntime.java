@@ -127,6 +127,12 @@ public final class ServerRuntime implements AutoCloseable {
       if (config.mode() == ServerConfig.Mode.GATEWAY) {
         TlsPairFiles.Pair tls = dataDir.readTls();
         warnIfExpiring(tls.chain().get(0), clock.instant());
+        if (!Certificates.maySign(tls.chain().get(0))) {
+          // Issued under a gatewayProfile without digitalSignature, by a release that allowed one.
+          LOG.warn("the gateway's certificate {} may not sign (its key usage lacks digitalSignature): devices and "
+              + "its CA refuse it in TLS (RFC 8446); enroll it again: est-server init --gateway --reenroll",
+              Certificates.describe(tls.chain().get(0)));
+        }
         checkCertificateCurve(dataDir, settings, tls.chain());
         runtime = startGateway(dataDir, settings, tls.key(), tls.chain(), manufacturerCas, clock, random, decorator);
       } else {

@@ -67,10 +67,6 @@ final class ServerTrust extends X509ExtendedTrustManager {
    * Diffie-Hellman ones (keyAgreement). Without a key usage extension the key may do anything.
    */
   private static void checkKeyUsage(X509Certificate certificate, String authType) throws CertificateException {
-    boolean[] keyUsage = certificate.getKeyUsage();
-    if (keyUsage == null) {
-      return;
-    }
     String type = authType == null ? "" : authType;
     int bit;
     String name;
@@ -88,7 +84,7 @@ final class ServerTrust extends X509ExtendedTrustManager {
       name = "digitalSignature";
       use = "sign its handshake";
     }
-    if (keyUsage.length <= bit || !keyUsage[bit]) {
+    if (!Certificates.allowsKeyUsage(certificate, bit)) {
       throw new CertificateException("server certificate " + Certificates.describe(certificate)
           + " may not " + use + " (its key usage lacks " + name + ")");
     }

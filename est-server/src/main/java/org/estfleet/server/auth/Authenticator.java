@@ -223,7 +223,7 @@ public final class Authenticator {
               + " is not from this CA, and no manufacturer (IDevID) CA is configured"
           : "client certificate is not a valid device certificate: " + e.getMessage());
     }
-    checkMaySign(leaf);
+    checkMaySign(leaf, "enroll with a token");
     // Each refusal gives its reason before the certificate's description, which a long subject
     // can make long enough for the message to be cut.
     String identity;
@@ -331,7 +331,7 @@ public final class Authenticator {
       throw EstException.unauthorized("client certificate " + Certificates.describe(leaf)
           + " lacks extended key usage clientAuth");
     }
-    checkMaySign(leaf);
+    checkMaySign(leaf, "enroll again with a token or IDevID");
     String serial = Certificates.serialHex(leaf);
     String identity = Certificates.commonName(leaf.getSubjectX500Principal()).orElse(null);
     Optional<IssuanceLookup.Issuance> issued = identity == null ? Optional.empty() : issuance.find(serial, identity);
@@ -352,12 +352,10 @@ public final class Authenticator {
    * certificate has a key usage extension). Bouncy Castle's TLS fails such a handshake itself;
    * the JDK's lets it through to here.
    */
-  private static void checkMaySign(X509Certificate leaf) throws EstException {
-    boolean[] keyUsage = leaf.getKeyUsage();
-    if (keyUsage != null && !keyUsage[0]) {
+  private static void checkMaySign(X509Certificate leaf, String remedy) throws EstException {
+    if (!Certificates.maySign(leaf)) {
       throw EstException.unauthorized("client certificate " + Certificates.describe(leaf) + " may not sign "
-          + "(its key usage lacks digitalSignature), so it cannot authenticate a TLS client; enroll again with a "
-          + "token or IDevID");
+          + "(its key usage lacks digitalSignature), so it cannot authenticate a TLS client; " + remedy);
     }
   }
 

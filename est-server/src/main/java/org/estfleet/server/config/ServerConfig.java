@@ -66,10 +66,10 @@ public record ServerConfig(
       }
       ca = ca == null ? new CaConfig(null, null, null, null, null) : ca;
       gatewayProfile = gatewayProfile == null ? ProfileConfig.gatewayDefaults() : gatewayProfile;
-      if (!gatewayProfile.keyUsage().contains(ProfileConfig.KeyUsageBit.DIGITAL_SIGNATURE)) {
+      if (!gatewayProfile.maySign()) {
         // Agents and BCJSSE refuse a TLS server whose key may not sign (RFC 8446 section 4.4.2.2).
         throw new IllegalArgumentException("gatewayProfile.keyUsage lacks \"digitalSignature\": a gateway's "
-            + "certificate signs its TLS handshakes, with devices and with this CA");
+            + "certificate signs its TLS handshakes, with devices and with this CA; add it");
       }
     } else {
       if (gateway == null) {
@@ -159,11 +159,11 @@ public record ServerConfig(
       return List.of();
     }
     List<String> names = new ArrayList<>();
-    if (!defaultProfile.keyUsage().contains(ProfileConfig.KeyUsageBit.DIGITAL_SIGNATURE)) {
+    if (!defaultProfile.maySign()) {
       names.add("defaultProfile");
     }
     for (Map.Entry<String, ProfileConfig> label : labels.entrySet()) {
-      if (!label.getValue().keyUsage().contains(ProfileConfig.KeyUsageBit.DIGITAL_SIGNATURE)) {
+      if (!label.getValue().maySign()) {
         names.add("labels." + label.getKey());
       }
     }
