@@ -39,6 +39,7 @@ import org.estfleet.pki.TestPki;
 import org.estfleet.server.EstTestClient;
 import org.estfleet.server.GatheringCa;
 import org.estfleet.server.TestServer;
+import org.estfleet.testing.Await;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
@@ -346,8 +347,10 @@ class ReenrollTest {
         assertEquals(401, response.statusCode(), text(response));
         assertTrue(text(response).contains("may not sign (its key usage lacks digitalSignature)"), text(response));
       } else {
-        // Bouncy Castle's fails the handshake itself.
+        // Bouncy Castle's fails the handshake itself: no answer, a failed handshake counted.
         assertThrows(java.io.IOException.class, () -> device.client(server).enroll("simplereenroll", csr, null, null));
+        Await.until("the failed handshake counted", java.time.Duration.ofSeconds(10),
+            () -> server.metrics().getOrDefault("estfleet_tls_handshakes_total{result=\"failed\"}", 0.0) >= 1);
       }
       assertEquals(1, server.ledger(ledger -> ledger.byDevice("device-1")).size(), provider + ": nothing issued");
       server.close();
