@@ -1,9 +1,10 @@
 package org.estfleet.agent.cli;
 
 import com.google.gson.JsonElement;
-import com.google.gson.JsonParser;
+import java.io.IOException;
 import java.io.PrintWriter;
 import java.net.URI;
+import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.security.PrivateKey;
@@ -15,6 +16,7 @@ import java.time.Instant;
 import java.time.temporal.ChronoUnit;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Optional;
 import java.util.concurrent.Callable;
 import org.estfleet.agent.AgentException;
 import org.estfleet.agent.BuildInfo;
@@ -26,7 +28,9 @@ import org.estfleet.agent.store.StateDir;
 import org.estfleet.agent.store.StateLock;
 import org.estfleet.agent.store.StateSnapshot;
 import org.estfleet.est.client.ClientAuth;
+import org.estfleet.io.SmallFiles;
 import org.estfleet.json.DurationText;
+import org.estfleet.json.Json;
 import org.estfleet.pki.Certificates;
 import org.estfleet.pki.DeviceIdentity;
 import org.estfleet.pki.KeyAlgorithm;
@@ -158,22 +162,21 @@ final class EnrollCommand implements Callable<Integer> {
   }
 
   /** {@code tls.provider} of {@code file}, whatever else in it is wrong; SunJSSE if it has none. */
-  private static java.util.Optional<TlsProvider> providerAlone(Path file) {
+  private static Optional<TlsProvider> providerAlone(Path file) {
     try {
-      JsonElement root = JsonParser.parseString(org.estfleet.io.SmallFiles.readString(file,
-          java.nio.charset.StandardCharsets.UTF_8));
-      JsonElement tls = root.isJsonObject() ? root.getAsJsonObject().get("tls") : null;
-      if (!root.isJsonObject() || tls != null && !tls.isJsonObject()) {
-        return java.util.Optional.empty();
+      JsonElement root = Json.gson().fromJson(SmallFiles.readString(file, StandardCharsets.UTF_8), JsonElement.class);
+      JsonElement tls = root != null && root.isJsonObject() ? root.getAsJsonObject().get("tls") : null;
+      if (root == null || !root.isJsonObject() || tls != null && !tls.isJsonObject()) {
+        return Optional.empty();
       }
       JsonElement provider = tls == null ? null : tls.getAsJsonObject().get("provider");
       if (provider == null) {
-        return java.util.Optional.of(TlsProvider.SUN_JSSE);
+        return Optional.of(TlsProvider.SUN_JSSE);
       }
       return provider.isJsonPrimitive() && provider.getAsJsonPrimitive().isString()
-          ? TlsProvider.named(provider.getAsString()) : java.util.Optional.empty();
-    } catch (java.io.IOException | RuntimeException unreadable) {
-      return java.util.Optional.empty();
+          ? TlsProvider.named(provider.getAsString()) : Optional.empty();
+    } catch (IOException | RuntimeException unreadable) {
+      return Optional.empty();
     }
   }
 
