@@ -143,12 +143,12 @@ public record ProfileConfig(
     @SerializedName("required") REQUIRED
   }
 
-  /** Key usage bits (RFC 5280 section 4.2.1.3). */
   /** Whether the keys of this profile's certificates may sign (digitalSignature): what TLS client authentication does. */
   public boolean maySign() {
     return keyUsage.contains(KeyUsageBit.DIGITAL_SIGNATURE);
   }
 
+  /** Key usage bits (RFC 5280 section 4.2.1.3). */
   public enum KeyUsageBit {
     @SerializedName("digitalSignature") DIGITAL_SIGNATURE,
     @SerializedName("keyEncipherment") KEY_ENCIPHERMENT,

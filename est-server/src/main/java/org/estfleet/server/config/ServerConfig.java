@@ -151,8 +151,8 @@ public record ServerConfig(
    * The profiles (of a CA) whose certificates' keys may not sign, named as the configuration
    * names them ({@code defaultProfile}, {@code labels.NAME}): TLS client authentication signs,
    * so their devices cannot re-enroll with those certificates (Bouncy Castle's TLS fails the
-   * handshake; the JDK's lets it through to a certificate no RFC 8446 server accepts), only
-   * enroll again with a token or IDevID.
+   * handshake; on the JDK's the Authenticator refuses it, 401), only enroll again with a token
+   * or IDevID.
    */
   public List<String> profilesWhoseKeysCannotSign() {
     if (mode != Mode.CA) {
