@@ -185,6 +185,42 @@ class GatewayCommandLineTest {
   }
 
   @Test
+  void aGatewayCertificateThatMayNotSign_fromAnEarlierRelease_isWarnedOfAtStart() throws Exception {
+    Path data = dir.resolve("gateway");
+    assertEquals(0, initGateway(data, "gw-1:" + ca.gatewayToken("gw-1")).exit());
+    // As a CA with a gatewayProfile of keyAgreement alone issued them before such a profile was refused.
+    java.security.KeyPair keys = org.estfleet.pki.KeyAlgorithm.EC_P256.generate(org.estfleet.pki.TestPki.RANDOM);
+    java.time.Instant now = java.time.Instant.now();
+    java.security.cert.X509Certificate agreeing = new org.estfleet.pki.CertificateBuilder()
+        .subject(new org.bouncycastle.asn1.x500.X500Name("CN=gw-1")).publicKey(keys.getPublic())
+        .serial(org.estfleet.pki.CertificateBuilder.randomSerial(org.estfleet.pki.TestPki.RANDOM))
+        .validity(now.minusSeconds(60), now.plus(java.time.Duration.ofDays(30)))
+        .keyUsage(org.bouncycastle.asn1.x509.KeyUsage.keyAgreement)
+        .extendedKeyUsages(List.of(org.bouncycastle.asn1.x509.KeyPurposeId.id_kp_serverAuth,
+            org.bouncycastle.asn1.x509.KeyPurposeId.id_kp_clientAuth, org.bouncycastle.asn1.x509.KeyPurposeId.id_kp_cmcRA))
+        .subjectAltName(new org.bouncycastle.asn1.x509.GeneralName(org.bouncycastle.asn1.x509.GeneralName.dNSName,
+            "gw.example"))
+        .signWith(ca.issuingCertificate(), ca.issuingKey());
+    org.estfleet.server.config.TlsPairFiles.write(data.resolve("tls/server.pem"), data.resolve("tls/server.key"),
+        List.of(agreeing, ca.issuingCertificate()), keys.getPrivate());
+
+    java.io.PrintStream stderr = System.err;
+    java.io.ByteArrayOutputStream log = new java.io.ByteArrayOutputStream();
+    System.setErr(new java.io.PrintStream(log, true, java.nio.charset.StandardCharsets.UTF_8)); // slf4j-simple's target
+    try (TestServer gateway = TestServer.startGateway(data, ca, "{}")) {
+      assertTrue(gateway.port() > 0);
+    } finally {
+      System.setErr(stderr);
+    }
+
+    assertTrue(log.toString(java.nio.charset.StandardCharsets.UTF_8).contains("[WARN] ServerRuntime - the gateway's "
+        + "certificate 'CN=gw-1'"), log.toString(java.nio.charset.StandardCharsets.UTF_8));
+    assertTrue(log.toString(java.nio.charset.StandardCharsets.UTF_8).contains("may not sign (its key usage lacks "
+        + "digitalSignature): devices and its CA refuse it in TLS (RFC 8446); enroll it again: est-server init "
+        + "--gateway --reenroll"), log.toString(java.nio.charset.StandardCharsets.UTF_8));
+  }
+
+  @Test
   void tokenOnGateway_exit2PointsToTheCa() throws Exception {
     Run token = run("token", "--data", ca.dataDir().toString(), "--device", "gw-1", "--gateway");
     Path data = dir.resolve("gateway");
