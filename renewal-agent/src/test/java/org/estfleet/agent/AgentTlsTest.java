@@ -113,6 +113,23 @@ class AgentTlsTest {
     }
   }
 
+  @Test
+  void enrollWithoutForce_onAnEnrolledDevice_saysSo_beforeAskingForItsTlsProvider() throws Exception {
+    try (TestServer server = TestServer.start(dir.resolve("ca"))) {
+      Path state = AgentFixture.enroll(server, dir.resolve("agent"), "device-1", "--tls-provider", "BCJSSE");
+      Files.writeString(state.resolve(StateDir.CONFIG), "{\"identity\": ");
+
+      AgentFixture.Run refused = AgentFixture.cli("enroll", "--state", state.toString(), "--server",
+          server.baseUri().toString(), "--trust", server.dataDir().resolve("ca/root.pem").toString(), "--token",
+          "device-1:" + server.token("device-1"));
+
+      assertEquals(2, refused.exit(), refused.err());
+      assertTrue(refused.err().contains("is already enrolled (") && refused.err().contains("use --force"),
+          refused.err());
+      assertFalse(refused.err().contains("--tls-provider"), refused.err());
+    }
+  }
+
   /** Enrolls through a relay with {@code options}, then renews; the groups of each connection. */
   private List<List<String>> enrollAndRenew(String... options) throws Exception {
     try (TestServer server = TestServer.start(dir.resolve("ca"));

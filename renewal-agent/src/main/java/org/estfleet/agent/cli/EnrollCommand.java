@@ -222,8 +222,10 @@ final class EnrollCommand implements Callable<Integer> {
     }
     AgentConfig config;
     try {
+      // Without --tls-provider, the provider is the one agent.json names, read once this run is
+      // known to enroll (enroll): a device already enrolled is told so first.
       config = new AgentConfig(identity, endpoints, label, keyType, null, null, null, null, null, null, idevid,
-          popLinking, new AgentConfig.Tls(tlsProvider != null ? tlsProvider : previousTlsProvider()));
+          popLinking, new AgentConfig.Tls(tlsProvider));
     } catch (IllegalArgumentException e) {
       throw new ParameterException(spec.commandLine(), e.getMessage());
     }
@@ -234,8 +236,9 @@ final class EnrollCommand implements Callable<Integer> {
     }
   }
 
-  private int enroll(StateDir dir, AgentConfig config, ClientAuth auth, List<X509Certificate> bootstrapTrust)
+  private int enroll(StateDir dir, AgentConfig given, ClientAuth auth, List<X509Certificate> bootstrapTrust)
       throws Exception {
+    AgentConfig config = given;
     X509Certificate before;
     StateSnapshot beforeForce = null;
     Renewer renewer;
@@ -258,6 +261,9 @@ final class EnrollCommand implements Callable<Integer> {
       if (current.isPresent() && !force) {
         throw AgentException.usage(state + " is already enrolled (" + Certificates.describe(current.get().certificate())
             + "); it renews on its own with renewal-agent run, or use --force to enroll again");
+      }
+      if (tlsProvider == null) {
+        config = withTls(config, previousTlsProvider());
       }
       // The certificate in force before this run, if any (--force): not this run's result.
       before = current.map(CredentialStore.Credentials::certificate).orElse(null);
@@ -355,6 +361,11 @@ final class EnrollCommand implements Callable<Integer> {
             + (mayPass ? keptNote : ""));
       }
     }
+  }
+
+  private static AgentConfig withTls(AgentConfig c, TlsProvider provider) {
+    return new AgentConfig(c.identity(), c.endpoints(), c.label(), c.keyType(), c.reuseKey(), c.renewal(), c.retry(),
+        c.timeouts(), c.trust(), c.postRenewHook(), c.idevid(), c.popLinking(), new AgentConfig.Tls(provider));
   }
 
   /** Puts the state from before --force back; a failure doing so is added to {@code failure}. */
