@@ -16,9 +16,13 @@ import java.util.List;
  * key, never by name alone: a root that merely carries a trusted root's name is a stranger.
  *
  * <p>A new root is {@linkplain Vouched vouched for} only when a NewWithOld in the same response
- * certifies exactly its key, is a CA certificate valid now, and verifies under the key of a root
- * already trusted. Every other self-issued certificate is {@linkplain Ignored ignored} with the
- * reason. Nothing here ever removes trust: roots a response leaves out are simply not mentioned.
+ * certifies exactly its key, is a CA certificate valid now, verifies under the key of a root
+ * already trusted, and that trusted root is not newer than it (see {@link #newer}): the same
+ * response's OldWithNew certifies the old root's key under the new root, and must not make a
+ * client that trusts only the new root trust the old one again. Such an old root is listed as
+ * {@linkplain Classification#replaced replaced}; every other self-issued certificate is
+ * {@linkplain Ignored ignored} with the reason. Nothing here ever removes trust: roots a response
+ * leaves out are simply not mentioned.
  */
 public final class RootRollover {
   private RootRollover() {}
@@ -32,9 +36,12 @@ public final class RootRollover {
   /**
    * @param known the response's roots whose key is already trusted (OldWithOld)
    * @param vouched new roots a trusted root vouches for
+   * @param replaced old roots that a trusted, newer root certifies (OldWithNew): the roots a
+   *     rollover replaces, which a client trusting the new root has no reason to trust
    * @param ignored self-issued certificates that could not be authenticated
    */
-  public record Classification(List<X509Certificate> known, List<Vouched> vouched, List<Ignored> ignored) {}
+  public record Classification(List<X509Certificate> known, List<Vouched> vouched, List<X509Certificate> replaced,
+      List<Ignored> ignored) {}
 
   /**
    * Classifies the self-issued certificates of {@code response} against the {@code trusted}
@@ -44,6 +51,7 @@ public final class RootRollover {
       Instant now) {
     List<X509Certificate> known = new ArrayList<>();
     List<Vouched> vouched = new ArrayList<>();
+    List<X509Certificate> replaced = new ArrayList<>();
     List<Ignored> ignored = new ArrayList<>();
     for (X509Certificate candidate : response) {
       if (!isSelfIssued(candidate) || known.contains(candidate)) {
@@ -63,11 +71,25 @@ public final class RootRollover {
         if (vouched.stream().noneMatch(v -> v.newRoot().equals(candidate))) {
           vouched.add(new Vouched(candidate, search.link(), search.voucher()));
         }
+      } else if (search.replacedBy() != null) {
+        if (!replaced.contains(candidate)) {
+          replaced.add(candidate);
+        }
       } else {
         ignored.add(new Ignored(candidate, search.reason()));
       }
     }
-    return new Classification(List.copyOf(known), List.copyOf(vouched), List.copyOf(ignored));
+    return new Classification(List.copyOf(known), List.copyOf(vouched), List.copyOf(replaced), List.copyOf(ignored));
+  }
+
+  /**
+   * Whether root {@code a} is newer than root {@code b}: it starts later, or at the same time and
+   * ends later. A rollover's new root is made after the root it replaces; two roots of one
+   * validity period cannot be told apart this way, and neither is newer.
+   */
+  public static boolean newer(X509Certificate a, X509Certificate b) {
+    int start = a.getNotBefore().compareTo(b.getNotBefore());
+    return start > 0 || start == 0 && a.getNotAfter().after(b.getNotAfter());
   }
 
   /** Whether the certificate names itself as its issuer (a root, by name). */
@@ -103,11 +125,16 @@ public final class RootRollover {
     return null;
   }
 
-  private record LinkSearch(X509Certificate link, X509Certificate voucher, String reason) {}
+  /**
+   * The link that vouches for a root and the trusted root that issued it; or, when the only link
+   * verifying under a trusted root comes from a newer one, that root ({@code replacedBy}); else why not.
+   */
+  private record LinkSearch(X509Certificate link, X509Certificate voucher, X509Certificate replacedBy, String reason) {}
 
   private static LinkSearch findLink(X509Certificate newRoot, Collection<X509Certificate> response,
       Collection<X509Certificate> trusted, Instant now) {
     String reason = "no link certificate (NewWithOld) from a trusted root certifies its key";
+    X509Certificate replacedBy = null;
     for (X509Certificate link : response) {
       if (isSelfIssued(link) || !sameKey(link.getPublicKey(), newRoot.getPublicKey())) {
         continue;
@@ -139,9 +166,13 @@ public final class RootRollover {
             + "', does not verify under any trusted root";
         continue;
       }
-      return new LinkSearch(link, voucher, null);
+      if (newer(voucher, newRoot)) {
+        replacedBy = voucher; // OldWithNew: the trusted root is this one's successor
+        continue;
+      }
+      return new LinkSearch(link, voucher, null, null);
     }
-    return new LinkSearch(null, null, reason);
+    return new LinkSearch(null, null, replacedBy, reason);
   }
 
   private static boolean verifies(X509Certificate certificate, PublicKey key) {

@@ -156,6 +156,28 @@ class RootRolloverTest {
     assertTrue(result.ignored().isEmpty());
   }
 
+  @Test
+  void oldWithNew_doesNotVouchForTheOldRoot_toAClientTrustingOnlyTheNewOne() {
+    // A rollover as a CA makes it: the new root is made years after the old one.
+    KeyPair oldKeys = KeyAlgorithm.EC_P256.generate(TestPki.RANDOM);
+    Root older = new Root(base("Old Root", oldKeys, NOW.minus(Duration.ofDays(900)), NOW.plus(Duration.ofDays(200)))
+        .ca(1).selfSign(oldKeys.getPrivate()), oldKeys);
+    X509Certificate newWithOld = link(newRoot, older);
+    List<X509Certificate> response = List.of(older.certificate(), newRoot.certificate(), newWithOld,
+        link(older, newRoot));
+
+    RootRollover.Classification fromNew = RootRollover.classify(response, List.of(newRoot.certificate()), NOW);
+    RootRollover.Classification fromOld = RootRollover.classify(response, List.of(older.certificate()), NOW);
+
+    assertEquals(List.of(newRoot.certificate()), fromNew.known());
+    assertTrue(fromNew.vouched().isEmpty(), fromNew.toString());
+    assertEquals(List.of(older.certificate()), fromNew.replaced());
+    assertTrue(fromNew.ignored().isEmpty(), fromNew.toString());
+    assertEquals(List.of(new RootRollover.Vouched(newRoot.certificate(), newWithOld, older.certificate())),
+        fromOld.vouched());
+    assertTrue(fromOld.replaced().isEmpty(), fromOld.toString());
+  }
+
   private static void assertIgnored(RootRollover.Classification result, X509Certificate certificate, String reason) {
     RootRollover.Ignored ignored = result.ignored().stream().filter(i -> i.certificate().equals(certificate)).findFirst()
         .orElseThrow(() -> new AssertionError(Certificates.describe(certificate) + " not ignored: " + result));

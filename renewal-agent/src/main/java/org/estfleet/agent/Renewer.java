@@ -216,9 +216,14 @@ public final class Renewer {
         return fail(state, null, "the server's /cacerts holds no root CA certificate", now, false, null,
             AgentState.Outcome.REFUSED);
       }
-      if (trust.anchors().isEmpty() || (startOver && !trust.anchors().equals(roots))) {
-        trust.writeAnchors(roots, now);
-        LOG.info("trust anchors from /cacerts: {}", describe(roots));
+      boolean none = trust.anchors().isEmpty();
+      if (none || startOver) {
+        List<TrustStore.Anchor> initial = initialAnchors(fetch.certificates(), roots, trust.bootstrap(), now);
+        if (none || !sameAnchors(trust.anchorRecords(), initial)) {
+          trust.writeAnchorRecords(initial);
+          LOG.info("trust anchors from /cacerts: {}",
+              describe(initial.stream().map(TrustStore.Anchor::certificate).toList()));
+        }
       }
       updateIntermediates(trust, fetch.certificates(), now);
       state = observeLinking(state, fetch.endpoint(), trust.tlsAnchors()).withTrustRefresh(now, null);
@@ -685,29 +690,79 @@ public final class Renewer {
   }
 
   /**
+   * The trust anchors an enrollment takes from an authenticated {@code /cacerts}: its roots that
+   * {@code bootstrap.pem} (the enrollment's {@code --trust}) holds, active; when it holds none of
+   * them (the server's TLS certificate comes from another PKI), the roots no other root of the
+   * response vouches for. A new root of a rollover under way, vouched for by one of those through
+   * its NewWithOld, is staged beside them, so that the rollover retires the old root on this
+   * device as on devices enrolled before it; the old root a rollover replaces is not trusted by a
+   * device given the new one, nor is any other root.
+   */
+  private List<TrustStore.Anchor> initialAnchors(List<X509Certificate> fetched, List<X509Certificate> roots,
+      List<X509Certificate> bootstrap, Instant now) {
+    List<X509Certificate> given = roots.stream()
+        .filter(root -> RootRollover.trustedKey(root.getPublicKey(), bootstrap) != null).toList();
+    if (given.isEmpty()) {
+      given = roots.stream().filter(root -> RootRollover.classify(fetched,
+          roots.stream().filter(other -> !other.equals(root)).toList(), now).vouched().stream()
+          .noneMatch(vouched -> vouched.newRoot().equals(root))).toList();
+    }
+    if (given.isEmpty()) { // roots vouching for each other: none can be told to be the older
+      given = roots;
+    }
+    List<TrustStore.Anchor> anchors = new ArrayList<>();
+    for (X509Certificate root : given) {
+      anchors.add(TrustStore.Anchor.active(root, now));
+    }
+    RootRollover.Classification classified = RootRollover.classify(fetched, given, now);
+    anchors.addAll(stage(classified, now));
+    for (X509Certificate replaced : classified.replaced()) {
+      LOG.info("not trusting root {} from /cacerts: a root rollover replaces it with {}", Certificates.describe(replaced),
+          describe(given));
+    }
+    return anchors;
+  }
+
+  /** Whether two sets of anchors hold the same roots in the same states. */
+  private static boolean sameAnchors(List<TrustStore.Anchor> a, List<TrustStore.Anchor> b) {
+    return a.stream().map(x -> x.sha256() + x.state()).collect(java.util.stream.Collectors.toSet())
+        .equals(b.stream().map(x -> x.sha256() + x.state()).collect(java.util.stream.Collectors.toSet()));
+  }
+
+  /**
    * Stages the new roots of a rollover that a NewWithOld from a trusted root vouches for (RFC 7030
    * section 4.1.3); every other unknown root in the response is ignored, and said so. Nothing is
    * ever removed here: a response that leaves a root out changes nothing.
    */
   private void stageVouchedRoots(TrustStore trust, List<X509Certificate> fetched, Instant now) throws IOException {
     List<TrustStore.Anchor> anchors = new ArrayList<>(trust.anchorRecords());
-    RootRollover.Classification classified = RootRollover.classify(fetched, trust.anchors(), now);
+    List<TrustStore.Anchor> staged = stage(RootRollover.classify(fetched, trust.anchors(), now), now);
+    if (staged.isEmpty()) {
+      return;
+    }
+    anchors.addAll(staged);
+    trust.writeAnchorRecords(anchors);
+  }
+
+  /**
+   * The vouched roots of {@code classified} as staged anchors, each said; its roots that cannot be
+   * authenticated are said too. (An old root that a trusted root replaces is not mentioned.)
+   */
+  private static List<TrustStore.Anchor> stage(RootRollover.Classification classified, Instant now) {
     for (RootRollover.Ignored ignored : classified.ignored()) {
       LOG.warn("ignoring root {} from /cacerts: {}; a new root is trusted only through a verified root rollover",
           Certificates.describe(ignored.certificate()), ignored.reason());
     }
-    if (classified.vouched().isEmpty()) {
-      return;
-    }
+    List<TrustStore.Anchor> staged = new ArrayList<>();
     for (RootRollover.Vouched vouched : classified.vouched()) {
-      anchors.add(new TrustStore.Anchor(vouched.newRoot(), TrustStore.State.STAGED, now,
+      staged.add(new TrustStore.Anchor(vouched.newRoot(), TrustStore.State.STAGED, now,
           Certificates.fingerprint(vouched.trustedRoot()), vouched.newWithOld().getNotAfter().toInstant()));
       TRUST.info("root rollover: staged the new root {} (sha256 {}), vouched for by the trusted root {} through a "
           + "link certificate valid until {}", Certificates.describe(vouched.newRoot()),
           Certificates.fingerprint(vouched.newRoot()), Certificates.describe(vouched.trustedRoot()),
           vouched.newWithOld().getNotAfter().toInstant());
     }
-    trust.writeAnchorRecords(anchors);
+    return staged;
   }
 
   /**
@@ -741,9 +796,22 @@ public final class Renewer {
       }
       anchors.set(i, new TrustStore.Anchor(staged.certificate(), TrustStore.State.ACTIVE, now, staged.vouchedBy(),
           staged.overlapEndsAt()));
+      // Every root it descends from retires: the one that vouched for it, and, for a device that
+      // missed a whole rollover while a later one was staged, the roots before that one too.
+      java.util.Set<String> ancestors = new java.util.HashSet<>();
+      for (String sha = staged.vouchedBy(); sha != null && !sha.equals(staged.sha256()) && ancestors.add(sha); ) {
+        String voucher = sha;
+        sha = null;
+        for (TrustStore.Anchor anchor : anchors) {
+          if (anchor.sha256().equals(voucher)) {
+            sha = anchor.vouchedBy();
+          }
+        }
+      }
       for (int j = 0; j < anchors.size(); j++) {
         TrustStore.Anchor old = anchors.get(j);
-        if (old.state() == TrustStore.State.ACTIVE && old.sha256().equals(staged.vouchedBy())) {
+        if ((old.state() == TrustStore.State.ACTIVE || old.state() == TrustStore.State.STAGED)
+            && ancestors.contains(old.sha256())) {
           anchors.set(j, new TrustStore.Anchor(old.certificate(), TrustStore.State.RETIRING, now, null,
               staged.overlapEndsAt()));
           TRUST.info("root rollover: the certificate in force chains to the new root {}; the old root {} retires "

@@ -62,6 +62,8 @@ class RootRotationTest {
   }
 
   private static CaRollover.Outcome rollover(TestServer ca, Duration overlap) throws Exception {
+    // Roots are dated to the second: a new root made in the old one's second could not be told newer.
+    ca.clock().advance(Duration.ofSeconds(2));
     CaRollover.Outcome outcome = CaRollover.start(DataDir.open(ca.dataDir()), ca.clock().instant(), overlap, ca.clock(),
         TestPki.RANDOM);
     ca.restart();
@@ -107,6 +109,81 @@ class RootRotationTest {
         "the retired root is no longer trusted for TLS either");
     assertTrue(trust.version() >= 4, "enroll, stage, switch, retire: " + trust.version());
     assertTrue(Files.exists(state.resolve("trust/history/anchors." + (trust.version() - 1) + ".json")));
+  }
+
+  /** Enrolls device-1 at {@code ca} trusting {@code root} alone (its --trust file). */
+  private Path enrollTrusting(TestServer ca, X509Certificate root) throws Exception {
+    Path trustFile = dir.resolve("trust-" + Certificates.fingerprint(root) + ".pem");
+    Files.writeString(trustFile, Pem.encode(root));
+    Path state = dir.resolve("agent");
+    AgentFixture.Run run = AgentFixture.cli("enroll", "--state", state.toString(), "--server", ca.baseUri().toString(),
+        "--trust", trustFile.toString(), "--token", "device-1:" + ca.token("device-1"));
+    assertEquals(0, run.exit(), run.err());
+    return state;
+  }
+
+  @Test
+  void agentEnrolledDuringTheOverlap_onTheOldRoot_retiresItAsAgentsEnrolledBefore() throws Exception {
+    TestServer ca = ca(UnaryOperator.identity());
+    X509Certificate oldRoot = ca.rootCertificate();
+    CaRollover.Outcome rollover = rollover(ca);
+
+    Path state = enrollTrusting(ca, oldRoot);
+    Map<String, TrustStore.State> enrolled = states(state);
+    ca.clock().advance(OVERLAP.plusMinutes(10));
+    Renewer.Result afterOverlap = AgentFixture.renewer(state, ca.clock()).renew(true);
+
+    // Issued under the new chain at once: the new root, staged at enrollment, is promoted.
+    assertEquals(Map.of(Certificates.fingerprint(oldRoot), TrustStore.State.RETIRING,
+        Certificates.fingerprint(rollover.root()), TrustStore.State.ACTIVE), enrolled);
+    assertEquals(Renewer.Outcome.RENEWED, afterOverlap.outcome(), afterOverlap.message());
+    assertEquals(Map.of(Certificates.fingerprint(rollover.root()), TrustStore.State.ACTIVE), states(state));
+    assertTrue(StateDir.open(state).trust().bootstrap().isEmpty(), "the old root, retired, leaves bootstrap.pem too");
+  }
+
+  @Test
+  void agentEnrolledDuringTheOverlap_onTheNewRoot_neverTrustsTheOldOne() throws Exception {
+    TestServer ca = ca(UnaryOperator.identity());
+    X509Certificate oldRoot = ca.rootCertificate();
+    CaRollover.Outcome rollover = rollover(ca);
+
+    Path state = enrollTrusting(ca, rollover.root());
+    Renewer renewer = AgentFixture.renewer(state, ca.clock());
+    Renewer.Result refreshed = renewer.refreshTrust();
+
+    // The response's OldWithNew certifies the old root's key under the new root: not a reason to trust it.
+    assertEquals(Map.of(Certificates.fingerprint(rollover.root()), TrustStore.State.ACTIVE), states(state));
+    assertEquals(Renewer.Outcome.NOT_DUE, refreshed.outcome(), refreshed.message());
+    assertEquals(Map.of(Certificates.fingerprint(rollover.root()), TrustStore.State.ACTIVE), states(state));
+    assertFalse(StateDir.open(state).trust().tlsAnchors().contains(oldRoot));
+  }
+
+  @Test
+  void promotedRoot_retiresEveryRootItDescendsFrom() throws Exception {
+    // A device that staged a rollover's root, missed the rest of it while offline, and staged the
+    // next rollover's root from the first one's: then a certificate under the newest root.
+    TestServer ca = ca(UnaryOperator.identity());
+    X509Certificate middle = ca.rootCertificate();
+    CaRollover.Outcome rollover = rollover(ca);
+    Path state = enrollTrusting(ca, rollover.root());
+    X509Certificate first = TestPki.rootCa("Root before").certificate();
+    java.time.Instant overlapEnds = ca.clock().instant().plus(Duration.ofMinutes(1));
+    TrustStore trust = StateDir.open(state).trust();
+    trust.writeAnchorRecords(List.of(TrustStore.Anchor.active(first, null),
+        new TrustStore.Anchor(middle, TrustStore.State.STAGED, null, Certificates.fingerprint(first), overlapEnds),
+        new TrustStore.Anchor(rollover.root(), TrustStore.State.STAGED, null, Certificates.fingerprint(middle),
+            overlapEnds)));
+    Renewer renewer = AgentFixture.renewer(state, ca.clock());
+
+    renewer.refreshTrust();
+    Map<String, TrustStore.State> promoted = states(state);
+    ca.clock().advance(Duration.ofMinutes(10));
+    Renewer.Result renewed = renewer.renew(true);
+
+    assertEquals(Map.of(Certificates.fingerprint(first), TrustStore.State.RETIRING, Certificates.fingerprint(middle),
+        TrustStore.State.RETIRING, Certificates.fingerprint(rollover.root()), TrustStore.State.ACTIVE), promoted);
+    assertEquals(Renewer.Outcome.RENEWED, renewed.outcome(), renewed.message());
+    assertEquals(Map.of(Certificates.fingerprint(rollover.root()), TrustStore.State.ACTIVE), states(state));
   }
 
   @Test
