@@ -165,14 +165,16 @@ public final class CaRollover {
     writePrivate(dataDir.resolve(files.issuingKey()), Pem.encodePrivateKey(next.issuingKeys().getPrivate()));
     writePublic(dataDir.resolve(files.newWithOld()), Pem.encode(newWithOld));
     writePublic(dataDir.resolve(files.oldWithNew()), Pem.encode(oldWithNew));
-    writePublic(state, Json.write(new State(now, activateAt, overlapEndsAt, Certificates.fingerprint(old.root()),
-        Certificates.fingerprint(next.root()))));
 
     // The TLS certificate moves to the new chain at once: with NewWithOld in the chain, clients
     // that trust only the old root validate it as well as clients that trust only the new one.
+    // Before the rollover is put in force: stopped here (a full disk, the database), no rollover
+    // is under way without its TLS chain, and the command runs again (a new generation).
     CaMaterial.Issuer issuer = new CaMaterial.Issuer(next.issuing(), next.issuingKeys().getPrivate());
     X509Certificate tls = issueTls(dataDir, database, issuer, clock, random,
         chain -> List.of(chain, next.issuing(), newWithOld));
+    writePublic(state, Json.write(new State(now, activateAt, overlapEndsAt, Certificates.fingerprint(old.root()),
+        Certificates.fingerprint(next.root()))));
     return new Outcome(next.root(), next.issuing(), tls, activateAt, overlapEndsAt, old.root());
   }
 
@@ -228,9 +230,9 @@ public final class CaRollover {
       AtomicFile.write(target, Files.readAllBytes(source),
           file.toString().endsWith(".key") ? AtomicFile.PRIVATE : AtomicFile.PUBLIC);
     }
-    install(dataDir, files);
-
-    // The TLS chain without the link, or a new TLS certificate if it is not under the new CA.
+    // The TLS chain without the link, or a new TLS certificate if it is not under the new CA;
+    // before the new generation is installed, which a server completes on its own if this stops
+    // part way (completeInterruptedRetirement) but could not issue a TLS certificate for.
     Path tlsFile = dataDir.resolve(dataDir.config().tls().certificate());
     List<X509Certificate> chain = Pem.readCertificates(tlsFile);
     X509Certificate tls = chain.get(0);
@@ -241,6 +243,7 @@ public final class CaRollover {
       tls = issueTls(dataDir, database, new CaMaterial.Issuer(rollover.issuing(), rollover.issuingKey()), clock,
           new SecureRandom(), leaf -> List.of(leaf, rollover.issuing()));
     }
+    install(dataDir, files);
     return new Outcome(rollover.newRoot(), rollover.issuing(), tls, rollover.activateAt(), rollover.overlapEndsAt(),
         material.root());
   }

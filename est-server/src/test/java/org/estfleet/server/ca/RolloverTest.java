@@ -280,6 +280,65 @@ class RolloverTest {
     assertEquals(200, EstTestClient.anonymous(server).get("/.well-known/est/cacerts").statusCode());
   }
 
+  /** Sets or clears the immutable attribute: writes to the file fail, for root too. */
+  private static boolean chattr(String flag, Path file) throws Exception {
+    try {
+      return new ProcessBuilder("chattr", flag, file.toString()).redirectErrorStream(true).start().waitFor() == 0;
+    } catch (java.io.IOException noChattr) {
+      return false;
+    }
+  }
+
+  @Test
+  void rollover_stoppedAtItsTlsCertificate_isNotInForce_andRunsAgain() throws Exception {
+    server = TestServer.start(dir.resolve("ca"));
+    Path tlsKey = server.dataDir().resolve("tls/server.key");
+    org.junit.jupiter.api.Assumptions.assumeTrue(chattr("+i", tlsKey), "chattr +i on " + tlsKey);
+    Run stopped;
+    try {
+      stopped = run("rollover", "--data", server.dataDir().toString());
+    } finally {
+      chattr("-i", tlsKey);
+    }
+    boolean inForce = Files.exists(server.dataDir().resolve("ca/rollover.json"));
+
+    Run again = run("rollover", "--data", server.dataDir().toString());
+    server.restart();
+
+    assertEquals(1, stopped.exit(), stopped.err());
+    assertFalse(inForce, "a rollover without its TLS chain is not put in force");
+    assertEquals(0, again.exit(), again.err());
+    List<X509Certificate> chain = Pem.readCertificates(server.dataDir().resolve("tls/server.pem"));
+    assertEquals(3, chain.size(), "server certificate, new issuing CA, NewWithOld");
+    assertEquals(Pem.readCertificates(CaRollover.files(DataDir.open(server.dataDir())).newWithOld()).get(0),
+        chain.get(2));
+  }
+
+  @Test
+  void retireRoot_stoppedWhileInstalling_hasItsTlsChainDone_andIsCompletedAtTheNextStart() throws Exception {
+    server = TestServer.start(dir.resolve("ca"));
+    CaRollover.Outcome outcome = CaRollover.start(DataDir.open(server.dataDir()), server.clock().instant(),
+        Duration.ofDays(30), server.clock(), TestPki.RANDOM);
+    Path rootFile = server.dataDir().resolve("ca/root.pem"); // the last file installed
+    org.junit.jupiter.api.Assumptions.assumeTrue(chattr("+i", rootFile), "chattr +i on " + rootFile);
+    try {
+      assertThrows(java.io.IOException.class,
+          () -> CaRollover.retire(DataDir.open(server.dataDir()), true, server.clock()));
+    } finally {
+      chattr("-i", rootFile);
+    }
+    List<X509Certificate> chainAfterStop = Pem.readCertificates(server.dataDir().resolve("tls/server.pem"));
+
+    server.restart();
+
+    assertEquals(List.of(outcome.tls(), outcome.issuing()), chainAfterStop, "the link leaves the TLS chain first");
+    assertEquals(outcome.root(), server.rootCertificate());
+    assertFalse(Files.exists(CaRollover.files(DataDir.open(server.dataDir())).state()));
+    assertEquals(List.of(outcome.tls(), outcome.issuing()),
+        Pem.readCertificates(server.dataDir().resolve("tls/server.pem")));
+    assertEquals(200, EstTestClient.anonymous(server).get("/.well-known/est/cacerts").statusCode());
+  }
+
   @Test
   void rollover_badActivationTime_isAUsageError() throws Exception {
     server = TestServer.start(dir.resolve("ca"));
