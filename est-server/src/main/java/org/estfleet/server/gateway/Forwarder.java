@@ -290,6 +290,8 @@ public final class Forwarder implements AutoCloseable {
         identity.acceptedUpstream();
       }
       if (outcome instanceof EnrollOutcome.Issued issued) {
+        // Before the device is answered: the first certificate of a new chain brings its /cacerts.
+        mirror.refreshForIssuerOf(issued.certificate());
         record(request, issued.certificate(), now);
       } else if (outcome instanceof EnrollOutcome.Pending pending) {
         Duration wait = pending.retryAfter().compareTo(MIN_DEFERRAL) < 0 ? MIN_DEFERRAL : pending.retryAfter();

@@ -17,6 +17,7 @@ import java.util.function.Consumer;
 import java.util.function.Supplier;
 import org.bouncycastle.asn1.x500.X500Name;
 import org.bouncycastle.asn1.x509.KeyPurposeId;
+import org.estfleet.est.client.CaCertsOutcome;
 import org.estfleet.est.client.ClientAuth;
 import org.estfleet.est.client.EnrollOutcome;
 import org.estfleet.pki.Certificates;
@@ -188,7 +189,20 @@ public final class GatewayIdentity {
           + "serverAuth/id-kp-cmcRA; keeping {}", Certificates.describe(renewed), Certificates.describe(old));
       return false;
     }
-    List<X509Certificate> chain = chainOf(renewed, caCertificates.get());
+    List<X509Certificate> chain = chainToRoot(renewed, caCertificates.get());
+    if (chain == null && upstream.caCertificates("") instanceof CaCertsOutcome.Fetched fetched) {
+      // The CA's certificates as this gateway last fetched them (every gateway.cacheRefresh) do not
+      // lead to the renewed certificate's issuer: a root rollover since. A chain of the certificate
+      // alone would fail every device's TLS until the next renewal.
+      chain = chainToRoot(renewed, fetched.certificates());
+    }
+    if (chain == null) {
+      nextAttempt = now.plus(RETRY);
+      lastError = "the renewed certificate " + Certificates.describe(renewed)
+          + " does not chain to a root of the upstream's /cacerts";
+      LOG.error("{}; keeping {}, trying again in {}", lastError, Certificates.describe(old), RETRY);
+      return false;
+    }
     try {
       TlsPairFiles.stage(certificateFile, keyFile, chain, keys.getPrivate());
     } catch (IOException e) {
@@ -226,6 +240,32 @@ public final class GatewayIdentity {
     TlsPairFiles.recover(certificateFile, keyFile);
   }
 
+  /**
+   * {@link #chainOf} {@code leaf}, if it ends with a certificate that a root of {@code caCertificates}
+   * signed; else null.
+   */
+  static List<X509Certificate> chainToRoot(X509Certificate leaf, List<X509Certificate> caCertificates) {
+    List<X509Certificate> chain = chainOf(leaf, caCertificates);
+    X509Certificate last = chain.get(chain.size() - 1);
+    for (X509Certificate ca : caCertificates) {
+      if (ca.getSubjectX500Principal().equals(ca.getIssuerX500Principal())
+          && ca.getSubjectX500Principal().equals(last.getIssuerX500Principal())) {
+        try {
+          last.verify(ca.getPublicKey());
+          return chain;
+        } catch (java.security.GeneralSecurityException | RuntimeException otherKey) {
+          // a root of the same name under another key (or not a signature it verifies): not this one
+        }
+      }
+    }
+    return null;
+  }
+
+  /**
+   * {@code leaf} and the CA certificates above it in {@code caCertificates}, by name, up to (not
+   * including) a root: during a root rollover through the new issuing CA and NewWithOld, so that
+   * clients trusting either root validate it.
+   */
   public static List<X509Certificate> chainOf(X509Certificate leaf, List<X509Certificate> caCertificates) {
     List<X509Certificate> chain = new ArrayList<>(List.of(leaf));
     X509Certificate current = leaf;
@@ -233,7 +273,9 @@ public final class GatewayIdentity {
       X509Certificate next = null;
       for (X509Certificate ca : caCertificates) {
         boolean selfSigned = ca.getSubjectX500Principal().equals(ca.getIssuerX500Principal());
-        if (!selfSigned && ca.getSubjectX500Principal().equals(current.getIssuerX500Principal())
+        // A link back to a name already in the chain (a rollover's OldWithNew after its NewWithOld) is a loop.
+        boolean loops = chain.stream().anyMatch(c -> c.getSubjectX500Principal().equals(ca.getIssuerX500Principal()));
+        if (!selfSigned && !loops && ca.getSubjectX500Principal().equals(current.getIssuerX500Principal())
             && !chain.contains(ca)) {
           next = ca;
           break;

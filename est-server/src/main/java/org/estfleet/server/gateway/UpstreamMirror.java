@@ -19,6 +19,7 @@ import org.estfleet.est.EstException;
 import org.estfleet.est.client.CaCertsOutcome;
 import org.estfleet.est.client.CsrAttrsOutcome;
 import org.estfleet.est.client.Failure;
+import org.estfleet.pki.Certificates;
 import org.estfleet.server.store.UpstreamCache;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -33,6 +34,8 @@ public final class UpstreamMirror {
   private static final Logger LOG = LoggerFactory.getLogger(UpstreamMirror.class);
   private static final String CACERTS = "cacerts/";
   private static final String CSRATTRS = "csrattrs/";
+  /** How often at most {@link #refreshForIssuerOf} fetches the copies again. */
+  static final Duration ISSUER_REFRESH_INTERVAL = Duration.ofMinutes(1);
 
   private final Upstream upstream;
   private final UpstreamCache store;
@@ -47,8 +50,10 @@ public final class UpstreamMirror {
    */
   private final Map<String, Failure> refusals = new ConcurrentHashMap<>();
   private final List<Consumer<List<X509Certificate>>> anchorListeners = new CopyOnWriteArrayList<>();
-  /** The anchors every listener has taken; null until the first copy. Only the refreshing thread. */
+  /** The anchors every listener has taken; null until the first copy. Only under this mirror's lock. */
   private Set<X509Certificate> followed;
+  /** When {@link #refreshForIssuerOf} last fetched again; null if never. Only under this mirror's lock. */
+  private Instant issuerRefreshAt;
   private volatile boolean reportedStale;
 
   /** One cached answer with its certificates decoded. */
@@ -148,7 +153,7 @@ public final class UpstreamMirror {
    *
    * @return whether all were fetched
    */
-  public boolean refresh() {
+  public synchronized boolean refresh() {
     boolean complete = true;
     for (String label : labels) {
       CaCertsOutcome caCerts = upstream.caCertificates(label);
@@ -196,6 +201,28 @@ public final class UpstreamMirror {
       }
     }
     return complete;
+  }
+
+  /**
+   * Fetches the copies again now if {@code issued}, a certificate the upstream just issued, comes
+   * from a CA the copy of {@code /cacerts} does not hold: a root rollover activated upstream since
+   * the last refresh (every {@code gateway.cacheRefresh}). Until the copy holds the new chain,
+   * devices could not validate what they are given, nor re-enroll here with it. At most once
+   * a minute.
+   *
+   * @return whether the copies were fetched again
+   */
+  public synchronized boolean refreshForIssuerOf(X509Certificate issued) {
+    Instant now = clock.instant();
+    if (GatewayIdentity.chainToRoot(issued, anchors()) != null
+        || issuerRefreshAt != null && now.isBefore(issuerRefreshAt.plus(ISSUER_REFRESH_INTERVAL))) {
+      return false;
+    }
+    issuerRefreshAt = now;
+    LOG.info("the upstream issued {} under a CA its /cacerts did not hold when last fetched: fetching it again",
+        Certificates.describe(issued));
+    refresh();
+    return true;
   }
 
   /**

@@ -68,6 +68,35 @@ class GatewayRenewalTest {
   }
 
   @Test
+  void renewalRightAfterAnUpstreamRootRollover_getsItsChainFromAFreshCacerts() throws Exception {
+    // The gateway's copy of /cacerts is refreshed hourly: renewal falls due (after 10 s) with the
+    // copy from before the rollover, which knows neither the new issuing CA nor the new root.
+    try (TestServer ca = TestServer.start(dir.resolve("ca"), "{\"ca\": {\"checkInterval\": \"100ms\"}, "
+            + "\"gatewayProfile\": {\"lifetime\": \"15s\", \"backdate\": \"0s\"}}");
+        TestServer gateway = TestServer.startGateway(dir.resolve("gateway"), ca,
+            "{\"gateway\": {\"forwardInterval\": \"100ms\", \"cacheRefresh\": \"1h\"}}")) {
+      X509Certificate first = Pem.readCertificates(gateway.dataDir().resolve("tls/server.pem")).get(0);
+      org.estfleet.server.ca.CaRollover.Outcome rollover = org.estfleet.server.ca.CaRollover.start(
+          org.estfleet.server.config.DataDir.open(ca.dataDir()), ca.clock().instant(), Duration.ofDays(30), ca.clock(),
+          TestPki.RANDOM);
+
+      Await.until("the gateway installed a renewed certificate", Duration.ofSeconds(40),
+          () -> !Pem.readCertificates(gateway.dataDir().resolve("tls/server.pem")).get(0).equals(first));
+      List<X509Certificate> chain = Pem.readCertificates(gateway.dataDir().resolve("tls/server.pem"));
+
+      assertEquals(rollover.issuing().getSubjectX500Principal(), chain.get(0).getIssuerX500Principal(),
+          "renewed under the new chain");
+      X509Certificate newWithOld = Pem.readCertificates(org.estfleet.server.ca.CaRollover.files(
+          org.estfleet.server.config.DataDir.open(ca.dataDir())).newWithOld()).get(0);
+      assertEquals(List.of(rollover.issuing(), newWithOld), chain.subList(1, chain.size()));
+      for (X509Certificate root : List.of(ca.rootCertificate(), rollover.root())) {
+        org.estfleet.pki.CertificatePath.validate(chain.get(0), chain.subList(1, chain.size()), List.of(root),
+            java.time.Instant.now());
+      }
+    }
+  }
+
+  @Test
   void aRefusedRenewal_makesHealthDegradedWithItsReason_whileTheUpstreamIsUp() throws Exception {
     try (TestServer ca = TestServer.start(dir.resolve("ca"), "{\"gatewayProfile\": {\"lifetime\": \"9s\", "
             + "\"backdate\": \"0s\"}}", delegate -> new org.estfleet.server.ForwardingCa(delegate) {

@@ -4,6 +4,7 @@ import static org.estfleet.server.EstTestClient.issued;
 import static org.estfleet.server.EstTestClient.text;
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import com.google.gson.JsonObject;
@@ -440,6 +441,46 @@ class GatewayTest {
         return false;
       }
     });
+  }
+
+  @Test
+  void upstreamRootRolloverActiveAtOnce_theFirstCertificateUnderTheNewChain_bringsItsCacerts() throws Exception {
+    // The copy is refreshed hourly: without the issuance that shows the new chain, devices would
+    // be given certificates they cannot validate, and be refused re-enrollment here with them.
+    gateway.close();
+    ca.close();
+    ca = TestServer.start(dir.resolve("rolling-ca"), "{\"ca\": {\"checkInterval\": \"100ms\"}}");
+    gateway = TestServer.startGateway(dir.resolve("hourly-gateway"), ca, "{\"gateway\": {\"forwardInterval\": "
+        + "\"100ms\", \"cacheRefresh\": \"1h\"}}");
+    List<X509Certificate> before = cacerts(gateway);
+    CaRollover.Outcome rollover = CaRollover.start(DataDir.open(ca.dataDir()), ca.clock().instant(),
+        Duration.ofDays(30), ca.clock(), TestPki.RANDOM);
+    Await.until("the CA serves the rollover", Duration.ofSeconds(20), () -> {
+      try {
+        return cacerts(ca).contains(rollover.root());
+      } catch (Exception e) {
+        throw new IllegalStateException(e);
+      }
+    });
+    KeyPair keys = keys();
+
+    X509Certificate own = issued(EstTestClient.anonymous(gateway).enroll("simpleenroll", csr("device-1", keys),
+        "device-1", ca.token("device-1")));
+    List<X509Certificate> after = cacerts(gateway);
+    HttpResponse<byte[]> renewed = EstTestClient.withCertificate(gateway, keys.getPrivate(), List.of(own))
+        .enroll("simplereenroll", csr("device-1", keys()), null, null);
+
+    assertFalse(before.contains(rollover.root()));
+    assertEquals(rollover.issuing().getSubjectX500Principal(), own.getIssuerX500Principal());
+    assertEquals(new java.util.HashSet<>(cacerts(ca)), new java.util.HashSet<>(after),
+        "the gateway's /cacerts once it forwarded the first certificate under the new chain");
+    assertEquals(200, renewed.statusCode(), text(renewed));
+  }
+
+  private static List<X509Certificate> cacerts(TestServer server) throws Exception {
+    HttpResponse<byte[]> response = EstTestClient.anonymous(server).get("/.well-known/est/cacerts");
+    assertEquals(200, response.statusCode(), text(response));
+    return CertsOnly.decode(Base64Body.decode(response.body()));
   }
 
   @Test
