@@ -463,18 +463,34 @@ public final class Renewer {
     String endpoint = attempted.endpoint().toString();
     if (attempted.outcome() instanceof EnrollOutcome.Issued issued) {
       X509Certificate certificate = issued.certificate();
-      List<X509Certificate> chain;
+      List<X509Certificate> chain = null;
+      GeneralSecurityException unusable = null;
       try {
         chain = verifiedChain(certificate, request.key(), clock.instant());
+      } catch (UnknownChain e) {
+        // Issued under CA certificates this device has not read: a root rollover activated since
+        // its trust refresh (or since a gateway's copy of /cacerts). Read again, once, before the
+        // certificate is refused: a first enrollment's token is spent by now.
+        LOG.info("the certificate serial {} does not chain to the trust anchors ({}); fetching /cacerts again",
+            Certificates.serialHex(certificate), e.getMessage());
+        state = refreshTrust(state, now);
+        try {
+          chain = verifiedChain(certificate, request.key(), clock.instant());
+        } catch (GeneralSecurityException again) {
+          unusable = again;
+        }
       } catch (GeneralSecurityException e) {
+        unusable = e;
+      }
+      if (chain == null) {
         // A certificate that fails these checks would break the device if installed: keep the
         // pair in force, forget the request, try again later with a new one.
         dir.pending().clear();
         state = state.withPending(null);
         boolean holding = dir.credentials().current().isPresent();
         return fail(state, endpoint, "the certificate serial " + Certificates.serialHex(certificate) + " from " + endpoint
-            + " is unusable: " + e.getMessage() + (holding ? "; keeping the certificate in force" : ""), now, expired,
-            null, AgentState.Outcome.REFUSED);
+            + " is unusable: " + unusable.getMessage() + (holding ? "; keeping the certificate in force" : ""), now,
+            expired, null, AgentState.Outcome.REFUSED);
       }
       CredentialStore.Credentials installed;
       try {
@@ -595,8 +611,22 @@ public final class Renewer {
           Duration.between(now, notBefore));
       at = notBefore;
     }
-    List<X509Certificate> path = CertificatePath.validate(certificate, trust.intermediates(), anchors, at);
+    List<X509Certificate> path;
+    try {
+      path = CertificatePath.validate(certificate, trust.intermediates(), anchors, at);
+    } catch (GeneralSecurityException e) {
+      throw new UnknownChain(e.getMessage());
+    }
     return path.subList(0, path.size() - 1);
+  }
+
+  /** A certificate for this device that does not chain to its trust anchors. */
+  private static final class UnknownChain extends GeneralSecurityException {
+    private static final long serialVersionUID = 1L;
+
+    UnknownChain(String message) {
+      super(message);
+    }
   }
 
   /**

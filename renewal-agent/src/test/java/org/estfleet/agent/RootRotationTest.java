@@ -187,6 +187,30 @@ class RootRotationTest {
   }
 
   @Test
+  void certificateUnderAChainActivatedSinceTheTrustRefresh_readsCacertsAgain_andIsInstalled() throws Exception {
+    // The agent reads /cacerts as it was before the rollover (a gateway's copy, or a rollover
+    // activated between its read and its request), and is issued a certificate under the new
+    // chain: a first enrollment, whose token is spent once the certificate is issued.
+    java.util.concurrent.atomic.AtomicInteger staleAnswers = new java.util.concurrent.atomic.AtomicInteger();
+    List<X509Certificate> before = new ArrayList<>();
+    TestServer ca = ca(real -> new ForwardingCa(real) {
+      @Override
+      public List<X509Certificate> caCertificates(String label) throws EstException {
+        return staleAnswers.getAndDecrement() > 0 ? before : super.caCertificates(label);
+      }
+    });
+    before.addAll(List.of(ca.rootCertificate(), ca.issuingCertificate()));
+    CaRollover.Outcome rollover = rollover(ca);
+    staleAnswers.set(1);
+
+    Path state = enrollTrusting(ca, rollover.oldRoot());
+
+    assertEquals(rollover.issuing().getSubjectX500Principal(), certificate(state).getIssuerX500Principal());
+    assertEquals(Map.of(Certificates.fingerprint(rollover.oldRoot()), TrustStore.State.RETIRING,
+        Certificates.fingerprint(rollover.root()), TrustStore.State.ACTIVE), states(state));
+  }
+
+  @Test
   void agentThatMissedTheStaging_comesBackTrustingOnlyTheOldRootAndRecovers() throws Exception {
     TestServer ca = ca(UnaryOperator.identity());
     Path state = AgentFixture.enroll(ca, dir.resolve("agent"), "device-1");
