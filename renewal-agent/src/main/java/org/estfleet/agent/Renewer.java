@@ -433,6 +433,15 @@ public final class Renewer {
   /** Sends the request to each endpoint in turn until one answers other than with a connection or server error. */
   private Attempted attempt(AgentState state, PendingStore.Request request, String operation, String credential,
       ClientAuth auth, Instant now) throws IOException {
+    AgentState.Pending kept = state.pending();
+    if (kept == null || !kept.accepted() && !(operation.equals(kept.operation()) && credential.equals(kept.credential()))) {
+      // Recorded before it is sent, its key and CSR already in pending/: a device stopped while
+      // the server may be issuing (a power cut, kill -9) sends the same CSR again when it is back,
+      // not a new key, which a spent token would refuse and for which the CA would issue again.
+      state = state.withPending(new AgentState.Pending(kept == null ? now : kept.since(), null, null, operation,
+          credential, false));
+      dir.writeState(state);
+    }
     List<X509Certificate> anchors = tlsAnchors(dir.trust());
     EnrollOutcome outcome = null;
     URI used = null;
@@ -544,11 +553,11 @@ public final class Renewer {
       // the label): resending it cannot help. The next attempt makes a new one.
       dir.pending().clear();
       state = state.withPending(null);
-    } else if (state.pending() == null) {
+    } else if (state.pending() == null || !state.pending().accepted()) {
       // Keep the request for the next attempt: if it reached the server, the retry must be the
       // same CSR so that a gateway can match it.
-      state = state.withPending(new AgentState.Pending(now, null, endpoint, attempted.operation(), attempted.credential(),
-          false));
+      state = state.withPending(new AgentState.Pending(state.pending() == null ? now : state.pending().since(), null,
+          endpoint, attempted.operation(), attempted.credential(), false));
     }
     // A device away for longer than a root rollover's overlap no longer trusts the server's
     // chain, and nothing it holds can vouch for the new root: only a new bootstrap can.

@@ -405,6 +405,51 @@ class RenewerTest {
   }
 
   @Test
+  void aFirstEnrollmentCutOffWhileTheCaIssues_leavesItsRequestRecorded_andIsCollectedAsItWas() throws Exception {
+    // given: a CA that holds its answer once it has issued; a copy of the state directory taken
+    // then is what a power cut (or kill -9) would leave on the device's disk
+    java.util.concurrent.CountDownLatch issued = new java.util.concurrent.CountDownLatch(1);
+    java.util.concurrent.CountDownLatch release = new java.util.concurrent.CountDownLatch(1);
+    server = TestServer.start(dir.resolve("server"), "{}", real -> new ForwardingCa(real) {
+      @Override
+      public org.estfleet.server.ca.IssueResult issue(org.estfleet.server.ca.IssueRequest request) throws EstException {
+        org.estfleet.server.ca.IssueResult result = super.issue(request);
+        issued.countDown();
+        try {
+          release.await(30, java.util.concurrent.TimeUnit.SECONDS);
+        } catch (InterruptedException e) {
+          Thread.currentThread().interrupt();
+        }
+        return result;
+      }
+    });
+    Path state = dir.resolve("agent");
+    Path cut = dir.resolve("agent-at-the-cut");
+    java.util.concurrent.ExecutorService single = java.util.concurrent.Executors.newSingleThreadExecutor();
+    AgentFixture.Run first;
+    try {
+      java.util.concurrent.Future<AgentFixture.Run> enrolling =
+          single.submit(() -> AgentFixture.cli(enrollArgs(state, "device-1:" + server.token("device-1"))));
+      assertTrue(issued.await(30, java.util.concurrent.TimeUnit.SECONDS), "the CA issues");
+      assertEquals(0, new ProcessBuilder("cp", "-a", state.toString(), cut.toString()).start().waitFor());
+      release.countDown();
+      first = enrolling.get(60, java.util.concurrent.TimeUnit.SECONDS);
+    } finally {
+      release.countDown();
+      single.shutdownNow();
+    }
+
+    // when: the device is back, and its daemon starts
+    AgentFixture.Run resumed = AgentFixture.cli("renew", "--state", cut.toString());
+
+    // then: the same CSR, answered with the certificate issued before the cut, not a second one
+    assertEquals(0, first.exit(), first.err());
+    assertEquals(0, resumed.exit(), resumed.err() + resumed.out());
+    assertEquals(Certificates.serialHex(current(state).certificate()), Certificates.serialHex(current(cut).certificate()));
+    assertEquals(1, server.ledger(l -> l.byDevice("device-1")).size());
+  }
+
+  @Test
   void enrollWithWait_sendsTheSameCsrAgainAfterRetryAfter_untilIssued() throws Exception {
     TestClock clock = TestClock.ticking();
     AtomicReference<DeferringCa> deferring = new AtomicReference<>();
