@@ -463,6 +463,22 @@ class CommandLineTest {
   }
 
   @Test
+  void anEmptyStateDirectory_isAUsageError_notTheCurrentDirectory() throws Exception {
+    // What a script's unset variable gives: --state "$DIR".
+    AgentFixture.Run enroll = AgentFixture.cli("enroll", "--state", "", "--server", server.baseUri().toString(),
+        "--trust", trust, "--token", "device-1:x");
+    AgentFixture.Run status = AgentFixture.cli("status", "--state", " ");
+    AgentFixture.Run run = AgentFixture.cli("run", "--state", "");
+
+    for (AgentFixture.Run refused : List.of(enroll, status, run)) {
+      assertEquals(2, refused.exit(), refused.err());
+      assertEquals(1, refused.err().lines().count(), refused.err());
+      assertTrue(refused.err().contains("--state") && refused.err().contains("an empty path"), refused.err());
+    }
+    assertFalse(Files.exists(Path.of("agent.json")), "nothing written in the current directory");
+  }
+
+  @Test
   void enroll_failuresExit1WithTheCause() throws Exception {
     TestPki.Ca other = TestPki.rootCa("Not the server's");
     Files.writeString(dir.resolve("other.pem"), Pem.encode(other.certificate()));

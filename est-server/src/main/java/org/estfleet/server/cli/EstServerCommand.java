@@ -47,6 +47,13 @@ public final class EstServerCommand implements Callable<Integer> {
     commandLine.setOut(out);
     commandLine.setErr(err);
     // A value it cannot read says why, without the exception's class name.
+    commandLine.registerConverter(java.nio.file.Path.class, text -> {
+      try {
+        return org.estfleet.io.PathText.parse(text);
+      } catch (IllegalArgumentException e) {
+        throw new CommandLine.TypeConversionException(e.getMessage());
+      }
+    });
     commandLine.registerConverter(Duration.class, text -> {
       try {
         return DurationText.parse(text);

@@ -262,6 +262,7 @@ class CommandLineTest {
     Path data = dir.resolve("data");
     run("init", "--data", data.toString());
 
+    Run emptyData = run("init", "--data", "");
     Run badDevice = run("token", "--data", data.toString(), "--device", "has:colon");
     Run badTtl = run("token", "--data", data.toString(), "--device", "d", "--ttl", "soon");
     Run missingDir = run("token", "--data", dir.resolve("nowhere").toString(), "--device", "d");
@@ -301,7 +302,7 @@ class CommandLineTest {
     Files.writeString(data.resolve(DataDir.CONFIG_FILE), "{\"gatewayProfile\": {\"keyUsage\": [\"keyAgreement\"]}}");
     Run gatewayKeyCannotSign = run("serve", "--data", data.toString());
 
-    for (Run run : new Run[] {badDevice, badTtl, missingDir, fileNotDir, lineBreak, unknownOption, badConfig, noCheckInterval,
+    for (Run run : new Run[] {emptyData, badDevice, badTtl, missingDir, fileNotDir, lineBreak, unknownOption, badConfig, noCheckInterval,
         badSubjectAttribute, gatewaySectionOnACa, gatewayWithoutUpstream, labelTwice, pendingTtlTooShort,
         idevidLabelUnknown, idevidLabelsEmpty, idevidLabelsOnAGateway, idevidIdentityUnknown, idevidIdentityTwice,
         idevidIdentityEmpty, gatewayKeyCannotSign}) {
@@ -309,6 +310,7 @@ class CommandLineTest {
       assertEquals(1, run.err().lines().count(), run.err());
       assertTrue(run.err().startsWith("est-server: "), run.err());
     }
+    assertTrue(emptyData.err().contains("--data") && emptyData.err().contains("an empty path"), emptyData.err());
     assertTrue(badDevice.err().contains("invalid device id 'has:colon'"), badDevice.err());
     assertTrue(badTtl.err().contains("invalid duration 'soon'"), badTtl.err());
     assertTrue(missingDir.err().contains("no such data directory"), missingDir.err());

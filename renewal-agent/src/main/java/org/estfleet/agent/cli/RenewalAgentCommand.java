@@ -114,6 +114,13 @@ public final class RenewalAgentCommand implements Callable<Integer> {
         throw new CommandLine.TypeConversionException(e.getMessage());
       }
     });
+    commandLine.registerConverter(java.nio.file.Path.class, text -> {
+      try {
+        return org.estfleet.io.PathText.parse(text);
+      } catch (IllegalArgumentException e) {
+        throw new CommandLine.TypeConversionException(e.getMessage());
+      }
+    });
     commandLine.registerConverter(java.time.Duration.class, text -> {
       try {
         return org.estfleet.json.DurationText.parse(text);
