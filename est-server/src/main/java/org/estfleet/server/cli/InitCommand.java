@@ -465,7 +465,8 @@ final class InitCommand implements Callable<Integer> {
         // A serve lock left by a server that ran here is not content (ls does not show it).
         if (entries.anyMatch(entry -> !entry.getFileName().toString().equals(ServerRuntime.SERVE_LOCK))) {
           throw new ConfigException(data + " already exists and is not empty; "
-              + "use --force to replace its CA, TLS identity and database");
+              + "use --force to replace its " + (gateway ? "gateway enrollment, upstream trust" : "CA")
+              + ", TLS identity and database");
         }
       }
     }

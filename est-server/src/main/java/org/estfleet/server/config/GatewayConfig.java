@@ -86,6 +86,11 @@ public record GatewayConfig(
     maxBackoff = positive("maxBackoff", maxBackoff, Duration.ofMinutes(10));
     cacheRefresh = positive("cacheRefresh", cacheRefresh, Duration.ofHours(1));
     cacheStaleAfter = positive("cacheStaleAfter", cacheStaleAfter, Duration.ofHours(24));
+    if (cacheStaleAfter.compareTo(cacheRefresh) <= 0) {
+      throw new IllegalArgumentException("gateway.cacheStaleAfter (" + DurationText.format(cacheStaleAfter)
+          + ") must be longer than gateway.cacheRefresh (" + DurationText.format(cacheRefresh)
+          + "): copies fetched every cacheRefresh would be reported stale between fetches with the upstream up");
+    }
   }
 
   /** The settings {@code init --gateway} writes: the upstream and every default. */

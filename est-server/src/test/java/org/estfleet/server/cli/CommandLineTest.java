@@ -286,6 +286,9 @@ class CommandLineTest {
     Files.writeString(data.resolve(DataDir.CONFIG_FILE), "{\"mode\": \"gateway\", \"gateway\": {\"upstream\": "
         + "\"https://ca.example:8443\", \"pendingTtl\": \"1ms\"}}");
     Run pendingTtlTooShort = run("serve", "--data", data.toString());
+    Files.writeString(data.resolve(DataDir.CONFIG_FILE), "{\"mode\": \"gateway\", \"gateway\": {\"upstream\": "
+        + "\"https://ca.example:8443\", \"cacheStaleAfter\": \"1m\"}}");
+    Run staleBeforeRefresh = run("serve", "--data", data.toString());
     Files.writeString(data.resolve(DataDir.CONFIG_FILE), "{\"bootstrap\": {\"idevidLabels\": [\"factory\"]}}");
     Run idevidLabelUnknown = run("serve", "--data", data.toString());
     Files.writeString(data.resolve(DataDir.CONFIG_FILE), "{\"bootstrap\": {\"idevidLabels\": []}}");
@@ -302,7 +305,7 @@ class CommandLineTest {
     Files.writeString(data.resolve(DataDir.CONFIG_FILE), "{\"gatewayProfile\": {\"keyUsage\": [\"keyAgreement\"]}}");
     Run gatewayKeyCannotSign = run("serve", "--data", data.toString());
 
-    for (Run run : new Run[] {emptyData, badDevice, badTtl, missingDir, fileNotDir, lineBreak, unknownOption, badConfig, noCheckInterval,
+    for (Run run : new Run[] {emptyData, staleBeforeRefresh, badDevice, badTtl, missingDir, fileNotDir, lineBreak, unknownOption, badConfig, noCheckInterval,
         badSubjectAttribute, gatewaySectionOnACa, gatewayWithoutUpstream, labelTwice, pendingTtlTooShort,
         idevidLabelUnknown, idevidLabelsEmpty, idevidLabelsOnAGateway, idevidIdentityUnknown, idevidIdentityTwice,
         idevidIdentityEmpty, gatewayKeyCannotSign}) {
@@ -311,6 +314,8 @@ class CommandLineTest {
       assertTrue(run.err().startsWith("est-server: "), run.err());
     }
     assertTrue(emptyData.err().contains("--data") && emptyData.err().contains("an empty path"), emptyData.err());
+    assertTrue(staleBeforeRefresh.err().contains("gateway.cacheStaleAfter (1m) must be longer than "
+        + "gateway.cacheRefresh (1h)"), staleBeforeRefresh.err());
     assertTrue(badDevice.err().contains("invalid device id 'has:colon'"), badDevice.err());
     assertTrue(badTtl.err().contains("invalid duration 'soon'"), badTtl.err());
     assertTrue(missingDir.err().contains("no such data directory"), missingDir.err());

@@ -100,7 +100,8 @@ class GatewayCommandLineTest {
         "--force");
 
     assertEquals(2, refused.exit(), refused.err());
-    assertTrue(refused.err().contains("already exists and is not empty"), refused.err());
+    assertTrue(refused.err().contains("already exists and is not empty; use --force to replace its gateway "
+        + "enrollment, upstream trust, TLS identity and database"), refused.err());
     assertEquals(0, forced.exit(), "the token was not used by the refused init: " + forced.err());
     assertEquals("the operator's\n", Files.readString(data.resolve("notes.txt")));
   }
