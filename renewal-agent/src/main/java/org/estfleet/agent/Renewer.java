@@ -56,6 +56,8 @@ import org.slf4j.LoggerFactory;
  */
 public final class Renewer {
   private static final Logger LOG = LoggerFactory.getLogger(Renewer.class);
+  /** The shortest wait before an attempt after a failure. */
+  private static final Duration MIN_RETRY = Duration.ofSeconds(1);
   /**
    * The outcome of each attempt (enrolled, renewed, pending, failed, not renewing), the log's
    * record of what {@link Result} says: {@code run} logs it; a one-shot command prints the
@@ -575,6 +577,13 @@ public final class Renewer {
       Duration retryAfter, AgentState.Outcome recorded) throws IOException {
     int failures = state.consecutiveFailures() + 1;
     Duration delay = backoff.delay(failures, random);
+    Instant expires = expiryInForce();
+    if (expires != null && now.isBefore(expires) && now.plus(delay).isAfter(expires)) {
+      // A certificate still valid is not left to expire for want of a try (the outage may end
+      // before it does): the backoff is cut to half the time left, at least a second.
+      Duration half = Duration.between(now, expires).dividedBy(2);
+      delay = half.compareTo(MIN_RETRY) < 0 ? MIN_RETRY : half;
+    }
     if (retryAfter != null && retryAfter.compareTo(delay) > 0) {
       delay = retryAfter;
     }
@@ -592,6 +601,15 @@ public final class Renewer {
       OUTCOME.warn("{}: {}; attempt {} failed, next at {}", config.identity(), message, failures, next);
     }
     return new Result(expired ? Outcome.EXPIRED : Outcome.FAILED, message, next);
+  }
+
+  /** When the certificate in force expires; null without one that can be read. */
+  private Instant expiryInForce() {
+    try {
+      return dir.credentials().current().map(c -> c.certificate().getNotAfter().toInstant()).orElse(null);
+    } catch (IOException | RuntimeException unreadable) {
+      return null;
+    }
   }
 
   /**

@@ -450,6 +450,35 @@ class RenewerTest {
   }
 
   @Test
+  void aBackoffThatWouldPassTheExpiry_isCutShort_whileTheCertificateIsValid() throws Exception {
+    // given: a device whose backoff spans six hours, ten minutes before its certificate expires,
+    // its server down
+    TestClock clock = TestClock.ticking();
+    server = TestServer.start(dir.resolve("server"), "{}", clock, java.util.function.UnaryOperator.identity());
+    Path state = dir.resolve("agent");
+    AgentFixture.Run enrolled = AgentFixture.cli(enrollArgs(state, "device-1:" + server.token("device-1")));
+    assertEquals(0, enrolled.exit(), enrolled.err());
+    AgentFixture.patchConfig(state, "{\"retry\": {\"initial\": \"6h\", \"max\": \"6h\"}}");
+    Instant expires = current(state).certificate().getNotAfter().toInstant();
+    server.close();
+    clock.set(expires.minus(Duration.ofMinutes(10)));
+    Renewer renewer = AgentFixture.renewer(state, clock);
+
+    // when: attempts fail (forced, one after the other)
+    List<Instant> scheduled = new java.util.ArrayList<>();
+    for (int i = 0; i < 3; i++) {
+      Renewer.Result failed = renewer.renew(true);
+      assertEquals(Renewer.Outcome.FAILED, failed.outcome(), failed.message());
+      scheduled.add(failed.nextRunAt());
+    }
+
+    // then: each next attempt is before the expiry (a backoff of up to 6 h would mostly pass it)
+    for (Instant next : scheduled) {
+      assertTrue(next.isBefore(expires), next + " is after the expiry " + expires);
+    }
+  }
+
+  @Test
   void enrollWithWait_sendsTheSameCsrAgainAfterRetryAfter_untilIssued() throws Exception {
     TestClock clock = TestClock.ticking();
     AtomicReference<DeferringCa> deferring = new AtomicReference<>();
