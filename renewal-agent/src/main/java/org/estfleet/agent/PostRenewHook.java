@@ -44,7 +44,7 @@ final class PostRenewHook {
       if (!process.waitFor(hook.timeout().toMillis(), TimeUnit.MILLISECONDS)) {
         process.destroyForcibly();
         LOG.warn("post-renew hook {} did not finish within {}; killed", hook.command(), hook.timeout());
-        return new AgentState.HookRun(clock.instant(), null, "killed after " + hook.timeout());
+        return new AgentState.HookRun(clock.instant(), null, "killed after " + org.estfleet.json.DurationText.format(hook.timeout()));
       }
       String printed = tail(output);
       int exit = process.exitValue();

@@ -463,6 +463,22 @@ class CommandLineTest {
   }
 
   @Test
+  void aCertificateInForceWithoutAgentJson_isSaidSo_notNeverEnrolled() throws Exception {
+    Path state = AgentFixture.enroll(server, dir.resolve("agent"), "device-1");
+    Files.delete(state.resolve(StateDir.CONFIG));
+
+    AgentFixture.Run status = AgentFixture.cli("status", "--state", state.toString());
+    AgentFixture.Run renew = AgentFixture.cli("renew", "--state", state.toString());
+
+    for (AgentFixture.Run refused : List.of(status, renew)) {
+      assertEquals(2, refused.exit(), refused.err());
+      assertEquals("renewal-agent: " + state + " holds a certificate but no agent.json: restore it (its settings: "
+          + "identity, endpoints, label), or enroll again with renewal-agent enroll --force --state " + state,
+          refused.err().trim());
+    }
+  }
+
+  @Test
   void anEmptyStateDirectory_isAUsageError_notTheCurrentDirectory() throws Exception {
     // What a script's unset variable gives: --state "$DIR".
     AgentFixture.Run enroll = AgentFixture.cli("enroll", "--state", "", "--server", server.baseUri().toString(),

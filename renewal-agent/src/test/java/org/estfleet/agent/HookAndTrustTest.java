@@ -68,7 +68,7 @@ class HookAndTrustTest {
     assertEquals("reload failed", failed.message());
     assertEquals(Renewer.Outcome.RENEWED, slow.outcome());
     assertEquals(null, killed.exitCode());
-    assertEquals("killed after PT0.3S", killed.message());
+    assertEquals("killed after 300ms", killed.message());
     String status = AgentFixture.cli("status", "--state", state.toString()).out();
     assertTrue(status.matches("(?s).*\\npost-renew hook: \\d{4}-.*"), status);
   }

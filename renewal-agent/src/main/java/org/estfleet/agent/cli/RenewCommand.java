@@ -39,7 +39,7 @@ final class RenewCommand implements Callable<Integer> {
     renewer.checkTrustAnchors();
     Renewer.Result result = renewer.renew(force);
     String line = switch (result.outcome()) {
-      case RENEWED, ENROLLED -> result.message();
+      case RENEWED, ENROLLED, CLOCK_SKEW -> result.message(); // the skew's message says what it is
       default -> result.outcome().name().toLowerCase(Locale.ROOT).replace('_', ' ') + ": " + result.message();
     };
     return switch (result.outcome()) {

@@ -45,6 +45,12 @@ public final class StateDir {
       throw AgentException.usage(root + " is a file, not a state directory");
     }
     if (!Files.isDirectory(absolute) || !Files.exists(absolute.resolve(CONFIG))) {
+      if (Files.exists(absolute.resolve("current"), java.nio.file.LinkOption.NOFOLLOW_LINKS)) {
+        // A certificate in force without its settings (agent.json deleted, or lost with a disk):
+        // not a device that never enrolled, which enroll without --force would refuse as enrolled.
+        throw AgentException.usage(root + " holds a certificate but no " + CONFIG + ": restore it (its settings: "
+            + "identity, endpoints, label), or enroll again with renewal-agent enroll --force --state " + root);
+      }
       throw AgentException.notEnrolled(root + " is not an enrolled state directory; run: renewal-agent enroll --state " + root);
     }
     checkPermissions(absolute);
