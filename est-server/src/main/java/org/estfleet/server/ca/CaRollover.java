@@ -220,6 +220,15 @@ public final class CaRollover {
       throw new ConfigException("the overlap lasts until " + rollover.overlapEndsAt()
           + ": devices that trust only the old root until then could no longer connect; --force retires it now");
     }
+    IssuedCertificates.Holders onOldChain = new IssuedCertificates(database).onlyIssuedBefore(rollover.activateAt(), now);
+    if (onOldChain.count() > 0 && !force) {
+      // Their certificates, under the old issuing CA, would no longer authenticate them (401):
+      // they could come back only by bootstrapping again, with a token or an IDevID.
+      throw new ConfigException(onOldChain.count() + " device(s) or gateway(s) hold no certificate issued since the "
+          + "activation (" + rollover.activateAt() + "), and one of the old chain valid until " + onOldChain.lastExpiry()
+          + " at the latest: retired, it would no longer authenticate them to re-enroll; wait until they renew "
+          + "under the new chain, or --force retires it now");
+    }
     ServerConfig.CaConfig ca = dataDir.config().ca();
     Path archive = files.retired().resolve(Certificates.fingerprint(material.root()).substring(0, 16));
     // The old generation is archived first: nothing is lost if this stops anywhere below.

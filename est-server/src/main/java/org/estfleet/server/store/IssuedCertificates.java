@@ -43,6 +43,11 @@ public final class IssuedCertificates {
    * row takes the next row id, so the highest is the count, found without reading the rows (V8).
    */
   static final String COUNT = "SELECT COALESCE(MAX(rowid), 0) FROM issued_certificate";
+  private static final String ONLY_ISSUED_BEFORE = "SELECT COUNT(DISTINCT c.device_id), MAX(c.not_after) "
+      + "FROM issued_certificate c WHERE c.role <> 'server' AND c.issued_at < ? AND c.not_after > ? "
+      + "AND NOT EXISTS (SELECT 1 FROM revoked_certificate r WHERE r.serial = c.serial) "
+      + "AND NOT EXISTS (SELECT 1 FROM revoked_device d WHERE d.device_id = c.device_id AND d.revoked_at >= c.issued_at) "
+      + "AND NOT EXISTS (SELECT 1 FROM issued_certificate n WHERE n.device_id = c.device_id AND n.issued_at >= ?)";
 
   private final Database database;
 
@@ -266,6 +271,36 @@ public final class IssuedCertificates {
       try (PreparedStatement select = connection.prepareStatement(
           "SELECT " + COLUMNS + " FROM issued_certificate ORDER BY device_id, issued_at, serial")) {
         return readAll(select);
+      }
+    });
+  }
+
+  /**
+   * Identities (devices, gateways) with no certificate issued since {@code since} whose newest
+   * one, issued before it, is still valid at {@code now} and not revoked.
+   *
+   * @param count how many
+   * @param lastExpiry when the last of their certificates expires; null when there are none
+   */
+  public record Holders(long count, Instant lastExpiry) {}
+
+  /**
+   * The identities that hold only certificates issued before {@code since} and still valid at
+   * {@code now}: after a root rollover activated at {@code since}, those still on the old chain.
+   * Reads the whole ledger (an operator's command, not a request's look-up).
+   */
+  public Holders onlyIssuedBefore(Instant since, Instant now) {
+    return database.read(connection -> {
+      try (PreparedStatement select = connection.prepareStatement(ONLY_ISSUED_BEFORE)) {
+        select.setLong(1, since.toEpochMilli());
+        select.setLong(2, now.toEpochMilli());
+        select.setLong(3, since.toEpochMilli());
+        try (ResultSet rows = select.executeQuery()) {
+          rows.next();
+          long count = rows.getLong(1);
+          long last = rows.getLong(2);
+          return new Holders(count, rows.wasNull() ? null : Instant.ofEpochMilli(last));
+        }
       }
     });
   }

@@ -280,6 +280,30 @@ class RolloverTest {
     assertEquals(200, EstTestClient.anonymous(server).get("/.well-known/est/cacerts").statusCode());
   }
 
+  @Test
+  void retireRoot_refusedWhileADeviceHoldsOnlyAValidCertificateOfTheOldChain() throws Exception {
+    // Certificates living longer than the overlap: device-1's, issued before the activation, is
+    // still valid when the links expire, and it has renewed under the new chain only later.
+    server = TestServer.start(dir.resolve("ca"), "{\"defaultProfile\": {\"lifetime\": \"90d\"}}");
+    enroll("device-1");
+    CaRollover.start(DataDir.open(server.dataDir()), server.clock().instant(), Duration.ofDays(30), server.clock(),
+        TestPki.RANDOM);
+    server.restart();
+    enroll("device-2");
+    server.clock().advance(Duration.ofDays(31));
+
+    org.estfleet.server.config.ConfigException refused = assertThrows(org.estfleet.server.config.ConfigException.class,
+        () -> CaRollover.retire(DataDir.open(server.dataDir()), false, server.clock()));
+    X509Certificate renewed = enroll("device-1");
+    CaRollover.Outcome retired = CaRollover.retire(DataDir.open(server.dataDir()), false, server.clock());
+
+    assertTrue(refused.getMessage().startsWith("1 device(s) or gateway(s) hold no certificate issued since the "
+        + "activation"), refused.getMessage());
+    assertTrue(refused.getMessage().contains("or --force retires it now"), refused.getMessage());
+    assertEquals(retired.issuing().getSubjectX500Principal(), renewed.getIssuerX500Principal());
+    assertFalse(Files.exists(CaRollover.files(DataDir.open(server.dataDir())).state()), "retired once device-1 renewed");
+  }
+
   /** Sets or clears the immutable attribute: writes to the file fail, for root too. */
   private static boolean chattr(String flag, Path file) throws Exception {
     try {
