@@ -118,15 +118,58 @@ public final class Upstream {
   /**
    * {@code GET /cacerts} of a label. A new root that a NewWithOld from a trusted root vouches for
    * (a root rollover upstream) joins the anchors that authenticate the upstream, so that the
-   * gateway still reaches it once the old root is retired; nothing is ever removed from them.
+   * gateway still reaches it once the old root is retired; an old root leaves them once the
+   * upstream retired it ({@link #dropRetiredRoots}).
    */
   public CaCertsOutcome caCertificates(String label) {
     CaCertsOutcome outcome = client.caCertificates(uri, label, trust);
     observe(outcome instanceof CaCertsOutcome.Failed failed ? failed.failure() : null);
     if (outcome instanceof CaCertsOutcome.Fetched fetched) {
       stageVouchedRoots(fetched.certificates());
+      if (label.isEmpty()) {
+        dropRetiredRoots(fetched.certificates());
+      }
     }
     return outcome;
+  }
+
+  /**
+   * Stops trusting the roots the upstream retired: those its {@code /cacerts} (fetched over TLS
+   * this trust authenticated) no longer holds in any form (the root, a link for its key), once
+   * it holds a trusted root still and this gateway's own certificate comes from a CA under one of
+   * those: the upstream moved on, and so did this gateway. A retired root's key, archived on the
+   * CA's host, then vouches for nothing here.
+   */
+  private synchronized void dropRetiredRoots(List<X509Certificate> fetched) {
+    List<X509Certificate> kept = trust.stream()
+        .filter(root -> fetched.stream().anyMatch(c -> RootRollover.sameKey(c.getPublicKey(), root.getPublicKey())))
+        .toList();
+    ClientAuth.Certificate own = identity == null ? null : identity.get();
+    if (kept.isEmpty() || kept.size() == trust.size() || own == null
+        || GatewayIdentity.chainToRoot(own.chain().get(0), concat(fetched.stream()
+            .filter(c -> !RootRollover.isSelfIssued(c)).toList(), kept)) == null) {
+      return;
+    }
+    List<X509Certificate> dropped = trust.stream().filter(root -> !kept.contains(root)).toList();
+    if (trustFile != null) {
+      try {
+        AtomicFile.write(trustFile, Pem.encode(kept).getBytes(StandardCharsets.US_ASCII), AtomicFile.PUBLIC);
+      } catch (java.io.IOException e) {
+        LOG.error("cannot remove the upstream's retired root(s) from {}: {}; not trusting them until the gateway stops",
+            trustFile, e.getMessage());
+      }
+    }
+    trust = List.copyOf(kept);
+    for (X509Certificate root : dropped) {
+      LOG.info("upstream root retired: no longer trusting {}, which the upstream's /cacerts no longer holds",
+          Certificates.describe(root));
+    }
+  }
+
+  private static List<X509Certificate> concat(List<X509Certificate> a, List<X509Certificate> b) {
+    List<X509Certificate> all = new ArrayList<>(a);
+    all.addAll(b);
+    return all;
   }
 
   /** The anchors that authenticate the upstream now. */

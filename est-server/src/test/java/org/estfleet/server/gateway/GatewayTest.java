@@ -477,6 +477,33 @@ class GatewayTest {
     assertEquals(200, renewed.statusCode(), text(renewed));
   }
 
+  @Test
+  void upstreamRootRetired_leavesTheGatewaysUpstreamTrust_onceTheGatewayIsUnderTheNewChain() throws Exception {
+    gateway.close();
+    ca.close();
+    ca = TestServer.start(dir.resolve("retiring-ca"), "{\"ca\": {\"checkInterval\": \"100ms\"}, "
+        + "\"gatewayProfile\": {\"lifetime\": \"6s\", \"backdate\": \"0s\"}}");
+    gateway = TestServer.startGateway(dir.resolve("following-gateway"), ca, "{\"gateway\": {\"forwardInterval\": "
+        + "\"100ms\", \"cacheRefresh\": \"200ms\"}}");
+    X509Certificate oldRoot = ca.rootCertificate();
+    Path trustFile = gateway.dataDir().resolve("upstream/trust.pem");
+    CaRollover.Outcome rollover = CaRollover.start(DataDir.open(ca.dataDir()), ca.clock().instant(),
+        Duration.ofDays(30), ca.clock(), TestPki.RANDOM);
+    Await.until("the gateway renews under the new chain", Duration.ofSeconds(30), () -> Pem.readCertificates(
+        gateway.dataDir().resolve("tls/server.pem")).get(0).getIssuerX500Principal()
+        .equals(rollover.issuing().getSubjectX500Principal()));
+    List<X509Certificate> duringOverlap = Pem.readCertificates(trustFile);
+
+    CaRollover.retire(DataDir.open(ca.dataDir()), true, ca.clock());
+
+    Await.until("the gateway no longer trusts the retired root", Duration.ofSeconds(30),
+        () -> Pem.readCertificates(trustFile).equals(List.of(rollover.root())));
+    HttpResponse<byte[]> enrolled = EstTestClient.anonymous(gateway).enroll("simpleenroll", csr("device-1", keys()),
+        "device-1", ca.token("device-1"));
+    assertEquals(java.util.Set.of(oldRoot, rollover.root()), java.util.Set.copyOf(duringOverlap));
+    assertEquals(200, enrolled.statusCode(), "the gateway still reaches its CA: " + text(enrolled));
+  }
+
   private static List<X509Certificate> cacerts(TestServer server) throws Exception {
     HttpResponse<byte[]> response = EstTestClient.anonymous(server).get("/.well-known/est/cacerts");
     assertEquals(200, response.statusCode(), text(response));
