@@ -405,7 +405,7 @@ public final class ServerRuntime implements AutoCloseable {
       AtomicReference<UpstreamMirror> mirrorRef = new AtomicReference<>();
       GatewayIdentity identity = new GatewayIdentity(new ClientAuth.Certificate(tlsKey, tlsChain),
           dataDir.resolve(config.tls().certificate()), dataDir.resolve(config.tls().key()),
-          () -> mirrorRef.get().anchors(), clock, random);
+          () -> mirrorRef.get().anchors(), () -> mirrorRef.get().refresh(), clock, random);
       ServerMetrics metrics = new ServerMetrics("gateway", version());
       Upstream upstream = new Upstream(gateway.upstreamUri(),
           // The gateway's TLS (tls.provider) to its CA too: on BCJSSE the hybrid key exchange, so that

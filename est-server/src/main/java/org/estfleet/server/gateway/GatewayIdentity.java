@@ -17,7 +17,6 @@ import java.util.function.Consumer;
 import java.util.function.Supplier;
 import org.bouncycastle.asn1.x500.X500Name;
 import org.bouncycastle.asn1.x509.KeyPurposeId;
-import org.estfleet.est.client.CaCertsOutcome;
 import org.estfleet.est.client.ClientAuth;
 import org.estfleet.est.client.EnrollOutcome;
 import org.estfleet.pki.Certificates;
@@ -43,6 +42,7 @@ public final class GatewayIdentity {
   private final Path certificateFile;
   private final Path keyFile;
   private final Supplier<List<X509Certificate>> caCertificates;
+  private final Runnable refreshCaCertificates;
   private final Clock clock;
   private final SecureRandom random;
   private final List<Consumer<ClientAuth.Certificate>> listeners = new ArrayList<>();
@@ -68,13 +68,16 @@ public final class GatewayIdentity {
    * @param keyFile the PEM key that {@link #renewIfDue} rewrites
    * @param caCertificates the upstream CA's certificates (its {@code /cacerts}), to build the
    *     renewed certificate's chain from
+   * @param refreshCaCertificates fetches them again (a copy kept, as the gateway's is)
    */
   public GatewayIdentity(ClientAuth.Certificate current, Path certificateFile, Path keyFile,
-      Supplier<List<X509Certificate>> caCertificates, Clock clock, SecureRandom random) {
+      Supplier<List<X509Certificate>> caCertificates, Runnable refreshCaCertificates, Clock clock,
+      SecureRandom random) {
     this.current = Objects.requireNonNull(current, "current");
     this.certificateFile = certificateFile;
     this.keyFile = keyFile;
     this.caCertificates = caCertificates;
+    this.refreshCaCertificates = refreshCaCertificates;
     this.clock = clock;
     this.random = random;
   }
@@ -190,11 +193,13 @@ public final class GatewayIdentity {
       return false;
     }
     List<X509Certificate> chain = chainToRoot(renewed, caCertificates.get());
-    if (chain == null && upstream.caCertificates("") instanceof CaCertsOutcome.Fetched fetched) {
+    if (chain == null) {
       // The CA's certificates as this gateway last fetched them (every gateway.cacheRefresh) do not
       // lead to the renewed certificate's issuer: a root rollover since. A chain of the certificate
-      // alone would fail every device's TLS until the next renewal.
-      chain = chainToRoot(renewed, fetched.certificates());
+      // alone would fail every device's TLS until the next renewal. Fetched again (the gateway's
+      // copy, which its devices' certificates are judged by too).
+      refreshCaCertificates.run();
+      chain = chainToRoot(renewed, caCertificates.get());
     }
     if (chain == null) {
       nextAttempt = now.plus(RETRY);

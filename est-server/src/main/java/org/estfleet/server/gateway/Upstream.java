@@ -126,28 +126,34 @@ public final class Upstream {
     observe(outcome instanceof CaCertsOutcome.Failed failed ? failed.failure() : null);
     if (outcome instanceof CaCertsOutcome.Fetched fetched) {
       stageVouchedRoots(fetched.certificates());
-      if (label.isEmpty()) {
-        dropRetiredRoots(fetched.certificates());
-      }
     }
     return outcome;
   }
 
   /**
-   * Stops trusting the roots the upstream retired: those its {@code /cacerts} (fetched over TLS
-   * this trust authenticated) no longer holds in any form (the root, a link for its key), once
-   * it holds a trusted root still and this gateway's own certificate comes from a CA under one of
-   * those: the upstream moved on, and so did this gateway. A retired root's key, archived on the
-   * CA's host, then vouches for nothing here.
+   * Stops trusting the roots the upstream retired: a trusted root its {@code /cacerts} held as a
+   * root {@code before} and no longer holds in any form {@code now} (the root, a link for its
+   * key), once it holds a trusted root still and this gateway's own certificate comes from a CA
+   * under one of those: the upstream moved on, and so did this gateway. A retired root's key,
+   * archived on the CA's host, then vouches for nothing here. Roots the CA never listed (one that
+   * authenticates a TLS proxy in front of it) stay.
+   *
+   * @param before the CA certificates of the last {@code /cacerts} (without a label)
+   * @param now those of this one, fetched over TLS this trust authenticated
    */
-  private synchronized void dropRetiredRoots(List<X509Certificate> fetched) {
+  public synchronized void dropRetiredRoots(List<X509Certificate> before, List<X509Certificate> now) {
     List<X509Certificate> kept = trust.stream()
-        .filter(root -> fetched.stream().anyMatch(c -> RootRollover.sameKey(c.getPublicKey(), root.getPublicKey())))
+        .filter(root -> now.stream().anyMatch(c -> RootRollover.sameKey(c.getPublicKey(), root.getPublicKey()))
+            || before.stream().noneMatch(c -> RootRollover.isSelfIssued(c)
+                && RootRollover.sameKey(c.getPublicKey(), root.getPublicKey())))
+        .toList();
+    List<X509Certificate> listed = kept.stream()
+        .filter(root -> now.stream().anyMatch(c -> RootRollover.sameKey(c.getPublicKey(), root.getPublicKey())))
         .toList();
     ClientAuth.Certificate own = identity == null ? null : identity.get();
-    if (kept.isEmpty() || kept.size() == trust.size() || own == null
-        || GatewayIdentity.chainToRoot(own.chain().get(0), concat(fetched.stream()
-            .filter(c -> !RootRollover.isSelfIssued(c)).toList(), kept)) == null) {
+    if (listed.isEmpty() || kept.size() == trust.size() || own == null
+        || GatewayIdentity.chainToRoot(own.chain().get(0), concat(now.stream()
+            .filter(c -> !RootRollover.isSelfIssued(c)).toList(), listed)) == null) {
       return;
     }
     List<X509Certificate> dropped = trust.stream().filter(root -> !kept.contains(root)).toList();

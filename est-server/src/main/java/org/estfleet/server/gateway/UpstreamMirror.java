@@ -157,6 +157,9 @@ public final class UpstreamMirror {
     boolean complete = true;
     for (String label : labels) {
       CaCertsOutcome caCerts = upstream.caCertificates(label);
+      if (caCerts instanceof CaCertsOutcome.Fetched fetched && label.isEmpty()) {
+        upstream.dropRetiredRoots(anchors(), fetched.certificates());
+      }
       if (caCerts instanceof CaCertsOutcome.Fetched fetched) {
         storeCaCertificates(store, label, fetched.certificates(), clock.instant());
         store.get(CACERTS + label).ifPresent(this::remember);
@@ -212,17 +215,27 @@ public final class UpstreamMirror {
    *
    * @return whether the copies were fetched again
    */
-  public synchronized boolean refreshForIssuerOf(X509Certificate issued) {
-    Instant now = clock.instant();
-    if (GatewayIdentity.chainToRoot(issued, anchors()) != null
-        || issuerRefreshAt != null && now.isBefore(issuerRefreshAt.plus(ISSUER_REFRESH_INTERVAL))) {
-      return false;
+  public boolean refreshForIssuerOf(X509Certificate issued) {
+    if (GatewayIdentity.chainToRoot(issued, anchors()) != null) {
+      return false; // the common case, without waiting for a refresh under way
     }
-    issuerRefreshAt = now;
-    LOG.info("the upstream issued {} under a CA its /cacerts did not hold when last fetched: fetching it again",
-        Certificates.describe(issued));
-    refresh();
-    return true;
+    synchronized (this) {
+      Instant now = clock.instant();
+      if (GatewayIdentity.chainToRoot(issued, anchors()) != null
+          || issuerRefreshAt != null && now.isBefore(issuerRefreshAt.plus(ISSUER_REFRESH_INTERVAL))) {
+        return false;
+      }
+      issuerRefreshAt = now;
+      LOG.info("the upstream issued {} under a CA its /cacerts did not hold when last fetched: fetching it again",
+          Certificates.describe(issued));
+      try {
+        refresh();
+      } catch (RuntimeException e) {
+        // The device's certificate is recorded all the same; the periodic refresh tries again.
+        LOG.warn("fetching the upstream's /cacerts again failed: {}", e.getMessage());
+      }
+      return true;
+    }
   }
 
   /**

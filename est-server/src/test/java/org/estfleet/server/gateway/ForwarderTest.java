@@ -99,7 +99,7 @@ class ForwarderTest {
     UpstreamMirror mirror = new UpstreamMirror(upstream, new UpstreamCache(database), List.of(""),
         config.cacheStaleAfter(), config.retryAfter(), clock);
     GatewayIdentity gatewayIdentity = new GatewayIdentity(identity, dir.resolve("server.pem"),
-        dir.resolve("server.key"), mirror::anchors, clock, TestPki.RANDOM);
+        dir.resolve("server.key"), mirror::anchors, mirror::refresh, clock, TestPki.RANDOM);
     return new Forwarder(queue, upstream, mirror, gatewayIdentity, config, clock, TestPki.RANDOM);
   }
 

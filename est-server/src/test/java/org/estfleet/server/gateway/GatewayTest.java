@@ -487,6 +487,10 @@ class GatewayTest {
         + "\"100ms\", \"cacheRefresh\": \"200ms\"}}");
     X509Certificate oldRoot = ca.rootCertificate();
     Path trustFile = gateway.dataDir().resolve("upstream/trust.pem");
+    // A root the CA never lists (one for a TLS proxy in front of it, say) beside its own.
+    X509Certificate proxyRoot = TestPki.rootCa("Proxy Root").certificate();
+    Files.writeString(trustFile, Pem.encode(List.of(oldRoot, proxyRoot)));
+    gateway.restart();
     CaRollover.Outcome rollover = CaRollover.start(DataDir.open(ca.dataDir()), ca.clock().instant(),
         Duration.ofDays(30), ca.clock(), TestPki.RANDOM);
     Await.until("the gateway renews under the new chain", Duration.ofSeconds(30), () -> Pem.readCertificates(
@@ -497,11 +501,33 @@ class GatewayTest {
     CaRollover.retire(DataDir.open(ca.dataDir()), true, ca.clock());
 
     Await.until("the gateway no longer trusts the retired root", Duration.ofSeconds(30),
-        () -> Pem.readCertificates(trustFile).equals(List.of(rollover.root())));
-    HttpResponse<byte[]> enrolled = EstTestClient.anonymous(gateway).enroll("simpleenroll", csr("device-1", keys()),
-        "device-1", ca.token("device-1"));
-    assertEquals(java.util.Set.of(oldRoot, rollover.root()), java.util.Set.copyOf(duringOverlap));
-    assertEquals(200, enrolled.statusCode(), "the gateway still reaches its CA: " + text(enrolled));
+        () -> !Pem.readCertificates(trustFile).contains(oldRoot));
+    List<X509Certificate> afterRetirement = Pem.readCertificates(trustFile);
+    // Its health, read trusting the new root (the test client's default, the file's first root, is
+    // the proxy's now).
+    String fetchedBefore = health(gateway, rollover.root()).getAsJsonObject("cacerts").get("fetchedAt").getAsString();
+    Await.until("the gateway fetches /cacerts again, with what it trusts now", Duration.ofSeconds(30),
+        () -> !health(gateway, rollover.root()).getAsJsonObject("cacerts").get("fetchedAt").getAsString()
+            .equals(fetchedBefore));
+    com.google.gson.JsonObject health = health(gateway, rollover.root());
+    assertEquals(java.util.Set.of(oldRoot, proxyRoot, rollover.root()), java.util.Set.copyOf(duringOverlap));
+    assertEquals(java.util.Set.of(proxyRoot, rollover.root()), java.util.Set.copyOf(afterRetirement),
+        "the retired root leaves; the root the CA never listed stays");
+    assertEquals("up", health.getAsJsonObject("upstream").get("state").getAsString(),
+        "the gateway still reaches its CA: " + health);
+  }
+
+  private static com.google.gson.JsonObject health(TestServer server, X509Certificate root) {
+    try {
+      java.net.http.HttpClient client = java.net.http.HttpClient.newBuilder()
+          .sslContext(EstTestClient.trustingOnly(root)).build();
+      HttpResponse<String> response = client.send(java.net.http.HttpRequest.newBuilder(
+          server.baseUri().resolve("/health")).build(), HttpResponse.BodyHandlers.ofString());
+      assertEquals(200, response.statusCode(), response.body());
+      return com.google.gson.JsonParser.parseString(response.body()).getAsJsonObject();
+    } catch (Exception e) {
+      throw new AssertionError("GET /health trusting " + root.getSubjectX500Principal(), e);
+    }
   }
 
   private static List<X509Certificate> cacerts(TestServer server) throws Exception {
