@@ -85,7 +85,10 @@ public record GatewayConfig(
     forwardInterval = positive("forwardInterval", forwardInterval, Duration.ofSeconds(5));
     maxBackoff = positive("maxBackoff", maxBackoff, Duration.ofMinutes(10));
     cacheRefresh = positive("cacheRefresh", cacheRefresh, Duration.ofHours(1));
-    cacheStaleAfter = positive("cacheStaleAfter", cacheStaleAfter, Duration.ofHours(24));
+    // By default a day, or two refresh periods where those are longer (a setting that started before).
+    Duration twoRefreshes = cacheRefresh.multipliedBy(2);
+    cacheStaleAfter = positive("cacheStaleAfter", cacheStaleAfter,
+        twoRefreshes.compareTo(Duration.ofHours(24)) > 0 ? twoRefreshes : Duration.ofHours(24));
     if (cacheStaleAfter.compareTo(cacheRefresh) <= 0) {
       throw new IllegalArgumentException("gateway.cacheStaleAfter (" + DurationText.format(cacheStaleAfter)
           + ") must be longer than gateway.cacheRefresh (" + DurationText.format(cacheRefresh)
