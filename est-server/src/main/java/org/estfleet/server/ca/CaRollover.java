@@ -220,14 +220,16 @@ public final class CaRollover {
       throw new ConfigException("the overlap lasts until " + rollover.overlapEndsAt()
           + ": devices that trust only the old root until then could no longer connect; --force retires it now");
     }
-    IssuedCertificates.Holders onOldChain = new IssuedCertificates(database).onlyIssuedBefore(rollover.activateAt(), now);
-    if (onOldChain.count() > 0 && !force) {
-      // Their certificates, under the old issuing CA, would no longer authenticate them (401):
-      // they could come back only by bootstrapping again, with a token or an IDevID.
-      throw new ConfigException(onOldChain.count() + " device(s) or gateway(s) hold no certificate issued since the "
-          + "activation (" + rollover.activateAt() + "), and one of the old chain valid until " + onOldChain.lastExpiry()
-          + " at the latest: retired, it would no longer authenticate them to re-enroll; wait until they renew "
-          + "under the new chain, or --force retires it now");
+    if (!force) {
+      Stranded stranded = onOldChainOnly(new IssuedCertificates(database), rollover, now);
+      if (stranded.count() > 0) {
+        // Their certificates, under the old issuing CA, would no longer authenticate them (401):
+        // they could come back only by bootstrapping again, with a token or an IDevID.
+        throw new ConfigException(stranded.count() + " device(s) or gateway(s) hold a certificate of the old chain "
+            + "valid until " + stranded.lastExpiry() + " at the latest, and none of the new one: retired, the old "
+            + "chain would no longer authenticate them to re-enroll; wait until they renew under the new chain, or "
+            + "--force retires it now");
+      }
     }
     ServerConfig.CaConfig ca = dataDir.config().ca();
     Path archive = files.retired().resolve(Certificates.fingerprint(material.root()).substring(0, 16));
@@ -255,6 +257,77 @@ public final class CaRollover {
     install(dataDir, files);
     return new Outcome(rollover.newRoot(), rollover.issuing(), tls, rollover.activateAt(), rollover.overlapEndsAt(),
         material.root());
+  }
+
+  /**
+   * Identities (device, label, role) that hold a valid certificate of the old chain and none of
+   * the new one.
+   *
+   * @param lastExpiry when the last of those certificates expires; null when there are none
+   */
+  record Stranded(long count, Instant lastExpiry) {}
+
+  /**
+   * The identities retire-root would strand. A certificate issued before the activation is of
+   * the old chain; one issued after is judged by its issuer, since a running server takes a
+   * rollover up only at its next check of the files (ca.checkInterval), or at its next start.
+   */
+  static Stranded onOldChainOnly(IssuedCertificates ledger, CaMaterial.Rollover rollover, Instant now) {
+    StrandedCount counted = new StrandedCount(
+        X500Name.getInstance(rollover.issuing().getSubjectX500Principal().getEncoded()));
+    ledger.forEachValid(now, rollover.activateAt(), counted);
+    return counted.result();
+  }
+
+  /** Counts, identity by identity of a scan ordered by identity, those on the old chain alone. */
+  private static final class StrandedCount implements java.util.function.Consumer<IssuedCertificates.Valid> {
+    private final X500Name newIssuer;
+    private long count;
+    private Instant lastExpiry;
+    /** The identity being read, whether it has a certificate of the new chain, its old one's expiry. */
+    private String identity;
+    private boolean onNew;
+    private Instant oldExpiry;
+
+    StrandedCount(X500Name newIssuer) {
+      this.newIssuer = newIssuer;
+    }
+
+    @Override
+    public void accept(IssuedCertificates.Valid valid) {
+      String key = valid.deviceId() + '\u0000' + valid.label() + '\u0000' + valid.role();
+      if (!key.equals(identity)) {
+        endIdentity();
+        identity = key;
+        onNew = false;
+        oldExpiry = null;
+      }
+      // Issued before the activation: of the old chain. After it: as its issuer says.
+      if (valid.certificatePem() != null && issuer(valid.certificatePem()).equals(newIssuer)) {
+        onNew = true;
+      } else if (oldExpiry == null || valid.notAfter().isAfter(oldExpiry)) {
+        oldExpiry = valid.notAfter();
+      }
+    }
+
+    private void endIdentity() {
+      if (identity != null && !onNew && oldExpiry != null) {
+        count++;
+        lastExpiry = lastExpiry == null || oldExpiry.isAfter(lastExpiry) ? oldExpiry : lastExpiry;
+      }
+    }
+
+    Stranded result() {
+      endIdentity();
+      identity = null;
+      return new Stranded(count, lastExpiry);
+    }
+  }
+
+  /** The issuer of a PEM certificate, read without building a JDK certificate object. */
+  private static X500Name issuer(String pem) {
+    String base64 = pem.replaceAll("-----[A-Z ]+-----", "").replaceAll("\\s", "");
+    return org.bouncycastle.asn1.x509.Certificate.getInstance(java.util.Base64.getDecoder().decode(base64)).getIssuer();
   }
 
   /**

@@ -43,11 +43,12 @@ public final class IssuedCertificates {
    * row takes the next row id, so the highest is the count, found without reading the rows (V8).
    */
   static final String COUNT = "SELECT COALESCE(MAX(rowid), 0) FROM issued_certificate";
-  private static final String ONLY_ISSUED_BEFORE = "SELECT COUNT(DISTINCT c.device_id), MAX(c.not_after) "
-      + "FROM issued_certificate c WHERE c.role <> 'server' AND c.issued_at < ? AND c.not_after > ? "
+  private static final String VALID_BY_IDENTITY = "SELECT device_id, label, role, issued_at, not_after, "
+      + "CASE WHEN issued_at >= ? THEN certificate_pem END FROM issued_certificate c "
+      + "WHERE role <> 'server' AND not_after > ? "
       + "AND NOT EXISTS (SELECT 1 FROM revoked_certificate r WHERE r.serial = c.serial) "
       + "AND NOT EXISTS (SELECT 1 FROM revoked_device d WHERE d.device_id = c.device_id AND d.revoked_at >= c.issued_at) "
-      + "AND NOT EXISTS (SELECT 1 FROM issued_certificate n WHERE n.device_id = c.device_id AND n.issued_at >= ?)";
+      + "ORDER BY device_id, label, role";
 
   private final Database database;
 
@@ -276,32 +277,33 @@ public final class IssuedCertificates {
   }
 
   /**
-   * Identities (devices, gateways) with no certificate issued since {@code since} whose newest
-   * one, issued before it, is still valid at {@code now} and not revoked.
+   * A certificate still valid, as {@link #forEachValid} reads it.
    *
-   * @param count how many
-   * @param lastExpiry when the last of their certificates expires; null when there are none
+   * @param certificatePem the certificate, for those issued at or after the scan's {@code pemSince}; else null
    */
-  public record Holders(long count, Instant lastExpiry) {}
+  public record Valid(String deviceId, String label, Role role, Instant issuedAt, Instant notAfter,
+      String certificatePem) {}
 
   /**
-   * The identities that hold only certificates issued before {@code since} and still valid at
-   * {@code now}: after a root rollover activated at {@code since}, those still on the old chain.
-   * Reads the whole ledger (an operator's command, not a request's look-up).
+   * Calls {@code consumer} with every certificate valid at {@code now} and not revoked (nor its
+   * device since it was issued), except this server's own, ordered by identity (device, label,
+   * role): one pass over the ledger, for an operator's command, not a request's look-up.
+   *
+   * @param pemSince the certificates issued from when on are read with their PEM
    */
-  public Holders onlyIssuedBefore(Instant since, Instant now) {
-    return database.read(connection -> {
-      try (PreparedStatement select = connection.prepareStatement(ONLY_ISSUED_BEFORE)) {
-        select.setLong(1, since.toEpochMilli());
+  public void forEachValid(Instant now, Instant pemSince, java.util.function.Consumer<Valid> consumer) {
+    database.read(connection -> {
+      try (PreparedStatement select = connection.prepareStatement(VALID_BY_IDENTITY)) {
+        select.setLong(1, pemSince.toEpochMilli());
         select.setLong(2, now.toEpochMilli());
-        select.setLong(3, since.toEpochMilli());
         try (ResultSet rows = select.executeQuery()) {
-          rows.next();
-          long count = rows.getLong(1);
-          long last = rows.getLong(2);
-          return new Holders(count, rows.wasNull() ? null : Instant.ofEpochMilli(last));
+          while (rows.next()) {
+            consumer.accept(new Valid(rows.getString(1), rows.getString(2), Role.of(rows.getString(3)),
+                Instant.ofEpochMilli(rows.getLong(4)), Instant.ofEpochMilli(rows.getLong(5)), rows.getString(6)));
+          }
         }
       }
+      return null;
     });
   }
 

@@ -284,10 +284,14 @@ class RolloverTest {
   void retireRoot_refusedWhileADeviceHoldsOnlyAValidCertificateOfTheOldChain() throws Exception {
     // Certificates living longer than the overlap: device-1's, issued before the activation, is
     // still valid when the links expire, and it has renewed under the new chain only later.
+    // device-3 enrolls after the activation, before the running server took the rollover up (it
+    // checks its files every 10 s here): under the old issuing CA all the same.
     server = TestServer.start(dir.resolve("ca"), "{\"defaultProfile\": {\"lifetime\": \"90d\"}}");
+    X509Certificate oldIssuing = server.issuingCertificate();
     enroll("device-1");
     CaRollover.start(DataDir.open(server.dataDir()), server.clock().instant(), Duration.ofDays(30), server.clock(),
         TestPki.RANDOM);
+    X509Certificate beforeTakenUp = enroll("device-3");
     server.restart();
     enroll("device-2");
     server.clock().advance(Duration.ofDays(31));
@@ -295,10 +299,12 @@ class RolloverTest {
     org.estfleet.server.config.ConfigException refused = assertThrows(org.estfleet.server.config.ConfigException.class,
         () -> CaRollover.retire(DataDir.open(server.dataDir()), false, server.clock()));
     X509Certificate renewed = enroll("device-1");
+    enroll("device-3");
     CaRollover.Outcome retired = CaRollover.retire(DataDir.open(server.dataDir()), false, server.clock());
 
-    assertTrue(refused.getMessage().startsWith("1 device(s) or gateway(s) hold no certificate issued since the "
-        + "activation"), refused.getMessage());
+    assertEquals(oldIssuing.getSubjectX500Principal(), beforeTakenUp.getIssuerX500Principal());
+    assertTrue(refused.getMessage().startsWith("2 device(s) or gateway(s) hold a certificate of the old chain valid "
+        + "until "), refused.getMessage());
     assertTrue(refused.getMessage().contains("or --force retires it now"), refused.getMessage());
     assertEquals(retired.issuing().getSubjectX500Principal(), renewed.getIssuerX500Principal());
     assertFalse(Files.exists(CaRollover.files(DataDir.open(server.dataDir())).state()), "retired once device-1 renewed");
