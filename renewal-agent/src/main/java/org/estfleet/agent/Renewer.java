@@ -435,15 +435,6 @@ public final class Renewer {
   /** Sends the request to each endpoint in turn until one answers other than with a connection or server error. */
   private Attempted attempt(AgentState state, PendingStore.Request request, String operation, String credential,
       ClientAuth auth, Instant now) throws IOException {
-    AgentState.Pending kept = state.pending();
-    if (kept == null || !kept.accepted() && !(operation.equals(kept.operation()) && credential.equals(kept.credential()))) {
-      // Recorded before it is sent, its key and CSR already in pending/: a device stopped while
-      // the server may be issuing (a power cut, kill -9) sends the same CSR again when it is back,
-      // not a new key, which a spent token would refuse and for which the CA would issue again.
-      state = state.withPending(new AgentState.Pending(kept == null ? now : kept.since(), null, null, operation,
-          credential, false));
-      dir.writeState(state);
-    }
     List<X509Certificate> anchors = tlsAnchors(dir.trust());
     EnrollOutcome outcome = null;
     URI used = null;
@@ -451,6 +442,7 @@ public final class Renewer {
     for (int i = 0; i < endpoints.size(); i++) {
       URI endpoint = endpoints.get(i);
       used = endpoint;
+      state = recordSending(state, operation, credential, endpoint, now);
       boolean reenroll = operation.equals(REENROLL);
       outcome = linking(state)
           ? client.enrollLinked(endpoint, config.label(), reenroll, request.csr(), request.key(), auth, anchors)
@@ -466,6 +458,26 @@ public final class Renewer {
       break;
     }
     return new Attempted(outcome, used, state, operation, credential);
+  }
+
+  /**
+   * Records the request in {@code state.json} before it is sent to {@code endpoint}, its key and
+   * CSR already in pending/: a device stopped while the server may be issuing (a power cut,
+   * kill -9) sends the same CSR again when it is back, to the same endpoint first (a gateway
+   * matches it there), not a new key, which a spent token would refuse and for which the CA
+   * would issue again. A request the server accepted (202) stays recorded as it was.
+   */
+  private AgentState recordSending(AgentState state, String operation, String credential, URI endpoint, Instant now)
+      throws IOException {
+    AgentState.Pending kept = state.pending();
+    if (kept != null && (kept.accepted() || operation.equals(kept.operation()) && credential.equals(kept.credential())
+        && endpoint.toString().equals(kept.endpoint()))) {
+      return state;
+    }
+    AgentState recorded = state.withPending(new AgentState.Pending(kept == null ? now : kept.since(), null,
+        endpoint.toString(), operation, credential, false));
+    dir.writeState(recorded);
+    return recorded;
   }
 
   private Result conclude(Attempted attempted, PendingStore.Request request, Instant now, boolean expired,
@@ -580,9 +592,12 @@ public final class Renewer {
     Instant expires = expiryInForce();
     if (expires != null && now.isBefore(expires) && now.plus(delay).isAfter(expires)) {
       // A certificate still valid is not left to expire for want of a try (the outage may end
-      // before it does): the backoff is cut to half the time left, at least a second.
-      Duration half = Duration.between(now, expires).dividedBy(2);
-      delay = half.compareTo(MIN_RETRY) < 0 ? MIN_RETRY : half;
+      // before it does): the backoff is cut to at most half the time left, at least a second.
+      // Jittered within it, as any backoff: devices whose certificates expire together do not
+      // all come back at one instant.
+      long half = Duration.between(now, expires).dividedBy(2).toMillis();
+      long least = MIN_RETRY.toMillis();
+      delay = Duration.ofMillis(half <= least ? least : least + (long) (random.nextDouble() * (half - least)));
     }
     if (retryAfter != null && retryAfter.compareTo(delay) > 0) {
       delay = retryAfter;

@@ -428,8 +428,14 @@ class RenewerTest {
     java.util.concurrent.ExecutorService single = java.util.concurrent.Executors.newSingleThreadExecutor();
     AgentFixture.Run first;
     try {
-      java.util.concurrent.Future<AgentFixture.Run> enrolling =
-          single.submit(() -> AgentFixture.cli(enrollArgs(state, "device-1:" + server.token("device-1"))));
+      // The first endpoint is down: the request goes to the second, where it is issued.
+      int closed;
+      try (ServerSocket socket = new ServerSocket(0, 1, java.net.InetAddress.getLoopbackAddress())) {
+        closed = socket.getLocalPort();
+      }
+      String[] args = enrollArgs(state, "device-1:" + server.token("device-1"), "--gateway",
+          "https://127.0.0.1:" + closed, "--gateways-first");
+      java.util.concurrent.Future<AgentFixture.Run> enrolling = single.submit(() -> AgentFixture.cli(args));
       assertTrue(issued.await(30, java.util.concurrent.TimeUnit.SECONDS), "the CA issues");
       assertEquals(0, new ProcessBuilder("cp", "-a", state.toString(), cut.toString()).start().waitFor());
       release.countDown();
@@ -439,11 +445,14 @@ class RenewerTest {
       single.shutdownNow();
     }
 
+    AgentState.Pending recorded = StateDir.open(cut).readState().pending();
+
     // when: the device is back, and its daemon starts
     AgentFixture.Run resumed = AgentFixture.cli("renew", "--state", cut.toString());
 
     // then: the same CSR, answered with the certificate issued before the cut, not a second one
     assertEquals(0, first.exit(), first.err());
+    assertEquals(server.baseUri().toString().replaceAll("/$", ""), recorded.endpoint(), "where it was sent");
     assertEquals(0, resumed.exit(), resumed.err() + resumed.out());
     assertEquals(Certificates.serialHex(current(state).certificate()), Certificates.serialHex(current(cut).certificate()));
     assertEquals(1, server.ledger(l -> l.byDevice("device-1")).size());
