@@ -148,11 +148,11 @@ class RootRotationTest {
     CaRollover.Outcome rollover = rollover(ca);
 
     Path state = enrollTrusting(ca, rollover.root());
-    Renewer renewer = AgentFixture.renewer(state, ca.clock());
-    Renewer.Result refreshed = renewer.refreshTrust();
+    Map<String, TrustStore.State> enrolled = states(state);
+    Renewer.Result refreshed = AgentFixture.renewer(state, ca.clock()).refreshTrust();
 
     // The response's OldWithNew certifies the old root's key under the new root: not a reason to trust it.
-    assertEquals(Map.of(Certificates.fingerprint(rollover.root()), TrustStore.State.ACTIVE), states(state));
+    assertEquals(Map.of(Certificates.fingerprint(rollover.root()), TrustStore.State.ACTIVE), enrolled);
     assertEquals(Renewer.Outcome.NOT_DUE, refreshed.outcome(), refreshed.message());
     assertEquals(Map.of(Certificates.fingerprint(rollover.root()), TrustStore.State.ACTIVE), states(state));
     assertFalse(StateDir.open(state).trust().tlsAnchors().contains(oldRoot));

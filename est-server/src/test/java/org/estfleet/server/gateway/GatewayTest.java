@@ -421,12 +421,17 @@ class GatewayTest {
     assertTrue(!audited.get(4).has("authenticated"), audited.get(4).toString());
   }
 
-  @Test
-  void upstreamRootRollover_theGatewayNamesTheNewCasToItsClients_withoutARestart() throws Exception {
+  /** This test's CA and gateway replaced by new ones with these settings. */
+  private void restart(String caConfig, String gatewayConfig) throws Exception {
     gateway.close();
     ca.close();
-    ca = TestServer.start(dir.resolve("rolling-ca"), "{\"ca\": {\"checkInterval\": \"100ms\"}}");
-    gateway = TestServer.startGateway(dir.resolve("following-gateway"), ca, "{\"gateway\": {\"retryAfter\": \"1s\", "
+    ca = TestServer.start(dir.resolve("rolling-ca"), caConfig);
+    gateway = TestServer.startGateway(dir.resolve("following-gateway"), ca, gatewayConfig);
+  }
+
+  @Test
+  void upstreamRootRollover_theGatewayNamesTheNewCasToItsClients_withoutARestart() throws Exception {
+    restart("{\"ca\": {\"checkInterval\": \"100ms\"}}", "{\"gateway\": {\"retryAfter\": \"1s\", "
         + "\"forwardInterval\": \"100ms\", \"cacheRefresh\": \"200ms\"}}");
     assertTrue(AdvertisedIssuers.of(gateway).contains(ca.rootCertificate().getSubjectX500Principal()));
 
@@ -447,11 +452,8 @@ class GatewayTest {
   void upstreamRootRolloverActiveAtOnce_theFirstCertificateUnderTheNewChain_bringsItsCacerts() throws Exception {
     // The copy is refreshed hourly: without the issuance that shows the new chain, devices would
     // be given certificates they cannot validate, and be refused re-enrollment here with them.
-    gateway.close();
-    ca.close();
-    ca = TestServer.start(dir.resolve("rolling-ca"), "{\"ca\": {\"checkInterval\": \"100ms\"}}");
-    gateway = TestServer.startGateway(dir.resolve("hourly-gateway"), ca, "{\"gateway\": {\"forwardInterval\": "
-        + "\"100ms\", \"cacheRefresh\": \"1h\"}}");
+    restart("{\"ca\": {\"checkInterval\": \"100ms\"}}",
+        "{\"gateway\": {\"forwardInterval\": \"100ms\", \"cacheRefresh\": \"1h\"}}");
     List<X509Certificate> before = cacerts(gateway);
     CaRollover.Outcome rollover = CaRollover.start(DataDir.open(ca.dataDir()), ca.clock().instant(),
         Duration.ofDays(30), ca.clock(), TestPki.RANDOM);
@@ -479,12 +481,8 @@ class GatewayTest {
 
   @Test
   void upstreamRootRetired_leavesTheGatewaysUpstreamTrust_onceTheGatewayIsUnderTheNewChain() throws Exception {
-    gateway.close();
-    ca.close();
-    ca = TestServer.start(dir.resolve("retiring-ca"), "{\"ca\": {\"checkInterval\": \"100ms\"}, "
-        + "\"gatewayProfile\": {\"lifetime\": \"6s\", \"backdate\": \"0s\"}}");
-    gateway = TestServer.startGateway(dir.resolve("following-gateway"), ca, "{\"gateway\": {\"forwardInterval\": "
-        + "\"100ms\", \"cacheRefresh\": \"200ms\"}}");
+    restart("{\"ca\": {\"checkInterval\": \"100ms\"}, \"gatewayProfile\": {\"lifetime\": \"6s\", "
+        + "\"backdate\": \"0s\"}}", "{\"gateway\": {\"forwardInterval\": \"100ms\", \"cacheRefresh\": \"200ms\"}}");
     X509Certificate oldRoot = ca.rootCertificate();
     Path trustFile = gateway.dataDir().resolve("upstream/trust.pem");
     // A root the CA never lists (one for a TLS proxy in front of it, say) beside its own.
