@@ -54,7 +54,7 @@ public final class RootRollover {
     List<X509Certificate> replaced = new ArrayList<>();
     List<Ignored> ignored = new ArrayList<>();
     for (X509Certificate candidate : response) {
-      if (!isSelfIssued(candidate) || known.contains(candidate)) {
+      if (!isSelfIssued(candidate) || known.contains(candidate) || isLinkUnderOneName(candidate, response, trusted)) {
         continue;
       }
       if (trustedKey(candidate.getPublicKey(), trusted) != null) {
@@ -90,6 +90,28 @@ public final class RootRollover {
   public static boolean newer(X509Certificate a, X509Certificate b) {
     int start = a.getNotBefore().compareTo(b.getNotBefore());
     return start > 0 || start == 0 && a.getNotAfter().after(b.getNotAfter());
+  }
+
+  /**
+   * Whether a self-issued certificate is a link between two roots of one name (a rollover that
+   * keeps the CA's name, RFC 4210 section 4.4's usual case): not signed by its own key, but by
+   * that of another root of its name, in the response or trusted.
+   */
+  private static boolean isLinkUnderOneName(X509Certificate certificate, Collection<X509Certificate> response,
+      Collection<X509Certificate> trusted) {
+    if (verifies(certificate, certificate.getPublicKey())) {
+      return false;
+    }
+    List<X509Certificate> roots = new ArrayList<>(response);
+    roots.addAll(trusted);
+    for (X509Certificate root : roots) {
+      if (root != certificate && isSelfIssued(root) && root.getSubjectX500Principal().equals(certificate.getIssuerX500Principal())
+          && !sameKey(root.getPublicKey(), certificate.getPublicKey()) && verifies(root, root.getPublicKey())
+          && verifies(certificate, root.getPublicKey())) {
+        return true;
+      }
+    }
+    return false;
   }
 
   /** Whether the certificate names itself as its issuer (a root, by name). */
@@ -136,7 +158,10 @@ public final class RootRollover {
     String reason = "no link certificate (NewWithOld) from a trusted root certifies its key";
     X509Certificate replacedBy = null;
     for (X509Certificate link : response) {
-      if (isSelfIssued(link) || !sameKey(link.getPublicKey(), newRoot.getPublicKey())) {
+      // Any certificate for the root's key but the root itself (self-signed): a link across two
+      // names, or under one (self-issued, signed by the other root's key).
+      if (link.equals(newRoot) || isSelfIssued(link) && verifies(link, link.getPublicKey())
+          || !sameKey(link.getPublicKey(), newRoot.getPublicKey())) {
         continue;
       }
       if (!link.getSubjectX500Principal().equals(newRoot.getSubjectX500Principal())) {

@@ -178,6 +178,32 @@ class RootRolloverTest {
     assertTrue(fromOld.replaced().isEmpty(), fromOld.toString());
   }
 
+  @Test
+  void rolloverThatKeepsTheCasName_vouchesThroughItsSelfIssuedLink() {
+    // The usual case outside this project's own CA (RFC 4210 section 4.4): the new root has the
+    // old one's name, so NewWithOld and OldWithNew are self-issued, but signed by the other key.
+    KeyPair oldKeys = KeyAlgorithm.EC_P256.generate(TestPki.RANDOM);
+    Root older = new Root(base("Same Root", oldKeys, NOW.minus(Duration.ofDays(900)), NOW.plus(Duration.ofDays(200)))
+        .ca(1).selfSign(oldKeys.getPrivate()), oldKeys);
+    KeyPair newKeys = KeyAlgorithm.EC_P256.generate(TestPki.RANDOM);
+    Root newer = new Root(base("Same Root", newKeys, NOW.minus(Duration.ofHours(1)), NOW.plus(Duration.ofDays(3650)))
+        .ca(1).selfSign(newKeys.getPrivate()), newKeys);
+    X509Certificate newWithOld = link(newer, older);
+    List<X509Certificate> response = List.of(older.certificate(), newer.certificate(), newWithOld,
+        link(older, newer));
+
+    RootRollover.Classification fromOld = RootRollover.classify(response, List.of(older.certificate()), NOW);
+    RootRollover.Classification fromNew = RootRollover.classify(response, List.of(newer.certificate()), NOW);
+
+    assertEquals(List.of(older.certificate()), fromOld.known(), "the links are not roots");
+    assertEquals(List.of(new RootRollover.Vouched(newer.certificate(), newWithOld, older.certificate())),
+        fromOld.vouched());
+    assertTrue(fromOld.ignored().isEmpty(), fromOld.toString());
+    assertEquals(List.of(newer.certificate()), fromNew.known());
+    assertEquals(List.of(older.certificate()), fromNew.replaced());
+    assertTrue(fromNew.vouched().isEmpty() && fromNew.ignored().isEmpty(), fromNew.toString());
+  }
+
   private static void assertIgnored(RootRollover.Classification result, X509Certificate certificate, String reason) {
     RootRollover.Ignored ignored = result.ignored().stream().filter(i -> i.certificate().equals(certificate)).findFirst()
         .orElseThrow(() -> new AssertionError(Certificates.describe(certificate) + " not ignored: " + result));
