@@ -216,12 +216,12 @@ public final class UpstreamMirror {
    * @return whether the copies were fetched again
    */
   public boolean refreshForIssuerOf(X509Certificate issued) {
-    if (GatewayIdentity.chainToRoot(issued, anchors()) != null) {
+    if (holdsIssuerOf(issued, anchors())) {
       return false; // the common case, without waiting for a refresh under way
     }
     synchronized (this) {
       Instant now = clock.instant();
-      if (GatewayIdentity.chainToRoot(issued, anchors()) != null
+      if (holdsIssuerOf(issued, anchors())
           || issuerRefreshAt != null && now.isBefore(issuerRefreshAt.plus(ISSUER_REFRESH_INTERVAL))) {
         return false;
       }
@@ -235,6 +235,40 @@ public final class UpstreamMirror {
         LOG.warn("fetching the upstream's /cacerts again failed: {}", e.getMessage());
       }
       return true;
+    }
+  }
+
+  /**
+   * Whether {@code cas} hold {@code issued}'s issuer: its name, and its key identifier where the
+   * certificate and the CA both carry one (a CA re-keyed under its name). No signature is checked:
+   * on every forwarded issuance, this only tells whether the copy is behind.
+   */
+  static boolean holdsIssuerOf(X509Certificate issued, List<X509Certificate> cas) {
+    byte[] authority = keyIdentifier(issued, org.bouncycastle.asn1.x509.Extension.authorityKeyIdentifier);
+    for (X509Certificate ca : cas) {
+      if (ca.getSubjectX500Principal().equals(issued.getIssuerX500Principal())) {
+        byte[] subject = keyIdentifier(ca, org.bouncycastle.asn1.x509.Extension.subjectKeyIdentifier);
+        if (authority == null || subject == null || java.util.Arrays.equals(authority, subject)) {
+          return true;
+        }
+      }
+    }
+    return false;
+  }
+
+  /** The key identifier of a certificate's authority or subject key identifier extension; null without one. */
+  private static byte[] keyIdentifier(X509Certificate certificate, org.bouncycastle.asn1.ASN1ObjectIdentifier extension) {
+    byte[] value = certificate.getExtensionValue(extension.getId());
+    if (value == null) {
+      return null;
+    }
+    try {
+      byte[] inner = org.bouncycastle.asn1.ASN1OctetString.getInstance(value).getOctets();
+      return extension.equals(org.bouncycastle.asn1.x509.Extension.authorityKeyIdentifier)
+          ? org.bouncycastle.asn1.x509.AuthorityKeyIdentifier.getInstance(inner).getKeyIdentifier()
+          : org.bouncycastle.asn1.x509.SubjectKeyIdentifier.getInstance(inner).getKeyIdentifier();
+    } catch (RuntimeException malformed) {
+      return null; // judged by name alone
     }
   }
 
