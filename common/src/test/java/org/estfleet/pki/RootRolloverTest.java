@@ -23,6 +23,12 @@ class RootRolloverTest {
         .selfSign(keys.getPrivate()), keys);
   }
 
+  /** A root valid from {@code from} for three years. */
+  private static Root rootFrom(String name, Instant from) {
+    KeyPair keys = KeyAlgorithm.EC_P256.generate(TestPki.RANDOM);
+    return new Root(base(name, keys, from, from.plus(Duration.ofDays(1095))).ca(1).selfSign(keys.getPrivate()), keys);
+  }
+
   private static CertificateBuilder base(String name, KeyPair keys, Instant from, Instant to) {
     return new CertificateBuilder().subject(new X500Name("CN=" + name)).publicKey(keys.getPublic())
         .serial(CertificateBuilder.randomSerial(TestPki.RANDOM)).validity(from, to);
@@ -159,9 +165,7 @@ class RootRolloverTest {
   @Test
   void oldWithNew_doesNotVouchForTheOldRoot_toAClientTrustingOnlyTheNewOne() {
     // A rollover as a CA makes it: the new root is made years after the old one.
-    KeyPair oldKeys = KeyAlgorithm.EC_P256.generate(TestPki.RANDOM);
-    Root older = new Root(base("Old Root", oldKeys, NOW.minus(Duration.ofDays(900)), NOW.plus(Duration.ofDays(200)))
-        .ca(1).selfSign(oldKeys.getPrivate()), oldKeys);
+    Root older = rootFrom("Old Root", NOW.minus(Duration.ofDays(900)));
     X509Certificate newWithOld = link(newRoot, older);
     List<X509Certificate> response = List.of(older.certificate(), newRoot.certificate(), newWithOld,
         link(older, newRoot));
@@ -182,12 +186,8 @@ class RootRolloverTest {
   void rolloverThatKeepsTheCasName_vouchesThroughItsSelfIssuedLink() {
     // The usual case outside this project's own CA (RFC 4210 section 4.4): the new root has the
     // old one's name, so NewWithOld and OldWithNew are self-issued, but signed by the other key.
-    KeyPair oldKeys = KeyAlgorithm.EC_P256.generate(TestPki.RANDOM);
-    Root older = new Root(base("Same Root", oldKeys, NOW.minus(Duration.ofDays(900)), NOW.plus(Duration.ofDays(200)))
-        .ca(1).selfSign(oldKeys.getPrivate()), oldKeys);
-    KeyPair newKeys = KeyAlgorithm.EC_P256.generate(TestPki.RANDOM);
-    Root newer = new Root(base("Same Root", newKeys, NOW.minus(Duration.ofHours(1)), NOW.plus(Duration.ofDays(3650)))
-        .ca(1).selfSign(newKeys.getPrivate()), newKeys);
+    Root older = rootFrom("Same Root", NOW.minus(Duration.ofDays(900)));
+    Root newer = rootFrom("Same Root", NOW.minus(Duration.ofHours(1)));
     X509Certificate newWithOld = link(newer, older);
     List<X509Certificate> response = List.of(older.certificate(), newer.certificate(), newWithOld,
         link(older, newer));
