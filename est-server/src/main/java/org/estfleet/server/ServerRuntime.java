@@ -15,6 +15,7 @@ import java.util.List;
 import java.util.Map;
 import java.util.Optional;
 import java.util.concurrent.atomic.AtomicReference;
+import java.util.function.Supplier;
 import java.util.function.UnaryOperator;
 import org.estfleet.est.client.ClientAuth;
 import org.estfleet.est.client.EstClient;
@@ -267,10 +268,12 @@ public final class ServerRuntime implements AutoCloseable {
                   Pem.readCertificates(record.certificatePem(), "ledger serial " + record.serial()).get(0)))),
           StoredAnswers.none(), throttles(config, clock), audit, metrics,
           config.tls().provider() == TlsProvider.BCJSSE, random);
-      metrics.register(() -> caGauges(files.current(), ledger.count(), files.failure().isEmpty()));
+      Supplier<CaHealth> health = () -> CaHealth.of(ledger.count(), files.failure(), files.ca().rollover(),
+          clock.instant());
+      metrics.register(() -> caGauges(files.current(), health.get()));
 
-      EstServer server = EstServer.start(settings, serverTls(files.current(), manufacturerCas), service,
-          () -> CaHealth.of(ledger.count(), files.failure()), metrics, random);
+      EstServer server = EstServer.start(settings, serverTls(files.current(), manufacturerCas), service, health,
+          metrics, random);
       listening = server;
       LOG.info("serving {} (CA '{}', {} label(s), {} manufacturer CA(s))", server.baseUri(),
           ca.issuing().getSubjectX500Principal().getName(), config.labels().size(), manufacturerCas.size());
@@ -327,24 +330,26 @@ public final class ServerRuntime implements AutoCloseable {
 
   private static final String EXPIRY = "estfleet_certificate_expiry_timestamp_seconds";
   private static final String EXPIRY_HELP = "When a certificate this server depends on expires (seconds since the "
-      + "epoch): ca-root, ca-issuing, ca-new-root (a rollover's), tls (the server's own)";
+      + "epoch): ca-root, ca-issuing, ca-new-root and ca-links (a rollover's new root and link certificates), tls (the "
+      + "server's own)";
   private static final String HEALTH_OK = "estfleet_health_ok";
   private static final String HEALTH_OK_HELP = "1 when GET /health says ok, 0 when degraded";
 
   /** A CA's gauges: its ledger, its certificates' expiry, whether changed CA files were taken up. */
-  private static ServerMetrics.Gauges caGauges(CaReloader.Loaded loaded, long issued, boolean filesOk) {
+  private static ServerMetrics.Gauges caGauges(CaReloader.Loaded loaded, CaHealth health) {
     Map<String, Double> expiry = new java.util.LinkedHashMap<>();
     expiry.put("ca-root", ServerMetrics.Gauges.seconds(loaded.ca().root().getNotAfter().toInstant()));
     expiry.put("ca-issuing", ServerMetrics.Gauges.seconds(loaded.ca().issuing().getNotAfter().toInstant()));
     if (loaded.ca().rollover() != null) {
       expiry.put("ca-new-root", ServerMetrics.Gauges.seconds(loaded.ca().rollover().newRoot().getNotAfter().toInstant()));
+      expiry.put("ca-links", ServerMetrics.Gauges.seconds(loaded.ca().rollover().overlapEndsAt()));
     }
     expiry.put("tls", ServerMetrics.Gauges.seconds(loaded.tls().chain().get(0).getNotAfter().toInstant()));
     return new ServerMetrics.Gauges()
         .add("estfleet_ledger_issued_certificates", "Certificates this CA has issued (the ledger's highest row id)",
-            issued)
+            health.issuedCertificates())
         .add(EXPIRY, EXPIRY_HELP, "certificate", expiry)
-        .add(HEALTH_OK, HEALTH_OK_HELP, filesOk ? 1 : 0);
+        .add(HEALTH_OK, HEALTH_OK_HELP, "ok".equals(health.status()) ? 1 : 0);
   }
 
   /** A gateway's gauges, from one reading of what {@code /health} reports. */
@@ -372,14 +377,22 @@ public final class ServerRuntime implements AutoCloseable {
 
   /**
    * What {@code GET /health} reports in CA mode: {@code degraded}, with {@code caFiles} saying
-   * why, while changed CA files (a rollover, a retire-root) cannot be taken up; the CA still issues
-   * under the material in force, so the HTTP status stays 200.
+   * why, while changed CA files (a rollover, a retire-root) cannot be taken up, and with
+   * {@code rollover} saying why once a rollover's overlap has ended without a retire-root: its
+   * link certificates have expired, so a device still trusting only the old root can no longer
+   * follow it. The CA still issues under the material in force, so the HTTP status stays 200.
    */
-  record CaHealth(String mode, String status, long issuedCertificates, String caFiles) {
-    static CaHealth of(long issuedCertificates, Optional<String> caFilesFailure) {
+  record CaHealth(String mode, String status, long issuedCertificates, String caFiles, String rollover) {
+    static CaHealth of(long issuedCertificates, Optional<String> caFilesFailure, CaMaterial.Rollover rollover,
+        Instant now) {
       // The reason (file paths, exception text) goes to the log, not to an unauthenticated page.
-      return new CaHealth("ca", caFilesFailure.isPresent() ? "degraded" : "ok", issuedCertificates,
-          caFilesFailure.map(failure -> "changed CA files cannot be taken up; the server log says why").orElse(null));
+      String files = caFilesFailure.map(failure -> "changed CA files cannot be taken up; the server log says why")
+          .orElse(null);
+      String overdue = rollover == null || now.isBefore(rollover.overlapEndsAt()) ? null
+          : "the overlap ended " + rollover.overlapEndsAt() + ": the link certificates have expired; run "
+              + "est-server retire-root";
+      return new CaHealth("ca", files == null && overdue == null ? "ok" : "degraded", issuedCertificates, files,
+          overdue);
     }
   }
 

@@ -191,6 +191,35 @@ class RolloverTest {
     assertEquals(200, EstTestClient.anonymous(server).get("/.well-known/est/cacerts").statusCode(), "serving all along");
   }
 
+  @Test
+  void aRolloverWhoseOverlapHasEnded_makesHealthDegraded_untilTheOldRootIsRetired() throws Exception {
+    server = TestServer.start(dir.resolve("ca"));
+    CaRollover.Outcome outcome = CaRollover.start(DataDir.open(server.dataDir()), server.clock().instant(),
+        Duration.ofDays(30), server.clock(), TestPki.RANDOM);
+    server.restart();
+    JsonObject during = server.health();
+    java.util.Map<String, Double> duringMetrics = server.metrics();
+
+    server.clock().advance(Duration.ofDays(30).plusSeconds(1));
+    JsonObject overdue = server.health();
+    java.util.Map<String, Double> overdueMetrics = server.metrics();
+    CaRollover.retire(DataDir.open(server.dataDir()), false, server.clock());
+    server.restart();
+
+    assertEquals("ok", during.get("status").getAsString(), during.toString());
+    assertFalse(during.has("rollover"), during.toString());
+    assertEquals(1.0, duringMetrics.get("estfleet_health_ok"));
+    assertEquals(outcome.overlapEndsAt().toEpochMilli() / 1000.0,
+        duringMetrics.get("estfleet_certificate_expiry_timestamp_seconds{certificate=\"ca-links\"}"));
+    assertEquals("degraded", overdue.get("status").getAsString(), overdue.toString());
+    assertEquals("the overlap ended " + outcome.overlapEndsAt() + ": the link certificates have expired; run "
+        + "est-server retire-root", overdue.get("rollover").getAsString());
+    assertFalse(overdue.has("caFiles"), overdue.toString());
+    assertEquals(0.0, overdueMetrics.get("estfleet_health_ok"));
+    assertEquals("ok", server.health().get("status").getAsString());
+    assertFalse(server.metrics().containsKey("estfleet_certificate_expiry_timestamp_seconds{certificate=\"ca-links\"}"));
+  }
+
   /** How many certificates /cacerts holds, over TLS trusting only {@code trusting}; -1 if that fails. */
   private int published(X509Certificate trusting) {
     try {
