@@ -50,12 +50,14 @@ public final class AtomicFile {
         }
         channel.force(true);
       }
-      try {
-        Files.move(temporary, absolute, StandardCopyOption.ATOMIC_MOVE, StandardCopyOption.REPLACE_EXISTING);
-      } catch (AtomicMoveNotSupportedException e) {
-        throw new IOException("cannot replace " + absolute + " atomically on this file system", e);
-      }
+      Files.move(temporary, absolute, StandardCopyOption.ATOMIC_MOVE, StandardCopyOption.REPLACE_EXISTING);
       syncDirectory(directory);
+    } catch (AtomicMoveNotSupportedException e) {
+      throw new IOException("cannot replace " + absolute + " atomically on this file system", e);
+    } catch (IOException e) {
+      // A full disk's error names no file, and the others name the temporary one: the message
+      // names the file being written, which is what the reader knows.
+      throw new IOException("cannot write " + absolute + ": " + IoMessages.reason(e), e);
     } finally {
       Files.deleteIfExists(temporary);
     }

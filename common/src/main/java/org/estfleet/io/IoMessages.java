@@ -51,6 +51,14 @@ public final class IoMessages {
     return (file.isEmpty() ? "" : file + ": ") + reason(e);
   }
 
+  /**
+   * What went wrong in {@code e}, without the file it names: a file error's reason, another's
+   * message ({@code "No space left on device"}).
+   */
+  public static String reason(java.io.IOException e) {
+    return e instanceof FileSystemException file ? reason(file) : String.valueOf(e.getMessage());
+  }
+
   private static String reason(FileSystemException e) {
     if (e.getReason() != null) {
       return e.getReason();

@@ -42,9 +42,11 @@ class AtomicFileTest {
     Path target = dir.resolve("occupied");
     Files.createDirectories(target.resolve("child"));
 
-    org.junit.jupiter.api.Assertions.assertThrows(java.io.IOException.class,
+    java.io.IOException refused = org.junit.jupiter.api.Assertions.assertThrows(java.io.IOException.class,
         () -> AtomicFile.write(target, new byte[] {1}, AtomicFile.PUBLIC));
 
+    // Named by the file being written, not the temporary one beside it.
+    assertEquals("cannot write " + target.toAbsolutePath() + ": Is a directory", refused.getMessage());
     assertEquals(true, Files.isDirectory(target.resolve("child")));
     try (Stream<Path> files = Files.list(dir)) {
       assertEquals(1, files.count(), "the temporary file is cleaned up");
