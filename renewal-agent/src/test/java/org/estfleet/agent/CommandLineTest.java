@@ -329,6 +329,32 @@ class CommandLineTest {
     assertEquals(0, AgentFixture.cli("status", "--state", state.toString()).exit());
   }
 
+  @Test
+  void renew_onAClockBeforeTheCertificateInForce_saysClockSkewOnce_andLeavesThePair() throws Exception {
+    Path state = AgentFixture.enroll(server, dir.resolve("agent"), "device-1");
+    Path cert = state.resolve("current").toRealPath().resolve("cert.pem");
+    X509Certificate enrolled = Pem.readCertificates(cert).get(0);
+    // Its own certificate, as the CA would issue it on a clock a day ahead of the device's.
+    java.time.Instant tomorrow = java.time.Instant.now().plus(java.time.Duration.ofDays(1));
+    X509Certificate ahead = new org.estfleet.pki.CertificateBuilder()
+        .subject(org.bouncycastle.asn1.x500.X500Name.getInstance(enrolled.getSubjectX500Principal().getEncoded()))
+        .publicKey(enrolled.getPublicKey())
+        .serial(org.estfleet.pki.CertificateBuilder.randomSerial(org.estfleet.pki.TestPki.RANDOM))
+        .validity(tomorrow, tomorrow.plus(java.time.Duration.ofDays(30)))
+        .keyUsage(org.bouncycastle.asn1.x509.KeyUsage.digitalSignature)
+        .extendedKeyUsage(org.bouncycastle.asn1.x509.KeyPurposeId.id_kp_clientAuth)
+        .signWith(server.issuingCertificate(), server.issuingKey());
+    Files.writeString(cert, Pem.encode(List.of(ahead)));
+
+    AgentFixture.Run renew = AgentFixture.cli("renew", "--state", state.toString(), "--force");
+
+    assertEquals(1, renew.exit(), renew.err());
+    assertTrue(renew.err().startsWith("renewal-agent: clock skew: the device clock ("), renew.err());
+    assertTrue(renew.err().contains(") is before the certificate in force became valid ("), renew.err());
+    assertEquals(1, renew.err().split("clock skew", -1).length - 1, renew.err());
+    assertEquals(ahead, Pem.readCertificates(cert).get(0), "the pair in force is kept");
+  }
+
   /** {@code run} logs it and goes on (AgentProcessTest's hub test). */
   @Test
   void aDamagedAnchorsFile_stopsRenew_andStatusShowsItAsAProblem_sayingWhereTheRootsAre() throws Exception {
