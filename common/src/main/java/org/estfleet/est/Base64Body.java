@@ -8,17 +8,33 @@ import java.util.Base64;
  * 8951 section 3: base64 always, whatever the {@code Content-Transfer-Encoding} header says).
  */
 public final class Base64Body {
-  private static final Base64.Encoder MIME = Base64.getMimeEncoder(64, new byte[] {'\r', '\n'});
+  private static final byte[] LF = {'\n'};
+  private static final byte[] CRLF = {'\r', '\n'};
+  private static final Base64.Encoder LINES = Base64.getMimeEncoder(64, LF);
+  private static final Base64.Encoder MIME_LINES = Base64.getMimeEncoder(64, CRLF);
 
   private Base64Body() {}
 
-  /** Base64 with CRLF line breaks every 64 characters, ending in CRLF, as OpenSSL and libest read it. */
+  /**
+   * An HTTP body: base64 in lines of 64 characters, each ending in LF, as {@code openssl base64}
+   * writes it. OpenSSL, libest and the JDK's MIME decoder read CRLF as well, but coreutils'
+   * {@code base64 -d} refuses the CR: {@code curl ... | base64 -d} would fail.
+   */
   public static byte[] encode(byte[] der) {
-    byte[] lines = MIME.encode(der);
-    byte[] body = new byte[lines.length + 2];
-    System.arraycopy(lines, 0, body, 0, lines.length);
-    body[lines.length] = '\r';
-    body[lines.length + 1] = '\n';
+    return terminated(LINES.encode(der), LF);
+  }
+
+  /**
+   * A part of a MIME multipart body: as {@link #encode}, with CRLF line ends (RFC 2045 section
+   * 6.8, RFC 2046 section 5.1.1: the line break before a boundary is CRLF).
+   */
+  public static byte[] encodeMimePart(byte[] der) {
+    return terminated(MIME_LINES.encode(der), CRLF);
+  }
+
+  private static byte[] terminated(byte[] lines, byte[] end) {
+    byte[] body = java.util.Arrays.copyOf(lines, lines.length + end.length);
+    System.arraycopy(end, 0, body, lines.length, end.length);
     return body;
   }
 

@@ -57,7 +57,7 @@ public record ServerGeneratedKey(byte[] privateKeyInfo, X509Certificate certific
         + "Content-Type: " + contentType + "\r\n"
         + "Content-Transfer-Encoding: base64\r\n"
         + "\r\n"
-        + new String(Base64Body.encode(der), StandardCharsets.US_ASCII);
+        + new String(Base64Body.encodeMimePart(der), StandardCharsets.US_ASCII);
   }
 
   /**

@@ -19,14 +19,24 @@ class Base64BodyTest {
   }
 
   @Test
-  void encode_wrapsAt64WithCrlfAndRoundTrips() {
+  void encode_wrapsAt64WithLfAndRoundTrips() {
     String text = new String(Base64Body.encode(der), StandardCharsets.US_ASCII);
 
-    for (String line : text.split("\r\n")) {
-      assertTrue(line.length() <= 64, line);
+    assertEquals(-1, text.indexOf('\r'), "no CR: coreutils' base64 -d refuses it");
+    String[] lines = text.split("\n");
+    assertEquals(7, lines.length, text); // 400 characters
+    for (int i = 0; i < lines.length - 1; i++) {
+      assertEquals(64, lines[i].length(), lines[i]);
     }
-    assertTrue(text.endsWith("\r\n"));
+    assertTrue(text.endsWith("\n"));
     assertArrayEquals(der, Base64Body.decode(text.getBytes(StandardCharsets.US_ASCII)));
+  }
+
+  @Test
+  void encodeMimePart_wrapsAt64WithCrlf() {
+    String text = new String(Base64Body.encodeMimePart(der), StandardCharsets.US_ASCII);
+
+    assertEquals(new String(Base64Body.encode(der), StandardCharsets.US_ASCII).replace("\n", "\r\n"), text);
   }
 
   @Test

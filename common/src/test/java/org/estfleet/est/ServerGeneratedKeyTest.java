@@ -23,8 +23,8 @@ class ServerGeneratedKeyTest {
 
     String body = new String(answer.encode(), StandardCharsets.US_ASCII);
 
-    String key = new String(Base64Body.encode(held.privateKey().getEncoded()), StandardCharsets.US_ASCII);
-    String certificate = new String(Base64Body.encode(CertsOnly.encode(List.of(held.certificate()))),
+    String key = new String(Base64Body.encodeMimePart(held.privateKey().getEncoded()), StandardCharsets.US_ASCII);
+    String certificate = new String(Base64Body.encodeMimePart(CertsOnly.encode(List.of(held.certificate()))),
         StandardCharsets.US_ASCII);
     assertEquals("--estfleet-serverkeygen-part\r\n"
         + "Content-Type: application/pkcs8\r\n"

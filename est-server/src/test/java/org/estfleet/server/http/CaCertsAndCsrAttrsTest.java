@@ -60,6 +60,27 @@ class CaCertsAndCsrAttrsTest {
   }
 
   @Test
+  void cacerts_decodesWithCoreutilsBase64_asInACurlPipeline() throws Exception {
+    // curl -s --cacert root.pem https://.../cacerts | base64 -d | openssl pkcs7 -inform DER
+    byte[] body = client.get("/.well-known/est/cacerts").body();
+    Process decode;
+    try {
+      decode = new ProcessBuilder("base64", "-d").start();
+    } catch (java.io.IOException noCoreutils) {
+      org.junit.jupiter.api.Assumptions.abort("no base64 command here");
+      return;
+    }
+    try (java.io.OutputStream in = decode.getOutputStream()) {
+      in.write(body);
+    }
+    byte[] der = decode.getInputStream().readAllBytes();
+    String err = new String(decode.getErrorStream().readAllBytes(), java.nio.charset.StandardCharsets.UTF_8);
+
+    assertEquals(0, decode.waitFor(), err);
+    assertEquals(Set.of(server.rootCertificate(), server.issuingCertificate()), new HashSet<>(CertsOnly.decode(der)));
+  }
+
+  @Test
   void tls12OnlyClients_areServed() throws Exception {
     // libest's estclient speaks TLS 1.2 only.
     javax.net.ssl.SSLParameters tls12 = new javax.net.ssl.SSLParameters();
