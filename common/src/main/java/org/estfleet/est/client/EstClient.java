@@ -37,6 +37,7 @@ import org.bouncycastle.est.ESTAuth;
 import org.bouncycastle.est.ESTClient;
 import org.bouncycastle.est.ESTClientProvider;
 import org.bouncycastle.est.ESTException;
+import org.bouncycastle.est.ESTResponse;
 import org.bouncycastle.est.ESTService;
 import org.bouncycastle.est.EnrollmentResponse;
 import org.bouncycastle.est.HttpAuth;
@@ -194,7 +195,7 @@ public final class EstClient {
 
   /**
    * What the last HTTP response said: its status, {@code Retry-After} header and, for an error
-   * (4xx, 5xx), the start of its body, read here since Bouncy Castle may close it unread.
+   * (4xx, 5xx), its text, which Bouncy Castle does not see ({@link HttpAnswer}).
    */
   private record Seen(int status, String retryAfter, String errorBody) {}
 
@@ -218,11 +219,11 @@ public final class EstClient {
     } catch (GeneralSecurityException e) {
       throw new IllegalStateException("TLS is not available: " + e.getMessage(), e);
     }
-    SSLSocketFactory finalFactory = factory;
+    SSLSocketFactory sockets = factory;
     SSLSocketFactoryCreator creator = new SSLSocketFactoryCreator() {
       @Override
       public SSLSocketFactory createFactory() {
-        return finalFactory;
+        return sockets;
       }
 
       @Override
@@ -232,58 +233,31 @@ public final class EstClient {
     };
     int port = endpoint.getPort() < 0 ? 443 : endpoint.getPort();
     String host = endpoint.getHost();
-    CapturingBuilder builder = new CapturingBuilder((host.contains(":") ? "[" + host + "]" : host) + ":" + port,
-        creator, capture);
-    builder.withTimeout((int) Math.min(Integer.MAX_VALUE, readTimeout.toMillis())).withReadLimit(Answers.READ_LIMIT);
+    JsseESTServiceBuilder builder = new JsseESTServiceBuilder((host.contains(":") ? "[" + host + "]" : host) + ":" + port,
+        creator);
+    ChannelBindingProvider binding = linking ? new TlsUniqueBinding() : null;
+    builder.withClientProvider(new ESTClientProvider() {
+      @Override
+      public ESTClient makeClient() {
+        ESTClient client = new EstHttpClient(sockets, binding);
+        return request -> {
+          ESTResponse response = client.doRequest(request);
+          // What the caller's message and backoff need, which Bouncy Castle does not pass on.
+          capture.set(new Seen(response.getStatusCode(), response.getHeader("Retry-After"),
+              EstHttpClient.errorText(response)));
+          return response;
+        };
+      }
+
+      @Override
+      public boolean isTrusted() {
+        return true;
+      }
+    });
     if (!label.isEmpty()) {
       builder.withLabel(label);
     }
-    if (linking) {
-      builder.withChannelBindingProvider(new TlsUniqueBinding());
-    }
     return new Session(builder.build(), capture);
-  }
-
-  /**
-   * A service builder whose client records each response's status and {@code Retry-After}. The
-   * first {@code super.build()} makes Bouncy Castle's own client provider; the second builds the
-   * service around the recording wrapper put in its place.
-   */
-  private static final class CapturingBuilder extends JsseESTServiceBuilder {
-    private final AtomicReference<Seen> capture;
-
-    CapturingBuilder(String server, SSLSocketFactoryCreator creator, AtomicReference<Seen> capture) {
-      super(server, creator);
-      this.capture = capture;
-    }
-
-    @Override
-    public ESTService build() {
-      super.build();
-      ESTClientProvider delegate = clientProvider;
-      clientProvider = new ESTClientProvider() {
-        @Override
-        public ESTClient makeClient() throws ESTException {
-          ESTClient client = delegate.makeClient();
-          return request -> {
-            var response = client.doRequest(request);
-            // The reason of a refused GET, which Bouncy Castle may have closed by the time its
-            // exception reaches the caller. (An enrollment's reaches it intact; read here, it
-            // would not.)
-            String errorBody = response.getStatusCode() >= 400 && "GET".equals(request.getMethod())
-                ? read(response.getInputStream()) : "";
-            capture.set(new Seen(response.getStatusCode(), response.getHeader("Retry-After"), errorBody));
-            return response;
-          };
-        }
-
-        @Override
-        public boolean isTrusted() {
-          return delegate.isTrusted();
-        }
-      };
-      return super.build();
-    }
   }
 
   /**
@@ -325,6 +299,15 @@ public final class EstClient {
           ? seen.errorBody() : read(est.getBody());
       String message = body.isEmpty() ? "HTTP " + status : body;
       return Failure.ofStatus(status, message, retryAfter);
+    }
+    for (Throwable cause = e; cause != null; cause = cause.getCause()) {
+      if (cause instanceof HttpAnswer.MalformedAnswerException malformed) {
+        return new Failure(Failure.Kind.BAD_RESPONSE, seen == null ? 0 : seen.status(), malformed.getMessage(), null);
+      }
+    }
+    if (e instanceof ESTException est && est.getStatusCode() == 200) {
+      // An answer that came whole, whose content Bouncy Castle could not read ("Decoding CACerts").
+      return new Failure(Failure.Kind.BAD_RESPONSE, 200, Answers.clean(est.getMessage()), null);
     }
     return Answers.transportFailure(e, retryAfter);
   }
