@@ -551,7 +551,8 @@ public final class Renewer {
       return new Result(outcome, message, policy.dueAt(certificate));
     }
     if (attempted.outcome() instanceof EnrollOutcome.Pending pending) {
-      Instant retryAt = now.plus(pending.retryAfter());
+      // From the answer, not from the start of the attempt, as above.
+      Instant retryAt = clock.instant().plus(pending.retryAfter());
       Instant since = state.pending() == null || !state.pending().accepted() ? now : state.pending().since();
       state = state.withFailures(0, retryAt).withPending(new AgentState.Pending(since, retryAt, endpoint, attempted.operation(),
           attempted.credential(), true));
@@ -599,10 +600,13 @@ public final class Renewer {
       long least = MIN_RETRY.toMillis();
       delay = Duration.ofMillis(half <= least ? least : least + (long) (random.nextDouble() * (half - least)));
     }
-    if (retryAfter != null && retryAfter.compareTo(delay) > 0) {
-      delay = retryAfter;
-    }
     Instant next = now.plus(delay);
+    if (retryAfter != null) {
+      // Retry-After counts from the answer, not from the start of the attempt (a connect, a
+      // handshake, a failover before it).
+      Instant notBefore = clock.instant().plus(retryAfter);
+      next = notBefore.isAfter(next) ? notBefore : next;
+    }
     state = state.withFailures(failures, next)
         .withLastAttempt(new AgentState.Attempt(now, recorded, endpoint, message));
     dir.writeState(state);

@@ -614,6 +614,47 @@ class RenewerTest {
   }
 
   @Test
+  void retryAfter_countsFromTheAnswer_notFromTheStartOfTheAttempt() throws Exception {
+    // The CA takes 30 s to answer 202 with Retry-After: 60, then 503 with Retry-After: 600 (the
+    // clock moved on by the CA).
+    TestClock clock = TestClock.ticking();
+    java.util.concurrent.atomic.AtomicBoolean defer = new java.util.concurrent.atomic.AtomicBoolean();
+    java.util.concurrent.atomic.AtomicBoolean unavailable = new java.util.concurrent.atomic.AtomicBoolean();
+    AtomicReference<Instant> answeredAt = new AtomicReference<>();
+    server = TestServer.start(dir.resolve("server"), "{}", clock, ca -> new ForwardingCa(ca) {
+      @Override
+      public org.estfleet.server.ca.IssueResult issue(org.estfleet.server.ca.IssueRequest request) throws EstException {
+        if (!defer.get()) {
+          return super.issue(request);
+        }
+        clock.advance(Duration.ofSeconds(30));
+        answeredAt.set(clock.instant());
+        if (unavailable.get()) {
+          throw EstException.serviceUnavailable("busy", Duration.ofSeconds(600));
+        }
+        return new org.estfleet.server.ca.IssueResult.Pending(Duration.ofSeconds(60));
+      }
+    });
+    Path state = AgentFixture.enroll(server, dir.resolve("agent"), "device-1");
+    defer.set(true);
+
+    Renewer.Result pending = AgentFixture.renewer(state, clock).renew(true);
+    Instant pendingAnswer = answeredAt.get();
+    StateDir agent = StateDir.open(state);
+    agent.pending().clear();
+    agent.writeState(agent.readState().withPending(null).withFailures(0, null));
+    unavailable.set(true);
+    Renewer.Result busy = AgentFixture.renewer(state, clock).renew(true);
+
+    assertEquals(Renewer.Outcome.PENDING, pending.outcome(), pending.message());
+    assertFalse(pending.nextRunAt().isBefore(pendingAnswer.plusSeconds(60)),
+        pending.nextRunAt() + " is less than 60 s after the answer at " + pendingAnswer);
+    assertEquals(Renewer.Outcome.FAILED, busy.outcome(), busy.message());
+    assertFalse(busy.nextRunAt().isBefore(answeredAt.get().plusSeconds(600)),
+        busy.nextRunAt() + " is less than 600 s after the answer at " + answeredAt.get());
+  }
+
+  @Test
   void enrollWithWait_notEnrolledWithinIt_exits1AndKeepsTheRequest() throws Exception {
     TestClock clock = TestClock.ticking();
     server = TestServer.start(dir.resolve("server"), "{}", clock,
