@@ -14,8 +14,54 @@ import org.estfleet.est.client.ClientKeyManager;
  * when a fleet's devices renew; one TLS context per worker still serves all of them.
  */
 final class ClientIdentities {
-  /** A client certificate, its key and the subject its re-enrollment CSRs carry. */
-  record Identity(X500Name subject, PrivateKey key, X509Certificate certificate) {}
+  /**
+   * A client certificate, its key and the subject its re-enrollment CSRs carry; {@code chain} is
+   * the certificate and the CA certificates up to (not including) its root, as TLS presents it.
+   */
+  record Identity(X500Name subject, PrivateKey key, List<X509Certificate> chain) {
+    Identity {
+      chain = List.copyOf(chain);
+    }
+
+    X509Certificate certificate() {
+      return chain.get(0);
+    }
+  }
+
+  /**
+   * {@code leaf} and, from {@code candidates}, the CA certificates that chain it up to a root,
+   * the root left out (the server holds it); each link by name and signature.
+   */
+  static List<X509Certificate> chainOf(X509Certificate leaf, java.util.Collection<X509Certificate> candidates) {
+    List<X509Certificate> chain = new ArrayList<>(List.of(leaf));
+    for (X509Certificate current = leaf; chain.size() < 10; ) {
+      X509Certificate issuer = null;
+      for (X509Certificate candidate : candidates) {
+        if (!chain.contains(candidate) && candidate.getBasicConstraints() >= 0
+            && !candidate.getSubjectX500Principal().equals(candidate.getIssuerX500Principal())
+            && candidate.getSubjectX500Principal().equals(current.getIssuerX500Principal())
+            && signedBy(current, candidate)) {
+          issuer = candidate;
+          break;
+        }
+      }
+      if (issuer == null) {
+        break;
+      }
+      chain.add(issuer);
+      current = issuer;
+    }
+    return chain;
+  }
+
+  private static boolean signedBy(X509Certificate certificate, X509Certificate issuer) {
+    try {
+      certificate.verify(issuer.getPublicKey());
+      return true;
+    } catch (java.security.GeneralSecurityException e) {
+      return false;
+    }
+  }
 
   private final List<Identity> identities;
   private final ClientKeyManager keyManager;
@@ -29,7 +75,7 @@ final class ClientIdentities {
     this.identities = List.copyOf(identities);
     List<ClientKeyManager.Credential> credentials = new ArrayList<>();
     for (Identity identity : identities) {
-      credentials.add(new ClientKeyManager.Credential(identity.key(), List.of(identity.certificate())));
+      credentials.add(new ClientKeyManager.Credential(identity.key(), identity.chain()));
     }
     this.keyManager = new ClientKeyManager(credentials);
   }

@@ -337,6 +337,16 @@ public final class EstLoad implements Callable<Integer> {
             + "default one per worker)");
       }
       SSLSocketFactory anonymous = context(null, trustManagers, random).getSocketFactory();
+      try {
+        caCertificates = caCertificates(url, basePath, anonymous, protocols, timeoutMillis, err);
+      } catch (IOException e) {
+        if (interrupted.get()) {
+          err.println("est-load: interrupted before the run began; nothing measured");
+          return EXIT_INTERRUPTED;
+        }
+        throw new IllegalStateException("reading /cacerts before enrolling the client identities failed: "
+            + explain(e), e);
+      }
       for (int i = 0; i < wanted && !interrupted.get(); i++) {
         try {
           clients.add(enrollIdentity(url, workload, anonymous, protocols, timeoutMillis, random));
@@ -347,7 +357,7 @@ public final class EstLoad implements Callable<Integer> {
             break; // its socket closed by the interruption
           }
           throw new IllegalStateException("enrolling client identity " + (i + 1) + " of " + wanted + " failed: "
-              + (e.getMessage() == null ? e.getClass().getSimpleName() : reasons(e)), e);
+              + (e.getMessage() == null ? e.getClass().getSimpleName() : explain(e)), e);
         }
       }
       err.println("est-load: enrolled " + clients.size() + " client identit" + (clients.size() == 1 ? "y" : "ies")
@@ -474,6 +484,14 @@ public final class EstLoad implements Callable<Integer> {
   }
 
   /** An exception's messages down its causes, for the one line that says why requests failed. */
+  /** {@link #reasons}, and what to try when the server refused the TLS version. */
+  private String explain(Throwable e) {
+    String reasons = reasons(e);
+    return tls.equals("1.3") && reasons.contains("protocol_version")
+        ? reasons + " (does the server speak TLS 1.3? est-load offers only the --tls version: try --tls 1.2)"
+        : reasons;
+  }
+
   private static String reasons(Throwable e) {
     StringBuilder text = new StringBuilder();
     for (Throwable t = e; t != null && text.length() < 400; t = t.getCause()) {
@@ -588,7 +606,7 @@ public final class EstLoad implements Callable<Integer> {
                 break; // aborted by the interruption: not the server's doing
               }
               outcome = "io:" + e.getClass().getSimpleName();
-              firstErrors.putIfAbsent(outcome, reasons(e));
+              firstErrors.putIfAbsent(outcome, explain(e));
               if (connection != null) {
                 connection.abort(); // no close_notify to a server that failed the exchange
                 connection = null;
@@ -850,23 +868,74 @@ public final class EstLoad implements Callable<Integer> {
       throw new IllegalStateException("HTTP " + response.status() + (bad != null ? ", " + bad
           : text.isEmpty() ? "" : ": " + (text.length() > 200 ? text.substring(0, 200) + "..." : text)));
     }
-    X509Certificate certificate = CertsOnly.decode(Base64Body.decode(response.body())).get(0);
+    // The certificate for the key, wherever the answer has it (some servers add their CAs), with
+    // the intermediate CAs a TLS client sends beside it: from the answer or from /cacerts.
+    List<X509Certificate> answer = CertsOnly.decode(Base64Body.decode(response.body()));
+    X509Certificate certificate = answer.stream()
+        .filter(c -> java.util.Arrays.equals(c.getPublicKey().getEncoded(), keys.getPublic().getEncoded()))
+        .findFirst().orElseThrow();
+    List<X509Certificate> cas = new ArrayList<>(answer);
+    cas.addAll(caCertificates);
     // The key as the signing provider's own object: Bouncy Castle's (as generated) for BCJSSE,
     // the JDK's for SunJSSE. Each would convert the other's on every signature (for Bouncy
     // Castle about 3 times the cost of a signature with its own).
     PrivateKey key = tlsProvider.equals("BCJSSE") ? keys.getPrivate()
         : KeyFactory.getInstance("EC").generatePrivate(new PKCS8EncodedKeySpec(keys.getPrivate().getEncoded()));
     return new ClientIdentities.Identity(X500Name.getInstance(certificate.getSubjectX500Principal().getEncoded()),
-        key, certificate);
+        key, ClientIdentities.chainOf(certificate, cas));
   }
 
-  /** A 202's Retry-After in seconds (RFC 9110 10.2.3: delay-seconds): 1 to 86,400; 1 if absent or a date. */
+  /**
+   * The server's {@code /cacerts}, whose intermediate CAs the client identities' TLS chains carry
+   * (RFC 7030 4.1.3: what a client needs to build the chain of a certificate the CA issues); none,
+   * with a warning, when the server does not give them.
+   */
+  private List<X509Certificate> caCertificates(URI url, String basePath, SSLSocketFactory factory, String[] protocols,
+      int timeout, PrintWriter err) throws IOException {
+    HttpsConnection.Response response;
+    try (HttpsConnection connection = HttpsConnection.open(url, serverName, factory, protocols, groupNames, timeout,
+        sockets)) {
+      response = connection.exchange("GET", basePath + "/cacerts", Map.of(), null);
+    }
+    if (response.status() == 200) {
+      try {
+        return CertsOnly.decode(Base64Body.decode(response.body()));
+      } catch (IllegalArgumentException e) {
+        err.println("est-load: /cacerts is unreadable (" + e.getMessage() + "); client certificates are sent with "
+            + "only the CA certificates their enrollment answers hold");
+        return List.of();
+      }
+    }
+    err.println("est-load: /cacerts answered HTTP " + response.status() + "; client certificates are sent with only "
+        + "the CA certificates their enrollment answers hold");
+    return List.of();
+  }
+
+  /**
+   * A 202's Retry-After in seconds (RFC 9110 10.2.3: delay-seconds or an HTTP-date), from 1 to
+   * 86,400; 1 if absent or unreadable.
+   */
   static long retryAfterSeconds(String value) {
-    try {
-      return value == null ? 1 : Math.min(86_400, Math.max(1, Long.parseLong(value.trim())));
-    } catch (NumberFormatException e) {
+    return retryAfterSeconds(value, java.time.Instant.now());
+  }
+
+  static long retryAfterSeconds(String value, java.time.Instant now) {
+    if (value == null) {
       return 1;
     }
+    long seconds;
+    try {
+      seconds = Long.parseLong(value.trim());
+    } catch (NumberFormatException notSeconds) {
+      try {
+        java.time.Instant at = java.time.ZonedDateTime.parse(value.trim(),
+            java.time.format.DateTimeFormatter.RFC_1123_DATE_TIME).toInstant();
+        seconds = (Duration.between(now, at).toMillis() + 999) / 1000;
+      } catch (java.time.format.DateTimeParseException notADate) {
+        return 1;
+      }
+    }
+    return Math.min(86_400, Math.max(1, seconds));
   }
 
   /**
@@ -926,6 +995,8 @@ public final class EstLoad implements Callable<Integer> {
 
   /** The last /cacerts body found good by {@link #badBody}. */
   private volatile byte[] checkedCaCerts;
+  /** The server's /cacerts, read before the client identities are enrolled; empty for other runs. */
+  private List<X509Certificate> caCertificates = List.of();
 
   private TrustManager[] trustManagers(List<X509Certificate> roots) throws Exception {
     KeyStore store = KeyStore.getInstance("PKCS12");

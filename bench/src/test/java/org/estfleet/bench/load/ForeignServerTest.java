@@ -165,6 +165,76 @@ class ForeignServerTest {
   }
 
   @Test
+  void clientIdentities_presentTheirCertificateWithTheIntermediateCa_evenWhenTheAnswerListsTheRootFirst()
+      throws Exception {
+    // A CA issuing under an intermediate, which only /cacerts holds; its enrollment answers list
+    // its root before the certificate issued.
+    TestPki.Ca root = TestPki.rootCa("foreign root");
+    TestPki.Ca issuing = root.subCa("foreign issuing");
+    byte[] cacerts = Base64Body.encode(CertsOnly.encode(List.of(root.certificate(), issuing.certificate())));
+    try (ScriptedServer server = new ScriptedServer(dir, true, null, (self, in, out) -> {
+      for (ScriptedServer.Request request = self.read(in); request != null; request = self.read(in)) {
+        if (request.line().startsWith("GET ")) {
+          out.write(ScriptedServer.response("200 OK", "Content-Type: application/pkcs7-mime\r\n", cacerts));
+        } else {
+          java.security.PublicKey key = org.estfleet.pki.Csr.fromDer(Base64Body.decode(request.body())).publicKey();
+          java.time.Instant now = java.time.Instant.now();
+          java.security.cert.X509Certificate issued = new org.estfleet.pki.CertificateBuilder()
+              .subject(new org.bouncycastle.asn1.x500.X500Name("CN=device-1")).publicKey(key)
+              .serial(org.estfleet.pki.CertificateBuilder.randomSerial(TestPki.RANDOM))
+              .validity(now.minusSeconds(60), now.plusSeconds(3600))
+              .keyUsage(org.bouncycastle.asn1.x509.KeyUsage.digitalSignature)
+              .extendedKeyUsage(org.bouncycastle.asn1.x509.KeyPurposeId.id_kp_clientAuth)
+              .signWith(issuing.certificate(), issuing.held().privateKey());
+          out.write(ScriptedServer.response("200 OK", "Content-Type: application/pkcs7-mime; smime-type=certs-only\r\n",
+              Base64Body.encode(CertsOnly.encode(List.of(root.certificate(), issued)))));
+        }
+        out.flush();
+      }
+    })) {
+      Run run = load(server, "--op", "simplereenroll", "--basic", "device-1:secret", "--identities", "1",
+          "--concurrency", "1", "--count", "2", "--new-connection-per-request");
+
+      assertEquals(0, run.exit(), run.err());
+      assertEquals(Map.of("200", 2L), result().outcomes());
+      List<java.security.cert.X509Certificate[]> chains = server.clientChains();
+      assertEquals(2, chains.size(), "one per re-enrollment connection");
+      for (java.security.cert.X509Certificate[] chain : chains) {
+        assertEquals(2, chain.length, java.util.Arrays.toString(chain));
+        assertEquals("CN=device-1", chain[0].getSubjectX500Principal().getName());
+        assertEquals(issuing.certificate(), chain[1]);
+      }
+    }
+  }
+
+  @Test
+  void aServerOfTls12Only_isNamedAsSuch_withWhatToTry() throws Exception {
+    try (ScriptedServer server = new ScriptedServer(dir, false, new String[] {"TLSv1.2"}, (self, in, out) -> {
+      while (self.answerOne(in, out, ScriptedServer.response("200 OK", "Content-Type: application/pkcs7-mime\r\n",
+          CERTS))) {
+        // every request the same answer
+      }
+    })) {
+      Run refused = load(server, "--op", "cacerts", "--concurrency", "1", "--count", "1");
+      Run tls12 = load(server, "--op", "cacerts", "--concurrency", "1", "--count", "1", "--tls", "1.2");
+
+      assertEquals(EstLoad.EXIT_FAILURE, refused.exit(), refused.err());
+      assertTrue(refused.err().contains("try --tls 1.2"), refused.err());
+      assertEquals(0, tls12.exit(), tls12.err());
+    }
+  }
+
+  @Test
+  void retryAfter_asAnHttpDate_isTheTimeUntilThen() {
+    java.time.Instant now = java.time.Instant.parse("2026-12-07T12:00:00Z");
+
+    assertEquals(30, EstLoad.retryAfterSeconds("Mon, 07 Dec 2026 12:00:30 GMT", now));
+    assertEquals(1, EstLoad.retryAfterSeconds("Mon, 07 Dec 2026 11:00:00 GMT", now), "a date past: at once");
+    assertEquals(5, EstLoad.retryAfterSeconds("5", now));
+    assertEquals(1, EstLoad.retryAfterSeconds("soon", now));
+  }
+
+  @Test
   void aPendingAnswer_isAnOutcome_notASuccess() throws Exception {
     try (ScriptedServer server = new ScriptedServer(dir, (self, in, out) -> {
       while (self.answerOne(in, out, ScriptedServer.response("202 Accepted", "Retry-After: 60\r\n", new byte[0]))) {

@@ -38,17 +38,50 @@ final class ScriptedServer implements AutoCloseable {
   /** The connections open, closed with the server. */
   private final java.util.Set<SSLSocket> open = java.util.concurrent.ConcurrentHashMap.newKeySet();
 
+  /** The client certificate chains presented to a server that asks for them, in order. */
+  private final List<java.security.cert.X509Certificate[]> clientChains =
+      java.util.Collections.synchronizedList(new java.util.ArrayList<>());
+
   ScriptedServer(Path dir, Script script) throws Exception {
+    this(dir, false, null, script);
+  }
+
+  /**
+   * @param askClientCertificate whether the server asks for a client certificate (any is
+   *     accepted, and recorded: {@link #clientChains()})
+   * @param protocols the TLS versions it speaks, or null for the JDK's default
+   */
+  ScriptedServer(Path dir, boolean askClientCertificate, String[] protocols, Script script) throws Exception {
     TestPki.Ca root = TestPki.rootCa("scripted EST server root");
     TestPki.Held server = root.issue("localhost", b -> b.subjectAltNames(List.of(
         new GeneralName(GeneralName.dNSName, "localhost"), new GeneralName(GeneralName.iPAddress, "127.0.0.1")))
         .extendedKeyUsage(KeyPurposeId.id_kp_serverAuth));
     trust = Files.writeString(dir.resolve("scripted-root.pem"), Pem.encode(root.certificate()));
     SSLContext context = SSLContext.getInstance("TLS");
+    javax.net.ssl.TrustManager[] recording = {new javax.net.ssl.X509TrustManager() {
+      @Override
+      public void checkClientTrusted(java.security.cert.X509Certificate[] chain, String authType) {
+        clientChains.add(chain.clone());
+      }
+
+      @Override
+      public void checkServerTrusted(java.security.cert.X509Certificate[] chain, String authType) {
+        throw new UnsupportedOperationException("a server");
+      }
+
+      @Override
+      public java.security.cert.X509Certificate[] getAcceptedIssuers() {
+        return new java.security.cert.X509Certificate[0];
+      }
+    }};
     context.init(TestPki.keyManagers(server.privateKey(), server.chain().toArray(java.security.cert.X509Certificate[]::new))
-        .getKeyManagers(), null, new SecureRandom());
+        .getKeyManagers(), askClientCertificate ? recording : null, new SecureRandom());
     listener = (SSLServerSocket) context.getServerSocketFactory().createServerSocket(0, 50,
         InetAddress.getByName("127.0.0.1"));
+    listener.setWantClientAuth(askClientCertificate);
+    if (protocols != null) {
+      listener.setEnabledProtocols(protocols);
+    }
     Thread acceptor = new Thread(() -> {
       while (!listener.isClosed()) {
         try {
@@ -95,8 +128,22 @@ final class ScriptedServer implements AutoCloseable {
     return requests.get();
   }
 
+  /** The client certificate chains presented so far (a server asking for them). */
+  List<java.security.cert.X509Certificate[]> clientChains() {
+    return List.copyOf(clientChains);
+  }
+
+  /** A request's line and body. */
+  record Request(String line, byte[] body) {}
+
   /** Reads one request (head and Content-Length body); returns its request line, or null at the end of the stream. */
   String readRequest(InputStream in) throws IOException {
+    Request request = read(in);
+    return request == null ? null : request.line();
+  }
+
+  /** Reads one request (head and Content-Length body); null at the end of the stream. */
+  Request read(InputStream in) throws IOException {
     String requestLine = line(in);
     if (requestLine == null) {
       return null;
@@ -107,9 +154,9 @@ final class ScriptedServer implements AutoCloseable {
         length = Integer.parseInt(header.substring(header.indexOf(':') + 1).trim());
       }
     }
-    in.readNBytes(length);
+    byte[] body = in.readNBytes(length);
     requests.incrementAndGet();
-    return requestLine;
+    return new Request(requestLine, body);
   }
 
   /** Reads one request and writes {@code response} to it; returns false at the end of the stream. */
