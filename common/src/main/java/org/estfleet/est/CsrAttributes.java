@@ -6,11 +6,16 @@ import java.util.List;
 import java.util.Objects;
 import org.bouncycastle.asn1.ASN1Encodable;
 import org.bouncycastle.asn1.ASN1Encoding;
+import org.bouncycastle.asn1.ASN1Integer;
 import org.bouncycastle.asn1.ASN1ObjectIdentifier;
 import org.bouncycastle.asn1.DERSet;
 import org.bouncycastle.asn1.est.AttrOrOID;
 import org.bouncycastle.asn1.est.CsrAttrs;
 import org.bouncycastle.asn1.pkcs.Attribute;
+import org.bouncycastle.asn1.pkcs.PKCSObjectIdentifiers;
+import org.bouncycastle.asn1.sec.SECObjectIdentifiers;
+import org.bouncycastle.asn1.x9.ECNamedCurveTable;
+import org.bouncycastle.asn1.x9.X9ObjectIdentifiers;
 
 /**
  * The CSR attributes a server asks clients to include (RFC 7030 section 4.5.2): a sequence of
@@ -63,6 +68,47 @@ public record CsrAttributes(List<Item> items) {
    */
   public boolean requestsLinking() {
     return items.stream().anyMatch(item -> item.type().equals(CHALLENGE_PASSWORD));
+  }
+
+  /**
+   * The key the server asks for that a key of {@code made} is not (RFC 7030 section 4.5.2: an
+   * ecPublicKey attribute naming its curve, rsaEncryption naming its size, or the bare OIDs), as
+   * "an EC key on secp384r1"; empty when the server names no key type, or {@code made} is one it
+   * names.
+   */
+  public java.util.Optional<String> keyNotMetBy(org.estfleet.pki.KeyAlgorithm made) {
+    boolean ec = made.id().startsWith("ec-");
+    ASN1ObjectIdentifier curve = made == org.estfleet.pki.KeyAlgorithm.EC_P256 ? SECObjectIdentifiers.secp256r1
+        : made == org.estfleet.pki.KeyAlgorithm.EC_P384 ? SECObjectIdentifiers.secp384r1 : null;
+    List<String> asked = new ArrayList<>();
+    boolean met = false;
+    for (Item item : items) {
+      if (item.type().equals(X9ObjectIdentifiers.id_ecPublicKey)) {
+        if (item.isOid()) {
+          asked.add("an EC key");
+          met |= ec;
+        }
+        for (ASN1Encodable value : item.values()) {
+          if (value instanceof ASN1ObjectIdentifier named) {
+            String name = ECNamedCurveTable.getName(named);
+            asked.add("an EC key on " + (name == null ? named.getId() : name));
+            met |= named.equals(curve);
+          }
+        }
+      } else if (item.type().equals(PKCSObjectIdentifiers.rsaEncryption)) {
+        if (item.isOid()) {
+          asked.add("an RSA key");
+          met |= !ec;
+        }
+        for (ASN1Encodable value : item.values()) {
+          if (value instanceof ASN1Integer bits) {
+            asked.add("an RSA key of " + bits.getValue() + " bits");
+            met |= !ec && made.id().equals("rsa-" + bits.getValue());
+          }
+        }
+      }
+    }
+    return asked.isEmpty() || met ? java.util.Optional.empty() : java.util.Optional.of(String.join(" or ", asked));
   }
 
   /** The DER encoding ({@code CsrAttrs ::= SEQUENCE SIZE (0..MAX) OF AttrOrOID}). */

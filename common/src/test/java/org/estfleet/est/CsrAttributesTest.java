@@ -24,6 +24,28 @@ class CsrAttributesTest {
   }
 
   @Test
+  void keyNotMetBy_namesTheKeyTheServerAsksFor_whenTheDevicesIsNotOne() {
+    // The example response of RFC 7030 section 4.5.2: an EC key on secp384r1.
+    CsrAttributes rfcExample = CsrAttributes.decode(java.util.Base64.getDecoder().decode(
+        "MEEGCSqGSIb3DQEJBzASBgcqhkjOPQIBMQcGBSuBBAAiMBYGCSqGSIb3DQEJDjEJBgcrBgEBAQEWBggqhkjOPQQDAw=="));
+    CsrAttributes rsa3072 = new CsrAttributes(List.of(CsrAttributes.Item.attribute(
+        org.bouncycastle.asn1.pkcs.PKCSObjectIdentifiers.rsaEncryption, new org.bouncycastle.asn1.ASN1Integer(3072))));
+    CsrAttributes anyEc = new CsrAttributes(List.of(CsrAttributes.Item.oid(X9ObjectIdentifiers.id_ecPublicKey)));
+    CsrAttributes linkingOnly = new CsrAttributes(List.of(CsrAttributes.Item.oid(CsrAttributes.CHALLENGE_PASSWORD)));
+
+    assertEquals(java.util.Optional.of("an EC key on secp384r1"),
+        rfcExample.keyNotMetBy(org.estfleet.pki.KeyAlgorithm.EC_P256));
+    assertEquals(java.util.Optional.empty(), rfcExample.keyNotMetBy(org.estfleet.pki.KeyAlgorithm.EC_P384));
+    assertEquals(java.util.Optional.of("an RSA key of 3072 bits"),
+        rsa3072.keyNotMetBy(org.estfleet.pki.KeyAlgorithm.RSA_2048));
+    assertEquals(java.util.Optional.empty(), rsa3072.keyNotMetBy(org.estfleet.pki.KeyAlgorithm.RSA_3072));
+    assertEquals(java.util.Optional.of("an EC key"), anyEc.keyNotMetBy(org.estfleet.pki.KeyAlgorithm.RSA_3072));
+    assertEquals(java.util.Optional.empty(), anyEc.keyNotMetBy(org.estfleet.pki.KeyAlgorithm.EC_P384));
+    assertEquals(java.util.Optional.empty(), linkingOnly.keyNotMetBy(org.estfleet.pki.KeyAlgorithm.RSA_2048),
+        "no key type named");
+  }
+
+  @Test
   void rfc7030Example_decodes() {
     // The example response of RFC 7030 section 4.5.2, base64 as printed there.
     byte[] der = java.util.Base64.getDecoder().decode(

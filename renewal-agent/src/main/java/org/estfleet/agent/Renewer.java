@@ -728,13 +728,19 @@ public final class Renewer {
     if (!(client.csrAttributes(endpoint, config.label(), anchors) instanceof CsrAttrsOutcome.Fetched fetched)) {
       return state;
     }
-    boolean requested;
+    CsrAttributes attributes;
     try {
-      requested = fetched.der().map(der -> CsrAttributes.decode(der).requestsLinking()).orElse(false);
+      attributes = fetched.der().map(CsrAttributes::decode).orElse(new CsrAttributes(List.of()));
     } catch (IllegalArgumentException e) {
       LOG.warn("the /csrattrs of {} does not decode: {}", endpoint, e.getMessage());
       return state;
     }
+    boolean requested = attributes.requestsLinking();
+    // The key type is the device's setting (what it can make, store, sign with), not the
+    // server's to change: said at every trust refresh, so that it is seen before a refusal.
+    attributes.keyNotMetBy(config.keyType()).ifPresent(asked -> LOG.warn("the /csrattrs of {} asks for {}; this "
+        + "device makes {} keys (agent.json keyType): the server may refuse its CSRs; to follow it, enroll again with "
+        + "renewal-agent enroll --force --key-type ...", endpoint, asked, config.keyType().id()));
     if (requested != state.linkingRequested()) {
       LOG.info("{} {} PoP linking (its /csrattrs {} challengePassword)", endpoint,
           requested ? "asks for" : "no longer asks for", requested ? "names" : "does not name");

@@ -83,6 +83,33 @@ class CommandLineTest {
   }
 
   @Test
+  void aServerAskingForAnotherKeyType_isWarnedAbout_andTheDevicesKeyTypeKept() throws Exception {
+    // /csrattrs as in RFC 7030 section 4.5.2's example: an EC key on secp384r1.
+    TestServer.patchConfig(server.dataDir(), "{\"defaultProfile\": {\"csrAttributes\": [{\"oid\": "
+        + "\"1.2.840.10045.2.1\", \"values\": [\"1.3.132.0.34\"]}]}}");
+    server.restart();
+    Path state = dir.resolve("agent");
+
+    String token = server.token("device-1");
+    java.io.PrintStream stderr = System.err;
+    java.io.ByteArrayOutputStream log = new java.io.ByteArrayOutputStream();
+    System.setErr(new java.io.PrintStream(log, true, java.nio.charset.StandardCharsets.UTF_8)); // slf4j-simple's target
+    AgentFixture.Run run;
+    try {
+      run = AgentFixture.cli("enroll", "--state", state.toString(), "--server", server.baseUri().toString(),
+          "--trust", trust, "--token", "device-1:" + token);
+    } finally {
+      System.setErr(stderr);
+    }
+
+    String logged = log.toString(java.nio.charset.StandardCharsets.UTF_8);
+    assertEquals(0, run.exit(), run.err());
+    assertTrue(logged.contains("asks for an EC key on secp384r1; this device makes ec-p256 keys (agent.json keyType)"),
+        logged);
+    assertEquals(1, logged.split("asks for an EC key", -1).length - 1, "once: " + logged);
+  }
+
+  @Test
   void enroll_withIdevidTakesTheIdentityFromItsCn() throws Exception {
     TestPki.Ca factory = TestPki.rootCa("Factory");
     TestPki.Held idevid = factory.issueClient("SN-42");
