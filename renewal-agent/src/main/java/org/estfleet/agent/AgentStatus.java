@@ -89,7 +89,10 @@ public record AgentStatus(
       summary = "FAILING";
       next = state.nextAttemptAt();
     } else if (current.isEmpty()) {
-      summary = state.pending() != null ? "PENDING" : "NOT_ENROLLED";
+      // A kept request the server did not accept (a 503, a lost answer) is a failing enrollment,
+      // not one the server holds.
+      summary = state.pending() == null ? "NOT_ENROLLED"
+          : !state.pending().accepted() && state.consecutiveFailures() > 0 ? "FAILING" : "PENDING";
       // Without a request kept, nothing is attempted until someone runs enroll.
       next = state.pending() != null ? state.nextAttemptAt() : null;
     } else {
@@ -201,8 +204,7 @@ public record AgentStatus(
 
   /** Whether the status means "no usable certificate" (exit code 3). */
   public boolean unusable() {
-    return state.equals("NOT_ENROLLED") || state.equals("EXPIRED") || (certificate == null && state.equals("PENDING"))
-        || (certificate == null && problem != null);
+    return state.equals("NOT_ENROLLED") || state.equals("EXPIRED") || certificate == null;
   }
 
   /** The human-readable form. */

@@ -655,6 +655,38 @@ class RenewerTest {
   }
 
   @Test
+  void aFirstEnrollmentAnswered503_isFailing_notPending_untilAccepted() throws Exception {
+    TestClock clock = TestClock.ticking();
+    java.util.concurrent.atomic.AtomicBoolean busy = new java.util.concurrent.atomic.AtomicBoolean(true);
+    server = TestServer.start(dir.resolve("server"), "{}", clock, ca -> new ForwardingCa(new DeferringCa(ca,
+        Duration.ofSeconds(60), clock)) {
+      @Override
+      public org.estfleet.server.ca.IssueResult issue(org.estfleet.server.ca.IssueRequest request) throws EstException {
+        if (busy.get()) {
+          throw EstException.serviceUnavailable("busy", Duration.ofSeconds(1));
+        }
+        return super.issue(request);
+      }
+    });
+    Path state = dir.resolve("agent");
+
+    AgentFixture.Run unavailable = AgentFixture.cli(enrollArgs(state, "device-1:" + server.token("device-1")));
+    AgentFixture.Run failing = AgentFixture.cli("status", "--state", state.toString(), "--json");
+    busy.set(false);
+    AgentFixture.Run accepted = AgentFixture.cli("renew", "--state", state.toString(), "--force");
+    AgentFixture.Run pending = AgentFixture.cli("status", "--state", state.toString(), "--json");
+
+    assertEquals(1, unavailable.exit(), unavailable.err());
+    assertEquals(3, failing.exit(), "no usable certificate: " + failing.out());
+    assertEquals("FAILING", com.google.gson.JsonParser.parseString(failing.out()).getAsJsonObject().get("state")
+        .getAsString(), failing.out());
+    assertEquals(0, accepted.exit(), accepted.err());
+    assertEquals(3, pending.exit(), pending.out());
+    assertEquals("PENDING", com.google.gson.JsonParser.parseString(pending.out()).getAsJsonObject().get("state")
+        .getAsString(), pending.out());
+  }
+
+  @Test
   void enrollWithWait_notEnrolledWithinIt_exits1AndKeepsTheRequest() throws Exception {
     TestClock clock = TestClock.ticking();
     server = TestServer.start(dir.resolve("server"), "{}", clock,
