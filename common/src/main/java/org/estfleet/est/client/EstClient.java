@@ -239,7 +239,7 @@ public final class EstClient {
     builder.withClientProvider(new ESTClientProvider() {
       @Override
       public ESTClient makeClient() {
-        ESTClient client = new EstHttpClient(sockets, binding);
+        ESTClient client = new EstHttpClient(sockets, binding, connectTimeout.plus(readTimeout));
         return request -> {
           ESTResponse response = client.doRequest(request);
           // What the caller's message and backoff need, which Bouncy Castle does not pass on.

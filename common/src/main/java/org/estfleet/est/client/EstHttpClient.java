@@ -31,9 +31,10 @@ import org.bouncycastle.est.jcajce.JsseDefaultHostnameAuthorizer;
  * and handed to Bouncy Castle in the form it reads, so that servers it misreads are usable (no
  * {@code Content-Transfer-Encoding} header, chunked or connection-delimited bodies, a 401
  * challenge with a text body, media types in upper case). Like Bouncy Castle's: the host named
- * by the server certificate, no DES, NULL or anonymous cipher suites, redirects to {@code https}
- * followed (at most {@value #MAX_REDIRECTS}), the channel binding of the connection offered to
- * PoP linking.
+ * by the server certificate, no DES, NULL, export or anonymous cipher suites, nor TLS 1.0; unlike
+ * it, redirects followed only within the server (at most {@value #MAX_REDIRECTS}), since a
+ * request may carry the device's token; the channel binding of the connection offered to PoP
+ * linking.
  */
 final class EstHttpClient implements ESTClient {
   private static final int MAX_REDIRECTS = 5;
@@ -43,14 +44,18 @@ final class EstHttpClient implements ESTClient {
   private final SSLSocketFactory sockets;
   /** The channel binding of PoP-linked requests; null for the others. */
   private final ChannelBindingProvider binding;
+  /** How long an answer may take to arrive whole, once the request is sent. */
+  private final java.time.Duration answerWithin;
 
   /**
    * @param sockets connects, with its timeouts, and makes the TLS connection
    * @param binding what gives a connection's {@code tls-unique} binding, or null
+   * @param answerWithin how long an answer may take to arrive whole
    */
-  EstHttpClient(SSLSocketFactory sockets, ChannelBindingProvider binding) {
+  EstHttpClient(SSLSocketFactory sockets, ChannelBindingProvider binding, java.time.Duration answerWithin) {
     this.sockets = sockets;
     this.binding = binding;
+    this.answerWithin = answerWithin;
   }
 
   /** The text of the 4xx or 5xx answer {@code response} was made from; "" for any other. */
@@ -75,14 +80,23 @@ final class EstHttpClient implements ESTClient {
         throw new ESTException("redirected to a malformed URL: " + Answers.clean(location), null,
             response.getStatusCode(), null);
       }
-      if (!"https".equalsIgnoreCase(next.getProtocol())) {
-        throw new ESTException("redirected to " + next + ", which is not https", null, response.getStatusCode(), null);
+      URL from = current.getURL();
+      if (!"https".equalsIgnoreCase(next.getProtocol()) || !next.getHost().equalsIgnoreCase(from.getHost())
+          || port(next) != port(from)) {
+        // Not followed: the request carries the device's credentials (a token after a challenge).
+        throw new ESTException("redirected to " + Answers.clean(next.toString()) + ", another server than "
+            + from.getHost() + ":" + port(from) + "; give that URL as the server if it is the one to use", null,
+            response.getStatusCode(), null);
       }
       if (redirects == MAX_REDIRECTS) {
         throw new ESTException("redirected more than " + MAX_REDIRECTS + " times", null, response.getStatusCode(), null);
       }
       current = new ESTRequestBuilder(current).withURL(next).build();
     }
+  }
+
+  private static int port(URL url) {
+    return url.getPort() < 0 ? url.getDefaultPort() : url.getPort();
   }
 
   private ESTResponse perform(ESTRequest request) throws IOException {
@@ -141,10 +155,16 @@ final class EstHttpClient implements ESTClient {
       }
       String suite = socket.getSession().getCipherSuite().toLowerCase(Locale.ROOT);
       if (suite.contains("_des_") || suite.contains("_des40_") || suite.contains("_3des_") || suite.contains("null")
-          || suite.contains("anon")) {
-        throw new IOException("the server chose the cipher suite " + suite + ", which RFC 7030 section 3.3.1 excludes");
+          || suite.contains("anon") || suite.contains("export")) {
+        throw new javax.net.ssl.SSLHandshakeException("the server chose the cipher suite " + suite
+            + ", which an EST client must not use (RFC 7030 section 3.3.1)");
       }
-      return new Connection(socket, binding);
+      String protocol = socket.getSession().getProtocol();
+      if (protocol.equalsIgnoreCase("TLSv1") || protocol.startsWith("SSL")) {
+        throw new javax.net.ssl.SSLHandshakeException("the server chose " + protocol
+            + "; EST needs TLS 1.1 or later (RFC 7030 section 3.3.1)");
+      }
+      return new Connection(socket, binding, answerWithin);
     } catch (IOException | RuntimeException e) {
       socket.close();
       throw e;
@@ -155,18 +175,21 @@ final class EstHttpClient implements ESTClient {
   private static final class Connection implements Source<SSLSession>, TLSUniqueProvider {
     private final SSLSocket socket;
     private final ChannelBindingProvider binding;
+    private final java.time.Duration answerWithin;
     private InputStream answer;
     private String errorText = "";
 
-    Connection(SSLSocket socket, ChannelBindingProvider binding) {
+    Connection(SSLSocket socket, ChannelBindingProvider binding, java.time.Duration answerWithin) {
       this.socket = socket;
       this.binding = binding;
+      this.answerWithin = answerWithin;
     }
 
     @Override
     public InputStream getInputStream() throws IOException {
       if (answer == null) {
-        HttpAnswer read = HttpAnswer.read(new BufferedInputStream(socket.getInputStream()), Answers.READ_LIMIT);
+        HttpAnswer read = HttpAnswer.read(new BufferedInputStream(socket.getInputStream()), Answers.READ_LIMIT,
+            answerWithin);
         errorText = read.errorText();
         answer = new ByteArrayInputStream(read.rewritten());
       }

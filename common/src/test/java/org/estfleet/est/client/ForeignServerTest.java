@@ -53,6 +53,8 @@ class ForeignServerTest {
   private final List<String> requests = Collections.synchronizedList(new ArrayList<>());
   private SSLServerSocket server;
   private Thread serving;
+  /** Whether the server goes on sending header lines after the answer queued, never ending it. */
+  private volatile boolean dripping;
 
   @BeforeEach
   void start() throws Exception {
@@ -84,8 +86,15 @@ class ForeignServerTest {
         out.write((answer == null ? "HTTP/1.1 500 Nothing queued\r\nContent-Length: 0\r\n\r\n" : answer.apply(request))
             .getBytes(StandardCharsets.ISO_8859_1));
         out.flush();
+        for (int i = 0; dripping && i < 100 && !server.isClosed(); i++) {
+          Thread.sleep(200);
+          out.write(("X-Drip-" + i + ": more\r\n").getBytes(StandardCharsets.ISO_8859_1));
+          out.flush();
+        }
       } catch (IOException closedOrFailed) {
         // the test closed the server, or a client gave up on a connection
+      } catch (InterruptedException e) {
+        return;
       }
     }
   }
@@ -217,5 +226,89 @@ class ForeignServerTest {
     Failure failure = assertInstanceOf(CaCertsOutcome.Failed.class, outcome, outcome.toString()).failure();
     assertEquals(Failure.Kind.BAD_RESPONSE, failure.kind(), failure.toString());
     assertTrue(failure.message().contains("not base64"), failure.message());
+  }
+
+  @Test
+  void aServerCertificateForAnotherName_isRefused_beforeAnyRequestIsSent() {
+    // The certificate names 127.0.0.1 only; the client asks for localhost (the same socket).
+    URI byName = URI.create("https://localhost:" + server.getLocalPort());
+
+    CaCertsOutcome outcome = client.caCertificates(byName, "", anchors());
+
+    Failure failure = assertInstanceOf(CaCertsOutcome.Failed.class, outcome, outcome.toString()).failure();
+    assertEquals(Failure.Kind.TLS_TRUST, failure.kind(), failure.toString());
+    assertTrue(failure.message().contains("localhost"), failure.message());
+    assertEquals(List.of(), requests, "nothing sent to a server for another name");
+  }
+
+  @Test
+  void aLongHeader_doesNotHideTheRefusal() throws Exception {
+    Csr csr = new CsrBuilder().commonName("device-1").sign(KeyAlgorithm.EC_P256.generate(TestPki.RANDOM));
+    answers.add(request -> "HTTP/1.1 403 Forbidden\r\nContent-Security-Policy: " + "x".repeat(2048)
+        + "\r\nContent-Type: text/plain\r\nContent-Length: 19\r\n\r\nsubject not allowed");
+
+    EnrollOutcome outcome = client.enroll(endpoint(), "", false, csr, ClientAuth.none(), anchors());
+
+    Failure failure = assertInstanceOf(EnrollOutcome.Failed.class, outcome, outcome.toString()).failure();
+    assertEquals(Failure.Kind.REFUSED, failure.kind(), failure.toString());
+    assertEquals("subject not allowed", failure.message());
+  }
+
+  @Test
+  void redirects_areFollowedWithinTheServer_notToAnother() {
+    answers.add(request -> "HTTP/1.1 302 Found\r\nLocation: /.well-known/est/other/cacerts\r\nContent-Length: 0\r\n\r\n");
+    answers.add(request -> "HTTP/1.1 200 OK\r\nContent-Type: application/pkcs7-mime\r\nContent-Length: "
+        + base64Lines(cacerts()).length() + "\r\n\r\n" + base64Lines(cacerts()));
+    answers.add(request -> "HTTP/1.1 302 Found\r\nLocation: https://127.0.0.1:1/.well-known/est/cacerts\r\n"
+        + "Content-Length: 0\r\n\r\n");
+
+    CaCertsOutcome followed = client.caCertificates(endpoint(), "", anchors());
+    CaCertsOutcome elsewhere = client.caCertificates(endpoint(), "", anchors());
+
+    assertInstanceOf(CaCertsOutcome.Fetched.class, followed, followed.toString());
+    assertTrue(requests.get(1).startsWith("GET /.well-known/est/other/cacerts HTTP/1.1"), requests.get(1));
+    Failure failure = assertInstanceOf(CaCertsOutcome.Failed.class, elsewhere, elsewhere.toString()).failure();
+    assertTrue(failure.message().contains("another server"), failure.message());
+    assertEquals(3, requests.size(), "127.0.0.1:1 never asked");
+  }
+
+  @Test
+  void aChunkLongerThanItsSize_isABadResponse() {
+    answers.add(request -> "HTTP/1.1 200 OK\r\nContent-Type: application/pkcs7-mime\r\nTransfer-Encoding: chunked\r\n"
+        + "\r\n4\r\nMIIBextra\r\n0\r\n\r\n");
+
+    CaCertsOutcome outcome = client.caCertificates(endpoint(), "", anchors());
+
+    Failure failure = assertInstanceOf(CaCertsOutcome.Failed.class, outcome, outcome.toString()).failure();
+    assertEquals(Failure.Kind.BAD_RESPONSE, failure.kind(), failure.toString());
+    assertTrue(failure.message().contains("longer than its size"), failure.message());
+  }
+
+  @Test
+  void anAnswerThatNeverEnds_endsAtTheDeadline_notAtEachRead() {
+    // A head line every 200 ms: each read is quick, the answer never whole.
+    answers.add(request -> "HTTP/1.1 200 OK\r\n");
+    EstClient quick = new EstClient(Duration.ofMillis(500), Duration.ofMillis(500), Clock.systemUTC(), TestPki.RANDOM);
+    dripping = true;
+
+    long started = System.nanoTime();
+    CaCertsOutcome outcome = quick.caCertificates(endpoint(), "", anchors());
+    long tookMillis = (System.nanoTime() - started) / 1_000_000;
+
+    Failure failure = assertInstanceOf(CaCertsOutcome.Failed.class, outcome, outcome.toString()).failure();
+    assertEquals(Failure.Kind.TIMEOUT, failure.kind(), failure.toString());
+    assertTrue(failure.message().contains("did not come whole within"), failure.message());
+    assertTrue(tookMillis < 10_000, "ended by the deadline of 1s, took " + tookMillis + " ms");
+  }
+
+  @Test
+  void aBinaryDerBody_withALineBreakAfterIt_isRead() {
+    byte[] der = cacerts();
+    answers.add(request -> "HTTP/1.1 200 OK\r\nContent-Type: application/pkcs7-mime\r\nContent-Length: "
+        + (der.length + 2) + "\r\n\r\n" + new String(der, StandardCharsets.ISO_8859_1) + "\r\n");
+
+    CaCertsOutcome outcome = client.caCertificates(endpoint(), "", anchors());
+
+    assertEquals(2, assertInstanceOf(CaCertsOutcome.Fetched.class, outcome, outcome.toString()).certificates().size());
   }
 }
