@@ -51,15 +51,40 @@ public final class AtomicFile {
         channel.force(true);
       }
       Files.move(temporary, absolute, StandardCopyOption.ATOMIC_MOVE, StandardCopyOption.REPLACE_EXISTING);
-      syncDirectory(directory);
+      try {
+        syncDirectory(directory);
+      } catch (IOException e) {
+        throw new WriteFailure(absolute, "written, but its directory could not be flushed to disk ("
+            + IoMessages.reason(e) + ")", e);
+      }
     } catch (AtomicMoveNotSupportedException e) {
       throw new IOException("cannot replace " + absolute + " atomically on this file system", e);
+    } catch (WriteFailure e) {
+      throw e;
     } catch (IOException e) {
       // A full disk's error names no file, and the others name the temporary one: the message
       // names the file being written, which is what the reader knows.
-      throw new IOException("cannot write " + absolute + ": " + IoMessages.reason(e), e);
+      throw new WriteFailure(absolute, IoMessages.reason(e), e);
     } finally {
       Files.deleteIfExists(temporary);
+    }
+  }
+
+  /**
+   * A write that failed: {@code cannot write FILE: REASON}, with {@link #reason()} alone for a
+   * message that names the file itself.
+   */
+  public static final class WriteFailure extends IOException {
+    private final String reason;
+
+    WriteFailure(Path file, String reason, Throwable cause) {
+      super("cannot write " + file + ": " + reason, cause);
+      this.reason = reason;
+    }
+
+    /** What went wrong, without the file. */
+    public String reason() {
+      return reason;
     }
   }
 

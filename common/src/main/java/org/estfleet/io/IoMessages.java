@@ -56,7 +56,8 @@ public final class IoMessages {
    * message ({@code "No space left on device"}).
    */
   public static String reason(java.io.IOException e) {
-    return e instanceof FileSystemException file ? reason(file) : String.valueOf(e.getMessage());
+    return e instanceof AtomicFile.WriteFailure failure ? failure.reason()
+        : e instanceof FileSystemException file ? reason(file) : String.valueOf(e.getMessage());
   }
 
   private static String reason(FileSystemException e) {

@@ -30,11 +30,20 @@ final class ClientIdentities {
 
   /**
    * {@code leaf} and, from {@code candidates}, the CA certificates that chain it up to a root,
-   * the root left out (the server holds it); each link by name and signature.
+   * the root left out (the server holds it); each link by name and signature. It stops at the
+   * first certificate a root among {@code candidates} signed, so that a root rollover's link
+   * certificates in {@code /cacerts} are not taken for intermediates.
    */
   static List<X509Certificate> chainOf(X509Certificate leaf, java.util.Collection<X509Certificate> candidates) {
     List<X509Certificate> chain = new ArrayList<>(List.of(leaf));
     for (X509Certificate current = leaf; chain.size() < 10; ) {
+      X509Certificate from = current;
+      boolean underARoot = candidates.stream().anyMatch(root -> root.getSubjectX500Principal()
+          .equals(root.getIssuerX500Principal()) && root.getSubjectX500Principal().equals(from.getIssuerX500Principal())
+          && signedBy(from, root));
+      if (underARoot) {
+        break;
+      }
       X509Certificate issuer = null;
       for (X509Certificate candidate : candidates) {
         if (!chain.contains(candidate) && candidate.getBasicConstraints() >= 0

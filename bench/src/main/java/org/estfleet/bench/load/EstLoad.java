@@ -483,7 +483,6 @@ public final class EstLoad implements Callable<Integer> {
     return false;
   }
 
-  /** An exception's messages down its causes, for the one line that says why requests failed. */
   /** {@link #reasons}, and what to try when the server refused the TLS version. */
   private String explain(Throwable e) {
     String reasons = reasons(e);
@@ -492,6 +491,7 @@ public final class EstLoad implements Callable<Integer> {
         : reasons;
   }
 
+  /** An exception's messages down its causes, for the one line that says why requests failed. */
   private static String reasons(Throwable e) {
     StringBuilder text = new StringBuilder();
     for (Throwable t = e; t != null && text.length() < 400; t = t.getCause()) {
@@ -888,7 +888,8 @@ public final class EstLoad implements Callable<Integer> {
   /**
    * The server's {@code /cacerts}, whose intermediate CAs the client identities' TLS chains carry
    * (RFC 7030 4.1.3: what a client needs to build the chain of a certificate the CA issues); none,
-   * with a warning, when the server does not give them.
+   * with a warning, when the server answers without them. A connection that fails stops the run,
+   * as enrolling the identities would.
    */
   private List<X509Certificate> caCertificates(URI url, String basePath, SSLSocketFactory factory, String[] protocols,
       int timeout, PrintWriter err) throws IOException {

@@ -212,7 +212,7 @@ public final class GatewayIdentity {
       TlsPairFiles.stage(certificateFile, keyFile, chain, keys.getPrivate());
     } catch (IOException e) {
       nextAttempt = now.plus(RETRY);
-      lastError = "cannot write the renewed key: " + e.getMessage();
+      lastError = "cannot write the renewed key: " + org.estfleet.io.IoMessages.reason(e);
       LOG.error("cannot write the renewed gateway key next to {}: {}; keeping {}", keyFile, e.getMessage(),
           Certificates.describe(old));
       return false;

@@ -162,7 +162,7 @@ public final class Upstream {
         AtomicFile.write(trustFile, Pem.encode(kept).getBytes(StandardCharsets.US_ASCII), AtomicFile.PUBLIC);
       } catch (java.io.IOException e) {
         LOG.error("cannot remove the upstream's retired root(s) from {}: {}; not trusting them until the gateway stops",
-            trustFile, e.getMessage());
+            trustFile, org.estfleet.io.IoMessages.reason(e));
       }
     }
     trust = List.copyOf(kept);
@@ -199,7 +199,7 @@ public final class Upstream {
         AtomicFile.write(trustFile, Pem.encode(updated).getBytes(StandardCharsets.US_ASCII), AtomicFile.PUBLIC);
       } catch (java.io.IOException e) {
         LOG.error("cannot add the upstream's new root to {}: {}; trusting it until the gateway stops", trustFile,
-            e.getMessage());
+            org.estfleet.io.IoMessages.reason(e));
       }
     }
     trust = List.copyOf(updated);

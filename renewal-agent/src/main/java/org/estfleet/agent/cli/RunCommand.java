@@ -160,7 +160,8 @@ final class RunCommand implements Callable<Integer> {
         reported.remove("");
       } catch (java.io.IOException | RuntimeException e) {
         if (!String.valueOf(e.getMessage()).equals(reported.put("", String.valueOf(e.getMessage())))) {
-          LOG.warn("cannot write {}: {}", file, e.getMessage());
+          LOG.warn("cannot write {}: {}", file, e instanceof java.io.IOException io
+              ? org.estfleet.io.IoMessages.reason(io) : e.getMessage());
         }
       } catch (Throwable e) {
         LOG.error("cannot write {}", file, e);
