@@ -203,6 +203,16 @@ public final class Certificates {
     }
   }
 
+  /** Whether {@code certificate}'s signature verifies with {@code key}; false for any failure to verify it. */
+  public static boolean isSignedBy(X509Certificate certificate, PublicKey key) {
+    try {
+      certificate.verify(key);
+      return true;
+    } catch (java.security.GeneralSecurityException | RuntimeException e) {
+      return false;
+    }
+  }
+
   /** Whether {@code at} lies within the certificate's validity period (bounds included). */
   public static boolean isValidAt(X509Certificate certificate, Instant at) {
     return !at.isBefore(certificate.getNotBefore().toInstant())

@@ -1,6 +1,5 @@
 package org.estfleet.pki;
 
-import java.security.GeneralSecurityException;
 import java.security.PublicKey;
 import java.security.cert.X509Certificate;
 import java.time.Instant;
@@ -99,15 +98,15 @@ public final class RootRollover {
    */
   private static boolean isLinkUnderOneName(X509Certificate certificate, Collection<X509Certificate> response,
       Collection<X509Certificate> trusted) {
-    if (verifies(certificate, certificate.getPublicKey())) {
+    if (Certificates.isSignedBy(certificate, certificate.getPublicKey())) {
       return false;
     }
     List<X509Certificate> roots = new ArrayList<>(response);
     roots.addAll(trusted);
     for (X509Certificate root : roots) {
       if (root != certificate && isSelfIssued(root) && root.getSubjectX500Principal().equals(certificate.getIssuerX500Principal())
-          && !sameKey(root.getPublicKey(), certificate.getPublicKey()) && verifies(root, root.getPublicKey())
-          && verifies(certificate, root.getPublicKey())) {
+          && !sameKey(root.getPublicKey(), certificate.getPublicKey()) && Certificates.isSignedBy(root, root.getPublicKey())
+          && Certificates.isSignedBy(certificate, root.getPublicKey())) {
         return true;
       }
     }
@@ -135,7 +134,7 @@ public final class RootRollover {
   }
 
   private static String rootProblem(X509Certificate root, Instant now) {
-    if (!verifies(root, root.getPublicKey())) {
+    if (!Certificates.isSignedBy(root, root.getPublicKey())) {
       return "its self-signature does not verify";
     }
     if (root.getBasicConstraints() < 0) {
@@ -160,7 +159,7 @@ public final class RootRollover {
     for (X509Certificate link : response) {
       // Any certificate for the root's key but the root itself (self-signed): a link across two
       // names, or under one (self-issued, signed by the other root's key).
-      if (link.equals(newRoot) || isSelfIssued(link) && verifies(link, link.getPublicKey())
+      if (link.equals(newRoot) || isSelfIssued(link) && Certificates.isSignedBy(link, link.getPublicKey())
           || !sameKey(link.getPublicKey(), newRoot.getPublicKey())) {
         continue;
       }
@@ -181,7 +180,7 @@ public final class RootRollover {
       X509Certificate voucher = null;
       for (X509Certificate root : trusted) {
         if (root.getSubjectX500Principal().equals(link.getIssuerX500Principal()) && Certificates.isValidAt(root, now)
-            && verifies(link, root.getPublicKey())) {
+            && Certificates.isSignedBy(link, root.getPublicKey())) {
           voucher = root;
           break;
         }
@@ -200,12 +199,4 @@ public final class RootRollover {
     return new LinkSearch(null, null, replacedBy, reason);
   }
 
-  private static boolean verifies(X509Certificate certificate, PublicKey key) {
-    try {
-      certificate.verify(key);
-      return true;
-    } catch (GeneralSecurityException | RuntimeException e) {
-      return false;
-    }
-  }
 }

@@ -40,7 +40,7 @@ final class ClientIdentities {
       X509Certificate from = current;
       boolean underARoot = candidates.stream().anyMatch(root -> root.getSubjectX500Principal()
           .equals(root.getIssuerX500Principal()) && root.getSubjectX500Principal().equals(from.getIssuerX500Principal())
-          && signedBy(from, root));
+          && org.estfleet.pki.Certificates.isSignedBy(from, root.getPublicKey()));
       if (underARoot) {
         break;
       }
@@ -49,7 +49,7 @@ final class ClientIdentities {
         if (!chain.contains(candidate) && candidate.getBasicConstraints() >= 0
             && !candidate.getSubjectX500Principal().equals(candidate.getIssuerX500Principal())
             && candidate.getSubjectX500Principal().equals(current.getIssuerX500Principal())
-            && signedBy(current, candidate)) {
+            && org.estfleet.pki.Certificates.isSignedBy(current, candidate.getPublicKey())) {
           issuer = candidate;
           break;
         }
@@ -63,14 +63,7 @@ final class ClientIdentities {
     return chain;
   }
 
-  private static boolean signedBy(X509Certificate certificate, X509Certificate issuer) {
-    try {
-      certificate.verify(issuer.getPublicKey());
-      return true;
-    } catch (java.security.GeneralSecurityException e) {
-      return false;
-    }
-  }
+
 
   private final List<Identity> identities;
   private final ClientKeyManager keyManager;

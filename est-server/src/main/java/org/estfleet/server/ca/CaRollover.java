@@ -248,7 +248,7 @@ public final class CaRollover {
     List<X509Certificate> chain = Pem.readCertificates(tlsFile);
     X509Certificate tls = chain.get(0);
     if (tls.getIssuerX500Principal().equals(rollover.issuing().getSubjectX500Principal())
-        && verifies(tls, rollover.issuing())) {
+        && Certificates.isSignedBy(tls, rollover.issuing().getPublicKey())) {
       TlsPairFiles.complete(tlsFile, List.of(tls, rollover.issuing()));
     } else {
       tls = issueTls(dataDir, database, new CaMaterial.Issuer(rollover.issuing(), rollover.issuingKey()), clock,
@@ -410,14 +410,6 @@ public final class CaRollover {
     return generated.matches() ? generated.group(1) : commonName;
   }
 
-  private static boolean verifies(X509Certificate certificate, X509Certificate issuer) {
-    try {
-      certificate.verify(issuer.getPublicKey());
-      return true;
-    } catch (java.security.GeneralSecurityException e) {
-      return false;
-    }
-  }
 
   private static void copy(DataDir dataDir, Path from, Path to, java.util.Set<java.nio.file.attribute.PosixFilePermission> mode)
       throws IOException {
