@@ -65,7 +65,9 @@ import org.estfleet.tls.ChannelBinding;
  *   <li>{@code Retry-After} of 503 answers, which Bouncy Castle does not expose, captured;
  *   <li>failures classified ({@link Failure.Kind});
  *   <li>PoP linking (RFC 7030 section 3.5) with Bouncy Castle's TLS provider on TLS 1.2, the
- *       one protocol whose binding ({@code tls-unique}) it exposes ({@link ChannelBinding}).
+ *       one protocol whose binding ({@code tls-unique}) it exposes ({@link ChannelBinding});
+ *   <li>HTTP of its own under Bouncy Castle's {@code ESTService} ({@link EstHttpClient}), which
+ *       reads the answers of servers Bouncy Castle's own HTTP layer misreads, within a deadline.
  * </ul>
  *
  * A new Bouncy Castle service is built for every request, from the trust anchors passed in: a
