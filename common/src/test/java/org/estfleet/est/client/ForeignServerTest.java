@@ -142,6 +142,13 @@ class ForeignServerTest {
     return chunks.append("0\r\n\r\n").toString();
   }
 
+  /** GET /cacerts answered with {@code answer}, asserted to fail: the failure. */
+  private Failure cacertsFailing(String answer) {
+    answers.add(request -> answer);
+    CaCertsOutcome outcome = client.caCertificates(endpoint(), "", anchors());
+    return assertInstanceOf(CaCertsOutcome.Failed.class, outcome, outcome.toString()).failure();
+  }
+
   private byte[] cacerts() {
     return CertsOnly.encode(List.of(root.certificate(), issuing.certificate()));
   }
@@ -218,12 +225,9 @@ class ForeignServerTest {
 
   @Test
   void aBodyThatIsNeitherBase64NorDer_isABadResponse_notANetworkError() {
-    answers.add(request -> "HTTP/1.1 200 OK\r\nContent-Type: application/pkcs7-mime\r\nContent-Length: 10\r\n\r\n"
-        + "not%base64");
+    Failure failure = cacertsFailing("HTTP/1.1 200 OK\r\nContent-Type: application/pkcs7-mime\r\n"
+        + "Content-Length: 10\r\n\r\nnot%base64");
 
-    CaCertsOutcome outcome = client.caCertificates(endpoint(), "", anchors());
-
-    Failure failure = assertInstanceOf(CaCertsOutcome.Failed.class, outcome, outcome.toString()).failure();
     assertEquals(Failure.Kind.BAD_RESPONSE, failure.kind(), failure.toString());
     assertTrue(failure.message().contains("not base64"), failure.message());
   }
@@ -274,12 +278,9 @@ class ForeignServerTest {
 
   @Test
   void aChunkLongerThanItsSize_isABadResponse() {
-    answers.add(request -> "HTTP/1.1 200 OK\r\nContent-Type: application/pkcs7-mime\r\nTransfer-Encoding: chunked\r\n"
-        + "\r\n4\r\nMIIBextra\r\n0\r\n\r\n");
+    Failure failure = cacertsFailing("HTTP/1.1 200 OK\r\nContent-Type: application/pkcs7-mime\r\n"
+        + "Transfer-Encoding: chunked\r\n\r\n4\r\nMIIBextra\r\n0\r\n\r\n");
 
-    CaCertsOutcome outcome = client.caCertificates(endpoint(), "", anchors());
-
-    Failure failure = assertInstanceOf(CaCertsOutcome.Failed.class, outcome, outcome.toString()).failure();
     assertEquals(Failure.Kind.BAD_RESPONSE, failure.kind(), failure.toString());
     assertTrue(failure.message().contains("longer than its size"), failure.message());
   }
