@@ -104,8 +104,12 @@ class NamedGroupsTest {
         assertEquals(200, enrolled.statusCode(), EstTestClient.text(enrolled));
 
         // The gateway's /cacerts mirror and its forwards, each connection: BCJSSE's hybrid, or the JDK's x25519.
-        List<List<String>> upstream = relay.chosenGroups();
-        assertTrue(upstream.size() >= 2, upstream.toString());
+        // A connection the gateway has just opened (its next refresh) shows no ServerHello yet: wait for each so far.
+        int made = relay.chosenGroups().size();
+        assertTrue(made >= 2, relay.chosenGroups().toString());
+        Await.until("the server's answer on each of the gateway's " + made + " connections", Duration.ofSeconds(10),
+            () -> relay.chosenGroups().subList(0, made).stream().noneMatch(List::isEmpty));
+        List<List<String>> upstream = relay.chosenGroups().subList(0, made);
         for (List<String> connection : upstream) {
           assertEquals(List.of(provider.equals("BCJSSE") ? "X25519MLKEM768" : "x25519"), connection,
               provider + ": " + upstream);
