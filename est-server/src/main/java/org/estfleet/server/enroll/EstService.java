@@ -10,8 +10,10 @@ import java.util.Arrays;
 import java.util.HashSet;
 import java.util.LinkedHashMap;
 import java.util.List;
+import java.util.Locale;
 import java.util.Map;
 import java.util.Optional;
+import java.util.Set;
 import java.util.concurrent.Semaphore;
 import javax.security.auth.x500.X500Principal;
 import org.bouncycastle.asn1.ASN1Encodable;
@@ -686,11 +688,28 @@ public final class EstService {
       throw EstException.forbidden("CSR subject '" + requested.getName() + "' differs from the certificate being renewed ('"
           + current.getSubjectX500Principal().getName() + "'); keep the subject");
     }
-    if (!new HashSet<GeneralName>(csr.subjectAltNames()).equals(new HashSet<>(Certificates.subjectAltNames(current)))) {
+    if (!comparable(csr.subjectAltNames()).equals(comparable(Certificates.subjectAltNames(current)))) {
       throw EstException.forbidden("CSR subjectAltName " + csr.subjectAltNames()
           + " differs from the certificate being renewed " + Certificates.subjectAltNames(current)
           + "; keep the subjectAltName");
     }
+  }
+
+  /**
+   * Names as compared on re-enrollment: dNSNames in lower case (DNS names are case-insensitive,
+   * RFC 4343, and RFC 5280 section 7.2 compares them so), rfc822Names too (as {@code sanValues}
+   * matches them), every other name as encoded.
+   */
+  private static Set<Object> comparable(List<GeneralName> names) {
+    Set<Object> comparable = new HashSet<>();
+    for (GeneralName name : names) {
+      if (name.getTagNo() == GeneralName.dNSName || name.getTagNo() == GeneralName.rfc822Name) {
+        comparable.add(name.getTagNo() + ":" + name.getName().toString().toLowerCase(Locale.ROOT));
+      } else {
+        comparable.add(name);
+      }
+    }
+    return comparable;
   }
 
   private static EstException storeUnavailable(StoreException e) {

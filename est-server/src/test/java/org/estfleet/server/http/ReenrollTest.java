@@ -272,6 +272,28 @@ class ReenrollTest {
   }
 
   @Test
+  void reenroll_dnsNamesAndEmailAddresses_compareWithoutRegardToCase() throws Exception {
+    server = TestServer.start(dir, "{\"defaultProfile\": {\"allowedSanTypes\": [\"dns\", \"uri\", \"email\"]}}");
+    GeneralName urn = new GeneralName(GeneralName.uniformResourceIdentifier, "urn:dev:ops:Device-1");
+    Device device = enroll("device-1", new GeneralName(GeneralName.dNSName, "d1.example"),
+        new GeneralName(GeneralName.rfc822Name, "ops@d1.example"), urn);
+    Csr sameNames = new CsrBuilder().commonName("device-1").subjectAltNames(List.of(
+        new GeneralName(GeneralName.dNSName, "D1.Example"), new GeneralName(GeneralName.rfc822Name, "Ops@D1.EXAMPLE"),
+        urn)).sign(device.keys());
+    // A URI compares exactly, as sanValues matches it.
+    Csr otherUrn = new CsrBuilder().commonName("device-1").subjectAltNames(List.of(
+        new GeneralName(GeneralName.dNSName, "d1.example"), new GeneralName(GeneralName.rfc822Name, "ops@d1.example"),
+        new GeneralName(GeneralName.uniformResourceIdentifier, "urn:dev:ops:device-1"))).sign(device.keys());
+
+    HttpResponse<byte[]> same = device.client(server).enroll("simplereenroll", sameNames, null, null);
+    HttpResponse<byte[]> other = device.client(server).enroll("simplereenroll", otherUrn, null, null);
+
+    assertEquals(200, same.statusCode(), text(same));
+    assertEquals(403, other.statusCode(), text(other));
+    assertTrue(text(other).contains("keep the subjectAltName"), text(other));
+  }
+
+  @Test
   void reenroll_withoutClientCertificateIs401() throws Exception {
     server = TestServer.start(dir);
 
