@@ -489,7 +489,7 @@ public final class Renewer {
       List<X509Certificate> chain = null;
       GeneralSecurityException unusable = null;
       try {
-        chain = verifiedChain(certificate, request.key(), clock.instant());
+        chain = verifiedChain(certificate, issued.others(), request.key(), clock.instant());
       } catch (UnknownChain e) {
         // Issued under CA certificates this device has not read: a root rollover activated since
         // its trust refresh (or since a gateway's copy of /cacerts). Read again, once, before the
@@ -498,7 +498,7 @@ public final class Renewer {
             Certificates.serialHex(certificate), e.getMessage());
         state = refreshTrust(state, now);
         try {
-          chain = verifiedChain(certificate, request.key(), clock.instant());
+          chain = verifiedChain(certificate, issued.others(), request.key(), clock.instant());
         } catch (GeneralSecurityException again) {
           unusable = again;
         }
@@ -635,9 +635,15 @@ public final class Renewer {
    * Checks a certificate before it replaces anything: it is for the key the agent generated,
    * names this device, and chains to a trust anchor with every certificate valid now.
    *
+   * @param sentWith the other certificates of the server's answer, candidates for the path
+   *     beside the trust store's intermediates: a server whose {@code /cacerts} lacks the
+   *     intermediate it issues under (against RFC 7030 section 4.1.3) may send it here, and a
+   *     refused certificate would have spent a first enrollment's token; only a trust anchor
+   *     makes a path
    * @return the chain to install: the certificate and its CAs, without the root
    */
-  private List<X509Certificate> verifiedChain(X509Certificate certificate, PrivateKey key, Instant now)
+  private List<X509Certificate> verifiedChain(X509Certificate certificate, List<X509Certificate> sentWith,
+      PrivateKey key, Instant now)
       throws GeneralSecurityException, IOException {
     if (!KeyPairs.matches(certificate.getPublicKey(), key)) {
       throw new GeneralSecurityException("it is not for the key this device generated");
@@ -659,7 +665,7 @@ public final class Renewer {
     }
     List<X509Certificate> path;
     try {
-      path = CertificatePath.validate(certificate, trust.intermediates(), anchors, at);
+      path = CertificatePath.validate(certificate, concat(trust.intermediates(), sentWith), anchors, at);
     } catch (GeneralSecurityException e) {
       throw new UnknownChain(e.getMessage());
     }

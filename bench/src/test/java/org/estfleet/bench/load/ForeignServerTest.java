@@ -15,6 +15,7 @@ import org.estfleet.est.Base64Body;
 import org.estfleet.est.CertsOnly;
 import org.estfleet.json.Json;
 import org.estfleet.pki.TestPki;
+import org.estfleet.testing.ScriptedServer;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 

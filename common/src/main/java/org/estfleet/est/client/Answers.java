@@ -8,6 +8,7 @@ import java.net.http.HttpTimeoutException;
 import java.security.cert.CertificateException;
 import java.security.cert.X509Certificate;
 import java.time.Duration;
+import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;
 import javax.net.ssl.SSLHandshakeException;
@@ -23,13 +24,16 @@ final class Answers {
 
   /**
    * The certificate a 200 answer issued for {@code csr}. RFC 7030 4.2.3: the response holds only
-   * the issued certificate. Should a server add others, the one for the CSR's key is it; a lone
-   * certificate is returned as is, for the caller's checks to judge.
+   * the issued certificate. Should a server add others (its CA certificates), the one for the
+   * CSR's key is it, the others kept beside it; a lone certificate is returned as is, for the
+   * caller's checks to judge.
    */
   static EnrollOutcome issuedFor(Csr csr, List<X509Certificate> certificates) {
     for (X509Certificate certificate : certificates) {
       if (Arrays.equals(certificate.getPublicKey().getEncoded(), csr.publicKey().getEncoded())) {
-        return new EnrollOutcome.Issued(certificate);
+        List<X509Certificate> others = new ArrayList<>(certificates);
+        others.remove(certificate);
+        return new EnrollOutcome.Issued(certificate, others);
       }
     }
     if (certificates.size() == 1) {

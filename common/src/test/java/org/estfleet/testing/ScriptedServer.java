@@ -1,4 +1,4 @@
-package org.estfleet.bench.load;
+package org.estfleet.testing;
 
 import java.io.ByteArrayOutputStream;
 import java.io.IOException;
@@ -22,16 +22,17 @@ import org.estfleet.pki.TestPki;
 
 /**
  * A TLS server on 127.0.0.1 that answers as a script says: another EST server, or a badly behaved
- * one, for est-load to be run against. Its certificate names localhost and 127.0.0.1 under a root
- * of its own ({@link #trust()}).
+ * one, for a client to be run against (est-load, the agent). Its certificate names localhost and
+ * 127.0.0.1 under a root of its own ({@link #trust()}, {@link #root()}).
  */
-final class ScriptedServer implements AutoCloseable {
+public final class ScriptedServer implements AutoCloseable {
   /** What the server does with one connection: read requests with {@link #readRequest}, write anything. */
-  interface Script {
+  public interface Script {
     void serve(ScriptedServer server, InputStream in, OutputStream out) throws Exception;
   }
 
   private final SSLServerSocket listener;
+  private final TestPki.Ca root;
   private final Path trust;
   private final AtomicInteger connections = new AtomicInteger();
   private final AtomicInteger requests = new AtomicInteger();
@@ -42,7 +43,7 @@ final class ScriptedServer implements AutoCloseable {
   private final List<java.security.cert.X509Certificate[]> clientChains =
       java.util.Collections.synchronizedList(new java.util.ArrayList<>());
 
-  ScriptedServer(Path dir, Script script) throws Exception {
+  public ScriptedServer(Path dir, Script script) throws Exception {
     this(dir, false, null, script);
   }
 
@@ -51,8 +52,8 @@ final class ScriptedServer implements AutoCloseable {
    *     accepted, and recorded: {@link #clientChains()})
    * @param protocols the TLS versions it speaks, or null for the JDK's default
    */
-  ScriptedServer(Path dir, boolean askClientCertificate, String[] protocols, Script script) throws Exception {
-    TestPki.Ca root = TestPki.rootCa("scripted EST server root");
+  public ScriptedServer(Path dir, boolean askClientCertificate, String[] protocols, Script script) throws Exception {
+    root = TestPki.rootCa("scripted EST server root");
     TestPki.Held server = root.issue("localhost", b -> b.subjectAltNames(List.of(
         new GeneralName(GeneralName.dNSName, "localhost"), new GeneralName(GeneralName.iPAddress, "127.0.0.1")))
         .extendedKeyUsage(KeyPurposeId.id_kp_serverAuth));
@@ -109,41 +110,46 @@ final class ScriptedServer implements AutoCloseable {
   }
 
   /** {@code https://127.0.0.1:PORT}. */
-  String url() {
+  public String url() {
     return "https://127.0.0.1:" + listener.getLocalPort();
   }
 
   /** The PEM root that authenticates this server. */
-  Path trust() {
+  public Path trust() {
     return trust;
   }
 
+  /** The root CA under which the server's certificate is issued, to issue more under. */
+  public TestPki.Ca root() {
+    return root;
+  }
+
   /** Connections accepted so far. */
-  int connections() {
+  public int connections() {
     return connections.get();
   }
 
   /** Requests read so far (by {@link #readRequest}). */
-  int requests() {
+  public int requests() {
     return requests.get();
   }
 
   /** The client certificate chains presented so far (a server asking for them). */
-  List<java.security.cert.X509Certificate[]> clientChains() {
+  public List<java.security.cert.X509Certificate[]> clientChains() {
     return List.copyOf(clientChains);
   }
 
   /** A request's line and body. */
-  record Request(String line, byte[] body) {}
+  public record Request(String line, byte[] body) {}
 
   /** Reads one request (head and Content-Length body); returns its request line, or null at the end of the stream. */
-  String readRequest(InputStream in) throws IOException {
+  public String readRequest(InputStream in) throws IOException {
     Request request = read(in);
     return request == null ? null : request.line();
   }
 
   /** Reads one request (head and Content-Length body); null at the end of the stream. */
-  Request read(InputStream in) throws IOException {
+  public Request read(InputStream in) throws IOException {
     String requestLine = line(in);
     if (requestLine == null) {
       return null;
@@ -160,7 +166,7 @@ final class ScriptedServer implements AutoCloseable {
   }
 
   /** Reads one request and writes {@code response} to it; returns false at the end of the stream. */
-  boolean answerOne(InputStream in, OutputStream out, byte[] response) throws IOException {
+  public boolean answerOne(InputStream in, OutputStream out, byte[] response) throws IOException {
     if (readRequest(in) == null) {
       return false;
     }
@@ -170,7 +176,7 @@ final class ScriptedServer implements AutoCloseable {
   }
 
   /** A complete response: the status line, Content-Length and {@code headers} (each ending CRLF), then the body. */
-  static byte[] response(String status, String headers, byte[] body) {
+  public static byte[] response(String status, String headers, byte[] body) {
     ByteArrayOutputStream bytes = new ByteArrayOutputStream();
     bytes.writeBytes(("HTTP/1.1 " + status + "\r\nContent-Length: " + body.length + "\r\n" + headers + "\r\n")
         .getBytes(StandardCharsets.US_ASCII));
