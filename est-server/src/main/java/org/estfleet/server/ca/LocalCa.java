@@ -15,6 +15,8 @@ import org.estfleet.est.EstException;
 import org.estfleet.pki.CertificateBuilder;
 import org.estfleet.pki.Certificates;
 import org.estfleet.pki.Pem;
+import org.estfleet.server.auth.AuthMethod;
+import org.estfleet.server.auth.BootstrapTokens;
 import org.estfleet.server.store.IssuanceRecord;
 import org.estfleet.server.store.IssuedCertificates;
 import org.estfleet.server.store.Role;
@@ -159,7 +161,10 @@ public final class LocalCa implements CertificateAuthority {
           requester.forwardedBy(),
           requester.requestId(),
           requester.role());
-      IssuedCertificates.Outcome outcome = retryable ? ledger.recordUnlessRetry(record) : ledger.record(record);
+      IssuedCertificates.Credential credential = new IssuedCertificates.Credential(requester.certificateSerial(),
+          AuthMethod.IDEVID.recordedName().equals(requester.authMethod()) ? requester.deviceId() : null);
+      IssuedCertificates.Outcome outcome = retryable ? ledger.recordUnlessRetry(record, credential)
+          : ledger.record(record, credential);
       switch (outcome) {
         case RECORDED -> {
           LOG.info("issued serial {} to {} {} ({}, {}{}{}), valid until {}", Certificates.serialHex(serial),
@@ -178,6 +183,12 @@ public final class LocalCa implements CertificateAuthority {
           }
           throw EstException.unauthorized("the enrollment token was used by another request; ask for a new token");
         }
+        case CREDENTIAL_REVOKED -> throw EstException.unauthorized(requester.certificateSerial() != null
+            ? "client certificate serial " + requester.certificateSerial() + " was revoked while this request was "
+                + "checked (est-server revoke); it authenticates nothing here any more: enroll again with a new token"
+            : "device '" + requester.deviceId() + "' was revoked while this request was checked (est-server revoke); "
+                + "its manufacturer certificate enrolls no more here: "
+                + BootstrapTokens.afterRevocation(requester.deviceId()));
         case TOKEN_REVOKED -> throw EstException.unauthorized("the enrollment token for '" + requester.deviceId()
             + "' was revoked while this request was checked" + revocationOf(record.tokenId()) + "; ask for a new one");
         case RETRY -> {

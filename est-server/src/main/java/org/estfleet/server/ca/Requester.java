@@ -13,13 +13,22 @@ import org.estfleet.server.store.Role;
  * @param forwardedBy the gateway that forwarded the request, or null
  * @param requestId the gateway's name for the request, or null
  * @param role a device, a gateway or this server
+ * @param certificateSerial the serial (lower-case hex) of this CA's certificate that authenticated
+ *     the request, or null: checked for a revocation again when the issuance is recorded
+ *     ({@link org.estfleet.server.store.IssuedCertificates.Credential})
  */
 public record Requester(String deviceId, String authMethod, String authDetail, Long tokenId, String forwardedBy,
-    String requestId, Role role) {
+    String requestId, Role role, String certificateSerial) {
   public Requester {
     Objects.requireNonNull(deviceId, "deviceId");
     Objects.requireNonNull(authMethod, "authMethod");
     Objects.requireNonNull(authDetail, "authDetail");
     Objects.requireNonNull(role, "role");
+  }
+
+  /** Not authenticated by a certificate of this CA. */
+  public Requester(String deviceId, String authMethod, String authDetail, Long tokenId, String forwardedBy,
+      String requestId, Role role) {
+    this(deviceId, authMethod, authDetail, tokenId, forwardedBy, requestId, role, null);
   }
 }

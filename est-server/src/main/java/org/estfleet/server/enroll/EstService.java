@@ -481,7 +481,8 @@ public final class EstService {
       }
       Requester requester = new Requester(client.deviceId(), client.method().recordedName(), client.detail(),
           client.tokenId(), gateway == null ? null : gateway.deviceId(),
-          forwarding.map(Forwarding::requestId).orElse(null), client.role());
+          forwarding.map(Forwarding::requestId).orElse(null), client.role(),
+          client.method() == AuthMethod.CERTIFICATE ? Certificates.serialHex(client.certificate()) : null);
       // The authenticated identity's hourly limit (not the one a header claims): at it, only what
       // was issued before for this very request (its answer lost) is sent again. Below it, one of
       // the hour's certificates is taken for this request, and kept only if it is issued one.

@@ -18,6 +18,8 @@ public final class IssuedCertificates {
 
   // The look-ups each request makes, each held to an index by QueryPlanTest.
   static final String SERIAL_TAKEN = "SELECT 1 FROM issued_certificate WHERE serial = ?";
+  private static final String CERTIFICATE_REVOKED = "SELECT 1 FROM revoked_certificate WHERE serial = ?";
+  private static final String DEVICE_REVOKED = "SELECT 1 FROM revoked_device WHERE device_id = ?";
   static final String REQUEST_TAKEN = "SELECT 1 FROM issued_certificate WHERE forwarded_by = ? AND request_id = ?";
   static final String CONSUME_TOKEN =
       "UPDATE bootstrap_token SET used_at = ?, used_by_serial = ? WHERE id = ? AND used_at IS NULL "
@@ -64,6 +66,11 @@ public final class IssuedCertificates {
     TOKEN_ALREADY_USED,
     /** Nothing written: an operator revoked the token since it was checked. */
     TOKEN_REVOKED,
+    /**
+     * Nothing written: an operator revoked the credential since it was checked (the certificate
+     * of this CA that authenticated, or the device an IDevID enrolls, {@code revoke --device}).
+     */
+    CREDENTIAL_REVOKED,
     /** Nothing written: the serial number is already taken. Sign again with a new one. */
     DUPLICATE_SERIAL,
     /**
@@ -90,7 +97,28 @@ public final class IssuedCertificates {
    * together share a transaction and its fsync ({@link Database#inSharedTransaction}).
    */
   public Outcome record(IssuanceRecord record) {
-    return record(record, false);
+    return record(record, Credential.NONE, false);
+  }
+
+  /**
+   * What authenticated a request, as far as an operator can revoke it: checked again in the
+   * write transaction ({@link Outcome#CREDENTIAL_REVOKED}). The server checked its revocations at
+   * authentication, as it knew them ({@code est-server revoke} reaches it within seconds); without
+   * this, a certificate issued meanwhile on a revoked credential would escape the {@code revoke
+   * --device} that revoked the device's others.
+   *
+   * @param certificateSerial the serial (lower-case hex) of this CA's certificate that
+   *     authenticated, or null
+   * @param idevidDevice the device an IDevID enrolls, or null: refused once the device is revoked
+   */
+  public record Credential(String certificateSerial, String idevidDevice) {
+    /** Nothing an operator revokes (a token is checked as it is consumed). */
+    public static final Credential NONE = new Credential(null, null);
+  }
+
+  /** As {@link #record(IssuanceRecord)}, refused once {@code credential} is revoked. */
+  public Outcome record(IssuanceRecord record, Credential credential) {
+    return record(record, credential, false);
   }
 
   /**
@@ -99,11 +127,11 @@ public final class IssuedCertificates {
    * issuance time ({@link #findRetry}): then {@link Outcome#RETRY} and nothing written. Looked up
    * in the write transaction, so two such requests at once cannot both be recorded.
    */
-  public Outcome recordUnlessRetry(IssuanceRecord record) {
-    return record(record, true);
+  public Outcome recordUnlessRetry(IssuanceRecord record, Credential credential) {
+    return record(record, credential, true);
   }
 
-  private Outcome record(IssuanceRecord record, boolean unlessRetry) {
+  private Outcome record(IssuanceRecord record, Credential credential, boolean unlessRetry) {
     // Write transactions begin IMMEDIATE (see Database): this one holds the write lock from its
     // first statement, so the checks below cannot race another writer, and an outcome other
     // than RECORDED returns before anything was written. In a shared transaction, the checks
@@ -116,6 +144,9 @@ public final class IssuedCertificates {
             return Outcome.DUPLICATE_SERIAL;
           }
         }
+      }
+      if (revoked(connection, credential)) {
+        return Outcome.CREDENTIAL_REVOKED;
       }
       if (unlessRetry) {
         try (PreparedStatement select = retryQuery(connection, RETRY_EXISTS, record.deviceId(),
@@ -165,6 +196,22 @@ public final class IssuedCertificates {
       }
       return Outcome.RECORDED;
     });
+  }
+
+  private static boolean revoked(Connection connection, Credential credential) throws SQLException {
+    String serial = credential.certificateSerial();
+    String device = credential.idevidDevice();
+    return serial != null && exists(connection, CERTIFICATE_REVOKED, serial)
+        || device != null && exists(connection, DEVICE_REVOKED, device);
+  }
+
+  private static boolean exists(Connection connection, String query, String value) throws SQLException {
+    try (PreparedStatement select = connection.prepareStatement(query)) {
+      select.setString(1, value);
+      try (ResultSet rows = select.executeQuery()) {
+        return rows.next();
+      }
+    }
   }
 
   private static boolean consumeToken(Connection connection, IssuanceRecord record) throws SQLException {

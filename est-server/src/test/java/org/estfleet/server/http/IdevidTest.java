@@ -19,6 +19,7 @@ import org.bouncycastle.asn1.x509.GeneralName;
 import org.bouncycastle.asn1.x509.KeyPurposeId;
 import org.bouncycastle.asn1.x509.KeyUsage;
 import org.estfleet.est.Base64Body;
+import org.estfleet.est.EstException;
 import org.estfleet.est.EstMediaType;
 import org.estfleet.pki.Certificates;
 import org.estfleet.pki.CsrBuilder;
@@ -27,8 +28,11 @@ import org.estfleet.pki.Pem;
 import org.estfleet.pki.TestPki;
 import org.estfleet.server.Cli;
 import org.estfleet.server.EstTestClient;
+import org.estfleet.server.ForwardingCa;
 import org.estfleet.server.TestServer;
 import org.estfleet.server.auth.RevocationList;
+import org.estfleet.server.ca.IssueRequest;
+import org.estfleet.server.ca.IssueResult;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
@@ -101,6 +105,31 @@ class IdevidTest {
         + "manufacturer certificate enrolls no more here: enroll it with a new token\n"), text(withIdevid));
     issued(EstTestClient.anonymous(server).enroll("simpleenroll", new CsrBuilder().commonName("SN-0006")
         .sign(KeyAlgorithm.EC_P256.generate(TestPki.RANDOM)), "SN-0006", server.token("SN-0006")));
+  }
+
+  @Test
+  void aDeviceRevokedBetweenItsIdevidsCheckAndTheIssuance_isIssuedNothing() throws Exception {
+    TestPki.Held idevid = factory.issueClient("SN-0008");
+    server.close();
+    Path data = server.dataDir();
+    // The revocation lands after the IDevID checked out and before the issuance is recorded.
+    server = TestServer.start(data, "{}", ca -> new ForwardingCa(ca) {
+      @Override
+      public IssueResult issue(IssueRequest request) throws EstException {
+        Cli.Run revoked = Cli.run("revoke", "--data", data.toString(), "--device", "SN-0008");
+        assertEquals(0, revoked.exit(), revoked.err());
+        return super.issue(request);
+      }
+    });
+
+    KeyPair keys = KeyAlgorithm.EC_P256.generate(TestPki.RANDOM);
+    HttpResponse<byte[]> withIdevid = EstTestClient.withCertificate(server, idevid.privateKey(), idevid.chain())
+        .enroll("simpleenroll", new CsrBuilder().commonName("SN-0008").sign(keys), null, null);
+
+    assertEquals(401, withIdevid.statusCode(), text(withIdevid));
+    assertEquals("device 'SN-0008' was revoked while this request was checked (est-server revoke); its manufacturer "
+        + "certificate enrolls no more here: enroll it with a new token\n", text(withIdevid));
+    assertEquals(List.of(), server.ledger(l -> l.byDevice("SN-0008")), "nothing issued");
   }
 
   @Test

@@ -275,6 +275,30 @@ class RevocationTest {
   }
 
   @Test
+  void aDeviceRevokedBetweenItsRenewalsCheckAndTheIssuance_isIssuedNothing_andKeepsNothingValid() throws Exception {
+    Device device = enroll("device-14");
+    server.close();
+    Path data = server.dataDir();
+    // The revocation lands after the device's certificate checked out and before the issuance is recorded.
+    server = TestServer.start(data, "{}", ca -> new ForwardingCa(ca) {
+      @Override
+      public IssueResult issue(IssueRequest request) throws EstException {
+        Cli.Run revoked = Cli.run("revoke", "--data", data.toString(), "--device", "device-14", "--reason", "stolen");
+        assertEquals(0, revoked.exit(), revoked.err());
+        return super.issue(request);
+      }
+    });
+
+    HttpResponse<byte[]> renewal = renew(device, "simplereenroll");
+
+    assertEquals(401, renewal.statusCode(), text(renewal));
+    assertEquals("client certificate serial " + Certificates.serialHex(device.certificate()) + " was revoked while "
+        + "this request was checked (est-server revoke); it authenticates nothing here any more: enroll again with "
+        + "a new token\n", text(renewal));
+    assertEquals(1, server.ledger(l -> l.byDevice("device-14")).size(), "nothing issued");
+  }
+
+  @Test
   void tokens_listsEveryTokenAndWhatBecameOfIt_orOnlyTheUsableOnes() throws Exception {
     String data = server.dataDir().toString();
     Device used = enroll("device-20");

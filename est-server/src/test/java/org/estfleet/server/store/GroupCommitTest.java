@@ -178,7 +178,7 @@ class GroupCommitTest {
         new IssuanceRecord(serials.get(i), "dev-1", "CN=dev-1", "", Instant.parse("2026-12-02T06:00:00Z"),
             Instant.parse("2026-12-02T07:00:00Z"), Instant.parse("2026-12-02T06:00:00Z"), "certificate",
             "certificate serial 01", null, "11".repeat(32), "-----BEGIN CERTIFICATE-----\n", null, null,
-            Role.DEVICE)));
+            Role.DEVICE), IssuedCertificates.Credential.NONE));
 
     // when
     release.countDown();

@@ -15,6 +15,7 @@ import org.junit.jupiter.api.io.TempDir;
  * a retry and writes nothing; anything else is a new issuance.
  */
 class IssuedCertificatesRetryTest {
+  private static final IssuedCertificates.Credential NONE = IssuedCertificates.Credential.NONE;
   private static final Instant ISSUED = Instant.parse("2026-12-05T06:00:00Z");
   private static final Instant NOT_AFTER = ISSUED.plusSeconds(3600);
 
@@ -27,7 +28,7 @@ class IssuedCertificatesRetryTest {
     database = Database.open(dir.resolve("estfleet.db"));
     ledger = new IssuedCertificates(database);
     assertEquals(IssuedCertificates.Outcome.RECORDED,
-        ledger.recordUnlessRetry(record("01", "device-1", "key-1", "certificate serial aa", "", ISSUED)));
+        ledger.recordUnlessRetry(record("01", "device-1", "key-1", "certificate serial aa", "", ISSUED), NONE));
   }
 
   @AfterEach
@@ -38,7 +39,8 @@ class IssuedCertificatesRetryTest {
   @Test
   void theSameKeyByTheSameCredentialUnderTheSameLabel_isARetry_andNothingIsWritten() {
     IssuedCertificates.Outcome outcome =
-        ledger.recordUnlessRetry(record("02", "device-1", "key-1", "certificate serial aa", "", ISSUED.plusSeconds(5)));
+        ledger.recordUnlessRetry(record("02", "device-1", "key-1", "certificate serial aa", "", ISSUED.plusSeconds(5)),
+            NONE);
 
     assertEquals(IssuedCertificates.Outcome.RETRY, outcome);
     assertEquals(1, ledger.byDevice("device-1").size());
@@ -49,20 +51,20 @@ class IssuedCertificatesRetryTest {
   @Test
   void anotherKeyCredentialLabelOrDevice_isANewIssuance() {
     assertEquals(IssuedCertificates.Outcome.RECORDED,
-        ledger.recordUnlessRetry(record("02", "device-1", "key-2", "certificate serial aa", "", ISSUED)));
+        ledger.recordUnlessRetry(record("02", "device-1", "key-2", "certificate serial aa", "", ISSUED), NONE));
     assertEquals(IssuedCertificates.Outcome.RECORDED,
-        ledger.recordUnlessRetry(record("03", "device-1", "key-1", "certificate serial bb", "", ISSUED)));
+        ledger.recordUnlessRetry(record("03", "device-1", "key-1", "certificate serial bb", "", ISSUED), NONE));
     assertEquals(IssuedCertificates.Outcome.RECORDED,
-        ledger.recordUnlessRetry(record("04", "device-1", "key-1", "certificate serial aa", "meters", ISSUED)));
+        ledger.recordUnlessRetry(record("04", "device-1", "key-1", "certificate serial aa", "meters", ISSUED), NONE));
     assertEquals(IssuedCertificates.Outcome.RECORDED,
-        ledger.recordUnlessRetry(record("05", "device-2", "key-1", "certificate serial aa", "", ISSUED)));
+        ledger.recordUnlessRetry(record("05", "device-2", "key-1", "certificate serial aa", "", ISSUED), NONE));
     assertEquals(4, ledger.byDevice("device-1").size());
   }
 
   @Test
   void onceTheEarlierCertificateExpired_theSameRequestIsANewIssuance() {
     assertEquals(IssuedCertificates.Outcome.RECORDED,
-        ledger.recordUnlessRetry(record("02", "device-1", "key-1", "certificate serial aa", "", NOT_AFTER)));
+        ledger.recordUnlessRetry(record("02", "device-1", "key-1", "certificate serial aa", "", NOT_AFTER), NONE));
   }
 
   @Test
