@@ -29,6 +29,7 @@ import org.estfleet.pki.Certificates;
 import org.estfleet.pki.Csr;
 import org.estfleet.pki.CsrBuilder;
 import org.estfleet.pki.KeyAlgorithm;
+import org.estfleet.pki.KeyPairs;
 import org.estfleet.pki.Pem;
 import org.estfleet.server.config.ConfigException;
 import org.estfleet.server.config.DataDir;
@@ -146,6 +147,12 @@ public final class CaRollover {
     }
     CaMaterial old = CaMaterial.load(dataDir);
     PrivateKey oldRootKey = dataDir.readPrivateKey(config.ca().rootKey());
+    if (!KeyPairs.matches(old.root().getPublicKey(), oldRootKey)) {
+      // A NewWithOld link signed by another key would verify nowhere, and serve refuses a rollover
+      // without a valid one: stopped before anything is written.
+      throw new ConfigException(dataDir.resolve(config.ca().rootKey()) + ": this key does not belong to the root CA "
+          + "certificate " + dataDir.resolve(config.ca().rootCertificate()) + "; nothing was written");
+    }
     Instant overlapEndsAt = activateAt.plus(overlap);
     if (overlapEndsAt.isAfter(old.root().getNotAfter().toInstant())) {
       overlapEndsAt = old.root().getNotAfter().toInstant();

@@ -13,6 +13,7 @@ import java.net.http.HttpResponse;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.nio.file.StandardCopyOption;
 import java.security.KeyPair;
 import java.security.cert.X509Certificate;
 import java.time.Duration;
@@ -410,6 +411,24 @@ class RolloverTest {
     assertEquals(2, noOverlap.exit());
     assertTrue(noOverlap.err().contains("--overlap: must be positive"), noOverlap.err());
     assertFalse(Files.exists(server.dataDir().resolve("ca/rollover.json")));
+  }
+
+  @Test
+  void rollover_withARootKeyThatIsNotTheRoots_writesNothing() throws Exception {
+    server = TestServer.start(dir.resolve("ca"));
+    Path data = server.dataDir();
+    byte[] rootKey = Files.readAllBytes(data.resolve("ca/root.key"));
+    Files.copy(data.resolve("ca/issuing.key"), data.resolve("ca/root.key"), StandardCopyOption.REPLACE_EXISTING);
+
+    Run run = run("rollover", "--data", data.toString());
+
+    assertEquals(2, run.exit(), run.err());
+    assertEquals("est-server: " + data.resolve("ca/root.key") + ": this key does not belong to the root CA certificate "
+        + data.resolve("ca/root.pem") + "; nothing was written\n", run.err());
+    assertFalse(Files.exists(data.resolve("ca/rollover.json")), "not in force");
+    assertFalse(Files.exists(data.resolve("ca/next")), "nothing of the new generation written");
+    Files.write(data.resolve("ca/root.key"), rootKey);
+    assertEquals(0, run("rollover", "--data", data.toString()).exit(), "runs once the key is put right");
   }
 
   @Test
