@@ -268,8 +268,7 @@ public final class ServerRuntime implements AutoCloseable {
                   Pem.readCertificates(record.certificatePem(), "ledger serial " + record.serial()).get(0)))),
           StoredAnswers.none(), throttles(config, clock), audit, metrics,
           config.tls().provider() == TlsProvider.BCJSSE, random);
-      Supplier<CaHealth> health = () -> CaHealth.of(ledger.count(), files.failure(), files.ca().rollover(),
-          clock.instant());
+      Supplier<CaHealth> health = () -> CaHealth.of(ledger.count(), files.failure(), files.ca(), clock.instant());
       metrics.register(() -> caGauges(files.current(), health.get()));
 
       EstServer server = EstServer.start(settings, serverTls(files.current(), manufacturerCas), service, health,
@@ -278,10 +277,12 @@ public final class ServerRuntime implements AutoCloseable {
       LOG.info("serving {} (CA '{}', {} label(s), {} manufacturer CA(s))", server.baseUri(),
           ca.issuing().getSubjectX500Principal().getName(), config.labels().size(), manufacturerCas.size());
       logRollover(ca.rollover(), clock.instant());
+      logUnusableIssuer(ca, clock.instant());
       files.start(config.ca().checkInterval(), loaded -> {
         server.reloadTls(serverTls(loaded, manufacturerCas));
         warnIfExpiring(loaded.tls().chain().get(0), clock.instant());
         logRollover(loaded.ca().rollover(), clock.instant());
+        logUnusableIssuer(loaded.ca(), clock.instant());
       });
       return new ServerRuntime(database, server, audit, files);
     } catch (Exception | Error e) {
@@ -377,22 +378,26 @@ public final class ServerRuntime implements AutoCloseable {
 
   /**
    * What {@code GET /health} reports in CA mode: {@code degraded}, with {@code caFiles} saying
-   * why, while changed CA files (a rollover, a retire-root) cannot be taken up, and with
+   * why, while changed CA files (a rollover, a retire-root) cannot be taken up; with
    * {@code rollover} saying why once a rollover's overlap has ended without a retire-root: its
    * link certificates have expired, so a device still trusting only the old root can no longer
-   * follow it. The CA still issues under the material in force, so the HTTP status stays 200.
+   * follow it; and with {@code issuing} saying why while the issuing CA certificate in force is
+   * not valid (expired): every enrollment is refused (503). The HTTP status stays 200: the
+   * report is the answer.
    */
-  record CaHealth(String mode, String status, long issuedCertificates, String caFiles, String rollover) {
-    static CaHealth of(long issuedCertificates, Optional<String> caFilesFailure, CaMaterial.Rollover rollover,
-        Instant now) {
+  record CaHealth(String mode, String status, long issuedCertificates, String caFiles, String rollover,
+      String issuing) {
+    static CaHealth of(long issuedCertificates, Optional<String> caFilesFailure, CaMaterial ca, Instant now) {
       // The reason (file paths, exception text) goes to the log, not to an unauthenticated page.
       String files = caFilesFailure.map(failure -> "changed CA files cannot be taken up; the server log says why")
           .orElse(null);
+      CaMaterial.Rollover rollover = ca.rollover();
       String overdue = rollover == null || now.isBefore(rollover.overlapEndsAt()) ? null
           : "the overlap ended " + rollover.overlapEndsAt() + ": the link certificates have expired; run "
               + "est-server retire-root";
-      return new CaHealth("ca", files == null && overdue == null ? "ok" : "degraded", issuedCertificates, files,
-          overdue);
+      String issuing = LocalCa.unusable(ca.issuerAt(now).certificate(), now).orElse(null);
+      return new CaHealth("ca", files == null && overdue == null && issuing == null ? "ok" : "degraded",
+          issuedCertificates, files, overdue, issuing);
     }
   }
 
@@ -523,6 +528,11 @@ public final class ServerRuntime implements AutoCloseable {
       LOG.warn("the rollover's overlap ended {}: the link certificates have expired; run est-server retire-root",
           rollover.overlapEndsAt());
     }
+  }
+
+  /** An issuing CA certificate in force that cannot issue now is an error in the log, as /health says. */
+  private static void logUnusableIssuer(CaMaterial ca, Instant now) {
+    LocalCa.unusable(ca.issuerAt(now).certificate(), now).ifPresent(problem -> LOG.error("{}", problem));
   }
 
   private static void warnIfExpiring(X509Certificate tls, Instant now) {

@@ -31,6 +31,8 @@ import org.slf4j.LoggerFactory;
 public final class LocalCa implements CertificateAuthority {
   private static final Logger LOG = LoggerFactory.getLogger(LocalCa.class);
   private static final int SERIAL_ATTEMPTS = 3;
+  /** When a device refused because the issuing CA certificate is not valid asks again. */
+  private static final Duration UNUSABLE_RETRY_AFTER = Duration.ofHours(1);
 
   private final Supplier<CaMaterial> material;
   private final Map<String, CertificateProfile> profiles;
@@ -109,6 +111,12 @@ public final class LocalCa implements CertificateAuthority {
     CaMaterial.Issuer issuer = material.get().issuerAt(now);
     X509Certificate issuing = issuer.certificate();
     Requester asking = request.requester();
+    Optional<String> unusable = unusable(issuing, now);
+    if (unusable.isPresent()) {
+      // Not the request's fault, nor a bug: this CA cannot issue until an operator acts.
+      LOG.error("refused an enrollment of {}: {}", asking.deviceId(), unusable.get());
+      throw EstException.serviceUnavailable(unusable.get() + "; retry later", UNUSABLE_RETRY_AFTER);
+    }
     // The same key by the same credential again (the same client certificate) may be a client
     // whose answer was lost (the server restarted, the link dropped) retrying its request: it
     // gets what was issued for it, not a second certificate for one key. The ledger looks for
@@ -129,9 +137,6 @@ public final class LocalCa implements CertificateAuthority {
       LOG.warn("issuing CA expires {}: certificate for {} shortened to end then", caEnd,
           request.requester().deviceId());
       notAfter = caEnd;
-    }
-    if (!notAfter.isAfter(now)) {
-      throw new IllegalStateException("the issuing CA " + Certificates.describe(issuing) + " has expired");
     }
     for (int attempt = 0; attempt < SERIAL_ATTEMPTS; attempt++) {
       BigInteger serial = CertificateBuilder.randomSerial(random);
@@ -211,6 +216,22 @@ public final class LocalCa implements CertificateAuthority {
       }
     }
     throw new IllegalStateException(SERIAL_ATTEMPTS + " random serial numbers collided; is the random source broken?");
+  }
+
+  /**
+   * Why {@code issuing} cannot issue at {@code now} (it has expired, or is not valid yet), or
+   * empty if it can.
+   */
+  public static Optional<String> unusable(X509Certificate issuing, Instant now) {
+    if (!now.isBefore(issuing.getNotAfter().toInstant())) {
+      return Optional.of("the issuing CA certificate " + Certificates.describe(issuing) + " expired at "
+          + issuing.getNotAfter().toInstant() + ": this CA issues nothing until it is renewed (est-server rollover)");
+    }
+    if (now.isBefore(issuing.getNotBefore().toInstant())) {
+      return Optional.of("the issuing CA certificate " + Certificates.describe(issuing) + " is valid only from "
+          + issuing.getNotBefore().toInstant() + ": this CA issues nothing before then (is the clock right?)");
+    }
+    return Optional.empty();
   }
 
   private static EstException revokedMeanwhile() {

@@ -17,12 +17,15 @@ import java.nio.file.StandardCopyOption;
 import java.security.KeyPair;
 import java.security.cert.X509Certificate;
 import java.time.Duration;
+import java.time.Instant;
 import java.util.HashSet;
 import java.util.List;
 import java.util.Set;
 import javax.net.ssl.SSLHandshakeException;
+import org.bouncycastle.asn1.x500.X500Name;
 import org.estfleet.est.Base64Body;
 import org.estfleet.est.CertsOnly;
+import org.estfleet.pki.CertificateBuilder;
 import org.estfleet.pki.Certificates;
 import org.estfleet.pki.CsrBuilder;
 import org.estfleet.pki.KeyAlgorithm;
@@ -219,6 +222,45 @@ class RolloverTest {
     assertEquals(0.0, overdueMetrics.get("estfleet_health_ok"));
     assertEquals("ok", server.health().get("status").getAsString());
     assertFalse(server.metrics().containsKey("estfleet_certificate_expiry_timestamp_seconds{certificate=\"ca-links\"}"));
+  }
+
+  @Test
+  void anExpiredIssuingCa_refusesEnrollmentsWith503_andHealthSaysWhy_untilARolloverIsInForce() throws Exception {
+    server = TestServer.start(dir.resolve("ca"));
+    Path data = server.dataDir();
+    server.close();
+    // The issuing CA certificate re-signed by the root (same key) with a validity that has ended.
+    X509Certificate issuing = Pem.readCertificates(data.resolve("ca/issuing.pem")).get(0);
+    Instant now = Instant.now();
+    X509Certificate expired = new CertificateBuilder()
+        .subject(X500Name.getInstance(issuing.getSubjectX500Principal().getEncoded()))
+        .publicKey(issuing.getPublicKey()).serial(CertificateBuilder.randomSerial(TestPki.RANDOM))
+        .validity(now.minus(Duration.ofDays(2)), now.minus(Duration.ofDays(1))).ca(0)
+        .signWith(Pem.readCertificates(data.resolve("ca/root.pem")).get(0), Pem.readPrivateKey(data.resolve("ca/root.key")));
+    Files.writeString(data.resolve("ca/issuing.pem"), Pem.encode(expired));
+    server = TestServer.start(data);
+    String problem = "the issuing CA certificate " + Certificates.describe(expired) + " expired at "
+        + expired.getNotAfter().toInstant() + ": this CA issues nothing until it is renewed (est-server rollover)";
+
+    String token = server.token("device-1");
+    HttpResponse<byte[]> refused = EstTestClient.anonymous(server).enroll("simpleenroll",
+        new CsrBuilder().commonName("device-1").sign(KeyAlgorithm.EC_P256.generate(TestPki.RANDOM)), "device-1", token);
+    JsonObject health = server.health();
+    java.util.Map<String, Double> metrics = server.metrics();
+    run("rollover", "--data", data.toString());
+    server.restart();
+
+    assertEquals(503, refused.statusCode(), EstTestClient.text(refused));
+    assertEquals(problem + "; retry later\n", EstTestClient.text(refused));
+    assertEquals("3600", refused.headers().firstValue("Retry-After").orElseThrow());
+    assertEquals("degraded", health.get("status").getAsString(), health.toString());
+    assertEquals(problem, health.get("issuing").getAsString());
+    assertEquals(0.0, metrics.get("estfleet_health_ok"));
+    assertEquals("ok", server.health().get("status").getAsString(), "the new issuing CA in force");
+    assertFalse(server.health().has("issuing"));
+    HttpResponse<byte[]> enrolled = EstTestClient.anonymous(server).enroll("simpleenroll",
+        new CsrBuilder().commonName("device-1").sign(KeyAlgorithm.EC_P256.generate(TestPki.RANDOM)), "device-1", token);
+    assertEquals(200, enrolled.statusCode(), "the token refused with 503 was not spent: " + EstTestClient.text(enrolled));
   }
 
   /** How many certificates /cacerts holds, over TLS trusting only {@code trusting}; -1 if that fails. */
