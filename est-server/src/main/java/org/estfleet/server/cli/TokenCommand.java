@@ -67,8 +67,8 @@ final class TokenCommand implements Callable<Integer> {
     } catch (IllegalArgumentException e) {
       throw new ParameterException(spec.commandLine(), "--device: " + e.getMessage());
     }
-    if (ttl != null && ttl.isZero()) {
-      throw new ParameterException(spec.commandLine(), "--ttl: must be positive");
+    if (ttl != null && ServerConfig.tokenTtlProblem(ttl).isPresent()) {
+      throw new ParameterException(spec.commandLine(), "--ttl: " + ServerConfig.tokenTtlProblem(ttl).get());
     }
     DataDir dataDir = DataDir.open(data);
     if (dataDir.config().mode() == ServerConfig.Mode.GATEWAY) {

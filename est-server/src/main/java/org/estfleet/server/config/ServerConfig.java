@@ -6,9 +6,11 @@ import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
+import java.util.Optional;
 import java.util.Set;
 import java.util.TreeMap;
 import org.estfleet.est.EstPath;
+import org.estfleet.json.DurationText;
 import org.estfleet.pki.DeviceIdentity;
 import org.estfleet.tls.KeyExchangeGroups;
 import org.estfleet.tls.TlsProvider;
@@ -298,12 +300,23 @@ public record ServerConfig(
    * @param idevidIdentity where an IDevID names its device: the first of these sources it
    *     carries (default: CN, URI subjectAltName)
    */
+  /** The longest a token may stay usable: a token is a credential, not a device's lasting identity. */
+  public static final Duration MAX_TOKEN_TTL = Duration.ofDays(3650);
+
+  /** What is wrong with a token lifetime ("is not between 1s and 3650d"), or empty if nothing. */
+  public static Optional<String> tokenTtlProblem(Duration ttl) {
+    return ttl.compareTo(Duration.ofSeconds(1)) < 0 || ttl.compareTo(MAX_TOKEN_TTL) > 0
+        ? Optional.of(DurationText.format(ttl) + " is not between 1s and " + DurationText.format(MAX_TOKEN_TTL))
+        : Optional.empty();
+  }
+
   public record BootstrapConfig(Duration tokenTtl, List<Path> manufacturerCas, Set<String> idevidLabels,
       List<DeviceIdentity> idevidIdentity) {
     public BootstrapConfig {
       tokenTtl = tokenTtl == null ? Duration.ofDays(7) : tokenTtl;
-      if (tokenTtl.isZero()) {
-        throw new IllegalArgumentException("bootstrap.tokenTtl must be positive");
+      Optional<String> outside = tokenTtlProblem(tokenTtl);
+      if (outside.isPresent()) {
+        throw new IllegalArgumentException("bootstrap.tokenTtl " + outside.get());
       }
       manufacturerCas = manufacturerCas == null ? List.of() : List.copyOf(manufacturerCas);
       if (idevidLabels != null) {

@@ -265,6 +265,7 @@ class CommandLineTest {
     Run emptyData = run("init", "--data", "");
     Run badDevice = run("token", "--data", data.toString(), "--device", "has:colon");
     Run badTtl = run("token", "--data", data.toString(), "--device", "d", "--ttl", "soon");
+    Run endlessTtl = run("token", "--data", data.toString(), "--device", "d", "--ttl", "99999999d");
     Run missingDir = run("token", "--data", dir.resolve("nowhere").toString(), "--device", "d");
     Run fileNotDir = run("token", "--data", Files.writeString(dir.resolve("a-file"), "x").toString(), "--device", "d");
     Run lineBreak = run("token", "--data", data.toString(), "--device", "x\ny");
@@ -298,6 +299,8 @@ class CommandLineTest {
     Run idevidLabelsOnAGateway = run("serve", "--data", data.toString());
     Files.writeString(data.resolve(DataDir.CONFIG_FILE), "{\"bootstrap\": {\"idevidIdentity\": [\"dns\"]}}");
     Run idevidIdentityUnknown = run("serve", "--data", data.toString());
+    Files.writeString(data.resolve(DataDir.CONFIG_FILE), "{\"bootstrap\": {\"tokenTtl\": \"PT2562047788015215H\"}}");
+    Run endlessTokenTtl = run("token", "--data", data.toString(), "--device", "d");
     Files.writeString(data.resolve(DataDir.CONFIG_FILE), "{\"bootstrap\": {\"idevidIdentity\": [\"cn\", \"cn\"]}}");
     Run idevidIdentityTwice = run("serve", "--data", data.toString());
     Files.writeString(data.resolve(DataDir.CONFIG_FILE), "{\"bootstrap\": {\"idevidIdentity\": []}}");
@@ -305,7 +308,7 @@ class CommandLineTest {
     Files.writeString(data.resolve(DataDir.CONFIG_FILE), "{\"gatewayProfile\": {\"keyUsage\": [\"keyAgreement\"]}}");
     Run gatewayKeyCannotSign = run("serve", "--data", data.toString());
 
-    for (Run run : new Run[] {emptyData, staleBeforeRefresh, badDevice, badTtl, missingDir, fileNotDir, lineBreak, unknownOption, badConfig, noCheckInterval,
+    for (Run run : new Run[] {emptyData, staleBeforeRefresh, badDevice, badTtl, endlessTtl, endlessTokenTtl, missingDir, fileNotDir, lineBreak, unknownOption, badConfig, noCheckInterval,
         badSubjectAttribute, gatewaySectionOnACa, gatewayWithoutUpstream, labelTwice, pendingTtlTooShort,
         idevidLabelUnknown, idevidLabelsEmpty, idevidLabelsOnAGateway, idevidIdentityUnknown, idevidIdentityTwice,
         idevidIdentityEmpty, gatewayKeyCannotSign}) {
@@ -318,6 +321,9 @@ class CommandLineTest {
         + "gateway.cacheRefresh (1h)"), staleBeforeRefresh.err());
     assertTrue(badDevice.err().contains("invalid device id 'has:colon'"), badDevice.err());
     assertTrue(badTtl.err().contains("invalid duration 'soon'"), badTtl.err());
+    assertTrue(endlessTtl.err().startsWith("est-server: --ttl: 99999999d is not between 1s and 3650d"), endlessTtl.err());
+    assertTrue(endlessTokenTtl.err().contains("server.json: $.bootstrap: bootstrap.tokenTtl 106751991167300d15h is not "
+        + "between 1s and 3650d"), endlessTokenTtl.err());
     assertTrue(missingDir.err().contains("no such data directory"), missingDir.err());
     assertTrue(fileNotDir.err().contains("a-file is a file, not a data directory"), fileNotDir.err());
     assertTrue(lineBreak.err().contains("invalid device id 'x\\ny'"), lineBreak.err());
