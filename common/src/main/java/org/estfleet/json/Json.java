@@ -161,7 +161,16 @@ public final class Json {
 
     @Override
     public Path read(JsonReader in) throws IOException {
-      return Path.of(in.nextString());
+      String text = in.nextString();
+      // An empty path would name the directory it is resolved against, and be refused as that.
+      if (text.isBlank()) {
+        throw new JsonParseException("an empty path at " + in.getPreviousPath() + ": name a file");
+      }
+      try {
+        return Path.of(text);
+      } catch (java.nio.file.InvalidPathException e) {
+        throw new JsonParseException("invalid path at " + in.getPreviousPath() + ": " + e.getMessage());
+      }
     }
   }
 

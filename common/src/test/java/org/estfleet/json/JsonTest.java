@@ -77,6 +77,20 @@ class JsonTest {
   }
 
   @Test
+  void parse_anEmptyPathIsAnError_notTheDirectoryItWouldBeResolvedAgainst() {
+    IllegalArgumentException empty = assertThrows(IllegalArgumentException.class,
+        () -> Json.parse("{\"file\": \"\"}", Outer.class, "cfg.json"));
+    IllegalArgumentException blank = assertThrows(IllegalArgumentException.class,
+        () -> Json.parse("{\"file\": \" \"}", Outer.class, "cfg.json"));
+    IllegalArgumentException nul = assertThrows(IllegalArgumentException.class,
+        () -> Json.parse("{\"file\": \"a\\u0000b\"}", Outer.class, "cfg.json"));
+
+    assertEquals("cfg.json: an empty path at $.file: name a file", empty.getMessage());
+    assertEquals("cfg.json: an empty path at $.file: name a file", blank.getMessage());
+    assertTrue(nul.getMessage().startsWith("cfg.json: invalid path at $.file: "), nul.getMessage());
+  }
+
+  @Test
   void parse_badDurationNamesPath() {
     IllegalArgumentException e = assertThrows(IllegalArgumentException.class,
         () -> Json.parse("{\"inner\": {\"every\": \"soon\"}}", Outer.class, "cfg.json"));
