@@ -6,6 +6,7 @@ import java.net.URI;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.nio.file.StandardCopyOption;
 import java.nio.file.attribute.PosixFilePermissions;
 import java.security.KeyPair;
 import java.security.SecureRandom;
@@ -78,6 +79,8 @@ final class InitCommand implements Callable<Integer> {
   private static final List<String> CREATED = List.of(DataDir.CONFIG_FILE, "ca", "tls", "upstream", "estfleet.db",
       "estfleet.db-wal", "estfleet.db-shm");
   private static final Duration UPSTREAM_TIMEOUT = Duration.ofSeconds(30);
+  /** Where init --force keeps what it replaces until the new data directory is written. */
+  static final String PREVIOUS = ".init-previous";
 
   @Spec
   CommandSpec spec;
@@ -154,7 +157,18 @@ final class InitCommand implements Callable<Integer> {
         throw new ParameterException(spec.commandLine(), "--lifetime: " + e.getMessage());
       }
     }
-    prepareDirectory();
+    Replacement replacement = prepareDirectory();
+    try {
+      return initCa(config, names);
+    } catch (Exception | Error e) {
+      replacement.undo(e);
+      throw e;
+    } finally {
+      replacement.end();
+    }
+  }
+
+  private int initCa(ServerConfig config, List<String> names) throws Exception {
     Clock clock = Clock.systemUTC();
     SecureRandom random = new SecureRandom();
     DataDir dataDir = DataDir.of(data, config);
@@ -245,12 +259,31 @@ final class InitCommand implements Callable<Integer> {
       }
       throw e;
     }
+    Replacement replacement = prepareDirectory();
+    try {
+      return writeGateway(config, gatewaySettings, trust, enrolled, names, clock);
+    } catch (Exception | Error e) {
+      replacement.undo(e);
+      if (created) {
+        try {
+          Files.deleteIfExists(data.resolve(ServerRuntime.SERVE_LOCK));
+          Files.deleteIfExists(data);
+        } catch (IOException notEmpty) {
+          // something else wrote there meanwhile: left as it is
+        }
+      }
+      throw e;
+    } finally {
+      replacement.end();
+    }
+  }
+
+  private int writeGateway(ServerConfig config, GatewayConfig gatewaySettings, List<X509Certificate> trust,
+      Enrolled enrolled, List<String> names, Clock clock) throws Exception {
     X509Certificate certificate = enrolled.certificate();
     List<X509Certificate> caCertificates = enrolled.caCertificates();
     KeyPair keys = enrolled.keys();
     String gatewayId = enrolled.gatewayId();
-
-    prepareDirectory();
     DataDir dataDir = DataDir.of(data, config);
     writePublic(dataDir.resolve(gatewaySettings.upstreamTrust()), Pem.encode(trust));
     writePublic(dataDir.resolve(config.tls().certificate()), Pem.encode(GatewayIdentity.chainOf(certificate, caCertificates)));
@@ -491,14 +524,75 @@ final class InitCommand implements Callable<Integer> {
     }
   }
 
-  private void prepareDirectory() throws IOException, ConfigException {
+  /**
+   * Makes way for what init writes: the entries of an earlier init ({@code --force}) are moved
+   * aside into {@link #PREVIOUS}, not deleted, until the new ones are all written.
+   */
+  private Replacement prepareDirectory() throws IOException, ConfigException {
     checkDirectory();
-    if (Files.isDirectory(data)) {
-      for (String entry : CREATED) {
-        deleteRecursively(data.resolve(entry));
-      }
-    } else {
+    Path previous = data.resolve(PREVIOUS);
+    if (Files.exists(previous, java.nio.file.LinkOption.NOFOLLOW_LINKS)) {
+      throw new ConfigException(previous + " holds what an interrupted init --force was replacing: move its entries "
+          + "back into " + data + " (or delete it if they are not wanted), then run init again");
+    }
+    boolean created = !Files.isDirectory(data);
+    if (created) {
       Files.createDirectories(data, PosixFilePermissions.asFileAttribute(PosixFilePermissions.fromString("rwx------")));
+    }
+    List<String> moved = new ArrayList<>();
+    for (String entry : CREATED) {
+      if (Files.exists(data.resolve(entry), java.nio.file.LinkOption.NOFOLLOW_LINKS)) {
+        if (moved.isEmpty()) {
+          Files.createDirectory(previous, PosixFilePermissions.asFileAttribute(PosixFilePermissions.fromString("rwx------")));
+        }
+        // A rename in the same directory: no space needed, nothing copied.
+        Files.move(data.resolve(entry), previous.resolve(entry), StandardCopyOption.ATOMIC_MOVE);
+        moved.add(entry);
+      }
+    }
+    return new Replacement(created, moved);
+  }
+
+  /**
+   * What {@link #prepareDirectory} moved aside: {@link #undo} puts it back after a failed init (a
+   * full disk, an unreachable upstream), removing what the failed run wrote, so that a failed
+   * init --force leaves the directory as it was and a failed first init leaves none; {@link #end}
+   * then removes what is left of {@link #PREVIOUS}.
+   */
+  private final class Replacement {
+    private final boolean createdDirectory;
+    private final List<String> moved;
+    private boolean undone;
+
+    Replacement(boolean createdDirectory, List<String> moved) {
+      this.createdDirectory = createdDirectory;
+      this.moved = moved;
+    }
+
+    void undo(Throwable failure) {
+      undone = true;
+      try {
+        for (String entry : CREATED) {
+          deleteRecursively(data.resolve(entry));
+        }
+        for (String entry : moved) {
+          Files.move(data.resolve(PREVIOUS).resolve(entry), data.resolve(entry), StandardCopyOption.ATOMIC_MOVE);
+        }
+        Files.deleteIfExists(data.resolve(PREVIOUS));
+        if (createdDirectory) {
+          Files.deleteIfExists(data.resolve(ServerRuntime.SERVE_LOCK));
+          Files.deleteIfExists(data);
+        }
+      } catch (IOException e) {
+        failure.addSuppressed(new IOException("cannot put back what init --force moved to " + data.resolve(PREVIOUS)
+            + ": " + e.getMessage() + "; move its entries back by hand", e));
+      }
+    }
+
+    void end() throws IOException {
+      if (!undone) {
+        deleteRecursively(data.resolve(PREVIOUS));
+      }
     }
   }
 
