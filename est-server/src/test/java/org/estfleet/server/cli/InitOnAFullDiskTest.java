@@ -113,6 +113,8 @@ class InitOnAFullDiskTest {
     Cli.Run failed = runWithLittleSpace("init", "--data", data.toString());
 
     assertEquals(1, failed.exit(), failed.err());
+    assertEquals(List.of("est-server: cannot migrate database " + data.resolve("estfleet.db")),
+        failed.err().lines().map(line -> line.replaceAll(": \\[SQLITE_.*", "")).toList(), "one line: " + failed.err());
     assertFalse(Files.exists(data), "no half-made data directory for init to refuse next time");
     assertEquals(0, Cli.run("init", "--data", data.toString()).exit());
   }
