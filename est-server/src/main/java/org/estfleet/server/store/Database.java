@@ -34,6 +34,10 @@ public final class Database implements AutoCloseable {
   private static final int SQLITE_BUSY = 5;
   /** Flyway's table of applied migrations: in every database est-server made. */
   private static final String SCHEMA_HISTORY = "flyway_schema_history";
+  /** The tables the migrations create (DatabaseTest checks the list against a migrated database). */
+  static final java.util.Set<String> TABLES = java.util.Set.of("answered_count", "bootstrap_token",
+      "issued_certificate", "pending_count", "pending_enrollment", "revoked_certificate", "revoked_device",
+      "upstream_cache");
 
   private final HikariDataSource pool;
   /**
@@ -69,7 +73,7 @@ public final class Database implements AutoCloseable {
    * @throws StoreException if the file is missing or empty, or cannot be opened or migrated
    */
   public static Database openExisting(Path file) {
-    return open(requireExisting(file));
+    return open(requireExisting(file), true);
   }
 
   /**
@@ -104,13 +108,18 @@ public final class Database implements AutoCloseable {
    * @throws StoreException if the file cannot be opened or migrated
    */
   public static Database open(Path file) {
+    return open(file, false);
+  }
+
+  /** @param existing whether the file must be one init created: a database without tables is refused */
+  private static Database open(Path file, boolean existing) {
     Path absolute = file.toAbsolutePath();
     try {
       Files.createDirectories(absolute.getParent());
     } catch (java.io.IOException e) {
       throw new StoreException("cannot create directory for " + absolute + ": " + e.getMessage(), e);
     }
-    refuseForeign(absolute);
+    refuseForeign(absolute, existing);
     Properties sqlite = new Properties();
     sqlite.setProperty("journal_mode", "WAL");
     sqlite.setProperty("synchronous", "FULL");
@@ -151,7 +160,13 @@ public final class Database implements AutoCloseable {
       throw e;
     }
     statements.keepStatements();
-    checkWritable(pool, absolute);
+    try {
+      refuseIncomplete(pool, absolute);
+      checkWritable(pool, absolute);
+    } catch (StoreException e) {
+      pool.close();
+      throw e;
+    }
     return new Database(pool);
   }
 
@@ -161,7 +176,7 @@ public final class Database implements AutoCloseable {
    * connection before the pool opens the file, since the pool's WAL mode would rewrite its
    * header. A file that is not readable as a database is left to the pool, which says why.
    */
-  private static void refuseForeign(Path file) {
+  private static void refuseForeign(Path file, boolean existing) {
     try {
       if (!Files.isRegularFile(file) || Files.size(file) == 0) {
         return;
@@ -182,11 +197,39 @@ public final class Database implements AutoCloseable {
     } catch (SQLException e) {
       return; // not readable as a database: the pool's open says why
     }
+    if (existing && tables.isEmpty()) {
+      throw new StoreException("database " + file + " has no tables: it is not the database est-server init created "
+          + "(does database.file in server.json name another file?), or it was emptied; restore it from a backup. "
+          + "Left unchanged", null);
+    }
     if (!tables.isEmpty() && !tables.contains(SCHEMA_HISTORY)) {
       throw new StoreException("database " + file + " is not an est-server database (its tables: "
           + String.join(", ", tables.subList(0, Math.min(5, tables.size()))) + (tables.size() > 5 ? ", ..." : "")
           + "; no est-server schema history): does database.file in server.json name another program's file? "
           + "Left unchanged", null);
+    }
+  }
+
+  /**
+   * Refuses a database whose schema history says it is migrated but which lacks one of the
+   * tables the migrations create (a table dropped by hand, a damaged file): every request would
+   * fail on it, and {@code /health} with it.
+   */
+  private static void refuseIncomplete(HikariDataSource pool, Path file) {
+    java.util.Set<String> missing = new java.util.TreeSet<>(TABLES);
+    try (Connection connection = pool.getConnection();
+        Statement statement = connection.createStatement();
+        ResultSet rows = statement.executeQuery("SELECT name FROM sqlite_master WHERE type = 'table'")) {
+      while (rows.next()) {
+        missing.remove(rows.getString(1));
+      }
+    } catch (SQLException e) {
+      throw new StoreException("cannot read database " + file + ": " + e.getMessage(), e);
+    }
+    if (!missing.isEmpty()) {
+      throw new StoreException("database " + file + " lacks the table(s) " + String.join(", ", missing)
+          + " its schema history says it has: it was damaged or edited; restore it from a backup. Left unchanged",
+          null);
     }
   }
 

@@ -126,6 +126,54 @@ class DatabaseTest {
   }
 
   @Test
+  void anSqliteFileWithoutTables_isNotTakenForTheOneInitCreated_andLeftUnchanged() throws Exception {
+    Path empty = dir.resolve("empty.db");
+    try (Connection connection = DriverManager.getConnection("jdbc:sqlite:" + empty);
+        Statement statement = connection.createStatement()) {
+      statement.execute("PRAGMA user_version = 1");
+    }
+    byte[] before = java.nio.file.Files.readAllBytes(empty);
+
+    StoreException refused = assertThrows(StoreException.class, () -> Database.openExisting(empty));
+
+    assertTrue(refused.getMessage().startsWith("database " + empty.toAbsolutePath() + " has no tables: it is not the "
+        + "database est-server init created"), refused.getMessage());
+    assertTrue(java.util.Arrays.equals(before, java.nio.file.Files.readAllBytes(empty)), "left unchanged");
+  }
+
+  @Test
+  void aMigratedDatabaseThatLostATable_isRefused() throws Exception {
+    Path file = dir.resolve("damaged.db");
+    Database.open(file).close();
+    try (Connection connection = DriverManager.getConnection("jdbc:sqlite:" + file);
+        Statement statement = connection.createStatement()) {
+      statement.execute("DROP TABLE issued_certificate");
+    }
+
+    StoreException refused = assertThrows(StoreException.class, () -> Database.openExisting(file));
+
+    assertEquals("database " + file.toAbsolutePath() + " lacks the table(s) issued_certificate its schema history says "
+        + "it has: it was damaged or edited; restore it from a backup. Left unchanged", refused.getMessage());
+  }
+
+  @Test
+  void theTablesCheckedFor_areThoseTheMigrationsCreate() throws Exception {
+    Path file = dir.resolve("fresh.db");
+    Database.open(file).close();
+    java.util.Set<String> tables = new java.util.TreeSet<>();
+    try (Connection connection = DriverManager.getConnection("jdbc:sqlite:" + file);
+        Statement statement = connection.createStatement();
+        ResultSet rows = statement.executeQuery("SELECT name FROM sqlite_master WHERE type = 'table' "
+            + "AND name NOT LIKE 'sqlite_%' AND name <> 'flyway_schema_history'")) {
+      while (rows.next()) {
+        tables.add(rows.getString(1));
+      }
+    }
+
+    assertEquals(new java.util.TreeSet<>(Database.TABLES), tables);
+  }
+
+  @Test
   void aDatabaseANewerServerMigrated_isRefused() throws Exception {
     Path file = dir.resolve("newer.db");
     Database.open(file).close();
