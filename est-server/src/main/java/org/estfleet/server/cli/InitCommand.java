@@ -46,6 +46,8 @@ import org.estfleet.server.ca.Requester;
 import org.estfleet.server.config.ConfigException;
 import org.estfleet.server.config.DataDir;
 import org.estfleet.server.config.GatewayConfig;
+import org.estfleet.server.config.ProfileConfig;
+import org.estfleet.server.config.SanPattern;
 import org.estfleet.server.config.ServerConfig;
 import org.estfleet.server.config.TlsPairFiles;
 import org.estfleet.server.store.Database;
@@ -72,7 +74,6 @@ import picocli.CommandLine.Spec;
         "With --gateway: a gateway to --upstream, enrolled there with a gateway token (est-server token --gateway)."})
 final class InitCommand implements Callable<Integer> {
   /** A DNS name or an IP literal (IPv4 dotted, or IPv6 with colons). */
-  private static final Pattern HOSTNAME = Pattern.compile("[A-Za-z0-9]([A-Za-z0-9.-]{0,252})|[0-9A-Fa-f:.]+");
   private static final Pattern IP_LITERAL = Pattern.compile("\\d{1,3}(\\.\\d{1,3}){3}|[0-9A-Fa-f:.]*:[0-9A-Fa-f:.]*");
   private static final Duration TLS_LIFETIME = Duration.ofDays(2 * 365);
   /** What init creates; {@code --force} removes only these. */
@@ -136,13 +137,7 @@ final class InitCommand implements Callable<Integer> {
     if (reenroll) {
       return reenrollGateway();
     }
-    List<String> names = hostnames.isEmpty() ? List.of("localhost", "127.0.0.1") : List.copyOf(hostnames);
-    for (String name : names) {
-      if (!HOSTNAME.matcher(name).matches()) {
-        throw new ParameterException(spec.commandLine(), "--hostname: " + EstServerCommand.quoted(name)
-            + " is not a host name or IP address");
-      }
-    }
+    List<String> names = hostnames.isEmpty() ? List.of("localhost", "127.0.0.1") : hostNames();
     if (gateway) {
       return initGateway(names);
     }
@@ -337,13 +332,7 @@ final class InitCommand implements Callable<Integer> {
     Path keyFile = dataDir.resolve(config.tls().key());
     List<GeneralName> names;
     if (!hostnames.isEmpty()) {
-      for (String name : hostnames) {
-        if (!HOSTNAME.matcher(name).matches()) {
-          throw new ParameterException(spec.commandLine(), "--hostname: " + EstServerCommand.quoted(name)
-              + " is not a host name or IP address");
-        }
-      }
-      names = generalNames(hostnames);
+      names = generalNames(hostNames());
     } else {
       try {
         names = Certificates.subjectAltNames(Pem.readCertificates(certificateFile).get(0));
@@ -387,6 +376,36 @@ final class InitCommand implements Callable<Integer> {
    */
   private static String tlsCommonName(List<String> names) {
     return names.stream().filter(name -> name.length() <= 64).findFirst().orElse("est-server");
+  }
+
+  /**
+   * The {@code --hostname}s, each a DNS name in the preferred name syntax (labels of 1-63
+   * letters, digits and hyphens, RFC 1034 section 3.5) or an IP address; a name given again (in
+   * another case, an address written otherwise: 127.000.0.1) once.
+   */
+  private List<String> hostNames() {
+    List<String> names = new ArrayList<>();
+    java.util.Set<Object> seen = new java.util.HashSet<>();
+    for (String name : hostnames) {
+      Object key;
+      if (IP_LITERAL.matcher(name).matches()) {
+        try {
+          key = new GeneralName(GeneralName.iPAddress, name);
+        } catch (IllegalArgumentException e) {
+          throw new ParameterException(spec.commandLine(), "--hostname: " + EstServerCommand.quoted(name)
+              + " is not an IP address");
+        }
+      } else if (SanPattern.wellFormed(ProfileConfig.SanType.DNS, name)) {
+        key = name.toLowerCase(java.util.Locale.ROOT);
+      } else {
+        throw new ParameterException(spec.commandLine(), "--hostname: " + EstServerCommand.quoted(name)
+            + " is not a host name (letters, digits and hyphens in dot-separated labels of 1-63) or IP address");
+      }
+      if (seen.add(key)) {
+        names.add(name);
+      }
+    }
+    return names;
   }
 
   private static List<GeneralName> generalNames(List<String> names) {

@@ -102,10 +102,32 @@ class CommandLineTest {
   @Test
   void init_rejectsBadHostname() {
     Run run = run("init", "--data", dir.resolve("d").toString(), "--hostname", "bad host");
+    Run longLabel = run("init", "--data", dir.resolve("d").toString(), "--hostname", "a".repeat(64) + ".example");
+    Run hyphen = run("init", "--data", dir.resolve("d").toString(), "--hostname", "-est.example");
+    Run address = run("init", "--data", dir.resolve("d").toString(), "--hostname", "10.0.0.256");
 
-    assertEquals(2, run.exit());
-    assertEquals(1, run.err().lines().count(), run.err());
-    assertTrue(run.err().contains("'bad host' is not a host name or IP address"), run.err());
+    for (Run refused : List.of(run, longLabel, hyphen, address)) {
+      assertEquals(2, refused.exit(), refused.err());
+      assertEquals(1, refused.err().lines().count(), refused.err());
+    }
+    assertTrue(run.err().contains("'bad host' is not a host name (letters, digits and hyphens in dot-separated labels "
+        + "of 1-63) or IP address"), run.err());
+    assertTrue(longLabel.err().contains("is not a host name"), longLabel.err());
+    assertTrue(hyphen.err().contains("'-est.example' is not a host name"), hyphen.err());
+    assertTrue(address.err().contains("'10.0.0.256' is not an IP address"), address.err());
+    assertFalse(Files.exists(dir.resolve("d")));
+  }
+
+  @Test
+  void init_namesGivenTwice_areCertifiedOnce() throws Exception {
+    Path data = dir.resolve("data");
+
+    Run run = run("init", "--data", data.toString(), "--hostname", "est.example", "--hostname", "EST.Example",
+        "--hostname", "10.0.0.5", "--hostname", "10.000.0.5");
+
+    assertEquals(0, run.exit(), run.err());
+    X509Certificate tls = Pem.readCertificates(data.resolve("tls/server.pem")).get(0);
+    assertEquals("[[2, est.example], [7, 10.0.0.5]]", String.valueOf(tls.getSubjectAlternativeNames()));
   }
 
   @Test
