@@ -13,6 +13,7 @@ import org.estfleet.json.DurationText;
 import org.estfleet.pki.Certificates;
 import org.estfleet.server.ca.CaRollover;
 import org.estfleet.server.config.DataDir;
+import org.estfleet.server.config.ServerConfig;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Model.CommandSpec;
 import picocli.CommandLine.Option;
@@ -65,6 +66,7 @@ final class RolloverCommand implements Callable<Integer> {
       line.put("overlapEndsAt", outcome.overlapEndsAt());
       audit.record("rollover", line);
     }
+    warnIfShorterThanALifetime(dataDir.config(), window);
     PrintWriter out = spec.commandLine().getOut();
     out.println("rollover started in " + data);
     out.println("  new root:    " + outcome.root().getSubjectX500Principal().getName() + " (sha256 "
@@ -75,6 +77,25 @@ final class RolloverCommand implements Callable<Integer> {
     out.println("  next:        a running est-server serve takes it up within ca.checkInterval; after "
         + outcome.overlapEndsAt() + ": est-server retire-root --data " + data);
     return EstServerCommand.EXIT_OK;
+  }
+
+  /**
+   * Warns of an overlap shorter than a profile's certificate lifetime: a device or gateway moves
+   * to the new chain when it renews, and one that renews only after the overlap can no longer
+   * follow the links (README, Rotating the CA root).
+   */
+  private void warnIfShorterThanALifetime(ServerConfig config, Duration window) {
+    Map<String, Duration> lifetimes = new java.util.LinkedHashMap<>();
+    lifetimes.put("defaultProfile", config.defaultProfile().lifetime());
+    config.labels().forEach((label, profile) -> lifetimes.put("labels." + label, profile.lifetime()));
+    lifetimes.put("gatewayProfile", config.gatewayProfile().lifetime());
+    lifetimes.entrySet().stream().max(Map.Entry.comparingByValue())
+        .filter(longest -> window.compareTo(longest.getValue()) < 0)
+        .ifPresent(longest -> spec.commandLine().getErr().println("est-server: warning: the overlap ("
+            + DurationText.format(window) + ") is shorter than the certificate lifetime of " + longest.getKey() + " ("
+            + DurationText.format(longest.getValue()) + "): a device or gateway that renews only after the overlap "
+            + "can no longer follow the link certificates to the new root; an overlap longer than every lifetime "
+            + "lets each renew under the new chain first"));
   }
 
   private Instant parseTime(String text, Instant now) {

@@ -456,6 +456,25 @@ class RolloverTest {
   }
 
   @Test
+  void rollover_withAnOverlapShorterThanACertificateLifetime_warns_andStarts() throws Exception {
+    server = TestServer.start(dir.resolve("ca"), "{\"defaultProfile\": {\"lifetime\": \"30d\"}, "
+        + "\"gatewayProfile\": {\"lifetime\": \"20d\"}, \"labels\": {\"meters\": {\"lifetime\": \"60d\"}}}");
+    Path data = server.dataDir();
+
+    Run shortOverlap = run("rollover", "--data", data.toString(), "--overlap", "7d");
+    CaRollover.retire(DataDir.open(data), true, server.clock());
+    Run longOverlap = run("rollover", "--data", data.toString(), "--overlap", "61d");
+
+    assertEquals(0, shortOverlap.exit(), shortOverlap.err());
+    assertEquals("est-server: warning: the overlap (7d) is shorter than the certificate lifetime of labels.meters "
+        + "(60d): a device or gateway that renews only after the overlap can no longer follow the link certificates "
+        + "to the new root; an overlap longer than every lifetime lets each renew under the new chain first\n",
+        shortOverlap.err());
+    assertEquals(0, longOverlap.exit(), longOverlap.err());
+    assertEquals("", longOverlap.err());
+  }
+
+  @Test
   void rollover_withARootKeyThatIsNotTheRoots_writesNothing() throws Exception {
     server = TestServer.start(dir.resolve("ca"));
     Path data = server.dataDir();
