@@ -75,6 +75,11 @@ public final class CaRollover {
   public record Outcome(X509Certificate root, X509Certificate issuing, X509Certificate tls, Instant activateAt,
       Instant overlapEndsAt, X509Certificate oldRoot) {}
 
+  /** Where retire-root archives the generation of {@code root}: a directory of {@code retired/}. */
+  public static Path archiveOf(Layout files, X509Certificate root) {
+    return files.retired().resolve(Certificates.fingerprint(root).substring(0, 16));
+  }
+
   /** Where a rollover's files are: beside the root certificate, absolute. */
   public static Layout files(DataDir dataDir) {
     Path dir = dataDir.resolve(dataDir.config().ca().rootCertificate()).getParent();
@@ -239,7 +244,7 @@ public final class CaRollover {
       }
     }
     ServerConfig.CaConfig ca = dataDir.config().ca();
-    Path archive = files.retired().resolve(Certificates.fingerprint(material.root()).substring(0, 16));
+    Path archive = archiveOf(files, material.root());
     // The old generation is archived first: nothing is lost if this stops anywhere below.
     for (Path file : List.of(ca.rootCertificate(), ca.rootKey(), ca.issuingCertificate(), ca.issuingKey(),
         files.newWithOld(), files.oldWithNew())) {

@@ -16,7 +16,7 @@ import picocli.CommandLine.Spec;
 /** {@code est-server retire-root}: ends a rollover (see {@link CaRollover#retire}). */
 @Command(name = "retire-root", mixinStandardHelpOptions = true,
     description = {"End a root rollover after its overlap: the new root and issuing CA replace the old ones "
-        + "(archived in ca/retired/), /cacerts and the TLS chain no longer carry the old root or the links.",
+        + "(archived in retired/ beside the root certificate), /cacerts and the TLS chain no longer carry the old root or the links.",
         "A running 'serve' takes it up within ca.checkInterval (10s by default), without a restart."})
 final class RetireRootCommand implements Callable<Integer> {
   @Spec
@@ -43,7 +43,8 @@ final class RetireRootCommand implements Callable<Integer> {
     PrintWriter out = spec.commandLine().getOut();
     out.println("old root retired in " + data);
     out.println("  retired:     " + outcome.oldRoot().getSubjectX500Principal().getName() + " (sha256 "
-        + Certificates.fingerprint(outcome.oldRoot()) + "), archived in ca/retired/");
+        + Certificates.fingerprint(outcome.oldRoot()) + "), archived in "
+        + CaRollover.archiveOf(CaRollover.files(dataDir), outcome.oldRoot()));
     out.println("  root:        " + outcome.root().getSubjectX500Principal().getName() + " (sha256 "
         + Certificates.fingerprint(outcome.root()) + ")");
     out.println("  next:        a running est-server serve takes it up within ca.checkInterval");

@@ -315,6 +315,8 @@ class RolloverTest {
     String archived = Certificates.fingerprint(oldRoot).substring(0, 16);
     assertEquals(oldRoot, Pem.readCertificates(server.dataDir().resolve("ca/retired/" + archived + "/root.pem")).get(0));
     assertTrue(Files.exists(server.dataDir().resolve("ca/retired/" + archived + "/root.key")));
+    assertTrue(forced.out().contains("), archived in " + server.dataDir().resolve("ca/retired/" + archived) + "\n"),
+        forced.out());
     assertFalse(Files.exists(server.dataDir().resolve("ca/rollover.json")));
     assertFalse(Files.exists(server.dataDir().resolve("ca/next")));
     assertEquals(List.of(server.issuingCertificate()),
