@@ -229,6 +229,9 @@ public record ServerConfig(
       if (protocols.isEmpty()) {
         throw new IllegalArgumentException("tls.protocols is empty; use TLSv1.3 and/or TLSv1.2");
       }
+      if (new java.util.HashSet<>(protocols).size() < protocols.size()) {
+        throw new IllegalArgumentException("tls.protocols names a protocol twice: " + protocols);
+      }
       if (namedGroups != null) {
         namedGroups = checkGroups(namedGroups, protocols);
       }
@@ -319,6 +322,9 @@ public record ServerConfig(
         throw new IllegalArgumentException("bootstrap.tokenTtl " + outside.get());
       }
       manufacturerCas = manufacturerCas == null ? List.of() : List.copyOf(manufacturerCas);
+      if (new java.util.HashSet<>(manufacturerCas).size() < manufacturerCas.size()) {
+        throw new IllegalArgumentException("bootstrap.manufacturerCas names a file twice: " + manufacturerCas);
+      }
       if (idevidLabels != null) {
         if (idevidLabels.contains(null)) {
           throw new IllegalArgumentException("bootstrap.idevidLabels holds null; name labels, \"\" for requests "

@@ -323,6 +323,10 @@ class CommandLineTest {
     Run idevidIdentityUnknown = run("serve", "--data", data.toString());
     Files.writeString(data.resolve(DataDir.CONFIG_FILE), "{\"bootstrap\": {\"tokenTtl\": \"PT2562047788015215H\"}}");
     Run endlessTokenTtl = run("token", "--data", data.toString(), "--device", "d");
+    Files.writeString(data.resolve(DataDir.CONFIG_FILE), "{\"tls\": {\"protocols\": [\"TLSv1.3\", \"TLSv1.3\"]}}");
+    Run protocolTwice = run("serve", "--data", data.toString());
+    Files.writeString(data.resolve(DataDir.CONFIG_FILE), "{\"bootstrap\": {\"manufacturerCas\": [\"m.pem\", \"m.pem\"]}}");
+    Run manufacturerCaTwice = run("serve", "--data", data.toString());
     Files.writeString(data.resolve(DataDir.CONFIG_FILE), "{\"bootstrap\": {\"idevidIdentity\": [\"cn\", \"cn\"]}}");
     Run idevidIdentityTwice = run("serve", "--data", data.toString());
     Files.writeString(data.resolve(DataDir.CONFIG_FILE), "{\"bootstrap\": {\"idevidIdentity\": []}}");
@@ -330,7 +334,7 @@ class CommandLineTest {
     Files.writeString(data.resolve(DataDir.CONFIG_FILE), "{\"gatewayProfile\": {\"keyUsage\": [\"keyAgreement\"]}}");
     Run gatewayKeyCannotSign = run("serve", "--data", data.toString());
 
-    for (Run run : new Run[] {emptyData, staleBeforeRefresh, badDevice, badTtl, endlessTtl, endlessTokenTtl, missingDir, fileNotDir, lineBreak, unknownOption, badConfig, noCheckInterval,
+    for (Run run : new Run[] {emptyData, staleBeforeRefresh, badDevice, badTtl, endlessTtl, endlessTokenTtl, protocolTwice, manufacturerCaTwice, missingDir, fileNotDir, lineBreak, unknownOption, badConfig, noCheckInterval,
         badSubjectAttribute, gatewaySectionOnACa, gatewayWithoutUpstream, labelTwice, pendingTtlTooShort,
         idevidLabelUnknown, idevidLabelsEmpty, idevidLabelsOnAGateway, idevidIdentityUnknown, idevidIdentityTwice,
         idevidIdentityEmpty, gatewayKeyCannotSign}) {
@@ -343,6 +347,10 @@ class CommandLineTest {
         + "gateway.cacheRefresh (1h)"), staleBeforeRefresh.err());
     assertTrue(badDevice.err().contains("invalid device id 'has:colon'"), badDevice.err());
     assertTrue(badTtl.err().contains("invalid duration 'soon'"), badTtl.err());
+    assertTrue(protocolTwice.err().contains("tls.protocols names a protocol twice: [TLSv1.3, TLSv1.3]"),
+        protocolTwice.err());
+    assertTrue(manufacturerCaTwice.err().contains("bootstrap.manufacturerCas names a file twice: [m.pem, m.pem]"),
+        manufacturerCaTwice.err());
     assertTrue(endlessTtl.err().startsWith("est-server: --ttl: 99999999d is not between 1s and 3650d"), endlessTtl.err());
     assertTrue(endlessTokenTtl.err().contains("server.json: $.bootstrap: bootstrap.tokenTtl 106751991167300d15h is not "
         + "between 1s and 3650d"), endlessTokenTtl.err());
