@@ -15,7 +15,6 @@ import org.estfleet.est.EstException;
 import org.estfleet.pki.CertificateBuilder;
 import org.estfleet.pki.Certificates;
 import org.estfleet.pki.Pem;
-import org.estfleet.server.auth.AuthMethod;
 import org.estfleet.server.auth.BootstrapTokens;
 import org.estfleet.server.store.IssuanceRecord;
 import org.estfleet.server.store.IssuedCertificates;
@@ -113,8 +112,9 @@ public final class LocalCa implements CertificateAuthority {
     Requester asking = request.requester();
     Optional<String> unusable = unusable(issuing, now);
     if (unusable.isPresent()) {
-      // Not the request's fault, nor a bug: this CA cannot issue until an operator acts.
-      LOG.error("refused an enrollment of {}: {}", asking.deviceId(), unusable.get());
+      // Not the request's fault, nor a bug: this CA cannot issue until an operator acts. The log
+      // says so at start and at each reload, /health all along; each refusal is a debug line.
+      LOG.debug("refused an enrollment of {}: {}", asking.deviceId(), unusable.get());
       throw EstException.serviceUnavailable(unusable.get() + "; retry later", UNUSABLE_RETRY_AFTER);
     }
     // The same key by the same credential again (the same client certificate) may be a client
@@ -166,10 +166,8 @@ public final class LocalCa implements CertificateAuthority {
           requester.forwardedBy(),
           requester.requestId(),
           requester.role());
-      IssuedCertificates.Credential credential = new IssuedCertificates.Credential(requester.certificateSerial(),
-          AuthMethod.IDEVID.recordedName().equals(requester.authMethod()) ? requester.deviceId() : null);
-      IssuedCertificates.Outcome outcome = retryable ? ledger.recordUnlessRetry(record, credential)
-          : ledger.record(record, credential);
+      IssuedCertificates.Outcome outcome = retryable ? ledger.recordUnlessRetry(record, requester.credential())
+          : ledger.record(record, requester.credential());
       switch (outcome) {
         case RECORDED -> {
           LOG.info("issued serial {} to {} {} ({}, {}{}{}), valid until {}", Certificates.serialHex(serial),
@@ -188,11 +186,11 @@ public final class LocalCa implements CertificateAuthority {
           }
           throw EstException.unauthorized("the enrollment token was used by another request; ask for a new token");
         }
-        case CREDENTIAL_REVOKED -> throw EstException.unauthorized(requester.certificateSerial() != null
-            ? "client certificate serial " + requester.certificateSerial() + " was revoked while this request was "
+        case CREDENTIAL_REVOKED -> throw EstException.unauthorized(requester.credential().certificateSerial() != null
+            ? "client certificate serial " + requester.credential().certificateSerial() + " was revoked while this request was "
                 + "checked (est-server revoke); it authenticates nothing here any more: enroll again with a new token"
-            : "device '" + requester.deviceId() + "' was revoked while this request was checked (est-server revoke); "
-                + "its manufacturer certificate enrolls no more here: "
+            : "device '" + requester.deviceId() + "' was revoked while this request was checked (est-server revoke "
+                + "--device, under a name its manufacturer certificate carries); it enrolls no more here with it: "
                 + BootstrapTokens.afterRevocation(requester.deviceId()));
         case TOKEN_REVOKED -> throw EstException.unauthorized("the enrollment token for '" + requester.deviceId()
             + "' was revoked while this request was checked" + revocationOf(record.tokenId()) + "; ask for a new one");

@@ -1,6 +1,7 @@
 package org.estfleet.server.ca;
 
 import java.util.Objects;
+import org.estfleet.server.store.IssuedCertificates;
 import org.estfleet.server.store.Role;
 
 /**
@@ -13,22 +14,22 @@ import org.estfleet.server.store.Role;
  * @param forwardedBy the gateway that forwarded the request, or null
  * @param requestId the gateway's name for the request, or null
  * @param role a device, a gateway or this server
- * @param certificateSerial the serial (lower-case hex) of this CA's certificate that authenticated
- *     the request, or null: checked for a revocation again when the issuance is recorded
- *     ({@link org.estfleet.server.store.IssuedCertificates.Credential})
+ * @param credential what an operator may revoke of what authenticated the request (a certificate
+ *     of this CA, an IDevID's device): checked again when the issuance is recorded
  */
 public record Requester(String deviceId, String authMethod, String authDetail, Long tokenId, String forwardedBy,
-    String requestId, Role role, String certificateSerial) {
+    String requestId, Role role, IssuedCertificates.Credential credential) {
   public Requester {
     Objects.requireNonNull(deviceId, "deviceId");
     Objects.requireNonNull(authMethod, "authMethod");
     Objects.requireNonNull(authDetail, "authDetail");
     Objects.requireNonNull(role, "role");
+    Objects.requireNonNull(credential, "credential");
   }
 
-  /** Not authenticated by a certificate of this CA. */
+  /** Authenticated by nothing an operator revokes (a token, checked as it is consumed; this server). */
   public Requester(String deviceId, String authMethod, String authDetail, Long tokenId, String forwardedBy,
       String requestId, Role role) {
-    this(deviceId, authMethod, authDetail, tokenId, forwardedBy, requestId, role, null);
+    this(deviceId, authMethod, authDetail, tokenId, forwardedBy, requestId, role, IssuedCertificates.Credential.NONE);
   }
 }

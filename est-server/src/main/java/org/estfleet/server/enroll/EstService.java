@@ -27,6 +27,7 @@ import org.estfleet.est.CsrAttributes;
 import org.estfleet.est.EstException;
 import org.estfleet.est.ServerGeneratedKey;
 import org.estfleet.pki.Certificates;
+import org.estfleet.pki.DeviceIdentity;
 import org.estfleet.pki.Csr;
 import org.estfleet.pki.KeyAlgorithm;
 import org.estfleet.server.audit.AuditLog;
@@ -44,6 +45,7 @@ import org.estfleet.server.ca.IssueResult;
 import org.estfleet.server.ca.Requester;
 import org.estfleet.server.ca.StoredAnswers;
 import org.estfleet.server.metrics.ServerMetrics;
+import org.estfleet.server.store.IssuedCertificates;
 import org.estfleet.server.store.Role;
 import org.estfleet.server.store.StoreException;
 import org.estfleet.tls.ChannelBinding;
@@ -481,8 +483,7 @@ public final class EstService {
       }
       Requester requester = new Requester(client.deviceId(), client.method().recordedName(), client.detail(),
           client.tokenId(), gateway == null ? null : gateway.deviceId(),
-          forwarding.map(Forwarding::requestId).orElse(null), client.role(),
-          client.method() == AuthMethod.CERTIFICATE ? Certificates.serialHex(client.certificate()) : null);
+          forwarding.map(Forwarding::requestId).orElse(null), client.role(), revocable(client));
       // The authenticated identity's hourly limit (not the one a header claims): at it, only what
       // was issued before for this very request (its answer lost) is sent again. Below it, one of
       // the hour's certificates is taken for this request, and kept only if it is issued one.
@@ -654,6 +655,18 @@ public final class EstService {
     throw EstException.badRequest("serverkeygen generates keys of the type of the CSR's own key, which is "
         + described + "; send a CSR with an EC P-256, EC P-384, RSA 2048 or RSA 3072 key (any one: only its "
         + "type is used)");
+  }
+
+  /**
+   * What an operator may revoke of the client's credential, checked again as the issuance is
+   * recorded: the certificate of this CA, or every name of an IDevID's device (as it was checked).
+   */
+  private static IssuedCertificates.Credential revocable(AuthenticatedClient client) {
+    return switch (client.method()) {
+      case CERTIFICATE -> new IssuedCertificates.Credential(Certificates.serialHex(client.certificate()), List.of());
+      case IDEVID -> new IssuedCertificates.Credential(null, DeviceIdentity.all(client.certificate()));
+      case TOKEN -> IssuedCertificates.Credential.NONE;
+    };
   }
 
   /** A device may never obtain a certificate for another identity (DESIGN.md section 4). */

@@ -109,11 +109,16 @@ public final class IssuedCertificates {
    *
    * @param certificateSerial the serial (lower-case hex) of this CA's certificate that
    *     authenticated, or null
-   * @param idevidDevice the device an IDevID enrolls, or null: refused once the device is revoked
+   * @param idevidDevices every name of the device an IDevID enrolls (as {@code revoke --device}
+   *     may name it), none for other credentials: refused once one of them is revoked
    */
-  public record Credential(String certificateSerial, String idevidDevice) {
+  public record Credential(String certificateSerial, List<String> idevidDevices) {
     /** Nothing an operator revokes (a token is checked as it is consumed). */
-    public static final Credential NONE = new Credential(null, null);
+    public static final Credential NONE = new Credential(null, List.of());
+
+    public Credential {
+      idevidDevices = List.copyOf(idevidDevices);
+    }
   }
 
   /** As {@link #record(IssuanceRecord)}, refused once {@code credential} is revoked. */
@@ -145,9 +150,6 @@ public final class IssuedCertificates {
           }
         }
       }
-      if (revoked(connection, credential)) {
-        return Outcome.CREDENTIAL_REVOKED;
-      }
       if (unlessRetry) {
         try (PreparedStatement select = retryQuery(connection, RETRY_EXISTS, record.deviceId(),
             record.publicKeySha256(), record.authDetail(), record.label(), record.issuedAt());
@@ -167,6 +169,11 @@ public final class IssuedCertificates {
             }
           }
         }
+      }
+      // After RETRY and DUPLICATE_REQUEST: what they find was issued before, and is the answer
+      // unless it was revoked itself (revoke --device revokes it with the credential).
+      if (revoked(connection, credential)) {
+        return Outcome.CREDENTIAL_REVOKED;
       }
       if (revokedForKey(connection, record.deviceId(), record.publicKeySha256()).isPresent()) {
         return Outcome.KEY_REVOKED;
@@ -200,9 +207,15 @@ public final class IssuedCertificates {
 
   private static boolean revoked(Connection connection, Credential credential) throws SQLException {
     String serial = credential.certificateSerial();
-    String device = credential.idevidDevice();
-    return serial != null && exists(connection, CERTIFICATE_REVOKED, serial)
-        || device != null && exists(connection, DEVICE_REVOKED, device);
+    if (serial != null && exists(connection, CERTIFICATE_REVOKED, serial)) {
+      return true;
+    }
+    for (String device : credential.idevidDevices()) {
+      if (exists(connection, DEVICE_REVOKED, device)) {
+        return true;
+      }
+    }
+    return false;
   }
 
   private static boolean exists(Connection connection, String query, String value) throws SQLException {

@@ -127,9 +127,34 @@ class IdevidTest {
         .enroll("simpleenroll", new CsrBuilder().commonName("SN-0008").sign(keys), null, null);
 
     assertEquals(401, withIdevid.statusCode(), text(withIdevid));
-    assertEquals("device 'SN-0008' was revoked while this request was checked (est-server revoke); its manufacturer "
-        + "certificate enrolls no more here: enroll it with a new token\n", text(withIdevid));
+    assertEquals("device 'SN-0008' was revoked while this request was checked (est-server revoke --device, under a "
+        + "name its manufacturer certificate carries); it enrolls no more here with it: enroll it with a new token\n",
+        text(withIdevid));
     assertEquals(List.of(), server.ledger(l -> l.byDevice("SN-0008")), "nothing issued");
+  }
+
+  @Test
+  void aDeviceRevokedUnderAnotherNameOfItsIdevid_betweenTheCheckAndTheIssuance_isIssuedNothing() throws Exception {
+    TestPki.Held idevid = idevid(new X500Name("CN=EF-200 Thermostat,SERIALNUMBER=PID:EF-200 SN:7790"), null);
+    server.close();
+    Path data = server.dataDir();
+    // It enrolls by its serialNumber; the operator revokes it by its CN, as it was known before.
+    server = TestServer.start(data, "{\"bootstrap\": {\"idevidIdentity\": [\"serialNumber\"]}}",
+        ca -> new ForwardingCa(ca) {
+          @Override
+          public IssueResult issue(IssueRequest request) throws EstException {
+            Cli.Run revoked = Cli.run("revoke", "--data", data.toString(), "--device", "EF-200 Thermostat");
+            assertEquals(0, revoked.exit(), revoked.err());
+            return super.issue(request);
+          }
+        });
+
+    HttpResponse<byte[]> withIdevid = enroll(idevid, "PID:EF-200 SN:7790");
+
+    assertEquals(401, withIdevid.statusCode(), text(withIdevid));
+    assertTrue(text(withIdevid).startsWith("device 'PID:EF-200 SN:7790' was revoked while this request was checked"),
+        text(withIdevid));
+    assertEquals(List.of(), server.ledger(l -> l.byDevice("PID:EF-200 SN:7790")), "nothing issued");
   }
 
   @Test
