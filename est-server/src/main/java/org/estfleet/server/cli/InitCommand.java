@@ -29,6 +29,7 @@ import org.estfleet.est.client.CsrAttrsOutcome;
 import org.estfleet.est.client.EnrollOutcome;
 import org.estfleet.est.client.EstClient;
 import org.estfleet.io.AtomicFile;
+import org.estfleet.io.IoMessages;
 import org.estfleet.io.ProcessLock;
 import org.estfleet.json.Json;
 import org.estfleet.pki.Certificates;
@@ -259,6 +260,10 @@ final class InitCommand implements Callable<Integer> {
       return writeGateway(config, gatewaySettings, trust, enrolled, names, clock);
     } catch (Exception | Error e) {
       replacement.undo(e);
+      spec.commandLine().getErr().println("est-server: the upstream enrolled gateway " + enrolled.gatewayId()
+          + " (certificate serial " + Certificates.serialHex(enrolled.certificate()) + "), which could not be written "
+          + "here: its token is used; make a new one on the CA (est-server token --gateway --device "
+          + enrolled.gatewayId() + ")");
       if (created) {
         try {
           Files.deleteIfExists(data.resolve(ServerRuntime.SERVE_LOCK));
@@ -512,6 +517,12 @@ final class InitCommand implements Callable<Integer> {
     if (Files.exists(data) && !Files.isDirectory(data)) {
       throw new ConfigException(data + " exists and is not a directory");
     }
+    Path previous = data.resolve(PREVIOUS);
+    if (Files.exists(previous, java.nio.file.LinkOption.NOFOLLOW_LINKS)) {
+      // Before anything is sent or written: a gateway's token is not spent on a run refused here.
+      throw new ConfigException(previous + " holds what an interrupted init --force was replacing: move its entries "
+          + "back into " + data + " (or delete it if they are not wanted), then run init again");
+    }
     if (Files.isDirectory(data) && !force) {
       try (Stream<Path> entries = Files.list(data)) {
         // A serve lock left by a server that ran here is not content (ls does not show it).
@@ -550,26 +561,31 @@ final class InitCommand implements Callable<Integer> {
   private Replacement prepareDirectory() throws IOException, ConfigException {
     checkDirectory();
     Path previous = data.resolve(PREVIOUS);
-    if (Files.exists(previous, java.nio.file.LinkOption.NOFOLLOW_LINKS)) {
-      throw new ConfigException(previous + " holds what an interrupted init --force was replacing: move its entries "
-          + "back into " + data + " (or delete it if they are not wanted), then run init again");
-    }
     boolean created = !Files.isDirectory(data);
     if (created) {
       Files.createDirectories(data, PosixFilePermissions.asFileAttribute(PosixFilePermissions.fromString("rwx------")));
     }
-    List<String> moved = new ArrayList<>();
-    for (String entry : CREATED) {
-      if (Files.exists(data.resolve(entry), java.nio.file.LinkOption.NOFOLLOW_LINKS)) {
-        if (moved.isEmpty()) {
-          Files.createDirectory(previous, PosixFilePermissions.asFileAttribute(PosixFilePermissions.fromString("rwx------")));
+    Replacement replacement = new Replacement(created, new ArrayList<>());
+    try {
+      for (String entry : CREATED) {
+        if (Files.exists(data.resolve(entry), java.nio.file.LinkOption.NOFOLLOW_LINKS)) {
+          if (replacement.moved.isEmpty()) {
+            Files.createDirectory(previous,
+                PosixFilePermissions.asFileAttribute(PosixFilePermissions.fromString("rwx------")));
+          }
+          // A rename in the same directory: no space needed, nothing copied.
+          Files.move(data.resolve(entry), previous.resolve(entry), StandardCopyOption.ATOMIC_MOVE);
+          replacement.moved.add(entry);
         }
-        // A rename in the same directory: no space needed, nothing copied.
-        Files.move(data.resolve(entry), previous.resolve(entry), StandardCopyOption.ATOMIC_MOVE);
-        moved.add(entry);
       }
+    } catch (IOException | RuntimeException e) {
+      // An entry that cannot be renamed (a bind-mounted file): those moved go back.
+      IOException refused = new IOException("cannot move " + data + "'s entries aside to replace them: "
+          + IoMessages.reason(e instanceof IOException io ? io : new IOException(e)), e);
+      replacement.putBackOnly(refused);
+      throw refused;
     }
-    return new Replacement(created, moved);
+    return replacement;
   }
 
   /**
@@ -588,24 +604,48 @@ final class InitCommand implements Callable<Integer> {
       this.moved = moved;
     }
 
+    /** Removes what this run wrote, then puts back what it moved aside. */
     void undo(Throwable failure) {
       undone = true;
       try {
+        // Every entry init creates that is here now was written by this run: the earlier ones
+        // were all moved aside first.
         for (String entry : CREATED) {
           deleteRecursively(data.resolve(entry));
         }
-        for (String entry : moved) {
-          Files.move(data.resolve(PREVIOUS).resolve(entry), data.resolve(entry), StandardCopyOption.ATOMIC_MOVE);
-        }
-        Files.deleteIfExists(data.resolve(PREVIOUS));
-        if (createdDirectory) {
-          Files.deleteIfExists(data.resolve(ServerRuntime.SERVE_LOCK));
-          Files.deleteIfExists(data);
-        }
+        putBack();
       } catch (IOException e) {
-        failure.addSuppressed(new IOException("cannot put back what init --force moved to " + data.resolve(PREVIOUS)
-            + ": " + e.getMessage() + "; move its entries back by hand", e));
+        reportUnrestored(failure, e);
       }
+    }
+
+    /** Puts back what was moved aside, writing nothing else: a move aside that failed half way. */
+    void putBackOnly(Throwable failure) {
+      undone = true;
+      try {
+        putBack();
+      } catch (IOException e) {
+        reportUnrestored(failure, e);
+      }
+    }
+
+    private void putBack() throws IOException {
+      for (String entry : moved) {
+        Files.move(data.resolve(PREVIOUS).resolve(entry), data.resolve(entry), StandardCopyOption.ATOMIC_MOVE);
+      }
+      Files.deleteIfExists(data.resolve(PREVIOUS));
+      if (createdDirectory) {
+        Files.deleteIfExists(data.resolve(ServerRuntime.SERVE_LOCK));
+        Files.deleteIfExists(data);
+      }
+    }
+
+    private void reportUnrestored(Throwable failure, IOException e) {
+      // Said now, on its own line: the failure that is thrown says only why init failed.
+      spec.commandLine().getErr().println("est-server: cannot put back what init --force moved to "
+          + data.resolve(PREVIOUS) + " (" + IoMessages.reason(e) + "): move its entries back into " + data
+          + " by hand");
+      failure.addSuppressed(e);
     }
 
     void end() throws IOException {
