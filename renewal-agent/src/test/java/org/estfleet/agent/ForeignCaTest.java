@@ -102,9 +102,11 @@ class ForeignCaTest {
   @Test
   void anIntermediateUnderAnotherRoot_sentWithTheCertificate_isNoPath() throws Exception {
     Path state = dir.resolve("agent");
-    // The certificate is issued under a CA of a root the device does not trust, sent along: refused.
-    try (ScriptedServer server = server(self -> TestPki.rootCa("Stranger Root").subCa("Stranger Issuing"),
-        issuing -> List.of(issuing.certificate()))) {
+    // The certificate is issued under a CA of a root the device does not trust, both sent along:
+    // refused, the root sent being no anchor.
+    TestPki.Ca stranger = TestPki.rootCa("Stranger Root");
+    try (ScriptedServer server = server(self -> stranger.subCa("Stranger Issuing"),
+        issuing -> List.of(issuing.certificate(), stranger.certificate()))) {
       AgentFixture.Run run = enroll(server, state);
 
       assertEquals(1, run.exit(), run.out() + run.err());

@@ -66,7 +66,8 @@ final class RolloverCommand implements Callable<Integer> {
       line.put("overlapEndsAt", outcome.overlapEndsAt());
       audit.record("rollover", line);
     }
-    warnIfShorterThanALifetime(dataDir.config(), window);
+    // The overlap as it is: it ends with the old root at the latest.
+    warnIfShorterThanALifetime(dataDir.config(), Duration.between(outcome.activateAt(), outcome.overlapEndsAt()));
     PrintWriter out = spec.commandLine().getOut();
     out.println("rollover started in " + data);
     out.println("  new root:    " + outcome.root().getSubjectX500Principal().getName() + " (sha256 "

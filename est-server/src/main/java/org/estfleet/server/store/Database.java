@@ -228,8 +228,7 @@ public final class Database implements AutoCloseable {
     }
     if (!missing.isEmpty()) {
       throw new StoreException("database " + file + " lacks the table(s) " + String.join(", ", missing)
-          + " its schema history says it has: it was damaged or edited; restore it from a backup. Left unchanged",
-          null);
+          + " its schema history says it has: it was damaged or edited; restore it from a backup", null);
     }
   }
 

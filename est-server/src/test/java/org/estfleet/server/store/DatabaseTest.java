@@ -153,7 +153,7 @@ class DatabaseTest {
     StoreException refused = assertThrows(StoreException.class, () -> Database.openExisting(file));
 
     assertEquals("database " + file.toAbsolutePath() + " lacks the table(s) issued_certificate its schema history says "
-        + "it has: it was damaged or edited; restore it from a backup. Left unchanged", refused.getMessage());
+        + "it has: it was damaged or edited; restore it from a backup", refused.getMessage());
   }
 
   @Test
