@@ -109,13 +109,18 @@ class DatabaseTest {
     assertEquals(1, count("child"));
   }
 
+  /** Runs {@code sql} on the SQLite file {@code file} through a connection of its own, not est-server's. */
+  private static void execute(Path file, String sql) throws SQLException {
+    try (Connection connection = DriverManager.getConnection("jdbc:sqlite:" + file);
+        Statement statement = connection.createStatement()) {
+      statement.execute(sql);
+    }
+  }
+
   @Test
   void anotherProgramsDatabase_isRefused_andLeftUnchanged() throws Exception {
     Path foreign = dir.resolve("foreign.db");
-    try (Connection connection = DriverManager.getConnection("jdbc:sqlite:" + foreign);
-        Statement statement = connection.createStatement()) {
-      statement.execute("CREATE TABLE foo (x INTEGER)");
-    }
+    execute(foreign, "CREATE TABLE foo (x INTEGER)");
     byte[] before = java.nio.file.Files.readAllBytes(foreign);
 
     StoreException refused = assertThrows(StoreException.class, () -> Database.openExisting(foreign));
@@ -128,10 +133,7 @@ class DatabaseTest {
   @Test
   void anSqliteFileWithoutTables_isNotTakenForTheOneInitCreated_andLeftUnchanged() throws Exception {
     Path empty = dir.resolve("empty.db");
-    try (Connection connection = DriverManager.getConnection("jdbc:sqlite:" + empty);
-        Statement statement = connection.createStatement()) {
-      statement.execute("PRAGMA user_version = 1");
-    }
+    execute(empty, "PRAGMA user_version = 1");
     byte[] before = java.nio.file.Files.readAllBytes(empty);
 
     StoreException refused = assertThrows(StoreException.class, () -> Database.openExisting(empty));
@@ -145,10 +147,7 @@ class DatabaseTest {
   void aMigratedDatabaseThatLostATable_isRefused() throws Exception {
     Path file = dir.resolve("damaged.db");
     Database.open(file).close();
-    try (Connection connection = DriverManager.getConnection("jdbc:sqlite:" + file);
-        Statement statement = connection.createStatement()) {
-      statement.execute("DROP TABLE issued_certificate");
-    }
+    execute(file, "DROP TABLE issued_certificate");
 
     StoreException refused = assertThrows(StoreException.class, () -> Database.openExisting(file));
 
@@ -177,11 +176,8 @@ class DatabaseTest {
   void aDatabaseANewerServerMigrated_isRefused() throws Exception {
     Path file = dir.resolve("newer.db");
     Database.open(file).close();
-    try (Connection connection = DriverManager.getConnection("jdbc:sqlite:" + file);
-        Statement statement = connection.createStatement()) {
-      statement.execute("INSERT INTO flyway_schema_history VALUES (99, '99', 'future', 'SQL', 'V99__future.sql', 0, "
-          + "'x', '2027-01-01 00:00:00.000', 1, 1)");
-    }
+    execute(file, "INSERT INTO flyway_schema_history VALUES (99, '99', 'future', 'SQL', 'V99__future.sql', 0, "
+        + "'x', '2027-01-01 00:00:00.000', 1, 1)");
 
     StoreException refused = assertThrows(StoreException.class, () -> Database.openExisting(file));
 
